@@ -1,0 +1,1 @@
+"""cdsflow: đánh giá mức độ chuyển đổi số trong giáo dục."""

@@ -1,0 +1,3 @@
+from cdsflow.app.cli import main
+
+main()

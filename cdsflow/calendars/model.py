@@ -1,0 +1,70 @@
+"""What a loaded calendar is: the contract between calendar files and the rest of cdsflow.
+
+Every instant here is timezone-aware (Asia/Ho_Chi_Minh when it comes from a file).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+
+from cdsflow.workflow.stages import Actor, Stage
+
+
+@dataclass(frozen=True)
+class SubmissionPolicy:
+    """An online form's rules (Bắc Giang: closes 24h00 03/6/2024, at most 3 sends, the last counts)."""
+
+    opens_at: datetime | None = None
+    closes_at: datetime | None = None
+    max_submissions: int | None = None
+    counts: str = "last"  # "last" or "first": which send is the one kept
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """When to remind the actor, counted in working days around the deadline."""
+
+    before_working_days: tuple[int, ...] = (7, 3, 1)
+    on_the_day: bool = True
+    overdue_every_working_days: int | None = 2
+    escalate_to: Actor | None = None
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One line of an authority's timetable.
+
+    `stage` is the workflow stage each school must have reached by `due_at`: a school whose
+    stage comes earlier after that instant is late for this milestone.
+    """
+
+    key: str
+    title: str
+    actor: Actor
+    stage: Stage | None
+    due_at: datetime
+    opens_at: datetime | None = None
+    documents: tuple[str, ...] = ()
+    channel: str | None = None
+    reminders: ReminderPolicy | None = None
+    submission: SubmissionPolicy | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Calendar:
+    issuer: str
+    school_year: str
+    milestones: tuple[Milestone, ...]
+    issuer_kind: Actor = Actor.BUREAU
+    issued_on: date | None = None
+    parent: str | None = None
+    index_sets: tuple[str, ...] = ()
+    references: tuple[str, ...] = ()
+    source: Path | None = None
+    content_hash: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def milestones_for(self, actor: Actor) -> list[Milestone]:
+        return [m for m in self.milestones if m.actor == actor]

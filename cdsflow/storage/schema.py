@@ -1,0 +1,8 @@
+"""One place that imports every table module, so metadata (and Alembic) see the whole schema."""
+from __future__ import annotations
+
+from sqlmodel import SQLModel
+
+from cdsflow.storage import tables  # noqa: F401
+
+metadata = SQLModel.metadata

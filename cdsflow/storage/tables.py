@@ -1,0 +1,122 @@
+"""Core tables: units, campaigns and their milestones, per-school assessments, history, committees.
+
+Other areas keep their tables in `storage/<area>_tables.py`; `storage/schema.py` imports all of
+them so that metadata and Alembic see one schema.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from cdsflow.storage.types import UTCDateTime
+
+
+def _ts(nullable: bool = True, **kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable), **kw)
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "unit"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=64, unique=True, index=True)
+    name: str = Field(max_length=300)
+    short_code: str = Field(max_length=32)  # used in document numbers: Số: 07/QĐ-THHT
+    kind: str = Field(max_length=16, index=True)  # department | bureau | school
+    education_level: str | None = Field(default=None, max_length=32)
+    place_name: str = Field(default="", max_length=120)
+    parent_org: str = Field(default="", max_length=300)  # printed above the issuer in headers
+    emails: str = Field(default="", max_length=1000)  # comma-separated
+    supervisor_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+
+    @property
+    def email_list(self) -> list[str]:
+        return [e for e in self.emails.split(",") if e]
+
+
+class Campaign(SQLModel, table=True):
+    __tablename__ = "campaign"
+    id: int | None = Field(default=None, primary_key=True)
+    issuer_id: int = Field(foreign_key="unit.id", index=True)
+    parent_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
+    school_year: str = Field(max_length=9)
+    title: str = Field(max_length=500)
+    status: str = Field(default="draft", max_length=16)
+    index_set_code: str = Field(max_length=32)
+    index_set_version: str = Field(default="", max_length=64)
+    index_set_hash: str = Field(default="", max_length=64)
+    calendar_source: str = Field(default="", max_length=500)
+    calendar_hash: str = Field(default="", max_length=64)
+    created_at: datetime | None = _ts()
+    launched_at: datetime | None = _ts()
+    version: int = Field(default=1)
+
+
+class CampaignMilestone(SQLModel, table=True):
+    """A snapshot of the calendar taken at launch: later edits of the file do not move it."""
+
+    __tablename__ = "campaign_milestone"
+    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    position: int = 0
+    key: str = Field(max_length=64)
+    title: str = Field(max_length=500)
+    actor: str = Field(max_length=16)
+    stage: str | None = Field(default=None, max_length=32)
+    opens_at: datetime | None = _ts()
+    due_at: datetime | None = _ts(nullable=False)
+    max_submissions: int | None = None
+    counts: str = Field(default="last", max_length=8)
+    documents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class Assessment(SQLModel, table=True):
+    """One school's run through the seven stages within one campaign."""
+
+    __tablename__ = "assessment"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "school_id"),
+        Index("ix_assessment_campaign_state", "campaign_id", "state"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id")
+    school_id: int = Field(foreign_key="unit.id", index=True)
+    state: str = Field(max_length=32)
+    version: int = Field(default=1)
+    locked: bool = False
+    proposed_by: str | None = Field(default=None, max_length=200)
+    proposal_count: int = 0
+    proposed_at: datetime | None = _ts()
+    updated_at: datetime | None = _ts()
+
+
+class AssessmentEvent(SQLModel, table=True):
+    """Append-only history: who moved which assessment, when, from where to where, and why."""
+
+    __tablename__ = "assessment_event"
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    at: datetime | None = _ts(nullable=False)
+    actor: str = Field(max_length=200)
+    actor_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    trigger: str = Field(max_length=32)
+    from_state: str | None = Field(default=None, max_length=32)
+    to_state: str = Field(max_length=32)
+    reason: str = Field(default="", max_length=4000)
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class CommitteeMember(SQLModel, table=True):
+    __tablename__ = "committee_member"
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    position_order: int = 0
+    full_name: str = Field(max_length=200)
+    position: str = Field(default="", max_length=200)  # chức vụ: Hiệu trưởng, Giáo viên…
+    role: str = Field(max_length=16)  # chair | vice_chair | secretary | member
+    duties: str = Field(default="", max_length=1000)
+    email: str = Field(default="", max_length=200)
+    phone: str = Field(default="", max_length=32)

@@ -1,0 +1,38 @@
+"""Domain errors. Each carries a message written for the Vietnamese user."""
+from __future__ import annotations
+
+
+class CdsError(Exception):
+    """Base of every refusal the user must read. `str(err)` is the Vietnamese message."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, details: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details or [])
+
+    def __str__(self) -> str:
+        if not self.details:
+            return self.message
+        return self.message + "\n" + "\n".join(f"  - {d}" for d in self.details)
+
+
+class NotFound(CdsError):
+    exit_code = 3
+
+
+class InvalidInput(CdsError):
+    exit_code = 2
+
+
+class TransitionRefused(CdsError):
+    exit_code = 4
+
+
+class StaleUpdate(CdsError):
+    exit_code = 5
+
+
+class Forbidden(CdsError):
+    exit_code = 6

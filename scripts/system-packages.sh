@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite meets for real (PostgreSQL, LibreOffice, Chromium)
+# when they are missing and we may (root). Otherwise says what the suite will skip.
+set -uo pipefail
+want=()
+have_pg() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+have_pg || want+=(postgresql)
+command -v soffice >/dev/null 2>&1 || want+=(libreoffice-writer-nogui fonts-liberation)
+if [ ${#want[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "== cài đặt gói hệ thống: ${want[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null \
+      || echo "!! không cài được ${want[*]}: các bài kiểm thử cần chúng sẽ bị bỏ qua"
+  else
+    echo "!! thiếu ${want[*]} (cần quyền root để cài): các bài kiểm thử cần chúng sẽ bị bỏ qua"
+  fi
+fi
