@@ -68,6 +68,8 @@ class CampaignMilestone(SQLModel, table=True):
     stage: str | None = Field(default=None, max_length=32)
     opens_at: datetime | None = _ts()
     due_at: datetime | None = _ts(nullable=False)
+    # Set only when the calendar enforces a submission window (an online form that closes).
+    closes_at: datetime | None = _ts()
     max_submissions: int | None = None
     counts: str = Field(default="last", max_length=8)
     documents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -106,7 +108,7 @@ class AssessmentEvent(SQLModel, table=True):
     from_state: str | None = Field(default=None, max_length=32)
     to_state: str = Field(max_length=32)
     reason: str = Field(default="", max_length=4000)
-    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    details: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class CommitteeMember(SQLModel, table=True):

@@ -1,0 +1,146 @@
+"""The per-school state machine: built once per process, bound to nothing.
+
+Assessments keep their state in a column; an event is fired on a light object carrying that
+state (`transitions` reads and writes `obj.state`), so there is never a Machine per row and never
+`add_model` (quadratic over many rows). Guards raise `TransitionRefused` with every reason at once.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from transitions import EventData, Machine, MachineError
+
+from cdsflow.workflow.context import TransitionContext
+from cdsflow.workflow.errors import TransitionRefused
+from cdsflow.workflow.stages import STAGE_ORDER, CampaignStatus, Stage
+from cdsflow.workflow.states import STATE_MODULES
+from cdsflow.workflow.states.self_assessment import return_requirements
+
+
+@dataclass(frozen=True)
+class Step:
+    trigger: str
+    source: Stage
+    dest: Stage
+    label: str  # what the user asked for, in Vietnamese
+
+
+STEPS: tuple[Step, ...] = (
+    Step("form_committee", Stage.PLAN_ISSUED, Stage.COMMITTEE_FORMED, "xác nhận thành lập Hội đồng tự đánh giá"),
+    Step("start_self_assessment", Stage.COMMITTEE_FORMED, Stage.SELF_ASSESSMENT, "bắt đầu tự đánh giá"),
+    Step("submit_proposal", Stage.SELF_ASSESSMENT, Stage.PROPOSAL, "gửi tờ trình đề nghị đánh giá ngoài"),
+    Step("start_review", Stage.PROPOSAL, Stage.EXTERNAL_REVIEW, "tiếp nhận hồ sơ, bắt đầu đánh giá ngoài"),
+    Step("return_for_supplement", Stage.EXTERNAL_REVIEW, Stage.SELF_ASSESSMENT, "trả hồ sơ, yêu cầu bổ sung"),
+    Step("recognise", Stage.EXTERNAL_REVIEW, Stage.RECOGNITION, "công nhận mức độ chuyển đổi số"),
+    Step("publish", Stage.RECOGNITION, Stage.PUBLISHED, "công bố kết quả"),
+)
+STEP_BY_TRIGGER = {s.trigger: s for s in STEPS}
+# The forward step from each stage ("advance"); the return loop is asked for by name.
+FORWARD: dict[Stage, Step] = {s.source: s for s in STEPS if s.trigger != "return_for_supplement"}
+
+
+class _Subject:
+    """What `transitions` needs: an attribute named `state`."""
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+
+def _guard(event: EventData) -> bool:
+    ctx: TransitionContext = event.kwargs["ctx"]
+    step = STEP_BY_TRIGGER[event.event.name]
+    if step.trigger == "return_for_supplement":
+        problems = return_requirements(ctx)
+    else:
+        problems = STATE_MODULES[step.dest].requirements(ctx)
+    if problems:
+        raise TransitionRefused(f"Không thể {step.label}:", details=problems)
+    return True
+
+
+@cache
+def assessment_machine() -> Machine:
+    return Machine(
+        model=None,
+        states=[s.value for s in STAGE_ORDER],
+        transitions=[
+            {"trigger": s.trigger, "source": s.source.value, "dest": s.dest.value, "conditions": [_guard]}
+            for s in STEPS
+        ],
+        initial=Stage.PLAN_ISSUED.value,
+        send_event=True,
+        auto_transitions=False,
+    )
+
+
+def fire(state: str, trigger: str, ctx: TransitionContext) -> Stage:
+    """Check and perform one step from `state`; returns the new stage or raises TransitionRefused."""
+    step = STEP_BY_TRIGGER.get(trigger)
+    if step is None:
+        raise TransitionRefused(f"Thao tác không tồn tại: {trigger}")
+    # transitions treats Enum members by name; hand it the plain value.
+    subject = _Subject(Stage(state).value)
+    try:
+        assessment_machine().events[trigger].trigger(subject, ctx=ctx)
+    except MachineError:
+        raise TransitionRefused(
+            f"Không thể {step.label} khi hồ sơ đang ở giai đoạn «{Stage(state).label}» "
+            f"(cần ở giai đoạn «{step.source.label}»)."
+        ) from None
+    return Stage(subject.state)
+
+
+def forward_trigger(state: str) -> str:
+    step = FORWARD.get(Stage(state))
+    if step is None:
+        raise TransitionRefused(f"Hồ sơ đã ở giai đoạn cuối («{Stage(state).label}»).")
+    return step.trigger
+
+
+def legal_sources(trigger: str) -> list[str]:
+    """States from which `trigger` may fire: what a bulk UPDATE's WHERE clause must say."""
+    return [t.source for t in assessment_machine().events[trigger].transitions.values() for t in t]
+
+
+def locks(stage: Stage) -> bool:
+    return STATE_MODULES[stage].LOCKS
+
+
+# --- the campaign's own, simpler lifecycle -------------------------------------------------------
+
+CAMPAIGN_STEPS: dict[str, tuple[CampaignStatus, CampaignStatus, str]] = {
+    "launch": (CampaignStatus.DRAFT, CampaignStatus.LAUNCHED, "phát động kế hoạch"),
+    "start_review": (CampaignStatus.LAUNCHED, CampaignStatus.REVIEWING, "chuyển sang đánh giá ngoài"),
+    "recognise": (CampaignStatus.REVIEWING, CampaignStatus.RECOGNISED, "công nhận kết quả"),
+    "publish": (CampaignStatus.RECOGNISED, CampaignStatus.PUBLISHED, "công bố kết quả"),
+    "close": (CampaignStatus.PUBLISHED, CampaignStatus.CLOSED, "kết thúc kế hoạch"),
+}
+
+
+@cache
+def campaign_machine() -> Machine:
+    return Machine(
+        model=None,
+        states=[s.value for s in CampaignStatus],
+        transitions=[{"trigger": t, "source": a.value, "dest": b.value} for t, (a, b, _) in CAMPAIGN_STEPS.items()],
+        initial=CampaignStatus.DRAFT.value,
+        auto_transitions=False,
+    )
+
+
+def fire_campaign(status: str, trigger: str) -> CampaignStatus:
+    if trigger not in CAMPAIGN_STEPS:
+        raise TransitionRefused(f"Thao tác không tồn tại: {trigger}")
+    source, _, label = CAMPAIGN_STEPS[trigger]
+    subject = _Subject(CampaignStatus(status).value)
+    try:
+        campaign_machine().events[trigger].trigger(subject)
+    except MachineError:
+        raise TransitionRefused(
+            f"Không thể {label} khi kế hoạch đang ở trạng thái «{CampaignStatus(status).label}» "
+            f"(cần «{source.label}»)."
+        ) from None
+    return CampaignStatus(subject.state)

@@ -1,0 +1,260 @@
+"""Use-cases on one school's assessment: look up, move through the stages, history, committee."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from sqlalchemy import delete, insert, select, update
+
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, CommitteeMember, Unit
+from cdsflow.text import TextError, clean_text, fold
+from cdsflow.workflow import events
+from cdsflow.workflow.context import ActorRef, MemberView, TransitionContext
+from cdsflow.workflow.errors import InvalidInput, NotFound, StaleUpdate, TransitionRefused
+from cdsflow.workflow.machine import STEP_BY_TRIGGER, fire, forward_trigger, locks
+from cdsflow.workflow.services.units import supervisor_chain
+from cdsflow.workflow.stages import Stage
+
+ROLE_LABELS = {"chair": "Chủ tịch", "vice_chair": "Phó Chủ tịch", "secretary": "Thư ký", "member": "Ủy viên"}
+_ROLE_ALIASES = {fold(v): k for k, v in ROLE_LABELS.items()} | {k: k for k in ROLE_LABELS} | {
+    "chutich": "chair", "photichhoidong": "vice_chair", "pct": "vice_chair", "thuky": "secretary",
+    "uyvien": "member", "thanhvien": "member", "vicechair": "vice_chair",
+}
+
+STALE_MESSAGE = (
+    "Hồ sơ đã được người khác cập nhật (phiên bản hiện tại {current}, bạn đang sửa phiên bản {expected}). "
+    "Hãy tải lại rồi thực hiện lại; chưa có gì bị thay đổi."
+)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(timezone.utc)
+
+
+def find_assessment(uow: UnitOfWork, ref: str | int, campaign_id: int | None = None) -> Assessment:
+    """By id, or by school code (the newest campaign of that school unless one is given)."""
+    session = uow.session
+    if isinstance(ref, int) or str(ref).isdigit():
+        found = session.get(Assessment, int(ref), populate_existing=True)
+        if found is None:
+            raise NotFound(f"Không tìm thấy hồ sơ đánh giá số {ref}")
+        return found
+    query = (
+        select(Assessment).join(Unit, Unit.id == Assessment.school_id).where(Unit.code == str(ref))
+        .order_by(Assessment.campaign_id.desc())
+    )
+    if campaign_id is not None:
+        query = query.where(Assessment.campaign_id == campaign_id)
+    found = session.execute(query.limit(1)).scalar_one_or_none()
+    if found is None:
+        where = f" trong kế hoạch số {campaign_id}" if campaign_id else ""
+        raise NotFound(f"Không tìm thấy hồ sơ đánh giá của đơn vị «{ref}»{where}")
+    return found
+
+
+@dataclass(frozen=True)
+class AssessmentView:
+    id: int
+    campaign_id: int
+    campaign_title: str
+    school_code: str
+    school_name: str
+    stage: Stage
+    version: int
+    locked: bool
+    proposal_count: int
+    proposed_by: str | None
+    committee: list[CommitteeMember]
+    next_milestone: tuple[str, datetime] | None
+
+
+def show_assessment(uow: UnitOfWork, assessment_id: int) -> AssessmentView:
+    session = uow.session
+    a = find_assessment(uow, assessment_id)
+    school = session.get(Unit, a.school_id)
+    campaign = session.get(Campaign, a.campaign_id)
+    stage = Stage(a.state)
+    nxt = None
+    for m in session.execute(
+        select(CampaignMilestone).where(CampaignMilestone.campaign_id == a.campaign_id).order_by(CampaignMilestone.due_at)
+    ).scalars():
+        if m.stage and Stage(m.stage).order > stage.order:
+            nxt = (m.title, m.due_at)
+            break
+    return AssessmentView(
+        id=a.id, campaign_id=a.campaign_id, campaign_title=campaign.title, school_code=school.code,
+        school_name=school.name, stage=stage, version=a.version, locked=a.locked,
+        proposal_count=a.proposal_count, proposed_by=a.proposed_by, committee=committee_of(uow, a.id),
+        next_milestone=nxt,
+    )
+
+
+def history(uow: UnitOfWork, assessment_id: int) -> list[AssessmentEvent]:
+    find_assessment(uow, assessment_id)
+    return list(uow.session.execute(
+        select(AssessmentEvent).where(AssessmentEvent.assessment_id == assessment_id).order_by(AssessmentEvent.id)
+    ).scalars())
+
+
+def committee_of(uow: UnitOfWork, assessment_id: int) -> list[CommitteeMember]:
+    return list(uow.session.execute(
+        select(CommitteeMember).where(CommitteeMember.assessment_id == assessment_id)
+        .order_by(CommitteeMember.position_order, CommitteeMember.id)
+    ).scalars())
+
+
+def _check_version(a: Assessment, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != a.version:
+        raise StaleUpdate(STALE_MESSAGE.format(current=a.version, expected=expected_version))
+
+
+def _bump(uow: UnitOfWork, a: Assessment, now: datetime, **values) -> None:
+    """Write with optimistic locking: the row must still carry the version we read."""
+    done = uow.session.execute(
+        update(Assessment)
+        .where(Assessment.id == a.id, Assessment.version == a.version)
+        .values(version=a.version + 1, updated_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        uow.rollback()
+        raise StaleUpdate(STALE_MESSAGE.format(current="mới hơn", expected=a.version))
+    # Keep the loaded object in step with the row (the session outlives the commit).
+    for key, value in {"version": a.version + 1, "updated_at": now, **values}.items():
+        setattr(a, key, value)
+
+
+def transition(
+    uow: UnitOfWork,
+    assessment_id: int,
+    trigger: str,
+    actor: ActorRef,
+    *,
+    reason: str = "",
+    criteria_notes: dict[str, str] | None = None,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> Stage:
+    """Move one assessment one step; refused with every reason, or stored with its history line."""
+    session = uow.session
+    now = _now(now)
+    a = find_assessment(uow, assessment_id)
+    _check_version(a, expected_version)
+    if trigger == "advance":
+        trigger = forward_trigger(a.state)
+    if trigger not in STEP_BY_TRIGGER:
+        raise TransitionRefused(f"Thao tác không tồn tại: «{trigger}»")
+    try:
+        reason = clean_text(reason, field="lý do", allow_newlines=True)
+        notes = {clean_text(k, field="mã tiêu chí"): clean_text(v, field="ghi chú", allow_newlines=True)
+                 for k, v in (criteria_notes or {}).items()}
+    except TextError as err:
+        raise InvalidInput(str(err)) from None
+    ctx = TransitionContext(
+        actor=actor,
+        now=now,
+        school_id=a.school_id,
+        supervisors=supervisor_chain(uow, a.school_id),
+        committee=tuple(MemberView(m.full_name, m.role) for m in committee_of(uow, a.id)),
+        proposed_by=a.proposed_by,
+        reason=reason,
+        criteria_notes=notes,
+    )
+    if trigger == "submit_proposal":
+        ctx.proposal_gaps = proposal_gaps(uow, a)
+        ctx.submission_refusal = submission_refusal(uow, a, now)
+    source = a.state
+    dest = fire(source, trigger, ctx)
+    values: dict = {"state": dest.value, "locked": locks(dest)}
+    if trigger == "submit_proposal":
+        values |= {"proposed_by": actor.name, "proposed_at": now, "proposal_count": a.proposal_count + 1}
+    _bump(uow, a, now, **values)
+    session.execute(insert(AssessmentEvent).values(
+        assessment_id=a.id, at=now, actor=actor.name, actor_unit_id=actor.unit_id, trigger=trigger,
+        from_state=source, to_state=dest.value, reason=reason, details={"criteria": notes} if notes else None,
+    ))
+    events.publish(session, events.AssessmentMoved(
+        assessment_id=a.id, campaign_id=a.campaign_id, school_id=a.school_id, trigger=trigger,
+        from_state=source, to_state=dest.value, actor=actor.name, at=now, reason=reason, criteria_notes=notes,
+    ))
+    uow.commit()
+    return dest
+
+
+def proposal_gaps(uow: UnitOfWork, a: Assessment) -> list[str]:
+    """What is still missing before the proposal (scores, evidence); filled by the scoring area."""
+    return []
+
+
+def submission_refusal(uow: UnitOfWork, a: Assessment, now: datetime) -> str | None:
+    """The calendar's submission window and cap for the proposal, if it sets one."""
+    return None
+
+
+# --- committee -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberInput:
+    full_name: str
+    role: str
+    position: str = ""
+    duties: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+def parse_role(value: str) -> str | None:
+    return _ROLE_ALIASES.get(fold(value or ""))
+
+
+def set_committee(
+    uow: UnitOfWork,
+    assessment_id: int,
+    members: list[MemberInput],
+    actor: ActorRef,
+    *,
+    expected_version: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Replace the school's committee. Refused while the file is locked (after the proposal)."""
+    session = uow.session
+    now = _now(now)
+    a = find_assessment(uow, assessment_id)
+    _check_version(a, expected_version)
+    if a.locked:
+        raise TransitionRefused(
+            f"Hồ sơ đang ở giai đoạn «{Stage(a.state).label}» nên đã khóa: không sửa được Hội đồng "
+            "cho tới khi được trả lại để bổ sung."
+        )
+    if actor.unit_id is not None and actor.unit_id != a.school_id:
+        raise TransitionRefused("Chỉ chính cơ sở giáo dục mới lập được Hội đồng tự đánh giá của mình")
+    problems, rows = [], []
+    for i, m in enumerate(members, start=1):
+        try:
+            name = clean_text(m.full_name, field="họ và tên")
+            position = clean_text(m.position, field="chức vụ")
+            duties = clean_text(m.duties, field="nhiệm vụ")
+        except TextError as err:
+            problems.append(f"Thành viên {i}: {err}")
+            continue
+        role = parse_role(m.role)
+        if not name:
+            problems.append(f"Thành viên {i}: thiếu họ và tên")
+        if role is None:
+            problems.append(f"Thành viên {i} ({name}): vai trò không rõ «{m.role}» (dùng: {', '.join(ROLE_LABELS.values())})")
+        rows.append({"assessment_id": a.id, "position_order": i, "full_name": name, "position": position,
+                     "role": role, "duties": duties, "email": m.email.strip(), "phone": m.phone.strip()})
+    if problems:
+        raise InvalidInput("Danh sách Hội đồng có lỗi; chưa lưu gì:", details=problems)
+    session.execute(delete(CommitteeMember).where(CommitteeMember.assessment_id == a.id))
+    if rows:
+        session.execute(insert(CommitteeMember), rows)
+    _bump(uow, a, now)
+    session.execute(insert(AssessmentEvent).values(
+        assessment_id=a.id, at=now, actor=actor.name, actor_unit_id=actor.unit_id, trigger="set_committee",
+        from_state=a.state, to_state=a.state, reason=f"Cập nhật Hội đồng tự đánh giá ({len(rows)} thành viên)",
+    ))
+    uow.commit()
+    return len(rows)

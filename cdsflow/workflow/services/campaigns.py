@@ -1,0 +1,354 @@
+"""Use-cases on campaigns: launch (one bulk statement per table), list, status, lifecycle."""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Protocol
+
+from sqlalchemy import func, insert, select, text, update
+
+from cdsflow.calendars.model import Calendar
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
+from cdsflow.workflow.errors import InvalidInput, NotFound, StaleUpdate
+from cdsflow.workflow.machine import fire_campaign
+from cdsflow.workflow.scope import assessed_by
+from cdsflow.workflow.services.units import descendants, get_unit
+from cdsflow.workflow.stages import STAGE_ORDER, CampaignStatus, Stage
+from cdsflow.workflow.units import UnitKind
+
+
+class IndexSetLike(Protocol):
+    code: str
+    version: str
+    title: str
+    provisional: bool
+    content_hash: str
+
+
+@dataclass(frozen=True)
+class LaunchResult:
+    campaign_id: int
+    child_ids: tuple[int, ...]
+    assessments: int
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(timezone.utc)
+
+
+def launch_campaign(
+    uow: UnitOfWork,
+    *,
+    issuer_code: str,
+    school_year: str,
+    index_set: IndexSetLike,
+    calendar: Calendar | None = None,
+    title: str | None = None,
+    school_codes: list[str] | None = None,
+    spawn_children: bool = False,
+    actor: str = "hệ thống",
+    now: datetime | None = None,
+) -> LaunchResult:
+    """Create a campaign (and one child per bureau if asked) and open one assessment per school."""
+    session = uow.session
+    now = _now(now)
+    if not re.fullmatch(r"(\d{4})-(\d{4})", school_year) or int(school_year[5:]) != int(school_year[:4]) + 1:
+        raise InvalidInput(f"Năm học không hợp lệ: «{school_year}» (ví dụ đúng: 2024-2025)")
+    issuer = get_unit(uow, issuer_code)
+    if issuer.kind == UnitKind.SCHOOL:
+        raise InvalidInput(f"«{issuer.name}» là cơ sở giáo dục: chỉ Sở hoặc Phòng mới phát động kế hoạch")
+    if index_set.provisional:
+        raise InvalidInput(
+            f"Bộ chỉ số {index_set.code} (phiên bản {index_set.version}) còn là khung tạm thời, "
+            "chưa có bảng điểm chính thức: chưa thể phát động kế hoạch. "
+            "Hãy nhập bảng chính thức bằng lệnh «cdsflow indexset import»."
+        )
+    if calendar is not None and calendar.school_year != school_year:
+        raise InvalidInput(f"Lịch là của năm học {calendar.school_year}, không khớp năm học {school_year}")
+    if spawn_children and issuer.kind != UnitKind.DEPARTMENT:
+        raise InvalidInput("Chỉ kế hoạch của Sở mới tạo được kế hoạch con cho từng Phòng")
+    clash = session.execute(
+        select(Campaign.id).where(
+            Campaign.issuer_id == issuer.id,
+            Campaign.school_year == school_year,
+            Campaign.index_set_code == index_set.code,
+            Campaign.status != CampaignStatus.CLOSED.value,
+        )
+    ).first()
+    if clash:
+        raise InvalidInput(
+            f"{issuer.name} đã có kế hoạch số {clash[0]} năm học {school_year} theo bộ chỉ số {index_set.code}"
+        )
+
+    tree = descendants(uow, issuer.id)
+    subjects = {uid: branch for uid, branch, kind, level in tree if assessed_by(index_set.code, kind, level)}
+    if school_codes:
+        wanted = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(school_codes))).all())
+        missing = [c for c in school_codes if c not in wanted or wanted[c] not in subjects]
+        if missing:
+            raise InvalidInput(
+                f"Các đơn vị sau không thuộc phạm vi của {issuer.name} theo bộ chỉ số {index_set.code}:",
+                details=missing,
+            )
+        subjects = {wanted[c]: subjects[wanted[c]] for c in school_codes}
+    if not subjects:
+        raise InvalidInput(f"{issuer.name} không có cơ sở giáo dục nào thuộc phạm vi bộ chỉ số {index_set.code}")
+
+    title = title or f"Kế hoạch đánh giá mức độ chuyển đổi số năm học {school_year}"
+    parent = _new_campaign(uow, issuer.id, None, school_year, title, index_set, calendar, now)
+    owner: dict[int, int] = {}  # school id -> campaign id
+    child_ids: list[int] = []
+    if spawn_children:
+        branches = sorted({b for b in subjects.values() if b is not None})
+        names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(branches))).all()) if branches else {}
+        for bureau_id in branches:
+            child = _new_campaign(uow, bureau_id, parent, school_year, f"{title} ({names[bureau_id]})",
+                                  index_set, calendar, now)
+            child_ids.append(child)
+        by_bureau = dict(zip(branches, child_ids))
+        owner = {sid: by_bureau.get(branch, parent) for sid, branch in subjects.items()}
+    else:
+        owner = {sid: parent for sid in subjects}
+
+    session.execute(
+        insert(Assessment),
+        [{"campaign_id": cid, "school_id": sid, "state": Stage.PLAN_ISSUED.value, "version": 1,
+          "locked": False, "proposal_count": 0, "updated_at": now} for sid, cid in owner.items()],
+    )
+    campaign_ids = [parent, *child_ids]
+    # The launch is every school's first history line; one INSERT … SELECT, not 54,000 objects.
+    session.execute(
+        text(
+            "INSERT INTO assessment_event (assessment_id, at, actor, trigger, from_state, to_state, reason) "
+            "SELECT id, :at, :actor, 'launch', NULL, :state, :reason FROM assessment WHERE campaign_id IN "
+            + "(" + ",".join(str(int(c)) for c in campaign_ids) + ")"
+        ),
+        {"at": _bind_instant(uow, now), "actor": actor, "state": Stage.PLAN_ISSUED.value,
+         "reason": f"Phát động: {title}"},
+    )
+    uow.commit()
+    return LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner))
+
+
+def _bind_instant(uow: UnitOfWork, at: datetime):
+    # Raw SQL bypasses UTCDateTime; store the same form it would.
+    at = at.astimezone(timezone.utc)
+    return at.replace(tzinfo=None) if uow.engine.dialect.name == "sqlite" else at
+
+
+def _new_campaign(uow, issuer_id, parent_id, school_year, title, index_set, calendar, now) -> int:
+    campaign = Campaign(
+        issuer_id=issuer_id,
+        parent_id=parent_id,
+        school_year=school_year,
+        title=title,
+        status=fire_campaign(CampaignStatus.DRAFT.value, "launch").value,
+        index_set_code=index_set.code,
+        index_set_version=index_set.version,
+        index_set_hash=index_set.content_hash,
+        calendar_source=str(calendar.source) if calendar and calendar.source else "",
+        calendar_hash=(calendar.content_hash or "") if calendar else "",
+        created_at=now,
+        launched_at=now,
+    )
+    uow.session.add(campaign)
+    uow.session.flush()
+    if calendar is not None:
+        uow.session.add_all(
+            CampaignMilestone(
+                campaign_id=campaign.id,
+                position=i,
+                key=m.key,
+                title=m.title,
+                actor=m.actor.value,
+                stage=m.stage.value if m.stage else None,
+                opens_at=m.opens_at or (m.submission.opens_at if m.submission else None),
+                due_at=m.due_at,
+                closes_at=(m.submission.closes_at or m.due_at) if m.submission else None,
+                max_submissions=m.submission.max_submissions if m.submission else None,
+                counts=m.submission.counts if m.submission else "last",
+                documents=list(m.documents),
+            )
+            for i, m in enumerate(calendar.milestones)
+        )
+        uow.session.flush()
+    return campaign.id
+
+
+def get_campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:
+    campaign = uow.session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
+    return campaign
+
+
+@dataclass(frozen=True)
+class CampaignRow:
+    id: int
+    parent_id: int | None
+    issuer_name: str
+    school_year: str
+    title: str
+    status: CampaignStatus
+    index_set_code: str
+    assessments: int
+
+
+def list_campaigns(uow: UnitOfWork, *, issuer_code: str | None = None) -> list[CampaignRow]:
+    counts = (
+        select(Assessment.campaign_id, func.count().label("n")).group_by(Assessment.campaign_id).subquery()
+    )
+    query = (
+        select(Campaign, Unit.name, func.coalesce(counts.c.n, 0))
+        .join(Unit, Unit.id == Campaign.issuer_id)
+        .outerjoin(counts, counts.c.campaign_id == Campaign.id)
+        .order_by(Campaign.id)
+    )
+    if issuer_code:
+        query = query.where(Campaign.issuer_id == get_unit(uow, issuer_code).id)
+    return [
+        CampaignRow(c.id, c.parent_id, name, c.school_year, c.title, CampaignStatus(c.status), c.index_set_code, n)
+        for c, name, n in uow.session.execute(query)
+    ]
+
+
+def advance_campaign(uow: UnitOfWork, campaign_id: int, trigger: str) -> CampaignStatus:
+    campaign = get_campaign(uow, campaign_id)
+    new = fire_campaign(campaign.status, trigger)
+    done = uow.session.execute(
+        update(Campaign)
+        .where(Campaign.id == campaign_id, Campaign.version == campaign.version)
+        .values(status=new.value, version=campaign.version + 1)
+    )
+    if done.rowcount != 1:
+        raise StaleUpdate("Kế hoạch vừa được người khác cập nhật; hãy tải lại rồi thực hiện lại.")
+    uow.commit()
+    return new
+
+
+# --- status ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MilestoneView:
+    key: str
+    title: str
+    stage: Stage | None
+    due_at: datetime
+
+
+@dataclass
+class StageLine:
+    stage: Stage
+    count: int
+    next_milestone: MilestoneView | None
+    late: bool
+
+
+@dataclass(frozen=True)
+class LateSchool:
+    assessment_id: int
+    school_code: str
+    school_name: str
+    stage: Stage
+    milestone: MilestoneView
+
+
+@dataclass
+class CampaignStatusView:
+    campaign_id: int
+    title: str
+    issuer_name: str
+    school_year: str
+    status: CampaignStatus
+    index_set: str
+    total: int
+    submitted: int  # reached the proposal stage or later: "đã nộp 3/14"
+    stages: list[StageLine]
+    late_total: int
+    late: list[LateSchool] = field(default_factory=list)
+    children: list[tuple[int, str, int, int]] = field(default_factory=list)  # id, issuer, total, submitted
+
+
+def next_milestones(milestones: list[MilestoneView]) -> dict[Stage, MilestoneView | None]:
+    """For each stage, the first milestone (by deadline) that asks for a later stage."""
+    ordered = sorted((m for m in milestones if m.stage is not None), key=lambda m: m.due_at)
+    out: dict[Stage, MilestoneView | None] = {}
+    for stage in STAGE_ORDER:
+        out[stage] = next((m for m in ordered if m.stage.order > stage.order), None)
+    return out
+
+
+def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None = None, late_limit: int = 20) -> CampaignStatusView:
+    """Counts per stage, the late schools and per-child progress: a few GROUP BY queries."""
+    session = uow.session
+    now = _now(now)
+    campaign = get_campaign(uow, campaign_id)
+    children = list(session.execute(select(Campaign.id, Unit.name).join(Unit, Unit.id == Campaign.issuer_id)
+                                    .where(Campaign.parent_id == campaign_id).order_by(Unit.name)))
+    ids = [campaign_id, *[c for c, _ in children]]
+    counts: dict[int, dict[str, int]] = defaultdict(dict)
+    for cid, state, n in session.execute(
+        select(Assessment.campaign_id, Assessment.state, func.count())
+        .where(Assessment.campaign_id.in_(ids)).group_by(Assessment.campaign_id, Assessment.state)
+    ):
+        counts[cid][state] = n
+    milestones: dict[int, list[MilestoneView]] = defaultdict(list)
+    for m in session.execute(select(CampaignMilestone).where(CampaignMilestone.campaign_id.in_(ids))).scalars():
+        milestones[m.campaign_id].append(MilestoneView(m.key, m.title, Stage(m.stage) if m.stage else None, m.due_at))
+
+    totals = {s: sum(c.get(s.value, 0) for c in counts.values()) for s in STAGE_ORDER}
+    own_next = next_milestones(milestones[campaign_id] or next(iter(milestones.values()), []))
+    stages = [
+        StageLine(s, totals[s], own_next[s], bool(own_next[s] and own_next[s].due_at < now)) for s in STAGE_ORDER
+    ]
+    # Late: per campaign, the stages whose next milestone has passed.
+    late_stages: dict[int, dict[str, MilestoneView]] = {}
+    late_total = 0
+    for cid in ids:
+        nxt = next_milestones(milestones[cid] or milestones[campaign_id])
+        late_stages[cid] = {s.value: m for s, m in nxt.items() if m is not None and m.due_at < now}
+        late_total += sum(counts[cid].get(s, 0) for s in late_stages[cid])
+    late: list[LateSchool] = []
+    conditions = [(cid, list(st)) for cid, st in late_stages.items() if st]
+    if conditions and late_limit:
+        from sqlalchemy import and_, or_
+
+        order = text_stage_order()
+        rows = session.execute(
+            select(Assessment.id, Assessment.campaign_id, Assessment.state, Unit.code, Unit.name)
+            .join(Unit, Unit.id == Assessment.school_id)
+            .where(or_(*[and_(Assessment.campaign_id == cid, Assessment.state.in_(st)) for cid, st in conditions]))
+            .order_by(order, Unit.name)
+            .limit(late_limit)
+        )
+        late = [LateSchool(aid, code, name, Stage(state), late_stages[cid][state]) for aid, cid, state, code, name in rows]
+    submitted_states = {s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order}
+    child_lines = [
+        (cid, name, sum(counts[cid].values()), sum(n for s, n in counts[cid].items() if s in submitted_states))
+        for cid, name in children
+    ]
+    issuer = session.get(Unit, campaign.issuer_id)
+    return CampaignStatusView(
+        campaign_id=campaign.id,
+        title=campaign.title,
+        issuer_name=issuer.name if issuer else "",
+        school_year=campaign.school_year,
+        status=CampaignStatus(campaign.status),
+        index_set=f"{campaign.index_set_code} ({campaign.index_set_version})",
+        total=sum(totals.values()),
+        submitted=sum(n for s, n in totals.items() if s.value in submitted_states),
+        stages=stages,
+        late_total=late_total,
+        late=late,
+        children=child_lines,
+    )
+
+
+def text_stage_order():
+    from sqlalchemy import case
+
+    return case({s.value: s.order for s in STAGE_ORDER}, value=Assessment.state)

@@ -1,0 +1,28 @@
+"""Hội đồng tự đánh giá đã thành lập: needs exactly one chair and at least one secretary."""
+from __future__ import annotations
+
+from cdsflow.workflow.context import TransitionContext
+from cdsflow.workflow.stages import Stage
+from cdsflow.workflow.states._rules import acted_by_school
+
+STAGE = Stage.COMMITTEE_FORMED
+PRODUCES = ("qd_hoi_dong",)
+LOCKS = False
+
+
+def committee_problems(ctx: TransitionContext) -> list[str]:
+    roles = [m.role for m in ctx.committee]
+    problems = []
+    if not ctx.committee:
+        return ["chưa có danh sách Hội đồng tự đánh giá"]
+    if roles.count("chair") == 0:
+        problems.append("Hội đồng chưa có Chủ tịch")
+    elif roles.count("chair") > 1:
+        problems.append("Hội đồng chỉ được có một Chủ tịch")
+    if roles.count("secretary") == 0:
+        problems.append("Hội đồng chưa có Thư ký")
+    return problems
+
+
+def requirements(ctx: TransitionContext) -> list[str]:
+    return acted_by_school(ctx) + committee_problems(ctx)

@@ -1,0 +1,169 @@
+"""Organisation units: kinds, education levels, and the rules a unit row must follow."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from cdsflow.text import TextError, clean_text, fold
+
+
+class UnitKind(StrEnum):
+    DEPARTMENT = "department"  # Sở GDĐT
+    BUREAU = "bureau"  # Phòng GDĐT, or since 7/2025 a commune/ward's Phòng Văn hóa – Xã hội
+    SCHOOL = "school"  # cơ sở giáo dục
+
+    @property
+    def label(self) -> str:
+        return {"department": "Sở GDĐT", "bureau": "Phòng GDĐT / Phòng VH-XH", "school": "Cơ sở giáo dục"}[self]
+
+
+class EducationLevel(StrEnum):
+    PRESCHOOL = "mam_non"
+    PRIMARY = "tieu_hoc"
+    LOWER_SECONDARY = "thcs"
+    UPPER_SECONDARY = "thpt"
+    MULTI_LEVEL = "pho_thong_nhieu_cap"
+    CONTINUING = "gdtx"
+
+    @property
+    def label(self) -> str:
+        return LEVEL_LABELS[self]
+
+
+LEVEL_LABELS = {
+    EducationLevel.PRESCHOOL: "Mầm non",
+    EducationLevel.PRIMARY: "Tiểu học",
+    EducationLevel.LOWER_SECONDARY: "THCS",
+    EducationLevel.UPPER_SECONDARY: "THPT",
+    EducationLevel.MULTI_LEVEL: "Phổ thông nhiều cấp",
+    EducationLevel.CONTINUING: "GDTX",
+}
+
+# What users type in a school list, folded (no diacritics, no spaces), mapped to our values.
+_KIND_ALIASES = {
+    UnitKind.DEPARTMENT: {"department", "so", "sogddt", "sogiaoducvadaotao", "sogiaoducdaotao"},
+    UnitKind.BUREAU: {"bureau", "phong", "phonggddt", "phonggiaoducvadaotao", "phongvhxh",
+                      "phongvanhoaxahoi", "phongvanhoa"},
+    UnitKind.SCHOOL: {"school", "truong", "truonghoc", "cosogiaoduc", "csgd", "trungtam"},
+}
+_LEVEL_ALIASES = {
+    EducationLevel.PRESCHOOL: {"mamnon", "mn", "mau giao", "maugiao", "nhatre", "preschool"},
+    EducationLevel.PRIMARY: {"tieuhoc", "th", "primary"},
+    EducationLevel.LOWER_SECONDARY: {"thcs", "trunghoccoso"},
+    EducationLevel.UPPER_SECONDARY: {"thpt", "trunghocphothong"},
+    EducationLevel.MULTI_LEVEL: {"phothongnhieucap", "nhieucap", "phothongnhieucaphoc", "thcsthpt", "ththcs"},
+    EducationLevel.CONTINUING: {"gdtx", "giaoducthuongxuyen", "trungtamgdtx", "gdnngdtx", "ttgdtx"},
+}
+
+
+def _lookup(aliases: dict, value: str):
+    key = fold(value)
+    for target, names in aliases.items():
+        if key in {fold(n) for n in names} or key == fold(target.value) or key == fold(getattr(target, "label", "")):
+            return target
+    return None
+
+
+def parse_kind(value: str) -> UnitKind | None:
+    return _lookup(_KIND_ALIASES, value)
+
+
+def parse_level(value: str) -> EducationLevel | None:
+    return _lookup(_LEVEL_ALIASES, value)
+
+
+# Which kinds may supervise which: a school reports to a bureau or (THPT, GDTX) to the department.
+ALLOWED_SUPERVISORS = {
+    UnitKind.SCHOOL: {UnitKind.BUREAU, UnitKind.DEPARTMENT},
+    UnitKind.BUREAU: {UnitKind.DEPARTMENT},
+    UnitKind.DEPARTMENT: set(),
+}
+
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s<>,;\"']+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+$")
+
+
+@dataclass(frozen=True)
+class UnitSpec:
+    """A validated unit row, ready to be stored (supervisor still given by code)."""
+
+    code: str
+    name: str
+    short_code: str
+    kind: UnitKind
+    education_level: EducationLevel | None
+    place_name: str
+    parent_org: str
+    emails: tuple[str, ...]
+    supervisor_code: str | None
+
+
+def parse_emails(value: str) -> tuple[tuple[str, ...], list[str]]:
+    emails, bad = [], []
+    for part in re.split(r"[,;\s]+", value or ""):
+        if not part:
+            continue
+        (emails if _EMAIL.match(part) else bad).append(part)
+    return tuple(emails), bad
+
+
+def validate_unit_row(raw: dict[str, str]) -> tuple[UnitSpec | None, list[str]]:
+    """Check one row of a unit list. Returns the spec, or the Vietnamese problems found."""
+    problems: list[str] = []
+    values: dict[str, str] = {}
+    for key in ("code", "name", "short_code", "kind", "education_level", "place_name", "parent_org",
+                "emails", "supervisor_code"):
+        try:
+            values[key] = clean_text(raw.get(key) or "", field=key)
+        except TextError as err:
+            problems.append(str(err))
+            values[key] = ""
+    code = values["code"]
+    if not code:
+        problems.append("thiếu mã đơn vị")
+    elif not _CODE.match(code):
+        problems.append(f"mã đơn vị không hợp lệ: «{code}» (chỉ dùng chữ không dấu, số, '.', '-', '_')")
+    if not values["name"]:
+        problems.append("thiếu tên đơn vị")
+    elif len(values["name"]) > 300:
+        problems.append("tên đơn vị dài quá 300 ký tự")
+    kind = parse_kind(values["kind"]) if values["kind"] else None
+    if not values["kind"]:
+        problems.append("thiếu loại đơn vị (Sở, Phòng, Trường)")
+    elif kind is None:
+        problems.append(f"loại đơn vị không rõ: «{values['kind']}» (dùng: Sở, Phòng, Trường)")
+    level = None
+    if values["education_level"]:
+        level = parse_level(values["education_level"])
+        if level is None:
+            problems.append(
+                f"cấp học không rõ: «{values['education_level']}» "
+                f"(dùng: {', '.join(LEVEL_LABELS.values())})"
+            )
+    elif kind == UnitKind.SCHOOL:
+        problems.append("cơ sở giáo dục phải có cấp học")
+    emails, bad = parse_emails(values["emails"])
+    for b in bad:
+        problems.append(f"email không hợp lệ: «{b}»")
+    supervisor = values["supervisor_code"] or None
+    if kind in (UnitKind.SCHOOL, UnitKind.BUREAU) and not supervisor:
+        problems.append("thiếu đơn vị quản lý (mã đơn vị cấp trên)")
+    if supervisor and supervisor == code:
+        problems.append("đơn vị không thể tự quản lý chính mình")
+    short = values["short_code"].replace(" ", "") or code.upper()
+    if len(short) > 32:
+        problems.append("ký hiệu dài quá 32 ký tự")
+    if problems or kind is None:
+        return None, problems
+    return UnitSpec(
+        code=code,
+        name=values["name"],
+        short_code=short,
+        kind=kind,
+        education_level=level if kind == UnitKind.SCHOOL else None,
+        place_name=values["place_name"],
+        parent_org=values["parent_org"],
+        emails=emails,
+        supervisor_code=supervisor,
+    ), []

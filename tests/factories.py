@@ -1,0 +1,63 @@
+"""Builders for test data, going through the real services (no hand-made rows)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from cdsflow.calendars.model import Calendar, Milestone, SubmissionPolicy
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.workflow.services.units import import_units
+from cdsflow.workflow.stages import Actor, Stage
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@dataclass(frozen=True)
+class IndexSetRef:
+    """The attributes a campaign keeps of its index set."""
+
+    code: str = "4725"
+    version: str = "2022-12-30"
+    title: str = "Bộ chỉ số 4725"
+    provisional: bool = False
+    content_hash: str = "0" * 64
+
+
+def unit_rows(n_schools_per_bureau: int = 3, bureaus: int = 2) -> list[tuple[int, dict]]:
+    rows = [{"code": "SGD", "name": "Sở Giáo dục và Đào tạo Hà Nội", "kind": "Sở", "short_code": "SGDĐT",
+             "place_name": "Hà Nội", "emails": "sgd@hanoi.edu.vn"}]
+    for b in range(1, bureaus + 1):
+        rows.append({"code": f"P{b}", "name": f"Phòng Giáo dục và Đào tạo số {b}", "kind": "Phòng",
+                     "short_code": "PGDĐT", "place_name": "Ba Đình", "supervisor_code": "SGD",
+                     "emails": f"p{b}@hanoi.edu.vn"})
+        for s in range(1, n_schools_per_bureau + 1):
+            rows.append({"code": f"P{b}S{s}", "name": f"Trường Tiểu học Số {b}.{s}", "kind": "Trường",
+                         "education_level": "Tiểu học", "supervisor_code": f"P{b}", "place_name": "Ba Đình",
+                         "emails": f"p{b}s{s}@hanoi.edu.vn"})
+    rows.append({"code": "THPT1", "name": "Trường THPT Phan Đình Phùng", "kind": "Trường",
+                 "education_level": "THPT", "supervisor_code": "SGD", "emails": "pdp@hanoi.edu.vn"})
+    rows.append({"code": "MN1", "name": "Trường Mầm non Hoa Sen", "kind": "Trường",
+                 "education_level": "Mầm non", "supervisor_code": "P1", "emails": "mn1@hanoi.edu.vn"})
+    return list(enumerate(rows, start=2))
+
+
+def load_units(engine, **kw) -> None:
+    with UnitOfWork(engine) as uow:
+        import_units(uow, unit_rows(**kw))
+
+
+def calendar(year: int = 2024, *, cap: int | None = None) -> Calendar:
+    """A Ba Đình-like timetable: committee by 31/1, proposal by 31/3, review in May."""
+    end = lambda m, d, y=year + 1: datetime(y, m, d, 23, 59, 59, 999999, tzinfo=VN)  # noqa: E731
+    return Calendar(
+        issuer="Phòng GDĐT thử nghiệm",
+        school_year=f"{year}-{year + 1}",
+        milestones=(
+            Milestone("hoi-dong", "Thành lập Hội đồng tự đánh giá", Actor.SCHOOL, Stage.COMMITTEE_FORMED, end(1, 31)),
+            Milestone("to-trinh", "Tự đánh giá và gửi tờ trình", Actor.SCHOOL, Stage.PROPOSAL, end(3, 31),
+                      submission=SubmissionPolicy(max_submissions=cap) if cap else None),
+            Milestone("danh-gia-ngoai", "Đánh giá ngoài", Actor.BUREAU, Stage.EXTERNAL_REVIEW, end(5, 20)),
+            Milestone("cong-nhan", "Công nhận", Actor.BUREAU, Stage.RECOGNITION, end(5, 30)),
+        ),
+    )
