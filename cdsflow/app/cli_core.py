@@ -1,17 +1,296 @@
-"""Core commands: init, units, campaign, assessment, demo."""
+"""Core commands: init, units, campaign, assessment, committee, demo. Translation only."""
 from __future__ import annotations
 
-import typer
+from datetime import datetime
+from pathlib import Path
 
-from cdsflow.app.console import console
-from cdsflow.storage.db import database_url, make_engine
+import typer
+from rich.table import Table
+
+from cdsflow.app.console import console, local
+from cdsflow.storage.db import UnitOfWork, database_url, make_engine
 from cdsflow.storage.migrate import init_db
+from cdsflow.storage.tabular import read_table
+from cdsflow.workflow.context import ActorRef
+from cdsflow.workflow.services import assessments as assessment_svc
+from cdsflow.workflow.services import campaigns as campaign_svc
+from cdsflow.workflow.services import units as unit_svc
+from cdsflow.workflow.stages import Stage
+from cdsflow.workflow.units import UnitKind, parse_kind
+
+units_app = typer.Typer(help="Đơn vị: Sở, Phòng, cơ sở giáo dục.", no_args_is_help=True)
+campaign_app = typer.Typer(help="Kế hoạch đánh giá (chiến dịch hằng năm).", no_args_is_help=True)
+assessment_app = typer.Typer(help="Hồ sơ đánh giá của từng cơ sở giáo dục.", no_args_is_help=True)
+committee_app = typer.Typer(help="Hội đồng tự đánh giá.", no_args_is_help=True)
+
+
+def uow() -> UnitOfWork:
+    return UnitOfWork(make_engine())
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("init")
-    def init_cmd() -> None:
-        """Tạo hoặc nâng cấp cơ sở dữ liệu."""
-        url = database_url()
-        init_db(make_engine(url))
-        console.print(f"Đã khởi tạo cơ sở dữ liệu: {url.split('@')[-1]}")
+    app.command("init")(init_cmd)
+    app.command("demo")(demo_cmd)
+    app.add_typer(units_app, name="units")
+    app.add_typer(campaign_app, name="campaign")
+    app.add_typer(assessment_app, name="assessment")
+    app.add_typer(committee_app, name="committee")
+
+
+def init_cmd() -> None:
+    """Tạo hoặc nâng cấp cơ sở dữ liệu."""
+    url = database_url()
+    init_db(make_engine(url))
+    console.print(f"Đã khởi tạo cơ sở dữ liệu: {url.split('@')[-1]}")
+
+
+# --- units -----------------------------------------------------------------------------------
+
+
+@units_app.command("import")
+def units_import(file: Path = typer.Argument(..., help="Tệp .csv hoặc .xlsx")) -> None:
+    """Nhập danh sách đơn vị (nhập tất cả hoặc không nhập gì nếu có dòng lỗi)."""
+    with uow() as u:
+        report = unit_svc.import_units_file(u, file)
+    console.print(f"Đã nhập {report.total} đơn vị: {report.created} mới, {report.updated} cập nhật, "
+                  f"{report.unchanged} không đổi.")
+
+
+@units_app.command("list")
+def units_list(
+    under: str = typer.Option(None, "--under", help="Chỉ các đơn vị trực thuộc mã này"),
+    kind: str = typer.Option(None, "--kind", help="Sở | Phòng | Trường"),
+) -> None:
+    """Liệt kê đơn vị."""
+    parsed = None
+    if kind:
+        parsed = parse_kind(kind)
+        if parsed is None:
+            raise typer.BadParameter(f"loại đơn vị không rõ: {kind}")
+    with uow() as u:
+        rows = unit_svc.list_units(u, under=under, kind=parsed)
+        codes = {r.id: r.code for r in rows} | {
+            r.supervisor_id: unit_svc.get_unit_code(u, r.supervisor_id) for r in rows if r.supervisor_id
+        }
+    table = Table("Mã", "Tên đơn vị", "Loại", "Cấp học", "Ký hiệu", "Cấp trên", title=f"{len(rows)} đơn vị")
+    from cdsflow.workflow.units import EducationLevel
+
+    for r in rows:
+        table.add_row(r.code, r.name, UnitKind(r.kind).label,
+                      EducationLevel(r.education_level).label if r.education_level else "", r.short_code,
+                      codes.get(r.supervisor_id, ""))
+    console.print(table)
+
+
+# --- campaigns -------------------------------------------------------------------------------
+
+
+@campaign_app.command("launch")
+def campaign_launch(
+    issuer: str = typer.Option(..., "--issuer", help="Mã đơn vị ban hành kế hoạch"),
+    school_year: str = typer.Option(..., "--year", help="Năm học, ví dụ 2024-2025"),
+    index_set: str = typer.Option("4725", "--index-set", help="Bộ chỉ số: 4725, 3276, 3806"),
+    calendar: str = typer.Option(None, "--calendar", help="Tệp lịch (.yaml) hoặc tên lịch có sẵn"),
+    title: str = typer.Option(None, "--title"),
+    schools: str = typer.Option(None, "--schools", help="Chỉ các mã này (phân cách bằng dấu phẩy)"),
+    children: bool = typer.Option(False, "--children", help="Sở: tạo kế hoạch con cho từng Phòng"),
+    by: str = typer.Option("cán bộ phụ trách", "--by", help="Người phát động"),
+) -> None:
+    """Phát động kế hoạch đánh giá cho các cơ sở giáo dục trực thuộc."""
+    from cdsflow.calendars.catalog import find_calendar
+    from cdsflow.calendars.loader import load_calendar
+    from cdsflow.workflow.services.indexsets import resolve_index_set
+
+    cal = load_calendar(find_calendar(calendar)) if calendar else None
+    with uow() as u:
+        iset = resolve_index_set(u.session, index_set)
+        result = campaign_svc.launch_campaign(
+            u, issuer_code=issuer, school_year=school_year, index_set=iset, calendar=cal, title=title,
+            school_codes=[c.strip() for c in schools.split(",") if c.strip()] if schools else None,
+            spawn_children=children, actor=by,
+        )
+    extra = f", {len(result.child_ids)} kế hoạch con" if result.child_ids else ""
+    console.print(f"Đã phát động kế hoạch số {result.campaign_id}: {result.assessments} cơ sở giáo dục{extra}.")
+
+
+@campaign_app.command("list")
+def campaign_list(issuer: str = typer.Option(None, "--issuer")) -> None:
+    """Liệt kê kế hoạch."""
+    with uow() as u:
+        rows = campaign_svc.list_campaigns(u, issuer_code=issuer)
+    table = Table("Số", "Đơn vị ban hành", "Năm học", "Bộ chỉ số", "Trạng thái", "Số CSGD", "Thuộc KH", "Tên kế hoạch")
+    for r in rows:
+        table.add_row(str(r.id), r.issuer_name, r.school_year, r.index_set_code, r.status.label, str(r.assessments),
+                      str(r.parent_id or ""), r.title)
+    console.print(table)
+
+
+@campaign_app.command("status")
+def campaign_status(
+    campaign_id: int = typer.Argument(..., help="Số kế hoạch"),
+    late: int = typer.Option(20, "--late", help="Số trường chậm hạn hiển thị tối đa"),
+    at: datetime = typer.Option(None, "--at", help="Xem tại thời điểm (mặc định: bây giờ)"),
+) -> None:
+    """Số trường theo từng giai đoạn và các trường chậm hạn."""
+    from zoneinfo import ZoneInfo
+
+    now = at.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")) if at and at.tzinfo is None else at
+    with uow() as u:
+        s = campaign_svc.campaign_status(u, campaign_id, now=now, late_limit=late)
+    console.print(f"[bold]{s.title}[/]\n{s.issuer_name} · năm học {s.school_year} · bộ chỉ số {s.index_set} · "
+                  f"{s.status.label}\nĐã nộp tờ trình: [bold]{s.submitted}/{s.total}[/] · chậm hạn: "
+                  f"[bold red]{s.late_total}[/]")
+    table = Table("Giai đoạn", "Số CSGD", "Mốc kế tiếp", "Hạn", "")
+    for line in s.stages:
+        m = line.next_milestone
+        table.add_row(line.stage.label, str(line.count), m.title if m else "", local(m.due_at) if m else "",
+                      "[red]quá hạn[/]" if line.late and line.count else "")
+    console.print(table)
+    if s.children:
+        kids = Table("Kế hoạch con", "Đơn vị", "Đã nộp")
+        for cid, name, total, submitted in s.children:
+            kids.add_row(str(cid), name, f"{submitted}/{total}")
+        console.print(kids)
+    if s.late:
+        late_table = Table("Hồ sơ", "Mã", "Cơ sở giáo dục", "Giai đoạn", "Chậm mốc", "Hạn",
+                           title=f"Chậm hạn ({len(s.late)}/{s.late_total})")
+        for x in s.late:
+            late_table.add_row(str(x.assessment_id), x.school_code, x.school_name, x.stage.label, x.milestone.title,
+                               local(x.milestone.due_at))
+        console.print(late_table)
+
+
+@campaign_app.command("advance")
+def campaign_advance(
+    campaign_id: int = typer.Argument(...),
+    step: str = typer.Argument(..., help="start_review | recognise | publish | close"),
+) -> None:
+    """Chuyển trạng thái kế hoạch."""
+    with uow() as u:
+        new = campaign_svc.advance_campaign(u, campaign_id, step)
+    console.print(f"Kế hoạch số {campaign_id}: {new.label}")
+
+
+# --- assessments -----------------------------------------------------------------------------
+
+
+def _actor(u: UnitOfWork, assessment_id: int, trigger: str, by: str, unit: str | None) -> ActorRef:
+    unit_id = unit_svc.get_unit(u, unit).id if unit else assessment_svc.acting_unit_for(u, assessment_id, trigger)
+    return ActorRef(by, unit_id)
+
+
+REF_HELP = "Số hồ sơ, hoặc mã cơ sở giáo dục"
+
+
+@assessment_app.command("show")
+def assessment_show(ref: str = typer.Argument(..., help=REF_HELP), campaign: int = typer.Option(None, "--campaign")) -> None:
+    """Xem hồ sơ đánh giá của một cơ sở giáo dục."""
+    with uow() as u:
+        v = assessment_svc.show_assessment(u, assessment_svc.find_assessment(u, ref, campaign).id)
+    console.print(f"[bold]{v.school_name}[/] ({v.school_code}) · hồ sơ số {v.id} · phiên bản {v.version}\n"
+                  f"Kế hoạch số {v.campaign_id}: {v.campaign_title}\n"
+                  f"Giai đoạn: [bold]{v.stage.label}[/]{' · đã khóa' if v.locked else ''} · "
+                  f"số lần gửi tờ trình: {v.proposal_count}")
+    if v.next_milestone:
+        console.print(f"Mốc kế tiếp: {v.next_milestone[0]} (hạn {local(v.next_milestone[1])})")
+    if v.committee:
+        table = Table("TT", "Họ và tên", "Chức vụ", "Vai trò", title="Hội đồng tự đánh giá")
+        for i, m in enumerate(v.committee, 1):
+            table.add_row(str(i), m.full_name, m.position, assessment_svc.ROLE_LABELS[m.role])
+        console.print(table)
+
+
+@assessment_app.command("history")
+def assessment_history(ref: str = typer.Argument(..., help=REF_HELP), campaign: int = typer.Option(None, "--campaign")) -> None:
+    """Lịch sử các bước của hồ sơ."""
+    with uow() as u:
+        lines = assessment_svc.history(u, assessment_svc.find_assessment(u, ref, campaign).id)
+    table = Table("Thời điểm", "Người thực hiện", "Từ", "Đến", "Lý do")
+    for e in lines:
+        table.add_row(local(e.at), e.actor, Stage(e.from_state).label if e.from_state else "", Stage(e.to_state).label,
+                      e.reason + "".join(f"\n{k}: {v}" for k, v in ((e.details or {}).get("criteria") or {}).items()))
+    console.print(table)
+
+
+@assessment_app.command("advance")
+def assessment_advance(
+    ref: str = typer.Argument(..., help=REF_HELP),
+    step: str = typer.Option("advance", "--step", help="Mặc định: bước kế tiếp"),
+    by: str = typer.Option(..., "--by", help="Người thực hiện"),
+    unit: str = typer.Option(None, "--unit", help="Mã đơn vị của người thực hiện"),
+    campaign: int = typer.Option(None, "--campaign"),
+    version: int = typer.Option(None, "--version", help="Phiên bản hồ sơ đang xem (chống ghi đè)"),
+) -> None:
+    """Chuyển hồ sơ sang giai đoạn kế tiếp (hoặc bước --step)."""
+    with uow() as u:
+        aid = assessment_svc.find_assessment(u, ref, campaign).id
+        actor = _actor(u, aid, step, by, unit)
+        new = assessment_svc.transition(u, aid, step, actor, expected_version=version)
+    console.print(f"Hồ sơ số {aid}: {new.label}")
+
+
+@assessment_app.command("return")
+def assessment_return(
+    ref: str = typer.Argument(..., help=REF_HELP),
+    reason: str = typer.Option(..., "--reason", help="Lý do yêu cầu bổ sung"),
+    criterion: list[str] = typer.Option([], "--criterion", help="MÃ=ghi chú, ví dụ 1.3=Thiếu minh chứng"),
+    by: str = typer.Option(..., "--by"),
+    unit: str = typer.Option(None, "--unit"),
+    campaign: int = typer.Option(None, "--campaign"),
+    version: int = typer.Option(None, "--version"),
+) -> None:
+    """Trả hồ sơ để cơ sở giáo dục bổ sung."""
+    notes = {}
+    for item in criterion:
+        code, sep, note = item.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"cần dạng MÃ=ghi chú: {item}")
+        notes[code.strip()] = note.strip()
+    with uow() as u:
+        aid = assessment_svc.find_assessment(u, ref, campaign).id
+        actor = _actor(u, aid, "return_for_supplement", by, unit)
+        new = assessment_svc.transition(u, aid, "return_for_supplement", actor, reason=reason,
+                                        criteria_notes=notes, expected_version=version)
+    console.print(f"Hồ sơ số {aid}: {new.label} (đã trả lại để bổ sung)")
+
+
+# --- committee -------------------------------------------------------------------------------
+
+COMMITTEE_COLUMNS = {
+    "full_name": ["Họ và tên", "ho_ten"],
+    "position": ["Chức vụ", "chuc_vu"],
+    "role": ["Vai trò", "vai_tro", "nhiệm vụ trong hội đồng"],
+    "duties": ["Nhiệm vụ", "nhiem_vu"],
+    "email": ["Email"],
+    "phone": ["Điện thoại", "dien_thoai", "số điện thoại"],
+}
+
+
+@committee_app.command("set")
+def committee_set(
+    ref: str = typer.Argument(..., help=REF_HELP),
+    file: Path = typer.Argument(..., help="Tệp .csv/.xlsx: Họ và tên, Chức vụ, Vai trò, Email, Điện thoại"),
+    by: str = typer.Option(..., "--by"),
+    campaign: int = typer.Option(None, "--campaign"),
+    version: int = typer.Option(None, "--version"),
+) -> None:
+    """Lập (thay) danh sách Hội đồng tự đánh giá."""
+    rows = read_table(file, COMMITTEE_COLUMNS)
+    members = [assessment_svc.MemberInput(**{k: r.get(k, "") for k in COMMITTEE_COLUMNS}) for _, r in rows]
+    with uow() as u:
+        aid = assessment_svc.find_assessment(u, ref, campaign).id
+        actor = _actor(u, aid, "set_committee", by, None)
+        n = assessment_svc.set_committee(u, aid, members, actor, expected_version=version)
+    console.print(f"Hồ sơ số {aid}: đã lưu Hội đồng {n} thành viên.")
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+
+def demo_cmd() -> None:
+    """Tạo dữ liệu mẫu: một Phòng kiểu Ba Đình với ~30 trường ở các giai đoạn khác nhau."""
+    from cdsflow.workflow.services.demo import build_demo
+
+    with uow() as u:
+        summary = build_demo(u, progress=lambda msg: console.print(f"  {msg}"))
+    console.print(summary)

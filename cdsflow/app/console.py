@@ -11,3 +11,12 @@ err_console = Console(stderr=True)
 
 def fail(err: CdsError | str) -> None:
     err_console.print(f"[bold red]Lỗi:[/] {err}", highlight=False)
+
+
+def local(at) -> str:
+    """An instant as Vietnamese officers read it: 23:59 31/03/2025 (Asia/Ho_Chi_Minh)."""
+    from zoneinfo import ZoneInfo
+
+    if at is None:
+        return ""
+    return at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%H:%M %d/%m/%Y")

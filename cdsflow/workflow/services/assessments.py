@@ -182,6 +182,16 @@ def transition(
     return dest
 
 
+def acting_unit_for(uow: UnitOfWork, assessment_id: int, trigger: str) -> int:
+    """The unit that normally takes a step: the school for its own steps, else the campaign's issuer."""
+    a = find_assessment(uow, assessment_id)
+    if trigger == "advance":
+        trigger = forward_trigger(a.state)
+    if trigger in {"form_committee", "start_self_assessment", "submit_proposal", "set_committee"}:
+        return a.school_id
+    return uow.session.get(Campaign, a.campaign_id).issuer_id
+
+
 def proposal_gaps(uow: UnitOfWork, a: Assessment) -> list[str]:
     """What is still missing before the proposal (scores, evidence); filled by the scoring area."""
     return []

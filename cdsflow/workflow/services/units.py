@@ -187,3 +187,8 @@ def supervisor_chain(uow: UnitOfWork, unit_id: int) -> tuple[int, ...]:
         chain.append(current.supervisor_id)
         current = uow.session.get(Unit, current.supervisor_id)
     return tuple(chain)
+
+
+def get_unit_code(uow: UnitOfWork, unit_id: int) -> str:
+    unit = uow.session.get(Unit, unit_id)
+    return unit.code if unit else ""

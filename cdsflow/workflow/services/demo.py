@@ -1,0 +1,151 @@
+"""A living example: a Ba Đình-like bureau whose ~30 schools are spread over the stages.
+
+It goes through the same use-cases as a real campaign (import, launch, committee, transitions),
+so what a newcomer sees is what the product does.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+
+from cdsflow.calendars.model import Calendar
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Campaign
+from cdsflow.workflow.context import ActorRef
+from cdsflow.workflow.services import assessments as assessment_svc
+from cdsflow.workflow.services.campaigns import campaign_status, launch_campaign
+from cdsflow.workflow.services.units import get_unit, import_units_file
+from cdsflow.workflow.stages import Stage
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
+UNITS_FILE = DEMO_DIR / "units.csv"
+BUREAU = "DEMO-PGD-BD"
+CALENDAR = "hanoi/ba-dinh-2024-2025"
+
+# How many schools stop at each stage (the rest stay at plan_issued), in list order.
+SPREAD = [(Stage.PUBLISHED, 2), (Stage.RECOGNITION, 2), (Stage.EXTERNAL_REVIEW, 3), (Stage.PROPOSAL, 4),
+          (Stage.SELF_ASSESSMENT, 5), (Stage.COMMITTEE_FORMED, 4)]
+FAMILY = ["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Ngô"]
+MIDDLE = ["Thị", "Văn", "Minh", "Thu", "Đức", "Thanh", "Ngọc", "Quang"]
+GIVEN = ["Hoa", "Lan", "Hùng", "Hương", "Tuấn", "Mai", "Dũng", "Hạnh", "Sơn", "Yến", "Phương", "Khánh"]
+
+
+def current_school_year(now: datetime) -> int:
+    """The first calendar year of the school year running at `now` (it starts in August)."""
+    return now.year if now.month >= 8 else now.year - 1
+
+
+def shift_calendar(cal: Calendar, years: int) -> Calendar:
+    """The same timetable, moved whole years (the demo runs Ba Đình's plan in the current year)."""
+
+    def move(d):
+        if d is None:
+            return None
+        try:
+            return d.replace(year=d.year + years)
+        except ValueError:  # 29 February
+            return d.replace(year=d.year + years, day=28)
+
+    first = int(cal.school_year[:4]) + years
+    milestones = tuple(
+        dataclasses.replace(
+            m, due_at=move(m.due_at), opens_at=move(m.opens_at),
+            submission=dataclasses.replace(m.submission, opens_at=move(m.submission.opens_at),
+                                           closes_at=move(m.submission.closes_at)) if m.submission else None,
+        )
+        for m in cal.milestones
+    )
+    return dataclasses.replace(cal, school_year=f"{first}-{first + 1}", milestones=milestones,
+                               issued_on=move(cal.issued_on))
+
+
+def person(i: int) -> str:
+    return f"{FAMILY[i % len(FAMILY)]} {MIDDLE[(i // 3) % len(MIDDLE)]} {GIVEN[(i * 7) % len(GIVEN)]}"
+
+
+def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callable[[str], None] = lambda _: None) -> str:
+    from cdsflow.calendars.catalog import find_calendar
+    from cdsflow.calendars.loader import load_calendar
+    from cdsflow.workflow.services.indexsets import resolve_index_set
+
+    now = now or datetime.now(timezone.utc)
+    existing = uow.session.execute(
+        select(Campaign.id).join_from(Campaign, Campaign.issuer_id == get_unit_id_or_none(uow, BUREAU))
+    ).first() if get_unit_id_or_none(uow, BUREAU) else None
+    if existing:
+        progress("Dữ liệu mẫu đã có sẵn.")
+        return _summary(uow, existing[0], now)
+
+    progress("Nhập danh sách đơn vị mẫu (Sở GDĐT Hà Nội, Phòng GDĐT Ba Đình, 31 trường)…")
+    import_units_file(uow, UNITS_FILE)
+    source = load_calendar(find_calendar(CALENDAR))
+    year = current_school_year(now)
+    cal = shift_calendar(source, year - int(source.school_year[:4]))
+    progress(f"Phát động kế hoạch năm học {cal.school_year} theo lịch Ba Đình 2024-2025 (dời sang năm nay)…")
+    index_set = resolve_index_set(uow.session, "4725")
+    result = launch_campaign(
+        uow, issuer_code=BUREAU, school_year=cal.school_year, index_set=index_set, calendar=cal,
+        title=f"Kế hoạch triển khai đánh giá mức độ chuyển đổi số các cơ sở giáo dục năm học {cal.school_year}",
+        actor="Trưởng phòng GDĐT", now=now - timedelta(days=40),
+    )
+    officer = ActorRef("Chuyên viên Trần Minh Tuấn", get_unit(uow, BUREAU).id)
+    assessments = _assessments_in_order(uow, result.campaign_id)
+    targets: list[Stage] = [stage for stage, n in SPREAD for _ in range(n)]
+    progress(f"Đưa {len(targets)} trường qua các giai đoạn…")
+    for i, (aid, school_id) in enumerate(assessments[: len(targets)]):
+        _walk(uow, aid, school_id, targets[i], officer, i, now - timedelta(days=35))
+    return _summary(uow, result.campaign_id, now)
+
+
+def get_unit_id_or_none(uow: UnitOfWork, code: str) -> int | None:
+    from cdsflow.storage.tables import Unit
+
+    return uow.session.execute(select(Unit.id).where(Unit.code == code)).scalar_one_or_none()
+
+
+def _assessments_in_order(uow: UnitOfWork, campaign_id: int) -> list[tuple[int, int]]:
+    from cdsflow.storage.tables import Assessment, Unit
+
+    return list(uow.session.execute(
+        select(Assessment.id, Assessment.school_id).join(Unit, Unit.id == Assessment.school_id)
+        .where(Assessment.campaign_id == campaign_id).order_by(Unit.code)
+    ).all())
+
+
+def _walk(uow: UnitOfWork, aid: int, school_id: int, target: Stage, officer: ActorRef, i: int, start: datetime) -> None:
+    head = ActorRef(f"Hiệu trưởng {person(i)}", school_id)
+    at = start + timedelta(hours=i)
+    members = [
+        assessment_svc.MemberInput(head.name.removeprefix("Hiệu trưởng "), "Chủ tịch", "Hiệu trưởng"),
+        assessment_svc.MemberInput(person(i + 11), "Phó Chủ tịch", "Phó Hiệu trưởng"),
+        assessment_svc.MemberInput(person(i + 23), "Thư ký", "Giáo viên tin học"),
+        assessment_svc.MemberInput(person(i + 37), "Ủy viên", "Tổ trưởng chuyên môn"),
+        assessment_svc.MemberInput(person(i + 41), "Ủy viên", "Kế toán"),
+    ]
+    assessment_svc.set_committee(uow, aid, members, head, now=at)
+    plan = [("form_committee", head), ("start_self_assessment", head), ("submit_proposal", head),
+            ("start_review", officer), ("recognise", officer), ("publish", officer)]
+    for trigger, actor in plan:
+        if assessment_svc.find_assessment(uow, aid).state == target.value:
+            return
+        if trigger == "submit_proposal":
+            prepare_proposal(uow, aid, head.name, at)
+        at += timedelta(days=3)
+        assessment_svc.transition(uow, aid, trigger, actor, now=at)
+
+
+def prepare_proposal(uow: UnitOfWork, aid: int, actor: str, at: datetime) -> None:
+    """Fill the self-assessment a school would have entered before proposing."""
+
+
+def _summary(uow: UnitOfWork, campaign_id: int, now: datetime) -> str:
+    s = campaign_status(uow, campaign_id, now=now, late_limit=0)
+    lines = [f"Kế hoạch mẫu số {campaign_id}: {s.title}", f"{s.issuer_name}: {s.total} cơ sở giáo dục, "
+             f"đã nộp tờ trình {s.submitted}/{s.total}."]
+    lines += [f"  {line.stage.label}: {line.count}" for line in s.stages if line.count]
+    lines.append(f"Xem tiếp: cdsflow campaign status {campaign_id}")
+    return "\n".join(lines)
