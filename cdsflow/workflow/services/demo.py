@@ -73,9 +73,8 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
     from cdsflow.workflow.services.indexsets import resolve_index_set
 
     now = now or datetime.now(timezone.utc)
-    existing = uow.session.execute(
-        select(Campaign.id).join_from(Campaign, Campaign.issuer_id == get_unit_id_or_none(uow, BUREAU))
-    ).first() if get_unit_id_or_none(uow, BUREAU) else None
+    bureau_id = get_unit_id_or_none(uow, BUREAU)
+    existing = bureau_id and uow.session.execute(select(Campaign.id).where(Campaign.issuer_id == bureau_id)).first()
     if existing:
         progress("Dữ liệu mẫu đã có sẵn.")
         return _summary(uow, existing[0], now)

@@ -1,0 +1,33 @@
+"""Alembic environment: the schema is cdsflow's metadata; the URL comes from the caller."""
+from __future__ import annotations
+
+from alembic import context
+
+from cdsflow.storage.db import make_engine
+from cdsflow.storage.schema import metadata
+
+config = context.config
+
+
+def run() -> None:
+    connection = config.attributes.get("connection")
+    if connection is None:
+        engine = make_engine(config.get_main_option("sqlalchemy.url") or None)
+        with engine.begin() as conn:
+            _migrate(conn)
+    else:
+        _migrate(connection)
+
+
+def _migrate(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=metadata,
+        render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()
