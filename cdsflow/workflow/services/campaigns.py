@@ -98,27 +98,42 @@ def launch_campaign(
         raise InvalidInput(f"{issuer.name} không có cơ sở giáo dục nào thuộc phạm vi bộ chỉ số {index_set.code}")
 
     title = title or f"Kế hoạch đánh giá mức độ chuyển đổi số năm học {school_year}"
-    parent = _new_campaign(uow, issuer.id, None, school_year, title, index_set, calendar, now)
-    owner: dict[int, int] = {}  # school id -> campaign id
+    status = fire_campaign(CampaignStatus.DRAFT.value, "launch").value
+    base = {
+        "school_year": school_year, "status": status, "index_set_code": index_set.code,
+        "index_set_version": index_set.version, "index_set_hash": index_set.content_hash,
+        "calendar_source": str(calendar.source) if calendar and calendar.source else "",
+        "calendar_hash": (calendar.content_hash or "") if calendar else "", "created_at": now, "launched_at": now,
+        "version": 1,
+    }
+    parent = session.execute(
+        insert(Campaign).returning(Campaign.id), [{**base, "issuer_id": issuer.id, "parent_id": None, "title": title}]
+    ).scalar_one()
     child_ids: list[int] = []
     if spawn_children:
         branches = sorted({b for b in subjects.values() if b is not None})
-        names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(branches))).all()) if branches else {}
-        for bureau_id in branches:
-            child = _new_campaign(uow, bureau_id, parent, school_year, f"{title} ({names[bureau_id]})",
-                                  index_set, calendar, now)
-            child_ids.append(child)
-        by_bureau = dict(zip(branches, child_ids))
-        owner = {sid: by_bureau.get(branch, parent) for sid, branch in subjects.items()}
+        if branches:
+            names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(branches))).all())
+            created = session.execute(
+                insert(Campaign).returning(Campaign.id, Campaign.issuer_id, sort_by_parameter_order=True),
+                [{**base, "issuer_id": b, "parent_id": parent, "title": f"{title} ({names[b]})"} for b in branches],
+            ).all()
+            child_ids = [cid for cid, _ in created]
+            by_bureau = {bureau: cid for cid, bureau in created}
+        owner = {sid: by_bureau.get(branch, parent) if branches else parent for sid, branch in subjects.items()}
     else:
         owner = {sid: parent for sid in subjects}
-
-    session.execute(
-        insert(Assessment),
-        [{"campaign_id": cid, "school_id": sid, "state": Stage.PLAN_ISSUED.value, "version": 1,
-          "locked": False, "proposal_count": 0, "updated_at": now} for sid, cid in owner.items()],
-    )
     campaign_ids = [parent, *child_ids]
+    if calendar is not None:
+        session.execute(insert(CampaignMilestone), [
+            _milestone_values(cid, i, m) for cid in campaign_ids for i, m in enumerate(calendar.milestones)
+        ])
+    # Core executemany: one statement for every school, no ORM objects.
+    session.connection().execute(
+        Assessment.__table__.insert(),
+        [{"campaign_id": cid, "school_id": sid, "state": Stage.PLAN_ISSUED.value, "version": 1, "locked": False,
+          "proposal_count": 0} for sid, cid in owner.items()],
+    )
     # The launch is every school's first history line; one INSERT … SELECT, not 54,000 objects.
     session.execute(
         text(
@@ -139,43 +154,17 @@ def _bind_instant(uow: UnitOfWork, at: datetime):
     return at.replace(tzinfo=None) if uow.engine.dialect.name == "sqlite" else at
 
 
-def _new_campaign(uow, issuer_id, parent_id, school_year, title, index_set, calendar, now) -> int:
-    campaign = Campaign(
-        issuer_id=issuer_id,
-        parent_id=parent_id,
-        school_year=school_year,
-        title=title,
-        status=fire_campaign(CampaignStatus.DRAFT.value, "launch").value,
-        index_set_code=index_set.code,
-        index_set_version=index_set.version,
-        index_set_hash=index_set.content_hash,
-        calendar_source=str(calendar.source) if calendar and calendar.source else "",
-        calendar_hash=(calendar.content_hash or "") if calendar else "",
-        created_at=now,
-        launched_at=now,
-    )
-    uow.session.add(campaign)
-    uow.session.flush()
-    if calendar is not None:
-        uow.session.add_all(
-            CampaignMilestone(
-                campaign_id=campaign.id,
-                position=i,
-                key=m.key,
-                title=m.title,
-                actor=m.actor.value,
-                stage=m.stage.value if m.stage else None,
-                opens_at=m.opens_at or (m.submission.opens_at if m.submission else None),
-                due_at=m.due_at,
-                closes_at=(m.submission.closes_at or m.due_at) if m.submission else None,
-                max_submissions=m.submission.max_submissions if m.submission else None,
-                counts=m.submission.counts if m.submission else "last",
-                documents=list(m.documents),
-            )
-            for i, m in enumerate(calendar.milestones)
-        )
-        uow.session.flush()
-    return campaign.id
+def _milestone_values(campaign_id: int, position: int, m) -> dict:
+    return {
+        "campaign_id": campaign_id, "position": position, "key": m.key, "title": m.title, "actor": m.actor.value,
+        "stage": m.stage.value if m.stage else None,
+        "opens_at": m.opens_at or (m.submission.opens_at if m.submission else None),
+        "due_at": m.due_at,
+        "closes_at": (m.submission.closes_at or m.due_at) if m.submission else None,
+        "max_submissions": m.submission.max_submissions if m.submission else None,
+        "counts": m.submission.counts if m.submission else "last",
+        "documents": list(m.documents),
+    }
 
 
 def get_campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:
@@ -297,8 +286,9 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
     ):
         counts[cid][state] = n
     milestones: dict[int, list[MilestoneView]] = defaultdict(list)
+    stage_of = {s.value: s for s in STAGE_ORDER}
     for m in session.execute(select(CampaignMilestone).where(CampaignMilestone.campaign_id.in_(ids))).scalars():
-        milestones[m.campaign_id].append(MilestoneView(m.key, m.title, Stage(m.stage) if m.stage else None, m.due_at))
+        milestones[m.campaign_id].append(MilestoneView(m.key, m.title, stage_of.get(m.stage), m.due_at))
 
     totals = {s: sum(c.get(s.value, 0) for c in counts.values()) for s in STAGE_ORDER}
     own_next = next_milestones(milestones[campaign_id] or next(iter(milestones.values()), []))
@@ -308,24 +298,29 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
     # Late: per campaign, the stages whose next milestone has passed.
     late_stages: dict[int, dict[str, MilestoneView]] = {}
     late_total = 0
+    cache: dict[tuple, dict] = {}
     for cid in ids:
-        nxt = next_milestones(milestones[cid] or milestones[campaign_id])
+        ms = milestones[cid] or milestones[campaign_id]
+        key = tuple((m.key, m.stage, m.due_at) for m in ms)
+        nxt = cache.get(key) or cache.setdefault(key, next_milestones(ms))
         late_stages[cid] = {s.value: m for s, m in nxt.items() if m is not None and m.due_at < now}
         late_total += sum(counts[cid].get(s, 0) for s in late_stages[cid])
     late: list[LateSchool] = []
-    conditions = [(cid, list(st)) for cid, st in late_stages.items() if st]
-    if conditions and late_limit:
-        from sqlalchemy import and_, or_
-
-        order = text_stage_order()
+    # Stage by stage, earliest first; within a stage in launch order, so the primary key gives the
+    # order and LIMIT stops early instead of sorting every late school.
+    for stage in STAGE_ORDER:
+        remaining = late_limit - len(late)
+        late_cids = [cid for cid, st in late_stages.items() if stage.value in st]
+        if remaining <= 0 or not late_cids:
+            continue
         rows = session.execute(
-            select(Assessment.id, Assessment.campaign_id, Assessment.state, Unit.code, Unit.name)
+            select(Assessment.id, Assessment.campaign_id, Unit.code, Unit.name)
             .join(Unit, Unit.id == Assessment.school_id)
-            .where(or_(*[and_(Assessment.campaign_id == cid, Assessment.state.in_(st)) for cid, st in conditions]))
-            .order_by(order, Unit.name)
-            .limit(late_limit)
+            .where(Assessment.campaign_id.in_(late_cids), Assessment.state == stage.value)
+            .order_by(Assessment.id)
+            .limit(remaining)
         )
-        late = [LateSchool(aid, code, name, Stage(state), late_stages[cid][state]) for aid, cid, state, code, name in rows]
+        late += [LateSchool(aid, code, name, stage, late_stages[cid][stage.value]) for aid, cid, code, name in rows]
     submitted_states = {s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order}
     child_lines = [
         (cid, name, sum(counts[cid].values()), sum(n for s, n in counts[cid].items() if s in submitted_states))
@@ -348,7 +343,3 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
     )
 
 
-def text_stage_order():
-    from sqlalchemy import case
-
-    return case({s.value: s.order for s in STAGE_ORDER}, value=Assessment.state)
