@@ -232,3 +232,16 @@ def format_span_vi(opens_at: datetime | None, due_at: datetime) -> str:
     if is_end_of_day(due):
         return f"Trước 24h00 ngày {format_date_vi(due.date())}"
     return f"Trước {format_instant_vi(due)}"
+
+
+# ---------------------------------------------------------------- now
+
+
+def now() -> datetime:
+    """The current instant in Vietnam (freezegun-friendly: reads datetime.now at call time)."""
+    return datetime.now(TZ)
+
+
+def is_past(deadline: datetime, at: datetime | None = None) -> bool:
+    """True once `deadline` has passed: 23:59:59.999999 on the due day is still in time."""
+    return local(at or now()) > deadline

@@ -61,6 +61,17 @@ def _convert(node: yaml.Node, problems: list[Problem]):
     raise TypeError(node)  # pragma: no cover - compose yields only these three
 
 
+# PyYAML's problems, said in Vietnamese (the original stays in brackets for the rare others).
+_SYNTAX_VI = {
+    "mapping values are not allowed here": "dấu ':' không được phép ở đây (đặt giá trị có dấu ':' trong ngoặc kép)",
+    "found unexpected end of stream": "tệp kết thúc khi còn ngoặc hoặc dấu nháy chưa đóng",
+    "could not find expected ':'": "thiếu dấu ':' sau khóa",
+    "found character '\\t' that cannot start any token": "không dùng ký tự tab để thụt lề",
+    "expected <block end>, but found '-'": "thụt lề của danh sách không thẳng hàng",
+    "expected <block end>, but found '<block mapping start>'": "thụt lề không thẳng hàng",
+}
+
+
 def read_tree(text: str) -> tuple[object | None, list[Problem]]:
     """Parse YAML text into Map/Seq/Text; syntax errors become problems with their line."""
     problems: list[Problem] = []
@@ -69,7 +80,9 @@ def read_tree(text: str) -> tuple[object | None, list[Problem]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        return None, [error(line, "yaml_syntax", f"YAML không đọc được: {exc.problem or exc}")]
+        problem = str(exc.problem or exc)
+        said = _SYNTAX_VI.get(problem, f"cú pháp sai ({problem})")
+        return None, [error(line, "yaml_syntax", f"YAML không đọc được: {said}")]
     if node is None:
         return None, [error(1, "empty", "tệp lịch rỗng")]
     return _convert(node, problems), problems
