@@ -58,7 +58,10 @@ def register(app: typer.Typer) -> None:
         try:
             cal = load_calendar(find_calendar(file))
         except CdsError as err:
-            fail(err)
+            # One line per problem, never wrapped: "file:line: message" stays clickable/greppable.
+            err_console.print(f"[bold red]Lỗi:[/] {err.message}", highlight=False, soft_wrap=True)
+            for detail in err.details:
+                err_console.print(f"  - {detail}", highlight=False, soft_wrap=True)
             raise typer.Exit(err.exit_code) from None
         if cal.issued_on:
             issued = timeutil.format_date_vi(cal.issued_on)
@@ -86,7 +89,8 @@ def register(app: typer.Typer) -> None:
         from cdsflow.calendars.validator import check_calendar
 
         table = Table(title="Lịch có sẵn")
-        for col in ("Tên", "Đơn vị ban hành", "Năm học", "Số mốc"):
+        table.add_column("Tên", no_wrap=True)
+        for col in ("Đơn vị ban hành", "Năm học", "Số mốc"):
             table.add_column(col)
         for path in shipped_calendars():
             result = check_calendar(path)

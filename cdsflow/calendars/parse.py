@@ -15,7 +15,7 @@ from cdsflow.calendars.problems import Problem, error
 from cdsflow.calendars.yamlsource import Map, Seq, Text, read_tree
 from cdsflow.text import TextError, clean_text
 from cdsflow.workflow.document_types import document_types
-from cdsflow.workflow.stages import STAGE_ORDER, Actor, Stage
+from cdsflow.workflow.stages import Actor, Stage
 
 CHANNELS: dict[str, str] = {
     "email": "Thư điện tử",
@@ -376,7 +376,3 @@ def parse_calendar(text: str) -> Parsed:
         extra=extra,
     )
     return out
-
-
-def stage_rank(stage: Stage) -> int:
-    return STAGE_ORDER.index(stage)
