@@ -15,13 +15,15 @@ def register(app: typer.Typer) -> None:
     app.add_typer(cal_app, name="calendar")
 
     @cal_app.command("check")
-    def check_cmd(files: list[str] = typer.Argument(..., help="Tệp lịch (.yaml) hoặc tên lịch có sẵn")) -> None:
+    def check_cmd(files: list[str] = typer.Argument(..., help="Tệp lịch (.yaml), thư mục, hoặc tên lịch có sẵn")) -> None:
         """Kiểm tra tệp lịch: báo lỗi và cảnh báo kèm số dòng."""
         from cdsflow.calendars.catalog import find_calendar
         from cdsflow.calendars.validator import check_calendar
 
         failed = False
-        for name in files:
+        # A folder stands for every .yaml file under it.
+        names = [str(p) for f in files for p in (sorted(Path(f).rglob("*.yaml")) if Path(f).is_dir() else [f])]
+        for name in names:
             try:
                 path = find_calendar(name)
             except CdsError as err:

@@ -74,5 +74,9 @@ def check_calendar(path: str | Path) -> CheckResult:
     result.errors = [p.at(path) for p in problems if p.severity == ERROR]
     result.warnings = [p.at(path) for p in problems if p.severity == WARNING]
     if parsed.calendar is not None and not result.errors:
-        result.calendar = replace(parsed.calendar, source=path, content_hash=hashlib.sha256(raw).hexdigest())
+        extra = dict(parsed.calendar.extra)
+        if parent_cal is not None:
+            extra["parent_path"] = str(resolve_parent(parsed.parent.calendar, path))
+        result.calendar = replace(parsed.calendar, source=path, content_hash=hashlib.sha256(raw).hexdigest(),
+                                  extra=extra)
     return result

@@ -84,3 +84,11 @@ def test_list_shows_the_shipped_calendars(cli):
     for name in ("hanoi/ba-dinh-2024-2025", "bac-giang/so-2023-2024", "hai-phong/hung-thang-2025-2026"):
         assert name in result.output
     assert "Sở GDĐT Bắc Giang" in result.output
+
+
+def test_check_a_folder_checks_every_file_in_it(cli):
+    result = cli("calendar", "check", str(BROKEN))
+    assert result.exit_code == 1
+    broken = sorted(BROKEN.glob("*.yaml"))
+    assert result.output.count("KHÔNG HỢP LỆ") == len(broken)
+    assert f"OK {BROKEN / 'parents' / 'so.yaml'}" in result.output  # the valid parent passes

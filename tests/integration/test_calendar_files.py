@@ -113,6 +113,7 @@ def test_a_child_that_fits_inside_its_parent_passes(tmp_path):
     assert result.errors == []
     assert [w.code for w in result.warnings] == ["no_reminder"]
     assert result.calendar.parent == str(parent)
+    assert result.calendar.extra["parent_path"] == str(parent)
 
 
 def test_find_calendar_accepts_names_and_paths_and_refuses_unknown(tmp_path):
