@@ -93,3 +93,25 @@ def test_timeline_rows_are_in_time_order_with_vietnamese_labels():
     assert rows[0].deadline == "Trước 24h00 ngày 31/03/2025"
     assert rows[0].documents == "Tờ trình đề nghị đánh giá ngoài và công nhận"
     assert rows[1].deadline == "Tháng 05/2025"
+
+
+def test_a_month_of_issue_bounds_deadlines_from_its_first_day():
+    text = ('issuer: "Trường Thử nghiệm"\nissued: 2026-03\nschool_year: 2025-2026\nreminders: {before: [1]}\n'
+            "milestones:\n"
+            "  - {key: a, title: A, actor: school, stage: plan_issued, due: 2026-02-27}\n"
+            "  - {key: b, title: B, actor: school, stage: committee_formed, window: 2026-03}\n")
+    parsed = parse_calendar(text)
+    problems = check_rules(parsed.calendar, issued_month=parsed.issued_month)
+    assert [(p.code, p.severity, p.line) for p in problems] == [("deadline_before_issue", "error", 6)]
+    assert "trước ngày ban hành văn bản (tháng 03/2026)" in problems[0].message
+
+
+def test_shape_errors_carry_their_own_line():
+    parsed = parse_calendar(
+        HEAD + "milestones:\n"
+        "  - key: a\n    title: A\n    actor: school\n    opens: 2025-04-10\n    due: 2025-04-01\n"
+        "  - key: b\n    title: B\n    actor: school\n    due: 2025-04-01\n    window: 2025-04\n"
+        "  - key: c\n    title: C\n    actor: school\n    window: 2025-04\n    channel: zalo\n")
+    assert parsed.calendar is None
+    assert sorted((p.code, p.line) for p in parsed.problems) == [
+        ("due_and_window", 14), ("unknown_channel", 19), ("window_reversed", 9)]
