@@ -1,0 +1,34 @@
+"""Where a school (or bureau) stands against a calendar: next milestone, late milestones. Pure.
+
+A milestone is met once the actor has reached its stage; it is late when its deadline has
+passed and the stage is not reached (model.Milestone docstring).
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from cdsflow.calendars import timeutil
+from cdsflow.calendars.model import Calendar, Milestone
+from cdsflow.workflow.stages import Actor, Stage
+
+
+def is_met(milestone: Milestone, reached: Stage) -> bool:
+    return milestone.stage is None or reached.order >= milestone.stage.order
+
+
+def is_late(milestone: Milestone, reached: Stage, now: datetime | None = None) -> bool:
+    return not is_met(milestone, reached) and timeutil.is_past(milestone.due_at, now)
+
+
+def pending_milestones(cal: Calendar, actor: Actor, reached: Stage) -> list[Milestone]:
+    """Milestones of `actor` whose stage is not reached yet, earliest deadline first."""
+    return sorted((m for m in cal.milestones_for(actor) if not is_met(m, reached)), key=lambda m: m.due_at)
+
+
+def next_milestone(cal: Calendar, actor: Actor, reached: Stage) -> Milestone | None:
+    pending = pending_milestones(cal, actor, reached)
+    return pending[0] if pending else None
+
+
+def late_milestones(cal: Calendar, actor: Actor, reached: Stage, now: datetime | None = None) -> list[Milestone]:
+    return [m for m in pending_milestones(cal, actor, reached) if timeutil.is_past(m.due_at, now)]
