@@ -6,6 +6,8 @@ from datetime import datetime, timezone
 
 from sqlalchemy import delete, insert, select, update
 
+from cdsflow.calendars.model import SubmissionPolicy
+from cdsflow.calendars.submission import submission_refusal as calendar_submission_refusal
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, CommitteeMember, Unit
 from cdsflow.text import TextError, clean_text, fold
@@ -198,8 +200,19 @@ def proposal_gaps(uow: UnitOfWork, a: Assessment) -> list[str]:
 
 
 def submission_refusal(uow: UnitOfWork, a: Assessment, now: datetime) -> str | None:
-    """The calendar's submission window and cap for the proposal, if it sets one."""
-    return None
+    """The calendar's submission window and cap for the proposal, if it sets one (Bắc Giang: 3 sends)."""
+    policed = uow.session.execute(
+        select(CampaignMilestone).where(
+            CampaignMilestone.campaign_id == a.campaign_id,
+            CampaignMilestone.stage == Stage.PROPOSAL.value,
+            (CampaignMilestone.closes_at.is_not(None)) | (CampaignMilestone.max_submissions.is_not(None)),
+        ).order_by(CampaignMilestone.due_at)
+    ).scalars().first()
+    if policed is None:
+        return None
+    policy = SubmissionPolicy(opens_at=policed.opens_at, closes_at=policed.closes_at,
+                              max_submissions=policed.max_submissions, counts=policed.counts)
+    return calendar_submission_refusal(policy, now, a.proposal_count)
 
 
 # --- committee -------------------------------------------------------------------------------

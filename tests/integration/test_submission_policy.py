@@ -1,0 +1,70 @@
+"""Bắc Giang's online form, enforced by the workflow: closes 24h00 03/6/2024, at most 3 sends."""
+import pytest
+from freezegun import freeze_time
+
+from cdsflow.calendars.loader import load_calendar
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.workflow.context import ActorRef
+from cdsflow.workflow.errors import TransitionRefused
+from cdsflow.workflow.services.assessments import MemberInput, find_assessment, set_committee, show_assessment, transition
+from cdsflow.workflow.services.campaigns import launch_campaign
+from cdsflow.workflow.services.units import get_unit
+from tests.factories import IndexSetRef, load_units
+
+COMMITTEE = [MemberInput("Ngô Thị Hằng", "Chủ tịch"), MemberInput("Vũ Văn Long", "Thư ký")]
+
+
+@pytest.fixture
+def bac_giang(engine):
+    load_units(engine)
+    with UnitOfWork(engine) as uow:
+        launch_campaign(uow, issuer_code="SGD", school_year="2023-2024", index_set=IndexSetRef(),
+                        calendar=load_calendar("bac-giang/so-2023-2024"))
+    with UnitOfWork(engine) as uow:
+        a = find_assessment(uow, "P1S1")
+        school, officer = ActorRef("Hiệu trưởng Hằng", a.school_id), ActorRef("Chuyên viên Sở", get_unit(uow, "SGD").id)
+        set_committee(uow, a.id, COMMITTEE, school)
+        transition(uow, a.id, "advance", school)
+        transition(uow, a.id, "advance", school)
+    return engine, a.id, school, officer
+
+
+def send(engine, aid, who):
+    with UnitOfWork(engine) as uow:
+        return transition(uow, aid, "submit_proposal", who)
+
+
+def send_back(engine, aid, officer):
+    with UnitOfWork(engine) as uow:
+        transition(uow, aid, "start_review", officer)
+    with UnitOfWork(engine) as uow:
+        transition(uow, aid, "return_for_supplement", officer, reason="Gửi lại bản cập nhật")
+
+
+def test_fourth_send_is_refused_and_three_were_accepted(bac_giang):
+    engine, aid, school, officer = bac_giang
+    with freeze_time("2024-06-01 09:00:00+07:00"):
+        for _ in range(3):
+            send(engine, aid, school)
+            send_back(engine, aid, officer)
+        with pytest.raises(TransitionRefused, match="Đã gửi đủ 03 lần"):
+            send(engine, aid, school)
+    with UnitOfWork(engine) as uow:
+        assert show_assessment(uow, aid).proposal_count == 3
+
+
+@pytest.mark.parametrize("instant, accepted", [
+    ("2024-06-03 23:59:59+07:00", True),   # still 03/6 in Bắc Giang
+    ("2024-06-03 16:59:59+00:00", True),   # the same second, told in UTC
+    ("2024-06-04 00:00:00+07:00", False),  # the form closed at 24h00
+    ("2024-06-03 17:00:00+00:00", False),
+    ("2024-05-14 23:00:00+07:00", False),  # before the form opened
+])
+def test_the_form_window_edges(bac_giang, instant, accepted):
+    engine, aid, school, _ = bac_giang
+    with freeze_time(instant):
+        if accepted:
+            assert send(engine, aid, school).value == "proposal"
+        else:
+            with pytest.raises(TransitionRefused, match="thời (gian|hạn) gửi"):
+                send(engine, aid, school)
