@@ -97,6 +97,9 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
     progress(f"Đưa {len(targets)} trường qua các giai đoạn…")
     for i, (aid, school_id) in enumerate(assessments[: len(targets)]):
         _walk(uow, aid, school_id, targets[i], officer, i, now - timedelta(days=35))
+    from cdsflow.workflow.services.accounts import create_demo_accounts  # one login per role (web area)
+
+    create_demo_accounts(uow)
     return _summary(uow, result.campaign_id, now)
 
 

@@ -1,0 +1,76 @@
+"""Web commands: `cdsflow serve`, `cdsflow account create|list|demo`. Translation only."""
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from cdsflow.app.console import console
+from cdsflow.storage.db import UnitOfWork, make_engine
+from cdsflow.workflow.services import accounts as account_svc
+
+account_app = typer.Typer(help="Tài khoản đăng nhập trang web.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve_cmd)
+    app.add_typer(account_app, name="account")
+
+
+def serve_cmd(
+    host: str = typer.Option("127.0.0.1", "--host", help="Địa chỉ lắng nghe"),
+    port: int = typer.Option(8000, "--port", help="Cổng (0: để hệ điều hành chọn)"),
+    secure_cookies: bool = typer.Option(False, "--secure-cookies", help="Cookie chỉ gửi qua HTTPS"),
+) -> None:
+    """Chạy trang web cdsflow."""
+    import socket
+
+    import uvicorn
+
+    from cdsflow.app.web.app import create_app
+
+    app = create_app(make_engine(), secure_cookies=secure_cookies)
+    # Bind first so that port 0 gives a real port we can print before serving.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    shown = f"[{host}]" if ":" in host else host
+    console.print(f"cdsflow đang chạy tại http://{shown}:{sock.getsockname()[1]}/", highlight=False)
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+@account_app.command("create")
+def account_create(
+    username: str = typer.Argument(..., help="Tên đăng nhập"),
+    full_name: str = typer.Option(..., "--name", help="Họ và tên"),
+    role: str = typer.Option(..., "--role", help=", ".join(r.value for r in account_svc.Role)),
+    unit: str = typer.Option(None, "--unit", help="Mã đơn vị"),
+    password: str = typer.Option(..., "--password", prompt="Mật khẩu", hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Tạo tài khoản đăng nhập."""
+    with UnitOfWork(make_engine()) as u:
+        account = account_svc.create_account(u, username=username, full_name=full_name, role=role,
+                                             password=password, unit_code=unit)
+    console.print(f"Đã tạo tài khoản «{account.username}» ({account_svc.Role(account.role).label}).")
+
+
+@account_app.command("list")
+def account_list() -> None:
+    """Liệt kê tài khoản."""
+    with UnitOfWork(make_engine()) as u:
+        rows = account_svc.list_accounts(u)
+    table = Table("Tên đăng nhập", "Họ và tên", "Vai trò", "Đơn vị", "Hoạt động", title=f"{len(rows)} tài khoản")
+    for r in rows:
+        table.add_row(r.username, r.full_name, r.role.label, r.unit_name, "có" if r.active else "không")
+    console.print(table)
+
+
+@account_app.command("demo")
+def account_demo() -> None:
+    """Tạo các tài khoản mẫu (một tài khoản cho mỗi vai trò) trên dữ liệu mẫu và in mật khẩu."""
+    with UnitOfWork(make_engine()) as u:
+        rows = account_svc.create_demo_accounts(u)
+    table = Table("Tên đăng nhập", "Mật khẩu", "Vai trò", title="Tài khoản mẫu (chỉ dùng để thử)")
+    for username, password, label in rows:
+        table.add_row(username, password, label)
+    console.print(table)

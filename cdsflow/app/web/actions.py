@@ -1,0 +1,266 @@
+"""The web's use-cases: scope and role checks, then the same service calls the CLI makes.
+
+Pages and the JSON API both call these, so a rule is checked in exactly one place.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
+from cdsflow.calendars.loader import load_calendar
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, Unit
+from cdsflow.app.web.access import assessment_for, campaign_for, require, unit_in_scope, visible_campaign_ids, allowed
+from cdsflow.workflow.context import ActorRef
+from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput, NotFound
+from cdsflow.workflow.machine import STEP_BY_TRIGGER, STEPS, forward_trigger, legal_sources
+from cdsflow.workflow.services import assessments as assessment_svc
+from cdsflow.workflow.services import campaigns as campaign_svc
+from cdsflow.workflow.services.accounts import Principal
+from cdsflow.workflow.stages import STAGE_ORDER, Stage
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+IndexSetResolver = Callable[[UnitOfWork, str], object]
+
+
+def actor(p: Principal) -> ActorRef:
+    return ActorRef(p.actor_name, p.unit_id)
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(timezone.utc)
+
+
+def days_left(due: datetime, now: datetime) -> int:
+    """Calendar days until the deadline, counted in Vietnam (due today = 0, past = negative)."""
+    return (due.astimezone(VN).date() - now.astimezone(VN).date()).days
+
+
+# --- campaigns -------------------------------------------------------------------------------
+
+
+def campaigns(uow: UnitOfWork, p: Principal) -> list[campaign_svc.CampaignRow]:
+    require(p, "view_campaigns")
+    ids = set(visible_campaign_ids(uow, p))
+    return [r for r in campaign_svc.list_campaigns(uow) if r.id in ids]
+
+
+def dashboard(uow: UnitOfWork, p: Principal, campaign_id: int, *, now: datetime | None = None,
+              late_limit: int = 20) -> campaign_svc.CampaignStatusView:
+    campaign_for(uow, p, campaign_id)
+    return campaign_svc.campaign_status(uow, campaign_id, now=_now(now), late_limit=late_limit)
+
+
+def calendar_choices() -> list[str]:
+    return [calendar_name(p) for p in shipped_calendars()]
+
+
+def launch(
+    uow: UnitOfWork,
+    p: Principal,
+    *,
+    school_year: str,
+    index_set_code: str,
+    resolve_index_set: IndexSetResolver,
+    calendar: str | None = None,
+    calendar_file: Path | None = None,
+    title: str | None = None,
+    spawn_children: bool = False,
+    now: datetime | None = None,
+) -> campaign_svc.LaunchResult:
+    require(p, "launch_campaign")
+    if p.unit_id is None:
+        raise Forbidden("Tài khoản không gắn với Sở/Phòng nào nên không phát động được kế hoạch.")
+    cal = None
+    if calendar_file is not None:
+        cal = load_calendar(calendar_file)
+    elif calendar:
+        if calendar not in calendar_choices():  # only shipped names: no path from a request
+            raise InvalidInput(f"Không có lịch mẫu «{calendar}»")
+        cal = load_calendar(find_calendar(calendar))
+    issuer = uow.session.get(Unit, p.unit_id)
+    index_set = resolve_index_set(uow, index_set_code)
+    return campaign_svc.launch_campaign(
+        uow, issuer_code=issuer.code, school_year=school_year.strip(), index_set=index_set, calendar=cal,
+        title=title or None, spawn_children=spawn_children, actor=p.actor_name, now=now,
+    )
+
+
+def advance_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str):
+    require(p, "advance_campaign")
+    campaign_for(uow, p, campaign_id)
+    return campaign_svc.advance_campaign(uow, campaign_id, trigger)
+
+
+@dataclass
+class BulkResult:
+    trigger: str
+    done: int = 0
+    refused: list[str] = field(default_factory=list)
+
+
+BULK_TRIGGERS = ("start_review", "recognise", "publish")
+
+
+def bulk_transition(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, *, limit: int = 2000,
+                    now: datetime | None = None) -> BulkResult:
+    """The same step for every school of the campaign that stands where the step starts; one
+    transaction per school so that one refusal does not undo the others."""
+    require(p, "bulk")
+    if trigger not in BULK_TRIGGERS:
+        raise InvalidInput(f"Không làm hàng loạt được thao tác «{trigger}»")
+    require(p, trigger)
+    campaign_for(uow, p, campaign_id)
+    ids = [campaign_id, *uow.session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id)).scalars()]
+    rows = uow.session.execute(
+        select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
+        .where(Assessment.campaign_id.in_(ids), Assessment.state.in_(legal_sources(trigger)))
+        .order_by(Assessment.id).limit(limit)
+    ).all()
+    result = BulkResult(trigger)
+    for aid, name in rows:
+        try:
+            assessment_svc.transition(uow, aid, trigger, actor(p), now=now)
+            result.done += 1
+        except CdsError as err:
+            uow.rollback()
+            result.refused.append(f"{name}: {err}")
+    return result
+
+
+# --- one school ------------------------------------------------------------------------------
+
+
+@dataclass
+class SchoolPage:
+    view: assessment_svc.AssessmentView
+    unit_name: str
+    days_left: int | None
+    triggers: list[tuple[str, str]]  # (trigger, Vietnamese label) the principal may try now
+    can_edit_committee: bool
+    history: list[AssessmentEvent]
+    role_labels: dict[str, str] = field(default_factory=lambda: dict(assessment_svc.ROLE_LABELS))
+
+
+def school_page(uow: UnitOfWork, p: Principal, assessment_id: int, *, now: datetime | None = None) -> SchoolPage:
+    a = assessment_for(uow, p, assessment_id)
+    view = assessment_svc.show_assessment(uow, a.id)
+    left = days_left(view.next_milestone[1], _now(now)) if view.next_milestone else None
+    triggers = [(s.trigger, s.label) for s in STEPS if s.source == view.stage and allowed(p, s.trigger)]
+    return SchoolPage(
+        view=view, unit_name=uow.session.get(Unit, a.school_id).name, days_left=left, triggers=triggers,
+        can_edit_committee=allowed(p, "set_committee") and not a.locked,
+        history=assessment_svc.history(uow, a.id),
+    )
+
+
+def my_assessments(uow: UnitOfWork, p: Principal) -> list[tuple[int, str, str]]:
+    """(assessment id, campaign title, stage label) of the principal's own unit, newest first."""
+    if p.unit_id is None:
+        return []
+    rows = uow.session.execute(
+        select(Assessment.id, Campaign.title, Assessment.state).join(Campaign, Campaign.id == Assessment.campaign_id)
+        .where(Assessment.school_id == p.unit_id).order_by(Assessment.campaign_id.desc())
+    ).all()
+    return [(aid, title, Stage(state).label) for aid, title, state in rows]
+
+
+def transition(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, *, version: int | None,
+               reason: str = "", criteria_notes: dict[str, str] | None = None,
+               now: datetime | None = None) -> Stage:
+    a = assessment_for(uow, p, assessment_id)
+    if trigger == "advance":
+        trigger = forward_trigger(a.state)
+    if trigger not in STEP_BY_TRIGGER:
+        raise InvalidInput(f"Thao tác không tồn tại: «{trigger}»")
+    require(p, trigger)
+    return assessment_svc.transition(uow, a.id, trigger, actor(p), reason=reason, criteria_notes=criteria_notes,
+                                     expected_version=version, now=now)
+
+
+def set_committee(uow: UnitOfWork, p: Principal, assessment_id: int, members: list[assessment_svc.MemberInput],
+                  *, version: int | None, now: datetime | None = None) -> int:
+    a = assessment_for(uow, p, assessment_id)
+    require(p, "set_committee")
+    return assessment_svc.set_committee(uow, a.id, members, actor(p), expected_version=version, now=now)
+
+
+def parse_criteria_notes(text: str) -> dict[str, str]:
+    """'1.2: thiếu minh chứng' per line → {'1.2': 'thiếu minh chứng'}; a line without ':' is refused."""
+    notes: dict[str, str] = {}
+    bad = []
+    for i, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        code, sep, note = line.partition(":")
+        if not sep or not code.strip() or not note.strip():
+            bad.append(f"dòng {i}: cần dạng «mã tiêu chí: ghi chú» («{line.strip()[:60]}»)")
+            continue
+        notes[code.strip()] = note.strip()
+    if bad:
+        raise InvalidInput("Ghi chú theo tiêu chí có lỗi; chưa lưu gì:", details=bad)
+    return notes
+
+
+# --- public ----------------------------------------------------------------------------------
+
+
+@dataclass
+class PublicResults:
+    campaign_id: int
+    title: str
+    issuer_name: str
+    school_year: str
+    published: list[tuple[str, str]]  # (school name, published on dd/mm/yyyy)
+    total: int
+
+
+def public_results(uow: UnitOfWork, campaign_id: int) -> PublicResults:
+    """What anyone may read: only schools whose results are published, nothing else."""
+    c = uow.session.get(Campaign, campaign_id)
+    if c is None:
+        raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
+    ids = [campaign_id, *uow.session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id)).scalars()]
+    issuer = uow.session.get(Unit, c.issuer_id)
+    rows = uow.session.execute(
+        select(Unit.name, Assessment.updated_at).join(Unit, Unit.id == Assessment.school_id)
+        .where(Assessment.campaign_id.in_(ids), Assessment.state == Stage.PUBLISHED.value).order_by(Unit.name)
+    ).all()
+    total = uow.session.execute(
+        select(func.count()).select_from(Assessment).where(Assessment.campaign_id.in_(ids))
+    ).scalar_one()
+    return PublicResults(c.id, c.title, issuer.name if issuer else "", c.school_year,
+                         [(n, at.astimezone(VN).strftime("%d/%m/%Y") if at else "") for n, at in rows], total)
+
+
+def stage_labels() -> list[tuple[str, str]]:
+    return [(s.value, s.label) for s in STAGE_ORDER]
+
+
+def require_accounts(p: Principal) -> None:
+    require(p, "manage_accounts")
+
+
+PAGE_SIZE = 50
+
+
+def school_list(uow: UnitOfWork, p: Principal, campaign_id: int, *, stage: str | None = None,
+                page: int = 1) -> tuple[list[tuple[int, str, str, str]], bool]:
+    """(assessment id, school code, school name, stage label) one page at a time, in the principal's scope."""
+    campaign_for(uow, p, campaign_id)
+    ids = [campaign_id, *uow.session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id)).scalars()]
+    query = (select(Assessment.id, Unit.code, Unit.name, Assessment.state, Assessment.school_id)
+             .join(Unit, Unit.id == Assessment.school_id).where(Assessment.campaign_id.in_(ids)))
+    if stage:
+        if stage not in {s.value for s in STAGE_ORDER}:
+            raise InvalidInput(f"Giai đoạn không rõ: «{stage}»")
+        query = query.where(Assessment.state == stage)
+    rows = uow.session.execute(query.order_by(Unit.code).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+    out = [(aid, code, name, Stage(state).label) for aid, code, name, state, sid in rows[:PAGE_SIZE]]
+    return out, len(rows) > PAGE_SIZE

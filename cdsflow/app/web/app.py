@@ -1,0 +1,92 @@
+"""The FastAPI app factory: `create_app(engine)` gives pages, the JSON API and static files."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy.engine import Engine
+
+from cdsflow.app.console import local
+from cdsflow.app.web import errors
+from cdsflow.storage.db import UnitOfWork
+
+HERE = Path(__file__).parent
+MAX_BODY = 3 * 1024 * 1024  # uploads are small office files; anything bigger is refused up front
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"),
+]
+
+
+def default_index_set_resolver(uow: UnitOfWork, code: str):
+    """The index sets area's resolver, once merged; until then a clear refusal."""
+    try:
+        from cdsflow.workflow.services.indexsets import resolve_index_set
+    except ImportError:
+        from cdsflow.workflow.errors import InvalidInput
+
+        raise InvalidInput("Chưa cài đặt bộ chỉ số nào: chưa phát động được kế hoạch.") from None
+    return resolve_index_set(uow.session, code)
+
+
+class _Guard:
+    """Pure ASGI: refuse oversized bodies before reading them; add security headers to every answer."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        for name, value in scope.get("headers", []):
+            if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY:
+                body = "Tệp hoặc dữ liệu gửi lên quá lớn (tối đa 3 MB).".encode()
+                await send({"type": "http.response.start", "status": 413,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"), *SECURITY_HEADERS]})
+                await send({"type": "http.response.body", "body": body})
+                return
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *SECURITY_HEADERS]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def create_app(
+    engine: Engine,
+    *,
+    uploads_dir: Path | str = Path("var") / "uploads",
+    resolve_index_set: Callable[[UnitOfWork, str], object] = default_index_set_resolver,
+    secure_cookies: bool = False,
+) -> FastAPI:
+    from cdsflow.app.web import api, pages
+
+    app = FastAPI(
+        title="cdsflow",
+        description="API đánh giá mức độ chuyển đổi số trong giáo dục. Xác thực bằng cookie phiên "
+                    "(đăng nhập qua /api/login); mọi yêu cầu ghi cần tiêu đề X-CSRF-Token.",
+        version="0.1.0",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.engine = engine
+    app.state.uploads_dir = Path(uploads_dir)
+    app.state.resolve_index_set = resolve_index_set
+    app.state.secure_cookies = secure_cookies
+    templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape on for .html
+    templates.env.filters["local"] = local
+    app.state.templates = templates
+    errors.install(app)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    app.add_middleware(_Guard)
+    return app

@@ -1,0 +1,50 @@
+"""Request plumbing: one unit of work per request, the logged-in principal, the CSRF check."""
+from __future__ import annotations
+
+import hmac
+from collections.abc import Iterator
+
+from fastapi import Depends, Request
+
+from cdsflow.app.web.errors import BadCsrf, NeedLogin
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.workflow.services.accounts import Principal, principal_for
+
+SESSION_COOKIE = "cdsflow_session"
+LOGIN_COOKIE = "cdsflow_login"  # double-submit token for the login form (there is no session yet)
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def get_uow(request: Request) -> Iterator[UnitOfWork]:
+    with UnitOfWork(request.app.state.engine) as uow:
+        yield uow
+
+
+def optional_principal(request: Request, uow: UnitOfWork = Depends(get_uow)) -> Principal | None:
+    p = principal_for(uow, request.cookies.get(SESSION_COOKIE))
+    request.state.principal = p
+    return p
+
+
+def current_principal(p: Principal | None = Depends(optional_principal)) -> Principal:
+    if p is None:
+        raise NeedLogin()
+    return p
+
+
+async def checked_principal(request: Request, p: Principal = Depends(current_principal)) -> Principal:
+    """The principal, after the CSRF token of an unsafe request matched the session's."""
+    if request.method in SAFE_METHODS:
+        return p
+    token = request.headers.get("x-csrf-token")
+    if token is None and request.headers.get("content-type", "").startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        token = (await request.form()).get("csrf_token")
+    if not isinstance(token, str) or not hmac.compare_digest(token.encode(), p.csrf_token.encode()):
+        raise BadCsrf()
+    return p
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "?"

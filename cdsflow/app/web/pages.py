@@ -1,0 +1,284 @@
+"""Server-rendered pages. Translation only: read the form, call `actions`, render or redirect."""
+from __future__ import annotations
+
+import secrets
+import uuid
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse, Response
+
+from cdsflow.app.web import actions
+from cdsflow.app.web.access import allowed
+from cdsflow.app.web.deps import (
+    LOGIN_COOKIE, SESSION_COOKIE, checked_principal, client_address, current_principal, get_uow, optional_principal,
+)
+from cdsflow.app.web.errors import BadCsrf, status_of
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.workflow.errors import CdsError, InvalidInput
+from cdsflow.workflow.machine import CAMPAIGN_STEPS, STEP_BY_TRIGGER
+from cdsflow.workflow.services import accounts as account_svc
+from cdsflow.workflow.services.accounts import Principal, Role
+from cdsflow.workflow.services.assessments import ROLE_LABELS as MEMBER_ROLES
+from cdsflow.workflow.services.assessments import MemberInput
+from cdsflow.workflow.stages import CampaignStatus
+
+router = APIRouter(include_in_schema=False)
+
+NOTICES = {
+    "committee": "Đã lưu danh sách Hội đồng tự đánh giá.",
+    "moved": "Đã chuyển hồ sơ sang giai đoạn mới.",
+    "launched": "Đã phát động kế hoạch.",
+    "advanced": "Đã cập nhật trạng thái kế hoạch.",
+    "account": "Đã tạo tài khoản.",
+}
+CALENDAR_MAX = 256 * 1024
+
+
+def render(request: Request, name: str, principal: Principal | None, status: int = 200, **context) -> Response:
+    notice = NOTICES.get(request.query_params.get("done", ""))
+    return request.app.state.templates.TemplateResponse(
+        request, name, {"principal": principal, "notice": notice, **context}, status_code=status
+    )
+
+
+def _safe_next(value: str | None) -> str:
+    # Only local paths: no open redirect to another site.
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+# --- login -------------------------------------------------------------------------------------
+
+
+def _login_form(request: Request, message: str | None = None, status: int = 200) -> Response:
+    token = secrets.token_urlsafe(24)
+    response = render(request, "login.html", None, status, login_token=token, error=message,
+                      next=_safe_next(request.query_params.get("next")))
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="lax", path="/login",
+                        secure=request.app.state.secure_cookies)
+    return response
+
+
+@router.get("/login")
+def login_page(request: Request, p: Principal | None = Depends(optional_principal)) -> Response:
+    if p is not None:
+        return RedirectResponse("/", status_code=303)
+    return _login_form(request)
+
+
+@router.post("/login")
+def login(request: Request, username: str = Form(""), password: str = Form(""), csrf_token: str = Form(""),
+          next: str = Form("/"), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+        raise BadCsrf()
+    try:
+        account = account_svc.authenticate(uow, username, password, client=client_address(request))
+    except CdsError as err:
+        return _login_form(request, err.message, status_of(err))
+    token = account_svc.open_session(uow, account)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
+                        secure=request.app.state.secure_cookies, max_age=int(account_svc.SESSION_LIFETIME.total_seconds()))
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    account_svc.close_session(uow, request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get("/")
+def home(request: Request, p: Principal = Depends(current_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    if p.role.school_side:
+        mine = actions.my_assessments(uow, p)
+        if len(mine) == 1:
+            return RedirectResponse(f"/assessments/{mine[0][0]}", status_code=303)
+        return render(request, "school_home.html", p, assessments=mine)
+    return RedirectResponse("/campaigns", status_code=303)
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+
+
+def _campaigns_page(request, p, uow, status=200, error=None, details=None) -> Response:
+    return render(request, "campaigns.html", p, status, campaigns=actions.campaigns(uow, p),
+                  calendars=actions.calendar_choices(), can_launch=allowed(p, "launch_campaign"),
+                  error=error, details=details or [])
+
+
+@router.get("/campaigns")
+def campaigns_page(request: Request, p: Principal = Depends(current_principal),
+                   uow: UnitOfWork = Depends(get_uow)) -> Response:
+    return _campaigns_page(request, p, uow)
+
+
+async def save_upload(request: Request, upload: UploadFile, kind: str, suffixes: tuple[str, ...],
+                      limit: int) -> Path:
+    """Store an upload under var/uploads/<kind>/ with a generated name; the client's name is never a path."""
+    suffix = Path(upload.filename or "").suffix.lower()
+    if suffix not in suffixes:
+        raise InvalidInput(f"Loại tệp không được nhận: «{suffix or 'không có đuôi'}» (chỉ nhận {', '.join(suffixes)})")
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise InvalidInput(f"Tệp quá lớn (tối đa {limit // 1024} KB)")
+    folder = request.app.state.uploads_dir / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{uuid.uuid4().hex}{suffix}"
+    target.write_bytes(data)
+    return target
+
+
+@router.post("/campaigns")
+async def launch_campaign(
+    request: Request,
+    school_year: str = Form(...),
+    index_set: str = Form("4725"),
+    calendar: str = Form(""),
+    calendar_file: UploadFile | None = None,
+    title: str = Form(""),
+    spawn_children: bool = Form(False),
+    p: Principal = Depends(checked_principal),
+    uow: UnitOfWork = Depends(get_uow),
+) -> Response:
+    try:
+        path = None
+        if calendar_file is not None and calendar_file.filename:
+            path = await save_upload(request, calendar_file, "calendars", (".yaml", ".yml"), CALENDAR_MAX)
+        result = actions.launch(uow, p, school_year=school_year, index_set_code=index_set.strip(),
+                                resolve_index_set=request.app.state.resolve_index_set, calendar=calendar or None,
+                                calendar_file=path, title=title.strip(), spawn_children=spawn_children)
+    except CdsError as err:
+        uow.rollback()
+        return _campaigns_page(request, p, uow, status_of(err), err.message, err.details)
+    return RedirectResponse(f"/campaigns/{result.campaign_id}?done=launched", status_code=303)
+
+
+def _dashboard(request, p, uow, campaign_id, status=200, **extra) -> Response:
+    view = actions.dashboard(uow, p, campaign_id)
+    peak = max([line.count for line in view.stages] + [1])
+    steps = [(t, label) for t, (_, _, label) in CAMPAIGN_STEPS.items() if t != "launch"]
+    bulk = [(t, STEP_BY_TRIGGER[t].label) for t in actions.BULK_TRIGGERS if allowed(p, t)]
+    return render(request, "dashboard.html", p, status, s=view, peak=peak, campaign_steps=steps,
+                  can_advance=allowed(p, "advance_campaign"), bulk_triggers=bulk if allowed(p, "bulk") else [],
+                  status_label=CampaignStatus(view.status).label, **extra)
+
+
+@router.get("/campaigns/{campaign_id}")
+def dashboard(request: Request, campaign_id: int, p: Principal = Depends(current_principal),
+              uow: UnitOfWork = Depends(get_uow)) -> Response:
+    return _dashboard(request, p, uow, campaign_id)
+
+
+@router.post("/campaigns/{campaign_id}/advance")
+def advance_campaign(request: Request, campaign_id: int, trigger: str = Form(...),
+                     p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    try:
+        actions.advance_campaign(uow, p, campaign_id, trigger)
+    except CdsError as err:
+        uow.rollback()
+        return _dashboard(request, p, uow, campaign_id, status_of(err), error=err.message, details=err.details)
+    return RedirectResponse(f"/campaigns/{campaign_id}?done=advanced", status_code=303)
+
+
+@router.post("/campaigns/{campaign_id}/bulk")
+def bulk(request: Request, campaign_id: int, trigger: str = Form(...), p: Principal = Depends(checked_principal),
+         uow: UnitOfWork = Depends(get_uow)) -> Response:
+    result = actions.bulk_transition(uow, p, campaign_id, trigger)
+    return _dashboard(request, p, uow, campaign_id, bulk=result, bulk_label=STEP_BY_TRIGGER[trigger].label)
+
+
+@router.get("/campaigns/{campaign_id}/schools")
+def schools(request: Request, campaign_id: int, stage: str = "", page: int = 1,
+            p: Principal = Depends(current_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    rows, more = actions.school_list(uow, p, campaign_id, stage=stage or None, page=max(page, 1))
+    return render(request, "schools.html", p, rows=rows, more=more, page=max(page, 1), stage=stage,
+                  stages=actions.stage_labels(), campaign_id=campaign_id)
+
+
+# --- one school --------------------------------------------------------------------------------
+
+
+def _school(request, p, uow, assessment_id, status=200, **extra) -> Response:
+    page = actions.school_page(uow, p, assessment_id)
+    members = list(page.view.committee)
+    return render(request, "assessment.html", p, status, page=page, v=page.view, members=members,
+                  blank_rows=max(3, 7 - len(members)), member_roles=MEMBER_ROLES, **extra)
+
+
+@router.get("/assessments/{assessment_id}")
+def assessment_page(request: Request, assessment_id: int, p: Principal = Depends(current_principal),
+                    uow: UnitOfWork = Depends(get_uow)) -> Response:
+    return _school(request, p, uow, assessment_id)
+
+
+@router.post("/assessments/{assessment_id}/committee")
+async def committee(request: Request, assessment_id: int, version: int = Form(...),
+                    p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    form = await request.form()
+    names, roles, positions = form.getlist("full_name"), form.getlist("role"), form.getlist("position")
+    members = [MemberInput(str(n), str(r), str(pos)) for n, r, pos in zip(names, roles, positions)
+               if str(n).strip() or str(pos).strip()]
+    try:
+        actions.set_committee(uow, p, assessment_id, members, version=version)
+    except CdsError as err:
+        uow.rollback()
+        return _school(request, p, uow, assessment_id, status_of(err), error=err.message, details=err.details)
+    return RedirectResponse(f"/assessments/{assessment_id}?done=committee", status_code=303)
+
+
+@router.post("/assessments/{assessment_id}/transition")
+def move(request: Request, assessment_id: int, trigger: str = Form(...), version: int = Form(...),
+         reason: str = Form(""), criteria_notes: str = Form(""), p: Principal = Depends(checked_principal),
+         uow: UnitOfWork = Depends(get_uow)) -> Response:
+    try:
+        notes = actions.parse_criteria_notes(criteria_notes)
+        actions.transition(uow, p, assessment_id, trigger, version=version, reason=reason, criteria_notes=notes)
+    except CdsError as err:
+        uow.rollback()
+        return _school(request, p, uow, assessment_id, status_of(err), error=err.message, details=err.details)
+    return RedirectResponse(f"/assessments/{assessment_id}?done=moved", status_code=303)
+
+
+# --- public results ------------------------------------------------------------------------------
+
+
+@router.get("/results/{campaign_id}")
+def results(request: Request, campaign_id: int, p: Principal | None = Depends(optional_principal),
+            uow: UnitOfWork = Depends(get_uow)) -> Response:
+    return render(request, "results.html", p, r=actions.public_results(uow, campaign_id))
+
+
+# --- accounts (administrator) ---------------------------------------------------------------------
+
+
+def _accounts(request, p, uow, status=200, **extra) -> Response:
+    actions.require_accounts(p)
+    return render(request, "accounts.html", p, status, accounts=account_svc.list_accounts(uow),
+                  roles=[(r.value, r.label) for r in Role], **extra)
+
+
+@router.get("/accounts")
+def accounts_page(request: Request, p: Principal = Depends(current_principal),
+                  uow: UnitOfWork = Depends(get_uow)) -> Response:
+    return _accounts(request, p, uow)
+
+
+@router.post("/accounts")
+def create_account(request: Request, username: str = Form(""), full_name: str = Form(""), role: str = Form(""),
+                   unit_code: str = Form(""), password: str = Form(""), p: Principal = Depends(checked_principal),
+                   uow: UnitOfWork = Depends(get_uow)) -> Response:
+    actions.require_accounts(p)
+    try:
+        account_svc.create_account(uow, username=username, full_name=full_name, role=role, password=password,
+                                   unit_code=unit_code.strip() or None)
+    except CdsError as err:
+        uow.rollback()
+        return _accounts(request, p, uow, status_of(err), error=err.message, details=err.details)
+    return RedirectResponse("/accounts?done=account", status_code=303)

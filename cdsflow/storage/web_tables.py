@@ -1,0 +1,49 @@
+"""Web tables: accounts bound to units, server-side sessions, login attempts (rate limiting)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, Index
+from sqlmodel import Field, SQLModel
+
+from cdsflow.storage.types import UTCDateTime
+
+
+def _ts(nullable: bool = True) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable))
+
+
+class Account(SQLModel, table=True):
+    __tablename__ = "web_account"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    full_name: str = Field(max_length=200)
+    role: str = Field(max_length=24)  # see workflow/services/accounts.Role
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    password_hash: str = Field(max_length=200)
+    active: bool = True
+    created_at: datetime | None = _ts()
+
+
+class WebSession(SQLModel, table=True):
+    """The cookie carries a random token; only its SHA-256 is stored, so a leaked table opens nothing."""
+
+    __tablename__ = "web_session"
+    id: str = Field(primary_key=True, max_length=64)
+    account_id: int = Field(foreign_key="web_account.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime | None = _ts(nullable=False)
+    expires_at: datetime | None = _ts(nullable=False)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """Failed logins, kept in the database so that several server processes count the same tries."""
+
+    __tablename__ = "web_login_attempt"
+    __table_args__ = (Index("ix_web_login_attempt_user_at", "username", "at"),
+                      Index("ix_web_login_attempt_client_at", "client", "at"))
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64)
+    client: str = Field(max_length=64)
+    at: datetime | None = _ts(nullable=False)

@@ -1,0 +1,313 @@
+"""Accounts bound to units: create, list, authenticate (argon2, rate-limited), server-side sessions."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from enum import StrEnum
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, insert, select, update
+
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Unit
+from cdsflow.storage.web_tables import Account, LoginAttempt, WebSession
+from cdsflow.text import TextError, clean_text
+from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput, NotFound
+from cdsflow.workflow.services.units import get_unit
+from cdsflow.workflow.units import UnitKind
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # quản trị hệ thống
+    OFFICER = "officer"  # chuyên viên Sở/Phòng: phát động, công nhận, công bố
+    REVIEWER = "reviewer"  # thành viên đoàn đánh giá ngoài
+    SCHOOL_HEAD = "school_head"  # hiệu trưởng: lập Hội đồng, gửi tờ trình
+    COMMITTEE = "committee"  # thành viên Hội đồng tự đánh giá
+    CLERK = "clerk"  # văn thư
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+    @property
+    def school_side(self) -> bool:
+        return self in (Role.SCHOOL_HEAD, Role.COMMITTEE)
+
+
+ROLE_LABELS = {
+    Role.ADMIN: "Quản trị hệ thống",
+    Role.OFFICER: "Chuyên viên Sở/Phòng",
+    Role.REVIEWER: "Thành viên đoàn đánh giá ngoài",
+    Role.SCHOOL_HEAD: "Hiệu trưởng",
+    Role.COMMITTEE: "Thành viên Hội đồng tự đánh giá",
+    Role.CLERK: "Văn thư",
+}
+
+# Which kind of unit each role may belong to (an administrator belongs to none or to any).
+ROLE_UNIT_KINDS: dict[Role, set[UnitKind]] = {
+    Role.ADMIN: set(UnitKind),
+    Role.OFFICER: {UnitKind.DEPARTMENT, UnitKind.BUREAU},
+    Role.REVIEWER: {UnitKind.DEPARTMENT, UnitKind.BUREAU},
+    Role.SCHOOL_HEAD: {UnitKind.SCHOOL},
+    Role.COMMITTEE: {UnitKind.SCHOOL},
+    Role.CLERK: set(UnitKind),
+}
+
+# Rate limiting: failed tries counted over a sliding window, per username and per client address.
+WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_CLIENT = 20
+SESSION_LIFETIME = timedelta(hours=12)
+MIN_PASSWORD = 10
+
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so both answers take the same time.
+_DUMMY_HASH = _hasher.hash("cdsflow-không-có-tài-khoản")
+
+
+def set_password_hasher(hasher: PasswordHasher) -> None:
+    """Tests and benchmarks use cheap argon2 parameters; a hash keeps its own, so old ones still verify."""
+    global _hasher
+    _hasher = hasher
+
+
+class TooManyAttempts(CdsError):
+    exit_code = 7
+
+
+class LoginFailed(CdsError):
+    exit_code = 8
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The logged-in person as every layer above sees them."""
+
+    account_id: int
+    username: str
+    full_name: str
+    role: Role
+    unit_id: int | None
+    unit_name: str
+    unit_kind: UnitKind | None
+    csrf_token: str
+
+    @property
+    def actor_name(self) -> str:
+        # What the history and the "nobody approves what they proposed" guard compare.
+        return f"{self.full_name} ({self.username})"
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(timezone.utc)
+
+
+def normalise_username(value: str) -> str:
+    return (value or "").strip().lower()
+
+
+def create_account(
+    uow: UnitOfWork,
+    *,
+    username: str,
+    full_name: str,
+    role: str,
+    password: str,
+    unit_code: str | None = None,
+    now: datetime | None = None,
+) -> Account:
+    """Validate everything first; store nothing when one field is wrong."""
+    problems: list[str] = []
+    username = normalise_username(username)
+    if not _USERNAME.match(username):
+        problems.append(f"tên đăng nhập không hợp lệ: «{username}» (3–64 ký tự: chữ thường không dấu, số, . _ -)")
+    try:
+        full_name = clean_text(full_name, field="họ và tên")
+    except TextError as err:
+        problems.append(str(err))
+        full_name = ""
+    if not full_name:
+        problems.append("thiếu họ và tên")
+    try:
+        parsed = Role(role)
+    except ValueError:
+        parsed = None
+        problems.append(f"vai trò không rõ: «{role}» (dùng: {', '.join(r.value for r in Role)})")
+    if len(password or "") < MIN_PASSWORD:
+        problems.append(f"mật khẩu phải dài ít nhất {MIN_PASSWORD} ký tự")
+    unit = None
+    if unit_code:
+        try:
+            unit = get_unit(uow, unit_code)
+        except NotFound as err:
+            problems.append(str(err))
+    if parsed is not None and parsed != Role.ADMIN and unit is None and not unit_code:
+        problems.append(f"vai trò «{parsed.label}» phải gắn với một đơn vị")
+    if parsed is not None and unit is not None and UnitKind(unit.kind) not in ROLE_UNIT_KINDS[parsed]:
+        problems.append(f"vai trò «{parsed.label}» không thuộc được {UnitKind(unit.kind).label} «{unit.name}»")
+    if uow.session.execute(select(Account.id).where(Account.username == username)).first():
+        problems.append(f"tên đăng nhập «{username}» đã có")
+    if problems:
+        raise InvalidInput("Không tạo được tài khoản; chưa lưu gì:", details=problems)
+    account = Account(username=username, full_name=full_name, role=parsed.value, unit_id=unit.id if unit else None,
+                      password_hash=_hasher.hash(password), created_at=_now(now))
+    uow.session.add(account)
+    uow.commit()
+    return account
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: int
+    username: str
+    full_name: str
+    role: Role
+    unit_code: str
+    unit_name: str
+    active: bool
+
+
+def list_accounts(uow: UnitOfWork) -> list[AccountRow]:
+    rows = uow.session.execute(
+        select(Account, Unit.code, Unit.name).outerjoin(Unit, Unit.id == Account.unit_id).order_by(Account.username)
+    )
+    return [AccountRow(a.id, a.username, a.full_name, Role(a.role), code or "", name or "", a.active)
+            for a, code, name in rows]
+
+
+def _failures(uow: UnitOfWork, column, value: str, since: datetime) -> int:
+    return uow.session.execute(
+        select(func.count()).select_from(LoginAttempt).where(column == value, LoginAttempt.at >= since)
+    ).scalar_one()
+
+
+def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str,
+                 now: datetime | None = None) -> Account:
+    """The account, or LoginFailed / TooManyAttempts. Failures are stored (and committed) for rate limiting."""
+    now = _now(now)
+    username = normalise_username(username)[:64]
+    client = (client or "?")[:64]
+    since = now - WINDOW
+    if (_failures(uow, LoginAttempt.username, username, since) >= MAX_FAILURES_PER_USER
+            or _failures(uow, LoginAttempt.client, client, since) >= MAX_FAILURES_PER_CLIENT):
+        raise TooManyAttempts(
+            f"Đăng nhập sai quá nhiều lần. Hãy thử lại sau {int(WINDOW.total_seconds() // 60)} phút."
+        )
+    account = uow.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
+    try:
+        _hasher.verify(account.password_hash if account else _DUMMY_HASH, password or "")
+        ok = account is not None and account.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        uow.session.execute(insert(LoginAttempt).values(username=username, client=client, at=now))
+        uow.session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * WINDOW))
+        uow.commit()
+        raise LoginFailed("Tên đăng nhập hoặc mật khẩu không đúng.")
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+        uow.commit()
+    return account
+
+
+def _token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(uow: UnitOfWork, account: Account, *, now: datetime | None = None) -> str:
+    """A new session; returns the random token for the cookie (only its hash is stored)."""
+    now = _now(now)
+    token = secrets.token_urlsafe(32)
+    uow.session.execute(insert(WebSession).values(
+        id=_token_id(token), account_id=account.id, csrf_token=secrets.token_urlsafe(32),
+        created_at=now, expires_at=now + SESSION_LIFETIME,
+    ))
+    uow.session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    uow.commit()
+    return token
+
+
+def principal_for(uow: UnitOfWork, token: str | None, *, now: datetime | None = None) -> Principal | None:
+    """Who holds this cookie, or None (unknown, expired, or account disabled). One query."""
+    if not token or len(token) > 200:
+        return None
+    row = uow.session.execute(
+        select(WebSession.csrf_token, WebSession.expires_at, Account, Unit.name, Unit.kind)
+        .join(Account, Account.id == WebSession.account_id)
+        .outerjoin(Unit, Unit.id == Account.unit_id)
+        .where(WebSession.id == _token_id(token))
+    ).first()
+    if row is None:
+        return None
+    csrf, expires, account, unit_name, unit_kind = row
+    if expires <= _now(now) or not account.active:
+        return None
+    return Principal(account.id, account.username, account.full_name, Role(account.role), account.unit_id,
+                     unit_name or "", UnitKind(unit_kind) if unit_kind else None, csrf)
+
+
+def close_session(uow: UnitOfWork, token: str | None) -> None:
+    if token:
+        uow.session.execute(delete(WebSession).where(WebSession.id == _token_id(token)))
+        uow.commit()
+
+
+def set_active(uow: UnitOfWork, username: str, active: bool) -> None:
+    done = uow.session.execute(update(Account).where(Account.username == normalise_username(username))
+                               .values(active=active))
+    if done.rowcount != 1:
+        raise NotFound(f"Không tìm thấy tài khoản «{username}»")
+    if not active:
+        ids = select(Account.id).where(Account.username == normalise_username(username)).scalar_subquery()
+        uow.session.execute(delete(WebSession).where(WebSession.account_id == ids))
+    uow.commit()
+
+
+def require_role(principal: Principal, *roles: Role) -> None:
+    if principal.role not in roles:
+        raise Forbidden("Tài khoản của bạn không có quyền thực hiện việc này.")
+
+
+# --- demo ------------------------------------------------------------------------------------
+
+# One account per role on the demo units; the passwords are printed by run.sh (demo data only).
+DEMO_ACCOUNTS: list[tuple[str, str, Role, str | None, str]] = [
+    ("admin", "Quản trị hệ thống", Role.ADMIN, None, "demo-admin-2024"),
+    ("chuyenvien", "Trần Minh Tuấn", Role.OFFICER, "DEMO-PGD-BD", "demo-chuyenvien"),
+    ("chuyenvien.so", "Lê Thu Hà", Role.OFFICER, "DEMO-SGD-HN", "demo-chuyenvien-so"),
+    ("doandanhgia", "Phạm Quang Hùng", Role.REVIEWER, "DEMO-PGD-BD", "demo-doandanhgia"),
+    ("hieutruong", "Nguyễn Thị Hoa", Role.SCHOOL_HEAD, None, "demo-hieutruong"),
+    ("hoidong", "Vũ Ngọc Lan", Role.COMMITTEE, None, "demo-hoidong"),
+    ("vanthu", "Đỗ Thanh Mai", Role.CLERK, "DEMO-PGD-BD", "demo-vanthu"),
+]
+
+
+def demo_school_code(uow: UnitOfWork) -> str:
+    """The demo school the head and committee accounts belong to: the first one still self-assessing."""
+    from cdsflow.storage.tables import Assessment
+
+    bureau = get_unit(uow, "DEMO-PGD-BD")
+    row = uow.session.execute(
+        select(Unit.code).join(Assessment, Assessment.school_id == Unit.id)
+        .where(Unit.supervisor_id == bureau.id).order_by(Assessment.state != "self_assessment", Unit.code).limit(1)
+    ).first()
+    if row is None:
+        raise NotFound("Chưa có dữ liệu mẫu: hãy chạy «cdsflow demo» trước.")
+    return row[0]
+
+
+def create_demo_accounts(uow: UnitOfWork, school_code: str | None = None) -> list[tuple[str, str, str]]:
+    """(username, password, role label) for each demo account; already present ones are kept."""
+    school_code = school_code or demo_school_code(uow)
+    out = []
+    for username, name, role, unit, password in DEMO_ACCOUNTS:
+        unit = unit or (school_code if role.school_side else None)
+        if not uow.session.execute(select(Account.id).where(Account.username == username)).first():
+            create_account(uow, username=username, full_name=name, role=role.value, password=password, unit_code=unit)
+        out.append((username, password, role.label))
+    return out

@@ -1,0 +1,73 @@
+"""Shared by the web tests: a small world (units, one launched campaign, one account per role)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+
+from cdsflow.app.web.app import create_app
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.workflow.services.accounts import create_account, set_password_hasher
+from cdsflow.workflow.services.assessments import find_assessment
+from cdsflow.workflow.services.campaigns import launch_campaign
+from tests.factories import IndexSetRef, calendar, load_units
+
+PASSWORD = "mat-khau-thu-nghiem"
+# Cheap argon2 for tests only (the default parameters cost ~0.1 s a hash, by design).
+set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+# username → (full name, role, unit code)
+ACCOUNTS = {
+    "admin": ("Quản Trị Viên", "admin", None),
+    "officer": ("Trần Minh Tuấn", "officer", "P1"),
+    "reviewer": ("Phạm Quang Hùng", "reviewer", "P1"),
+    "head": ("Nguyễn Thị Hoa", "school_head", "P1S1"),
+    "member": ("Vũ Ngọc Lan", "committee", "P1S1"),
+    "clerk": ("Đỗ Thanh Mai", "clerk", "P1"),
+    "officer2": ("Lê Văn Bình", "officer", "P2"),
+    "head2": ("Hoàng Thị Yến", "school_head", "P2S1"),
+    "dept": ("Lê Thu Hà", "officer", "SGD"),
+}
+COMMITTEE = [
+    {"full_name": "Nguyễn Thị Hoa", "role": "chair", "position": "Hiệu trưởng"},
+    {"full_name": "Trần Văn Nam", "role": "vice_chair", "position": "Phó Hiệu trưởng"},
+    {"full_name": "Lê Thị Mai", "role": "secretary", "position": "Giáo viên tin học"},
+]
+
+
+def resolve_index_set(uow, code: str):
+    return IndexSetRef(code=code)
+
+
+@dataclass
+class World:
+    engine: object
+    app: object
+    campaign_id: int
+    p1s1: int  # assessment ids
+    p1s2: int
+    p2s1: int
+
+    def client(self, username: str | None = None) -> TestClient:
+        c = TestClient(self.app, raise_server_exceptions=False, follow_redirects=False)
+        if username:
+            r = c.post("/api/login", json={"username": username, "password": PASSWORD})
+            assert r.status_code == 200, r.text
+            c.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+        return c
+
+
+def build_world(engine, tmp_path) -> World:
+    load_units(engine)
+    with UnitOfWork(engine) as uow:
+        launch_campaign(uow, issuer_code="SGD", school_year="2024-2025", index_set=IndexSetRef(),
+                        calendar=calendar(), spawn_children=True)
+    with UnitOfWork(engine) as uow:
+        for username, (name, role, unit) in ACCOUNTS.items():
+            create_account(uow, username=username, full_name=name, role=role, password=PASSWORD, unit_code=unit)
+        ids = [find_assessment(uow, code).id for code in ("P1S1", "P1S2", "P2S1")]
+        from cdsflow.storage.tables import Assessment, Campaign
+
+        campaign_id = uow.session.get(Campaign, uow.session.get(Assessment, ids[0]).campaign_id).id
+    app = create_app(engine, uploads_dir=tmp_path / "uploads", resolve_index_set=resolve_index_set)
+    return World(engine, app, campaign_id, *ids)
