@@ -147,8 +147,8 @@ async def launch_campaign(
     p: Principal = Depends(checked_principal),
     uow: UnitOfWork = Depends(get_uow),
 ) -> Response:
+    path = None
     try:
-        path = None
         if calendar_file is not None and calendar_file.filename:
             path = await save_upload(request, calendar_file, "calendars", (".yaml", ".yml"), CALENDAR_MAX)
         result = actions.launch(uow, p, school_year=school_year, index_set_code=index_set.strip(),
@@ -156,6 +156,8 @@ async def launch_campaign(
                                 calendar_file=path, title=title.strip(), spawn_children=spawn_children)
     except CdsError as err:
         uow.rollback()
+        if path is not None:  # a refused launch keeps nothing, not even its upload
+            path.unlink(missing_ok=True)
         return _campaigns_page(request, p, uow, status_of(err), err.message, err.details)
     return RedirectResponse(f"/campaigns/{result.campaign_id}?done=launched", status_code=303)
 

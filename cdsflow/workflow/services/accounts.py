@@ -72,8 +72,9 @@ _DUMMY_HASH = _hasher.hash("cdsflow-không-có-tài-khoản")
 
 def set_password_hasher(hasher: PasswordHasher) -> None:
     """Tests and benchmarks use cheap argon2 parameters; a hash keeps its own, so old ones still verify."""
-    global _hasher
+    global _hasher, _DUMMY_HASH
     _hasher = hasher
+    _DUMMY_HASH = hasher.hash("cdsflow-không-có-tài-khoản")
 
 
 class TooManyAttempts(CdsError):
