@@ -6,6 +6,7 @@ want=()
 have_pg() { ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
 have_pg || want+=(postgresql)
 command -v soffice >/dev/null 2>&1 || want+=(libreoffice-writer-nogui fonts-liberation)
+[ -x /usr/bin/chromium ] || want+=(chromium)  # browser tests (Playwright drives Debian's Chromium)
 if [ ${#want[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== cài đặt gói hệ thống: ${want[*]}"

@@ -83,6 +83,8 @@ def create_app(
     app.state.secure_cookies = secure_cookies
     templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape on for .html
     templates.env.filters["local"] = local
+    # Jinja's capitalize lower-cases the rest ("Hội đồng" → "hội đồng"); only raise the first letter.
+    templates.env.filters["first_upper"] = lambda s: s[:1].upper() + s[1:]
     app.state.templates = templates
     errors.install(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")

@@ -1,0 +1,167 @@
+"""A real browser (Debian's Chromium through Playwright) against `cdsflow serve` in a subprocess:
+every role logs in, one school goes from the plan to publication. A failing test leaves a screenshot
+in tests/e2e/artifacts/."""
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cdsflow.storage.db import UnitOfWork, make_engine
+from cdsflow.storage.schema import metadata
+from tests.web_support import ACCOUNTS, COMMITTEE, PASSWORD, build_world
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(__file__).parent / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+pytestmark = pytest.mark.browser
+
+
+def _need_browser():
+    reason = None
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "thiếu gói Python playwright"
+    if not Path(CHROMIUM).exists():
+        reason = f"thiếu {CHROMIUM} (apt-get install chromium)"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI phải chạy kiểm thử trình duyệt: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """A database with the test world, and `cdsflow serve` on an ephemeral port of 127.0.0.1."""
+    _need_browser()
+    url = f"sqlite:///{tmp_path / 'web.db'}"
+    engine = make_engine(url)
+    metadata.create_all(engine)
+    world = build_world(engine, tmp_path)
+    engine.dispose()
+    env = {**os.environ, "DATABASE_URL": url, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", "NO_COLOR": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "cdsflow", "serve", "--host", "127.0.0.1", "--port", "0"],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    line = proc.stdout.readline()
+    found = re.search(r"http://127\.0\.0\.1:\d+/", line)
+    if not found:
+        proc.kill()
+        raise AssertionError(f"cdsflow serve did not start: {line}{proc.stdout.read()}")
+    yield found.group(0).rstrip("/"), world
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 390, "height": 844})  # a phone
+        page.set_default_timeout(15000)
+        yield page
+        browser.close()
+
+
+@contextmanager
+def shot_on_failure(page, name: str):
+    """Keep what the browser showed when a step failed (tests/e2e/artifacts/<test>.png)."""
+    try:
+        yield
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        raise
+
+
+def login(page, base, username):
+    page.goto(f"{base}/login")
+    page.get_by_label("Tên đăng nhập").fill(username)
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_load_state()
+
+
+def logout(page):
+    page.get_by_role("button", name="Đăng xuất").click()
+    page.wait_for_url(re.compile(r".*/login$"))
+
+
+def click_step(page, label):
+    page.get_by_role("button", name=label).click()
+    page.wait_for_load_state()
+
+
+def test_every_role_logs_in_and_sees_its_home(server, browser_page, request):
+    with shot_on_failure(browser_page, request.node.name):
+        base, world = server
+        page = browser_page
+        for username, (name, role, _unit) in ACCOUNTS.items():
+            login(page, base, username)
+            assert name in page.locator("header").inner_text()
+            if role in ("school_head", "committee"):
+                assert page.locator("h1").inner_text().startswith("Trường Tiểu học")
+            else:
+                assert page.locator("h1").inner_text() == "Kế hoạch đánh giá"
+            logout(page)
+
+
+def test_one_school_from_plan_to_publication(server, browser_page, request):
+    with shot_on_failure(browser_page, request.node.name):
+        base, world = server
+        page = browser_page
+        school = f"{base}/assessments/{world.p1s1}"
+
+        login(page, base, "head")
+        assert page.url == school  # the head's only file opens directly
+        assert "Đã ban hành kế hoạch" in page.locator("#stage").inner_text()
+        click_step(page, "Xác nhận thành lập Hội đồng tự đánh giá")
+        assert "chưa có danh sách Hội đồng" in page.get_by_role("alert").inner_text()  # the core's reason, shown
+        for i, m in enumerate(COMMITTEE, start=1):
+            page.get_by_label(f"Họ và tên thành viên {i}", exact=True).fill(m["full_name"])
+            page.get_by_label(f"Chức vụ thành viên {i}", exact=True).fill(m["position"])
+            page.get_by_label(f"Vai trò thành viên {i}", exact=True).select_option(m["role"])
+        page.get_by_role("button", name="Lưu Hội đồng").click()
+        assert "Đã lưu danh sách Hội đồng" in page.get_by_role("status").inner_text()
+        click_step(page, "Xác nhận thành lập Hội đồng tự đánh giá")
+        click_step(page, "Bắt đầu tự đánh giá")
+        click_step(page, "Gửi tờ trình đề nghị đánh giá ngoài")
+        assert page.locator("#stage").inner_text() == "Đã gửi tờ trình"
+        logout(page)
+
+        login(page, base, "reviewer")
+        page.goto(f"{base}/campaigns/{world.campaign_id}")
+        assert "Đã nộp 1/3" in page.locator("#progress").inner_text()
+        page.goto(school)
+        click_step(page, "Tiếp nhận hồ sơ, bắt đầu đánh giá ngoài")
+        page.get_by_label("Lý do trả hồ sơ").fill("Thiếu minh chứng")
+        page.get_by_label("Ghi chú theo tiêu chí").fill("1.2: Chưa có ảnh chụp phần mềm")
+        click_step(page, "Trả hồ sơ, yêu cầu bổ sung")
+        assert page.locator("#stage").inner_text() == "Đang tự đánh giá"
+        logout(page)
+
+        login(page, base, "head")
+        assert "Tiêu chí 1.2: Chưa có ảnh chụp phần mềm" in page.locator("#history ~ ol").inner_text()
+        click_step(page, "Gửi tờ trình đề nghị đánh giá ngoài")
+        logout(page)
+
+        login(page, base, "officer")
+        page.goto(school)
+        for label in ("Tiếp nhận hồ sơ, bắt đầu đánh giá ngoài", "Công nhận mức độ chuyển đổi số", "Công bố kết quả"):
+            click_step(page, label)
+        assert page.locator("#stage").inner_text() == "Đã công bố"
+        logout(page)
+
+        page.goto(f"{base}/results/{world.campaign_id}")  # no login needed
+        assert "Trường Tiểu học Số 1.1" in page.locator("main").inner_text()
+        assert "Đã công bố kết quả của 1/3" in page.locator("main").inner_text()
