@@ -22,6 +22,7 @@ def _register() -> None:
     from cdsflow.app import cli_core
 
     cli_core.register(app)
+    from cdsflow.app import cli_indexset; cli_indexset.register(app)
 
 
 def main() -> None:
