@@ -113,6 +113,8 @@ def _yes_no(raw: Any) -> bool:
 
 
 def _number(raw: Any, what: str) -> Decimal:
+    if type(raw) is int:  # the common case from forms: skip the string round trip
+        return Decimal(raw)
     if isinstance(raw, str):
         raw = raw.strip().rstrip("%").strip()
     try:
@@ -128,7 +130,7 @@ def _n(d: Decimal) -> str:
 def score_item(item: Item, raw: Any) -> ItemScore:
     """Points for one item; raises _Bad (message without the item code) on a bad answer."""
     assigned: Any = None
-    if isinstance(raw, Mapping):
+    if isinstance(raw, dict) or (not isinstance(raw, (str, int, float, bool)) and isinstance(raw, Mapping)):
         unknown = set(raw) - {"value", "points"}
         if unknown:
             raise _Bad(f"khóa không rõ trong câu trả lời: {', '.join(sorted(map(str, unknown)))}")
@@ -159,8 +161,11 @@ def score_item(item: Item, raw: Any) -> ItemScore:
         ceiling = match.points
         tier = match.label or match.range.text
     elif item.kind is AnswerKind.CHOICE:
-        key = fold(str(raw))
-        match = next((c for c in item.choices if c.code == str(raw).strip() or fold(c.code) == key or fold(c.label) == key), None)
+        text = str(raw).strip()
+        match = next((c for c in item.choices if c.code == text), None)
+        if match is None:  # a typed label or a code without diacritics ("Ký số", "ky so")
+            key = fold(text)
+            match = next((c for c in item.choices if fold(c.code) == key or fold(c.label) == key), None)
         if match is None:
             raise _Bad(f"mức '{raw}' không có trong danh sách ({', '.join(c.code for c in item.choices)})")
         value = match.code

@@ -205,12 +205,14 @@ class BulkReport:
 
 
 def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, Mapping[str, Any]]],
-               *, phase: str = "self", actor: str = "nhập hàng loạt") -> BulkReport:
-    """Score many assessments against one index set and store answers and scores in bulk.
+               *, phase: str = "self", actor: str = "nhập hàng loạt", store_answers: bool = True) -> BulkReport:
+    """Score many assessments against one index set and store scores (and answers) in bulk.
 
     All rows are scored first (one bad answer refuses the whole batch, naming the assessment);
-    then existing answers/scores of those assessments in this phase are replaced with one
-    DELETE and one multi-row INSERT per table.
+    then existing scores (and answers, if stored) of those assessments in this phase are
+    replaced with one DELETE and one executemany INSERT per table (Core, not the ORM: the
+    ORM's per-row bookkeeping costs more than SQLite's insert itself). With
+    `store_answers=False` only results are written: rescoring answers already stored.
     """
     _phase(phase)
     now = _now()
@@ -223,7 +225,7 @@ def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, 
         except InvalidInput as exc:
             raise InvalidInput(f"Hồ sơ đánh giá số {a_id}: {exc.message}", details=exc.details) from None
         ids.append(a_id)
-        for code, value in answers.items():
+        for code, value in (answers.items() if store_answers else ()):
             if value is not None and value != "":
                 answer_rows.append(dict(assessment_id=a_id, phase=phase, item_code=code, value=_json_value(value),
                                         answered_by=actor, answered_at=now))
@@ -235,12 +237,45 @@ def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, 
             locked = session.exec(select(Assessment.id).where(Assessment.id.in_(chunk), Assessment.locked)).first()
             if locked is not None:
                 raise Forbidden(f"Hồ sơ đánh giá số {locked} đã khóa (đã gửi tờ trình): không ghi đè điểm tự đánh giá")
-        session.execute(delete(AssessmentAnswer).where(AssessmentAnswer.assessment_id.in_(chunk), AssessmentAnswer.phase == phase))
+        if store_answers:
+            session.execute(delete(AssessmentAnswer).where(AssessmentAnswer.assessment_id.in_(chunk),
+                                                           AssessmentAnswer.phase == phase))
         session.execute(delete(AssessmentScore).where(AssessmentScore.assessment_id.in_(chunk), AssessmentScore.phase == phase))
     if answer_rows:
-        session.execute(insert(AssessmentAnswer), answer_rows)
-    session.execute(insert(AssessmentScore), score_rows)
+        _executemany(session, AssessmentAnswer.__table__, answer_rows)
+    _executemany(session, AssessmentScore.__table__, score_rows)
     return BulkReport(len(ids), len(answer_rows))
+
+
+def _executemany(session: Session, table: Any, rows: list[dict]) -> None:
+    """One driver-level executemany for many rows of one table.
+
+    Values go through the dialect's own bind processors (so stored bytes are what the ORM
+    would write), but each column's processor is looked up once, and a value shared by every
+    row (the batch's timestamp, actor, phase) is processed once: SQLAlchemy's per-row
+    parameter building otherwise costs more than SQLite's insert itself.
+    """
+    conn = session.connection()
+    dialect = conn.dialect
+    cols = [c for c in table.columns if c.name in rows[0]]
+    first = rows[0]
+    shared = {c.name for c in cols if all(r[c.name] is first[c.name] for r in rows)}
+    procs = []
+    for c in cols:
+        proc = c.type._cached_bind_processor(dialect)
+        if c.name in shared:
+            value = proc(first[c.name]) if proc else first[c.name]
+            procs.append((c.name, None, True, value))
+        else:
+            procs.append((c.name, proc, False, None))
+    mark = "?" if dialect.paramstyle in ("qmark", "numeric") else "%s"
+    sql = (f"INSERT INTO {table.name} ({', '.join(c.name for c in cols)}) "
+           f"VALUES ({', '.join(mark for _ in cols)})")
+    params = [
+        tuple(const if is_shared else (proc(r[name]) if proc else r[name]) for name, proc, is_shared, const in procs)
+        for r in rows
+    ]
+    conn.exec_driver_sql(sql, params)
 
 
 def _chunks(seq: list[int], n: int) -> Iterable[list[int]]:
