@@ -502,8 +502,6 @@ def parse_index_set(data: Any, source: str = "") -> IndexSet:
         ordered = sorted(levels, key=lambda b: _start(b.range))  # type: ignore[arg-type]
         if [b.level for b in ordered] != sorted(b.level for b in levels):
             p.add(f"{fname}: mức độ (levels)", "mức cao hơn phải ứng với khoảng điểm cao hơn")
-    elif levels and not provisional:
-        pass  # already reported per band
 
     if p.items:
         raise IndexSetError(f"Tệp bộ chỉ số {fname} không hợp lệ ({len(p.items)} lỗi)", details=p.items)

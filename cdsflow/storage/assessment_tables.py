@@ -37,7 +37,7 @@ class AssessmentAnswer(SQLModel, table=True):
     __tablename__ = "assessment_answer"
     __table_args__ = (UniqueConstraint("assessment_id", "phase", "item_code"),)
     id: int | None = Field(default=None, primary_key=True)
-    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
     phase: str = Field(max_length=16)  # self | external
     item_code: str = Field(max_length=32)
     value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
@@ -51,7 +51,7 @@ class AssessmentScore(SQLModel, table=True):
     __tablename__ = "assessment_score"
     __table_args__ = (UniqueConstraint("assessment_id", "phase"),)
     id: int | None = Field(default=None, primary_key=True)
-    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
     phase: str = Field(max_length=16)
     index_set_hash: str = Field(max_length=64)
     group1_total: float | None = None  # first two groups as columns: what reports sort and count by
@@ -92,7 +92,7 @@ class CriterionAssignment(SQLModel, table=True):
     __tablename__ = "criterion_assignment"
     __table_args__ = (UniqueConstraint("assessment_id", "criterion_code", "member_id"),)
     id: int | None = Field(default=None, primary_key=True)
-    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
     criterion_code: str = Field(max_length=32)
     member_id: int = Field(foreign_key="committee_member.id", index=True)
     role: str = Field(max_length=16)  # chu_tri | thuc_hien
