@@ -376,11 +376,12 @@ def register(app: typer.Typer) -> None:
         with _session() as session:
             rows = member_progress(session, assessment)
         table = Table(title=f"Tiến độ theo thành viên — hồ sơ số {assessment}")
-        for col in ("Thành viên", "Tiêu chí được giao", "Chủ trì", "Đã chấm", "Có minh chứng", "Hoàn thành", "%"):
+        for col in ("Thành viên", "Tiêu chí được giao", "Chủ trì", "Đã chấm", "Có minh chứng", "Báo hoàn thành",
+                    "Xong", "%"):
             table.add_column(col)
         for p in rows:
             table.add_row(p.full_name, ", ".join(p.criteria), ", ".join(p.lead), str(p.scored), str(p.with_evidence),
-                          str(p.done), f"{p.percent}%")
+                          str(p.done), str(p.complete), f"{p.percent}%")
         console.print(table)
 
 

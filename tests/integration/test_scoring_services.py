@@ -264,3 +264,47 @@ def test_bulk_scoring_replaces_and_refuses_whole_batch(engine):
         session.commit()
         assert svc.load_answers(session, ids[0]) == {"1.4": 1}
         assert len(session.exec(select(AssessmentAnswer)).all()) == 61
+
+
+@pytest.mark.postgres
+def test_concurrent_saves_never_leave_a_stale_score(postgres_engine):
+    """Two committee members save different items at once: both answers and a score counting both."""
+    import threading
+
+    engine = postgres_engine
+    with Session(engine, expire_on_commit=False) as session:
+        a = make_assessment(session)
+        session.commit()
+    first = Session(engine)
+    svc.save_answers(first, a.id, "self", {"1.4": 25}, "Thành viên 1")  # holds the row lock
+    errors: list[BaseException] = []
+
+    def second() -> None:
+        try:
+            with Session(engine) as s2:
+                svc.save_answers(s2, a.id, "self", {"2.5": "pdf"}, "Thành viên 2")
+                s2.commit()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    t = threading.Thread(target=second)
+    t.start()
+    # Wait (bounded) until the second writer is blocked on a lock, so the interleaving is the
+    # one under test whatever the machine's speed.
+    from sqlalchemy import text
+
+    with engine.connect() as watch:
+        for _ in range(1000):
+            if watch.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                break
+            threading.Event().wait(0.01)
+        else:  # pragma: no cover
+            raise AssertionError("the second writer never waited for the first")
+    first.commit()
+    first.close()
+    t.join(timeout=30)
+    assert not errors
+    with Session(engine) as session:
+        assert svc.load_answers(session, a.id) == {"1.4": 25, "2.5": "pdf"}
+        row = session.exec(select(AssessmentScore)).one()
+        assert row.item_points["1.4"] == 6 and row.item_points["2.5"] == 3

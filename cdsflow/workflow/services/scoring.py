@@ -16,7 +16,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, insert
 from sqlmodel import Session, select
 
-from cdsflow.assessment.evidence import AssignmentRole, AssignmentStatus, proposal_gaps_for, still_valid
+from cdsflow.assessment.evidence import (
+    AssignmentRole,
+    AssignmentStatus,
+    evidence_needed,
+    proposal_gaps_for,
+    still_valid,
+)
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.scoring import Comparison, ScoreResult, compare, score
 from cdsflow.storage.assessment_tables import (
@@ -39,8 +45,15 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _assessment(session: Session, assessment_id: int) -> Assessment:
-    a = session.get(Assessment, assessment_id)
+def _assessment(session: Session, assessment_id: int, *, for_update: bool = False) -> Assessment:
+    """The assessment row; `for_update` locks it (PostgreSQL) so that concurrent writers of one
+    assessment (two committee members, or the proposal locking it) run one after the other and
+    the stored score always reflects every saved answer. SQLite serialises writers anyway."""
+    if for_update:
+        a = session.exec(select(Assessment).where(Assessment.id == assessment_id).with_for_update()
+                         .execution_options(populate_existing=True)).first()
+    else:
+        a = session.get(Assessment, assessment_id)
     if a is None:
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá số {assessment_id}")
     return a
@@ -126,7 +139,7 @@ def save_answers(session: Session, assessment_id: int, phase: str, answers: Mapp
     once the assessment is locked (after the proposal).
     """
     _phase(phase)
-    a = _assessment(session, assessment_id)
+    a = _assessment(session, assessment_id, for_update=True)
     if phase == "self":
         _require_open(a, "điểm tự đánh giá")
     actor = _text(actor, "người nhập", required=True, max_len=200)
@@ -317,7 +330,7 @@ def add_evidence(
     actor: str = "",
 ) -> EvidenceEntry:
     """Attach a minh chứng (a link or a stored file) to a criterion or sub-item."""
-    a = _assessment(session, assessment_id)
+    a = _assessment(session, assessment_id, for_update=True)
     _require_open(a, "minh chứng")
     s = index_set_for_assessment(session, assessment_id)
     code = _known_code(s, criterion_code)
@@ -354,7 +367,7 @@ def remove_evidence(session: Session, evidence_id: int) -> None:
     entry = session.get(EvidenceEntry, evidence_id)
     if entry is None:
         raise NotFound(f"Không tìm thấy minh chứng số {evidence_id}")
-    _require_open(_assessment(session, entry.assessment_id), "minh chứng")
+    _require_open(_assessment(session, entry.assessment_id, for_update=True), "minh chứng")
     session.delete(entry)
     session.flush()
 
@@ -373,7 +386,7 @@ def set_assignment(
     actor: str = "",
 ) -> CriterionAssignment:
     """Assign a criterion to a committee member as chủ trì or thực hiện (or update role/status)."""
-    a = _assessment(session, assessment_id)
+    a = _assessment(session, assessment_id, for_update=True)
     _require_open(a, "phân công")
     s = index_set_for_assessment(session, assessment_id)
     code = str(criterion_code).strip()
@@ -420,19 +433,22 @@ class MemberProgress:
     scored: int  # assigned criteria with every item answered (self phase)
     with_evidence: int  # assigned criteria with at least one evidence entry
     done: int  # assignments marked hoàn thành
+    complete: int  # assigned criteria scored, with evidence where needed, and marked hoàn thành
 
     @property
     def percent(self) -> int:
-        """Share of assigned criteria both scored and marked done."""
+        """Share of the member's criteria that are complete."""
         if not self.criteria:
             return 0
-        return round(100 * min(self.scored, self.done) / len(self.criteria))
+        return round(100 * self.complete / len(self.criteria))
 
 
 def member_progress(session: Session, assessment_id: int) -> list[MemberProgress]:
     """Per committee member: what they were given and how far it has got."""
     s = index_set_for_assessment(session, assessment_id)
-    answered = set(load_answers(session, assessment_id, "self"))
+    answers = load_answers(session, assessment_id, "self")
+    answered = set(answers)
+    needed = set(evidence_needed(s, score(s, answers)))
     evidence = {s.criterion_of(c).code for c in session.exec(select(EvidenceEntry.criterion_code).where(
         EvidenceEntry.assessment_id == assessment_id)).all() if s.criterion_of(c) is not None}
     members = session.exec(select(CommitteeMember).where(CommitteeMember.assessment_id == assessment_id)
@@ -444,12 +460,14 @@ def member_progress(session: Session, assessment_id: int) -> list[MemberProgress
     for m in members:
         rows = by_member.get(m.id, [])  # type: ignore[arg-type]
         codes = tuple(r.criterion_code for r in rows)
-        scored = sum(1 for c in codes if c in s.criteria and all(i.code in answered for i in s.criteria[c].items))
+        scored = {c for c in codes if c in s.criteria and all(i.code in answered for i in s.criteria[c].items)}
+        done = {r.criterion_code for r in rows if r.status == AssignmentStatus.DONE.value}
+        complete = {c for c in scored & done if c not in needed or c in evidence}
         out.append(MemberProgress(
             member_id=m.id, full_name=m.full_name, criteria=codes,  # type: ignore[arg-type]
             lead=tuple(r.criterion_code for r in rows if r.role == AssignmentRole.LEAD.value),
-            scored=scored, with_evidence=sum(1 for c in codes if c in evidence),
-            done=sum(1 for r in rows if r.status == AssignmentStatus.DONE.value),
+            scored=len(scored), with_evidence=sum(1 for c in codes if c in evidence),
+            done=len(done), complete=len(complete),
         ))
     return out
 
@@ -474,7 +492,7 @@ def roll_over(session: Session, from_assessment_id: int, to_assessment_id: int, 
     lacks, is skipped and named in the report.
     """
     src = _assessment(session, from_assessment_id)
-    dst = _assessment(session, to_assessment_id)
+    dst = _assessment(session, to_assessment_id, for_update=True)
     if src.school_id != dst.school_id:
         raise InvalidInput(f"Hồ sơ số {from_assessment_id} và số {to_assessment_id} không cùng một cơ sở giáo dục")
     if src.id == dst.id:
