@@ -604,6 +604,25 @@ def content_hash(content: dict) -> str:
 # ---------------------------------------------------------------- files
 
 
+def _code_lines(text: str) -> dict[str, int]:
+    """Line (1-based) of each mapping's `code:` in a YAML text, to point the reader at it."""
+    out: dict[str, int] = {}
+    stack = [yaml.compose(text, Loader=yaml.SafeLoader)]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == "code" and isinstance(v, yaml.ScalarNode):
+                    out.setdefault(v.value, v.start_mark.line + 1)
+                stack.append(v)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    return out
+
+
+_WHERE = re.compile(r"^(.*?: (?:tiêu chí|mục|nhóm) )([^\s,:]+)")
+
+
 def load_yaml_text(text: str, source: str) -> IndexSet:
     try:
         data = yaml.safe_load(text)
@@ -612,7 +631,18 @@ def load_yaml_text(text: str, source: str) -> IndexSet:
         line = f", dòng {mark.line + 1}" if mark is not None else ""
         raise IndexSetError(f"Tệp bộ chỉ số {source} không đọc được (YAML sai cú pháp{line})",
                             details=[str(getattr(exc, "problem", exc))]) from exc
-    return parse_index_set(data, source)
+    try:
+        return parse_index_set(data, source)
+    except IndexSetError as err:
+        lines = _code_lines(text)
+
+        def with_line(detail: str) -> str:
+            m = _WHERE.match(detail)
+            if m and m.group(2) in lines:
+                return f"{m.group(0)} (dòng {lines[m.group(2)]}){detail[m.end():]}"
+            return detail
+
+        raise IndexSetError(err.message, details=[with_line(d) for d in err.details]) from None
 
 
 def load_index_set_file(path: str | Path) -> IndexSet:

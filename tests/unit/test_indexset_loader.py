@@ -182,3 +182,18 @@ def test_check_cover_accepts_exact_partitions():
     iv = [parse_interval(t) for t in ("[0, 50)", "[50, 75]", "(75, 100]")]
     assert check_cover(iv, Decimal(0), Decimal(100)) == []
     assert check_cover(iv[:2], Decimal(0), Decimal(100))
+
+
+def test_yaml_problems_point_at_the_line_of_the_item(tmp_path):
+    path = tmp_path / "dong.yaml"
+    path.write_text(
+        'code: "x"\nversion: "1"\ntitle: "Thử"\nlevels:\n  bands:\n    - {level: 1, name: a, range: "[0, 10]"}\n'
+        'groups:\n  - code: "1"\n    name: Nhóm\n    max_points: 10\n    criteria:\n'
+        '      - code: "1.1"\n        label: A\n        answer: rating\n        max_points: 10\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(IndexSetError) as err:
+        load_index_set_file(path)
+    assert err.value.details == [
+        "dong.yaml: tiêu chí 1.1 (dòng 12): loại trả lời không rõ 'rating' (dùng: yes_no, count, percentage, choice, points)"
+    ]
