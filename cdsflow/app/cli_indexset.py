@@ -367,6 +367,23 @@ def register(app: typer.Typer) -> None:
         console.print(f"Đã phân công tiêu chí {row.criterion_code} cho thành viên số {row.member_id} ({row.role}, {row.status})",
                       highlight=False)
 
+    @ev.command("rollover")
+    @_guard
+    def rollover_cmd(
+        from_id: int = typer.Option(..., "--from", help="Số hồ sơ năm trước"),
+        to_id: int = typer.Option(..., "--to", help="Số hồ sơ năm nay (cùng trường)"),
+        by: str = typer.Option("", "--by", help="Người thực hiện"),
+    ) -> None:
+        """Chép hội đồng, phân công và minh chứng còn hiệu lực từ hồ sơ năm trước."""
+        from cdsflow.workflow.services.scoring import roll_over
+
+        with _session() as session:
+            rep = roll_over(session, from_id, to_id, actor=by)
+        console.print(f"Đã chép {rep.members} thành viên, {rep.assignments} phân công, {rep.evidence} minh chứng "
+                      f"sang hồ sơ số {to_id}", highlight=False)
+        for reason in rep.skipped:
+            console.print(f"  bỏ qua: {reason}", highlight=False)
+
     @ev.command("progress")
     @_guard
     def progress_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:

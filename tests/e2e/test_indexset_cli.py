@@ -164,3 +164,23 @@ def test_real_command_line_is_wired():
                          cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "hợp lệ" in out.stdout and "30 mục" in out.stdout
+
+
+def test_rollover_command(cli, assessment_id, tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'cli.db'}")
+    with Session(engine) as s:
+        old = s.get(Assessment, assessment_id)
+        camp = Campaign(issuer_id=1, school_year="2025-2026", title="KH 2025", index_set_code="4725",
+                        index_set_hash=S.content_hash)
+        s.add(camp)
+        s.flush()
+        new = Assessment(campaign_id=camp.id, school_id=old.school_id, state="plan_issued")
+        s.add(new)
+        s.commit()
+        new_id = new.id
+    engine.dispose()
+    assert cli("evidence", "add", "--assessment", assessment_id, "--criterion", "1.2", "--title", "Quy chế",
+               "--link", "https://a.vn/qc").exit_code == 0
+    r = cli("evidence", "rollover", "--from", assessment_id, "--to", new_id)
+    assert r.exit_code == 0, r.output
+    assert "Đã chép 1 thành viên, 0 phân công, 1 minh chứng" in r.output
