@@ -64,8 +64,8 @@ def _n(d: Decimal | None) -> str:
 def _resolve(code_or_file: str, version: str | None = None) -> IndexSet:
     """An index-set code (from the database or the shipped files) or a path to a YAML/XLSX file."""
     path = Path(code_or_file)
-    if path.suffix.lower() in (".yaml", ".yml", ".xlsx") and path.exists():
-        return load_index_set_file(path)
+    if path.suffix.lower() in (".yaml", ".yml", ".xlsx", ".xlsm"):
+        return load_index_set_file(path)  # names the missing file itself
     from cdsflow.workflow.services.indexsets import resolve_index_set
 
     with _session() as session:
