@@ -339,9 +339,9 @@ class Builder:
 
     def loop(self, items: str, line: str, *, var: str = "x", **kw) -> None:
         """One paragraph per item of a list in the context."""
-        self.tag(f"{{%p for {var} in {items} %}}")
+        self.tag(f"{{%p for {var} in {items} %}}", container=kw.get("container"))
         self.para(line, **kw)
-        self.tag("{%p endfor %}")
+        self.tag("{%p endfor %}", container=kw.get("container"))
 
     # ----- blocks -------------------------------------------------------------------------------
     def header(self, *, date: bool = True, vv: bool = False) -> None:
@@ -560,12 +560,12 @@ def build_ke_hoach() -> bytes:
     b.loop("index_sets", "- {{ x }}")
     b.tag("{%p for t in task_groups %}")
     b.subheading("{{ t.label }}")
-    b.loop("t.items", "- {{ y }}", var="y")
+    b.loop("t.lines", "- {{ y }}", var="y")
     b.tag("{%p endfor %}")
     b.heading("III. TỔ CHỨC THỰC HIỆN")
     b.tag("{%p for t in actor_groups %}")
     b.subheading("{{ t.label }}")
-    b.loop("t.items", "- {{ y }}", var="y")
+    b.loop("t.lines", "- {{ y }}", var="y")
     b.tag("{%p endfor %}")
     b.tag("{%p if dossier_items %}")
     b.body("Hồ sơ gồm (theo thứ tự):")

@@ -198,7 +198,7 @@ def ke_hoach(issuer, campaign, milestones: Sequence, issue: Issue, *, index_sets
     task_groups: dict[str, list[str]] = {}
     for t in tasks:
         task_groups.setdefault(ACTOR_LABELS.get(t["actor"], vn.nfc(t["actor"])), []).append(vn.nfc(t["content"]))
-    actor_groups = [{"label": f"{i}. {label}", "items": items} for i, (label, items) in
+    actor_groups = [{"label": f"{i}. {label}", "lines": items} for i, (label, items) in
                     enumerate(((g["label"], [f"{r['content']}: {r['when']}." for r in g["rows"]]) for g in groups), 1)]
     ctx.update({
         "intro": _t("ke_hoach", "intro", issuer=name, school_year=year),
@@ -206,7 +206,7 @@ def ke_hoach(issuer, campaign, milestones: Sequence, issue: Issue, *, index_sets
         "requirements": _t("ke_hoach", "requirements"),
         "scope": vn.nfc(scope),
         "index_sets": [vn.nfc(s) for s in index_sets],
-        "task_groups": [{"label": f"{i}. {k}", "items": v} for i, (k, v) in enumerate(task_groups.items(), 1)],
+        "task_groups": [{"label": f"{i}. {k}", "lines": v} for i, (k, v) in enumerate(task_groups.items(), 1)],
         "actor_groups": actor_groups,
         "dossier_items": [f"{i}. {document_types()[d].name}." for i, d in enumerate(dossier, 1)],
         "contact": vn.nfc(contact),
@@ -481,6 +481,7 @@ def giay_chung_nhan(authority, campaign, school, issue: Issue, *, level: Any, de
     ctx = common("giay_chung_nhan", authority, campaign, replace(issue, code_groups=groups),
                  "Giấy chứng nhận mức độ chuyển đổi số")
     number = vn.number_text(register_no).strip() or vn.BLANK
+    ctx["header"]["number_line"] = ""  # the certificate's number is its "Số vào sổ" below
     ctx.update({
         "school_name": vn.upper(school.name),
         "level_line": _t("giay_chung_nhan", "level_line", level=_level(level).lower(), school_year=year),
