@@ -42,11 +42,19 @@ def texts() -> dict:
         raise InvalidInput(f"{_TEXTS.name}: phải là một bảng theo loại văn bản")
     known = document_types()
     for code, block in data.items():
+        if code.startswith("_"):  # shared wording, not a document type
+            continue
         if code not in known:
             raise InvalidInput(f"{_TEXTS.name}: loại văn bản không có trong danh mục: «{code}»")
         if not isinstance(block, dict):
             raise InvalidInput(f"{_TEXTS.name}: {code}: phải là một bảng khóa → văn bản")
     return data
+
+
+def index_set_basis(index_set_code: str) -> list[str]:
+    """The căn cứ for a campaign's index set, when texts.yaml knows it."""
+    text = (texts().get("_legal_bases") or {}).get(str(index_set_code))
+    return [vn.nfc(text)] if text else []
 
 
 def _t(code: str, key: str, **values: Any) -> Any:
