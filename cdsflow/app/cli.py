@@ -22,6 +22,8 @@ def _register() -> None:
     from cdsflow.app import cli_core
 
     cli_core.register(app)
+    from cdsflow.app import cli_docs  # noqa: E402
+    cli_docs.register(app)
 
 
 def main() -> None:
