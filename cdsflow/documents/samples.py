@@ -26,8 +26,8 @@ def _nfd(text: str) -> str:
 def sample_units(hostile: bool = False) -> tuple[Unit, Unit, Campaign]:
     school_name = "Trường Tiểu học Hùng Thắng"
     if hostile:
-        school_name = _nfd("Trường Tiểu học Hùng Thắng & <Liên cấp> ") + "Ð" + "x" * 200
-        school_name = school_name[:200]
+        # 200 characters once normalised; handed over in NFD with an Icelandic Ð to repair
+        school_name = _nfd(("Trường Tiểu học Hùng Thắng & <Liên cấp> " + "Ð" + "x" * 200)[:200])
     bureau = Unit(id=1, code="PVHXH-HT", name="Phòng Văn hóa - Xã hội" + (" & <GD>" if hostile else ""),
                   short_code="VHXH", kind="bureau", place_name="Hùng Thắng", parent_org="Ủy ban nhân dân xã Hùng Thắng")
     school = Unit(id=2, code="THHT", name=school_name, short_code="THHT", kind="school", education_level="tieu_hoc",
