@@ -139,8 +139,13 @@ def check_docx(data: bytes, code: str) -> list[str]:
         if it.text.startswith("- ") and not it.text.startswith("- Lưu:") and not it.text.endswith(";"):
             problems.append(f"dòng nơi nhận phải kết thúc bằng «;»: {it.text}")
     if code != "bien_ban":
-        sign = [p for p in foot.cell(0, 1).paragraphs if p.text.strip()]
-        lines = [p.text for p in sign[:-1]]  # the last non-empty line is the signer's name
+        lines = []
+        for p in foot.cell(0, 1).paragraphs:  # authority lines, then the empty signing space, then the name
+            if not p.text.strip():
+                if lines:
+                    break
+                continue
+            lines.append(p.text)
         if not lines:
             problems.append("thiếu dòng thẩm quyền ký")
         for line in lines:

@@ -147,3 +147,43 @@ def sample_context(code: str, *, hostile: bool = False, draft: bool = False, row
                    for i, r in enumerate(sample_recognitions(n if hostile else 3, hostile))]
         return cx.cong_van_nhac(bureau, campaign, sample_milestones()[1], overdue, b_issue)
     raise KeyError(code)
+
+
+def seed_database(engine, n_schools: int = 3, *, hostile: bool = False) -> dict:
+    """Sample rows (a bureau, its schools, one campaign, assessments, committees) for trying the
+    documents commands and for the tests. Returns the ids and codes it created."""
+    from cdsflow.storage.db import UnitOfWork
+    from cdsflow.storage.tables import Assessment
+
+    bureau, school0, campaign = sample_units(hostile)
+    with UnitOfWork(engine) as uow:
+        s = uow.session
+        bureau.id = None
+        s.add(bureau)
+        s.flush()
+        campaign.id, campaign.issuer_id = None, bureau.id
+        s.add(campaign)
+        s.flush()
+        for m in sample_milestones():
+            m.campaign_id = campaign.id
+            m.stage = {"m0": "committee_formed", "m1": "proposal", "m2": "external_review", "m3": "recognition"}[m.key]
+            s.add(m)
+        codes = []
+        for i in range(n_schools):
+            name = school0.name if i == 0 else f"Trường Tiểu học {GIVEN[i % 20]} {i}"
+            code = "THHT" if i == 0 else f"TH{i:04d}"
+            school = Unit(code=code, name=name, short_code=code if code.isalpha() else f"TH{chr(65 + i % 26)}",
+                          kind="school", education_level="tieu_hoc", place_name=school0.place_name,
+                          parent_org=school0.parent_org, supervisor_id=bureau.id)
+            s.add(school)
+            s.flush()
+            a = Assessment(campaign_id=campaign.id, school_id=school.id,
+                           state="self_assessment" if i % 2 else "proposal")
+            s.add(a)
+            s.flush()
+            for m in sample_members(hostile):
+                m.assessment_id = a.id
+                s.add(m)
+            codes.append(code)
+        uow.commit()
+        return {"campaign_id": campaign.id, "bureau": bureau.code, "schools": codes}
