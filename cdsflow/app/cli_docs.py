@@ -74,9 +74,9 @@ def generate_cmd(
                 engine, doc_type, campaign, out, draft=draft, issued_on=_date(issued_on), data=extra, actor="cli",
                 workers=workers, progress=lambda done, total: bar.update(task, completed=done, total=total))
     if pdf:
-        from cdsflow.documents.pdf import to_pdf
+        from cdsflow.documents.pdf import to_pdf_parallel
 
-        to_pdf(paths, out)
+        to_pdf_parallel(paths, out, workers=workers)
     console.print(f"Đã tạo {len(paths)} văn bản trong {out}", highlight=False)
 
 

@@ -411,7 +411,7 @@ class Builder:
 
     def foot(self) -> None:
         """§9: Nơi nhận (left 45 %) and signature (right 55 %), kept with the last paragraph."""
-        self.doc.paragraphs[-1].paragraph_format.keep_with_next = True
+        self._keep_last_with_next()
         t = self.doc.add_table(rows=1, cols=2)
         _no_borders(t)
         _fixed_widths(t, [self.width * 0.45, self.width * 0.55])
@@ -434,9 +434,17 @@ class Builder:
             self.centre("", container=right)
         self.centre("{{ signature.name }}", bold=True, container=right)
 
+    def _keep_last_with_next(self) -> None:
+        # The last printed paragraph (not a `{%p %}` tag, which docxtpl removes) keeps with the
+        # foot so that a signature never starts a page alone.
+        for p in reversed(self.doc.paragraphs):
+            if not p.text.startswith("{%p"):
+                p.paragraph_format.keep_with_next = True
+                return
+
     def minutes_foot(self) -> None:
         """Biên bản (Mẫu 1.9): THƯ KÝ left, CHỦ TỌA right, Nơi nhận underneath on the left."""
-        self.doc.paragraphs[-1].paragraph_format.keep_with_next = True
+        self._keep_last_with_next()
         t = self.doc.add_table(rows=2, cols=2)
         _no_borders(t)
         _fixed_widths(t, [self.width * 0.45, self.width * 0.55])

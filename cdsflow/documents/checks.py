@@ -47,6 +47,10 @@ def _ptext(p) -> str:
     return "".join(t.text or "" for t in p.iter(_T))
 
 
+def _pt(run) -> float:
+    return run.font.size.pt if run.font.size is not None else 14.0  # docDefaults: 14 pt
+
+
 def _texts(cell) -> list[str]:
     return [p.text for p in cell.paragraphs if p.text.strip()]
 
@@ -105,6 +109,16 @@ def check_docx(data: bytes, code: str) -> list[str]:
     right = _texts(header.cell(0, 1))
     if right != [NATIONAL_TITLE, MOTTO]:
         problems.append(f"quốc hiệu, tiêu ngữ sai: {right}")
+    else:
+        title_run, motto_run = (next(p for p in header.cell(0, 1).paragraphs if p.text == t).runs[0]
+                                for t in (NATIONAL_TITLE, MOTTO))
+        if not (title_run.bold and _pt(title_run) in (12, 13)):
+            problems.append("quốc hiệu phải in hoa, đậm, cỡ 12-13")
+        if not (motto_run.bold and _pt(motto_run) in (13, 14) and _pt(motto_run) > _pt(title_run) - 0.1):
+            problems.append("tiêu ngữ phải đậm, cỡ 13-14, lớn hơn quốc hiệu một cỡ")
+    issuer = [p for p in header.cell(0, 0).paragraphs if p.text.strip()]
+    if not issuer or not all(r.bold for r in issuer[-1].runs) or issuer[-1].text != issuer[-1].text.upper():
+        problems.append("tên cơ quan ban hành phải in hoa, đậm")
     if code not in NO_NUMBER:
         number = _texts(header.cell(1, 0))
         if not number or not NUMBER_RE.match(unicodedata.normalize("NFC", number[0])):
@@ -115,6 +129,16 @@ def check_docx(data: bytes, code: str) -> list[str]:
             problems.append("biên bản không ghi ngày tháng ở phần tiêu đề")
     elif not dates or not DATE_RE.match(dates[0]):
         problems.append(f"dòng địa danh, ngày tháng sai mẫu: {dates[:1]}")
+    else:
+        run = next(p for p in header.cell(1, 1).paragraphs if p.text.strip()).runs[0]
+        if not (run.italic and _pt(run) in (13, 14)):
+            problems.append("dòng địa danh, ngày tháng phải in nghiêng, cỡ 13-14")
+    if code not in NO_NUMBER and code != "cong_van_nhac":
+        # §4: type name UPPER bold 13-14 right under the header, then the subject in bold
+        body = [p for p in doc.paragraphs if p.text.strip()]
+        if body and not (body[0].text == body[0].text.upper() and all(r.bold for r in body[0].runs)
+                         and all(_pt(r) in (13, 14) for r in body[0].runs)):
+            problems.append(f"tên loại văn bản phải in hoa, đậm, cỡ 13-14: «{body[0].text[:30]}»")
 
     # Foot: Nơi nhận and signature.
     small = [t for t in doc.tables if len(t._tbl.tr_lst) <= 2]  # skip the big annex tables (slow cell grid)

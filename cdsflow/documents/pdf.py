@@ -54,3 +54,16 @@ def merge_pdfs(pdfs: Sequence[Path], out_path: Path) -> Path:
     with open(out_path, "wb") as fh:
         writer.write(fh)
     return out_path
+
+
+def to_pdf_parallel(docx_files: Sequence[Path], out_dir: Path, *, workers: int = 2, timeout: float = 600) -> list[Path]:
+    """Split a batch over `workers` LibreOffice processes, each with its own profile."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    files = list(docx_files)
+    if workers <= 1 or len(files) < 2:
+        return to_pdf(files, out_dir, timeout=timeout)
+    slices = [files[i::workers] for i in range(workers)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        list(pool.map(lambda part: to_pdf(part, out_dir, timeout=timeout), [s for s in slices if s]))
+    return [out_dir / (Path(f).stem + ".pdf") for f in files]

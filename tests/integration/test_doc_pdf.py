@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 
 from cdsflow.documents import service
-from cdsflow.documents.pdf import PdfUnavailable, merge_pdfs, to_pdf
+from cdsflow.documents.pdf import PdfUnavailable, merge_pdfs, to_pdf, to_pdf_parallel
 from cdsflow.documents.render import render
 from cdsflow.documents.samples import sample_context, sample_groups, seed_database
 
@@ -50,3 +50,15 @@ def test_missing_libreoffice_gives_a_vietnamese_message(tmp_path, monkeypatch):
     with pytest.raises(PdfUnavailable) as err:
         to_pdf([tmp_path / "x.docx"], tmp_path)
     assert "Không tìm thấy LibreOffice" in str(err.value)
+
+
+@pytest.mark.libreoffice
+@needs_soffice
+def test_two_libreoffice_workers_with_their_own_profiles(tmp_path):
+    files = []
+    for i in range(4):
+        path = tmp_path / f"bia-{i}.docx"
+        path.write_bytes(render("bia_ho_so", sample_context("bia_ho_so")))
+        files.append(path)
+    pdfs = to_pdf_parallel(files, tmp_path / "pdf", workers=2, timeout=180)
+    assert [p.exists() for p in pdfs] == [True] * 4
