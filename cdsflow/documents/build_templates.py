@@ -322,8 +322,9 @@ class Builder:
         return self.para(text, container=container, size=size, bold=bold, italic=italic,
                          align="center", indent=False, before=before)
 
-    def rule(self, length_mm: float, *, within: float | None = None, container=None) -> None:
-        p = self.para("", container=container, align="center", indent=False, before=0, size=6, single=True)
+    def rule(self, length_mm: float, *, within: float | None = None, container=None, after: float = 0) -> None:
+        p = self.para("", container=container, align="center", indent=False, before=0, size=6, single=True,
+                      after=after)
         p.paragraph_format.line_spacing = 1.0
         _bottom_rule(p, ((within or self.width) - length_mm) / 2)
 
@@ -350,7 +351,10 @@ class Builder:
         t.alignment = WD_TABLE_ALIGNMENT.CENTER
         _no_borders(t)
         _zero_cell_margins(t)
-        _fixed_widths(t, [HEADER_LEFT, HEADER_RIGHT])
+        # landscape pages (certificate) keep the 38 % / 62 % split of the wider text area
+        left_w, right_w = (HEADER_LEFT, HEADER_RIGHT) if not self.landscape else (
+            round(self.width * 0.38), self.width - round(self.width * 0.38))
+        _fixed_widths(t, [left_w, right_w])
         left, right = t.cell(0, 0), t.cell(0, 1)
         left.paragraphs[0]._p.getparent().remove(left.paragraphs[0]._p)
         right.paragraphs[0]._p.getparent().remove(right.paragraphs[0]._p)
@@ -358,10 +362,10 @@ class Builder:
         self.centre("{{ header.parent_org }}", size=13, container=left)
         self.tag("{%p endif %}", container=left)
         self.centre("{{ header.issuer }}", size=13, bold=True, container=left)
-        self.rule(ISSUER_RULE, within=HEADER_LEFT, container=left)
+        self.rule(ISSUER_RULE, within=left_w, container=left)
         self.centre(NATIONAL_TITLE, size=13, bold=True, container=right)
         self.centre(MOTTO, size=14, bold=True, container=right)
-        self.rule(MOTTO_WIDTH, within=HEADER_RIGHT, container=right)
+        self.rule(MOTTO_WIDTH, within=right_w, container=right)
         num, day = t.cell(1, 0), t.cell(1, 1)
         num.paragraphs[0]._p.getparent().remove(num.paragraphs[0]._p)
         day.paragraphs[0]._p.getparent().remove(day.paragraphs[0]._p)
@@ -384,6 +388,8 @@ class Builder:
         self.tag("{%p if addressees|length == 1 %}")
         self.centre("Kính gửi: {{ addressees[0] }}", before=6)
         self.tag("{%p elif addressees %}")
+        # a real paragraph between two tables: adjacent tables merge into one in Word/LibreOffice
+        self.para("", indent=False, before=0, size=6, single=True)
         t = self.doc.add_table(rows=1, cols=2)
         t.alignment = WD_TABLE_ALIGNMENT.CENTER
         _no_borders(t)
@@ -391,7 +397,8 @@ class Builder:
         label, items = t.cell(0, 0), t.cell(0, 1)
         label.paragraphs[0]._p.getparent().remove(label.paragraphs[0]._p)
         items.paragraphs[0]._p.getparent().remove(items.paragraphs[0]._p)
-        self.para("Kính gửi:", container=label, align="right", indent=False)
+        label_p = self.para("Kính gửi:", container=label, align="right", indent=False)
+        label_p.paragraph_format.right_indent = Mm(1.5)
         self.loop("addressees_lines", "{{ x }}", container=items, align="left", indent=False)
         self.tag("{%p endif %}")
 
@@ -409,24 +416,31 @@ class Builder:
         self.para(("{{ a.label }}", {"bold": True}), " {{ a.text }}")
         self.tag("{%p endfor %}")
 
-    def foot(self) -> None:
-        """§9: Nơi nhận (left 45 %) and signature (right 55 %), kept with the last paragraph."""
+    def foot(self, *, left: str | None = None) -> None:
+        """§9: Nơi nhận (left 45 %) and signature (right 55 %), kept with the last paragraph.
+        `left` replaces Nơi nhận by one line (the certificate's "Số vào sổ")."""
         self._keep_last_with_next()
         t = self.doc.add_table(rows=1, cols=2)
         _no_borders(t)
         _fixed_widths(t, [self.width * 0.45, self.width * 0.55])
         _row_props(t.rows[0])
-        left, right = t.cell(0, 0), t.cell(0, 1)
-        left.paragraphs[0]._p.getparent().remove(left.paragraphs[0]._p)
+        left_cell, right = t.cell(0, 0), t.cell(0, 1)
+        left_cell.paragraphs[0]._p.getparent().remove(left_cell.paragraphs[0]._p)
         right.paragraphs[0]._p.getparent().remove(right.paragraphs[0]._p)
-        self.para("Nơi nhận:", container=left, size=12, bold=True, italic=True, align="left",
-                  indent=False, before=12, single=True)
-        self.loop("recipients", "{{ x }}", container=left, size=11, align="left", indent=False,
-                  before=0, single=True)
-        self.para("{{ archive_line }}", container=left, size=11, align="left", indent=False, before=0, single=True)
-        self.tag("{%p if drafter_mark %}", container=left)
-        self.para("{{ drafter_mark }}", container=left, size=11, align="left", indent=False, before=0, single=True)
-        self.tag("{%p endif %}", container=left)
+        cell = left_cell
+        if left is not None:
+            self.para(left, container=cell, align="left", indent=False, before=12)
+        else:
+            self.para("Nơi nhận:", container=cell, size=12, bold=True, italic=True, align="left",
+                      indent=False, before=12, single=True)
+            self.loop("recipients", "{{ x }}", container=cell, size=11, align="left", indent=False,
+                      before=0, single=True)
+            self.para("{{ archive_line }}", container=cell, size=11, align="left", indent=False, before=0,
+                      single=True)
+            self.tag("{%p if drafter_mark %}", container=cell)
+            self.para("{{ drafter_mark }}", container=cell, size=11, align="left", indent=False, before=0,
+                      single=True)
+            self.tag("{%p endif %}", container=cell)
         self.tag("{%p for x in signature.lines %}", container=right)
         self.centre("{{ x }}", bold=True, container=right, before=0)
         self.tag("{%p endfor %}", container=right)
@@ -480,7 +494,7 @@ class Builder:
         self.centre(label, bold=True)
         self.centre(title, bold=True)
         self.centre(ref, italic=True)
-        self.rule(SUBJECT_RULE)
+        self.rule(SUBJECT_RULE, after=12)
 
     def table(self, columns: list[tuple[str, float]], cells: list[str], *, loop: str,
               size: float = 12, group: str | None = None) -> None:
@@ -729,12 +743,10 @@ def build_giay_chung_nhan() -> bytes:
     b = Builder(landscape=True)
     b.header()
     b.centre("GIẤY CHỨNG NHẬN", size=28, bold=True, before=24)
-    b.centre("Đạt mức độ chuyển đổi số", bold=True, before=6)
     b.centre("{{ school_name }}", size=22, bold=True, before=12)
     b.centre("{{ level_line }}", size=16, bold=True, before=12)
     b.centre("{{ basis_line }}", italic=True, before=6)
-    b.foot()
-    b.para("{{ register_line }}", align="left", indent=False, before=12)
+    b.foot(left="{{ register_line }}")  # a certificate has no Nơi nhận
     return b.save()
 
 
@@ -747,7 +759,7 @@ def build_bia_ho_so() -> bytes:
     b.rule(ISSUER_RULE)
     for _ in range(8):
         b.centre("")
-    b.centre("{{ title }}", size=22, bold=True)
+    b.centre("{{ title }}", size=20, bold=True)
     b.centre("{{ school_year_line }}", size=16, bold=True, before=12)
     b.tag("{%p if contents %}")
     b.centre("", before=24)

@@ -98,6 +98,13 @@ def check_docx(data: bytes, code: str) -> list[str]:
         if "{{" in text or "{%" in text or "{#" in text:
             problems.append(f"còn sót thẻ mẫu trong «{text[:40]}»")
 
+    # Two tables with nothing between them merge into one when the file is opened.
+    body = list(doc.element.body)
+    for a, b in zip(body, body[1:]):
+        if a.tag == b.tag == qn("w:tbl"):
+            problems.append("hai bảng liền nhau không có đoạn văn xen giữa (sẽ bị gộp làm một)")
+            break
+
     if code == "bia_ho_so":
         return problems
 
@@ -140,6 +147,13 @@ def check_docx(data: bytes, code: str) -> list[str]:
                          and all(_pt(r) in (13, 14) for r in body[0].runs)):
             problems.append(f"tên loại văn bản phải in hoa, đậm, cỡ 13-14: «{body[0].text[:30]}»")
 
+    if code == "giay_chung_nhan":  # no Nơi nhận: "Số vào sổ" on the left of the signature
+        foot = doc.tables[-1]
+        if not any(p.text.startswith("Số vào sổ:") for p in foot.cell(0, 0).paragraphs):
+            problems.append("giấy chứng nhận thiếu «Số vào sổ»")
+        problems.extend(_signature_problems(foot))
+        return problems
+
     # Foot: Nơi nhận and signature.
     small = [t for t in doc.tables if len(t._tbl.tr_lst) <= 2]  # skip the big annex tables (slow cell grid)
     foot = next((t for t in small if any(p.text == "Nơi nhận:" for p in t.cell(len(t.rows) - 1, 0).paragraphs)
@@ -163,16 +177,19 @@ def check_docx(data: bytes, code: str) -> list[str]:
         if it.text.startswith("- ") and not it.text.startswith("- Lưu:") and not it.text.endswith(";"):
             problems.append(f"dòng nơi nhận phải kết thúc bằng «;»: {it.text}")
     if code != "bien_ban":
-        lines = []
-        for p in foot.cell(0, 1).paragraphs:  # authority lines, then the empty signing space, then the name
-            if not p.text.strip():
-                if lines:
-                    break
-                continue
-            lines.append(p.text)
-        if not lines:
-            problems.append("thiếu dòng thẩm quyền ký")
-        for line in lines:
-            if line != line.upper() or not SIGNATURE_RE.match(line):
-                problems.append(f"dòng thẩm quyền ký sai mẫu: «{line}»")
+        problems.extend(_signature_problems(foot))
     return problems
+
+
+def _signature_problems(foot) -> list[str]:
+    lines = []
+    for p in foot.cell(0, 1).paragraphs:  # authority lines, then the empty signing space, then the name
+        if not p.text.strip():
+            if lines:
+                break
+            continue
+        lines.append(p.text)
+    if not lines:
+        return ["thiếu dòng thẩm quyền ký"]
+    return [f"dòng thẩm quyền ký sai mẫu: «{line}»" for line in lines
+            if line != line.upper() or not SIGNATURE_RE.match(line)]

@@ -509,7 +509,8 @@ def bia_ho_so(school, campaign, *, day: date | None, contents: Sequence[str] = D
         "issuer": vn.upper(school.name),
         "title": _t("bia_ho_so", "title"),
         "school_year_line": f"NĂM HỌC {vn.nfc(campaign.school_year)}",
-        "contents": [f"{i}. {document_types()[c].name}" for i, c in enumerate(contents, 1)],
+        "contents": [f"{i}. {document_types()[c].name}"
+                     for i, c in enumerate([c for c in contents if c != "bia_ho_so"], 1)],
         "month_year_line": vn.month_year_line(school.place_name, day),
     }
 
@@ -530,7 +531,8 @@ def cong_van_nhac(authority, campaign, milestone, overdue: Sequence, issue: Issu
         "addressees": addressees,
         "addressees_lines": _addressee_lines(addressees),
         "paragraphs": _t("cong_van_nhac", "body", school_year=year, count=vn.thousands(len(names)),
-                         milestone=vn.nfc(milestone.title).lower(), due=due, issuer=_issuer_name(authority)),
+                         milestone=vn.nfc(milestone.title).lower(), due=due[:1].lower() + due[1:],
+                         issuer=_issuer_name(authority)),
         "overdue": [{"num": str(i), "name": n, "due": due} for i, n in enumerate(names, 1)],
         "closing": _t("cong_van_nhac", "closing"),
     })

@@ -138,6 +138,8 @@ _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
 
 
 def _word_key(word: str) -> tuple[tuple[int, ...], int]:
+    if word.isdigit():  # "số 5" before "số 25": numbers by value, before any letter
+        return (int(word) - 10**12,), 0
     decomposed = unicodedata.normalize("NFD", word.lower())
     tone = 0
     kept = []

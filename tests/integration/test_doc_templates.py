@@ -111,6 +111,7 @@ def test_rendering_is_deterministic_to_the_byte():
 def test_checks_catch_a_document_that_breaks_the_rules():
     bad = Document()  # python-docx default: US Letter, Calibri, no header table
     bad.add_table(rows=2, cols=2)
+    bad.add_table(rows=1, cols=2)  # right after: would merge into the first one
     bad.add_paragraph("còn sót {{ school_name }}")
     buf = io.BytesIO()
     bad.save(buf)
@@ -118,6 +119,7 @@ def test_checks_catch_a_document_that_breaks_the_rules():
     assert any("A4" in p for p in problems)
     assert any("thẻ mẫu" in p for p in problems)
     assert any("quốc hiệu" in p for p in problems)
+    assert any("hai bảng liền nhau" in p for p in problems)
 
 
 def test_checks_catch_a_wrong_number_line():

@@ -82,3 +82,9 @@ def test_names_sort_the_vietnamese_way():
 
 def test_name_sort_is_independent_of_normal_form():
     assert vn.name_sort_key(unicodedata.normalize("NFD", "Nguyễn Thị Ánh")) == vn.name_sort_key("Nguyễn Thị Ánh")
+
+
+def test_school_names_sort_numbers_by_value():
+    names = ["Trường Mầm non số 25", "Trường Mầm non số 5", "Trường Mầm non Đông Hải", "Trường Mầm non Dương Kinh"]
+    assert sorted(names, key=vn.text_sort_key) == [
+        "Trường Mầm non Dương Kinh", "Trường Mầm non Đông Hải", "Trường Mầm non số 5", "Trường Mầm non số 25"]
