@@ -105,6 +105,34 @@ def load(session: Session, campaign_id: int | None, school_code: str | None = No
     return loaded
 
 
+def load_many(session: Session, campaign_id: int, school_codes: Sequence[str]) -> list[Loaded]:
+    """`load` for a chunk of schools in four queries instead of four per school (bulk generation)."""
+    campaign = _campaign(session, campaign_id)
+    authority = session.get(Unit, campaign.issuer_id)
+    milestones = list(session.execute(select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign.id)
+                                      .order_by(CampaignMilestone.position)).scalars())
+    rows = session.execute(select(Unit, Assessment).join(Assessment, Assessment.school_id == Unit.id)
+                           .where(Assessment.campaign_id == campaign.id, Unit.code.in_(list(school_codes)))).all()
+    by_code = {u.code: (u, a) for u, a in rows}
+    missing = [c for c in school_codes if c not in by_code]
+    if missing:
+        raise NotFound(f"Có trường không thuộc đợt đánh giá số {campaign.id}", details=missing[:10])
+    sup_ids = {u.supervisor_id for u, _ in rows if u.supervisor_id}
+    supervisors = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(sup_ids))).scalars()} if sup_ids else {}
+    members: dict[int, list[CommitteeMember]] = {}
+    for m in session.execute(select(CommitteeMember).where(
+            CommitteeMember.assessment_id.in_([a.id for _, a in rows]))
+            .order_by(CommitteeMember.assessment_id, CommitteeMember.position_order)).scalars():
+        members.setdefault(m.assessment_id, []).append(m)
+    out = []
+    for code in school_codes:
+        school, assessment = by_code[code]
+        out.append(Loaded(campaign=campaign, authority=authority, school=school,
+                          supervisor=supervisors.get(school.supervisor_id, authority), assessment=assessment,
+                          members=members.get(assessment.id, []), milestones=milestones))
+    return out
+
+
 def settings_for(session: Session, unit: Unit) -> DocumentSetting:
     return session.get(DocumentSetting, unit.id) or DocumentSetting(
         unit_id=unit.id, head_title=DEFAULT_HEAD_TITLE.get(unit.kind, ""))
@@ -340,7 +368,7 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
     ids: list[int] = []
     for start in range(0, len(codes), chunk):
         with UnitOfWork(engine) as uow:
-            loaded = [load(uow.session, campaign_id, sc) for sc in codes[start:start + chunk]]
+            loaded = load_many(uow.session, campaign_id, codes[start:start + chunk])
         with UnitOfWork(engine) as uow:
             for sc, ld in zip(codes[start:start + chunk], loaded):
                 rec = issue_document(uow.session, code, ld, draft=draft, issued_on=issued_on, data=data,
