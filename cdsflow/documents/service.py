@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
@@ -157,12 +157,13 @@ def _latest(session: Session, doc_type: str, campaign_id: int, school_id: int | 
     return session.execute(stmt.order_by(GeneratedDocument.id.desc())).scalars().first()
 
 
-def _ref(doc: GeneratedDocument | None, kind: str, issuer: Unit) -> str:
+def _ref(doc: GeneratedDocument | None, kind: str, issuer_name: str) -> str:
+    """`Quyết định số 01/QĐ-THHT ngày … của …`, cited from the register; '' if never issued."""
     if doc is None:
         return ""
     day = date.fromisoformat(doc.issued_on) if doc.issued_on else None
     code = doc.context.get("document_code", "")
-    return vn.reference(kind, doc.number, code, day, issuer.name)
+    return vn.reference(kind, doc.number, code, day, issuer_name)
 
 
 # --- building -----------------------------------------------------------------------------------
@@ -213,8 +214,8 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
         return cx.qd_phe_duyet(
             school, c, groups, issue, supervisor_name=ld.supervisor.name,
             committee_decision_ref=_ref(_latest(session, "qd_hoi_dong", c.id, school.id), "Quyết định",
-                                        Unit(name=f"{head.capitalize()} {school.name}", short_code="", code="", kind="")),
-            minutes_ref=_ref(_latest(session, "bien_ban", c.id, school.id), "Biên bản", school),
+                                        f"{head.capitalize()} {school.name}"),
+            minutes_ref=_ref(_latest(session, "bien_ban", c.id, school.id), "Biên bản", school.name),
             report_due=_date(data.get("report_due")), overall_level=sc.get("level"))
     if code == "to_trinh":
         return cx.to_trinh(school, c, groups, issue, supervisor_name=ld.supervisor.name,
@@ -230,7 +231,7 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
     if code == "giay_chung_nhan":
         setting = settings_for(session, ld.authority)
         return cx.giay_chung_nhan(ld.authority, c, school, issue, level=sc.get("level") or data.get("level"),
-                                  decision_ref=_ref(_latest(session, "qd_cong_nhan", c.id, None), "Quyết định", ld.authority),
+                                  decision_ref=_ref(_latest(session, "qd_cong_nhan", c.id, None), "Quyết định", ld.authority.name),
                                   register_no=issue.number, certificate_code=setting.certificate_code)
     schools = _campaign_schools(session, c.id)
     if code == "qd_cong_nhan":
@@ -484,6 +485,3 @@ def register_listing(engine: Engine, unit_code: str | None = None) -> list[dict]
                         "school": units[r.school_id].code if r.school_id in units else ""})
         return out
 
-
-def iter_types() -> Iterable[str]:
-    return sorted(SUPPORTED)

@@ -1,7 +1,6 @@
 """The documents service on a real database: numbering, storage, byte-for-byte reproduction,
 bulk generation in processes, dossiers, and refusals that leave the data untouched."""
 import hashlib
-import io
 import zipfile
 from datetime import date
 
