@@ -191,9 +191,10 @@ def ke_hoach(issuer, campaign, milestones: Sequence, issue: Issue, *, index_sets
     name, year = _issuer_name(issuer), campaign.school_year
     ctx = common("ke_hoach", issuer, campaign, issue, _t("ke_hoach", "subject", school_year=year))
     by_actor: dict[str, list[dict]] = {}
-    for m in sorted(milestones, key=lambda m: (m.position, m.due_at)):
+    # CampaignMilestone rows (position) or calendar Milestones (file order) alike
+    for m in sorted(milestones, key=lambda m: (getattr(m, "position", 0), m.due_at)):
         docs = [document_types()[d].name for d in (m.documents or []) if d in document_types()]
-        by_actor.setdefault(m.actor, []).append(
+        by_actor.setdefault(str(m.actor), []).append(
             {"content": vn.nfc(m.title), "when": _when(m), "output": "; ".join(docs)})
     groups, n = [], 0
     for actor in ("department", "bureau", "school"):

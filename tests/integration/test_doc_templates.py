@@ -126,3 +126,11 @@ def test_checks_catch_a_wrong_number_line():
     ctx = sample_context("to_trinh")
     ctx["header"]["number_line"] = "Số: 7 /TTr-THHT"
     assert any("số, ký hiệu" in p for p in check_docx(render("to_trinh", ctx), "to_trinh"))
+
+
+def test_xml_in_a_value_is_printed_not_interpreted():
+    ctx = sample_context("to_trinh")
+    ctx["subject"] = 'Về việc </w:t></w:r><w:r><w:t>"GD&ĐT" <b>'
+    data = render("to_trinh", ctx)
+    assert 'Về việc </w:t></w:r><w:r><w:t>"GD&ĐT" <b>' in _text(data)
+    assert check_docx(data, "to_trinh") == []
