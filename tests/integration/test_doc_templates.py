@@ -38,7 +38,7 @@ def test_checked_in_template_is_what_the_script_builds(code):
     # Compare the parts, not the zip bytes: another zlib may compress the same XML differently.
     built = _members(build_templates.BUILDERS[code]())
     assert built == _members(template_path(code).read_bytes()), \
-        "modèle lệch: chạy python -m cdsflow.documents.build_templates rồi commit"
+        "mẫu .docx lệch với mã dựng: chạy python -m cdsflow.documents.build_templates rồi commit"
 
 
 @pytest.mark.parametrize("code", CODES)
