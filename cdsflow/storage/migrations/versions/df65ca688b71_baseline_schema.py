@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 409f2da6c154
+Revision ID: df65ca688b71
 Revises: 
-Create Date: 2026-11-22 06:54:33.317696
+Create Date: 2026-11-22 06:56:19.047985
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '409f2da6c154'
+revision = 'df65ca688b71'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -78,6 +78,30 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_campaign_issuer_id'), ['issuer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_campaign_parent_id'), ['parent_id'], unique=False)
 
+    op.create_table('document_counter',
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('series', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('last_number', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('unit_id', 'year', 'series')
+    )
+    op.create_table('document_setting',
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('signature_mode', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('head_title', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('body_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('signer_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('signer_title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('unit_head_title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('honorific', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('register_keying', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('certificate_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('archive_unit', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('drafter_mark', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('unit_id')
+    )
     op.create_table('assessment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -118,6 +142,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('campaign_milestone', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaign_milestone_campaign_id'), ['campaign_id'], unique=False)
+
+    op.create_table('generated_document',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('school_id', sa.Integer(), nullable=True),
+    sa.Column('campaign_id', sa.Integer(), nullable=True),
+    sa.Column('doc_type', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('series', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=True),
+    sa.Column('number', sa.Integer(), nullable=True),
+    sa.Column('number_line', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('issued_on', sqlmodel.sql.sqltypes.AutoString(length=10), nullable=False),
+    sa.Column('template_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('content_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('context', sa.JSON(), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['school_id'], ['unit.id'], ),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('unit_id', 'year', 'series', 'number')
+    )
+    with op.batch_alter_table('generated_document', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_generated_document_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index('ix_generated_document_school_campaign', ['school_id', 'campaign_id', 'doc_type'], unique=False)
+        batch_op.create_index(batch_op.f('ix_generated_document_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('assessment_answer',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -248,6 +299,12 @@ def downgrade() -> None:
 
     op.drop_table('assessment_event')
     op.drop_table('assessment_answer')
+    with op.batch_alter_table('generated_document', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_generated_document_unit_id'))
+        batch_op.drop_index('ix_generated_document_school_campaign')
+        batch_op.drop_index(batch_op.f('ix_generated_document_campaign_id'))
+
+    op.drop_table('generated_document')
     with op.batch_alter_table('campaign_milestone', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaign_milestone_campaign_id'))
 
@@ -257,6 +314,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_assessment_campaign_state')
 
     op.drop_table('assessment')
+    op.drop_table('document_setting')
+    op.drop_table('document_counter')
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_campaign_parent_id'))
         batch_op.drop_index(batch_op.f('ix_campaign_issuer_id'))
