@@ -24,7 +24,7 @@ from cdsflow.storage.schema import metadata  # noqa: E402
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, Unit  # noqa: E402
 from cdsflow.workflow.services.campaigns import campaign_status, launch_campaign  # noqa: E402
 from cdsflow.workflow.stages import STAGE_ORDER  # noqa: E402
-from tests.factories import IndexSetRef, calendar  # noqa: E402
+from tests.factories import calendar  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 54_000
 BUREAUS = 34 * 4  # ~4 school-managing units per province
@@ -62,7 +62,7 @@ def measure(name: str, db: Path):
 
 def project_launch(engine):
     with UnitOfWork(engine) as uow:
-        return launch_campaign(uow, issuer_code="SGD", school_year="2024-2025", index_set=IndexSetRef(),
+        return launch_campaign(uow, issuer_code="SGD", school_year="2024-2025", index_set="4725",
                                calendar=calendar(), spawn_children=True)
 
 

@@ -35,7 +35,7 @@ from cdsflow.workflow.services.accounts import create_account, set_password_hash
 from cdsflow.workflow.services.campaigns import launch_campaign  # noqa: E402
 from cdsflow.workflow.services.units import descendant_ids  # noqa: E402
 from cdsflow.workflow.stages import STAGE_ORDER  # noqa: E402
-from tests.factories import IndexSetRef, calendar  # noqa: E402
+from tests.factories import calendar  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 54_000
 REQUESTS = int(sys.argv[2]) if len(sys.argv) > 2 else 300
@@ -57,8 +57,7 @@ def build(db: Path) -> tuple[int, int]:
                                  for i in range(N)])
         s.commit()
     with UnitOfWork(engine) as uow:
-        result = launch_campaign(uow, issuer_code="SGD", school_year="2024-2025", index_set=IndexSetRef(),
-                                 calendar=calendar(), spawn_children=True)
+        result = launch_campaign(uow, issuer_code="SGD", school_year="2024-2025", calendar=calendar(), spawn_children=True)
     with engine.begin() as conn:  # spread the schools over the stages (benchmark data only)
         for i, stage in enumerate(STAGE_ORDER):
             conn.execute(text("UPDATE assessment SET state = :s WHERE id % 7 = :i"), {"s": stage.value, "i": i})

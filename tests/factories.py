@@ -1,7 +1,6 @@
 """Builders for test data, going through the real services (no hand-made rows)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -11,17 +10,6 @@ from cdsflow.workflow.services.units import import_units
 from cdsflow.workflow.stages import Actor, Stage
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-@dataclass(frozen=True)
-class IndexSetRef:
-    """The attributes a campaign keeps of its index set."""
-
-    code: str = "4725"
-    version: str = "2022-12-30"
-    title: str = "Bộ chỉ số 4725"
-    provisional: bool = False
-    content_hash: str = "0" * 64
 
 
 def unit_rows(n_schools_per_bureau: int = 3, bureaus: int = 2) -> list[tuple[int, dict]]:
@@ -61,3 +49,11 @@ def calendar(year: int = 2024, *, cap: int | None = None) -> Calendar:
             Milestone("cong-nhan", "Công nhận", Actor.BUREAU, Stage.RECOGNITION, end(5, 30)),
         ),
     )
+
+
+def complete_self_assessment(engine, assessment_id: int, strength: float = 0.8) -> None:
+    """Score every item and attach evidence, through the real scoring services."""
+    from cdsflow.workflow.services.demo import prepare_proposal
+
+    with UnitOfWork(engine) as uow:
+        prepare_proposal(uow, assessment_id, "Thư ký Hội đồng", datetime(2025, 3, 1, tzinfo=VN), strength)

@@ -11,7 +11,7 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.services.accounts import create_account, set_password_hasher
 from cdsflow.workflow.services.assessments import find_assessment
 from cdsflow.workflow.services.campaigns import launch_campaign
-from tests.factories import IndexSetRef, calendar, load_units
+from tests.factories import calendar, load_units
 
 PASSWORD = "mat-khau-thu-nghiem"
 # Cheap argon2 for tests only (the default parameters cost ~0.1 s a hash, by design).
@@ -35,10 +35,6 @@ COMMITTEE = [
 ]
 
 
-def resolve_index_set(uow, code: str):
-    return IndexSetRef(code=code)
-
-
 @dataclass
 class World:
     engine: object
@@ -60,8 +56,7 @@ class World:
 def build_world(engine, tmp_path) -> World:
     load_units(engine)
     with UnitOfWork(engine) as uow:
-        launch_campaign(uow, issuer_code="SGD", school_year="2024-2025", index_set=IndexSetRef(),
-                        calendar=calendar(), spawn_children=True)
+        launch_campaign(uow, issuer_code="SGD", school_year="2024-2025", calendar=calendar(), spawn_children=True)
     with UnitOfWork(engine) as uow:
         for username, (name, role, unit) in ACCOUNTS.items():
             create_account(uow, username=username, full_name=name, role=role, password=PASSWORD, unit_code=unit)
@@ -69,5 +64,23 @@ def build_world(engine, tmp_path) -> World:
         from cdsflow.storage.tables import Assessment, Campaign
 
         campaign_id = uow.session.get(Campaign, uow.session.get(Assessment, ids[0]).campaign_id).id
-    app = create_app(engine, uploads_dir=tmp_path / "uploads", resolve_index_set=resolve_index_set)
+    app = create_app(engine, uploads_dir=tmp_path / "uploads")
     return World(engine, app, campaign_id, *ids)
+
+
+def fill_self_assessment(client, engine, aid: int, strength: float = 0.8) -> dict:
+    """Every item answered and evidence per criterion, through the web API (as a school would)."""
+    from cdsflow.workflow.services.demo import demo_answers
+    from cdsflow.workflow.services.indexsets import index_set_for_assessment
+
+    with UnitOfWork(engine) as uow:
+        index_set = index_set_for_assessment(uow.session, aid)
+    answers = {k: (float(v) if not isinstance(v, (bool, int, str)) else v)
+               for k, v in demo_answers(index_set, strength).items()}
+    r = client.put(f"/api/assessments/{aid}/scores", json={"phase": "self", "answers": answers})
+    assert r.status_code == 200, r.text
+    for code in index_set.criteria:
+        r = client.post(f"/api/assessments/{aid}/evidence",
+                        json={"criterion": code, "title": f"Minh chứng {code}", "link": f"https://truong.edu.vn/{code}"})
+        assert r.status_code == 201, r.text
+    return r.json()

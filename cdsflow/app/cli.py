@@ -1,7 +1,10 @@
 """The `cdsflow` command line. It only translates: every rule lives in the service layer."""
 from __future__ import annotations
 
+import os
 import sys
+
+from sqlalchemy.exc import DBAPIError
 
 import typer
 
@@ -19,15 +22,13 @@ app = typer.Typer(
 
 def _register() -> None:
     # Each area adds its own sub-commands from its own module (app/cli_<area>.py).
-    from cdsflow.app import cli_core
+    from importlib import import_module
 
-    cli_core.register(app)
-    from cdsflow.app import cli_calendar
+    for area in AREAS:
+        import_module(f"cdsflow.app.cli_{area}").register(app)
 
-    cli_calendar.register(app)
-    from cdsflow.app import cli_web
 
-    cli_web.register(app)
+AREAS = ["core", "calendar", "indexset", "docs", "web"]
 
 
 def main() -> None:
@@ -37,6 +38,22 @@ def main() -> None:
     except CdsError as err:
         fail(err)
         sys.exit(err.exit_code)
+    except DBAPIError as err:
+        if os.environ.get("CDSFLOW_DEBUG"):
+            raise
+        fail(_database_message(err))
+        sys.exit(7)
+
+
+def _database_message(err: DBAPIError) -> str:
+    text = str(err.orig).lower()
+    if "no such table" in text or "does not exist" in text or "no such column" in text:
+        return "Cơ sở dữ liệu chưa được khởi tạo hoặc còn ở phiên bản cũ: hãy chạy «cdsflow init»."
+    if "could not connect" in text or "connection refused" in text or "unable to open" in text:
+        return "Không kết nối được cơ sở dữ liệu: kiểm tra DATABASE_URL."
+    if "locked" in text:
+        return "Cơ sở dữ liệu đang bận (đang có thao tác khác ghi dữ liệu): hãy thử lại sau giây lát."
+    return f"Lỗi cơ sở dữ liệu ({type(err.orig).__name__}); đặt CDSFLOW_DEBUG=1 để xem chi tiết."
 
 
 if __name__ == "__main__":

@@ -99,13 +99,10 @@ def campaign_launch(
     """Phát động kế hoạch đánh giá cho các cơ sở giáo dục trực thuộc."""
     from cdsflow.calendars.catalog import find_calendar
     from cdsflow.calendars.loader import load_calendar
-    from cdsflow.workflow.services.indexsets import resolve_index_set
-
     cal = load_calendar(find_calendar(calendar)) if calendar else None
     with uow() as u:
-        iset = resolve_index_set(u.session, index_set)
         result = campaign_svc.launch_campaign(
-            u, issuer_code=issuer, school_year=school_year, index_set=iset, calendar=cal, title=title,
+            u, issuer_code=issuer, school_year=school_year, index_set=index_set, calendar=cal, title=title,
             school_codes=[c.strip() for c in schools.split(",") if c.strip()] if schools else None,
             spawn_children=children, actor=by,
         )

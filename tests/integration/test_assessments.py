@@ -14,7 +14,7 @@ from cdsflow.workflow.services.assessments import (
 from cdsflow.workflow.services.campaigns import launch_campaign
 from cdsflow.workflow.services.units import get_unit
 from cdsflow.workflow.stages import Stage
-from tests.factories import IndexSetRef, calendar, load_units
+from tests.factories import calendar, complete_self_assessment, load_units
 
 COMMITTEE = [MemberInput("Nguyễn Thị Hoa", "Chủ tịch", "Hiệu trưởng"), MemberInput("Phạm Văn Nam", "Phó Chủ tịch"),
              MemberInput("Trần Thị Mai", "Thư ký", "Giáo viên"), MemberInput("Lê Minh", "Ủy viên")]
@@ -24,7 +24,7 @@ COMMITTEE = [MemberInput("Nguyễn Thị Hoa", "Chủ tịch", "Hiệu trưởng
 def school(engine):
     load_units(engine)
     with UnitOfWork(engine) as uow:
-        launch_campaign(uow, issuer_code="P1", school_year="2024-2025", index_set=IndexSetRef(), calendar=calendar())
+        launch_campaign(uow, issuer_code="P1", school_year="2024-2025", index_set="4725", calendar=calendar())
     with UnitOfWork(engine) as uow:
         a = find_assessment(uow, "P1S1")
         return engine, a.id, ActorRef("Nguyễn Thị Hoa", a.school_id), ActorRef("Chuyên viên Tuấn", get_unit(uow, "P1").id)
@@ -47,6 +47,10 @@ def test_a_school_walks_from_plan_to_publication_with_a_return_loop(school):
         set_committee(uow, aid, COMMITTEE, head)
     assert step(engine, aid, "advance", head) == Stage.COMMITTEE_FORMED
     assert step(engine, aid, "advance", head) == Stage.SELF_ASSESSMENT
+    with pytest.raises(TransitionRefused, match="chưa được chấm điểm") as refused:
+        step(engine, aid, "submit_proposal", head)
+    assert "1.4" in str(refused.value)  # every unscored item is named
+    complete_self_assessment(engine, aid)
     assert step(engine, aid, "submit_proposal", head) == Stage.PROPOSAL
     assert state_of(engine, aid)[2] is True  # locked after the proposal
     assert step(engine, aid, "start_review", officer) == Stage.EXTERNAL_REVIEW
@@ -88,8 +92,10 @@ def test_the_proposer_cannot_recognise_even_from_the_supervisor(school):
     engine, aid, head, officer = school
     with UnitOfWork(engine) as uow:
         set_committee(uow, aid, COMMITTEE, head)
-    for t in ("advance", "advance", "submit_proposal"):
+    for t in ("advance", "advance"):
         step(engine, aid, t, head)
+    complete_self_assessment(engine, aid)
+    step(engine, aid, "submit_proposal", head)
     same_person = ActorRef(head.name, officer.unit_id)
     with pytest.raises(TransitionRefused, match="không được tự phê duyệt"):
         step(engine, aid, "start_review", same_person)
@@ -99,8 +105,10 @@ def test_locked_file_refuses_committee_changes(school):
     engine, aid, head, _ = school
     with UnitOfWork(engine) as uow:
         set_committee(uow, aid, COMMITTEE, head)
-    for t in ("advance", "advance", "submit_proposal"):
+    for t in ("advance", "advance"):
         step(engine, aid, t, head)
+    complete_self_assessment(engine, aid)
+    step(engine, aid, "submit_proposal", head)
     with UnitOfWork(engine) as uow, pytest.raises(TransitionRefused, match="đã khóa"):
         set_committee(uow, aid, COMMITTEE[:2], head)
 
@@ -121,8 +129,10 @@ def test_concurrent_transitions_never_both_win(school, monkeypatch):
     engine, aid, head, officer = school
     with UnitOfWork(engine) as uow:
         set_committee(uow, aid, COMMITTEE, head)
-    for t in ("advance", "advance", "submit_proposal"):
+    for t in ("advance", "advance"):
         step(engine, aid, t, head)
+    complete_self_assessment(engine, aid)
+    step(engine, aid, "submit_proposal", head)
     barrier = threading.Barrier(2)
     outcomes = []
 

@@ -9,12 +9,13 @@ from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.errors import InvalidInput
 from cdsflow.workflow.services.assessments import MemberInput, find_assessment, set_committee, transition
 from cdsflow.workflow.services.campaigns import advance_campaign, campaign_status, launch_campaign, list_campaigns
+from cdsflow.workflow.services.indexsets import resolve_index_set
 from cdsflow.workflow.stages import Stage
-from tests.factories import VN, IndexSetRef, calendar, load_units
+from tests.factories import VN, calendar, load_units
 
 
 def launch(engine, **kw):
-    args = dict(issuer_code="SGD", school_year="2024-2025", index_set=IndexSetRef(), calendar=calendar())
+    args = dict(issuer_code="SGD", school_year="2024-2025", index_set="4725", calendar=calendar())
     with UnitOfWork(engine) as uow:
         return launch_campaign(uow, **(args | kw))
 
@@ -46,15 +47,15 @@ def test_department_campaign_spawns_one_child_per_bureau(engine):
             select(Assessment.campaign_id, func.count()).group_by(Assessment.campaign_id)).all())
         assert per_campaign == {result.child_ids[0]: 3, result.child_ids[1]: 3, result.campaign_id: 1}
         child = uow.session.get(Campaign, result.child_ids[0])
-        assert child.parent_id == result.campaign_id and child.index_set_hash == IndexSetRef().content_hash
+        assert child.parent_id == result.campaign_id and child.index_set_hash == resolve_index_set(uow.session, "4725").content_hash
         status = campaign_status(uow, result.campaign_id, now=datetime(2024, 11, 1, tzinfo=VN))
         assert status.total == 7 and [c[2] for c in status.children] == [3, 3]
 
 
 def test_launch_refusals_leave_nothing_behind(engine):
     load_units(engine)
-    with pytest.raises(InvalidInput, match="khung tạm thời"):
-        launch(engine, index_set=IndexSetRef(code="3276", provisional=True))
+    with pytest.raises(InvalidInput, match="là bản tạm thời"):
+        launch(engine, index_set="3276")
     with pytest.raises(InvalidInput, match="Năm học không hợp lệ"):
         launch(engine, school_year="2024-2026")
     with pytest.raises(InvalidInput, match="không khớp năm học"):

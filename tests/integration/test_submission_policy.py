@@ -9,7 +9,7 @@ from cdsflow.workflow.errors import TransitionRefused
 from cdsflow.workflow.services.assessments import MemberInput, find_assessment, set_committee, show_assessment, transition
 from cdsflow.workflow.services.campaigns import launch_campaign
 from cdsflow.workflow.services.units import get_unit
-from tests.factories import IndexSetRef, load_units
+from tests.factories import complete_self_assessment, load_units
 
 COMMITTEE = [MemberInput("Ngô Thị Hằng", "Chủ tịch"), MemberInput("Vũ Văn Long", "Thư ký")]
 
@@ -18,7 +18,7 @@ COMMITTEE = [MemberInput("Ngô Thị Hằng", "Chủ tịch"), MemberInput("Vũ 
 def bac_giang(engine):
     load_units(engine)
     with UnitOfWork(engine) as uow:
-        launch_campaign(uow, issuer_code="SGD", school_year="2023-2024", index_set=IndexSetRef(),
+        launch_campaign(uow, issuer_code="SGD", school_year="2023-2024", index_set="4725",
                         calendar=load_calendar("bac-giang/so-2023-2024"))
     with UnitOfWork(engine) as uow:
         a = find_assessment(uow, "P1S1")
@@ -26,6 +26,7 @@ def bac_giang(engine):
         set_committee(uow, a.id, COMMITTEE, school)
         transition(uow, a.id, "advance", school)
         transition(uow, a.id, "advance", school)
+    complete_self_assessment(engine, a.id)
     return engine, a.id, school, officer
 
 

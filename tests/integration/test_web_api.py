@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent
-from tests.web_support import COMMITTEE, build_world
+from tests.web_support import COMMITTEE, build_world, fill_self_assessment
 
 
 @pytest.fixture
@@ -43,9 +43,13 @@ def test_school_walks_from_plan_to_publication(world):
     aid = world.p1s1
     r = head.put(f"/api/assessments/{aid}/committee", json={"version": 1, "members": COMMITTEE})
     assert r.status_code == 200 and r.json() == {"members": 3}
-    for trigger in ("form_committee", "start_self_assessment", "submit_proposal"):
+    for trigger in ("form_committee", "start_self_assessment"):
         r = move(head, aid, trigger, version_of(world, aid))
         assert r.status_code == 200, r.text
+    r = move(head, aid, "submit_proposal", version_of(world, aid))
+    assert r.status_code == 422 and any("chưa chấm" in d or "chưa" in d for d in r.json()["details"])
+    fill_self_assessment(world.client("member"), world.engine, aid)
+    assert move(head, aid, "submit_proposal", version_of(world, aid)).status_code == 200
     assert head.get(f"/api/assessments/{aid}").json()["locked"] is True
     assert move(reviewer, aid, "start_review", version_of(world, aid)).status_code == 200
     r = move(reviewer, aid, "return_for_supplement", version_of(world, aid), reason="Thiếu minh chứng",
@@ -111,8 +115,10 @@ def test_a_school_sees_only_itself_and_a_bureau_only_its_schools(world):
 def test_school_staff_cannot_review_their_own_proposal(world):
     head = world.client("head")
     head.put(f"/api/assessments/{world.p1s1}/committee", json={"version": 1, "members": COMMITTEE})
-    for trigger in ("form_committee", "start_self_assessment", "submit_proposal"):
+    for trigger in ("form_committee", "start_self_assessment"):
         move(head, world.p1s1, trigger, version_of(world, world.p1s1))
+    fill_self_assessment(head, world.engine, world.p1s1)
+    assert move(head, world.p1s1, "submit_proposal", version_of(world, world.p1s1)).status_code == 200
     r = move(head, world.p1s1, "start_review", version_of(world, world.p1s1))
     assert r.status_code == 403 and "không có quyền" in r.json()["error"]
     r = move(world.client("member"), world.p1s1, "start_review", version_of(world, world.p1s1))
@@ -136,8 +142,10 @@ def test_launch_and_campaign_lifecycle_through_the_api(world):
 def test_bulk_start_review_moves_every_proposal_and_reports_the_rest(world):
     head = world.client("head")
     head.put(f"/api/assessments/{world.p1s1}/committee", json={"version": 1, "members": COMMITTEE})
-    for trigger in ("form_committee", "start_self_assessment", "submit_proposal"):
+    for trigger in ("form_committee", "start_self_assessment"):
         move(head, world.p1s1, trigger, version_of(world, world.p1s1))
+    fill_self_assessment(head, world.engine, world.p1s1)
+    assert move(head, world.p1s1, "submit_proposal", version_of(world, world.p1s1)).status_code == 200
     r = world.client("officer").post(f"/api/campaigns/{world.campaign_id}/bulk", json={"trigger": "start_review"})
     assert r.json() == {"trigger": "start_review", "done": 1, "refused": []}
     assert world.client("officer").post(f"/api/campaigns/{world.campaign_id}/bulk",

@@ -10,7 +10,7 @@ from cdsflow.app.web.app import create_app
 from cdsflow.calendars.catalog import find_calendar
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.web_tables import WebSession
-from tests.web_support import COMMITTEE, PASSWORD, build_world, resolve_index_set
+from tests.web_support import COMMITTEE, PASSWORD, build_world
 
 
 @pytest.fixture
@@ -100,7 +100,7 @@ def test_five_wrong_passwords_lock_the_username_for_every_process(world, tmp_pat
     # A second app process on the same database agrees (the counter is a table, not memory).
     from fastapi.testclient import TestClient
 
-    second = TestClient(create_app(world.engine, uploads_dir=tmp_path / "u2", resolve_index_set=resolve_index_set))
+    second = TestClient(create_app(world.engine, uploads_dir=tmp_path / "u2"))
     assert second.post("/api/login", json={"username": "officer", "password": PASSWORD}).status_code == 429
     # Other users are not locked by it.
     assert c.post("/api/login", json={"username": "head", "password": PASSWORD}).status_code == 200

@@ -4,7 +4,6 @@ Pages and the JSON API both call these, so a rule is checked in exactly one plac
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,7 +25,6 @@ from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.stages import STAGE_ORDER, Stage
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-IndexSetResolver = Callable[[UnitOfWork, str], object]
 
 
 def actor(p: Principal) -> ActorRef:
@@ -67,7 +65,6 @@ def launch(
     *,
     school_year: str,
     index_set_code: str,
-    resolve_index_set: IndexSetResolver,
     calendar: str | None = None,
     calendar_file: Path | None = None,
     title: str | None = None,
@@ -85,9 +82,8 @@ def launch(
             raise InvalidInput(f"Không có lịch mẫu «{calendar}»")
         cal = load_calendar(find_calendar(calendar))
     issuer = uow.session.get(Unit, p.unit_id)
-    index_set = resolve_index_set(uow, index_set_code)
     return campaign_svc.launch_campaign(
-        uow, issuer_code=issuer.code, school_year=school_year.strip(), index_set=index_set, calendar=cal,
+        uow, issuer_code=issuer.code, school_year=school_year.strip(), index_set=index_set_code, calendar=cal,
         title=title or None, spawn_children=spawn_children, actor=p.actor_name, now=now,
     )
 

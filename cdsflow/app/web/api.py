@@ -100,7 +100,7 @@ class LaunchOut(BaseModel):
 def launch(body: LaunchIn, request: Request, p: Principal = Depends(checked_principal),
            uow: UnitOfWork = Depends(get_uow)):
     r = actions.launch(uow, p, school_year=body.school_year, index_set_code=body.index_set,
-                       resolve_index_set=request.app.state.resolve_index_set, calendar=body.calendar,
+                       calendar=body.calendar,
                        title=body.title, spawn_children=body.spawn_children)
     return LaunchOut(campaign_id=r.campaign_id, child_ids=list(r.child_ids), assessments=r.assessments)
 

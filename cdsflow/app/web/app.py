@@ -1,7 +1,6 @@
 """The FastAPI app factory: `create_app(engine)` gives pages, the JSON API and static files."""
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -11,7 +10,6 @@ from sqlalchemy.engine import Engine
 
 from cdsflow.app.console import local
 from cdsflow.app.web import errors
-from cdsflow.storage.db import UnitOfWork
 
 HERE = Path(__file__).parent
 MAX_BODY = 3 * 1024 * 1024  # uploads are small office files; anything bigger is refused up front
@@ -23,15 +21,12 @@ SECURITY_HEADERS = [
 ]
 
 
-def default_index_set_resolver(uow: UnitOfWork, code: str):
-    """The index sets area's resolver, once merged; until then a clear refusal."""
-    try:
-        from cdsflow.workflow.services.indexsets import resolve_index_set
-    except ImportError:
-        from cdsflow.workflow.errors import InvalidInput
-
-        raise InvalidInput("Chưa cài đặt bộ chỉ số nào: chưa phát động được kế hoạch.") from None
-    return resolve_index_set(uow.session, code)
+def _num(value) -> str:
+    """7.5 → "7,5", 10 → "10": points as Vietnamese write them."""
+    if value is None:
+        return ""
+    text = format(value.normalize(), "f") if hasattr(value, "normalize") else f"{value:g}"
+    return text.replace(".", ",")
 
 
 class _Guard:
@@ -63,10 +58,9 @@ def create_app(
     engine: Engine,
     *,
     uploads_dir: Path | str = Path("var") / "uploads",
-    resolve_index_set: Callable[[UnitOfWork, str], object] = default_index_set_resolver,
     secure_cookies: bool = False,
 ) -> FastAPI:
-    from cdsflow.app.web import api, pages
+    from cdsflow.app.web import api, pages, routes_scores
 
     app = FastAPI(
         title="cdsflow",
@@ -79,16 +73,18 @@ def create_app(
     )
     app.state.engine = engine
     app.state.uploads_dir = Path(uploads_dir)
-    app.state.resolve_index_set = resolve_index_set
     app.state.secure_cookies = secure_cookies
     templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape on for .html
     templates.env.filters["local"] = local
     # Jinja's capitalize lower-cases the rest ("Hội đồng" → "hội đồng"); only raise the first letter.
+    templates.env.filters["num"] = _num
     templates.env.filters["first_upper"] = lambda s: s[:1].upper() + s[1:]
     app.state.templates = templates
     errors.install(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
+    app.include_router(routes_scores.api)
     app.include_router(pages.router)
+    app.include_router(routes_scores.pages)
     app.add_middleware(_Guard)
     return app

@@ -31,6 +31,9 @@ NOTICES = {
     "launched": "Đã phát động kế hoạch.",
     "advanced": "Đã cập nhật trạng thái kế hoạch.",
     "account": "Đã tạo tài khoản.",
+    "scores": "Đã lưu điểm.",
+    "evidence": "Đã thêm minh chứng.",
+    "evidence_removed": "Đã xóa minh chứng.",
 }
 CALENDAR_MAX = 256 * 1024
 
@@ -152,7 +155,7 @@ async def launch_campaign(
         if calendar_file is not None and calendar_file.filename:
             path = await save_upload(request, calendar_file, "calendars", (".yaml", ".yml"), CALENDAR_MAX)
         result = actions.launch(uow, p, school_year=school_year, index_set_code=index_set.strip(),
-                                resolve_index_set=request.app.state.resolve_index_set, calendar=calendar or None,
+                                calendar=calendar or None,
                                 calendar_file=path, title=title.strip(), spawn_children=spawn_children)
     except CdsError as err:
         uow.rollback()

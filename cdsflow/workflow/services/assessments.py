@@ -195,8 +195,10 @@ def acting_unit_for(uow: UnitOfWork, assessment_id: int, trigger: str) -> int:
 
 
 def proposal_gaps(uow: UnitOfWork, a: Assessment) -> list[str]:
-    """What is still missing before the proposal (scores, evidence); filled by the scoring area."""
-    return []
+    """What is still missing before the proposal: unscored items, evidence the index set asks for."""
+    from cdsflow.workflow.services.scoring import proposal_gaps as scoring_gaps
+
+    return scoring_gaps(uow.session, a.id)
 
 
 def submission_refusal(uow: UnitOfWork, a: Assessment, now: datetime) -> str | None:

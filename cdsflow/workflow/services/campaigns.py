@@ -5,7 +5,6 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Protocol
 
 from sqlalchemy import func, insert, select, text, update
 
@@ -15,17 +14,10 @@ from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.errors import InvalidInput, NotFound, StaleUpdate
 from cdsflow.workflow.machine import fire_campaign
 from cdsflow.workflow.scope import assessed_by
+from cdsflow.workflow.services.indexsets import pin_index_set, require_final, resolve_index_set
 from cdsflow.workflow.services.units import descendants, get_unit
 from cdsflow.workflow.stages import STAGE_ORDER, CampaignStatus, Stage
 from cdsflow.workflow.units import UnitKind
-
-
-class IndexSetLike(Protocol):
-    code: str
-    version: str
-    title: str
-    provisional: bool
-    content_hash: str
 
 
 @dataclass(frozen=True)
@@ -44,7 +36,8 @@ def launch_campaign(
     *,
     issuer_code: str,
     school_year: str,
-    index_set: IndexSetLike,
+    index_set: str = "4725",
+    index_set_version: str | None = None,
     calendar: Calendar | None = None,
     title: str | None = None,
     school_codes: list[str] | None = None,
@@ -60,12 +53,8 @@ def launch_campaign(
     issuer = get_unit(uow, issuer_code)
     if issuer.kind == UnitKind.SCHOOL:
         raise InvalidInput(f"«{issuer.name}» là cơ sở giáo dục: chỉ Sở hoặc Phòng mới phát động kế hoạch")
-    if index_set.provisional:
-        raise InvalidInput(
-            f"Bộ chỉ số {index_set.code} (phiên bản {index_set.version}) còn là khung tạm thời, "
-            "chưa có bảng điểm chính thức: chưa thể phát động kế hoạch. "
-            "Hãy nhập bảng chính thức bằng lệnh «cdsflow indexset import»."
-        )
+    index_set = resolve_index_set(session, index_set, index_set_version)
+    require_final(index_set)
     if calendar is not None and calendar.school_year != school_year:
         raise InvalidInput(f"Lịch là của năm học {calendar.school_year}, không khớp năm học {school_year}")
     if spawn_children and issuer.kind != UnitKind.DEPARTMENT:
@@ -124,6 +113,8 @@ def launch_campaign(
     else:
         owner = {sid: parent for sid in subjects}
     campaign_ids = [parent, *child_ids]
+    # The campaign keeps the exact version it launched with, whatever ships or is imported later.
+    pin_index_set(session, index_set, actor=actor)
     if calendar is not None:
         session.execute(insert(CampaignMilestone), [
             _milestone_values(cid, i, m) for cid in campaign_ids for i, m in enumerate(calendar.milestones)

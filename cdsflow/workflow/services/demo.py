@@ -70,8 +70,6 @@ def person(i: int) -> str:
 def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callable[[str], None] = lambda _: None) -> str:
     from cdsflow.calendars.catalog import find_calendar
     from cdsflow.calendars.loader import load_calendar
-    from cdsflow.workflow.services.indexsets import resolve_index_set
-
     now = now or datetime.now(timezone.utc)
     bureau_id = get_unit_id_or_none(uow, BUREAU)
     existing = bureau_id and uow.session.execute(select(Campaign.id).where(Campaign.issuer_id == bureau_id)).first()
@@ -85,9 +83,8 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
     year = current_school_year(now)
     cal = shift_calendar(source, year - int(source.school_year[:4]))
     progress(f"Phát động kế hoạch năm học {cal.school_year} theo lịch Ba Đình 2024-2025 (dời sang năm nay)…")
-    index_set = resolve_index_set(uow.session, "4725")
     result = launch_campaign(
-        uow, issuer_code=BUREAU, school_year=cal.school_year, index_set=index_set, calendar=cal,
+        uow, issuer_code=BUREAU, school_year=cal.school_year, index_set="4725", calendar=cal,
         title=f"Kế hoạch triển khai đánh giá mức độ chuyển đổi số các cơ sở giáo dục năm học {cal.school_year}",
         actor="Trưởng phòng GDĐT", now=now - timedelta(days=40),
     )
@@ -135,13 +132,49 @@ def _walk(uow: UnitOfWork, aid: int, school_id: int, target: Stage, officer: Act
         if assessment_svc.find_assessment(uow, aid).state == target.value:
             return
         if trigger == "submit_proposal":
-            prepare_proposal(uow, aid, head.name, at)
+            prepare_proposal(uow, aid, head.name, at, strength=0.3 + 0.6 * ((i * 37) % 10) / 10)
         at += timedelta(days=3)
         assessment_svc.transition(uow, aid, trigger, actor, now=at)
 
 
-def prepare_proposal(uow: UnitOfWork, aid: int, actor: str, at: datetime) -> None:
-    """Fill the self-assessment a school would have entered before proposing."""
+def demo_answers(index_set, strength: float) -> dict:
+    """Plausible answers for every item: strength 0 is a school just starting, 1 a leading one."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    from cdsflow.assessment.model import AnswerKind
+
+    answers: dict = {}
+    for item in index_set.items.values():
+        if item.kind == AnswerKind.YES_NO:
+            answers[item.code] = item.mandatory or strength >= 0.35
+        elif item.kind == AnswerKind.COUNT:
+            answers[item.code] = int(60 * strength)
+        elif item.kind == AnswerKind.PERCENTAGE:
+            answers[item.code] = round(100 * strength, 1)
+        elif item.kind == AnswerKind.CHOICE:
+            ranked = sorted(item.choices, key=lambda c: c.points)
+            answers[item.code] = ranked[round(strength * (len(ranked) - 1))].code
+        else:
+            half_points = (item.max_points * Decimal(str(strength)) * 2).quantize(Decimal(1), ROUND_HALF_UP) / 2
+            answers[item.code] = min(half_points, item.max_points)
+    return answers
+
+
+def prepare_proposal(uow: UnitOfWork, aid: int, actor: str, at: datetime, strength: float = 0.7) -> None:
+    """Fill the self-assessment a school enters before proposing: every item, evidence per criterion."""
+    from cdsflow.workflow.services.indexsets import index_set_for_assessment
+    from cdsflow.workflow.services.scoring import add_evidence, list_evidence, save_answers
+
+    session = uow.session
+    index_set = index_set_for_assessment(session, aid)
+    save_answers(session, aid, "self", demo_answers(index_set, strength), actor)
+    have = {e.criterion_code for e in list_evidence(session, aid)}
+    for n, criterion in enumerate(index_set.criteria.values(), start=1):
+        if criterion.code not in have:
+            add_evidence(session, aid, criterion.code, f"Minh chứng tiêu chí {criterion.code}: {criterion.label[:120]}",
+                         document_number=f"{n:02d}/MC", document_date=at.date(),
+                         link=f"https://example.edu.vn/minh-chung/{aid}/{criterion.code}", actor=actor)
+    uow.commit()
 
 
 def _summary(uow: UnitOfWork, campaign_id: int, now: datetime) -> str:

@@ -1,0 +1,182 @@
+"""`cdsflow docs …`: official documents. Translates options to the documents service, nothing more."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import typer
+import yaml
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cdsflow.app.console import console
+from cdsflow.workflow.errors import InvalidInput
+
+docs_app = typer.Typer(help="Văn bản hành chính: tạo, đánh số, đóng hồ sơ.", no_args_is_help=True)
+
+
+def _engine():
+    from cdsflow.storage.db import make_engine
+
+    return make_engine()
+
+
+def _date(value: str | None) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise InvalidInput(f"Ngày không hợp lệ: «{value}» (dạng YYYY-MM-DD)") from exc
+
+
+def _data(path: Path | None) -> dict:
+    if path is None:
+        return {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidInput(f"Không đọc được tệp dữ liệu văn bản {path}", details=[str(exc)]) from exc
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{path}: tệp dữ liệu văn bản phải là một bảng khóa → giá trị")
+    return data
+
+
+@docs_app.command("generate")
+def generate_cmd(
+    doc_type: str = typer.Argument(..., metavar="TYPE", help="Mã loại văn bản, ví dụ qd_hoi_dong"),
+    school: str | None = typer.Option(None, "--school", help="Mã trường"),
+    campaign: int | None = typer.Option(None, "--campaign", help="Số đợt đánh giá (không có --school: mọi trường)"),
+    out: Path = typer.Option(Path("van-ban"), "--out", help="Thư mục ghi tệp"),
+    draft: bool = typer.Option(False, "--draft", help="Dự thảo: chưa lấy số, để trống ngày"),
+    issued_on: str | None = typer.Option(None, "--date", help="Ngày ban hành (YYYY-MM-DD), mặc định hôm nay"),
+    data: Path | None = typer.Option(None, "--data", help="Tệp YAML bổ sung (thành viên đoàn, điểm, nơi nhận…)"),
+    workers: int = typer.Option(2, "--workers", min=1, help="Số tiến trình khi tạo cho cả đợt"),
+    pdf: bool = typer.Option(False, "--pdf", help="Chuyển thêm sang PDF (cần LibreOffice)"),
+) -> None:
+    """Tạo văn bản cho một trường, cho mọi trường của một đợt, hoặc văn bản chung của đợt."""
+    from cdsflow.documents import service
+
+    if not school and campaign is None:
+        raise InvalidInput("Cần --school MÃ hoặc --campaign SỐ")
+    engine, extra = _engine(), _data(data)
+    if school:
+        record, content = service.generate(engine, doc_type, school_code=school, campaign_id=campaign, draft=draft,
+                                           issued_on=_date(issued_on), data=extra, actor="cli")
+        out.mkdir(parents=True, exist_ok=True)
+        paths = [out / service.file_name(record, school)]
+        paths[0].write_bytes(content)
+    else:
+        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=console, transient=False) as bar:
+            task = bar.add_task(f"Tạo {doc_type}", total=None)
+            paths = service.generate_for_campaign(
+                engine, doc_type, campaign, out, draft=draft, issued_on=_date(issued_on), data=extra, actor="cli",
+                workers=workers, progress=lambda done, total: bar.update(task, completed=done, total=total))
+    if pdf:
+        from cdsflow.documents.pdf import to_pdf_parallel
+
+        to_pdf_parallel(paths, out, workers=workers)
+    console.print(f"Đã tạo {len(paths)} văn bản trong {out}", highlight=False)
+
+
+@docs_app.command("dossier")
+def dossier_cmd(
+    school: str = typer.Option(..., "--school", help="Mã trường"),
+    campaign: int = typer.Option(..., "--campaign", help="Số đợt đánh giá"),
+    out: Path | None = typer.Option(None, "--out", help="Tệp .zip (mặc định ho-so-MÃ.zip)"),
+    order: str | None = typer.Option(None, "--order", help="Thứ tự đóng hồ sơ, ví dụ bia_ho_so,to_trinh,bien_ban"),
+    pdf: bool = typer.Option(False, "--pdf", help="Kèm PDF từng văn bản và PDF gộp"),
+) -> None:
+    """Đóng hồ sơ của một trường thành một tệp .zip theo thứ tự kế hoạch yêu cầu."""
+    from cdsflow.documents import service
+
+    result = service.build_dossier(_engine(), school, campaign, out or Path(f"ho-so-{school}.zip"),
+                                   order=order.split(",") if order else None, pdf=pdf)
+    for name, how in result.files:
+        console.print(f"  {name}  ({how})", highlight=False)
+    for name in result.missing:
+        console.print(f"  [yellow]Chưa có:[/] {name}", highlight=False)
+    console.print(f"Đã ghi hồ sơ: {result.path}", highlight=False)
+
+
+@docs_app.command("register")
+def register_cmd(unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị ban hành")) -> None:
+    """Sổ đăng ký văn bản đi: số đã cấp theo đơn vị, năm, loại."""
+    from cdsflow.documents import service
+
+    rows = service.register_listing(_engine(), unit)
+    table = Table("Đơn vị", "Năm", "Số, ký hiệu", "Loại", "Ngày", "Trường", "Mã lưu")
+    for r in rows:
+        table.add_row(r["unit"], str(r["year"]), r["number_line"] or str(r["number"]), r["doc_type"],
+                      r["issued_on"], r["school"], str(r["id"]))
+    console.print(table)
+    console.print(f"{len(rows)} văn bản đã cấp số", highlight=False)
+
+
+@docs_app.command("reproduce")
+def reproduce_cmd(document_id: int = typer.Argument(..., help="Mã lưu trong sổ"),
+                  out: Path = typer.Argument(..., help="Tệp .docx ghi ra")) -> None:
+    """Tạo lại đúng từng byte một văn bản đã cấp số, từ nội dung đã lưu."""
+    from cdsflow.documents import service
+
+    out.write_bytes(service.reproduce(_engine(), document_id))
+    console.print(f"Đã ghi {out}", highlight=False)
+
+
+@docs_app.command("sample")
+def sample_cmd(
+    doc_type: str = typer.Argument(..., metavar="TYPE"),
+    out: Path = typer.Argument(..., help="Tệp .docx ghi ra"),
+    hostile: bool = typer.Option(False, "--hostile", help="Dữ liệu khó: &, <, NFD, tên 200 ký tự, 3.000 dòng"),
+    draft: bool = typer.Option(False, "--draft", help="Dự thảo: số và ngày để trống"),
+) -> None:
+    """Tạo một văn bản mẫu từ dữ liệu có sẵn (không cần cơ sở dữ liệu)."""
+    from cdsflow.documents.contexts import BUILDERS
+    from cdsflow.documents.render import render
+    from cdsflow.documents.samples import sample_context
+
+    if doc_type not in BUILDERS:
+        raise InvalidInput(f"Không có mẫu cho loại «{doc_type}»", details=[f"chọn: {', '.join(BUILDERS)}"])
+    out.write_bytes(render(doc_type, sample_context(doc_type, hostile=hostile, draft=draft)))
+    console.print(f"Đã ghi {out}", highlight=False)
+
+
+@docs_app.command("check")
+def check_cmd(path: Path = typer.Argument(..., help="Tệp .docx"),
+              doc_type: str = typer.Argument(..., metavar="TYPE")) -> None:
+    """Kiểm tra một tệp .docx theo thể thức (A4, lề, phông, tiêu đề, số, ngày, chữ ký, nơi nhận)."""
+    from cdsflow.documents.checks import check_docx
+
+    problems = check_docx(path.read_bytes(), doc_type)
+    if problems:
+        raise InvalidInput(f"{path.name}: {len(problems)} lỗi thể thức", details=problems)
+    console.print(f"{path.name}: đúng thể thức", highlight=False)
+
+
+@docs_app.command("settings")
+def settings_cmd(
+    unit: str = typer.Argument(..., help="Mã đơn vị"),
+    mode: str | None = typer.Option(None, "--mode", help="head, KT, TM, TM_KT, Q, TL, TL_KT, TUQ"),
+    head_title: str | None = typer.Option(None, "--head-title"),
+    body: str | None = typer.Option(None, "--body", help="Tập thể ký TM., ví dụ ỦY BAN NHÂN DÂN"),
+    signer_name: str | None = typer.Option(None, "--signer-name"),
+    signer_title: str | None = typer.Option(None, "--signer-title"),
+    unit_head_title: str | None = typer.Option(None, "--unit-head-title"),
+    keying: str | None = typer.Option(None, "--keying", help="unit_year_type (mặc định) hoặc unit_year"),
+    certificate_code: str | None = typer.Option(None, "--certificate-code"),
+    archive_unit: str | None = typer.Option(None, "--archive-unit"),
+) -> None:
+    """Xem hoặc đặt cách ký và đánh số văn bản của một đơn vị."""
+    from cdsflow.documents import settings as doc_settings
+
+    values = {"signature_mode": mode, "head_title": head_title, "body_name": body, "signer_name": signer_name,
+              "signer_title": signer_title, "unit_head_title": unit_head_title, "register_keying": keying,
+              "certificate_code": certificate_code, "archive_unit": archive_unit}
+    current = doc_settings.update_settings(_engine(), unit, {k: v for k, v in values.items() if v is not None})
+    for key, value in current.items():
+        console.print(f"  {key}: {value}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(docs_app, name="docs")

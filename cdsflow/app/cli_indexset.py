@@ -1,0 +1,409 @@
+"""`cdsflow indexset …` and `cdsflow score …`: index sets, answer forms, scored tables.
+
+Only translation: reading options, calling the services, printing.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.table import Table
+
+from cdsflow.app.console import console, fail
+from cdsflow.assessment.answer_forms import read_answers, write_answer_form
+from cdsflow.assessment.loader import load_index_set_file
+from cdsflow.assessment.model import IndexSet
+from cdsflow.assessment.scoring import ScoreResult, score
+from cdsflow.assessment.xlsx import write_index_set_workbook
+from cdsflow.workflow.errors import CdsError, InvalidInput
+
+
+def _guard(fn: Callable) -> Callable:
+    """Print a CdsError in Vietnamese and exit with its code (also under CliRunner)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except CdsError as err:
+            fail(err)
+            raise typer.Exit(err.exit_code) from None
+
+    return wrapper
+
+
+@contextmanager
+def _session() -> Iterator[Any]:
+    from sqlmodel import Session
+
+    from cdsflow.storage.db import make_engine
+
+    engine = make_engine()
+    try:
+        with Session(engine, expire_on_commit=False) as session:
+            yield session
+            session.commit()
+    finally:
+        engine.dispose()
+
+
+def _n(d: Decimal | None) -> str:
+    if d is None:
+        return "—"
+    return format(d.normalize(), "f").replace(".", ",")
+
+
+def _resolve(code_or_file: str, version: str | None = None) -> IndexSet:
+    """An index-set code (from the database or the shipped files) or a path to a YAML/XLSX file."""
+    path = Path(code_or_file)
+    if path.suffix.lower() in (".yaml", ".yml", ".xlsx", ".xlsm"):
+        return load_index_set_file(path)  # names the missing file itself
+    from cdsflow.workflow.services.indexsets import resolve_index_set
+
+    with _session() as session:
+        return resolve_index_set(session, code_or_file, version)
+
+
+def print_index_set(s: IndexSet) -> None:
+    state = "[yellow]TẠM THỜI (khung, chưa chấm điểm được)[/]" if s.provisional else "chính thức"
+    console.print(f"[bold]Bộ chỉ số {s.code}[/] — {s.title}", highlight=False)
+    console.print(f"Quyết định {s.decision_number or '—'} ngày {s.decision_date or '—'}; phiên bản {s.version}; {state}",
+                  highlight=False)
+    console.print(f"Mã băm nội dung: {s.content_hash}", highlight=False)
+    bands = "; ".join(f"Mức {b.level} ({b.name}): {b.range.text if b.range else 'chưa rõ'}" for b in s.levels)
+    scope = "từng nhóm" if s.level_scope.value == "per_group" else "tổng điểm"
+    console.print(f"Xếp mức theo {scope}: {bands}", highlight=False)
+    if s.note:
+        console.print(f"[dim]{s.note}[/]", highlight=False)
+    table = Table(show_lines=False)
+    for col in ("Mã", "Nội dung", "Trả lời", "Tối đa", "Bậc điểm / minh chứng"):
+        table.add_column(col, overflow="fold")
+    for g in s.groups:
+        table.add_row(f"[bold]{g.code}[/]", f"[bold]{g.name}[/]" + (" (?)" if g.uncertain else ""), "",
+                      _n(g.max_points), g.note)
+        for c in g.criteria:
+            first = c.items[0]
+            kind = "" if c.has_sub_items else first.kind.value
+            label = c.label + (" [bắt buộc]" if c.mandatory else "") + (" (?)" if c.uncertain else "")
+            extra = "; ".join(c.evidence) if c.evidence else ""
+            parts = ["; ".join(_tier_texts(first))] if not c.has_sub_items else []
+            parts.append("MC: " + extra if extra else "")
+            extra = " | ".join(p for p in parts if p)
+            table.add_row(c.code, label, kind, _n(c.max_points), extra)
+            if c.has_sub_items:
+                for i in c.items:
+                    table.add_row(f"  {i.code}", "  " + i.label + (" (?)" if i.uncertain else ""), i.kind.value,
+                                  _n(i.max_points), "; ".join(_tier_texts(i)))
+    console.print(table)
+    console.print("(?) = chưa đối chiếu được với văn bản gốc, xem ghi chú.", style="dim")
+
+
+def _tier_texts(item: Any) -> list[str]:
+    if item.tiers:
+        return [f"{t.range.text}→{_n(t.points)}" for t in item.tiers]
+    return [f"{c.code}→{_n(c.points)}" for c in item.choices]
+
+
+def print_result(s: IndexSet, r: ScoreResult) -> None:
+    table = Table(title=f"Kết quả chấm theo Bộ chỉ số {s.code} (phiên bản {s.version})")
+    for col, just in (("Mã", "left"), ("Nội dung", "left"), ("Trả lời", "left"), ("Điểm", "right"), ("Tối đa", "right")):
+        table.add_column(col, justify=just, overflow="fold")
+    for g in s.groups:
+        for c in g.criteria:
+            if c.has_sub_items:
+                table.add_row(f"[bold]{c.code}[/]", f"[bold]{c.label}[/]", "", f"[bold]{_n(r.criteria[c.code])}[/]",
+                              _n(c.max_points))
+            for i in c.items:
+                sc = r.items[i.code]
+                answer = sc.tier if sc.answered else "[red]chưa chấm[/]"
+                if sc.answered and sc.points < sc.ceiling:
+                    answer += f" (cho {_n(sc.points)}/{_n(sc.ceiling)})"
+                label = i.label + (" [bắt buộc]" if i.mandatory else "") + (" (?)" if i.uncertain else "")
+                indent = "  " if c.has_sub_items else ""
+                table.add_row(indent + i.code, indent + label, answer, _n(sc.points) if sc.answered else "—",
+                              _n(i.max_points))
+        gs = next(x for x in r.groups if x.code == g.code)
+        level = f"Mức {gs.level}: {gs.level_name}" if gs.level else ""
+        table.add_row("", f"[bold]Nhóm {g.code}: {g.name}[/]", level, f"[bold]{_n(gs.total)}[/]", _n(gs.max_points),
+                      end_section=True)
+    console.print(table)
+    for gs in r.groups:
+        if gs.level:
+            console.print(f"Nhóm {gs.code}: {_n(gs.total)}/{_n(gs.max_points)} điểm — Mức {gs.level} ({gs.level_name})",
+                          highlight=False)
+    if r.total_level:
+        console.print(f"Tổng điểm {_n(r.total)} — Mức {r.total_level}", highlight=False)
+    elif r.overall_level:
+        console.print(f"Mức chung của đơn vị: Mức {r.overall_level}", highlight=False)
+    for code, met in r.mandatory.items():
+        state = {True: "[green]đạt[/]", False: "[red]chưa đạt[/]", None: "[yellow]chưa trả lời[/]"}[met]
+        console.print(f"Điều kiện bắt buộc {code}: {state}", highlight=False)
+    if r.unscored:
+        console.print(f"[yellow]Còn {len(r.unscored)} mục chưa chấm:[/] {', '.join(r.unscored)}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    ix = typer.Typer(help="Bộ chỉ số đánh giá (4725, 3276, 3806): mẫu Excel, nhập, kiểm tra, xem.", no_args_is_help=True)
+    sc = typer.Typer(help="Chấm điểm: phiếu trả lời, bảng điểm, lưu câu trả lời của hồ sơ.", no_args_is_help=True)
+    app.add_typer(ix, name="indexset")
+    app.add_typer(sc, name="score")
+
+    @ix.command("template")
+    @_guard
+    def template_cmd(
+        out: Path = typer.Argument(..., help="Tệp .xlsx sẽ tạo"),
+        from_: Optional[str] = typer.Option(None, "--from", help="Điền sẵn từ bộ chỉ số có mã này (ví dụ 3806)"),
+    ) -> None:
+        """Tạo tệp Excel mẫu để cán bộ điền bảng tiêu chí chính thức."""
+        if out.suffix.lower() != ".xlsx":
+            raise InvalidInput(f"Tệp mẫu phải có đuôi .xlsx: {out.name}")
+        s = _resolve(from_) if from_ else None
+        write_index_set_workbook(out, s)
+        console.print(f"Đã tạo tệp mẫu {out}" + (f" (điền sẵn từ bộ chỉ số {s.label})" if s else ""), highlight=False)
+
+    @ix.command("check")
+    @_guard
+    def check_cmd(file: Path = typer.Argument(..., help="Tệp .yaml hoặc .xlsx")) -> None:
+        """Kiểm tra một tệp bộ chỉ số (không lưu gì)."""
+        s = load_index_set_file(file)
+        kind = "tạm thời" if s.provisional else "chính thức"
+        console.print(f"Tệp {file.name} hợp lệ: bộ chỉ số {s.code}, phiên bản {s.version} ({kind}), "
+                      f"{len(s.groups)} nhóm, {len(s.criteria)} tiêu chí, {len(s.items)} mục chấm điểm; "
+                      f"mã băm {s.content_hash[:12]}", highlight=False)
+
+    @ix.command("import")
+    @_guard
+    def import_cmd(
+        file: Path = typer.Argument(..., help="Tệp .yaml hoặc .xlsx"),
+        by: str = typer.Option("", "--by", help="Người nhập"),
+    ) -> None:
+        """Kiểm tra và nhập một tệp bộ chỉ số thành phiên bản mới."""
+        from cdsflow.workflow.services.indexsets import import_index_set
+
+        with _session() as session:
+            s = import_index_set(session, file, actor=by)
+        kind = " (tạm thời)" if s.provisional else ""
+        console.print(f"Đã nhập bộ chỉ số {s.code} phiên bản {s.version}{kind}; mã băm {s.content_hash[:12]}",
+                      highlight=False)
+
+    @ix.command("list")
+    @_guard
+    def list_cmd() -> None:
+        """Liệt kê các bộ chỉ số và phiên bản."""
+        from cdsflow.workflow.services.indexsets import list_index_sets
+
+        with _session() as session:
+            rows = list_index_sets(session)
+        table = Table(title="Bộ chỉ số")
+        for col in ("Mã", "Phiên bản", "Tên", "Trạng thái", "Nguồn", "Mã băm"):
+            table.add_column(col, overflow="fold")
+        for r in rows:
+            table.add_row(r.code, r.version, r.title, "tạm thời" if r.provisional else "chính thức",
+                          r.origin + (f" {r.imported_at:%d/%m/%Y}" if r.imported_at else ""), r.content_hash[:12])
+        console.print(table)
+
+    @ix.command("show")
+    @_guard
+    def show_cmd(
+        code: str = typer.Argument(..., help="Mã bộ chỉ số (ví dụ 4725) hoặc tệp .yaml/.xlsx"),
+        version: Optional[str] = typer.Option(None, "--version", help="Phiên bản (mặc định: mới nhất)"),
+    ) -> None:
+        """Xem một bộ chỉ số: nhóm, tiêu chí, điểm tối đa, bậc điểm, minh chứng."""
+        print_index_set(_resolve(code, version))
+
+    @sc.command("form")
+    @_guard
+    def form_cmd(
+        indexset: str = typer.Argument(..., help="Mã bộ chỉ số hoặc tệp bộ chỉ số"),
+        out: Path = typer.Argument(..., help="Phiếu trả lời sẽ tạo (.yaml hoặc .xlsx)"),
+    ) -> None:
+        """Tạo phiếu trả lời trống cho một bộ chỉ số."""
+        s = _resolve(indexset)
+        if not s.scorable:
+            raise InvalidInput(f"Bộ chỉ số {s.label} là khung tạm thời, chưa có mục nào để trả lời")
+        write_answer_form(out, s)
+        console.print(f"Đã tạo phiếu trả lời {out} ({len(s.items)} mục)", highlight=False)
+
+    @sc.command("show")
+    @_guard
+    def score_show_cmd(
+        indexset: str = typer.Argument(..., help="Mã bộ chỉ số hoặc tệp bộ chỉ số"),
+        answers_file: Path = typer.Argument(..., help="Phiếu trả lời đã điền (.yaml hoặc .xlsx)"),
+    ) -> None:
+        """Chấm điểm một phiếu trả lời và in bảng điểm, tổng điểm, mức độ (không lưu gì)."""
+        s = _resolve(indexset)
+        named, answers = read_answers(answers_file)
+        if named and named != s.code:
+            raise InvalidInput(f"Phiếu trả lời {answers_file.name} là của bộ chỉ số {named}, không phải {s.code}")
+        print_result(s, score(s, answers))
+
+    @sc.command("enter")
+    @_guard
+    def enter_cmd(
+        answers_file: Path = typer.Argument(..., help="Phiếu trả lời đã điền (.yaml hoặc .xlsx)"),
+        assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
+        phase: str = typer.Option("self", "--phase", help="self = tự đánh giá; external = đánh giá ngoài"),
+        by: str = typer.Option(..., "--by", help="Người nhập"),
+    ) -> None:
+        """Lưu câu trả lời của một hồ sơ đánh giá từ phiếu trả lời, rồi in bảng điểm."""
+        from cdsflow.workflow.services.indexsets import index_set_for_assessment
+        from cdsflow.workflow.services.scoring import save_answers
+
+        named, answers = read_answers(answers_file)
+        with _session() as session:
+            s = index_set_for_assessment(session, assessment)
+            if named and named != s.code:
+                raise InvalidInput(f"Phiếu trả lời {answers_file.name} là của bộ chỉ số {named}, "
+                                   f"hồ sơ số {assessment} chấm theo bộ chỉ số {s.code}")
+            result = save_answers(session, assessment, phase, answers, by)
+        console.print(f"Đã lưu {len(answers)} câu trả lời cho hồ sơ số {assessment}", highlight=False)
+        print_result(s, result)
+
+    @sc.command("gaps")
+    @_guard
+    def gaps_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
+        """Những gì còn thiếu trước khi gửi tờ trình (mục chưa chấm, minh chứng còn thiếu)."""
+        from cdsflow.workflow.services.scoring import proposal_gaps
+
+        with _session() as session:
+            gaps = proposal_gaps(session, assessment)
+        if not gaps:
+            console.print(f"Hồ sơ số {assessment} đã đủ điểm và minh chứng để gửi tờ trình.", highlight=False)
+            return
+        console.print(f"Hồ sơ số {assessment} còn thiếu {len(gaps)} điều:", highlight=False)
+        for g in gaps:
+            console.print(f"  - {g}", highlight=False)
+        raise typer.Exit(1)
+
+    @sc.command("compare")
+    @_guard
+    def compare_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
+        """Điểm tự đánh giá và đánh giá ngoài, cạnh nhau, chênh lệch từng mục."""
+        from cdsflow.workflow.services.scoring import compare_assessment
+
+        with _session() as session:
+            s, cmp = compare_assessment(session, assessment)
+        table = Table(title=f"Tự đánh giá và đánh giá ngoài — hồ sơ số {assessment}")
+        for col, just in (("Mã", "left"), ("Nội dung", "left"), ("Tự đánh giá", "right"), ("Đánh giá ngoài", "right"),
+                          ("Chênh lệch", "right")):
+            table.add_column(col, justify=just, overflow="fold")
+        for d in cmp.items:
+            diff = d.difference
+            shown = "—" if diff is None else (("+" if diff > 0 else "") + _n(diff))
+            style = "red" if diff is not None and diff < 0 else ""
+            table.add_row(d.code, d.label, _n(d.self_points), _n(d.external_points), f"[{style}]{shown}[/]" if style else shown)
+        for d in cmp.groups:
+            diff = d.difference
+            table.add_row("", f"[bold]Nhóm {d.code}[/]", _n(d.self_points), _n(d.external_points),
+                          "—" if diff is None else _n(diff), end_section=False)
+        console.print(table)
+
+    ev = typer.Typer(help="Minh chứng theo tiêu chí của một hồ sơ đánh giá.", no_args_is_help=True)
+    app.add_typer(ev, name="evidence")
+
+    @ev.command("add")
+    @_guard
+    def evidence_add_cmd(
+        assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
+        criterion: str = typer.Option(..., "--criterion", help="Mã tiêu chí hoặc mục (ví dụ 1.4)"),
+        title: str = typer.Option(..., "--title", help="Tên minh chứng"),
+        link: str = typer.Option("", "--link", help="Đường link"),
+        file: str = typer.Option("", "--file", help="Đường dẫn tệp đã lưu"),
+        number: str = typer.Option("", "--number", help="Số, ký hiệu văn bản"),
+        doc_date: Optional[str] = typer.Option(None, "--date", help="Ngày văn bản (YYYY-MM-DD)"),
+        valid_until: Optional[str] = typer.Option(None, "--valid-until", help="Còn hiệu lực đến (YYYY-MM-DD)"),
+        member: Optional[int] = typer.Option(None, "--member", help="Số thành viên hội đồng phụ trách"),
+        by: str = typer.Option("", "--by", help="Người nhập"),
+    ) -> None:
+        """Thêm một minh chứng cho một tiêu chí."""
+        from cdsflow.workflow.services.scoring import add_evidence
+
+        with _session() as session:
+            e = add_evidence(session, assessment, criterion, title, link=link, file_path=file, document_number=number,
+                             document_date=_date(doc_date, "--date"), valid_until=_date(valid_until, "--valid-until"),
+                             responsible_member_id=member, actor=by)
+        console.print(f"Đã thêm minh chứng số {e.id} cho tiêu chí {e.criterion_code}", highlight=False)
+
+    @ev.command("list")
+    @_guard
+    def evidence_list_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
+        """Liệt kê minh chứng của một hồ sơ đánh giá."""
+        from cdsflow.workflow.services.scoring import list_evidence
+
+        with _session() as session:
+            rows = list_evidence(session, assessment)
+        table = Table(title=f"Minh chứng — hồ sơ số {assessment}")
+        for col in ("Số", "Tiêu chí", "Tên", "Văn bản", "Link / tệp", "Hiệu lực đến"):
+            table.add_column(col, overflow="fold")
+        for e in rows:
+            doc = " ".join(x for x in (e.document_number, f"{e.document_date:%d/%m/%Y}" if e.document_date else "") if x)
+            table.add_row(str(e.id), e.criterion_code, e.title, doc, e.link or e.file_path,
+                          f"{e.valid_until:%d/%m/%Y}" if e.valid_until else "")
+        console.print(table)
+
+    @ev.command("assign")
+    @_guard
+    def assign_cmd(
+        assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
+        criterion: str = typer.Option(..., "--criterion", help="Mã tiêu chí (ví dụ 1.3)"),
+        member: int = typer.Option(..., "--member", help="Số thành viên hội đồng"),
+        role: str = typer.Option("thuc_hien", "--role", help="chu_tri (chủ trì) hoặc thuc_hien (thực hiện)"),
+        status: Optional[str] = typer.Option(None, "--status", help="chua_bat_dau | dang_thuc_hien | hoan_thanh"),
+        by: str = typer.Option("", "--by", help="Người nhập"),
+    ) -> None:
+        """Phân công một tiêu chí cho thành viên hội đồng (hoặc cập nhật tiến độ)."""
+        from cdsflow.workflow.services.scoring import set_assignment
+
+        with _session() as session:
+            row = set_assignment(session, assessment, criterion, member, role, status=status, actor=by)
+        console.print(f"Đã phân công tiêu chí {row.criterion_code} cho thành viên số {row.member_id} ({row.role}, {row.status})",
+                      highlight=False)
+
+    @ev.command("rollover")
+    @_guard
+    def rollover_cmd(
+        from_id: int = typer.Option(..., "--from", help="Số hồ sơ năm trước"),
+        to_id: int = typer.Option(..., "--to", help="Số hồ sơ năm nay (cùng trường)"),
+        by: str = typer.Option("", "--by", help="Người thực hiện"),
+    ) -> None:
+        """Chép hội đồng, phân công và minh chứng còn hiệu lực từ hồ sơ năm trước."""
+        from cdsflow.workflow.services.scoring import roll_over
+
+        with _session() as session:
+            rep = roll_over(session, from_id, to_id, actor=by)
+        console.print(f"Đã chép {rep.members} thành viên, {rep.assignments} phân công, {rep.evidence} minh chứng "
+                      f"sang hồ sơ số {to_id}", highlight=False)
+        for reason in rep.skipped:
+            console.print(f"  bỏ qua: {reason}", highlight=False)
+
+    @ev.command("progress")
+    @_guard
+    def progress_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
+        """Tiến độ theo từng thành viên hội đồng."""
+        from cdsflow.workflow.services.scoring import member_progress
+
+        with _session() as session:
+            rows = member_progress(session, assessment)
+        table = Table(title=f"Tiến độ theo thành viên — hồ sơ số {assessment}")
+        for col in ("Thành viên", "Tiêu chí được giao", "Chủ trì", "Đã chấm", "Có minh chứng", "Báo hoàn thành",
+                    "Xong", "%"):
+            table.add_column(col)
+        for p in rows:
+            table.add_row(p.full_name, ", ".join(p.criteria), ", ".join(p.lead), str(p.scored), str(p.with_evidence),
+                          str(p.done), str(p.complete), f"{p.percent}%")
+        console.print(table)
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{option}: ngày '{text}' không đúng dạng YYYY-MM-DD") from None

@@ -1,0 +1,397 @@
+"""Excel workbooks: the index-set template an officer fills from the official table, and the
+school's answer form. Reading turns a workbook into the same plain mapping a YAML file gives,
+so one validator (loader.parse_index_set) judges both.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
+
+from cdsflow.assessment.loader import IndexSetError
+from cdsflow.assessment.model import ANSWER_KIND_LABELS, AnswerKind, IndexSet, Item
+
+INFO_SHEET = "Thông tin"
+LEVEL_SHEET = "Mức độ"
+CRITERIA_SHEET = "Tiêu chí"
+GUIDE_SHEET = "Hướng dẫn"
+ANSWER_SHEET = "Trả lời"
+
+# (label in the sheet, key in the mapping)
+INFO_ROWS = [
+    ("Mã bộ chỉ số", "code"),
+    ("Phiên bản", "version"),
+    ("Tên bộ chỉ số", "title"),
+    ("Số quyết định", "decision_number"),
+    ("Ngày quyết định (YYYY-MM-DD)", "decision_date"),
+    ("Bản tạm thời (có/không)", "provisional"),
+    ("Phạm vi xếp mức (per_group: từng nhóm; total: tổng điểm)", "scope"),
+    ("Điều kiện bắt buộc không đạt (flag: chỉ ghi nhận; lowest_level: nhóm xếp mức thấp nhất)", "failed_mandatory"),
+    ("Mức chung của đơn vị (none: không gộp; min: mức thấp hơn của các nhóm)", "overall_level"),
+    ("Đối tượng áp dụng (mỗi dòng một đối tượng)", "applies_to"),
+    ("Ghi chú", "note"),
+]
+CRITERIA_COLUMNS = [
+    "Nhóm", "Mã", "Cấp (nhóm / tiêu chí / mục)", "Nội dung", "Điểm tối đa", "Loại trả lời",
+    "Bắt buộc (x)", "Bậc điểm / các mức chọn", "Minh chứng cần có (mỗi dòng một loại)", "Cần minh chứng (x)",
+    "Chưa chắc chắn (x)", "Ghi chú",
+]
+LEVEL_COLUMNS = ["Mức", "Tên mức", "Khoảng điểm (ví dụ [0, 50) hoặc [50, 75] hoặc (75, 100])"]
+KINDS = [k.value for k in AnswerKind]
+ROW_KINDS = {"nhom": "nhóm", "nhóm": "nhóm", "tieu chi": "tiêu chí", "tiêu chí": "tiêu chí", "muc": "mục", "mục": "mục"}
+
+GUIDE = [
+    "Cách điền bộ chỉ số từ bảng chính thức (Phụ lục của quyết định):",
+    "1. Trang 'Thông tin': mã, phiên bản mới (ví dụ 2025-01-15), tên, số và ngày quyết định; 'Bản tạm thời' ghi 'không' khi đã đủ bảng chính thức.",
+    "2. Trang 'Mức độ': mỗi dòng một mức với khoảng điểm. [a, b) là từ a đến dưới b; (a, b] là trên a đến b; các khoảng phải liền nhau, không chồng nhau.",
+    "3. Trang 'Tiêu chí': mỗi dòng một nhóm, một tiêu chí hoặc một mục con (cột 'Cấp'). Mục con nằm ngay dưới tiêu chí của nó.",
+    "   Điểm tối đa của nhóm = tổng các tiêu chí; của tiêu chí = tổng các mục con.",
+    "4. Loại trả lời: yes_no (có/không), count (số lượng), percentage (tỉ lệ %), choice (chọn mức), points (người đánh giá cho điểm trong mức tối đa).",
+    "5. Bậc điểm (count, percentage): mỗi dòng một bậc, dạng  [0, 20) = 3 | Ít hơn 20 học liệu  — các bậc phải phủ hết các giá trị (count: từ 0; percentage: 0 đến 100).",
+    "   Thêm ghi chú cho một bậc sau dấu | thứ hai; bắt đầu ghi chú bằng ? nếu bậc chưa chắc chắn:  [40, ) = 10 | Từ 40 | ? chưa rõ đúng 40 thuộc bậc nào.",
+    "   Các mức chọn (choice): mỗi dòng  mã = điểm | tên mức, ví dụ  ky_so = 10 | Có chữ ký số.",
+    "6. Điều kiện bắt buộc: Loại trả lời yes_no, Điểm tối đa 0, cột 'Bắt buộc' ghi x.",
+    "7. Kiểm tra: cdsflow indexset check TỆP.xlsx ; nhập: cdsflow indexset import TỆP.xlsx",
+]
+
+_HEAD = Font(bold=True)
+_FILL = PatternFill("solid", fgColor="DDEBF7")
+_WRAP = Alignment(wrap_text=True, vertical="top")
+
+
+def _num(d: Decimal | None) -> int | float | None:
+    if d is None:
+        return None
+    return int(d) if d == d.to_integral_value() else float(d)
+
+
+def _header(ws, columns: list[str], widths: list[int]) -> None:
+    ws.append(columns)
+    for cell, width in zip(ws[1], widths):
+        cell.font, cell.fill, cell.alignment = _HEAD, _FILL, _WRAP
+        ws.column_dimensions[cell.column_letter].width = width
+    ws.freeze_panes = "A2"
+
+
+def _tiers_text(item: Item) -> str:
+    if item.tiers:
+        def line(t) -> str:
+            text = f"{t.range.text} = {_num(t.points)}"
+            if t.label or t.note or t.uncertain:
+                text += f" | {t.label}"
+            if t.note or t.uncertain:
+                text += " | " + ("? " if t.uncertain else "") + t.note
+            return text.rstrip()
+        return "\n".join(line(t) for t in item.tiers)
+    if item.choices:
+        return "\n".join(f"{c.code} = {_num(c.points)} | {c.label}" for c in item.choices)
+    return ""
+
+
+def write_index_set_workbook(path: str | Path, index_set: IndexSet | None = None) -> Path:
+    """Write the template; prefilled with `index_set` (a frame, or a set to revise) when given."""
+    path = Path(path)
+    wb = Workbook()
+    guide = wb.active
+    guide.title = GUIDE_SHEET
+    for line in GUIDE:
+        guide.append([line])
+    guide.column_dimensions["A"].width = 140
+
+    info = wb.create_sheet(INFO_SHEET)
+    _header(info, ["Thông tin", "Giá trị"], [60, 90])
+    s = index_set
+    values = {
+        "code": s.code if s else "",
+        "version": s.version if s else "",
+        "title": s.title if s else "",
+        "decision_number": s.decision_number if s else "",
+        "decision_date": s.decision_date if s else "",
+        "provisional": ("có" if s.provisional else "không") if s else "không",
+        "scope": s.level_scope.value if s else "per_group",
+        "failed_mandatory": s.policy.failed_mandatory.value if s else "flag",
+        "overall_level": s.policy.overall_level.value if s else "none",
+        "applies_to": "\n".join(s.applies_to) if s else "",
+        "note": s.note if s else "",
+    }
+    for label, key in INFO_ROWS:
+        info.append([label, values[key]])
+    for row in info.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = _WRAP
+
+    levels = wb.create_sheet(LEVEL_SHEET)
+    _header(levels, LEVEL_COLUMNS, [8, 30, 50])
+    bands = s.levels if s else ()
+    for b in bands:
+        levels.append([b.level, b.name, b.range.text if b.range else ""])
+
+    ws = wb.create_sheet(CRITERIA_SHEET)
+    _header(ws, CRITERIA_COLUMNS, [7, 9, 12, 60, 10, 13, 10, 38, 45, 12, 12, 45])
+    kinds = DataValidation(type="list", formula1='"' + ",".join(KINDS) + '"', allow_blank=True)
+    row_kinds = DataValidation(type="list", formula1='"nhóm,tiêu chí,mục"', allow_blank=False)
+    ws.add_data_validation(kinds)
+    ws.add_data_validation(row_kinds)
+    kinds.add("F2:F2000")
+    row_kinds.add("C2:C2000")
+    for col in ("A", "B"):  # codes are text: typed 1.10 must not become the number 1.1
+        ws.column_dimensions[col].number_format = "@"
+    if s:
+        for g in s.groups:
+            ws.append([g.code, g.code, "nhóm", g.name, _num(g.max_points), None, None, None, None, None,
+                       "x" if g.uncertain else None, g.note or None])
+            for c in g.criteria:
+                first = c.items[0]
+                leaf = not c.has_sub_items
+                ws.append([
+                    g.code, c.code, "tiêu chí", c.label, _num(c.max_points), first.kind.value if leaf else None,
+                    "x" if c.mandatory else None, _tiers_text(first) if leaf else None,
+                    "\n".join(c.evidence) or None, "x" if c.evidence_required else None,
+                    "x" if c.uncertain else None, c.note or None,
+                ])
+                if c.has_sub_items:
+                    for i in c.items:
+                        ws.append([g.code, i.code, "mục", i.label, _num(i.max_points), i.kind.value, None,
+                                   _tiers_text(i) or None, None, None, "x" if i.uncertain else None, i.note or None])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = _WRAP
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+# ---------------------------------------------------------------- reading
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, str):
+        v = v.strip()
+        return v or None
+    return v
+
+
+def _flag(v: Any) -> bool:
+    return isinstance(v, str) and v.strip().lower() in {"x", "có", "co", "yes", "true", "1"} or v is True or v == 1
+
+
+def _code(v: Any) -> str | None:
+    # Excel turns "1.3" into the float 1.3; a code is text, so give it back as typed.
+    if v is None:
+        return None
+    if isinstance(v, float):
+        return repr(v)
+    return str(v).strip()
+
+
+def _lines(v: Any) -> list[str]:
+    return [x.strip() for x in str(v).splitlines() if x.strip()] if v is not None else []
+
+
+def _parse_pairs(text: Any, where: str, problems: list[str], *, choices: bool) -> list[dict]:
+    out = []
+    for line in _lines(text):
+        head, _, label = line.partition("|")
+        key, eq, pts = head.rpartition("=")
+        if not eq:
+            problems.append(f"{where}: dòng bậc/mức '{line}' phải có dạng "
+                            + ("'mã = điểm | tên mức'" if choices else "'[a, b) = điểm | nhãn'"))
+            continue
+        pts = pts.strip().replace(",", ".")
+        try:
+            points: Any = Decimal(pts)
+            points = int(points) if points == points.to_integral_value() else float(points)
+        except Exception:
+            problems.append(f"{where}: điểm '{pts}' không phải số (dòng '{line}')")
+            continue
+        if choices:
+            out.append({"code": key.strip(), "label": label.strip() or key.strip(), "points": points})
+        else:
+            label, _, note = label.partition("|")
+            entry = {"range": key.strip(), "points": points}
+            if label.strip():
+                entry["label"] = label.strip()
+            note = note.strip()
+            if note.startswith("?"):
+                entry["uncertain"] = True
+                note = note[1:].strip()
+            if note:
+                entry["note"] = note
+            out.append(entry)
+    return out
+
+
+def read_index_set_workbook(path: str | Path) -> dict:
+    """Turn a filled template into the mapping `parse_index_set` validates.
+
+    Layout problems (a sub-item before any criterion, an unknown row kind, a bad tier line) are
+    reported with sheet and row; content problems by the validator, with the item code.
+    """
+    path = Path(path)
+    try:
+        wb = load_workbook(path, data_only=True, read_only=True)
+    except Exception as exc:  # openpyxl raises several unrelated types for a bad file
+        raise IndexSetError(f"Không đọc được tệp Excel {path.name}: {exc}") from None
+    problems: list[str] = []
+    for name in (INFO_SHEET, LEVEL_SHEET, CRITERIA_SHEET):
+        if name not in wb.sheetnames:
+            problems.append(f"thiếu trang '{name}' (tạo mẫu bằng: cdsflow indexset template)")
+    if problems:
+        raise IndexSetError(f"Tệp bộ chỉ số {path.name} không đúng mẫu", details=problems)
+
+    labels = {label: key for label, key in INFO_ROWS}
+    info: dict[str, Any] = {}
+    for n, row in enumerate(wb[INFO_SHEET].iter_rows(min_row=2, values_only=True), 2):
+        if not row or row[0] is None:
+            continue
+        key = labels.get(str(row[0]).strip())
+        if key is None:
+            problems.append(f"trang '{INFO_SHEET}', dòng {n}: thông tin không rõ '{row[0]}'")
+            continue
+        info[key] = _cell(row[1]) if len(row) > 1 else None
+
+    bands = []
+    for n, row in enumerate(wb[LEVEL_SHEET].iter_rows(min_row=2, values_only=True), 2):
+        row = tuple(_cell(v) for v in (tuple(row) + (None,) * 3)[:3])
+        if all(v is None for v in row):
+            continue
+        bands.append({"level": row[0], "name": row[1], "range": row[2]})
+
+    groups: list[dict] = []
+    group: dict | None = None
+    criterion: dict | None = None
+    for n, raw in enumerate(wb[CRITERIA_SHEET].iter_rows(min_row=2, values_only=True), 2):
+        row = tuple(_cell(v) for v in (tuple(raw) + (None,) * 12)[:12])
+        if all(v is None for v in row):
+            continue
+        where = f"trang '{CRITERIA_SHEET}', dòng {n}"
+        g_code, code, kind, label, max_pts, answer, mandatory, tiers, evidence, ev_req, uncertain, note = row
+        code = _code(code)
+        kind_key = ROW_KINDS.get(str(kind or "").strip().lower())
+        if kind_key is None:
+            problems.append(f"{where}: cột 'Cấp' phải là nhóm, tiêu chí hoặc mục (đang là '{kind}')")
+            continue
+        extra = {k: v for k, v in {"uncertain": True if _flag(uncertain) else None, "note": note}.items() if v is not None}
+        if kind_key == "nhóm":
+            group = {"code": code, "name": label, "max_points": max_pts, "criteria": [], **extra}
+            groups.append(group)
+            criterion = None
+            continue
+        if group is None:
+            problems.append(f"{where}: {kind_key} {code} đứng trước mọi dòng nhóm")
+            continue
+        if g_code is not None and _code(g_code) != group["code"]:
+            problems.append(f"{where}: cột 'Nhóm' ghi {_code(g_code)} nhưng dòng nằm trong nhóm {group['code']}")
+        node: dict[str, Any] = {"code": code, "label": label, "max_points": max_pts, **extra}
+        if answer is not None:
+            node["answer"] = str(answer).strip()
+        if tiers is not None:
+            is_choice = node.get("answer") == AnswerKind.CHOICE.value
+            node["choices" if is_choice else "tiers"] = _parse_pairs(tiers, f"{where} (mã {code})", problems, choices=is_choice)
+        if kind_key == "tiêu chí":
+            if _flag(mandatory):
+                node["mandatory"] = True
+            if evidence is not None:
+                node["evidence"] = _lines(evidence)
+            if _flag(ev_req):
+                node["evidence_required"] = True
+            group["criteria"].append(node)
+            criterion = node
+        else:
+            if criterion is None:
+                problems.append(f"{where}: mục {code} đứng trước mọi dòng tiêu chí của nhóm {group['code']}")
+                continue
+            if _flag(mandatory):
+                node["mandatory"] = True
+            if evidence is not None or _flag(ev_req):
+                problems.append(f"{where}: minh chứng ghi ở dòng tiêu chí {criterion['code']}, không ở mục con")
+            criterion.setdefault("items", []).append(node)
+    wb.close()
+    if problems:
+        raise IndexSetError(f"Tệp bộ chỉ số {path.name} không hợp lệ ({len(problems)} lỗi)", details=problems)
+
+    decision_date = info.get("decision_date")
+    if hasattr(decision_date, "date"):
+        decision_date = decision_date.date().isoformat()
+    provisional = info.get("provisional")
+    return {
+        "code": _code(info.get("code")) if not isinstance(info.get("code"), int) else str(info.get("code")),
+        "version": str(info["version"]) if info.get("version") is not None else None,
+        "title": info.get("title"),
+        "provisional": _flag(provisional) if provisional is not None else False,
+        "decision": {"number": info.get("decision_number"), "date": decision_date},
+        "applies_to": _lines(info.get("applies_to")),
+        "note": info.get("note"),
+        "levels": {"scope": info.get("scope") or "per_group", "bands": bands},
+        "policy": {"failed_mandatory": info.get("failed_mandatory") or "flag",
+                   "overall_level": info.get("overall_level") or "none"},
+        "groups": groups,
+    }
+
+
+# ---------------------------------------------------------------- answer form
+
+
+ANSWER_COLUMNS = ["Mã", "Nội dung", "Loại trả lời", "Cách trả lời", "Điểm tối đa", "Trả lời", "Điểm cho (nếu thấp hơn mức tối đa)", "Ghi chú của bộ chỉ số"]
+
+
+def answer_hint(item: Item) -> str:
+    """How to answer an item, in words (shared by the XLSX and YAML forms)."""
+    if item.kind is AnswerKind.YES_NO:
+        return "có / không" + (" (điều kiện bắt buộc)" if item.mandatory else "")
+    if item.kind is AnswerKind.COUNT:
+        return "số nguyên ≥ 0; bậc: " + "; ".join(f"{t.range.text} → tối đa {_num(t.points)}" for t in item.tiers)
+    if item.kind is AnswerKind.PERCENTAGE:
+        return "tỉ lệ 0–100; bậc: " + "; ".join(f"{t.range.text} → tối đa {_num(t.points)}" for t in item.tiers)
+    if item.kind is AnswerKind.CHOICE:
+        return "một mã: " + "; ".join(f"{c.code} = {c.label} ({_num(c.points)} điểm)" for c in item.choices)
+    return f"điểm từ 0 đến {_num(item.max_points)}"
+
+
+def write_answer_workbook(path: str | Path, index_set: IndexSet, answers: dict | None = None) -> Path:
+    path = Path(path)
+    wb = Workbook()
+    ws = wb.active
+    ws.title = ANSWER_SHEET
+    _header(ws, ANSWER_COLUMNS, [9, 60, 16, 60, 10, 14, 14, 50])
+    ws.append([f"Bộ chỉ số {index_set.code}", index_set.title, "phiên bản", index_set.version, None, None, None,
+               index_set.content_hash])
+    for code, item in index_set.items.items():
+        given = (answers or {}).get(code)
+        value, points = (given.get("value"), given.get("points")) if isinstance(given, dict) else (given, None)
+        ws.append([code, item.label, ANSWER_KIND_LABELS[item.kind], answer_hint(item), _num(item.max_points),
+                   value, points, item.note or None])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = _WRAP
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def read_answer_workbook(path: str | Path) -> tuple[str | None, dict[str, Any]]:
+    """(index-set code written in the form, answers by item code); blank answers are left out."""
+    path = Path(path)
+    try:
+        wb = load_workbook(path, data_only=True, read_only=True)
+    except Exception as exc:
+        raise IndexSetError(f"Không đọc được tệp Excel {path.name}: {exc}") from None
+    if ANSWER_SHEET not in wb.sheetnames:
+        raise IndexSetError(f"Tệp {path.name} không có trang '{ANSWER_SHEET}' (tạo mẫu bằng: cdsflow score form)")
+    code = None
+    answers: dict[str, Any] = {}
+    for n, raw in enumerate(wb[ANSWER_SHEET].iter_rows(min_row=2, values_only=True), 2):
+        row = tuple(_cell(v) for v in (tuple(raw) + (None,) * 8)[:8])
+        if n == 2 and isinstance(row[0], str) and row[0].startswith("Bộ chỉ số"):
+            code = row[0].removeprefix("Bộ chỉ số").strip()
+            continue
+        item_code = _code(row[0])
+        if item_code is None or (row[5] is None and row[6] is None):
+            continue
+        answers[item_code] = row[5] if row[6] is None else {"value": row[5], "points": row[6]}
+    wb.close()
+    return code, answers

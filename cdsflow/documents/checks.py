@@ -1,0 +1,195 @@
+"""The checks of §14 of the format sheet, run on a generated .docx (read back with python-docx).
+
+Used by the tests on every template and by `cdsflow docs check FILE.docx` for a clerk who edited
+a file by hand. Returns the problems found, in Vietnamese; an empty list means the file passes.
+"""
+from __future__ import annotations
+
+import io
+import re
+import unicodedata
+
+from docx import Document
+from docx.oxml.ns import qn
+from docx.shared import Mm
+
+from cdsflow.documents.build_templates import FONT, MOTTO, NATIONAL_TITLE
+
+NUMBER_RE = re.compile(r"^Số: (\d{2,}|\s+)/[A-Za-zĐđ]+(-[A-Za-zĐđ.&]+)+$")
+DATE_RE = re.compile(r"^.+, ngày (0[1-9]|[12]\d|3[01]|\s+) tháng (0[12]|[3-9]|1[0-2]|\s+) năm (\d{4}|\s+)$")
+SIGNATURE_RE = re.compile(r"^((TM|KT|Q|TL|TUQ)\. \S.*|[^.]+)$")
+NO_NUMBER = {"bia_ho_so", "giay_chung_nhan"}  # no "Số:" in the header (§13.9, §13.10)
+NO_PAGES = {"bia_ho_so", "giay_chung_nhan"}  # one-page papers
+NO_FOOT = {"bia_ho_so"}
+
+
+def _mm(length) -> float:
+    return round(length / Mm(1), 1) if length is not None else -1
+
+
+def _all_paragraphs(doc):
+    """Every `w:p` of the body (tables included, at any depth) and of the headers, as raw XML:
+    python-docx's per-run xpath and row.cells are far too slow on a 3,000-row annex."""
+    roots = [doc.element.body]
+    for s in doc.sections:
+        for hdr in (s.header, s.first_page_header):
+            if not hdr.is_linked_to_previous:
+                roots.append(hdr._element)
+    for root in roots:
+        yield from root.iter(qn("w:p"))
+
+
+_T, _R, _RPR, _FONTS = qn("w:t"), qn("w:r"), qn("w:rPr"), qn("w:rFonts")
+_SLOTS = [qn(f"w:{k}") for k in ("ascii", "hAnsi", "eastAsia", "cs")]
+
+
+def _ptext(p) -> str:
+    return "".join(t.text or "" for t in p.iter(_T))
+
+
+def _pt(run) -> float:
+    return run.font.size.pt if run.font.size is not None else 14.0  # docDefaults: 14 pt
+
+
+def _texts(cell) -> list[str]:
+    return [p.text for p in cell.paragraphs if p.text.strip()]
+
+
+def check_docx(data: bytes, code: str) -> list[str]:
+    doc = Document(io.BytesIO(data))
+    problems: list[str] = []
+
+    # Page: A4, margins inside the ranges, different first page, PAGE field in the header.
+    for i, s in enumerate(doc.sections, 1):
+        size = sorted((_mm(s.page_width), _mm(s.page_height)))
+        if size != [210.0, 297.0]:
+            problems.append(f"mục {i}: khổ giấy {size} không phải A4")
+        if not (20 <= _mm(s.top_margin) <= 25 and 20 <= _mm(s.bottom_margin) <= 25
+                and 30 <= _mm(s.left_margin) <= 35 and 15 <= _mm(s.right_margin) <= 20):
+            problems.append(f"mục {i}: lề ngoài khoảng cho phép")
+        if not s.different_first_page_header_footer:
+            problems.append(f"mục {i}: chưa đặt trang đầu khác (không đánh số trang 1)")
+    if code not in NO_PAGES:
+        header_xml = doc.sections[0].header._element.xml
+        if "PAGE" not in header_xml:
+            problems.append("đầu trang không có trường số trang (PAGE)")
+        for s in doc.sections[1:]:
+            pg = s._sectPr.find(qn("w:pgNumType"))
+            if pg is None or pg.get(qn("w:start")) != "1":
+                problems.append("phụ lục không đánh lại số trang từ 1")
+
+    # Fonts: Times New Roman on every run, in the Latin and the east-Asian/complex slots.
+    for p in _all_paragraphs(doc):
+        for r in p.iter(_R):
+            rpr = r.find(_RPR)
+            fonts = rpr.find(_FONTS) if rpr is not None else None
+            slots = {fonts.get(k) for k in _SLOTS} if fonts is not None else set()
+            if r.find(_T) is not None and slots != {FONT}:
+                problems.append(f"đoạn «{_ptext(p)[:30]}»: phông chữ không phải {FONT}")
+                break
+
+    # Text hygiene: NFC, no Ð, no leftover template tags.
+    for p in _all_paragraphs(doc):
+        text = _ptext(p)
+        if unicodedata.normalize("NFC", text) != text:
+            problems.append(f"đoạn «{text[:30]}» chưa chuẩn hóa NFC")
+        if "\u00d0" in text:
+            problems.append(f"đoạn «{text[:30]}» có chữ Ð (U+00D0) thay cho Đ")
+        if "{{" in text or "{%" in text or "{#" in text:
+            problems.append(f"còn sót thẻ mẫu trong «{text[:40]}»")
+
+    # Two tables with nothing between them merge into one when the file is opened.
+    body = list(doc.element.body)
+    for a, b in zip(body, body[1:]):
+        if a.tag == b.tag == qn("w:tbl"):
+            problems.append("hai bảng liền nhau không có đoạn văn xen giữa (sẽ bị gộp làm một)")
+            break
+
+    if code == "bia_ho_so":
+        return problems
+
+    # Header table: 2×2, fixed strings, number and date line.
+    header = doc.tables[0]
+    if len(header.rows) != 2 or len(header.columns) != 2:
+        problems.append("bảng tiêu đề không phải 2 cột × 2 hàng")
+        return problems
+    right = _texts(header.cell(0, 1))
+    if right != [NATIONAL_TITLE, MOTTO]:
+        problems.append(f"quốc hiệu, tiêu ngữ sai: {right}")
+    else:
+        title_run, motto_run = (next(p for p in header.cell(0, 1).paragraphs if p.text == t).runs[0]
+                                for t in (NATIONAL_TITLE, MOTTO))
+        if not (title_run.bold and _pt(title_run) in (12, 13)):
+            problems.append("quốc hiệu phải in hoa, đậm, cỡ 12-13")
+        if not (motto_run.bold and _pt(motto_run) in (13, 14) and _pt(motto_run) > _pt(title_run) - 0.1):
+            problems.append("tiêu ngữ phải đậm, cỡ 13-14, lớn hơn quốc hiệu một cỡ")
+    issuer = [p for p in header.cell(0, 0).paragraphs if p.text.strip()]
+    if not issuer or not all(r.bold for r in issuer[-1].runs) or issuer[-1].text != issuer[-1].text.upper():
+        problems.append("tên cơ quan ban hành phải in hoa, đậm")
+    if code not in NO_NUMBER:
+        number = _texts(header.cell(1, 0))
+        if not number or not NUMBER_RE.match(unicodedata.normalize("NFC", number[0])):
+            problems.append(f"dòng số, ký hiệu sai mẫu: {number[:1]}")
+    dates = _texts(header.cell(1, 1))
+    if code == "bien_ban":
+        if dates:
+            problems.append("biên bản không ghi ngày tháng ở phần tiêu đề")
+    elif not dates or not DATE_RE.match(dates[0]):
+        problems.append(f"dòng địa danh, ngày tháng sai mẫu: {dates[:1]}")
+    else:
+        run = next(p for p in header.cell(1, 1).paragraphs if p.text.strip()).runs[0]
+        if not (run.italic and _pt(run) in (13, 14)):
+            problems.append("dòng địa danh, ngày tháng phải in nghiêng, cỡ 13-14")
+    if code not in NO_NUMBER and code != "cong_van_nhac":
+        # §4: type name UPPER bold 13-14 right under the header, then the subject in bold
+        body = [p for p in doc.paragraphs if p.text.strip()]
+        if body and not (body[0].text == body[0].text.upper() and all(r.bold for r in body[0].runs)
+                         and all(_pt(r) in (13, 14) for r in body[0].runs)):
+            problems.append(f"tên loại văn bản phải in hoa, đậm, cỡ 13-14: «{body[0].text[:30]}»")
+
+    if code == "giay_chung_nhan":  # no Nơi nhận: "Số vào sổ" on the left of the signature
+        foot = doc.tables[-1]
+        if not any(p.text.startswith("Số vào sổ:") for p in foot.cell(0, 0).paragraphs):
+            problems.append("giấy chứng nhận thiếu «Số vào sổ»")
+        problems.extend(_signature_problems(foot))
+        return problems
+
+    # Foot: Nơi nhận and signature.
+    small = [t for t in doc.tables if len(t._tbl.tr_lst) <= 2]  # skip the big annex tables (slow cell grid)
+    foot = next((t for t in small if any(p.text == "Nơi nhận:" for p in t.cell(len(t.rows) - 1, 0).paragraphs)
+                 or any(p.text == "Nơi nhận:" for p in t.cell(0, 0).paragraphs)), None)
+    if foot is None:
+        problems.append("thiếu khối Nơi nhận")
+        return problems
+    cell = next(c for c in (foot.cell(0, 0), foot.cell(len(foot.rows) - 1, 0))
+                if any(p.text == "Nơi nhận:" for p in c.paragraphs))
+    paras = [p for p in cell.paragraphs if p.text.strip()]
+    label, items = paras[0], paras[1:]
+    r = label.runs[0]
+    if not (r.bold and r.italic and r.font.size and r.font.size.pt == 12):
+        problems.append("nhãn «Nơi nhận:» phải in đậm nghiêng cỡ 12")
+    if not items or any(not it.runs or it.runs[0].font.size is None or it.runs[0].font.size.pt != 11 for it in items):
+        problems.append("các dòng nơi nhận phải cỡ 11")
+    lu = [it.text for it in items if it.text.startswith("- Lưu:")]
+    if not lu or not lu[-1].endswith("."):
+        problems.append("dòng cuối nơi nhận phải là «- Lưu: …» kết thúc bằng dấu chấm")
+    for it in items:
+        if it.text.startswith("- ") and not it.text.startswith("- Lưu:") and not it.text.endswith(";"):
+            problems.append(f"dòng nơi nhận phải kết thúc bằng «;»: {it.text}")
+    if code != "bien_ban":
+        problems.extend(_signature_problems(foot))
+    return problems
+
+
+def _signature_problems(foot) -> list[str]:
+    lines = []
+    for p in foot.cell(0, 1).paragraphs:  # authority lines, then the empty signing space, then the name
+        if not p.text.strip():
+            if lines:
+                break
+            continue
+        lines.append(p.text)
+    if not lines:
+        return ["thiếu dòng thẩm quyền ký"]
+    return [f"dòng thẩm quyền ký sai mẫu: «{line}»" for line in lines
+            if line != line.upper() or not SIGNATURE_RE.match(line)]

@@ -1,0 +1,548 @@
+"""Context builders: one per document type, from domain objects to the strings a template prints.
+
+Pure: the core rows (`Unit`, `Campaign`, `CampaignMilestone`, `CommitteeMember`) come in as
+objects, scores as plain dicts (group result = {group_code, group_name, max_points, points,
+level}), and every value leaves here formatted, NFC-clean and in its final case, so the
+templates only print. The returned dict is plain JSON: it is stored with each generated
+document and re-rendered byte for byte.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import yaml
+
+from cdsflow.documents import vietnamese as vn
+from cdsflow.documents.signature import SignatureSpec, signature_context
+from cdsflow.workflow.document_types import document_types
+from cdsflow.workflow.errors import InvalidInput
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+_TEXTS = Path(__file__).with_name("texts.yaml")
+
+ROLE_LABELS = {"chair": "Chủ tịch", "vice_chair": "Phó Chủ tịch", "secretary": "Thư ký", "member": "Ủy viên"}
+TEAM_ROLE_LABELS = {"head": "Trưởng đoàn", "deputy": "Phó Trưởng đoàn", "secretary": "Thư ký", "member": "Thành viên"}
+ACTOR_LABELS = {"school": "Cơ sở giáo dục", "bureau": "Phòng Giáo dục và Đào tạo / Phòng Văn hóa - Xã hội",
+                "department": "Sở Giáo dục và Đào tạo"}
+LEVEL_WORDS = {1: "Mức 1", 2: "Mức 2", 3: "Mức 3"}
+DEFAULT_DOSSIER = ["bia_ho_so", "to_trinh", "bien_ban", "bao_cao", "qd_phe_duyet"]
+
+
+@cache
+def texts() -> dict:
+    """Standard wording (texts.yaml), checked on load: every type a mapping of strings/lists."""
+    data = yaml.safe_load(_TEXTS.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise InvalidInput(f"{_TEXTS.name}: phải là một bảng theo loại văn bản")
+    known = document_types()
+    for code, block in data.items():
+        if code.startswith("_"):  # shared wording, not a document type
+            continue
+        if code not in known:
+            raise InvalidInput(f"{_TEXTS.name}: loại văn bản không có trong danh mục: «{code}»")
+        if not isinstance(block, dict):
+            raise InvalidInput(f"{_TEXTS.name}: {code}: phải là một bảng khóa → văn bản")
+    return data
+
+
+def index_set_basis(index_set_code: str) -> list[str]:
+    """The căn cứ for a campaign's index set, when texts.yaml knows it."""
+    text = (texts().get("_legal_bases") or {}).get(str(index_set_code))
+    return [vn.nfc(text)] if text else []
+
+
+def _t(code: str, key: str, **values: Any) -> Any:
+    raw = texts()[code][key]
+    fill = {k: vn.nfc(v) if isinstance(v, str) else v for k, v in values.items()}
+    if isinstance(raw, list):
+        return [vn.nfc(item.format_map(fill)) for item in raw]
+    return vn.nfc(raw.format_map(fill))
+
+
+@dataclass(frozen=True)
+class Issue:
+    """What the register and the clerk decide for one paper: number, date, signer, recipients."""
+
+    number: int | None = None  # None: draft, the number is written after signing
+    issued_on: date | None = None  # None: draft, day left blank
+    planned: date | None = None  # month/year printed in a draft's date line
+    signature: SignatureSpec = field(default_factory=SignatureSpec)
+    recipients: Sequence[tuple[str, str]] = ()  # (name, purpose)
+    archive_units: Sequence[str] = ()
+    archive_copies: int | None = None
+    drafter_mark: str = ""
+    legal_bases: Sequence[str] = ()  # full references, without the final punctuation
+    consider: str = ""  # "Xét đề nghị của …" closing the căn cứ of a decision
+    code_groups: Sequence[str] | None = None  # overrides the ký hiệu, e.g. council "QĐ-HĐTĐG"
+
+
+def _level(value: Any) -> str:
+    if value in (None, ""):
+        return ""
+    if isinstance(value, int):
+        return LEVEL_WORDS.get(value, f"Mức {value}")
+    return vn.nfc(value)
+
+
+def _points(value: Any) -> str:
+    return "" if value in (None, "") else vn.decimal(value)
+
+
+def group_rows(group_results: Iterable[dict]) -> list[dict]:
+    return [
+        {"group_code": vn.nfc(g.get("group_code")), "group_name": vn.nfc(g.get("group_name")),
+         "max_points": _points(g.get("max_points")), "points": _points(g.get("points")),
+         "level": _level(g.get("level"))}
+        for g in group_results
+    ]
+
+
+def _bases(issue: Issue, extra: Sequence[str] = ()) -> list[str]:
+    """Căn cứ lines: each ends ";", the last line (or the "Xét đề nghị" line) ends "."."""
+    items = [vn.nfc(b).rstrip(";.,") for b in [*issue.legal_bases, *extra] if vn.nfc(b)]
+    lines = [f"{b if b.startswith('Căn cứ') else 'Căn cứ ' + b};" for b in items]
+    if issue.consider:
+        lines.append(vn.nfc(issue.consider).rstrip(";.,") + ".")
+    elif lines:
+        lines[-1] = lines[-1][:-1] + "."
+    return lines
+
+
+def _recipients(issue: Issue, first: Sequence[str] = ()) -> tuple[list[str], str]:
+    items = [*first]
+    for name, purpose in issue.recipients:
+        name, purpose = vn.nfc(name), vn.nfc(purpose)
+        if name:
+            items.append(f"{name} ({purpose})" if purpose else name)
+    lines = [f"- {i.rstrip(';.')};" for i in items]
+    archive = ", ".join(["VT", *[vn.nfc(u) for u in issue.archive_units if vn.nfc(u)]])
+    copies = f", {issue.archive_copies}b" if issue.archive_copies else ""
+    return lines, f"- Lưu: {archive}{copies}."
+
+
+def _issuer_name(unit) -> str:
+    return vn.nfc(unit.name, field="tên đơn vị")
+
+
+def common(code: str, issuer, campaign, issue: Issue, subject: str, *, recipients_first: Sequence[str] = (),
+           extra_bases: Sequence[str] = (), unit_code: str | None = None) -> dict:
+    """Header, title, căn cứ, Nơi nhận and signature: what every numbered paper shares."""
+    dtype = document_types()[code]
+    if issue.code_groups is not None:
+        groups = list(issue.code_groups)
+    elif dtype.type_code:
+        groups = [dtype.type_code, issuer.short_code]
+    else:  # công văn: Số: 125/SGDĐT-VP
+        groups = [issuer.short_code, unit_code or "VP"]
+    recipients, archive_line = _recipients(issue, recipients_first)
+    return {
+        "doc_type": code,
+        "header": {
+            "parent_org": vn.upper(issuer.parent_org),
+            "issuer": vn.upper(issuer.name),
+            "number_line": vn.number_line(issue.number, *groups),
+            "date_line": vn.date_line(issuer.place_name, issue.issued_on, planned=issue.planned),
+        },
+        "document_code": vn.document_code(*groups),
+        "subject": vn.nfc(subject, field="trích yếu").rstrip("."),
+        "school_year": vn.nfc(campaign.school_year),
+        "legal_bases": _bases(issue, extra_bases),
+        "recipients": recipients,
+        "archive_line": archive_line,
+        "drafter_mark": vn.nfc(issue.drafter_mark),
+        "signature": signature_context(issue.signature),
+    }
+
+
+def _authority_line(issue: Issue, issuer) -> str:
+    head = issue.signature.head_title or "THỦ TRƯỞNG"
+    return vn.upper(f"{head} {issuer.name}")
+
+
+def _articles(*texts_: str) -> list[dict]:
+    return [{"label": f"Điều {i}.", "text": t} for i, t in enumerate(texts_, start=1) if t]
+
+
+def _addressee_lines(addressees: Sequence[str]) -> list[str]:
+    names = [vn.nfc(a).rstrip(";.") for a in addressees if vn.nfc(a)]
+    return [f"- {n};" for n in names[:-1]] + ([f"- {names[-1]}."] if names else [])
+
+
+def _when(m) -> str:
+    due = m.due_at.astimezone(VN_TZ).date() if m.due_at else None
+    opens = m.opens_at.astimezone(VN_TZ).date() if m.opens_at else None
+    if opens and due:
+        return f"{vn.short_date(opens)} - {vn.short_date(due)}"
+    return f"Trước {vn.short_date(due)}" if due else ""
+
+
+# --- 13.1 Kế hoạch ---------------------------------------------------------------------------------
+
+
+def ke_hoach(issuer, campaign, milestones: Sequence, issue: Issue, *, index_sets: Sequence[str] = (),
+             tasks: Sequence[dict] = (), dossier: Sequence[str] = DEFAULT_DOSSIER, contact: str = "",
+             scope: str = "") -> dict:
+    name, year = _issuer_name(issuer), campaign.school_year
+    ctx = common("ke_hoach", issuer, campaign, issue, _t("ke_hoach", "subject", school_year=year))
+    by_actor: dict[str, list[dict]] = {}
+    # CampaignMilestone rows (position) or calendar Milestones (file order) alike
+    for m in sorted(milestones, key=lambda m: (getattr(m, "position", 0), m.due_at)):
+        docs = [document_types()[d].name for d in (m.documents or []) if d in document_types()]
+        by_actor.setdefault(str(m.actor), []).append(
+            {"content": vn.nfc(m.title), "when": _when(m), "output": "; ".join(docs)})
+    groups, n = [], 0
+    for actor in ("department", "bureau", "school"):
+        rows = by_actor.pop(actor, [])
+        for r in rows:
+            n += 1
+            r["num"] = str(n)
+        if rows:
+            groups.append({"label": ACTOR_LABELS[actor], "rows": rows})
+    task_groups: dict[str, list[str]] = {}
+    for t in tasks:
+        task_groups.setdefault(ACTOR_LABELS.get(t["actor"], vn.nfc(t["actor"])), []).append(vn.nfc(t["content"]))
+    actor_groups = [{"label": f"{i}. {label}", "lines": items} for i, (label, items) in
+                    enumerate(((g["label"], [f"{r['content']}: {r['when']}." for r in g["rows"]]) for g in groups), 1)]
+    ctx.update({
+        "intro": _t("ke_hoach", "intro", issuer=name, school_year=year),
+        "purposes": _t("ke_hoach", "purposes"),
+        "requirements": _t("ke_hoach", "requirements"),
+        "scope": vn.nfc(scope),
+        "index_sets": [vn.nfc(s) for s in index_sets],
+        "task_groups": [{"label": f"{i}. {k}", "lines": v} for i, (k, v) in enumerate(task_groups.items(), 1)],
+        "actor_groups": actor_groups,
+        "dossier_items": [f"{i}. {document_types()[d].name}." for i, d in enumerate(dossier, 1)],
+        "contact": vn.nfc(contact),
+        "closing": _t("ke_hoach", "closing", issuer=name, school_year=year),
+        "timeline_groups": groups,
+        "annex_ref": f"(Kèm theo Kế hoạch số {vn.number_text(issue.number).strip() or vn.BLANK}/{ctx['document_code']} "
+                     f"{vn.date_words(issue.issued_on, planned=issue.planned)} của {name})",
+    })
+    return ctx
+
+
+# --- 13.2 Quyết định thành lập Hội đồng ----------------------------------------------------------
+
+_ROLE_ORDER = {"chair": 0, "vice_chair": 1, "secretary": 2, "member": 3}
+
+
+def check_committee(members: Sequence) -> None:
+    roles = [m.role for m in members]
+    problems = []
+    if roles.count("chair") != 1:
+        problems.append(f"cần đúng một Chủ tịch (hiện có {roles.count('chair')})")
+    if roles.count("secretary") < 1:
+        problems.append("cần ít nhất một Thư ký")
+    unknown = sorted({r for r in roles if r not in _ROLE_ORDER})
+    if unknown:
+        problems.append(f"vai trò không hợp lệ: {', '.join(unknown)}")
+    if problems:
+        raise InvalidInput("Danh sách Hội đồng tự đánh giá chưa hợp lệ", details=problems)
+
+
+def sorted_members(members: Sequence) -> list:
+    """Chair, vice-chairs, secretaries, members; within a role, the Vietnamese name order."""
+    return sorted(members, key=lambda m: (_ROLE_ORDER.get(m.role, 9), vn.name_sort_key(m.full_name)))
+
+
+def qd_hoi_dong(school, campaign, members: Sequence, issue: Issue) -> dict:
+    check_committee(members)
+    name, year = _issuer_name(school), campaign.school_year
+    committee = _t("qd_hoi_dong", "committee_name", school_year=year)
+    ctx = common("qd_hoi_dong", school, campaign, issue, _t("qd_hoi_dong", "subject", school_year=year),
+                 recipients_first=["Như Điều 3"])
+    ctx.update({
+        "authority_line": _authority_line(issue, school),
+        "articles": _articles(_t("qd_hoi_dong", "article1", committee_name=committee, issuer=name),
+                              _t("qd_hoi_dong", "article2"), _t("qd_hoi_dong", "article3")),
+        "committee_name_upper": vn.upper(committee),
+        "members": [{"num": str(i), "full_name": vn.nfc(m.full_name), "position": vn.nfc(m.position),
+                     "role": ROLE_LABELS[m.role], "note": vn.nfc(getattr(m, "duties", ""))}
+                    for i, m in enumerate(sorted_members(members), 1)],
+        "annex_ref": f"(Kèm theo Quyết định số {vn.number_text(issue.number).strip() or vn.BLANK}/"
+                     f"{ctx['document_code']} {vn.date_words(issue.issued_on, planned=issue.planned)} của {name})",
+    })
+    return ctx
+
+
+# --- 13.3 Biên bản ---------------------------------------------------------------------------------
+
+
+def bien_ban(school, campaign, members: Sequence, group_results: Sequence[dict], issue: Issue, *,
+             start: datetime, end: datetime, venue: str, absent: Sequence[dict] = (),
+             mandatory: Sequence[dict] = (), discussion: Sequence[str] = (), conclusion: str = "",
+             vote: dict | None = None) -> dict:
+    check_committee(members)
+    year = campaign.school_year
+    ctx = common("bien_ban", school, campaign, issue, _t("bien_ban", "subject", school_year=year))
+    absent_names = {vn.nfc(a["full_name"]) for a in absent}
+    present = [m for m in sorted_members(members) if vn.nfc(m.full_name) not in absent_names]
+    chair = next(m for m in members if m.role == "chair")
+    secretary = next(m for m in sorted_members(members) if m.role == "secretary")
+    s, e = start.astimezone(VN_TZ), end.astimezone(VN_TZ)
+    vote = vote or {"for": len(present), "against": 0, "abstain": 0, "total": len(present)}
+    ctx.update({
+        "opening": f"Vào hồi {s.hour} giờ {s.minute:02d} phút, {vn.date_words(s.date())}, "
+                   f"{_issuer_name(school)} tổ chức họp Hội đồng tự đánh giá mức độ chuyển đổi số.",
+        "venue": vn.nfc(venue, field="địa điểm"),
+        "present_count": str(len(present)),
+        "present_lines": [f"{vn.nfc(m.full_name)}, {vn.nfc(m.position)} - {ROLE_LABELS[m.role]};" for m in present],
+        "absent_lines": [f"{vn.nfc(a['full_name'])} (lý do: {vn.nfc(a.get('reason', ''))});" for a in absent],
+        "chair_line": f"{vn.nfc(chair.full_name)} - {vn.nfc(chair.position)}",
+        "secretary_line": f"{vn.nfc(secretary.full_name)} - {vn.nfc(secretary.position)}",
+        "agenda": _t("bien_ban", "agenda"),
+        "group_results": group_rows(group_results),
+        "mandatory_lines": [f"Tiêu chí {vn.nfc(m['criterion'])}: {'đạt' if m['met'] else 'không đạt'};" for m in mandatory],
+        "discussion": [vn.nfc(d) for d in discussion],
+        "conclusion": vn.nfc(conclusion) or _t("bien_ban", "conclusion"),
+        "vote_line": f"Biểu quyết: {vote['for']}/{vote['total']} thành viên tán thành, {vote['against']} không tán thành, "
+                     f"{vote['abstain']} không biểu quyết.",
+        "closing_line": f"Cuộc họp kết thúc vào hồi {e.hour} giờ {e.minute:02d} phút cùng ngày. "
+                        "Biên bản đã được đọc lại cho các thành viên dự họp cùng nghe và thống nhất./.",
+        "secretary_name": vn.nfc(secretary.full_name),
+        "chair_name": vn.nfc(chair.full_name),
+        "chair_post": vn.upper(chair.position),
+    })
+    ctx["archive_line"] = ctx["archive_line"][:-1] + ", Hồ sơ." if "Hồ sơ" not in ctx["archive_line"] else ctx["archive_line"]
+    return ctx
+
+
+# --- 13.4 Quyết định phê duyệt --------------------------------------------------------------------
+
+
+def qd_phe_duyet(school, campaign, group_results: Sequence[dict], issue: Issue, *, supervisor_name: str,
+                 committee_decision_ref: str = "", minutes_ref: str = "", report_due: date | None = None,
+                 overall_level: Any = None) -> dict:
+    name, year = _issuer_name(school), campaign.school_year
+    bases = [r for r in (committee_decision_ref, minutes_ref) if r]
+    ctx = common("qd_phe_duyet", school, campaign, issue, _t("qd_phe_duyet", "subject", school_year=year),
+                 recipients_first=["Như Điều 3"], extra_bases=bases)
+    due = f" trước {vn.date_words(report_due)}" if report_due else ""
+    ctx.update({
+        "authority_line": _authority_line(issue, school),
+        "articles": _articles(_t("qd_phe_duyet", "article1", school_year=year, issuer=name)),
+        "group_results": group_rows(group_results),
+        "closing_articles": [
+            *([{"label": "", "text": f"Mức độ chuyển đổi số chung: {_level(overall_level)}."}] if overall_level else []),
+            {"label": "Điều 2.", "text": _t("qd_phe_duyet", "article2", supervisor=supervisor_name, due=due)},
+            {"label": "Điều 3.", "text": _t("qd_phe_duyet", "article3")},
+        ],
+    })
+    return ctx
+
+
+# --- 13.5 Tờ trình ---------------------------------------------------------------------------------
+
+
+def to_trinh(school, campaign, group_results: Sequence[dict], issue: Issue, *, supervisor_name: str,
+             requested_level: Any = None, attachments: Sequence[str] = ()) -> dict:
+    name, year = _issuer_name(school), campaign.school_year
+    ctx = common("to_trinh", school, campaign, issue, _t("to_trinh", "subject", school_year=year),
+                 recipients_first=["Như trên"])
+    levels = [g.get("level") for g in group_results if isinstance(g.get("level"), int)]
+    level = _level(requested_level if requested_level is not None else (min(levels) if levels else None))
+    ctx.update({
+        "addressees": [vn.nfc(supervisor_name)],
+        "addressees_lines": _addressee_lines([supervisor_name]),
+        "summary": _t("to_trinh", "summary", issuer=name, school_year=year, index_set=campaign.index_set_code),
+        "group_results": group_rows(group_results),
+        "request": _t("to_trinh", "request", issuer=name, supervisor=supervisor_name, school_year=year,
+                      level=(level or "mức độ").lower() if level else "mức độ"),
+        "attachments": [f"{i}. {vn.nfc(a)};" for i, a in enumerate(attachments, 1)],
+        "closing": _t("to_trinh", "closing", supervisor=supervisor_name),
+    })
+    return ctx
+
+
+# --- 13.6 Báo cáo ----------------------------------------------------------------------------------
+
+
+def bao_cao(school, campaign, criteria_rows: Sequence[dict], group_results: Sequence[dict], issue: Issue, *,
+            addressees: Sequence[str] = (), profile: dict | None = None, strengths: Sequence[str] = (),
+            weaknesses: Sequence[str] = (), improvements: Sequence[str] = (), proposals: Sequence[str] = ()) -> dict:
+    year = campaign.school_year
+    ctx = common("bao_cao", school, campaign, issue, _t("bao_cao", "subject", school_year=year),
+                 recipients_first=["Như trên"] if addressees else [])
+    names = {g.get("group_code"): g.get("group_name") for g in group_results}
+    groups: dict[str, list[dict]] = {}
+    for r in criteria_rows:
+        groups.setdefault(r.get("group_code") or "", []).append({
+            "code": vn.nfc(r.get("code")), "name": vn.nfc(r.get("name")),
+            "max_points": _points(r.get("max_points")), "points": _points(r.get("points")),
+            "evidence": "; ".join(vn.nfc(e) for e in r.get("evidence") or []), "note": vn.nfc(r.get("note"))})
+    labels = {"province": "Tỉnh/thành phố", "commune": "Xã/phường", "phone": "Điện thoại", "email": "Thư điện tử",
+              "website": "Trang thông tin điện tử", "it_infrastructure": "Hạ tầng công nghệ thông tin"}
+    profile = profile or {}
+    ctx.update({
+        "addressees": [vn.nfc(a) for a in addressees],
+        "addressees_lines": _addressee_lines(addressees),
+        "profile_lines": [f"Tên cơ sở giáo dục: {_issuer_name(school)};"] +
+                         [f"{label}: {vn.nfc(profile[k])};" for k, label in labels.items() if profile.get(k)],
+        "organisation": _t("bao_cao", "organisation"),
+        "criteria_groups": [{"label": vn.nfc(f"{code} {names.get(code) or ''}".strip()), "rows": rows}
+                            for code, rows in groups.items()],
+        "group_lines": [f"Nhóm {g['group_code']} {g['group_name']}: {g['points']}/{g['max_points']} điểm, {g['level']};"
+                        for g in group_rows(group_results)],
+        "strengths": [vn.nfc(s) for s in strengths],
+        "weaknesses": [vn.nfc(s) for s in weaknesses],
+        "improvements": [vn.nfc(s) for s in improvements],
+        "proposals": [vn.nfc(s) for s in proposals],
+    })
+    return ctx
+
+
+# --- 13.7 Quyết định thành lập đoàn đánh giá ngoài -------------------------------------------------
+
+_TEAM_ORDER = {"head": 0, "deputy": 1, "secretary": 2, "member": 3}
+
+
+def qd_doan_danh_gia(authority, campaign, team_members: Sequence[dict], visits: Sequence[dict], issue: Issue, *,
+                     period: tuple[date, date]) -> dict:
+    if [m["role"] for m in team_members].count("head") != 1:
+        raise InvalidInput("Đoàn đánh giá ngoài cần đúng một Trưởng đoàn")
+    year = campaign.school_year
+    team = _t("qd_doan_danh_gia", "team_name", school_year=year)
+    ctx = common("qd_doan_danh_gia", authority, campaign, issue, _t("qd_doan_danh_gia", "subject", school_year=year),
+                 recipients_first=["Như Điều 4"])
+    members = sorted(team_members, key=lambda m: (_TEAM_ORDER.get(m["role"], 9), vn.name_sort_key(m["full_name"])))
+    ctx.update({
+        "authority_line": _authority_line(issue, authority),
+        "articles": _articles(
+            _t("qd_doan_danh_gia", "article1", team_name=team),
+            _t("qd_doan_danh_gia", "article2", school_count=len(visits), start=vn.short_date(period[0]),
+               end=vn.short_date(period[1])),
+            _t("qd_doan_danh_gia", "article3"), _t("qd_doan_danh_gia", "article4")),
+        "team_name_upper": vn.upper(team),
+        "team_members": [{"num": str(i), "full_name": vn.nfc(m["full_name"]),
+                          "position": vn.nfc(", ".join(x for x in (m.get("position"), m.get("workplace")) if x)),
+                          "role": TEAM_ROLE_LABELS[m["role"]]} for i, m in enumerate(members, 1)],
+        "schools": [{"num": str(i), "name": vn.nfc(v["name"]), "day": vn.short_date(v.get("visit_date")),
+                     "session": vn.nfc(v.get("session", ""))}
+                    for i, v in enumerate(sorted(visits, key=lambda v: (v.get("visit_date") or date.max,
+                                                                         vn.text_sort_key(v["name"]))), 1)],
+        "annex_ref": f"(Kèm theo Quyết định số {vn.number_text(issue.number).strip() or vn.BLANK}/"
+                     f"{ctx['document_code']} {vn.date_words(issue.issued_on, planned=issue.planned)} "
+                     f"của {_issuer_name(authority)})",
+    })
+    return ctx
+
+
+# --- 13.8 Quyết định công nhận ----------------------------------------------------------------------
+
+_LEVEL_ORDER = {"mam_non": 0, "tieu_hoc": 1, "thcs": 2, "thpt": 3, "gdtx": 4}
+EDUCATION_LEVELS = {"mam_non": "Mầm non", "tieu_hoc": "Tiểu học", "thcs": "Trung học cơ sở",
+                    "thpt": "Trung học phổ thông", "gdtx": "Giáo dục thường xuyên"}
+
+
+def recognition_groups(recognitions: Sequence[dict]) -> list[dict]:
+    """Annex rows grouped by cấp học, each group in the Vietnamese collation of school names."""
+    by_level: dict[str, list[dict]] = {}
+    for r in recognitions:
+        by_level.setdefault(r.get("education_level") or "", []).append(r)
+    out, n = [], 0
+    for lvl in sorted(by_level, key=lambda k: (_LEVEL_ORDER.get(k, 9), vn.text_sort_key(k))):
+        rows = []
+        for r in sorted(by_level[lvl], key=lambda r: vn.text_sort_key(r["school_name"])):
+            n += 1
+            g = {x.get("group_code"): x for x in r.get("group_results") or []}
+            g1, g2 = g.get("1") or g.get(1) or {}, g.get("2") or g.get(2) or {}
+            label = EDUCATION_LEVELS.get(lvl, vn.nfc(lvl))
+            rows.append({"num": str(n), "school_name": vn.nfc(r["school_name"]), "education_level": label,
+                         "commune": vn.nfc(r.get("commune")), "p1": _points(g1.get("points")),
+                         "l1": _level(g1.get("level")), "p2": _points(g2.get("points")),
+                         "l2": _level(g2.get("level")), "level": _level(r.get("level")), "note": vn.nfc(r.get("note"))})
+        out.append({"label": EDUCATION_LEVELS.get(lvl, vn.nfc(lvl) or "Khác"), "rows": rows})
+    return out
+
+
+def qd_cong_nhan(authority, campaign, recognitions: Sequence[dict], issue: Issue) -> dict:
+    year = campaign.school_year
+    ctx = common("qd_cong_nhan", authority, campaign, issue, _t("qd_cong_nhan", "subject", school_year=year),
+                 recipients_first=["Như Điều 3"])
+    ctx.update({
+        "authority_line": _authority_line(issue, authority),
+        "articles": _articles(_t("qd_cong_nhan", "article1", school_year=year, count=vn.thousands(len(recognitions))),
+                              _t("qd_cong_nhan", "article2"), _t("qd_cong_nhan", "article3")),
+        "annex_title": vn.upper(_t("qd_cong_nhan", "annex_title", school_year=year)),
+        "recognition_groups": recognition_groups(recognitions),
+        "annex_ref": f"(Kèm theo Quyết định số {vn.number_text(issue.number).strip() or vn.BLANK}/"
+                     f"{ctx['document_code']} {vn.date_words(issue.issued_on, planned=issue.planned)} "
+                     f"của {_issuer_name(authority)})",
+    })
+    return ctx
+
+
+# --- 13.9 Giấy chứng nhận -----------------------------------------------------------------------------
+
+
+def giay_chung_nhan(authority, campaign, school, issue: Issue, *, level: Any, decision_ref: str,
+                    register_no: int | None, certificate_code: str = "") -> dict:
+    year = campaign.school_year
+    # No NĐ 30 type code: the header number is the issuing authority's; the certificate's own
+    # register number is printed as "Số vào sổ" (code only when the authority insists, a setting).
+    groups = [certificate_code, authority.short_code] if certificate_code else ["GCN", authority.short_code]
+    ctx = common("giay_chung_nhan", authority, campaign, replace(issue, code_groups=groups),
+                 "Giấy chứng nhận mức độ chuyển đổi số")
+    number = vn.number_text(register_no).strip() or vn.BLANK
+    ctx["header"]["number_line"] = ""  # the certificate's number is its "Số vào sổ" below
+    ctx.update({
+        "school_name": vn.upper(school.name),
+        "level_line": _t("giay_chung_nhan", "level_line", level=_level(level).lower(), school_year=year),
+        "basis_line": f"(Theo {vn.nfc(decision_ref)})" if decision_ref else "",
+        "register_line": f"Số vào sổ: {number}/{certificate_code}" if certificate_code else f"Số vào sổ: {number}",
+    })
+    return ctx
+
+
+# --- 13.10 Bìa hồ sơ ------------------------------------------------------------------------------------
+
+
+def bia_ho_so(school, campaign, *, day: date | None, contents: Sequence[str] = DEFAULT_DOSSIER) -> dict:
+    return {
+        "doc_type": "bia_ho_so",
+        "parent_org": vn.upper(school.parent_org),
+        "issuer": vn.upper(school.name),
+        "title": _t("bia_ho_so", "title"),
+        "school_year_line": f"NĂM HỌC {vn.nfc(campaign.school_year)}",
+        "contents": [f"{i}. {document_types()[c].name}"
+                     for i, c in enumerate([c for c in contents if c != "bia_ho_so"], 1)],
+        "month_year_line": vn.month_year_line(school.place_name, day),
+    }
+
+
+# --- 13.11 Công văn đôn đốc -------------------------------------------------------------------------------
+
+
+def cong_van_nhac(authority, campaign, milestone, overdue: Sequence, issue: Issue, *, unit_code: str = "VP") -> dict:
+    year = campaign.school_year
+    due = _when(milestone)
+    subject = _t("cong_van_nhac", "subject", milestone=vn.nfc(milestone.title).lower(), school_year=year)
+    ctx = common("cong_van_nhac", authority, campaign, issue, subject, recipients_first=["Như trên"],
+                 unit_code=unit_code)
+    names = [vn.nfc(u.name) for u in sorted(overdue, key=lambda u: vn.text_sort_key(u.name))]
+    addressees = names if len(names) <= 5 else ["Thủ trưởng các cơ sở giáo dục có tên trong danh sách"]
+    ctx["header"]["vv"] = f"V/v {ctx['subject']}"
+    ctx.update({
+        "addressees": addressees,
+        "addressees_lines": _addressee_lines(addressees),
+        "paragraphs": _t("cong_van_nhac", "body", school_year=year, count=vn.thousands(len(names)),
+                         milestone=vn.nfc(milestone.title).lower(), due=due[:1].lower() + due[1:],
+                         issuer=_issuer_name(authority)),
+        "overdue": [{"num": str(i), "name": n, "due": due} for i, n in enumerate(names, 1)],
+        "closing": _t("cong_van_nhac", "closing"),
+    })
+    return ctx
+
+
+BUILDERS = {
+    "ke_hoach": ke_hoach, "qd_hoi_dong": qd_hoi_dong, "bien_ban": bien_ban, "qd_phe_duyet": qd_phe_duyet,
+    "to_trinh": to_trinh, "bao_cao": bao_cao, "qd_doan_danh_gia": qd_doan_danh_gia,
+    "qd_cong_nhan": qd_cong_nhan, "giay_chung_nhan": giay_chung_nhan, "bia_ho_so": bia_ho_so,
+    "cong_van_nhac": cong_van_nhac,
+}

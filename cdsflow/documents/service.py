@@ -1,0 +1,505 @@
+"""Service layer of the documents area: loads rows, takes numbers, builds contexts, renders.
+
+The only module here that touches the database. Each generated paper is stored (number,
+template hash, context) in the same transaction that takes its number, then rendered; the
+stored context re-produces the same bytes later (`reproduce`).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from cdsflow.documents import contexts as cx
+from cdsflow.documents import vietnamese as vn
+from cdsflow.documents.contexts import VN_TZ, Issue
+from cdsflow.documents.register import next_number, series_for
+from cdsflow.documents.render import compiled, render
+from cdsflow.documents.signature import DEFAULT_HEAD_TITLE, SignatureSpec
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.documents_tables import DocumentSetting, GeneratedDocument
+from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, CommitteeMember, Unit
+from cdsflow.workflow.document_types import document_types
+from cdsflow.workflow.errors import InvalidInput, NotFound
+from cdsflow.workflow.stages import Stage
+
+# Which unit issues each type: the school, or the campaign's issuing authority.
+SCHOOL_TYPES = {"ke_hoach", "qd_hoi_dong", "bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao", "bia_ho_so"}
+PER_SCHOOL_AUTHORITY_TYPES = {"giay_chung_nhan"}
+CAMPAIGN_TYPES = {"qd_doan_danh_gia", "qd_cong_nhan", "cong_van_nhac"}
+COUNCIL_TYPES = {"bien_ban"}  # the self-assessment council issues its minutes in its own name
+UNNUMBERED = {"bia_ho_so"}
+SUPPORTED = SCHOOL_TYPES | PER_SCHOOL_AUTHORITY_TYPES | CAMPAIGN_TYPES
+
+# Scores come from the assessment area: given an assessment, return
+# {"group_results": [...], "criteria_rows": [...], "level": int | None}. Without it papers print blanks.
+ScoreSource = Callable[[Assessment], dict]
+
+
+def no_scores(_assessment: Assessment) -> dict:
+    return {}
+
+
+def _stored(a: Assessment) -> dict:
+    from cdsflow.documents.scores import stored_scores
+
+    return stored_scores(a)
+
+
+@dataclass
+class Loaded:
+    campaign: Campaign
+    authority: Unit
+    school: Unit | None = None
+    supervisor: Unit | None = None
+    assessment: Assessment | None = None
+    members: list[CommitteeMember] = field(default_factory=list)
+    milestones: list[CampaignMilestone] = field(default_factory=list)
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def _unit_by_code(session: Session, code: str) -> Unit:
+    unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    if unit is None:
+        raise NotFound(f"Không tìm thấy đơn vị có mã «{code}»")
+    return unit
+
+
+def _campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"Không tìm thấy kế hoạch (đợt đánh giá) số {campaign_id}")
+    return campaign
+
+
+def load(session: Session, campaign_id: int | None, school_code: str | None = None) -> Loaded:
+    """The rows a paper needs; the campaign defaults to the school's latest one."""
+    school = _unit_by_code(session, school_code) if school_code else None
+    if campaign_id is None:
+        if school is None:
+            raise InvalidInput("Cần chỉ rõ trường (--school) hoặc đợt đánh giá (--campaign)")
+        campaign_id = session.execute(
+            select(Assessment.campaign_id).where(Assessment.school_id == school.id)
+            .order_by(Assessment.campaign_id.desc())).scalars().first()
+        if campaign_id is None:
+            raise NotFound(f"Trường «{school.code}» chưa tham gia đợt đánh giá nào")
+    campaign = _campaign(session, campaign_id)
+    authority = session.get(Unit, campaign.issuer_id)
+    loaded = Loaded(campaign=campaign, authority=authority, school=school)
+    loaded.milestones = list(session.execute(
+        select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign.id)
+        .order_by(CampaignMilestone.position)).scalars())
+    if school is not None:
+        loaded.supervisor = session.get(Unit, school.supervisor_id) if school.supervisor_id else authority
+        loaded.assessment = session.execute(select(Assessment).where(
+            Assessment.campaign_id == campaign.id, Assessment.school_id == school.id)).scalar_one_or_none()
+        if loaded.assessment is None:
+            raise NotFound(f"Trường «{school.code}» không có trong đợt đánh giá số {campaign.id}")
+        loaded.members = list(session.execute(select(CommitteeMember).where(
+            CommitteeMember.assessment_id == loaded.assessment.id).order_by(CommitteeMember.position_order)).scalars())
+    return loaded
+
+
+def load_many(session: Session, campaign_id: int, school_codes: Sequence[str]) -> list[Loaded]:
+    """`load` for a chunk of schools in four queries instead of four per school (bulk generation)."""
+    campaign = _campaign(session, campaign_id)
+    authority = session.get(Unit, campaign.issuer_id)
+    milestones = list(session.execute(select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign.id)
+                                      .order_by(CampaignMilestone.position)).scalars())
+    rows = session.execute(select(Unit, Assessment).join(Assessment, Assessment.school_id == Unit.id)
+                           .where(Assessment.campaign_id == campaign.id, Unit.code.in_(list(school_codes)))).all()
+    by_code = {u.code: (u, a) for u, a in rows}
+    missing = [c for c in school_codes if c not in by_code]
+    if missing:
+        raise NotFound(f"Có trường không thuộc đợt đánh giá số {campaign.id}", details=missing[:10])
+    sup_ids = {u.supervisor_id for u, _ in rows if u.supervisor_id}
+    supervisors = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(sup_ids))).scalars()} if sup_ids else {}
+    members: dict[int, list[CommitteeMember]] = {}
+    for m in session.execute(select(CommitteeMember).where(
+            CommitteeMember.assessment_id.in_([a.id for _, a in rows]))
+            .order_by(CommitteeMember.assessment_id, CommitteeMember.position_order)).scalars():
+        members.setdefault(m.assessment_id, []).append(m)
+    out = []
+    for code in school_codes:
+        school, assessment = by_code[code]
+        out.append(Loaded(campaign=campaign, authority=authority, school=school,
+                          supervisor=supervisors.get(school.supervisor_id, authority), assessment=assessment,
+                          members=members.get(assessment.id, []), milestones=milestones))
+    return out
+
+
+def settings_for(session: Session, unit: Unit) -> DocumentSetting:
+    return session.get(DocumentSetting, unit.id) or DocumentSetting(
+        unit_id=unit.id, head_title=DEFAULT_HEAD_TITLE.get(unit.kind, ""))
+
+
+def signature_spec(setting: DocumentSetting, unit: Unit, *, council: bool = False, chair: str = "",
+                   chair_post: str = "") -> SignatureSpec:
+    if council:
+        return SignatureSpec(mode="council", post=chair_post, signer_name=chair)
+    return SignatureSpec(
+        mode=setting.signature_mode, head_title=setting.head_title or DEFAULT_HEAD_TITLE.get(unit.kind, ""),
+        body=setting.body_name, signer_title=setting.signer_title, unit_head_title=setting.unit_head_title,
+        signer_name=setting.signer_name, honorific=setting.honorific)
+
+
+def _latest(session: Session, doc_type: str, campaign_id: int, school_id: int | None) -> GeneratedDocument | None:
+    stmt = select(GeneratedDocument).where(GeneratedDocument.doc_type == doc_type,
+                                           GeneratedDocument.campaign_id == campaign_id,
+                                           GeneratedDocument.number.is_not(None))
+    if school_id is not None:
+        stmt = stmt.where(GeneratedDocument.school_id == school_id)
+    return session.execute(stmt.order_by(GeneratedDocument.id.desc())).scalars().first()
+
+
+def _ref(doc: GeneratedDocument | None, kind: str, issuer_name: str) -> str:
+    """`Quyết định số 01/QĐ-THHT ngày … của …`, cited from the register; '' if never issued."""
+    if doc is None:
+        return ""
+    day = date.fromisoformat(doc.issued_on) if doc.issued_on else None
+    code = doc.context.get("document_code", "")
+    return vn.reference(kind, doc.number, code, day, issuer_name)
+
+
+# --- building -----------------------------------------------------------------------------------
+
+
+def _stage_order(state: str) -> int:
+    try:
+        return Stage(state).order
+    except ValueError:  # e.g. returned for supplement: back in self-assessment
+        return Stage.SELF_ASSESSMENT.order
+
+
+# Which schools an authority's paper is about: the team visits those that proposed; the decision
+# recognises those whose external review is done.
+_SCHOOLS_FOR = {
+    "qd_doan_danh_gia": {Stage.PROPOSAL, Stage.EXTERNAL_REVIEW, Stage.RECOGNITION, Stage.PUBLISHED},
+    "qd_cong_nhan": {Stage.EXTERNAL_REVIEW, Stage.RECOGNITION, Stage.PUBLISHED},
+}
+
+
+def _campaign_schools(session: Session, campaign_id: int, code: str | None = None) -> list[tuple[Assessment, Unit]]:
+    """The campaign's schools (its child campaigns' too), limited to the stages the paper concerns."""
+    ids = [campaign_id, *session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id)).scalars()]
+    query = (select(Assessment, Unit).join(Unit, Unit.id == Assessment.school_id)
+             .where(Assessment.campaign_id.in_(ids)).order_by(Unit.code))
+    if code in _SCHOOLS_FOR:
+        query = query.where(Assessment.state.in_([s.value for s in _SCHOOLS_FOR[code]]))
+    return [(a, u) for a, u in session.execute(query).all()]
+
+
+def _date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict, scores: ScoreSource) -> dict:
+    """Dispatch to the pure builder of `code` with rows already loaded."""
+    c, school = ld.campaign, ld.school
+    sc = scores(ld.assessment) if ld.assessment is not None else {}
+    groups = sc.get("group_results") or data.get("group_results") or []
+    if code == "ke_hoach":
+        issuer = school or ld.authority
+        return cx.ke_hoach(issuer, c, ld.milestones, issue, index_sets=data.get("index_sets", [c.index_set_code]),
+                           tasks=data.get("tasks", []), contact=data.get("contact", ""), scope=data.get("scope", ""))
+    if code == "qd_hoi_dong":
+        return cx.qd_hoi_dong(school, c, ld.members, issue)
+    if code == "bien_ban":
+        day = issue.issued_on or issue.planned or datetime.now(VN_TZ).date()
+        start = data.get("meeting_start") or datetime.combine(day, time(8, 0), VN_TZ)
+        end = data.get("meeting_end") or datetime.combine(day, time(10, 0), VN_TZ)
+        start, end = (datetime.fromisoformat(v) if isinstance(v, str) else v for v in (start, end))
+        return cx.bien_ban(school, c, ld.members, groups, issue, start=start, end=end,
+                           venue=data.get("venue", f"Phòng họp {school.name}"), absent=data.get("absent", []),
+                           mandatory=sc.get("mandatory", data.get("mandatory", [])),
+                           discussion=data.get("discussion", []), conclusion=data.get("conclusion", ""),
+                           vote=data.get("vote"))
+    if code == "qd_phe_duyet":
+        head = settings_for(session, school).head_title or "Hiệu trưởng"
+        return cx.qd_phe_duyet(
+            school, c, groups, issue, supervisor_name=ld.supervisor.name,
+            committee_decision_ref=_ref(_latest(session, "qd_hoi_dong", c.id, school.id), "Quyết định",
+                                        f"{head.capitalize()} {school.name}"),
+            minutes_ref=_ref(_latest(session, "bien_ban", c.id, school.id), "Biên bản", school.name),
+            report_due=_date(data.get("report_due")), overall_level=sc.get("level"))
+    if code == "to_trinh":
+        return cx.to_trinh(school, c, groups, issue, supervisor_name=ld.supervisor.name,
+                           requested_level=data.get("requested_level"),
+                           attachments=data.get("attachments", [document_types()[d].name for d in cx.DEFAULT_DOSSIER[2:]]))
+    if code == "bao_cao":
+        return cx.bao_cao(school, c, sc.get("criteria_rows") or data.get("criteria_rows", []), groups, issue,
+                          addressees=[ld.supervisor.name], profile=data.get("profile"),
+                          strengths=data.get("strengths", []), weaknesses=data.get("weaknesses", []),
+                          improvements=data.get("improvements", []), proposals=data.get("proposals", []))
+    if code == "bia_ho_so":
+        return cx.bia_ho_so(school, c, day=issue.issued_on or issue.planned, contents=data.get("dossier", cx.DEFAULT_DOSSIER))
+    if code == "giay_chung_nhan":
+        setting = settings_for(session, ld.authority)
+        return cx.giay_chung_nhan(ld.authority, c, school, issue, level=sc.get("level") or data.get("level"),
+                                  decision_ref=_ref(_latest(session, "qd_cong_nhan", c.id, None), "Quyết định", ld.authority.name),
+                                  register_no=issue.number, certificate_code=setting.certificate_code)
+    schools = _campaign_schools(session, c.id, code)
+    if code == "qd_cong_nhan":
+        recognitions = []
+        for a, u in schools:
+            s = scores(a)
+            recognitions.append({"school_name": u.name, "school_code": u.code, "education_level": u.education_level,
+                                 "commune": u.place_name, "group_results": s.get("group_results", []),
+                                 "level": s.get("level"), "note": ""})
+        return cx.qd_cong_nhan(ld.authority, c, recognitions, issue)
+    if code == "qd_doan_danh_gia":
+        visits = data.get("visits") or [{"name": u.name, "visit_date": None, "session": ""} for _, u in schools]
+        for v in visits:
+            v["visit_date"] = _date(v.get("visit_date"))
+        period = data.get("period") or [None, None]
+        review = next((m for m in ld.milestones if m.stage == Stage.EXTERNAL_REVIEW.value), None)
+        if review is not None and not period[1]:
+            period = [review.opens_at.astimezone(VN_TZ).date() if review.opens_at else None,
+                      review.due_at.astimezone(VN_TZ).date()]
+        team = data.get("team") or []
+        if not team:
+            raise InvalidInput("Quyết định thành lập đoàn cần danh sách thành viên đoàn (mục «team» trong tệp dữ liệu)")
+        return cx.qd_doan_danh_gia(ld.authority, c, team, visits, issue, period=(_date(period[0]), _date(period[1])))
+    if code == "cong_van_nhac":
+        key = data.get("milestone")
+        pending = [m for m in ld.milestones if m.actor == "school"]
+        milestone = next((m for m in pending if m.key == key), None) if key else (pending[0] if pending else None)
+        if milestone is None:
+            raise InvalidInput("Không xác định được mốc cần đôn đốc (mục «milestone» trong tệp dữ liệu)")
+        need = Stage(milestone.stage).order if milestone.stage else Stage.PROPOSAL.order
+        overdue = [u for a, u in schools if _stage_order(a.state) < need]
+        return cx.cong_van_nhac(ld.authority, c, milestone, overdue, issue, unit_code=data.get("unit_code", "VP"))
+    raise InvalidInput(f"Chưa hỗ trợ tạo loại văn bản «{code}»", details=[f"hỗ trợ: {', '.join(sorted(SUPPORTED))}"])
+
+
+def _check_code(code: str) -> None:
+    if code not in SUPPORTED:
+        raise InvalidInput(f"Loại văn bản không hỗ trợ: «{code}»", details=[f"chọn: {', '.join(sorted(SUPPORTED))}"])
+
+
+def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = False, issued_on: date | None = None,
+                   data: dict | None = None, scores: ScoreSource = _stored, actor: str = "") -> GeneratedDocument:
+    """Take a number (unless draft), build the context and store the record; the caller commits.
+    The number is the first write of the transaction so that SQLite takes its write lock first."""
+    data = data or {}
+    issuer = ld.authority if (code in CAMPAIGN_TYPES or code in PER_SCHOOL_AUTHORITY_TYPES or ld.school is None) else ld.school
+    setting = settings_for(session, issuer)
+    council = code in COUNCIL_TYPES
+    today = datetime.now(VN_TZ).date()
+    day = None if draft else (issued_on or today)
+    series = series_for(code, keying=setting.register_keying, council=council)
+    year = (day or issued_on or today).year
+    number = None if (draft or code in UNNUMBERED) else next_number(session, issuer.id, year, series)
+    chair = next((m for m in ld.members if m.role == "chair"), None)
+    spec = signature_spec(setting, issuer, council=council, chair=chair.full_name if chair else "",
+                          chair_post=chair.position if chair else "")
+    dtype = document_types()[code]
+    code_groups = [dtype.type_code or "BB", "HĐTĐG"] if council else None
+    issue = Issue(number=number, issued_on=day, planned=issued_on or today, signature=spec,
+                  recipients=[tuple(r) for r in data.get("recipients", [])],
+                  archive_units=[setting.archive_unit] if setting.archive_unit else [],
+                  drafter_mark=setting.drafter_mark,
+                  legal_bases=data.get("legal_bases") or cx.index_set_basis(ld.campaign.index_set_code),
+                  consider=data.get("consider", ""), code_groups=code_groups)
+    context = build_context(session, code, ld, issue, data, scores)
+    record = GeneratedDocument(
+        unit_id=issuer.id, school_id=ld.school.id if ld.school else None, campaign_id=ld.campaign.id,
+        doc_type=code, series=series, year=year if number else None, number=number,
+        number_line=context.get("header", {}).get("number_line", ""), issued_on=day.isoformat() if day else "",
+        template_hash=compiled(code).sha256, context=context, created_by=actor,
+        created_at=datetime.now(timezone.utc))
+    session.add(record)
+    session.flush()
+    return record
+
+
+# --- public use-cases -----------------------------------------------------------------------------
+
+
+def generate(engine: Engine, code: str, *, school_code: str | None = None, campaign_id: int | None = None,
+             draft: bool = False, issued_on: date | None = None, data: dict | None = None,
+             scores: ScoreSource = _stored, actor: str = "") -> tuple[GeneratedDocument, bytes]:
+    """One paper (for a school, or a campaign-wide paper of the authority): stored, then rendered."""
+    _check_code(code)
+    if code not in CAMPAIGN_TYPES and code != "ke_hoach" and not school_code:
+        raise InvalidInput(f"Loại «{code}» lập cho từng trường: cần --school")
+    with UnitOfWork(engine) as uow:
+        ld = load(uow.session, campaign_id, school_code)
+    with UnitOfWork(engine) as uow:
+        record = issue_document(uow.session, code, ld, draft=draft, issued_on=issued_on, data=data,
+                                scores=scores, actor=actor)
+        content = render(code, record.context, expected_hash=record.template_hash)
+        record.content_sha256 = hashlib.sha256(content).hexdigest()
+        uow.commit()
+    return record, content
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", vn.nfc(name)) or "x"
+
+
+def file_name(record: GeneratedDocument, school_code: str | None) -> str:
+    number = f"{record.number:02d}" if record.number else "du-thao"
+    return f"{_safe(school_code or 'chung')}-{record.doc_type}-{number}-{record.id}.docx"
+
+
+def _render_job(job: tuple[str, dict, str, str]) -> str:
+    """Worker: render one stored context to a file; returns the content hash."""
+    code, context, template_hash, path = job
+    content = render(code, context, expected_hash=template_hash)
+    Path(path).write_bytes(content)
+    return hashlib.sha256(content).hexdigest()
+
+
+def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: Path, *, draft: bool = False,
+                          issued_on: date | None = None, data: dict | None = None, scores: ScoreSource = _stored,
+                          actor: str = "", workers: int = 2, progress: Callable[[int, int], None] | None = None,
+                          chunk: int = 500) -> list[Path]:
+    """One paper per school of the campaign (or the campaign-wide one), rendered in `workers`
+    processes. Numbers and contexts are stored first, in chunks of `chunk` schools per transaction."""
+    _check_code(code)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if code in CAMPAIGN_TYPES:
+        record, content = generate(engine, code, campaign_id=campaign_id, draft=draft, issued_on=issued_on,
+                                   data=data, scores=scores, actor=actor)
+        path = out_dir / file_name(record, None)
+        path.write_bytes(content)
+        if progress:
+            progress(1, 1)
+        return [path]
+    with UnitOfWork(engine) as uow:
+        _campaign(uow.session, campaign_id)
+        codes = [u.code for _, u in _campaign_schools(uow.session, campaign_id)]
+    jobs: list[tuple[str, dict, str, str]] = []
+    ids: list[int] = []
+    for start in range(0, len(codes), chunk):
+        with UnitOfWork(engine) as uow:
+            loaded = load_many(uow.session, campaign_id, codes[start:start + chunk])
+        with UnitOfWork(engine) as uow:
+            for sc, ld in zip(codes[start:start + chunk], loaded):
+                rec = issue_document(uow.session, code, ld, draft=draft, issued_on=issued_on, data=data,
+                                     scores=scores, actor=actor)
+                jobs.append((code, rec.context, rec.template_hash, str(out_dir / file_name(rec, sc))))
+                ids.append(rec.id)
+            uow.commit()
+    hashes: list[str] = []
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for h in pool.map(_render_job, jobs, chunksize=max(1, min(64, len(jobs) // (workers * 4) or 1))):
+                hashes.append(h)
+                if progress:
+                    progress(len(hashes), len(jobs))
+    else:
+        for job in jobs:
+            hashes.append(_render_job(job))
+            if progress:
+                progress(len(hashes), len(jobs))
+    with UnitOfWork(engine) as uow:
+        for doc_id, h in zip(ids, hashes):
+            uow.session.get(GeneratedDocument, doc_id).content_sha256 = h
+        uow.commit()
+    return [Path(j[3]) for j in jobs]
+
+
+def reproduce(engine: Engine, document_id: int) -> bytes:
+    """The same bytes as when the paper was generated, from its stored context and template hash."""
+    with UnitOfWork(engine) as uow:
+        record = uow.session.get(GeneratedDocument, document_id)
+        if record is None:
+            raise NotFound(f"Không tìm thấy văn bản số {document_id} trong sổ")
+        code, context, template_hash = record.doc_type, record.context, record.template_hash
+    return render(code, context, expected_hash=template_hash)
+
+
+def dossier_order(extra: dict | None) -> list[str]:
+    """The binding order a calendar asks for (`dossier: [...]` in its extra data), else the default
+    of the Hải Phòng seed: bìa, tờ trình, biên bản, báo cáo, quyết định phê duyệt."""
+    order = list((extra or {}).get("dossier") or cx.DEFAULT_DOSSIER)
+    unknown = [c for c in order if c not in document_types()]
+    if unknown:
+        raise InvalidInput("Thứ tự hồ sơ có loại văn bản không có trong danh mục", details=unknown)
+    return order
+
+
+@dataclass
+class Dossier:
+    path: Path
+    files: list[tuple[str, str]]  # (name in the zip, how it was obtained)
+    missing: list[str]
+
+
+def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *,
+                  order: Sequence[str] | None = None, pdf: bool = False, timeout: float = 120) -> Dossier:
+    """The school's papers as one zip in binding order: the latest numbered paper of each type is
+    re-produced from the register; the cover is produced fresh; types never issued are listed as missing."""
+    import tempfile
+    import zipfile
+
+    from cdsflow.documents.build_templates import FIXED_ZIP_TIME
+
+    order = list(order or cx.DEFAULT_DOSSIER)
+    dossier_order({"dossier": order})
+    entries: list[tuple[str, bytes, str]] = []
+    missing: list[str] = []
+    for i, code in enumerate(order, 1):
+        with UnitOfWork(engine) as uow:
+            school = _unit_by_code(uow.session, school_code)
+            record = None if code in UNNUMBERED else _latest(uow.session, code, campaign_id, school.id)
+        if record is not None:
+            content = reproduce(engine, record.id)
+            how = record.number_line or f"số {record.number}"
+        elif code in UNNUMBERED:
+            record, content = generate(engine, code, school_code=school_code, campaign_id=campaign_id)
+            how = "tạo mới"
+        else:
+            missing.append(document_types()[code].name)
+            continue
+        entries.append((f"{i:02d}-{code}.docx", content, how))
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, content, _ in entries:
+            zf.writestr(zipfile.ZipInfo(name, FIXED_ZIP_TIME), content)
+        if pdf and entries:
+            from cdsflow.documents.pdf import merge_pdfs, to_pdf
+
+            with tempfile.TemporaryDirectory(prefix="cdsflow-dossier-") as tmp:
+                docx = []
+                for name, content, _ in entries:
+                    (Path(tmp) / name).write_bytes(content)
+                    docx.append(Path(tmp) / name)
+                pdfs = to_pdf(docx, Path(tmp) / "pdf", timeout=timeout)
+                merged = merge_pdfs(pdfs, Path(tmp) / "ho-so.pdf")
+                for p in pdfs:
+                    zf.write(p, p.name)
+                zf.write(merged, f"ho-so-{_safe(school_code)}.pdf")
+    return Dossier(path=out_path, files=[(n, how) for n, _, how in entries], missing=missing)
+
+
+def register_listing(engine: Engine, unit_code: str | None = None) -> list[dict]:
+    """The register rows for display."""
+    from cdsflow.documents.register import register_rows
+
+    with UnitOfWork(engine) as uow:
+        unit_id = _unit_by_code(uow.session, unit_code).id if unit_code else None
+        units = {u.id: u for u in uow.session.execute(select(Unit)).scalars()}
+        out = []
+        for r in register_rows(uow.session, unit_id):
+            out.append({"id": r.id, "unit": units[r.unit_id].code, "year": r.year, "series": r.series,
+                        "number": r.number, "number_line": r.number_line, "doc_type": r.doc_type,
+                        "issued_on": r.issued_on,
+                        "school": units[r.school_id].code if r.school_id in units else ""})
+        return out
+

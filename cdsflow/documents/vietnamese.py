@@ -1,0 +1,169 @@
+"""Vietnamese writing conventions for official documents (NĐ 30/2020 and the format sheet).
+
+Pure functions only: the date line, short dates, numbers with Vietnamese separators, money in
+words, upper-casing for headers, document numbers and the Vietnamese name sort key.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from cdsflow.text import clean_text
+
+# Blank used where a draft leaves a number or a day to be written by hand (about six spaces).
+BLANK = " " * 6
+
+
+def nfc(value: object, *, field: str = "giá trị", allow_newlines: bool = False) -> str:
+    """Every value put into a template goes through here: NFC, Ð→Đ, no control characters."""
+    return clean_text(None if value is None else str(value), field=field, allow_newlines=allow_newlines)
+
+
+def upper(value: object) -> str:
+    """Upper case for header names and signature lines; the stored value keeps its own case."""
+    return nfc(value).upper()
+
+
+def _dd(day: int) -> str:
+    return f"{day:02d}"
+
+
+def _mm(month: int) -> str:
+    # Only January and February take a leading zero (§7): "tháng 02", "tháng 3".
+    return f"{month:02d}" if month <= 2 else str(month)
+
+
+def date_words(day: date | None, *, planned: date | None = None) -> str:
+    """`ngày 05 tháng 02 năm 2025`; a draft (no day) keeps the planned month/year or blanks."""
+    if day is not None:
+        return f"ngày {_dd(day.day)} tháng {_mm(day.month)} năm {day.year}"
+    if planned is not None:
+        return f"ngày{BLANK}tháng {_mm(planned.month)} năm {planned.year}"
+    return f"ngày{BLANK}tháng{BLANK}năm{BLANK}"
+
+
+def date_line(place: str, day: date | None, *, planned: date | None = None) -> str:
+    """The date line of the header: `Ba Đình, ngày 05 tháng 02 năm 2025`."""
+    place = nfc(place, field="địa danh")
+    if not place:
+        from cdsflow.workflow.errors import InvalidInput
+
+        raise InvalidInput("Thiếu địa danh cho dòng ngày tháng của văn bản")
+    return f"{place}, {date_words(day, planned=planned)}"
+
+
+def month_year_line(place: str, day: date | None) -> str:
+    """Foot of a dossier cover: `Hùng Thắng, tháng 3 năm 2026`."""
+    place = nfc(place, field="địa danh")
+    if day is None:
+        return f"{place}, tháng{BLANK}năm{BLANK}"
+    return f"{place}, tháng {_mm(day.month)} năm {day.year}"
+
+
+def short_date(day: date | None) -> str:
+    """`30/12/2022`, the short form acceptable in references; blank for an unknown day."""
+    return "" if day is None else f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+def thousands(value: int) -> str:
+    """`1.250.000`: a dot between thousands."""
+    sign = "-" if value < 0 else ""
+    return sign + f"{abs(int(value)):,}".replace(",", ".")
+
+
+def decimal(value: float | int | Decimal | None, places: int = 2) -> str:
+    """`75,5`: comma for decimals, dot for thousands, trailing zeros dropped; '' for None."""
+    if value is None:
+        return ""
+    q = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    whole, _, frac = f"{abs(q):f}".partition(".")
+    frac = frac.rstrip("0")
+    text = thousands(int(whole)) + ("," + frac if frac else "")
+    return ("-" if q < 0 else "") + text
+
+
+def money_in_words(amount: int) -> str:
+    """`Một triệu hai trăm năm mươi nghìn đồng`: vn-numberwords gives the "không trăm linh" forms
+    that num2words `vi` gets wrong."""
+    from vn_numberwords import number_to_words
+
+    words = nfc(number_to_words(int(amount)))
+    return words[:1].upper() + words[1:] + " đồng"
+
+
+_CODE_GROUP = re.compile(r"^[A-Za-zĐđ][A-Za-zĐđ.&]*$")
+
+
+def document_code(*groups: str | None) -> str:
+    """`QĐ-THHT`: code groups joined with '-', user-typed spaces stripped (the seed's "61 /KH")."""
+    parts = [re.sub(r"\s+", "", nfc(g)) for g in groups if g and nfc(g)]
+    for p in parts:
+        if not _CODE_GROUP.match(p):
+            from cdsflow.workflow.errors import InvalidInput
+
+            raise InvalidInput(f"Ký hiệu văn bản không hợp lệ: «{p}» (chỉ gồm chữ cái, '.', '&')")
+    return "-".join(parts)
+
+
+def number_text(number: int | None) -> str:
+    """`07`, `125`; blank for a draft."""
+    if number is None:
+        return BLANK
+    if number < 1:
+        from cdsflow.workflow.errors import InvalidInput
+
+        raise InvalidInput(f"Số văn bản phải lớn hơn 0 (nhận {number})")
+    return f"{number:02d}"
+
+
+def number_line(number: int | None, *groups: str | None) -> str:
+    """`Số: 07/QĐ-THHT`; a draft prints `Số:      /QĐ-THHT` (number given after signing)."""
+    return f"Số: {number_text(number)}/{document_code(*groups)}"
+
+
+def reference(doc_kind: str, number: int | None, code: str, day: date | None, issuer: str) -> str:
+    """`Quyết định số 07/QĐ-THHT ngày 05 tháng 02 năm 2025 của Trường …` (blanks in drafts)."""
+    return f"{nfc(doc_kind)} số {number_text(number)}/{code} {date_words(day)} của {nfc(issuer)}"
+
+
+# --- Vietnamese collation -----------------------------------------------------------------------
+# Hand-written instead of PyICU's `vi` collator: PyICU needs a C++ build and libicu-dev on every
+# machine, and names need only the alphabet and the six tones.
+_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"  # f j w z sit where Latin puts them (foreign names)
+_RANK = {ch: i + 10 for i, ch in enumerate(_ALPHABET)}
+# không, huyền, hỏi, ngã, sắc, nặng
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+
+
+def _word_key(word: str) -> tuple[tuple[int, ...], int]:
+    if word.isdigit():  # "số 5" before "số 25": numbers by value, before any letter
+        return (int(word) - 10**12,), 0
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    tone = 0
+    kept = []
+    for ch in decomposed:
+        if ch in _TONES:
+            tone = tone or _TONES[ch]
+        else:
+            kept.append(ch)
+    letters = unicodedata.normalize("NFC", "".join(kept))
+    return tuple(_RANK.get(ch, ord(ch) if ord(ch) < 10 else ord(ch) + 100) for ch in letters), tone
+
+
+def name_sort_key(full_name: str) -> tuple:
+    """Sort key for a Vietnamese personal name: given name, then middle, then family name;
+    letters first (a < ă < â … d < đ …), tones only break ties (không < huyền < hỏi < ngã < sắc < nặng)."""
+    words = nfc(full_name).split()
+    if not words:
+        return ((), ())
+    ordered = [words[-1], *words[1:-1], words[0]] if len(words) > 1 else words
+    keys = [_word_key(w) for w in ordered]
+    return tuple(k[0] for k in keys), tuple(k[1] for k in keys)
+
+
+def text_sort_key(text: str) -> tuple:
+    """Sort key for other labels (school names) in reading order, same alphabet and tones."""
+    keys = [_word_key(w) for w in nfc(text).split()]
+    return tuple(k[0] for k in keys), tuple(k[1] for k in keys)

@@ -1,0 +1,101 @@
+"""Tables of the assessment area: index-set versions, answers, scores, evidence, assignments."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from cdsflow.storage.types import UTCDateTime
+
+
+def _ts(nullable: bool = True, **kw: Any) -> Any:
+    return Field(default=None, sa_column=Column(UTCDateTime(), nullable=nullable), **kw)
+
+
+class IndexSetVersion(SQLModel, table=True):
+    """An imported (or pinned) index set. `content` is the canonical JSON its hash is computed from."""
+
+    __tablename__ = "index_set_version"
+    __table_args__ = (UniqueConstraint("code", "version"),)
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, index=True)
+    version: str = Field(max_length=64)
+    content_hash: str = Field(max_length=64, unique=True, index=True)
+    provisional: bool = False
+    title: str = Field(max_length=500)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    source: str = Field(default="", max_length=500)  # file name it was imported from
+    imported_by: str = Field(default="", max_length=200)
+    imported_at: datetime | None = _ts(nullable=False)
+
+
+class AssessmentAnswer(SQLModel, table=True):
+    """One item's raw answer in one phase (self | external) of one assessment, with who/when."""
+
+    __tablename__ = "assessment_answer"
+    __table_args__ = (UniqueConstraint("assessment_id", "phase", "item_code"),)
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
+    phase: str = Field(max_length=16)  # self | external
+    item_code: str = Field(max_length=32)
+    value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
+    answered_by: str = Field(max_length=200)
+    answered_at: datetime | None = _ts(nullable=False)
+
+
+class AssessmentScore(SQLModel, table=True):
+    """The scored result of one phase, against the exact index-set version (hash) it used."""
+
+    __tablename__ = "assessment_score"
+    __table_args__ = (UniqueConstraint("assessment_id", "phase"),)
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
+    phase: str = Field(max_length=16)
+    index_set_hash: str = Field(max_length=64)
+    group1_total: float | None = None  # first two groups as columns: what reports sort and count by
+    group1_level: int | None = None
+    group2_total: float | None = None
+    group2_level: int | None = None
+    total: float = 0.0
+    overall_level: int | None = None
+    complete: bool = False
+    mandatory_met: bool | None = None  # None while a mandatory condition is unanswered
+    item_points: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    scored_by: str = Field(default="", max_length=200)
+    scored_at: datetime | None = _ts(nullable=False)
+
+
+class EvidenceEntry(SQLModel, table=True):
+    """A minh chứng for one criterion (or sub-item) of one assessment."""
+
+    __tablename__ = "evidence_entry"
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    criterion_code: str = Field(max_length=32)
+    title: str = Field(max_length=500)
+    document_number: str = Field(default="", max_length=100)  # số, ký hiệu văn bản
+    document_date: date | None = None
+    link: str = Field(default="", max_length=2000)
+    file_path: str = Field(default="", max_length=1000)
+    responsible_member_id: int | None = Field(default=None, foreign_key="committee_member.id", index=True)
+    valid_until: date | None = None  # None: stays valid (a quy chế); a plan is valid for its year
+    created_by: str = Field(default="", max_length=200)
+    created_at: datetime | None = _ts(nullable=False)
+
+
+class CriterionAssignment(SQLModel, table=True):
+    """The committee's split of the criteria: who leads (chủ trì) and who does (thực hiện) each one."""
+
+    __tablename__ = "criterion_assignment"
+    __table_args__ = (UniqueConstraint("assessment_id", "criterion_code", "member_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
+    criterion_code: str = Field(max_length=32)
+    member_id: int = Field(foreign_key="committee_member.id", index=True)
+    role: str = Field(max_length=16)  # chu_tri | thuc_hien
+    status: str = Field(default="chua_bat_dau", max_length=16)  # chua_bat_dau | dang_thuc_hien | hoan_thanh
+    updated_by: str = Field(default="", max_length=200)
+    updated_at: datetime | None = _ts(nullable=False)

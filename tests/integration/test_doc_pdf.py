@@ -1,0 +1,64 @@
+"""PDF through LibreOffice headless (CI installs it); a clear message when it is missing."""
+import shutil
+import zipfile
+from datetime import date
+
+import pytest
+
+from cdsflow.documents import service
+from cdsflow.documents.pdf import PdfUnavailable, merge_pdfs, to_pdf, to_pdf_parallel
+from cdsflow.documents.render import render
+from cdsflow.documents.samples import sample_context, sample_groups, seed_database
+
+needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None and shutil.which("libreoffice") is None,
+                                   reason="LibreOffice (soffice) chưa được cài: bỏ qua chuyển PDF")
+
+
+@pytest.mark.libreoffice
+@needs_soffice
+def test_documents_convert_to_a4_pdf_and_merge(tmp_path):
+    from pypdf import PdfReader
+
+    files = []
+    for code in ("qd_hoi_dong", "to_trinh"):
+        path = tmp_path / f"{code}.docx"
+        path.write_bytes(render(code, sample_context(code)))
+        files.append(path)
+    pdfs = to_pdf(files, tmp_path / "pdf", timeout=180)
+    first = PdfReader(pdfs[0])
+    width, height = float(first.pages[0].mediabox.width), float(first.pages[0].mediabox.height)
+    assert abs(width - 595.3) < 2 and abs(height - 841.9) < 2  # A4 in points
+    assert len(first.pages) == 2  # decision + its annex on a new page
+    merged = merge_pdfs(pdfs, tmp_path / "all.pdf")
+    assert len(PdfReader(merged).pages) == sum(len(PdfReader(p).pages) for p in pdfs)
+
+
+@pytest.mark.libreoffice
+@needs_soffice
+def test_dossier_with_merged_pdf(sqlite_engine, tmp_path):
+    seed = seed_database(sqlite_engine, 1)
+    service.generate(sqlite_engine, "to_trinh", school_code="THHT", issued_on=date(2026, 4, 1),
+                     scores=lambda a: {"group_results": sample_groups()})
+    result = service.build_dossier(sqlite_engine, "THHT", seed["campaign_id"], tmp_path / "hs.zip", pdf=True,
+                                   timeout=180)
+    names = zipfile.ZipFile(result.path).namelist()
+    assert "ho-so-THHT.pdf" in names and "02-to_trinh.pdf" in names
+
+
+def test_missing_libreoffice_gives_a_vietnamese_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # an empty PATH: no soffice anywhere
+    with pytest.raises(PdfUnavailable) as err:
+        to_pdf([tmp_path / "x.docx"], tmp_path)
+    assert "Không tìm thấy LibreOffice" in str(err.value)
+
+
+@pytest.mark.libreoffice
+@needs_soffice
+def test_two_libreoffice_workers_with_their_own_profiles(tmp_path):
+    files = []
+    for i in range(4):
+        path = tmp_path / f"bia-{i}.docx"
+        path.write_bytes(render("bia_ho_so", sample_context("bia_ho_so")))
+        files.append(path)
+    pdfs = to_pdf_parallel(files, tmp_path / "pdf", workers=2, timeout=180)
+    assert [p.exists() for p in pdfs] == [True] * 4

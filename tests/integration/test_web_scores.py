@@ -1,0 +1,120 @@
+"""The scoring form (caps, live totals, levels), the external scores beside the school's, evidence files."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.workflow.services.indexsets import index_set_for_assessment
+from cdsflow.workflow.services.scoring import load_answers
+from tests.web_support import COMMITTEE, build_world, fill_self_assessment
+
+
+@pytest.fixture
+def world(engine, tmp_path):
+    return build_world(engine, tmp_path)
+
+
+def items(world):
+    with UnitOfWork(world.engine) as uow:
+        return index_set_for_assessment(uow.session, world.p1s1)
+
+
+def answers(world, phase="self"):
+    with UnitOfWork(world.engine) as uow:
+        return load_answers(uow.session, world.p1s1, phase)
+
+
+def csrf(client, path):
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).text).group(1)
+
+
+def first_of(index_set, kind):
+    return next(i for i in index_set.items.values() if i.kind.value == kind)
+
+
+def test_form_shows_caps_and_saving_updates_totals(world):
+    head = world.client("head")
+    page = head.get(f"/assessments/{world.p1s1}/scores")
+    assert page.status_code == 200 and "tối đa" in page.text and 'id="total">0<' in page.text
+    s = items(world)
+    yes = first_of(s, "yes_no")
+    head.headers.pop("X-CSRF-Token")
+    r = head.post(f"/assessments/{world.p1s1}/scores",
+                  data={"csrf_token": csrf(head, f"/assessments/{world.p1s1}"), "phase": "self", f"item:{yes.code}": "co"})
+    assert r.status_code == 303
+    assert answers(world) == {yes.code: "co"}
+    page = head.get(r.headers["location"])
+    assert "Đã lưu điểm." in page.text
+    assert f'data-item="{yes.code}">{format(yes.max_points.normalize(), "f").replace(".", ",")}<' in page.text
+
+
+def test_preview_scores_without_storing(world):
+    s = items(world)
+    pct = first_of(s, "percentage")
+    r = world.client("member").post(f"/api/assessments/{world.p1s1}/scores/preview",
+                                    json={"phase": "self", "answers": {pct.code: 100}})
+    assert r.status_code == 200 and r.json()["items"][pct.code]["points"] == float(pct.max_points)
+    assert r.json()["total"] == float(pct.max_points) and answers(world) == {}
+
+
+def test_a_bad_answer_is_refused_whole_and_named(world):
+    s = items(world)
+    yes, pct = first_of(s, "yes_no"), first_of(s, "percentage")
+    r = world.client("head").put(f"/api/assessments/{world.p1s1}/scores",
+                                 json={"phase": "self", "answers": {yes.code: "co", pct.code: 150}})
+    assert r.status_code == 422 and pct.code in str(r.json()) and "100%" in str(r.json())
+    assert answers(world) == {}
+
+
+def test_only_the_right_people_score_each_phase(world):
+    s = items(world)
+    yes = first_of(s, "yes_no")
+    body = {"phase": "self", "answers": {yes.code: "co"}}
+    for who in ("clerk", "reviewer", "officer"):
+        assert world.client(who).put(f"/api/assessments/{world.p1s1}/scores", json=body).status_code == 403
+    assert world.client("head2").put(f"/api/assessments/{world.p1s1}/scores", json=body).status_code == 404
+    r = world.client("reviewer").put(f"/api/assessments/{world.p1s1}/scores", json={**body, "phase": "external"})
+    assert r.status_code == 422 and "Đang đánh giá ngoài" in r.json()["error"]
+    assert "Lưu điểm" not in world.client("clerk").get(f"/assessments/{world.p1s1}/scores").text
+
+
+def test_proposal_locks_the_school_scores_and_reviewers_score_beside_them(world):
+    head, reviewer = world.client("head"), world.client("reviewer")
+    head.put(f"/api/assessments/{world.p1s1}/committee", json={"version": 1, "members": COMMITTEE})
+    for trigger in ("form_committee", "start_self_assessment"):
+        v = head.get(f"/api/assessments/{world.p1s1}").json()["version"]
+        head.post(f"/api/assessments/{world.p1s1}/transitions", json={"trigger": trigger, "version": v})
+    fill_self_assessment(head, world.engine, world.p1s1)
+    for who, trigger in (("head", "submit_proposal"), ("reviewer", "start_review")):
+        v = head.get(f"/api/assessments/{world.p1s1}").json()["version"]
+        assert world.client(who).post(f"/api/assessments/{world.p1s1}/transitions",
+                                      json={"trigger": trigger, "version": v}).status_code == 200
+    yes = first_of(items(world), "yes_no")
+    r = head.put(f"/api/assessments/{world.p1s1}/scores", json={"phase": "self", "answers": {yes.code: "khong"}})
+    assert r.status_code == 403 and "đã khóa" in r.json()["error"]
+    r = reviewer.put(f"/api/assessments/{world.p1s1}/scores", json={"phase": "external", "answers": {yes.code: "khong"}})
+    assert r.status_code == 200
+    page = reviewer.get(f"/assessments/{world.p1s1}/scores?phase=external")
+    assert "Đánh giá ngoài" in page.text and "tự đánh giá:" in page.text and "Lưu điểm" in page.text
+
+
+def test_evidence_file_is_stored_privately_and_served_only_in_scope(world, tmp_path):
+    head = world.client("head")
+    token = head.headers.pop("X-CSRF-Token")
+    code = next(iter(items(world).criteria))
+    r = head.post(f"/assessments/{world.p1s1}/evidence", data={"csrf_token": token, "criterion": code, "title": "Ảnh"},
+                  files={"file": ("../../x.php", b"<?php", "text/plain")})
+    assert r.status_code == 422 and "Loại tệp không được nhận" in r.text
+    r = head.post(f"/assessments/{world.p1s1}/evidence", data={"csrf_token": token, "criterion": code, "title": "Kế hoạch"},
+                  files={"file": ("../ke hoach.pdf", b"%PDF-1.4 test", "application/pdf")})
+    assert r.status_code == 303
+    stored = [p for p in (tmp_path / "uploads").rglob("*") if p.is_file()]
+    assert len(stored) == 1 and re.fullmatch(r"[0-9a-f]{32}\.pdf", stored[0].name)
+    eid = world.client("head").get(f"/api/assessments/{world.p1s1}/evidence").json()[0]["id"]
+    got = world.client("officer").get(f"/evidence/{eid}/file")
+    assert got.status_code == 200 and got.content == b"%PDF-1.4 test"
+    assert got.headers["content-disposition"].startswith("attachment")
+    assert world.client("head2").get(f"/evidence/{eid}/file").status_code == 404
+    assert world.client().get(f"/evidence/{eid}/file").status_code == 303
