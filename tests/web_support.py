@@ -11,7 +11,8 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.services.accounts import create_account, set_password_hasher
 from cdsflow.workflow.services.assessments import find_assessment
 from cdsflow.workflow.services.campaigns import launch_campaign
-from tests.factories import calendar, load_units
+from cdsflow.workflow.services.units import import_units
+from tests.factories import calendar, unit_rows
 
 PASSWORD = "mat-khau-thu-nghiem"
 # Cheap argon2 for tests only (the default parameters cost ~0.1 s a hash, by design).
@@ -53,8 +54,18 @@ class World:
         return c
 
 
+def _rows():
+    """The shared test units, with document symbols made of letters (a paper's number needs them)."""
+    rows = unit_rows()
+    for n, (_, row) in enumerate(rows):
+        if row["kind"] == "Trường":
+            row["short_code"] = "TH" + chr(65 + n // 26) + chr(65 + n % 26)
+    return rows
+
+
 def build_world(engine, tmp_path) -> World:
-    load_units(engine)
+    with UnitOfWork(engine) as uow:
+        import_units(uow, _rows())
     with UnitOfWork(engine) as uow:
         launch_campaign(uow, issuer_code="SGD", school_year="2024-2025", calendar=calendar(), spawn_children=True)
     with UnitOfWork(engine) as uow:

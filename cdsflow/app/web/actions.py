@@ -260,3 +260,48 @@ def school_list(uow: UnitOfWork, p: Principal, campaign_id: int, *, stage: str |
     rows = uow.session.execute(query.order_by(Unit.code).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
     out = [(aid, code, name, Stage(state).label) for aid, code, name, state, sid in rows[:PAGE_SIZE]]
     return out, len(rows) > PAGE_SIZE
+
+
+@dataclass
+class LevelChart:
+    phase_label: str
+    group_name: str
+    counts: list[tuple[str, int]]  # (level label, schools)
+    peak: int
+
+
+def level_charts(uow: UnitOfWork, campaign_id: int) -> list[LevelChart]:
+    """Schools per level and group, for the self-assessment and the external review: one GROUP BY."""
+    from cdsflow.storage.assessment_tables import AssessmentScore
+    from cdsflow.workflow.services.indexsets import index_set_by_hash
+
+    campaign = uow.session.get(Campaign, campaign_id)
+    ids = [campaign_id, *uow.session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id)).scalars()]
+    rows = uow.session.execute(
+        select(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level, func.count())
+        .join(Assessment, Assessment.id == AssessmentScore.assessment_id)
+        .where(Assessment.campaign_id.in_(ids))
+        .group_by(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level)
+    ).all()
+    if not rows:
+        return []
+    try:
+        index_set = index_set_by_hash(uow.session, campaign.index_set_hash)
+        groups = [g.name for g in index_set.groups][:2]
+        levels = [(b.level, b.name) for b in index_set.levels]
+    except CdsError:
+        groups, levels = ["Nhóm 1", "Nhóm 2"], [(1, ""), (2, ""), (3, "")]
+    charts = []
+    for phase, label in (("self", "Tự đánh giá"), ("external", "Đánh giá ngoài")):
+        for gi, name in enumerate(groups):
+            tally: dict[int | None, int] = {}
+            for ph, g1, g2, n in rows:
+                if ph == phase:
+                    key = (g1, g2)[gi]
+                    tally[key] = tally.get(key, 0) + n
+            if not tally:
+                continue
+            counts = [("Chưa đạt mức", tally.get(None, 0))] + [
+                (f"Mức {lv}" + (f" ({nm})" if nm else ""), tally.get(lv, 0)) for lv, nm in levels]
+            charts.append(LevelChart(label, name, counts, max([n for _, n in counts] + [1])))
+    return charts

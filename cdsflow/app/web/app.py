@@ -60,7 +60,7 @@ def create_app(
     uploads_dir: Path | str = Path("var") / "uploads",
     secure_cookies: bool = False,
 ) -> FastAPI:
-    from cdsflow.app.web import api, pages, routes_scores
+    from cdsflow.app.web import api, pages, routes_documents, routes_scores
 
     app = FastAPI(
         title="cdsflow",
@@ -84,7 +84,9 @@ def create_app(
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(routes_scores.api)
+    app.include_router(routes_documents.api)
     app.include_router(pages.router)
     app.include_router(routes_scores.pages)
+    app.include_router(routes_documents.pages)
     app.add_middleware(_Guard)
     return app

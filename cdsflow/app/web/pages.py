@@ -32,6 +32,8 @@ NOTICES = {
     "advanced": "Đã cập nhật trạng thái kế hoạch.",
     "account": "Đã tạo tài khoản.",
     "scores": "Đã lưu điểm.",
+    "document": "Đã lập văn bản và vào sổ.",
+    "documents": "Đã lập văn bản cho các trường và vào sổ.",
     "evidence": "Đã thêm minh chứng.",
     "evidence_removed": "Đã xóa minh chứng.",
 }
@@ -170,7 +172,11 @@ def _dashboard(request, p, uow, campaign_id, status=200, **extra) -> Response:
     peak = max([line.count for line in view.stages] + [1])
     steps = [(t, label) for t, (_, _, label) in CAMPAIGN_STEPS.items() if t != "launch"]
     bulk = [(t, STEP_BY_TRIGGER[t].label) for t in actions.BULK_TRIGGERS if allowed(p, t)]
+    from cdsflow.app.web import documents
+
     return render(request, "dashboard.html", p, status, s=view, peak=peak, campaign_steps=steps,
+                  levels=actions.level_charts(uow, campaign_id), doc_types=documents.campaign_types(),
+                  can_generate=allowed(p, "generate_authority_paper"),
                   can_advance=allowed(p, "advance_campaign"), bulk_triggers=bulk if allowed(p, "bulk") else [],
                   status_label=CampaignStatus(view.status).label, **extra)
 

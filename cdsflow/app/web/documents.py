@@ -1,0 +1,138 @@
+"""Documents for the web: the register of the units in scope, downloads (.docx, .pdf when LibreOffice
+is there), one school's dossier zip, and generating papers. The documents service does the work."""
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from cdsflow.app.web.access import PERMISSIONS, assessment_for, campaign_for, require, unit_in_scope
+from cdsflow.documents import service as doc_svc
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.documents_tables import GeneratedDocument
+from cdsflow.storage.tables import Campaign, Unit
+from cdsflow.workflow.document_types import document_types
+from cdsflow.workflow.errors import Forbidden, InvalidInput, NotFound
+from cdsflow.workflow.services.accounts import Principal, Role
+
+PERMISSIONS["generate_school_paper"] = frozenset({Role.SCHOOL_HEAD, Role.CLERK, Role.OFFICER})
+PERMISSIONS["generate_authority_paper"] = frozenset({Role.CLERK, Role.OFFICER})
+
+
+@dataclass(frozen=True)
+class DocRow:
+    id: int
+    unit: str
+    school: str
+    doc_type: str
+    type_name: str
+    number_line: str
+    issued_on: str
+
+
+def _type_name(code: str) -> str:
+    t = document_types().get(code)
+    return t.name if t else code
+
+
+def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, limit: int = 500) -> list[DocRow]:
+    """Register lines the principal may see (issued by, or concerning, a unit in scope), newest first."""
+    q = (select(GeneratedDocument, Unit.code).join(Unit, Unit.id == GeneratedDocument.unit_id)
+         .order_by(GeneratedDocument.id.desc()).limit(limit * 4))
+    if school_id is not None:
+        q = q.where(GeneratedDocument.school_id == school_id)
+    codes = dict(uow.session.execute(select(Unit.id, Unit.code)).all()) if school_id is None else {}
+    scope: dict[int, bool] = {}
+    out: list[DocRow] = []
+    for d, unit_code in uow.session.execute(q):
+        key = d.school_id or d.unit_id
+        if key not in scope:
+            scope[key] = unit_in_scope(uow, p, key)
+        if not scope[key]:
+            continue
+        school = codes.get(d.school_id, "") if school_id is None else ""
+        out.append(DocRow(d.id, unit_code, school, d.doc_type, _type_name(d.doc_type), d.number_line, d.issued_on))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _document(uow: UnitOfWork, p: Principal, document_id: int) -> GeneratedDocument:
+    d = uow.session.get(GeneratedDocument, document_id)
+    if d is None or not unit_in_scope(uow, p, d.school_id or d.unit_id):
+        raise NotFound(f"Không tìm thấy văn bản số {document_id} trong sổ")
+    return d
+
+
+def download(uow: UnitOfWork, p: Principal, document_id: int, *, pdf: bool = False) -> tuple[bytes, str, str]:
+    """(content, file name, media type): the stored paper re-produced byte for byte."""
+    d = _document(uow, p, document_id)
+    school = uow.session.get(Unit, d.school_id).code if d.school_id else None
+    name = doc_svc.file_name(d, school)
+    content = doc_svc.reproduce(uow.engine, d.id)
+    if not pdf:
+        return content, name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    from cdsflow.documents.pdf import to_pdf
+
+    with tempfile.TemporaryDirectory(prefix="cdsflow-web-") as tmp:
+        src = Path(tmp) / name
+        src.write_bytes(content)
+        out = to_pdf([src], Path(tmp) / "pdf")[0]
+        return out.read_bytes(), Path(name).with_suffix(".pdf").name, "application/pdf"
+
+
+def pdf_available() -> bool:
+    return bool(shutil.which("soffice") or shutil.which("libreoffice"))
+
+
+def dossier(uow: UnitOfWork, p: Principal, assessment_id: int, out_dir: Path) -> tuple[Path, list[str]]:
+    a = assessment_for(uow, p, assessment_id)
+    school = uow.session.get(Unit, a.school_id)
+    out = out_dir / f"ho-so-{school.code}.zip"
+    result = doc_svc.build_dossier(uow.engine, school.code, a.campaign_id, out)
+    return result.path, result.missing
+
+
+def school_types() -> list[tuple[str, str]]:
+    return [(c, _type_name(c)) for c in document_types() if c in doc_svc.SCHOOL_TYPES | doc_svc.PER_SCHOOL_AUTHORITY_TYPES]
+
+
+def campaign_types() -> list[tuple[str, str]]:
+    return [(c, _type_name(c)) for c in document_types() if c in doc_svc.SUPPORTED and c != "bia_ho_so"]
+
+
+def generate_for_school(uow: UnitOfWork, p: Principal, assessment_id: int, code: str) -> GeneratedDocument:
+    a = assessment_for(uow, p, assessment_id)
+    if code not in doc_svc.SCHOOL_TYPES | doc_svc.PER_SCHOOL_AUTHORITY_TYPES:
+        raise InvalidInput(f"Loại văn bản «{code}» không lập cho từng trường")
+    authority = code in doc_svc.PER_SCHOOL_AUTHORITY_TYPES
+    require(p, "generate_authority_paper" if authority else "generate_school_paper")
+    if p.role.school_side and authority:
+        raise Forbidden("Văn bản này do cấp trên ban hành.")
+    school = uow.session.get(Unit, a.school_id)
+    record, _ = doc_svc.generate(uow.engine, code, school_code=school.code, campaign_id=a.campaign_id,
+                                 actor=p.actor_name)
+    return record
+
+
+def generate_for_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, out_root: Path) -> int:
+    """One paper per school (or the campaign-wide paper): numbered and stored in the register."""
+    require(p, "generate_authority_paper")
+    campaign_for(uow, p, campaign_id)
+    if code not in doc_svc.SUPPORTED:
+        raise InvalidInput(f"Loại văn bản không có: «{code}»")
+    with tempfile.TemporaryDirectory(dir=_mkdir(out_root)) as tmp:
+        paths = doc_svc.generate_for_campaign(uow.engine, code, campaign_id, Path(tmp), actor=p.actor_name, workers=1)
+    return len(paths)
+
+
+def _mkdir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def campaign_of(uow: UnitOfWork, campaign_id: int) -> Campaign | None:
+    return uow.session.get(Campaign, campaign_id)

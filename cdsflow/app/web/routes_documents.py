@@ -1,0 +1,92 @@
+"""Clerk pages and API: the register, downloads, dossier zip, generating papers."""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse
+
+from cdsflow.app.web import documents
+from cdsflow.app.web.access import allowed, assessment_for
+from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
+from cdsflow.app.web.pages import render
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.workflow.services.accounts import Principal
+
+pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["cdsflow"])
+
+
+def _attachment(name: str) -> dict:
+    return {"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"}
+
+
+@pages.get("/documents")
+def register_page(request: Request, p: Principal = Depends(current_principal),
+                  uow: UnitOfWork = Depends(get_uow)) -> Response:
+    return render(request, "documents.html", p, rows=documents.register(uow, p), pdf=documents.pdf_available())
+
+
+@pages.get("/assessments/{assessment_id}/documents")
+def school_documents(request: Request, assessment_id: int, p: Principal = Depends(current_principal),
+                     uow: UnitOfWork = Depends(get_uow)) -> Response:
+    a = assessment_for(uow, p, assessment_id)
+    return render(request, "documents.html", p, rows=documents.register(uow, p, school_id=a.school_id),
+                  pdf=documents.pdf_available(), assessment_id=a.id, types=documents.school_types(),
+                  can_generate=allowed(p, "generate_school_paper"))
+
+
+@pages.post("/assessments/{assessment_id}/documents")
+def school_generate(assessment_id: int, doc_type: str = Form(...), p: Principal = Depends(checked_principal),
+                    uow: UnitOfWork = Depends(get_uow)) -> Response:
+    documents.generate_for_school(uow, p, assessment_id, doc_type)
+    return RedirectResponse(f"/assessments/{assessment_id}/documents?done=document", status_code=303)
+
+
+@pages.post("/campaigns/{campaign_id}/documents")
+def campaign_generate(request: Request, campaign_id: int, doc_type: str = Form(...),
+                      p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    n = documents.generate_for_campaign(uow, p, campaign_id, doc_type, request.app.state.uploads_dir / "tmp")
+    return RedirectResponse(f"/documents?done=documents&n={n}", status_code=303)
+
+
+@pages.get("/documents/{document_id}/download")
+def download(document_id: int, format: str = "docx", p: Principal = Depends(current_principal),
+             uow: UnitOfWork = Depends(get_uow)) -> Response:
+    content, name, media = documents.download(uow, p, document_id, pdf=format == "pdf")
+    return Response(content, media_type=media, headers=_attachment(name))
+
+
+@pages.get("/assessments/{assessment_id}/dossier.zip")
+def dossier(request: Request, assessment_id: int, p: Principal = Depends(current_principal),
+            uow: UnitOfWork = Depends(get_uow)) -> Response:
+    root = request.app.state.uploads_dir / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.TemporaryDirectory(dir=root)
+    path, _missing = documents.dossier(uow, p, assessment_id, Path(tmp.name))
+    return FileResponse(path, media_type="application/zip", headers=_attachment(path.name),
+                        background=BackgroundTask(tmp.cleanup))
+
+
+@api.get("/documents", summary="Sổ văn bản trong phạm vi")
+def api_register(p: Principal = Depends(current_principal), uow: UnitOfWork = Depends(get_uow)):
+    return [{**r.__dict__, "download": f"/documents/{r.id}/download"} for r in documents.register(uow, p)]
+
+
+@api.post("/assessments/{assessment_id}/documents", status_code=201, summary="Lập một văn bản cho trường")
+def api_generate(assessment_id: int, body: dict, p: Principal = Depends(checked_principal),
+                 uow: UnitOfWork = Depends(get_uow)):
+    record = documents.generate_for_school(uow, p, assessment_id, str(body.get("doc_type", "")))
+    return {"id": record.id, "number_line": record.number_line, "download": f"/documents/{record.id}/download"}
+
+
+@api.post("/campaigns/{campaign_id}/documents", status_code=201, summary="Lập văn bản cho mọi trường của kế hoạch")
+def api_generate_all(request: Request, campaign_id: int, body: dict, p: Principal = Depends(checked_principal),
+                     uow: UnitOfWork = Depends(get_uow)):
+    n = documents.generate_for_campaign(uow, p, campaign_id, str(body.get("doc_type", "")),
+                                        request.app.state.uploads_dir / "tmp")
+    return {"generated": n}

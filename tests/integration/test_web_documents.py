@@ -1,0 +1,64 @@
+"""Clerk pages: generate papers, the register in scope, .docx downloads, the dossier zip; levels chart."""
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import pytest
+
+from tests.web_support import build_world, fill_self_assessment
+
+
+@pytest.fixture
+def world(sqlite_engine, tmp_path):
+    return build_world(sqlite_engine, tmp_path)
+
+
+def test_school_paper_goes_to_the_register_and_downloads_as_docx(world):
+    head = world.client("head")
+    r = head.post(f"/api/assessments/{world.p1s1}/documents", json={"doc_type": "ke_hoach"})
+    assert r.status_code == 201, r.text
+    doc = r.json()
+    got = world.client("clerk").get(doc["download"])
+    assert got.status_code == 200 and got.content[:2] == b"PK"
+    assert "attachment" in got.headers["content-disposition"] and ".docx" in got.headers["content-disposition"]
+    assert [d["id"] for d in world.client("clerk").get("/api/documents").json()] == [doc["id"]]
+    assert world.client("officer2").get("/api/documents").json() == []
+    assert world.client("officer2").get(doc["download"]).status_code == 404
+    assert world.client("head2").get(doc["download"]).status_code == 404
+    page = world.client("clerk").get("/documents")
+    assert page.status_code == 200 and "Kế hoạch" in page.text
+
+
+def test_school_staff_cannot_issue_the_authoritys_papers(world):
+    r = world.client("head").post(f"/api/assessments/{world.p1s1}/documents", json={"doc_type": "giay_chung_nhan"})
+    assert r.status_code == 403
+    r = world.client("member").post(f"/api/assessments/{world.p1s1}/documents", json={"doc_type": "ke_hoach"})
+    assert r.status_code == 403
+    r = world.client("clerk").post(f"/api/assessments/{world.p1s1}/documents", json={"doc_type": "../../etc"})
+    assert r.status_code == 422
+
+
+def test_dossier_zip_holds_the_schools_papers(world):
+    head = world.client("head")
+    head.post(f"/api/assessments/{world.p1s1}/documents", json={"doc_type": "ke_hoach"})
+    r = world.client("clerk").get(f"/assessments/{world.p1s1}/dossier.zip")
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(r.content)).namelist()
+    assert names and all(re.fullmatch(r"\d\d-[a-z_]+\.docx", n) for n in names)
+    assert world.client("head2").get(f"/assessments/{world.p1s1}/dossier.zip").status_code == 404
+
+
+def test_bulk_generation_and_the_levels_chart(world):
+    officer = world.client("officer")
+    r = officer.post(f"/api/campaigns/{world.campaign_id}/documents", json={"doc_type": "ke_hoach"})
+    assert r.status_code == 201 and r.json() == {"generated": 3}
+    assert len(world.client("clerk").get("/api/documents").json()) == 3
+    assert world.client("clerk").post(f"/api/campaigns/{world.campaign_id}/documents",
+                                      json={"doc_type": "ke_hoach"}).status_code == 201
+    assert world.client("reviewer").post(f"/api/campaigns/{world.campaign_id}/documents",
+                                         json={"doc_type": "ke_hoach"}).status_code == 403
+    fill_self_assessment(world.client("head"), world.engine, world.p1s1)
+    page = officer.get(f"/campaigns/{world.campaign_id}")
+    assert "Số cơ sở theo mức độ chuyển đổi số" in page.text and "Tự đánh giá" in page.text
