@@ -4,5 +4,6 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from cdsflow.storage import tables  # noqa: F401
+from cdsflow.storage import notifications_tables  # noqa: F401
 
 metadata = SQLModel.metadata
