@@ -29,7 +29,7 @@ class OutboxMessage(SQLModel, table=True):
     # reminder: r:{campaign}:{school}:{milestone}:{offset}:{recipient}
     # digest:   d:{campaign}:{supervisor}:{milestone}:{offset}:{recipient}
     # transactional: t:{kind}:{assessment}:{event}:{recipient}
-    dedup_key: str = Field(max_length=400, unique=True)
+    dedup_key: str = Field(max_length=600, unique=True)
     kind: str = Field(max_length=32)
     campaign_id: int | None = Field(default=None, index=True)
     unit_id: int | None = None  # the unit the recipient belongs to (school or supervisor)
