@@ -33,6 +33,7 @@ class OutgoingMail:
     headers: dict = field(default_factory=dict)
     attachments: tuple[str, ...] = ()
     dedup_key: str = ""
+    attempts: int = 0  # delivery attempts made before this one
 
 
 def _text_part(body: str, subtype: str) -> MIMEText:

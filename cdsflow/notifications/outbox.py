@@ -110,7 +110,7 @@ def claim_batch(session: Session, now: datetime, limit: int) -> list[OutgoingMai
         .values(status=SENDING, claimed_at=now)
         .returning(
             _T.c.id, _T.c.recipient, _T.c.subject, _T.c.body_text, _T.c.body_html,
-            _T.c.headers, _T.c.attachments, _T.c.dedup_key,
+            _T.c.headers, _T.c.attachments, _T.c.dedup_key, _T.c.attempts,
         )
     )
     rows = session.execute(stmt).all()
@@ -118,7 +118,7 @@ def claim_batch(session: Session, now: datetime, limit: int) -> list[OutgoingMai
         OutgoingMail(
             id=r.id, recipient=r.recipient, subject=r.subject, body_text=r.body_text,
             body_html=r.body_html, headers=r.headers or {}, attachments=tuple(r.attachments or ()),
-            dedup_key=r.dedup_key,
+            dedup_key=r.dedup_key, attempts=r.attempts,
         )
         for r in rows
     ]
