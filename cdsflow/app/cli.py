@@ -22,6 +22,9 @@ def _register() -> None:
     from cdsflow.app import cli_core
 
     cli_core.register(app)
+    from cdsflow.app import cli_calendar
+
+    cli_calendar.register(app)
 
 
 def main() -> None:

@@ -50,6 +50,11 @@ class Milestone:
     reminders: ReminderPolicy | None = None
     submission: SubmissionPolicy | None = None
     line: int | None = None
+    # Added by the calendars area: a contradiction of the source text, recorded on purpose
+    # (the validator reports it as a warning instead of refusing the file) …
+    known_issue: str | None = None
+    # … and the key of the parent calendar's milestone this one must fit inside.
+    parent_milestone: str | None = None
 
 
 @dataclass(frozen=True)

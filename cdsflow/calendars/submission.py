@@ -1,0 +1,37 @@
+"""A submission policy applied to one school's sends (pure; the workflow guard calls it)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from cdsflow.calendars import timeutil
+from cdsflow.calendars.model import SubmissionPolicy
+
+
+def submission_refusal(policy: SubmissionPolicy, now: datetime, sends_so_far: int) -> str | None:
+    """Why a new send at `now` is refused (Vietnamese), or None when it is accepted."""
+    now = timeutil.local(now)
+    if policy.opens_at is not None and now < policy.opens_at:
+        return f"Chưa đến thời gian gửi: biểu mẫu mở từ {timeutil.format_instant_vi(policy.opens_at).replace('00h00 ', '')}."
+    if policy.closes_at is not None and now > policy.closes_at:
+        return f"Đã hết thời hạn gửi: biểu mẫu đã đóng sau {timeutil.format_instant_vi(policy.closes_at)}."
+    if policy.max_submissions is not None and sends_so_far >= policy.max_submissions:
+        return (f"Đã gửi đủ {policy.max_submissions:02d} lần cho phép: không được gửi thêm "
+                f"(lần gửi {'cuối cùng' if policy.counts == 'last' else 'đầu tiên'} được ghi nhận).")
+    return None
+
+
+def counted_send(policy: SubmissionPolicy, sends: list[datetime]) -> int | None:
+    """Index in `sends` of the send that counts, or None if none does.
+
+    Only sends inside the window count, and only the first `max_submissions` of them in time
+    order (later ones were refused); among those the last (or first) by timestamp is kept.
+    """
+    order = sorted(range(len(sends)), key=lambda i: sends[i])
+    valid = [i for i in order
+             if (policy.opens_at is None or sends[i] >= policy.opens_at)
+             and (policy.closes_at is None or sends[i] <= policy.closes_at)]
+    if policy.max_submissions is not None:
+        valid = valid[: policy.max_submissions]
+    if not valid:
+        return None
+    return valid[-1] if policy.counts == "last" else valid[0]

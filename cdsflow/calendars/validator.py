@@ -1,0 +1,78 @@
+"""`check_calendar(path)`: read a calendar file, resolve its parent, report every problem."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from cdsflow.calendars.catalog import DATA_DIR
+from cdsflow.calendars.model import Calendar
+from cdsflow.calendars.parse import parse_calendar
+from cdsflow.calendars.problems import ERROR, WARNING, Problem, error, warning
+from cdsflow.calendars.rules import check_rules
+
+
+@dataclass
+class CheckResult:
+    path: Path
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    calendar: Calendar | None = None  # set when there is no error
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def resolve_parent(ref: str, child: Path) -> Path:
+    """A parent written as a file path (ends in .yaml) is relative to the child's folder;
+    otherwise it is a shipped name relative to the calendars data folder."""
+    if ref.endswith((".yaml", ".yml")):
+        p = Path(ref)
+        return p if p.is_absolute() else child.parent / p
+    return DATA_DIR / f"{ref}.yaml"
+
+
+def check_calendar(path: str | Path) -> CheckResult:
+    path = Path(path)
+    result = CheckResult(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        result.errors.append(error(None, "unreadable", f"không đọc được tệp: {exc.strerror or exc}").at(path))
+        return result
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        result.errors.append(error(line, "encoding", "tệp không phải UTF-8").at(path))
+        return result
+
+    parsed = parse_calendar(text)
+    problems = list(parsed.problems)
+    parent_cal = None
+    if parsed.parent is not None and parsed.parent.calendar:
+        parent_path = resolve_parent(parsed.parent.calendar, path)
+        if not parent_path.is_file():
+            problems.append(error(parsed.parent.line, "parent_missing",
+                                  f"không tìm thấy lịch cấp trên '{parsed.parent.calendar}' ({parent_path})"))
+        elif parent_path.resolve() == path.resolve():
+            problems.append(error(parsed.parent.line, "parent_self", "lịch không thể là cấp trên của chính nó"))
+        else:
+            parent_parsed = parse_calendar(parent_path.read_text(encoding="utf-8"))
+            if parent_parsed.calendar is None:
+                problems.append(error(parsed.parent.line, "parent_invalid",
+                                      f"lịch cấp trên '{parsed.parent.calendar}' có lỗi: chạy 'cdsflow calendar check {parent_path}'"))
+            else:
+                parent_cal = parent_parsed.calendar
+    for line, note in parsed.known_issues:
+        problems.append(warning(line, "known_issue", f"ghi chú mâu thuẫn của văn bản gốc: {note}"))
+    if parsed.calendar is not None:
+        problems.extend(check_rules(parsed.calendar, issued_month=parsed.issued_month, parent=parent_cal))
+
+    problems.sort(key=lambda p: (p.line or 0))
+    result.errors = [p.at(path) for p in problems if p.severity == ERROR]
+    result.warnings = [p.at(path) for p in problems if p.severity == WARNING]
+    if parsed.calendar is not None and not result.errors:
+        result.calendar = replace(parsed.calendar, source=path, content_hash=hashlib.sha256(raw).hexdigest())
+    return result
