@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from cdsflow.calendars.timeutil import next_sending_instant
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import TemplateSet, default_templates
 from cdsflow.notifications.settings import MailSettings, load_settings
@@ -124,7 +125,11 @@ def plan_reminder(
         "sender_name": settings.from_name,
         "now_text": vn_datetime(now),
     }
-    keys = {"campaign_id": campaign_id, "milestone_key": milestone_key, "offset_key": offset_key, "now": now}
+    # Never at night, on a weekend or a holiday: a job that fires late (restart, manual nudge
+    # in the evening) queues its mail for the next sending hour instead of sending it now.
+    not_before = next_sending_instant(now)
+    keys = {"campaign_id": campaign_id, "milestone_key": milestone_key, "offset_key": offset_key,
+            "now": now, "not_before": not_before}
     if ms.actor == Actor.SCHOOL.value:
         next_step = templates.next_steps[target.value]
         for row in late:
