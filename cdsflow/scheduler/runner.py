@@ -21,9 +21,9 @@ REPLAN_MINUTES = 10
 _current: BaseScheduler | None = None
 
 
-def make_scheduler(engine: Engine) -> BackgroundScheduler:
+def make_scheduler(engine: Engine, *, scheduler_cls: type[BackgroundScheduler] = BackgroundScheduler) -> BackgroundScheduler:
     global _current
-    scheduler = BackgroundScheduler(
+    scheduler = scheduler_cls(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
         executors={"default": ThreadPoolExecutor(2)},
         job_defaults={"coalesce": True, "misfire_grace_time": MISFIRE_GRACE_SECONDS, "max_instances": 1},
