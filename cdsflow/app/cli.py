@@ -25,6 +25,9 @@ def _register() -> None:
     from cdsflow.app import cli_calendar
 
     cli_calendar.register(app)
+    from cdsflow.app import cli_mail
+
+    cli_mail.register(app)
 
 
 def main() -> None:
