@@ -43,7 +43,7 @@ VN = ZoneInfo("Asia/Ho_Chi_Minh")
 # The receiving server: the project's sink handler with a store that only counts Message-IDs
 # (keeping 54k messages in a database would measure that database, not the sending path).
 SINK_SCRIPT = r"""
-import re, sys, threading
+import re, resource, sys, threading
 from cdsflow.notifications.sink import start_sink
 class Counting:
     def __init__(self):
@@ -61,7 +61,8 @@ sys.stdin.read()  # runs until the benchmark closes our stdin
 controller.stop()
 total = sum(store.ids.values())
 dupes = sum(1 for n in store.ids.values() if n > 1)
-print(f"{total} {len(store.ids)} {dupes}", flush=True)
+ru = resource.getrusage(resource.RUSAGE_SELF)
+print(f"{total} {len(store.ids)} {dupes} {ru.ru_utime + ru.ru_stime:.3f}", flush=True)
 """
 
 
@@ -174,8 +175,10 @@ def main() -> None:
               f"(EmailMessage, str headers, new connection per message)")
     finally:
         out, _ = sink.communicate("", timeout=120)
-    total, unique, dupes = (int(x) for x in out.split())
-    print(f"receiving process: {total} messages, {unique} distinct Message-IDs, {dupes} duplicated")
+    fields = out.split()
+    total, unique, dupes, sink_cpu = int(fields[0]), int(fields[1]), int(fields[2]), float(fields[3])
+    print(f"receiving process: {total} messages, {unique} distinct Message-IDs, {dupes} duplicated; "
+          f"{sink_cpu:.1f} CPU-s = {total / sink_cpu:,.0f} msg per receiver CPU-second (the receiver is the bound)")
     print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
     print(f"ratio project/naive: {proj_rate / naive_rate:.1f}x wall, "
           f"{(written / proj_cpu) / (len(sample) / naive_cpu):.1f}x CPU   target: >= 1,000 msg/s and >= 5x "

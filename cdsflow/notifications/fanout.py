@@ -21,6 +21,7 @@ from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import TemplateSet, default_templates
 from cdsflow.notifications.settings import MailSettings, load_settings
 from cdsflow.notifications.vnformat import days_left_text, vn_datetime
+from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.errors import InvalidInput, NotFound
 from cdsflow.workflow.stages import Actor, CampaignStatus, Stage
@@ -89,8 +90,12 @@ def plan_reminder(
     *,
     settings: MailSettings | None = None,
     templates: TemplateSet | None = None,
+    skip_keys: set[str] | frozenset[str] = frozenset(),
 ) -> FanOutPlan:
-    """Compute the outbox rows of one (campaign, milestone, offset) without writing them."""
+    """Compute the outbox rows of one (campaign, milestone, offset) without writing them.
+
+    Rows whose key is in `skip_keys` (already in the outbox) are neither rendered nor returned.
+    """
     if now.tzinfo is None:
         raise InvalidInput("Thời điểm gửi phải có múi giờ")
     settings = settings or load_settings()
@@ -137,6 +142,10 @@ def plan_reminder(
             if not recipients:
                 plan.schools_without_email.append(row.name)
                 continue
+            keyed = [(f"r:{campaign_id}:{row.school_id}:{milestone_key}:{offset_key}:{a.lower()}", a) for a in recipients]
+            keyed = [(k, a) for k, a in keyed if k not in skip_keys]
+            if not keyed:
+                continue
             rendered = templates.render(
                 "reminder",
                 {
@@ -147,10 +156,10 @@ def plan_reminder(
                     "link": school_link(settings, row.id),
                 },
             )
-            for addr in recipients:
+            for key, addr in keyed:
                 plan.rows.append(
                     outbox_row(
-                        dedup_key=f"r:{campaign_id}:{row.school_id}:{milestone_key}:{offset_key}:{addr.lower()}",
+                        dedup_key=key,
                         kind="reminder", recipient=addr, subject=rendered.subject,
                         body_text=rendered.text, body_html=rendered.html,
                         unit_id=row.school_id, assessment_id=row.id, **keys,
@@ -202,5 +211,13 @@ def fan_out_reminder(
     Safe to repeat: rows already written (same campaign, school, milestone, offset and
     recipient) are skipped by the unique key.
     """
-    plan = plan_reminder(session, campaign_id, milestone_key, offset_key, now)
+    # A re-run (restart, catch-up) should not re-render 50k mails only to discard them.
+    existing = set(session.scalars(
+        select(OutboxMessage.dedup_key).where(
+            OutboxMessage.campaign_id == campaign_id, OutboxMessage.milestone_key == milestone_key,
+            OutboxMessage.offset_key == offset_key,
+        )
+    ))
+    plan = plan_reminder(session, campaign_id, milestone_key, offset_key, now, skip_keys=existing)
+    # The unique key still decides: a concurrent run may have written rows since the SELECT.
     return insert_ignoring_duplicates(session, plan.rows)

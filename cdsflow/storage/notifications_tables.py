@@ -24,6 +24,8 @@ class OutboxMessage(SQLModel, table=True):
     __table_args__ = (
         # The sender's claim query: pending rows whose time has come, oldest first.
         Index("ix_outbox_status_next", "status", "next_attempt_at"),
+        # The fan-out's "already written?" lookup for one (campaign, milestone, offset).
+        Index("ix_outbox_reminder", "campaign_id", "milestone_key", "offset_key"),
     )
     id: int | None = Field(default=None, primary_key=True)
     # reminder: r:{campaign}:{school}:{milestone}:{offset}:{recipient}
@@ -31,7 +33,7 @@ class OutboxMessage(SQLModel, table=True):
     # transactional: t:{kind}:{assessment}:{event}:{recipient}
     dedup_key: str = Field(max_length=600, unique=True)
     kind: str = Field(max_length=32)
-    campaign_id: int | None = Field(default=None, index=True)
+    campaign_id: int | None = None
     unit_id: int | None = None  # the unit the recipient belongs to (school or supervisor)
     assessment_id: int | None = None
     milestone_key: str | None = Field(default=None, max_length=64)
