@@ -133,8 +133,12 @@ def plan_reminder(
     # Never at night, on a weekend or a holiday: a job that fires late (restart, manual nudge
     # in the evening) queues its mail for the next sending hour instead of sending it now.
     not_before = next_sending_instant(now)
+    # Replies go to the officers who issued the plan, not to a no-reply robot.
+    issuer = session.get(Unit, campaign.issuer_id)
+    issuer_emails = split_emails(issuer.emails) if issuer else []
+    headers = {"Reply-To": issuer_emails[0]} if issuer_emails else {}
     keys = {"campaign_id": campaign_id, "milestone_key": milestone_key, "offset_key": offset_key,
-            "now": now, "not_before": not_before}
+            "now": now, "not_before": not_before, "headers": headers}
     if ms.actor == Actor.SCHOOL.value:
         next_step = templates.next_steps[target.value]
         for row in late:

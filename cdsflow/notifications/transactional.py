@@ -75,12 +75,14 @@ def enqueue_transactional(session: Session, kind: str, assessment_id: int, conte
             values["decision_attached"] = True
     rendered = default_templates().render(kind, values)
     event = context.get("event_id") or f"v{assessment.version}"
+    supervisor_emails = split_emails(supervisor.emails) if supervisor else []
+    headers = {"Reply-To": supervisor_emails[0]} if supervisor_emails else {}
     rows = [
         outbox_row(
             dedup_key=f"t:{kind}:{assessment.id}:{event}:{addr.lower()}",
             kind=kind, recipient=addr, subject=rendered.subject, body_text=rendered.text,
             body_html=rendered.html, now=now, campaign_id=campaign.id, unit_id=school.id,
-            assessment_id=assessment.id, attachments=attachments,
+            assessment_id=assessment.id, attachments=attachments, headers=headers,
         )
         for addr in recipients
     ]

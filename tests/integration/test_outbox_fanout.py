@@ -41,6 +41,7 @@ def test_only_schools_not_yet_at_the_stage_are_reminded_once_per_address(engine)
     # The HTML part escapes user text: "GD&ĐT" in the campaign title stays well-formed.
     assert "Phòng GD&amp;ĐT" in first.body_html
     assert f"/assessments/{seeded.assessment_ids[0]}" in first.body_text
+    assert first.headers == {"Reply-To": "pgd@badinh.edu.vn"}  # the issuing bureau answers
     # Same job firing again (restart, misfire catch-up): nothing new.
     with UnitOfWork(engine) as uow:
         assert fan_out_reminder(uow.session, seeded.campaign_id, "to_trinh", "before-3", BEFORE) == 0
