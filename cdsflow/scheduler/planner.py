@@ -6,7 +6,7 @@ nothing here does date arithmetic. Jobs have fixed ids, so planning again replac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.base import BaseScheduler
 from sqlalchemy import select
@@ -15,12 +15,16 @@ from sqlalchemy.orm import Session
 
 from cdsflow.calendars.model import Milestone, ReminderPolicy
 from cdsflow.calendars.reminders import reminder_points
+from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.storage.tables import Campaign, CampaignMilestone
 from cdsflow.workflow.stages import Actor, CampaignStatus, Stage
 
 # Campaigns whose schools still have deadlines to be reminded of.
 ACTIVE = (CampaignStatus.LAUNCHED.value, CampaignStatus.REVIEWING.value, CampaignStatus.RECOGNISED.value)
 JOB_PREFIX = "remind"
+# A reminder whose instant passed less than this long ago and that never ran (campaign launched
+# or worker started just after it) is caught up: only the latest such point per milestone.
+CATCH_UP = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -65,19 +69,43 @@ def campaign_reminders(session: Session, campaign_id: int, *, after: datetime | 
     return reminders_for(campaign_id, rows, after=after)
 
 
+def _missed(session: Session, campaign_id: int, reminders: list[PlannedReminder], now: datetime) -> list[PlannedReminder]:
+    """The latest recently passed point of each milestone, if it wrote nothing to the outbox."""
+    latest: dict[str, PlannedReminder] = {}
+    for r in reminders:
+        if now - CATCH_UP < r.at <= now:
+            latest[r.milestone_key] = r  # sorted by time: the last one wins
+    out = []
+    for r in latest.values():
+        done = session.scalar(
+            select(OutboxMessage.id).where(
+                OutboxMessage.campaign_id == campaign_id, OutboxMessage.milestone_key == r.milestone_key,
+                OutboxMessage.offset_key == r.offset_key,
+            ).limit(1)
+        )
+        if done is None:
+            out.append(r)
+    return out
+
+
 def plan_campaign(scheduler: BaseScheduler, campaign_id: int, *, engine: Engine | None = None,
                   now: datetime | None = None) -> list[PlannedReminder]:
-    """(Re)plan the reminder jobs of one campaign; jobs no longer wanted are removed."""
+    """(Re)plan the reminder jobs of one campaign; jobs no longer wanted are removed.
+
+    Future points get a job each; a point passed within CATCH_UP that never wrote mail is
+    planned too (APScheduler runs it at once, within its misfire grace). Running it twice is
+    harmless: the outbox's unique key keeps each mail single.
+    """
     from cdsflow.scheduler.jobs import get_engine, reminder_job
 
     engine = engine or get_engine()
     now = now or datetime.now(timezone.utc)
     with Session(engine) as session:
         campaign = session.get(Campaign, campaign_id)
-        wanted = (
-            campaign_reminders(session, campaign_id, after=now)
-            if campaign is not None and campaign.status in ACTIVE else []
-        )
+        wanted: list[PlannedReminder] = []
+        if campaign is not None and campaign.status in ACTIVE:
+            every = campaign_reminders(session, campaign_id)
+            wanted = _missed(session, campaign_id, every, now) + [r for r in every if r.at > now]
     keep = {r.job_id for r in wanted}
     prefix = f"{JOB_PREFIX}:{campaign_id}:"
     for job in scheduler.get_jobs():

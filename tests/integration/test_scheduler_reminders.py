@@ -54,12 +54,14 @@ def test_jobs_are_planned_per_milestone_and_offset_never_on_days_off_or_at_night
     with freeze_time(datetime(2025, 8, 22, 10, 0, tzinfo=VN)):
         planned = plan_campaign(scheduler, seeded.campaign_id)
     jobs = _planned(scheduler)
-    # before-7 (21 Aug) is already past; the others are ahead. One job each, whatever the school count.
+    # before-7 (21 Aug, 07:00) passed yesterday without mail: caught up (it runs at once).
+    assert jobs[job_id(seeded.campaign_id, "to_trinh", "before-7")] == datetime(2025, 8, 21, 7, 0, tzinfo=VN)
+    # The others are ahead. One job each, whatever the school count.
     assert jobs[job_id(seeded.campaign_id, "to_trinh", "before-3")] == datetime(2025, 8, 27, 7, 0, tzinfo=VN)
     assert jobs[job_id(seeded.campaign_id, "to_trinh", "before-1")] == datetime(2025, 8, 29, 7, 0, tzinfo=VN)
     # The first overdue reminder skips the holiday: two working days after the due day is 4 September.
     assert jobs[job_id(seeded.campaign_id, "to_trinh", "overdue-2")] == datetime(2025, 9, 4, 7, 0, tzinfo=VN)
-    assert len(jobs) == len(planned) == 2 + 5
+    assert len(jobs) == len(planned) == 3 + 5
     for at in jobs.values():
         local = at.astimezone(VN)
         assert timeutil.is_working_day(local.date()) and 7 <= local.hour < 20
@@ -87,7 +89,7 @@ def test_replanning_follows_a_changed_deadline_and_a_closed_campaign(engine, sch
 
 def test_fired_jobs_fill_the_outbox_and_night_fires_wait_for_the_morning(engine, scheduler):
     seeded = seed_campaign(engine, ["self_assessment", "proposal", "plan_issued"], due_at=HOLIDAY_DUE)
-    plan_campaign(scheduler, seeded.campaign_id, now=datetime(2025, 8, 22, 10, 0, tzinfo=VN))
+    plan_campaign(scheduler, seeded.campaign_id, now=datetime(2025, 8, 25, 10, 0, tzinfo=VN))
     fire_at = datetime(2025, 8, 27, 7, 0, tzinfo=VN)
     with freeze_time(fire_at):
         due = [j for j in scheduler.get_jobs() if j.next_run_time <= fire_at]
@@ -112,6 +114,19 @@ def test_fired_jobs_fill_the_outbox_and_night_fires_wait_for_the_morning(engine,
     finally:
         controller.stop()
     assert len(store.messages) == 4
+
+
+def test_a_reminder_passed_just_before_launch_is_caught_up_once(engine, scheduler):
+    seeded = seed_campaign(engine, ["self_assessment"] * 2, due_at=HOLIDAY_DUE)
+    launched = datetime(2025, 8, 27, 9, 30, tzinfo=VN)  # before-3 was due at 07:00 today
+    plan_campaign(scheduler, seeded.campaign_id, now=launched)
+    missed = scheduler.get_job(job_id(seeded.campaign_id, "to_trinh", "before-3"))
+    assert missed is not None and scheduler.get_job(job_id(seeded.campaign_id, "to_trinh", "before-7")) is None
+    with freeze_time(launched):
+        assert missed.func(*missed.args) == 2
+    missed.remove()  # what APScheduler does with a date job once it ran
+    plan_campaign(scheduler, seeded.campaign_id, now=launched + timedelta(minutes=10))
+    assert scheduler.get_job(job_id(seeded.campaign_id, "to_trinh", "before-3")) is None
 
 
 def test_a_started_scheduler_runs_a_missed_job_once(engine):
