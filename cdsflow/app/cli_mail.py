@@ -237,12 +237,19 @@ def register(app: typer.Typer) -> None:
             console.print(f"Hộp thư cục bộ: {where}" if sink else f"Hộp thư cục bộ đã chạy sẵn tại {where}")
         lock = LeaderLock(engine)
         scheduler = None
-        if lock.acquire():
-            scheduler = make_scheduler(engine)
-            scheduler.start(paused=once)
-            add_replan_job(scheduler)
-            console.print(f"Bộ lập lịch: {plan_all(scheduler, engine)} lượt nhắc hạn đã lên lịch.")
-        else:
+
+        def try_lead() -> None:
+            # Several workers may run (senders scale out); one of them holds the scheduler. A
+            # follower keeps trying, so it takes over when the leader stops.
+            nonlocal scheduler
+            if scheduler is None and lock.acquire():
+                scheduler = make_scheduler(engine)
+                scheduler.start(paused=once)
+                add_replan_job(scheduler)
+                console.print(f"Bộ lập lịch: {plan_all(scheduler, engine)} lượt nhắc hạn đã lên lịch.")
+
+        try_lead()
+        if scheduler is None:
             console.print("Một tiến trình khác đang giữ bộ lập lịch: tiến trình này chỉ gửi thư.")
 
         async def run() -> None:
@@ -258,6 +265,7 @@ def register(app: typer.Typer) -> None:
                         console.print(f"Đã gửi {stats.sent}, thử lại {stats.retried}, thất bại {stats.failed}.")
                     if once or stop.is_set():
                         break
+                    try_lead()
                     try:
                         await asyncio.wait_for(stop.wait(), timeout=poll)
                     except asyncio.TimeoutError:

@@ -145,3 +145,14 @@ def test_concurrent_claims_on_postgres_skip_locked_rows(postgres_engine):
         b.commit()
     with Session(postgres_engine) as s:
         assert s.scalar(select(func.count()).where(OutboxMessage.status == "sending")) == 30
+
+
+def test_a_bureau_milestone_reminds_the_bureau_with_one_digest_before_the_deadline(engine):
+    seeded = seed_campaign(engine, STATES, actor="bureau", milestone_stage="recognition")
+    with UnitOfWork(engine) as uow:
+        assert fan_out_reminder(uow.session, seeded.campaign_id, "to_trinh", "before-3", BEFORE) == 1
+        uow.commit()
+    (digest,) = _rows(engine)
+    assert digest.kind == "overdue_digest" and digest.recipient == "pgd@badinh.edu.vn"
+    assert digest.subject.startswith("[Nhắc hạn – tổng hợp] 5 cơ sở giáo dục")
+    assert "còn 3 ngày" in digest.body_text
