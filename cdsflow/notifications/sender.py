@@ -173,8 +173,12 @@ class Sender:
                     client = await self._connection(slot)
                 except Exception as err:  # noqa: BLE001
                     _, message, _ = _classify(err)
-                    unreachable.append(message)
                     await self._drop(slot)
+                    if any(c is not None and c.is_connected for c in self._pool):
+                        # The server takes fewer connections than the pool: carry on with those.
+                        queue.put_nowait(mail)
+                        return
+                    unreachable.append(message)
                     temporary.append((mail, message))
                     continue
                 try:
