@@ -156,17 +156,17 @@ def register(app: typer.Typer) -> None:
         at: str = typer.Option(..., "--at", help="Ngày (giờ) cần xem: 2025-03-28 hoặc '2025-03-28 08:00'"),
         campaign: int = typer.Option(None, "--campaign", help="Chỉ một kế hoạch (ID)"),
     ) -> None:
-        """Xem trước các thư nhắc hạn sẽ gửi trong ngày đó (theo dữ liệu hiện tại), không gửi gì."""
+        """Xem trước các thư nhắc hạn sẽ gửi trong ngày chứa thời điểm đó (theo dữ liệu hiện tại), không gửi gì."""
         from sqlalchemy.orm import Session
 
         from cdsflow.calendars.timeutil import local
         from cdsflow.scheduler.preview import first_subjects, preview_day
 
-        instant, with_time = _parse_at(at)
+        # Reminder jobs fire at the start of the sending hours, so the unit is the whole day
+        # containing the moment asked about.
+        instant, _ = _parse_at(at)
         with Session(_engine()) as s:
             items = preview_day(s, local(instant).date(), campaign_id=campaign)
-        if with_time:
-            items = [i for i in items if i.reminder.at >= instant]
         if not items:
             console.print(f"Không có thư nhắc hạn nào vào ngày {local(instant):%d/%m/%Y}.")
             return

@@ -53,7 +53,8 @@ def test_preview_lists_the_day_s_reminders_without_sending(env):
     assert "before-3" in out and "26/03/2025 07:00" in out and "Tổng cộng 2 thư" in out
     assert "[Nhắc hạn] Gửi tờ trình" in out
     assert "Hàng đợi thư: trống" in invoke("mail", "list")
-    assert "Không có thư nhắc hạn nào" in invoke("remind", "preview", "--at", "29/03/2025")
+    assert "Tổng cộng 2 thư" in invoke("remind", "preview", "--at", "26/03/2025 15:30")  # the whole day
+    assert "Không có thư nhắc hạn nào" in invoke("remind", "preview", "--at", "29/03/2025")  # a Saturday
 
 
 def test_manual_nudge_then_reading_the_local_sink(env):
