@@ -94,3 +94,20 @@ def test_errors_are_vietnamese_with_exit_codes(env):
     proc = subprocess.run([sys.executable, "-m", "cdsflow", "remind", "now", "--campaign", "1", "--milestone", "xx"],
                           capture_output=True, text=True, env=environ, timeout=60)
     assert proc.returncode == 3 and "không có mốc thời gian 'xx'" in proc.stderr
+
+
+def test_a_refused_recipient_shows_in_the_failed_list(env):
+    from cdsflow.notifications.sink import MemorySinkStore, start_sink
+
+    seeded, values = env
+    with freeze_time("2025-03-27 03:00:00"):
+        invoke("remind", "now", "--campaign", str(seeded.campaign_id), "--milestone", "to_trinh")
+    controller = start_sink(MemorySinkStore(), port=int(values["CDSFLOW_SMTP_PORT"]),
+                            refuse=["school2.0@example.edu.vn"])
+    try:
+        assert "Đã gửi 1 thư; 0 thư sẽ thử lại; 1 thư thất bại" in invoke("mail", "send")
+    finally:
+        controller.stop()
+    failed = invoke("mail", "list", "--failed")
+    assert "Thư gửi thất bại" in failed and "school2.0@example.edu.vn" in failed and "550" in failed
+    assert "thất bại: 1" in failed and "đã gửi: 1" in failed
