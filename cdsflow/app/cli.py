@@ -28,10 +28,13 @@ def _register() -> None:
         import_module(f"cdsflow.app.cli_{area}").register(app)
 
 
-AREAS = ["core", "calendar", "indexset", "docs", "web"]
+AREAS = ["core", "calendar", "indexset", "docs", "mail", "web"]
 
 
 def main() -> None:
+    from cdsflow.app import wiring
+
+    wiring.install()
     _register()
     try:
         app()

@@ -30,6 +30,17 @@ class ReminderPolicy:
     overdue_every_working_days: int | None = 2
     escalate_to: Actor | None = None
 
+    def to_dict(self) -> dict:
+        return {"before": list(self.before_working_days), "on_the_day": self.on_the_day,
+                "overdue_every": self.overdue_every_working_days,
+                "escalate_to": self.escalate_to.value if self.escalate_to else None}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ReminderPolicy":
+        return cls(before_working_days=tuple(data.get("before", ())), on_the_day=bool(data.get("on_the_day")),
+                   overdue_every_working_days=data.get("overdue_every"),
+                   escalate_to=Actor(data["escalate_to"]) if data.get("escalate_to") else None)
+
 
 @dataclass(frozen=True)
 class Milestone:

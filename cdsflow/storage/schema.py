@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 from cdsflow.storage import tables  # noqa: F401
 from cdsflow.storage import assessment_tables  # noqa: F401
 from cdsflow.storage import documents_tables  # noqa: F401
+from cdsflow.storage import notifications_tables  # noqa: F401
 from cdsflow.storage import web_tables  # noqa: F401
 
 metadata = SQLModel.metadata

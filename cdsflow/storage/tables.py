@@ -73,6 +73,8 @@ class CampaignMilestone(SQLModel, table=True):
     max_submissions: int | None = None
     counts: str = Field(default="last", max_length=8)
     documents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The calendar's reminder policy ({} = the calendar asks for none; NULL = cdsflow's default).
+    reminders: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
 
 
 class Assessment(SQLModel, table=True):

@@ -23,6 +23,7 @@ class AssessmentMoved:
     actor: str
     at: datetime
     reason: str = ""
+    event_id: int | None = None  # the history line written for this move
     criteria_notes: dict[str, str] = field(default_factory=dict)
 
 

@@ -19,12 +19,18 @@ def run() -> None:
         _migrate(connection)
 
 
+def _ours(obj, name, type_, reflected, compare_to) -> bool:
+    # APScheduler creates and owns its job table; autogenerate must never drop it.
+    return not (type_ == "table" and reflected and compare_to is None and name.startswith("apscheduler"))
+
+
 def _migrate(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER most things
         compare_type=True,
+        include_object=_ours,
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -172,13 +172,14 @@ def transition(
     if trigger == "submit_proposal":
         values |= {"proposed_by": actor.name, "proposed_at": now, "proposal_count": a.proposal_count + 1}
     _bump(uow, a, now, **values)
-    session.execute(insert(AssessmentEvent).values(
+    event_id = session.execute(insert(AssessmentEvent).returning(AssessmentEvent.id).values(
         assessment_id=a.id, at=now, actor=actor.name, actor_unit_id=actor.unit_id, trigger=trigger,
         from_state=source, to_state=dest.value, reason=reason, details={"criteria": notes} if notes else None,
-    ))
+    )).scalar_one()
     events.publish(session, events.AssessmentMoved(
         assessment_id=a.id, campaign_id=a.campaign_id, school_id=a.school_id, trigger=trigger,
-        from_state=source, to_state=dest.value, actor=actor.name, at=now, reason=reason, criteria_notes=notes,
+        from_state=source, to_state=dest.value, actor=actor.name, at=now, reason=reason, event_id=event_id,
+        criteria_notes=notes,
     ))
     uow.commit()
     return dest

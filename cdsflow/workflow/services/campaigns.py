@@ -155,6 +155,7 @@ def _milestone_values(campaign_id: int, position: int, m) -> dict:
         "max_submissions": m.submission.max_submissions if m.submission else None,
         "counts": m.submission.counts if m.submission else "last",
         "documents": list(m.documents),
+        "reminders": m.reminders.to_dict() if m.reminders else {},
     }
 
 

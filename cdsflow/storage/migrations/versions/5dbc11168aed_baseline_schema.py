@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: df65ca688b71
+Revision ID: 5dbc11168aed
 Revises: 
-Create Date: 2026-11-22 06:56:19.047985
+Create Date: 2026-11-22 06:57:09.081795
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'df65ca688b71'
+revision = '5dbc11168aed'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -35,6 +35,48 @@ def upgrade() -> None:
     with op.batch_alter_table('index_set_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_index_set_version_code'), ['code'], unique=False)
         batch_op.create_index(batch_op.f('ix_index_set_version_content_hash'), ['content_hash'], unique=True)
+
+    op.create_table('mail_sink_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('received_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('mail_from', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('rcpt_tos', sqlmodel.sql.sqltypes.AutoString(length=4000), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('raw', sa.Text(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('mail_sink_message', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_mail_sink_message_message_id'), ['message_id'], unique=False)
+
+    op.create_table('outbox_message',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('dedup_key', sqlmodel.sql.sqltypes.AutoString(length=600), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=True),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('assessment_id', sa.Integer(), nullable=True),
+    sa.Column('milestone_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('offset_key', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
+    sa.Column('recipient', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('body_text', sa.Text(), nullable=False),
+    sa.Column('body_html', sa.Text(), nullable=False),
+    sa.Column('headers', sa.JSON(), nullable=False),
+    sa.Column('attachments', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('dedup_key')
+    )
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_reminder', ['campaign_id', 'milestone_key', 'offset_key'], unique=False)
+        batch_op.create_index('ix_outbox_status_next', ['status', 'next_attempt_at'], unique=False)
 
     op.create_table('unit',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -136,6 +178,7 @@ def upgrade() -> None:
     sa.Column('max_submissions', sa.Integer(), nullable=True),
     sa.Column('counts', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('documents', sa.JSON(), nullable=False),
+    sa.Column('reminders', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('campaign_id', 'key')
@@ -327,6 +370,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_unit_code'))
 
     op.drop_table('unit')
+    with op.batch_alter_table('outbox_message', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_status_next')
+        batch_op.drop_index('ix_outbox_reminder')
+
+    op.drop_table('outbox_message')
+    with op.batch_alter_table('mail_sink_message', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_mail_sink_message_message_id'))
+
+    op.drop_table('mail_sink_message')
     with op.batch_alter_table('index_set_version', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_index_set_version_content_hash'))
         batch_op.drop_index(batch_op.f('ix_index_set_version_code'))

@@ -1,0 +1,227 @@
+"""Fan-out: when a reminder job fires, turn "milestone M, offset O" into outbox rows.
+
+The database says which schools have not yet reached the milestone's stage (one SQL query over
+the `assessment.state` column); each recipient of each such school gets one row, and once the
+deadline has passed each supervisor gets one digest listing its late schools. All rows are
+written with one INSERT … ON CONFLICT DO NOTHING in the caller's transaction, so a crash
+before the commit leaves nothing and a re-run after the commit adds nothing.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cdsflow.calendars.timeutil import next_sending_instant
+from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
+from cdsflow.notifications.rendering import TemplateSet, default_templates
+from cdsflow.notifications.settings import MailSettings, load_settings
+from cdsflow.notifications.vnformat import days_left_text, vn_datetime
+from cdsflow.storage.notifications_tables import OutboxMessage
+from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
+from cdsflow.workflow.errors import InvalidInput, NotFound
+from cdsflow.workflow.stages import Actor, CampaignStatus, Stage
+
+# A campaign in these states sends nothing: not started yet, or over.
+_SILENT = {CampaignStatus.DRAFT.value, CampaignStatus.CLOSED.value}
+
+
+@dataclass
+class FanOutPlan:
+    """What a fan-out would write: the rows, plus figures for `remind preview`."""
+
+    campaign_id: int
+    milestone_key: str
+    offset_key: str
+    overdue: bool = False
+    late_schools: int = 0
+    schools_without_email: list[str] = field(default_factory=list)
+    digests: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    skipped_reason: str | None = None
+
+
+def split_emails(emails: str) -> list[str]:
+    seen: dict[str, None] = {}
+    for part in emails.replace(";", ",").split(","):
+        addr = part.strip()
+        if addr and "@" in addr:
+            seen.setdefault(addr, None)
+    return list(seen)
+
+
+def earlier_stages(stage: Stage) -> list[str]:
+    """The stage values that come before `stage`: a school in one of them has not reached it."""
+    return [s.value for s in Stage if s.order < stage.order]
+
+
+def school_link(settings: MailSettings, assessment_id: int) -> str:
+    return f"{settings.base_url}/assessments/{assessment_id}"
+
+
+def campaign_link(settings: MailSettings, campaign_id: int) -> str:
+    return f"{settings.base_url}/campaigns/{campaign_id}"
+
+
+def _load(session: Session, campaign_id: int, milestone_key: str) -> tuple[Campaign, CampaignMilestone]:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"Không tìm thấy kế hoạch (chiến dịch) số {campaign_id}")
+    milestone = session.execute(
+        select(CampaignMilestone).where(
+            CampaignMilestone.campaign_id == campaign_id, CampaignMilestone.key == milestone_key
+        )
+    ).scalar_one_or_none()
+    if milestone is None:
+        raise NotFound(f"Kế hoạch số {campaign_id} không có mốc thời gian {milestone_key!r}")
+    return campaign, milestone
+
+
+def plan_reminder(
+    session: Session,
+    campaign_id: int,
+    milestone_key: str,
+    offset_key: str,
+    now: datetime,
+    *,
+    settings: MailSettings | None = None,
+    templates: TemplateSet | None = None,
+    skip_keys: set[str] | frozenset[str] = frozenset(),
+) -> FanOutPlan:
+    """Compute the outbox rows of one (campaign, milestone, offset) without writing them.
+
+    Rows whose key is in `skip_keys` (already in the outbox) are neither rendered nor returned.
+    """
+    if now.tzinfo is None:
+        raise InvalidInput("Thời điểm gửi phải có múi giờ")
+    settings = settings or load_settings()
+    templates = templates or default_templates()
+    campaign, ms = _load(session, campaign_id, milestone_key)
+    plan = FanOutPlan(campaign_id, milestone_key, offset_key)
+    if campaign.status in _SILENT:
+        plan.skipped_reason = f"kế hoạch đang ở trạng thái {CampaignStatus(campaign.status).label}"
+        return plan
+    if not ms.stage:
+        plan.skipped_reason = "mốc này không gắn với giai đoạn nào của trường"
+        return plan
+    target = Stage(ms.stage)
+    plan.overdue = now > ms.due_at
+    late = session.execute(
+        select(
+            Assessment.id, Assessment.state, Unit.id.label("school_id"), Unit.name, Unit.emails,
+            Unit.supervisor_id,
+        )
+        .join(Unit, Unit.id == Assessment.school_id)
+        .where(Assessment.campaign_id == campaign_id, Assessment.state.in_(earlier_stages(target)))
+        .order_by(Unit.supervisor_id, Unit.name, Unit.id)
+    ).all()
+    plan.late_schools = len(late)
+    common = {
+        "campaign_title": campaign.title,
+        "milestone_title": ms.title,
+        "stage_label": target.label,
+        "deadline": vn_datetime(ms.due_at),
+        "days_left_text": days_left_text(ms.due_at, now),
+        "overdue": plan.overdue,
+        "sender_name": settings.from_name,
+        "now_text": vn_datetime(now),
+    }
+    # Never at night, on a weekend or a holiday: a job that fires late (restart, manual nudge
+    # in the evening) queues its mail for the next sending hour instead of sending it now.
+    not_before = next_sending_instant(now)
+    # Replies go to the officers who issued the plan, not to a no-reply robot.
+    issuer = session.get(Unit, campaign.issuer_id)
+    issuer_emails = split_emails(issuer.emails) if issuer else []
+    headers = {"Reply-To": issuer_emails[0]} if issuer_emails else {}
+    keys = {"campaign_id": campaign_id, "milestone_key": milestone_key, "offset_key": offset_key,
+            "now": now, "not_before": not_before, "headers": headers}
+    if ms.actor == Actor.SCHOOL.value:
+        next_step = templates.next_steps[target.value]
+        for row in late:
+            recipients = split_emails(row.emails)
+            if not recipients:
+                plan.schools_without_email.append(row.name)
+                continue
+            keyed = [(f"r:{campaign_id}:{row.school_id}:{milestone_key}:{offset_key}:{a.lower()}", a) for a in recipients]
+            keyed = [(k, a) for k, a in keyed if k not in skip_keys]
+            if not keyed:
+                continue
+            rendered = templates.render(
+                "reminder",
+                {
+                    **common,
+                    "school_name": row.name,
+                    "current_stage_label": Stage(row.state).label,
+                    "next_step": next_step,
+                    "link": school_link(settings, row.id),
+                },
+            )
+            for key, addr in keyed:
+                plan.rows.append(
+                    outbox_row(
+                        dedup_key=key,
+                        kind="reminder", recipient=addr, subject=rendered.subject,
+                        body_text=rendered.text, body_html=rendered.html,
+                        unit_id=row.school_id, assessment_id=row.id, **keys,
+                    )
+                )
+    # Escalation: after the deadline (or for a supervisor's own milestone) one digest per
+    # supervisor listing its late schools, never one mail per school.
+    if late and (plan.overdue or ms.actor != Actor.SCHOOL.value):
+        by_supervisor: dict[int, list[Any]] = defaultdict(list)
+        for row in late:
+            if row.supervisor_id is not None:
+                by_supervisor[row.supervisor_id].append(row)
+        supervisors = {
+            u.id: u
+            for u in session.execute(select(Unit).where(Unit.id.in_(list(by_supervisor)))).scalars()
+        } if by_supervisor else {}
+        for sup_id, rows in by_supervisor.items():
+            sup = supervisors[sup_id]
+            recipients = split_emails(sup.emails)
+            if not recipients:
+                continue
+            rendered = templates.render(
+                "overdue_digest",
+                {
+                    **common,
+                    "supervisor_name": sup.name,
+                    "count": len(rows),
+                    "schools": [{"name": r.name, "stage_label": Stage(r.state).label} for r in rows],
+                    "link": campaign_link(settings, campaign_id),
+                },
+            )
+            plan.digests += 1
+            for addr in recipients:
+                plan.rows.append(
+                    outbox_row(
+                        dedup_key=f"d:{campaign_id}:{sup_id}:{milestone_key}:{offset_key}:{addr.lower()}",
+                        kind="overdue_digest", recipient=addr, subject=rendered.subject,
+                        body_text=rendered.text, body_html=rendered.html, unit_id=sup_id, **keys,
+                    )
+                )
+    return plan
+
+
+def fan_out_reminder(
+    session: Session, campaign_id: int, milestone_key: str, offset_key: str, now: datetime
+) -> int:
+    """Write the outbox rows of one reminder; returns how many were new. The caller commits.
+
+    Safe to repeat: rows already written (same campaign, school, milestone, offset and
+    recipient) are skipped by the unique key.
+    """
+    # A re-run (restart, catch-up) should not re-render 50k mails only to discard them.
+    existing = set(session.scalars(
+        select(OutboxMessage.dedup_key).where(
+            OutboxMessage.campaign_id == campaign_id, OutboxMessage.milestone_key == milestone_key,
+            OutboxMessage.offset_key == offset_key,
+        )
+    ))
+    plan = plan_reminder(session, campaign_id, milestone_key, offset_key, now, skip_keys=existing)
+    # The unique key still decides: a concurrent run may have written rows since the SELECT.
+    return insert_ignoring_duplicates(session, plan.rows)

@@ -1,0 +1,184 @@
+"""Outbox persistence: idempotent bulk insert, claiming, recording delivery outcomes.
+
+Everything here is one SQL statement per batch, never one commit per row (performance notes).
+The same code runs on SQLite (one sender) and PostgreSQL (several senders, SKIP LOCKED).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from cdsflow.notifications.message import OutgoingMail
+from cdsflow.storage.notifications_tables import OutboxMessage
+
+PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+
+_T = OutboxMessage.__table__
+
+
+def insert_ignoring_duplicates(session: Session, rows: Sequence[dict[str, Any]]) -> int:
+    """INSERT … ON CONFLICT (dedup_key) DO NOTHING for many rows; returns how many were new.
+
+    Runs in the caller's transaction: nothing is committed here.
+    """
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        stmt = postgresql.insert(_T)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(_T)
+    else:  # pragma: no cover - the project supports these two
+        raise RuntimeError(f"unsupported database: {dialect}")
+    stmt = stmt.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_T.c.id)
+    # executemany + RETURNING: SQLAlchemy batches it ("insertmanyvalues"); only new rows return.
+    return len(session.execute(stmt, list(rows)).all())
+
+
+def outbox_row(
+    *,
+    dedup_key: str,
+    kind: str,
+    recipient: str,
+    subject: str,
+    body_text: str,
+    body_html: str,
+    now: datetime,
+    not_before: datetime | None = None,
+    campaign_id: int | None = None,
+    unit_id: int | None = None,
+    assessment_id: int | None = None,
+    milestone_key: str | None = None,
+    offset_key: str | None = None,
+    headers: dict | None = None,
+    attachments: list[str] | None = None,
+) -> dict[str, Any]:
+    return {
+        "dedup_key": dedup_key,
+        "kind": kind,
+        "campaign_id": campaign_id,
+        "unit_id": unit_id,
+        "assessment_id": assessment_id,
+        "milestone_key": milestone_key,
+        "offset_key": offset_key,
+        "recipient": recipient,
+        "status": PENDING,
+        "attempts": 0,
+        "next_attempt_at": not_before or now,
+        "claimed_at": None,
+        "sent_at": None,
+        "created_at": now,
+        "last_error": "",
+        "subject": subject,
+        "body_text": body_text,
+        "body_html": body_html,
+        "headers": headers or {},
+        "attachments": attachments or [],
+    }
+
+
+def requeue_stale(session: Session, now: datetime, stale_after: float) -> int:
+    """Rows left `sending` by a crashed sender go back to pending (at-least-once for those)."""
+    result = session.execute(
+        update(_T)
+        .where(_T.c.status == SENDING, _T.c.claimed_at < now - timedelta(seconds=stale_after))
+        .values(status=PENDING, claimed_at=None, next_attempt_at=now)
+    )
+    return result.rowcount or 0
+
+
+def claim_batch(session: Session, now: datetime, limit: int) -> list[OutgoingMail]:
+    """Mark up to `limit` due pending rows as `sending` and return them (caller commits).
+
+    On PostgreSQL the inner SELECT takes row locks with SKIP LOCKED, so concurrent senders
+    claim disjoint batches; SQLite ignores FOR UPDATE and serialises writers anyway.
+    """
+    due = (
+        select(_T.c.id)
+        .where(_T.c.status == PENDING, _T.c.next_attempt_at <= now)
+        .order_by(_T.c.next_attempt_at, _T.c.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        update(_T)
+        .where(_T.c.id.in_(due.scalar_subquery()))
+        .values(status=SENDING, claimed_at=now)
+        .returning(
+            _T.c.id, _T.c.recipient, _T.c.subject, _T.c.body_text, _T.c.body_html,
+            _T.c.headers, _T.c.attachments, _T.c.dedup_key, _T.c.attempts,
+        )
+    )
+    rows = session.execute(stmt).all()
+    mails = [
+        OutgoingMail(
+            id=r.id, recipient=r.recipient, subject=r.subject, body_text=r.body_text,
+            body_html=r.body_html, headers=r.headers or {}, attachments=tuple(r.attachments or ()),
+            dedup_key=r.dedup_key, attempts=r.attempts,
+        )
+        for r in rows
+    ]
+    mails.sort(key=lambda m: m.id)
+    return mails
+
+
+def mark_sent(session: Session, ids: Sequence[int], now: datetime) -> None:
+    if not ids:
+        return
+    session.execute(
+        update(_T)
+        .where(_T.c.id == bindparam("_id"), _T.c.status == SENDING)
+        .values(status=SENT, sent_at=now, last_error="", attempts=_T.c.attempts + 1),
+        [{"_id": i} for i in ids],
+    )
+
+
+def mark_failed(session: Session, failures: Sequence[tuple[int, str]], now: datetime) -> None:
+    """Permanent failures (5xx, attempts exhausted): visible in `cdsflow mail list --failed`."""
+    if not failures:
+        return
+    session.execute(
+        update(_T)
+        .where(_T.c.id == bindparam("_id"))
+        .values(status=FAILED, last_error=bindparam("_err"), attempts=_T.c.attempts + 1, claimed_at=None),
+        [{"_id": i, "_err": err[:2000]} for i, err in failures],
+    )
+
+
+def mark_retry(session: Session, retries: Sequence[tuple[int, str, datetime]]) -> None:
+    """Temporary failures (4xx, connection trouble): back to pending at the backoff instant."""
+    if not retries:
+        return
+    session.execute(
+        update(_T)
+        .where(_T.c.id == bindparam("_id"))
+        .values(
+            status=PENDING, last_error=bindparam("_err"), next_attempt_at=bindparam("_next"),
+            attempts=_T.c.attempts + 1, claimed_at=None,
+        ),
+        [{"_id": i, "_err": err[:2000], "_next": nxt} for i, err, nxt in retries],
+    )
+
+
+def attempts_of(session: Session, ids: Sequence[int]) -> dict[int, int]:
+    rows = session.execute(select(_T.c.id, _T.c.attempts).where(_T.c.id.in_(list(ids)))).all()
+    return {r.id: r.attempts for r in rows}
+
+
+def status_counts(session: Session, campaign_id: int | None = None) -> dict[str, int]:
+    stmt = select(_T.c.status, func.count()).group_by(_T.c.status)
+    if campaign_id is not None:
+        stmt = stmt.where(_T.c.campaign_id == campaign_id)
+    return {status: n for status, n in session.execute(stmt).all()}
+
+
+def failed_messages(session: Session, limit: int = 50) -> list[OutboxMessage]:
+    stmt = select(OutboxMessage).where(OutboxMessage.status == FAILED).order_by(OutboxMessage.id.desc()).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+

@@ -1,0 +1,52 @@
+"""Use-cases behind the mail commands: an officer's manual nudge, reading the local sink."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from cdsflow.calendars.timeutil import local, next_sending_instant
+from cdsflow.notifications.fanout import plan_reminder
+from cdsflow.notifications.outbox import insert_ignoring_duplicates
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.notifications_tables import SinkMessage
+from cdsflow.workflow.errors import NotFound
+
+
+@dataclass(frozen=True)
+class NudgeResult:
+    offset_key: str
+    late_schools: int
+    written: int
+    planned: int
+    overdue: bool
+    goes_out_at: datetime
+    skipped_reason: str | None
+    schools_without_email: tuple[str, ...]
+
+
+def remind_now(engine: Engine, campaign_id: int, milestone_key: str, now: datetime) -> NudgeResult:
+    """An officer's manual nudge: at most one per milestone and day (offset `manual-YYYYMMDD`)."""
+    offset = f"manual-{local(now):%Y%m%d}"
+    with UnitOfWork(engine) as uow:
+        plan = plan_reminder(uow.session, campaign_id, milestone_key, offset, now)
+        written = insert_ignoring_duplicates(uow.session, plan.rows)
+        uow.commit()
+    return NudgeResult(offset, plan.late_schools, written, len(plan.rows), plan.overdue,
+                       next_sending_instant(now), plan.skipped_reason, tuple(plan.schools_without_email))
+
+
+def sink_messages(session: Session, limit: int = 50) -> tuple[list[SinkMessage], int]:
+    total = session.scalar(select(func.count()).select_from(SinkMessage)) or 0
+    rows = list(session.scalars(select(SinkMessage).order_by(SinkMessage.id.desc()).limit(limit)))
+    return rows, total
+
+
+def sink_message(session: Session, message_id: int) -> SinkMessage:
+    row = session.get(SinkMessage, message_id)
+    if row is None:
+        raise NotFound(f"Không có thư số {message_id} trong hộp thư cục bộ")
+    return row

@@ -1,0 +1,52 @@
+"""`remind preview`: what the reminder jobs would write on a given day, without writing it."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from cdsflow.calendars.timeutil import local
+from cdsflow.notifications.fanout import FanOutPlan, plan_reminder
+from cdsflow.scheduler.planner import ACTIVE, PlannedReminder, campaign_reminders
+from cdsflow.storage.tables import Campaign
+from cdsflow.workflow.errors import NotFound
+
+
+@dataclass(frozen=True)
+class PreviewItem:
+    reminder: PlannedReminder
+    plan: FanOutPlan
+
+    @property
+    def messages(self) -> int:
+        return len(self.plan.rows)
+
+
+def preview_day(session: Session, day: date, *, campaign_id: int | None = None) -> list[PreviewItem]:
+    """Every reminder job firing on `day` (Vietnam), with the mail it would write, as of now's data."""
+    if campaign_id is not None:
+        if session.get(Campaign, campaign_id) is None:
+            raise NotFound(f"Không tìm thấy kế hoạch (chiến dịch) số {campaign_id}")
+        ids = [campaign_id]
+    else:
+        ids = list(session.scalars(select(Campaign.id).where(Campaign.status.in_(ACTIVE)).order_by(Campaign.id)))
+    items: list[PreviewItem] = []
+    for cid in ids:
+        for r in campaign_reminders(session, cid):
+            if local(r.at).date() == day:
+                items.append(PreviewItem(r, plan_reminder(session, cid, r.milestone_key, r.offset_key, r.at)))
+    return sorted(items, key=lambda i: (i.reminder.at, i.reminder.job_id))
+
+
+def first_subjects(plan: FanOutPlan, limit: int = 2) -> list[str]:
+    seen: list[str] = []
+    for row in plan.rows:
+        if row["subject"] not in seen:
+            seen.append(row["subject"])
+        if len(seen) >= limit:
+            break
+    return seen
+
+
