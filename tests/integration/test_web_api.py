@@ -165,3 +165,20 @@ def test_school_page_shows_stage_deadline_and_history(world):
     with UnitOfWork(world.engine) as uow:
         n = len(uow.session.execute(select(AssessmentEvent).where(AssessmentEvent.assessment_id == world.p1s1)).all())
     assert n == 1
+
+
+def test_remind_now_queues_mail_for_late_schools_once_a_day(world):
+    from cdsflow.storage.notifications_tables import OutboxMessage
+
+    officer = world.client("officer")
+    r = officer.post(f"/api/campaigns/{world.campaign_id}/remind", json={"milestone": "hoi-dong"})
+    assert r.status_code == 200, r.text
+    first = r.json()
+    assert first["late_schools"] == 3 and first["queued"] >= 3  # each late school (and a copy upward)
+    again = officer.post(f"/api/campaigns/{world.campaign_id}/remind", json={"milestone": "hoi-dong"}).json()
+    assert again["queued"] == 0
+    with UnitOfWork(world.engine) as uow:
+        assert len(uow.session.execute(select(OutboxMessage)).all()) == first["queued"]
+    assert officer.post(f"/api/campaigns/{world.campaign_id}/remind", json={"milestone": "khong-co"}).status_code == 422
+    assert world.client("reviewer").post(f"/api/campaigns/{world.campaign_id}/remind",
+                                         json={"milestone": "hoi-dong"}).status_code == 403

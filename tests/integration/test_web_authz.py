@@ -29,6 +29,15 @@ POST /api/assessments/{a}/transitions:start_review          401  403  409  409  
 POST /api/assessments/{a}/transitions:return_for_supplement 401  403  409  409  403  403  403  404  404
 POST /api/assessments/{a}/transitions:recognise             401  403  409  403  403  403  403  404  404
 POST /api/assessments/{a}/transitions:publish               401  403  409  403  403  403  403  404  404
+POST /api/campaigns/{c}/remind            401  403  422  403  403  403  403  404  403
+GET  /api/assessments/{a}/scores           401  200  200  200  200  200  200  404  404
+PUT  /api/assessments/{a}/scores           401  403  403  403  200  200  403  404  404
+POST /api/assessments/{a}/scores/preview   401  403  403  403  200  200  403  404  404
+GET  /api/assessments/{a}/evidence         401  200  200  200  200  200  200  404  404
+POST /api/assessments/{a}/evidence         401  403  403  403  422  422  403  404  404
+GET  /api/documents                        401  200  200  200  200  200  200  200  200
+POST /api/assessments/{a}/documents        401  403  422  403  422  403  422  404  404
+POST /api/campaigns/{c}/documents          401  403  422  403  403  403  422  404  403
 GET  /api/public/campaigns/{c}             200  200  200  200  200  200  200  200  200
 GET  /campaigns                            303  200  200  200  403  403  200  200  403
 GET  /campaigns/{c}                        303  200  200  200  403  403  200  404  403
@@ -55,8 +64,16 @@ def _body(path: str, arg: str):
         return {"trigger": arg, "version": 0, "reason": "kiểm tra"}
     if path.endswith("/committee"):
         return {"version": 0, "members": [{"full_name": "Nguyễn Văn A", "role": "chair"}]}
-    if path.endswith("/advance") or path.endswith("/bulk"):
+    if path.endswith(("/advance", "/bulk")):
         return {"trigger": arg}
+    if path.endswith("/remind"):
+        return {"milestone": "khong-co"}
+    if "/scores" in path:
+        return {"phase": "self", "answers": {}}
+    if path.endswith("/evidence"):
+        return {"criterion": "khong-co", "title": "x", "link": "https://a.vn"}
+    if path.endswith("/documents"):
+        return {"doc_type": "khong-co"}
     if path == "/api/campaigns":
         return {"school_year": "năm nay"}
     return None

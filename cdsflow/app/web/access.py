@@ -17,6 +17,7 @@ PERMISSIONS: dict[str, frozenset[Role]] = {
     "launch_campaign": frozenset({R.OFFICER}),
     "advance_campaign": frozenset({R.OFFICER}),
     "bulk": frozenset({R.OFFICER}),
+    "remind": frozenset({R.OFFICER}),
     "view_assessment": frozenset(Role),
     "set_committee": frozenset({R.SCHOOL_HEAD}),
     "form_committee": frozenset({R.SCHOOL_HEAD}),

@@ -305,3 +305,23 @@ def level_charts(uow: UnitOfWork, campaign_id: int) -> list[LevelChart]:
                 (f"Mức {lv}" + (f" ({nm})" if nm else ""), tally.get(lv, 0)) for lv, nm in levels]
             charts.append(LevelChart(label, name, counts, max([n for _, n in counts] + [1])))
     return charts
+
+
+def milestones(uow: UnitOfWork, campaign_id: int) -> list[tuple[str, str]]:
+    from cdsflow.storage.tables import CampaignMilestone
+
+    return [(k, t) for k, t in uow.session.execute(
+        select(CampaignMilestone.key, CampaignMilestone.title).where(CampaignMilestone.campaign_id == campaign_id)
+        .order_by(CampaignMilestone.position)
+    )]
+
+
+def remind_now(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: str, *, now: datetime | None = None):
+    """The officer's manual nudge of the schools late for one milestone (at most once a day)."""
+    from cdsflow.notifications.services import remind_now as nudge
+
+    require(p, "remind")
+    campaign_for(uow, p, campaign_id)
+    if milestone_key not in {k for k, _ in milestones(uow, campaign_id)}:
+        raise InvalidInput(f"Kế hoạch số {campaign_id} không có mốc «{milestone_key}»")
+    return nudge(uow.engine, campaign_id, milestone_key, _now(now))

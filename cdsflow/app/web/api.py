@@ -298,3 +298,15 @@ def public(campaign_id: int, uow: UnitOfWork = Depends(get_uow)):
     r = actions.public_results(uow, campaign_id)
     return PublicOut(campaign_id=r.campaign_id, title=r.title, issuer_name=r.issuer_name, school_year=r.school_year,
                      total=r.total, published=[{"school": n, "published_on": d} for n, d in r.published])
+
+
+class RemindIn(BaseModel):
+    milestone: str
+
+
+@router.post("/campaigns/{campaign_id}/remind", summary="Nhắc ngay các trường chậm một mốc")
+def remind(campaign_id: int, body: RemindIn, p: Principal = Depends(checked_principal),
+           uow: UnitOfWork = Depends(get_uow)):
+    r = actions.remind_now(uow, p, campaign_id, body.milestone)
+    return {"late_schools": r.late_schools, "queued": r.written, "skipped_reason": r.skipped_reason,
+            "goes_out_at": r.goes_out_at, "schools_without_email": list(r.schools_without_email)}

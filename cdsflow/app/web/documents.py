@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from cdsflow.app.web.access import PERMISSIONS, assessment_for, campaign_for, require, unit_in_scope
+from cdsflow.app.web.access import PERMISSIONS, allowed, assessment_for, campaign_for, require, unit_in_scope
 from cdsflow.documents import service as doc_svc
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
@@ -106,6 +106,8 @@ def campaign_types() -> list[tuple[str, str]]:
 
 def generate_for_school(uow: UnitOfWork, p: Principal, assessment_id: int, code: str) -> GeneratedDocument:
     a = assessment_for(uow, p, assessment_id)
+    if not (allowed(p, "generate_school_paper") or allowed(p, "generate_authority_paper")):
+        raise Forbidden("Tài khoản của bạn không lập được văn bản.")
     if code not in doc_svc.SCHOOL_TYPES | doc_svc.PER_SCHOOL_AUTHORITY_TYPES:
         raise InvalidInput(f"Loại văn bản «{code}» không lập cho từng trường")
     authority = code in doc_svc.PER_SCHOOL_AUTHORITY_TYPES

@@ -177,6 +177,7 @@ def _dashboard(request, p, uow, campaign_id, status=200, **extra) -> Response:
     return render(request, "dashboard.html", p, status, s=view, peak=peak, campaign_steps=steps,
                   levels=actions.level_charts(uow, campaign_id), doc_types=documents.campaign_types(),
                   can_generate=allowed(p, "generate_authority_paper"),
+                  milestones=actions.milestones(uow, campaign_id) if allowed(p, "remind") else [],
                   can_advance=allowed(p, "advance_campaign"), bulk_triggers=bulk if allowed(p, "bulk") else [],
                   status_label=CampaignStatus(view.status).label, **extra)
 
@@ -203,6 +204,26 @@ def bulk(request: Request, campaign_id: int, trigger: str = Form(...), p: Princi
          uow: UnitOfWork = Depends(get_uow)) -> Response:
     result = actions.bulk_transition(uow, p, campaign_id, trigger)
     return _dashboard(request, p, uow, campaign_id, bulk=result, bulk_label=STEP_BY_TRIGGER[trigger].label)
+
+
+def remind_message(r) -> str:
+    from cdsflow.app.console import local
+
+    if r.skipped_reason:
+        return f"Không nhắc: {r.skipped_reason}."
+    if r.planned and not r.written:
+        return "Hôm nay đã nhắc mốc này rồi: không gửi lại."
+    text = f"{r.late_schools} trường chưa hoàn thành; đã xếp {r.written} thư nhắc vào hàng đợi."
+    if r.schools_without_email:
+        text += f" {len(r.schools_without_email)} trường chưa có địa chỉ thư."
+    return text + f" Thư đi từ {local(r.goes_out_at)}."
+
+
+@router.post("/campaigns/{campaign_id}/remind")
+def remind(request: Request, campaign_id: int, milestone: str = Form(...), p: Principal = Depends(checked_principal),
+           uow: UnitOfWork = Depends(get_uow)) -> Response:
+    result = actions.remind_now(uow, p, campaign_id, milestone)
+    return _dashboard(request, p, uow, campaign_id, reminded=remind_message(result))
 
 
 @router.get("/campaigns/{campaign_id}/schools")
