@@ -94,10 +94,19 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
     progress(f"Đưa {len(targets)} trường qua các giai đoạn…")
     for i, (aid, school_id) in enumerate(assessments[: len(targets)]):
         _walk(uow, aid, school_id, targets[i], officer, i, now - timedelta(days=35))
-    from cdsflow.workflow.services.accounts import create_demo_accounts  # one login per role (web area)
-
-    create_demo_accounts(uow)
+    _demo_accounts(uow)
     return _summary(uow, result.campaign_id, now)
+
+
+def _demo_accounts(uow: UnitOfWork) -> None:
+    """One web login per role (printed by `cdsflow account demo`); skipped on a database whose
+    schema predates the web tables, where that command creates them first."""
+    from sqlalchemy import inspect
+
+    from cdsflow.workflow.services.accounts import create_demo_accounts
+
+    if inspect(uow.session.connection()).has_table("web_account"):
+        create_demo_accounts(uow)
 
 
 def get_unit_id_or_none(uow: UnitOfWork, code: str) -> int | None:
