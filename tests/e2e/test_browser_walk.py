@@ -4,10 +4,10 @@ in tests/e2e/artifacts/."""
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 import re
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,7 +56,7 @@ def server(tmp_path):
     if not found:
         proc.kill()
         raise AssertionError(f"cdsflow serve did not start: {line}{proc.stdout.read()}")
-    yield found.group(0).rstrip("/"), world
+    yield found.group(0).rstrip("/"), world, url
     proc.terminate()
     proc.wait(timeout=10)
 
@@ -84,6 +84,21 @@ def shot_on_failure(page, name: str):
         raise
 
 
+def api_fill(base: str, username: str, db_url: str, aid: int) -> None:
+    import httpx
+
+    from tests.web_support import fill_self_assessment
+
+    with httpx.Client(base_url=base, timeout=30) as c:
+        token = c.post("/api/login", json={"username": username, "password": PASSWORD}).json()["csrf_token"]
+        c.headers["X-CSRF-Token"] = token
+        engine = make_engine(db_url)
+        try:
+            fill_self_assessment(c, engine, aid)
+        finally:
+            engine.dispose()
+
+
 def login(page, base, username):
     page.goto(f"{base}/login")
     page.get_by_label("Tên đăng nhập").fill(username)
@@ -104,7 +119,7 @@ def click_step(page, label):
 
 def test_every_role_logs_in_and_sees_its_home(server, browser_page, request):
     with shot_on_failure(browser_page, request.node.name):
-        base, world = server
+        base, world, _ = server
         page = browser_page
         for username, (name, role, _unit) in ACCOUNTS.items():
             login(page, base, username)
@@ -118,7 +133,7 @@ def test_every_role_logs_in_and_sees_its_home(server, browser_page, request):
 
 def test_one_school_from_plan_to_publication(server, browser_page, request):
     with shot_on_failure(browser_page, request.node.name):
-        base, world = server
+        base, world, db_url = server
         page = browser_page
         school = f"{base}/assessments/{world.p1s1}"
 
@@ -135,6 +150,18 @@ def test_one_school_from_plan_to_publication(server, browser_page, request):
         assert "Đã lưu danh sách Hội đồng" in page.get_by_role("status").inner_text()
         click_step(page, "Xác nhận thành lập Hội đồng tự đánh giá")
         click_step(page, "Bắt đầu tự đánh giá")
+        click_step(page, "Gửi tờ trình đề nghị đánh giá ngoài")
+        assert "chưa" in page.get_by_role("alert").inner_text()  # unscored items are named
+        page.click("#scores-link")
+        assert page.locator("#total").inner_text() == "0"
+        page.locator("input[type=number][max='100']").first.fill("100")  # a percentage at its top tier
+        from playwright.sync_api import expect
+
+        expect(page.locator("#total")).not_to_have_text("0")  # the total follows the form before saving
+        page.get_by_role("button", name="Lưu điểm").click()
+        assert "Đã lưu điểm." in page.get_by_role("status").inner_text()
+        api_fill(base, "head", db_url, world.p1s1)  # the remaining items and evidence, through the API
+        page.goto(school)
         click_step(page, "Gửi tờ trình đề nghị đánh giá ngoài")
         assert page.locator("#stage").inner_text() == "Đã gửi tờ trình"
         logout(page)
