@@ -129,44 +129,53 @@ def naive_scope(engine, school_id: int) -> float:
     return time.perf_counter() - t
 
 
+def start_server(db: Path, cwd: str, cached: bool):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
+           "CDSFLOW_WEB_CACHE": "1" if cached else "0"}
+    server = subprocess.Popen([sys.executable, "-m", "cdsflow", "serve", "--host", "127.0.0.1", "--port", "0"],
+                              cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return server, re.search(r"http://127\.0\.0\.1:\d+", server.stdout.readline()).group(0)
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
         t = time.perf_counter()
         campaign_id, school_aid = build(db)
         print(f"Dữ liệu: {N} trường, {BUREAUS} Phòng, kế hoạch số {campaign_id} ({time.perf_counter() - t:.1f} s)")
-        env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-        server = subprocess.Popen([sys.executable, "-m", "cdsflow", "serve", "--host", "127.0.0.1", "--port", "0"],
-                                  cwd=tmp, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            base = re.search(r"http://127\.0\.0\.1:\d+", server.stdout.readline()).group(0)
-            scenarios = [
-                ("Bảng theo dõi (Sở, 54.000 trường)", "chuyenvien.so", f"/campaigns/{campaign_id}", 300),
-                ("Bảng theo dõi, API JSON", "chuyenvien.so", f"/api/campaigns/{campaign_id}", 300),
-                ("Trang một trường (hiệu trưởng)", "truong", f"/assessments/{school_aid}", 100),
-                ("Trang một trường (chuyên viên Sở)", "chuyenvien.so", f"/assessments/{school_aid}", 100),
-            ]
-            results = {}
-            with ProcessPoolExecutor(max_workers=1) as pool:  # the load generator: a second process
-                for label, user, path, target in scenarios:
-                    r = pool.submit(load, base, user, path, REQUESTS, CONCURRENCY).result()
-                    results[label] = r
-                    verdict = "đạt" if r["p95"] < target else "CHƯA ĐẠT"
-                    print(f"{label}: {r['n']} yêu cầu, {CONCURRENCY} luồng, {r['rps']:.1f} yêu cầu/s, "
-                          f"p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms (mục tiêu p95 < {target} ms: {verdict}) "
-                          f"mã trả về {r['statuses']}")
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+        scenarios = [
+            ("Bảng theo dõi (Sở, 54.000 trường)", "chuyenvien.so", f"/campaigns/{campaign_id}", 300, True),
+            ("Bảng theo dõi, API JSON", "chuyenvien.so", f"/api/campaigns/{campaign_id}", 300, True),
+            ("Bảng theo dõi, API JSON, không bộ đệm", "chuyenvien.so", f"/api/campaigns/{campaign_id}", 300, False),
+            ("Trang một trường (hiệu trưởng)", "truong", f"/assessments/{school_aid}", 100, True),
+            ("Trang một trường (chuyên viên Sở)", "chuyenvien.so", f"/assessments/{school_aid}", 100, True),
+        ]
+        results = {}
+        with ProcessPoolExecutor(max_workers=1) as pool:  # the load generator: a second process
+            for cached in (True, False):
+                server, base = start_server(db, tmp, cached)
+                try:
+                    for label, user, path, target, with_cache in scenarios:
+                        if with_cache != cached:
+                            continue
+                        r = pool.submit(load, base, user, path, REQUESTS, CONCURRENCY).result()
+                        results[label] = r
+                        verdict = "đạt" if r["p95"] < target else "CHƯA ĐẠT"
+                        print(f"{label}: {r['n']} yêu cầu, {CONCURRENCY} luồng, {r['rps']:.1f} yêu cầu/s, "
+                              f"p50 {r['p50']:.1f} ms, p95 {r['p95']:.1f} ms (mục tiêu p95 < {target} ms: {verdict}) "
+                              f"mã trả về {r['statuses']}")
+                finally:
+                    server.terminate()
+                    server.wait(timeout=10)
         engine = make_engine(f"sqlite:///{db}")
         with Session(engine) as s:
             school_id = s.get(Assessment, school_aid).school_id
         naive_d = statistics.median(naive_dashboard(engine, campaign_id) for _ in range(3)) * 1000
         naive_s = statistics.median(naive_scope(engine, school_id) for _ in range(5)) * 1000
-        dash = results["Bảng theo dõi, API JSON"]["p50"]
+        dash = results["Bảng theo dõi, API JSON, không bộ đệm"]["p50"]
         page = results["Trang một trường (chuyên viên Sở)"]["p50"]
         print(f"Cách làm ngây thơ (trong tiến trình, chưa tính HTTP): đếm bằng Python {naive_d:.1f} ms "
-              f"= {naive_d / dash:.1f}× p50 của API bảng theo dõi; kiểm tra phạm vi bằng cả cây đơn vị "
+              f"= {naive_d / dash:.1f}× p50 của API bảng theo dõi không bộ đệm; kiểm tra phạm vi bằng cả cây đơn vị "
               f"{naive_s:.1f} ms = {naive_s / page:.1f}× p50 của cả trang một trường.")
 
 

@@ -182,3 +182,16 @@ def test_remind_now_queues_mail_for_late_schools_once_a_day(world):
     assert officer.post(f"/api/campaigns/{world.campaign_id}/remind", json={"milestone": "khong-co"}).status_code == 422
     assert world.client("reviewer").post(f"/api/campaigns/{world.campaign_id}/remind",
                                          json={"milestone": "hoi-dong"}).status_code == 403
+
+
+def test_dashboard_follows_every_change_despite_its_cache(world):
+    officer, head = world.client("officer"), world.client("head")
+    before = officer.get(f"/api/campaigns/{world.campaign_id}").json()
+    assert officer.get(f"/api/campaigns/{world.campaign_id}").json() == before  # served again, unchanged
+    head.put(f"/api/assessments/{world.p1s1}/committee", json={"version": 1, "members": COMMITTEE})
+    move(head, world.p1s1, "form_committee", version_of(world, world.p1s1))
+    after = officer.get(f"/api/campaigns/{world.campaign_id}").json()
+    counts = {s["stage"]: s["count"] for s in after["stages"]}
+    assert counts["committee_formed"] == 1 and counts["plan_issued"] == before["total"] - 1
+    officer.post(f"/api/campaigns/{world.campaign_id}/advance", json={"trigger": "start_review"})
+    assert officer.get(f"/api/campaigns/{world.campaign_id}").json()["status"] == "reviewing"
