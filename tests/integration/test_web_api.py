@@ -62,6 +62,7 @@ def test_school_walks_from_plan_to_publication(world):
     assert r.json() == {"stage": "published", "label": "Đã công bố"}
     public = world.client().get(f"/api/public/campaigns/{world.campaign_id}").json()
     assert [p["school"] for p in public["published"]] == ["Trường Tiểu học Số 1.1"]
+    assert public["published"][0]["level_teaching"] in (1, 2, 3)
     hist = head.get(f"/api/assessments/{aid}/history").json()
     returned = next(e for e in hist if e["trigger"] == "return_for_supplement")
     assert returned["details"] == {"criteria": {"1.2": "Chưa có ảnh chụp phần mềm"}}

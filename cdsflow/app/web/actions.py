@@ -252,8 +252,9 @@ class PublicResults:
     title: str
     issuer_name: str
     school_year: str
-    published: list[tuple[str, str]]  # (school name, published on dd/mm/yyyy)
+    published: list[tuple[str, str, int | None, int | None]]  # (school, published on, level per group)
     total: int
+    group_names: tuple[str, str] = ("Nhóm 1", "Nhóm 2")
 
 
 def public_results(uow: UnitOfWork, campaign_id: int) -> PublicResults:
@@ -263,15 +264,35 @@ def public_results(uow: UnitOfWork, campaign_id: int) -> PublicResults:
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
     ids = [campaign_id, *uow.session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id)).scalars()]
     issuer = uow.session.get(Unit, c.issuer_id)
+    from cdsflow.storage.assessment_tables import AssessmentScore
+
+    # The recognised result is the review team's; a file reviewed without external scores shows the school's.
+    ext = select(AssessmentScore).where(AssessmentScore.phase == "external").subquery()
+    own = select(AssessmentScore).where(AssessmentScore.phase == "self").subquery()
     rows = uow.session.execute(
-        select(Unit.name, Assessment.updated_at).join(Unit, Unit.id == Assessment.school_id)
+        select(Unit.name, Assessment.updated_at, func.coalesce(ext.c.group1_level, own.c.group1_level),
+               func.coalesce(ext.c.group2_level, own.c.group2_level))
+        .join(Unit, Unit.id == Assessment.school_id)
+        .outerjoin(ext, ext.c.assessment_id == Assessment.id).outerjoin(own, own.c.assessment_id == Assessment.id)
         .where(Assessment.campaign_id.in_(ids), Assessment.state == Stage.PUBLISHED.value).order_by(Unit.name)
     ).all()
     total = uow.session.execute(
         select(func.count()).select_from(Assessment).where(Assessment.campaign_id.in_(ids))
     ).scalar_one()
     return PublicResults(c.id, c.title, issuer.name if issuer else "", c.school_year,
-                         [(n, at.astimezone(VN).strftime("%d/%m/%Y") if at else "") for n, at in rows], total)
+                         [(n, at.astimezone(VN).strftime("%d/%m/%Y") if at else "", g1, g2) for n, at, g1, g2 in rows],
+                         total, _group_names(uow, c))
+
+
+def _group_names(uow: UnitOfWork, c: Campaign) -> tuple[str, str]:
+    from cdsflow.workflow.services.indexsets import index_set_by_hash
+
+    try:
+        names = [g.name for g in index_set_by_hash(uow.session, c.index_set_hash).groups]
+    except CdsError:
+        names = []
+    names += ["Nhóm 1", "Nhóm 2"]
+    return names[0], names[1]
 
 
 def stage_labels() -> list[tuple[str, str]]:

@@ -290,14 +290,15 @@ class PublicOut(BaseModel):
     issuer_name: str
     school_year: str
     total: int
-    published: list[dict[str, str]]
+    published: list[dict[str, str | int | None]]
 
 
 @router.get("/public/campaigns/{campaign_id}", response_model=PublicOut, summary="Kết quả công bố (công khai)")
 def public(campaign_id: int, uow: UnitOfWork = Depends(get_uow)):
     r = actions.public_results(uow, campaign_id)
     return PublicOut(campaign_id=r.campaign_id, title=r.title, issuer_name=r.issuer_name, school_year=r.school_year,
-                     total=r.total, published=[{"school": n, "published_on": d} for n, d in r.published])
+                     total=r.total, published=[{"school": n, "published_on": d, "level_teaching": g1, "level_management": g2}
+                                for n, d, g1, g2 in r.published])
 
 
 class RemindIn(BaseModel):
