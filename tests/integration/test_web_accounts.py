@@ -51,3 +51,23 @@ def test_a_session_ends_after_its_lifetime(world):
         assert c.get("/api/me").status_code == 401
         page = c.get("/assessments/1")
         assert page.status_code == 303 and re.match(r"/login\?next=", page.headers["location"])
+
+
+def test_administrator_reads_the_local_mail_sink(world):
+    from email.message import EmailMessage
+
+    from cdsflow.notifications.sink import DatabaseSinkStore
+
+    msg = EmailMessage()
+    msg["Subject"] = "Nhắc hạn: thành lập Hội đồng tự đánh giá"
+    msg["From"] = "cdsflow@localhost"
+    msg["To"] = "p1s1@hanoi.edu.vn"
+    msg.set_content("Kính gửi Trường Tiểu học Số 1.1,\nhạn thành lập Hội đồng là 31/01/2025.")
+    msg.add_attachment(b"PK", maintype="application", subtype="zip", filename="qd.docx")
+    DatabaseSinkStore(world.engine).save("cdsflow@localhost", ["p1s1@hanoi.edu.vn"], msg.as_bytes())
+    admin = world.client("admin")
+    listing = admin.get("/mailbox")
+    assert "Nhắc hạn: thành lập Hội đồng tự đánh giá" in listing.text
+    mid = re.search(r'href="/mailbox/(\d+)"', listing.text).group(1)
+    page = admin.get(f"/mailbox/{mid}")
+    assert "hạn thành lập Hội đồng là 31/01/2025" in page.text and "qd.docx" in page.text

@@ -60,7 +60,7 @@ def create_app(
     uploads_dir: Path | str = Path("var") / "uploads",
     secure_cookies: bool = False,
 ) -> FastAPI:
-    from cdsflow.app.web import api, pages, routes_documents, routes_scores
+    from cdsflow.app.web import api, pages, routes_documents, routes_mailbox, routes_scores
 
     app = FastAPI(
         title="cdsflow",
@@ -88,5 +88,6 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(routes_scores.pages)
     app.include_router(routes_documents.pages)
+    app.include_router(routes_mailbox.pages)
     app.add_middleware(_Guard)
     return app
