@@ -172,7 +172,8 @@ def test_one_school_from_plan_to_publication(server, browser_page, request):
         page.goto(school)
         click_step(page, "Tiếp nhận hồ sơ, bắt đầu đánh giá ngoài")
         page.get_by_label("Lý do trả hồ sơ").fill("Thiếu minh chứng")
-        page.get_by_label("Ghi chú theo tiêu chí").fill("1.2: Chưa có ảnh chụp phần mềm")
+        page.get_by_text("Ghi chú theo từng tiêu chí").click()
+        page.get_by_label("Tiêu chí 1.2:").fill("Chưa có ảnh chụp phần mềm")
         click_step(page, "Trả hồ sơ, yêu cầu bổ sung")
         assert page.locator("#stage").inner_text() == "Đang tự đánh giá"
         logout(page)

@@ -180,6 +180,7 @@ class SchoolPage:
     triggers: list[tuple[str, str]]  # (trigger, Vietnamese label) the principal may try now
     can_edit_committee: bool
     history: list[AssessmentEvent]
+    criteria: list[tuple[str, str]] = field(default_factory=list)  # for notes when returning the file
     role_labels: dict[str, str] = field(default_factory=lambda: dict(assessment_svc.ROLE_LABELS))
 
 
@@ -188,10 +189,15 @@ def school_page(uow: UnitOfWork, p: Principal, assessment_id: int, *, now: datet
     view = assessment_svc.show_assessment(uow, a.id)
     left = days_left(view.next_milestone[1], _now(now)) if view.next_milestone else None
     triggers = [(s.trigger, s.label) for s in STEPS if s.source == view.stage and allowed(p, s.trigger)]
+    criteria: list[tuple[str, str]] = []
+    if any(t == "return_for_supplement" for t, _ in triggers):
+        from cdsflow.workflow.services.indexsets import index_set_for_assessment
+
+        criteria = [(c.code, c.label) for c in index_set_for_assessment(uow.session, a.id).criteria.values()]
     return SchoolPage(
         view=view, unit_name=uow.session.get(Unit, a.school_id).name, days_left=left, triggers=triggers,
         can_edit_committee=allowed(p, "set_committee") and not a.locked,
-        history=assessment_svc.history(uow, a.id),
+        history=assessment_svc.history(uow, a.id), criteria=criteria,
     )
 
 

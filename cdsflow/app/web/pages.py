@@ -266,11 +266,14 @@ async def committee(request: Request, assessment_id: int, version: int = Form(..
 
 
 @router.post("/assessments/{assessment_id}/transition")
-def move(request: Request, assessment_id: int, trigger: str = Form(...), version: int = Form(...),
-         reason: str = Form(""), criteria_notes: str = Form(""), p: Principal = Depends(checked_principal),
-         uow: UnitOfWork = Depends(get_uow)) -> Response:
+async def move(request: Request, assessment_id: int, trigger: str = Form(...), version: int = Form(...),
+               reason: str = Form(""), criteria_notes: str = Form(""), p: Principal = Depends(checked_principal),
+               uow: UnitOfWork = Depends(get_uow)) -> Response:
+    form = await request.form()
     try:
         notes = actions.parse_criteria_notes(criteria_notes)
+        # One field per criterion ("note:1.2") on the return form; empty ones say nothing.
+        notes |= {k[5:]: str(v).strip() for k, v in form.multi_items() if k.startswith("note:") and str(v).strip()}
         actions.transition(uow, p, assessment_id, trigger, version=version, reason=reason, criteria_notes=notes)
     except CdsError as err:
         uow.rollback()
