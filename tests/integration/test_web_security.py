@@ -161,3 +161,14 @@ def test_calendar_upload_is_checked_and_stored_under_a_generated_name(world, tmp
     assert not (tmp_path / "evil.yaml").exists()
     dash = c.get(r.headers["location"])
     assert "Đã phát động kế hoạch." in dash.text
+
+
+def test_openapi_describes_the_api(world):
+    spec = world.client().get("/api/openapi.json").json()
+    paths = set(spec["paths"])
+    assert {"/api/campaigns", "/api/assessments/{assessment_id}/transitions", "/api/assessments/{assessment_id}/scores",
+            "/api/documents", "/api/public/campaigns/{campaign_id}"} <= paths
+    assert not any(p.startswith(("/campaigns", "/assessments", "/login")) for p in paths)  # pages stay out
+    docs = world.client().get("/api/docs")
+    assert docs.status_code == 200 and "content-security-policy" not in docs.headers
+    assert "content-security-policy" in world.client().get("/login").headers
