@@ -39,10 +39,12 @@ def _need_browser():
         pytest.skip(reason)
 
 
-@pytest.fixture
-def server(tmp_path):
-    """A database with the test world, and `cdsflow serve` on an ephemeral port of 127.0.0.1."""
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A database with the test world, and `cdsflow serve` on an ephemeral port of 127.0.0.1
+    (one per module: the login test does not depend on how far the walk went)."""
     _need_browser()
+    tmp_path = tmp_path_factory.mktemp("browser")
     url = f"sqlite:///{tmp_path / 'web.db'}"
     engine = make_engine(url)
     metadata.create_all(engine)

@@ -8,23 +8,26 @@ import sys
 
 import httpx
 
+from cdsflow.storage.db import UnitOfWork, make_engine
+from cdsflow.storage.schema import metadata
+from cdsflow.workflow.services.units import import_units
 from tests.e2e.cli import ROOT, Cli
 from tests.factories import unit_rows
 
 
-def _units_csv(tmp_path):
-    path = tmp_path / "units.csv"
-    cols = ["code", "name", "short_code", "kind", "education_level", "place_name", "emails", "supervisor_code"]
-    lines = [",".join(["ma", "ten", "ky_hieu", "loai", "cap_hoc", "dia_danh", "email", "don_vi_quan_ly"])]
-    lines += [",".join(row.get(c, "") for c in cols) for _, row in unit_rows()]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+def _database(tmp_path, with_units: bool = True) -> None:
+    """The schema and the test units, made in-process (the commands under test are the account ones)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'cds.db'}")
+    metadata.create_all(engine)
+    if with_units:
+        with UnitOfWork(engine) as uow:
+            import_units(uow, unit_rows())
+    engine.dispose()
 
 
 def test_account_create_list_and_refusal(tmp_path):
     cli = Cli(tmp_path)
-    cli("init")
-    cli("units", "import", str(_units_csv(tmp_path)))
+    _database(tmp_path)
     done = cli("account", "create", "hieutruong", "--name", "Nguyễn Thị Hoa", "--role", "school_head",
                "--unit", "P1S1", "--password", "mat-khau-dai-du")
     assert "Đã tạo tài khoản «hieutruong» (Hiệu trưởng)" in done.stdout
@@ -37,7 +40,7 @@ def test_account_create_list_and_refusal(tmp_path):
 
 def test_serve_prints_its_address_and_answers_in_vietnamese(tmp_path):
     cli = Cli(tmp_path)
-    cli("init")
+    _database(tmp_path, with_units=False)
     env = {**cli.env, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "cdsflow", "serve", "--host", "127.0.0.1", "--port", "0"],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

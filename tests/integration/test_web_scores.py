@@ -118,3 +118,16 @@ def test_evidence_file_is_stored_privately_and_served_only_in_scope(world, tmp_p
     assert got.headers["content-disposition"].startswith("attachment")
     assert world.client("head2").get(f"/evidence/{eid}/file").status_code == 404
     assert world.client().get(f"/evidence/{eid}/file").status_code == 303
+
+
+def test_school_removes_its_evidence_but_not_after_the_proposal(world):
+    head = world.client("head")
+    code = next(iter(items(world).criteria))
+    r = head.post(f"/api/assessments/{world.p1s1}/evidence",
+                  json={"criterion": code, "title": "Kế hoạch", "link": "ftp://x"})
+    assert r.status_code == 422 and "http" in r.json()["error"]
+    eid = head.post(f"/api/assessments/{world.p1s1}/evidence",
+                    json={"criterion": code, "title": "Kế hoạch", "link": "https://truong.edu.vn/kh"}).json()["id"]
+    assert world.client("officer").post(f"/evidence/{eid}/delete").status_code == 403
+    assert head.post(f"/evidence/{eid}/delete").status_code == 303
+    assert head.get(f"/api/assessments/{world.p1s1}/evidence").json() == []
