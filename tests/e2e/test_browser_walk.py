@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from cdsflow.storage.db import UnitOfWork, make_engine
+from cdsflow.storage.db import make_engine
 from cdsflow.storage.schema import metadata
 from tests.web_support import ACCOUNTS, COMMITTEE, PASSWORD, build_world
 

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from cdsflow.app.web.access import allowed, assessment_for, campaign_for, require, visible_campaign_ids
 from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, Unit
-from cdsflow.app.web.access import assessment_for, campaign_for, require, unit_in_scope, visible_campaign_ids, allowed
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput, NotFound
 from cdsflow.workflow.machine import STEP_BY_TRIGGER, STEPS, forward_trigger, legal_sources

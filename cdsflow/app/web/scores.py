@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdsflow.app.web.access import PERMISSIONS, assessment_for  # noqa: F401 (assessment_for used by routes)
+from cdsflow.app.web.access import PERMISSIONS, assessment_for
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
 from cdsflow.storage.assessment_tables import EvidenceEntry
