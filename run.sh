@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets everything up and runs cdsflow on its embedded defaults (SQLite file in var/, in-process
-# scheduler, local mail sink) with a living demo campaign, then starts the web app and prints
-# the address to open. Extra arguments go to `cdsflow serve` (e.g. --port 8080).
+# Sets everything up and runs cdsflow on its embedded defaults: SQLite file in var/, a demo
+# campaign (Ba Đình-like bureau, ~30 schools) with one login per role, the worker in the
+# background (in-process scheduler, mail sender, local mail sink: `.venv/bin/cdsflow mail list`
+# or the administrator's "Hộp thư" page), then the web app, whose address is printed.
+# Extra arguments go to `cdsflow serve` (e.g. --port 8080). Ctrl+C stops both.
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || python3 -m venv .venv
@@ -9,7 +11,7 @@ cd "$(dirname "$0")"
 .venv/bin/cdsflow init
 .venv/bin/cdsflow demo
 .venv/bin/cdsflow account demo   # one login per role, with its demo password
-# The worker holds the reminder scheduler, the mail sender and the local mail sink (port 8025).
+echo "Thư gửi đi được giữ trong hộp thư cục bộ: .venv/bin/cdsflow mail list"
 .venv/bin/cdsflow worker &
 worker=$!
 trap 'kill "$worker" 2>/dev/null || true' EXIT INT TERM

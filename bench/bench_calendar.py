@@ -1,6 +1,6 @@
 """Calendar costs: validating the shipped files, planning reminders, working-day arithmetic.
 
-Run from the repository root: /work/main/.venv/bin/python -m bench.bench_calendar  (prints figures; never a test)
+Run from the repository root: .venv/bin/python -m bench.bench_calendar  (prints figures; never a test)
 The naive baseline builds the `holidays` table on every day lookup, which is what a
 straightforward `date in holidays.country_holidays("VN")` per call does.
 """

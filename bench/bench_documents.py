@@ -1,6 +1,6 @@
 """Benchmark: official documents. Prints figures and ratios; never part of pass/fail.
 
-    /work/main/.venv/bin/python bench/bench_documents.py [N]
+    .venv/bin/python bench/bench_documents.py [N]
 
 Per document (a 2-page decision with its annex): plain docxtpl constructed per render, the
 project's path (template compiled once, only the XML parts re-rendered), the project's path on

@@ -2,7 +2,7 @@
 running in ANOTHER process; compare with a naive path (EmailMessage with str headers and a new
 connection per message) on a sample, in the same run.
 
-    /work/main/.venv/bin/python bench/bench_mail.py [--schools 54000] [--naive-sample 300]
+    .venv/bin/python bench/bench_mail.py [--schools 54000] [--naive-sample 300]
 
 Prints figures and ratios; asserts nothing about time (targets: >= 1,000 msg/s, >= 5x naive).
 """

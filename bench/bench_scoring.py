@@ -5,7 +5,7 @@ and one multi-row INSERT per table, one transaction) against the naive path (ses
 row and a commit per school) in the same run. The naive path runs on a sample (default 2,000
 schools) because at its rate the full 54,000 would take minutes; its rate is what is compared.
 
-    /work/main/.venv/bin/python bench/bench_scoring.py [--schools 54000] [--naive 2000] [--url URL]
+    .venv/bin/python bench/bench_scoring.py [--schools 54000] [--naive 2000] [--url URL]
 """
 from __future__ import annotations
 

@@ -9,7 +9,6 @@ from rich.table import Table
 
 from cdsflow.app.console import console, local
 from cdsflow.storage.db import UnitOfWork, database_url, make_engine
-from cdsflow.storage.migrate import init_db
 from cdsflow.storage.tabular import read_table
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.services import assessments as assessment_svc
@@ -39,6 +38,8 @@ def register(app: typer.Typer) -> None:
 
 def init_cmd() -> None:
     """Tạo hoặc nâng cấp cơ sở dữ liệu."""
+    from cdsflow.storage.migrate import init_db  # Alembic is heavy; only this command needs it
+
     url = database_url()
     init_db(make_engine(url))
     console.print(f"Đã khởi tạo cơ sở dữ liệu: {url.split('@')[-1]}")

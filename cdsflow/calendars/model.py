@@ -78,6 +78,7 @@ class Calendar:
     parent: str | None = None
     index_sets: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
+    dossier: tuple[str, ...] = ()  # document type codes in the order the authority binds them
     source: Path | None = None
     content_hash: str | None = None
     extra: dict = field(default_factory=dict)

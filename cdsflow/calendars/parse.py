@@ -32,7 +32,7 @@ ACTOR_LABELS: dict[Actor, str] = {
 }
 
 _TOP_KEYS = {"issuer", "issuer_kind", "number", "issued", "school_year", "index_sets", "parent",
-             "references", "reminders", "known_issues", "milestones"}
+             "references", "reminders", "known_issues", "milestones", "dossier"}
 _MILESTONE_KEYS = {"key", "title", "actor", "stage", "due", "opens", "window", "documents", "channel",
                    "reminders", "submission", "parent_milestone", "known_issue", "note"}
 _PARENT_KEYS = {"calendar", "issuer", "number", "date"}
@@ -228,6 +228,17 @@ def _submission(r: _Reader, value, where: str, opens_at, due_at) -> SubmissionPo
     return SubmissionPolicy(opens_at=opens, closes_at=closes, max_submissions=cap, counts=counts)
 
 
+def _document_codes(r: _Reader, node, key: str, where: str) -> list[str]:
+    """A list of document type codes (a milestone's papers, or the dossier's binding order)."""
+    codes, known = [], document_types()
+    for code in r.text_list(node, key, where):
+        if code not in known:
+            r.err(code.line, "unknown_document", f"{where}: loại văn bản không tồn tại: '{code}' (dùng: {', '.join(known)})")
+        else:
+            codes.append(str(code))
+    return codes
+
+
 def _milestone(r: _Reader, m, index: int, default_reminders: ReminderPolicy | None, seen: dict[str, int]) -> Milestone | None:
     if not isinstance(m, Map):
         r.err(getattr(m, "line", None), "bad_milestone", f"mốc thứ {index}: phải là một bảng")
@@ -262,13 +273,7 @@ def _milestone(r: _Reader, m, index: int, default_reminders: ReminderPolicy | No
     else:
         r.err(m.line, "missing_key", f"{where}: thiếu thời hạn ('due' hoặc 'window')")
 
-    docs = []
-    known = document_types()
-    for code in r.text_list(m, "documents", where):
-        if code not in known:
-            r.err(code.line, "unknown_document", f"{where}: loại văn bản không tồn tại: '{code}' (dùng: {', '.join(known)})")
-        else:
-            docs.append(str(code))
+    docs = _document_codes(r, m, "documents", where)
     channel = r.text(m, "channel", where)
     if channel is not None and channel not in CHANNELS:
         r.err(channel.line, "unknown_channel", f"{where}: kênh không tồn tại: '{channel}' (dùng: {', '.join(CHANNELS)})")
@@ -343,6 +348,7 @@ def parse_calendar(text: str) -> Parsed:
             references.insert(0, desc)
 
     index_sets = tuple(str(x) for x in r.text_list(tree, "index_sets", "lịch"))
+    dossier = tuple(_document_codes(r, tree, "dossier", "lịch › dossier"))
     for item in r.text_list(tree, "known_issues", "lịch"):
         out.known_issues.append((item.line, str(item)))
 
@@ -373,6 +379,6 @@ def parse_calendar(text: str) -> Parsed:
     out.calendar = Calendar(
         issuer=str(issuer), school_year=year, milestones=tuple(milestones), issuer_kind=kind,
         issued_on=issued_on, parent=parent_id, index_sets=index_sets, references=tuple(references),
-        extra=extra,
+        dossier=dossier, extra=extra,
     )
     return out

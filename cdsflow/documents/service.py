@@ -450,8 +450,13 @@ def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: 
 
     from cdsflow.documents.build_templates import FIXED_ZIP_TIME
 
-    order = list(order or cx.DEFAULT_DOSSIER)
-    dossier_order({"dossier": order})
+    if not order:
+        with UnitOfWork(engine) as uow:
+            campaign = uow.session.get(Campaign, campaign_id)
+            if campaign is None:
+                raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
+            order = campaign.dossier  # the order the campaign's calendar asks for, if it says
+    order = dossier_order({"dossier": list(order or [])})
     entries: list[tuple[str, bytes, str]] = []
     missing: list[str] = []
     for i, code in enumerate(order, 1):

@@ -133,3 +133,8 @@ def test_a_file_that_is_not_utf8_is_refused_with_its_line(tmp_path):
     f.write_bytes('issuer: "Sở"\nschool_year: 2024-2025\n'.encode("utf-8") + "title: Đà\n".encode("cp1258"))
     result = check_calendar(f)
     assert [(e.code, e.line) for e in result.errors] == [("encoding", 3)]
+
+
+def test_the_hai_phong_centre_binds_its_dossier_in_the_plans_order():
+    cal = load_calendar("hai-phong/gdtx-2022-2023")
+    assert cal.dossier == ("bia_ho_so", "to_trinh", "bien_ban", "bao_cao", "qd_phe_duyet")

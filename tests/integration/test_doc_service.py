@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import Session
 
 from cdsflow.documents import service
 from cdsflow.documents.checks import check_docx
@@ -142,3 +143,18 @@ def test_register_listing(engine):
     rows = service.register_listing(engine, "THHT")
     assert [(r["unit"], r["number_line"]) for r in rows] == [("THHT", "Số: 01/QĐ-THHT")]
     assert len(service.register_listing(engine)) == 2
+
+
+def test_dossier_follows_the_order_the_campaigns_calendar_gave(engine, tmp_path):
+    from sqlalchemy import update
+
+    from cdsflow.storage.tables import Campaign
+
+    seed = seed_database(engine, 1)
+    with Session(engine) as s:  # what launch_campaign records from a calendar's `dossier:`
+        s.execute(update(Campaign).where(Campaign.id == seed["campaign_id"]).values(dossier=["bia_ho_so", "qd_phe_duyet", "to_trinh"]))
+        s.commit()
+    for code in ("to_trinh", "qd_phe_duyet"):
+        service.generate(engine, code, school_code="THHT", issued_on=date(2026, 4, 10), scores=scores)
+    result = service.build_dossier(engine, "THHT", seed["campaign_id"], tmp_path / "ho-so.zip")
+    assert zipfile.ZipFile(result.path).namelist() == ["01-bia_ho_so.docx", "02-qd_phe_duyet.docx", "03-to_trinh.docx"]

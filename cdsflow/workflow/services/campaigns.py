@@ -93,6 +93,7 @@ def launch_campaign(
         "index_set_version": index_set.version, "index_set_hash": index_set.content_hash,
         "calendar_source": str(calendar.source) if calendar and calendar.source else "",
         "calendar_hash": (calendar.content_hash or "") if calendar else "", "created_at": now, "launched_at": now,
+        "dossier": list(calendar.dossier) if calendar else [],
         "version": 1,
     }
     parent = session.execute(

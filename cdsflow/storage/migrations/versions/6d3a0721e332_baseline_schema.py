@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 5dbc11168aed
+Revision ID: 6d3a0721e332
 Revises: 
-Create Date: 2026-11-22 06:57:09.081795
+Create Date: 2026-11-22 07:02:10.517444
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '5dbc11168aed'
+revision = '6d3a0721e332'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -109,6 +109,7 @@ def upgrade() -> None:
     sa.Column('index_set_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('calendar_source', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('calendar_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('dossier', sa.JSON(), nullable=False),
     sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('launched_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
