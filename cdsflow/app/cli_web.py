@@ -5,16 +5,8 @@ import typer
 from rich.table import Table
 
 from cdsflow.app.console import console
-from cdsflow.storage.db import make_engine
-from cdsflow.storage.db import UnitOfWork as _UnitOfWork
-from cdsflow.storage.web_tables import ensure_web_tables
+from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.workflow.services import accounts as account_svc
-
-
-
-def UnitOfWork(engine) -> _UnitOfWork:  # noqa: N802 - a unit of work whose database has the web tables
-    ensure_web_tables(engine)
-    return _UnitOfWork(engine)
 
 
 account_app = typer.Typer(help="Tài khoản đăng nhập trang web.", no_args_is_help=True)
@@ -38,7 +30,6 @@ def serve_cmd(
     from cdsflow.app.web.app import create_app
 
     engine = make_engine()
-    ensure_web_tables(engine)
     app = create_app(engine, secure_cookies=secure_cookies)
     # Bind first so that port 0 gives a real port we can print before serving.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)

@@ -63,8 +63,10 @@ def create_app(
     uploads_dir: Path | str = Path("var") / "uploads",
     secure_cookies: bool = False,
 ) -> FastAPI:
+    from cdsflow.app import wiring
     from cdsflow.app.web import api, pages, routes_documents, routes_mailbox, routes_scores
 
+    wiring.install()  # a school returned or recognised from a page gets its mail, as from the CLI
     app = FastAPI(
         title="cdsflow",
         description="API đánh giá mức độ chuyển đổi số trong giáo dục. Xác thực bằng cookie phiên "

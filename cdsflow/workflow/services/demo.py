@@ -99,14 +99,10 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
 
 
 def _demo_accounts(uow: UnitOfWork) -> None:
-    """One web login per role (printed by `cdsflow account demo`); skipped on a database whose
-    schema predates the web tables, where that command creates them first."""
-    from sqlalchemy import inspect
-
+    """One web login per role (printed by `cdsflow account demo`)."""
     from cdsflow.workflow.services.accounts import create_demo_accounts
 
-    if inspect(uow.session.connection()).has_table("web_account"):
-        create_demo_accounts(uow)
+    create_demo_accounts(uow)
 
 
 def get_unit_id_or_none(uow: UnitOfWork, code: str) -> int | None:

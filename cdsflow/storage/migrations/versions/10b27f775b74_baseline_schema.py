@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 6d3a0721e332
+Revision ID: 10b27f775b74
 Revises: 
-Create Date: 2026-11-22 07:02:10.517444
+Create Date: 2026-11-22 07:20:23.507763
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '6d3a0721e332'
+revision = '10b27f775b74'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -97,6 +97,17 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_unit_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_unit_supervisor_id'), ['supervisor_id'], unique=False)
 
+    op.create_table('web_login_attempt',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('client', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('web_login_attempt', schema=None) as batch_op:
+        batch_op.create_index('ix_web_login_attempt_client_at', ['client', 'at'], unique=False)
+        batch_op.create_index('ix_web_login_attempt_user_at', ['username', 'at'], unique=False)
+
     op.create_table('campaign',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('issuer_id', sa.Integer(), nullable=False),
@@ -145,6 +156,22 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
     sa.PrimaryKeyConstraint('unit_id')
     )
+    op.create_table('web_account',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('full_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=24), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=True),
+    sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('web_account', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_account_unit_id'), ['unit_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_web_account_username'), ['username'], unique=True)
+
     op.create_table('assessment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -213,6 +240,18 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_generated_document_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index('ix_generated_document_school_campaign', ['school_id', 'campaign_id', 'doc_type'], unique=False)
         batch_op.create_index(batch_op.f('ix_generated_document_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('web_session',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('csrf_token', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['web_account.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_session_account_id'), ['account_id'], unique=False)
 
     op.create_table('assessment_answer',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -343,6 +382,10 @@ def downgrade() -> None:
 
     op.drop_table('assessment_event')
     op.drop_table('assessment_answer')
+    with op.batch_alter_table('web_session', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_session_account_id'))
+
+    op.drop_table('web_session')
     with op.batch_alter_table('generated_document', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_generated_document_unit_id'))
         batch_op.drop_index('ix_generated_document_school_campaign')
@@ -358,6 +401,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_assessment_campaign_state')
 
     op.drop_table('assessment')
+    with op.batch_alter_table('web_account', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_account_username'))
+        batch_op.drop_index(batch_op.f('ix_web_account_unit_id'))
+
+    op.drop_table('web_account')
     op.drop_table('document_setting')
     op.drop_table('document_counter')
     with op.batch_alter_table('campaign', schema=None) as batch_op:
@@ -365,6 +413,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_campaign_issuer_id'))
 
     op.drop_table('campaign')
+    with op.batch_alter_table('web_login_attempt', schema=None) as batch_op:
+        batch_op.drop_index('ix_web_login_attempt_user_at')
+        batch_op.drop_index('ix_web_login_attempt_client_at')
+
+    op.drop_table('web_login_attempt')
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_unit_supervisor_id'))
         batch_op.drop_index(batch_op.f('ix_unit_kind'))
