@@ -20,28 +20,17 @@ from sqlmodel import Session  # noqa: E402
 from transitions import Machine  # noqa: E402
 
 from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402
-from cdsflow.storage.schema import metadata  # noqa: E402
-from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, Unit  # noqa: E402
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign  # noqa: E402
 from cdsflow.workflow.services.campaigns import campaign_status, launch_campaign  # noqa: E402
 from cdsflow.workflow.stages import STAGE_ORDER  # noqa: E402
+from bench.national import BUREAUS, national_db  # noqa: E402
 from tests.factories import calendar  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 54_000
-BUREAUS = 34 * 4  # ~4 school-managing units per province
 
 
 def fresh_db(tmp: Path, name: str):
-    engine = make_engine(f"sqlite:///{tmp / name}")
-    metadata.create_all(engine)
-    with Session(engine) as s:
-        s.execute(insert(Unit), [{"code": "SGD", "name": "Sở GDĐT", "short_code": "SGDĐT", "kind": "department"}])
-        s.execute(insert(Unit), [{"code": f"P{b}", "name": f"Phòng {b}", "short_code": "PGDĐT", "kind": "bureau",
-                                  "supervisor_id": 1} for b in range(BUREAUS)])
-        s.execute(insert(Unit), [{"code": f"S{i}", "name": f"Trường Tiểu học số {i}", "short_code": f"TH{i}",
-                                  "kind": "school", "education_level": "tieu_hoc", "supervisor_id": 2 + i % BUREAUS}
-                                 for i in range(N)])
-        s.commit()
-    return engine
+    return national_db(tmp / name, N, BUREAUS)
 
 
 def _run(name: str, db: str):

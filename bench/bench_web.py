@@ -29,33 +29,23 @@ from sqlalchemy import insert, select, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402
-from cdsflow.storage.schema import metadata  # noqa: E402
 from cdsflow.storage.tables import Assessment, Campaign, Unit  # noqa: E402
 from cdsflow.workflow.services.accounts import create_account, set_password_hasher  # noqa: E402
 from cdsflow.workflow.services.campaigns import launch_campaign  # noqa: E402
 from cdsflow.workflow.services.units import descendant_ids  # noqa: E402
 from cdsflow.workflow.stages import STAGE_ORDER  # noqa: E402
+from bench.national import BUREAUS, national_db  # noqa: E402
 from tests.factories import calendar  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 54_000
 REQUESTS = int(sys.argv[2]) if len(sys.argv) > 2 else 300
 CONCURRENCY = int(sys.argv[3]) if len(sys.argv) > 3 else 4
 TIME_LIMIT = 60.0  # seconds per scenario, whatever the count
-BUREAUS = 34 * 4
 PASSWORD = "mat-khau-bench-web"
 
 
 def build(db: Path) -> tuple[int, int]:
-    engine = make_engine(f"sqlite:///{db}")
-    metadata.create_all(engine)
-    with Session(engine) as s:
-        s.execute(insert(Unit), [{"code": "SGD", "name": "Sở GDĐT", "short_code": "SGDĐT", "kind": "department"}])
-        s.execute(insert(Unit), [{"code": f"P{b}", "name": f"Phòng {b}", "short_code": "PGDĐT", "kind": "bureau",
-                                  "supervisor_id": 1} for b in range(BUREAUS)])
-        s.execute(insert(Unit), [{"code": f"S{i}", "name": f"Trường Tiểu học số {i}", "short_code": f"TH{i}",
-                                  "kind": "school", "education_level": "tieu_hoc", "supervisor_id": 2 + i % BUREAUS}
-                                 for i in range(N)])
-        s.commit()
+    engine = national_db(db, N, BUREAUS)
     with UnitOfWork(engine) as uow:
         result = launch_campaign(uow, issuer_code="SGD", school_year="2024-2025", calendar=calendar(), spawn_children=True)
     with engine.begin() as conn:  # spread the schools over the stages (benchmark data only)
