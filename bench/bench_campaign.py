@@ -15,7 +15,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import insert  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 from transitions import Machine  # noqa: E402
 

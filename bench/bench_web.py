@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from argon2 import PasswordHasher  # noqa: E402
-from sqlalchemy import insert, select, text  # noqa: E402
+from sqlalchemy import select, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
 from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402
