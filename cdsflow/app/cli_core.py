@@ -11,6 +11,7 @@ from cdsflow.app.console import console, local
 from cdsflow.storage.db import UnitOfWork, database_url, make_engine
 from cdsflow.storage.tabular import read_table
 from cdsflow.workflow.context import ActorRef
+from cdsflow.workflow.machine import history_text
 from cdsflow.workflow.services import assessments as assessment_svc
 from cdsflow.workflow.services import campaigns as campaign_svc
 from cdsflow.workflow.services import units as unit_svc
@@ -203,10 +204,10 @@ def assessment_history(ref: str = typer.Argument(..., help=REF_HELP), campaign: 
     """Lịch sử các bước của hồ sơ."""
     with uow() as u:
         lines = assessment_svc.history(u, assessment_svc.find_assessment(u, ref, campaign).id)
-    table = Table("Thời điểm", "Người thực hiện", "Từ", "Đến", "Lý do")
+    table = Table("Thời điểm", "Người thực hiện", "Từ", "Đến", "Nội dung")
     for e in lines:
         table.add_row(local(e.at), e.actor, Stage(e.from_state).label if e.from_state else "", Stage(e.to_state).label,
-                      e.reason + "".join(f"\n{k}: {v}" for k, v in ((e.details or {}).get("criteria") or {}).items()))
+                      history_text(e.trigger, e.reason) + "".join(f"\n{k}: {v}" for k, v in ((e.details or {}).get("criteria") or {}).items()))
     console.print(table)
 
 

@@ -76,6 +76,20 @@ def assessment_machine() -> Machine:
     )
 
 
+# History lines that are not steps of the machine, and their wording.
+_OTHER_HISTORY = {"launch": "phát động kế hoạch", "set_committee": "cập nhật Hội đồng tự đánh giá"}
+
+
+def history_text(trigger: str, reason: str = "") -> str:
+    """One history line as a person reads it: the step in Vietnamese, then the reason if any."""
+    step = STEP_BY_TRIGGER.get(trigger)
+    if step is None:
+        text = reason or _OTHER_HISTORY.get(trigger, trigger)
+    else:
+        text = step.label + (f": {reason}" if reason else "")
+    return text[:1].upper() + text[1:]
+
+
 def fire(state: str, trigger: str, ctx: TransitionContext) -> Stage:
     """Check and perform one step from `state`; returns the new stage or raises TransitionRefused."""
     step = STEP_BY_TRIGGER.get(trigger)

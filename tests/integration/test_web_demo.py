@@ -20,6 +20,8 @@ def test_demo_logins_reach_their_pages(sqlite_engine, tmp_path):
     assert head.post("/api/login", json={"username": "hieutruong", "password": passwords["hieutruong"]}).status_code == 200
     page = head.get("/")
     assert page.status_code == 200 and "Đang tự đánh giá" in page.text
+    # The history reads as sentences, never as the machine's trigger names.
+    assert "Xác nhận thành lập Hội đồng tự đánh giá" in page.text and "form_committee" not in page.text
     officer = TestClient(app)
     officer.post("/api/login", json={"username": "chuyenvien", "password": passwords["chuyenvien"]})
     campaigns = officer.get("/api/campaigns").json()

@@ -93,3 +93,12 @@ def test_campaign_lifecycle_in_order_only():
     assert status == "closed"
     with pytest.raises(TransitionRefused, match="Đã phát động"):
         fire_campaign("launched", "publish")
+
+
+def test_history_lines_read_in_vietnamese():
+    from cdsflow.workflow.machine import history_text
+
+    assert history_text("form_committee") == "Xác nhận thành lập Hội đồng tự đánh giá"
+    assert history_text("return_for_supplement", "Thiếu minh chứng") == "Trả hồ sơ, yêu cầu bổ sung: Thiếu minh chứng"
+    assert history_text("launch", "Phát động: Kế hoạch 2024-2025") == "Phát động: Kế hoạch 2024-2025"
+    assert history_text("set_committee") == "Cập nhật Hội đồng tự đánh giá"

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 
 from cdsflow.app.console import local
 from cdsflow.app.web import errors
+from cdsflow.workflow.machine import history_text
 
 HERE = Path(__file__).parent
 MAX_BODY = 3 * 1024 * 1024  # uploads are small office files; anything bigger is refused up front
@@ -84,6 +85,7 @@ def create_app(
     # Jinja's capitalize lower-cases the rest ("Hội đồng" → "hội đồng"); only raise the first letter.
     templates.env.filters["num"] = _num
     templates.env.filters["first_upper"] = lambda s: s[:1].upper() + s[1:]
+    templates.env.globals["history_text"] = history_text
     app.state.templates = templates
     errors.install(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
