@@ -8,5 +8,6 @@ from cdsflow.storage import assessment_tables  # noqa: F401
 from cdsflow.storage import documents_tables  # noqa: F401
 from cdsflow.storage import notifications_tables  # noqa: F401
 from cdsflow.storage import web_tables  # noqa: F401
+from cdsflow.storage import review_tables  # noqa: F401
 
 metadata = SQLModel.metadata
