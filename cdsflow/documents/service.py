@@ -261,7 +261,12 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
                                  "level": s.get("level"), "note": ""})
         return cx.qd_cong_nhan(ld.authority, c, recognitions, issue)
     if code == "qd_doan_danh_gia":
-        visits = data.get("visits") or [{"name": u.name, "visit_date": None, "session": ""} for _, u in schools]
+        # The team the officer formed (review_teams) unless the data file gives its own; data wins per key.
+        from cdsflow.workflow.services.review_teams import decision_data
+
+        data = {**(decision_data(session, c.id) or {}), **{k: v for k, v in data.items() if v}}
+        visits = [dict(v) for v in data.get("visits") or []] or [
+            {"name": u.name, "visit_date": None, "session": ""} for _, u in schools]
         for v in visits:
             v["visit_date"] = _date(v.get("visit_date"))
         period = data.get("period") or [None, None]
@@ -271,7 +276,9 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
                       review.due_at.astimezone(VN_TZ).date()]
         team = data.get("team") or []
         if not team:
-            raise InvalidInput("Quyết định thành lập đoàn cần danh sách thành viên đoàn (mục «team» trong tệp dữ liệu)")
+            raise InvalidInput("Quyết định thành lập đoàn cần danh sách thành viên đoàn: hãy thành lập Đoàn đánh giá "
+                               "ngoài (trang «Đoàn đánh giá ngoài» hoặc «cdsflow team set») hoặc ghi mục «team» trong "
+                               "tệp dữ liệu")
         return cx.qd_doan_danh_gia(ld.authority, c, team, visits, issue, period=(_date(period[0]), _date(period[1])))
     if code == "cong_van_nhac":
         key = data.get("milestone")

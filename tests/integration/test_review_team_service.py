@@ -52,7 +52,7 @@ def test_officer_forms_the_team_with_the_calendar_period(world):
     engine, cid, units = world
     with UnitOfWork(engine) as uow:
         view = svc.set_team(uow, cid, TEAM, officer(units))
-    assert view.exists and view.name == "Đoàn đánh giá ngoài năm học 2024-2025"
+    assert view.exists and view.name == "Đoàn đánh giá ngoài mức độ chuyển đổi số năm học 2024-2025"
     # The calendar's review window: the day after the proposals' deadline to the review's.
     assert (view.period_start, view.period_end) == (date(2025, 4, 1), date(2025, 5, 20))
     assert [(m.full_name, m.role_label) for m in view.members] == [
@@ -93,7 +93,7 @@ def test_bad_team_is_refused_whole(world, members, expected):
     assert any(d.startswith(expected) for d in err.value.details), err.value.details
     assert stored(engine) == before
     with UnitOfWork(engine) as uow:
-        assert svc.show_team(uow, cid).name == "Đoàn đánh giá ngoài năm học 2024-2025"
+        assert svc.show_team(uow, cid).name == "Đoàn đánh giá ngoài mức độ chuyển đổi số năm học 2024-2025"
 
 
 def test_names_are_cleaned(world):

@@ -179,7 +179,7 @@ def set_team(
     c = _campaign(uow, campaign_id)
     _check_actor(uow, c, actor)
     problems: list[str] = []
-    team_name = _clean(name, "tên đoàn", problems, "Tên đoàn") or f"Đoàn đánh giá ngoài năm học {c.school_year}"
+    team_name = _clean(name, "tên đoàn", problems, "Tên đoàn") or f"Đoàn đánh giá ngoài mức độ chuyển đổi số năm học {c.school_year}"
     default_start, default_end = review_period(uow, c.id)
     start, end = period_start or default_start, period_end or default_end
     if start is None or end is None:
