@@ -39,9 +39,14 @@ GET  /api/documents                        401  200  200  200  200  200  200  20
 POST /api/assessments/{a}/documents        401  403  422  403  422  403  422  404  404
 POST /api/campaigns/{c}/documents          401  403  422  403  403  403  422  404  403
 GET  /api/public/campaigns/{c}             200  200  200  200  200  200  200  200  200
+GET  /api/campaigns/{c}/team                401  200  200  200  403  403  200  404  403
+PUT  /api/campaigns/{c}/team                401  403  422  403  403  403  403  404  403
+PUT  /api/campaigns/{c}/team/visits         401  403  422  403  403  403  403  404  403
 GET  /campaigns                            303  200  200  200  403  403  200  200  403
 GET  /campaigns/{c}                        303  200  200  200  403  403  200  404  403
 GET  /campaigns/{c}/schools                303  200  200  200  403  403  200  404  403
+GET  /campaigns/{c}/team                   303  200  200  200  403  403  200  404  403
+POST /campaigns/{c}/team                   401  403  422  403  403  403  403  404  403
 GET  /assessments/{a}                      303  200  200  200  200  200  200  404  404
 GET  /accounts                             303  200  403  403  403  403  403  403  403
 GET  /mailbox                              303  200  403  403  403  403  403  403  403
@@ -73,6 +78,10 @@ def _body(path: str, arg: str):
         return {"phase": "self", "answers": {}}
     if path.endswith("/evidence"):
         return {"criterion": "khong-co", "title": "x", "link": "https://a.vn"}
+    if path.endswith("/team"):
+        return {"members": []}
+    if path.endswith("/team/visits"):
+        return {"visits": []}
     if path.endswith("/documents"):
         return {"doc_type": "khong-co"}
     if path == "/api/campaigns":

@@ -65,7 +65,7 @@ def create_app(
     secure_cookies: bool = False,
 ) -> FastAPI:
     from cdsflow.app import wiring
-    from cdsflow.app.web import api, pages, routes_documents, routes_mailbox, routes_scores
+    from cdsflow.app.web import api, pages, routes_documents, routes_mailbox, routes_scores, routes_teams
 
     wiring.install()  # a school returned or recognised from a page gets its mail, as from the CLI
     app = FastAPI(
@@ -92,9 +92,11 @@ def create_app(
     app.include_router(api.router)
     app.include_router(routes_scores.api)
     app.include_router(routes_documents.api)
+    app.include_router(routes_teams.api)
     app.include_router(pages.router)
     app.include_router(routes_scores.pages)
     app.include_router(routes_documents.pages)
     app.include_router(routes_mailbox.pages)
+    app.include_router(routes_teams.pages)
     app.add_middleware(_Guard)
     return app
