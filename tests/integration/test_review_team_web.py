@@ -1,9 +1,11 @@
 """The review team in the web app: API and pages on SQLite and PostgreSQL."""
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
+from docx import Document
 from sqlalchemy import func, select, update
 
 from cdsflow.storage.db import UnitOfWork
@@ -113,3 +115,18 @@ def test_team_form_and_visit_form_on_the_page(world):
     r = officer.post(page_url + "/visits", data={"csrf_token": token, f"date:{world.p1s1}": "10/4/2025"})
     assert r.status_code == 422 and "ngày không hợp lệ" in r.text
     assert counts(world) == (1, 2, 1)
+
+
+def test_decision_from_the_dashboard_uses_the_formed_team(world):
+    officer = world.client("officer")
+    url = f"/api/campaigns/{world.campaign_id}/documents"
+    refused = officer.post(url, json={"doc_type": "qd_doan_danh_gia"})
+    assert refused.status_code == 422 and "hãy thành lập Đoàn đánh giá ngoài" in refused.json()["error"]
+    assert officer.put(f"/api/campaigns/{world.campaign_id}/team", json=TEAM).status_code == 200
+    r = officer.post(url, json={"doc_type": "qd_doan_danh_gia"})
+    assert r.status_code == 201 and r.json() == {"generated": 1}
+    (row,) = [d for d in officer.get("/api/documents").json() if d["doc_type"] == "qd_doan_danh_gia"]
+    paper = world.client("clerk").get(row["download"])
+    assert paper.status_code == 200
+    cells = [c.text for t in Document(io.BytesIO(paper.content)).tables for row in t.rows for c in row.cells]
+    assert "Trần Minh Tuấn" in cells and "Trưởng đoàn" in cells and "Trường Tiểu học Số 1.1" in cells
