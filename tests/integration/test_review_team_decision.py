@@ -60,3 +60,14 @@ def test_without_team_or_data_the_decision_is_refused(world):  # noqa: F811
     with pytest.raises(InvalidInput) as err:
         service.generate(engine, "qd_doan_danh_gia", campaign_id=cid, issued_on=date(2025, 3, 28))
     assert "hãy thành lập Đoàn đánh giá ngoài" in str(err.value)
+
+
+def test_the_name_given_to_the_team_is_printed(world):  # noqa: F811
+    engine, cid, units = world
+    with UnitOfWork(engine) as uow:
+        svc.set_team(uow, cid, TEAM, officer(units), name="Đoàn kiểm tra, đánh giá ngoài Phòng GDĐT số 1")
+    _, content = service.generate(engine, "qd_doan_danh_gia", campaign_id=cid, issued_on=date(2025, 3, 28))
+    assert check_docx(content, "qd_doan_danh_gia") == []
+    text = _text(content)
+    assert "Điều 1. Thành lập Đoàn kiểm tra, đánh giá ngoài Phòng GDĐT số 1 gồm các ông (bà)" in text
+    assert "DANH SÁCH ĐOÀN KIỂM TRA, ĐÁNH GIÁ NGOÀI PHÒNG GDĐT SỐ 1" in text
