@@ -258,20 +258,25 @@ def schedule_visits(uow: UnitOfWork, campaign_id: int, visits: Sequence[VisitInp
     if team is None:
         raise InvalidInput(f"Kế hoạch số {c.id} chưa có Đoàn đánh giá ngoài: hãy thành lập đoàn trước khi xếp lịch")
     ids = _campaign_ids(session, c.id)
+    refs = [str(v.school).strip() for v in visits]
+    numbers = [int(r) for r in refs if r.isdigit()]
+    codes = [r for r in refs if not r.isdigit()]
+    # One lookup for the whole form (a department's schedule may list hundreds of schools).
+    found: dict[str, tuple[Assessment, Unit]] = {}
+    for chunk in range(0, max(len(numbers), len(codes)), 5000):
+        for a, u in session.execute(
+            select(Assessment, Unit).join(Unit, Unit.id == Assessment.school_id)
+            .where(Assessment.campaign_id.in_(ids),
+                   Assessment.id.in_(numbers[chunk:chunk + 5000]) | Unit.code.in_(codes[chunk:chunk + 5000]))
+        ).all():
+            found[str(a.id)] = found[u.code] = (a, u)
     problems: list[str] = []
     chosen: dict[int, tuple[date | None, str]] = {}
-    for v in visits:
-        query = select(Assessment, Unit).join(Unit, Unit.id == Assessment.school_id).where(Assessment.campaign_id.in_(ids))
-        ref = str(v.school).strip()
-        if isinstance(v.school, int) or ref.isdigit():
-            query = query.where(Assessment.id == int(ref))
-        else:
-            query = query.where(Unit.code == ref)
-        found = session.execute(query).first()
-        if found is None:
+    for v, ref in zip(visits, refs):
+        if ref not in found:
             problems.append(f"Không có cơ sở «{ref}» trong kế hoạch số {c.id}")
             continue
-        a, school = found
+        a, school = found[ref]
         if v.visit_date is not None:
             if Stage(a.state) not in VISITABLE:
                 problems.append(f"{school.name} chưa gửi tờ trình đề nghị đánh giá ngoài (đang ở giai đoạn "
@@ -285,10 +290,14 @@ def schedule_visits(uow: UnitOfWork, campaign_id: int, visits: Sequence[VisitInp
         chosen[a.id] = (v.visit_date, session_name or "")
     if problems:
         raise InvalidInput("Lịch làm việc của đoàn có lỗi; chưa lưu gì:", details=problems)
-    for aid, (day, part) in chosen.items():
-        session.execute(delete(ReviewVisit).where(ReviewVisit.team_id == team.id, ReviewVisit.assessment_id == aid))
-        if day is not None:
-            session.execute(insert(ReviewVisit).values(team_id=team.id, assessment_id=aid, visit_date=day, session=part))
+    aids = list(chosen)
+    for chunk in range(0, len(aids), 5000):
+        session.execute(delete(ReviewVisit).where(ReviewVisit.team_id == team.id,
+                                                  ReviewVisit.assessment_id.in_(aids[chunk:chunk + 5000])))
+    rows = [{"team_id": team.id, "assessment_id": aid, "visit_date": day, "session": part}
+            for aid, (day, part) in chosen.items() if day is not None]
+    if rows:
+        session.execute(insert(ReviewVisit), rows)
     uow.commit()
     return show_team(uow, c.id)
 
