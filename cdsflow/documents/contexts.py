@@ -403,11 +403,11 @@ _TEAM_ORDER = {"head": 0, "deputy": 1, "secretary": 2, "member": 3}
 
 
 def qd_doan_danh_gia(authority, campaign, team_members: Sequence[dict], visits: Sequence[dict], issue: Issue, *,
-                     period: tuple[date, date]) -> dict:
+                     period: tuple[date, date], team_name: str = "") -> dict:
     if [m["role"] for m in team_members].count("head") != 1:
         raise InvalidInput("Đoàn đánh giá ngoài cần đúng một Trưởng đoàn")
     year = campaign.school_year
-    team = _t("qd_doan_danh_gia", "team_name", school_year=year)
+    team = vn.nfc(team_name) or _t("qd_doan_danh_gia", "team_name", school_year=year)  # the officer's name wins
     ctx = common("qd_doan_danh_gia", authority, campaign, issue, _t("qd_doan_danh_gia", "subject", school_year=year),
                  recipients_first=["Như Điều 4"])
     members = sorted(team_members, key=lambda m: (_TEAM_ORDER.get(m["role"], 9), vn.name_sort_key(m["full_name"])))

@@ -279,8 +279,8 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
             raise InvalidInput("Quyết định thành lập đoàn cần danh sách thành viên đoàn: hãy thành lập Đoàn đánh giá "
                                "ngoài (trang «Đoàn đánh giá ngoài» hoặc «cdsflow team set») hoặc ghi mục «team» trong "
                                "tệp dữ liệu")
-        ctx = cx.qd_doan_danh_gia(ld.authority, c, team, visits, issue, period=(_date(period[0]), _date(period[1])))
-        return _with_team_name(ctx, vn.nfc(data.get("team_name") or ""), c.school_year)
+        return cx.qd_doan_danh_gia(ld.authority, c, team, visits, issue, period=(_date(period[0]), _date(period[1])),
+                                   team_name=data.get("team_name") or "")
     if code == "cong_van_nhac":
         key = data.get("milestone")
         pending = [m for m in ld.milestones if m.actor == "school"]
@@ -291,15 +291,6 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
         overdue = [u for a, u in schools if _stage_order(a.state) < need]
         return cx.cong_van_nhac(ld.authority, c, milestone, overdue, issue, unit_code=data.get("unit_code", "VP"))
     raise InvalidInput(f"Chưa hỗ trợ tạo loại văn bản «{code}»", details=[f"hỗ trợ: {', '.join(sorted(SUPPORTED))}"])
-
-
-def _with_team_name(ctx: dict, name: str, school_year: str) -> dict:
-    """The name the officer gave the team, where the decision prints the standard one (Điều 1, annex title)."""
-    standard = vn.nfc(cx.texts()["qd_doan_danh_gia"]["team_name"].format(school_year=school_year))
-    if name and name != standard:
-        ctx["articles"][0]["text"] = ctx["articles"][0]["text"].replace(standard, name)
-        ctx["team_name_upper"] = vn.upper(name)
-    return ctx
 
 
 def _check_code(code: str) -> None:

@@ -8,7 +8,7 @@ from openpyxl import Workbook
 from sqlalchemy import update
 
 from cdsflow.storage.db import UnitOfWork, make_engine
-from cdsflow.storage.schema import metadata
+from cdsflow.storage.migrate import init_db
 from cdsflow.storage.tables import Assessment
 from cdsflow.workflow.services.assessments import find_assessment
 from cdsflow.workflow.services.campaigns import launch_campaign
@@ -22,7 +22,7 @@ HEADER = ["Họ và tên", "Chức vụ", "Đơn vị công tác", "Nhiệm vụ
 def cli(tmp_path):
     c = Cli(tmp_path)
     engine = make_engine(c.env["DATABASE_URL"])
-    metadata.create_all(engine)  # the schema as the lead's next baseline will hold it
+    init_db(engine)  # what `cdsflow init` does
     load_units(engine)
     with UnitOfWork(engine) as uow:
         launch_campaign(uow, issuer_code="P1", school_year="2024-2025", calendar=calendar())

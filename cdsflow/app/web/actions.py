@@ -70,9 +70,13 @@ class StatusCache:
     def get(self, uow: UnitOfWork, campaign_id: int, now: datetime, late_limit: int) -> campaign_svc.CampaignStatusView:
         if not self.enabled:
             return campaign_svc.campaign_status(uow, campaign_id, now=now, late_limit=late_limit)
-        version = uow.session.execute(select(Campaign.version).where(Campaign.id == campaign_id)).scalar_one()
-        last_event = uow.session.execute(select(func.max(AssessmentEvent.id))).scalar_one()
-        key = (campaign_id, version, last_event, now.replace(second=0, microsecond=0), late_limit)
+        version, created = uow.session.execute(
+            select(Campaign.version, Campaign.created_at).where(Campaign.id == campaign_id)).one()
+        last_event = tuple(uow.session.execute(
+            select(AssessmentEvent.id, AssessmentEvent.at).order_by(AssessmentEvent.id.desc()).limit(1)).first() or ())
+        # Ids alone repeat across databases (or after a restore); instants make the key the data's own.
+        key = (str(uow.engine.url), campaign_id, created, version, last_event,
+               now.replace(second=0, microsecond=0), late_limit)
         with self._lock:
             hit = self._data.get(key)
         if hit is not None:

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 10b27f775b74
+Revision ID: c88257c76aa2
 Revises: 
-Create Date: 2026-11-22 07:20:23.507763
+Create Date: 2026-11-22 07:52:50.676015
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '10b27f775b74'
+revision = 'c88257c76aa2'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -241,6 +241,22 @@ def upgrade() -> None:
         batch_op.create_index('ix_generated_document_school_campaign', ['school_id', 'campaign_id', 'doc_type'], unique=False)
         batch_op.create_index(batch_op.f('ix_generated_document_unit_id'), ['unit_id'], unique=False)
 
+    op.create_table('review_team',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('period_start', sa.Date(), nullable=False),
+    sa.Column('period_end', sa.Date(), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('updated_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('review_team', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_team_campaign_id'), ['campaign_id'], unique=True)
+
     op.create_table('web_session',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -320,6 +336,37 @@ def upgrade() -> None:
     with op.batch_alter_table('committee_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_committee_member_assessment_id'), ['assessment_id'], unique=False)
 
+    op.create_table('review_team_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=False),
+    sa.Column('position_order', sa.Integer(), nullable=False),
+    sa.Column('full_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('position', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('workplace', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['web_account.id'], ),
+    sa.ForeignKeyConstraint(['team_id'], ['review_team.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('review_team_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_team_member_team_id'), ['team_id'], unique=False)
+
+    op.create_table('review_visit',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('team_id', sa.Integer(), nullable=False),
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('visit_date', sa.Date(), nullable=False),
+    sa.Column('session', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
+    sa.ForeignKeyConstraint(['team_id'], ['review_team.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('team_id', 'assessment_id')
+    )
+    with op.batch_alter_table('review_visit', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_visit_assessment_id'), ['assessment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_visit_team_id'), ['team_id'], unique=False)
+
     op.create_table('criterion_assignment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assessment_id', sa.Integer(), nullable=False),
@@ -372,6 +419,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_criterion_assignment_member_id'))
 
     op.drop_table('criterion_assignment')
+    with op.batch_alter_table('review_visit', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_visit_team_id'))
+        batch_op.drop_index(batch_op.f('ix_review_visit_assessment_id'))
+
+    op.drop_table('review_visit')
+    with op.batch_alter_table('review_team_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_team_member_team_id'))
+
+    op.drop_table('review_team_member')
     with op.batch_alter_table('committee_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_committee_member_assessment_id'))
 
@@ -386,6 +442,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_session_account_id'))
 
     op.drop_table('web_session')
+    with op.batch_alter_table('review_team', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_team_campaign_id'))
+
+    op.drop_table('review_team')
     with op.batch_alter_table('generated_document', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_generated_document_unit_id'))
         batch_op.drop_index('ix_generated_document_school_campaign')
