@@ -157,6 +157,11 @@ def write_index_set_workbook(path: str | Path, index_set: IndexSet | None = None
                     for i in c.items:
                         ws.append([g.code, i.code, "mục", i.label, _num(i.max_points), i.kind.value, None,
                                    _tiers_text(i) or None, None, None, "x" if i.uncertain else None, i.note or None])
+    return _save(wb, ws, path)
+
+
+def _save(wb, ws, path: Path) -> Path:
+    """Wrap every data cell (long Vietnamese labels) and write the workbook."""
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = _WRAP
@@ -365,12 +370,7 @@ def write_answer_workbook(path: str | Path, index_set: IndexSet, answers: dict |
         value, points = (given.get("value"), given.get("points")) if isinstance(given, dict) else (given, None)
         ws.append([code, item.label, ANSWER_KIND_LABELS[item.kind], answer_hint(item), _num(item.max_points),
                    value, points, item.note or None])
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = _WRAP
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
-    return path
+    return _save(wb, ws, path)
 
 
 def read_answer_workbook(path: str | Path) -> tuple[str | None, dict[str, Any]]:

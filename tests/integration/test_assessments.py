@@ -41,6 +41,16 @@ def step(engine, aid, trigger, actor, **kw):
         return transition(uow, aid, trigger, actor, **kw)
 
 
+def propose(engine, aid, head):
+    """Committee, self-assessment with every item scored and evidenced, then the proposal."""
+    with UnitOfWork(engine) as uow:
+        set_committee(uow, aid, COMMITTEE, head)
+    for t in ("advance", "advance"):
+        step(engine, aid, t, head)
+    complete_self_assessment(engine, aid)
+    step(engine, aid, "submit_proposal", head)
+
+
 def test_a_school_walks_from_plan_to_publication_with_a_return_loop(school):
     engine, aid, head, officer = school
     with UnitOfWork(engine) as uow:
@@ -90,12 +100,7 @@ def test_refusals_change_nothing(school):
 
 def test_the_proposer_cannot_recognise_even_from_the_supervisor(school):
     engine, aid, head, officer = school
-    with UnitOfWork(engine) as uow:
-        set_committee(uow, aid, COMMITTEE, head)
-    for t in ("advance", "advance"):
-        step(engine, aid, t, head)
-    complete_self_assessment(engine, aid)
-    step(engine, aid, "submit_proposal", head)
+    propose(engine, aid, head)
     same_person = ActorRef(head.name, officer.unit_id)
     with pytest.raises(TransitionRefused, match="không được tự phê duyệt"):
         step(engine, aid, "start_review", same_person)
@@ -103,12 +108,7 @@ def test_the_proposer_cannot_recognise_even_from_the_supervisor(school):
 
 def test_locked_file_refuses_committee_changes(school):
     engine, aid, head, _ = school
-    with UnitOfWork(engine) as uow:
-        set_committee(uow, aid, COMMITTEE, head)
-    for t in ("advance", "advance"):
-        step(engine, aid, t, head)
-    complete_self_assessment(engine, aid)
-    step(engine, aid, "submit_proposal", head)
+    propose(engine, aid, head)
     with UnitOfWork(engine) as uow, pytest.raises(TransitionRefused, match="đã khóa"):
         set_committee(uow, aid, COMMITTEE[:2], head)
 
@@ -127,12 +127,7 @@ def test_a_stale_write_is_refused(school):
 def test_concurrent_transitions_never_both_win(school, monkeypatch):
     """Two officers press the same button at once: one wins, the other is told, history has one line."""
     engine, aid, head, officer = school
-    with UnitOfWork(engine) as uow:
-        set_committee(uow, aid, COMMITTEE, head)
-    for t in ("advance", "advance"):
-        step(engine, aid, t, head)
-    complete_self_assessment(engine, aid)
-    step(engine, aid, "submit_proposal", head)
+    propose(engine, aid, head)
     barrier = threading.Barrier(2)
     outcomes = []
 

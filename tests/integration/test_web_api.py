@@ -19,6 +19,17 @@ def version_of(world, aid: int) -> int:
         return uow.session.get(Assessment, aid).version
 
 
+def propose(world):
+    """The head of P1S1 forms the committee, scores everything and sends the proposal; returns the head's client."""
+    head = world.client("head")
+    head.put(f"/api/assessments/{world.p1s1}/committee", json={"version": 1, "members": COMMITTEE})
+    for trigger in ("form_committee", "start_self_assessment"):
+        move(head, world.p1s1, trigger, version_of(world, world.p1s1))
+    fill_self_assessment(head, world.engine, world.p1s1)
+    assert move(head, world.p1s1, "submit_proposal", version_of(world, world.p1s1)).status_code == 200
+    return head
+
+
 def move(client, aid, trigger, version, **kw):
     return client.post(f"/api/assessments/{aid}/transitions", json={"trigger": trigger, "version": version, **kw})
 
@@ -114,12 +125,7 @@ def test_a_school_sees_only_itself_and_a_bureau_only_its_schools(world):
 
 
 def test_school_staff_cannot_review_their_own_proposal(world):
-    head = world.client("head")
-    head.put(f"/api/assessments/{world.p1s1}/committee", json={"version": 1, "members": COMMITTEE})
-    for trigger in ("form_committee", "start_self_assessment"):
-        move(head, world.p1s1, trigger, version_of(world, world.p1s1))
-    fill_self_assessment(head, world.engine, world.p1s1)
-    assert move(head, world.p1s1, "submit_proposal", version_of(world, world.p1s1)).status_code == 200
+    head = propose(world)
     r = move(head, world.p1s1, "start_review", version_of(world, world.p1s1))
     assert r.status_code == 403 and "không có quyền" in r.json()["error"]
     r = move(world.client("member"), world.p1s1, "start_review", version_of(world, world.p1s1))
@@ -141,12 +147,7 @@ def test_launch_and_campaign_lifecycle_through_the_api(world):
 
 
 def test_bulk_start_review_moves_every_proposal_and_reports_the_rest(world):
-    head = world.client("head")
-    head.put(f"/api/assessments/{world.p1s1}/committee", json={"version": 1, "members": COMMITTEE})
-    for trigger in ("form_committee", "start_self_assessment"):
-        move(head, world.p1s1, trigger, version_of(world, world.p1s1))
-    fill_self_assessment(head, world.engine, world.p1s1)
-    assert move(head, world.p1s1, "submit_proposal", version_of(world, world.p1s1)).status_code == 200
+    propose(world)
     r = world.client("officer").post(f"/api/campaigns/{world.campaign_id}/bulk", json={"trigger": "start_review"})
     assert r.json() == {"trigger": "start_review", "done": 1, "refused": []}
     assert world.client("officer").post(f"/api/campaigns/{world.campaign_id}/bulk",
