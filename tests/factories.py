@@ -57,3 +57,23 @@ def complete_self_assessment(engine, assessment_id: int, strength: float = 0.8) 
 
     with UnitOfWork(engine) as uow:
         prepare_proposal(uow, assessment_id, "Thư ký Hội đồng", datetime(2025, 3, 1, tzinfo=VN), strength)
+
+
+def complete_external_review(engine, assessment_id: int, reviewer, strength: float = 0.7) -> None:
+    """The review team scores every item (through the real scoring use-case) while the file is in review."""
+    from cdsflow.workflow.services.demo import demo_answers
+    from cdsflow.workflow.services.indexsets import index_set_for_assessment
+    from cdsflow.workflow.services.scoring import save_answers
+
+    with UnitOfWork(engine) as uow:
+        index_set = index_set_for_assessment(uow.session, assessment_id)
+        save_answers(uow.session, assessment_id, "external", demo_answers(index_set, strength), reviewer)
+        uow.commit()
+
+
+def issue_recognition_decision(engine, campaign_id: int):
+    """The numbered Quyết định công nhận of the campaign, through the documents use-case."""
+    from cdsflow.documents.service import generate
+
+    record, _ = generate(engine, "qd_cong_nhan", campaign_id=campaign_id, actor="Văn thư")
+    return record

@@ -163,10 +163,13 @@ def campaign_status(
 def campaign_advance(
     campaign_id: int = typer.Argument(...),
     step: str = typer.Argument(..., help="start_review | recognise | publish | close"),
+    by: str = typer.Option("cán bộ phụ trách", "--by", help="Người thực hiện"),
+    unit: str = typer.Option(None, "--unit", help="Mã đơn vị của người thực hiện (mặc định: đơn vị ban hành)"),
 ) -> None:
     """Chuyển trạng thái kế hoạch."""
     with uow() as u:
-        new = campaign_svc.advance_campaign(u, campaign_id, step)
+        actor = ActorRef(by, unit_svc.get_unit(u, unit).id) if unit else None
+        new = campaign_svc.advance_campaign(u, campaign_id, step, actor)
     console.print(f"Kế hoạch số {campaign_id}: {new.label}")
 
 
@@ -219,12 +222,14 @@ def assessment_advance(
     unit: str = typer.Option(None, "--unit", help="Mã đơn vị của người thực hiện"),
     campaign: int = typer.Option(None, "--campaign"),
     version: int = typer.Option(None, "--version", help="Phiên bản hồ sơ đang xem (chống ghi đè)"),
+    override: str = typer.Option("", "--override",
+                                 help="Chỉ khi công nhận: lý do công nhận không qua đánh giá ngoài đầy đủ"),
 ) -> None:
     """Chuyển hồ sơ sang giai đoạn kế tiếp (hoặc bước --step)."""
     with uow() as u:
         aid = assessment_svc.find_assessment(u, ref, campaign).id
         actor = _actor(u, aid, step, by, unit)
-        new = assessment_svc.transition(u, aid, step, actor, expected_version=version)
+        new = assessment_svc.transition(u, aid, step, actor, override_reason=override, expected_version=version)
     console.print(f"Hồ sơ số {aid}: {new.label}")
 
 

@@ -250,6 +250,10 @@ def register(app: typer.Typer) -> None:
         assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
         phase: str = typer.Option("self", "--phase", help="self = tự đánh giá; external = đánh giá ngoài"),
         by: str = typer.Option(..., "--by", help="Người nhập"),
+        unit: Optional[str] = typer.Option(None, "--unit", help="Mã đơn vị của người nhập (mặc định: trường "
+                                           "với tự đánh giá, đơn vị ban hành kế hoạch với đánh giá ngoài)"),
+        revision: Optional[int] = typer.Option(None, "--revision", help="Lần lưu của phiếu khi bạn lấy ra "
+                                               "(chống ghi đè điểm người khác vừa lưu)"),
     ) -> None:
         """Lưu câu trả lời của một hồ sơ đánh giá từ phiếu trả lời, rồi in bảng điểm."""
         from cdsflow.workflow.services.indexsets import index_set_for_assessment
@@ -261,7 +265,8 @@ def register(app: typer.Typer) -> None:
             if named and named != s.code:
                 raise InvalidInput(f"Phiếu trả lời {answers_file.name} là của bộ chỉ số {named}, "
                                    f"hồ sơ số {assessment} chấm theo bộ chỉ số {s.code}")
-            result = save_answers(session, assessment, phase, answers, by)
+            result = save_answers(session, assessment, phase, answers, _actor_for(session, by, unit),
+                                  base_revision=revision)
         console.print(f"Đã lưu {len(answers)} câu trả lời cho hồ sơ số {assessment}", highlight=False)
         print_result(s, result)
 
@@ -320,6 +325,7 @@ def register(app: typer.Typer) -> None:
         valid_until: Optional[str] = typer.Option(None, "--valid-until", help="Còn hiệu lực đến (YYYY-MM-DD)"),
         member: Optional[int] = typer.Option(None, "--member", help="Số thành viên hội đồng phụ trách"),
         by: str = typer.Option("", "--by", help="Người nhập"),
+        unit: Optional[str] = typer.Option(None, "--unit", help="Mã đơn vị của người nhập (mặc định: trường)"),
     ) -> None:
         """Thêm một minh chứng cho một tiêu chí."""
         from cdsflow.workflow.services.scoring import add_evidence
@@ -327,7 +333,7 @@ def register(app: typer.Typer) -> None:
         with _session() as session:
             e = add_evidence(session, assessment, criterion, title, link=link, file_path=file, document_number=number,
                              document_date=_date(doc_date, "--date"), valid_until=_date(valid_until, "--valid-until"),
-                             responsible_member_id=member, actor=by)
+                             responsible_member_id=member, actor=_actor_for(session, by, unit))
         console.print(f"Đã thêm minh chứng số {e.id} cho tiêu chí {e.criterion_code}", highlight=False)
 
     @ev.command("list")
@@ -407,3 +413,20 @@ def _date(text: str | None, option: str) -> date | None:
         return date.fromisoformat(text)
     except ValueError:
         raise InvalidInput(f"{option}: ngày '{text}' không đúng dạng YYYY-MM-DD") from None
+
+
+def _actor_for(session: Any, by: str, unit: str | None) -> Any:
+    """`--by` alone: a person acting for the unit the rulebook gives the action to; `--unit CODE`: for
+    that unit, refused by the same rules as on the web if it may not."""
+    from sqlalchemy import select
+
+    from cdsflow.storage.tables import Unit
+    from cdsflow.workflow.context import ActorRef
+    from cdsflow.workflow.errors import NotFound
+
+    if not unit:
+        return by
+    unit_id = session.execute(select(Unit.id).where(Unit.code == unit.strip())).scalar_one_or_none()
+    if unit_id is None:
+        raise NotFound(f"Không tìm thấy đơn vị «{unit}»")
+    return ActorRef(by, unit_id)

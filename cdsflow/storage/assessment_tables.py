@@ -43,6 +43,9 @@ class AssessmentAnswer(SQLModel, table=True):
     value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
     answered_by: str = Field(max_length=200)
     answered_at: datetime | None = _ts(nullable=False)
+    # The phase's revision (AssessmentScore.revision) that last wrote this answer: a save based on an
+    # older revision that changes this item was made without seeing it and is refused.
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class AssessmentScore(SQLModel, table=True):
@@ -66,6 +69,7 @@ class AssessmentScore(SQLModel, table=True):
     summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     scored_by: str = Field(default="", max_length=200)
     scored_at: datetime | None = _ts(nullable=False)
+    revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # +1 per save of the phase
 
 
 class EvidenceEntry(SQLModel, table=True):

@@ -1,16 +1,24 @@
-"""What a transition's guards may look at: a snapshot gathered by the service layer, no I/O here."""
+"""What the rulebook and the transition guards may look at: facts gathered by the service layer
+(`services/authorization.py`), no I/O here."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+
+from cdsflow.workflow.roles import Role
+from cdsflow.workflow.stages import CampaignStatus, Stage
 
 
 @dataclass(frozen=True)
 class ActorRef:
-    """Who asks for a step: a person (name or login) acting for a unit."""
+    """Who asks: a person acting for a unit. `role` and `account_id` come from a web login; a person
+    at the command line has neither and acts in the unit's natural role (see `rulebook`)."""
 
     name: str
     unit_id: int | None = None
+    role: Role | None = None
+    account_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -21,15 +29,32 @@ class MemberView:
 
 @dataclass
 class TransitionContext:
+    """The facts of one request: who asks, about which school and campaign, and what is stored."""
+
     actor: ActorRef
     now: datetime
-    school_id: int
+    school_id: int | None = None
     # The school's supervising chain, nearest first (bureau, then department…).
     supervisors: tuple[int, ...] = ()
+    # The campaign's issuing unit, then the units above it.
+    issuer_chain: tuple[int, ...] = ()
+    # Web logins that are members of the review team the school's campaign is assigned to.
+    team_accounts: frozenset[int] = frozenset()
+    stage: Stage | None = None
+    locked: bool = False
+    campaign_status: CampaignStatus | None = None
     committee: tuple[MemberView, ...] = ()
     proposed_by: str | None = None
     # Filled by the service layer from the index set and the calendar:
     proposal_gaps: list[str] = field(default_factory=list)
     submission_refusal: str | None = None
+    # External review: items of the index set the review has not scored (None: no review scores at all).
+    external_unscored: tuple[str, ...] | None = None
+    # The supervisor's written reason to recognise without a complete external review.
+    override_reason: str = ""
+    # "Số 12/QĐ-PGDĐT ngày …" of the recognition decision that names the school, if issued.
+    recognition_decision: str | None = None
+    # For the campaign's own steps: schools per stage (child campaigns included).
+    stage_counts: Mapping[Stage, int] = field(default_factory=dict)
     reason: str = ""
     criteria_notes: dict[str, str] = field(default_factory=dict)

@@ -2,7 +2,9 @@
 
 Assessments keep their state in a column; an event is fired on a light object carrying that
 state (`transitions` reads and writes `obj.state`), so there is never a Machine per row and never
-`add_model` (quadratic over many rows). Guards raise `TransitionRefused` with every reason at once.
+`add_model` (quadratic over many rows). The one guard asks the rulebook (`rulebook.py`: who may take
+the step, in which campaign status, what it requires) and raises `TransitionRefused` with every
+reason at once.
 """
 from __future__ import annotations
 
@@ -15,7 +17,6 @@ from cdsflow.workflow.context import TransitionContext
 from cdsflow.workflow.errors import TransitionRefused
 from cdsflow.workflow.stages import STAGE_ORDER, CampaignStatus, Stage
 from cdsflow.workflow.states import STATE_MODULES
-from cdsflow.workflow.states.self_assessment import return_requirements
 
 
 @dataclass(frozen=True)
@@ -50,14 +51,10 @@ class _Subject:
 
 
 def _guard(event: EventData) -> bool:
-    ctx: TransitionContext = event.kwargs["ctx"]
+    from cdsflow.workflow.rulebook import enforce
+
     step = STEP_BY_TRIGGER[event.event.name]
-    if step.trigger == "return_for_supplement":
-        problems = return_requirements(ctx)
-    else:
-        problems = STATE_MODULES[step.dest].requirements(ctx)
-    if problems:
-        raise TransitionRefused(f"Không thể {step.label}:", details=problems)
+    enforce(step.trigger, event.kwargs["ctx"], step.label)
     return True
 
 
@@ -139,19 +136,33 @@ def campaign_machine() -> Machine:
     return Machine(
         model=None,
         states=[s.value for s in CampaignStatus],
-        transitions=[{"trigger": t, "source": a.value, "dest": b.value} for t, (a, b, _) in CAMPAIGN_STEPS.items()],
+        transitions=[{"trigger": t, "source": a.value, "dest": b.value, "conditions": [_campaign_guard]}
+                     for t, (a, b, _) in CAMPAIGN_STEPS.items()],
         initial=CampaignStatus.DRAFT.value,
         auto_transitions=False,
+        send_event=True,
     )
 
 
-def fire_campaign(status: str, trigger: str) -> CampaignStatus:
+def _campaign_guard(event: EventData) -> bool:
+    from cdsflow.workflow.rulebook import CAMPAIGN_ACTIONS, enforce
+
+    ctx: TransitionContext | None = event.kwargs.get("ctx")
+    action = CAMPAIGN_ACTIONS.get(event.event.name)
+    if ctx is not None and action is not None:
+        enforce(action, ctx, CAMPAIGN_STEPS[event.event.name][2])
+    return True
+
+
+def fire_campaign(status: str, trigger: str, ctx: TransitionContext | None = None) -> CampaignStatus:
+    """One step of the campaign's lifecycle; with `ctx` (the service layer always gives it) the
+    rulebook's requirements on its schools are checked too."""
     if trigger not in CAMPAIGN_STEPS:
         raise TransitionRefused(f"Thao tác không tồn tại: {trigger}")
     source, _, label = CAMPAIGN_STEPS[trigger]
     subject = _Subject(CampaignStatus(status).value)
     try:
-        campaign_machine().events[trigger].trigger(subject)
+        campaign_machine().events[trigger].trigger(subject, ctx=ctx)
     except MachineError:
         raise TransitionRefused(
             f"Không thể {label} khi kế hoạch đang ở trạng thái «{CampaignStatus(status).label}» "

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, CommitteeMember
-from cdsflow.workflow.services import assessments
+from cdsflow.workflow.services import assessments, authorization  # noqa: F401
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.errors import InvalidInput, StaleUpdate, TransitionRefused
 from cdsflow.workflow.services.assessments import (
@@ -14,7 +14,13 @@ from cdsflow.workflow.services.assessments import (
 from cdsflow.workflow.services.campaigns import launch_campaign
 from cdsflow.workflow.services.units import get_unit
 from cdsflow.workflow.stages import Stage
-from tests.factories import calendar, complete_self_assessment, load_units
+from tests.factories import (
+    calendar,
+    complete_external_review,
+    complete_self_assessment,
+    issue_recognition_decision,
+    load_units,
+)
 
 COMMITTEE = [MemberInput("Nguyễn Thị Hoa", "Chủ tịch", "Hiệu trưởng"), MemberInput("Phạm Văn Nam", "Phó Chủ tịch"),
              MemberInput("Trần Thị Mai", "Thư ký", "Giáo viên"), MemberInput("Lê Minh", "Ủy viên")]
@@ -69,7 +75,15 @@ def test_a_school_walks_from_plan_to_publication_with_a_return_loop(school):
     assert back == Stage.SELF_ASSESSMENT and state_of(engine, aid)[2] is False
     step(engine, aid, "submit_proposal", head)
     step(engine, aid, "start_review", officer)
+    with pytest.raises(TransitionRefused, match="chưa nhập điểm mục nào"):
+        step(engine, aid, "recognise", officer)  # recognition rests on the external review
+    complete_external_review(engine, aid, officer)
     step(engine, aid, "recognise", officer)
+    with pytest.raises(TransitionRefused, match="chưa có Quyết định công nhận"):
+        step(engine, aid, "publish", officer)  # publication rests on a numbered decision
+    with UnitOfWork(engine) as uow:
+        campaign_id = uow.session.get(Assessment, aid).campaign_id
+    issue_recognition_decision(engine, campaign_id)
     assert step(engine, aid, "publish", officer) == Stage.PUBLISHED
     with UnitOfWork(engine) as uow:
         lines = history(uow, aid)
@@ -131,10 +145,10 @@ def test_concurrent_transitions_never_both_win(school, monkeypatch):
     barrier = threading.Barrier(2)
     outcomes = []
 
-    real_chain = assessments.supervisor_chain
+    real_facts = authorization.school_facts
 
-    def chain_then_wait(uow, unit_id):  # runs after the row is read, before the write: line both up here
-        result = real_chain(uow, unit_id)
+    def facts_then_wait(*args, **kw):  # runs after the row is read, before the write: line both up here
+        result = real_facts(*args, **kw)
         barrier.wait(timeout=10)
         return result
 
@@ -146,7 +160,7 @@ def test_concurrent_transitions_never_both_win(school, monkeypatch):
         except (StaleUpdate, TransitionRefused) as err:
             outcomes.append(type(err).__name__)
 
-    monkeypatch.setattr(assessments, "supervisor_chain", chain_then_wait)
+    monkeypatch.setattr(authorization, "school_facts", facts_then_wait)
     threads = [threading.Thread(target=press) for _ in range(2)]
     [t.start() for t in threads]
     [t.join(timeout=30) for t in threads]

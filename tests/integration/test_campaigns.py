@@ -6,12 +6,12 @@ from sqlalchemy import func, select
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone
 from cdsflow.workflow.context import ActorRef
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.workflow.errors import Forbidden, InvalidInput, TransitionRefused
 from cdsflow.workflow.services.assessments import MemberInput, find_assessment, set_committee, transition
 from cdsflow.workflow.services.campaigns import advance_campaign, campaign_status, launch_campaign, list_campaigns
 from cdsflow.workflow.services.indexsets import resolve_index_set
 from cdsflow.workflow.stages import Stage
-from tests.factories import VN, calendar, load_units
+from tests.factories import VN, calendar, complete_self_assessment, load_units
 
 
 def launch(engine, **kw):
@@ -97,7 +97,35 @@ def test_status_counts_stages_and_lists_schools_late_for_their_next_milestone(en
 def test_campaign_lifecycle_is_enforced(engine):
     load_units(engine)
     cid = launch(engine).campaign_id
+    with UnitOfWork(engine) as uow, pytest.raises(TransitionRefused, match="chưa có cơ sở giáo dục nào gửi tờ trình"):
+        advance_campaign(uow, cid, "start_review")
+    with UnitOfWork(engine) as uow:
+        aid = find_assessment(uow, "P1S1").id
+        head = ActorRef("Cô Hoa", find_assessment(uow, "P1S1").school_id)
+        officer = ActorRef("Anh Tuấn", uow.session.get(Campaign, cid).issuer_id)
+        set_committee(uow, aid, [MemberInput("Cô Hoa", "Chủ tịch"), MemberInput("Thầy Nam", "Thư ký")], head)
+        transition(uow, aid, "advance", head)
+        transition(uow, aid, "advance", head)
+    complete_self_assessment(engine, aid)
+    with UnitOfWork(engine) as uow:
+        transition(uow, aid, "submit_proposal", head)
     with UnitOfWork(engine) as uow:
         assert advance_campaign(uow, cid, "start_review").value == "reviewing"
     with UnitOfWork(engine) as uow, pytest.raises(Exception, match="Đang đánh giá ngoài"):
         advance_campaign(uow, cid, "publish")
+    # Recognising the campaign is refused while a school is still in review, with the count.
+    with UnitOfWork(engine) as uow, pytest.raises(TransitionRefused, match="còn 1 cơ sở giáo dục đã gửi tờ trình"):
+        advance_campaign(uow, cid, "recognise")
+    with UnitOfWork(engine) as uow:  # nothing changed
+        assert uow.session.get(Campaign, cid).status == "reviewing"
+    # Another unit's officer may not move the campaign at all.
+    with UnitOfWork(engine) as uow, pytest.raises(Forbidden, match="đơn vị phát động"):
+        advance_campaign(uow, cid, "recognise", ActorRef("Người lạ", find_assessment(uow, "P2S1").school_id))
+    with UnitOfWork(engine) as uow:
+        transition(uow, aid, "start_review", officer)
+        transition(uow, aid, "return_for_supplement", officer, reason="Thiếu minh chứng")
+    with UnitOfWork(engine) as uow:
+        assert advance_campaign(uow, cid, "recognise").value == "recognised"
+    # A recognised campaign takes no school steps but publication.
+    with UnitOfWork(engine) as uow, pytest.raises(TransitionRefused, match="«Đã công nhận»"):
+        transition(uow, aid, "submit_proposal", head)

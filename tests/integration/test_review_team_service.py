@@ -108,7 +108,7 @@ def test_only_the_issuer_or_its_supervisors_form_the_team(world):
     engine, cid, units = world
     with UnitOfWork(engine) as uow, pytest.raises(Forbidden) as err:
         svc.set_team(uow, cid, TEAM, officer(units, "P2"))
-    assert "Phòng Giáo dục và Đào tạo số 1" in str(err.value)
+    assert "đơn vị phát động kế hoạch" in str(err.value)
     with UnitOfWork(engine) as uow:
         svc.set_team(uow, cid, TEAM, officer(units))
     with UnitOfWork(engine) as uow, pytest.raises(Forbidden):

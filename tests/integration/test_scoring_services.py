@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from cdsflow.assessment.loader import shipped_index_sets
 from cdsflow.storage.assessment_tables import AssessmentAnswer, AssessmentScore, CriterionAssignment, EvidenceEntry
 from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember, Unit
-from cdsflow.workflow.errors import Forbidden, InvalidInput, NotFound
+from cdsflow.workflow.errors import InvalidInput, NotFound, TransitionRefused
 from cdsflow.workflow.services import scoring as svc
 
 S = shipped_index_sets()["4725"]
@@ -32,6 +32,9 @@ def make_assessment(session: Session, *, school: Unit | None = None, year: str =
     bureau = Unit(code=f"phong-{year}-{school.code}", name="Phòng GDĐT", short_code="PGDĐT", kind="bureau")
     session.add(bureau)
     session.flush()
+    if school.supervisor_id is None:  # the issuer supervises the school: the rulebook's review relation
+        school.supervisor_id = bureau.id
+        session.add(school)
     camp = Campaign(issuer_id=bureau.id, school_year=year, title="Kế hoạch CĐS", index_set_code="4725",
                     index_set_version=S.version, index_set_hash=index_hash, status="launched")
     session.add(camp)
@@ -91,7 +94,7 @@ def test_locked_assessment_refuses_self_writes_but_takes_the_review(engine):
         a = make_assessment(session)
         m = add_member(session, a, "Lê C")
         svc.save_answers(session, a.id, "self", {"1.4": 25}, "A")
-        a.locked = True
+        a.state, a.locked = "external_review", True
         session.add(a)
         session.commit()
         for call in (
@@ -99,7 +102,7 @@ def test_locked_assessment_refuses_self_writes_but_takes_the_review(engine):
             lambda: svc.add_evidence(session, a.id, "1.4", "Danh mục", link=LINK),
             lambda: svc.set_assignment(session, a.id, "1.4", m.id, "chu_tri"),
         ):
-            with pytest.raises(Forbidden, match="đã khóa"):
+            with pytest.raises(TransitionRefused, match="đã khóa"):
                 call()
         r = svc.save_answers(session, a.id, "external", {"1.4": 19}, "Đoàn đánh giá")
         assert r.items["1.4"].points == 3
@@ -111,6 +114,10 @@ def test_self_and_external_side_by_side(engine):
     with Session(engine, expire_on_commit=False) as session:
         a = make_assessment(session)
         svc.save_answers(session, a.id, "self", {"1.4": 45, "2.5": "ky_so"}, "Trường")
+        with pytest.raises(TransitionRefused, match="Đang đánh giá ngoài"):  # only during the review
+            svc.save_answers(session, a.id, "external", {"1.4": 30}, "Đoàn")
+        a.state = "external_review"
+        session.add(a)
         svc.save_answers(session, a.id, "external", {"1.4": 30, "2.5": "ky_so"}, "Đoàn")
         _, cmp = svc.compare_assessment(session, a.id)
         by = {d.code: d for d in cmp.items}

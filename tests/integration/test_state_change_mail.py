@@ -19,7 +19,7 @@ from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.services.assessments import MemberInput, find_assessment, set_committee, transition
 from cdsflow.workflow.services.campaigns import launch_campaign
 from cdsflow.workflow.services.units import get_unit
-from tests.factories import calendar, complete_self_assessment, load_units
+from tests.factories import calendar, complete_external_review, complete_self_assessment, load_units
 
 
 @pytest.fixture
@@ -76,19 +76,18 @@ def test_return_proposal_and_recognition_mail(engine, wired, smtp, tmp_path, mon
     assert returned[1] == ["p1s1@hanoi.edu.vn"]
     assert "Bổ sung minh chứng" in returned[2] and "Tiêu chí 1.4: Thiếu danh mục học liệu số" in returned[2]
 
-    # Recognition: the decision, once issued with a number, travels with the mail.
+    # Recognition rests on the review's scores; the school is told its recognised level.
     with UnitOfWork(engine) as uow:
         transition(uow, a.id, "submit_proposal", head)
         transition(uow, a.id, "start_review", officer)
-    docs.generate(engine, "qd_cong_nhan", campaign_id=cid)
+    complete_external_review(engine, a.id, officer)
     with UnitOfWork(engine) as uow:
         transition(uow, a.id, "recognise", officer)
     drain_outbox_sync(engine, settings)
     assert len(store.messages) == 6  # a second proposal (2 messages) and the recognition, nothing twice
     recognised = received(store)[-1]
     assert recognised[0].startswith("[Công nhận]") and "Mức đáp ứng" in recognised[0]
-    attached = [p for p in recognised[3].walk() if p.get_filename()]
-    assert attached and attached[0].get_payload(decode=True)[:2] == b"PK"
+    docs.generate(engine, "qd_cong_nhan", campaign_id=cid)  # the decision that names it, then publication
     with UnitOfWork(engine) as uow:  # nothing left, nothing twice
         assert {m.status for m in uow.session.execute(select(OutboxMessage)).scalars()} == {"sent"}
 

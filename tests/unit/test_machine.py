@@ -3,7 +3,7 @@ from datetime import datetime, timezone
 import pytest
 
 from cdsflow.workflow.context import ActorRef, MemberView, TransitionContext
-from cdsflow.workflow.errors import TransitionRefused
+from cdsflow.workflow.errors import Forbidden, TransitionRefused
 from cdsflow.workflow.machine import STEPS, fire, fire_campaign, forward_trigger, legal_sources
 from cdsflow.workflow.stages import STAGE_ORDER, CampaignStatus, Stage
 
@@ -18,7 +18,7 @@ def ctx(unit=SCHOOL, name="Cô Hoa", **kw) -> TransitionContext:
 
 
 def refusal(state, trigger, c) -> str:
-    with pytest.raises(TransitionRefused) as err:
+    with pytest.raises((TransitionRefused, Forbidden)) as err:
         fire(state, trigger, c)
     return str(err.value)
 
@@ -27,7 +27,8 @@ def test_happy_path_through_all_seven_stages():
     state = Stage.PLAN_ISSUED
     actors = {"form_committee": ctx(), "start_self_assessment": ctx(), "submit_proposal": ctx(name="Cô Hoa"),
               "start_review": ctx(BUREAU, "Anh Tuấn", proposed_by="Cô Hoa"),
-              "recognise": ctx(BUREAU, "Anh Tuấn", proposed_by="Cô Hoa"), "publish": ctx(DEPT, "Chị Lan")}
+              "recognise": ctx(BUREAU, "Anh Tuấn", proposed_by="Cô Hoa", external_unscored=()),
+              "publish": ctx(DEPT, "Chị Lan", recognition_decision="Số 3/QĐ-PGDĐT")}
     seen = [state]
     while state != Stage.PUBLISHED:
         trigger = forward_trigger(state)

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from cdsflow.app.web import actions
-from cdsflow.app.web.access import PERMISSIONS
+from cdsflow.app.web.access import allowed
 from cdsflow.app.web.app import _num
 from cdsflow.app.web.pages import _safe_next
 from cdsflow.workflow.errors import InvalidInput
@@ -15,12 +15,15 @@ from cdsflow.workflow.machine import STEPS
 from cdsflow.workflow.services.accounts import Role
 
 
-def test_every_step_has_roles_and_school_staff_never_review():
+def test_menus_read_the_rulebook_and_school_staff_never_review():
+    from cdsflow.workflow.rulebook import RULES
+
     for step in STEPS:
-        assert PERMISSIONS[step.trigger], step.trigger
+        assert RULES[step.trigger].who, step.trigger
     for trigger in ("start_review", "return_for_supplement", "recognise", "publish"):
-        assert not {Role.SCHOOL_HEAD, Role.COMMITTEE} & PERMISSIONS[trigger]
-    assert PERMISSIONS["manage_accounts"] == {Role.ADMIN}
+        assert not any(rulebook_role in {Role.SCHOOL_HEAD, Role.COMMITTEE} for rulebook_role, _ in RULES[trigger].who)
+    assert {role for role in Role if RULES["manage_accounts"].who[0][0] == role} == {Role.ADMIN}
+    assert allowed.__module__ == "cdsflow.app.web.access"
 
 
 def test_criteria_notes_parse_per_line_and_refuse_lines_without_a_code():

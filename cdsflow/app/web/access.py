@@ -1,41 +1,29 @@
-"""Who may see and do what: the role table (data) and the unit scope checks (a school sees itself,
-a bureau its schools). The state machine still checks each step's own rules (acted_by_school…)."""
+"""The web's view of the rulebook: menus ask `allowed()` (can this role ever do it), and scope
+checks (a school sees itself, a bureau its schools). Who may do what is `workflow/rulebook.py`;
+the use-cases ask it again with every fact, so a page never decides legality on its own."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign
+from cdsflow.workflow import rulebook
+from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.errors import Forbidden, NotFound
 from cdsflow.workflow.services.accounts import Principal, Role
 from cdsflow.workflow.services.units import supervisor_chain
-
-R = Role
-# Action → roles allowed. Scope (which units) is checked separately.
-PERMISSIONS: dict[str, frozenset[Role]] = {
-    "view_campaigns": frozenset({R.ADMIN, R.OFFICER, R.REVIEWER, R.CLERK}),
-    "launch_campaign": frozenset({R.OFFICER}),
-    "advance_campaign": frozenset({R.OFFICER}),
-    "bulk": frozenset({R.OFFICER}),
-    "remind": frozenset({R.OFFICER}),
-    "view_assessment": frozenset(Role),
-    "set_committee": frozenset({R.SCHOOL_HEAD}),
-    "form_committee": frozenset({R.SCHOOL_HEAD}),
-    "start_self_assessment": frozenset({R.SCHOOL_HEAD}),
-    "submit_proposal": frozenset({R.SCHOOL_HEAD}),
-    "start_review": frozenset({R.OFFICER, R.REVIEWER}),
-    "return_for_supplement": frozenset({R.OFFICER, R.REVIEWER}),
-    "recognise": frozenset({R.OFFICER}),
-    "publish": frozenset({R.OFFICER}),
-    "manage_accounts": frozenset({R.ADMIN}),
-}
 
 DENIED = "Tài khoản của bạn không có quyền thực hiện việc này."
 OUT_OF_SCOPE = "Hồ sơ này không thuộc phạm vi đơn vị của bạn."
 
 
+def actor(p: Principal) -> ActorRef:
+    """The logged-in person as the rulebook sees them: name, unit, role and login."""
+    return ActorRef(p.actor_name, p.unit_id, p.role, p.account_id)
+
+
 def allowed(principal: Principal, action: str) -> bool:
-    return principal.role in PERMISSIONS[action]
+    return rulebook.role_may(principal.role, action)
 
 
 def require(principal: Principal, action: str) -> None:

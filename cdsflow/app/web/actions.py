@@ -13,24 +13,20 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from cdsflow.app.web.access import allowed, assessment_for, campaign_for, require, visible_campaign_ids
+from cdsflow.app.web.access import actor, allowed, assessment_for, campaign_for, require, visible_campaign_ids
 from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, Unit
-from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput, NotFound
 from cdsflow.workflow.machine import STEP_BY_TRIGGER, STEPS, forward_trigger, legal_sources
 from cdsflow.workflow.services import assessments as assessment_svc
+from cdsflow.workflow.services import authorization
 from cdsflow.workflow.services import campaigns as campaign_svc
 from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.stages import STAGE_ORDER, Stage
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def actor(p: Principal) -> ActorRef:
-    return ActorRef(p.actor_name, p.unit_id)
 
 
 def _now(now: datetime | None) -> datetime:
@@ -127,14 +123,13 @@ def launch(
     issuer = uow.session.get(Unit, p.unit_id)
     return campaign_svc.launch_campaign(
         uow, issuer_code=issuer.code, school_year=school_year.strip(), index_set=index_set_code, calendar=cal,
-        title=title or None, spawn_children=spawn_children, actor=p.actor_name, now=now,
+        title=title or None, spawn_children=spawn_children, actor=actor(p), now=now,
     )
 
 
 def advance_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str):
-    require(p, "advance_campaign")
     campaign_for(uow, p, campaign_id)
-    return campaign_svc.advance_campaign(uow, campaign_id, trigger)
+    return campaign_svc.advance_campaign(uow, campaign_id, trigger, actor(p))
 
 
 @dataclass
@@ -151,12 +146,11 @@ def bulk_transition(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: st
                     now: datetime | None = None) -> BulkResult:
     """The same step for every school of the campaign that stands where the step starts; one
     transaction per school so that one refusal does not undo the others."""
-    require(p, "bulk")
     if trigger not in BULK_TRIGGERS:
         raise InvalidInput(f"Không làm hàng loạt được thao tác «{trigger}»")
-    require(p, trigger)
     campaign_for(uow, p, campaign_id)
-    ids = [campaign_id, *uow.session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id)).scalars()]
+    authorization.check_campaign(uow.session, actor(p), "bulk", campaign_id, now=now)
+    ids = campaign_svc.family_ids(uow.session, campaign_id)
     rows = uow.session.execute(
         select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
         .where(Assessment.campaign_id.in_(ids), Assessment.state.in_(legal_sources(trigger)))
@@ -192,7 +186,8 @@ def school_page(uow: UnitOfWork, p: Principal, assessment_id: int, *, now: datet
     a = assessment_for(uow, p, assessment_id)
     view = assessment_svc.show_assessment(uow, a.id)
     left = days_left(view.next_milestone[1], _now(now)) if view.next_milestone else None
-    triggers = [(s.trigger, s.label) for s in STEPS if s.source == view.stage and allowed(p, s.trigger)]
+    offered = authorization.allowed_steps(uow.session, actor(p), a, [s.trigger for s in STEPS])
+    triggers = [(s.trigger, s.label) for s in STEPS if s.trigger in offered]
     criteria: list[tuple[str, str]] = []
     if any(t == "return_for_supplement" for t, _ in triggers):
         from cdsflow.workflow.services.indexsets import index_set_for_assessment
@@ -200,7 +195,7 @@ def school_page(uow: UnitOfWork, p: Principal, assessment_id: int, *, now: datet
         criteria = [(c.code, c.label) for c in index_set_for_assessment(uow.session, a.id).criteria.values()]
     return SchoolPage(
         view=view, unit_name=uow.session.get(Unit, a.school_id).name, days_left=left, triggers=triggers,
-        can_edit_committee=allowed(p, "set_committee") and not a.locked,
+        can_edit_committee=authorization.may_school(uow.session, actor(p), "set_committee", a),
         history=assessment_svc.history(uow, a.id), criteria=criteria,
     )
 
@@ -217,22 +212,20 @@ def my_assessments(uow: UnitOfWork, p: Principal) -> list[tuple[int, str, str]]:
 
 
 def transition(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, *, version: int | None,
-               reason: str = "", criteria_notes: dict[str, str] | None = None,
+               reason: str = "", criteria_notes: dict[str, str] | None = None, override_reason: str = "",
                now: datetime | None = None) -> Stage:
     a = assessment_for(uow, p, assessment_id)
     if trigger == "advance":
         trigger = forward_trigger(a.state)
     if trigger not in STEP_BY_TRIGGER:
         raise InvalidInput(f"Thao tác không tồn tại: «{trigger}»")
-    require(p, trigger)
     return assessment_svc.transition(uow, a.id, trigger, actor(p), reason=reason, criteria_notes=criteria_notes,
-                                     expected_version=version, now=now)
+                                     override_reason=override_reason, expected_version=version, now=now)
 
 
 def set_committee(uow: UnitOfWork, p: Principal, assessment_id: int, members: list[assessment_svc.MemberInput],
                   *, version: int | None, now: datetime | None = None) -> int:
     a = assessment_for(uow, p, assessment_id)
-    require(p, "set_committee")
     return assessment_svc.set_committee(uow, a.id, members, actor(p), expected_version=version, now=now)
 
 
@@ -272,7 +265,7 @@ def public_results(uow: UnitOfWork, campaign_id: int) -> PublicResults:
     c = uow.session.get(Campaign, campaign_id)
     if c is None:
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
-    ids = [campaign_id, *uow.session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id)).scalars()]
+    ids = campaign_svc.family_ids(uow.session, campaign_id)
     issuer = uow.session.get(Unit, c.issuer_id)
     from cdsflow.storage.assessment_tables import AssessmentScore
 
@@ -320,7 +313,7 @@ def school_list(uow: UnitOfWork, p: Principal, campaign_id: int, *, stage: str |
                 page: int = 1) -> tuple[list[tuple[int, str, str, str]], bool]:
     """(assessment id, school code, school name, stage label) one page at a time, in the principal's scope."""
     campaign_for(uow, p, campaign_id)
-    ids = [campaign_id, *uow.session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id)).scalars()]
+    ids = campaign_svc.family_ids(uow.session, campaign_id)
     query = (select(Assessment.id, Unit.code, Unit.name, Assessment.state, Assessment.school_id)
              .join(Unit, Unit.id == Assessment.school_id).where(Assessment.campaign_id.in_(ids)))
     if stage:
@@ -346,7 +339,7 @@ def level_charts(uow: UnitOfWork, campaign_id: int) -> list[LevelChart]:
     from cdsflow.workflow.services.indexsets import index_set_by_hash
 
     campaign = uow.session.get(Campaign, campaign_id)
-    ids = [campaign_id, *uow.session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id)).scalars()]
+    ids = campaign_svc.family_ids(uow.session, campaign_id)
     rows = uow.session.execute(
         select(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level, func.count())
         .join(Assessment, Assessment.id == AssessmentScore.assessment_id)
@@ -390,8 +383,64 @@ def remind_now(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: s
     """The officer's manual nudge of the schools late for one milestone (at most once a day)."""
     from cdsflow.notifications.services import remind_now as nudge
 
-    require(p, "remind")
     campaign_for(uow, p, campaign_id)
+    authorization.check_campaign(uow.session, actor(p), "remind", campaign_id, now=now)
     if milestone_key not in {k for k, _ in milestones(uow, campaign_id)}:
         raise InvalidInput(f"Kế hoạch số {campaign_id} không có mốc «{milestone_key}»")
     return nudge(uow.engine, campaign_id, milestone_key, _now(now))
+
+
+# --- confirmations -----------------------------------------------------------------------------
+
+# Steps a person confirms on a page that names the schools before anything is written.
+CONFIRM_STEPS = ("recognise", "publish")
+
+
+@dataclass
+class Confirmation:
+    title: str
+    action_url: str
+    fields: dict[str, str]  # hidden fields posted again with confirm=1
+    ready: list[str] = field(default_factory=list)  # schools the step will be taken for
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (school, why not)
+    override: bool = False  # recognition without a complete review: ask for the written reason
+    back_url: str = ""
+
+
+def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int) -> Confirmation:
+    a = assessment_for(uow, p, assessment_id)
+    name = uow.session.get(Unit, a.school_id).name
+    label = STEP_BY_TRIGGER[trigger].label
+    problems = assessment_svc.step_refusals(uow, a.id, trigger, actor(p))
+    review_missing = trigger == "recognise" and any("đánh giá ngoài" in x and "lý do" in x for x in problems)
+    c = Confirmation(f"Xác nhận: {label}", f"/assessments/{a.id}/transition",
+                     {"trigger": trigger, "version": str(version)}, back_url=f"/assessments/{a.id}")
+    if problems and not (review_missing and len(problems) == 1):
+        c.skipped.append((name, "; ".join(problems)))
+    else:
+        c.ready.append(name)
+        c.override = review_missing
+    return c
+
+
+def confirm_bulk(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, *, limit: int = 2000) -> Confirmation:
+    """A dry run of a bulk step: which schools it will move and which it will skip, and why."""
+    if trigger not in BULK_TRIGGERS:
+        raise InvalidInput(f"Không làm hàng loạt được thao tác «{trigger}»")
+    campaign_for(uow, p, campaign_id)
+    authorization.check_campaign(uow.session, actor(p), "bulk", campaign_id)
+    rows = uow.session.execute(
+        select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
+        .where(Assessment.campaign_id.in_(campaign_svc.family_ids(uow.session, campaign_id)),
+               Assessment.state.in_(legal_sources(trigger)))
+        .order_by(Unit.name).limit(limit)
+    ).all()
+    c = Confirmation(f"Xác nhận: {STEP_BY_TRIGGER[trigger].label} (hàng loạt)", f"/campaigns/{campaign_id}/bulk",
+                     {"trigger": trigger}, back_url=f"/campaigns/{campaign_id}")
+    for aid, name in rows:
+        problems = assessment_svc.step_refusals(uow, aid, trigger, actor(p))
+        if problems:
+            c.skipped.append((name, "; ".join(problems)))
+        else:
+            c.ready.append(name)
+    return c

@@ -271,13 +271,14 @@ class TransitionIn(BaseModel):
     version: int
     reason: str = ""
     criteria_notes: dict[str, str] = {}
+    override_reason: str = Field("", description="Chỉ khi recognise: lý do công nhận không qua đánh giá ngoài đầy đủ")
 
 
 @router.post("/assessments/{assessment_id}/transitions", summary="Chuyển giai đoạn hồ sơ")
 def transition(assessment_id: int, body: TransitionIn, p: Principal = Depends(checked_principal),
                uow: UnitOfWork = Depends(get_uow)):
     stage = actions.transition(uow, p, assessment_id, body.trigger, version=body.version, reason=body.reason,
-                               criteria_notes=body.criteria_notes)
+                               criteria_notes=body.criteria_notes, override_reason=body.override_reason)
     return {"stage": stage.value, "label": stage.label}
 
 

@@ -9,17 +9,15 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from cdsflow.app.web.access import PERMISSIONS, allowed, assessment_for, campaign_for, require, unit_in_scope
+from cdsflow.app.web.access import allowed, assessment_for, campaign_for, require, unit_in_scope
 from cdsflow.documents import service as doc_svc
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Campaign, Unit
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.errors import Forbidden, InvalidInput, NotFound
-from cdsflow.workflow.services.accounts import Principal, Role
+from cdsflow.workflow.services.accounts import Principal
 
-PERMISSIONS["generate_school_paper"] = frozenset({Role.SCHOOL_HEAD, Role.CLERK, Role.OFFICER})
-PERMISSIONS["generate_authority_paper"] = frozenset({Role.CLERK, Role.OFFICER})
 
 
 @dataclass(frozen=True)
@@ -106,12 +104,12 @@ def campaign_types() -> list[tuple[str, str]]:
 
 def generate_for_school(uow: UnitOfWork, p: Principal, assessment_id: int, code: str) -> GeneratedDocument:
     a = assessment_for(uow, p, assessment_id)
-    if not (allowed(p, "generate_school_paper") or allowed(p, "generate_authority_paper")):
+    if not (allowed(p, "issue_school_paper") or allowed(p, "issue_authority_paper")):
         raise Forbidden("Tài khoản của bạn không lập được văn bản.")
     if code not in doc_svc.SCHOOL_TYPES | doc_svc.PER_SCHOOL_AUTHORITY_TYPES:
         raise InvalidInput(f"Loại văn bản «{code}» không lập cho từng trường")
     authority = code in doc_svc.PER_SCHOOL_AUTHORITY_TYPES
-    require(p, "generate_authority_paper" if authority else "generate_school_paper")
+    require(p, "issue_authority_paper" if authority else "issue_school_paper")
     if p.role.school_side and authority:
         raise Forbidden("Văn bản này do cấp trên ban hành.")
     school = uow.session.get(Unit, a.school_id)
@@ -122,7 +120,7 @@ def generate_for_school(uow: UnitOfWork, p: Principal, assessment_id: int, code:
 
 def generate_for_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, out_root: Path) -> int:
     """One paper per school (or the campaign-wide paper): numbered and stored in the register."""
-    require(p, "generate_authority_paper")
+    require(p, "issue_authority_paper")
     campaign_for(uow, p, campaign_id)
     if code not in doc_svc.SUPPORTED:
         raise InvalidInput(f"Loại văn bản không có: «{code}»")

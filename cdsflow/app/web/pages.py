@@ -176,9 +176,9 @@ def _dashboard(request, p, uow, campaign_id, status=200, **extra) -> Response:
 
     return render(request, "dashboard.html", p, status, s=view, peak=peak, campaign_steps=steps,
                   levels=actions.level_charts(uow, campaign_id), doc_types=documents.campaign_types(),
-                  can_generate=allowed(p, "generate_authority_paper"),
+                  can_generate=allowed(p, "issue_authority_paper"),
                   milestones=actions.milestones(uow, campaign_id) if allowed(p, "remind") else [],
-                  can_advance=allowed(p, "advance_campaign"), bulk_triggers=bulk if allowed(p, "bulk") else [],
+                  can_advance=allowed(p, "campaign_close"), bulk_triggers=bulk if allowed(p, "bulk") else [],
                   status_label=CampaignStatus(view.status).label, **extra)
 
 
@@ -200,8 +200,10 @@ def advance_campaign(request: Request, campaign_id: int, trigger: str = Form(...
 
 
 @router.post("/campaigns/{campaign_id}/bulk")
-def bulk(request: Request, campaign_id: int, trigger: str = Form(...), p: Principal = Depends(checked_principal),
-         uow: UnitOfWork = Depends(get_uow)) -> Response:
+def bulk(request: Request, campaign_id: int, trigger: str = Form(...), confirm: str = Form(""),
+         p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    if confirm != "1":  # every bulk step is confirmed on a page that names the schools first
+        return render(request, "confirm.html", p, c=actions.confirm_bulk(uow, p, campaign_id, trigger))
     result = actions.bulk_transition(uow, p, campaign_id, trigger)
     return _dashboard(request, p, uow, campaign_id, bulk=result, bulk_label=STEP_BY_TRIGGER[trigger].label)
 
@@ -267,14 +269,18 @@ async def committee(request: Request, assessment_id: int, version: int = Form(..
 
 @router.post("/assessments/{assessment_id}/transition")
 async def move(request: Request, assessment_id: int, trigger: str = Form(...), version: int = Form(...),
-               reason: str = Form(""), criteria_notes: str = Form(""), p: Principal = Depends(checked_principal),
+               reason: str = Form(""), criteria_notes: str = Form(""), confirm: str = Form(""),
+               override_reason: str = Form(""), p: Principal = Depends(checked_principal),
                uow: UnitOfWork = Depends(get_uow)) -> Response:
     form = await request.form()
+    if trigger in actions.CONFIRM_STEPS and confirm != "1":
+        return render(request, "confirm.html", p, c=actions.confirm_step(uow, p, assessment_id, trigger, version))
     try:
         notes = actions.parse_criteria_notes(criteria_notes)
         # One field per criterion ("note:1.2") on the return form; empty ones say nothing.
         notes |= {k[5:]: str(v).strip() for k, v in form.multi_items() if k.startswith("note:") and str(v).strip()}
-        actions.transition(uow, p, assessment_id, trigger, version=version, reason=reason, criteria_notes=notes)
+        actions.transition(uow, p, assessment_id, trigger, version=version, reason=reason, criteria_notes=notes,
+                           override_reason=override_reason)
     except CdsError as err:
         uow.rollback()
         return _school(request, p, uow, assessment_id, status_of(err), error=err.message, details=err.details)

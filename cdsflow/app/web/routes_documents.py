@@ -37,7 +37,7 @@ def school_documents(request: Request, assessment_id: int, p: Principal = Depend
     a = assessment_for(uow, p, assessment_id)
     return render(request, "documents.html", p, rows=documents.register(uow, p, school_id=a.school_id),
                   pdf=documents.pdf_available(), assessment_id=a.id, types=documents.school_types(),
-                  can_generate=allowed(p, "generate_school_paper"))
+                  can_generate=allowed(p, "issue_school_paper"))
 
 
 @pages.post("/assessments/{assessment_id}/documents")

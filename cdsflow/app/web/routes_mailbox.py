@@ -6,14 +6,13 @@ from email import message_from_bytes, policy
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from cdsflow.app.web.access import PERMISSIONS, require
+from cdsflow.app.web.access import require
 from cdsflow.app.web.deps import current_principal, get_uow
 from cdsflow.app.web.pages import render
 from cdsflow.notifications.services import sink_message, sink_messages
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.services.accounts import Principal, Role
+from cdsflow.workflow.services.accounts import Principal
 
-PERMISSIONS["mailbox"] = frozenset({Role.ADMIN})
 pages = APIRouter(include_in_schema=False)
 
 

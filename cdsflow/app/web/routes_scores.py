@@ -36,11 +36,14 @@ async def score_save(request: Request, assessment_id: int, phase: str = Form("se
     form = await request.form()
     try:
         sheet = scores.sheet(uow, p, assessment_id, phase)
-        scores.save(uow, p, assessment_id, phase, scores.form_answers(sheet.index_set, form))
+        scores.save(uow, p, assessment_id, phase, scores.form_answers(sheet.index_set, form),
+                    scores.form_revision(form))
     except CdsError as err:
         uow.rollback()
+        # What was typed stays on the page, so a refused save loses nothing.
+        typed = {k.removeprefix("item:"): str(v) for k, v in form.items() if k.startswith("item:")}
         return _sheet_page(request, p, uow, assessment_id, phase, status_of(err), error=err.message,
-                           details=err.details)
+                           details=err.details, typed=typed)
     return RedirectResponse(f"/assessments/{assessment_id}/scores?phase={phase}&done=scores", status_code=303)
 
 
@@ -85,6 +88,9 @@ def evidence_delete(evidence_id: int, p: Principal = Depends(checked_principal),
 class AnswersIn(BaseModel):
     phase: str = "self"
     answers: dict[str, str | int | float | bool | None]
+    # The revision the answers were read at (`revision` of GET …/scores): a save that changes an item
+    # somebody saved since is refused (409) naming who and when; omitted, the save wins.
+    base_revision: int | None = None
 
 
 @api.get("/assessments/{assessment_id}/scores", summary="Điểm và câu trả lời của một giai đoạn")
@@ -92,13 +98,13 @@ def api_scores(assessment_id: int, phase: str = "self", p: Principal = Depends(c
                uow: UnitOfWork = Depends(get_uow)):
     sheet = scores.sheet(uow, p, assessment_id, phase)
     return {"phase": phase, "answers": sheet.answers, "result": scores.result_json(sheet.result),
-            "can_edit": sheet.can_edit}
+            "can_edit": sheet.can_edit, "revision": sheet.revision}
 
 
 @api.put("/assessments/{assessment_id}/scores", summary="Lưu điểm (tự đánh giá hoặc đánh giá ngoài)")
 def api_save_scores(assessment_id: int, body: AnswersIn, p: Principal = Depends(checked_principal),
                     uow: UnitOfWork = Depends(get_uow)):
-    return scores.result_json(scores.save(uow, p, assessment_id, body.phase, body.answers))
+    return scores.result_json(scores.save(uow, p, assessment_id, body.phase, body.answers, body.base_revision))
 
 
 @api.post("/assessments/{assessment_id}/scores/preview", summary="Tính thử tổng điểm và mức (không lưu)")

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from cdsflow.app.web.access import PERMISSIONS, allowed, campaign_for, require
+from cdsflow.app.web.access import allowed, campaign_for, require
 from cdsflow.app.web.actions import actor
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
@@ -19,10 +19,8 @@ from cdsflow.app.web.pages import NOTICES, render
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.errors import CdsError, InvalidInput
 from cdsflow.workflow.services import review_teams as svc
-from cdsflow.workflow.services.accounts import Principal, Role
+from cdsflow.workflow.services.accounts import Principal
 
-PERMISSIONS["view_team"] = frozenset({Role.ADMIN, Role.OFFICER, Role.REVIEWER, Role.CLERK})
-PERMISSIONS["form_team"] = frozenset({Role.OFFICER})
 NOTICES["team"] = "Đã lưu Đoàn đánh giá ngoài."
 NOTICES["visits"] = "Đã lưu lịch làm việc của đoàn."
 

@@ -1,30 +1,25 @@
-"""Scoring and evidence for the web: who may enter which phase, then the scoring services.
+"""Scoring and evidence for the web: translate forms to the scoring use-cases.
 
-The school enters the self-assessment (phase "self") until its proposal locks the file; the review
-team enters its own scores (phase "external") beside the school's during the external review.
+Who may enter which phase, and when, is the rulebook's (`score_self`, `score_external`,
+`evidence`); a page only asks it to decide what to show.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from cdsflow.app.web.access import PERMISSIONS, assessment_for
+from cdsflow.app.web.access import actor, assessment_for
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
 from cdsflow.storage.assessment_tables import EvidenceEntry
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.errors import Forbidden, InvalidInput, NotFound
+from cdsflow.workflow.errors import InvalidInput, NotFound
+from cdsflow.workflow.services import authorization
 from cdsflow.workflow.services import scoring as scoring_svc
-from cdsflow.workflow.services.accounts import Principal, Role
+from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.services.indexsets import index_set_for_assessment
-from cdsflow.workflow.stages import Stage
 
-PHASE_ROLES = {"self": frozenset({Role.SCHOOL_HEAD, Role.COMMITTEE}),
-               "external": frozenset({Role.OFFICER, Role.REVIEWER})}
 PHASE_LABELS = {"self": "Tự đánh giá", "external": "Đánh giá ngoài"}
-PERMISSIONS["score_self"] = PHASE_ROLES["self"]
-PERMISSIONS["score_external"] = PHASE_ROLES["external"]
-PERMISSIONS["evidence"] = PHASE_ROLES["self"]
 
 EVIDENCE_TYPES = (".pdf", ".docx", ".xlsx", ".doc", ".xls", ".jpg", ".jpeg", ".png", ".zip")
 EVIDENCE_MAX = 2 * 1024 * 1024
@@ -32,17 +27,9 @@ MEDIA_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/
 
 
 def _phase(phase: str) -> str:
-    if phase not in PHASE_ROLES:
+    if phase not in PHASE_LABELS:
         raise InvalidInput(f"Giai đoạn chấm điểm không hợp lệ: «{phase}» (self hoặc external)")
     return phase
-
-
-def can_score(p: Principal, phase: str, stage: Stage, locked: bool) -> bool:
-    if p.role not in PHASE_ROLES[phase]:
-        return False
-    if phase == "self":
-        return not locked
-    return stage == Stage.EXTERNAL_REVIEW
 
 
 @dataclass
@@ -56,6 +43,7 @@ class ScoreSheet:
     evidence: list[EvidenceEntry]
     can_edit: bool
     can_add_evidence: bool
+    revision: int = 0  # what the form sends back: a save based on an older one may clash
 
 
 def sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str = "self") -> ScoreSheet:
@@ -69,49 +57,57 @@ def sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str = "self"
         assessment_id=a.id, phase=phase, index_set=index_set, answers=answers, result=score(index_set, answers),
         other=score(index_set, other_answers) if other_answers else None,
         evidence=scoring_svc.list_evidence(s, a.id),
-        can_edit=can_score(p, phase, Stage(a.state), a.locked),
-        can_add_evidence=p.role in PERMISSIONS["evidence"] and not a.locked,
+        can_edit=authorization.may_school(s, actor(p), scoring_svc.PHASE_ACTIONS[phase], a),
+        can_add_evidence=authorization.may_school(s, actor(p), "evidence", a),
+        revision=scoring_svc.revision_of(s, a.id, phase),
     )
 
 
-def _check_edit(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str):
+def save(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str, answers: dict,
+         base_revision: int | None = None) -> ScoreResult:
+    """Store the answers (an empty value clears an item); refused whole when one answer is bad,
+    when the rulebook refuses, or when another person saved the same item since `base_revision`."""
     a = assessment_for(uow, p, assessment_id)
-    phase = _phase(phase)
-    if p.role not in PHASE_ROLES[phase]:
-        raise Forbidden("Tài khoản của bạn không nhập được điểm " + PHASE_LABELS[phase].lower() + ".")
-    if phase == "external" and Stage(a.state) != Stage.EXTERNAL_REVIEW:
-        raise InvalidInput("Chỉ nhập điểm đánh giá ngoài khi hồ sơ đang ở giai đoạn «Đang đánh giá ngoài».")
-    return a, phase
-
-
-def save(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str, answers: dict) -> ScoreResult:
-    """Store the answers (an empty value clears an item); refused whole when one answer is bad."""
-    a, phase = _check_edit(uow, p, assessment_id, phase)
-    result = scoring_svc.save_answers(uow.session, a.id, phase, answers, p.actor_name)
+    result = scoring_svc.save_answers(uow.session, a.id, _phase(phase), answers, actor(p), base_revision=base_revision)
     uow.commit()
     return result
 
 
 def preview(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str, answers: dict) -> ScoreResult:
     """Totals and levels of what is on the form, stored answers underneath; nothing is written."""
-    a, phase = _check_edit(uow, p, assessment_id, phase)
+    a = assessment_for(uow, p, assessment_id)
+    phase = _phase(phase)
+    authorization.check_school(uow.session, actor(p), scoring_svc.PHASE_ACTIONS[phase], a)
     index_set = index_set_for_assessment(uow.session, a.id)
     merged = {**scoring_svc.load_answers(uow.session, a.id, phase), **answers}
     return score(index_set, {k: v for k, v in merged.items() if v not in (None, "")})
 
 
 def form_answers(index_set: IndexSet, form) -> dict:
-    """`item:<code>` fields of a posted form; unknown fields are ignored, empty ones clear the item."""
-    return {code: str(form.get(f"item:{code}", "")).strip() for code in index_set.items if f"item:{code}" in form}
+    """The `item:<code>` fields the person changed on a posted form (each carries its loaded value in
+    `orig:<code>`): what they did not touch is not sent, so it cannot undo a colleague's save.
+    Unknown fields are ignored; an emptied field clears the item."""
+    out = {}
+    for code in index_set.items:
+        if f"item:{code}" not in form:
+            continue
+        value = str(form.get(f"item:{code}", "")).strip()
+        if f"orig:{code}" in form and str(form.get(f"orig:{code}", "")).strip() == value:
+            continue
+        out[code] = value
+    return out
+
+
+def form_revision(form) -> int | None:
+    raw = str(form.get("revision", "")).strip()
+    return int(raw) if raw.isdigit() else None
 
 
 def add_evidence(uow: UnitOfWork, p: Principal, assessment_id: int, *, criterion: str, title: str,
                  link: str = "", file_path: str = "", document_number: str = "") -> EvidenceEntry:
     a = assessment_for(uow, p, assessment_id)
-    if p.role not in PERMISSIONS["evidence"]:
-        raise Forbidden("Chỉ cơ sở giáo dục mới thêm minh chứng cho hồ sơ của mình.")
     entry = scoring_svc.add_evidence(uow.session, a.id, criterion, title, link=link, file_path=file_path,
-                                     document_number=document_number, actor=p.actor_name)
+                                     document_number=document_number, actor=actor(p))
     uow.commit()
     return entry
 
@@ -136,10 +132,8 @@ def remove_evidence(uow: UnitOfWork, p: Principal, evidence_id: int) -> int:
     if entry is None:
         raise NotFound(f"Không tìm thấy minh chứng số {evidence_id}")
     assessment_for(uow, p, entry.assessment_id)
-    if p.role not in PERMISSIONS["evidence"]:
-        raise Forbidden("Chỉ cơ sở giáo dục mới xóa được minh chứng của mình.")
     aid = entry.assessment_id
-    scoring_svc.remove_evidence(uow.session, evidence_id)
+    scoring_svc.remove_evidence(uow.session, evidence_id, actor(p))
     uow.commit()
     return aid
 

@@ -6,7 +6,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from enum import StrEnum
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -17,35 +16,10 @@ from cdsflow.storage.tables import Unit
 from cdsflow.storage.web_tables import Account, LoginAttempt, WebSession
 from cdsflow.text import TextError, clean_text
 from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput, NotFound
+from cdsflow.workflow.roles import ROLE_LABELS, Role  # noqa: F401 (re-exported)
 from cdsflow.workflow.services.units import get_unit
 from cdsflow.workflow.units import UnitKind
 
-
-class Role(StrEnum):
-    ADMIN = "admin"  # quản trị hệ thống
-    OFFICER = "officer"  # chuyên viên Sở/Phòng: phát động, công nhận, công bố
-    REVIEWER = "reviewer"  # thành viên đoàn đánh giá ngoài
-    SCHOOL_HEAD = "school_head"  # hiệu trưởng: lập Hội đồng, gửi tờ trình
-    COMMITTEE = "committee"  # thành viên Hội đồng tự đánh giá
-    CLERK = "clerk"  # văn thư
-
-    @property
-    def label(self) -> str:
-        return ROLE_LABELS[self]
-
-    @property
-    def school_side(self) -> bool:
-        return self in (Role.SCHOOL_HEAD, Role.COMMITTEE)
-
-
-ROLE_LABELS = {
-    Role.ADMIN: "Quản trị hệ thống",
-    Role.OFFICER: "Chuyên viên Sở/Phòng",
-    Role.REVIEWER: "Thành viên đoàn đánh giá ngoài",
-    Role.SCHOOL_HEAD: "Hiệu trưởng",
-    Role.COMMITTEE: "Thành viên Hội đồng tự đánh giá",
-    Role.CLERK: "Văn thư",
-}
 
 # Which kind of unit each role may belong to (an administrator belongs to none or to any).
 ROLE_UNIT_KINDS: dict[Role, set[UnitKind]] = {

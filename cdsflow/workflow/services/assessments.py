@@ -12,10 +12,10 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, CommitteeMember, Unit
 from cdsflow.text import TextError, clean_text, fold
 from cdsflow.workflow import events
-from cdsflow.workflow.context import ActorRef, MemberView, TransitionContext
+from cdsflow.workflow.context import ActorRef, TransitionContext
 from cdsflow.workflow.errors import InvalidInput, NotFound, StaleUpdate, TransitionRefused
 from cdsflow.workflow.machine import STEP_BY_TRIGGER, fire, forward_trigger, locks
-from cdsflow.workflow.services.units import supervisor_chain
+from cdsflow.workflow.services import authorization
 from cdsflow.workflow.stages import Stage
 
 ROLE_LABELS = {"chair": "Chủ tịch", "vice_chair": "Phó Chủ tịch", "secretary": "Thư ký", "member": "Ủy viên"}
@@ -135,10 +135,15 @@ def transition(
     *,
     reason: str = "",
     criteria_notes: dict[str, str] | None = None,
+    override_reason: str = "",
     expected_version: int | None = None,
     now: datetime | None = None,
 ) -> Stage:
-    """Move one assessment one step; refused with every reason, or stored with its history line."""
+    """Move one assessment one step; refused with every reason (the rulebook's, through the
+    machine's guard), or stored with its history line.
+
+    `override_reason`: only for `recognise`, the supervisor's written reason to recognise without a
+    complete external review; kept in the history and printed in the decision's annex."""
     session = uow.session
     now = _now(now)
     a = find_assessment(uow, assessment_id)
@@ -151,21 +156,10 @@ def transition(
         reason = clean_text(reason, field="lý do", allow_newlines=True)
         notes = {clean_text(k, field="mã tiêu chí"): clean_text(v, field="ghi chú", allow_newlines=True)
                  for k, v in (criteria_notes or {}).items()}
+        override = clean_text(override_reason, field="lý do công nhận", allow_newlines=True)
     except TextError as err:
         raise InvalidInput(str(err)) from None
-    ctx = TransitionContext(
-        actor=actor,
-        now=now,
-        school_id=a.school_id,
-        supervisors=supervisor_chain(uow, a.school_id),
-        committee=tuple(MemberView(m.full_name, m.role) for m in committee_of(uow, a.id)),
-        proposed_by=a.proposed_by,
-        reason=reason,
-        criteria_notes=notes,
-    )
-    if trigger == "submit_proposal":
-        ctx.proposal_gaps = proposal_gaps(uow, a)
-        ctx.submission_refusal = submission_refusal(uow, a, now)
+    ctx = _step_facts(uow, a, trigger, actor, now, reason=reason, notes=notes, override=override)
     source = a.state
     dest = fire(source, trigger, ctx)
     values: dict = {"state": dest.value, "locked": locks(dest)}
@@ -174,7 +168,8 @@ def transition(
     _bump(uow, a, now, **values)
     event_id = session.execute(insert(AssessmentEvent).returning(AssessmentEvent.id).values(
         assessment_id=a.id, at=now, actor=actor.name, actor_unit_id=actor.unit_id, trigger=trigger,
-        from_state=source, to_state=dest.value, reason=reason, details={"criteria": notes} if notes else None,
+        from_state=source, to_state=dest.value, reason=reason or override,
+        details=_details(notes, override if trigger == "recognise" else ""),
     )).scalar_one()
     events.publish(session, events.AssessmentMoved(
         assessment_id=a.id, campaign_id=a.campaign_id, school_id=a.school_id, trigger=trigger,
@@ -185,14 +180,50 @@ def transition(
     return dest
 
 
+def _step_facts(uow: UnitOfWork, a: Assessment, trigger: str, actor: ActorRef, now: datetime, *,
+                reason: str = "", notes: dict[str, str] | None = None, override: str = "") -> TransitionContext:
+    """What the step's rules look at: the same facts for the step itself and for its preview."""
+    ctx = authorization.school_facts(uow.session, a, actor, now=now, with_committee=True)
+    ctx.reason, ctx.criteria_notes = reason, notes or {}
+    if trigger == "submit_proposal":
+        ctx.proposal_gaps = proposal_gaps(uow, a)
+        ctx.submission_refusal = submission_refusal(uow, a, now)
+    elif trigger == "recognise":
+        ctx.external_unscored = authorization.external_unscored(uow.session, a)
+        ctx.override_reason = override
+    elif trigger == "publish":
+        ctx.recognition_decision = authorization.recognition_decision(uow.session, a)
+    return ctx
+
+
+def step_refusals(uow: UnitOfWork, assessment_id: int, trigger: str, actor: ActorRef, *,
+                  override_reason: str = "", reason: str = "x", now: datetime | None = None) -> list[str]:
+    """What would refuse the step now, without taking it (a confirmation page lists these per school);
+    `reason` defaults to a placeholder since a confirmation asks for it next."""
+    from cdsflow.workflow import rulebook
+
+    a = find_assessment(uow, assessment_id)
+    if STEP_BY_TRIGGER[trigger].source.value != a.state:
+        return [f"hồ sơ đang ở giai đoạn «{Stage(a.state).label}»"]
+    ctx = _step_facts(uow, a, trigger, actor, _now(now), reason=reason, override=override_reason)
+    return rulebook.refusals(trigger, ctx)
+
+
+def _details(notes: dict[str, str], override: str) -> dict | None:
+    details: dict = {}
+    if notes:
+        details["criteria"] = notes
+    if override:
+        details["override_reason"] = override
+    return details or None
+
+
 def acting_unit_for(uow: UnitOfWork, assessment_id: int, trigger: str) -> int:
-    """The unit that normally takes a step: the school for its own steps, else the campaign's issuer."""
+    """The unit a person at the command line acts for without `--unit` (read from the rulebook)."""
     a = find_assessment(uow, assessment_id)
     if trigger == "advance":
         trigger = forward_trigger(a.state)
-    if trigger in {"form_committee", "start_self_assessment", "submit_proposal", "set_committee"}:
-        return a.school_id
-    return uow.session.get(Campaign, a.campaign_id).issuer_id
+    return authorization.acting_unit_for(uow.session, a, trigger)
 
 
 def proposal_gaps(uow: UnitOfWork, a: Assessment) -> list[str]:
@@ -249,13 +280,7 @@ def set_committee(
     now = _now(now)
     a = find_assessment(uow, assessment_id)
     _check_version(a, expected_version)
-    if a.locked:
-        raise TransitionRefused(
-            f"Hồ sơ đang ở giai đoạn «{Stage(a.state).label}» nên đã khóa: không sửa được Hội đồng "
-            "cho tới khi được trả lại để bổ sung."
-        )
-    if actor.unit_id is not None and actor.unit_id != a.school_id:
-        raise TransitionRefused("Chỉ chính cơ sở giáo dục mới lập được Hội đồng tự đánh giá của mình")
+    authorization.check_school(uow.session, actor, "set_committee", a, now=now)
     problems, rows = [], []
     for i, m in enumerate(members, start=1):
         try:

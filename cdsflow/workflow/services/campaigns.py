@@ -7,13 +7,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.orm import Session
 
 from cdsflow.calendars.model import Calendar
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
+from cdsflow.workflow import rulebook
+from cdsflow.workflow.context import ActorRef, TransitionContext
 from cdsflow.workflow.errors import InvalidInput, NotFound, StaleUpdate
 from cdsflow.workflow.machine import fire_campaign
 from cdsflow.workflow.scope import assessed_by
+from cdsflow.workflow.services import authorization
 from cdsflow.workflow.services.indexsets import pin_index_set, require_final, resolve_index_set
 from cdsflow.workflow.services.units import descendants, get_unit
 from cdsflow.workflow.stages import STAGE_ORDER, CampaignStatus, Stage
@@ -42,12 +46,21 @@ def launch_campaign(
     title: str | None = None,
     school_codes: list[str] | None = None,
     spawn_children: bool = False,
-    actor: str = "hệ thống",
+    actor: str | ActorRef = "hệ thống",
     now: datetime | None = None,
 ) -> LaunchResult:
-    """Create a campaign (and one child per bureau if asked) and open one assessment per school."""
+    """Create a campaign (and one child per bureau if asked) and open one assessment per school.
+
+    A person given as an `ActorRef` must be an officer of the issuing unit or of a unit above it
+    (the rulebook's `launch_campaign`); a name alone is the command line acting for the issuer."""
     session = uow.session
     now = _now(now)
+    if isinstance(actor, ActorRef):
+        issuer_unit = get_unit(uow, issuer_code)
+        ctx = TransitionContext(actor=actor, now=now,
+                                issuer_chain=(issuer_unit.id, *authorization.chain_of(session, issuer_unit.id)))
+        rulebook.enforce("launch_campaign", ctx)
+        actor = actor.name
     if not re.fullmatch(r"(\d{4})-(\d{4})", school_year) or int(school_year[5:]) != int(school_year[:4]) + 1:
         raise InvalidInput(f"Năm học không hợp lệ: «{school_year}» (ví dụ đúng: 2024-2025)")
     issuer = get_unit(uow, issuer_code)
@@ -160,6 +173,13 @@ def _milestone_values(campaign_id: int, position: int, m) -> dict:
     }
 
 
+def family_ids(session: Session, campaign_id: int) -> list[int]:
+    """The campaign and its child campaigns (a Sở campaign spawns one per Phòng): the one home of
+    this lookup, used by lists, counts, results and papers."""
+    return [campaign_id, *session.execute(
+        select(Campaign.id).where(Campaign.parent_id == campaign_id).order_by(Campaign.id)).scalars()]
+
+
 def get_campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:
     campaign = uow.session.get(Campaign, campaign_id)
     if campaign is None:
@@ -197,9 +217,15 @@ def list_campaigns(uow: UnitOfWork, *, issuer_code: str | None = None) -> list[C
     ]
 
 
-def advance_campaign(uow: UnitOfWork, campaign_id: int, trigger: str) -> CampaignStatus:
+def advance_campaign(uow: UnitOfWork, campaign_id: int, trigger: str, actor: ActorRef | None = None,
+                     *, now: datetime | None = None) -> CampaignStatus:
+    """One step of the campaign's lifecycle, refused with the rulebook's reasons (who may, and what
+    the step requires of the campaign's schools, e.g. none left in review before closing). Without
+    `actor` the step is taken for the issuing unit (the command line's default)."""
     campaign = get_campaign(uow, campaign_id)
-    new = fire_campaign(campaign.status, trigger)
+    actor = actor or ActorRef("cán bộ phụ trách", campaign.issuer_id)
+    ctx = authorization.campaign_facts(uow.session, campaign, actor, now=now, with_counts=True)
+    new = fire_campaign(campaign.status, trigger, ctx)
     done = uow.session.execute(
         update(Campaign)
         .where(Campaign.id == campaign_id, Campaign.version == campaign.version)

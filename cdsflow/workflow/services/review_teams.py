@@ -112,12 +112,13 @@ def _campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:
 
 
 def _check_actor(uow: UnitOfWork, c: Campaign, actor: ActorRef) -> None:
-    """The issuing unit or one above it; an actor without a unit is the operator at the command line."""
-    if actor.unit_id is None or actor.unit_id == c.issuer_id or actor.unit_id in supervisor_chain(uow, c.issuer_id):
-        return
-    issuer = uow.session.get(Unit, c.issuer_id)
-    raise Forbidden(f"Chỉ {issuer.name if issuer else 'đơn vị ban hành kế hoạch'} (hoặc cấp trên) mới "
-                    "thành lập và xếp lịch Đoàn đánh giá ngoài của kế hoạch này.")
+    """The rulebook's `form_team`; an actor without a unit is the operator at the command line,
+    acting for the issuing unit."""
+    from cdsflow.workflow.services import authorization
+
+    if actor.unit_id is None:
+        actor = ActorRef(actor.name, c.issuer_id, actor.role, actor.account_id)
+    authorization.check_campaign(uow.session, actor, "form_team", c.id)
 
 
 def _team(session: Session, campaign_id: int) -> ReviewTeam | None:
@@ -127,7 +128,9 @@ def _team(session: Session, campaign_id: int) -> ReviewTeam | None:
 
 def _campaign_ids(session: Session, campaign_id: int) -> list[int]:
     """The campaign and its child campaigns (a department's team may visit its bureaus' schools)."""
-    return [campaign_id, *session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id)).scalars()]
+    from cdsflow.workflow.services.campaigns import family_ids
+
+    return family_ids(session, campaign_id)
 
 
 def review_period(uow: UnitOfWork, campaign_id: int) -> tuple[date | None, date | None]:

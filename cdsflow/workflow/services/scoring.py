@@ -31,9 +31,13 @@ from cdsflow.storage.assessment_tables import (
     CriterionAssignment,
     EvidenceEntry,
 )
-from cdsflow.storage.tables import Assessment, CommitteeMember
+from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember
 from cdsflow.text import TextError, clean_text, fold
-from cdsflow.workflow.errors import Forbidden, InvalidInput, NotFound
+from cdsflow.workflow import rulebook
+from cdsflow.workflow.context import ActorRef, TransitionContext
+from cdsflow.workflow.errors import InvalidInput, NotFound, StaleUpdate, TransitionRefused
+from cdsflow.workflow.stages import CampaignStatus, Stage
+from cdsflow.workflow.services import authorization
 from cdsflow.workflow.services.indexsets import index_set_for_assessment
 
 PHASES = ("self", "external")
@@ -65,13 +69,18 @@ def _phase(phase: str) -> str:
     return phase
 
 
-def _require_open(a: Assessment, what: str) -> None:
-    # After the proposal the school's own file is frozen; only the review team's phase moves on.
-    if a.locked:
-        raise Forbidden(
-            f"Hồ sơ đánh giá số {a.id} đã gửi tờ trình và đã khóa: không sửa được {what}. "
-            "Chỉ sửa được khi cấp trên trả lại để bổ sung."
-        )
+PHASE_ACTIONS = {"self": "score_self", "external": "score_external"}
+Actor = ActorRef | str
+
+
+def _authorize(session: Session, a: Assessment, action: str, actor: Actor) -> str:
+    """Ask the rulebook (who, which stage, which campaign status); returns the actor's name.
+
+    A bare name is a person acting for the unit the rulebook gives the action to (the school for its
+    own file, the campaign's issuer for the review), as at the command line without `--unit`."""
+    ref = actor if isinstance(actor, ActorRef) else ActorRef(str(actor or ""), authorization.acting_unit_for(session, a, action))
+    authorization.check_school(session, ref, action, a)
+    return ref.name
 
 
 def _text(value: Any, field_name: str, *, required: bool = False, max_len: int = 500) -> str:
@@ -119,8 +128,11 @@ def _score_row(a_id: int, phase: str, r: ScoreResult, actor: str, at: datetime) 
     )
 
 
-def _store_score(session: Session, a_id: int, phase: str, r: ScoreResult, actor: str) -> None:
+def _store_score(session: Session, a_id: int, phase: str, r: ScoreResult, actor: str, *,
+                 revision: int | None = None) -> None:
     values = _score_row(a_id, phase, r, actor, _now())
+    if revision is not None:
+        values["revision"] = revision
     row = session.exec(
         select(AssessmentScore).where(AssessmentScore.assessment_id == a_id, AssessmentScore.phase == phase)
     ).first()
@@ -132,31 +144,55 @@ def _store_score(session: Session, a_id: int, phase: str, r: ScoreResult, actor:
         session.add(row)
 
 
-def save_answers(session: Session, assessment_id: int, phase: str, answers: Mapping[str, Any], actor: str) -> ScoreResult:
+STALE_SCORES = ("Phiếu điểm đã được người khác lưu sau khi bạn mở (bạn sửa từ lần lưu thứ {base}, hiện là lần "
+                "thứ {current}); các mục sau bị trùng, chưa lưu gì:")
+
+
+def save_answers(session: Session, assessment_id: int, phase: str, answers: Mapping[str, Any], actor: Actor,
+                 *, base_revision: int | None = None) -> ScoreResult:
     """Merge answers into the stored ones (None clears an item), rescore, store both.
 
-    Refused whole, before any write, if one answer is bad; self-assessment answers are refused
-    once the assessment is locked (after the proposal).
+    Refused whole, before any write, if one answer is bad or the rulebook refuses (`score_self` only
+    while the school's file is open, `score_external` only in the external review by its team).
+
+    Lost updates: `base_revision` is the phase's revision the person's form was loaded at. Answers
+    are merged per item: a save is refused, naming who saved what and when, only if it changes an
+    item somebody else saved after that revision; items the others did not touch are merged, so two
+    committee members scoring different criteria from the same page both keep their work. Without
+    `base_revision` (a file at the command line) the save wins, as `--version` does for steps.
     """
     _phase(phase)
     a = _assessment(session, assessment_id, for_update=True)
-    if phase == "self":
-        _require_open(a, "điểm tự đánh giá")
-    actor = _text(actor, "người nhập", required=True, max_len=200)
+    actor_name = _authorize(session, a, PHASE_ACTIONS[phase], actor)
+    actor_name = _text(actor_name, "người nhập", required=True, max_len=200)
     s = index_set_for_assessment(session, assessment_id)
     answers = {str(k): _json_value(v) for k, v in answers.items()}
-    current = load_answers(session, assessment_id, phase)
-    merged = {**current, **answers}
-    merged = {k: v for k, v in merged.items() if v is not None and v != ""}
-    result = score(s, merged)  # raises InvalidInput naming the items; nothing written yet
-
     rows = {
         r.item_code: r
         for r in session.exec(
             select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment_id, AssessmentAnswer.phase == phase)
         ).all()
     }
+    score_row = session.exec(
+        select(AssessmentScore).where(AssessmentScore.assessment_id == assessment_id, AssessmentScore.phase == phase)
+    ).first()
+    current_revision = score_row.revision if score_row is not None else 0
+    if base_revision is not None and base_revision != current_revision:
+        clashes = []
+        for code, value in answers.items():
+            row = rows.get(code)
+            if row is not None and row.revision > base_revision and row.value != value:
+                at = row.answered_at.astimezone(_VN).strftime("%H:%M ngày %d/%m/%Y") if row.answered_at else ""
+                clashes.append(f"mục {code}: {row.answered_by} đã lưu giá trị «{row.value}» lúc {at}")
+        if clashes:
+            raise StaleUpdate(STALE_SCORES.format(base=base_revision, current=current_revision), details=clashes)
+    current = {code: r.value for code, r in rows.items()}
+    merged = {**current, **answers}
+    merged = {k: v for k, v in merged.items() if v is not None and v != ""}
+    result = score(s, merged)  # raises InvalidInput naming the items; nothing written yet
+
     now = _now()
+    revision = current_revision + 1
     for code, value in answers.items():
         row = rows.get(code)
         if value is None or value == "":
@@ -165,15 +201,22 @@ def save_answers(session: Session, assessment_id: int, phase: str, answers: Mapp
             continue
         if row is None:
             session.add(AssessmentAnswer(assessment_id=assessment_id, phase=phase, item_code=code, value=value,
-                                         answered_by=actor, answered_at=now))
+                                         answered_by=actor_name, answered_at=now, revision=revision))
         elif row.value != value:
-            row.value, row.answered_by, row.answered_at = value, actor, now
+            row.value, row.answered_by, row.answered_at, row.revision = value, actor_name, now, revision
             session.add(row)
-    _store_score(session, assessment_id, phase, result, actor)
+    _store_score(session, assessment_id, phase, result, actor_name, revision=revision)
     a.updated_at = now
     session.add(a)
     session.flush()
     return result
+
+
+def revision_of(session: Session, assessment_id: int, phase: str) -> int:
+    """The phase's current revision: what a form carries back as `base_revision`."""
+    row = session.exec(select(AssessmentScore.revision).where(
+        AssessmentScore.assessment_id == assessment_id, AssessmentScore.phase == _phase(phase))).first()
+    return int(row or 0)
 
 
 def score_assessment(session: Session, assessment_id: int, phase: str = "self", *, actor: str = "") -> ScoreResult:
@@ -246,10 +289,18 @@ def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, 
     if not ids:
         return BulkReport(0, 0)
     for chunk in _chunks(ids, 5000):
-        if phase == "self":
-            locked = session.exec(select(Assessment.id).where(Assessment.id.in_(chunk), Assessment.locked)).first()
-            if locked is not None:
-                raise Forbidden(f"Hồ sơ đánh giá số {locked} đã khóa (đã gửi tờ trình): không ghi đè điểm tự đánh giá")
+        # The rulebook's stage and campaign conditions hold for bulk scoring too.
+        rule = rulebook.rule(PHASE_ACTIONS[phase])
+        bad = session.exec(select(Assessment.id, Assessment.state, Campaign.status)
+                           .join(Campaign, Campaign.id == Assessment.campaign_id)
+                           .where(Assessment.id.in_(chunk),
+                                  Assessment.state.not_in([st.value for st in rule.stages])
+                                  | Campaign.status.not_in([c.value for c in rule.campaign]))).first()
+        if bad is not None:
+            ctx = TransitionContext(actor=ActorRef(actor), now=now, stage=Stage(bad[1]),
+                                    campaign_status=CampaignStatus(bad[2]))
+            problems = [p for p in rulebook.refusals(rule.action, ctx) if "giai đoạn" in p or "kế hoạch" in p]
+            raise TransitionRefused(f"Hồ sơ đánh giá số {bad[0]}: không thể {rule.label}:", details=problems)
         if store_answers:
             session.execute(delete(AssessmentAnswer).where(AssessmentAnswer.assessment_id.in_(chunk),
                                                            AssessmentAnswer.phase == phase))
@@ -327,11 +378,11 @@ def add_evidence(
     file_path: str = "",
     responsible_member_id: int | None = None,
     valid_until: date | None = None,
-    actor: str = "",
+    actor: Actor = "",
 ) -> EvidenceEntry:
     """Attach a minh chứng (a link or a stored file) to a criterion or sub-item."""
     a = _assessment(session, assessment_id, for_update=True)
-    _require_open(a, "minh chứng")
+    actor = _authorize(session, a, "evidence", actor)
     s = index_set_for_assessment(session, assessment_id)
     code = _known_code(s, criterion_code)
     title = _text(title, "tên minh chứng", required=True)
@@ -363,11 +414,11 @@ def list_evidence(session: Session, assessment_id: int, criterion_code: str | No
     return list(session.exec(stmt.order_by(EvidenceEntry.criterion_code, EvidenceEntry.id)).all())
 
 
-def remove_evidence(session: Session, evidence_id: int) -> None:
+def remove_evidence(session: Session, evidence_id: int, actor: Actor = "") -> None:
     entry = session.get(EvidenceEntry, evidence_id)
     if entry is None:
         raise NotFound(f"Không tìm thấy minh chứng số {evidence_id}")
-    _require_open(_assessment(session, entry.assessment_id, for_update=True), "minh chứng")
+    _authorize(session, _assessment(session, entry.assessment_id, for_update=True), "evidence", actor)
     session.delete(entry)
     session.flush()
 
@@ -383,11 +434,11 @@ def set_assignment(
     role: str,
     *,
     status: str | None = None,
-    actor: str = "",
+    actor: Actor = "",
 ) -> CriterionAssignment:
     """Assign a criterion to a committee member as chủ trì or thực hiện (or update role/status)."""
     a = _assessment(session, assessment_id, for_update=True)
-    _require_open(a, "phân công")
+    actor = _authorize(session, a, "assign_criteria", actor)
     s = index_set_for_assessment(session, assessment_id)
     code = str(criterion_code).strip()
     if code not in s.criteria:
@@ -484,7 +535,7 @@ class RollOverReport:
 
 
 def roll_over(session: Session, from_assessment_id: int, to_assessment_id: int, *, on: date | None = None,
-              actor: str = "") -> RollOverReport:
+              actor: Actor = "") -> RollOverReport:
     """Copy last year's committee, criterion assignments and still-valid evidence to a new assessment.
 
     Members already in the new committee (same name) are reused, not duplicated. Evidence past
@@ -497,7 +548,7 @@ def roll_over(session: Session, from_assessment_id: int, to_assessment_id: int, 
         raise InvalidInput(f"Hồ sơ số {from_assessment_id} và số {to_assessment_id} không cùng một cơ sở giáo dục")
     if src.id == dst.id:
         raise InvalidInput("Không chuyển dữ liệu của một hồ sơ sang chính nó")
-    _require_open(dst, "hội đồng, phân công, minh chứng")
+    actor = _authorize(session, dst, "set_committee", actor)
     on = on or datetime.now(_VN).date()
     dst_set = index_set_for_assessment(session, to_assessment_id)
     skipped: list[str] = []

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import insert, select, text, update
+from sqlalchemy.orm import Session
 
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Unit
@@ -181,11 +182,15 @@ def descendant_ids(uow: UnitOfWork, root_id: int) -> list[int]:
 
 def supervisor_chain(uow: UnitOfWork, unit_id: int) -> tuple[int, ...]:
     """The unit's supervisors, nearest first."""
+    return chain_of(uow.session, unit_id)
+
+
+def chain_of(session: Session, unit_id: int) -> tuple[int, ...]:
     chain: list[int] = []
-    current = uow.session.get(Unit, unit_id)
+    current = session.get(Unit, unit_id)
     while current is not None and current.supervisor_id is not None and current.supervisor_id not in chain:
         chain.append(current.supervisor_id)
-        current = uow.session.get(Unit, current.supervisor_id)
+        current = session.get(Unit, current.supervisor_id)
     return tuple(chain)
 
 

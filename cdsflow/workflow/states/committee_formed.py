@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from cdsflow.workflow.context import TransitionContext
 from cdsflow.workflow.stages import Stage
-from cdsflow.workflow.states._rules import acted_by_school
 
 STAGE = Stage.COMMITTEE_FORMED
 PRODUCES = ("qd_hoi_dong",)
@@ -11,6 +10,8 @@ LOCKS = False
 
 
 def committee_problems(ctx: TransitionContext) -> list[str]:
+    """The committee rule, written once: it guards forming the committee, starting the
+    self-assessment and the proposal (a committee emptied since must be mended first)."""
     roles = [m.role for m in ctx.committee]
     problems = []
     if not ctx.committee:
@@ -22,7 +23,3 @@ def committee_problems(ctx: TransitionContext) -> list[str]:
     if roles.count("secretary") == 0:
         problems.append("Hội đồng chưa có Thư ký")
     return problems
-
-
-def requirements(ctx: TransitionContext) -> list[str]:
-    return acted_by_school(ctx) + committee_problems(ctx)

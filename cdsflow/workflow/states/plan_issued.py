@@ -1,13 +1,8 @@
 """Kế hoạch đã ban hành: the state every school starts in when a campaign is launched."""
 from __future__ import annotations
 
-from cdsflow.workflow.context import TransitionContext
 from cdsflow.workflow.stages import Stage
 
 STAGE = Stage.PLAN_ISSUED
 PRODUCES = ("ke_hoach",)
 LOCKS = False
-
-
-def requirements(ctx: TransitionContext) -> list[str]:
-    return []

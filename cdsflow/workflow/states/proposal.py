@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from cdsflow.workflow.context import TransitionContext
 from cdsflow.workflow.stages import Stage
-from cdsflow.workflow.states._rules import acted_by_school
 
 STAGE = Stage.PROPOSAL
 PRODUCES = ("to_trinh",)
 LOCKS = True
 
 
-def requirements(ctx: TransitionContext) -> list[str]:
-    problems = acted_by_school(ctx) + list(ctx.proposal_gaps)
+def proposal_problems(ctx: TransitionContext) -> list[str]:
+    problems = list(ctx.proposal_gaps)
     if ctx.submission_refusal:
         problems.append(ctx.submission_refusal)
     return problems

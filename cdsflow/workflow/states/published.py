@@ -1,14 +1,18 @@
-"""Đã công bố: the level is on the website and in the sector database (CSDL ngành)."""
+"""Đã công bố: the level is on the website and in the sector database (CSDL ngành).
+
+Publication rests on a recognition decision: a numbered Quyết định công nhận that names the school.
+"""
 from __future__ import annotations
 
 from cdsflow.workflow.context import TransitionContext
 from cdsflow.workflow.stages import Stage
-from cdsflow.workflow.states._rules import acted_by_supervisor
 
 STAGE = Stage.PUBLISHED
 PRODUCES = ()
 LOCKS = True
 
 
-def requirements(ctx: TransitionContext) -> list[str]:
-    return acted_by_supervisor(ctx)
+def recognition_decision_issued(ctx: TransitionContext) -> list[str]:
+    if ctx.recognition_decision:
+        return []
+    return ["chưa có Quyết định công nhận (đã cấp số) cho cơ sở giáo dục này: hãy ban hành quyết định trước khi công bố"]

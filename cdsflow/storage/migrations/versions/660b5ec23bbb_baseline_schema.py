@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: c88257c76aa2
+Revision ID: 660b5ec23bbb
 Revises: 
-Create Date: 2026-11-22 07:52:50.676015
+Create Date: 2026-11-29 07:55:59.567164
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'c88257c76aa2'
+revision = '660b5ec23bbb'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -277,6 +277,7 @@ def upgrade() -> None:
     sa.Column('value', sa.JSON(), nullable=True),
     sa.Column('answered_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('answered_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revision', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('assessment_id', 'phase', 'item_code')
@@ -316,6 +317,7 @@ def upgrade() -> None:
     sa.Column('summary', sa.JSON(), nullable=False),
     sa.Column('scored_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('scored_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revision', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('assessment_id', 'phase')

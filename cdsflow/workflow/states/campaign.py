@@ -1,0 +1,29 @@
+"""What the campaign's own steps require of its schools (counts per stage, child campaigns included)."""
+from __future__ import annotations
+
+from cdsflow.workflow.context import TransitionContext
+from cdsflow.workflow.stages import Stage
+
+
+def _n(ctx: TransitionContext, *stages: Stage) -> int:
+    return sum(ctx.stage_counts.get(s, 0) for s in stages)
+
+
+def some_school_proposed(ctx: TransitionContext) -> list[str]:
+    if _n(ctx, Stage.PROPOSAL, Stage.EXTERNAL_REVIEW, Stage.RECOGNITION, Stage.PUBLISHED):
+        return []
+    return ["chưa có cơ sở giáo dục nào gửi tờ trình"]
+
+
+def no_school_in_review(ctx: TransitionContext) -> list[str]:
+    n = _n(ctx, Stage.PROPOSAL, Stage.EXTERNAL_REVIEW)
+    if n:
+        return [f"còn {n} cơ sở giáo dục đã gửi tờ trình hoặc đang đánh giá ngoài: hãy công nhận hoặc trả lại trước"]
+    return []
+
+
+def no_school_awaiting_publication(ctx: TransitionContext) -> list[str]:
+    n = _n(ctx, Stage.RECOGNITION)
+    if n:
+        return [f"còn {n} cơ sở giáo dục đã công nhận nhưng chưa công bố"]
+    return []
