@@ -95,3 +95,25 @@ def fill_self_assessment(client, engine, aid: int, strength: float = 0.8) -> dic
                         json={"criterion": code, "title": f"Minh chứng {code}", "link": f"https://truong.edu.vn/{code}"})
         assert r.status_code == 201, r.text
     return r.json()
+
+
+def form_review_team(world: World, *usernames: str) -> None:
+    """The officer forms the campaign's review team, linking members to their logins (the first heads it)."""
+    members = [{"full_name": ACCOUNTS[u][0], "role": "head" if i == 0 else "secretary", "username": u}
+               for i, u in enumerate(usernames)]
+    r = world.client("officer").put(f"/api/campaigns/{world.campaign_id}/team", json={"members": members})
+    assert r.status_code == 200, r.text
+
+
+def fill_external_review(client, engine, aid: int, strength: float = 0.6) -> dict:
+    """Every item scored by the review team, through the web API."""
+    from cdsflow.workflow.services.demo import demo_answers
+    from cdsflow.workflow.services.indexsets import index_set_for_assessment
+
+    with UnitOfWork(engine) as uow:
+        index_set = index_set_for_assessment(uow.session, aid)
+    answers = {k: (float(v) if not isinstance(v, (bool, int, str)) else v)
+               for k, v in demo_answers(index_set, strength).items()}
+    r = client.put(f"/api/assessments/{aid}/scores", json={"phase": "external", "answers": answers})
+    assert r.status_code == 200, r.text
+    return r.json()

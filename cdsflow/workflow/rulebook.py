@@ -120,8 +120,10 @@ RULES: dict[str, Rule] = {r.action: r for r in (
           [(R.OFFICER, L.ISSUER), (R.CLERK, L.ISSUER)], campaign=NOT_DRAFT),
     # --- the campaign --------------------------------------------------------------------------
     _rule("launch_campaign", "phát động kế hoạch", [(R.OFFICER, L.ISSUER)]),
+    # Moving into the review phase asks nothing of the schools (a school may still propose, and a
+    # campaign nobody took part in must still be closable); the later steps do.
     _rule("campaign_start_review", "chuyển kế hoạch sang đánh giá ngoài", [(R.OFFICER, L.ISSUER)],
-          campaign={CampaignStatus.LAUNCHED}, requires=[campaign_rules.some_school_proposed]),
+          campaign={CampaignStatus.LAUNCHED}),
     _rule("campaign_recognise", "chuyển kế hoạch sang đã công nhận", [(R.OFFICER, L.ISSUER)],
           campaign={CampaignStatus.REVIEWING}, requires=[campaign_rules.no_school_in_review]),
     _rule("campaign_publish", "công bố kết quả của kế hoạch", [(R.OFFICER, L.ISSUER)],
@@ -235,3 +237,12 @@ def enforce(action: str, ctx: TransitionContext, label: str | None = None) -> No
     r = rule(action)
     cls = Forbidden if who_refusal(r, ctx) else TransitionRefused
     raise cls(f"Không thể {label or r.label}:", details=problems)
+
+
+def enforce_who(action: str, ctx: TransitionContext, label: str | None = None) -> None:
+    """Only the person's part of the rule: asked first, so that someone who may never take the action
+    hears that (403), not that the file is at another stage or was changed meanwhile."""
+    r = rule(action)
+    problems = who_refusal(r, ctx)
+    if problems:
+        raise Forbidden(f"Không thể {label or r.label}:", details=problems)

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent
-from tests.web_support import COMMITTEE, build_world, fill_self_assessment
+from tests.web_support import COMMITTEE, build_world, fill_external_review, fill_self_assessment, form_review_team
 
 
 @pytest.fixture
@@ -62,14 +62,26 @@ def test_school_walks_from_plan_to_publication(world):
     fill_self_assessment(world.client("member"), world.engine, aid)
     assert move(head, aid, "submit_proposal", version_of(world, aid)).status_code == 200
     assert head.get(f"/api/assessments/{aid}").json()["locked"] is True
+    # A reviewer acts only as a member of the review team the campaign has formed.
+    r = move(reviewer, aid, "start_review", version_of(world, aid))
+    assert r.status_code == 403 and "thành viên đoàn đánh giá ngoài" in " ".join(r.json()["details"])
+    form_review_team(world, "reviewer", "officer")
     assert move(reviewer, aid, "start_review", version_of(world, aid)).status_code == 200
     r = move(reviewer, aid, "return_for_supplement", version_of(world, aid), reason="Thiếu minh chứng",
              criteria_notes={"1.2": "Chưa có ảnh chụp phần mềm"})
     assert r.status_code == 200 and r.json()["stage"] == "self_assessment"
     assert move(head, aid, "submit_proposal", version_of(world, aid)).status_code == 200
-    for trigger in ("start_review", "recognise", "publish"):
-        r = move(officer, aid, trigger, version_of(world, aid))
-        assert r.status_code == 200, r.text
+    assert move(officer, aid, "start_review", version_of(world, aid)).status_code == 200
+    r = move(officer, aid, "recognise", version_of(world, aid))
+    assert r.status_code == 422 and "chưa nhập điểm mục nào" in r.json()["details"][0]
+    fill_external_review(reviewer, world.engine, aid)
+    assert move(officer, aid, "recognise", version_of(world, aid)).status_code == 200
+    r = move(officer, aid, "publish", version_of(world, aid))
+    assert r.status_code == 422 and "Quyết định công nhận" in r.json()["details"][0]
+    r = world.client("clerk").post(f"/api/campaigns/{world.campaign_id}/documents", json={"doc_type": "qd_cong_nhan"})
+    assert r.status_code == 201, r.text
+    r = move(officer, aid, "publish", version_of(world, aid))
+    assert r.status_code == 200, r.text
     assert r.json() == {"stage": "published", "label": "Đã công bố"}
     public = world.client().get(f"/api/public/campaigns/{world.campaign_id}").json()
     assert [p["school"] for p in public["published"]] == ["Trường Tiểu học Số 1.1"]
@@ -127,7 +139,7 @@ def test_a_school_sees_only_itself_and_a_bureau_only_its_schools(world):
 def test_school_staff_cannot_review_their_own_proposal(world):
     head = propose(world)
     r = move(head, world.p1s1, "start_review", version_of(world, world.p1s1))
-    assert r.status_code == 403 and "không có quyền" in r.json()["error"]
+    assert r.status_code == 403 and "«Hiệu trưởng» không được" in r.json()["details"][0]
     r = move(world.client("member"), world.p1s1, "start_review", version_of(world, world.p1s1))
     assert r.status_code == 403
 
@@ -144,6 +156,8 @@ def test_launch_and_campaign_lifecycle_through_the_api(world):
     assert officer.post(f"/api/campaigns/{cid}/advance", json={"trigger": "start_review"}).json() == {"status": "reviewing"}
     r = officer.post(f"/api/campaigns/{cid}/advance", json={"trigger": "publish"})
     assert r.status_code == 422 and "Không thể công bố" in r.json()["error"]
+    r = world.client("officer").post(f"/api/campaigns/{cid}/advance", json={"trigger": "close"})
+    assert r.status_code == 404  # another bureau's campaign is not even visible
 
 
 def test_bulk_start_review_moves_every_proposal_and_reports_the_rest(world):

@@ -2,6 +2,7 @@
 
 Writes carry version 0, so a request that passes the role and scope checks stops at the stale-version
 check (409) or at the step's own rule (422) and changes nothing: the table shows who got through.
+A reviewer is not yet a member of any review team here, so the review steps refuse them (403).
 """
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ PUT  /api/assessments/{a}/committee        401  403  403  403  409  403  403  40
 POST /api/assessments/{a}/transitions:form_committee        401  403  403  403  409  403  403  404  404
 POST /api/assessments/{a}/transitions:start_self_assessment 401  403  403  403  409  403  403  404  404
 POST /api/assessments/{a}/transitions:submit_proposal       401  403  403  403  409  403  403  404  404
-POST /api/assessments/{a}/transitions:start_review          401  403  409  409  403  403  403  404  404
-POST /api/assessments/{a}/transitions:return_for_supplement 401  403  409  409  403  403  403  404  404
+POST /api/assessments/{a}/transitions:start_review          401  403  409  403  403  403  403  404  404
+POST /api/assessments/{a}/transitions:return_for_supplement 401  403  409  403  403  403  403  404  404
 POST /api/assessments/{a}/transitions:recognise             401  403  409  403  403  403  403  404  404
 POST /api/assessments/{a}/transitions:publish               401  403  409  403  403  403  403  404  404
 POST /api/campaigns/{c}/remind            401  403  422  403  403  403  403  404  403

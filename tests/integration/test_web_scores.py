@@ -8,7 +8,7 @@ import pytest
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.services.indexsets import index_set_for_assessment
 from cdsflow.workflow.services.scoring import load_answers
-from tests.web_support import COMMITTEE, build_world, fill_self_assessment
+from tests.web_support import COMMITTEE, build_world, fill_self_assessment, form_review_team
 
 
 @pytest.fixture
@@ -76,7 +76,9 @@ def test_only_the_right_people_score_each_phase(world):
         assert world.client(who).put(f"/api/assessments/{world.p1s1}/scores", json=body).status_code == 403
     assert world.client("head2").put(f"/api/assessments/{world.p1s1}/scores", json=body).status_code == 404
     r = world.client("reviewer").put(f"/api/assessments/{world.p1s1}/scores", json={**body, "phase": "external"})
-    assert r.status_code == 422 and "Đang đánh giá ngoài" in r.json()["error"]
+    assert r.status_code == 403 and "thành viên đoàn đánh giá ngoài" in r.json()["details"][0]  # not in the team
+    r = world.client("officer").put(f"/api/assessments/{world.p1s1}/scores", json={**body, "phase": "external"})
+    assert r.status_code == 422 and "Đang đánh giá ngoài" in r.json()["details"][0]  # the supervisor, too early
     assert "Lưu điểm" not in world.client("clerk").get(f"/assessments/{world.p1s1}/scores").text
 
 
@@ -87,13 +89,14 @@ def test_proposal_locks_the_school_scores_and_reviewers_score_beside_them(world)
         v = head.get(f"/api/assessments/{world.p1s1}").json()["version"]
         head.post(f"/api/assessments/{world.p1s1}/transitions", json={"trigger": trigger, "version": v})
     fill_self_assessment(head, world.engine, world.p1s1)
+    form_review_team(world, "reviewer", "officer")
     for who, trigger in (("head", "submit_proposal"), ("reviewer", "start_review")):
         v = head.get(f"/api/assessments/{world.p1s1}").json()["version"]
         assert world.client(who).post(f"/api/assessments/{world.p1s1}/transitions",
                                       json={"trigger": trigger, "version": v}).status_code == 200
     yes = first_of(items(world), "yes_no")
     r = head.put(f"/api/assessments/{world.p1s1}/scores", json={"phase": "self", "answers": {yes.code: "khong"}})
-    assert r.status_code == 403 and "đã khóa" in r.json()["error"]
+    assert r.status_code == 422 and "đã khóa" in r.json()["details"][0]
     r = reviewer.put(f"/api/assessments/{world.p1s1}/scores", json={"phase": "external", "answers": {yes.code: "khong"}})
     assert r.status_code == 200
     page = reviewer.get(f"/assessments/{world.p1s1}/scores?phase=external")

@@ -52,7 +52,7 @@ ORACLE: dict[str, tuple[set, set | None, set | None, set[str]]] = {
     "issue_authority_paper": ({(Role.OFFICER, Relation.ISSUER), (Role.CLERK, Relation.ISSUER)}, None, NOT_DRAFT,
                               set()),
     "launch_campaign": (OFFICER_ISSUER, None, None, set()),
-    "campaign_start_review": (OFFICER_ISSUER, None, {C.LAUNCHED}, {"some_proposed"}),
+    "campaign_start_review": (OFFICER_ISSUER, None, {C.LAUNCHED}, set()),
     "campaign_recognise": (OFFICER_ISSUER, None, {C.REVIEWING}, {"none_in_review"}),
     "campaign_publish": (OFFICER_ISSUER, None, {C.RECOGNISED}, {"none_awaiting"}),
     "campaign_close": (OFFICER_ISSUER, None, {C.PUBLISHED}, {"none_in_review", "none_awaiting"}),
@@ -74,7 +74,6 @@ BREAK = {
     "reason": dict(reason="  "),
     "review": dict(external_unscored=None),
     "decision": dict(recognition_decision=None),
-    "some_proposed": dict(stage_counts={S.SELF_ASSESSMENT: 3}),
     "none_in_review": dict(stage_counts={S.PUBLISHED: 2, S.EXTERNAL_REVIEW: 1}),
     "none_awaiting": dict(stage_counts={S.PUBLISHED: 2, S.RECOGNITION: 1}),
 }

@@ -11,7 +11,7 @@ from cdsflow.calendars.submission import submission_refusal as calendar_submissi
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, CommitteeMember, Unit
 from cdsflow.text import TextError, clean_text, fold
-from cdsflow.workflow import events
+from cdsflow.workflow import events, rulebook
 from cdsflow.workflow.context import ActorRef, TransitionContext
 from cdsflow.workflow.errors import InvalidInput, NotFound, StaleUpdate, TransitionRefused
 from cdsflow.workflow.machine import STEP_BY_TRIGGER, fire, forward_trigger, locks
@@ -147,11 +147,13 @@ def transition(
     session = uow.session
     now = _now(now)
     a = find_assessment(uow, assessment_id)
-    _check_version(a, expected_version)
     if trigger == "advance":
         trigger = forward_trigger(a.state)
     if trigger not in STEP_BY_TRIGGER:
         raise TransitionRefused(f"Thao tác không tồn tại: «{trigger}»")
+    rulebook.enforce_who(trigger, authorization.school_facts(uow.session, a, actor, now=now),
+                         STEP_BY_TRIGGER[trigger].label)
+    _check_version(a, expected_version)
     try:
         reason = clean_text(reason, field="lý do", allow_newlines=True)
         notes = {clean_text(k, field="mã tiêu chí"): clean_text(v, field="ghi chú", allow_newlines=True)
@@ -279,8 +281,8 @@ def set_committee(
     session = uow.session
     now = _now(now)
     a = find_assessment(uow, assessment_id)
-    _check_version(a, expected_version)
     authorization.check_school(uow.session, actor, "set_committee", a, now=now)
+    _check_version(a, expected_version)
     problems, rows = [], []
     for i, m in enumerate(members, start=1):
         try:

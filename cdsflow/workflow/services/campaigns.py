@@ -225,6 +225,8 @@ def advance_campaign(uow: UnitOfWork, campaign_id: int, trigger: str, actor: Act
     campaign = get_campaign(uow, campaign_id)
     actor = actor or ActorRef("cán bộ phụ trách", campaign.issuer_id)
     ctx = authorization.campaign_facts(uow.session, campaign, actor, now=now, with_counts=True)
+    if trigger in rulebook.CAMPAIGN_ACTIONS:
+        rulebook.enforce_who(rulebook.CAMPAIGN_ACTIONS[trigger], ctx)
     new = fire_campaign(campaign.status, trigger, ctx)
     done = uow.session.execute(
         update(Campaign)

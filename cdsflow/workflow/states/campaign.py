@@ -9,12 +9,6 @@ def _n(ctx: TransitionContext, *stages: Stage) -> int:
     return sum(ctx.stage_counts.get(s, 0) for s in stages)
 
 
-def some_school_proposed(ctx: TransitionContext) -> list[str]:
-    if _n(ctx, Stage.PROPOSAL, Stage.EXTERNAL_REVIEW, Stage.RECOGNITION, Stage.PUBLISHED):
-        return []
-    return ["chưa có cơ sở giáo dục nào gửi tờ trình"]
-
-
 def no_school_in_review(ctx: TransitionContext) -> list[str]:
     n = _n(ctx, Stage.PROPOSAL, Stage.EXTERNAL_REVIEW)
     if n:
