@@ -293,8 +293,11 @@ def committee_set(
 
 def demo_cmd() -> None:
     """Tạo dữ liệu mẫu: một Phòng kiểu Ba Đình với ~30 trường ở các giai đoạn khác nhau."""
+    from cdsflow.documents.service import generate
     from cdsflow.workflow.services.demo import build_demo
 
     with uow() as u:
-        summary = build_demo(u, progress=lambda msg: console.print(f"  {msg}"))
+        summary = build_demo(u, progress=lambda msg: console.print(f"  {msg}"),
+                             issue_decision=lambda cid: generate(u.engine, "qd_cong_nhan", campaign_id=cid,
+                                                                 actor="Văn thư (dữ liệu mẫu)"))
     console.print(summary)

@@ -47,7 +47,7 @@ def assessment_id(tmp_path, cli):
         s.add_all([bureau, school])
         s.flush()
         camp = Campaign(issuer_id=bureau.id, school_year="2024-2025", title="KH", index_set_code="4725",
-                        index_set_hash=S.content_hash)
+                        index_set_hash=S.content_hash, status="launched")
         s.add(camp)
         s.flush()
         a = Assessment(campaign_id=camp.id, school_id=school.id, state="self_assessment")
@@ -172,7 +172,7 @@ def test_rollover_command(cli, assessment_id, tmp_path):
     with Session(engine) as s:
         old = s.get(Assessment, assessment_id)
         camp = Campaign(issuer_id=1, school_year="2025-2026", title="KH 2025", index_set_code="4725",
-                        index_set_hash=S.content_hash)
+                        index_set_hash=S.content_hash, status="launched")
         s.add(camp)
         s.flush()
         new = Assessment(campaign_id=camp.id, school_id=old.school_id, state="plan_issued")

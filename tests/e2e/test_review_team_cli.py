@@ -62,7 +62,7 @@ def test_team_from_a_spreadsheet_to_the_decision(cli, tmp_path):
     out = cli("team", "visit", "1", "P1S2", "--date", "2025-04-10", "--session", "chiều").stdout
     assert "Đã xếp lịch: Trường Tiểu học Số 1.2, buổi chiều ngày 10/04/2025." in out
     refused = cli("team", "set", "1", str(good), "--by", "Ai đó", "--unit", "P2", ok=False)
-    assert refused.returncode == 6 and "Phòng Giáo dục và Đào tạo số 1" in refused.stderr
+    assert refused.returncode == 6 and "đơn vị phát động kế hoạch" in refused.stderr
 
     shown = cli("team", "show", "1").stdout
     assert "Lê Thị Mai" in shown and "Trưởng đoàn" in shown and "10/04/2025" in shown and "chiều" in shown

@@ -67,7 +67,11 @@ def person(i: int) -> str:
     return f"{FAMILY[i % len(FAMILY)]} {MIDDLE[(i // 3) % len(MIDDLE)]} {GIVEN[(i * 7) % len(GIVEN)]}"
 
 
-def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callable[[str], None] = lambda _: None) -> str:
+def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callable[[str], None] = lambda _: None,
+               issue_decision: Callable[[int], None] | None = None) -> str:
+    """`issue_decision(campaign_id)` issues the numbered Quyết định công nhận (the documents area,
+    which this layer may not import): publication rests on it, so without it the schools meant to
+    be published stay recognised."""
     from cdsflow.calendars.catalog import find_calendar
     from cdsflow.calendars.loader import load_calendar
     now = now or datetime.now(timezone.utc)
@@ -92,8 +96,16 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
     assessments = _assessments_in_order(uow, result.campaign_id)
     targets: list[Stage] = [stage for stage, n in SPREAD for _ in range(n)]
     progress(f"Đưa {len(targets)} trường qua các giai đoạn…")
-    for i, (aid, school_id) in enumerate(assessments[: len(targets)]):
-        _walk(uow, aid, school_id, targets[i], officer, i, now - timedelta(days=35))
+    walked = list(enumerate(assessments[: len(targets)]))
+    for i, (aid, school_id) in walked:
+        target = min(targets[i], Stage.RECOGNITION, key=lambda s: s.order)
+        _walk(uow, aid, school_id, target, officer, i, now - timedelta(days=35))
+    to_publish = [aid for i, (aid, _) in walked if targets[i] == Stage.PUBLISHED]
+    if to_publish and issue_decision is not None:
+        progress("Ban hành Quyết định công nhận và công bố kết quả…")
+        issue_decision(result.campaign_id)
+        for aid in to_publish:
+            assessment_svc.transition(uow, aid, "publish", officer, now=now - timedelta(days=1))
     _demo_accounts(uow)
     return _summary(uow, result.campaign_id, now)
 
@@ -136,8 +148,11 @@ def _walk(uow: UnitOfWork, aid: int, school_id: int, target: Stage, officer: Act
     for trigger, actor in plan:
         if assessment_svc.find_assessment(uow, aid).state == target.value:
             return
+        strength = 0.3 + 0.6 * ((i * 37) % 10) / 10
         if trigger == "submit_proposal":
-            prepare_proposal(uow, aid, head.name, at, strength=0.3 + 0.6 * ((i * 37) % 10) / 10)
+            prepare_proposal(uow, aid, head.name, at, strength=strength)
+        if trigger == "recognise":  # recognition rests on the review team's scores
+            complete_review(uow, aid, officer, strength=max(0.0, strength - 0.1))
         at += timedelta(days=3)
         assessment_svc.transition(uow, aid, trigger, actor, now=at)
 
@@ -179,6 +194,16 @@ def prepare_proposal(uow: UnitOfWork, aid: int, actor: str, at: datetime, streng
             add_evidence(session, aid, criterion.code, f"Minh chứng tiêu chí {criterion.code}: {criterion.label[:120]}",
                          document_number=f"{n:02d}/MC", document_date=at.date(),
                          link=f"https://example.edu.vn/minh-chung/{aid}/{criterion.code}", actor=actor)
+    uow.commit()
+
+
+def complete_review(uow: UnitOfWork, aid: int, reviewer: ActorRef, strength: float = 0.6) -> None:
+    """The review team's scores for every item, a little stricter than the school's own."""
+    from cdsflow.workflow.services.indexsets import index_set_for_assessment
+    from cdsflow.workflow.services.scoring import save_answers
+
+    save_answers(uow.session, aid, "external", demo_answers(index_set_for_assessment(uow.session, aid), strength),
+                 reviewer)
     uow.commit()
 
 
