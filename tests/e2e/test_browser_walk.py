@@ -86,17 +86,23 @@ def shot_on_failure(page, name: str):
         raise
 
 
-def api_fill(base: str, username: str, db_url: str, aid: int) -> None:
+@contextmanager
+def api_as(base: str, username: str):
     import httpx
-
-    from tests.web_support import fill_self_assessment
 
     with httpx.Client(base_url=base, timeout=30) as c:
         token = c.post("/api/login", json={"username": username, "password": PASSWORD}).json()["csrf_token"]
         c.headers["X-CSRF-Token"] = token
+        yield c
+
+
+def api_fill(base: str, username: str, db_url: str, aid: int, phase: str = "self") -> None:
+    from tests.web_support import fill_external_review, fill_self_assessment
+
+    with api_as(base, username) as c:
         engine = make_engine(db_url)
         try:
-            fill_self_assessment(c, engine, aid)
+            (fill_self_assessment if phase == "self" else fill_external_review)(c, engine, aid)
         finally:
             engine.dispose()
 
@@ -168,6 +174,10 @@ def test_one_school_from_plan_to_publication(server, browser_page, request):
         assert page.locator("#stage").inner_text() == "Đã gửi tờ trình"
         logout(page)
 
+        with api_as(base, "officer") as c:  # the officer forms the review team, the reviewer a member
+            members = [{"full_name": ACCOUNTS["reviewer"][0], "role": "head", "username": "reviewer"},
+                       {"full_name": ACCOUNTS["officer"][0], "role": "secretary", "username": "officer"}]
+            assert c.put(f"/api/campaigns/{world.campaign_id}/team", json={"members": members}).status_code == 200
         login(page, base, "reviewer")
         page.goto(f"{base}/campaigns/{world.campaign_id}")
         assert "Đã nộp 1/3" in page.locator("#progress").inner_text()
@@ -187,8 +197,21 @@ def test_one_school_from_plan_to_publication(server, browser_page, request):
 
         login(page, base, "officer")
         page.goto(school)
-        for label in ("Tiếp nhận hồ sơ, bắt đầu đánh giá ngoài", "Công nhận mức độ chuyển đổi số", "Công bố kết quả"):
-            click_step(page, label)
+        click_step(page, "Tiếp nhận hồ sơ, bắt đầu đánh giá ngoài")
+        api_fill(base, "reviewer", db_url, world.p1s1, phase="external")  # the team's scores, every item
+        click_step(page, "Công nhận mức độ chuyển đổi số")
+        # Recognition is confirmed on a page that names the school first.
+        assert "Trường Tiểu học Số 1.1" in page.locator("main").inner_text()
+        click_step(page, "Xác nhận 1 cơ sở giáo dục")
+        assert page.locator("#stage").inner_text() == "Đã công nhận"
+        click_step(page, "Công bố kết quả")
+        assert "chưa có Quyết định công nhận" in page.locator("main").inner_text()  # skipped, with the reason
+        with api_as(base, "clerk") as c:  # the văn thư issues the numbered decision
+            r = c.post(f"/api/campaigns/{world.campaign_id}/documents", json={"doc_type": "qd_cong_nhan"})
+            assert r.status_code == 201, r.text
+        page.goto(school)
+        click_step(page, "Công bố kết quả")
+        click_step(page, "Xác nhận 1 cơ sở giáo dục")
         assert page.locator("#stage").inner_text() == "Đã công bố"
         logout(page)
 

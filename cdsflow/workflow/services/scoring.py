@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, insert, update
 from sqlmodel import Session, select
 
 from cdsflow.assessment.evidence import (
@@ -102,7 +102,7 @@ def load_answers(session: Session, assessment_id: int, phase: str = "self") -> d
     rows = session.exec(
         select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment_id, AssessmentAnswer.phase == _phase(phase))
     ).all()
-    return {r.item_code: r.value for r in rows}
+    return {r.item_code: r.value for r in rows if r.value is not None}
 
 
 def _json_value(value: Any) -> Any:
@@ -162,6 +162,11 @@ def save_answers(session: Session, assessment_id: int, phase: str, answers: Mapp
     `base_revision` (a file at the command line) the save wins, as `--version` does for steps.
     """
     _phase(phase)
+    # Take the write lock before reading what the revision check compares against: on SQLite a write
+    # opens the transaction (reads before it see no snapshot), on PostgreSQL it locks the row, so two
+    # saves of one file run one after the other and the second sees the first's answers.
+    session.execute(update(Assessment).where(Assessment.id == assessment_id).values(version=Assessment.version)
+                    .execution_options(synchronize_session=False))
     a = _assessment(session, assessment_id, for_update=True)
     actor_name = _authorize(session, a, PHASE_ACTIONS[phase], actor)
     actor_name = _text(actor_name, "người nhập", required=True, max_len=200)
@@ -181,12 +186,13 @@ def save_answers(session: Session, assessment_id: int, phase: str, answers: Mapp
         clashes = []
         for code, value in answers.items():
             row = rows.get(code)
-            if row is not None and row.revision > base_revision and row.value != value:
+            if row is not None and row.revision > base_revision and row.value != (None if value == "" else value):
                 at = row.answered_at.astimezone(_VN).strftime("%H:%M ngày %d/%m/%Y") if row.answered_at else ""
-                clashes.append(f"mục {code}: {row.answered_by} đã lưu giá trị «{row.value}» lúc {at}")
+                what = "đã xóa câu trả lời" if row.value is None else f"đã lưu giá trị «{row.value}»"
+                clashes.append(f"mục {code}: {row.answered_by} {what} lúc {at}")
         if clashes:
             raise StaleUpdate(STALE_SCORES.format(base=base_revision, current=current_revision), details=clashes)
-    current = {code: r.value for code, r in rows.items()}
+    current = {code: r.value for code, r in rows.items() if r.value is not None}
     merged = {**current, **answers}
     merged = {k: v for k, v in merged.items() if v is not None and v != ""}
     result = score(s, merged)  # raises InvalidInput naming the items; nothing written yet
@@ -196,8 +202,11 @@ def save_answers(session: Session, assessment_id: int, phase: str, answers: Mapp
     for code, value in answers.items():
         row = rows.get(code)
         if value is None or value == "":
-            if row is not None:
-                session.delete(row)
+            # A cleared answer stays as an empty row with its revision, so a colleague's later save
+            # based on an older revision sees that someone cleared it.
+            if row is not None and row.value is not None:
+                row.value, row.answered_by, row.answered_at, row.revision = None, actor_name, now, revision
+                session.add(row)
             continue
         if row is None:
             session.add(AssessmentAnswer(assessment_id=assessment_id, phase=phase, item_code=code, value=value,
