@@ -162,7 +162,7 @@ def test_two_people_scoring_from_the_same_page_merge_or_are_told(world):
     token = member.headers.pop("X-CSRF-Token")
     page = member.post(f"/assessments/{aid}/scores", data={
         "csrf_token": token, "phase": "self", "revision": str(base),
-        f"item:{a}": "", f"orig:{a}": "", f"item:{b}": "khong", f"orig:{b}": ""})
+        f"item:{a}": "khong", f"orig:{a}": "", f"item:{b}": "", f"orig:{b}": ""})
     assert page.status_code == 409 and "Nguyễn Thị Hoa (head)" in page.text
     assert head.get(f"/api/assessments/{aid}/scores").json()["answers"] == {a: "co", b: "khong"}
 
