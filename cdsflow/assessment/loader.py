@@ -43,7 +43,10 @@ _NEG_INF = Decimal("-Infinity")
 _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 
-_TOP_KEYS = {"code", "version", "title", "provisional", "decision", "applies_to", "note", "levels", "policy", "groups"}
+_TOP_KEYS = {"code", "version", "title", "provisional", "decision", "applies_to", "covers", "note", "levels", "policy",
+             "groups"}
+_UNIT_KINDS = ("school", "bureau", "department")
+_LEVELS = ("mam_non", "tieu_hoc", "thcs", "thpt", "pho_thong_nhieu_cap", "gdtx")
 _GROUP_KEYS = {"code", "name", "max_points", "criteria", "uncertain", "note", "sources"}
 _LEAF_KEYS = {"code", "label", "max_points", "answer", "tiers", "choices", "mandatory", "uncertain", "note", "sources"}
 _CRIT_KEYS = _LEAF_KEYS | {"items", "evidence", "evidence_required", "evidence_note"}
@@ -132,6 +135,33 @@ def _bool(value: Any, p: _Problems, where: str, field: str) -> bool:
         return value
     p.add(where, f"{field} phải là true/false, không phải '{value}'")
     return False
+
+
+def _parse_covers(raw: Any, p: _Problems, fname: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """`covers: {unit_kinds: [school], education_levels: [tieu_hoc, …]}`: who the set assesses."""
+    if raw is None:
+        return (), ()
+    if not isinstance(raw, dict):
+        p.add(fname, "covers phải là một mục có unit_kinds và education_levels")
+        return (), ()
+    _unknown_keys(raw, {"unit_kinds", "education_levels"}, p, f"{fname}: covers")
+
+    def listed(key: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+        values = raw.get(key) or []
+        if not isinstance(values, list):
+            p.add(f"{fname}: covers", f"{key} phải là một danh sách")
+            return ()
+        bad = [str(v) for v in values if str(v) not in allowed]
+        if bad:
+            p.add(f"{fname}: covers", f"{key} có giá trị không rõ: {', '.join(bad)} (dùng: {', '.join(allowed)})")
+        return tuple(str(v) for v in values if str(v) in allowed)
+
+    kinds, levels = listed("unit_kinds", _UNIT_KINDS), listed("education_levels", _LEVELS)
+    if not kinds:
+        p.add(f"{fname}: covers", "cần ít nhất một loại đơn vị được đánh giá (unit_kinds)")
+    if "school" in kinds and not levels:
+        p.add(f"{fname}: covers", "bộ chỉ số cho cơ sở giáo dục cần nêu cấp học được đánh giá (education_levels)")
+    return kinds, levels
 
 
 def _unknown_keys(raw: dict, allowed: set[str], p: _Problems, where: str) -> None:
@@ -453,6 +483,7 @@ def parse_index_set(data: Any, source: str = "") -> IndexSet:
     decision_date = str(decision_date) if decision_date is not None else None
     applies_to_raw = data.get("applies_to") or []
     applies_to = tuple(_text(a, p, fname, "đối tượng áp dụng") for a in applies_to_raw) if isinstance(applies_to_raw, list) else ()
+    covers_kinds, covers_levels = _parse_covers(data.get("covers"), p, fname)
     scope, levels = _parse_levels(data.get("levels"), provisional, p, fname)
     policy = _parse_policy(data.get("policy"), p, fname)
 
@@ -512,6 +543,7 @@ def parse_index_set(data: Any, source: str = "") -> IndexSet:
         decision_date=decision_date, level_scope=scope, levels=levels, policy=policy, groups=tuple(groups),
         content_hash="", content={}, source=source, applies_to=applies_to,
         note=_text(data.get("note"), p, fname, "ghi chú", required=False),
+        covers_kinds=covers_kinds, covers_levels=covers_levels,
     )
     canon = canonical(draft)
     return replace(draft, content=canon, content_hash=content_hash(canon))
@@ -578,6 +610,8 @@ def canonical(s: IndexSet) -> dict:
         "provisional": s.provisional,
         "decision": {"number": s.decision_number, "date": s.decision_date},
         "applies_to": list(s.applies_to),
+        **({"covers": {"unit_kinds": list(s.covers_kinds), "education_levels": list(s.covers_levels)}}
+           if s.covers_kinds else {}),
         "note": s.note,
         "levels": {
             "scope": s.level_scope.value,

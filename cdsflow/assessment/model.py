@@ -167,6 +167,10 @@ class IndexSet:
     source: str = field(default="", compare=False)  # file it came from, for messages
     applies_to: tuple[str, ...] = ()
     note: str = ""
+    # Who the set assesses, as data (`covers` in the file): unit kinds (school, bureau, department)
+    # and, for schools, education levels (tieu_hoc, thcs, …). Empty: the set names nobody.
+    covers_kinds: tuple[str, ...] = ()
+    covers_levels: tuple[str, ...] = ()
 
     # Lookups built lazily; frozen dataclass, so go through object.__setattr__ once.
     def _index(self) -> tuple[dict[str, Item], dict[str, Criterion]]:

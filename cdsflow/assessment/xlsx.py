@@ -33,6 +33,9 @@ INFO_ROWS = [
     ("Điều kiện bắt buộc không đạt (flag: chỉ ghi nhận; lowest_level: nhóm xếp mức thấp nhất)", "failed_mandatory"),
     ("Mức chung của đơn vị (none: không gộp; min: mức thấp hơn của các nhóm)", "overall_level"),
     ("Đối tượng áp dụng (mỗi dòng một đối tượng)", "applies_to"),
+    ("Loại đơn vị được đánh giá (school, bureau, department; mỗi dòng một loại)", "covers_kinds"),
+    ("Cấp học được đánh giá (mam_non, tieu_hoc, thcs, thpt, pho_thong_nhieu_cap, gdtx; mỗi dòng một cấp)",
+     "covers_levels"),
     ("Ghi chú", "note"),
 ]
 CRITERIA_COLUMNS = [
@@ -116,6 +119,8 @@ def write_index_set_workbook(path: str | Path, index_set: IndexSet | None = None
         "failed_mandatory": s.policy.failed_mandatory.value if s else "flag",
         "overall_level": s.policy.overall_level.value if s else "none",
         "applies_to": "\n".join(s.applies_to) if s else "",
+        "covers_kinds": "\n".join(s.covers_kinds) if s else "",
+        "covers_levels": "\n".join(s.covers_levels) if s else "",
         "note": s.note if s else "",
     }
     for label, key in INFO_ROWS:
@@ -330,6 +335,9 @@ def read_index_set_workbook(path: str | Path) -> dict:
         "provisional": _flag(provisional) if provisional is not None else False,
         "decision": {"number": info.get("decision_number"), "date": decision_date},
         "applies_to": _lines(info.get("applies_to")),
+        **({"covers": {"unit_kinds": _lines(info.get("covers_kinds")),
+                       "education_levels": _lines(info.get("covers_levels"))}}
+           if info.get("covers_kinds") else {}),
         "note": info.get("note"),
         "levels": {"scope": info.get("scope") or "per_group", "bands": bands},
         "policy": {"failed_mandatory": info.get("failed_mandatory") or "flag",

@@ -1,22 +1,20 @@
-"""Which units an index set assesses (data about the Ministry's decisions, not about storage)."""
+"""Which units an index set assesses: read from the set's own `covers` (data), never from its code,
+so an imported set with a new code covers exactly what its file says."""
 from __future__ import annotations
 
-from cdsflow.workflow.units import EducationLevel, UnitKind
+from typing import Protocol
 
-# 4725: general-education schools and GDTX; 3276: preschools; 3806: the Sở/Phòng themselves.
-_SCHOOL_LEVELS = {
-    "4725": {EducationLevel.PRIMARY, EducationLevel.LOWER_SECONDARY, EducationLevel.UPPER_SECONDARY,
-             EducationLevel.MULTI_LEVEL, EducationLevel.CONTINUING},
-    "3276": {EducationLevel.PRESCHOOL},
-}
-_AUTHORITY_SETS = {"3806"}
+from cdsflow.workflow.units import UnitKind
 
 
-def assessed_by(index_set_code: str, kind: str, level: str | None) -> bool:
-    code = index_set_code.split("/")[0].split("-")[0]
-    if code in _AUTHORITY_SETS:
-        return kind == UnitKind.BUREAU.value
-    if kind != UnitKind.SCHOOL.value:
+class Covers(Protocol):
+    covers_kinds: tuple[str, ...]
+    covers_levels: tuple[str, ...]
+
+
+def assessed_by(index_set: Covers, kind: str, level: str | None) -> bool:
+    if kind not in index_set.covers_kinds:
         return False
-    levels = _SCHOOL_LEVELS.get(code)
-    return levels is None or (level is not None and EducationLevel(level) in levels)
+    if kind != UnitKind.SCHOOL.value:
+        return True
+    return level is not None and level in index_set.covers_levels

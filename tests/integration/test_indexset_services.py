@@ -153,3 +153,46 @@ def test_pin_keeps_a_shipped_version_resolvable_by_hash(engine):
         assert len(rows) == 1 and rows[0].content_hash == S.content_hash
         svc._parsed.clear()
         assert svc._from_row(rows[0]).content_hash == S.content_hash
+
+
+def test_an_imported_set_with_a_new_code_covers_exactly_what_its_file_says(engine, tmp_path):
+    """Scope is data: a set «4725-THCS» (a new code) naming only lower-secondary schools, imported from
+    a file and launched, opens an assessment for the THCS school alone; the same set through Excel
+    keeps its scope; a file that names nobody is refused at launch with the reason."""
+    from cdsflow.storage.db import UnitOfWork
+    from cdsflow.workflow.services.campaigns import launch_campaign
+    from cdsflow.workflow.services.units import import_units
+    from tests.factories import unit_rows
+
+    rows = unit_rows(n_schools_per_bureau=1, bureaus=1)
+    rows.append((len(rows) + 2, {"code": "THCS1", "name": "Trường THCS Nguyễn Du", "kind": "Trường",
+                                 "education_level": "THCS", "supervisor_code": "P1"}))
+    with UnitOfWork(engine) as uow:
+        import_units(uow, rows)
+    data = copy.deepcopy(S.content)
+    data.update(code="4725-THCS", version="2026-01-01", covers={"unit_kinds": ["school"], "education_levels": ["thcs"]})
+    with Session(engine) as session:
+        imported = svc.import_index_set(session, _write(tmp_path, data, "thcs.yaml"), actor="Cán bộ Sở")
+        session.commit()
+    assert imported.covers_levels == ("thcs",)
+    with UnitOfWork(engine) as uow:
+        result = launch_campaign(uow, issuer_code="P1", school_year="2025-2026", index_set="4725-THCS")
+    assert result.assessments == 1
+    with Session(engine) as session:
+        schools = session.exec(select(Unit.code).join(Assessment, Assessment.school_id == Unit.id)
+                               .where(Assessment.campaign_id == result.campaign_id)).all()
+    assert schools == ["THCS1"]
+    # Excel round trip keeps the scope.
+    book = tmp_path / "thcs.xlsx"
+    write_index_set_workbook(book, imported)
+    from cdsflow.assessment.loader import load_index_set_file
+
+    assert load_index_set_file(book).covers_levels == ("thcs",)
+    # A set that names nobody cannot be launched.
+    del data["covers"]
+    data.update(code="9999", version="2026-01-02")
+    with Session(engine) as session:
+        svc.import_index_set(session, _write(tmp_path, data, "nobody.yaml"))
+        session.commit()
+    with UnitOfWork(engine) as uow, pytest.raises(InvalidInput, match="không ghi đối tượng được đánh giá"):
+        launch_campaign(uow, issuer_code="P1", school_year="2025-2026", index_set="9999")

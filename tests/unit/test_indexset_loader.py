@@ -197,3 +197,11 @@ def test_yaml_problems_point_at_the_line_of_the_item(tmp_path):
     assert err.value.details == [
         "dong.yaml: tiêu chí 1.1 (dòng 12): loại trả lời không rõ 'rating' (dùng: yes_no, count, percentage, choice, points)"
     ]
+
+
+def test_who_a_set_covers_is_validated_data(s4725):
+    err = _broken(s4725, lambda d: d.update(covers={"unit_kinds": ["school", "lop_hoc"], "education_levels": ["dai_hoc"]}))
+    text = " ".join(err.details)
+    assert "lop_hoc" in text and "dai_hoc" in text
+    err = _broken(s4725, lambda d: d.update(covers={"unit_kinds": ["school"]}))
+    assert any("cấp học" in d for d in err.details)

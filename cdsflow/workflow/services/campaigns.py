@@ -86,7 +86,10 @@ def launch_campaign(
         )
 
     tree = descendants(uow, issuer.id)
-    subjects = {uid: branch for uid, branch, kind, level in tree if assessed_by(index_set.code, kind, level)}
+    if not index_set.covers_kinds:
+        raise InvalidInput(f"Bộ chỉ số {index_set.code} (phiên bản {index_set.version}) không ghi đối tượng được "
+                           "đánh giá (covers: unit_kinds, education_levels): không phát động được")
+    subjects = {uid: branch for uid, branch, kind, level in tree if assessed_by(index_set, kind, level)}
     if school_codes:
         wanted = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(school_codes))).all())
         missing = [c for c in school_codes if c not in wanted or wanted[c] not in subjects]
