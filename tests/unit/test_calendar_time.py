@@ -89,6 +89,16 @@ def test_next_sending_instant_respects_quiet_hours(at, expected):
     assert timeutil.is_sending_allowed(got)
 
 
+@pytest.mark.parametrize(("at", "allowed"), [
+    ("2025-06-03 06:59:59", False), ("2025-06-03 07:00:00", True),
+    ("2025-06-03 19:59:59", True), ("2025-06-03 20:00:00", False),  # the quiet hours start at 20:00 sharp
+])
+def test_the_sending_hours_edges(at, allowed):
+    instant = datetime.fromisoformat(at).replace(tzinfo=TZ)
+    assert timeutil.is_sending_allowed(instant) is allowed
+    assert (timeutil.next_sending_instant(instant) == instant) is allowed
+
+
 def test_next_sending_instant_reads_utc_input_in_vietnam_time():
     # 14:00 UTC = 21:00 in Vietnam: quiet, so the next morning.
     at = datetime(2025, 6, 2, 14, 0, tzinfo=timezone.utc)
