@@ -1,7 +1,6 @@
 """Delivery against a real aiosmtpd server on 127.0.0.1: exactly once, through crashes and outages."""
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess

@@ -18,7 +18,7 @@ from cdsflow.workflow.services import scoring
 from cdsflow.workflow.services.campaigns import advance_campaign
 from cdsflow.workflow.services.indexsets import index_set_for_assessment
 from tests.e2e.cli import Cli
-from tests.web_support import COMMITTEE, build_world, fill_self_assessment, form_review_team
+from tests.web_support import COMMITTEE, build_world, fill_self_assessment
 
 STAGE_REASON = "hồ sơ đang ở giai đoạn «Đã ban hành kế hoạch» (cần: «Đang đánh giá ngoài»)"
 

@@ -1,13 +1,13 @@
 """Scoring, evidence, assignments and roll-over over a real database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 
 import pytest
 from sqlmodel import Session, select
 
 from cdsflow.assessment.loader import shipped_index_sets
-from cdsflow.storage.assessment_tables import AssessmentAnswer, AssessmentScore, CriterionAssignment, EvidenceEntry
+from cdsflow.storage.assessment_tables import AssessmentAnswer, AssessmentScore
 from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember, Unit
 from cdsflow.workflow.errors import InvalidInput, NotFound, TransitionRefused
 from cdsflow.workflow.services import scoring as svc

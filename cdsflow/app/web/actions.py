@@ -11,17 +11,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from cdsflow.app.web.access import actor, allowed, assessment_for, campaign_for, require, visible_campaign_ids
+from cdsflow.app.web.access import actor, assessment_for, campaign_for, require, visible_campaign_ids
 from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, Unit
-from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput, NotFound
+from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput
 from cdsflow.workflow.machine import STEP_BY_TRIGGER, STEPS, forward_trigger, legal_sources
 from cdsflow.workflow.services import assessments as assessment_svc
-from cdsflow.workflow.services import authorization
+from cdsflow.workflow.services import authorization, overview
 from cdsflow.workflow.services import campaigns as campaign_svc
 from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.stages import STAGE_ORDER, Stage
@@ -200,17 +200,6 @@ def school_page(uow: UnitOfWork, p: Principal, assessment_id: int, *, now: datet
     )
 
 
-def my_assessments(uow: UnitOfWork, p: Principal) -> list[tuple[int, str, str]]:
-    """(assessment id, campaign title, stage label) of the principal's own unit, newest first."""
-    if p.unit_id is None:
-        return []
-    rows = uow.session.execute(
-        select(Assessment.id, Campaign.title, Assessment.state).join(Campaign, Campaign.id == Assessment.campaign_id)
-        .where(Assessment.school_id == p.unit_id).order_by(Assessment.campaign_id.desc())
-    ).all()
-    return [(aid, title, Stage(state).label) for aid, title, state in rows]
-
-
 def transition(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, *, version: int | None,
                reason: str = "", criteria_notes: dict[str, str] | None = None, override_reason: str = "",
                now: datetime | None = None) -> Stage:
@@ -246,56 +235,29 @@ def parse_criteria_notes(text: str) -> dict[str, str]:
     return notes
 
 
-# --- public ----------------------------------------------------------------------------------
+# --- lists, charts and public results live in the service layer (workflow/services/overview.py) ---
 
 
-@dataclass
-class PublicResults:
-    campaign_id: int
-    title: str
-    issuer_name: str
-    school_year: str
-    published: list[tuple[str, str, int | None, int | None]]  # (school, published on, level per group)
-    total: int
-    group_names: tuple[str, str] = ("Nhóm 1", "Nhóm 2")
+def my_assessments(uow: UnitOfWork, p: Principal) -> list[tuple[int, str, str]]:
+    return overview.own_assessments(uow.session, p.unit_id)
 
 
-def public_results(uow: UnitOfWork, campaign_id: int) -> PublicResults:
-    """What anyone may read: only schools whose results are published, nothing else."""
-    c = uow.session.get(Campaign, campaign_id)
-    if c is None:
-        raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
-    ids = campaign_svc.family_ids(uow.session, campaign_id)
-    issuer = uow.session.get(Unit, c.issuer_id)
-    from cdsflow.storage.assessment_tables import AssessmentScore
-
-    # The recognised result is the review team's; a file reviewed without external scores shows the school's.
-    ext = select(AssessmentScore).where(AssessmentScore.phase == "external").subquery()
-    own = select(AssessmentScore).where(AssessmentScore.phase == "self").subquery()
-    rows = uow.session.execute(
-        select(Unit.name, Assessment.updated_at, func.coalesce(ext.c.group1_level, own.c.group1_level),
-               func.coalesce(ext.c.group2_level, own.c.group2_level))
-        .join(Unit, Unit.id == Assessment.school_id)
-        .outerjoin(ext, ext.c.assessment_id == Assessment.id).outerjoin(own, own.c.assessment_id == Assessment.id)
-        .where(Assessment.campaign_id.in_(ids), Assessment.state == Stage.PUBLISHED.value).order_by(Unit.name)
-    ).all()
-    total = uow.session.execute(
-        select(func.count()).select_from(Assessment).where(Assessment.campaign_id.in_(ids))
-    ).scalar_one()
-    return PublicResults(c.id, c.title, issuer.name if issuer else "", c.school_year,
-                         [(n, at.astimezone(VN).strftime("%d/%m/%Y") if at else "", g1, g2) for n, at, g1, g2 in rows],
-                         total, _group_names(uow, c))
+def public_results(uow: UnitOfWork, campaign_id: int) -> overview.PublicResults:
+    return overview.public_results(uow.session, campaign_id)
 
 
-def _group_names(uow: UnitOfWork, c: Campaign) -> tuple[str, str]:
-    from cdsflow.workflow.services.indexsets import index_set_by_hash
+def school_list(uow: UnitOfWork, p: Principal, campaign_id: int, *, stage: str | None = None,
+                page: int = 1) -> tuple[list[tuple[int, str, str, str]], bool]:
+    campaign_for(uow, p, campaign_id)
+    return overview.school_page(uow.session, campaign_id, stage=stage, page=page)
 
-    try:
-        names = [g.name for g in index_set_by_hash(uow.session, c.index_set_hash).groups]
-    except CdsError:
-        names = []
-    names += ["Nhóm 1", "Nhóm 2"]
-    return names[0], names[1]
+
+def level_charts(uow: UnitOfWork, campaign_id: int) -> list[overview.LevelChart]:
+    return overview.level_charts(uow.session, campaign_id)
+
+
+def milestones(uow: UnitOfWork, campaign_id: int) -> list[tuple[str, str]]:
+    return overview.milestones(uow.session, campaign_id)
 
 
 def stage_labels() -> list[tuple[str, str]]:
@@ -304,79 +266,6 @@ def stage_labels() -> list[tuple[str, str]]:
 
 def require_accounts(p: Principal) -> None:
     require(p, "manage_accounts")
-
-
-PAGE_SIZE = 50
-
-
-def school_list(uow: UnitOfWork, p: Principal, campaign_id: int, *, stage: str | None = None,
-                page: int = 1) -> tuple[list[tuple[int, str, str, str]], bool]:
-    """(assessment id, school code, school name, stage label) one page at a time, in the principal's scope."""
-    campaign_for(uow, p, campaign_id)
-    ids = campaign_svc.family_ids(uow.session, campaign_id)
-    query = (select(Assessment.id, Unit.code, Unit.name, Assessment.state, Assessment.school_id)
-             .join(Unit, Unit.id == Assessment.school_id).where(Assessment.campaign_id.in_(ids)))
-    if stage:
-        if stage not in {s.value for s in STAGE_ORDER}:
-            raise InvalidInput(f"Giai đoạn không rõ: «{stage}»")
-        query = query.where(Assessment.state == stage)
-    rows = uow.session.execute(query.order_by(Unit.code).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
-    out = [(aid, code, name, Stage(state).label) for aid, code, name, state, sid in rows[:PAGE_SIZE]]
-    return out, len(rows) > PAGE_SIZE
-
-
-@dataclass
-class LevelChart:
-    phase_label: str
-    group_name: str
-    counts: list[tuple[str, int]]  # (level label, schools)
-    peak: int
-
-
-def level_charts(uow: UnitOfWork, campaign_id: int) -> list[LevelChart]:
-    """Schools per level and group, for the self-assessment and the external review: one GROUP BY."""
-    from cdsflow.storage.assessment_tables import AssessmentScore
-    from cdsflow.workflow.services.indexsets import index_set_by_hash
-
-    campaign = uow.session.get(Campaign, campaign_id)
-    ids = campaign_svc.family_ids(uow.session, campaign_id)
-    rows = uow.session.execute(
-        select(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level, func.count())
-        .join(Assessment, Assessment.id == AssessmentScore.assessment_id)
-        .where(Assessment.campaign_id.in_(ids))
-        .group_by(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level)
-    ).all()
-    if not rows:
-        return []
-    try:
-        index_set = index_set_by_hash(uow.session, campaign.index_set_hash)
-        groups = [g.name for g in index_set.groups][:2]
-        levels = [(b.level, b.name) for b in index_set.levels]
-    except CdsError:
-        groups, levels = ["Nhóm 1", "Nhóm 2"], [(1, ""), (2, ""), (3, "")]
-    charts = []
-    for phase, label in (("self", "Tự đánh giá"), ("external", "Đánh giá ngoài")):
-        for gi, name in enumerate(groups):
-            tally: dict[int | None, int] = {}
-            for ph, g1, g2, n in rows:
-                if ph == phase:
-                    key = (g1, g2)[gi]
-                    tally[key] = tally.get(key, 0) + n
-            if not tally:
-                continue
-            counts = [("Chưa đạt mức", tally.get(None, 0))] + [
-                (f"Mức {lv}" + (f" ({nm})" if nm else ""), tally.get(lv, 0)) for lv, nm in levels]
-            charts.append(LevelChart(label, name, counts, max([n for _, n in counts] + [1])))
-    return charts
-
-
-def milestones(uow: UnitOfWork, campaign_id: int) -> list[tuple[str, str]]:
-    from cdsflow.storage.tables import CampaignMilestone
-
-    return [(k, t) for k, t in uow.session.execute(
-        select(CampaignMilestone.key, CampaignMilestone.title).where(CampaignMilestone.campaign_id == campaign_id)
-        .order_by(CampaignMilestone.position)
-    )]
 
 
 def remind_now(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: str, *, now: datetime | None = None):

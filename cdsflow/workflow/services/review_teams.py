@@ -19,8 +19,7 @@ from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.storage.web_tables import Account
 from cdsflow.text import TextError, clean_text, fold
 from cdsflow.workflow.context import ActorRef
-from cdsflow.workflow.errors import Forbidden, InvalidInput, NotFound
-from cdsflow.workflow.services.units import supervisor_chain
+from cdsflow.workflow.errors import InvalidInput, NotFound
 from cdsflow.workflow.stages import Stage
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

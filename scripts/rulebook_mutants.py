@@ -1,0 +1,66 @@
+"""Breaks each rule of the rulebook once and checks that the test suite notices (run by hand:
+`.venv/bin/python scripts/rulebook_mutants.py [test paths…]`). Prints every surviving mutant.
+
+A mutant loosens one line of `workflow/rulebook.py` in memory: drops one (role, relation) pair,
+allows every school stage, every campaign status, or drops one requirement. The test run loads it
+through `-p scripts.rulebook_mutants` with MUTANT=action:kind:index set.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+
+
+def _apply() -> None:
+    spec = os.environ.get("MUTANT")
+    if not spec:
+        return
+    from cdsflow.workflow import rulebook
+    from cdsflow.workflow.stages import CampaignStatus, Stage
+
+    action, kind, index = spec.split(":")
+    r, i = rulebook.RULES[action], int(index)
+    if kind == "who":
+        r = dataclasses.replace(r, who=r.who[:i] + r.who[i + 1:])
+    elif kind == "stages":
+        r = dataclasses.replace(r, stages=frozenset(Stage))
+    elif kind == "campaign":
+        r = dataclasses.replace(r, campaign=frozenset(CampaignStatus))
+    elif kind == "requires":
+        r = dataclasses.replace(r, requires=r.requires[:i] + r.requires[i + 1:])
+    rulebook.RULES[action] = r
+
+
+_apply()
+
+
+def main(paths: list[str]) -> int:
+    sys.path.insert(0, ".")
+    from cdsflow.workflow.rulebook import RULES
+    from cdsflow.workflow.stages import CampaignStatus, Stage
+
+    mutants = []
+    for action, r in RULES.items():
+        mutants += [f"{action}:who:{i}" for i in range(len(r.who))]
+        if r.stages is not None and r.stages != frozenset(Stage):
+            mutants.append(f"{action}:stages:0")
+        if r.campaign is not None and r.campaign != frozenset(CampaignStatus):
+            mutants.append(f"{action}:campaign:0")
+        mutants += [f"{action}:requires:{i}" for i in range(len(r.requires))]
+    survivors = []
+    for m in mutants:
+        done = subprocess.run([sys.executable, "-m", "pytest", "-x", "-q", "-p", "scripts.rulebook_mutants",
+                               "-p", "no:cacheprovider", *paths], env={**os.environ, "MUTANT": m},
+                              capture_output=True, text=True)
+        if done.returncode == 0:
+            survivors.append(m)
+    print(f"{len(mutants)} mutants, {len(mutants) - len(survivors)} killed, {len(survivors)} survived")
+    for m in survivors:
+        print("  survived:", m)
+    return 1 if survivors else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:] or ["tests/unit/test_rulebook.py"]))
