@@ -100,6 +100,7 @@ def import_index_set(session: Session, path: str | Path, *, actor: str = "") -> 
     if existing is not None:
         return _from_row(existing)
     _store(session, s, source=Path(path).name, actor=actor)
+    session.commit()
     return s
 
 

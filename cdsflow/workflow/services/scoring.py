@@ -1,8 +1,10 @@
 """Use-cases of the self-assessment and the external review: answers, scores, evidence,
 assignments, the proposal guard and the year roll-over.
 
-Every function takes a Session and never commits (the caller's unit of work does). Everything is
-validated before the first write, so a refusal leaves stored data exactly as it was.
+The transaction convention of every service: a use-case that changes stored data commits before it
+returns, and validates (and asks the rulebook) before its first write, so a refusal leaves stored
+data exactly as it was; reads and helpers used inside another use-case (`score_assessment`,
+`load_answers`, `proposal_gaps`) never commit.
 """
 from __future__ import annotations
 
@@ -217,7 +219,7 @@ def save_answers(session: Session, assessment_id: int, phase: str, answers: Mapp
     _store_score(session, assessment_id, phase, result, actor_name, revision=revision)
     a.updated_at = now
     session.add(a)
-    session.flush()
+    session.commit()
     return result
 
 
@@ -317,6 +319,7 @@ def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, 
     if answer_rows:
         _executemany(session, AssessmentAnswer.__table__, answer_rows)
     _executemany(session, AssessmentScore.__table__, score_rows)
+    session.commit()
     return BulkReport(len(ids), len(answer_rows))
 
 
@@ -411,7 +414,7 @@ def add_evidence(
         created_by=_text(actor, "người nhập", max_len=200), created_at=_now(),
     )
     session.add(entry)
-    session.flush()
+    session.commit()
     return entry
 
 
@@ -429,7 +432,7 @@ def remove_evidence(session: Session, evidence_id: int, actor: Actor = "") -> No
         raise NotFound(f"Không tìm thấy minh chứng số {evidence_id}")
     _authorize(session, _assessment(session, entry.assessment_id, for_update=True), "evidence", actor)
     session.delete(entry)
-    session.flush()
+    session.commit()
 
 
 # ---------------------------------------------------------------- assignments
@@ -474,7 +477,7 @@ def set_assignment(
     row.updated_by = _text(actor, "người nhập", max_len=200)
     row.updated_at = _now()
     session.add(row)
-    session.flush()
+    session.commit()
     return row
 
 
@@ -609,5 +612,5 @@ def roll_over(session: Session, from_assessment_id: int, to_assessment_id: int, 
             valid_until=e.valid_until, created_by=actor or e.created_by, created_at=now,
         ))
         n_ev += 1
-    session.flush()
+    session.commit()
     return RollOverReport(new_members, n_assign, n_ev, tuple(skipped))
