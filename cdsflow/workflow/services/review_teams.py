@@ -90,6 +90,18 @@ class TeamView:
         return [s for s in self.schools if s.visit_date is not None]
 
 
+def team_role_problems(roles: list[str]) -> list[str]:
+    """The review team's rule, written once (the team decision asks it too): one Trưởng đoàn, a Thư ký."""
+    if not roles:
+        return ["Đoàn chưa có thành viên nào"]
+    problems = []
+    if roles.count("head") != 1:
+        problems.append(f"Đoàn cần đúng một Trưởng đoàn (đang có {roles.count('head')})")
+    if "secretary" not in roles:
+        problems.append("Đoàn cần ít nhất một Thư ký")
+    return problems
+
+
 def parse_team_role(value: str) -> str | None:
     return _ROLE_ALIASES.get(fold(value or ""))
 
@@ -216,14 +228,7 @@ def set_team(
                 usernames[username] = i
         rows.append({"position_order": i, "full_name": full_name, "position": position, "workplace": workplace,
                      "role": role, "account_id": account_id})
-    roles = [r["role"] for r in rows]
-    if not members:
-        problems.append("Đoàn chưa có thành viên nào")
-    else:
-        if roles.count("head") != 1:
-            problems.append(f"Đoàn cần đúng một Trưởng đoàn (đang có {roles.count('head')})")
-        if "secretary" not in roles:
-            problems.append("Đoàn cần ít nhất một Thư ký")
+    problems += team_role_problems([r["role"] for r in rows])
 
     team = _team(session, c.id)
     if team is not None and start and end:

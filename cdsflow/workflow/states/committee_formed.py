@@ -10,11 +10,15 @@ LOCKS = False
 
 
 def committee_problems(ctx: TransitionContext) -> list[str]:
-    """The committee rule, written once: it guards forming the committee, starting the
-    self-assessment and the proposal (a committee emptied since must be mended first)."""
-    roles = [m.role for m in ctx.committee]
+    """The committee rule guards forming the committee, starting the self-assessment and the
+    proposal (a committee emptied since must be mended first)."""
+    return committee_role_problems([m.role for m in ctx.committee])
+
+
+def committee_role_problems(roles: list[str]) -> list[str]:
+    """The committee rule, written once (papers ask it too): one Chủ tịch, at least one Thư ký."""
     problems = []
-    if not ctx.committee:
+    if not roles:
         return ["chưa có danh sách Hội đồng tự đánh giá"]
     if roles.count("chair") == 0:
         problems.append("Hội đồng chưa có Chủ tịch")
