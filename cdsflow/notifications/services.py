@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from cdsflow.calendars.timeutil import local, next_sending_instant
 from cdsflow.notifications.fanout import plan_reminder
-from cdsflow.notifications.outbox import insert_ignoring_duplicates
+from cdsflow.notifications.outbox import failed_ids, insert_ignoring_duplicates, retry_failed
+from cdsflow.notifications.settings import load_settings
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.notifications_tables import SinkMessage
 from cdsflow.workflow.errors import NotFound
@@ -50,3 +51,18 @@ def sink_message(session: Session, message_id: int) -> SinkMessage:
     if row is None:
         raise NotFound(f"Không có thư số {message_id} trong hộp thư cục bộ")
     return row
+
+
+def retry_failed_mail(engine: Engine, ids: list[int] | None, now: datetime) -> int:
+    """Failed mail back to the queue (all of it when `ids` is None); an unknown or not failed
+    id is refused with nothing changed."""
+    settings = load_settings()
+    with UnitOfWork(engine) as uow:
+        if ids is not None:
+            found = failed_ids(uow.session, ids)
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NotFound(f"Không có thư thất bại số {', '.join(map(str, missing))} trong hàng đợi")
+        n = retry_failed(uow.session, now, ids=ids, useful_for=timedelta(days=settings.notice_useful_days))
+        uow.commit()
+    return n

@@ -77,9 +77,16 @@ def test_worker_once_plans_and_drains(env):
     seeded, _ = env
     with freeze_time("2025-03-27 03:00:00"):
         invoke("remind", "now", "--campaign", str(seeded.campaign_id), "--milestone", "to_trinh")
-    out = invoke("worker", "--once")
-    assert "Hộp thư cục bộ" in out and "Đã gửi 2" in out and "Đã dừng" in out
-    assert "Hộp thư cục bộ (2 thư)" in invoke("mail", "list")
+    with freeze_time("2025-03-27 03:05:00", tick=True):  # before the deadline: still worth sending
+        out = invoke("worker", "--once")
+    # The manual nudge, and the before-3 point of 26/3 that passed before the worker ever ran
+    # (the deadline is still ahead, so it is caught up, once).
+    assert "Nhắc hạn to_trinh (before-3), kế hoạch 1: 2 thư vào hàng đợi" in out
+    assert "Hộp thư cục bộ" in out and "Đã gửi 4" in out and "Đã dừng" in out
+    assert "Hộp thư cục bộ (4 thư)" in invoke("mail", "list")
+    with freeze_time("2025-03-27 03:10:00", tick=True):
+        again = invoke("worker", "--once")
+    assert "Nhắc hạn" not in again and "Đã gửi" not in again
 
 
 def test_errors_are_vietnamese_with_exit_codes(env):
@@ -100,12 +107,12 @@ def test_a_refused_recipient_shows_in_the_failed_list(env):
     from cdsflow.notifications.sink import MemorySinkStore, start_sink
 
     seeded, values = env
-    with freeze_time("2025-03-27 03:00:00"):
-        invoke("remind", "now", "--campaign", str(seeded.campaign_id), "--milestone", "to_trinh")
     controller = start_sink(MemorySinkStore(), port=int(values["CDSFLOW_SMTP_PORT"]),
                             refuse=["school2.0@example.edu.vn"])
     try:
-        assert "Đã gửi 1 thư; 0 thư sẽ thử lại; 1 thư thất bại" in invoke("mail", "send")
+        with freeze_time("2025-03-27 03:00:00", tick=True):
+            invoke("remind", "now", "--campaign", str(seeded.campaign_id), "--milestone", "to_trinh")
+            assert "Đã gửi 1 thư; 0 thư sẽ thử lại; 1 thư thất bại" in invoke("mail", "send")
     finally:
         controller.stop()
     failed = invoke("mail", "list", "--failed")
