@@ -118,3 +118,35 @@ def test_a_refused_recipient_shows_in_the_failed_list(env):
     failed = invoke("mail", "list", "--failed")
     assert "Thư gửi thất bại" in failed and "school2.0@example.edu.vn" in failed and "550" in failed
     assert "thất bại: 1" in failed and "đã gửi: 1" in failed
+
+
+def test_mail_retry_puts_failed_mail_back_and_the_worker_sends_it(env):
+    from cdsflow.notifications.sink import MemorySinkStore, start_sink
+
+    seeded, values = env
+    port = int(values["CDSFLOW_SMTP_PORT"])
+    controller = start_sink(MemorySinkStore(), port=port, refuse=["school2.0@example.edu.vn"])
+    try:
+        with freeze_time("2025-03-27 03:00:00", tick=True):
+            invoke("remind", "now", "--campaign", str(seeded.campaign_id), "--milestone", "to_trinh")
+            invoke("mail", "send")
+    finally:
+        controller.stop()
+    import re
+
+    line = next(ln for ln in invoke("mail", "list", "--failed").splitlines() if "school2.0@example.edu.vn" in ln)
+    failed_id = re.search(r"\d+", line).group(0)
+    bad = runner.invoke(cli.app, ["mail", "retry"])
+    assert bad.exit_code != 0 and "Chọn một trong hai" in str(bad.exception or bad.output)
+    missing = runner.invoke(cli.app, ["mail", "retry", "--id", "999"])
+    assert missing.exit_code != 0 and "Không có thư thất bại số 999" in str(missing.exception or missing.output)
+    assert "Đã đưa 1 thư trở lại hàng đợi" in invoke("mail", "retry", "--id", failed_id)
+    assert "Không có thư thất bại nào" in invoke("mail", "retry", "--all")
+    store = MemorySinkStore()
+    controller = start_sink(store, port=port)  # the mailbox was fixed
+    try:
+        assert "Đã gửi 1" in invoke("worker", "--once", "--no-sink")
+    finally:
+        controller.stop()
+    assert [r for _, rcpts, _ in store.messages for r in rcpts] == ["school2.0@example.edu.vn"]
+    assert "Không có thư gửi thất bại" in invoke("mail", "list", "--failed")
