@@ -92,22 +92,24 @@ def test_worker_killed_during_and_after_the_fan_out_writes_and_sends_each_mail_o
 
 @pytest.mark.postgres
 def test_two_senders_on_postgresql_with_a_slow_server_never_send_twice(postgres_engine, tmp_path, rigs):
-    seeded = seed_campaign(postgres_engine, ["self_assessment"] * 80, due_at=DUE)
-    # A claim lasts ~20 s of sending at the measured rate, ten times the 2 s lease: without
-    # renewal the other sender would re-queue rows still being sent (the 268/602 of the issue).
-    rig = Rig(postgres_engine, tmp_path, CDSFLOW_MAIL_LEASE="2", CDSFLOW_MAIL_BATCH_SECONDS="20")
+    seeded = seed_campaign(postgres_engine, ["self_assessment"] * 120, due_at=DUE)
+    # The first claim is sized for 40 s of sending (80 rows, 10 s at 0.25 s a message on two
+    # connections), five times the 2 s lease; the other sender, done with its 40 rows after
+    # 5 s, then polls. Without the renewed lease it would re-queue rows still being sent
+    # (the 268 duplicates of 602 in the issue); with it, it never takes them.
+    rig = Rig(postgres_engine, tmp_path, CDSFLOW_MAIL_LEASE="2", CDSFLOW_MAIL_BATCH_SECONDS="40")
     rigs.append(rig)
     rig.start_smtp(delay=0.25)
     a, b = rig.start_worker(), rig.start_worker()
-    wait_until(lambda: _all_sent(rig, 80), 90, "80 thư đã gửi")
+    wait_until(lambda: _all_sent(rig, 120), 90, "120 thư đã gửi")
+    wait_until(lambda: all("Đã gửi" in rig.output(i) for i in (0, 1)), 15, "cả hai tiến trình đều gửi thư")
     assert a.poll() is None and b.poll() is None
+    time.sleep(2.5)  # past a lease: nothing is sent again
     points = rig.ran_points()
     tally = rig.tally(seeded.school_ids, points)
     _report("two senders, slow SMTP (PostgreSQL)", tally)
     assert points == {(seeded.campaign_id, "to_trinh", "before-3")}
-    assert tally.row() == (80, 0, 0)
-    sent_by = [o for o in (rig.output(0), rig.output(1)) if "Đã gửi" in o]
-    assert len(sent_by) == 2  # both senders took part
+    assert tally.row() == (120, 0, 0)
 
 
 def test_a_sqlite_lock_held_past_busy_timeout_does_not_stop_the_worker(sqlite_engine, tmp_path, rigs):
