@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from cdsflow.calendars.model import Milestone, ReminderPolicy
 from cdsflow.calendars.reminders import reminder_points
-from cdsflow.storage.tables import Campaign, CampaignMilestone
+from cdsflow.storage.tables import CampaignMilestone
 from cdsflow.workflow.stages import Actor, CampaignStatus, Stage
 
 # Campaigns whose schools still have deadlines to be reminded of.

@@ -9,7 +9,7 @@ import sys
 import textwrap
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from pathlib import Path

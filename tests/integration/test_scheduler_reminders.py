@@ -51,7 +51,7 @@ def test_points_per_milestone_and_offset_never_on_days_off_or_at_night(engine):
 
 
 def test_each_point_runs_once_when_due_and_night_runs_wait_for_the_morning(engine):
-    seeded = seed_campaign(engine, ["self_assessment", "proposal", "plan_issued"], due_at=HOLIDAY_DUE)
+    seed_campaign(engine, ["self_assessment", "proposal", "plan_issued"], due_at=HOLIDAY_DUE)
     # Launched on 25 August: before-7 (21 August) passed before launch and is caught up once.
     first = run_due_reminders(engine, datetime(2025, 8, 25, 10, 0, tzinfo=VN))
     assert [(p.offset_key, n) for p, n in first.ran] == [("before-7", 2)]
@@ -87,7 +87,7 @@ def test_each_point_runs_once_when_due_and_night_runs_wait_for_the_morning(engin
 
 
 def test_a_week_away_coalesces_missed_points_into_the_latest_useful_one(engine):
-    seeded = seed_campaign(engine, ["self_assessment"] * 2, due_at=HOLIDAY_DUE)
+    seed_campaign(engine, ["self_assessment"] * 2, due_at=HOLIDAY_DUE)
     run_due_reminders(engine, datetime(2025, 8, 21, 7, 0, tzinfo=VN))  # before-7 ran on time
     # Down from 21 August to 5 September: before-3, before-1 and overdue-2 (4 Sept) passed.
     back = run_due_reminders(engine, datetime(2025, 9, 5, 9, 0, tzinfo=VN))
@@ -131,7 +131,7 @@ def test_only_one_scheduler_is_leader(engine):
 
 
 def test_two_ticks_racing_write_each_mail_once(engine):
-    seeded = seed_campaign(engine, ["self_assessment"] * 5, due_at=HOLIDAY_DUE)
+    seed_campaign(engine, ["self_assessment"] * 5, due_at=HOLIDAY_DUE)
     at = datetime(2025, 8, 27, 7, 0, tzinfo=VN)
     # A run whose record was lost (crash between the fan-out and the record) runs again: the
     # outbox's unique key adds nothing.
