@@ -84,7 +84,7 @@ class Worker:
         at, error = max(((a, e) for a, e in errors if a is not None), default=(None, ""), key=lambda x: x[0])
         return {
             "hostname": socket.gethostname()[:255], "pid": os.getpid(), "started_at": st.started_at,
-            "last_beat_at": utcnow(), "last_send_at": s.last_send_at, "last_error": error or "",
+            "last_beat_at": utcnow(), "beat_seconds": self.options.beat, "last_send_at": s.last_send_at, "last_error": error or "",
             "last_error_at": at, "relay_failing_since": s.relay_failing_since,
             "stopped_at": utcnow() if stopped else None,
         }

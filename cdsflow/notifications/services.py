@@ -99,8 +99,7 @@ class MailboxStatus:
         return any(w.alive for w in self.workers)
 
 
-def mailbox_status(session: Session, now: datetime, *, beat_seconds: float = 10.0,
-                   failed_limit: int = 100) -> MailboxStatus:
+def mailbox_status(session: Session, now: datetime, *, failed_limit: int = 100) -> MailboxStatus:
     """Workers alive (a beat within three periods and not stopped), queue counts, failed mail,
     and whether the relay has been failing long enough to warn about."""
     settings = load_settings()
@@ -108,7 +107,7 @@ def mailbox_status(session: Session, now: datetime, *, beat_seconds: float = 10.
     workers = [
         WorkerStatus(b.worker_id, b.hostname, b.pid, b.started_at, b.last_beat_at, b.last_send_at, b.last_error,
                      b.last_error_at,
-                     alive=b.stopped_at is None and now - b.last_beat_at <= timedelta(seconds=3 * beat_seconds))
+                     alive=b.stopped_at is None and now - b.last_beat_at <= timedelta(seconds=3 * max(b.beat_seconds, 1.0)))
         for b in beats
     ]
     failing = [b.relay_failing_since for b, w in zip(beats, workers) if w.alive and b.relay_failing_since]

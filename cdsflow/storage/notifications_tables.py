@@ -103,6 +103,7 @@ class WorkerBeat(SQLModel, table=True):
     pid: int = 0
     started_at: datetime | None = _ts(nullable=False)
     last_beat_at: datetime | None = _ts(nullable=False)
+    beat_seconds: float = 10.0  # its beat period: silent for three periods means it is gone
     last_send_at: datetime | None = _ts()
     last_error: str = Field(default="", max_length=2000)
     last_error_at: datetime | None = _ts()

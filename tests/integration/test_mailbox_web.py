@@ -38,6 +38,7 @@ def _beat(engine, *, ago: timedelta, failing_for: timedelta | None = None) -> No
     now = datetime.now(timezone.utc)
     write_beat(engine, "may-chu:123:abcd", {
         "hostname": "may-chu", "pid": 123, "started_at": now - timedelta(hours=3), "last_beat_at": now - ago,
+        "beat_seconds": 10.0,
         "last_send_at": None, "last_error": "lỗi kết nối máy chủ thư: Connection refused",
         "last_error_at": now - ago, "relay_failing_since": (now - failing_for) if failing_for else None,
         "stopped_at": None,

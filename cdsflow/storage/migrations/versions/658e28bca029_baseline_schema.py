@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 2f5bb13c1f23
+Revision ID: 658e28bca029
 Revises: 
-Create Date: 2026-11-29 07:43:31.415684
+Create Date: 2026-11-29 07:58:07.226103
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '2f5bb13c1f23'
+revision = '658e28bca029'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -132,6 +132,7 @@ def upgrade() -> None:
     sa.Column('pid', sa.Integer(), nullable=False),
     sa.Column('started_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_beat_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('beat_seconds', sa.Float(), nullable=False),
     sa.Column('last_send_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
     sa.Column('last_error_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
