@@ -21,13 +21,13 @@ pages = APIRouter(include_in_schema=False)
 _RETRIED = "Đã đưa {n} thư trở lại hàng đợi; tiến trình nền sẽ gửi lại."
 
 
-def _page(request: Request, p: Principal, uow: UnitOfWork, **extra) -> Response:
+def _page(request: Request, p: Principal, uow: UnitOfWork, status: int = 200, **extra) -> Response:
     rows, total = sink_messages(uow.session, limit=100)
-    status = mailbox_status(uow.session, datetime.now(timezone.utc))
+    delivery = mailbox_status(uow.session, datetime.now(timezone.utc))
     retried = request.query_params.get("retried", "")
-    context = {"rows": rows, "total": total, "message": None, "delivery": status,
+    context = {"rows": rows, "total": total, "message": None, "delivery": delivery,
                "retried": _RETRIED.format(n=int(retried)) if retried.isdigit() else None}
-    return render(request, "mailbox.html", p, **{**context, **extra})
+    return render(request, "mailbox.html", p, status, **{**context, **extra})
 
 
 @pages.get("/mailbox")
@@ -43,7 +43,7 @@ def retry(request: Request, message_id: str = Form(""), p: Principal = Depends(c
     require(p, "mailbox")
     ids = None if message_id == "all" else [int(message_id)] if message_id.isdigit() else []
     if ids == []:
-        return _page(request, p, uow, error="Không rõ thư cần gửi lại.")
+        return _page(request, p, uow, error="Không rõ thư cần gửi lại.", status=422)
     n = retry_failed_mail(uow.engine, ids, datetime.now(timezone.utc))
     return RedirectResponse(f"/mailbox?retried={n}", status_code=303)
 
