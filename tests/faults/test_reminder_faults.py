@@ -42,6 +42,12 @@ def rigs():
         rig.stop_all()
 
 
+def _relay_failing(engine) -> bool:
+    """The heartbeat row the mailbox page reads says the relay refuses (421) since some time."""
+    with Session(engine) as s:
+        return any(b.relay_failing_since is not None and "421" in b.last_error for b in s.scalars(select(WorkerBeat)))
+
+
 def _all_sent(rig: Rig, n: int) -> bool:
     return rig.statuses() == {"sent": n}
 
@@ -79,6 +85,7 @@ def test_worker_killed_during_and_after_the_fan_out_writes_and_sends_each_mail_o
     second = rig.start_worker()
     wait_until(lambda: rig.outbox_count() == 300, 60, "đủ 300 thư trong hàng đợi")
     wait_until(lambda: bool(rig.ran_points()), 30, "lượt nhắc được ghi nhận")
+    wait_until(lambda: _relay_failing(sqlite_engine), 30, "nhịp tim ghi máy chủ thư đang lỗi")
     rig.kill(second)  # after the fan-out
     rig.refuse(False)
     rig.start_worker()
