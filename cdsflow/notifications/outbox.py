@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from cdsflow.notifications.message import OutgoingMail
@@ -168,17 +169,16 @@ def release(session: Session, ids: Sequence[int], owner: str) -> None:
     )
 
 
-def mark_sent(session: Session, ids: Sequence[int], now: datetime) -> None:
+def mark_sent(session: Session | Connection, ids: Sequence[int], now: datetime) -> None:
     """Recorded as soon as the server accepted the message, whoever holds the lease now: the
-    mail has left, and nobody should send it again."""
+    mail has left, and nobody should send it again. One statement for the whole group."""
     if not ids:
         return
     session.execute(
         update(_T)
-        .where(_T.c.id == bindparam("_id"), _T.c.status != SENT)
+        .where(_T.c.id.in_(list(ids)), _T.c.status != SENT)
         .values(status=SENT, sent_at=now, last_error="", attempts=_T.c.attempts + 1,
-                lease_owner=None, lease_until=None),
-        [{"_id": i} for i in ids],
+                lease_owner=None, lease_until=None)
     )
 
 

@@ -133,9 +133,9 @@ class _Marks:
         await fut
 
     def _write(self, ids: list[int]) -> None:
-        with Session(self.sender.engine) as session:
-            outbox.mark_sent(session, ids, self.sender.clock())
-            session.commit()
+        # A bare connection: no ORM session for a single UPDATE on the hot path.
+        with self.sender.engine.begin() as conn:
+            outbox.mark_sent(conn, ids, self.sender.clock())
 
     async def run(self) -> None:
         while True:
