@@ -27,9 +27,9 @@ from sqlalchemy.orm import Session
 from cdsflow.notifications import dbretry
 from cdsflow.notifications.fanout import fan_out_reminder_chunked
 from cdsflow.notifications.settings import MailSettings, load_settings
-from cdsflow.scheduler.planner import ACTIVE, PlannedReminder, campaign_reminders
+from cdsflow.scheduler.planner import ACTIVE, PlannedReminder, reminders_for
 from cdsflow.storage.notifications_tables import ReminderRun
-from cdsflow.storage.tables import Campaign
+from cdsflow.storage.tables import Campaign, CampaignMilestone
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,24 @@ def select_due(points: list[PlannedReminder], done: set[tuple[str, str]], now: d
     return run, folded, late
 
 
+# Reminder points per campaign, keyed by what they are computed from: working-day arithmetic
+# over holidays for every campaign on every tick would cost seconds at national scale.
+_POINTS: dict[int, tuple[tuple, list[PlannedReminder]]] = {}
+
+
+def _fingerprint(rows: list[Any]) -> tuple:
+    return tuple((r.key, r.actor, r.stage, r.due_at, r.opens_at, repr(r.reminders)) for r in rows)
+
+
+def _points(campaign_id: int, rows: list[Any]) -> list[PlannedReminder]:
+    key = _fingerprint(rows)
+    cached = _POINTS.get(campaign_id)
+    if cached is None or cached[0] != key:
+        cached = (key, reminders_for(campaign_id, rows))
+        _POINTS[campaign_id] = cached
+    return cached[1]
+
+
 def _record(engine: Engine, rows: list[dict[str, Any]]) -> None:
     if not rows:
         return
@@ -93,12 +111,19 @@ def run_due_reminders(engine: Engine, now: datetime, *, settings: MailSettings |
 
     def load() -> list[tuple[list[PlannedReminder], set[tuple[str, str]]]]:
         with Session(engine) as session:
-            ids = list(session.scalars(select(Campaign.id).where(Campaign.status.in_(ACTIVE)).order_by(Campaign.id)))
+            active = select(Campaign.id).where(Campaign.status.in_(ACTIVE))
+            # Plain rows, not ORM objects: thousands of milestones are read on every tick.
+            m = CampaignMilestone.__table__.c
+            milestones: dict[int, list[Any]] = defaultdict(list)
+            for row in session.execute(select(m.campaign_id, m.key, m.title, m.actor, m.stage, m.due_at, m.opens_at,
+                                              m.reminders).where(m.campaign_id.in_(active))
+                                       .order_by(m.campaign_id, m.position)):
+                milestones[row.campaign_id].append(row)
             done: dict[int, set[tuple[str, str]]] = defaultdict(set)
             for cid, mk, ok in session.execute(select(_T.c.campaign_id, _T.c.milestone_key, _T.c.offset_key)
-                                               .where(_T.c.campaign_id.in_(ids))):
+                                               .where(_T.c.campaign_id.in_(active))):
                 done[cid].add((mk, ok))
-            return [(campaign_reminders(session, cid), done[cid]) for cid in ids]
+            return [(_points(cid, rows), done[cid]) for cid, rows in sorted(milestones.items())]
 
     for points, done in dbretry.run_sync(load, what="đọc lịch nhắc hạn"):
         run, folded, late = select_due(points, done, now, settings)
