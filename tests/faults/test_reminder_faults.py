@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from cdsflow.notifications.sender import Sender
@@ -117,6 +117,28 @@ def test_two_senders_on_postgresql_with_a_slow_server_never_send_twice(postgres_
     _report("two senders, slow SMTP (PostgreSQL)", tally)
     assert points == {(seeded.campaign_id, "to_trinh", "before-3")}
     assert tally.row() == (120, 0, 0)
+
+
+@pytest.mark.postgres
+def test_postgresql_connections_cut_while_sending_do_not_stop_the_worker(postgres_engine, tmp_path, rigs):
+    seeded = seed_campaign(postgres_engine, ["self_assessment"] * 150, due_at=DUE)
+    rig = Rig(postgres_engine, tmp_path, CDSFLOW_MAIL_LEASE="10")
+    rigs.append(rig)
+    rig.start_smtp(delay=0.03)
+    worker = rig.start_worker()
+    wait_until(lambda: sum(rig.received().values()) >= 20, 60, "20 thư đến máy chủ")
+    for _ in range(3):  # what a PostgreSQL restart or failover does to every open connection
+        with postgres_engine.connect() as conn:
+            cut = conn.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+        assert cut >= 1
+        time.sleep(0.7)
+    wait_until(lambda: _all_sent(rig, 150), 60, "150 thư đã gửi")
+    assert worker.poll() is None, rig.output()
+    tally = rig.tally(seeded.school_ids, rig.ran_points())
+    _report("PostgreSQL connections cut 3 times", tally)
+    assert tally.row() == (150, 0, 0)
 
 
 def test_a_sqlite_lock_held_past_busy_timeout_does_not_stop_the_worker(sqlite_engine, tmp_path, rigs):
