@@ -12,7 +12,19 @@ cd "$(dirname "$0")"
 .venv/bin/cdsflow demo
 .venv/bin/cdsflow account demo   # one login per role, with its demo password
 echo "Thư gửi đi được giữ trong hộp thư cục bộ: .venv/bin/cdsflow mail list"
-.venv/bin/cdsflow worker &
+# The worker is restarted whenever it dies (crash, kill, out of memory); its loops already
+# survive database and mail-server faults on their own, so this is the last line of defence.
+keep_worker_running() {
+  local child=""
+  trap '[ -n "$child" ] && kill "$child" 2>/dev/null; exit 0' TERM INT
+  while true; do
+    .venv/bin/cdsflow worker & child=$!
+    code=0; wait "$child" || code=$?
+    echo "Tiến trình nền đã dừng (mã $code); khởi động lại sau 5 giây." >&2
+    sleep 5 & wait $!
+  done
+}
+keep_worker_running &
 worker=$!
 trap 'kill "$worker" 2>/dev/null || true' EXIT INT TERM
 .venv/bin/cdsflow serve "$@"

@@ -216,73 +216,57 @@ def register(app: typer.Typer) -> None:
         if send:
             mail_send()
 
+    @mail_app.command("retry")
+    def mail_retry(
+        message_id: int = typer.Option(None, "--id", help="ID của thư thất bại (xem `cdsflow mail list --failed`)"),
+        all_failed: bool = typer.Option(False, "--all", help="Gửi lại mọi thư thất bại"),
+    ) -> None:
+        """Đưa thư gửi thất bại trở lại hàng đợi; tiến trình nền sẽ gửi lại."""
+        from cdsflow.notifications.services import retry_failed_mail
+
+        if (message_id is None) == (not all_failed):
+            raise InvalidInput("Chọn một trong hai: --id N (một thư) hoặc --all (mọi thư thất bại)")
+        n = retry_failed_mail(_engine(), [message_id] if message_id is not None else None,
+                              datetime.now(timezone.utc))
+        console.print(f"Đã đưa {n} thư trở lại hàng đợi; tiến trình nền (cdsflow worker) sẽ gửi lại."
+                      if n else "Không có thư thất bại nào để gửi lại.")
+
     @app.command("worker")
     def worker_cmd(
         no_sink: bool = typer.Option(False, "--no-sink", help="Không chạy hộp thư cục bộ"),
-        once: bool = typer.Option(False, "--once", help="Lập lịch, gửi hàng đợi một lượt rồi thoát"),
-        poll: float = typer.Option(2.0, "--poll", min=0.1, help="Giây giữa hai lượt quét hàng đợi"),
+        once: bool = typer.Option(False, "--once", help="Chạy các lượt nhắc đến hạn, gửi hàng đợi một lượt rồi thoát"),
+        poll: float = typer.Option(2.0, "--poll", min=0.05, help="Giây giữa hai lượt quét hàng đợi"),
+        tick: float = typer.Option(30.0, "--tick", min=0.05, help="Giây giữa hai lần tìm lượt nhắc hạn đến hạn"),
+        beat: float = typer.Option(10.0, "--beat", min=0.05, help="Giây giữa hai nhịp tim (trang Hộp thư)"),
     ) -> None:
         """Tiến trình nền: bộ lập lịch nhắc hạn, bộ gửi thư và (mặc định) hộp thư cục bộ."""
-        from cdsflow.notifications.sender import Sender
-        from cdsflow.notifications.settings import load_settings
-        from cdsflow.scheduler.leader import LeaderLock
-        from cdsflow.scheduler.planner import plan_all
-        from cdsflow.scheduler.runner import add_replan_job, make_scheduler
+        import logging
 
+        from cdsflow.app.worker import Worker, WorkerOptions
+        from cdsflow.notifications.settings import load_settings
+
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         engine, settings = _engine(), load_settings()
         sink = None
         if settings.use_sink and not no_sink:
             sink = _start_local_sink(engine, settings)
             where = f"{settings.host}:{settings.port}"
             console.print(f"Hộp thư cục bộ: {where}" if sink else f"Hộp thư cục bộ đã chạy sẵn tại {where}")
-        lock = LeaderLock(engine)
-        scheduler = None
 
-        def try_lead() -> None:
-            # Several workers may run (senders scale out); one of them holds the scheduler. A
-            # follower keeps trying, so it takes over when the leader stops.
-            nonlocal scheduler
-            if scheduler is None and lock.acquire():
-                scheduler = make_scheduler(engine)
-                scheduler.start(paused=once)
-                add_replan_job(scheduler)
-                console.print(f"Bộ lập lịch: {plan_all(scheduler, engine)} lượt nhắc hạn đã lên lịch.")
+        def report(text: str) -> None:
+            console.print(text, highlight=False, soft_wrap=True)
 
-        try_lead()
-        if scheduler is None:
-            console.print("Một tiến trình khác đang giữ bộ lập lịch: tiến trình này chỉ gửi thư.")
+        worker = Worker(engine, settings, WorkerOptions(poll=poll, tick=tick, beat=beat, once=once, report=report))
 
         async def run() -> None:
-            sender = Sender(engine, settings)
-            stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            try:
-                while True:
-                    stats = await sender.drain()
-                    if stats.sent or stats.failed or stats.retried:
-                        console.print(f"Đã gửi {stats.sent}, thử lại {stats.retried}, thất bại {stats.failed}.")
-                    if once or stop.is_set():
-                        break
-                    try_lead()
-                    try:
-                        await asyncio.wait_for(stop.wait(), timeout=poll)
-                    except asyncio.TimeoutError:
-                        pass
-                    if stop.is_set():
-                        break
-            finally:
-                await sender.aclose()
+                loop.add_signal_handler(sig, worker.request_stop)
+            await worker.run()
 
         try:
             asyncio.run(run())
         finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)
-            lock.release()
             if sink is not None:
                 sink.stop()
         console.print("Đã dừng tiến trình nền.")
-
-

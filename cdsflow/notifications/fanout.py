@@ -3,20 +3,22 @@
 The database says which schools have not yet reached the milestone's stage (one SQL query over
 the `assessment.state` column); each recipient of each such school gets one row, and once the
 deadline has passed each supervisor gets one digest listing its late schools. All rows are
-written with one INSERT … ON CONFLICT DO NOTHING in the caller's transaction, so a crash
-before the commit leaves nothing and a re-run after the commit adds nothing.
+written with INSERT … ON CONFLICT DO NOTHING (in the caller's transaction, or in chunks of
+short transactions for the scheduler), so a re-run after a crash adds only what is missing.
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from cdsflow.calendars.timeutil import next_sending_instant
+from cdsflow.notifications import dbretry
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import TemplateSet, default_templates
 from cdsflow.notifications.settings import MailSettings, load_settings
@@ -65,6 +67,14 @@ def school_link(settings: MailSettings, assessment_id: int) -> str:
 
 def campaign_link(settings: MailSettings, campaign_id: int) -> str:
     return f"{settings.base_url}/campaigns/{campaign_id}"
+
+
+def useful_until(due_at: datetime, written_at: datetime, settings: MailSettings) -> datetime:
+    """A reminder is worth sending until its deadline; once overdue (reminders and digests
+    alike), for `reminder_grace_hours` after it was written."""
+    if written_at <= due_at:
+        return due_at
+    return written_at + timedelta(hours=settings.reminder_grace_hours)
 
 
 def _load(session: Session, campaign_id: int, milestone_key: str) -> tuple[Campaign, CampaignMilestone]:
@@ -138,7 +148,8 @@ def plan_reminder(
     issuer_emails = split_emails(issuer.emails) if issuer else []
     headers = {"Reply-To": issuer_emails[0]} if issuer_emails else {}
     keys = {"campaign_id": campaign_id, "milestone_key": milestone_key, "offset_key": offset_key,
-            "now": now, "not_before": not_before, "headers": headers}
+            "now": now, "not_before": not_before, "headers": headers,
+            "useful_until": useful_until(ms.due_at, now, settings)}
     if ms.actor == Actor.SCHOOL.value:
         next_step = templates.next_steps[target.value]
         for row in late:
@@ -225,3 +236,43 @@ def fan_out_reminder(
     plan = plan_reminder(session, campaign_id, milestone_key, offset_key, now, skip_keys=existing)
     # The unique key still decides: a concurrent run may have written rows since the SELECT.
     return insert_ignoring_duplicates(session, plan.rows)
+
+
+def fan_out_reminder_chunked(
+    engine: Engine, campaign_id: int, milestone_key: str, offset_key: str, now: datetime,
+    *, chunk: int | None = None,
+) -> int:
+    """Like `fan_out_reminder`, committing every `chunk` rows in its own short transaction.
+
+    At national scale one transaction of 54,000 rows holds SQLite's write lock for seconds;
+    chunks keep every other writer (web requests, the sender's marks) moving. A crash between
+    chunks leaves some rows written: the re-run skips them by their unique key, so each mail
+    is still written exactly once.
+    """
+    settings = load_settings()
+    size = chunk or settings.fanout_chunk
+
+    def plan() -> FanOutPlan:
+        with Session(engine) as session:
+            existing = set(session.scalars(
+                select(OutboxMessage.dedup_key).where(
+                    OutboxMessage.campaign_id == campaign_id, OutboxMessage.milestone_key == milestone_key,
+                    OutboxMessage.offset_key == offset_key,
+                )
+            ))
+            return plan_reminder(session, campaign_id, milestone_key, offset_key, now,
+                                 settings=settings, skip_keys=existing)
+
+    rows = dbretry.run_sync(plan, what="lập danh sách thư nhắc hạn").rows
+    written = 0
+    for start in range(0, len(rows), size):
+        part = rows[start:start + size]
+
+        def write() -> int:
+            with Session(engine) as session:
+                n = insert_ignoring_duplicates(session, part)
+                session.commit()
+                return n
+
+        written += dbretry.run_sync(write, what="ghi thư nhắc hạn vào hàng đợi")
+    return written

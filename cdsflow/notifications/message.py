@@ -46,6 +46,7 @@ class OutgoingMail:
     attachments: tuple[str, ...] = ()
     dedup_key: str = ""
     attempts: int = 0  # delivery attempts made before this one
+    useful_until: datetime | None = None  # not worth sending after this instant
 
 
 def encode_header_value(value: str) -> str:

@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from cdsflow.notifications.message import OutgoingMail
@@ -50,6 +51,7 @@ def outbox_row(
     body_html: str,
     now: datetime,
     not_before: datetime | None = None,
+    useful_until: datetime | None = None,
     campaign_id: int | None = None,
     unit_id: int | None = None,
     assessment_id: int | None = None,
@@ -71,6 +73,9 @@ def outbox_row(
         "attempts": 0,
         "next_attempt_at": not_before or now,
         "claimed_at": None,
+        "lease_owner": None,
+        "lease_until": None,
+        "useful_until": useful_until,
         "sent_at": None,
         "created_at": now,
         "last_error": "",
@@ -82,18 +87,32 @@ def outbox_row(
     }
 
 
-def requeue_stale(session: Session, now: datetime, stale_after: float) -> int:
-    """Rows left `sending` by a crashed sender go back to pending (at-least-once for those)."""
+def requeue_expired(session: Session, now: datetime) -> int:
+    """Rows whose owner let its lease lapse (crashed, or cut off from the database) go back to
+    pending. A live owner renews its lease while it sends, so its rows are never taken."""
     result = session.execute(
         update(_T)
-        .where(_T.c.status == SENDING, _T.c.claimed_at < now - timedelta(seconds=stale_after))
-        .values(status=PENDING, claimed_at=None, next_attempt_at=now)
+        .where(_T.c.status == SENDING, or_(_T.c.lease_until.is_(None), _T.c.lease_until < now))
+        .values(status=PENDING, claimed_at=None, lease_owner=None, lease_until=None, next_attempt_at=now)
     )
     return result.rowcount or 0
 
 
-def claim_batch(session: Session, now: datetime, limit: int) -> list[OutgoingMail]:
-    """Mark up to `limit` due pending rows as `sending` and return them (caller commits).
+def expire_useless(session: Session, now: datetime) -> int:
+    """Pending mail past its useful life is failed with the reason instead of being sent late."""
+    result = session.execute(
+        update(_T)
+        .where(_T.c.status == PENDING, _T.c.useful_until.is_not(None), _T.c.useful_until < now)
+        .values(status=FAILED, claimed_at=None,
+                last_error=func.substr(
+                    literal("Hết thời hạn gửi: thư không còn hữu ích. ") + func.coalesce(_T.c.last_error, ""), 1, 2000))
+    )
+    return result.rowcount or 0
+
+
+def claim_batch(session: Session, now: datetime, limit: int, owner: str = "", lease: float = 120.0) -> list[OutgoingMail]:
+    """Lease up to `limit` due pending rows to `owner` until now + `lease` and return them
+    (caller commits).
 
     On PostgreSQL the inner SELECT takes row locks with SKIP LOCKED, so concurrent senders
     claim disjoint batches; SQLite ignores FOR UPDATE and serialises writers anyway.
@@ -108,10 +127,11 @@ def claim_batch(session: Session, now: datetime, limit: int) -> list[OutgoingMai
     stmt = (
         update(_T)
         .where(_T.c.id.in_(due.scalar_subquery()))
-        .values(status=SENDING, claimed_at=now)
+        .values(status=SENDING, claimed_at=now, lease_owner=owner or None,
+                lease_until=now + timedelta(seconds=lease))
         .returning(
             _T.c.id, _T.c.recipient, _T.c.subject, _T.c.body_text, _T.c.body_html,
-            _T.c.headers, _T.c.attachments, _T.c.dedup_key, _T.c.attempts,
+            _T.c.headers, _T.c.attachments, _T.c.dedup_key, _T.c.attempts, _T.c.useful_until,
         )
     )
     rows = session.execute(stmt).all()
@@ -119,7 +139,7 @@ def claim_batch(session: Session, now: datetime, limit: int) -> list[OutgoingMai
         OutgoingMail(
             id=r.id, recipient=r.recipient, subject=r.subject, body_text=r.body_text,
             body_html=r.body_html, headers=r.headers or {}, attachments=tuple(r.attachments or ()),
-            dedup_key=r.dedup_key, attempts=r.attempts,
+            dedup_key=r.dedup_key, attempts=r.attempts, useful_until=r.useful_until,
         )
         for r in rows
     ]
@@ -127,42 +147,84 @@ def claim_batch(session: Session, now: datetime, limit: int) -> list[OutgoingMai
     return mails
 
 
-def mark_sent(session: Session, ids: Sequence[int], now: datetime) -> None:
+def renew_leases(session: Session, owner: str, now: datetime, lease: float) -> int:
+    """The owner's heartbeat: push its rows' lease forward while it is still sending them."""
+    result = session.execute(
+        update(_T)
+        .where(_T.c.status == SENDING, _T.c.lease_owner == owner)
+        .values(lease_until=now + timedelta(seconds=lease))
+    )
+    return result.rowcount or 0
+
+
+def release(session: Session, ids: Sequence[int], owner: str) -> None:
+    """Claimed rows the owner did not get to (its round's time was up) go back unchanged."""
     if not ids:
         return
     session.execute(
         update(_T)
-        .where(_T.c.id == bindparam("_id"), _T.c.status == SENDING)
-        .values(status=SENT, sent_at=now, last_error="", attempts=_T.c.attempts + 1),
+        .where(_T.c.id == bindparam("_id"), _T.c.status == SENDING, _T.c.lease_owner == owner)
+        .values(status=PENDING, claimed_at=None, lease_owner=None, lease_until=None),
         [{"_id": i} for i in ids],
     )
 
 
-def mark_failed(session: Session, failures: Sequence[tuple[int, str]], now: datetime) -> None:
-    """Permanent failures (5xx, attempts exhausted): visible in `cdsflow mail list --failed`."""
+def mark_sent(session: Session | Connection, ids: Sequence[int], now: datetime) -> None:
+    """Recorded as soon as the server accepted the message, whoever holds the lease now: the
+    mail has left, and nobody should send it again. One statement for the whole group."""
+    if not ids:
+        return
+    session.execute(
+        update(_T)
+        .where(_T.c.id.in_(list(ids)), _T.c.status != SENT)
+        .values(status=SENT, sent_at=now, last_error="", attempts=_T.c.attempts + 1,
+                lease_owner=None, lease_until=None)
+    )
+
+
+def _owned(owner: str | None):
+    return _T.c.lease_owner == owner if owner else _T.c.status == SENDING
+
+
+def mark_failed(session: Session, failures: Sequence[tuple[int, str]], now: datetime, owner: str | None = None) -> None:
+    """Permanent failures (5xx, useful life over): visible in `cdsflow mail list --failed`."""
     if not failures:
         return
     session.execute(
         update(_T)
-        .where(_T.c.id == bindparam("_id"))
-        .values(status=FAILED, last_error=bindparam("_err"), attempts=_T.c.attempts + 1, claimed_at=None),
+        .where(_T.c.id == bindparam("_id"), _owned(owner))
+        .values(status=FAILED, last_error=bindparam("_err"), attempts=_T.c.attempts + 1, claimed_at=None,
+                lease_owner=None, lease_until=None),
         [{"_id": i, "_err": err[:2000]} for i, err in failures],
     )
 
 
-def mark_retry(session: Session, retries: Sequence[tuple[int, str, datetime]]) -> None:
+def mark_retry(session: Session, retries: Sequence[tuple[int, str, datetime]], owner: str | None = None) -> None:
     """Temporary failures (4xx, connection trouble): back to pending at the backoff instant."""
     if not retries:
         return
     session.execute(
         update(_T)
-        .where(_T.c.id == bindparam("_id"))
+        .where(_T.c.id == bindparam("_id"), _owned(owner))
         .values(
             status=PENDING, last_error=bindparam("_err"), next_attempt_at=bindparam("_next"),
-            attempts=_T.c.attempts + 1, claimed_at=None,
+            attempts=_T.c.attempts + 1, claimed_at=None, lease_owner=None, lease_until=None,
         ),
         [{"_id": i, "_err": err[:2000], "_next": nxt} for i, err, nxt in retries],
     )
+
+
+def retry_failed(session: Session, now: datetime, *, ids: Sequence[int] | None, useful_for: timedelta) -> int:
+    """An administrator's "send again": failed rows back to pending now, with `useful_for`
+    more useful life (the person asking has judged it still worth sending)."""
+    stmt = update(_T).where(_T.c.status == FAILED)
+    if ids is not None:
+        stmt = stmt.where(_T.c.id.in_(list(ids)))
+    result = session.execute(stmt.values(
+        status=PENDING, next_attempt_at=now, claimed_at=None, lease_owner=None, lease_until=None,
+        useful_until=now + useful_for,
+    ))
+    return result.rowcount or 0
 
 
 def attempts_of(session: Session, ids: Sequence[int]) -> dict[int, int]:
@@ -180,5 +242,9 @@ def status_counts(session: Session, campaign_id: int | None = None) -> dict[str,
 def failed_messages(session: Session, limit: int = 50) -> list[OutboxMessage]:
     stmt = select(OutboxMessage).where(OutboxMessage.status == FAILED).order_by(OutboxMessage.id.desc()).limit(limit)
     return list(session.execute(stmt).scalars())
+
+
+def failed_ids(session: Session, ids: Sequence[int]) -> set[int]:
+    return set(session.scalars(select(_T.c.id).where(_T.c.id.in_(list(ids)), _T.c.status == FAILED)))
 
 

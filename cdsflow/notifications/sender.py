@@ -1,16 +1,28 @@
 """The sender: drains the outbox over a small pool of reused SMTP connections.
 
-One round = requeue rows abandoned by a crashed sender, claim a batch (SKIP LOCKED on
-PostgreSQL), send it with bounded concurrency (one task per pooled connection) under an
-optional rate limit, then record every outcome with one UPDATE per outcome kind.
-Temporary failures (4xx, connection trouble) go back to pending with exponential backoff;
-permanent ones (5xx, attempts exhausted) become `failed` with the server's answer.
+One round = fail mail past its useful life, re-queue rows whose owner's lease lapsed, lease a
+batch sized to last about `batch_seconds` at the measured rate (SKIP LOCKED on PostgreSQL),
+send it with bounded concurrency (one task per pooled connection) under an optional rate
+limit while a heartbeat renews the lease, and give back what the time did not allow.
+
+Cannot double-send without a crash: a row is sent only under a lease its sender knows to be
+valid for longer than one SMTP exchange, and it is recorded `sent` as soon as the server
+accepted it (marks of all connections are group-committed, and a connection waits for its
+mark before its next message). So a crash can leave at most one accepted-but-unrecorded
+message per connection, which is sent again with the same Message-ID once the lease lapses.
+
+Temporary failures (4xx, connection trouble) go back to pending with capped exponential
+backoff for as long as the mail is useful; permanent ones (5xx, useful life over) become
+`failed` with the reason.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 import ssl
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -19,7 +31,7 @@ import aiosmtplib
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from cdsflow.notifications import outbox
+from cdsflow.notifications import dbretry, outbox
 from cdsflow.notifications.message import OutgoingMail, build_message
 from cdsflow.notifications.settings import MailSettings, load_settings
 
@@ -38,6 +50,8 @@ class DrainStats:
     retried: int = 0
     failed: int = 0
     requeued_stale: int = 0
+    expired: int = 0
+    released: int = 0
     rounds: int = 0
     errors: list[str] = field(default_factory=list)
 
@@ -46,6 +60,8 @@ class DrainStats:
         self.retried += other.retried
         self.failed += other.failed
         self.requeued_stale += other.requeued_stale
+        self.expired += other.expired
+        self.released += other.released
         self.rounds += other.rounds
         self.errors.extend(other.errors[: max(0, 20 - len(self.errors))])
 
@@ -96,15 +112,74 @@ def _classify(err: BaseException) -> tuple[type[Exception], str, bool]:
     return _Temporary, f"lỗi không xác định khi gửi: {err!r}", True
 
 
+def new_owner_id() -> str:
+    """Unique per sender instance: host, process and a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class _Marks:
+    """Group commit of "sent" marks: every accepted message is recorded before its connection
+    sends the next one, with one UPDATE for all the marks that arrived meanwhile."""
+
+    def __init__(self, sender: "Sender") -> None:
+        self.sender = sender
+        self.items: list[tuple[int, asyncio.Future]] = []
+        self.wake = asyncio.Event()
+
+    async def mark(self, mail_id: int) -> None:
+        fut = asyncio.get_running_loop().create_future()
+        self.items.append((mail_id, fut))
+        self.wake.set()
+        await fut
+
+    def _write(self, ids: list[int]) -> None:
+        # A bare connection: no ORM session for a single UPDATE on the hot path.
+        with self.sender.engine.begin() as conn:
+            outbox.mark_sent(conn, ids, self.sender.clock())
+
+    async def run(self) -> None:
+        while True:
+            await self.wake.wait()
+            self.wake.clear()
+            batch, self.items = self.items, []
+            if not batch:
+                continue
+            ids = [i for i, _ in batch]
+            try:
+                await dbretry.run_async(lambda: self._write(ids), what="ghi nhận thư đã gửi",
+                                        on_error=self.sender._note_error)
+            except BaseException as err:
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(err if isinstance(err, Exception) else RuntimeError(str(err)))
+                raise
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_result(None)
+
+
 class Sender:
     """Holds the connection pool between rounds; one instance per sender process."""
 
-    def __init__(self, engine: Engine, settings: MailSettings | None = None, *, clock: Clock = utcnow) -> None:
+    def __init__(self, engine: Engine, settings: MailSettings | None = None, *, clock: Clock = utcnow,
+                 owner: str | None = None) -> None:
         self.engine = engine
         self.settings = settings or load_settings()
         self.clock = clock
+        self.owner = owner or new_owner_id()
         self.limiter = RateLimiter(self.settings.rate)
         self._pool: list[aiosmtplib.SMTP | None] = [None] * self.settings.connections
+        # Messages per second over the last rounds; starts at one per connection and second.
+        self.measured_rate = float(self.settings.connections)
+        self.stopping = False  # set by the worker on shutdown: no new message is started
+        # What the worker's heartbeat row reports to the administrator.
+        self.last_send_at: datetime | None = None
+        self.last_error = ""
+        self.last_error_at: datetime | None = None
+        self.relay_failing_since: datetime | None = None
+
+    def _note_error(self, message: str) -> None:
+        self.last_error, self.last_error_at = message[:2000], self.clock()
 
     # -- connections -------------------------------------------------------------------------
     def _new_client(self) -> aiosmtplib.SMTP:
@@ -143,25 +218,91 @@ class Sender:
             self._pool[slot] = None
 
     # -- one round ---------------------------------------------------------------------------
-    async def _send_all(self, mails: list[OutgoingMail], now: datetime):
+    def claim_size(self) -> int:
+        """Rows for one round of about `batch_seconds`, from the measured (or limited) rate."""
+        s = self.settings
+        rate = min(self.measured_rate, s.rate) if s.rate > 0 else self.measured_rate
+        return int(max(1, min(s.batch, max(s.connections, rate * s.batch_seconds))))
+
+    def _claim(self, now: datetime, size: int) -> tuple[int, int, list[OutgoingMail]]:
+        with Session(self.engine) as session:
+            expired = outbox.expire_useless(session, now)
+            requeued = outbox.requeue_expired(session, now)
+            mails = outbox.claim_batch(session, now, size, self.owner, self.settings.lease)
+            session.commit()
+        return expired, requeued, mails
+
+    def _renew(self) -> int:
+        with Session(self.engine) as session:
+            n = outbox.renew_leases(session, self.owner, self.clock(), self.settings.lease)
+            session.commit()
+        return n
+
+    def _record(self, retries, permanent, untouched: list[int]) -> None:
+        now = self.clock()
+        with Session(self.engine) as session:
+            outbox.mark_retry(session, retries, self.owner)
+            outbox.mark_failed(session, permanent, now, self.owner)
+            outbox.release(session, untouched, self.owner)
+            session.commit()
+
+    def _backoff(self, attempts_before: int, now: datetime) -> datetime:
+        delay = min(self.settings.backoff_base * (2 ** attempts_before), self.settings.backoff_max)
+        return now + timedelta(seconds=delay)
+
+    async def run_round(self) -> DrainStats:
+        stats = DrainStats()
+        loop = asyncio.get_running_loop()
+        s = self.settings
+        size = self.claim_size()
+        started = loop.time()
+        expired, requeued, mails = await dbretry.run_async(
+            lambda: self._claim(self.clock(), size), what="nhận thư từ hàng đợi", on_error=self._note_error)
+        stats.expired, stats.requeued_stale = expired, requeued
+        if not mails:
+            return stats
+        stats.rounds = 1
+        # The lease is trusted locally only while one more SMTP exchange fits in it.
+        margin = min(s.timeout, s.lease / 2)
+        lease_valid = [started + s.lease]
+        deadline = started + s.batch_seconds
+
+        def lease_ok() -> bool:
+            return loop.time() + margin < lease_valid[0]
+
+        async def heartbeat() -> None:
+            while True:
+                await asyncio.sleep(s.lease / 3)
+                t = loop.time()
+                await dbretry.run_async(self._renew, what="gia hạn quyền gửi", on_error=self._note_error)
+                lease_valid[0] = t + s.lease
+
         queue: asyncio.Queue[OutgoingMail] = asyncio.Queue()
         for m in mails:
             queue.put_nowait(m)
         sent: list[int] = []
         temporary: list[tuple[OutgoingMail, str]] = []
         permanent: list[tuple[int, str]] = []
+        untouched: list[int] = []
         # Once a connection cannot be opened, the rest of the round waits for the next one
         # rather than trying (and perhaps timing out) once per message.
         unreachable: list[str] = []
+        marks = _Marks(self)
 
         async def worker(slot: int) -> None:
             while True:
+                if self.stopping or loop.time() >= deadline or not lease_ok():
+                    return
                 try:
                     mail = queue.get_nowait()
                 except asyncio.QueueEmpty:
                     return
+                now = self.clock()
+                if mail.useful_until is not None and now > mail.useful_until:
+                    permanent.append((mail.id, "Hết thời hạn gửi: thư không còn hữu ích"))
+                    continue
                 try:
-                    raw = build_message(mail, self.settings, now)
+                    raw = build_message(mail, s, now)
                 except OSError as err:  # an attachment vanished: retrying will not bring it back
                     permanent.append((mail.id, f"không đọc được tệp đính kèm: {err}"))
                     continue
@@ -181,8 +322,11 @@ class Sender:
                     unreachable.append(message)
                     temporary.append((mail, message))
                     continue
+                if not lease_ok():  # connecting took long: the lease may not cover the send
+                    untouched.append(mail.id)
+                    return
                 try:
-                    await client.sendmail(self.settings.from_addr, [mail.recipient], raw)
+                    await client.sendmail(s.from_addr, [mail.recipient], raw)
                 except Exception as err:  # noqa: BLE001 - every failure is classified and recorded
                     outcome, message, drop = _classify(err)
                     if drop:
@@ -192,58 +336,54 @@ class Sender:
                     else:
                         temporary.append((mail, message))
                     continue
+                await marks.mark(mail.id)
                 sent.append(mail.id)
+                self.last_send_at = self.clock()
 
         workers = min(len(self._pool), max(1, len(mails)))
-        await asyncio.gather(*(worker(i) for i in range(workers)))
-        return sent, temporary, permanent
-
-    def _batch_size(self) -> int:
-        # Under a slow rate limit a big batch would outlive `stale_after` and be re-claimed.
-        if self.settings.rate > 0:
-            return max(1, min(self.settings.batch, int(self.settings.rate * self.settings.stale_after / 2)))
-        return self.settings.batch
-
-    def _backoff(self, attempts_before: int, now: datetime) -> datetime:
-        delay = min(self.settings.backoff_base * (2 ** attempts_before), self.settings.backoff_max)
-        return now + timedelta(seconds=delay)
-
-    async def run_round(self) -> DrainStats:
-        stats = DrainStats()
-        now = self.clock()
-        with Session(self.engine) as session:
-            stats.requeued_stale = outbox.requeue_stale(session, now, self.settings.stale_after)
-            mails = outbox.claim_batch(session, now, self._batch_size())
-            session.commit()
-        if not mails:
-            return stats
-        stats.rounds = 1
-        sent, temporary, permanent = await self._send_all(mails, now)
+        helpers = [asyncio.create_task(heartbeat()), asyncio.create_task(marks.run())]
+        try:
+            results = await asyncio.gather(*(worker(i) for i in range(workers)), return_exceptions=True)
+        finally:
+            for h in helpers:
+                h.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+        while not queue.empty():
+            untouched.append(queue.get_nowait().id)
+        elapsed = max(loop.time() - started, 1e-3)
+        if sent:
+            self.measured_rate = max(1.0, 0.5 * self.measured_rate + 0.5 * len(sent) / elapsed)
         done = self.clock()
         retries: list[tuple[int, str, datetime]] = []
         for mail, message in temporary:
-            if mail.attempts + 1 >= self.settings.max_attempts:
-                permanent.append((mail.id, f"đã thử {mail.attempts + 1} lần, lỗi cuối: {message}"))
+            nxt = self._backoff(mail.attempts, done)
+            if mail.useful_until is not None and nxt > mail.useful_until:
+                permanent.append((mail.id, f"Hết thời hạn gửi sau {mail.attempts + 1} lần thử; lỗi cuối: {message}"))
             else:
-                retries.append((mail.id, message, self._backoff(mail.attempts, done)))
-        with Session(self.engine) as session:
-            outbox.mark_sent(session, sent, done)
-            outbox.mark_retry(session, retries)
-            outbox.mark_failed(session, permanent, done)
-            session.commit()
-        stats.sent, stats.retried, stats.failed = len(sent), len(retries), len(permanent)
+                retries.append((mail.id, message, nxt))
+        await dbretry.run_async(lambda: self._record(retries, permanent, untouched),
+                                what="ghi kết quả gửi thư", on_error=self._note_error)
+        stats.sent, stats.retried, stats.failed, stats.released = len(sent), len(retries), len(permanent), len(untouched)
         stats.errors = [m for _, m in permanent[:10]] + [m for _, m, _ in retries[:10]]
-        for _, message, _ in retries[:1]:
-            log.warning("gửi thư thất bại tạm thời (%d thư), sẽ thử lại: %s", len(retries), message)
+        if sent:
+            self.relay_failing_since = None
+        elif temporary:
+            self.relay_failing_since = self.relay_failing_since or done
+        if temporary:
+            self._note_error(temporary[0][1])
+            log.warning("gửi thư thất bại tạm thời (%d thư), sẽ thử lại: %s", len(temporary), temporary[0][1])
         return stats
 
     async def drain(self, max_rounds: int | None = None) -> DrainStats:
         """Send everything that is due now; stops when a round claims nothing."""
         total = DrainStats()
-        while max_rounds is None or total.rounds < max_rounds:
+        while (max_rounds is None or total.rounds < max_rounds) and not self.stopping:
             stats = await self.run_round()
             total.add(stats)
-            if stats.rounds == 0:
+            if stats.rounds == 0 or not (stats.sent or stats.released or stats.failed):
                 break
         return total
 

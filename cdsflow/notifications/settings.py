@@ -26,11 +26,19 @@ class MailSettings:
     timeout: float = 30.0
     rate: float = 0.0  # messages per second over all connections; 0 = no limit
     connections: int = 10  # pooled, reused SMTP connections (= concurrency)
-    batch: int = 500  # rows claimed per round
-    max_attempts: int = 8
+    # A round lasts about this long: the claim is sized from the measured sending rate, and
+    # what is left unsent when the time is up goes back to the queue.
+    batch_seconds: float = 30.0
+    batch: int = 2000  # upper bound of rows claimed per round
+    lease: float = 120.0  # seconds a claim is owned without renewal (renewed every lease/3)
     backoff_base: float = 60.0  # seconds; doubled per attempt
-    backoff_max: float = 6 * 3600.0
-    stale_after: float = 900.0  # a row `sending` this long belonged to a crashed sender
+    backoff_max: float = 1800.0  # cap: after an outage the queue moves again within this
+    # How long a mail stays worth sending: overdue reminders and digests this long after they
+    # are written (earlier reminders until their deadline), state-change notices this long.
+    reminder_grace_hours: float = 48.0
+    notice_useful_days: float = 7.0
+    relay_alert_minutes: float = 30.0  # mailbox page warns when the relay fails this long
+    fanout_chunk: int = 2000  # outbox rows per transaction when a reminder fans out
     from_addr: str = "no-reply@cdsflow.local"
     from_name: str = "Hệ thống đánh giá chuyển đổi số"
     reply_to: str | None = None
@@ -86,7 +94,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> MailSettings:
         timeout=_number(env, "CDSFLOW_SMTP_TIMEOUT", 30.0, integer=False, minimum=0.1),
         rate=_number(env, "CDSFLOW_SMTP_RATE", 0.0, integer=False, minimum=0),
         connections=int(_number(env, "CDSFLOW_SMTP_CONNECTIONS", 10, integer=True, minimum=1)),
-        max_attempts=int(_number(env, "CDSFLOW_SMTP_MAX_ATTEMPTS", 8, integer=True, minimum=1)),
+        batch_seconds=_number(env, "CDSFLOW_MAIL_BATCH_SECONDS", 30.0, integer=False, minimum=0.1),
+        lease=_number(env, "CDSFLOW_MAIL_LEASE", 120.0, integer=False, minimum=1),
+        backoff_base=_number(env, "CDSFLOW_MAIL_BACKOFF_BASE", 60.0, integer=False, minimum=0.01),
+        backoff_max=_number(env, "CDSFLOW_MAIL_BACKOFF_MAX", 1800.0, integer=False, minimum=0.01),
+        reminder_grace_hours=_number(env, "CDSFLOW_REMINDER_GRACE_HOURS", 48.0, integer=False, minimum=0),
+        notice_useful_days=_number(env, "CDSFLOW_NOTICE_USEFUL_DAYS", 7.0, integer=False, minimum=0.01),
+        relay_alert_minutes=_number(env, "CDSFLOW_RELAY_ALERT_MINUTES", 30.0, integer=False, minimum=0),
+        fanout_chunk=int(_number(env, "CDSFLOW_FANOUT_CHUNK", 2000, integer=True, minimum=1)),
         from_addr=from_addr,
         from_name=(env.get("CDSFLOW_MAIL_FROM_NAME") or MailSettings.from_name).strip(),
         reply_to=reply_to,

@@ -1,7 +1,7 @@
 """Mail on state changes, written to the outbox in the same transaction as the change itself."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +83,7 @@ def enqueue_transactional(session: Session, kind: str, assessment_id: int, conte
             kind=kind, recipient=addr, subject=rendered.subject, body_text=rendered.text,
             body_html=rendered.html, now=now, campaign_id=campaign.id, unit_id=school.id,
             assessment_id=assessment.id, attachments=attachments, headers=headers,
+            useful_until=now + timedelta(days=settings.notice_useful_days),
         )
         for addr in recipients
     ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from cdsflow.storage.types import UTCDateTime
@@ -43,6 +43,13 @@ class OutboxMessage(SQLModel, table=True):
     attempts: int = 0
     next_attempt_at: datetime | None = _ts(nullable=False)
     claimed_at: datetime | None = _ts()
+    # The claim is a lease: only `lease_owner` may send a `sending` row until `lease_until`;
+    # the owner renews it while it sends, and only an expired lease lets another sender take it.
+    lease_owner: str | None = Field(default=None, max_length=120)
+    lease_until: datetime | None = _ts()
+    # Past this instant the mail is no longer useful (its deadline is long gone): temporary
+    # failures are retried until then, not a fixed number of times. NULL: no limit.
+    useful_until: datetime | None = _ts()
     sent_at: datetime | None = _ts()
     created_at: datetime | None = _ts(nullable=False)
     last_error: str = Field(default="", max_length=2000)
@@ -65,3 +72,41 @@ class SinkMessage(SQLModel, table=True):
     subject: str = Field(default="", max_length=1000)  # decoded
     message_id: str = Field(default="", max_length=300, index=True)
     raw: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ReminderRun(SQLModel, table=True):
+    """One reminder point (campaign, milestone, offset) that has run, or was folded into a later one.
+
+    The scheduler computes due points from the campaign's milestone snapshot and runs those not
+    in this table, so catch-up after any downtime does not depend on a job store.
+    """
+
+    __tablename__ = "reminder_run"
+    __table_args__ = (UniqueConstraint("campaign_id", "milestone_key", "offset_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(index=True)
+    milestone_key: str = Field(max_length=64)
+    offset_key: str = Field(max_length=32)
+    due_at: datetime | None = _ts(nullable=False)  # the point's planned instant
+    ran_at: datetime | None = _ts(nullable=False)
+    written: int = 0  # outbox rows it added (0 when coalesced or nobody was late)
+    # "" when it ran; otherwise why not (coalesced into a later point, no longer useful).
+    note: str = Field(default="", max_length=300)
+
+
+class WorkerBeat(SQLModel, table=True):
+    """A worker's heartbeat: the administrator's mailbox page says from it whether mail flows."""
+
+    __tablename__ = "worker_heartbeat"
+    worker_id: str = Field(primary_key=True, max_length=120)
+    hostname: str = Field(default="", max_length=255)
+    pid: int = 0
+    started_at: datetime | None = _ts(nullable=False)
+    last_beat_at: datetime | None = _ts(nullable=False)
+    beat_seconds: float = 10.0  # its beat period: silent for three periods means it is gone
+    last_send_at: datetime | None = _ts()
+    last_error: str = Field(default="", max_length=2000)
+    last_error_at: datetime | None = _ts()
+    # Since when every delivery attempt has failed for a reason on the relay's side (NULL: fine).
+    relay_failing_since: datetime | None = _ts()
+    stopped_at: datetime | None = _ts()

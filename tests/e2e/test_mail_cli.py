@@ -77,9 +77,16 @@ def test_worker_once_plans_and_drains(env):
     seeded, _ = env
     with freeze_time("2025-03-27 03:00:00"):
         invoke("remind", "now", "--campaign", str(seeded.campaign_id), "--milestone", "to_trinh")
-    out = invoke("worker", "--once")
-    assert "Hộp thư cục bộ" in out and "Đã gửi 2" in out and "Đã dừng" in out
-    assert "Hộp thư cục bộ (2 thư)" in invoke("mail", "list")
+    with freeze_time("2025-03-27 03:05:00", tick=True):  # before the deadline: still worth sending
+        out = invoke("worker", "--once")
+    # The manual nudge, and the before-3 point of 26/3 that passed before the worker ever ran
+    # (the deadline is still ahead, so it is caught up, once).
+    assert "Nhắc hạn to_trinh (before-3), kế hoạch 1: 2 thư vào hàng đợi" in out
+    assert "Hộp thư cục bộ" in out and "Đã gửi 4" in out and "Đã dừng" in out
+    assert "Hộp thư cục bộ (4 thư)" in invoke("mail", "list")
+    with freeze_time("2025-03-27 03:10:00", tick=True):
+        again = invoke("worker", "--once")
+    assert "Nhắc hạn" not in again and "Đã gửi" not in again
 
 
 def test_errors_are_vietnamese_with_exit_codes(env):
@@ -100,14 +107,46 @@ def test_a_refused_recipient_shows_in_the_failed_list(env):
     from cdsflow.notifications.sink import MemorySinkStore, start_sink
 
     seeded, values = env
-    with freeze_time("2025-03-27 03:00:00"):
-        invoke("remind", "now", "--campaign", str(seeded.campaign_id), "--milestone", "to_trinh")
     controller = start_sink(MemorySinkStore(), port=int(values["CDSFLOW_SMTP_PORT"]),
                             refuse=["school2.0@example.edu.vn"])
     try:
-        assert "Đã gửi 1 thư; 0 thư sẽ thử lại; 1 thư thất bại" in invoke("mail", "send")
+        with freeze_time("2025-03-27 03:00:00", tick=True):
+            invoke("remind", "now", "--campaign", str(seeded.campaign_id), "--milestone", "to_trinh")
+            assert "Đã gửi 1 thư; 0 thư sẽ thử lại; 1 thư thất bại" in invoke("mail", "send")
     finally:
         controller.stop()
     failed = invoke("mail", "list", "--failed")
     assert "Thư gửi thất bại" in failed and "school2.0@example.edu.vn" in failed and "550" in failed
     assert "thất bại: 1" in failed and "đã gửi: 1" in failed
+
+
+def test_mail_retry_puts_failed_mail_back_and_the_worker_sends_it(env):
+    from cdsflow.notifications.sink import MemorySinkStore, start_sink
+
+    seeded, values = env
+    port = int(values["CDSFLOW_SMTP_PORT"])
+    controller = start_sink(MemorySinkStore(), port=port, refuse=["school2.0@example.edu.vn"])
+    try:
+        with freeze_time("2025-03-27 03:00:00", tick=True):
+            invoke("remind", "now", "--campaign", str(seeded.campaign_id), "--milestone", "to_trinh")
+            invoke("mail", "send")
+    finally:
+        controller.stop()
+    import re
+
+    line = next(ln for ln in invoke("mail", "list", "--failed").splitlines() if "school2.0@example.edu.vn" in ln)
+    failed_id = re.search(r"\d+", line).group(0)
+    bad = runner.invoke(cli.app, ["mail", "retry"])
+    assert bad.exit_code != 0 and "Chọn một trong hai" in str(bad.exception or bad.output)
+    missing = runner.invoke(cli.app, ["mail", "retry", "--id", "999"])
+    assert missing.exit_code != 0 and "Không có thư thất bại số 999" in str(missing.exception or missing.output)
+    assert "Đã đưa 1 thư trở lại hàng đợi" in invoke("mail", "retry", "--id", failed_id)
+    assert "Không có thư thất bại nào" in invoke("mail", "retry", "--all")
+    store = MemorySinkStore()
+    controller = start_sink(store, port=port)  # the mailbox was fixed
+    try:
+        assert "Đã gửi 1" in invoke("worker", "--once", "--no-sink")
+    finally:
+        controller.stop()
+    assert [r for _, rcpts, _ in store.messages for r in rcpts] == ["school2.0@example.edu.vn"]
+    assert "Không có thư gửi thất bại" in invoke("mail", "list", "--failed")

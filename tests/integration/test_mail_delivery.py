@@ -8,7 +8,7 @@ import sys
 import textwrap
 from collections import Counter
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from pathlib import Path
@@ -29,6 +29,13 @@ from tests.integration.test_mail_support import VN, seed_campaign
 
 ROOT = Path(__file__).resolve().parents[2]
 BEFORE = datetime(2025, 3, 28, 8, 0, tzinfo=VN)
+# The sender's clock a minute after the reminders were written (their deadline is 31/3/2025:
+# at the real date they would be past their useful life and expire instead of going out).
+SOON = BEFORE + timedelta(minutes=1)
+
+
+def soon() -> datetime:
+    return SOON
 STATES = ["self_assessment", "proposal", "plan_issued", "committee_formed"] * 5  # 15 late schools
 
 
@@ -100,10 +107,10 @@ def test_fan_out_killed_mid_transaction_then_rerun_delivers_each_message_once(en
     # Started again: the job re-runs (twice, as a catch-up after a restart may do).
     assert _fan_out(engine, seeded.campaign_id) == 15
     assert _fan_out(engine, seeded.campaign_id) == 0
-    stats = drain_outbox_sync(engine, settings_for(port))
+    stats = drain_outbox_sync(engine, settings_for(port), clock=soon)
     assert stats.sent == 15
     assert _fan_out(engine, seeded.campaign_id) == 0
-    assert drain_outbox_sync(engine, settings_for(port)).sent == 0
+    assert drain_outbox_sync(engine, settings_for(port), clock=soon).sent == 0
     _assert_each_row_delivered_once(engine, sink)
     assert _statuses(engine) == Counter({"sent": 15})
 
@@ -111,7 +118,7 @@ def test_fan_out_killed_mid_transaction_then_rerun_delivers_each_message_once(en
 def test_smtp_server_down_then_up_delivers_everything_once(engine, port):
     seeded = seed_campaign(engine, STATES)
     _fan_out(engine, seeded.campaign_id)
-    t0 = datetime.now(timezone.utc)
+    t0 = SOON
     down = drain_outbox_sync(engine, settings_for(port), clock=lambda: t0)
     assert down.sent == 0 and down.retried == 15
     with Session(engine) as s:
@@ -139,7 +146,7 @@ def test_a_recipient_refused_with_5xx_is_failed_and_the_rest_go_through(engine, 
     store = MemorySinkStore()
     controller = start_sink(store, port=port, refuse=["school2.0@example.edu.vn"])
     try:
-        stats = drain_outbox_sync(engine, settings_for(port))
+        stats = drain_outbox_sync(engine, settings_for(port), clock=soon)
     finally:
         controller.stop()
     assert (stats.sent, stats.failed, stats.retried) == (14, 1, 0)
@@ -151,16 +158,18 @@ def test_a_recipient_refused_with_5xx_is_failed_and_the_rest_go_through(engine, 
     assert "school2.0@example.edu.vn" not in {r for _, rcpts, _ in store.messages for r in rcpts}
 
 
-def test_rows_abandoned_by_a_crashed_sender_are_sent_later(engine, sink, port):
+def test_rows_abandoned_by_a_crashed_sender_are_sent_when_its_lease_lapses(engine, sink, port):
     seeded = seed_campaign(engine, STATES[:4])
     _fan_out(engine, seeded.campaign_id)
-    t0 = datetime.now(timezone.utc)
-    with Session(engine) as s:  # a sender claims, then dies before sending
-        assert len(claim_batch(s, t0, 100)) == 3
-        s.commit()
+    t0 = SOON
     settings = settings_for(port)
-    assert drain_outbox_sync(engine, settings, clock=lambda: t0).sent == 0
-    late = t0 + timedelta(seconds=settings.stale_after + 1)
+    with Session(engine) as s:  # a sender claims, then dies before sending
+        assert len(claim_batch(s, t0, 100, "crashed-sender", settings.lease)) == 3
+        s.commit()
+    # Its lease still runs: nobody else may take the rows.
+    almost = t0 + timedelta(seconds=settings.lease - 1)
+    assert drain_outbox_sync(engine, settings, clock=lambda: almost).sent == 0
+    late = t0 + timedelta(seconds=settings.lease + 1)
     stats = drain_outbox_sync(engine, settings, clock=lambda: late)
     assert stats.sent == 3 and stats.requeued_stale == 3
     _assert_each_row_delivered_once(engine, sink)
@@ -172,7 +181,7 @@ def test_rate_limited_sender_reuses_its_connections(engine, sink, port):
     import asyncio
 
     async def run():
-        sender = Sender(engine, settings_for(port, rate=1000.0))
+        sender = Sender(engine, settings_for(port, rate=1000.0), clock=soon)
         await sender.drain()
         clients = [c for c in sender._pool if c is not None]
         await sender.aclose()

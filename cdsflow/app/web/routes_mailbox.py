@@ -1,26 +1,50 @@
-"""The local mail sink (demo and development): what the worker would have sent, for the administrator."""
+"""The administrator's mailbox: is the worker alive, is the relay failing, failed mail with
+"Gửi lại", and the local mail sink (demo and development): what the worker has sent."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from email import message_from_bytes, policy
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
 
 from cdsflow.app.web.access import require
-from cdsflow.app.web.deps import current_principal, get_uow
+from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.pages import render
-from cdsflow.notifications.services import sink_message, sink_messages
+from cdsflow.notifications.services import mailbox_status, retry_failed_mail, sink_message, sink_messages
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.services.accounts import Principal
 
 pages = APIRouter(include_in_schema=False)
 
+_RETRIED = "Đã đưa {n} thư trở lại hàng đợi; tiến trình nền sẽ gửi lại."
+
+
+def _page(request: Request, p: Principal, uow: UnitOfWork, status: int = 200, **extra) -> Response:
+    rows, total = sink_messages(uow.session, limit=100)
+    delivery = mailbox_status(uow.session, datetime.now(timezone.utc))
+    retried = request.query_params.get("retried", "")
+    context = {"rows": rows, "total": total, "message": None, "delivery": delivery,
+               "retried": _RETRIED.format(n=int(retried)) if retried.isdigit() else None}
+    return render(request, "mailbox.html", p, status, **{**context, **extra})
+
 
 @pages.get("/mailbox")
 def mailbox(request: Request, p: Principal = Depends(current_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
     require(p, "mailbox")
-    rows, total = sink_messages(uow.session, limit=100)
-    return render(request, "mailbox.html", p, rows=rows, total=total, message=None)
+    return _page(request, p, uow)
+
+
+@pages.post("/mailbox/retry")
+def retry(request: Request, message_id: str = Form(""), p: Principal = Depends(checked_principal),
+          uow: UnitOfWork = Depends(get_uow)) -> Response:
+    """"Gửi lại": one failed message (message_id) or, with message_id "all", every one."""
+    require(p, "mailbox")
+    ids = None if message_id == "all" else [int(message_id)] if message_id.isdigit() else []
+    if ids == []:
+        return _page(request, p, uow, error="Không rõ thư cần gửi lại.", status=422)
+    n = retry_failed_mail(uow.engine, ids, datetime.now(timezone.utc))
+    return RedirectResponse(f"/mailbox?retried={n}", status_code=303)
 
 
 @pages.get("/mailbox/{message_id}")
@@ -33,4 +57,5 @@ def mail(request: Request, message_id: int, p: Principal = Depends(current_princ
     body = parsed.get_body(preferencelist=("plain",))
     text = body.get_content() if body is not None else ""
     attachments = [a.get_filename() or "tệp đính kèm" for a in parsed.iter_attachments()]
-    return render(request, "mailbox.html", p, rows=[], total=0, message=m, text=text, attachments=attachments)
+    return render(request, "mailbox.html", p, rows=[], total=0, message=m, text=text, attachments=attachments,
+                  delivery=None, retried=None)

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 660b5ec23bbb
+Revision ID: 0743a994b5e6
 Revises: 
-Create Date: 2026-11-29 07:55:59.567164
+Create Date: 2026-11-29 08:34:17.926276
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '660b5ec23bbb'
+revision = '0743a994b5e6'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -63,6 +63,9 @@ def upgrade() -> None:
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('claimed_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lease_owner', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
+    sa.Column('lease_until', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('useful_until', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('sent_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
@@ -77,6 +80,21 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.create_index('ix_outbox_reminder', ['campaign_id', 'milestone_key', 'offset_key'], unique=False)
         batch_op.create_index('ix_outbox_status_next', ['status', 'next_attempt_at'], unique=False)
+
+    op.create_table('reminder_run',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('milestone_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('offset_key', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('due_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ran_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('written', sa.Integer(), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('campaign_id', 'milestone_key', 'offset_key')
+    )
+    with op.batch_alter_table('reminder_run', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_reminder_run_campaign_id'), ['campaign_id'], unique=False)
 
     op.create_table('unit',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -108,6 +126,20 @@ def upgrade() -> None:
         batch_op.create_index('ix_web_login_attempt_client_at', ['client', 'at'], unique=False)
         batch_op.create_index('ix_web_login_attempt_user_at', ['username', 'at'], unique=False)
 
+    op.create_table('worker_heartbeat',
+    sa.Column('worker_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('hostname', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('started_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_beat_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('beat_seconds', sa.Float(), nullable=False),
+    sa.Column('last_send_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('last_error_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('relay_failing_since', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('stopped_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('worker_id')
+    )
     op.create_table('campaign',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('issuer_id', sa.Integer(), nullable=False),
@@ -475,6 +507,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_campaign_issuer_id'))
 
     op.drop_table('campaign')
+    op.drop_table('worker_heartbeat')
     with op.batch_alter_table('web_login_attempt', schema=None) as batch_op:
         batch_op.drop_index('ix_web_login_attempt_user_at')
         batch_op.drop_index('ix_web_login_attempt_client_at')
@@ -486,6 +519,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_unit_code'))
 
     op.drop_table('unit')
+    with op.batch_alter_table('reminder_run', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_reminder_run_campaign_id'))
+
+    op.drop_table('reminder_run')
     with op.batch_alter_table('outbox_message', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_status_next')
         batch_op.drop_index('ix_outbox_reminder')

@@ -1,0 +1,6 @@
+"""The fault suite: real worker processes, a counting SMTP server, kills, locks, moved clocks."""
+from __future__ import annotations
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "faults: fault-injection tests with real processes (tests/faults/)")
