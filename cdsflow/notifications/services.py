@@ -12,11 +12,17 @@ from sqlalchemy.orm import Session
 from cdsflow.calendars.timeutil import local, next_sending_instant
 from cdsflow.notifications.fanout import plan_reminder
 from cdsflow.notifications.outbox import (
-    failed_ids, failed_messages, insert_ignoring_duplicates, retry_failed, status_counts,
+    failed_ids,
+    failed_messages,
+    insert_ignoring_duplicates,
+    retry_failed,
+    status_counts,
 )
 from cdsflow.notifications.settings import load_settings
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.notifications_tables import OutboxMessage, SinkMessage, WorkerBeat
+from cdsflow.storage.tables import Campaign
+from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.errors import NotFound
 
 
@@ -32,10 +38,20 @@ class NudgeResult:
     schools_without_email: tuple[str, ...]
 
 
-def remind_now(engine: Engine, campaign_id: int, milestone_key: str, now: datetime) -> NudgeResult:
-    """An officer's manual nudge: at most one per milestone and day (offset `manual-YYYYMMDD`)."""
+def remind_now(engine: Engine, campaign_id: int, milestone_key: str, now: datetime,
+               actor: ActorRef | None = None) -> NudgeResult:
+    """An officer's manual nudge: at most one per milestone and day (offset `manual-YYYYMMDD`).
+    The rulebook's `remind` decides who may and in which campaign status (without `actor`: the
+    command line, acting for the issuing unit)."""
+    from cdsflow.workflow.services import authorization
+
     offset = f"manual-{local(now):%Y%m%d}"
     with UnitOfWork(engine) as uow:
+        campaign = uow.session.get(Campaign, campaign_id)
+        if campaign is None:
+            raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
+        authorization.check_campaign(uow.session, actor or ActorRef("cán bộ phụ trách", campaign.issuer_id),
+                                     "remind", campaign_id, now=now)
         plan = plan_reminder(uow.session, campaign_id, milestone_key, offset, now)
         written = insert_ignoring_duplicates(uow.session, plan.rows)
         uow.commit()

@@ -15,10 +15,13 @@ from sqlalchemy.orm import Session
 from cdsflow.calendars.model import Milestone, ReminderPolicy
 from cdsflow.calendars.reminders import reminder_points
 from cdsflow.storage.tables import CampaignMilestone
+from cdsflow.workflow.rulebook import rule
 from cdsflow.workflow.stages import Actor, CampaignStatus, Stage
 
 # Campaigns whose schools still have deadlines to be reminded of.
-ACTIVE = (CampaignStatus.LAUNCHED.value, CampaignStatus.REVIEWING.value, CampaignStatus.RECOGNISED.value)
+# Campaigns whose reminders run: the statuses the rulebook's `remind` allows (a draft, published or
+# closed campaign reminds nobody).
+ACTIVE = tuple(s.value for s in CampaignStatus if s in rule("remind").campaign)
 JOB_PREFIX = "remind"
 
 

@@ -132,7 +132,9 @@ RULES: dict[str, Rule] = {r.action: r for r in (
           campaign={CampaignStatus.PUBLISHED},
           requires=[campaign_rules.no_school_in_review, campaign_rules.no_school_awaiting_publication]),
     _rule("bulk", "thực hiện hàng loạt", [(R.OFFICER, L.ISSUER)], campaign=ACTIVE | {CampaignStatus.RECOGNISED}),
-    _rule("remind", "nhắc hạn các cơ sở giáo dục", [(R.OFFICER, L.ISSUER)], campaign=ACTIVE),
+    # Reminders (the scheduler's and an officer's nudge) run while schools still have steps to take.
+    _rule("remind", "nhắc hạn các cơ sở giáo dục", [(R.OFFICER, L.ISSUER)],
+          campaign=ACTIVE | {CampaignStatus.RECOGNISED}),
     _rule("form_team", "lập đoàn đánh giá ngoài và lịch làm việc", [(R.OFFICER, L.ISSUER)], campaign=ACTIVE),
     _rule("view_team", "xem đoàn đánh giá ngoài",
           [(R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE), (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),

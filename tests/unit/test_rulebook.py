@@ -57,7 +57,7 @@ ORACLE: dict[str, tuple[set, set | None, set | None, set[str]]] = {
     "campaign_publish": (OFFICER_ISSUER, None, {C.RECOGNISED}, {"none_awaiting"}),
     "campaign_close": (OFFICER_ISSUER, None, {C.PUBLISHED}, {"none_in_review", "none_awaiting"}),
     "bulk": (OFFICER_ISSUER, None, ACTIVE | {C.RECOGNISED}, set()),
-    "remind": (OFFICER_ISSUER, None, ACTIVE, set()),
+    "remind": (OFFICER_ISSUER, None, ACTIVE | {C.RECOGNISED}, set()),
     "form_team": (OFFICER_ISSUER, None, ACTIVE, set()),
     "view_team": (READERS, None, None, set()),
     "view_campaigns": (READERS, None, None, set()),
