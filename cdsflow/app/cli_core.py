@@ -39,7 +39,9 @@ def register(app: typer.Typer) -> None:
 
 def init_cmd() -> None:
     """Tạo hoặc nâng cấp cơ sở dữ liệu."""
-    from cdsflow.storage.migrate import init_db  # Alembic is heavy; only this command needs it
+    from cdsflow.storage.migrate import (
+        init_db,  # Alembic is heavy; only this command needs it
+    )
 
     url = database_url()
     init_db(make_engine(url))
@@ -131,9 +133,9 @@ def campaign_status(
     at: datetime = typer.Option(None, "--at", help="Xem tại thời điểm (mặc định: bây giờ)"),
 ) -> None:
     """Số trường theo từng giai đoạn và các trường chậm hạn."""
-    from zoneinfo import ZoneInfo
+    from cdsflow.calendars.timeutil import TZ
 
-    now = at.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")) if at and at.tzinfo is None else at
+    now = at.replace(tzinfo=TZ) if at and at.tzinfo is None else at
     with uow() as u:
         s = campaign_svc.campaign_status(u, campaign_id, now=now, late_limit=late)
     console.print(f"[bold]{s.title}[/]\n{s.issuer_name} · năm học {s.school_year} · bộ chỉ số {s.index_set} · "

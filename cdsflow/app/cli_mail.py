@@ -22,7 +22,12 @@ def _engine():
 
 def _parse_at(text: str) -> tuple[datetime, bool]:
     """'2025-03-28', '2025-03-28 08:00', '28/03/2025 [08:00]' → (instant in Vietnam, time given?)."""
-    from cdsflow.calendars.timeutil import TimeFormatError, parse_date, parse_deadline, start_of_day
+    from cdsflow.calendars.timeutil import (
+        TimeFormatError,
+        parse_date,
+        parse_deadline,
+        start_of_day,
+    )
 
     raw = text.strip()
     parts = raw.split()
@@ -39,7 +44,7 @@ def _parse_at(text: str) -> tuple[datetime, bool]:
 
 
 def _vn(at: datetime | None) -> str:
-    from cdsflow.notifications.vnformat import VN_TZ
+    from cdsflow.calendars.timeutil import TZ as VN_TZ
 
     return at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M") if at else ""
 

@@ -14,9 +14,7 @@ def fail(err: CdsError | str) -> None:
 
 
 def local(at) -> str:
-    """An instant as Vietnamese officers read it: 23:59 31/03/2025 (Asia/Ho_Chi_Minh)."""
-    from zoneinfo import ZoneInfo
+    """An instant as Vietnamese officers read it: 23:59 31/03/2025 (calendars.timeutil)."""
+    from cdsflow.calendars.timeutil import short_instant
 
-    if at is None:
-        return ""
-    return at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%H:%M %d/%m/%Y")
+    return short_instant(at) if at is not None else ""

@@ -208,6 +208,38 @@ def format_date_vi(d: date) -> str:
     return f"{d.day:02d}/{d.month:02d}/{d.year}"
 
 
+def short_instant(at: datetime) -> str:
+    """'14:05 31/03/2025': an instant in a table or a history line."""
+    return local(at).strftime("%H:%M %d/%m/%Y")
+
+
+def vn_datetime(at: datetime) -> str:
+    """`23:59 ngày 31 tháng 3 năm 2025`, in Vietnam's time, whatever zone `at` carries."""
+    t = local(at)
+    return f"{t:%H:%M} ngày {t.day} tháng {t.month} năm {t.year}"
+
+
+def vn_date(at: datetime) -> str:
+    t = local(at)
+    return f"ngày {t.day} tháng {t.month} năm {t.year}"
+
+
+def days_left(due_at: datetime, now: datetime) -> int:
+    """Calendar days from today to the deadline's day, both in Vietnam (negative: days overdue)."""
+    return (local(due_at).date() - local(now).date()).days
+
+
+def days_left_text(due_at: datetime, now: datetime) -> str:
+    if now > due_at:
+        return f"đã quá hạn {max(1, -days_left(due_at, now))} ngày"
+    n = days_left(due_at, now)
+    if n == 0:
+        return "hạn cuối là hôm nay"
+    if n == 1:
+        return "chỉ còn 1 ngày (hạn cuối là ngày mai)"
+    return f"còn {n} ngày"
+
+
 def format_instant_vi(dt: datetime) -> str:
     """'24h00 ngày 03/06/2024' for an end of day, '17h30 ngày 03/06/2024' otherwise."""
     t = local(dt)

@@ -17,12 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from cdsflow.calendars.timeutil import next_sending_instant
+from cdsflow.calendars.timeutil import days_left_text, next_sending_instant, vn_datetime
 from cdsflow.notifications import dbretry
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import TemplateSet, default_templates
 from cdsflow.notifications.settings import MailSettings, load_settings
-from cdsflow.notifications.vnformat import days_left_text, vn_datetime
 from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.errors import InvalidInput, NotFound

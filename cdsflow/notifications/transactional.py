@@ -7,11 +7,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cdsflow.calendars.timeutil import vn_datetime
 from cdsflow.notifications.fanout import school_link, split_emails
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import TRANSACTIONAL_KINDS, default_templates
 from cdsflow.notifications.settings import load_settings
-from cdsflow.notifications.vnformat import vn_datetime
 from cdsflow.storage.tables import Assessment, Campaign, Unit
 from cdsflow.text import TextError, clean_text
 from cdsflow.workflow.errors import InvalidInput, NotFound

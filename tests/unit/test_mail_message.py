@@ -8,14 +8,20 @@ from zoneinfo import ZoneInfo
 
 import aiosmtplib
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
+from cdsflow.calendars.timeutil import days_left_text, vn_datetime
 from cdsflow.notifications.fanout import earlier_stages, split_emails
-from cdsflow.notifications.message import OutgoingMail, build_message, encode_header_value
+from cdsflow.notifications.message import (
+    OutgoingMail,
+    build_message,
+    encode_header_value,
+)
 from cdsflow.notifications.rendering import default_templates
 from cdsflow.notifications.sender import _classify, _Permanent, _Temporary
 from cdsflow.notifications.settings import load_settings
-from cdsflow.notifications.vnformat import days_left_text, vn_datetime
 from cdsflow.workflow.errors import InvalidInput
 from cdsflow.workflow.stages import Stage
 

@@ -9,33 +9,40 @@ import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from cdsflow.app.web.access import actor, assessment_for, campaign_for, require, visible_campaign_ids
+from cdsflow.app.web.access import (
+    actor,
+    assessment_for,
+    campaign_for,
+    require,
+    visible_campaign_ids,
+)
+from cdsflow.calendars import timeutil
 from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, Unit
 from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput
-from cdsflow.workflow.machine import STEP_BY_TRIGGER, STEPS, forward_trigger, legal_sources
+from cdsflow.workflow.machine import (
+    STEP_BY_TRIGGER,
+    STEPS,
+    forward_trigger,
+    legal_sources,
+)
 from cdsflow.workflow.services import assessments as assessment_svc
 from cdsflow.workflow.services import authorization, overview
 from cdsflow.workflow.services import campaigns as campaign_svc
 from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.stages import STAGE_ORDER, Stage
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
-
 
 def _now(now: datetime | None) -> datetime:
     return now or datetime.now(timezone.utc)
 
 
-def days_left(due: datetime, now: datetime) -> int:
-    """Calendar days until the deadline, counted in Vietnam (due today = 0, past = negative)."""
-    return (due.astimezone(VN).date() - now.astimezone(VN).date()).days
+days_left = timeutil.days_left  # calendar days until the deadline, counted in Vietnam
 
 
 # --- campaigns -------------------------------------------------------------------------------

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
+from cdsflow.calendars.timeutil import TZ
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVisit
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
@@ -22,7 +22,7 @@ from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.errors import InvalidInput, NotFound
 from cdsflow.workflow.stages import Stage
 
-VN = ZoneInfo("Asia/Ho_Chi_Minh")
+VN = TZ
 
 TEAM_ROLES = {"head": "Trưởng đoàn", "deputy": "Phó Trưởng đoàn", "secretary": "Thư ký", "member": "Thành viên"}
 _ROLE_ALIASES = {fold(v): k for k, v in TEAM_ROLES.items()} | {k: k for k in TEAM_ROLES} | {

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, update
 from sqlmodel import Session, select
@@ -27,6 +26,7 @@ from cdsflow.assessment.evidence import (
 )
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.scoring import Comparison, ScoreResult, compare, score
+from cdsflow.calendars.timeutil import TZ
 from cdsflow.storage.assessment_tables import (
     AssessmentAnswer,
     AssessmentScore,
@@ -37,14 +37,19 @@ from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember
 from cdsflow.text import TextError, clean_text, fold
 from cdsflow.workflow import rulebook
 from cdsflow.workflow.context import ActorRef, TransitionContext
-from cdsflow.workflow.errors import InvalidInput, NotFound, StaleUpdate, TransitionRefused
-from cdsflow.workflow.stages import CampaignStatus, Stage
+from cdsflow.workflow.errors import (
+    InvalidInput,
+    NotFound,
+    StaleUpdate,
+    TransitionRefused,
+)
 from cdsflow.workflow.services import authorization
 from cdsflow.workflow.services.indexsets import index_set_for_assessment
+from cdsflow.workflow.stages import CampaignStatus, Stage
 
 PHASES = ("self", "external")
 PHASE_LABELS = {"self": "tự đánh giá", "external": "đánh giá ngoài"}
-_VN = ZoneInfo("Asia/Ho_Chi_Minh")
+_VN = TZ
 
 
 def _now() -> datetime:
