@@ -5,10 +5,10 @@ from datetime import date
 from pathlib import Path
 
 import typer
-import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cdsflow import safeyaml
 from cdsflow.app.console import console
 from cdsflow.workflow.errors import InvalidInput
 
@@ -34,9 +34,9 @@ def _data(path: Path | None) -> dict:
     if path is None:
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"Không đọc được tệp dữ liệu văn bản {path}", details=[str(exc)]) from exc
+        data = safeyaml.load_file(path) or {}
+    except safeyaml.YamlInputError as err:
+        raise InvalidInput(f"Không đọc được tệp dữ liệu văn bản {path}", details=[str(err)]) from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{path}: tệp dữ liệu văn bản phải là một bảng khóa → giá trị")
     return data

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from cdsflow.app.web import actions
 from cdsflow.app.web.access import allowed
 from cdsflow.app.web.deps import (
-    LOGIN_COOKIE, SESSION_COOKIE, checked_principal, client_address, current_principal, get_uow, optional_principal,
+    LOGIN_COOKIE, SESSION_COOKIE, checked_principal, client_address, cookie_secure, current_principal, get_uow, optional_principal,
 )
 from cdsflow.app.web.errors import BadCsrf, status_of
 from cdsflow.storage.db import UnitOfWork
@@ -62,7 +62,7 @@ def _login_form(request: Request, message: str | None = None, status: int = 200)
     response = render(request, "login.html", None, status, login_token=token, error=message,
                       next=_safe_next(request.query_params.get("next")))
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="lax", path="/login",
-                        secure=request.app.state.secure_cookies)
+                        secure=cookie_secure(request))
     return response
 
 
@@ -86,7 +86,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     token = account_svc.open_session(uow, account)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
-                        secure=request.app.state.secure_cookies, max_age=int(account_svc.SESSION_LIFETIME.total_seconds()))
+                        secure=cookie_secure(request), max_age=int(account_svc.SESSION_LIFETIME.total_seconds()))
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
