@@ -130,13 +130,19 @@ async def save_upload(request: Request, upload: UploadFile, kind: str, suffixes:
     suffix = Path(upload.filename or "").suffix.lower()
     if suffix not in suffixes:
         raise InvalidInput(f"Loại tệp không được nhận: «{suffix or 'không có đuôi'}» (chỉ nhận {', '.join(suffixes)})")
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise InvalidInput(f"Tệp quá lớn (tối đa {limit // 1024} KB)")
     folder = request.app.state.uploads_dir / kind
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{uuid.uuid4().hex}{suffix}"
-    target.write_bytes(data)
+    size = 0
+    with target.open("wb") as out:  # copied in pieces: a 20 MB file never sits in memory whole
+        while piece := await upload.read(1024 * 1024):
+            size += len(piece)
+            if size > limit:
+                break
+            out.write(piece)
+    if size > limit:
+        target.unlink(missing_ok=True)
+        raise InvalidInput(f"Tệp quá lớn (tối đa {limit // 1024} KB)")
     return target
 
 

@@ -27,7 +27,7 @@ PERMISSIONS["score_external"] = PHASE_ROLES["external"]
 PERMISSIONS["evidence"] = PHASE_ROLES["self"]
 
 EVIDENCE_TYPES = (".pdf", ".docx", ".xlsx", ".doc", ".xls", ".jpg", ".jpeg", ".png", ".zip")
-EVIDENCE_MAX = 2 * 1024 * 1024
+EVIDENCE_MAX = 20 * 1024 * 1024  # scanned decisions and photos; the route's body limit matches
 MEDIA_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: c88257c76aa2
+Revision ID: 6e989a6edf50
 Revises: 
-Create Date: 2026-11-22 07:52:50.676015
+Create Date: 2026-11-29 07:48:03.291165
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'c88257c76aa2'
+revision = '6e989a6edf50'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -131,6 +131,7 @@ def upgrade() -> None:
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaign_issuer_id'), ['issuer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_campaign_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index('uq_campaign_issuer_year_set_open', ['issuer_id', 'school_year', 'index_set_code'], unique=True, sqlite_where=sa.text("status != 'closed'"), postgresql_where=sa.text("status != 'closed'"))
 
     op.create_table('document_counter',
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -469,6 +470,7 @@ def downgrade() -> None:
     op.drop_table('document_setting')
     op.drop_table('document_counter')
     with op.batch_alter_table('campaign', schema=None) as batch_op:
+        batch_op.drop_index('uq_campaign_issuer_year_set_open', sqlite_where=sa.text("status != 'closed'"), postgresql_where=sa.text("status != 'closed'"))
         batch_op.drop_index(batch_op.f('ix_campaign_parent_id'))
         batch_op.drop_index(batch_op.f('ix_campaign_issuer_id'))
 
