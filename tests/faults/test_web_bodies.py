@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
-import sys
 import threading
 import time
 
 import httpx
 import pytest
 
-from tests.e2e.cli import ROOT, Cli
+from tests.e2e.cli import Cli
+from tests.faults.web_server import served
 
 pytestmark = pytest.mark.faults
 
@@ -40,17 +39,8 @@ def _kb(pid: int, field: str) -> int:
 def server(tmp_path):
     cli = Cli(tmp_path)
     cli("init")
-    env = {**cli.env, "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "cdsflow", "serve", "--host", "127.0.0.1", "--port", "0"],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        line = proc.stdout.readline()
-        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", line).group(1))
-        httpx.get(f"http://127.0.0.1:{port}/login", timeout=10)  # warm: routes, templates, DB pool loaded
-        yield proc, port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with served(cli) as (proc, base):
+        yield proc, int(base.rsplit(":", 1)[1])
 
 
 def _stream(port: int, head: bytes, chunked: bool, total: int = BIG) -> tuple[bytes, int]:

@@ -1,13 +1,12 @@
 """Launching the same campaign at the same instant makes one campaign; the others are told why."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign
@@ -15,6 +14,7 @@ from cdsflow.workflow.errors import InvalidInput
 from cdsflow.workflow.services.campaigns import launch_campaign
 from cdsflow.workflow.services.units import import_units
 from tests.e2e.cli import ROOT, Cli
+from tests.faults.web_server import database_url  # noqa: F401 - fixture
 from tests.factories import unit_rows
 
 pytestmark = pytest.mark.faults
@@ -30,23 +30,6 @@ def _counts(url: str) -> tuple[int, int]:
         assessments = conn.execute(select(func.count()).select_from(Assessment)).scalar_one()
     engine.dispose()
     return campaigns, assessments
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'cds.db'}"
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        if os.environ.get("CI"):
-            raise RuntimeError("CI needs TEST_DATABASE_URL")
-        pytest.skip("không có PostgreSQL (TEST_DATABASE_URL): chạy qua ./test.sh")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    return url
 
 
 def test_five_cli_launches_at_once_make_one_campaign(tmp_path, database_url):

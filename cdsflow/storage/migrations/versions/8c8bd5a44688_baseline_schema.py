@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 6e989a6edf50
+Revision ID: 8c8bd5a44688
 Revises: 
-Create Date: 2026-11-29 07:48:03.291165
+Create Date: 2026-11-29 08:01:17.594362
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '6e989a6edf50'
+revision = '8c8bd5a44688'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -97,17 +97,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_unit_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_unit_supervisor_id'), ['supervisor_id'], unique=False)
 
-    op.create_table('web_login_attempt',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('client', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table('web_login_throttle',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('tries', sa.Integer(), nullable=False),
+    sa.Column('window_start', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key')
     )
-    with op.batch_alter_table('web_login_attempt', schema=None) as batch_op:
-        batch_op.create_index('ix_web_login_attempt_client_at', ['client', 'at'], unique=False)
-        batch_op.create_index('ix_web_login_attempt_user_at', ['username', 'at'], unique=False)
-
     op.create_table('campaign',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('issuer_id', sa.Integer(), nullable=False),
@@ -475,11 +470,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_campaign_issuer_id'))
 
     op.drop_table('campaign')
-    with op.batch_alter_table('web_login_attempt', schema=None) as batch_op:
-        batch_op.drop_index('ix_web_login_attempt_user_at')
-        batch_op.drop_index('ix_web_login_attempt_client_at')
-
-    op.drop_table('web_login_attempt')
+    op.drop_table('web_login_throttle')
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_unit_supervisor_id'))
         batch_op.drop_index(batch_op.f('ix_unit_kind'))
