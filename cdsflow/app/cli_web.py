@@ -1,4 +1,4 @@
-"""Web commands: `cdsflow serve`, `cdsflow account create|list|demo`. Translation only."""
+"""Web commands: `cdsflow serve`, `cdsflow account create|list|demo|disable|enable`. Translation only."""
 from __future__ import annotations
 
 import typer
@@ -79,3 +79,19 @@ def account_demo() -> None:
     for username, password, label in rows:
         table.add_row(username, password, label)
     console.print(table)
+
+
+@account_app.command("disable")
+def account_disable(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
+    """Khóa tài khoản: không đăng nhập được nữa, mọi phiên đang mở kết thúc ngay."""
+    with UnitOfWork(make_engine()) as u:
+        account_svc.set_active(u, username, False)
+    console.print(f"Đã khóa tài khoản «{account_svc.normalise_username(username)}»; mọi phiên đăng nhập đã kết thúc.")
+
+
+@account_app.command("enable")
+def account_enable(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
+    """Mở khóa tài khoản."""
+    with UnitOfWork(make_engine()) as u:
+        account_svc.set_active(u, username, True)
+    console.print(f"Đã mở khóa tài khoản «{account_svc.normalise_username(username)}».")

@@ -31,6 +31,8 @@ NOTICES = {
     "launched": "Đã phát động kế hoạch.",
     "advanced": "Đã cập nhật trạng thái kế hoạch.",
     "account": "Đã tạo tài khoản.",
+    "disabled": "Đã khóa tài khoản; mọi phiên đăng nhập của tài khoản đó đã kết thúc.",
+    "enabled": "Đã mở khóa tài khoản.",
     "scores": "Đã lưu điểm.",
     "document": "Đã lập văn bản và vào sổ.",
     "documents": "Đã lập văn bản cho các trường và vào sổ.",
@@ -323,3 +325,17 @@ def create_account(request: Request, username: str = Form(""), full_name: str = 
         uow.rollback()
         return _accounts(request, p, uow, status_of(err), error=err.message, details=err.details)
     return RedirectResponse("/accounts?done=account", status_code=303)
+
+
+@router.post("/accounts/{account_id}/active")
+def account_active(request: Request, account_id: int, active: str = Form(...), p: Principal = Depends(checked_principal),
+                   uow: UnitOfWork = Depends(get_uow)) -> Response:
+    actions.require_accounts(p)
+    try:
+        if account_id == p.account_id:
+            raise InvalidInput("Không tự khóa tài khoản của chính mình.")
+        account_svc.set_active_by_id(uow, account_id, active == "1")
+    except CdsError as err:
+        uow.rollback()
+        return _accounts(request, p, uow, status_of(err), error=err.message, details=err.details)
+    return RedirectResponse(f"/accounts?done={'enabled' if active == '1' else 'disabled'}", status_code=303)

@@ -300,14 +300,24 @@ def close_session(uow: UnitOfWork, token: str | None) -> None:
 
 
 def set_active(uow: UnitOfWork, username: str, active: bool) -> None:
-    done = uow.session.execute(update(Account).where(Account.username == normalise_username(username))
-                               .values(active=active))
-    if done.rowcount != 1:
+    """Enable or disable an account; disabling ends every session it has, in the same transaction."""
+    account_id = uow.session.execute(
+        select(Account.id).where(Account.username == normalise_username(username))).scalar_one_or_none()
+    if account_id is None:
         raise NotFound(f"Không tìm thấy tài khoản «{username}»")
+    set_active_by_id(uow, account_id, active)
+
+
+def set_active_by_id(uow: UnitOfWork, account_id: int, active: bool) -> int:
+    """As set_active; returns the number of sessions ended."""
+    done = uow.session.execute(update(Account).where(Account.id == account_id).values(active=active))
+    if done.rowcount != 1:
+        raise NotFound(f"Không tìm thấy tài khoản số {account_id}")
+    ended = 0
     if not active:
-        ids = select(Account.id).where(Account.username == normalise_username(username)).scalar_subquery()
-        uow.session.execute(delete(WebSession).where(WebSession.account_id == ids))
+        ended = uow.session.execute(delete(WebSession).where(WebSession.account_id == account_id)).rowcount
     uow.commit()
+    return ended
 
 
 def require_role(principal: Principal, *roles: Role) -> None:
