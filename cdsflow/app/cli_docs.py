@@ -10,6 +10,7 @@ from rich.table import Table
 
 from cdsflow import safeyaml
 from cdsflow.app.console import console
+from cdsflow.text import TextError, clean_tree
 from cdsflow.workflow.errors import InvalidInput
 
 docs_app = typer.Typer(help="Văn bản hành chính: tạo, đánh số, đóng hồ sơ.", no_args_is_help=True)
@@ -39,7 +40,10 @@ def _data(path: Path | None) -> dict:
         raise InvalidInput(f"Không đọc được tệp dữ liệu văn bản {path}", details=[str(err)]) from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{path}: tệp dữ liệu văn bản phải là một bảng khóa → giá trị")
-    return data
+    try:
+        return clean_tree(data, field=path.name)  # the one text gate, as for everything typed
+    except TextError as err:
+        raise InvalidInput(f"Tệp dữ liệu văn bản {path}: {err}") from None
 
 
 @docs_app.command("generate")
