@@ -160,11 +160,34 @@ def write_index_set_workbook(path: str | Path, index_set: IndexSet | None = None
     return _save(wb, ws, path)
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(wb) -> int:
+    """Every text cell that Excel could take for a formula is stored as text, shown as typed.
+
+    openpyxl writes a string starting with "=" as a live formula (a label "=HYPERLINK(…)" would
+    run when the officer opens the file); "+", "-", "@", tab and CR start formulas once the
+    cell is edited or the sheet saved as CSV. Forcing the string type and Excel's quote prefix
+    keeps the text exactly as the user wrote it. Returns the number of cells changed.
+    """
+    changed = 0
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_PREFIXES):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
+                    changed += 1
+    return changed
+
+
 def _save(wb, ws, path: Path) -> Path:
-    """Wrap every data cell (long Vietnamese labels) and write the workbook."""
+    """Wrap every data cell (long Vietnamese labels), neutralise formulas, write the workbook."""
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = _WRAP
+    neutralise_formulas(wb)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
