@@ -14,6 +14,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from cdsflow.assessment.loader import IndexSetError
 from cdsflow.assessment.model import ANSWER_KIND_LABELS, AnswerKind, IndexSet, Item
+from cdsflow.workflow.errors import InvalidInput
 
 INFO_SHEET = "Thông tin"
 LEVEL_SHEET = "Mức độ"
@@ -196,6 +197,16 @@ def _save(wb, ws, path: Path) -> Path:
 # ---------------------------------------------------------------- reading
 
 
+def _check_zip(path: Path) -> None:
+    """Absurd sizes refused from the zip directory, before openpyxl parses anything."""
+    from cdsflow.storage.filelimits import check_xlsx
+
+    try:
+        check_xlsx(path)
+    except InvalidInput as err:
+        raise IndexSetError(err.message) from None
+
+
 def _cell(v: Any) -> Any:
     if isinstance(v, str):
         v = v.strip()
@@ -260,6 +271,7 @@ def read_index_set_workbook(path: str | Path) -> dict:
     reported with sheet and row; content problems by the validator, with the item code.
     """
     path = Path(path)
+    _check_zip(path)
     try:
         wb = load_workbook(path, data_only=True, read_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for a bad file
@@ -399,6 +411,7 @@ def write_answer_workbook(path: str | Path, index_set: IndexSet, answers: dict |
 def read_answer_workbook(path: str | Path) -> tuple[str | None, dict[str, Any]]:
     """(index-set code written in the form, answers by item code); blank answers are left out."""
     path = Path(path)
+    _check_zip(path)
     try:
         wb = load_workbook(path, data_only=True, read_only=True)
     except Exception as exc:
