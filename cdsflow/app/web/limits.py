@@ -57,6 +57,14 @@ NEED_LOGIN = "Bạn cần đăng nhập."
 BAD_CSRF = ("Phiên làm việc không hợp lệ hoặc đã hết hạn (mã chống giả mạo CSRF không khớp). "
             "Hãy tải lại trang rồi thử lại.")
 NO_MULTIPART = "Địa chỉ này không nhận tệp tải lên."
+NOT_FOUND = "Không tìm thấy trang này."
+_NUMBER = re.compile(r"-?\d{10,}")
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (32 bits on PostgreSQL)
+
+
+def huge_id(path: str) -> bool:
+    """A path segment of digits no id column can hold: refused before the driver overflows."""
+    return any(_NUMBER.fullmatch(seg) and not -MAX_ID <= int(seg) <= MAX_ID for seg in path.split("/"))
 
 
 def size_label(limit: int) -> str:
@@ -106,7 +114,10 @@ class Guard:
             await send(message)
 
         refusal = None
-        if scope["method"] not in SAFE_METHODS:
+        if huge_id(scope.get("path", "")):
+            # An id no database column can hold: 404 here, not an overflow (500) in the driver.
+            refusal = (404, NOT_FOUND)
+        elif scope["method"] not in SAFE_METHODS:
             refusal, receive = await self._check(scope, receive, cut)
         if refusal is not None:
             status, text = refusal
