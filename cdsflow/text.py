@@ -4,8 +4,11 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# C0 controls except tab/newline/carriage return, plus DEL: never legal in a .docx or a mail header.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What never goes into stored text: C0 controls except tab and newline (CR is folded into
+# newline first), DEL and C1 controls, lone surrogates, and U+FFFE/U+FFFF. The last two are
+# outside XML 1.0's Char production, so one of them in a name made a .docx Word refuses.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 
 class TextError(ValueError):
@@ -13,12 +16,17 @@ class TextError(ValueError):
 
 
 def clean_text(value: str | None, *, field: str = "giá trị", allow_newlines: bool = False) -> str:
-    """NFC-normalise, map the Icelandic Ð (U+00D0) to Vietnamese Đ, strip, refuse control characters."""
+    """THE gate for text a person types or imports: NFC, Icelandic Ð (U+00D0) mapped to Vietnamese Đ,
+    CR/CRLF to newline, spaces collapsed (unless newlines are allowed), and a TextError for any
+    control or XML-invalid character (named with its position, so the user can find it)."""
     if value is None:
         return ""
-    text = unicodedata.normalize("NFC", str(value)).replace("\u00d0", "\u0110").replace("\u00f0", "\u0111")
-    if _CONTROL.search(text):
-        raise TextError(f"{field} chứa ký tự điều khiển không hợp lệ")
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    if bad := _NOT_XML.search(text):
+        raise TextError(f"{field} chứa ký tự không hợp lệ U+{ord(bad.group()):04X} (vị trí {bad.start() + 1})")
+    text = unicodedata.normalize("NFC", text).replace("\u00d0", "\u0110").replace("\u00f0", "\u0111")
+    if bad := _CONTROL.search(text):
+        raise TextError(f"{field} chứa ký tự điều khiển không hợp lệ (U+{ord(bad.group()):04X})")
     if not allow_newlines:
         text = " ".join(text.split())
     return text.strip()
@@ -29,3 +37,36 @@ def fold(value: str) -> str:
     text = unicodedata.normalize("NFD", value.replace("đ", "d").replace("Đ", "D"))
     text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
     return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+def xml_invalid(text: str) -> str | None:
+    """The first character XML 1.0 cannot hold (besides tab, LF, CR), or None: a last check before writing XML."""
+    m = _XML_BAD.search(text)
+    return m.group() if m else None
+
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def first_xml_invalid(tree: object, path: str = "") -> tuple[str, str] | None:
+    """(where, character) of the first XML-invalid character in nested dicts/lists of text, or None."""
+    if isinstance(tree, str):
+        bad = xml_invalid(tree)
+        return (path or "giá trị", bad) if bad is not None else None
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree) if isinstance(tree, (list, tuple)) else ()
+    for key, value in items:
+        found = first_xml_invalid(value, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+def clean_tree(tree: object, *, field: str = "dữ liệu") -> object:
+    """clean_text applied to every string (keys included) of imported nested data; TextError names the key."""
+    if isinstance(tree, str):
+        return clean_text(tree, field=field, allow_newlines=True)
+    if isinstance(tree, dict):
+        return {clean_tree(k, field=field): clean_tree(v, field=f"{field} › {k}") for k, v in tree.items()}
+    if isinstance(tree, list):
+        return [clean_tree(v, field=f"{field} › {i + 1}") for i, v in enumerate(tree)]
+    return tree

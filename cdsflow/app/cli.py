@@ -49,14 +49,9 @@ def main() -> None:
 
 
 def _database_message(err: DBAPIError) -> str:
-    text = str(err.orig).lower()
-    if "no such table" in text or "does not exist" in text or "no such column" in text:
-        return "Cơ sở dữ liệu chưa được khởi tạo hoặc còn ở phiên bản cũ: hãy chạy «cdsflow init»."
-    if "could not connect" in text or "connection refused" in text or "unable to open" in text:
-        return "Không kết nối được cơ sở dữ liệu: kiểm tra DATABASE_URL."
-    if "locked" in text:
-        return "Cơ sở dữ liệu đang bận (đang có thao tác khác ghi dữ liệu): hãy thử lại sau giây lát."
-    return f"Lỗi cơ sở dữ liệu ({type(err.orig).__name__}); đặt CDSFLOW_DEBUG=1 để xem chi tiết."
+    from cdsflow.storage.dberrors import describe
+
+    return describe(err)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@ from datetime import date
 from pathlib import Path
 
 import typer
-import yaml
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cdsflow import safeyaml
 from cdsflow.app.console import console
+from cdsflow.text import TextError, clean_tree
 from cdsflow.workflow.errors import InvalidInput
 
 docs_app = typer.Typer(help="Văn bản hành chính: tạo, đánh số, đóng hồ sơ.", no_args_is_help=True)
@@ -34,12 +35,15 @@ def _data(path: Path | None) -> dict:
     if path is None:
         return {}
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise InvalidInput(f"Không đọc được tệp dữ liệu văn bản {path}", details=[str(exc)]) from exc
+        data = safeyaml.load_file(path) or {}
+    except safeyaml.YamlInputError as err:
+        raise InvalidInput(f"Không đọc được tệp dữ liệu văn bản {path}", details=[str(err)]) from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{path}: tệp dữ liệu văn bản phải là một bảng khóa → giá trị")
-    return data
+    try:
+        return clean_tree(data, field=path.name)  # the one text gate, as for everything typed
+    except TextError as err:
+        raise InvalidInput(f"Tệp dữ liệu văn bản {path}: {err}") from None
 
 
 @docs_app.command("generate")

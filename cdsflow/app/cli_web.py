@@ -1,4 +1,4 @@
-"""Web commands: `cdsflow serve`, `cdsflow account create|list|demo`. Translation only."""
+"""Web commands: `cdsflow serve`, `cdsflow account create|list|demo|disable|enable`. Translation only."""
 from __future__ import annotations
 
 import typer
@@ -20,7 +20,8 @@ def register(app: typer.Typer) -> None:
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", "--host", help="Địa chỉ lắng nghe"),
     port: int = typer.Option(8000, "--port", help="Cổng (0: để hệ điều hành chọn)"),
-    secure_cookies: bool = typer.Option(False, "--secure-cookies", help="Cookie chỉ gửi qua HTTPS"),
+    secure_cookies: bool = typer.Option(False, "--secure-cookies", envvar="CDSFLOW_SECURE_COOKIES",
+                                        help="Cookie chỉ gửi qua HTTPS (tự bật khi yêu cầu đến qua HTTPS)"),
 ) -> None:
     """Chạy trang web cdsflow."""
     import socket
@@ -37,7 +38,9 @@ def serve_cmd(
     sock.bind((host, port))
     shown = f"[{host}]" if ":" in host else host
     console.print(f"cdsflow đang chạy tại http://{shown}:{sock.getsockname()[1]}/", highlight=False)
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    # proxy_headers off: uvicorn would otherwise trust X-Forwarded-For from 127.0.0.1 by default;
+    # create_app applies them only for CDSFLOW_TRUSTED_PROXIES.
+    config = uvicorn.Config(app, log_level="warning", access_log=False, proxy_headers=False)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -76,3 +79,19 @@ def account_demo() -> None:
     for username, password, label in rows:
         table.add_row(username, password, label)
     console.print(table)
+
+
+@account_app.command("disable")
+def account_disable(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
+    """Khóa tài khoản: không đăng nhập được nữa, mọi phiên đang mở kết thúc ngay."""
+    with UnitOfWork(make_engine()) as u:
+        account_svc.set_active(u, username, False)
+    console.print(f"Đã khóa tài khoản «{account_svc.normalise_username(username)}»; mọi phiên đăng nhập đã kết thúc.")
+
+
+@account_app.command("enable")
+def account_enable(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
+    """Mở khóa tài khoản."""
+    with UnitOfWork(make_engine()) as u:
+        account_svc.set_active(u, username, True)
+    console.print(f"Đã mở khóa tài khoản «{account_svc.normalise_username(username)}».")

@@ -5,8 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from cdsflow import safeyaml
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.xlsx import answer_hint, read_answer_workbook, write_answer_workbook
 from cdsflow.workflow.errors import InvalidInput
@@ -53,11 +52,9 @@ def read_answers(path: str | Path) -> tuple[str | None, dict[str, Any]]:
     if suffix not in (".yaml", ".yml"):
         raise InvalidInput(f"Tệp trả lời {path.name}: chỉ đọc được .yaml hoặc .xlsx")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f", dòng {mark.line + 1}" if mark is not None else ""
-        raise InvalidInput(f"Tệp trả lời {path.name} sai cú pháp YAML{line}") from None
+        data = safeyaml.load_file(path)
+    except safeyaml.YamlInputError as err:
+        raise InvalidInput(f"Tệp trả lời: {err}") from None
     if not isinstance(data, dict):
         raise InvalidInput(f"Tệp trả lời {path.name}: phải là các dòng 'mã: câu trả lời'")
     code = data.get("index_set")

@@ -33,6 +33,7 @@ from cdsflow.assessment.model import (
     Policy,
     Tier,
 )
+from cdsflow import safeyaml
 from cdsflow.text import TextError, clean_text
 from cdsflow.workflow.errors import InvalidInput
 
@@ -641,7 +642,7 @@ def content_hash(content: dict) -> str:
 def _code_lines(text: str) -> dict[str, int]:
     """Line (1-based) of each mapping's `code:` in a YAML text, to point the reader at it."""
     out: dict[str, int] = {}
-    stack = [yaml.compose(text, Loader=yaml.SafeLoader)]
+    stack = [safeyaml.compose(text)]
     while stack:
         node = stack.pop()
         if isinstance(node, yaml.MappingNode):
@@ -659,12 +660,11 @@ _WHERE = re.compile(r"^(.*?: (?:tiêu chí|mục|nhóm) )([^\s,:]+)")
 
 def load_yaml_text(text: str, source: str) -> IndexSet:
     try:
-        data = yaml.safe_load(text)
+        data = safeyaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f", dòng {mark.line + 1}" if mark is not None else ""
-        raise IndexSetError(f"Tệp bộ chỉ số {source} không đọc được (YAML sai cú pháp{line})",
-                            details=[str(getattr(exc, "problem", exc))]) from exc
+        line = safeyaml.line_of(exc)
+        where = f" (dòng {line})" if line else ""
+        raise IndexSetError(f"Tệp bộ chỉ số {source} không đọc được{where}", details=[safeyaml.describe(exc)]) from None
     try:
         return parse_index_set(data, source)
     except IndexSetError as err:
@@ -690,7 +690,11 @@ def load_index_set_file(path: str | Path) -> IndexSet:
 
         return parse_index_set(read_index_set_workbook(path), path.name)
     if suffix in (".yaml", ".yml"):
-        return load_yaml_text(path.read_text(encoding="utf-8"), path.name)
+        try:
+            text = safeyaml.read_text(path)
+        except safeyaml.YamlInputError as err:
+            raise IndexSetError(str(err)) from None
+        return load_yaml_text(text, path.name)
     raise IndexSetError(f"Tệp {path.name}: chỉ nhận tệp .yaml, .yml hoặc .xlsx")
 
 

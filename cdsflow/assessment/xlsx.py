@@ -14,6 +14,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from cdsflow.assessment.loader import IndexSetError
 from cdsflow.assessment.model import ANSWER_KIND_LABELS, AnswerKind, IndexSet, Item
+from cdsflow.workflow.errors import InvalidInput
 
 INFO_SHEET = "Thông tin"
 LEVEL_SHEET = "Mức độ"
@@ -165,17 +166,50 @@ def write_index_set_workbook(path: str | Path, index_set: IndexSet | None = None
     return _save(wb, ws, path)
 
 
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formulas(wb) -> int:
+    """Every text cell that Excel could take for a formula is stored as text, shown as typed.
+
+    openpyxl writes a string starting with "=" as a live formula (a label "=HYPERLINK(…)" would
+    run when the officer opens the file); "+", "-", "@", tab and CR start formulas once the
+    cell is edited or the sheet saved as CSV. Forcing the string type and Excel's quote prefix
+    keeps the text exactly as the user wrote it. Returns the number of cells changed.
+    """
+    changed = 0
+    for sheet in wb.worksheets:
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and cell.value.startswith(FORMULA_PREFIXES):
+                    cell.data_type = "s"
+                    cell.quotePrefix = True
+                    changed += 1
+    return changed
+
+
 def _save(wb, ws, path: Path) -> Path:
-    """Wrap every data cell (long Vietnamese labels) and write the workbook."""
+    """Wrap every data cell (long Vietnamese labels), neutralise formulas, write the workbook."""
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = _WRAP
+    neutralise_formulas(wb)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
 
 
 # ---------------------------------------------------------------- reading
+
+
+def _check_zip(path: Path) -> None:
+    """Absurd sizes refused from the zip directory, before openpyxl parses anything."""
+    from cdsflow.storage.filelimits import check_xlsx
+
+    try:
+        check_xlsx(path)
+    except InvalidInput as err:
+        raise IndexSetError(err.message) from None
 
 
 def _cell(v: Any) -> Any:
@@ -242,6 +276,7 @@ def read_index_set_workbook(path: str | Path) -> dict:
     reported with sheet and row; content problems by the validator, with the item code.
     """
     path = Path(path)
+    _check_zip(path)
     try:
         wb = load_workbook(path, data_only=True, read_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for a bad file
@@ -384,6 +419,7 @@ def write_answer_workbook(path: str | Path, index_set: IndexSet, answers: dict |
 def read_answer_workbook(path: str | Path) -> tuple[str | None, dict[str, Any]]:
     """(index-set code written in the form, answers by item code); blank answers are left out."""
     path = Path(path)
+    _check_zip(path)
     try:
         wb = load_workbook(path, data_only=True, read_only=True)
     except Exception as exc:

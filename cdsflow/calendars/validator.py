@@ -5,6 +5,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from cdsflow import safeyaml
 from cdsflow.calendars.catalog import DATA_DIR
 from cdsflow.calendars.model import Calendar
 from cdsflow.calendars.parse import parse_calendar
@@ -37,15 +38,10 @@ def check_calendar(path: str | Path) -> CheckResult:
     path = Path(path)
     result = CheckResult(path)
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        result.errors.append(error(None, "unreadable", f"không đọc được tệp: {exc.strerror or exc}").at(path))
-        return result
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        result.errors.append(error(line, "encoding", "tệp không phải UTF-8").at(path))
+        raw = safeyaml.read_bytes(path)  # size and encoding checked before parsing
+        text = safeyaml.decode(raw, path.name)
+    except safeyaml.YamlInputError as exc:
+        result.errors.append(error(exc.line, exc.code, str(exc)).at(path))
         return result
 
     parsed = parse_calendar(text)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import yaml
 
+from cdsflow import safeyaml
 from cdsflow.calendars.problems import Problem, error
 
 
@@ -76,12 +77,12 @@ def read_tree(text: str) -> tuple[object | None, list[Problem]]:
     """Parse YAML text into Map/Seq/Text; syntax errors become problems with their line."""
     problems: list[Problem] = []
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = safeyaml.compose(text)  # anchors/aliases refused: no alias bomb
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
         problem = str(exc.problem or exc)
-        said = _SYNTAX_VI.get(problem, f"cú pháp sai ({problem})")
+        said = problem if isinstance(exc, safeyaml.AliasRefused) else _SYNTAX_VI.get(problem, f"cú pháp sai ({problem})")
         return None, [error(line, "yaml_syntax", f"YAML không đọc được: {said}")]
     if node is None:
         return None, [error(1, "empty", "tệp lịch rỗng")]

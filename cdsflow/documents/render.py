@@ -21,6 +21,7 @@ from jinja2 import Environment, StrictUndefined
 from lxml import etree
 
 from cdsflow.documents.build_templates import FIXED_ZIP_TIME, TEMPLATES_DIR, repack
+from cdsflow.text import xml_invalid
 from cdsflow.workflow.errors import InvalidInput, NotFound
 
 _PART = re.compile(r"^word/(document|header\d*|footer\d*)\.xml$")
@@ -83,6 +84,9 @@ class CompiledTemplate:
                 if raw is None:
                     xml = self._compiled[name].render(context)
                     xml = re.sub(r"\n<w:p([ >])", r"<w:p\1", xml)
+                    if (bad := xml_invalid(xml)) is not None:  # refuse rather than write a file Word rejects
+                        raise InvalidInput(f"Không lập được văn bản: dữ liệu chứa ký tự U+{ord(bad):04X} "
+                                           "không được phép trong tệp Word; hãy sửa dữ liệu rồi lập lại")
                     raw = ("<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n" + xml).encode("utf-8")
                 zi = zipfile.ZipInfo(name, FIXED_ZIP_TIME)
                 zi.compress_type = zipfile.ZIP_DEFLATED

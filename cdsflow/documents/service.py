@@ -28,6 +28,7 @@ from cdsflow.documents.signature import DEFAULT_HEAD_TITLE, SignatureSpec
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import DocumentSetting, GeneratedDocument
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, CommitteeMember, Unit
+from cdsflow.text import TextError, first_xml_invalid
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.errors import InvalidInput, NotFound
 from cdsflow.workflow.stages import Stage
@@ -322,7 +323,13 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
                   drafter_mark=setting.drafter_mark,
                   legal_bases=data.get("legal_bases") or cx.index_set_basis(ld.campaign.index_set_code),
                   consider=data.get("consider", ""), code_groups=code_groups)
-    context = build_context(session, code, ld, issue, data, scores)
+    try:
+        context = build_context(session, code, ld, issue, data, scores)
+    except TextError as err:  # stored text the gate would refuse today: no paper, no number
+        raise InvalidInput(f"Không lập được văn bản: {err}; hãy sửa dữ liệu rồi lập lại") from None
+    if bad := first_xml_invalid(context):  # refused before anything is stored: the number rolls back
+        raise InvalidInput(f"Không lập được văn bản: «{bad[0]}» chứa ký tự U+{ord(bad[1]):04X} không được phép "
+                           "trong tệp Word; hãy sửa dữ liệu rồi lập lại")
     record = GeneratedDocument(
         unit_id=issuer.id, school_id=ld.school.id if ld.school else None, campaign_id=ld.campaign.id,
         doc_type=code, series=series, year=year if number else None, number=number,

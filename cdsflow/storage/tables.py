@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cdsflow.storage.types import UTCDateTime
@@ -36,8 +36,17 @@ class Unit(SQLModel, table=True):
         return [e for e in self.emails.split(",") if e]
 
 
+_OPEN = "status != 'closed'"
+
+
 class Campaign(SQLModel, table=True):
     __tablename__ = "campaign"
+    # One open plan per issuer, school year and index set (a child plan is its bureau's one);
+    # enforced by the database so two launches at the same instant cannot both succeed.
+    __table_args__ = (
+        Index("uq_campaign_issuer_year_set_open", "issuer_id", "school_year", "index_set_code", unique=True,
+              sqlite_where=text(_OPEN), postgresql_where=text(_OPEN)),
+    )
     id: int | None = Field(default=None, primary_key=True)
     issuer_id: int = Field(foreign_key="unit.id", index=True)
     parent_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)

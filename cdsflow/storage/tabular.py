@@ -5,6 +5,7 @@ import csv
 import io
 from pathlib import Path
 
+from cdsflow.storage.filelimits import MAX_TABLE_BYTES, MAX_TABLE_ROWS, check_size, check_xlsx
 from cdsflow.text import fold
 from cdsflow.workflow.errors import InvalidInput
 
@@ -45,6 +46,7 @@ def read_table(path: str | Path, aliases: dict[str, list[str]]) -> list[Row]:
 
 
 def _read_csv(path: Path) -> list[list[str]]:
+    check_size(path, MAX_TABLE_BYTES)
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8-sig")
@@ -54,10 +56,20 @@ def _read_csv(path: Path) -> list[list[str]]:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
         dialect = csv.excel
-    return [row for row in csv.reader(io.StringIO(text), dialect)]
+    return _bounded(csv.reader(io.StringIO(text), dialect), path)
+
+
+def _bounded(rows, path: Path) -> list[list[str]]:
+    out = []
+    for row in rows:
+        if len(out) > MAX_TABLE_ROWS:  # header + MAX_TABLE_ROWS data rows
+            raise InvalidInput(f"Tệp {path.name} có quá nhiều dòng (tối đa {MAX_TABLE_ROWS:,} dòng)".replace(",", "."))
+        out.append(row)
+    return out
 
 
 def _read_xlsx(path: Path) -> list[list[str]]:
+    check_xlsx(path)  # before openpyxl is even imported
     from openpyxl import load_workbook
 
     try:
@@ -66,6 +78,6 @@ def _read_xlsx(path: Path) -> list[list[str]]:
         raise InvalidInput(f"Không đọc được tệp Excel {path.name}: {err}") from None
     try:
         ws = wb.worksheets[0]
-        return [["" if v is None else str(v) for v in row] for row in ws.iter_rows(values_only=True)]
+        return _bounded((["" if v is None else str(v) for v in row] for row in ws.iter_rows(values_only=True)), path)
     finally:
         wb.close()

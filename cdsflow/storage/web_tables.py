@@ -1,10 +1,10 @@
-"""Web tables: accounts bound to units, server-side sessions, login attempts (rate limiting)."""
+"""Web tables: accounts bound to units, server-side sessions, login throttling."""
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, Index
+from sqlalchemy import Column
 from sqlmodel import Field, SQLModel
 
 from cdsflow.storage.types import UTCDateTime
@@ -37,13 +37,16 @@ class WebSession(SQLModel, table=True):
     expires_at: datetime | None = _ts(nullable=False)
 
 
-class LoginAttempt(SQLModel, table=True):
-    """Failed logins, kept in the database so that several server processes count the same tries."""
+class LoginThrottle(SQLModel, table=True):
+    """Login tries per key in the current window, updated in one atomic statement per try.
 
-    __tablename__ = "web_login_attempt"
-    __table_args__ = (Index("ix_web_login_attempt_user_at", "username", "at"),
-                      Index("ix_web_login_attempt_client_at", "client", "at"))
-    id: int | None = Field(default=None, primary_key=True)
-    username: str = Field(max_length=64)
-    client: str = Field(max_length=64)
-    at: datetime | None = _ts(nullable=False)
+    Keys: "pair:<username>|<address>" (locks that pair only), "addr:<address>" (one address
+    guessing many names), "user:<username>" (all addresses: only slows answers down, so an
+    attacker cannot lock the real user out). Kept in the database so every server process
+    counts the same tries.
+    """
+
+    __tablename__ = "web_login_throttle"
+    key: str = Field(primary_key=True, max_length=200)
+    tries: int = 0
+    window_start: datetime | None = _ts(nullable=False)

@@ -283,7 +283,11 @@ def test_concurrent_saves_never_leave_a_stale_score(postgres_engine):
         a = make_assessment(session)
         session.commit()
     first = Session(engine)
-    svc.save_answers(first, a.id, "self", {"1.4": 25}, "Thành viên 1")  # holds the row lock
+    # The first member's save is under way: it holds the assessment's row lock (taken first, as
+    # save_answers does) when the second member's save starts.
+    from sqlalchemy import update
+
+    first.execute(update(Assessment).where(Assessment.id == a.id).values(version=Assessment.version))
     errors: list[BaseException] = []
 
     def second() -> None:
@@ -307,7 +311,7 @@ def test_concurrent_saves_never_leave_a_stale_score(postgres_engine):
             threading.Event().wait(0.01)
         else:  # pragma: no cover
             raise AssertionError("the second writer never waited for the first")
-    first.commit()
+    svc.save_answers(first, a.id, "self", {"1.4": 25}, "Thành viên 1")  # commits, releasing the lock
     first.close()
     t.join(timeout=30)
     assert not errors

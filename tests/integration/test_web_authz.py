@@ -39,7 +39,7 @@ POST /api/assessments/{a}/evidence         401  403  403  403  422  422  403  40
 GET  /api/documents                        401  200  200  200  200  200  200  200  200
 POST /api/assessments/{a}/documents        401  403  422  403  422  403  422  404  404
 POST /api/campaigns/{c}/documents          401  403  422  403  403  403  422  404  403
-GET  /api/public/campaigns/{c}             200  200  200  200  200  200  200  200  200
+GET  /api/public/campaigns/{c}             404  404  404  404  404  404  404  404  404
 GET  /api/campaigns/{c}/team                401  200  200  200  403  403  200  404  403
 PUT  /api/campaigns/{c}/team                401  403  422  403  403  403  403  404  403
 PUT  /api/campaigns/{c}/team/visits         401  403  422  403  403  403  403  404  403
@@ -52,7 +52,7 @@ GET  /assessments/{a}                      303  200  200  200  200  200  200  40
 GET  /accounts                             303  200  403  403  403  403  403  403  403
 GET  /mailbox                              303  200  403  403  403  403  403  403  403
 POST /mailbox/retry                        401  422  403  403  403  403  403  403  403
-GET  /results/{c}                          200  200  200  200  200  200  200  200  200
+GET  /results/{c}                          404  404  404  404  404  404  404  404  404
 GET  /                                     303  303  303  303  303  303  303  303  303
 """
 

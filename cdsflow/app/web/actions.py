@@ -280,6 +280,7 @@ def remind_now(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: s
     from cdsflow.notifications.services import remind_now as nudge
 
     campaign_for(uow, p, campaign_id)
+    authorization.check_campaign(uow.session, actor(p), "remind", campaign_id, now=now)  # before the input
     if milestone_key not in {k for k, _ in milestones(uow, campaign_id)}:
         raise InvalidInput(f"Kế hoạch số {campaign_id} không có mốc «{milestone_key}»")
     return nudge(uow.engine, campaign_id, milestone_key, _now(now), actor(p))

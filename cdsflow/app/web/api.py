@@ -8,7 +8,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from cdsflow.app.web import actions
-from cdsflow.app.web.deps import SESSION_COOKIE, checked_principal, client_address, current_principal, get_uow
+from cdsflow.app.web.deps import (
+    SESSION_COOKIE, checked_principal, client_address, cookie_secure, current_principal, get_uow,
+)
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.services import accounts as account_svc
 from cdsflow.workflow.services.accounts import Principal
@@ -44,7 +46,7 @@ def login(body: LoginIn, request: Request, uow: UnitOfWork = Depends(get_uow)):
     p = account_svc.principal_for(uow, token)
     response = JSONResponse(_me(p).model_dump())
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
-                        secure=request.app.state.secure_cookies)
+                        secure=cookie_secure(request))
     return response
 
 

@@ -1,6 +1,7 @@
 """The FastAPI app factory: `create_app(engine)` gives pages, the JSON API and static files."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,19 +10,10 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
 from cdsflow.app.console import local
-from cdsflow.app.web import errors
+from cdsflow.app.web import errors, limits
 from cdsflow.workflow.machine import history_text
 
 HERE = Path(__file__).parent
-MAX_BODY = 3 * 1024 * 1024  # uploads are small office files; anything bigger is refused up front
-SECURITY_HEADERS = [
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"same-origin"),
-    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; style-src 'self'; frame-ancestors 'none'"),
-]
-
-
 def _num(value) -> str:
     """7.5 → "7,5", 10 → "10": points as Vietnamese write them."""
     if value is None:
@@ -30,40 +22,15 @@ def _num(value) -> str:
     return text.replace(".", ",")
 
 
-class _Guard:
-    """Pure ASGI: refuse oversized bodies before reading them; add security headers to every answer."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        for name, value in scope.get("headers", []):
-            if name == b"content-length" and value.isdigit() and int(value) > MAX_BODY:
-                body = "Tệp hoặc dữ liệu gửi lên quá lớn (tối đa 3 MB).".encode()
-                await send({"type": "http.response.start", "status": 413,
-                            "headers": [(b"content-type", b"text/plain; charset=utf-8"), *SECURITY_HEADERS]})
-                await send({"type": "http.response.body", "body": body})
-                return
-
-        # FastAPI's Swagger page loads its script from a CDN: that one page goes without our CSP.
-        headers = SECURITY_HEADERS if scope.get("path") != "/api/docs" else SECURITY_HEADERS[:3]
-
-        async def send_with_headers(message):
-            if message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *headers]}
-            await send(message)
-
-        await self.app(scope, receive, send_with_headers)
-
-
 def create_app(
     engine: Engine,
     *,
     uploads_dir: Path | str = Path("var") / "uploads",
     secure_cookies: bool = False,
+    trusted_proxies: str | None = None,
 ) -> FastAPI:
+    """`trusted_proxies`: addresses/networks whose X-Forwarded-For/-Proto are believed
+    (default: CDSFLOW_TRUSTED_PROXIES, unset = nobody, so a client cannot pick its own address)."""
     from cdsflow.app import wiring
     from cdsflow.app.web import api, pages, routes_documents, routes_mailbox, routes_scores, routes_teams
 
@@ -76,6 +43,8 @@ def create_app(
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
+        # Part counts of a multipart form: our upload forms carry one file and a few fields.
+        form_limits={"max_files": 2, "max_fields": 1000, "max_part_size": 256 * 1024},
     )
     app.state.engine = engine
     app.state.uploads_dir = Path(uploads_dir)
@@ -98,5 +67,13 @@ def create_app(
     app.include_router(routes_documents.pages)
     app.include_router(routes_mailbox.pages)
     app.include_router(routes_teams.pages)
-    app.add_middleware(_Guard)
+    from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE
+
+    app.add_middleware(limits.Guard, engine=engine, session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE)
+    trusted = trusted_proxies if trusted_proxies is not None else os.environ.get("CDSFLOW_TRUSTED_PROXIES", "")
+    if trusted.strip():
+        from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+        # Outermost, so the guard and the routes see the client's address and https scheme.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=[t.strip() for t in trusted.split(",") if t.strip()])
     return app

@@ -46,5 +46,11 @@ async def checked_principal(request: Request, p: Principal = Depends(current_pri
     return p
 
 
+def cookie_secure(request: Request) -> bool:
+    """Cookies are Secure when asked (--secure-cookies) or whenever the request came over HTTPS."""
+    return bool(request.app.state.secure_cookies) or request.url.scheme == "https"
+
+
 def client_address(request: Request) -> str:
+    # Forwarded headers are applied (by uvicorn's ProxyHeadersMiddleware) only for CDSFLOW_TRUSTED_PROXIES.
     return request.client.host if request.client else "?"

@@ -6,8 +6,10 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from cdsflow.storage import dberrors
 from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput, NotFound, StaleUpdate, TransitionRefused
 from cdsflow.workflow.services.accounts import LoginFailed, TooManyAttempts
 
@@ -89,6 +91,15 @@ def install(app: FastAPI) -> None:
     async def validation_error(request: Request, err: RequestValidationError):
         fields = sorted({str(e.get("loc", ["?"])[-1]) for e in err.errors()})
         return render_error(request, 422, HTTP_MESSAGES[422], [f"trường «{f}» thiếu hoặc sai kiểu" for f in fields])
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, err: DBAPIError):
+        code = dberrors.status(err)
+        if code == 500:
+            log.exception("lỗi cơ sở dữ liệu ở %s %s", request.method, request.url.path)
+        else:
+            log.warning("cơ sở dữ liệu từ chối %s %s: %s", request.method, request.url.path, err.orig)
+        return render_error(request, code, dberrors.describe(err) + " Dữ liệu của bạn không bị thay đổi.")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception):

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from cdsflow.app.web import actions
 from cdsflow.app.web.access import allowed
 from cdsflow.app.web.deps import (
-    LOGIN_COOKIE, SESSION_COOKIE, checked_principal, client_address, current_principal, get_uow, optional_principal,
+    LOGIN_COOKIE, SESSION_COOKIE, checked_principal, client_address, cookie_secure, current_principal, get_uow, optional_principal,
 )
 from cdsflow.app.web.errors import BadCsrf, status_of
 from cdsflow.storage.db import UnitOfWork
@@ -31,6 +31,8 @@ NOTICES = {
     "launched": "Đã phát động kế hoạch.",
     "advanced": "Đã cập nhật trạng thái kế hoạch.",
     "account": "Đã tạo tài khoản.",
+    "disabled": "Đã khóa tài khoản; mọi phiên đăng nhập của tài khoản đó đã kết thúc.",
+    "enabled": "Đã mở khóa tài khoản.",
     "scores": "Đã lưu điểm.",
     "document": "Đã lập văn bản và vào sổ.",
     "documents": "Đã lập văn bản cho các trường và vào sổ.",
@@ -62,7 +64,7 @@ def _login_form(request: Request, message: str | None = None, status: int = 200)
     response = render(request, "login.html", None, status, login_token=token, error=message,
                       next=_safe_next(request.query_params.get("next")))
     response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="lax", path="/login",
-                        secure=request.app.state.secure_cookies)
+                        secure=cookie_secure(request))
     return response
 
 
@@ -86,7 +88,7 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     token = account_svc.open_session(uow, account)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
-                        secure=request.app.state.secure_cookies, max_age=int(account_svc.SESSION_LIFETIME.total_seconds()))
+                        secure=cookie_secure(request), max_age=int(account_svc.SESSION_LIFETIME.total_seconds()))
     response.delete_cookie(LOGIN_COOKIE, path="/login")
     return response
 
@@ -130,13 +132,19 @@ async def save_upload(request: Request, upload: UploadFile, kind: str, suffixes:
     suffix = Path(upload.filename or "").suffix.lower()
     if suffix not in suffixes:
         raise InvalidInput(f"Loại tệp không được nhận: «{suffix or 'không có đuôi'}» (chỉ nhận {', '.join(suffixes)})")
-    data = await upload.read(limit + 1)
-    if len(data) > limit:
-        raise InvalidInput(f"Tệp quá lớn (tối đa {limit // 1024} KB)")
     folder = request.app.state.uploads_dir / kind
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{uuid.uuid4().hex}{suffix}"
-    target.write_bytes(data)
+    size = 0
+    with target.open("wb") as out:  # copied in pieces: a 20 MB file never sits in memory whole
+        while piece := await upload.read(1024 * 1024):
+            size += len(piece)
+            if size > limit:
+                break
+            out.write(piece)
+    if size > limit:
+        target.unlink(missing_ok=True)
+        raise InvalidInput(f"Tệp quá lớn (tối đa {limit // 1024} KB)")
     return target
 
 
@@ -323,3 +331,17 @@ def create_account(request: Request, username: str = Form(""), full_name: str = 
         uow.rollback()
         return _accounts(request, p, uow, status_of(err), error=err.message, details=err.details)
     return RedirectResponse("/accounts?done=account", status_code=303)
+
+
+@router.post("/accounts/{account_id}/active")
+def account_active(request: Request, account_id: int, active: str = Form(...), p: Principal = Depends(checked_principal),
+                   uow: UnitOfWork = Depends(get_uow)) -> Response:
+    actions.require_accounts(p)
+    try:
+        if account_id == p.account_id:
+            raise InvalidInput("Không tự khóa tài khoản của chính mình.")
+        account_svc.set_active_by_id(uow, account_id, active == "1")
+    except CdsError as err:
+        uow.rollback()
+        return _accounts(request, p, uow, status_of(err), error=err.message, details=err.details)
+    return RedirectResponse(f"/accounts?done={'enabled' if active == '1' else 'disabled'}", status_code=303)

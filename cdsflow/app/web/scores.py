@@ -22,7 +22,7 @@ from cdsflow.workflow.services.indexsets import index_set_for_assessment
 PHASE_LABELS = {"self": "Tự đánh giá", "external": "Đánh giá ngoài"}
 
 EVIDENCE_TYPES = (".pdf", ".docx", ".xlsx", ".doc", ".xls", ".jpg", ".jpeg", ".png", ".zip")
-EVIDENCE_MAX = 2 * 1024 * 1024
+EVIDENCE_MAX = 20 * 1024 * 1024  # scanned decisions and photos; the route's body limit matches
 MEDIA_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
 
 

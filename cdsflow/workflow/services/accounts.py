@@ -4,16 +4,18 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, insert, literal, select, update
 
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Unit
-from cdsflow.storage.web_tables import Account, LoginAttempt, WebSession
+from cdsflow.storage.types import UTCDateTime
+from cdsflow.storage.web_tables import Account, LoginThrottle, WebSession
 from cdsflow.text import TextError, clean_text
 from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput, NotFound
 from cdsflow.workflow.roles import ROLE_LABELS, Role  # noqa: F401 (re-exported)
@@ -31,10 +33,13 @@ ROLE_UNIT_KINDS: dict[Role, set[UnitKind]] = {
     Role.CLERK: set(UnitKind),
 }
 
-# Rate limiting: failed tries counted over a sliding window, per username and per client address.
+# Rate limiting: tries counted over a window, per (username, address) pair and per address;
+# per username alone only a slow-down (see authenticate).
 WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_USER = 5  # per (username, client address) pair
 MAX_FAILURES_PER_CLIENT = 20
+SLOW_AFTER_PER_USER = 10
+MAX_SLOWDOWN = 2.0  # seconds
 SESSION_LIFETIME = timedelta(hours=12)
 MIN_PASSWORD = 10
 
@@ -155,38 +160,74 @@ def list_accounts(uow: UnitOfWork) -> list[AccountRow]:
             for a, code, name in rows]
 
 
-def _failures(uow: UnitOfWork, column, value: str, since: datetime) -> int:
-    return uow.session.execute(
-        select(func.count()).select_from(LoginAttempt).where(column == value, LoginAttempt.at >= since)
-    ).scalar_one()
+def _bump(uow: UnitOfWork, key: str, now: datetime, step: int = 1) -> int:
+    """Count one try for `key` in one atomic upsert and return the count in the current window.
+
+    INSERT … ON CONFLICT DO UPDATE … RETURNING: concurrent tries each get their own number,
+    so forty parallel guesses cannot all read "4 so far" and all go on to a password check.
+    """
+    if uow.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as upsert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as upsert
+    at = literal(now, UTCDateTime())
+    expired = LoginThrottle.window_start < literal(now - WINDOW, UTCDateTime())
+    stmt = upsert(LoginThrottle).values(key=key, tries=max(step, 0), window_start=now)
+    stmt = stmt.on_conflict_do_update(index_elements=[LoginThrottle.key], set_={
+        "tries": case((expired, max(step, 0)), else_=LoginThrottle.tries + step),
+        "window_start": case((expired, at), else_=LoginThrottle.window_start),
+    }).returning(LoginThrottle.tries)
+    return uow.session.execute(stmt).scalar_one()
+
+
+def throttle_keys(username: str, client: str) -> tuple[str, str, str]:
+    """(pair, address, username) keys of a login try."""
+    return f"pair:{username}|{client}", f"addr:{client}", f"user:{username}"
+
+
+def slowdown(user_tries: int) -> float:
+    """Seconds to wait before checking a password for a name many addresses are guessing at."""
+    return 0.0 if user_tries <= SLOW_AFTER_PER_USER else min(MAX_SLOWDOWN, 0.1 * (user_tries - SLOW_AFTER_PER_USER))
 
 
 def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str,
                  now: datetime | None = None) -> Account:
-    """The account, or LoginFailed / TooManyAttempts. Failures are stored (and committed) for rate limiting."""
+    """The account, or LoginFailed / TooManyAttempts.
+
+    Fair throttling: a try is counted (and committed) before the password is checked; a
+    (username, address) pair is stopped after MAX_FAILURES_PER_USER tries, an address after
+    MAX_FAILURES_PER_CLIENT; the username alone is only slowed down, so someone else's
+    guesses never lock the real user out. A correct password gives its try back.
+    """
     now = _now(now)
     username = normalise_username(username)[:64]
     client = (client or "?")[:64]
-    since = now - WINDOW
-    if (_failures(uow, LoginAttempt.username, username, since) >= MAX_FAILURES_PER_USER
-            or _failures(uow, LoginAttempt.client, client, since) >= MAX_FAILURES_PER_CLIENT):
+    pair_key, addr_key, user_key = throttle_keys(username, client)
+    pair, addr, user = (_bump(uow, k, now) for k in (pair_key, addr_key, user_key))
+    uow.session.execute(delete(LoginThrottle).where(LoginThrottle.window_start < now - 4 * WINDOW))
+    account = uow.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
+    # Commit now: the try is counted for everyone, and no database connection is held during
+    # the slow password check (a burst of logins must not starve the pool).
+    uow.commit()
+    if pair > MAX_FAILURES_PER_USER or addr > MAX_FAILURES_PER_CLIENT:
         raise TooManyAttempts(
             f"Đăng nhập sai quá nhiều lần. Hãy thử lại sau {int(WINDOW.total_seconds() // 60)} phút."
         )
-    account = uow.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
+    if wait := slowdown(user):
+        time.sleep(wait)
     try:
         _hasher.verify(account.password_hash if account else _DUMMY_HASH, password or "")
         ok = account is not None and account.active
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
-        uow.session.execute(insert(LoginAttempt).values(username=username, client=client, at=now))
-        uow.session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 4 * WINDOW))
-        uow.commit()
         raise LoginFailed("Tên đăng nhập hoặc mật khẩu không đúng.")
+    uow.session.execute(delete(LoginThrottle).where(LoginThrottle.key == pair_key))
+    for key in (addr_key, user_key):
+        _bump(uow, key, now, step=-1)
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = _hasher.hash(password)
-        uow.commit()
+    uow.commit()
     return account
 
 
@@ -233,14 +274,24 @@ def close_session(uow: UnitOfWork, token: str | None) -> None:
 
 
 def set_active(uow: UnitOfWork, username: str, active: bool) -> None:
-    done = uow.session.execute(update(Account).where(Account.username == normalise_username(username))
-                               .values(active=active))
-    if done.rowcount != 1:
+    """Enable or disable an account; disabling ends every session it has, in the same transaction."""
+    account_id = uow.session.execute(
+        select(Account.id).where(Account.username == normalise_username(username))).scalar_one_or_none()
+    if account_id is None:
         raise NotFound(f"Không tìm thấy tài khoản «{username}»")
+    set_active_by_id(uow, account_id, active)
+
+
+def set_active_by_id(uow: UnitOfWork, account_id: int, active: bool) -> int:
+    """As set_active; returns the number of sessions ended."""
+    done = uow.session.execute(update(Account).where(Account.id == account_id).values(active=active))
+    if done.rowcount != 1:
+        raise NotFound(f"Không tìm thấy tài khoản số {account_id}")
+    ended = 0
     if not active:
-        ids = select(Account.id).where(Account.username == normalise_username(username)).scalar_subquery()
-        uow.session.execute(delete(WebSession).where(WebSession.account_id == ids))
+        ended = uow.session.execute(delete(WebSession).where(WebSession.account_id == account_id)).rowcount
     uow.commit()
+    return ended
 
 
 def require_role(principal: Principal, *roles: Role) -> None:

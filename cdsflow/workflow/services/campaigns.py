@@ -6,7 +6,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import false, func, insert, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cdsflow.calendars.model import Calendar
@@ -112,23 +113,29 @@ def launch_campaign(
         "dossier": list(calendar.dossier) if calendar else [],
         "version": 1,
     }
-    parent = session.execute(
-        insert(Campaign).returning(Campaign.id), [{**base, "issuer_id": issuer.id, "parent_id": None, "title": title}]
-    ).scalar_one()
-    child_ids: list[int] = []
-    if spawn_children:
-        branches = sorted({b for b in subjects.values() if b is not None})
-        if branches:
-            names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(branches))).all())
-            created = session.execute(
-                insert(Campaign).returning(Campaign.id, Campaign.issuer_id, sort_by_parameter_order=True),
-                [{**base, "issuer_id": b, "parent_id": parent, "title": f"{title} ({names[b]})"} for b in branches],
-            ).all()
-            child_ids = [cid for cid, _ in created]
-            by_bureau = {bureau: cid for cid, bureau in created}
-        owner = {sid: by_bureau.get(branch, parent) if branches else parent for sid, branch in subjects.items()}
-    else:
-        owner = {sid: parent for sid in subjects}
+    # The unique index (issuer, year, index set, while open) decides between concurrent launches:
+    # the loser's INSERT fails here and it is told which plan already exists.
+    try:
+        parent = session.execute(
+            insert(Campaign).returning(Campaign.id), [{**base, "issuer_id": issuer.id, "parent_id": None, "title": title}]
+        ).scalar_one()
+        child_ids: list[int] = []
+        if spawn_children:
+            branches = sorted({b for b in subjects.values() if b is not None})
+            if branches:
+                names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(branches))).all())
+                created = session.execute(
+                    insert(Campaign).returning(Campaign.id, Campaign.issuer_id, sort_by_parameter_order=True),
+                    [{**base, "issuer_id": b, "parent_id": parent, "title": f"{title} ({names[b]})"} for b in branches],
+                ).all()
+                child_ids = [cid for cid, _ in created]
+                by_bureau = {bureau: cid for cid, bureau in created}
+            owner = {sid: by_bureau.get(branch, parent) if branches else parent for sid, branch in subjects.items()}
+        else:
+            owner = {sid: parent for sid in subjects}
+    except IntegrityError:
+        uow.rollback()
+        raise _launch_clash(uow, issuer.id, school_year, index_set.code, spawn_children) from None
     campaign_ids = [parent, *child_ids]
     # The campaign keeps the exact version it launched with, whatever ships or is imported later.
     pin_index_set(session, index_set, actor=actor)
@@ -154,6 +161,21 @@ def launch_campaign(
     )
     uow.commit()
     return LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner))
+
+
+def _launch_clash(uow: UnitOfWork, issuer_id: int, school_year: str, code: str, children: bool) -> InvalidInput:
+    """The open plans that made a launch fail on the unique index, named for the user."""
+    issuers = select(Unit.id).where(Unit.supervisor_id == issuer_id) if children else select(Unit.id).where(false())
+    rows = uow.session.execute(
+        select(Campaign.id, Unit.name).join(Unit, Unit.id == Campaign.issuer_id).where(
+            (Campaign.issuer_id == issuer_id) | Campaign.issuer_id.in_(issuers),
+            Campaign.school_year == school_year, Campaign.index_set_code == code,
+            Campaign.status != CampaignStatus.CLOSED.value,
+        ).order_by(Campaign.id)
+    ).all()
+    return InvalidInput(f"Không phát động được: đã có kế hoạch năm học {school_year} theo bộ chỉ số {code} "
+                        "(có thể vừa được phát động cùng lúc); không tạo thêm kế hoạch nào.",
+                        details=[f"kế hoạch số {cid} của {name}" for cid, name in rows])
 
 
 def _bind_instant(uow: UnitOfWork, at: datetime):

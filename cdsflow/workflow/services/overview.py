@@ -54,6 +54,8 @@ def public_results(session: Session, campaign_id: int) -> PublicResults:
         .outerjoin(ext, ext.c.assessment_id == Assessment.id).outerjoin(own, own.c.assessment_id == Assessment.id)
         .where(Assessment.campaign_id.in_(ids), Assessment.state == Stage.PUBLISHED.value).order_by(Unit.name)
     ).all()
+    if not rows:  # nothing published yet: answer exactly as for a campaign that does not exist
+        raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
     total = session.execute(
         select(func.count()).select_from(Assessment).where(Assessment.campaign_id.in_(ids))
     ).scalar_one()

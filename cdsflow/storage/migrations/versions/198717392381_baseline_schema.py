@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 0743a994b5e6
+Revision ID: 198717392381
 Revises: 
-Create Date: 2026-11-29 08:34:17.926276
+Create Date: 2026-11-29 08:49:03.053056
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '0743a994b5e6'
+revision = '198717392381'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -115,17 +115,12 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_unit_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_unit_supervisor_id'), ['supervisor_id'], unique=False)
 
-    op.create_table('web_login_attempt',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('client', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-    sa.Column('at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table('web_login_throttle',
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('tries', sa.Integer(), nullable=False),
+    sa.Column('window_start', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key')
     )
-    with op.batch_alter_table('web_login_attempt', schema=None) as batch_op:
-        batch_op.create_index('ix_web_login_attempt_client_at', ['client', 'at'], unique=False)
-        batch_op.create_index('ix_web_login_attempt_user_at', ['username', 'at'], unique=False)
-
     op.create_table('worker_heartbeat',
     sa.Column('worker_id', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
     sa.Column('hostname', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
@@ -163,6 +158,7 @@ def upgrade() -> None:
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaign_issuer_id'), ['issuer_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_campaign_parent_id'), ['parent_id'], unique=False)
+        batch_op.create_index('uq_campaign_issuer_year_set_open', ['issuer_id', 'school_year', 'index_set_code'], unique=True, sqlite_where=sa.text("status != 'closed'"), postgresql_where=sa.text("status != 'closed'"))
 
     op.create_table('document_counter',
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -503,16 +499,13 @@ def downgrade() -> None:
     op.drop_table('document_setting')
     op.drop_table('document_counter')
     with op.batch_alter_table('campaign', schema=None) as batch_op:
+        batch_op.drop_index('uq_campaign_issuer_year_set_open', sqlite_where=sa.text("status != 'closed'"), postgresql_where=sa.text("status != 'closed'"))
         batch_op.drop_index(batch_op.f('ix_campaign_parent_id'))
         batch_op.drop_index(batch_op.f('ix_campaign_issuer_id'))
 
     op.drop_table('campaign')
     op.drop_table('worker_heartbeat')
-    with op.batch_alter_table('web_login_attempt', schema=None) as batch_op:
-        batch_op.drop_index('ix_web_login_attempt_user_at')
-        batch_op.drop_index('ix_web_login_attempt_client_at')
-
-    op.drop_table('web_login_attempt')
+    op.drop_table('web_login_throttle')
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_unit_supervisor_id'))
         batch_op.drop_index(batch_op.f('ix_unit_kind'))

@@ -1,0 +1,60 @@
+"""Login throttling against a real server: atomic under concurrency, and fair to the real user."""
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.e2e.cli import ROOT, Cli
+from tests.faults.web_server import database_url, served  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.faults
+
+UNITS = ROOT / "cdsflow" / "demo" / "units.csv"
+PASSWORD = "mat-khau-that-dai-2025"
+GUESSES = 40
+
+
+def _world(tmp_path, url: str) -> Cli:
+    cli = Cli(tmp_path, url)
+    cli("init")
+    cli("units", "import", str(UNITS))
+    cli("account", "create", "chuyenvien", "--name", "Trần Minh Tuấn", "--role", "officer", "--unit", "DEMO-PGD-BD",
+        "--password", PASSWORD)
+    return cli
+
+
+def _login(base: str, password: str, forwarded_for: str | None = None) -> int:
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
+    return httpx.post(f"{base}/api/login", json={"username": "chuyenvien", "password": password},
+                      headers=headers, timeout=60).status_code
+
+
+def test_forty_concurrent_wrong_passwords_get_at_most_five_checks(tmp_path, database_url):
+    cli = _world(tmp_path, database_url)
+    with served(cli) as (_proc, base), ThreadPoolExecutor(GUESSES) as pool:
+        codes = list(pool.map(lambda i: _login(base, f"sai-{i}"), range(GUESSES)))
+        checked = codes.count(401)
+        print(f"\n{GUESSES} concurrent wrong passwords: {checked} password checks, {codes.count(429)} refused")
+        assert checked <= 5 and checked + codes.count(429) == GUESSES
+        assert _login(base, PASSWORD) == 429  # this address and name stay stopped
+
+
+def test_someone_elses_guesses_do_not_lock_the_real_user_out(tmp_path, database_url):
+    cli = _world(tmp_path, database_url)
+    with served(cli, CDSFLOW_TRUSTED_PROXIES="127.0.0.1") as (_proc, base):
+        # An attacker behind the trusted proxy, from three addresses, 6 wrong tries each.
+        for attacker in ("203.0.113.7", "203.0.113.8", "203.0.113.9"):
+            codes = [_login(base, "sai", attacker) for _ in range(6)]
+            assert codes == [401] * 5 + [429]
+        # The real user, from their own address, still gets in.
+        assert _login(base, PASSWORD, "198.51.100.20") == 200
+
+
+def test_a_forged_forwarded_header_is_ignored_without_trusted_proxies(tmp_path):
+    cli = _world(tmp_path, None)
+    with served(cli) as (_proc, base):
+        codes = [_login(base, "sai", f"10.0.{i}.1") for i in range(7)]
+        # Rotating X-Forwarded-For does not give new addresses: the (name, 127.0.0.1) pair is stopped.
+        assert codes == [401] * 5 + [429] * 2
