@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from cdsflow.calendars.model import Calendar
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
+from cdsflow.text import TextError, clean_text
 from cdsflow.workflow.errors import InvalidInput, NotFound, StaleUpdate
 from cdsflow.workflow.machine import fire_campaign
 from cdsflow.workflow.scope import assessed_by
@@ -87,6 +88,10 @@ def launch_campaign(
     if not subjects:
         raise InvalidInput(f"{issuer.name} không có cơ sở giáo dục nào thuộc phạm vi bộ chỉ số {index_set.code}")
 
+    try:  # the one text gate (cdsflow/text.py): the title is printed on every paper of the plan
+        title = clean_text(title, field="tên kế hoạch")[:500]
+    except TextError as err:
+        raise InvalidInput(str(err)) from None
     title = title or f"Kế hoạch đánh giá mức độ chuyển đổi số năm học {school_year}"
     status = fire_campaign(CampaignStatus.DRAFT.value, "launch").value
     base = {
