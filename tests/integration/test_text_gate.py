@@ -78,3 +78,19 @@ def test_docs_generate_data_file_goes_through_the_gate(tmp_path, monkeypatch):
                                  "--data", str(data)])
     assert isinstance(r.exception, InvalidInput) and "U+FFFE" in str(r.exception), r.output
     assert _counts(engine) == (0, 0)
+
+
+def test_campaign_title_goes_through_the_gate(sqlite_engine):
+    from cdsflow.storage.db import UnitOfWork
+    from cdsflow.storage.tables import Campaign
+    from cdsflow.workflow.services.campaigns import launch_campaign
+    from cdsflow.workflow.services.units import import_units
+    from tests.factories import unit_rows
+
+    with UnitOfWork(sqlite_engine) as uow:
+        import_units(uow, unit_rows())
+    with UnitOfWork(sqlite_engine) as uow, pytest.raises(InvalidInput) as err:
+        launch_campaign(uow, issuer_code="SGD", school_year="2024-2025", title="Kế hoạch\uffff 2024")
+    assert "tên kế hoạch" in err.value.message and "U+FFFF" in err.value.message
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(Campaign)).scalar_one() == 0

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from cdsflow.calendars.model import Calendar
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
+from cdsflow.text import TextError, clean_text
 from cdsflow.workflow import rulebook
 from cdsflow.workflow.context import ActorRef, TransitionContext
 from cdsflow.workflow.errors import InvalidInput, NotFound, StaleUpdate
@@ -103,6 +104,10 @@ def launch_campaign(
     if not subjects:
         raise InvalidInput(f"{issuer.name} không có cơ sở giáo dục nào thuộc phạm vi bộ chỉ số {index_set.code}")
 
+    try:  # the one text gate (cdsflow/text.py): the title is printed on every paper of the plan
+        title = clean_text(title, field="tên kế hoạch")[:500]
+    except TextError as err:
+        raise InvalidInput(str(err)) from None
     title = title or f"Kế hoạch đánh giá mức độ chuyển đổi số năm học {school_year}"
     status = fire_campaign(CampaignStatus.DRAFT.value, "launch").value
     base = {
