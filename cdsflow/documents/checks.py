@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from datetime import date
 
 from docx import Document
 from docx.oxml.ns import qn
@@ -15,7 +16,7 @@ from docx.shared import Mm
 
 from cdsflow.documents.build_templates import FONT, MOTTO, NATIONAL_TITLE
 
-NUMBER_RE = re.compile(r"^Số: (\d{2,}|\s+)/[A-Za-zĐđ]+(-[A-Za-zĐđ.&]+)+$")
+NUMBER_RE = re.compile(r"^Số: (\d{2,}|\s+)/[A-Za-zĐđ][A-Za-zĐđ0-9.&]*(-[A-Za-zĐđ][A-Za-zĐđ0-9.&]*)+$")
 DATE_RE = re.compile(r"^.+, ngày (0[1-9]|[12]\d|3[01]|\s+) tháng (0[12]|[3-9]|1[0-2]|\s+) năm (\d{4}|\s+)$")
 SIGNATURE_RE = re.compile(r"^((TM|KT|Q|TL|TUQ)\. \S.*|[^.]+)$")
 NO_NUMBER = {"bia_ho_so", "giay_chung_nhan"}  # no "Số:" in the header (§13.9, §13.10)
@@ -193,3 +194,21 @@ def _signature_problems(foot) -> list[str]:
         return ["thiếu dòng thẩm quyền ký"]
     return [f"dòng thẩm quyền ký sai mẫu: «{line}»" for line in lines
             if line != line.upper() or not SIGNATURE_RE.match(line)]
+
+
+# Since 1/7/2025 Vietnam has no district level (Nghị quyết 202/2025/QH15): a paper dated on or after
+# that day, headed or addressed with a quận/huyện name, names a unit that no longer exists.
+NO_DISTRICTS_FROM = date(2025, 7, 1)
+_DISTRICT = re.compile(r"(?<!\w)(quận|huyện)(?!\w)", re.IGNORECASE)
+
+
+def district_names(context: dict, day: date | None) -> list[str]:
+    """Warnings for quận/huyện names in the header, addressees or Nơi nhận of a paper dated from
+    1/7/2025 (a draft with no date is checked against today's rule too)."""
+    if day is not None and day < NO_DISTRICTS_FROM:
+        return []
+    header = context.get("header") or {}
+    texts = [header.get("parent_org", ""), header.get("issuer", ""), *context.get("addressees", []),
+             *context.get("recipients", []), context.get("parent_org", ""), context.get("issuer", "")]
+    found = sorted({t for t in texts if isinstance(t, str) and _DISTRICT.search(unicodedata.normalize("NFC", t))})
+    return [f"Văn bản ngày từ 01/7/2025 (không còn cấp huyện) còn ghi tên quận/huyện: «{t}»" for t in found]

@@ -8,7 +8,7 @@ import pytest
 from cdsflow.documents import service
 from cdsflow.documents.pdf import PdfUnavailable, merge_pdfs, to_pdf, to_pdf_parallel
 from cdsflow.documents.render import render
-from cdsflow.documents.samples import sample_context, sample_groups, seed_database
+from cdsflow.documents.samples import sample_context
 
 needs_soffice = pytest.mark.skipif(shutil.which("soffice") is None and shutil.which("libreoffice") is None,
                                    reason="LibreOffice (soffice) chưa được cài: bỏ qua chuyển PDF")
@@ -36,13 +36,16 @@ def test_documents_convert_to_a4_pdf_and_merge(tmp_path):
 @pytest.mark.libreoffice
 @needs_soffice
 def test_dossier_with_merged_pdf(sqlite_engine, tmp_path):
-    seed = seed_database(sqlite_engine, 1)
-    service.generate(sqlite_engine, "to_trinh", school_code="THHT", issued_on=date(2026, 4, 1),
-                     scores=lambda a: {"group_results": sample_groups()})
-    result = service.build_dossier(sqlite_engine, "THHT", seed["campaign_id"], tmp_path / "hs.zip", pdf=True,
+    from cdsflow.workflow.stages import Stage
+    from tests.papers_world import launch, walk
+
+    w = launch(sqlite_engine, schools=1)
+    walk(sqlite_engine, w, "P1S1", Stage.PROPOSAL)
+    service.generate(sqlite_engine, "to_trinh", school_code="P1S1", issued_on=date(2025, 4, 1))
+    result = service.build_dossier(sqlite_engine, "P1S1", w.campaign_id, tmp_path / "hs.zip", pdf=True,
                                    timeout=180)
     names = zipfile.ZipFile(result.path).namelist()
-    assert "ho-so-THHT.pdf" in names and "02-to_trinh.pdf" in names
+    assert "ho-so-P1S1.pdf" in names and "02-to_trinh.pdf" in names
 
 
 def test_missing_libreoffice_gives_a_vietnamese_message(tmp_path, monkeypatch):

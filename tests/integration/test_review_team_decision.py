@@ -24,6 +24,13 @@ def _text(content: bytes) -> str:
     return "\n".join(parts)
 
 
+@pytest.fixture(autouse=True)
+def _signer(world):  # noqa: F811 - the authority names its signer once
+    from cdsflow.documents.settings import update_settings
+
+    update_settings(world[0], "P1", {"signer_name": "Lê Văn Phúc"})
+
+
 def test_decision_prints_the_stored_team_and_visits(world):  # noqa: F811
     engine, cid, units = world
     with UnitOfWork(engine) as uow:
@@ -59,7 +66,7 @@ def test_without_team_or_data_the_decision_is_refused(world):  # noqa: F811
     engine, cid, _ = world
     with pytest.raises(InvalidInput) as err:
         service.generate(engine, "qd_doan_danh_gia", campaign_id=cid, issued_on=date(2025, 3, 28))
-    assert "hãy thành lập Đoàn đánh giá ngoài" in str(err.value)
+    assert "chưa thành lập Đoàn đánh giá ngoài" in str(err.value)
 
 
 def test_the_name_given_to_the_team_is_printed(world):  # noqa: F811

@@ -7,12 +7,16 @@ import zipfile
 
 import pytest
 
+from cdsflow.documents.settings import update_settings
 from tests.web_support import build_world, fill_self_assessment
 
 
 @pytest.fixture
 def world(sqlite_engine, tmp_path):
-    return build_world(sqlite_engine, tmp_path)
+    w = build_world(sqlite_engine, tmp_path)
+    for code in ("P1S1", "P1S2", "P1S3"):  # no committee yet: the schools name their signer once
+        update_settings(sqlite_engine, code, {"signer_name": f"Hiệu trưởng {code}"})
+    return w
 
 
 def test_school_paper_goes_to_the_register_and_downloads_as_docx(world):
@@ -53,10 +57,13 @@ def test_dossier_zip_holds_the_schools_papers(world):
 def test_bulk_generation_and_the_levels_chart(world):
     officer = world.client("officer")
     r = officer.post(f"/api/campaigns/{world.campaign_id}/documents", json={"doc_type": "ke_hoach"})
-    assert r.status_code == 201 and r.json() == {"generated": 3}
+    assert r.status_code == 201 and r.json() == {"generated": 3, "skipped": []}
     assert len(world.client("clerk").get("/api/documents").json()) == 3
+    again = world.client("clerk").post(f"/api/campaigns/{world.campaign_id}/documents", json={"doc_type": "ke_hoach"})
+    assert again.status_code == 201 and again.json()["generated"] == 0  # replace or new? each school is listed
+    assert all("--replace" in s["reason"] for s in again.json()["skipped"])
     assert world.client("clerk").post(f"/api/campaigns/{world.campaign_id}/documents",
-                                      json={"doc_type": "ke_hoach"}).status_code == 201
+                                      json={"doc_type": "ke_hoach", "existing": "new"}).json()["generated"] == 3
     assert world.client("reviewer").post(f"/api/campaigns/{world.campaign_id}/documents",
                                          json={"doc_type": "ke_hoach"}).status_code == 403
     fill_self_assessment(world.client("head"), world.engine, world.p1s1)

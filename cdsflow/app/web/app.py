@@ -66,6 +66,7 @@ def create_app(
 ) -> FastAPI:
     from cdsflow.app import wiring
     from cdsflow.app.web import api, pages, routes_documents, routes_mailbox, routes_scores, routes_teams
+    from cdsflow.app.web import routes_meetings
 
     wiring.install()  # a school returned or recognised from a page gets its mail, as from the CLI
     app = FastAPI(
@@ -98,5 +99,6 @@ def create_app(
     app.include_router(routes_documents.pages)
     app.include_router(routes_mailbox.pages)
     app.include_router(routes_teams.pages)
+    app.include_router(routes_meetings.pages)
     app.add_middleware(_Guard)
     return app

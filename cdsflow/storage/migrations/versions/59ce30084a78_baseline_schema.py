@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: c88257c76aa2
+Revision ID: 59ce30084a78
 Revises: 
-Create Date: 2026-11-22 07:52:50.676015
+Create Date: 2026-11-29 07:45:27.812503
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'c88257c76aa2'
+revision = '59ce30084a78'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -230,7 +230,12 @@ def upgrade() -> None:
     sa.Column('context', sa.JSON(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('replaces_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['replaces_id'], ['generated_document.id'], ),
     sa.ForeignKeyConstraint(['school_id'], ['unit.id'], ),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -320,6 +325,29 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('assessment_id', 'phase')
     )
+    op.create_table('committee_meeting',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('started_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('place', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('chaired_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('secretary', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('attendees_present', sa.Integer(), nullable=False),
+    sa.Column('attendees_total', sa.Integer(), nullable=False),
+    sa.Column('absent', sa.JSON(), nullable=False),
+    sa.Column('vote_for', sa.Integer(), nullable=False),
+    sa.Column('vote_against', sa.Integer(), nullable=False),
+    sa.Column('vote_abstain', sa.Integer(), nullable=False),
+    sa.Column('conclusions', sa.Text(), nullable=False),
+    sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('recorded_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('committee_meeting', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_committee_meeting_assessment_id'), ['assessment_id'], unique=False)
+
     op.create_table('committee_member',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assessment_id', sa.Integer(), nullable=False),
@@ -432,6 +460,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_committee_member_assessment_id'))
 
     op.drop_table('committee_member')
+    with op.batch_alter_table('committee_meeting', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_committee_meeting_assessment_id'))
+
+    op.drop_table('committee_meeting')
     op.drop_table('assessment_score')
     with op.batch_alter_table('assessment_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessment_event_assessment_id'))
