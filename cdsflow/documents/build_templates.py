@@ -744,21 +744,22 @@ def build_qd_cong_nhan() -> bytes:
 
 
 def build_giay_chung_nhan() -> bytes:
-    """One landscape page, used whole: a long school name is set smaller (`long_name`) so that it
-    never pushes the signature to a second page."""
+    """One landscape page, used whole: a long school name (`long_name`) is set smaller and the
+    blocks closer, so that it never pushes the signature to a second page."""
     b = Builder(landscape=True)
     b.header()
-    b.centre("GIẤY CHỨNG NHẬN", size=30, bold=True, before=30)
     b.tag("{%p if long_name %}")
-    b.centre("{{ school_name }}", size=15, bold=True, before=18)
+    b.centre("GIẤY CHỨNG NHẬN", size=28, bold=True, before=8)
+    b.centre("{{ school_name }}", size=13, bold=True, before=6)
     b.tag("{%p else %}")
-    b.centre("{{ school_name }}", size=22, bold=True, before=18)
+    b.centre("GIẤY CHỨNG NHẬN", size=32, bold=True, before=30)
+    b.centre("{{ school_name }}", size=24, bold=True, before=18)
     b.tag("{%p endif %}")
-    b.centre("{{ level_line }}", size=17, bold=True, before=18)
+    b.centre("{{ level_line }}", size=16, bold=True, before=12)
     b.tag("{%p for x in group_lines %}")
-    b.centre("{{ x }}", size=15, bold=True, before=4)
+    b.centre("{{ x }}", size=14, bold=True, before=2)
     b.tag("{%p endfor %}")
-    b.centre("{{ basis_line }}", italic=True, before=12)
+    b.centre("{{ basis_line }}", italic=True, before=8)
     b.foot(left="{{ register_line }}")  # a certificate has no Nơi nhận
     return b.save()
 

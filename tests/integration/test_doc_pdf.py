@@ -65,3 +65,22 @@ def test_two_libreoffice_workers_with_their_own_profiles(tmp_path):
         files.append(path)
     pdfs = to_pdf_parallel(files, tmp_path / "pdf", workers=2, timeout=180)
     assert [p.exists() for p in pdfs] == [True] * 4
+
+
+@pytest.mark.libreoffice
+def test_a_certificate_stays_on_one_page_whatever_the_schools_name(tmp_path):
+    import os
+
+    from pypdf import PdfReader
+
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI cần LibreOffice (soffice) để kiểm tra bố cục giấy chứng nhận")
+        pytest.skip("LibreOffice (soffice) chưa được cài")
+    files = []
+    for hostile in (False, True):  # a 200-character name with & and < in it
+        path = tmp_path / f"gcn-{int(hostile)}.docx"
+        path.write_bytes(render("giay_chung_nhan", sample_context("giay_chung_nhan", hostile=hostile)))
+        files.append(path)
+    for pdf in to_pdf(files, tmp_path / "pdf", timeout=180):
+        assert len(PdfReader(pdf).pages) == 1, pdf.name
