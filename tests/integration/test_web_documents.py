@@ -69,3 +69,19 @@ def test_bulk_generation_and_the_levels_chart(world):
     fill_self_assessment(world.client("head"), world.engine, world.p1s1)
     page = officer.get(f"/campaigns/{world.campaign_id}")
     assert "Số cơ sở theo mức độ chuyển đổi số" in page.text and "Tự đánh giá" in page.text
+
+
+def test_a_paper_is_voided_from_the_register_page_and_exported(world):
+    head = world.client("head")
+    doc = head.post(f"/api/assessments/{world.p1s1}/documents", json={"doc_type": "ke_hoach"}).json()
+    clerk = world.client("clerk")
+    token = clerk.headers["X-CSRF-Token"]
+    assert clerk.post(f"/documents/{doc['id']}/void", data={"csrf_token": token, "reason": ""}).status_code == 422
+    r = clerk.post(f"/documents/{doc['id']}/void", data={"csrf_token": token, "reason": "Ban hành nhầm"})
+    assert r.status_code == 303
+    page = clerk.get("/documents").text
+    assert "Đã hủy; lý do: Ban hành nhầm" in page
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(clerk.get("/documents/register.xlsx").content))
+    assert any("Đã hủy" in (c or "") for row in book.active.iter_rows(values_only=True) for c in row)
