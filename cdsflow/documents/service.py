@@ -599,7 +599,7 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
                         rec = issue_document(uow.session, code, ld, draft=draft, issued_on=issued_on, data=data,
                                              actor=actor, on_existing=on_existing, reason=reason)
                 except (PaperRefused, AlreadyIssued) as err:
-                    skipped.append((sc, "; ".join(err.details) or err.message))
+                    skipped.append((sc, "; ".join(getattr(err, "reasons", None) or err.details) or err.message))
                     continue
                 jobs.append((code, rec.context, rec.template_hash, str(out_dir / file_name(rec, sc))))
                 ids.append(rec.id)

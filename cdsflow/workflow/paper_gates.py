@@ -15,7 +15,9 @@ from cdsflow.workflow.stages import Stage
 
 
 class PaperRefused(InvalidInput):
-    """The paper would say something that is not (yet) true."""
+    """The paper would say something that is not (yet) true; `reasons` lists why."""
+
+    reasons: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -85,8 +87,8 @@ def _some_school(c: CampaignFacts) -> str:
 
 
 def _team(c: CampaignFacts) -> str:
-    return "" if c.team_formed else ("chưa thành lập Đoàn đánh giá ngoài (trang «Đoàn đánh giá ngoài» hoặc "
-                                     "«cdsflow team set»)")
+    return "" if c.team_formed else ("chưa có Đoàn đánh giá ngoài: hãy thành lập Đoàn đánh giá ngoài (trang "
+                                     "«Đoàn đánh giá ngoài» hoặc «cdsflow team set»)")
 
 
 def _recognised_all(c: CampaignFacts) -> str:
@@ -155,5 +157,12 @@ def campaign_refusals(code: str, facts: CampaignFacts) -> list[str]:
 
 def refuse(code: str, who: str, reasons: list[str]) -> None:
     """Raise `PaperRefused` naming the paper and the school/campaign, when there are reasons."""
-    if reasons:
-        raise PaperRefused(f"Chưa ban hành được {document_types()[code].name} cho {who}", details=reasons)
+    if not reasons:
+        return
+    name = document_types()[code].name
+    if len(reasons) == 1:  # one reason reads best in the message itself
+        err = PaperRefused(f"Chưa ban hành được {name} cho {who}: {reasons[0]}")
+    else:
+        err = PaperRefused(f"Chưa ban hành được {name} cho {who}", details=reasons)
+    err.reasons = list(reasons)
+    raise err

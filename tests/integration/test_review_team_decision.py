@@ -66,7 +66,7 @@ def test_without_team_or_data_the_decision_is_refused(world):  # noqa: F811
     engine, cid, _ = world
     with pytest.raises(InvalidInput) as err:
         service.generate(engine, "qd_doan_danh_gia", campaign_id=cid, issued_on=date(2025, 3, 28))
-    assert "chưa thành lập Đoàn đánh giá ngoài" in str(err.value)
+    assert "hãy thành lập Đoàn đánh giá ngoài" in str(err.value)
 
 
 def test_the_name_given_to_the_team_is_printed(world):  # noqa: F811
