@@ -178,13 +178,15 @@ def sample_cmd(
 
 @docs_app.command("check")
 def check_cmd(path: Path = typer.Argument(..., help="Tệp .docx"),
-              doc_type: str = typer.Argument(..., metavar="TYPE")) -> None:
-    """Kiểm tra một tệp .docx theo thể thức (A4, lề, phông, tiêu đề, số, ngày, chữ ký, nơi nhận)."""
+              doc_type: str = typer.Argument(..., metavar="TYPE"),
+              index_set: str = typer.Option("4725", "--index-set", help="Bộ chỉ số để đối chiếu điểm và mức")) -> None:
+    """Kiểm tra một tệp .docx: thể thức (A4, lề, phông, tiêu đề, số, ngày, chữ ký, nơi nhận) và nội dung
+    (bảng kết quả có dòng, điểm và mức khớp ngưỡng của bộ chỉ số, không còn tên quận/huyện sau 1/7/2025)."""
     from cdsflow.documents.checks import check_docx
 
-    problems = check_docx(path.read_bytes(), doc_type)
+    problems = check_docx(path.read_bytes(), doc_type, index_set=index_set)
     if problems:
-        raise InvalidInput(f"{path.name}: {len(problems)} lỗi thể thức", details=problems)
+        raise InvalidInput(f"{path.name}: {len(problems)} lỗi thể thức, nội dung", details=problems)
     console.print(f"{path.name}: đúng thể thức", highlight=False)
 
 

@@ -162,7 +162,7 @@ def _walk(uow: UnitOfWork, aid: int, school_id: int, target: Stage, officer: Act
         assessment_svc.MemberInput(person(i + 41), "Ủy viên", "Kế toán"),
     ]
     assessment_svc.set_committee(uow, aid, members, head, now=at)
-    strength = 0.3 + 0.6 * ((i * 37) % 10) / 10
+    strength = 0.45 + 0.5 * ((i * 37) % 10) / 10  # from a school just over the line to a leading one
     plan = [("form_committee", head), ("start_self_assessment", head), ("submit_proposal", head),
             ("start_review", officer), ("recognise", officer), ("publish", officer)]
     returned = False
@@ -208,7 +208,7 @@ def enter_external_scores(uow: UnitOfWork, aid: int, actor: str, strength: float
     from cdsflow.workflow.services.scoring import save_answers
 
     index_set = index_set_for_assessment(uow.session, aid)
-    save_answers(uow.session, aid, "external", demo_answers(index_set, max(0.0, strength - 0.15)), actor)
+    save_answers(uow.session, aid, "external", demo_answers(index_set, max(0.0, strength - 0.1)), actor)
     uow.commit()
 
 
