@@ -156,7 +156,8 @@ def void(uow: UnitOfWork, p: Principal, document_id: int, reason: str) -> Genera
 def register_xlsx(uow: UnitOfWork, p: Principal) -> bytes:
     from cdsflow.documents.register import register_xlsx as to_xlsx
 
-    return to_xlsx([r.line for r in register(uow, p, limit=100_000) if r.line is not None])
+    lines = [r.line for r in register(uow, p, limit=100_000) if r.line is not None]
+    return to_xlsx(lines[::-1])  # a register reads in the order the numbers were given
 
 
 def _mkdir(path: Path) -> Path:
