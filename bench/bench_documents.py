@@ -117,7 +117,7 @@ def bulk(schools: int = 500) -> None:
     from datetime import date
 
     from cdsflow.documents import service
-    from cdsflow.documents.samples import sample_groups, seed_database
+    from cdsflow.documents.samples import seed_database
     from cdsflow.storage.db import make_engine
     from cdsflow.storage.schema import metadata
 
@@ -125,12 +125,12 @@ def bulk(schools: int = 500) -> None:
         engine = make_engine(f"sqlite:///{tmp}/bench.db")
         metadata.create_all(engine)
         seed = seed_database(engine, schools)
-        print(f"Tạo tờ trình cho cả đợt ({schools} trường, SQLite, gồm cấp số và lưu ngữ cảnh):")
+        print(f"Tạo quyết định thành lập Hội đồng cho cả đợt ({schools} trường, SQLite, gồm kiểm tra điều kiện, "
+              "cấp số và lưu ngữ cảnh):")
         for workers in (1, 2):
             t = time.perf_counter()
-            service.generate_for_campaign(engine, "to_trinh", seed["campaign_id"], Path(tmp) / f"out{workers}",
-                                          workers=workers, issued_on=date(2026, 4, 1),
-                                          scores=lambda a: {"group_results": sample_groups()})
+            service.generate_for_campaign(engine, "qd_hoi_dong", seed["campaign_id"], Path(tmp) / f"out{workers}",
+                                          workers=workers, issued_on=date(2026, 4, 1), on_existing="new")
             dt = time.perf_counter() - t
             print(f"  {workers} tiến trình: {dt:5.2f} s ({dt / schools * 1000:.1f} ms/trường)")
         engine.dispose()

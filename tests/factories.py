@@ -74,6 +74,11 @@ def complete_external_review(engine, assessment_id: int, reviewer, strength: flo
 def issue_recognition_decision(engine, campaign_id: int):
     """The numbered Quyết định công nhận of the campaign, through the documents use-case."""
     from cdsflow.documents.service import generate
+    from cdsflow.documents.settings import update_settings
+    from cdsflow.storage.tables import Campaign, Unit
 
+    with UnitOfWork(engine) as uow:  # the authority names its signer once
+        issuer = uow.session.get(Unit, uow.session.get(Campaign, campaign_id).issuer_id)
+    update_settings(engine, issuer.code, {"signer_name": "Lê Văn Phúc"})
     record, _ = generate(engine, "qd_cong_nhan", campaign_id=campaign_id, actor="Văn thư")
     return record

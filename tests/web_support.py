@@ -75,6 +75,9 @@ def build_world(engine, tmp_path) -> World:
         from cdsflow.storage.tables import Assessment, Campaign
 
         campaign_id = uow.session.get(Campaign, uow.session.get(Assessment, ids[0]).campaign_id).id
+    from cdsflow.documents.settings import update_settings
+
+    update_settings(engine, "P1", {"signer_name": "Lê Văn Phúc"})  # the bureau names its signer once
     app = create_app(engine, uploads_dir=tmp_path / "uploads")
     return World(engine, app, campaign_id, *ids)
 

@@ -28,7 +28,7 @@ def _register() -> None:
         import_module(f"cdsflow.app.cli_{area}").register(app)
 
 
-AREAS = ["core", "calendar", "indexset", "docs", "mail", "web", "team"]
+AREAS = ["core", "calendar", "indexset", "docs", "mail", "web", "team", "meetings"]
 
 
 def main() -> None:

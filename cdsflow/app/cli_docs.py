@@ -57,31 +57,49 @@ def generate_cmd(
     data: Path | None = typer.Option(None, "--data", help="Tệp YAML bổ sung (thành viên đoàn, điểm, nơi nhận…)"),
     workers: int = typer.Option(2, "--workers", min=1, help="Số tiến trình khi tạo cho cả đợt"),
     pdf: bool = typer.Option(False, "--pdf", help="Chuyển thêm sang PDF (cần LibreOffice)"),
+    replace: bool = typer.Option(False, "--replace", help="Đã có văn bản này: ban hành văn bản thay thế (cần --reason)"),
+    new: bool = typer.Option(False, "--new", help="Đã có văn bản này: ban hành thêm một văn bản mới, số mới"),
+    reason: str = typer.Option("", "--reason", help="Lý do thay thế"),
+    by: str = typer.Option("cli", "--by", help="Người lập"),
 ) -> None:
     """Tạo văn bản cho một trường, cho mọi trường của một đợt, hoặc văn bản chung của đợt."""
     from cdsflow.documents import service
 
     if not school and campaign is None:
         raise InvalidInput("Cần --school MÃ hoặc --campaign SỐ")
+    if replace and new:
+        raise InvalidInput("Chọn một trong --replace hoặc --new")
+    on_existing = "replace" if replace else "new" if new else None
     engine, extra = _engine(), _data(data)
+    skipped: list[tuple[str, str]] = []
     if school:
         record, content = service.generate(engine, doc_type, school_code=school, campaign_id=campaign, draft=draft,
-                                           issued_on=_date(issued_on), data=extra, actor="cli")
+                                           issued_on=_date(issued_on), data=extra, actor=by,
+                                           on_existing=on_existing, reason=reason)
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / service.file_name(record, school)]
         paths[0].write_bytes(content)
+        console.print(f"{record.number_line or 'Dự thảo'} (mã lưu {record.id})", highlight=False)
+        if record.note:
+            console.print(f"[yellow]Cảnh báo:[/] {record.note}", highlight=False)
     else:
         with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=console, transient=False) as bar:
             task = bar.add_task(f"Tạo {doc_type}", total=None)
-            paths = service.generate_for_campaign(
-                engine, doc_type, campaign, out, draft=draft, issued_on=_date(issued_on), data=extra, actor="cli",
-                workers=workers, progress=lambda done, total: bar.update(task, completed=done, total=total))
+            result = service.generate_for_campaign(
+                engine, doc_type, campaign, out, draft=draft, issued_on=_date(issued_on), data=extra, actor=by,
+                workers=workers, progress=lambda done, total: bar.update(task, completed=done, total=total),
+                on_existing=on_existing, reason=reason)
+        paths, skipped = result.paths, result.skipped
     if pdf:
         from cdsflow.documents.pdf import to_pdf_parallel
 
         to_pdf_parallel(paths, out, workers=workers)
     console.print(f"Đã tạo {len(paths)} văn bản trong {out}", highlight=False)
+    if skipped:
+        console.print(f"Bỏ qua {len(skipped)} trường chưa đủ điều kiện:", highlight=False)
+        for code, why in skipped:
+            console.print(f"  {code}: {why}", highlight=False)
 
 
 @docs_app.command("dossier")
@@ -105,17 +123,33 @@ def dossier_cmd(
 
 
 @docs_app.command("register")
-def register_cmd(unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị ban hành")) -> None:
-    """Sổ đăng ký văn bản đi: số đã cấp theo đơn vị, năm, loại."""
+def register_cmd(unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị ban hành"),
+                 xlsx: Path | None = typer.Option(None, "--xlsx", help="Xuất sổ ra tệp Excel")) -> None:
+    """Sổ đăng ký văn bản đi: số, ký hiệu, ngày, trích yếu, người ký, nơi nhận, đơn vị (không gồm dự thảo)."""
+    from cdsflow.documents import service
+    from cdsflow.documents.register import COLUMNS, register_xlsx
+
+    lines = service.register_listing(_engine(), unit)
+    if xlsx is not None:
+        xlsx.write_bytes(register_xlsx(lines))
+        console.print(f"Đã xuất {len(lines)} dòng ra {xlsx}", highlight=False)
+        return
+    table = Table(*COLUMNS, "Mã lưu")
+    for line in lines:
+        table.add_row(*line.cells(), str(line.id))
+    console.print(table)
+    console.print(f"{len(lines)} văn bản đã cấp số", highlight=False)
+
+
+@docs_app.command("void")
+def void_cmd(document_id: int = typer.Argument(..., help="Mã lưu trong sổ"),
+             reason: str = typer.Option(..., "--reason", help="Lý do hủy"),
+             by: str = typer.Option("cli", "--by")) -> None:
+    """Hủy một văn bản đã cấp số (số không dùng lại; văn bản vẫn ở trong sổ, ghi đã hủy)."""
     from cdsflow.documents import service
 
-    rows = service.register_listing(_engine(), unit)
-    table = Table("Đơn vị", "Năm", "Số, ký hiệu", "Loại", "Ngày", "Trường", "Mã lưu")
-    for r in rows:
-        table.add_row(r["unit"], str(r["year"]), r["number_line"] or str(r["number"]), r["doc_type"],
-                      r["issued_on"], r["school"], str(r["id"]))
-    console.print(table)
-    console.print(f"{len(rows)} văn bản đã cấp số", highlight=False)
+    doc = service.void_document(_engine(), document_id, reason, by)
+    console.print(f"Đã hủy {doc.number_line} (mã lưu {doc.id}): {doc.reason}", highlight=False)
 
 
 @docs_app.command("reproduce")
@@ -148,13 +182,15 @@ def sample_cmd(
 
 @docs_app.command("check")
 def check_cmd(path: Path = typer.Argument(..., help="Tệp .docx"),
-              doc_type: str = typer.Argument(..., metavar="TYPE")) -> None:
-    """Kiểm tra một tệp .docx theo thể thức (A4, lề, phông, tiêu đề, số, ngày, chữ ký, nơi nhận)."""
+              doc_type: str = typer.Argument(..., metavar="TYPE"),
+              index_set: str = typer.Option("4725", "--index-set", help="Bộ chỉ số để đối chiếu điểm và mức")) -> None:
+    """Kiểm tra một tệp .docx: thể thức (A4, lề, phông, tiêu đề, số, ngày, chữ ký, nơi nhận) và nội dung
+    (bảng kết quả có dòng, điểm và mức khớp ngưỡng của bộ chỉ số, không còn tên quận/huyện sau 1/7/2025)."""
     from cdsflow.documents.checks import check_docx
 
-    problems = check_docx(path.read_bytes(), doc_type)
+    problems = check_docx(path.read_bytes(), doc_type, index_set=index_set)
     if problems:
-        raise InvalidInput(f"{path.name}: {len(problems)} lỗi thể thức", details=problems)
+        raise InvalidInput(f"{path.name}: {len(problems)} lỗi thể thức, nội dung", details=problems)
     console.print(f"{path.name}: đúng thể thức", highlight=False)
 
 

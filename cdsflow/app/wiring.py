@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from cdsflow.workflow import events
@@ -26,28 +25,24 @@ def on_assessment_moved(session: Session, event: events.AssessmentMoved) -> None
         notes = "".join(f"\n- Tiêu chí {code}: {note}" for code, note in event.criteria_notes.items())
         context["reason"] = event.reason + notes
     if kind == "recognised":
-        from cdsflow.documents.scores import stored_scores
-        from cdsflow.storage.tables import Assessment
+        from cdsflow.workflow.services.results import NoResults, recognised_results
 
-        context["level"] = stored_scores(session.get(Assessment, event.assessment_id)).get("level") or ""
-        context["decision_path"] = _recognition_decision(session, event.campaign_id)
+        try:  # the level the recognition settled (external review, or self scores on an override)
+            context["level"] = recognised_results(session, event.assessment_id).level_names
+        except NoResults:
+            context["level"] = ""
+        context["decision_path"] = _recognition_decision(session, event.assessment_id)
     enqueue_transactional(session, kind, event.assessment_id, context)
 
 
-def _recognition_decision(session: Session, campaign_id: int) -> str | None:
-    """The newest numbered recognition decision of the campaign (or its parent), as a file to attach."""
+def _recognition_decision(session: Session, assessment_id: int) -> str | None:
+    """The recognition decision in force that names this school, as a file to attach; None while no
+    decision names it (it is issued after the recognition step)."""
     from cdsflow.documents.render import render
-    from cdsflow.storage.documents_tables import GeneratedDocument
-    from cdsflow.storage.tables import Campaign
+    from cdsflow.storage.tables import Assessment
+    from cdsflow.workflow.services.results import recognition_decision
 
-    campaign = session.get(Campaign, campaign_id)
-    ids = [campaign_id] + ([campaign.parent_id] if campaign and campaign.parent_id else [])
-    record = session.execute(
-        select(GeneratedDocument).where(GeneratedDocument.campaign_id.in_(ids),
-                                        GeneratedDocument.doc_type == "qd_cong_nhan",
-                                        GeneratedDocument.number.is_not(None))
-        .order_by(GeneratedDocument.id.desc())
-    ).scalars().first()
+    record = recognition_decision(session, session.get(Assessment, assessment_id))
     if record is None:
         return None
     path = ATTACHMENTS / f"qd-cong-nhan-{record.id}.docx"

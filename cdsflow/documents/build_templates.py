@@ -418,8 +418,12 @@ class Builder:
 
     def foot(self, *, left: str | None = None) -> None:
         """§9: Nơi nhận (left 45 %) and signature (right 55 %), kept with the last paragraph.
-        `left` replaces Nơi nhận by one line (the certificate's "Số vào sổ")."""
+        `left` replaces Nơi nhận by one line (the certificate's "Số vào sổ"). A replacement
+        first cites the paper it replaces."""
         self._keep_last_with_next()
+        self.tag("{%p if replaces_line %}")
+        self.body(("{{ replaces_line }}", {"italic": True}), keep_next=True)
+        self.tag("{%p endif %}")
         t = self.doc.add_table(rows=1, cols=2)
         _no_borders(t)
         _fixed_widths(t, [self.width * 0.45, self.width * 0.55])
@@ -623,7 +627,7 @@ def build_bien_ban() -> bytes:
     b.title("BIÊN BẢN")
     b.body("{{ opening }}")
     b.body("Địa điểm: {{ venue }}.")
-    b.body("Thành phần tham dự: {{ present_count }} người.")
+    b.body("Thành phần tham dự: {{ present_count }} thành viên Hội đồng có mặt.")
     b.loop("present_lines", "- {{ x }}")
     b.tag("{%p if absent_lines %}")
     b.body("Vắng mặt:")
@@ -740,12 +744,22 @@ def build_qd_cong_nhan() -> bytes:
 
 
 def build_giay_chung_nhan() -> bytes:
+    """One landscape page, used whole: a long school name (`long_name`) is set smaller and the
+    blocks closer, so that it never pushes the signature to a second page."""
     b = Builder(landscape=True)
     b.header()
-    b.centre("GIẤY CHỨNG NHẬN", size=28, bold=True, before=24)
-    b.centre("{{ school_name }}", size=22, bold=True, before=12)
+    b.tag("{%p if long_name %}")
+    b.centre("GIẤY CHỨNG NHẬN", size=28, bold=True, before=8)
+    b.centre("{{ school_name }}", size=13, bold=True, before=6)
+    b.tag("{%p else %}")
+    b.centre("GIẤY CHỨNG NHẬN", size=32, bold=True, before=30)
+    b.centre("{{ school_name }}", size=24, bold=True, before=18)
+    b.tag("{%p endif %}")
     b.centre("{{ level_line }}", size=16, bold=True, before=12)
-    b.centre("{{ basis_line }}", italic=True, before=6)
+    b.tag("{%p for x in group_lines %}")
+    b.centre("{{ x }}", size=14, bold=True, before=2)
+    b.tag("{%p endfor %}")
+    b.centre("{{ basis_line }}", italic=True, before=8)
     b.foot(left="{{ register_line }}")  # a certificate has no Nơi nhận
     return b.save()
 

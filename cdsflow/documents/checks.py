@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from datetime import date
 
 from docx import Document
 from docx.oxml.ns import qn
@@ -15,7 +16,7 @@ from docx.shared import Mm
 
 from cdsflow.documents.build_templates import FONT, MOTTO, NATIONAL_TITLE
 
-NUMBER_RE = re.compile(r"^Số: (\d{2,}|\s+)/[A-Za-zĐđ]+(-[A-Za-zĐđ.&]+)+$")
+NUMBER_RE = re.compile(r"^Số: (\d{2,}|\s+)/[A-Za-zĐđ][A-Za-zĐđ0-9.&]*(-[A-Za-zĐđ][A-Za-zĐđ0-9.&]*)+$")
 DATE_RE = re.compile(r"^.+, ngày (0[1-9]|[12]\d|3[01]|\s+) tháng (0[12]|[3-9]|1[0-2]|\s+) năm (\d{4}|\s+)$")
 SIGNATURE_RE = re.compile(r"^((TM|KT|Q|TL|TUQ)\. \S.*|[^.]+)$")
 NO_NUMBER = {"bia_ho_so", "giay_chung_nhan"}  # no "Số:" in the header (§13.9, §13.10)
@@ -55,8 +56,16 @@ def _texts(cell) -> list[str]:
     return [p.text for p in cell.paragraphs if p.text.strip()]
 
 
-def check_docx(data: bytes, code: str) -> list[str]:
+def check_docx(data: bytes, code: str, *, index_set: str = "4725") -> list[str]:
+    """Layout checks of §14, then content checks: a results table has rows, points and level
+    side by side agree with the index set's bands, no district names after 1/7/2025."""
     doc = Document(io.BytesIO(data))
+    problems = content_problems(doc, code, index_set)
+    problems += _layout_problems(doc, code)
+    return problems
+
+
+def _layout_problems(doc, code: str) -> list[str]:
     problems: list[str] = []
 
     # Page: A4, margins inside the ranges, different first page, PAGE field in the header.
@@ -193,3 +202,110 @@ def _signature_problems(foot) -> list[str]:
         return ["thiếu dòng thẩm quyền ký"]
     return [f"dòng thẩm quyền ký sai mẫu: «{line}»" for line in lines
             if line != line.upper() or not SIGNATURE_RE.match(line)]
+
+
+# Since 1/7/2025 Vietnam has no district level (Nghị quyết 202/2025/QH15): a paper dated on or after
+# that day, headed or addressed with a quận/huyện name, names a unit that no longer exists.
+NO_DISTRICTS_FROM = date(2025, 7, 1)
+_DISTRICT = re.compile(r"(?<!\w)(quận|huyện)(?!\w)", re.IGNORECASE)
+
+
+def district_names(context: dict, day: date | None) -> list[str]:
+    """Warnings for quận/huyện names in the header, addressees or Nơi nhận of a paper dated from
+    1/7/2025 (a draft with no date is checked against today's rule too)."""
+    if day is not None and day < NO_DISTRICTS_FROM:
+        return []
+    header = context.get("header") or {}
+    texts = [header.get("parent_org", ""), header.get("issuer", ""), *context.get("addressees", []),
+             *context.get("recipients", []), context.get("parent_org", ""), context.get("issuer", "")]
+    found = sorted({t for t in texts if isinstance(t, str) and _DISTRICT.search(unicodedata.normalize("NFC", t))})
+    return [f"Văn bản ngày từ 01/7/2025 (không còn cấp huyện) còn ghi tên quận/huyện: «{t}»" for t in found]
+
+
+# --- content checks -------------------------------------------------------------------------------
+
+RESULT_TABLES = {"bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao", "qd_cong_nhan"}
+_LEVEL = re.compile(r"^Mức (\d+)$")
+_TR, _TC = qn("w:tr"), qn("w:tc")
+
+
+def _rows(tbl) -> list[list[str]]:
+    """Cell texts per row from the raw XML (fast on a 3,000-row annex)."""
+    return [["".join(t.text or "" for t in tc.iter(_T)).strip() for tc in tr.iter(_TC)] for tr in tbl.iter(_TR)]
+
+
+def _number(text: str):
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(text.replace(".", "").replace(",", "."))
+    except InvalidOperation:
+        return None
+
+
+def content_problems(doc, code: str, index_set: str = "4725") -> list[str]:
+    problems: list[str] = []
+    if code in RESULT_TABLES:
+        tables = [_rows(t) for t in doc.element.body.iter(qn("w:tbl"))]
+        results = [rows for rows in tables if rows and any(h.startswith("Điểm") for h in rows[0])]
+        if not results:
+            problems.append("không có bảng kết quả (điểm, mức)")
+        for rows in results:
+            width = len(rows[0])
+            data = [r for r in rows[1:] if len(r) == width and any(r)]
+            if not data:
+                problems.append(f"bảng kết quả «{' | '.join(rows[0][:3])}…» không có dòng nào")
+                continue
+            problems += _band_problems(rows[0], data, index_set)
+    problems += district_names(_header_context(doc), _paper_date(doc))
+    return problems
+
+
+def _band_problems(header: list[str], data: list[list[str]], index_set: str) -> list[str]:
+    from cdsflow.assessment.loader import shipped_index_sets
+    from cdsflow.assessment.scoring import level_for
+
+    pairs = [(i, header.index(h.replace("Điểm", "Mức", 1))) for i, h in enumerate(header)
+             if h.startswith("Điểm") and h.replace("Điểm", "Mức", 1) in header]
+    if not pairs and "Điểm đạt" in header and "Mức" in header:
+        pairs = [(header.index("Điểm đạt"), header.index("Mức"))]
+    if not pairs:
+        return []
+    s = shipped_index_sets().get(index_set)
+    if s is None or not s.scorable:
+        return []
+    out = []
+    for row in data:
+        for pi, li in pairs:
+            m, pts = _LEVEL.match(row[li]), _number(row[pi])
+            if m is None or pts is None:
+                continue
+            want = level_for(s, pts)
+            if want is not None and want != int(m.group(1)):
+                out.append(f"dòng «{' | '.join(x for x in row[:2] if x)}»: {row[pi]} điểm nhưng ghi {row[li]} "
+                           f"(theo bộ chỉ số {index_set}: Mức {want})")
+                if len(out) >= 10:
+                    return out
+    return out
+
+
+def _header_context(doc) -> dict:
+    """The header's issuer lines and the Kính gửi / Nơi nhận lines, as district_names reads them."""
+    tables = list(doc.element.body.iter(qn("w:tbl")))
+    issuer = _rows(tables[0])[0][0] if tables else ""
+    lines = [_ptext(p) for p in _all_paragraphs(doc)]
+    return {"header": {"issuer": issuer}, "recipients": [x for x in lines if x.startswith("- ")][:40]}
+
+
+_DATE_WORDS = re.compile(r"ngày (\d{1,2}) tháng (\d{1,2}) năm (\d{4})")
+
+
+def _paper_date(doc) -> date | None:
+    for p in _all_paragraphs(doc):
+        m = _DATE_WORDS.search(_ptext(p))
+        if m:
+            try:
+                return date(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+            except ValueError:
+                return None
+    return None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from cdsflow.documents import vietnamese as vn
-from cdsflow.documents.signature import SignatureSpec, signature_context
+from cdsflow.documents.signature import SignatureSpec, authority_title, signature_context
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.errors import InvalidInput
 
@@ -80,6 +80,7 @@ class Issue:
     legal_bases: Sequence[str] = ()  # full references, without the final punctuation
     consider: str = ""  # "Xét đề nghị của …" closing the căn cứ of a decision
     code_groups: Sequence[str] | None = None  # overrides the ký hiệu, e.g. council "QĐ-HĐTĐG"
+    replaces: str = ""  # "Văn bản này thay thế …": a replacement cites the paper it replaces
 
 
 def _level(value: Any) -> str:
@@ -157,12 +158,13 @@ def common(code: str, issuer, campaign, issue: Issue, subject: str, *, recipient
         "archive_line": archive_line,
         "drafter_mark": vn.nfc(issue.drafter_mark),
         "signature": signature_context(issue.signature),
+        "replaces_line": vn.nfc(issue.replaces),
     }
 
 
 def _authority_line(issue: Issue, issuer) -> str:
-    head = issue.signature.head_title or "THỦ TRƯỞNG"
-    return vn.upper(f"{head} {issuer.name}")
+    sig = issue.signature
+    return authority_title(sig.head_title or "Thủ trưởng", issuer.name, mode=sig.mode, body=sig.body)
 
 
 def _articles(*texts_: str) -> list[dict]:
@@ -275,39 +277,61 @@ def qd_hoi_dong(school, campaign, members: Sequence, issue: Issue) -> dict:
 
 
 def bien_ban(school, campaign, members: Sequence, group_results: Sequence[dict], issue: Issue, *,
-             start: datetime, end: datetime, venue: str, absent: Sequence[dict] = (),
-             mandatory: Sequence[dict] = (), discussion: Sequence[str] = (), conclusion: str = "",
-             vote: dict | None = None) -> dict:
+             meeting: dict | None, mandatory: Sequence[dict] = (), discussion: Sequence[str] = ()) -> dict:
+    """The council's minutes, printing only the meeting facts it recorded (`meeting`: started_at,
+    ended_at, place, chaired_by, secretary, attendees_present, attendees_total, absent, vote_for,
+    vote_against, vote_abstain, conclusions). A draft without them shows blanks, never invented facts."""
     check_committee(members)
     year = campaign.school_year
     ctx = common("bien_ban", school, campaign, issue, _t("bien_ban", "subject", school_year=year))
-    absent_names = {vn.nfc(a["full_name"]) for a in absent}
-    present = [m for m in sorted_members(members) if vn.nfc(m.full_name) not in absent_names]
-    chair = next(m for m in members if m.role == "chair")
-    secretary = next(m for m in sorted_members(members) if m.role == "secretary")
-    s, e = start.astimezone(VN_TZ), end.astimezone(VN_TZ)
-    vote = vote or {"for": len(present), "against": 0, "abstain": 0, "total": len(present)}
+    by_name = {vn.nfc(m.full_name): m for m in members}
+
+    def who(name: str) -> str:
+        m = by_name.get(vn.nfc(name))
+        return f"{vn.nfc(name)} - {vn.nfc(m.position)}" if m is not None and m.position else vn.nfc(name)
+
+    gap = "." * 20
+    if meeting is None:
+        ctx.update({
+            "opening": f"Vào hồi {vn.BLANK} giờ {vn.BLANK} phút, ngày{vn.BLANK}tháng{vn.BLANK}năm{vn.BLANK}, "
+                       f"{_issuer_name(school)} tổ chức họp Hội đồng tự đánh giá mức độ chuyển đổi số.",
+            "venue": gap, "present_count": vn.BLANK.strip() or "....", "present_lines": [], "absent_lines": [],
+            "chair_line": gap, "secretary_line": gap, "conclusion": gap,
+            "vote_line": f"Biểu quyết: {vn.BLANK}/{vn.BLANK} thành viên tán thành, {vn.BLANK} không tán thành, "
+                         f"{vn.BLANK} không biểu quyết.",
+            "closing_line": f"Cuộc họp kết thúc vào hồi {vn.BLANK} giờ {vn.BLANK} phút cùng ngày. "
+                            "Biên bản đã được đọc lại cho các thành viên dự họp cùng nghe và thống nhất./.",
+            "secretary_name": "", "chair_name": "", "chair_post": "",
+        })
+    else:
+        s, e = meeting["started_at"].astimezone(VN_TZ), meeting["ended_at"].astimezone(VN_TZ)
+        absent_names = {vn.nfc(a["full_name"]) for a in meeting.get("absent") or []}
+        present = [m for m in sorted_members(members) if vn.nfc(m.full_name) not in absent_names]
+        chair = by_name.get(vn.nfc(meeting["chaired_by"]))
+        ctx.update({
+            "opening": f"Vào hồi {s.hour} giờ {s.minute:02d} phút, {vn.date_words(s.date())}, "
+                       f"{_issuer_name(school)} tổ chức họp Hội đồng tự đánh giá mức độ chuyển đổi số.",
+            "venue": vn.nfc(meeting["place"], field="địa điểm"),
+            "present_count": f"{meeting['attendees_present']}/{meeting['attendees_total']}",
+            "present_lines": [f"{vn.nfc(m.full_name)}, {vn.nfc(m.position)} - {ROLE_LABELS[m.role]};" for m in present],
+            "absent_lines": [f"{vn.nfc(a['full_name'])}" + (f" (lý do: {vn.nfc(a['reason'])})" if a.get("reason") else "")
+                             + ";" for a in meeting.get("absent") or []],
+            "chair_line": who(meeting["chaired_by"]),
+            "secretary_line": who(meeting["secretary"]),
+            "conclusion": vn.nfc(meeting.get("conclusions")) or _t("bien_ban", "conclusion"),
+            "vote_line": f"Biểu quyết: {meeting['vote_for']}/{meeting['attendees_present']} thành viên có mặt tán thành, "
+                         f"{meeting['vote_against']} không tán thành, {meeting['vote_abstain']} không biểu quyết.",
+            "closing_line": f"Cuộc họp kết thúc vào hồi {e.hour} giờ {e.minute:02d} phút cùng ngày. "
+                            "Biên bản đã được đọc lại cho các thành viên dự họp cùng nghe và thống nhất./.",
+            "secretary_name": vn.nfc(meeting["secretary"]),
+            "chair_name": vn.nfc(meeting["chaired_by"]),
+            "chair_post": vn.upper(chair.position) if chair is not None else "",
+        })
     ctx.update({
-        "opening": f"Vào hồi {s.hour} giờ {s.minute:02d} phút, {vn.date_words(s.date())}, "
-                   f"{_issuer_name(school)} tổ chức họp Hội đồng tự đánh giá mức độ chuyển đổi số.",
-        "venue": vn.nfc(venue, field="địa điểm"),
-        "present_count": str(len(present)),
-        "present_lines": [f"{vn.nfc(m.full_name)}, {vn.nfc(m.position)} - {ROLE_LABELS[m.role]};" for m in present],
-        "absent_lines": [f"{vn.nfc(a['full_name'])} (lý do: {vn.nfc(a.get('reason', ''))});" for a in absent],
-        "chair_line": f"{vn.nfc(chair.full_name)} - {vn.nfc(chair.position)}",
-        "secretary_line": f"{vn.nfc(secretary.full_name)} - {vn.nfc(secretary.position)}",
         "agenda": _t("bien_ban", "agenda"),
         "group_results": group_rows(group_results),
         "mandatory_lines": [f"Tiêu chí {vn.nfc(m['criterion'])}: {'đạt' if m['met'] else 'không đạt'};" for m in mandatory],
         "discussion": [vn.nfc(d) for d in discussion],
-        "conclusion": vn.nfc(conclusion) or _t("bien_ban", "conclusion"),
-        "vote_line": f"Biểu quyết: {vote['for']}/{vote['total']} thành viên tán thành, {vote['against']} không tán thành, "
-                     f"{vote['abstain']} không biểu quyết.",
-        "closing_line": f"Cuộc họp kết thúc vào hồi {e.hour} giờ {e.minute:02d} phút cùng ngày. "
-                        "Biên bản đã được đọc lại cho các thành viên dự họp cùng nghe và thống nhất./.",
-        "secretary_name": vn.nfc(secretary.full_name),
-        "chair_name": vn.nfc(chair.full_name),
-        "chair_post": vn.upper(chair.position),
     })
     ctx["archive_line"] = ctx["archive_line"][:-1] + ", Hồ sơ." if "Hồ sơ" not in ctx["archive_line"] else ctx["archive_line"]
     return ctx
@@ -471,6 +495,7 @@ def qd_cong_nhan(authority, campaign, recognitions: Sequence[dict], issue: Issue
                               _t("qd_cong_nhan", "article2"), _t("qd_cong_nhan", "article3")),
         "annex_title": vn.upper(_t("qd_cong_nhan", "annex_title", school_year=year)),
         "recognition_groups": recognition_groups(recognitions),
+        "school_codes": [r.get("school_code", "") for r in recognitions],  # which schools it recognises
         "annex_ref": f"(Kèm theo Quyết định số {vn.number_text(issue.number).strip() or vn.BLANK}/"
                      f"{ctx['document_code']} {vn.date_words(issue.issued_on, planned=issue.planned)} "
                      f"của {_issuer_name(authority)})",
@@ -481,8 +506,13 @@ def qd_cong_nhan(authority, campaign, recognitions: Sequence[dict], issue: Issue
 # --- 13.9 Giấy chứng nhận -----------------------------------------------------------------------------
 
 
+LONG_NAME = 55  # characters of a school name that still fit two lines at 22 pt on the certificate
+
+
 def giay_chung_nhan(authority, campaign, school, issue: Issue, *, level: Any, decision_ref: str,
-                    register_no: int | None, certificate_code: str = "") -> dict:
+                    register_no: int | None, certificate_code: str = "", group_results: Sequence[dict] = ()) -> dict:
+    """`level`: the merged level when the index set has one; otherwise each group's level is
+    printed on its own line (4725 reports the two groups apart)."""
     year = campaign.school_year
     # No NĐ 30 type code: the header number is the issuing authority's; the certificate's own
     # register number is printed as "Số vào sổ" (code only when the authority insists, a setting).
@@ -491,9 +521,18 @@ def giay_chung_nhan(authority, campaign, school, issue: Issue, *, level: Any, de
                  "Giấy chứng nhận mức độ chuyển đổi số")
     number = vn.number_text(register_no).strip() or vn.BLANK
     ctx["header"]["number_line"] = ""  # the certificate's number is its "Số vào sổ" below
+    if level not in (None, ""):
+        level_line = _t("giay_chung_nhan", "level_line", level=_level(level).lower(), school_year=year)
+        lines: list[str] = []
+    else:
+        level_line = _t("giay_chung_nhan", "groups_line", school_year=year)
+        lines = [f"{vn.nfc(g.get('group_name'))}: {_level(g.get('level'))} ({_points(g.get('points'))} điểm)"
+                 for g in group_results]
     ctx.update({
         "school_name": vn.upper(school.name),
-        "level_line": _t("giay_chung_nhan", "level_line", level=_level(level).lower(), school_year=year),
+        "long_name": len(vn.nfc(school.name)) > LONG_NAME,  # set smaller: the page stays one page
+        "level_line": level_line,
+        "group_lines": lines,
         "basis_line": f"(Theo {vn.nfc(decision_ref)})" if decision_ref else "",
         "register_line": f"Số vào sổ: {number}/{certificate_code}" if certificate_code else f"Số vào sổ: {number}",
     })

@@ -7,12 +7,16 @@ transaction that stores the generated document: a rollback gives the number back
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from cdsflow.storage.documents_tables import DocumentCounter, GeneratedDocument
+from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentCounter, GeneratedDocument
+from cdsflow.storage.tables import Unit
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.errors import InvalidInput
 
@@ -61,3 +65,110 @@ def register_rows(session: Session, unit_id: int | None = None) -> list[Generate
     stmt = stmt.order_by(GeneratedDocument.unit_id, GeneratedDocument.year, GeneratedDocument.series,
                          GeneratedDocument.number)
     return list(session.execute(stmt).scalars())
+
+
+# How a paper of a type is named in a citation or in the register: Quyết định, Biên bản, …
+KIND_WORDS = {"QĐ": "Quyết định", "BB": "Biên bản", "TTr": "Tờ trình", "BC": "Báo cáo", "KH": "Kế hoạch",
+              "TB": "Thông báo"}
+
+
+def kind_word(doc_type: str) -> str:
+    dtype = document_types()[doc_type]
+    return KIND_WORDS.get(dtype.type_code or "", dtype.name)
+
+
+STATUS_LABELS = {ISSUED: "", VOIDED: "Đã hủy", REPLACED: "Đã bị thay thế"}
+COLUMNS = ["Số", "Ký hiệu", "Ngày", "Tên loại và trích yếu nội dung", "Người ký", "Nơi nhận", "Đơn vị",
+           "Ghi chú"]
+
+
+@dataclass(frozen=True)
+class RegisterLine:
+    """One line of the sổ đăng ký văn bản đi (Phụ lục IV of NĐ 30), built from the stored paper."""
+
+    id: int
+    number: str  # "07"
+    code: str  # "QĐ-THHT"
+    day: str  # "05/3/2026"
+    title: str  # "Quyết định thành lập … — Về việc …"
+    signer: str
+    recipients: str
+    unit: str  # the issuing unit's name
+    note: str  # voided / replaced / replaces / warnings
+
+    def cells(self) -> list[str]:
+        return [self.number, self.code, self.day, self.title, self.signer, self.recipients, self.unit, self.note]
+
+
+def _vn_date(iso: str) -> str:
+    if not iso:
+        return ""
+    d = date.fromisoformat(iso)
+    return f"{d.day:02d}/{d.month:02d}/{d.year}"
+
+
+def register_line(doc: GeneratedDocument, unit_name: str, replaced_number: str = "") -> RegisterLine:
+    ctx = doc.context or {}
+    subject = ctx.get("subject") or ""
+    kind = kind_word(doc.doc_type) if doc.doc_type in document_types() else doc.doc_type
+    title = kind if not subject or subject.lower() == kind.lower() else f"{kind} {subject[:1].lower() + subject[1:]}"
+    recipients = [r.lstrip("- ").rstrip(";.") for r in ctx.get("recipients") or []]
+    archive = (ctx.get("archive_line") or "").lstrip("- ").rstrip(".")
+    notes = [x for x in (STATUS_LABELS.get(doc.status, ""),
+                         f"thay thế {replaced_number}" if replaced_number else "",
+                         f"lý do: {doc.reason}" if doc.reason else "", doc.note) if x]
+    number = f"{doc.number:02d}" if doc.number else ""
+    return RegisterLine(doc.id, number, ctx.get("document_code", ""), _vn_date(doc.issued_on), title,
+                        (ctx.get("signature") or {}).get("name", ""), "; ".join([*recipients, archive] if archive
+                                                                                 else recipients),
+                        unit_name, "; ".join(notes))
+
+
+def register_lines(session: Session, unit_id: int | None = None) -> list[RegisterLine]:
+    """The register as a clerk reads it, drafts left out (they have no number)."""
+    docs = register_rows(session, unit_id)
+    names = dict(session.execute(select(Unit.id, Unit.name)).all())
+    by_id = {d.id: d for d in docs}
+    out = []
+    for d in docs:
+        replaced = by_id.get(d.replaces_id) if d.replaces_id else None
+        if d.replaces_id and replaced is None:
+            replaced = session.get(GeneratedDocument, d.replaces_id)
+        out.append(register_line(d, names.get(d.unit_id, ""), replaced.number_line.removeprefix("Số: ") if replaced else ""))
+    return out
+
+
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def neutralise(text: str) -> str:
+    """A cell that a spreadsheet would run as a formula (= + - @) is kept as text."""
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def register_xlsx(lines: list[RegisterLine], title: str = "SỔ ĐĂNG KÝ VĂN BẢN ĐI") -> bytes:
+    """The register as an Excel workbook, every cell plain text."""
+    import io
+
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "So van ban di"
+    ws.append([title])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append(COLUMNS)
+    for cell in ws[2]:
+        cell.font = Font(bold=True)
+    for line in lines:
+        ws.append([neutralise(str(v)) for v in line.cells()])
+    for col, width in zip("ABCDEFGH", (8, 16, 12, 60, 24, 50, 40, 40)):
+        ws.column_dimensions[col].width = width
+    for row in ws.iter_rows(min_row=3):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            cell.data_type = "s"
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

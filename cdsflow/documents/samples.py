@@ -64,6 +64,11 @@ def sample_groups() -> list[dict]:
             {"group_code": "2", "group_name": "Chuyển đổi số trong quản trị", "max_points": 100, "points": 62, "level": 2}]
 
 
+def _band(points: float) -> int:
+    """4725's bands: [0, 50) → 1, [50, 75] → 2, (75, 100] → 3 (samples must agree with them too)."""
+    return 1 if points < 50 else 2 if points <= 75 else 3
+
+
 def sample_recognitions(n: int, hostile: bool = False) -> list[dict]:
     levels = ["mam_non", "tieu_hoc", "thcs", "thpt"]
     out = []
@@ -72,9 +77,9 @@ def sample_recognitions(n: int, hostile: bool = False) -> list[dict]:
         if hostile and i % 100 == 0:
             name = _nfd(name) + " & <chi nhánh>"
         out.append({"school_name": name, "school_code": f"S{i:05d}", "education_level": levels[i % 4],
-                    "commune": f"Xã {GIVEN[i % 20]}", "level": 1 + i % 3, "note": "",
-                    "group_results": [{"group_code": "1", "points": 40 + i % 60, "level": 1 + i % 3},
-                                      {"group_code": "2", "points": 45.5 + i % 50, "level": 1 + (i + 1) % 3}]})
+                    "commune": f"Xã {GIVEN[i % 20]}", "level": None, "note": "",
+                    "group_results": [{"group_code": "1", "points": 40 + i % 60, "level": _band(40 + i % 60)},
+                                      {"group_code": "2", "points": 45.5 + i % 50, "level": _band(45.5 + i % 50)}]})
     return out
 
 
@@ -107,9 +112,14 @@ def sample_context(code: str, *, hostile: bool = False, draft: bool = False, row
         council = Issue(**{**s_issue.__dict__, "signature": SignatureSpec(mode="council", post="Hiệu trưởng"),
                            "code_groups": ["BB", "HĐTĐG"]})
         start = datetime(2026, 4, 10, 1, 30, tzinfo=timezone.utc)
-        return cx.bien_ban(school, campaign, sample_members(hostile), groups, council, start=start,
-                           end=start + timedelta(hours=2), venue="Phòng họp & <tầng 2>" if hostile else "Phòng họp",
-                           absent=[{"full_name": "Không Có Ai", "reason": "ốm"}],
+        members = sample_members(hostile)
+        meeting = None if draft else {
+            "started_at": start, "ended_at": start + timedelta(hours=2),
+            "place": "Phòng họp & <tầng 2>" if hostile else "Phòng họp", "chaired_by": members[0].full_name,
+            "secretary": members[2].full_name, "attendees_present": len(members) - 1, "attendees_total": len(members),
+            "absent": [{"full_name": members[-1].full_name, "reason": "ốm"}], "vote_for": len(members) - 1,
+            "vote_against": 0, "vote_abstain": 0, "conclusions": ""}
+        return cx.bien_ban(school, campaign, members, groups, council, meeting=meeting,
                            mandatory=[{"criterion": "1.1", "met": True}, {"criterion": "1.2", "met": True}],
                            discussion=["Thống nhất kết quả"])
     if code == "qd_phe_duyet":
@@ -138,7 +148,8 @@ def sample_context(code: str, *, hostile: bool = False, draft: bool = False, row
     if code == "qd_cong_nhan":
         return cx.qd_cong_nhan(bureau, campaign, sample_recognitions(n, hostile), b_issue)
     if code == "giay_chung_nhan":
-        return cx.giay_chung_nhan(bureau, campaign, school, b_issue, level=2, register_no=None if draft else 15,
+        return cx.giay_chung_nhan(bureau, campaign, school, b_issue, level=None, group_results=groups,
+                                  register_no=None if draft else 15,
                                   decision_ref="Quyết định số 12/QĐ-VHXH ngày 30/5/2026 của Phòng Văn hóa - Xã hội")
     if code == "bia_ho_so":
         return cx.bia_ho_so(school, campaign, day=None if draft else date(2026, 4, 15))

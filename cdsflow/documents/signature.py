@@ -75,3 +75,20 @@ def signature_context(spec: SignatureSpec) -> dict:
     name = nfc(spec.signer_name, field="họ tên người ký")
     honorific = nfc(spec.honorific)
     return {"lines": signature_lines(spec), "name": f"{honorific} {name}".strip() if name else ""}
+
+
+def authority_title(position: str, unit_name: str, *, mode: str = "head", body: str = "") -> str:
+    """The issuing authority's line of a decision (§5): the head's position joined to the unit's
+    name, the shared word said once: "Trưởng phòng" + "Phòng Giáo dục và Đào tạo quận X" gives
+    "TRƯỞNG PHÒNG GIÁO DỤC VÀ ĐÀO TẠO QUẬN X", "Hiệu trưởng" + "Trường Tiểu học Y" gives
+    "HIỆU TRƯỞNG TRƯỜNG TIỂU HỌC Y" (trưởng ≠ trường). A collective (TM.) decides in its own name."""
+    name = nfc(unit_name, field="tên đơn vị")
+    if mode in ("TM", "TM_KT"):
+        return upper(name if not body or upper(name).startswith(upper(body)) else body)
+    pos = nfc(position, field="chức danh").strip()
+    if not pos:
+        raise InvalidInput("Chưa có chức danh người đứng đầu để ghi thẩm quyền ban hành")
+    last, first = pos.split()[-1], (name.split() or [""])[0]
+    if last.lower() == first.lower():  # exact, diacritics included
+        pos = " ".join(pos.split()[:-1])
+    return upper(f"{pos} {name}".strip())

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from cdsflow.text import clean_text
+from cdsflow.workflow.units import SHORT_CODE
 
 # Blank used where a draft leaves a number or a day to be written by hand (about six spaces).
 BLANK = " " * 6
@@ -93,7 +94,7 @@ def money_in_words(amount: int) -> str:
     return words[:1].upper() + words[1:] + " đồng"
 
 
-_CODE_GROUP = re.compile(r"^[A-Za-zĐđ][A-Za-zĐđ.&]*$")
+_CODE_GROUP = SHORT_CODE  # one rule for a unit's short code and every group of a ký hiệu
 
 
 def document_code(*groups: str | None) -> str:
@@ -103,7 +104,7 @@ def document_code(*groups: str | None) -> str:
         if not _CODE_GROUP.match(p):
             from cdsflow.workflow.errors import InvalidInput
 
-            raise InvalidInput(f"Ký hiệu văn bản không hợp lệ: «{p}» (chỉ gồm chữ cái, '.', '&')")
+            raise InvalidInput(f"Ký hiệu văn bản không hợp lệ: «{p}» (chỉ gồm chữ cái, chữ số, '.', '&', bắt đầu bằng chữ cái)")
     return "-".join(parts)
 
 

@@ -103,3 +103,25 @@ class CriterionAssignment(SQLModel, table=True):
     status: str = Field(default="chua_bat_dau", max_length=16)  # chua_bat_dau | dang_thuc_hien | hoan_thanh
     updated_by: str = Field(default="", max_length=200)
     updated_at: datetime | None = _ts(nullable=False)
+
+
+class CommitteeMeeting(SQLModel, table=True):
+    """What the self-assessment council recorded about its meeting: the Biên bản prints only this."""
+
+    __tablename__ = "committee_meeting"
+    id: int | None = Field(default=None, primary_key=True)
+    assessment_id: int = Field(foreign_key="assessment.id", index=True)
+    started_at: datetime | None = _ts(nullable=False)
+    ended_at: datetime | None = _ts(nullable=False)
+    place: str = Field(max_length=300)
+    chaired_by: str = Field(max_length=200)
+    secretary: str = Field(max_length=200)
+    attendees_present: int = 0
+    attendees_total: int = 0
+    absent: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [{full_name, reason}]
+    vote_for: int = 0
+    vote_against: int = 0
+    vote_abstain: int = 0
+    conclusions: str = Field(default="", sa_column=Column(Text, nullable=False))
+    recorded_by: str = Field(max_length=200)
+    recorded_at: datetime | None = _ts(nullable=False)

@@ -8,6 +8,10 @@ from sqlmodel import Field, SQLModel
 
 from cdsflow.storage.types import UTCDateTime
 
+# A numbered paper's standing in the register: in force, voided (with a reason), or replaced by a
+# later paper that cites it. A number is never reused either way.
+ISSUED, VOIDED, REPLACED = "issued", "voided", "replaced"
+
 
 class DocumentSetting(SQLModel, table=True):
     """How one unit signs and numbers its papers (§6, §10 of the format sheet)."""
@@ -62,3 +66,7 @@ class GeneratedDocument(SQLModel, table=True):
     context: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     created_by: str = Field(default="", max_length=200)
     created_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    status: str = Field(default=ISSUED, max_length=16)  # issued | voided | replaced
+    replaces_id: int | None = Field(default=None, foreign_key="generated_document.id")
+    reason: str = Field(default="", max_length=1000)  # why it replaces, or why it was voided
+    note: str = Field(default="", max_length=1000)  # warnings at issue: backdated, district names after 1/7/2025

@@ -1,4 +1,5 @@
-"""The catalogue of official document types (data in document_types.yaml, validated on load)."""
+"""The catalogue of official document types (data in document_types.yaml, validated on load),
+with each paper's gates: the school stages at which it may be issued and what it requires."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -6,6 +7,8 @@ from functools import cache
 from pathlib import Path
 
 import yaml
+
+from cdsflow.workflow.stages import Stage
 
 _FILE = Path(__file__).with_name("document_types.yaml")
 
@@ -16,17 +19,38 @@ class DocumentType:
     name: str
     type_code: str | None
     issued_by: str  # school | supervisor | any
+    stages: tuple[Stage, ...] = ()  # empty: every stage
+    requires: tuple[str, ...] = ()  # names in paper_gates.REQUIREMENTS
 
 
 @cache
 def document_types() -> dict[str, DocumentType]:
+    from cdsflow.workflow.paper_gates import REQUIREMENTS
+
     rows = yaml.safe_load(_FILE.read_text(encoding="utf-8"))
     out: dict[str, DocumentType] = {}
+    problems: list[str] = []
     for row in rows:
-        dt = DocumentType(**row)
+        code = row.get("code")
+        unknown = sorted(set(row) - {"code", "name", "type_code", "issued_by", "stages", "requires"})
+        if unknown:
+            problems.append(f"{code}: khóa không rõ: {', '.join(unknown)}")
+            continue
+        stages = []
+        for s in row.get("stages") or []:
+            try:
+                stages.append(Stage(s))
+            except ValueError:
+                problems.append(f"{code}: giai đoạn không có: {s}")
+        bad = [r for r in row.get("requires") or [] if r not in REQUIREMENTS]
+        problems += [f"{code}: điều kiện không có: {r}" for r in bad]
+        dt = DocumentType(code=code, name=row["name"], type_code=row.get("type_code"), issued_by=row["issued_by"],
+                          stages=tuple(stages), requires=tuple(row.get("requires") or ()))
         if dt.code in out:
-            raise ValueError(f"{_FILE.name}: mã loại văn bản trùng: {dt.code}")
+            problems.append(f"mã loại văn bản trùng: {dt.code}")
         if dt.issued_by not in {"school", "supervisor", "any"}:
-            raise ValueError(f"{_FILE.name}: {dt.code}: issued_by không hợp lệ: {dt.issued_by}")
+            problems.append(f"{dt.code}: issued_by không hợp lệ: {dt.issued_by}")
         out[dt.code] = dt
+    if problems:
+        raise ValueError(f"{_FILE.name}: " + "; ".join(problems))
     return out

@@ -81,6 +81,24 @@ ALLOWED_SUPERVISORS = {
 }
 
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+# A unit's short code as NĐ 30 lets a ký hiệu print it: letters (Đ included), digits ("THKB1" for a
+# school "số 1"), '.' and '&', starting with a letter. Checked once, at import, by the rule papers use.
+SHORT_CODE = re.compile(r"^[A-Za-zĐđ][A-Za-zĐđ0-9.&]*$")
+SHORT_CODE_MAX = 32
+
+
+def short_code_problem(value: str) -> str:
+    """Why `value` cannot stand in a ký hiệu ('' when it can)."""
+    if not value:
+        return "thiếu ký hiệu"
+    if len(value) > SHORT_CODE_MAX:
+        return f"ký hiệu dài quá {SHORT_CODE_MAX} ký tự"
+    if not SHORT_CODE.match(value):
+        return (f"ký hiệu «{value}» không in được trên văn bản: chỉ gồm chữ cái, chữ số, '.', '&' "
+                "và bắt đầu bằng chữ cái")
+    return ""
+
+
 _EMAIL = re.compile(r"^[^@\s<>,;\"']+@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?)+$")
 
 
@@ -151,9 +169,10 @@ def validate_unit_row(raw: dict[str, str]) -> tuple[UnitSpec | None, list[str]]:
         problems.append("thiếu đơn vị quản lý (mã đơn vị cấp trên)")
     if supervisor and supervisor == code:
         problems.append("đơn vị không thể tự quản lý chính mình")
-    short = values["short_code"].replace(" ", "") or code.upper()
-    if len(short) > 32:
-        problems.append("ký hiệu dài quá 32 ký tự")
+    # No ký hiệu given: the code without its separators ("TH-KD" → "THKD"), checked like a given one.
+    short = values["short_code"].replace(" ", "") or re.sub(r"[^A-Za-z0-9Đđ.&]", "", code.upper())
+    if short_code_problem(short):
+        problems.append(short_code_problem(short))
     if problems or kind is None:
         return None, problems
     return UnitSpec(

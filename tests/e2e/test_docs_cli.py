@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from cdsflow.app import cli_docs
 from cdsflow.documents.checks import check_docx
-from cdsflow.documents.samples import seed_database
+from cdsflow.workflow.stages import Stage
+from tests.papers_world import launch, walk
 from cdsflow.storage.db import make_engine
 from cdsflow.storage.schema import metadata
 
@@ -30,10 +31,13 @@ def db(tmp_path, monkeypatch):
     url = f"sqlite:///{tmp_path / 'cli.db'}"
     engine = make_engine(url)
     metadata.create_all(engine)
-    seed = seed_database(engine, 3)
+    w = launch(engine, schools=3)
+    walk(engine, w, "P1S1", Stage.PROPOSAL)
+    walk(engine, w, "P1S2", Stage.PROPOSAL)
+    walk(engine, w, "P1S3", Stage.COMMITTEE_FORMED)
     engine.dispose()
     monkeypatch.setenv("DATABASE_URL", url)
-    return seed
+    return {"campaign_id": w.campaign_id}
 
 
 def test_sample_then_check(app, tmp_path):
@@ -47,18 +51,18 @@ def test_sample_then_check(app, tmp_path):
 
 def test_generate_for_a_school_and_a_whole_campaign_then_register_and_dossier(app, db, tmp_path):
     runner = CliRunner()
-    r = runner.invoke(app, ["docs", "generate", "qd_hoi_dong", "--school", "THHT", "--out", str(tmp_path / "a"),
-                            "--date", "2026-03-05"])
+    r = runner.invoke(app, ["docs", "generate", "qd_hoi_dong", "--school", "P1S1", "--out", str(tmp_path / "a"),
+                            "--date", "2024-11-05"])
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["docs", "generate", "to_trinh", "--campaign", str(db["campaign_id"]),
-                            "--out", str(tmp_path / "b"), "--workers", "2", "--date", "2026-04-01"])
+                            "--out", str(tmp_path / "b"), "--workers", "2", "--date", "2025-04-01"])
     assert r.exit_code == 0, r.output
-    assert "Đã tạo 3 văn bản" in r.output
-    assert len(list((tmp_path / "b").glob("*.docx"))) == 3
-    r = runner.invoke(app, ["docs", "register", "--unit", "THHT"])
-    assert r.exit_code == 0 and "01/QĐ-THHT" in r.output and "01/TTr-THHT" in r.output
+    assert "Đã tạo 2 văn bản" in r.output and "Bỏ qua" in r.output and "P1S3" in r.output
+    assert len(list((tmp_path / "b").glob("*.docx"))) == 2
+    r = runner.invoke(app, ["docs", "register", "--unit", "P1S1", "--xlsx", str(tmp_path / "so.xlsx")])
+    assert r.exit_code == 0 and "Đã xuất 2 dòng" in r.output
     zip_path = tmp_path / "hs.zip"
-    r = runner.invoke(app, ["docs", "dossier", "--school", "THHT", "--campaign", str(db["campaign_id"]),
+    r = runner.invoke(app, ["docs", "dossier", "--school", "P1S1", "--campaign", str(db["campaign_id"]),
                             "--out", str(zip_path)])
     assert r.exit_code == 0, r.output
     assert zipfile.ZipFile(zip_path).namelist() == ["01-bia_ho_so.docx", "02-to_trinh.docx"]
@@ -66,7 +70,7 @@ def test_generate_for_a_school_and_a_whole_campaign_then_register_and_dossier(ap
 
 
 def test_settings_command_changes_the_signature(app, db):
-    r = CliRunner().invoke(app, ["docs", "settings", "THHT", "--mode", "Q"])
+    r = CliRunner().invoke(app, ["docs", "settings", "P1S1", "--mode", "Q"])
     assert r.exit_code == 0 and "signature_mode: Q" in r.output
 
 

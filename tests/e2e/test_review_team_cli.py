@@ -67,6 +67,7 @@ def test_team_from_a_spreadsheet_to_the_decision(cli, tmp_path):
     shown = cli("team", "show", "1").stdout
     assert "Lê Thị Mai" in shown and "Trưởng đoàn" in shown and "10/04/2025" in shown and "chiều" in shown
 
+    cli("docs", "settings", "P1", "--signer-name", "Lê Văn Phúc")  # the authority names its signer once
     cli("docs", "generate", "qd_doan_danh_gia", "--campaign", "1", "--out", str(tmp_path / "vb"),
         "--date", "2025-03-28")
     (paper,) = (tmp_path / "vb").glob("*.docx")

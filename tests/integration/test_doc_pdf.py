@@ -1,4 +1,5 @@
 """PDF through LibreOffice headless (CI installs it); a clear message when it is missing."""
+import shutil
 import zipfile
 from datetime import date
 
@@ -7,7 +8,7 @@ import pytest
 from cdsflow.documents import service
 from cdsflow.documents.pdf import PdfUnavailable, merge_pdfs, to_pdf, to_pdf_parallel
 from cdsflow.documents.render import render
-from cdsflow.documents.samples import sample_context, sample_groups, seed_database
+from cdsflow.documents.samples import sample_context
 
 # The `libreoffice` marker skips without soffice on a developer's machine and fails under CI (conftest).
 needs_soffice = pytest.mark.libreoffice
@@ -35,13 +36,16 @@ def test_documents_convert_to_a4_pdf_and_merge(tmp_path):
 @pytest.mark.libreoffice
 @needs_soffice
 def test_dossier_with_merged_pdf(sqlite_engine, tmp_path):
-    seed = seed_database(sqlite_engine, 1)
-    service.generate(sqlite_engine, "to_trinh", school_code="THHT", issued_on=date(2026, 4, 1),
-                     scores=lambda a: {"group_results": sample_groups()})
-    result = service.build_dossier(sqlite_engine, "THHT", seed["campaign_id"], tmp_path / "hs.zip", pdf=True,
+    from cdsflow.workflow.stages import Stage
+    from tests.papers_world import launch, walk
+
+    w = launch(sqlite_engine, schools=1)
+    walk(sqlite_engine, w, "P1S1", Stage.PROPOSAL)
+    service.generate(sqlite_engine, "to_trinh", school_code="P1S1", issued_on=date(2025, 4, 1))
+    result = service.build_dossier(sqlite_engine, "P1S1", w.campaign_id, tmp_path / "hs.zip", pdf=True,
                                    timeout=180)
     names = zipfile.ZipFile(result.path).namelist()
-    assert "ho-so-THHT.pdf" in names and "02-to_trinh.pdf" in names
+    assert "ho-so-P1S1.pdf" in names and "02-to_trinh.pdf" in names
 
 
 def test_missing_libreoffice_gives_a_vietnamese_message(tmp_path, monkeypatch):
@@ -61,3 +65,22 @@ def test_two_libreoffice_workers_with_their_own_profiles(tmp_path):
         files.append(path)
     pdfs = to_pdf_parallel(files, tmp_path / "pdf", workers=2, timeout=180)
     assert [p.exists() for p in pdfs] == [True] * 4
+
+
+@pytest.mark.libreoffice
+def test_a_certificate_stays_on_one_page_whatever_the_schools_name(tmp_path):
+    import os
+
+    from pypdf import PdfReader
+
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI cần LibreOffice (soffice) để kiểm tra bố cục giấy chứng nhận")
+        pytest.skip("LibreOffice (soffice) chưa được cài")
+    files = []
+    for hostile in (False, True):  # a 200-character name with & and < in it
+        path = tmp_path / f"gcn-{int(hostile)}.docx"
+        path.write_bytes(render("giay_chung_nhan", sample_context("giay_chung_nhan", hostile=hostile)))
+        files.append(path)
+    for pdf in to_pdf(files, tmp_path / "pdf", timeout=180):
+        assert len(PdfReader(pdf).pages) == 1, pdf.name

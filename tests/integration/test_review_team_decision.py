@@ -24,6 +24,13 @@ def _text(content: bytes) -> str:
     return "\n".join(parts)
 
 
+@pytest.fixture(autouse=True)
+def _signer(world):  # noqa: F811 - the authority names its signer once
+    from cdsflow.documents.settings import update_settings
+
+    update_settings(world[0], "P1", {"signer_name": "Lê Văn Phúc"})
+
+
 def test_decision_prints_the_stored_team_and_visits(world):  # noqa: F811
     engine, cid, units = world
     with UnitOfWork(engine) as uow:

@@ -118,13 +118,16 @@ def test_team_form_and_visit_form_on_the_page(world):
 
 
 def test_decision_from_the_dashboard_uses_the_formed_team(world):
+    from cdsflow.documents.settings import update_settings
+
+    update_settings(world.engine, "P1", {"signer_name": "Lê Văn Phúc"})  # the authority names its signer once
     officer = world.client("officer")
     url = f"/api/campaigns/{world.campaign_id}/documents"
     refused = officer.post(url, json={"doc_type": "qd_doan_danh_gia"})
     assert refused.status_code == 422 and "hãy thành lập Đoàn đánh giá ngoài" in refused.json()["error"]
     assert officer.put(f"/api/campaigns/{world.campaign_id}/team", json=TEAM).status_code == 200
     r = officer.post(url, json={"doc_type": "qd_doan_danh_gia"})
-    assert r.status_code == 201 and r.json() == {"generated": 1}
+    assert r.status_code == 201 and r.json() == {"generated": 1, "skipped": []}
     (row,) = [d for d in officer.get("/api/documents").json() if d["doc_type"] == "qd_doan_danh_gia"]
     paper = world.client("clerk").get(row["download"])
     assert paper.status_code == 200

@@ -19,7 +19,11 @@ from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.services.assessments import MemberInput, find_assessment, set_committee, transition
 from cdsflow.workflow.services.campaigns import launch_campaign
 from cdsflow.workflow.services.units import get_unit
-from tests.factories import calendar, complete_external_review, complete_self_assessment, load_units
+from cdsflow.workflow.errors import InvalidInput
+from cdsflow.workflow.services.demo import demo_answers
+from cdsflow.workflow.services.indexsets import index_set_for_assessment
+from cdsflow.workflow.services.scoring import save_answers
+from tests.factories import calendar, complete_self_assessment, load_units
 
 
 @pytest.fixture
@@ -76,18 +80,23 @@ def test_return_proposal_and_recognition_mail(engine, wired, smtp, tmp_path, mon
     assert returned[1] == ["p1s1@hanoi.edu.vn"]
     assert "Bổ sung minh chứng" in returned[2] and "Tiêu chí 1.4: Thiếu danh mục học liệu số" in returned[2]
 
-    # Recognition rests on the review's scores; the school is told its recognised level.
+    # Recognition: the decision lists only schools already recognised, so it is issued after the
+    # step and the recognition mail never carries a decision that does not name the school.
     with UnitOfWork(engine) as uow:
         transition(uow, a.id, "submit_proposal", head)
         transition(uow, a.id, "start_review", officer)
-    complete_external_review(engine, a.id, officer)
+    with pytest.raises(InvalidInput):
+        docs.generate(engine, "qd_cong_nhan", campaign_id=cid)  # nobody recognised yet
     with UnitOfWork(engine) as uow:
+        save_answers(uow.session, a.id, "external", demo_answers(index_set_for_assessment(uow.session, a.id), 0.8),
+                     "Anh Tuấn")
+        uow.commit()
         transition(uow, a.id, "recognise", officer)
     drain_outbox_sync(engine, settings)
     assert len(store.messages) == 6  # a second proposal (2 messages) and the recognition, nothing twice
     recognised = received(store)[-1]
     assert recognised[0].startswith("[Công nhận]") and "Mức đáp ứng" in recognised[0]
-    docs.generate(engine, "qd_cong_nhan", campaign_id=cid)  # the decision that names it, then publication
+    assert not [p for p in recognised[3].walk() if p.get_filename()]
     with UnitOfWork(engine) as uow:  # nothing left, nothing twice
         assert {m.status for m in uow.session.execute(select(OutboxMessage)).scalars()} == {"sent"}
 

@@ -7,12 +7,16 @@ import zipfile
 
 import pytest
 
+from cdsflow.documents.settings import update_settings
 from tests.web_support import build_world, fill_self_assessment
 
 
 @pytest.fixture
 def world(sqlite_engine, tmp_path):
-    return build_world(sqlite_engine, tmp_path)
+    w = build_world(sqlite_engine, tmp_path)
+    for code in ("P1S1", "P1S2", "P1S3"):  # no committee yet: the schools name their signer once
+        update_settings(sqlite_engine, code, {"signer_name": f"Hiệu trưởng {code}"})
+    return w
 
 
 def test_school_paper_goes_to_the_register_and_downloads_as_docx(world):
@@ -53,12 +57,31 @@ def test_dossier_zip_holds_the_schools_papers(world):
 def test_bulk_generation_and_the_levels_chart(world):
     officer = world.client("officer")
     r = officer.post(f"/api/campaigns/{world.campaign_id}/documents", json={"doc_type": "ke_hoach"})
-    assert r.status_code == 201 and r.json() == {"generated": 3}
+    assert r.status_code == 201 and r.json() == {"generated": 3, "skipped": []}
     assert len(world.client("clerk").get("/api/documents").json()) == 3
+    again = world.client("clerk").post(f"/api/campaigns/{world.campaign_id}/documents", json={"doc_type": "ke_hoach"})
+    assert again.status_code == 201 and again.json()["generated"] == 0  # replace or new? each school is listed
+    assert all("--replace" in s["reason"] for s in again.json()["skipped"])
     assert world.client("clerk").post(f"/api/campaigns/{world.campaign_id}/documents",
-                                      json={"doc_type": "ke_hoach"}).status_code == 201
+                                      json={"doc_type": "ke_hoach", "existing": "new"}).json()["generated"] == 3
     assert world.client("reviewer").post(f"/api/campaigns/{world.campaign_id}/documents",
                                          json={"doc_type": "ke_hoach"}).status_code == 403
     fill_self_assessment(world.client("head"), world.engine, world.p1s1)
     page = officer.get(f"/campaigns/{world.campaign_id}")
     assert "Số cơ sở theo mức độ chuyển đổi số" in page.text and "Tự đánh giá" in page.text
+
+
+def test_a_paper_is_voided_from_the_register_page_and_exported(world):
+    head = world.client("head")
+    doc = head.post(f"/api/assessments/{world.p1s1}/documents", json={"doc_type": "ke_hoach"}).json()
+    clerk = world.client("clerk")
+    token = clerk.headers["X-CSRF-Token"]
+    assert clerk.post(f"/documents/{doc['id']}/void", data={"csrf_token": token, "reason": ""}).status_code == 422
+    r = clerk.post(f"/documents/{doc['id']}/void", data={"csrf_token": token, "reason": "Ban hành nhầm"})
+    assert r.status_code == 303
+    page = clerk.get("/documents").text
+    assert "Đã hủy; lý do: Ban hành nhầm" in page
+    from openpyxl import load_workbook
+
+    book = load_workbook(io.BytesIO(clerk.get("/documents/register.xlsx").content))
+    assert any("Đã hủy" in (c or "") for row in book.active.iter_rows(values_only=True) for c in row)

@@ -42,7 +42,7 @@ ORACLE: dict[str, tuple[set, set | None, set | None, set[str]]] = {
     "score_self": (STAFF, OPEN, ACTIVE, set()),
     "evidence": (STAFF, OPEN, ACTIVE, set()),
     "assign_criteria": ({(Role.SCHOOL_HEAD, Relation.SCHOOL)}, OPEN, ACTIVE, set()),
-    "record_meeting": (STAFF, OPEN, ACTIVE, set()),
+    "record_meeting": (STAFF | {(Role.CLERK, Relation.SCHOOL)}, OPEN, ACTIVE, set()),
     "score_external": (REVIEW, {S.EXTERNAL_REVIEW}, ACTIVE, set()),
     "view_assessment": (STAFF | {(Role.OFFICER, Relation.SCOPE), (Role.REVIEWER, Relation.SCOPE),
                                  (Role.CLERK, Relation.SCOPE), (Role.ADMIN, Relation.SCOPE)}, None, None, set()),

@@ -33,6 +33,7 @@ def create_app(
     (default: CDSFLOW_TRUSTED_PROXIES, unset = nobody, so a client cannot pick its own address)."""
     from cdsflow.app import wiring
     from cdsflow.app.web import api, pages, routes_documents, routes_mailbox, routes_scores, routes_teams
+    from cdsflow.app.web import routes_meetings
 
     wiring.install()  # a school returned or recognised from a page gets its mail, as from the CLI
     app = FastAPI(
@@ -67,6 +68,7 @@ def create_app(
     app.include_router(routes_documents.pages)
     app.include_router(routes_mailbox.pages)
     app.include_router(routes_teams.pages)
+    app.include_router(routes_meetings.pages)
     from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE
 
     app.add_middleware(limits.Guard, engine=engine, session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from cdsflow.app.web.access import allowed, assessment_for, campaign_for, require, unit_in_scope
 from cdsflow.documents import service as doc_svc
+from cdsflow.documents.register import RegisterLine, register_line
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Campaign, Unit
@@ -29,6 +30,8 @@ class DocRow:
     type_name: str
     number_line: str
     issued_on: str
+    line: RegisterLine | None = None  # the sổ's columns; None for a draft
+    status: str = "issued"
 
 
 def _type_name(code: str) -> str:
@@ -36,23 +39,29 @@ def _type_name(code: str) -> str:
     return t.name if t else code
 
 
-def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, limit: int = 500) -> list[DocRow]:
-    """Register lines the principal may see (issued by, or concerning, a unit in scope), newest first."""
-    q = (select(GeneratedDocument, Unit.code).join(Unit, Unit.id == GeneratedDocument.unit_id)
-         .order_by(GeneratedDocument.id.desc()).limit(limit * 4))
+def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, limit: int = 500,
+             drafts: bool = False) -> list[DocRow]:
+    """Register lines the principal may see (issued by, or concerning, a unit in scope), newest
+    first; drafts are not in the register (`drafts=True` lists only them)."""
+    numbered = GeneratedDocument.number.is_(None) if drafts else GeneratedDocument.number.is_not(None)
+    q = (select(GeneratedDocument, Unit.code, Unit.name).join(Unit, Unit.id == GeneratedDocument.unit_id)
+         .where(numbered).order_by(GeneratedDocument.id.desc()).limit(limit * 4))
     if school_id is not None:
         q = q.where(GeneratedDocument.school_id == school_id)
     codes = dict(uow.session.execute(select(Unit.id, Unit.code)).all()) if school_id is None else {}
     scope: dict[int, bool] = {}
     out: list[DocRow] = []
-    for d, unit_code in uow.session.execute(q):
+    for d, unit_code, unit_name in uow.session.execute(q):
         key = d.school_id or d.unit_id
         if key not in scope:
             scope[key] = unit_in_scope(uow, p, key)
         if not scope[key]:
             continue
         school = codes.get(d.school_id, "") if school_id is None else ""
-        out.append(DocRow(d.id, unit_code, school, d.doc_type, _type_name(d.doc_type), d.number_line, d.issued_on))
+        replaced = uow.session.get(GeneratedDocument, d.replaces_id) if d.replaces_id else None
+        line = None if drafts else register_line(d, unit_name, replaced.number_line.removeprefix("Số: ") if replaced else "")
+        out.append(DocRow(d.id, unit_code, school, d.doc_type, _type_name(d.doc_type), d.number_line, d.issued_on,
+                          line, d.status))
         if len(out) >= limit:
             break
     return out
@@ -102,7 +111,8 @@ def campaign_types() -> list[tuple[str, str]]:
     return [(c, _type_name(c)) for c in document_types() if c in doc_svc.SUPPORTED and c != "bia_ho_so"]
 
 
-def generate_for_school(uow: UnitOfWork, p: Principal, assessment_id: int, code: str) -> GeneratedDocument:
+def generate_for_school(uow: UnitOfWork, p: Principal, assessment_id: int, code: str, *, draft: bool = False,
+                        on_existing: str | None = None, reason: str = "") -> GeneratedDocument:
     a = assessment_for(uow, p, assessment_id)
     if not (allowed(p, "issue_school_paper") or allowed(p, "issue_authority_paper")):
         raise Forbidden("Tài khoản của bạn không lập được văn bản.")
@@ -114,19 +124,38 @@ def generate_for_school(uow: UnitOfWork, p: Principal, assessment_id: int, code:
         raise Forbidden("Văn bản này do cấp trên ban hành.")
     school = uow.session.get(Unit, a.school_id)
     record, _ = doc_svc.generate(uow.engine, code, school_code=school.code, campaign_id=a.campaign_id,
-                                 actor=p.actor_name)
+                                 actor=p.actor_name, draft=draft, on_existing=on_existing or None, reason=reason)
     return record
 
 
-def generate_for_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, out_root: Path) -> int:
-    """One paper per school (or the campaign-wide paper): numbered and stored in the register."""
+def generate_for_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, out_root: Path, *,
+                          on_existing: str | None = None, reason: str = "") -> doc_svc.BulkResult:
+    """One paper per school that qualifies (or the campaign-wide paper), numbered and stored in
+    the register; the schools skipped are returned with the reason."""
     require(p, "issue_authority_paper")
     campaign_for(uow, p, campaign_id)
     if code not in doc_svc.SUPPORTED:
         raise InvalidInput(f"Loại văn bản không có: «{code}»")
     with tempfile.TemporaryDirectory(dir=_mkdir(out_root)) as tmp:
-        paths = doc_svc.generate_for_campaign(uow.engine, code, campaign_id, Path(tmp), actor=p.actor_name, workers=1)
-    return len(paths)
+        return doc_svc.generate_for_campaign(uow.engine, code, campaign_id, Path(tmp), actor=p.actor_name, workers=1,
+                                             on_existing=on_existing or None, reason=reason)
+
+
+def void(uow: UnitOfWork, p: Principal, document_id: int, reason: str) -> GeneratedDocument:
+    """Void a paper of a unit in scope; the issuer's side only (the school for its own papers)."""
+    d = _document(uow, p, document_id)
+    authority = d.doc_type in doc_svc.CAMPAIGN_TYPES | doc_svc.PER_SCHOOL_AUTHORITY_TYPES
+    require(p, "issue_authority_paper" if authority else "issue_school_paper")
+    if p.role.school_side and authority:
+        raise Forbidden("Văn bản này do cấp trên ban hành.")
+    return doc_svc.void_document(uow.engine, d.id, reason, p.actor_name)
+
+
+def register_xlsx(uow: UnitOfWork, p: Principal) -> bytes:
+    from cdsflow.documents.register import register_xlsx as to_xlsx
+
+    lines = [r.line for r in register(uow, p, limit=100_000) if r.line is not None]
+    return to_xlsx(lines[::-1])  # a register reads in the order the numbers were given
 
 
 def _mkdir(path: Path) -> Path:

@@ -28,7 +28,22 @@ def _attachment(name: str) -> dict:
 @pages.get("/documents")
 def register_page(request: Request, p: Principal = Depends(current_principal),
                   uow: UnitOfWork = Depends(get_uow)) -> Response:
-    return render(request, "documents.html", p, rows=documents.register(uow, p), pdf=documents.pdf_available())
+    return render(request, "documents.html", p, rows=documents.register(uow, p), pdf=documents.pdf_available(),
+                  can_void=allowed(p, "issue_school_paper") or allowed(p, "issue_authority_paper"))
+
+
+@pages.get("/documents/register.xlsx")
+def register_export(p: Principal = Depends(current_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    return Response(documents.register_xlsx(uow, p),
+                    media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    headers=_attachment("so-van-ban-di.xlsx"))
+
+
+@pages.post("/documents/{document_id}/void")
+def void(document_id: int, reason: str = Form(""), p: Principal = Depends(checked_principal),
+         uow: UnitOfWork = Depends(get_uow)) -> Response:
+    documents.void(uow, p, document_id, reason)
+    return RedirectResponse("/documents?done=void", status_code=303)
 
 
 @pages.get("/assessments/{assessment_id}/documents")
@@ -36,22 +51,28 @@ def school_documents(request: Request, assessment_id: int, p: Principal = Depend
                      uow: UnitOfWork = Depends(get_uow)) -> Response:
     a = assessment_for(uow, p, assessment_id)
     return render(request, "documents.html", p, rows=documents.register(uow, p, school_id=a.school_id),
+                  drafts=documents.register(uow, p, school_id=a.school_id, drafts=True),
                   pdf=documents.pdf_available(), assessment_id=a.id, types=documents.school_types(),
-                  can_generate=allowed(p, "issue_school_paper"))
+                  can_generate=allowed(p, "issue_school_paper"), can_void=allowed(p, "issue_school_paper"))
 
 
 @pages.post("/assessments/{assessment_id}/documents")
-def school_generate(assessment_id: int, doc_type: str = Form(...), p: Principal = Depends(checked_principal),
+def school_generate(assessment_id: int, doc_type: str = Form(...), existing: str = Form(""), reason: str = Form(""),
+                    draft: str = Form(""), p: Principal = Depends(checked_principal),
                     uow: UnitOfWork = Depends(get_uow)) -> Response:
-    documents.generate_for_school(uow, p, assessment_id, doc_type)
+    documents.generate_for_school(uow, p, assessment_id, doc_type, draft=bool(draft), on_existing=existing or None,
+                                  reason=reason)
     return RedirectResponse(f"/assessments/{assessment_id}/documents?done=document", status_code=303)
 
 
 @pages.post("/campaigns/{campaign_id}/documents")
-def campaign_generate(request: Request, campaign_id: int, doc_type: str = Form(...),
-                      p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
-    n = documents.generate_for_campaign(uow, p, campaign_id, doc_type, request.app.state.uploads_dir / "tmp")
-    return RedirectResponse(f"/documents?done=documents&n={n}", status_code=303)
+def campaign_generate(request: Request, campaign_id: int, doc_type: str = Form(...), existing: str = Form(""),
+                      reason: str = Form(""), p: Principal = Depends(checked_principal),
+                      uow: UnitOfWork = Depends(get_uow)) -> Response:
+    result = documents.generate_for_campaign(uow, p, campaign_id, doc_type, request.app.state.uploads_dir / "tmp",
+                                             on_existing=existing or None, reason=reason)
+    return render(request, "documents.html", p, rows=documents.register(uow, p), pdf=documents.pdf_available(),
+                  generated=len(result.paths), skipped=result.skipped)
 
 
 @pages.get("/documents/{document_id}/download")
@@ -74,19 +95,24 @@ def dossier(request: Request, assessment_id: int, p: Principal = Depends(current
 
 @api.get("/documents", summary="Sổ văn bản trong phạm vi")
 def api_register(p: Principal = Depends(current_principal), uow: UnitOfWork = Depends(get_uow)):
-    return [{**r.__dict__, "download": f"/documents/{r.id}/download"} for r in documents.register(uow, p)]
+    return [{**{k: v for k, v in r.__dict__.items() if k != "line"},
+             **({"register": r.line.__dict__} if r.line else {}), "download": f"/documents/{r.id}/download"}
+            for r in documents.register(uow, p)]
 
 
 @api.post("/assessments/{assessment_id}/documents", status_code=201, summary="Lập một văn bản cho trường")
 def api_generate(assessment_id: int, body: dict, p: Principal = Depends(checked_principal),
                  uow: UnitOfWork = Depends(get_uow)):
-    record = documents.generate_for_school(uow, p, assessment_id, str(body.get("doc_type", "")))
+    record = documents.generate_for_school(uow, p, assessment_id, str(body.get("doc_type", "")),
+                                           draft=bool(body.get("draft")), on_existing=body.get("existing") or None,
+                                           reason=str(body.get("reason", "")))
     return {"id": record.id, "number_line": record.number_line, "download": f"/documents/{record.id}/download"}
 
 
 @api.post("/campaigns/{campaign_id}/documents", status_code=201, summary="Lập văn bản cho mọi trường của kế hoạch")
 def api_generate_all(request: Request, campaign_id: int, body: dict, p: Principal = Depends(checked_principal),
                      uow: UnitOfWork = Depends(get_uow)):
-    n = documents.generate_for_campaign(uow, p, campaign_id, str(body.get("doc_type", "")),
-                                        request.app.state.uploads_dir / "tmp")
-    return {"generated": n}
+    result = documents.generate_for_campaign(uow, p, campaign_id, str(body.get("doc_type", "")),
+                                             request.app.state.uploads_dir / "tmp",
+                                             on_existing=body.get("existing") or None, reason=str(body.get("reason", "")))
+    return {"generated": len(result.paths), "skipped": [{"school": c, "reason": r} for c, r in result.skipped]}

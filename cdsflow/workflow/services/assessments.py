@@ -162,6 +162,9 @@ def transition(
     except TextError as err:
         raise InvalidInput(str(err)) from None
     ctx = _step_facts(uow, a, trigger, actor, now, reason=reason, notes=notes, override=override)
+    # An override counts only where it was needed (the review incomplete), so "which score counts"
+    # reads the same from the history (results.py) as from the scores (overview.py).
+    override_used = override if trigger == "recognise" and ctx.external_unscored != () else ""
     source = a.state
     dest = fire(source, trigger, ctx)
     values: dict = {"state": dest.value, "locked": locks(dest)}
@@ -170,8 +173,8 @@ def transition(
     _bump(uow, a, now, **values)
     event_id = session.execute(insert(AssessmentEvent).returning(AssessmentEvent.id).values(
         assessment_id=a.id, at=now, actor=actor.name, actor_unit_id=actor.unit_id, trigger=trigger,
-        from_state=source, to_state=dest.value, reason=reason or override,
-        details=_details(notes, override if trigger == "recognise" else ""),
+        from_state=source, to_state=dest.value, reason=reason or override_used,
+        details=_details(notes, override_used),
     )).scalar_one()
     events.publish(session, events.AssessmentMoved(
         assessment_id=a.id, campaign_id=a.campaign_id, school_id=a.school_id, trigger=trigger,

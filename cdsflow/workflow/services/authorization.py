@@ -13,9 +13,8 @@ from sqlalchemy import func, select
 
 from sqlalchemy.orm import Session
 
-from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember
-from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CommitteeMember
+from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember
 from cdsflow.workflow import rulebook
 from cdsflow.workflow.context import ActorRef, MemberView, TransitionContext
 from cdsflow.workflow.errors import NotFound
@@ -87,25 +86,12 @@ def external_unscored(session: Session, a: Assessment) -> tuple[str, ...] | None
     return tuple(score(index_set_for_assessment(session, a.id), answers).unscored)
 
 def recognition_decision(session: Session, a: Assessment) -> str | None:
-    """The number line of a numbered Quyết định công nhận of the school's campaign (or its parent's)
-    issued after the school was recognised; None when there is none."""
-    campaign = _campaign(session, a.campaign_id)
-    recognised_at = session.execute(
-        select(func.max(AssessmentEvent.at)).where(AssessmentEvent.assessment_id == a.id,
-                                                   AssessmentEvent.trigger == "recognise")).scalar_one()
-    if recognised_at is None:
-        return None
-    ids = [campaign.id] + ([campaign.parent_id] if campaign.parent_id else [])
-    query = select(GeneratedDocument).where(
-        GeneratedDocument.doc_type == "qd_cong_nhan", GeneratedDocument.campaign_id.in_(ids),
-        GeneratedDocument.number.is_not(None), GeneratedDocument.created_at >= recognised_at,
-    )
-    if hasattr(GeneratedDocument, "voided_at"):
-        query = query.where(GeneratedDocument.voided_at.is_(None))
-    doc = session.execute(query.order_by(GeneratedDocument.id).limit(1)).scalars().first()
-    if doc is None:
-        return None
-    return doc.number_line or f"số {doc.number}"
+    """The number line of the Quyết định công nhận in force that names the school, if any."""
+    from cdsflow.workflow.services.results import recognition_decision as decision
+
+    doc = decision(session, a)
+    return (doc.number_line or f"số {doc.number}") if doc is not None else None
+
 
 def check_school(session: Session, actor: ActorRef, action: str, a: Assessment, *,
                  now: datetime | None = None) -> TransitionContext:

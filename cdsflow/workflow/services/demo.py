@@ -81,8 +81,9 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
         progress("Dữ liệu mẫu đã có sẵn.")
         return _summary(uow, existing[0], now)
 
-    progress("Nhập danh sách đơn vị mẫu (Sở GDĐT Hà Nội, Phòng GDĐT Ba Đình, 31 trường)…")
+    progress("Nhập danh sách đơn vị mẫu (Sở GDĐT Hà Nội, Phòng Văn hóa - Xã hội phường Ba Đình, 31 trường)…")
     import_units_file(uow, UNITS_FILE)
+    _paper_settings(uow)
     source = load_calendar(find_calendar(CALENDAR))
     year = current_school_year(now)
     cal = shift_calendar(source, year - int(source.school_year[:4]))
@@ -107,7 +108,34 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
         for aid in to_publish:
             assessment_svc.transition(uow, aid, "publish", officer, now=now - timedelta(days=1))
     _demo_accounts(uow)
+    progress("Thành lập Đoàn đánh giá ngoài…")
+    _review_team(uow, result.campaign_id, officer)
     return _summary(uow, result.campaign_id, now)
+
+
+def _review_team(uow: UnitOfWork, campaign_id: int, officer: ActorRef) -> None:
+    """The ward's external review team (the Quyết định thành lập đoàn is built from it)."""
+    from cdsflow.workflow.services.review_teams import TeamMemberInput, set_team
+
+    unit = "Phòng Văn hóa - Xã hội phường Ba Đình"
+    set_team(uow, campaign_id, [
+        TeamMemberInput("Lê Thị Thu Hà", "head", "Trưởng phòng", unit),
+        TeamMemberInput("Trần Minh Tuấn", "secretary", "Chuyên viên", unit),
+        TeamMemberInput("Phạm Quang Hùng", "member", "Chuyên viên", unit, username="doandanhgia"),
+        TeamMemberInput("Đỗ Minh Chi", "member", "Hiệu trưởng", "Trường Tiểu học Ngọc Hà"),
+    ], officer)
+    uow.commit()
+
+
+def _paper_settings(uow: UnitOfWork) -> None:
+    """Who signs the ward's papers, set once as a unit would (the schools' heads come from their committees)."""
+    from cdsflow.storage.documents_tables import DocumentSetting
+
+    uow.session.add(DocumentSetting(unit_id=get_unit(uow, BUREAU).id, signature_mode="head", head_title="TRƯỞNG PHÒNG",
+                                    signer_name="Lê Thị Thu Hà", archive_unit="GDĐT"))
+    uow.session.add(DocumentSetting(unit_id=get_unit(uow, "DEMO-SGD-HN").id, signature_mode="head",
+                                    head_title="GIÁM ĐỐC", signer_name="Trần Thế Cương", archive_unit="GDPT"))
+    uow.commit()
 
 
 def _demo_accounts(uow: UnitOfWork) -> None:
@@ -133,6 +161,9 @@ def _assessments_in_order(uow: UnitOfWork, campaign_id: int) -> list[tuple[int, 
 
 
 def _walk(uow: UnitOfWork, aid: int, school_id: int, target: Stage, officer: ActorRef, i: int, start: datetime) -> None:
+    """Take one school to `target` through the real use-cases: committee, self-assessment with its
+    meeting recorded, proposal, review with external scores that differ from the school's (one file
+    in three is returned once and sent again), recognition and publication."""
     head = ActorRef(f"Hiệu trưởng {person(i)}", school_id)
     at = start + timedelta(hours=i)
     members = [
@@ -143,18 +174,54 @@ def _walk(uow: UnitOfWork, aid: int, school_id: int, target: Stage, officer: Act
         assessment_svc.MemberInput(person(i + 41), "Ủy viên", "Kế toán"),
     ]
     assessment_svc.set_committee(uow, aid, members, head, now=at)
+    strength = 0.45 + 0.5 * ((i * 37) % 10) / 10  # from a school just over the line to a leading one
     plan = [("form_committee", head), ("start_self_assessment", head), ("submit_proposal", head),
             ("start_review", officer), ("recognise", officer), ("publish", officer)]
-    for trigger, actor in plan:
+    returned = False
+    while plan:
+        trigger, actor = plan.pop(0)
         if assessment_svc.find_assessment(uow, aid).state == target.value:
             return
-        strength = 0.3 + 0.6 * ((i * 37) % 10) / 10
         if trigger == "submit_proposal":
             prepare_proposal(uow, aid, head.name, at, strength=strength)
-        if trigger == "recognise":  # recognition rests on the review team's scores
-            complete_review(uow, aid, officer, strength=max(0.0, strength - 0.1))
+            record_demo_meeting(uow, aid, members, head, at)
+        if trigger == "recognise":
+            enter_external_scores(uow, aid, officer.name, strength)
+            if i % 3 == 0 and not returned:  # sent back once, supplemented, sent again
+                returned = True
+                at += timedelta(days=2)
+                assessment_svc.transition(uow, aid, "return_for_supplement", officer, now=at,
+                                          reason="Bổ sung minh chứng kế hoạch dạy học trực tuyến")
+                plan[:0] = [("submit_proposal", head), ("start_review", officer), ("recognise", officer)]
+                continue
         at += timedelta(days=3)
         assessment_svc.transition(uow, aid, trigger, actor, now=at)
+
+
+def record_demo_meeting(uow: UnitOfWork, aid: int, members: list, head: ActorRef, at: datetime) -> None:
+    """The council's meeting as its secretary records it (the Biên bản prints these facts)."""
+    from cdsflow.workflow.services.meetings import MeetingInput, latest_meeting, record_meeting
+
+    if latest_meeting(uow.session, aid) is not None:
+        return
+    start = at.replace(hour=1, minute=30, second=0, microsecond=0)  # 8:30 in Hà Nội
+    record_meeting(uow.session, aid, MeetingInput(
+        started_at=start, ended_at=start + timedelta(hours=2), place="Phòng họp Hội đồng nhà trường",
+        chaired_by=members[0].full_name, secretary=members[2].full_name, attendees_present=len(members) - 1,
+        attendees_total=len(members), vote_for=len(members) - 1,
+        absent=[{"full_name": members[-1].full_name, "reason": "đi công tác"}],
+        conclusions="Hội đồng thống nhất thông qua kết quả tự đánh giá và đề nghị cấp trên đánh giá ngoài."), head)
+    uow.commit()
+
+
+def enter_external_scores(uow: UnitOfWork, aid: int, actor: str, strength: float) -> None:
+    """The review team's scores: a little stricter than the school's own."""
+    from cdsflow.workflow.services.indexsets import index_set_for_assessment
+    from cdsflow.workflow.services.scoring import save_answers
+
+    index_set = index_set_for_assessment(uow.session, aid)
+    save_answers(uow.session, aid, "external", demo_answers(index_set, max(0.0, strength - 0.1)), actor)
+    uow.commit()
 
 
 def demo_answers(index_set, strength: float) -> dict:
@@ -194,16 +261,6 @@ def prepare_proposal(uow: UnitOfWork, aid: int, actor: str, at: datetime, streng
             add_evidence(session, aid, criterion.code, f"Minh chứng tiêu chí {criterion.code}: {criterion.label[:120]}",
                          document_number=f"{n:02d}/MC", document_date=at.date(),
                          link=f"https://example.edu.vn/minh-chung/{aid}/{criterion.code}", actor=actor)
-    uow.commit()
-
-
-def complete_review(uow: UnitOfWork, aid: int, reviewer: ActorRef, strength: float = 0.6) -> None:
-    """The review team's scores for every item, a little stricter than the school's own."""
-    from cdsflow.workflow.services.indexsets import index_set_for_assessment
-    from cdsflow.workflow.services.scoring import save_answers
-
-    save_answers(uow.session, aid, "external", demo_answers(index_set_for_assessment(uow.session, aid), strength),
-                 reviewer)
     uow.commit()
 
 

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 198717392381
+Revision ID: 9d9b28c11ecf
 Revises: 
-Create Date: 2026-11-29 08:49:03.053056
+Create Date: 2026-11-29 08:58:07.415364
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '198717392381'
+revision = '9d9b28c11ecf'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -258,7 +258,12 @@ def upgrade() -> None:
     sa.Column('context', sa.JSON(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('replaces_id', sa.Integer(), nullable=True),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['replaces_id'], ['generated_document.id'], ),
     sa.ForeignKeyConstraint(['school_id'], ['unit.id'], ),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -350,6 +355,29 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('assessment_id', 'phase')
     )
+    op.create_table('committee_meeting',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('started_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('place', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('chaired_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('secretary', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('attendees_present', sa.Integer(), nullable=False),
+    sa.Column('attendees_total', sa.Integer(), nullable=False),
+    sa.Column('absent', sa.JSON(), nullable=False),
+    sa.Column('vote_for', sa.Integer(), nullable=False),
+    sa.Column('vote_against', sa.Integer(), nullable=False),
+    sa.Column('vote_abstain', sa.Integer(), nullable=False),
+    sa.Column('conclusions', sa.Text(), nullable=False),
+    sa.Column('recorded_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('recorded_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('committee_meeting', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_committee_meeting_assessment_id'), ['assessment_id'], unique=False)
+
     op.create_table('committee_member',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assessment_id', sa.Integer(), nullable=False),
@@ -462,6 +490,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_committee_member_assessment_id'))
 
     op.drop_table('committee_member')
+    with op.batch_alter_table('committee_meeting', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_committee_meeting_assessment_id'))
+
+    op.drop_table('committee_meeting')
     op.drop_table('assessment_score')
     with op.batch_alter_table('assessment_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessment_event_assessment_id'))

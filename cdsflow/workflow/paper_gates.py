@@ -1,0 +1,168 @@
+"""When a paper may be issued: pure checks of the gates declared in document_types.yaml.
+
+The documents service gathers the facts (`PaperFacts`, per school, or `CampaignFacts` for an
+authority's campaign-wide paper) and asks `refusals`; the CLI, the web and bulk generation all go
+through it. Each requirement is a pure function returning a Vietnamese reason, or '' when met.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cdsflow.workflow.document_types import document_types
+from cdsflow.workflow.errors import InvalidInput
+from cdsflow.workflow.stages import Stage
+
+
+class PaperRefused(InvalidInput):
+    """The paper would say something that is not (yet) true; `reasons` lists why."""
+
+    reasons: list[str] = []
+
+
+@dataclass(frozen=True)
+class PaperFacts:
+    """What is stored about one school's file, as far as papers care."""
+
+    stage: str
+    has_chair: bool = False
+    has_secretary: bool = False
+    self_answered: bool = False
+    self_unscored: int = 0  # items of the self-assessment still unscored
+    meeting_recorded: bool = False
+    proposal_count: int = 0
+    recognised: bool = False  # a `recognise` step is in the history
+    external_answered: bool = False
+    override: bool = False  # recognised without external scores, with a written reason
+    decision_number: str = ""  # the numbered QĐ công nhận that lists the school ('' if none)
+
+
+@dataclass(frozen=True)
+class CampaignFacts:
+    """What an authority's campaign-wide paper rests on."""
+
+    schools: int = 0  # schools at the stages the paper lists
+    team_formed: bool = False
+    recognised_without_results: tuple[str, ...] = ()  # listed schools whose recognised results are missing
+
+
+def _committee(f: PaperFacts) -> str:
+    if f.has_chair and f.has_secretary:
+        return ""
+    return "Hội đồng tự đánh giá chưa được thành lập đủ (cần Chủ tịch và Thư ký)"
+
+
+def _self_scored(f: PaperFacts) -> str:
+    if not f.self_answered:
+        return "trường chưa có điểm tự đánh giá nào được lưu"
+    if f.self_unscored:
+        return f"còn {f.self_unscored} mục chưa chấm điểm tự đánh giá"
+    return ""
+
+
+def _meeting(f: PaperFacts) -> str:
+    return "" if f.meeting_recorded else ("Hội đồng chưa ghi thông tin cuộc họp (thời gian, địa điểm, thành phần, "
+                                          "biểu quyết, kết luận): ghi tại trang hồ sơ của trường hoặc "
+                                          "«cdsflow committee meeting»")
+
+
+def _proposal(f: PaperFacts) -> str:
+    return "" if f.proposal_count > 0 else "trường chưa gửi tờ trình đề nghị đánh giá ngoài"
+
+
+def _recognised(f: PaperFacts) -> str:
+    if not f.recognised:
+        return "trường chưa được công nhận"
+    if not f.external_answered and not f.override:
+        return "trường được công nhận nhưng chưa có điểm đánh giá ngoài"
+    return ""
+
+
+def _decision(f: PaperFacts) -> str:
+    return "" if f.decision_number else "chưa có Quyết định công nhận đã cấp số có tên trường này"
+
+
+def _some_school(c: CampaignFacts) -> str:
+    return "" if c.schools else "không có trường nào ở giai đoạn văn bản này nói tới"
+
+
+def _team(c: CampaignFacts) -> str:
+    return "" if c.team_formed else ("chưa có Đoàn đánh giá ngoài: hãy thành lập Đoàn đánh giá ngoài (trang "
+                                     "«Đoàn đánh giá ngoài» hoặc «cdsflow team set»)")
+
+
+def _recognised_all(c: CampaignFacts) -> str:
+    if not c.recognised_without_results:
+        return ""
+    return "trường đã công nhận nhưng thiếu kết quả công nhận: " + ", ".join(c.recognised_without_results)
+
+
+@dataclass(frozen=True)
+class Requirement:
+    check: Callable
+    scope: str  # school | campaign
+    final_only: bool = False  # a draft may go without it (the draft shows blanks)
+
+
+REQUIREMENTS: dict[str, Requirement] = {
+    "committee_formed": Requirement(_committee, "school"),
+    "self_scored": Requirement(_self_scored, "school"),
+    "meeting_recorded": Requirement(_meeting, "school", final_only=True),
+    "proposal_sent": Requirement(_proposal, "school", final_only=True),
+    "recognised": Requirement(_recognised, "school"),
+    "recognition_decision": Requirement(_decision, "school", final_only=True),
+    "some_school": Requirement(_some_school, "campaign"),
+    "team_formed": Requirement(_team, "campaign"),
+}
+# `recognised` of a campaign-wide paper: every school it lists has recognised results.
+CAMPAIGN_VARIANTS: dict[str, Callable] = {"recognised": _recognised_all}
+
+
+def stages_for(code: str) -> tuple[Stage, ...]:
+    return document_types()[code].stages
+
+
+def refusals(code: str, facts: PaperFacts, *, draft: bool = False) -> list[str]:
+    """Why `code` may not be issued for this school now (empty: it may)."""
+    dtype = document_types()[code]
+    out = []
+    if not draft and dtype.stages and facts.stage not in {s.value for s in dtype.stages}:
+        try:
+            label = Stage(facts.stage).label.lower()
+        except ValueError:
+            label = facts.stage
+        out.append(f"hồ sơ đang ở giai đoạn «{label}»; văn bản này chỉ ban hành ở giai đoạn: "
+                   + ", ".join(f"«{s.label.lower()}»" for s in dtype.stages))
+    for name in dtype.requires:
+        req = REQUIREMENTS[name]
+        if req.scope != "school" or (draft and req.final_only):
+            continue
+        reason = req.check(facts)
+        if reason:
+            out.append(reason)
+    return out
+
+
+def campaign_refusals(code: str, facts: CampaignFacts) -> list[str]:
+    """Why the authority's campaign-wide paper `code` may not be issued now."""
+    out = []
+    for name in document_types()[code].requires:
+        check = CAMPAIGN_VARIANTS.get(name) or (REQUIREMENTS[name].check if REQUIREMENTS[name].scope == "campaign"
+                                                else None)
+        reason = check(facts) if check else ""
+        if reason:
+            out.append(reason)
+    return out
+
+
+def refuse(code: str, who: str, reasons: list[str]) -> None:
+    """Raise `PaperRefused` naming the paper and the school/campaign, when there are reasons."""
+    if not reasons:
+        return
+    name = document_types()[code].name
+    if len(reasons) == 1:  # one reason reads best in the message itself
+        err = PaperRefused(f"Chưa ban hành được {name} cho {who}: {reasons[0]}")
+    else:
+        err = PaperRefused(f"Chưa ban hành được {name} cho {who}", details=reasons)
+    err.reasons = list(reasons)
+    raise err
