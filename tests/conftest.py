@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 from sqlalchemy import text
 
 from cdsflow.storage.db import make_engine
 from cdsflow.storage.schema import metadata
+
+# Tests (and the CLI processes they start, which inherit the environment) never write into the
+# developer's real data home; a test that cares about the home sets its own.
+os.environ["CDSFLOW_HOME"] = tempfile.mkdtemp(prefix="cdsflow-test-home-")
 
 
 def _postgres_url() -> str | None:

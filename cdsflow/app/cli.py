@@ -20,6 +20,22 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from cdsflow import __version__
+
+        typer.echo(f"cdsflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="In phiên bản rồi thoát."),
+) -> None:
+    """cdsflow: đánh giá mức độ chuyển đổi số trong giáo dục."""
+
+
 def _register() -> None:
     # Each area adds its own sub-commands from its own module (app/cli_<area>.py).
     from importlib import import_module
@@ -28,16 +44,17 @@ def _register() -> None:
         import_module(f"cdsflow.app.cli_{area}").register(app)
 
 
-AREAS = ["core", "calendar", "indexset", "docs", "mail", "web", "team"]
+AREAS = ["core", "calendar", "indexset", "docs", "mail", "web", "team", "admin"]
 
 
 def main() -> None:
-    from cdsflow.app import wiring
+    from cdsflow.app import cli_vi, wiring
 
+    cli_vi.install()
     wiring.install()
     _register()
     try:
-        app()
+        app(prog_name="cdsflow")  # also under `python -m cdsflow`: the name users type
     except CdsError as err:
         fail(err)
         sys.exit(err.exit_code)

@@ -1,14 +1,10 @@
 """Wires the outer layers to the domain's events; every entry point (CLI, web, worker) calls install()."""
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import select
 from sqlmodel import Session
 
 from cdsflow.workflow import events
-
-ATTACHMENTS = Path("var") / "attachments"
 
 # Which moves mail the school (and its supervisor), and with which template.
 MAIL_ON = {"return_for_supplement": "returned", "submit_proposal": "proposal_received", "recognise": "recognised"}
@@ -50,7 +46,9 @@ def _recognition_decision(session: Session, campaign_id: int) -> str | None:
     ).scalars().first()
     if record is None:
         return None
-    path = ATTACHMENTS / f"qd-cong-nhan-{record.id}.docx"
+    from cdsflow import home
+
+    path = home.papers_dir() / "attachments" / f"qd-cong-nhan-{record.id}.docx"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(render(record.doc_type, record.context, expected_hash=record.template_hash))
