@@ -52,7 +52,7 @@ def serve_cmd(
     # Worker processes build their own app (and engine) from the environment.
     os.environ[SECURE_COOKIES_ENV] = "1" if secure_cookies else ""
     config = uvicorn.Config("cdsflow.app.cli_web:web_app", factory=True, workers=workers, **common)
-    Multiprocess(config, target=uvicorn.Server(config).run, sockets=[sock]).run()
+    Multiprocess(config, sockets=[sock]).run()  # uvicorn's own supervisor: restarts a worker that dies
 
 
 SECURE_COOKIES_ENV = "CDSFLOW_SECURE_COOKIES"
