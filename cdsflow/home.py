@@ -2,7 +2,7 @@
 
 `CDSFLOW_HOME` names it; unset, it is the platform's user data folder (~/.local/share/cdsflow on
 Linux). `./run.sh` exports `var/` of the checkout. Under it: the SQLite database, uploads, generated
-papers (and mail attachments), the PDF cache and logs. Paths stored in the database are relative to
+papers (and mail attachments), logs, and room for a PDF cache. Paths stored in the database are relative to
 the home, so a web process and a worker started from different folders read the same files.
 """
 from __future__ import annotations

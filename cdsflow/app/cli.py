@@ -47,11 +47,31 @@ def _register() -> None:
 AREAS = ["core", "calendar", "indexset", "docs", "mail", "web", "team", "admin"]
 
 
+LONG_RUNNING = {"serve", "worker"}
+
+
+def _log_to_home() -> None:
+    """Warnings and errors of the long-running processes also go to logs/cdsflow.log in the data home
+    (systemd's journal has them too), rotated so the home never fills up."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    from cdsflow import home
+
+    handler = RotatingFileHandler(home.logs_dir() / "cdsflow.log", maxBytes=5_000_000, backupCount=5,
+                                  encoding="utf-8")
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter(f"%(asctime)s {sys.argv[1]}[%(process)d] %(name)s %(levelname)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
+
+
 def main() -> None:
     from cdsflow.app import cli_vi, wiring
 
     cli_vi.install()
     wiring.install()
+    if set(sys.argv[1:2]) & LONG_RUNNING:
+        _log_to_home()
     _register()
     try:
         app(prog_name="cdsflow")  # also under `python -m cdsflow`: the name users type
