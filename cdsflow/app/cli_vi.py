@@ -105,6 +105,17 @@ def install() -> None:
         h.replace("Usage: ", t["usage_prefix"]) for h in rich_utils.highlighter.highlights
     ]
 
+    from typer._click import termui
+
+    echo = termui.echo
+
+    def prompt_echo(message=None, *args, **kwargs):
+        if isinstance(message, str):
+            message = t["prompt_lines"].get(message, message)
+        return echo(message, *args, **kwargs)
+
+    termui.echo = prompt_echo
+
     format_error = rich_utils.rich_format_error
 
     def error_box(err) -> None:

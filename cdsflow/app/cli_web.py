@@ -77,7 +77,7 @@ def account_create(
     full_name: str = typer.Option(..., "--name", help="Họ và tên"),
     role: str = typer.Option(..., "--role", help=", ".join(r.value for r in account_svc.Role)),
     unit: str = typer.Option(None, "--unit", help="Mã đơn vị"),
-    password: str = typer.Option(..., "--password", prompt="Mật khẩu", help="Mật khẩu (hỏi khi không ghi)", hide_input=True, confirmation_prompt=True),
+    password: str = typer.Option(..., "--password", prompt="Mật khẩu", help="Mật khẩu (hỏi khi không ghi)", hide_input=True, confirmation_prompt="Nhập lại mật khẩu"),
 ) -> None:
     """Tạo tài khoản đăng nhập."""
     with UnitOfWork(make_engine()) as u:

@@ -75,3 +75,16 @@ def test_root_help_from_the_installed_entry_point(tmp_path):
     # The console script itself (not the driver above) prints the same chrome.
     done = Cli(tmp_path)("--help")
     assert "╭─ Lệnh" in done.stdout and not ENGLISH.findall(done.stdout)
+
+
+def test_password_prompt_is_vietnamese(tmp_path):
+    cli = Cli(tmp_path)
+    cli("init")
+    done = subprocess.run([sys.executable, "-m", "cdsflow", "account", "create", "quantri", "--name", "Quản trị",
+                           "--role", "admin"], input="mat-khau-dai-1\nkhac-han-nhau-2\nmat-khau-dai-1\nmat-khau-dai-1\n",
+                          cwd=tmp_path, env=cli.env, capture_output=True, text=True, timeout=120)
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out
+    assert "Nhập lại mật khẩu" in out and "Lỗi: hai lần nhập không khớp nhau." in out
+    assert "Repeat for confirmation" not in out and "do not match" not in out
+    assert "Đã tạo tài khoản «quantri»" in out
