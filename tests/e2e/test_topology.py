@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from datetime import datetime, timezone
 from email import message_from_bytes
@@ -118,11 +119,14 @@ def test_two_web_two_workers_reminders_once_and_takeover(tmp_path):
         if os.environ.get("CI"):
             raise RuntimeError("CI needs TEST_DATABASE_URL (run the suite through ./test.sh)")
         pytest.skip("không có PostgreSQL (TEST_DATABASE_URL): chạy qua ./test.sh")
-    admin = create_engine(url)
-    with admin.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
+    # A database of its own: the scheduler's advisory lock is per database, and other tests of the
+    # session may hold it in theirs.
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    name = f"cdsflow_topology_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
+    url = url.rsplit("/", 1)[0] + "/" + name
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -162,7 +166,10 @@ def test_two_web_two_workers_reminders_once_and_takeover(tmp_path):
             assert seen == {len(codes)} and len(schools) > 20  # both web processes read the same database
 
             workers = [Worker(env, tmp_path), Worker(env, tmp_path)]
-            leader_jobs = int(workers[0].wait_for(r"Bộ lập lịch: (\d+) lượt").group(1))
+            try:
+                leader_jobs = int(workers[0].wait_for(r"Bộ lập lịch: (\d+) lượt").group(1))
+            except AssertionError as err:
+                raise AssertionError(f"{err}\n{_sessions(url)}") from None
             assert leader_jobs > 0
             workers[1].wait_for("Một tiến trình khác đang giữ bộ lập lịch")
 
@@ -176,7 +183,7 @@ def test_two_web_two_workers_reminders_once_and_takeover(tmp_path):
             workers[0].proc.send_signal(signal.SIGKILL)
             workers[0].proc.wait(timeout=10)
             try:
-                workers[1].wait_for(r"Bộ lập lịch: (\d+) lượt", timeout=30)
+                workers[1].wait_for(r"Bộ lập lịch: (\d+) lượt", timeout=60)
             except AssertionError as err:
                 raise AssertionError(f"{err}\n{_sessions(url)}") from None
             # An officer's nudge now goes out through the survivor, once.

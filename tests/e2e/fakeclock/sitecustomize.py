@@ -12,8 +12,10 @@ if _offset:
 
     import freezegun
 
-    # Modules that subclass date/datetime with a metaclass of their own must see the real
-    # classes (pydantic.v1.types does; FastAPI imports it lazily).
+    # Modules that subclass date/datetime with a metaclass of their own, or C extensions that
+    # check the datetime types' size when loaded, must see the real classes first
+    # (pydantic.v1.types, which FastAPI imports lazily; psycopg's compiled adapters).
+    import psycopg  # noqa: F401
     import pydantic.v1.types  # noqa: F401
 
     freezegun.freeze_time(datetime.now(timezone.utc) + timedelta(seconds=float(_offset)), tick=True).start()
