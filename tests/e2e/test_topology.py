@@ -79,6 +79,19 @@ class Worker:
                 self.proc.wait()
 
 
+def _leader(workers: list[Worker], timeout: float = 60) -> Worker:
+    """The worker that took the scheduler (whichever started first), with at least one job planned."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for w in workers:
+            m = next((re.search(r"Bộ lập lịch: (\d+) lượt", line) for line in list(w.lines) if "Bộ lập lịch:" in line), None)
+            if m:
+                assert int(m.group(1)) > 0, "".join(w.lines)
+                return w
+        time.sleep(0.2)
+    raise AssertionError("no worker took the scheduler:\n" + "\n---\n".join("".join(w.lines) for w in workers))
+
+
 def _mail(store: MemorySinkStore) -> list[tuple[str, str]]:
     out = []
     for _, rcpts, raw in list(store.messages):
@@ -167,11 +180,11 @@ def test_two_web_two_workers_reminders_once_and_takeover(tmp_path):
 
             workers = [Worker(env, tmp_path), Worker(env, tmp_path)]
             try:
-                leader_jobs = int(workers[0].wait_for(r"Bộ lập lịch: (\d+) lượt").group(1))
+                leader = _leader(workers)
             except AssertionError as err:
                 raise AssertionError(f"{err}\n{_sessions(url)}") from None
-            assert leader_jobs > 0
-            workers[1].wait_for("Một tiến trình khác đang giữ bộ lập lịch")
+            standby = workers[1 - workers.index(leader)]
+            standby.wait_for("Một tiến trình khác đang giữ bộ lập lịch")
 
             # 07:00: the leader's scheduler writes one reminder per late school; both senders drain.
             first = _settled(store, at_least=len(schools), timeout=LEAD_SECONDS + 90)
@@ -180,10 +193,10 @@ def test_two_web_two_workers_reminders_once_and_takeover(tmp_path):
 
             # The leader dies without a goodbye; the standby takes the scheduler over and replans
             # without sending the 07:00 reminders again.
-            workers[0].proc.send_signal(signal.SIGKILL)
-            workers[0].proc.wait(timeout=10)
+            leader.proc.send_signal(signal.SIGKILL)
+            leader.proc.wait(timeout=10)
             try:
-                workers[1].wait_for(r"Bộ lập lịch: (\d+) lượt", timeout=60)
+                standby.wait_for(r"Bộ lập lịch: (\d+) lượt", timeout=60)
             except AssertionError as err:
                 raise AssertionError(f"{err}\n{_sessions(url)}") from None
             # An officer's nudge now goes out through the survivor, once.
@@ -199,4 +212,4 @@ def test_two_web_two_workers_reminders_once_and_takeover(tmp_path):
         for w in workers:
             w.stop()
         sink.stop()
-    assert workers[1].proc.returncode == 0 and "Đã dừng tiến trình nền" in "".join(workers[1].lines)
+    assert standby.proc.returncode == 0 and "Đã dừng tiến trình nền" in "".join(standby.lines)
