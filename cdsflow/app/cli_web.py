@@ -23,9 +23,6 @@ def serve_cmd(
     workers: int = typer.Option(1, "--workers", min=1, max=64,
                                 help="Số tiến trình phục vụ (dùng chung cổng; >1 khi dùng PostgreSQL)"),
     secure_cookies: bool = typer.Option(False, "--secure-cookies", help="Cookie chỉ gửi qua HTTPS"),
-    forwarded_allow_ips: str = typer.Option(
-        "127.0.0.1", "--forwarded-allow-ips", envvar="FORWARDED_ALLOW_IPS",
-        help="Địa chỉ reverse proxy được tin cậy về X-Forwarded-For/-Proto (dấu phẩy; * là mọi địa chỉ)"),
 ) -> None:
     """Chạy trang web cdsflow."""
     import os
@@ -42,7 +39,8 @@ def serve_cmd(
     shown = f"[{host}]" if ":" in host else host
     console.print(f"cdsflow đang chạy tại http://{shown}:{sock.getsockname()[1]}/"
                   + (f" ({workers} tiến trình)" if workers > 1 else ""), highlight=False)
-    common = dict(log_level="warning", access_log=False, proxy_headers=True, forwarded_allow_ips=forwarded_allow_ips)
+    # Forwarded headers are the app's business (main: CDSFLOW_TRUSTED_PROXIES), not uvicorn's default trust.
+    common = dict(log_level="warning", access_log=False, proxy_headers=False)
     if workers == 1:
         config = uvicorn.Config(web_app(secure_cookies), **common)
         uvicorn.Server(config).run(sockets=[sock])
@@ -50,7 +48,8 @@ def serve_cmd(
     from uvicorn.supervisors import Multiprocess
 
     # Worker processes build their own app (and engine) from the environment.
-    os.environ[SECURE_COOKIES_ENV] = "1" if secure_cookies else ""
+    if secure_cookies:
+        os.environ[SECURE_COOKIES_ENV] = "1"
     config = uvicorn.Config("cdsflow.app.cli_web:web_app", factory=True, workers=workers, **common)
     Multiprocess(config, sockets=[sock]).run()  # uvicorn's own supervisor: restarts a worker that dies
 

@@ -4,6 +4,7 @@ demo, a paper, a served page and a worker that delivers mail to a real SMTP serv
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -34,8 +35,13 @@ def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:
 def installed(tmp_path_factory) -> tuple[Path, Path]:
     """(the wheel, the venv's bin/ with cdsflow installed from it)."""
     tmp = tmp_path_factory.mktemp("wheel")
+    # Built from a clean copy: setuptools leaves build/ in the source tree, and a stale build/lib
+    # would slip deleted files into the next wheel.
+    source = tmp / "src"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "build", "dist", "*.egg-info", "__pycache__", ".hypothesis", ".pytest_cache", "var"))
     _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check", "-q",
-          "-w", str(tmp / "dist"), str(ROOT)])
+          "-w", str(tmp / "dist"), str(source)])
     (wheel,) = (tmp / "dist").glob("cdsflow-*.whl")
     _run([sys.executable, "-m", "venv", str(tmp / "venv")])
     bin_dir = tmp / "venv" / "bin"
