@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# Sets everything up and runs cdsflow on its embedded defaults: SQLite file in var/, a demo
-# campaign (Ba Đình-like bureau, ~30 schools) with one login per role, the worker in the
-# background (in-process scheduler, mail sender, local mail sink: `.venv/bin/cdsflow mail list`
-# or the administrator's "Hộp thư" page), then the web app, whose address is printed.
+# Sets everything up and runs cdsflow on its embedded defaults: the data home is var/ of this
+# checkout (CDSFLOW_HOME: SQLite database, uploads, papers), a demo campaign (Ba Đình-like
+# bureau, ~30 schools) with one login per role, the worker in the background (in-process
+# scheduler, mail sender, local mail sink: `.venv/bin/cdsflow mail list` or the administrator's
+# "Hộp thư" page), then the web app, whose address is printed.
 # Extra arguments go to `cdsflow serve` (e.g. --port 8080). Ctrl+C stops both.
 set -euo pipefail
 cd "$(dirname "$0")"
+export CDSFLOW_HOME="${CDSFLOW_HOME:-$PWD/var}"
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e .
+# Exact versions from the lock file (scripts/lock.sh refreshes it).
+.venv/bin/pip install -q --disable-pip-version-check -c requirements.lock -e '.[postgres,pdf]'
 .venv/bin/cdsflow init
 .venv/bin/cdsflow demo
 .venv/bin/cdsflow account demo   # one login per role, with its demo password
-echo "Thư gửi đi được giữ trong hộp thư cục bộ: .venv/bin/cdsflow mail list"
+echo "Dữ liệu ở $CDSFLOW_HOME. Thư gửi đi được giữ trong hộp thư cục bộ: .venv/bin/cdsflow mail list"
 # The worker is restarted whenever it dies (crash, kill, out of memory); its loops already
 # survive database and mail-server faults on their own, so this is the last line of defence.
 keep_worker_running() {

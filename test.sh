@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Sets everything up and runs the whole test suite: unit, integration (SQLite and a throw-away
-# PostgreSQL), end to end. Extra arguments go to pytest.
+# Sets everything up and runs the whole test suite: the linter (ruff), then unit, integration
+# (SQLite and a throw-away PostgreSQL), end to end (CLI, browser, the built wheel, the production
+# topology). Extra arguments go to pytest.
 set -euo pipefail
 cd "$(dirname "$0")"
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+# Exact versions from the lock file (scripts/lock.sh refreshes it).
+.venv/bin/pip install -q --disable-pip-version-check -c requirements.lock -e '.[test]'
+echo "== ruff"
+.venv/bin/ruff check .
 bash scripts/system-packages.sh
 exec bash scripts/with-postgres.sh .venv/bin/python -m pytest "$@"

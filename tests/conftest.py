@@ -5,12 +5,17 @@ import importlib.util
 import os
 import shutil
 from pathlib import Path
+import tempfile
 
 import pytest
 from sqlalchemy import text
 
 from cdsflow.storage.db import make_engine
 from cdsflow.storage.schema import metadata
+
+# Tests (and the CLI processes they start, which inherit the environment) never write into the
+# developer's real data home; a test that cares about the home sets its own.
+os.environ["CDSFLOW_HOME"] = tempfile.mkdtemp(prefix="cdsflow-test-home-")
 
 
 # What each marker needs from the machine. Without it a test is skipped on a developer's machine and

@@ -20,6 +20,22 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from cdsflow import __version__
+
+        typer.echo(f"cdsflow {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="In phiên bản rồi thoát."),
+) -> None:
+    """cdsflow: đánh giá mức độ chuyển đổi số trong giáo dục."""
+
+
 def _register() -> None:
     # Each area adds its own sub-commands from its own module (app/cli_<area>.py).
     from importlib import import_module
@@ -28,16 +44,37 @@ def _register() -> None:
         import_module(f"cdsflow.app.cli_{area}").register(app)
 
 
-AREAS = ["core", "calendar", "indexset", "docs", "mail", "web", "team", "meetings"]
+AREAS = ["core", "calendar", "indexset", "docs", "mail", "web", "team", "meetings", "admin"]
+
+
+LONG_RUNNING = {"serve", "worker"}
+
+
+def _log_to_home() -> None:
+    """Warnings and errors of the long-running processes also go to logs/cdsflow.log in the data home
+    (systemd's journal has them too), rotated so the home never fills up."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    from cdsflow import home
+
+    handler = RotatingFileHandler(home.logs_dir() / "cdsflow.log", maxBytes=5_000_000, backupCount=5,
+                                  encoding="utf-8")
+    handler.setLevel(logging.WARNING)
+    handler.setFormatter(logging.Formatter(f"%(asctime)s {sys.argv[1]}[%(process)d] %(name)s %(levelname)s: %(message)s"))
+    logging.getLogger().addHandler(handler)
 
 
 def main() -> None:
-    from cdsflow.app import wiring
+    from cdsflow.app import cli_vi, wiring
 
+    cli_vi.install()
     wiring.install()
+    if set(sys.argv[1:2]) & LONG_RUNNING:
+        _log_to_home()
     _register()
     try:
-        app()
+        app(prog_name="cdsflow")  # also under `python -m cdsflow`: the name users type
     except CdsError as err:
         fail(err)
         sys.exit(err.exit_code)

@@ -20,28 +20,55 @@ def register(app: typer.Typer) -> None:
 def serve_cmd(
     host: str = typer.Option("127.0.0.1", "--host", help="Địa chỉ lắng nghe"),
     port: int = typer.Option(8000, "--port", help="Cổng (0: để hệ điều hành chọn)"),
+    workers: int = typer.Option(1, "--workers", min=1, max=64,
+                                help="Số tiến trình phục vụ (dùng chung cổng; >1 khi dùng PostgreSQL)"),
     secure_cookies: bool = typer.Option(False, "--secure-cookies", envvar="CDSFLOW_SECURE_COOKIES",
                                         help="Cookie chỉ gửi qua HTTPS (tự bật khi yêu cầu đến qua HTTPS)"),
 ) -> None:
     """Chạy trang web cdsflow."""
+    import os
     import socket
 
     import uvicorn
 
-    from cdsflow.app.web.app import create_app
-
-    engine = make_engine()
-    app = create_app(engine, secure_cookies=secure_cookies)
-    # Bind first so that port 0 gives a real port we can print before serving.
+    # Bind first so that port 0 gives a real port we can print before serving; with several
+    # workers, every process accepts on this one socket.
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(2048)  # connections wait in the backlog until the server (or its workers) accept them
     shown = f"[{host}]" if ":" in host else host
-    console.print(f"cdsflow đang chạy tại http://{shown}:{sock.getsockname()[1]}/", highlight=False)
-    # proxy_headers off: uvicorn would otherwise trust X-Forwarded-For from 127.0.0.1 by default;
-    # create_app applies them only for CDSFLOW_TRUSTED_PROXIES.
-    config = uvicorn.Config(app, log_level="warning", access_log=False, proxy_headers=False)
-    uvicorn.Server(config).run(sockets=[sock])
+    console.print(f"cdsflow đang chạy tại http://{shown}:{sock.getsockname()[1]}/"
+                  + (f" ({workers} tiến trình)" if workers > 1 else ""), highlight=False)
+    # Forwarded headers are the app's business (main: CDSFLOW_TRUSTED_PROXIES), not uvicorn's default trust.
+    common = dict(log_level="warning", access_log=False, proxy_headers=False)
+    if workers == 1:
+        config = uvicorn.Config(web_app(secure_cookies), **common)
+        uvicorn.Server(config).run(sockets=[sock])
+        return
+    from uvicorn.supervisors import Multiprocess
+
+    # Worker processes build their own app (and engine) from the environment.
+    if secure_cookies:
+        os.environ[SECURE_COOKIES_ENV] = "1"
+    config = uvicorn.Config("cdsflow.app.cli_web:web_app", factory=True, workers=workers, **common)
+    Multiprocess(config, sockets=[sock]).run()  # uvicorn's own supervisor: restarts a worker that dies
+
+
+SECURE_COOKIES_ENV = "CDSFLOW_SECURE_COOKIES"
+
+
+def web_app(secure_cookies: bool | None = None):
+    """The app a serving process runs (uvicorn's factory in each worker process)."""
+    import os
+
+    from cdsflow.app import wiring
+    from cdsflow.app.web.app import create_app
+
+    wiring.install()
+    if secure_cookies is None:
+        secure_cookies = bool(os.environ.get(SECURE_COOKIES_ENV))
+    return create_app(make_engine(), secure_cookies=secure_cookies)
 
 
 @account_app.command("create")
@@ -50,7 +77,7 @@ def account_create(
     full_name: str = typer.Option(..., "--name", help="Họ và tên"),
     role: str = typer.Option(..., "--role", help=", ".join(r.value for r in account_svc.Role)),
     unit: str = typer.Option(None, "--unit", help="Mã đơn vị"),
-    password: str = typer.Option(..., "--password", prompt="Mật khẩu", hide_input=True, confirmation_prompt=True),
+    password: str = typer.Option(..., "--password", prompt="Mật khẩu", help="Mật khẩu (hỏi khi không ghi)", hide_input=True, confirmation_prompt="Nhập lại mật khẩu"),
 ) -> None:
     """Tạo tài khoản đăng nhập."""
     with UnitOfWork(make_engine()) as u:

@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from cdsflow.workflow import events
-
-ATTACHMENTS = Path("var") / "attachments"
 
 # Which moves mail the school (and its supervisor), and with which template.
 MAIL_ON = {"return_for_supplement": "returned", "submit_proposal": "proposal_received", "recognise": "recognised"}
@@ -45,7 +44,9 @@ def _recognition_decision(session: Session, assessment_id: int) -> str | None:
     record = recognition_decision(session, session.get(Assessment, assessment_id))
     if record is None:
         return None
-    path = ATTACHMENTS / f"qd-cong-nhan-{record.id}.docx"
+    from cdsflow import home
+
+    path = home.papers_dir() / "attachments" / f"qd-cong-nhan-{record.id}.docx"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(render(record.doc_type, record.context, expected_hash=record.template_hash))

@@ -46,7 +46,11 @@ def to_pdf(docx_files: Sequence[Path], out_dir: Path, *, timeout: float = 120) -
 
 def merge_pdfs(pdfs: Sequence[Path], out_path: Path) -> Path:
     """One PDF from several, in the order given (the dossier's binding order)."""
-    from pypdf import PdfWriter
+    try:
+        from pypdf import PdfWriter
+    except ImportError:  # pypdf is the `pdf` extra
+        raise PdfUnavailable("Thiếu gói pypdf để ghép các tệp PDF",
+                             details=["cài bằng: pip install 'cdsflow[pdf]'"]) from None
 
     writer = PdfWriter()
     for p in pdfs:

@@ -23,6 +23,7 @@ from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from pathlib import Path
 
+from cdsflow import home
 from cdsflow.notifications.settings import MailSettings
 
 # Base64 parts can never contain these boundaries ("=" only pads an end, "_" is not base64).
@@ -122,7 +123,7 @@ def _build_with_attachments(mail: OutgoingMail, settings: MailSettings, now: dat
     msg = MIMEMultipart("mixed", boundary=_MIXED_BOUNDARY)
     msg.attach(body)
     for path in mail.attachments:
-        msg.attach(_attachment(Path(path)))
+        msg.attach(_attachment(home.from_stored(path)))  # stored relative to the data home
     msg["From"] = formataddr((str(Header(settings.from_name, "utf-8")), settings.from_addr))
     msg["To"] = mail.recipient
     msg["Subject"] = Header(mail.subject, "utf-8")

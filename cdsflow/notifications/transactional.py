@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cdsflow import home
 from cdsflow.calendars.timeutil import vn_datetime
 from cdsflow.notifications.fanout import school_link, split_emails
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
@@ -71,7 +72,7 @@ def enqueue_transactional(session: Session, kind: str, assessment_id: int, conte
     elif kind == "recognised":
         path = context.get("decision_path")
         if path and Path(path).is_file():
-            attachments.append(str(Path(path).resolve()))
+            attachments.append(home.to_stored(path))  # relative to the home: the worker may start elsewhere
             values["decision_attached"] = True
     rendered = default_templates().render(kind, values)
     event = context.get("event_id") or f"v{assessment.version}"

@@ -1,16 +1,14 @@
-"""Engine and unit of work: SQLite file by default, PostgreSQL when DATABASE_URL says so."""
+"""Engine and unit of work: the SQLite file in the data home by default, PostgreSQL when DATABASE_URL says so."""
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
-
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-DEFAULT_SQLITE = Path("var") / "cdsflow.db"
+from cdsflow import home
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -21,8 +19,8 @@ def database_url(explicit: str | None = None) -> str:
         if url.startswith("postgresql://"):
             url = "postgresql+psycopg://" + url[len("postgresql://"):]
         return url
-    DEFAULT_SQLITE.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{DEFAULT_SQLITE}"
+    # Absolute: every process, wherever it is started, opens the same file.
+    return f"sqlite:///{home.database_file()}"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial

@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
+from cdsflow import __version__, home
 from cdsflow.app.console import local
 from cdsflow.app.web import errors, limits
 from cdsflow.workflow.machine import history_text
@@ -25,14 +26,14 @@ def _num(value) -> str:
 def create_app(
     engine: Engine,
     *,
-    uploads_dir: Path | str = Path("var") / "uploads",
+    uploads_dir: Path | str | None = None,
     secure_cookies: bool = False,
     trusted_proxies: str | None = None,
 ) -> FastAPI:
     """`trusted_proxies`: addresses/networks whose X-Forwarded-For/-Proto are believed
     (default: CDSFLOW_TRUSTED_PROXIES, unset = nobody, so a client cannot pick its own address)."""
     from cdsflow.app import wiring
-    from cdsflow.app.web import api, pages, routes_documents, routes_mailbox, routes_scores, routes_teams
+    from cdsflow.app.web import api, pages, routes_documents, routes_health, routes_mailbox, routes_scores, routes_teams
     from cdsflow.app.web import routes_meetings
 
     wiring.install()  # a school returned or recognised from a page gets its mail, as from the CLI
@@ -40,7 +41,7 @@ def create_app(
         title="cdsflow",
         description="API đánh giá mức độ chuyển đổi số trong giáo dục. Xác thực bằng cookie phiên "
                     "(đăng nhập qua /api/login); mọi yêu cầu ghi cần tiêu đề X-CSRF-Token.",
-        version="0.1.0",
+        version=__version__,
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/openapi.json",
@@ -48,7 +49,7 @@ def create_app(
         form_limits={"max_files": 2, "max_fields": 1000, "max_part_size": 256 * 1024},
     )
     app.state.engine = engine
-    app.state.uploads_dir = Path(uploads_dir)
+    app.state.uploads_dir = Path(uploads_dir) if uploads_dir is not None else home.uploads_dir()
     app.state.secure_cookies = secure_cookies
     templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape on for .html
     templates.env.filters["local"] = local
@@ -68,6 +69,7 @@ def create_app(
     app.include_router(routes_documents.pages)
     app.include_router(routes_mailbox.pages)
     app.include_router(routes_teams.pages)
+    app.include_router(routes_health.router)
     app.include_router(routes_meetings.pages)
     from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE
 

@@ -20,7 +20,7 @@ def run() -> None:
 
 
 def _ours(obj, name, type_, reflected, compare_to) -> bool:
-    # APScheduler creates and owns its job table; autogenerate must never drop it.
+    # Older installs may still have APScheduler's job table (the scheduler is now reminder_run); leave it be.
     return not (type_ == "table" and reflected and compare_to is None and name.startswith("apscheduler"))
 
 

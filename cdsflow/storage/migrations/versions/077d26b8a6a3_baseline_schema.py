@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 9d9b28c11ecf
+Revision ID: 077d26b8a6a3
 Revises: 
-Create Date: 2026-11-29 08:58:07.415364
+Create Date: 2026-11-29 09:09:48.298098
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '9d9b28c11ecf'
+revision = '077d26b8a6a3'
 down_revision = None
 branch_labels = None
 depends_on = None

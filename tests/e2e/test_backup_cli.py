@@ -1,0 +1,105 @@
+"""`cdsflow backup` then `cdsflow restore` into an empty home (and an empty database): the same
+campaign, the same numbered papers (byte for byte), the same uploaded evidence file."""
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.e2e.cli import Cli
+from tests.e2e.served import login, served
+
+CDSFLOW = [sys.executable, "-m", "cdsflow"]
+
+
+class HomeCli(Cli):
+    """The real command with its own data home; the database is the home's SQLite file unless given."""
+
+    def __init__(self, tmp_path, home, database_url: str | None = None) -> None:
+        super().__init__(tmp_path)
+        self.env["CDSFLOW_HOME"] = str(home)
+        if database_url:
+            self.env["DATABASE_URL"] = database_url
+        else:
+            self.env.pop("DATABASE_URL")
+
+
+def _postgres_pair() -> tuple[str, str]:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("CI"):
+            raise RuntimeError("CI needs TEST_DATABASE_URL (run the suite through ./test.sh)")
+        pytest.skip("không có PostgreSQL (TEST_DATABASE_URL): chạy qua ./test.sh")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    target = f"cdsflow_restore_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+        conn.execute(text(f'CREATE DATABASE "{target}"'))
+    admin.dispose()
+    return url, url.rsplit("/", 1)[0] + "/" + target
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def databases(request):
+    return (None, None) if request.param == "sqlite" else _postgres_pair()
+
+
+def test_backup_restores_into_an_empty_home(tmp_path, databases):
+    source_url, target_url = databases
+    a = HomeCli(tmp_path, tmp_path / "home-a", source_url)
+    a("init")
+    a("demo")
+    a("account", "demo")
+    a("docs", "generate", "qd_hoi_dong", "--school", "DEMO-TH-KD", "--campaign", "1", "--out", str(tmp_path / "out"))
+    pdf = b"%PDF-1.4 minh chung " + uuid.uuid4().bytes
+    with served(CDSFLOW, a.env, tmp_path) as base:
+        head = login(base, "hieutruong", "demo-hieutruong")
+        mine = head.get("/api/me").json()["unit_name"]
+        officer = login(base, "chuyenvien", "demo-chuyenvien")
+        (school,) = [s for page in (1, 2, 3) for s in officer.get(f"/api/campaigns/1/schools?page={page}").json()
+                     if s["school_name"] == mine]
+        r = head.post(f"/assessments/{school['assessment_id']}/evidence",
+                      data={"csrf_token": head.headers["X-CSRF-Token"], "criterion": "1.1", "title": "Kế hoạch"},
+                      files={"file": ("ke-hoach.pdf", pdf, "application/pdf")})
+        assert r.status_code == 303, r.text
+        (evidence,) = [e for e in head.get(f"/api/assessments/{school['assessment_id']}/evidence").json() if e.get("title") == "Kế hoạch"]
+    uploads = [p for p in (tmp_path / "home-a" / "uploads").rglob("*") if p.is_file()]
+    assert [p.read_bytes() for p in uploads] == [pdf]
+    before = {cmd: a(*cmd.split()).stdout for cmd in ("campaign status 1", "docs register", "campaign list")}
+    a("docs", "reproduce", "1", str(tmp_path / "before.docx"))
+
+    done = a("backup", str(tmp_path / "sao-luu.tar.gz"))
+    assert "Đã sao lưu" in done.stdout and "1 tệp" in done.stdout
+
+    b = HomeCli(tmp_path, tmp_path / "home-b", target_url)  # empty home, empty database
+    done = b("restore", str(tmp_path / "sao-luu.tar.gz"))
+    assert "Đã khôi phục" in done.stdout
+    after = {cmd: b(*cmd.split()).stdout for cmd in before}
+    assert after == before
+    assert "Số: 01/QĐ-THKĐ" in after["docs register"]
+    b("docs", "reproduce", "1", str(tmp_path / "after.docx"))
+    assert (tmp_path / "after.docx").read_bytes() == (tmp_path / "before.docx").read_bytes()
+    with served(CDSFLOW, b.env, tmp_path) as base:
+        officer = login(base, "chuyenvien", "demo-chuyenvien")  # accounts came back too
+        got = officer.get(f"/evidence/{evidence['id']}/file")
+        assert got.status_code == 200 and got.content == pdf
+        assert officer.get("/readyz").json()["status"] == "ready"
+
+    # A second restore onto data refuses, says why in Vietnamese and changes nothing.
+    (tmp_path / "home-b" / "uploads" / "marker").write_text("x")
+    refused = b("restore", str(tmp_path / "sao-luu.tar.gz"), ok=False)
+    assert refused.returncode == 2 and "Nơi khôi phục đã có dữ liệu" in refused.stderr
+    assert (tmp_path / "home-b" / "uploads" / "marker").exists()
+    assert b("campaign", "status", "1").stdout == before["campaign status 1"]
+
+
+def test_restore_refuses_a_file_that_is_not_a_backup(tmp_path):
+    b = HomeCli(tmp_path, tmp_path / "home")
+    (tmp_path / "x.tar.gz").write_bytes(b"not a tarball")
+    done = b("restore", str(tmp_path / "x.tar.gz"), ok=False)
+    assert done.returncode == 2 and "Không đọc được tệp sao lưu x.tar.gz" in done.stderr
+    assert not (tmp_path / "home" / "cdsflow.db").exists() or b("campaign", "list", ok=False).returncode != 0
