@@ -51,8 +51,8 @@ LONG_RUNNING = {"serve", "worker"}
 
 
 def _log_to_home() -> None:
-    """Warnings and errors of the long-running processes also go to logs/cdsflow.log in the data home
-    (systemd's journal has them too), rotated so the home never fills up."""
+    """Warnings and errors of the long-running processes go to stderr (systemd's journal) and to
+    logs/cdsflow.log in the data home, rotated so the home never fills up."""
     import logging
     from logging.handlers import RotatingFileHandler
 
@@ -62,7 +62,13 @@ def _log_to_home() -> None:
                                   encoding="utf-8")
     handler.setLevel(logging.WARNING)
     handler.setFormatter(logging.Formatter(f"%(asctime)s {sys.argv[1]}[%(process)d] %(name)s %(levelname)s: %(message)s"))
+    # A root handler silences logging's last-resort stderr output: keep stderr (the journal, the
+    # terminal) explicitly.
+    console_handler = logging.StreamHandler(sys.stderr)
+    console_handler.setLevel(logging.WARNING)
+    console_handler.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
     logging.getLogger().addHandler(handler)
+    logging.getLogger().addHandler(console_handler)
 
 
 def main() -> None:

@@ -52,6 +52,7 @@ class _State:
     last_error: str = ""
     last_error_at: datetime | None = None
     leader: bool = False
+    told_follower: bool = False
 
 
 def write_beat(engine: Engine, worker_id: str, values: dict) -> None:
@@ -108,6 +109,10 @@ class Worker:
             self.state.leader = dbretry.run_sync(self.lock.acquire, what="giành quyền lập lịch")
             if self.state.leader:
                 self.options.report("Tiến trình này giữ bộ lập lịch nhắc hạn.")
+            elif not self.state.told_follower:
+                self.state.told_follower = True
+                self.options.report("Một tiến trình khác đang giữ bộ lập lịch; tiến trình này gửi thư và sẽ "
+                                    "nhận bộ lập lịch khi tiến trình kia dừng.")
         if self.state.leader:
             result = run_due_reminders(self.engine, utcnow(), settings=self.settings)
             for point, written in result.ran:

@@ -235,12 +235,10 @@ _ROLE_ORDER = {"chair": 0, "vice_chair": 1, "secretary": 2, "member": 3}
 
 
 def check_committee(members: Sequence) -> None:
+    from cdsflow.workflow.states.committee_formed import committee_role_problems
+
     roles = [m.role for m in members]
-    problems = []
-    if roles.count("chair") != 1:
-        problems.append(f"cần đúng một Chủ tịch (hiện có {roles.count('chair')})")
-    if roles.count("secretary") < 1:
-        problems.append("cần ít nhất một Thư ký")
+    problems = committee_role_problems(roles)  # the committee rule, written once
     unknown = sorted({r for r in roles if r not in _ROLE_ORDER})
     if unknown:
         problems.append(f"vai trò không hợp lệ: {', '.join(unknown)}")
@@ -428,8 +426,10 @@ _TEAM_ORDER = {"head": 0, "deputy": 1, "secretary": 2, "member": 3}
 
 def qd_doan_danh_gia(authority, campaign, team_members: Sequence[dict], visits: Sequence[dict], issue: Issue, *,
                      period: tuple[date, date], team_name: str = "") -> dict:
-    if [m["role"] for m in team_members].count("head") != 1:
-        raise InvalidInput("Đoàn đánh giá ngoài cần đúng một Trưởng đoàn")
+    from cdsflow.workflow.services.review_teams import team_role_problems
+
+    if problems := team_role_problems([m["role"] for m in team_members]):  # the team rule, written once
+        raise InvalidInput("Đoàn đánh giá ngoài chưa hợp lệ", details=problems)
     year = campaign.school_year
     team = vn.nfc(team_name) or _t("qd_doan_danh_gia", "team_name", school_year=year)  # the officer's name wins
     ctx = common("qd_doan_danh_gia", authority, campaign, issue, _t("qd_doan_danh_gia", "subject", school_year=year),

@@ -291,7 +291,9 @@ def _stage_order(state: str) -> int:
 def _campaign_schools(session: Session, campaign_id: int, code: str | None = None) -> list[tuple[Assessment, Unit]]:
     """The campaign's schools (its child campaigns' too); for an authority's campaign-wide paper,
     only those at the stages its gate (document_types.yaml) names."""
-    ids = [campaign_id, *session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id)).scalars()]
+    from cdsflow.workflow.services.campaigns import family_ids
+
+    ids = family_ids(session, campaign_id)
     query = (select(Assessment, Unit).join(Unit, Unit.id == Assessment.school_id)
              .where(Assessment.campaign_id.in_(ids)).order_by(Unit.code))
     if code in CAMPAIGN_TYPES and document_types()[code].stages:

@@ -19,7 +19,6 @@ import uuid
 from collections import Counter
 from datetime import datetime, timezone
 from email import message_from_bytes
-from email.header import decode_header, make_header
 from pathlib import Path
 
 import pytest
@@ -80,13 +79,11 @@ class Worker:
 
 
 def _leader(workers: list[Worker], timeout: float = 60) -> Worker:
-    """The worker that took the scheduler (whichever started first), with at least one job planned."""
+    """The worker that took the scheduler (whichever started first)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for w in workers:
-            m = next((re.search(r"Bộ lập lịch: (\d+) lượt", line) for line in list(w.lines) if "Bộ lập lịch:" in line), None)
-            if m:
-                assert int(m.group(1)) > 0, "".join(w.lines)
+            if any("Tiến trình này giữ bộ lập lịch" in line for line in list(w.lines)):
                 return w
         time.sleep(0.2)
     raise AssertionError("no worker took the scheduler:\n" + "\n---\n".join("".join(w.lines) for w in workers))
@@ -95,8 +92,10 @@ def _leader(workers: list[Worker], timeout: float = 60) -> Worker:
 def _mail(store: MemorySinkStore) -> list[tuple[str, str]]:
     out = []
     for _, rcpts, raw in list(store.messages):
-        subject = str(make_header(decode_header(message_from_bytes(raw)["Subject"])))
-        out.extend((r.lower(), subject) for r in rcpts)
+        # The Message-ID is one per outbox row (school, milestone, offset, recipient): the same one
+        # twice is the same reminder delivered twice.
+        message_id = message_from_bytes(raw)["Message-ID"]
+        out.extend((r.lower(), message_id) for r in rcpts)
     return out
 
 
@@ -196,7 +195,7 @@ def test_two_web_two_workers_reminders_once_and_takeover(tmp_path):
             leader.proc.send_signal(signal.SIGKILL)
             leader.proc.wait(timeout=10)
             try:
-                standby.wait_for(r"Bộ lập lịch: (\d+) lượt", timeout=60)
+                standby.wait_for("Tiến trình này giữ bộ lập lịch", timeout=90)
             except AssertionError as err:
                 raise AssertionError(f"{err}\n{_sessions(url)}") from None
             # An officer's nudge now goes out through the survivor, once.
@@ -205,9 +204,9 @@ def test_two_web_two_workers_reminders_once_and_takeover(tmp_path):
             queued = r.json()["queued"]
             assert queued > 0
             final = _settled(store, at_least=len(first) + queued, timeout=60)
-            nudges = final[len(first):]
-            assert len(nudges) == queued and {rcpt for rcpt, _ in nudges} <= schools
-            assert not [k for k, n in Counter(nudges).items() if n > 1], "a nudge went out twice"
+            later = final[len(first):]  # the nudge (and any later point of the calendar now due)
+            assert len(later) >= queued and {rcpt for rcpt, _ in later} <= schools
+            assert not [k for k, n in Counter(final).items() if n > 1], "a reminder or nudge went out twice"
     finally:
         for w in workers:
             w.stop()

@@ -143,9 +143,10 @@ def test_postgresql_connections_cut_while_sending_do_not_stop_the_worker(postgre
 
 def test_a_sqlite_lock_held_past_busy_timeout_does_not_stop_the_worker(sqlite_engine, tmp_path, rigs):
     seeded = seed_campaign(sqlite_engine, ["self_assessment"] * 120, due_at=DUE)
-    rig = Rig(sqlite_engine, tmp_path, CDSFLOW_MAIL_LEASE="40")
+    # One slow connection: sending lasts ~12 s, so the lock below falls in the middle of it.
+    rig = Rig(sqlite_engine, tmp_path, CDSFLOW_MAIL_LEASE="40", CDSFLOW_SMTP_CONNECTIONS="1")
     rigs.append(rig)
-    rig.start_smtp(delay=0.03)
+    rig.start_smtp(delay=0.1)
     worker = rig.start_worker()
     wait_until(lambda: sum(rig.received().values()) >= 15, 60, "15 thư đến máy chủ")
     holder = sqlite3.connect(str(tmp_path / "cdsflow.db"), timeout=30)

@@ -19,9 +19,9 @@ def test_every_context_is_plain_json_for_the_register():
 
 
 @pytest.mark.parametrize("roles,problem", [
-    (["vice_chair", "secretary", "member"], "đúng một Chủ tịch"),
-    (["chair", "chair", "secretary"], "đúng một Chủ tịch"),
-    (["chair", "member"], "ít nhất một Thư ký"),
+    (["vice_chair", "secretary", "member"], "chưa có Chủ tịch"),  # the committee rule's own words
+    (["chair", "chair", "secretary"], "chỉ được có một Chủ tịch"),
+    (["chair", "member"], "chưa có Thư ký"),
     (["chair", "secretary", "boss"], "vai trò không hợp lệ"),
 ])
 def test_committee_guard(roles, problem):
