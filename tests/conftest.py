@@ -38,6 +38,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(message)
 
 
+def fresh_postgres_database(prefix: str) -> str:
+    """A new, empty PostgreSQL database on the test server (for tests whose processes need one of
+    their own: advisory locks and restores are per database). Tests using it are marked `postgres`."""
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    url = os.environ["TEST_DATABASE_URL"]
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.rsplit("/", 1)[0] + "/" + name
+
+
 def _postgres_url() -> str | None:
     url = os.environ.get("TEST_DATABASE_URL")
     if not url and os.environ.get("CI"):

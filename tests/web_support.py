@@ -82,15 +82,20 @@ def build_world(engine, tmp_path) -> World:
     return World(engine, app, campaign_id, *ids)
 
 
-def fill_self_assessment(client, engine, aid: int, strength: float = 0.8) -> dict:
-    """Every item answered and evidence per criterion, through the web API (as a school would)."""
+def _json_answers(engine, aid: int, strength: float):
+    """(index set, plausible answers for every item as JSON values) of one assessment."""
     from cdsflow.workflow.services.demo import demo_answers
     from cdsflow.workflow.services.indexsets import index_set_for_assessment
 
     with UnitOfWork(engine) as uow:
         index_set = index_set_for_assessment(uow.session, aid)
-    answers = {k: (float(v) if not isinstance(v, (bool, int, str)) else v)
-               for k, v in demo_answers(index_set, strength).items()}
+    return index_set, {k: (float(v) if not isinstance(v, (bool, int, str)) else v)
+                       for k, v in demo_answers(index_set, strength).items()}
+
+
+def fill_self_assessment(client, engine, aid: int, strength: float = 0.8) -> dict:
+    """Every item answered and evidence per criterion, through the web API (as a school would)."""
+    index_set, answers = _json_answers(engine, aid, strength)
     r = client.put(f"/api/assessments/{aid}/scores", json={"phase": "self", "answers": answers})
     assert r.status_code == 200, r.text
     for code in index_set.criteria:
@@ -110,13 +115,7 @@ def form_review_team(world: World, *usernames: str) -> None:
 
 def fill_external_review(client, engine, aid: int, strength: float = 0.6) -> dict:
     """Every item scored by the review team, through the web API."""
-    from cdsflow.workflow.services.demo import demo_answers
-    from cdsflow.workflow.services.indexsets import index_set_for_assessment
-
-    with UnitOfWork(engine) as uow:
-        index_set = index_set_for_assessment(uow.session, aid)
-    answers = {k: (float(v) if not isinstance(v, (bool, int, str)) else v)
-               for k, v in demo_answers(index_set, strength).items()}
+    _, answers = _json_answers(engine, aid, strength)
     r = client.put(f"/api/assessments/{aid}/scores", json={"phase": "external", "answers": answers})
     assert r.status_code == 200, r.text
     return r.json()

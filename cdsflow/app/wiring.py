@@ -1,9 +1,7 @@
 """Wires the outer layers to the domain's events; every entry point (CLI, web, worker) calls install()."""
 from __future__ import annotations
 
-from pathlib import Path
 
-from sqlalchemy import select
 from sqlmodel import Session
 
 from cdsflow.workflow import events

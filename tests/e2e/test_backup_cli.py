@@ -9,6 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.conftest import fresh_postgres_database
 from tests.e2e.cli import Cli
 from tests.e2e.served import login, served
 
@@ -28,19 +29,14 @@ class HomeCli(Cli):
 
 
 def _postgres_pair() -> tuple[str, str]:
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        if os.environ.get("CI"):
-            raise RuntimeError("CI needs TEST_DATABASE_URL (run the suite through ./test.sh)")
-        pytest.skip("không có PostgreSQL (TEST_DATABASE_URL): chạy qua ./test.sh")
+    """The shared test database emptied, and an empty database to restore into."""
+    url = os.environ["TEST_DATABASE_URL"]
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    target = f"cdsflow_restore_{uuid.uuid4().hex[:8]}"
     with admin.connect() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))
-        conn.execute(text(f'CREATE DATABASE "{target}"'))
     admin.dispose()
-    return url, url.rsplit("/", 1)[0] + "/" + target
+    return url, fresh_postgres_database("cdsflow_restore")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

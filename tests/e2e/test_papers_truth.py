@@ -13,7 +13,6 @@ import io
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -24,7 +23,6 @@ from cdsflow.app.web.app import create_app
 from cdsflow.documents import vietnamese as vn
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.workflow.services.accounts import create_account
-from cdsflow.workflow.services.assessments import find_assessment
 from cdsflow.workflow.services.indexsets import index_set_for_assessment
 from cdsflow.workflow.services.results import recognised_results, school_results
 from cdsflow.workflow.stages import Stage

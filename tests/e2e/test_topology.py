@@ -15,7 +15,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from collections import Counter
 from datetime import datetime, timezone
 from email import message_from_bytes
@@ -28,6 +27,7 @@ from cdsflow.calendars.catalog import find_calendar
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.calendars.reminders import reminder_points
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
+from tests.conftest import fresh_postgres_database
 from tests.e2e.cli import ROOT
 from tests.e2e.served import login, served
 
@@ -126,19 +126,9 @@ def _sessions(url: str) -> str:
 
 
 def test_two_web_two_workers_reminders_once_and_takeover(tmp_path):
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        if os.environ.get("CI"):
-            raise RuntimeError("CI needs TEST_DATABASE_URL (run the suite through ./test.sh)")
-        pytest.skip("không có PostgreSQL (TEST_DATABASE_URL): chạy qua ./test.sh")
     # A database of its own: the scheduler's advisory lock is per database, and other tests of the
     # session may hold it in theirs.
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    name = f"cdsflow_topology_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    url = url.rsplit("/", 1)[0] + "/" + name
+    url = fresh_postgres_database("cdsflow_topology")
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
