@@ -84,7 +84,9 @@ def enqueue_transactional(session: Session, kind: str, assessment_id: int, conte
             kind=kind, recipient=addr, subject=rendered.subject, body_text=rendered.text,
             body_html=rendered.html, now=now, campaign_id=campaign.id, unit_id=school.id,
             assessment_id=assessment.id, attachments=attachments, headers=headers,
-            useful_until=now + timedelta(days=settings.notice_useful_days),
+            # Useful for so long after it was written (not after the step's own instant: a step
+            # recorded with an earlier date, as the demo does, still tells the school).
+            useful_until=max(now, datetime.now(timezone.utc)) + timedelta(days=settings.notice_useful_days),
         )
         for addr in recipients
     ]

@@ -26,3 +26,20 @@ def test_demo_logins_reach_their_pages(sqlite_engine, tmp_path):
     officer.post("/api/login", json={"username": "chuyenvien", "password": passwords["chuyenvien"]})
     campaigns = officer.get("/api/campaigns").json()
     assert len(campaigns) == 1 and officer.get(f"/campaigns/{campaigns[0]['id']}").status_code == 200
+
+
+def test_the_demos_notices_are_still_worth_sending(sqlite_engine):
+    """The demo records its steps weeks back; the notices they wrote are sent, not expired."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import select
+
+    from cdsflow.app import wiring
+    from cdsflow.storage.notifications_tables import OutboxMessage
+
+    wiring.install()
+    with UnitOfWork(sqlite_engine) as uow:
+        build_demo(uow)
+    with UnitOfWork(sqlite_engine) as uow:
+        rows = list(uow.session.execute(select(OutboxMessage)).scalars())
+    assert rows and all(r.useful_until is None or r.useful_until > datetime.now(timezone.utc) for r in rows)
