@@ -14,16 +14,16 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 
+from cdsflow.calendars.timeutil import TZ
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.signature import SignatureSpec, authority_title, signature_context
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.errors import InvalidInput
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+VN_TZ = TZ  # the one home of Vietnam's zone: calendars/timeutil.py
 _TEXTS = Path(__file__).with_name("texts.yaml")
 
 ROLE_LABELS = {"chair": "Chủ tịch", "vice_chair": "Phó Chủ tịch", "secretary": "Thư ký", "member": "Ủy viên"}
