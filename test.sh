@@ -10,4 +10,7 @@ cd "$(dirname "$0")"
 echo "== ruff"
 .venv/bin/ruff check .
 bash scripts/system-packages.sh
-exec bash scripts/with-postgres.sh .venv/bin/python -m pytest "$@"
+# One pytest worker per core (pytest-xdist), a test file kept on one worker so its module-scoped
+# worlds are built once; each worker has a PostgreSQL database of its own (tests/conftest.py).
+# CDSFLOW_TEST_WORKERS=0 runs in one process.
+exec bash scripts/with-postgres.sh .venv/bin/python -m pytest -n "${CDSFLOW_TEST_WORKERS:-auto}" --dist loadfile "$@"

@@ -18,6 +18,29 @@ from cdsflow.storage.schema import metadata
 os.environ["CDSFLOW_HOME"] = tempfile.mkdtemp(prefix="cdsflow-test-home-")
 
 
+def _own_postgres_database_per_worker() -> None:
+    """Under pytest-xdist (test.sh runs one worker per core) each worker gets a database of its own on
+    the throw-away server: tests that empty the shared test database (DROP SCHEMA public) would
+    otherwise pull it from under a test running in the other worker. Every test, and every CLI or web
+    process a test starts, reads TEST_DATABASE_URL from the environment, so pointing it here is enough."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not worker or not url or url.endswith(f"_{worker}"):
+        return
+    from sqlalchemy import create_engine
+
+    name = f"{url.rsplit('/', 1)[1]}_{worker}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    os.environ["TEST_DATABASE_URL"] = url.rsplit("/", 1)[0] + "/" + name
+
+
+_own_postgres_database_per_worker()
+
+
 # What each marker needs from the machine. Without it a test is skipped on a developer's machine and
 # FAILS under CI (CI=1 is set by .ci/run): a missing LibreOffice, PostgreSQL or Chromium in CI is a
 # broken setup, never a silently thinner suite.
