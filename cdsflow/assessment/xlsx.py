@@ -400,6 +400,74 @@ def answer_hint(item: Item) -> str:
     return f"điểm từ 0 đến {_num(item.max_points)}"
 
 
+def percent_value(value: Any, number_format: str = "General") -> Any:
+    """A rate as the person meant it, in percent (0–100), from what Excel stored in the cell.
+
+    Excel keeps "70%" (typed in any cell, or 70 typed in a cell formatted %) as 0.7 with a % format;
+    the format says which it was, so a number in a %-formatted cell is multiplied by 100. Text
+    "70%" or "70 %" gives 70; a plain 70 stays 70. Anything else is returned as it came, for the
+    scoring rules to judge.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "%" in (number_format or ""):
+            d = (Decimal(repr(value)) * 100).normalize()
+            return int(d) if d == d.to_integral_value() else float(d)
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("%"):
+            number = text[:-1].strip().replace(",", ".")
+            try:
+                d = Decimal(number).normalize()
+            except Exception:
+                return value
+            if not d.is_finite():
+                return value
+            return int(d) if d == d.to_integral_value() else float(d)
+    return value
+
+
+_PERCENT_FORMAT = "0.##%"
+_ANSWER_COL, _POINTS_COL = "F", "G"
+
+
+def _answer_validations(ws, index_set: IndexSet, first_row: int) -> None:
+    """One data validation per answer cell: lists for yes/no and choices, ranges for numbers.
+
+    Percentage cells carry a % format, so 70 typed there is 70 % (Excel stores 0.7); their range is
+    checked on the stored fraction.
+    """
+    def add(dv: DataValidation, cell: str) -> None:
+        dv.error = dv.error or "Giá trị không hợp lệ cho mục này."
+        dv.errorTitle, dv.showErrorMessage, dv.showInputMessage = "Trả lời không hợp lệ", True, True
+        ws.add_data_validation(dv)
+        dv.add(cell)
+
+    for n, (code, item) in enumerate(index_set.items.items(), first_row):
+        cell, points_cell = f"{_ANSWER_COL}{n}", f"{_POINTS_COL}{n}"
+        cap = _num(item.max_points)
+        if item.kind is AnswerKind.YES_NO:
+            add(DataValidation(type="list", formula1='"có,không"', allow_blank=True,
+                               error="Chọn «có» hoặc «không»."), cell)
+        elif item.kind is AnswerKind.CHOICE:
+            codes = ",".join(c.code for c in item.choices)
+            if len(codes) <= 250:  # Excel's limit for an inline list
+                add(DataValidation(type="list", formula1=f'"{codes}"', allow_blank=True,
+                                   error="Chọn một mã trong danh sách: " + codes), cell)
+        elif item.kind is AnswerKind.COUNT:
+            add(DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                               error="Ghi một số nguyên từ 0 trở lên."), cell)
+        elif item.kind is AnswerKind.PERCENTAGE:
+            ws[cell].number_format = _PERCENT_FORMAT
+            add(DataValidation(type="decimal", operator="between", formula1="0", formula2="1", allow_blank=True,
+                               error="Ghi tỉ lệ từ 0% đến 100% (ví dụ 70 hoặc 70%)."), cell)
+        else:
+            add(DataValidation(type="decimal", operator="between", formula1="0", formula2=str(cap), allow_blank=True,
+                               error=f"Ghi số điểm từ 0 đến {cap}."), cell)
+        add(DataValidation(type="decimal", operator="between", formula1="0", formula2=str(cap), allow_blank=True,
+                           error=f"Điểm cho phải từ 0 đến {cap}."), points_cell)
+
+
 def write_answer_workbook(path: str | Path, index_set: IndexSet, answers: dict | None = None) -> Path:
     path = Path(path)
     wb = Workbook()
@@ -411,13 +479,23 @@ def write_answer_workbook(path: str | Path, index_set: IndexSet, answers: dict |
     for code, item in index_set.items.items():
         given = (answers or {}).get(code)
         value, points = (given.get("value"), given.get("points")) if isinstance(given, dict) else (given, None)
+        if item.kind is AnswerKind.PERCENTAGE and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = float(Decimal(repr(value)) / 100)  # the cell is formatted %: 70 % is stored 0.7
+        elif item.kind is AnswerKind.YES_NO and isinstance(value, bool):
+            value = "có" if value else "không"
         ws.append([code, item.label, ANSWER_KIND_LABELS[item.kind], answer_hint(item), _num(item.max_points),
                    value, points, item.note or None])
+    _answer_validations(ws, index_set, 3)
     return _save(wb, ws, path)
 
 
-def read_answer_workbook(path: str | Path) -> tuple[str | None, dict[str, Any]]:
-    """(index-set code written in the form, answers by item code); blank answers are left out."""
+def read_answer_workbook(path: str | Path, index_set: IndexSet | None = None) -> tuple[str | None, dict[str, Any]]:
+    """(index-set code written in the form, answers by item code); blank answers are left out.
+
+    Percentages are read as the person meant them (`percent_value`). Given the index set, every
+    answer is checked against its item, and the first unreadable ones are refused by cell address
+    ("Ô F14: …"), nothing kept.
+    """
     path = Path(path)
     _check_zip(path)
     try:
@@ -428,14 +506,40 @@ def read_answer_workbook(path: str | Path) -> tuple[str | None, dict[str, Any]]:
         raise IndexSetError(f"Tệp {path.name} không có trang '{ANSWER_SHEET}' (tạo mẫu bằng: cdsflow score form)")
     code = None
     answers: dict[str, Any] = {}
-    for n, raw in enumerate(wb[ANSWER_SHEET].iter_rows(min_row=2, values_only=True), 2):
-        row = tuple(_cell(v) for v in (tuple(raw) + (None,) * 8)[:8])
+    where: dict[str, tuple[str, str]] = {}
+    for n, cells in enumerate(wb[ANSWER_SHEET].iter_rows(min_row=2), 2):
+        cells = (tuple(cells) + (None,) * 8)[:8]
+        row = tuple(_cell(getattr(c, "value", None)) for c in cells)
         if n == 2 and isinstance(row[0], str) and row[0].startswith("Bộ chỉ số"):
             code = row[0].removeprefix("Bộ chỉ số").strip()
             continue
         item_code = _code(row[0])
         if item_code is None or (row[5] is None and row[6] is None):
             continue
-        answers[item_code] = row[5] if row[6] is None else {"value": row[5], "points": row[6]}
+        value = percent_value(row[5], getattr(cells[5], "number_format", "General") or "General")
+        answers[item_code] = value if row[6] is None else {"value": value, "points": row[6]}
+        where[item_code] = (f"{_ANSWER_COL}{n}", f"{_POINTS_COL}{n}")
     wb.close()
+    if index_set is not None:
+        _check_cells(index_set, answers, where, path.name)
     return code, answers
+
+
+def _check_cells(index_set: IndexSet, answers: dict, where: dict, name: str) -> None:
+    from cdsflow.assessment.scoring import answer_problem
+
+    problems = []
+    for code, raw in answers.items():
+        item = index_set.items.get(code)
+        cell = where[code][0]
+        if item is None:
+            problems.append(f"Ô A{cell[1:]}: mã {code} không có trong bộ chỉ số {index_set.code}")
+            continue
+        # The answer alone first (its cell), then with the points given below the ceiling (theirs).
+        problem = answer_problem(item, raw["value"] if isinstance(raw, dict) else raw)
+        if problem is None and isinstance(raw, dict):
+            problem, cell = answer_problem(item, raw), where[code][1]
+        if problem is not None:
+            problems.append(f"Ô {cell}: mục {code}: {problem}")
+    if problems:
+        raise InvalidInput(f"Phiếu trả lời {name}: {problems[0]}", details=problems if len(problems) > 1 else None)
