@@ -212,7 +212,7 @@ def test_xlsx_form_validates_cells_and_reads_rates_as_meant(cli, tmp_path):
     assert "Nhóm 1: 22/100" in r.output  # 1.6.2 70 % → 7, 1.6.1 85 % → 7, 1.7.1 70 % → 8
 
     rows["1.4"][5].value = "nhiều"
-    rows["2.3.1"][6].value = 99
+    rows["2.3.1"][5].value, rows["2.3.1"][6].value = 5, 99
     wb.save(form)
     r = cli("score", "show", "4725", form)
     assert r.exit_code == 2
