@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdsflow.app.web.access import actor, assessment_for
-from cdsflow.assessment.model import IndexSet
+from cdsflow.assessment.evidence import evidence_needed
+from cdsflow.assessment.model import ANSWER_KIND_LABELS, IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
 from cdsflow.storage.assessment_tables import EvidenceEntry
 from cdsflow.storage.db import UnitOfWork
@@ -18,6 +19,7 @@ from cdsflow.workflow.services import authorization
 from cdsflow.workflow.services import scoring as scoring_svc
 from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.services.indexsets import index_set_for_assessment
+from cdsflow.workflow.services.returns import ReturnNote, open_return
 
 PHASE_LABELS = {"self": "Tự đánh giá", "external": "Đánh giá ngoài"}
 
@@ -44,6 +46,30 @@ class ScoreSheet:
     can_edit: bool
     can_add_evidence: bool
     revision: int = 0  # what the form sends back: a save based on an older one may clash
+    returned: ReturnNote | None = None  # the reviewers' return, while the school supplements
+
+    @property
+    def kind_labels(self) -> dict:
+        return {k.value: v for k, v in ANSWER_KIND_LABELS.items()}
+
+    def evidence_of(self, criterion: str) -> list[EvidenceEntry]:
+        """Entries filed under the criterion or one of its sub-items."""
+        crit = self.index_set.criteria[criterion]
+        codes = {criterion, *(i.code for i in crit.items)}
+        return [e for e in self.evidence if e.criterion_code in codes]
+
+    @property
+    def needed(self) -> list[str]:
+        """Criteria whose evidence the set asks for, given what this phase's answers claim."""
+        return evidence_needed(self.index_set, self.result)
+
+    @property
+    def progress(self) -> dict:
+        """"24/30 mục, 7/10 minh chứng": answered items, and needed criteria that have evidence."""
+        needed = self.needed
+        covered = [c for c in needed if self.evidence_of(c)]
+        return {"answered": len(self.index_set.items) - len(self.result.unscored), "item_count": len(self.index_set.items),
+                "evidence": len(covered), "evidence_needed": len(needed)}
 
 
 def sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str = "self") -> ScoreSheet:
@@ -60,6 +86,7 @@ def sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str = "self"
         can_edit=authorization.may_school(s, actor(p), scoring_svc.PHASE_ACTIONS[phase], a),
         can_add_evidence=authorization.may_school(s, actor(p), "evidence", a),
         revision=scoring_svc.revision_of(s, a.id, phase),
+        returned=open_return(s, a.id),
     )
 
 
@@ -127,15 +154,18 @@ def evidence_file(uow: UnitOfWork, p: Principal, evidence_id: int, uploads: Path
     return path, download
 
 
-def remove_evidence(uow: UnitOfWork, p: Principal, evidence_id: int) -> int:
+def remove_evidence(uow: UnitOfWork, p: Principal, evidence_id: int) -> tuple[int, str]:
+    """Delete one entry; (its assessment, its criterion) for the page to return to."""
     entry = uow.session.get(EvidenceEntry, evidence_id)
     if entry is None:
         raise NotFound(f"Không tìm thấy minh chứng số {evidence_id}")
     assessment_for(uow, p, entry.assessment_id)
     aid = entry.assessment_id
+    crit = index_set_for_assessment(uow.session, aid).criterion_of(entry.criterion_code)
+    criterion = crit.code if crit is not None else entry.criterion_code
     scoring_svc.remove_evidence(uow.session, evidence_id, actor(p))
     uow.commit()
-    return aid
+    return aid, criterion
 
 
 def result_json(result: ScoreResult) -> dict:
