@@ -4,6 +4,7 @@ so one validator (loader.parse_index_set) judges both.
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -273,8 +274,62 @@ def read_index_set_workbook(path: str | Path) -> dict:
     """Turn a filled template into the mapping `parse_index_set` validates.
 
     Layout problems (a sub-item before any criterion, an unknown row kind, a bad tier line) are
-    reported with sheet and row; content problems by the validator, with the item code.
+    reported with sheet, row and cell; content problems by the validator, with the item code
+    (`load_index_set_workbook` adds the cell).
     """
+    return _read_index_set_workbook(path)[0]
+
+
+def load_index_set_workbook(path: str | Path) -> IndexSet:
+    """Read and validate a filled template; every problem names its sheet and cell."""
+    from cdsflow.assessment.loader import parse_index_set
+
+    data, rows = _read_index_set_workbook(path)
+    try:
+        return parse_index_set(data, Path(path).name)
+    except IndexSetError as err:
+        raise IndexSetError(err.message, details=[cell_of_problem(d, rows) for d in err.details]) from None
+
+
+_SUBJECT = re.compile(r"^[^:]*: (?:tiêu chí|mục|nhóm) ([^\s,:]+)")
+_BAND = re.compile(r"^[^:]*: mức độ \(levels\)(?:, mức (\d+))?")
+# Which column of 'Tiêu chí' a validator's words point at (first match wins).
+_COLUMN_WORDS = [
+    ("H", ("bậc", "tiers", "choices", "mức '", "mức trùng", "điểm của mức", "mã mức")),
+    ("F", ("loại trả lời",)),
+    ("I", ("minh chứng", "evidence")),
+    ("G", ("điều kiện bắt buộc", "mandatory")),
+    ("E", ("điểm tối đa", "max_points", "tổng điểm")),
+    ("B", ("mã",)),
+]
+_INFO_WORDS = [("code", "mã bộ chỉ số"), ("version", "phiên bản"), ("title", "tên (title)"),
+               ("decision_number", "decision"), ("covers_kinds", "covers"), ("failed_mandatory", "failed_mandatory"),
+               ("overall_level", "overall_level"), ("scope", "scope"), ("applies_to", "đối tượng áp dụng")]
+
+
+def cell_of_problem(detail: str, rows: dict) -> str:
+    """A validator's problem with the sheet and cell to look at put first ("Trang 'Tiêu chí', ô E7: …")."""
+    m = _SUBJECT.match(detail)
+    if m and m.group(1) in rows["criteria"]:
+        rest = detail[m.end():].lower()
+        column = next((col for col, words in _COLUMN_WORDS if any(w in rest for w in words)), "B")
+        return f"Trang '{CRITERIA_SHEET}', ô {column}{rows['criteria'][m.group(1)]}: {detail}"
+    m = _BAND.match(detail)
+    if m:
+        n = int(m.group(1)) if m.group(1) else None
+        if n is not None:
+            return f"Trang '{LEVEL_SHEET}', ô C{n + 1}: {detail}"
+        if "scope" in detail:
+            return f"Trang '{INFO_SHEET}', ô B{rows['info']['scope']}: {detail}"
+        return f"Trang '{LEVEL_SHEET}': {detail}"
+    low = detail.lower()
+    key = next((k for k, words in _INFO_WORDS if words in low), None)
+    if key is not None:
+        return f"Trang '{INFO_SHEET}', ô B{rows['info'][key]}: {detail}"
+    return detail
+
+
+def _read_index_set_workbook(path: str | Path) -> tuple[dict, dict]:
     path = Path(path)
     _check_zip(path)
     try:
@@ -290,14 +345,17 @@ def read_index_set_workbook(path: str | Path) -> dict:
 
     labels = {label: key for label, key in INFO_ROWS}
     info: dict[str, Any] = {}
+    # Where each thing was read, so a validator's problem can name its cell.
+    rows: dict[str, dict[str, int]] = {"criteria": {}, "info": {key: n for n, (_, key) in enumerate(INFO_ROWS, 2)}}
     for n, row in enumerate(wb[INFO_SHEET].iter_rows(min_row=2, values_only=True), 2):
         if not row or row[0] is None:
             continue
         key = labels.get(str(row[0]).strip())
         if key is None:
-            problems.append(f"trang '{INFO_SHEET}', dòng {n}: thông tin không rõ '{row[0]}'")
+            problems.append(f"trang '{INFO_SHEET}', dòng {n} (ô A{n}): thông tin không rõ '{row[0]}'")
             continue
         info[key] = _cell(row[1]) if len(row) > 1 else None
+        rows["info"][key] = n
 
     bands = []
     for n, row in enumerate(wb[LEVEL_SHEET].iter_rows(min_row=2, values_only=True), 2):
@@ -316,9 +374,11 @@ def read_index_set_workbook(path: str | Path) -> dict:
         where = f"trang '{CRITERIA_SHEET}', dòng {n}"
         g_code, code, kind, label, max_pts, answer, mandatory, tiers, evidence, ev_req, uncertain, note = row
         code = _code(code)
+        if code is not None:
+            rows["criteria"].setdefault(code, n)
         kind_key = ROW_KINDS.get(str(kind or "").strip().lower())
         if kind_key is None:
-            problems.append(f"{where}: cột 'Cấp' phải là nhóm, tiêu chí hoặc mục (đang là '{kind}')")
+            problems.append(f"{where} (ô C{n}): cột 'Cấp' phải là nhóm, tiêu chí hoặc mục (đang là '{kind}')")
             continue
         extra = {k: v for k, v in {"uncertain": True if _flag(uncertain) else None, "note": note}.items() if v is not None}
         if kind_key == "nhóm":
@@ -327,16 +387,17 @@ def read_index_set_workbook(path: str | Path) -> dict:
             criterion = None
             continue
         if group is None:
-            problems.append(f"{where}: {kind_key} {code} đứng trước mọi dòng nhóm")
+            problems.append(f"{where} (ô C{n}): {kind_key} {code} đứng trước mọi dòng nhóm")
             continue
         if g_code is not None and _code(g_code) != group["code"]:
-            problems.append(f"{where}: cột 'Nhóm' ghi {_code(g_code)} nhưng dòng nằm trong nhóm {group['code']}")
+            problems.append(f"{where} (ô A{n}): cột 'Nhóm' ghi {_code(g_code)} nhưng dòng nằm trong nhóm {group['code']}")
         node: dict[str, Any] = {"code": code, "label": label, "max_points": max_pts, **extra}
         if answer is not None:
             node["answer"] = str(answer).strip()
         if tiers is not None:
             is_choice = node.get("answer") == AnswerKind.CHOICE.value
-            node["choices" if is_choice else "tiers"] = _parse_pairs(tiers, f"{where} (mã {code})", problems, choices=is_choice)
+            node["choices" if is_choice else "tiers"] = _parse_pairs(tiers, f"{where} (ô H{n}, mã {code})", problems,
+                                                                     choices=is_choice)
         if kind_key == "tiêu chí":
             if _flag(mandatory):
                 node["mandatory"] = True
@@ -348,12 +409,12 @@ def read_index_set_workbook(path: str | Path) -> dict:
             criterion = node
         else:
             if criterion is None:
-                problems.append(f"{where}: mục {code} đứng trước mọi dòng tiêu chí của nhóm {group['code']}")
+                problems.append(f"{where} (ô C{n}): mục {code} đứng trước mọi dòng tiêu chí của nhóm {group['code']}")
                 continue
             if _flag(mandatory):
                 node["mandatory"] = True
             if evidence is not None or _flag(ev_req):
-                problems.append(f"{where}: minh chứng ghi ở dòng tiêu chí {criterion['code']}, không ở mục con")
+                problems.append(f"{where} (ô I{n}): minh chứng ghi ở dòng tiêu chí {criterion['code']}, không ở mục con")
             criterion.setdefault("items", []).append(node)
     wb.close()
     if problems:
@@ -378,7 +439,7 @@ def read_index_set_workbook(path: str | Path) -> dict:
         "policy": {"failed_mandatory": info.get("failed_mandatory") or "flag",
                    "overall_level": info.get("overall_level") or "none"},
         "groups": groups,
-    }
+    }, rows
 
 
 # ---------------------------------------------------------------- answer form
