@@ -6,16 +6,18 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from starlette.background import BackgroundTask
 
 from cdsflow.app.web import scores
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import render, save_upload
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.errors import CdsError, StaleUpdate
+from cdsflow.workflow.errors import CdsError, InvalidInput, StaleUpdate
 from cdsflow.workflow.services.accounts import Principal
 
 pages = APIRouter(include_in_schema=False)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 api = APIRouter(prefix="/api", tags=["cdsflow"])
 
 
@@ -71,6 +73,36 @@ async def evidence_add(request: Request, assessment_id: int, criterion: str = Fo
                            details=err.details, ev_typed=typed)
     return RedirectResponse(f"/assessments/{assessment_id}/scores?done=evidence&c={quote(criterion)}#mc-{quote(criterion)}",
                             status_code=303)
+
+
+@pages.get("/assessments/{assessment_id}/answer-sheet.xlsx")
+def answer_sheet(assessment_id: int, phase: str = "self", p: Principal = Depends(current_principal),
+                 uow: UnitOfWork = Depends(get_uow)) -> Response:
+    """The Excel answer sheet with what is stored, to fill offline (validated cells, % cells)."""
+    path = scores.answer_sheet(uow, p, assessment_id, phase)
+    return FileResponse(path, filename=f"phieu-tra-loi-{assessment_id}.xlsx", media_type=XLSX,
+                        background=BackgroundTask(path.unlink, missing_ok=True))
+
+
+@pages.post("/assessments/{assessment_id}/answer-sheet")
+async def answer_sheet_upload(request: Request, assessment_id: int, phase: str = Form("self"),
+                              revision: str = Form(""), file: UploadFile | None = None,
+                              p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    stored = None
+    try:
+        scores.assessment_for(uow, p, assessment_id)  # scope first
+        if file is None or not file.filename:
+            raise InvalidInput("Chọn tệp phiếu trả lời (.xlsx) để tải lên")
+        stored = await save_upload(request, file, "answers", (".xlsx",), scores.EVIDENCE_MAX)
+        scores.save_sheet(uow, p, assessment_id, phase, stored, int(revision) if revision.isdigit() else None)
+    except CdsError as err:
+        uow.rollback()
+        return _sheet_page(request, p, uow, assessment_id, phase, status_of(err), error=err.message,
+                           details=err.details, stale=isinstance(err, StaleUpdate))
+    finally:
+        if stored is not None:
+            stored.unlink(missing_ok=True)
+    return RedirectResponse(f"/assessments/{assessment_id}/scores?phase={phase}&done=scores", status_code=303)
 
 
 @pages.get("/evidence/{evidence_id}/file")

@@ -5,11 +5,14 @@ Who may enter which phase, and when, is the rulebook's (`score_self`, `score_ext
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from cdsflow.app.web.access import actor, assessment_for
+from cdsflow.assessment.answer_forms import read_answers
 from cdsflow.assessment.evidence import evidence_needed
+from cdsflow.assessment.xlsx import write_answer_workbook
 from cdsflow.assessment.model import ANSWER_KIND_LABELS, IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
 from cdsflow.storage.assessment_tables import EvidenceEntry
@@ -108,6 +111,27 @@ def preview(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str, answe
     index_set = index_set_for_assessment(uow.session, a.id)
     merged = {**scoring_svc.load_answers(uow.session, a.id, phase), **answers}
     return score(index_set, {k: v for k, v in merged.items() if v not in (None, "")})
+
+
+def answer_sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str = "self") -> Path:
+    """A temporary .xlsx answer sheet holding the phase's stored answers (the caller removes it)."""
+    sh = sheet(uow, p, assessment_id, phase)
+    out = Path(tempfile.mkstemp(suffix=".xlsx")[1])
+    return write_answer_workbook(out, sh.index_set, sh.answers)
+
+
+def save_sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str, path: Path,
+               base_revision: int | None) -> ScoreResult:
+    """Store the answers of an uploaded Excel sheet: an unreadable cell refuses the whole sheet by its
+    address, a sheet of another index set is refused, a stale save as on the page."""
+    a = assessment_for(uow, p, assessment_id)
+    index_set = index_set_for_assessment(uow.session, a.id)
+    named, answers = read_answers(path, index_set)
+    if named and named != index_set.code:
+        raise InvalidInput(f"Phiếu trả lời là của bộ chỉ số {named}; hồ sơ này chấm theo bộ chỉ số {index_set.code}")
+    if not answers:
+        raise InvalidInput("Phiếu trả lời chưa có câu trả lời nào (cột «Trả lời» trống)")
+    return save(uow, p, assessment_id, phase, answers, base_revision)
 
 
 def form_answers(index_set: IndexSet, form) -> dict:
