@@ -80,6 +80,8 @@ def test_scoring_page_guides_the_school_and_loses_nothing(served, request):
             expect(tiers).to_contain_text("Trên 60%: (60, 100] → tối đa 7 điểm")
             expect(head.locator("#muc-1\\.6\\.1 .cap")).to_contain_text("Tỉ lệ (%); tối đa 7 điểm")
             expect(head.locator("#progress")).to_contain_text("30/30 mục")
+            ARTIFACTS.mkdir(exist_ok=True)
+            head.screenshot(path=str(ARTIFACTS / "scoring-top.png"))
             assert "Tổng:" not in head.locator("#scorebar").inner_text()  # each group on its own
 
             # A rate typed as 85 is 85 %: the tier "Trên 60%" → 7 points, before saving

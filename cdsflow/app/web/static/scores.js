@@ -42,6 +42,8 @@
              g.level ? "Mức " + g.level + (g.level_name ? " (" + g.level_name + ")" : "") : "chưa đạt mức");
       });
       text("#unscored", out.unscored.length);
+      var answered = document.getElementById("answered");
+      if (answered) answered.textContent = Number(answered.dataset.of) - out.unscored.length;
     }).catch(function () { status.textContent = "Không tính thử được điểm (mất kết nối?)."; });
   }
   document.addEventListener("input", function (ev) {
