@@ -46,6 +46,8 @@ def _upload(client, wb, name="3276-chinh-thuc.xlsx"):
 
 
 def test_administrator_publishes_the_official_preschool_table(world, tmp_path):
+    r = world.client("dept").post("/api/campaigns", json={"school_year": "2025-2026", "index_set": "3276"})
+    assert r.status_code == 422 and "trang «Bộ chỉ số»" in r.json()["error"]  # the launch points here
     admin = world.client("admin")
     page = admin.get("/indexsets")
     assert page.status_code == 200 and "Bản tạm thời: cần bảng chính thức" in page.text
