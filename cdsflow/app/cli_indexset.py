@@ -238,7 +238,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Chấm điểm một phiếu trả lời và in bảng điểm, tổng điểm, mức độ (không lưu gì)."""
         s = _resolve(indexset)
-        named, answers = read_answers(answers_file)
+        named, answers = read_answers(answers_file, s)
         if named and named != s.code:
             raise InvalidInput(f"Phiếu trả lời {answers_file.name} là của bộ chỉ số {named}, không phải {s.code}")
         print_result(s, score(s, answers))
@@ -259,9 +259,9 @@ def register(app: typer.Typer) -> None:
         from cdsflow.workflow.services.indexsets import index_set_for_assessment
         from cdsflow.workflow.services.scoring import save_answers
 
-        named, answers = read_answers(answers_file)
         with _session() as session:
             s = index_set_for_assessment(session, assessment)
+            named, answers = read_answers(answers_file, s)
             if named and named != s.code:
                 raise InvalidInput(f"Phiếu trả lời {answers_file.name} là của bộ chỉ số {named}, "
                                    f"hồ sơ số {assessment} chấm theo bộ chỉ số {s.code}")

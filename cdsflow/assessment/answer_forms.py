@@ -41,14 +41,16 @@ def write_answer_form(path: str | Path, index_set: IndexSet) -> Path:
     raise InvalidInput(f"Phiếu trả lời {path.name}: chỉ tạo được tệp .yaml hoặc .xlsx")
 
 
-def read_answers(path: str | Path) -> tuple[str | None, dict[str, Any]]:
-    """(index-set code named in the file, if any; answers by item code, blanks left out)."""
+def read_answers(path: str | Path, index_set: IndexSet | None = None) -> tuple[str | None, dict[str, Any]]:
+    """(index-set code named in the file, if any; answers by item code, blanks left out).
+
+    Given the index set, an Excel sheet's unreadable answers are refused by cell address."""
     path = Path(path)
     if not path.is_file():
         raise InvalidInput(f"Không tìm thấy tệp trả lời {path}")
     suffix = path.suffix.lower()
     if suffix == ".xlsx":
-        return read_answer_workbook(path)
+        return read_answer_workbook(path, index_set)
     if suffix not in (".yaml", ".yml"):
         raise InvalidInput(f"Tệp trả lời {path.name}: chỉ đọc được .yaml hoặc .xlsx")
     try:

@@ -686,9 +686,9 @@ def load_index_set_file(path: str | Path) -> IndexSet:
         raise IndexSetError(f"Không tìm thấy tệp bộ chỉ số {path}")
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        from cdsflow.assessment.xlsx import read_index_set_workbook
+        from cdsflow.assessment.xlsx import load_index_set_workbook
 
-        return parse_index_set(read_index_set_workbook(path), path.name)
+        return load_index_set_workbook(path)
     if suffix in (".yaml", ".yml"):
         try:
             text = safeyaml.read_text(path)

@@ -192,6 +192,15 @@ def score_item(item: Item, raw: Any) -> ItemScore:
     return ItemScore(item.code, True, value, points, ceiling, item.max_points, tier)
 
 
+def answer_problem(item: Item, raw: Any) -> str | None:
+    """Why an answer cannot be scored for this item (without the item code), or None when it can."""
+    try:
+        score_item(item, raw)
+    except _Bad as exc:
+        return str(exc)
+    return None
+
+
 def _band(levels: tuple[LevelBand, ...], total: Decimal) -> LevelBand | None:
     return next((b for b in levels if b.range is not None and b.range.contains(total)), None)
 

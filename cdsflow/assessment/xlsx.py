@@ -4,6 +4,7 @@ so one validator (loader.parse_index_set) judges both.
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -273,8 +274,62 @@ def read_index_set_workbook(path: str | Path) -> dict:
     """Turn a filled template into the mapping `parse_index_set` validates.
 
     Layout problems (a sub-item before any criterion, an unknown row kind, a bad tier line) are
-    reported with sheet and row; content problems by the validator, with the item code.
+    reported with sheet, row and cell; content problems by the validator, with the item code
+    (`load_index_set_workbook` adds the cell).
     """
+    return _read_index_set_workbook(path)[0]
+
+
+def load_index_set_workbook(path: str | Path) -> IndexSet:
+    """Read and validate a filled template; every problem names its sheet and cell."""
+    from cdsflow.assessment.loader import parse_index_set
+
+    data, rows = _read_index_set_workbook(path)
+    try:
+        return parse_index_set(data, Path(path).name)
+    except IndexSetError as err:
+        raise IndexSetError(err.message, details=[cell_of_problem(d, rows) for d in err.details]) from None
+
+
+_SUBJECT = re.compile(r"^[^:]*: (?:tiêu chí|mục|nhóm) ([^\s,:]+)")
+_BAND = re.compile(r"^[^:]*: mức độ \(levels\)(?:, mức (\d+))?")
+# Which column of 'Tiêu chí' a validator's words point at (first match wins).
+_COLUMN_WORDS = [
+    ("H", ("bậc", "tiers", "choices", "mức '", "mức trùng", "điểm của mức", "mã mức")),
+    ("F", ("loại trả lời",)),
+    ("I", ("minh chứng", "evidence")),
+    ("G", ("điều kiện bắt buộc", "mandatory")),
+    ("E", ("điểm tối đa", "max_points", "tổng điểm")),
+    ("B", ("mã",)),
+]
+_INFO_WORDS = [("code", "mã bộ chỉ số"), ("version", "phiên bản"), ("title", "tên (title)"),
+               ("decision_number", "decision"), ("covers_kinds", "covers"), ("failed_mandatory", "failed_mandatory"),
+               ("overall_level", "overall_level"), ("scope", "scope"), ("applies_to", "đối tượng áp dụng")]
+
+
+def cell_of_problem(detail: str, rows: dict) -> str:
+    """A validator's problem with the sheet and cell to look at put first ("Trang 'Tiêu chí', ô E7: …")."""
+    m = _SUBJECT.match(detail)
+    if m and m.group(1) in rows["criteria"]:
+        rest = detail[m.end():].lower()
+        column = next((col for col, words in _COLUMN_WORDS if any(w in rest for w in words)), "B")
+        return f"Trang '{CRITERIA_SHEET}', ô {column}{rows['criteria'][m.group(1)]}: {detail}"
+    m = _BAND.match(detail)
+    if m:
+        n = int(m.group(1)) if m.group(1) else None
+        if n is not None:
+            return f"Trang '{LEVEL_SHEET}', ô C{n + 1}: {detail}"
+        if "scope" in detail:
+            return f"Trang '{INFO_SHEET}', ô B{rows['info']['scope']}: {detail}"
+        return f"Trang '{LEVEL_SHEET}': {detail}"
+    low = detail.lower()
+    key = next((k for k, words in _INFO_WORDS if words in low), None)
+    if key is not None:
+        return f"Trang '{INFO_SHEET}', ô B{rows['info'][key]}: {detail}"
+    return detail
+
+
+def _read_index_set_workbook(path: str | Path) -> tuple[dict, dict]:
     path = Path(path)
     _check_zip(path)
     try:
@@ -290,14 +345,17 @@ def read_index_set_workbook(path: str | Path) -> dict:
 
     labels = {label: key for label, key in INFO_ROWS}
     info: dict[str, Any] = {}
+    # Where each thing was read, so a validator's problem can name its cell.
+    rows: dict[str, dict[str, int]] = {"criteria": {}, "info": {key: n for n, (_, key) in enumerate(INFO_ROWS, 2)}}
     for n, row in enumerate(wb[INFO_SHEET].iter_rows(min_row=2, values_only=True), 2):
         if not row or row[0] is None:
             continue
         key = labels.get(str(row[0]).strip())
         if key is None:
-            problems.append(f"trang '{INFO_SHEET}', dòng {n}: thông tin không rõ '{row[0]}'")
+            problems.append(f"trang '{INFO_SHEET}', dòng {n} (ô A{n}): thông tin không rõ '{row[0]}'")
             continue
         info[key] = _cell(row[1]) if len(row) > 1 else None
+        rows["info"][key] = n
 
     bands = []
     for n, row in enumerate(wb[LEVEL_SHEET].iter_rows(min_row=2, values_only=True), 2):
@@ -316,9 +374,11 @@ def read_index_set_workbook(path: str | Path) -> dict:
         where = f"trang '{CRITERIA_SHEET}', dòng {n}"
         g_code, code, kind, label, max_pts, answer, mandatory, tiers, evidence, ev_req, uncertain, note = row
         code = _code(code)
+        if code is not None:
+            rows["criteria"].setdefault(code, n)
         kind_key = ROW_KINDS.get(str(kind or "").strip().lower())
         if kind_key is None:
-            problems.append(f"{where}: cột 'Cấp' phải là nhóm, tiêu chí hoặc mục (đang là '{kind}')")
+            problems.append(f"{where} (ô C{n}): cột 'Cấp' phải là nhóm, tiêu chí hoặc mục (đang là '{kind}')")
             continue
         extra = {k: v for k, v in {"uncertain": True if _flag(uncertain) else None, "note": note}.items() if v is not None}
         if kind_key == "nhóm":
@@ -327,16 +387,17 @@ def read_index_set_workbook(path: str | Path) -> dict:
             criterion = None
             continue
         if group is None:
-            problems.append(f"{where}: {kind_key} {code} đứng trước mọi dòng nhóm")
+            problems.append(f"{where} (ô C{n}): {kind_key} {code} đứng trước mọi dòng nhóm")
             continue
         if g_code is not None and _code(g_code) != group["code"]:
-            problems.append(f"{where}: cột 'Nhóm' ghi {_code(g_code)} nhưng dòng nằm trong nhóm {group['code']}")
+            problems.append(f"{where} (ô A{n}): cột 'Nhóm' ghi {_code(g_code)} nhưng dòng nằm trong nhóm {group['code']}")
         node: dict[str, Any] = {"code": code, "label": label, "max_points": max_pts, **extra}
         if answer is not None:
             node["answer"] = str(answer).strip()
         if tiers is not None:
             is_choice = node.get("answer") == AnswerKind.CHOICE.value
-            node["choices" if is_choice else "tiers"] = _parse_pairs(tiers, f"{where} (mã {code})", problems, choices=is_choice)
+            node["choices" if is_choice else "tiers"] = _parse_pairs(tiers, f"{where} (ô H{n}, mã {code})", problems,
+                                                                     choices=is_choice)
         if kind_key == "tiêu chí":
             if _flag(mandatory):
                 node["mandatory"] = True
@@ -348,12 +409,12 @@ def read_index_set_workbook(path: str | Path) -> dict:
             criterion = node
         else:
             if criterion is None:
-                problems.append(f"{where}: mục {code} đứng trước mọi dòng tiêu chí của nhóm {group['code']}")
+                problems.append(f"{where} (ô C{n}): mục {code} đứng trước mọi dòng tiêu chí của nhóm {group['code']}")
                 continue
             if _flag(mandatory):
                 node["mandatory"] = True
             if evidence is not None or _flag(ev_req):
-                problems.append(f"{where}: minh chứng ghi ở dòng tiêu chí {criterion['code']}, không ở mục con")
+                problems.append(f"{where} (ô I{n}): minh chứng ghi ở dòng tiêu chí {criterion['code']}, không ở mục con")
             criterion.setdefault("items", []).append(node)
     wb.close()
     if problems:
@@ -378,7 +439,7 @@ def read_index_set_workbook(path: str | Path) -> dict:
         "policy": {"failed_mandatory": info.get("failed_mandatory") or "flag",
                    "overall_level": info.get("overall_level") or "none"},
         "groups": groups,
-    }
+    }, rows
 
 
 # ---------------------------------------------------------------- answer form
@@ -400,6 +461,74 @@ def answer_hint(item: Item) -> str:
     return f"điểm từ 0 đến {_num(item.max_points)}"
 
 
+def percent_value(value: Any, number_format: str = "General") -> Any:
+    """A rate as the person meant it, in percent (0–100), from what Excel stored in the cell.
+
+    Excel keeps "70%" (typed in any cell, or 70 typed in a cell formatted %) as 0.7 with a % format;
+    the format says which it was, so a number in a %-formatted cell is multiplied by 100. Text
+    "70%" or "70 %" gives 70; a plain 70 stays 70. Anything else is returned as it came, for the
+    scoring rules to judge.
+    """
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if "%" in (number_format or ""):
+            d = (Decimal(repr(value)) * 100).normalize()
+            return int(d) if d == d.to_integral_value() else float(d)
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.endswith("%"):
+            number = text[:-1].strip().replace(",", ".")
+            try:
+                d = Decimal(number).normalize()
+            except Exception:
+                return value
+            if not d.is_finite():
+                return value
+            return int(d) if d == d.to_integral_value() else float(d)
+    return value
+
+
+_PERCENT_FORMAT = "0.##%"
+_ANSWER_COL, _POINTS_COL = "F", "G"
+
+
+def _answer_validations(ws, index_set: IndexSet, first_row: int) -> None:
+    """One data validation per answer cell: lists for yes/no and choices, ranges for numbers.
+
+    Percentage cells carry a % format, so 70 typed there is 70 % (Excel stores 0.7); their range is
+    checked on the stored fraction.
+    """
+    def add(dv: DataValidation, cell: str) -> None:
+        dv.error = dv.error or "Giá trị không hợp lệ cho mục này."
+        dv.errorTitle, dv.showErrorMessage, dv.showInputMessage = "Trả lời không hợp lệ", True, True
+        ws.add_data_validation(dv)
+        dv.add(cell)
+
+    for n, (code, item) in enumerate(index_set.items.items(), first_row):
+        cell, points_cell = f"{_ANSWER_COL}{n}", f"{_POINTS_COL}{n}"
+        cap = _num(item.max_points)
+        if item.kind is AnswerKind.YES_NO:
+            add(DataValidation(type="list", formula1='"có,không"', allow_blank=True,
+                               error="Chọn «có» hoặc «không»."), cell)
+        elif item.kind is AnswerKind.CHOICE:
+            codes = ",".join(c.code for c in item.choices)
+            if len(codes) <= 250:  # Excel's limit for an inline list
+                add(DataValidation(type="list", formula1=f'"{codes}"', allow_blank=True,
+                                   error="Chọn một mã trong danh sách: " + codes), cell)
+        elif item.kind is AnswerKind.COUNT:
+            add(DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0", allow_blank=True,
+                               error="Ghi một số nguyên từ 0 trở lên."), cell)
+        elif item.kind is AnswerKind.PERCENTAGE:
+            ws[cell].number_format = _PERCENT_FORMAT
+            add(DataValidation(type="decimal", operator="between", formula1="0", formula2="1", allow_blank=True,
+                               error="Ghi tỉ lệ từ 0% đến 100% (ví dụ 70 hoặc 70%)."), cell)
+        else:
+            add(DataValidation(type="decimal", operator="between", formula1="0", formula2=str(cap), allow_blank=True,
+                               error=f"Ghi số điểm từ 0 đến {cap}."), cell)
+        add(DataValidation(type="decimal", operator="between", formula1="0", formula2=str(cap), allow_blank=True,
+                           error=f"Điểm cho phải từ 0 đến {cap}."), points_cell)
+
+
 def write_answer_workbook(path: str | Path, index_set: IndexSet, answers: dict | None = None) -> Path:
     path = Path(path)
     wb = Workbook()
@@ -411,13 +540,23 @@ def write_answer_workbook(path: str | Path, index_set: IndexSet, answers: dict |
     for code, item in index_set.items.items():
         given = (answers or {}).get(code)
         value, points = (given.get("value"), given.get("points")) if isinstance(given, dict) else (given, None)
+        if item.kind is AnswerKind.PERCENTAGE and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = float(Decimal(repr(value)) / 100)  # the cell is formatted %: 70 % is stored 0.7
+        elif item.kind is AnswerKind.YES_NO and isinstance(value, bool):
+            value = "có" if value else "không"
         ws.append([code, item.label, ANSWER_KIND_LABELS[item.kind], answer_hint(item), _num(item.max_points),
                    value, points, item.note or None])
+    _answer_validations(ws, index_set, 3)
     return _save(wb, ws, path)
 
 
-def read_answer_workbook(path: str | Path) -> tuple[str | None, dict[str, Any]]:
-    """(index-set code written in the form, answers by item code); blank answers are left out."""
+def read_answer_workbook(path: str | Path, index_set: IndexSet | None = None) -> tuple[str | None, dict[str, Any]]:
+    """(index-set code written in the form, answers by item code); blank answers are left out.
+
+    Percentages are read as the person meant them (`percent_value`). Given the index set, every
+    answer is checked against its item, and the first unreadable ones are refused by cell address
+    ("Ô F14: …"), nothing kept.
+    """
     path = Path(path)
     _check_zip(path)
     try:
@@ -428,14 +567,40 @@ def read_answer_workbook(path: str | Path) -> tuple[str | None, dict[str, Any]]:
         raise IndexSetError(f"Tệp {path.name} không có trang '{ANSWER_SHEET}' (tạo mẫu bằng: cdsflow score form)")
     code = None
     answers: dict[str, Any] = {}
-    for n, raw in enumerate(wb[ANSWER_SHEET].iter_rows(min_row=2, values_only=True), 2):
-        row = tuple(_cell(v) for v in (tuple(raw) + (None,) * 8)[:8])
+    where: dict[str, tuple[str, str]] = {}
+    for n, cells in enumerate(wb[ANSWER_SHEET].iter_rows(min_row=2), 2):
+        cells = (tuple(cells) + (None,) * 8)[:8]
+        row = tuple(_cell(getattr(c, "value", None)) for c in cells)
         if n == 2 and isinstance(row[0], str) and row[0].startswith("Bộ chỉ số"):
             code = row[0].removeprefix("Bộ chỉ số").strip()
             continue
         item_code = _code(row[0])
         if item_code is None or (row[5] is None and row[6] is None):
             continue
-        answers[item_code] = row[5] if row[6] is None else {"value": row[5], "points": row[6]}
+        value = percent_value(row[5], getattr(cells[5], "number_format", "General") or "General")
+        answers[item_code] = value if row[6] is None else {"value": value, "points": row[6]}
+        where[item_code] = (f"{_ANSWER_COL}{n}", f"{_POINTS_COL}{n}")
     wb.close()
+    if index_set is not None:
+        _check_cells(index_set, answers, where, path.name)
     return code, answers
+
+
+def _check_cells(index_set: IndexSet, answers: dict, where: dict, name: str) -> None:
+    from cdsflow.assessment.scoring import answer_problem
+
+    problems = []
+    for code, raw in answers.items():
+        item = index_set.items.get(code)
+        cell = where[code][0]
+        if item is None:
+            problems.append(f"Ô A{cell[1:]}: mã {code} không có trong bộ chỉ số {index_set.code}")
+            continue
+        # The answer alone first (its cell), then with the points given below the ceiling (theirs).
+        problem = answer_problem(item, raw["value"] if isinstance(raw, dict) else raw)
+        if problem is None and isinstance(raw, dict):
+            problem, cell = answer_problem(item, raw), where[code][1]
+        if problem is not None:
+            problems.append(f"Ô {cell}: mục {code}: {problem}")
+    if problems:
+        raise InvalidInput(f"Phiếu trả lời {name}: {problems[0]}", details=problems if len(problems) > 1 else None)

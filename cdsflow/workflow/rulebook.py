@@ -144,6 +144,8 @@ RULES: dict[str, Rule] = {r.action: r for r in (
     # --- the system ----------------------------------------------------------------------------
     _rule("manage_accounts", "quản lý tài khoản", [(R.ADMIN, L.ANY)]),
     _rule("mailbox", "xem hộp thư của hệ thống", [(R.ADMIN, L.ANY)]),
+    # A new version of an index set (the official table of 3276, 3806, a revised 4725), by the Sở's administrator.
+    _rule("publish_index_set", "công bố phiên bản bộ chỉ số", [(R.ADMIN, L.ANY)]),
 )}
 
 # The campaign's own steps (machine.CAMPAIGN_STEPS) and the rule that governs each.

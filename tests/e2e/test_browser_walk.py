@@ -161,12 +161,12 @@ def test_one_school_from_plan_to_publication(server, browser_page, request):
         click_step(page, "Gửi tờ trình đề nghị đánh giá ngoài")
         assert "chưa" in page.get_by_role("alert").inner_text()  # unscored items are named
         page.click("#scores-link")
-        assert page.locator("#total").inner_text() == "0"
-        page.locator("input[type=number][max='100']").first.fill("100")  # a percentage at its top tier
+        assert page.locator("[data-group-total='1']").inner_text() == "0"
+        page.locator("[id='item-1.6.2']").fill("100")  # a percentage at its top tier
         from playwright.sync_api import expect
 
-        expect(page.locator("#total")).not_to_have_text("0")  # the total follows the form before saving
-        page.get_by_role("button", name="Lưu điểm").click()
+        expect(page.locator("[data-group-total='1']")).not_to_have_text("0")  # follows the form before saving
+        page.get_by_role("button", name="Lưu điểm").last.click()
         assert "Đã lưu điểm." in page.get_by_role("status").inner_text()
         api_fill(base, "head", db_url, world.p1s1)  # the remaining items and evidence, through the API
         page.goto(school)

@@ -185,3 +185,36 @@ def test_rollover_command(cli, assessment_id, tmp_path):
     r = cli("evidence", "rollover", "--from", assessment_id, "--to", new_id)
     assert r.exit_code == 0, r.output
     assert "Đã chép 1 thành viên, 0 phân công, 1 minh chứng" in r.output
+
+
+def test_xlsx_form_validates_cells_and_reads_rates_as_meant(cli, tmp_path):
+    from openpyxl import load_workbook
+
+    form = tmp_path / "phieu.xlsx"
+    assert cli("score", "form", "4725", form).exit_code == 0
+    wb = load_workbook(form)
+    ws = wb["Trả lời"]
+    rows = {row[0].value: row for row in ws.iter_rows(min_row=3)}
+    checks = {str(c.sqref): (c.type, c.formula1, c.formula2) for c in ws.data_validations.dataValidation}
+    f = lambda code: rows[code][5].coordinate  # noqa: E731
+    assert checks[f("1.1")] == ("list", '"có,không"', None)
+    assert checks[f("2.5")][0] == "list" and "ky_so" in checks[f("2.5")][1]
+    assert checks[f("1.4")][:2] == ("whole", "0")
+    assert checks[f("1.6.2")] == ("decimal", "0", "1") and "%" in rows["1.6.2"][5].number_format
+    assert checks[f("2.3.1")][0] == "decimal"
+    # what Excel stores: "70%" typed → 0.7 in a %-formatted cell; 85 typed in a General cell; text "70%"
+    rows["1.6.2"][5].value = 0.7
+    rows["1.6.1"][5].value, rows["1.6.1"][5].number_format = 85, "General"
+    rows["1.7.1"][5].value, rows["1.7.1"][5].number_format = "70%", "@"
+    wb.save(form)
+    r = cli("score", "show", "4725", form)
+    assert r.exit_code == 0, r.output
+    assert "Nhóm 1: 22/100" in r.output  # 1.6.2 70 % → 7, 1.6.1 85 % → 7, 1.7.1 70 % → 8
+
+    rows["1.4"][5].value = "nhiều"
+    rows["2.3.1"][5].value, rows["2.3.1"][6].value = 5, 99
+    wb.save(form)
+    r = cli("score", "show", "4725", form)
+    assert r.exit_code == 2
+    assert f"Ô {f('1.4')}: mục 1.4: số lượng không phải là số" in r.output
+    assert f"Ô {rows['2.3.1'][6].coordinate}: mục 2.3.1: điểm 99" in r.output

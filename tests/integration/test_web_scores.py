@@ -37,7 +37,8 @@ def first_of(index_set, kind):
 def test_form_shows_caps_and_saving_updates_totals(world):
     head = world.client("head")
     page = head.get(f"/assessments/{world.p1s1}/scores")
-    assert page.status_code == 200 and "tối đa" in page.text and 'id="total">0<' in page.text
+    assert page.status_code == 200 and "tối đa" in page.text and 'data-group-total="1">0<' in page.text
+    assert "Tổng:" not in page.text  # the two groups are scored separately, never added
     s = items(world)
     yes = first_of(s, "yes_no")
     head.headers.pop("X-CSRF-Token")
@@ -134,3 +135,37 @@ def test_school_removes_its_evidence_but_not_after_the_proposal(world):
     assert world.client("officer").post(f"/evidence/{eid}/delete").status_code == 403
     assert head.post(f"/evidence/{eid}/delete").status_code == 303
     assert head.get(f"/api/assessments/{world.p1s1}/evidence").json() == []
+
+
+def test_excel_answer_sheet_reads_rates_as_meant_and_names_a_bad_cell(world):
+    import html
+    import io
+
+    from openpyxl import load_workbook
+
+    head = world.client("head")
+    got = head.get(f"/assessments/{world.p1s1}/answer-sheet.xlsx")
+    assert got.status_code == 200
+    wb = load_workbook(io.BytesIO(got.content))
+    rows = {row[0].value: row for row in wb["Trả lời"].iter_rows(min_row=3)}
+    rows["1.6.2"][5].value = 0.7  # "70%" as Excel stores it in the %-formatted cell
+    rows["1.6.1"][5].value, rows["1.6.1"][5].number_format = 85, "General"
+    rows["1.7.1"][5].value = "60%"
+    rows["1.4"][5].value = "nhiều"
+
+    def upload():
+        buf = io.BytesIO()
+        wb.save(buf)
+        return head.post(f"/assessments/{world.p1s1}/answer-sheet", data={"phase": "self"},
+                         files={"file": ("phieu.xlsx", buf.getvalue(), "application/octet-stream")})
+
+    r = upload()
+    assert r.status_code == 422
+    assert f"Ô {rows['1.4'][5].coordinate}: mục 1.4: số lượng không phải là số" in html.unescape(r.text)
+    assert answers(world) == {}  # refused whole
+    rows["1.4"][5].value = 25
+    r = upload()
+    assert r.status_code == 303, r.text
+    assert answers(world) == {"1.4": 25, "1.6.1": 85, "1.6.2": 70, "1.7.1": 60}
+    page = head.get(f"/assessments/{world.p1s1}/scores").text
+    assert 'data-item="1.6.1">7<' in page and 'data-item="1.7.1">5<' in page  # 85 % and 60 % by their tiers

@@ -63,6 +63,7 @@ ORACLE: dict[str, tuple[set, set | None, set | None, set[str]]] = {
     "view_campaigns": (READERS, None, None, set()),
     "manage_accounts": ({(Role.ADMIN, Relation.ANY)}, None, None, set()),
     "mailbox": ({(Role.ADMIN, Relation.ANY)}, None, None, set()),
+    "publish_index_set": ({(Role.ADMIN, Relation.ANY)}, None, None, set()),
 }
 
 # How to break each requirement, starting from facts that satisfy them all.

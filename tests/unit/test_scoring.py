@@ -70,7 +70,7 @@ def test_golden_school_group_1_level_2_group_2_level_3():
         "1.3.1": True, "1.3.2": True, "1.3.3": True, "1.3.4": False, "1.3.5": False,  # 18
         "1.4": 25,  # 6
         "1.5.1": 10, "1.5.2": True,  # 15
-        "1.6.1": 3.5, "1.6.2": 45, "1.6.3": 3,  # 3.5 + 4 + 3 = 10.5
+        "1.6.1": {"value": 45, "points": 3.5}, "1.6.2": 45, "1.6.3": 3,  # 3.5 + 4 + 3 = 10.5
         "1.7.1": 70, "1.7.2": 4, "1.7.3": 0,  # 8 + 4 + 0 = 12
         "2.1": True, "2.2": True,
         "2.3.1": 6, "2.3.2": 6, "2.3.3": 10, "2.3.4": 6, "2.3.5": 10, "2.3.6": 10, "2.3.7": 6, "2.3.8": 6,  # 60
@@ -96,10 +96,10 @@ def test_golden_boundaries_49_5_and_75_5_through_real_answers():
     # group 1: 1.3 = 30, 1.4 = 40 items → 10, 1.5 = 15 + 5, 1.6.1 = 6.5, 1.6.2 = 45 % → 4, 1.7.1 = 50 % → 5,
     # 1.7.2 = 0, 1.6.3 = 0 → 75.5 → level 3
     g1 = {**base, "1.3.1": 1, "1.3.2": 1, "1.3.3": 1, "1.3.4": 1, "1.3.5": 1, "1.4": 40, "1.5.1": 15, "1.5.2": True,
-          "1.6.1": 6.5, "1.6.2": 45, "1.7.1": 50}
+          "1.6.1": {"value": 85, "points": 6.5}, "1.6.2": 45, "1.7.1": 50}
     r = score(S, g1)
     assert (r.groups[0].total, r.groups[0].level) == (D("75.5"), 3)
-    r = score(S, {**g1, "1.6.1": 6})
+    r = score(S, {**g1, "1.6.1": {"value": 85, "points": 6}})
     assert (r.groups[0].total, r.groups[0].level) == (D("75"), 2)
 
 
@@ -228,3 +228,11 @@ def test_improving_an_answer_never_lowers_a_total(answers, data):
     for b, a in zip(before.groups, after.groups):
         assert a.total >= b.total
         assert (a.level or 0) >= (b.level or 0)
+
+
+def test_a_rate_is_answered_as_a_rate_85_percent_earns_its_tier():
+    # 1.6.1 "Tỉ lệ giáo viên…": 85 is 85 %, in the tier (60, 100] (7 points), not 85 points.
+    assert S.items["1.6.1"].kind is AnswerKind.PERCENTAGE
+    s = score(S, {"1.6.1": 85}).items["1.6.1"]
+    assert (s.points, s.tier) == (7, "Trên 60%")
+    assert score(S, {"1.6.1": "85%"}).items["1.6.1"].points == 7

@@ -21,6 +21,7 @@ from cdsflow.workflow.services import accounts as account_svc
 from cdsflow.workflow.services.accounts import Principal, Role
 from cdsflow.workflow.services.assessments import ROLE_LABELS as MEMBER_ROLES
 from cdsflow.workflow.services.assessments import MemberInput
+from cdsflow.workflow.services.returns import open_return, returned_ids
 from cdsflow.workflow.stages import CampaignStatus
 
 router = APIRouter(include_in_schema=False)
@@ -107,7 +108,8 @@ def home(request: Request, p: Principal = Depends(current_principal), uow: UnitO
         mine = actions.my_assessments(uow, p)
         if len(mine) == 1:
             return RedirectResponse(f"/assessments/{mine[0][0]}", status_code=303)
-        return render(request, "school_home.html", p, assessments=mine)
+        return render(request, "school_home.html", p, assessments=mine,
+                      returned=returned_ids(uow.session, [m[0] for m in mine]))
     return RedirectResponse("/campaigns", status_code=303)
 
 
@@ -251,7 +253,8 @@ def _school(request, p, uow, assessment_id, status=200, **extra) -> Response:
     page = actions.school_page(uow, p, assessment_id)
     members = list(page.view.committee)
     return render(request, "assessment.html", p, status, page=page, v=page.view, members=members,
-                  blank_rows=max(3, 7 - len(members)), member_roles=MEMBER_ROLES, **extra)
+                  blank_rows=max(3, 7 - len(members)), member_roles=MEMBER_ROLES,
+                  returned=open_return(uow.session, page.view.id), **extra)
 
 
 @router.get("/assessments/{assessment_id}")

@@ -1,19 +1,23 @@
 """Scoring form (caps, live totals, levels) and evidence: pages and JSON API."""
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from pydantic import BaseModel
+from starlette.background import BackgroundTask
 
 from cdsflow.app.web import scores
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import render, save_upload
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.errors import CdsError
+from cdsflow.workflow.errors import CdsError, InvalidInput, StaleUpdate
 from cdsflow.workflow.services.accounts import Principal
 
 pages = APIRouter(include_in_schema=False)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 api = APIRouter(prefix="/api", tags=["cdsflow"])
 
 
@@ -21,7 +25,8 @@ def _sheet_page(request: Request, p: Principal, uow: UnitOfWork, aid: int, phase
                 **extra) -> Response:
     sheet = scores.sheet(uow, p, aid, phase)
     return render(request, "scores.html", p, status, sh=sheet, phase_labels=scores.PHASE_LABELS,
-                  evidence_types=", ".join(scores.EVIDENCE_TYPES), **extra)
+                  evidence_types=", ".join(scores.EVIDENCE_TYPES), evidence_max_mb=scores.EVIDENCE_MAX // (1024 * 1024),
+                  **extra)
 
 
 @pages.get("/assessments/{assessment_id}/scores")
@@ -43,7 +48,7 @@ async def score_save(request: Request, assessment_id: int, phase: str = Form("se
         # What was typed stays on the page, so a refused save loses nothing.
         typed = {k.removeprefix("item:"): str(v) for k, v in form.items() if k.startswith("item:")}
         return _sheet_page(request, p, uow, assessment_id, phase, status_of(err), error=err.message,
-                           details=err.details, typed=typed)
+                           details=err.details, typed=typed, stale=isinstance(err, StaleUpdate))
     return RedirectResponse(f"/assessments/{assessment_id}/scores?phase={phase}&done=scores", status_code=303)
 
 
@@ -62,9 +67,42 @@ async def evidence_add(request: Request, assessment_id: int, criterion: str = Fo
         uow.rollback()
         if stored is not None:
             stored.unlink(missing_ok=True)
+        # The criterion's form opens again with what was typed in it.
+        typed = {"criterion": criterion, "title": title, "link": link, "document_number": document_number}
         return _sheet_page(request, p, uow, assessment_id, "self", status_of(err), error=err.message,
-                           details=err.details)
-    return RedirectResponse(f"/assessments/{assessment_id}/scores?done=evidence#minh-chung", status_code=303)
+                           details=err.details, ev_typed=typed)
+    return RedirectResponse(f"/assessments/{assessment_id}/scores?done=evidence&c={quote(criterion)}#mc-{quote(criterion)}",
+                            status_code=303)
+
+
+@pages.get("/assessments/{assessment_id}/answer-sheet.xlsx")
+def answer_sheet(assessment_id: int, phase: str = "self", p: Principal = Depends(current_principal),
+                 uow: UnitOfWork = Depends(get_uow)) -> Response:
+    """The Excel answer sheet with what is stored, to fill offline (validated cells, % cells)."""
+    path = scores.answer_sheet(uow, p, assessment_id, phase)
+    return FileResponse(path, filename=f"phieu-tra-loi-{assessment_id}.xlsx", media_type=XLSX,
+                        background=BackgroundTask(path.unlink, missing_ok=True))
+
+
+@pages.post("/assessments/{assessment_id}/answer-sheet")
+async def answer_sheet_upload(request: Request, assessment_id: int, phase: str = Form("self"),
+                              revision: str = Form(""), file: UploadFile | None = None,
+                              p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    stored = None
+    try:
+        scores.assessment_for(uow, p, assessment_id)  # scope first
+        if file is None or not file.filename:
+            raise InvalidInput("Chọn tệp phiếu trả lời (.xlsx) để tải lên")
+        stored = await save_upload(request, file, "answers", (".xlsx",), scores.EVIDENCE_MAX)
+        scores.save_sheet(uow, p, assessment_id, phase, stored, int(revision) if revision.isdigit() else None)
+    except CdsError as err:
+        uow.rollback()
+        return _sheet_page(request, p, uow, assessment_id, phase, status_of(err), error=err.message,
+                           details=err.details, stale=isinstance(err, StaleUpdate))
+    finally:
+        if stored is not None:
+            stored.unlink(missing_ok=True)
+    return RedirectResponse(f"/assessments/{assessment_id}/scores?phase={phase}&done=scores", status_code=303)
 
 
 @pages.get("/evidence/{evidence_id}/file")
@@ -78,8 +116,9 @@ def evidence_download(request: Request, evidence_id: int, p: Principal = Depends
 @pages.post("/evidence/{evidence_id}/delete")
 def evidence_delete(evidence_id: int, p: Principal = Depends(checked_principal),
                     uow: UnitOfWork = Depends(get_uow)) -> Response:
-    aid = scores.remove_evidence(uow, p, evidence_id)
-    return RedirectResponse(f"/assessments/{aid}/scores?done=evidence_removed#minh-chung", status_code=303)
+    aid, criterion = scores.remove_evidence(uow, p, evidence_id)
+    return RedirectResponse(f"/assessments/{aid}/scores?done=evidence_removed&c={quote(criterion)}#mc-{quote(criterion)}",
+                            status_code=303)
 
 
 # --- API -------------------------------------------------------------------------------------

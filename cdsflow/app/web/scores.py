@@ -5,11 +5,15 @@ Who may enter which phase, and when, is the rulebook's (`score_self`, `score_ext
 """
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from cdsflow.app.web.access import actor, assessment_for
-from cdsflow.assessment.model import IndexSet
+from cdsflow.assessment.answer_forms import read_answers
+from cdsflow.assessment.evidence import evidence_needed
+from cdsflow.assessment.xlsx import write_answer_workbook
+from cdsflow.assessment.model import ANSWER_KIND_LABELS, IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
 from cdsflow.storage.assessment_tables import EvidenceEntry
 from cdsflow.storage.db import UnitOfWork
@@ -18,6 +22,7 @@ from cdsflow.workflow.services import authorization
 from cdsflow.workflow.services import scoring as scoring_svc
 from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.services.indexsets import index_set_for_assessment
+from cdsflow.workflow.services.returns import ReturnNote, open_return
 
 PHASE_LABELS = {"self": "Tự đánh giá", "external": "Đánh giá ngoài"}
 
@@ -44,6 +49,30 @@ class ScoreSheet:
     can_edit: bool
     can_add_evidence: bool
     revision: int = 0  # what the form sends back: a save based on an older one may clash
+    returned: ReturnNote | None = None  # the reviewers' return, while the school supplements
+
+    @property
+    def kind_labels(self) -> dict:
+        return {k.value: v for k, v in ANSWER_KIND_LABELS.items()}
+
+    def evidence_of(self, criterion: str) -> list[EvidenceEntry]:
+        """Entries filed under the criterion or one of its sub-items."""
+        crit = self.index_set.criteria[criterion]
+        codes = {criterion, *(i.code for i in crit.items)}
+        return [e for e in self.evidence if e.criterion_code in codes]
+
+    @property
+    def needed(self) -> list[str]:
+        """Criteria whose evidence the set asks for, given what this phase's answers claim."""
+        return evidence_needed(self.index_set, self.result)
+
+    @property
+    def progress(self) -> dict:
+        """"24/30 mục, 7/10 minh chứng": answered items, and needed criteria that have evidence."""
+        needed = self.needed
+        covered = [c for c in needed if self.evidence_of(c)]
+        return {"answered": len(self.index_set.items) - len(self.result.unscored), "item_count": len(self.index_set.items),
+                "evidence": len(covered), "evidence_needed": len(needed)}
 
 
 def sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str = "self") -> ScoreSheet:
@@ -60,6 +89,7 @@ def sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str = "self"
         can_edit=authorization.may_school(s, actor(p), scoring_svc.PHASE_ACTIONS[phase], a),
         can_add_evidence=authorization.may_school(s, actor(p), "evidence", a),
         revision=scoring_svc.revision_of(s, a.id, phase),
+        returned=open_return(s, a.id),
     )
 
 
@@ -81,6 +111,27 @@ def preview(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str, answe
     index_set = index_set_for_assessment(uow.session, a.id)
     merged = {**scoring_svc.load_answers(uow.session, a.id, phase), **answers}
     return score(index_set, {k: v for k, v in merged.items() if v not in (None, "")})
+
+
+def answer_sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str = "self") -> Path:
+    """A temporary .xlsx answer sheet holding the phase's stored answers (the caller removes it)."""
+    sh = sheet(uow, p, assessment_id, phase)
+    out = Path(tempfile.mkstemp(suffix=".xlsx")[1])
+    return write_answer_workbook(out, sh.index_set, sh.answers)
+
+
+def save_sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str, path: Path,
+               base_revision: int | None) -> ScoreResult:
+    """Store the answers of an uploaded Excel sheet: an unreadable cell refuses the whole sheet by its
+    address, a sheet of another index set is refused, a stale save as on the page."""
+    a = assessment_for(uow, p, assessment_id)
+    index_set = index_set_for_assessment(uow.session, a.id)
+    named, answers = read_answers(path, index_set)
+    if named and named != index_set.code:
+        raise InvalidInput(f"Phiếu trả lời là của bộ chỉ số {named}; hồ sơ này chấm theo bộ chỉ số {index_set.code}")
+    if not answers:
+        raise InvalidInput("Phiếu trả lời chưa có câu trả lời nào (cột «Trả lời» trống)")
+    return save(uow, p, assessment_id, phase, answers, base_revision)
 
 
 def form_answers(index_set: IndexSet, form) -> dict:
@@ -127,15 +178,18 @@ def evidence_file(uow: UnitOfWork, p: Principal, evidence_id: int, uploads: Path
     return path, download
 
 
-def remove_evidence(uow: UnitOfWork, p: Principal, evidence_id: int) -> int:
+def remove_evidence(uow: UnitOfWork, p: Principal, evidence_id: int) -> tuple[int, str]:
+    """Delete one entry; (its assessment, its criterion) for the page to return to."""
     entry = uow.session.get(EvidenceEntry, evidence_id)
     if entry is None:
         raise NotFound(f"Không tìm thấy minh chứng số {evidence_id}")
     assessment_for(uow, p, entry.assessment_id)
     aid = entry.assessment_id
+    crit = index_set_for_assessment(uow.session, aid).criterion_of(entry.criterion_code)
+    criterion = crit.code if crit is not None else entry.criterion_code
     scoring_svc.remove_evidence(uow.session, evidence_id, actor(p))
     uow.commit()
-    return aid
+    return aid, criterion
 
 
 def result_json(result: ScoreResult) -> dict:

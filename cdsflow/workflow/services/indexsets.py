@@ -119,8 +119,54 @@ def require_final(s: IndexSet) -> None:
     if s.provisional:
         raise InvalidInput(
             f"Bộ chỉ số {s.label} là bản tạm thời (khung chưa có bảng tiêu chí chính thức): "
-            "chưa phát động đợt đánh giá được. Nhập bảng chính thức bằng `cdsflow indexset import` trước."
+            "chưa phát động đợt đánh giá được. Quản trị viên nhập bảng chính thức ở trang «Bộ chỉ số» "
+            "(/indexsets: tải mẫu Excel, điền, tải lên, công bố) hoặc bằng `cdsflow indexset import`."
         )
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    """A validated index-set file, before it is published: what it is and what publishing would do."""
+
+    index_set: IndexSet
+    known: bool  # the same content is stored already: publishing changes nothing
+    clash: bool  # its code and version are taken by other content: publishing is refused
+
+    @property
+    def item_count(self) -> int:
+        return len(self.index_set.items)
+
+
+def check_index_set_file(session: Session, path: str | Path) -> CheckedFile:
+    """Validate an uploaded XLSX/YAML file (every problem named, by cell for Excel); nothing is stored."""
+    s = load_index_set_file(path)
+    known = session.exec(select(IndexSetVersion.id).where(IndexSetVersion.content_hash == s.content_hash)).first()
+    if known is None:
+        shipped = shipped_index_sets().get(s.code)
+        known = shipped is not None and shipped.content_hash == s.content_hash or None
+    clash = session.exec(select(IndexSetVersion.id).where(
+        IndexSetVersion.code == s.code, IndexSetVersion.version == s.version,
+        IndexSetVersion.content_hash != s.content_hash)).first()
+    shipped = shipped_index_sets().get(s.code)
+    shipped_clash = shipped is not None and shipped.version == s.version and shipped.content_hash != s.content_hash
+    return CheckedFile(s, known is not None, clash is not None or shipped_clash)
+
+
+def publish_index_set(session: Session, path: str | Path, *, actor: str, source: str = "") -> IndexSet:
+    """Validate the file and store it as a new version (what `cdsflow indexset import` does).
+
+    A version number already used by a shipped set with other content is refused too: a campaign
+    naming that version must find one content only."""
+    checked = check_index_set_file(session, path)
+    s = checked.index_set
+    if checked.known:
+        return import_index_set(session, path, actor=actor)
+    if checked.clash:
+        raise InvalidInput(f"Bộ chỉ số {s.code} đã có phiên bản {s.version} với nội dung khác: "
+                           "đặt số phiên bản mới (ô «Phiên bản» của trang «Thông tin») cho nội dung này")
+    _store(session, s, source=source or Path(path).name, actor=actor)
+    session.commit()
+    return s
 
 
 def list_index_sets(session: Session) -> list[IndexSetInfo]:

@@ -1,32 +1,57 @@
-// Live totals on the scoring form: the server scores what is typed (nothing stored) and we show it.
+// Live totals on the scoring page: the server scores what is typed (nothing stored) and we show it.
+// The answer controls sit beside their criterion and join the form by form="score-form".
 (function () {
   var form = document.getElementById("score-form");
-  if (!form || !form.querySelector("[name^='item:']")) return;
+  if (!form) return;
+  function controls() {
+    return Array.prototype.filter.call(form.elements, function (el) { return el.name && el.name.indexOf("item:") === 0; });
+  }
+  if (!controls().length) return;
   var timer = null;
+  var status = document.getElementById("preview-error");
   function fmt(x) { return String(Math.round(x * 100) / 100).replace(".", ","); }
+  function text(sel, value) { var el = document.querySelector(sel); if (el) el.textContent = value; }
   function refresh() {
     var answers = {};
-    form.querySelectorAll("[name^='item:']").forEach(function (el) { answers[el.name.slice(5)] = el.value; });
+    controls().forEach(function (el) { answers[el.name.slice(5)] = el.value; });
     fetch(form.dataset.preview, {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRF-Token": form.dataset.csrf},
       body: JSON.stringify({phase: form.dataset.phase, answers: answers})
-    }).then(function (r) { return r.ok ? r.json() : null; }).then(function (res) {
-      if (!res) return;
-      Object.keys(res.items).forEach(function (c) {
-        var el = document.querySelector("[data-item='" + c + "']"); if (el) el.textContent = fmt(res.items[c].points);
+    }).then(function (r) {
+      return r.json().then(function (body) { return {ok: r.ok, body: body}; });
+    }).then(function (res) {
+      if (!res.ok) {  // say why instead of showing stale figures
+        var d = res.body || {};
+        var why = d.error || "Chưa tính được điểm: kiểm tra lại câu trả lời.";
+        status.textContent = (d.details && d.details.length ? [why].concat(d.details).join(" · ") : why);
+        return;
+      }
+      status.textContent = "";
+      var out = res.body;
+      Object.keys(out.items).forEach(function (c) {
+        text("[data-item='" + c + "']", fmt(out.items[c].points));
+        document.querySelectorAll("[data-tier='" + c + "']").forEach(function (li) {
+          li.classList.toggle("on", out.items[c].answered && li.textContent.indexOf(out.items[c].tier) === 0);
+        });
       });
-      Object.keys(res.criteria).forEach(function (c) {
-        var el = document.querySelector("[data-criterion='" + c + "']"); if (el) el.textContent = fmt(res.criteria[c]);
+      Object.keys(out.criteria).forEach(function (c) { text("[data-criterion='" + c + "']", fmt(out.criteria[c])); });
+      out.groups.forEach(function (g) {
+        text("[data-group-total='" + g.code + "']", fmt(g.total));
+        text("[data-group-level='" + g.code + "']",
+             g.level ? "Mức " + g.level + (g.level_name ? " (" + g.level_name + ")" : "") : "chưa đạt mức");
       });
-      res.groups.forEach(function (g) {
-        var t = document.querySelector("[data-group-total='" + g.code + "']"); if (t) t.textContent = fmt(g.total);
-        var l = document.querySelector("[data-group-level='" + g.code + "']");
-        if (l) l.textContent = g.level ? "Mức " + g.level + (g.level_name ? " (" + g.level_name + ")" : "") : "chưa đạt mức";
-      });
-      document.getElementById("total").textContent = fmt(res.total);
-      document.getElementById("unscored").textContent = res.unscored.length;
-    });
+      text("#unscored", out.unscored.length);
+      var answered = document.getElementById("answered");
+      if (answered) answered.textContent = Number(answered.dataset.of) - out.unscored.length;
+    }).catch(function () { status.textContent = "Không tính thử được điểm (mất kết nối?)."; });
   }
-  form.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(refresh, 250); });
+  document.addEventListener("input", function (ev) {
+    if (ev.target.form !== form) return;
+    clearTimeout(timer); timer = setTimeout(refresh, 250);
+  });
+  document.addEventListener("change", function (ev) {
+    if (ev.target.form !== form || ev.target.tagName !== "SELECT") return;
+    clearTimeout(timer); timer = setTimeout(refresh, 50);
+  });
 })();
