@@ -141,6 +141,19 @@ def saved_calendar(uow: UnitOfWork, unit_id: int | None, version_id: int) -> Cal
     return dataclasses.replace(check.calendar, source=Path(f"calendar_version/{row.id}"), content_hash=row.content_hash)
 
 
+def draft_of(uow: UnitOfWork, unit_id: int | None, source: str) -> Draft:
+    """For the command line: a file (.yaml or .xlsx), a shipped name, or 'saved:ID'."""
+    path = Path(source)
+    if path.suffix.lower() == ".xlsx":
+        return read_calendar_workbook(path)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            return _draft(safeyaml.read_text(path))
+        except safeyaml.YamlInputError as err:
+            raise InvalidInput(str(err)) from None
+    return _draft(source_text(uow, unit_id, source if ":" in source else f"{SHIPPED}:{source}"))
+
+
 def export_workbook(uow: UnitOfWork, unit_id: int | None, ref: str, path: str | Path,
                     school_year: str | None = None) -> tuple[Path, list[Flag]]:
     draft, flags = open_draft(uow, unit_id, ref, school_year)
