@@ -91,7 +91,10 @@
     if (!tr) return;
     tr.dataset.row = n;
     tr.querySelector("th").textContent = n + 1;
-    tr.querySelectorAll("input").forEach(function (el) { el.value = ""; });
+    tr.querySelectorAll("input").forEach(function (el) {
+      el.value = "";
+      el.setAttribute("aria-label", el.getAttribute("aria-label").replace(/^Dòng \d+/, "Dòng " + (n + 1)));
+    });
     body.appendChild(tr);
   });
   form.addEventListener("submit", function () {
