@@ -151,8 +151,10 @@ class LaunchPreview:
     index_set: str
     calendar_label: str
     calendar_year: str | None
-    covered: list = field(default_factory=list)
+    covered: list = field(default_factory=list)  # the first lines only (describe_scope's limit)
     left_out: list = field(default_factory=list)
+    covered_total: int = 0
+    left_out_total: int = 0
 
 
 def launch_preview(uow: UnitOfWork, p: Principal, *, school_year: str, index_set_code: str,
@@ -172,7 +174,7 @@ def launch_preview(uow: UnitOfWork, p: Principal, *, school_year: str, index_set
     covered, left = describe_scope(uow, scope)
     return LaunchPreview(issuer.name, f"{index_set.code} ({index_set.version})",
                          f"{cal.issuer} – năm học {cal.school_year}" if cal else "", cal.school_year if cal else None,
-                         covered, left)
+                         covered, left, len(scope.included), len(scope.left_out))
 
 
 def advance_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str):

@@ -102,11 +102,14 @@ class ScopeLine:
     reason: str = ""
 
 
-def describe_scope(uow: UnitOfWork, scope: LaunchScope) -> tuple[list[ScopeLine], list[ScopeLine]]:
-    """(covered, left out) with codes and names, for the launch page."""
-    ids = [*scope.included, *(lo.unit_id for lo in scope.left_out)]
+def describe_scope(uow: UnitOfWork, scope: LaunchScope, *, limit: int = 500) -> tuple[list[ScopeLine], list[ScopeLine]]:
+    """(covered, left out) with codes and names, for the launch page: at most `limit` of each
+    (a province's 54,000 schools are counted, not listed)."""
+    shown_in = list(scope.included)[:limit]
+    shown_out = scope.left_out[:limit]
+    ids = [*shown_in, *(lo.unit_id for lo in shown_out)]
     names = {uid: (code, name) for uid, code, name in uow.session.execute(
         select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(ids)))} if ids else {}
-    covered = sorted((ScopeLine(*names[uid]) for uid in scope.included), key=lambda s: s.code)
-    left = sorted((ScopeLine(*names[lo.unit_id], lo.reason) for lo in scope.left_out), key=lambda s: s.code)
+    covered = sorted((ScopeLine(*names[uid]) for uid in shown_in), key=lambda s: s.code)
+    left = sorted((ScopeLine(*names[lo.unit_id], lo.reason) for lo in shown_out), key=lambda s: s.code)
     return covered, left
