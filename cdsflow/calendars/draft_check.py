@@ -2,6 +2,7 @@
 and say each problem by the table's row ("Dòng 7: …") instead of the YAML line."""
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +13,10 @@ from cdsflow.calendars.problems import ERROR
 from cdsflow.calendars.shift import Flag, day_off_flags
 from cdsflow.calendars.table import HEADER_BY_KEY, Draft, TableError, draft_to_yaml
 from cdsflow.calendars.validator import check_calendar
+
+
+# How the validator points at another line of the file ("đã dùng ở dòng 12", "ở dòng 31 (…)").
+_YAML_LINE = re.compile(r"ở dòng (\d+)")
 
 
 @dataclass(frozen=True)
@@ -59,15 +64,20 @@ def check_draft(draft: Draft, *, row_label: Callable[[int], str] = table_row_lab
         path = Path(tmp) / "lich.yaml"
         path.write_text(rendered.text, encoding="utf-8")
         result = check_calendar(path)
+    def row_named(m: re.Match) -> str:  # "… ở dòng 31" of the YAML is a row of the table here
+        line = int(m.group(1))
+        return f"ở {row_label(rendered.row_of_line[line]).lower()}" if line in rendered.row_of_line else m.group(0)
+
     for p in [*result.errors, *result.warnings]:
         row = rendered.row_of_line.get(p.line) if p.line else None
         key = rendered.header_lines.get(p.line) if p.line else None
+        message = _YAML_LINE.sub(row_named, p.message)
         if row is not None:
-            text = f"{row_label(row)}: {p.message}"
+            text = f"{row_label(row)}: {message}"
         elif key is not None:
-            text = f"Thông tin chung › {HEADER_BY_KEY[key].label}: {p.message}"
+            text = f"Thông tin chung › {HEADER_BY_KEY[key].label}: {message}"
         else:
-            text = p.message
+            text = message
         out.problems.append(DraftProblem(row, key, p.severity, p.code, text))
     out.calendar = result.calendar
     try:
