@@ -20,7 +20,6 @@ from cdsflow.storage.schema import metadata
 from cdsflow.storage.tables import Assessment, Campaign
 from cdsflow.workflow.services import calendar_drafts as svc
 from cdsflow.workflow.services.units import get_unit
-from tests.e2e.cli import Cli
 from tests.web_support import build_world
 
 WARD = """issuer: "Phòng Văn hóa - Xã hội phường thử nghiệm"
@@ -61,12 +60,33 @@ def world(tmp_path_factory):
     engine.dispose()
 
 
+@pytest.fixture(scope="module")
+def cli(world):
+    """`cdsflow` in process (no subprocess per command): (exit code, what the user reads)."""
+    from typer.testing import CliRunner
+
+    from cdsflow.app import cli as cli_app
+
+    _, _, url = world
+    cli_app._register()
+    mp = pytest.MonkeyPatch()
+    mp.setenv("DATABASE_URL", url)
+    mp.setenv("COLUMNS", "200")
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(cli_app.app, list(args))
+        return result.exit_code, result.output + (result.stderr if result.stderr_bytes is not None else "")
+
+    yield run
+    mp.undo()
+
+
 def _count(engine) -> int:
     with UnitOfWork(engine) as uow:
         return uow.session.execute(select(func.count()).select_from(CalendarVersion)).scalar()
 
 
-def test_shift_flags_30_4_with_a_working_day_and_the_web_checks_by_row(world):
+def test_shift_flags_30_4_with_a_working_day_and_the_web_checks_by_row(world, cli):
     w, tmp, _ = world
     draft, flags = svc.shift(draft_from_yaml(WARD), "2025-2026")
     assert draft.header["school_year"] == "2025-2026" and draft.header["issued"] == "2026-03-03"
@@ -91,10 +111,10 @@ def test_shift_flags_30_4_with_a_working_day_and_the_web_checks_by_row(world):
     messages = [p["message"] for p in res["problems"] if p["severity"] == "error"]
     assert any(m.startswith("Dòng 2: mốc 'to-trinh': giai đoạn không tồn tại: 'nop_ho_so'") for m in messages), messages
     assert any(m.startswith("Dòng 3: mốc 'danh-gia-ngoai': khoảng thời gian kết thúc") for m in messages), messages
-    cli = Cli(tmp)
     bad_yaml = tmp / "bad.yaml"
     bad_yaml.write_text(svc.validate(Draft.from_json(bad)).yaml, encoding="utf-8")
-    said = cli("calendar", "check", str(bad_yaml), ok=False).stderr
+    code, said = cli("calendar", "check", str(bad_yaml))
+    assert code == 1
     assert "giai đoạn không tồn tại: 'nop_ho_so'" in said and "khoảng thời gian kết thúc" in said
 
     # Saving a bad table keeps nothing; the page names the rows.
@@ -104,17 +124,17 @@ def test_shift_flags_30_4_with_a_working_day_and_the_web_checks_by_row(world):
     assert _count(w.engine) == before
 
 
-def test_excel_round_trip_gives_the_same_calendar_and_bad_rows_are_named(world):
+def test_excel_round_trip_gives_the_same_calendar_and_bad_rows_are_named(world, cli):
     w, tmp, url = world
-    cli = Cli(tmp, url)
     out = tmp / "lich.xlsx"
-    done = cli("calendar", "export", "hanoi/ba-dinh-2024-2025", str(out), "--to-year", "2025-2026")
-    assert "Dòng 6 (due): ngày 30/05/2026 rơi vào thứ Bảy" in done.stdout
+    code, said = cli("calendar", "export", "hanoi/ba-dinh-2024-2025", str(out), "--to-year", "2025-2026")
+    assert code == 0 and "Dòng 6 (due): ngày 30/05/2026 rơi vào thứ Bảy" in said
     ws = load_workbook(out)[MILESTONE_SHEET]
     assert [c.value for c in ws[1]] == [c.label for c in COLUMNS]
 
-    done = cli("calendar", "import", str(out), "--unit", "P1", "--by", "Trần Minh Tuấn")
-    saved_id = int(re.search(r"saved:(\d+)", done.stdout).group(1))
+    code, said = cli("calendar", "import", str(out), "--unit", "P1", "--by", "Trần Minh Tuấn")
+    assert code == 0, said
+    saved_id = int(re.search(r"saved:(\d+)", said).group(1))
     with UnitOfWork(w.engine) as uow:
         row = uow.session.get(CalendarVersion, saved_id)
         assert (row.school_year, row.version, row.created_by) == ("2025-2026", 1, "Trần Minh Tuấn")
@@ -138,10 +158,10 @@ def test_excel_round_trip_gives_the_same_calendar_and_bad_rows_are_named(world):
     ws.cell(row=7, column=col["due"]).value = "2026-02-31"
     wb.save(tmp / "sai.xlsx")
     before = _count(w.engine)
-    done = cli("calendar", "import", str(tmp / "sai.xlsx"), "--unit", "P1", ok=False)
-    assert done.returncode == 2
-    assert "Dòng 3: mốc 'truong-tu-danh-gia-to-trinh': đối tượng không tồn tại: 'hieu_truong'" in done.stderr
-    assert "Dòng 7: mốc 'pgd-cong-nhan' › due: ngày không tồn tại: 31/02/2026" in done.stderr
+    code, said = cli("calendar", "import", str(tmp / "sai.xlsx"), "--unit", "P1")
+    assert code == 2
+    assert "Dòng 3: mốc 'truong-tu-danh-gia-to-trinh': đối tượng không tồn tại: 'hieu_truong'" in said
+    assert "Dòng 7: mốc 'pgd-cong-nhan' › due: ngày không tồn tại: 31/02/2026" in said
     assert _count(w.engine) == before
 
     # The web's import says the same, and keeps nothing either.
@@ -180,3 +200,14 @@ def test_launch_preview_and_launch_leave_out_the_same_schools(world):
         assert campaign.calendar_source == f"calendar_version/{saved.id}" and campaign.calendar_hash == saved.content_hash
         schools = uow.session.execute(select(func.count()).where(Assessment.campaign_id == cid)).scalar()
     assert schools == 3
+
+
+def test_cli_shift_writes_next_years_yaml_and_names_the_day_off(world, cli):
+    _, tmp, _ = world
+    out = tmp / "sau.yaml"
+    code, said = cli("calendar", "shift", str(tmp / "ward.yaml"), "--to", "2025-2026", "-o", str(out))
+    assert code == 0, said
+    assert "Dòng 2 (due): ngày 30/04/2026 rơi vào ngày nghỉ lễ" in said
+    assert "đề xuất ngày làm việc 29/04/2026" in said
+    moved = draft_from_yaml(out.read_text(encoding="utf-8"))
+    assert moved.header["school_year"] == "2025-2026" and moved.rows[1]["due"] == "2026-04-30"
