@@ -191,6 +191,11 @@ def test_launch_preview_and_launch_leave_out_the_same_schools(world):
     assert "Lịch là của năm học 2025-2026, không khớp năm học 2026-2027" in wrong_year.text
     assert "/calendars/editor?source=saved%3A" in wrong_year.text
 
+    # Another Phòng neither sees nor launches on P1's calendar; a reviewer does not make calendars.
+    other = w.client("officer2").get("/calendars/editor", params={"source": f"saved:{saved.id}"})
+    assert other.status_code == 404 and "Không tìm thấy lịch đã lưu" in other.text
+    assert w.client("reviewer").get("/calendars/editor").status_code == 403
+
     r = officer.post("/campaigns", data={"csrf_token": officer.headers["X-CSRF-Token"], "school_year": "2025-2026",
                                          "index_set": "4725", "calendar": f"saved:{saved.id}"})
     assert r.status_code == 303, r.text
