@@ -1,6 +1,8 @@
 """`cdsflow calendar …`: check, show (and export .ics), list. Translation only."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -8,6 +10,31 @@ from rich.table import Table
 
 from cdsflow.app.console import console, err_console, fail
 from cdsflow.workflow.errors import CdsError
+
+
+@contextmanager
+def _uow() -> Iterator:
+    from cdsflow.app.cli_core import uow
+
+    with uow() as unit_of_work:
+        yield unit_of_work
+
+
+@contextmanager
+def _calendar_errors() -> Iterator[None]:
+    try:
+        yield
+    except CdsError as err:
+        err_console.print(f"[bold red]Lỗi:[/] {err.message}", highlight=False, soft_wrap=True)
+        for detail in err.details:
+            err_console.print(f"  - {detail}", highlight=False, soft_wrap=True)
+        raise typer.Exit(err.exit_code) from None
+
+
+def _print_flags(flags) -> None:
+    for f in flags:
+        where = f"Dòng {f.row + 1}" if f.row is not None else "Thông tin chung"
+        console.print(f"[yellow]ngày nghỉ:[/] {where} ({f.column}): {f.message}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:
@@ -83,6 +110,66 @@ def register(app: typer.Typer) -> None:
         if ics is not None:
             ics.write_bytes(to_ics(cal))
             console.print(f"Đã xuất {len(cal.milestones)} mốc ra {ics}", highlight=False)
+
+    @cal_app.command("export")
+    def export_cmd(
+        source: str = typer.Argument(..., help="Lịch có sẵn (hanoi/ba-dinh-2024-2025), saved:SỐ (lịch đã lưu) hoặc tệp .yaml"),
+        out: Path = typer.Argument(..., help="Tệp Excel (.xlsx) sẽ ghi"),
+        to_year: str | None = typer.Option(None, "--to-year", help="Dời sang năm học này trước khi xuất (ví dụ 2027-2028)"),
+    ) -> None:
+        """Xuất lịch ra Excel (cùng các cột với bảng soạn lịch trên web)."""
+        from cdsflow.calendars.xlsx import write_calendar_workbook
+        from cdsflow.workflow.services import calendar_drafts as svc
+
+        with _calendar_errors(), _uow() as uow:
+            draft = svc.draft_of(uow, None, source)
+            flags = []
+            if to_year:
+                draft, flags = svc.shift(draft, to_year)
+            write_calendar_workbook(draft, out)
+        _print_flags(flags)
+        console.print(f"Đã xuất {len(draft.rows)} mốc ra {out}", highlight=False)
+
+    @cal_app.command("shift")
+    def shift_cmd(
+        source: str = typer.Argument(..., help="Lịch có sẵn, saved:SỐ, tệp .yaml hoặc .xlsx"),
+        to_year: str = typer.Option(..., "--to", help="Năm học đích, ví dụ 2027-2028"),
+        out: Path | None = typer.Option(None, "--out", "-o", help="Ghi kết quả ra tệp .yaml hoặc .xlsx"),
+    ) -> None:
+        """Dời lịch sang năm học khác; báo ngày rơi vào cuối tuần hoặc ngày lễ kèm ngày làm việc đề xuất."""
+        from cdsflow.calendars.xlsx import write_calendar_workbook
+        from cdsflow.workflow.services import calendar_drafts as svc
+
+        with _calendar_errors(), _uow() as uow:
+            draft, flags = svc.shift(svc.draft_of(uow, None, source), to_year)
+        check = svc.validate(draft)
+        _print_flags(flags)
+        for p in check.problems:
+            (err_console if p.severity == "error" else console).print(
+                f"{'lỗi' if p.severity == 'error' else 'cảnh báo'}: {p.text}", highlight=False, soft_wrap=True)
+        if out is not None:
+            if out.suffix.lower() == ".xlsx":
+                write_calendar_workbook(draft, out)
+            else:
+                out.write_text(check.yaml, encoding="utf-8")
+            console.print(f"Đã ghi {out}", highlight=False)
+        if not check.ok:
+            raise typer.Exit(1)
+
+    @cal_app.command("import")
+    def import_cmd(
+        file: Path = typer.Argument(..., help="Tệp Excel (.xlsx) của lịch"),
+        unit: str = typer.Option(..., "--unit", help="Mã đơn vị sở hữu lịch (Sở/Phòng)"),
+        by: str = typer.Option("cán bộ phụ trách", "--by", help="Người nhập"),
+    ) -> None:
+        """Nhập lịch từ Excel thành phiên bản mới của đơn vị; dòng sai được nêu tên, lỗi thì không lưu gì."""
+        from cdsflow.workflow.services import calendar_drafts as svc
+        from cdsflow.workflow.services.units import get_unit
+
+        with _calendar_errors(), _uow() as uow:
+            row = svc.import_workbook(uow, get_unit(uow, unit).id, file, actor=by)
+            console.print(f"Đã lưu lịch saved:{row.id} ({row.issuer}, năm học {row.school_year}, phiên bản {row.version})",
+                          highlight=False)
 
     @cal_app.command("list")
     def list_cmd() -> None:

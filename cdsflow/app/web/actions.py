@@ -120,18 +120,61 @@ def launch(
     require(p, "launch_campaign")
     if p.unit_id is None:
         raise Forbidden("Tài khoản không gắn với Sở/Phòng nào nên không phát động được kế hoạch.")
-    cal = None
-    if calendar_file is not None:
-        cal = load_calendar(calendar_file)
-    elif calendar:
-        if calendar not in calendar_choices():  # only shipped names: no path from a request
-            raise InvalidInput(f"Không có lịch mẫu «{calendar}»")
-        cal = load_calendar(find_calendar(calendar))
+    cal = load_calendar(calendar_file) if calendar_file is not None else chosen_calendar(uow, p, calendar)
     issuer = uow.session.get(Unit, p.unit_id)
     return campaign_svc.launch_campaign(
         uow, issuer_code=issuer.code, school_year=school_year.strip(), index_set=index_set_code, calendar=cal,
         title=title or None, spawn_children=spawn_children, actor=actor(p), now=now,
     )
+
+
+def chosen_calendar(uow: UnitOfWork, p: Principal, calendar: str | None):
+    """The launch form's calendar: a shipped name (or 'shipped:NAME'), or 'saved:ID' of the editor."""
+    from cdsflow.workflow.services import calendar_drafts
+
+    if not calendar:
+        return None
+    if calendar.startswith(calendar_drafts.SAVED + ":"):
+        number = calendar.partition(":")[2]
+        if not number.isdigit():
+            raise InvalidInput(f"Không có lịch đã lưu «{calendar}»")
+        return calendar_drafts.saved_calendar(uow, p.unit_id, int(number))
+    calendar = calendar.removeprefix(calendar_drafts.SHIPPED + ":")
+    if calendar not in calendar_choices():  # only shipped names: no path from a request
+        raise InvalidInput(f"Không có lịch mẫu «{calendar}»")
+    return load_calendar(find_calendar(calendar))
+
+
+@dataclass
+class LaunchPreview:
+    issuer_name: str
+    index_set: str
+    calendar_label: str
+    calendar_year: str | None
+    covered: list = field(default_factory=list)  # the first lines only (describe_scope's limit)
+    left_out: list = field(default_factory=list)
+    covered_total: int = 0
+    left_out_total: int = 0
+
+
+def launch_preview(uow: UnitOfWork, p: Principal, *, school_year: str, index_set_code: str,
+                   calendar: str | None) -> LaunchPreview:
+    """What a launch would cover, from the same `launch_scope` the launch itself uses."""
+    from cdsflow.workflow.services.indexsets import require_final, resolve_index_set
+    from cdsflow.workflow.services.launch_scope import describe_scope, launch_scope
+
+    require(p, "launch_campaign")
+    if p.unit_id is None:
+        raise Forbidden("Tài khoản không gắn với Sở/Phòng nào nên không phát động được kế hoạch.")
+    cal = chosen_calendar(uow, p, calendar)
+    index_set = resolve_index_set(uow.session, index_set_code)
+    require_final(index_set)
+    issuer = uow.session.get(Unit, p.unit_id)
+    scope = launch_scope(uow, issuer, index_set, school_year.strip())
+    covered, left = describe_scope(uow, scope)
+    return LaunchPreview(issuer.name, f"{index_set.code} ({index_set.version})",
+                         f"{cal.issuer} – năm học {cal.school_year}" if cal else "", cal.school_year if cal else None,
+                         covered, left, len(scope.included), len(scope.left_out))
 
 
 def advance_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str):

@@ -36,6 +36,7 @@ def create_app(
     from cdsflow.app.web import api, pages, routes_documents, routes_health, routes_mailbox, routes_scores, routes_teams
     from cdsflow.app.web import routes_meetings
     from cdsflow.app.web import routes_indexsets
+    from cdsflow.app.web import routes_calendars
 
     wiring.install()  # a school returned or recognised from a page gets its mail, as from the CLI
     app = FastAPI(
@@ -65,6 +66,7 @@ def create_app(
     app.include_router(routes_scores.api)
     app.include_router(routes_documents.api)
     app.include_router(routes_teams.api)
+    app.include_router(routes_calendars.pages)  # before pages: /campaigns/preview is not a campaign id
     app.include_router(pages.router)
     app.include_router(routes_scores.pages)
     app.include_router(routes_documents.pages)

@@ -117,8 +117,14 @@ def home(request: Request, p: Principal = Depends(current_principal), uow: UnitO
 
 
 def _campaigns_page(request, p, uow, status=200, error=None, details=None) -> Response:
+    from cdsflow.workflow.services.calendar_drafts import calendar_sources
+
+    can_launch = allowed(p, "launch_campaign")
     return render(request, "campaigns.html", p, status, campaigns=actions.campaigns(uow, p),
-                  calendars=actions.calendar_choices(), can_launch=allowed(p, "launch_campaign"),
+                  calendars=actions.calendar_choices(), can_launch=can_launch,
+                  calendar_sources=calendar_sources(uow, p.unit_id) if can_launch else [],
+                  chosen_calendar=request.query_params.get("calendar", ""),
+                  chosen_year=request.query_params.get("year", ""),
                   error=error, details=details or [])
 
 

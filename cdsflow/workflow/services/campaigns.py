@@ -18,10 +18,10 @@ from cdsflow.workflow import rulebook
 from cdsflow.workflow.context import ActorRef, TransitionContext
 from cdsflow.workflow.errors import InvalidInput, NotFound, StaleUpdate
 from cdsflow.workflow.machine import fire_campaign
-from cdsflow.workflow.scope import assessed_by
 from cdsflow.workflow.services import authorization
 from cdsflow.workflow.services.indexsets import pin_index_set, require_final, resolve_index_set
-from cdsflow.workflow.services.units import descendants, get_unit
+from cdsflow.workflow.services.launch_scope import launch_scope
+from cdsflow.workflow.services.units import get_unit
 from cdsflow.workflow.stages import STAGE_ORDER, CampaignStatus, Stage
 from cdsflow.workflow.units import UnitKind
 
@@ -87,22 +87,12 @@ def launch_campaign(
             f"{issuer.name} đã có kế hoạch số {clash[0]} năm học {school_year} theo bộ chỉ số {index_set.code}"
         )
 
-    tree = descendants(uow, issuer.id)
-    if not index_set.covers_kinds:
-        raise InvalidInput(f"Bộ chỉ số {index_set.code} (phiên bản {index_set.version}) không ghi đối tượng được "
-                           "đánh giá (covers: unit_kinds, education_levels): không phát động được")
-    subjects = {uid: branch for uid, branch, kind, level in tree if assessed_by(index_set, kind, level)}
-    if school_codes:
-        wanted = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(school_codes))).all())
-        missing = [c for c in school_codes if c not in wanted or wanted[c] not in subjects]
-        if missing:
-            raise InvalidInput(
-                f"Các đơn vị sau không thuộc phạm vi của {issuer.name} theo bộ chỉ số {index_set.code}:",
-                details=missing,
-            )
-        subjects = {wanted[c]: subjects[wanted[c]] for c in school_codes}
+    # Who is in and who is left out (and why): the same rule the launch page previews.
+    scope = launch_scope(uow, issuer, index_set, school_year, school_codes)
+    subjects = scope.included
     if not subjects:
-        raise InvalidInput(f"{issuer.name} không có cơ sở giáo dục nào thuộc phạm vi bộ chỉ số {index_set.code}")
+        raise InvalidInput(f"{issuer.name} không có cơ sở giáo dục nào thuộc phạm vi bộ chỉ số {index_set.code}",
+                           details=[r.reason for r in scope.left_out][:10])
 
     try:  # the one text gate (cdsflow/text.py): the title is printed on every paper of the plan
         title = clean_text(title, field="tên kế hoạch")[:500]

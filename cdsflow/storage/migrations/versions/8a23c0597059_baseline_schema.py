@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 077d26b8a6a3
+Revision ID: 8a23c0597059
 Revises: 
-Create Date: 2026-11-29 09:09:48.298098
+Create Date: 2026-11-29 10:47:45.842850
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '077d26b8a6a3'
+revision = '8a23c0597059'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -135,6 +135,24 @@ def upgrade() -> None:
     sa.Column('stopped_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('worker_id')
     )
+    op.create_table('calendar_version',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('school_year', sqlmodel.sql.sqltypes.AutoString(length=9), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('issuer', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('content', sa.Text(), nullable=False),
+    sa.Column('content_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('based_on', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('unit_id', 'school_year', 'version')
+    )
+    with op.batch_alter_table('calendar_version', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_calendar_version_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('campaign',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('issuer_id', sa.Integer(), nullable=False),
@@ -536,6 +554,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_campaign_issuer_id'))
 
     op.drop_table('campaign')
+    with op.batch_alter_table('calendar_version', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_calendar_version_unit_id'))
+
+    op.drop_table('calendar_version')
     op.drop_table('worker_heartbeat')
     op.drop_table('web_login_throttle')
     with op.batch_alter_table('unit', schema=None) as batch_op:

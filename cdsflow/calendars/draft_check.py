@@ -1,0 +1,87 @@
+"""Check a calendar draft with THE validator of `cdsflow calendar check` (validator.check_calendar),
+and say each problem by the table's row ("Dòng 7: …") instead of the YAML line."""
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cdsflow.calendars.model import Calendar
+from cdsflow.calendars.problems import ERROR
+from cdsflow.calendars.shift import Flag, day_off_flags
+from cdsflow.calendars.table import HEADER_BY_KEY, Draft, TableError, draft_to_yaml
+from cdsflow.calendars.validator import check_calendar
+
+
+# How the validator points at another line of the file ("đã dùng ở dòng 12", "ở dòng 31 (…)").
+_YAML_LINE = re.compile(r"ở dòng (\d+)")
+
+
+@dataclass(frozen=True)
+class DraftProblem:
+    row: int | None  # 0-based row of the milestone table; None: the header or the whole calendar
+    field: str | None  # header key when the problem is in the header
+    severity: str
+    code: str
+    text: str  # already said with its place: "Dòng 3: mốc 'to-trinh': …"
+
+    def to_json(self) -> dict:
+        return {"row": self.row, "field": self.field, "severity": self.severity, "code": self.code,
+                "message": self.text}
+
+
+@dataclass
+class DraftCheck:
+    yaml: str
+    problems: list[DraftProblem] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    calendar: Calendar | None = None
+
+    @property
+    def errors(self) -> list[DraftProblem]:
+        return [p for p in self.problems if p.severity == ERROR]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "problems": [p.to_json() for p in self.problems],
+                "flags": [f.to_json() for f in self.flags],
+                "milestones": len(self.calendar.milestones) if self.calendar else 0}
+
+
+def table_row_label(index: int) -> str:
+    return f"Dòng {index + 1}"
+
+
+def check_draft(draft: Draft, *, row_label: Callable[[int], str] = table_row_label) -> DraftCheck:
+    rendered = draft_to_yaml(draft)
+    out = DraftCheck(rendered.text)
+    with tempfile.TemporaryDirectory(prefix="cdsflow-lich-") as tmp:
+        path = Path(tmp) / "lich.yaml"
+        path.write_text(rendered.text, encoding="utf-8")
+        result = check_calendar(path)
+    def row_named(m: re.Match) -> str:  # "… ở dòng 31" of the YAML is a row of the table here
+        line = int(m.group(1))
+        return f"ở {row_label(rendered.row_of_line[line]).lower()}" if line in rendered.row_of_line else m.group(0)
+
+    for p in [*result.errors, *result.warnings]:
+        row = rendered.row_of_line.get(p.line) if p.line else None
+        key = rendered.header_lines.get(p.line) if p.line else None
+        message = _YAML_LINE.sub(row_named, p.message)
+        if row is not None:
+            text = f"{row_label(row)}: {message}"
+        elif key is not None:
+            text = f"Thông tin chung › {HEADER_BY_KEY[key].label}: {message}"
+        else:
+            text = message
+        out.problems.append(DraftProblem(row, key, p.severity, p.code, text))
+    out.calendar = result.calendar
+    try:
+        out.flags = day_off_flags(draft)
+    except TableError:
+        out.flags = []  # a bad school year is already an error of the validator
+    return out

@@ -1,0 +1,111 @@
+"""A calendar draft as an Excel workbook (openpyxl), with the columns of table.COLUMNS.
+
+Sheet "Thông tin chung": one line per header field (Mục, Khóa, Giá trị). Sheet "Các mốc": one
+column per milestone column, one milestone per row; its row numbers are the ones messages name.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from cdsflow.assessment.xlsx import neutralise_formulas
+from cdsflow.calendars.table import COLUMNS, HEADER, Draft
+from cdsflow.storage.filelimits import check_xlsx
+from cdsflow.text import fold
+from cdsflow.workflow.errors import InvalidInput
+
+INFO_SHEET = "Thông tin chung"
+MILESTONE_SHEET = "Các mốc"
+FIRST_ROW = 2  # the header is row 1
+
+
+def excel_row_label(index: int) -> str:
+    """How a message names a milestone of the workbook: its row in the sheet "Các mốc"."""
+    return f"Dòng {index + FIRST_ROW}"
+
+
+def write_calendar_workbook(draft: Draft, path: str | Path) -> Path:
+    path = Path(path)
+    wb = Workbook()
+    info = wb.active
+    info.title = INFO_SHEET
+    info.append(["Mục", "Khóa", "Giá trị", "Ví dụ"])
+    for col in HEADER:
+        info.append([col.label, col.key, draft.header.get(col.key, "") or None, col.hint or None])
+    ws = wb.create_sheet(MILESTONE_SHEET)
+    ws.append([c.label for c in COLUMNS])
+    for row in draft.rows:
+        ws.append([row.get(c.key, "") or None for c in COLUMNS])
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
+    for sheet in (info, ws):
+        for cell in sheet[1]:
+            cell.font, cell.fill = bold, fill
+        sheet.freeze_panes = "A2"
+        for row in sheet.iter_rows(min_row=2):
+            for cell in row:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for letter, width in zip("ABCD", (28, 14, 60, 40)):
+        info.column_dimensions[letter].width = width
+    for i, c in enumerate(COLUMNS):
+        ws.column_dimensions[ws.cell(row=1, column=i + 1).column_letter].width = 50 if c.key == "title" else 22
+    neutralise_formulas(wb)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def _text(value) -> str:
+    # Excel turns a typed date into a date cell: give it back in the format's own form.
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M") if (value.hour, value.minute) != (0, 0) else value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value).strip()
+
+
+def read_calendar_workbook(path: str | Path) -> Draft:
+    """The draft a workbook holds; an unknown sheet layout or column is refused by name."""
+    path = Path(path)
+    check_xlsx(path)
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # openpyxl raises many kinds for a broken file
+        raise InvalidInput(f"Không đọc được tệp Excel {path.name}") from None
+    try:
+        missing = [s for s in (INFO_SHEET, MILESTONE_SHEET) if s not in wb.sheetnames]
+        if missing:
+            raise InvalidInput(f"Tệp {path.name} thiếu trang tính {', '.join('«' + s + '»' for s in missing)}",
+                               details=["Hãy dùng tệp xuất từ cdsflow (cdsflow calendar export hoặc nút Xuất Excel)"])
+        by_name = {fold(c.label): c.key for c in HEADER} | {c.key: c.key for c in HEADER}
+        draft = Draft()
+        problems: list[str] = []
+        for n, row in enumerate(wb[INFO_SHEET].iter_rows(min_row=2, values_only=True), start=2):
+            cells = [*row, None, None, None][:3]
+            if not any(_text(c) for c in cells):
+                continue
+            key = by_name.get(_text(cells[1])) or by_name.get(fold(_text(cells[0])))
+            if key is None:
+                problems.append(f"Trang «{INFO_SHEET}», dòng {n}: mục «{_text(cells[0]) or _text(cells[1])}» không có trong lịch")
+                continue
+            if _text(cells[2]):
+                draft.header[key] = _text(cells[2])
+        labels = {fold(c.label): c.key for c in COLUMNS} | {c.key: c.key for c in COLUMNS}
+        rows = wb[MILESTONE_SHEET].iter_rows(values_only=True)
+        first = next(rows, ())
+        columns = [labels.get(fold(_text(h))) if _text(h) else None for h in first]
+        unknown = [_text(h) for h, k in zip(first, columns) if k is None and _text(h)]
+        if unknown:
+            problems.append(f"Trang «{MILESTONE_SHEET}», dòng 1: không hiểu cột "
+                            f"{', '.join('«' + u + '»' for u in unknown)} (các cột: {', '.join(c.label for c in COLUMNS)})")
+        for row in rows:
+            draft.rows.append({k: _text(v) for k, v in zip(columns, row) if k and _text(v)})
+    finally:
+        wb.close()
+    if problems:
+        raise InvalidInput(f"Tệp {path.name} không nhập được: {problems[0]}", details=problems[1:])
+    return draft
