@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 8a23c0597059
+Revision ID: f3788b3ff458
 Revises: 
-Create Date: 2026-11-29 10:47:45.842850
+Create Date: 2026-11-29 11:37:41.383875
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '8a23c0597059'
+revision = 'f3788b3ff458'
 down_revision = None
 branch_labels = None
 depends_on = None
