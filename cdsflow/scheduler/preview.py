@@ -34,7 +34,7 @@ def preview_day(session: Session, day: date, *, campaign_id: int | None = None) 
         ids = list(session.scalars(select(Campaign.id).where(Campaign.status.in_(ACTIVE)).order_by(Campaign.id)))
     items: list[PreviewItem] = []
     for cid in ids:
-        for r in campaign_reminders(session, cid):
+        for r in campaign_reminders(session, cid, day=day):
             if local(r.at).date() == day:
                 items.append(PreviewItem(r, plan_reminder(session, cid, r.milestone_key, r.offset_key, r.at)))
     return sorted(items, key=lambda i: (i.reminder.at, i.reminder.job_id))

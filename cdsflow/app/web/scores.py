@@ -16,6 +16,7 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.errors import InvalidInput, NotFound
 from cdsflow.workflow.services import authorization
 from cdsflow.workflow.services import scoring as scoring_svc
+from cdsflow.workflow.services import sends as sends_svc
 from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.services.indexsets import index_set_for_assessment
 
@@ -53,6 +54,8 @@ def sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str = "self"
     index_set = index_set_for_assessment(s, a.id)
     answers = scoring_svc.load_answers(s, a.id, phase)
     other_answers = scoring_svc.load_answers(s, a.id, "external" if phase == "self" else "self")
+    if phase == "external" and (sent := sends_svc.sent_self_answers(s, a)) is not None:
+        other_answers = sent[0]  # reviewers read the send that counts, not later edits
     return ScoreSheet(
         assessment_id=a.id, phase=phase, index_set=index_set, answers=answers, result=score(index_set, answers),
         other=score(index_set, other_answers) if other_answers else None,

@@ -200,6 +200,10 @@ def _milestone_values(campaign_id: int, position: int, m) -> dict:
         "counts": m.submission.counts if m.submission else "last",
         "documents": list(m.documents),
         "reminders": m.reminders.to_dict() if m.reminders else {},
+        "relative": m.relative.to_dict() if m.relative else None,
+        "marker": m.marker,
+        "after_return": ({**m.submission.after_return.to_dict(), "beyond_cap": m.submission.beyond_cap}
+                         if m.submission and m.submission.after_return else None),
     }
 
 
@@ -277,7 +281,7 @@ class MilestoneView:
     key: str
     title: str
     stage: Stage | None
-    due_at: datetime
+    due_at: datetime | None  # None on a campaign's view of a relative milestone (each school has its own)
 
 
 @dataclass
@@ -315,10 +319,43 @@ class CampaignStatusView:
 
 def next_milestones(milestones: list[MilestoneView]) -> dict[Stage, MilestoneView | None]:
     """For each stage, the first milestone (by deadline) that asks for a later stage."""
-    ordered = sorted((m for m in milestones if m.stage is not None), key=lambda m: m.due_at)
+    ordered = sorted((m for m in milestones if m.stage is not None and m.due_at is not None), key=lambda m: m.due_at)
     out: dict[Stage, MilestoneView | None] = {}
     for stage in STAGE_ORDER:
         out[stage] = next((m for m in ordered if m.stage.order > stage.order), None)
+    return out
+
+
+def _late_on_own_deadlines(session: Session, ids: list[int], already: set[int], now: datetime) -> list[LateSchool]:
+    """Schools late on a relative milestone: their own deadline, from their history, has passed
+    (calendars FORMAT.md "Relative deadlines"). Only campaigns whose calendar has such a rule pay."""
+    from cdsflow.workflow.services import deadlines
+
+    out: list[LateSchool] = []
+    for cid in ids:
+        rows = deadlines.milestones(session, cid)
+        if not deadlines.has_relative(rows):
+            continue
+        relative = [r for r in rows if r.relative and r.stage]
+        earliest = min(Stage(r.stage).order for r in relative) if relative else None
+        if earliest is None:
+            continue
+        open_states = [s.value for s in STAGE_ORDER if s.order < max(Stage(r.stage).order for r in relative)]
+        schools = session.execute(
+            select(Assessment.id, Assessment.state, Unit.code, Unit.name).join(Unit, Unit.id == Assessment.school_id)
+            .where(Assessment.campaign_id == cid, Assessment.state.in_(open_states)).order_by(Assessment.id)).all()
+        launched = session.get(Campaign, cid).launched_at
+        events = deadlines.event_times(session, [aid for aid, *_ in schools])
+        for aid, state, code, name in schools:
+            if aid in already:
+                continue
+            due = deadlines.resolve_for(rows, events.get(aid, {}), launched)
+            reached = Stage(state)
+            for r in relative:
+                at = due.get(r.key)
+                if at is not None and at < now and Stage(r.stage).order > reached.order:
+                    out.append(LateSchool(aid, code, name, reached, MilestoneView(r.key, r.title, Stage(r.stage), at)))
+                    break
     return out
 
 
@@ -372,6 +409,9 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
             .limit(remaining)
         )
         late += [LateSchool(aid, code, name, stage, late_stages[cid][stage.value]) for aid, cid, code, name in rows]
+    own_late = _late_on_own_deadlines(session, ids, {a.assessment_id for a in late}, now)
+    late_total += len(own_late)
+    late += own_late[: max(0, late_limit - len(late))]
     submitted_states = {s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order}
     child_lines = [
         (cid, name, sum(counts[cid].values()), sum(n for s, n in counts[cid].items() if s in submitted_states))
