@@ -22,8 +22,8 @@ RELATIVE_EVENTS: dict[str, str | None] = {
 EVENT_LABELS: dict[str, str] = {
     "launched": "phát động kế hoạch",
     "proposal_sent": "gửi tờ trình đề nghị",
-    "returned": "trả hồ sơ yêu cầu bổ sung",
-    "recognized": "ban hành quyết định công nhận",
+    "returned": "hồ sơ bị trả để bổ sung",
+    "recognized": "có quyết định công nhận",
 }
 
 

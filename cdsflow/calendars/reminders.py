@@ -106,3 +106,23 @@ def reminder_points(milestone: Milestone, *, until: datetime | None = None, max_
             seen.add(p.at)
             out.append(p)
     return out
+
+
+def _cadence_vi(every: int | None, limit: int | None) -> str:
+    if not every:
+        return "không nhắc"
+    text = {1: "hằng ngày làm việc", 5: "hằng tuần (5 ngày làm việc)"}.get(every, f"mỗi {every} ngày làm việc")
+    return text + (f", tối đa {limit} lần" if limit else ", đến khi đạt hoặc hết năm học (31/8)")
+
+
+def describe_policy(policy: ReminderPolicy | None) -> str:
+    """A reminder policy in Vietnamese, for `remind preview` (FORMAT.md "Reminders")."""
+    if policy is None:
+        return "không nhắc hạn"
+    before = ", ".join(str(n) for n in policy.before_working_days)
+    parts = [f"trước hạn {before} ngày làm việc" if before else "không nhắc trước hạn"]
+    if policy.on_the_day:
+        parts.append("nhắc đúng ngày hạn")
+    parts.append(f"quá hạn nhắc cơ sở: {_cadence_vi(policy.overdue_every_working_days, policy.overdue_limit)}")
+    parts.append(f"thư tổng hợp cho cấp quản lý: {_cadence_vi(policy.digest_every, policy.digest_limit)}")
+    return "; ".join(parts)

@@ -27,6 +27,7 @@ from cdsflow.scheduler.planner import as_milestone, sweep_day
 from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.errors import InvalidInput, NotFound
+from cdsflow.workflow.services.deadlines import superseded
 from cdsflow.workflow.stages import Actor, CampaignStatus, Stage
 
 # A campaign in these states sends nothing: not started yet, or over.
@@ -135,6 +136,10 @@ def plan_reminder(
         .where(Assessment.campaign_id == campaign_id, Assessment.state.in_(earlier_stages(target)))
         .order_by(Unit.supervisor_id, Unit.name, Unit.id)
     ).all()
+    # Schools whose own deadline for this stage replaces this fixed one are reminded by it instead.
+    skip = superseded(session, campaign_id, target, [r.id for r in late]) if late else set()
+    if skip:
+        late = [r for r in late if r.id not in skip]
     plan.late_schools = len(late)
     common = {
         "campaign_title": campaign.title,

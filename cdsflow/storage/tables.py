@@ -85,10 +85,11 @@ class CampaignMilestone(SQLModel, table=True):
     max_submissions: int | None = None
     counts: str = Field(default="last", max_length=8)
     # calendars.model.RelativeRule.to_dict(): due N (working) days after an event of the school's file.
-    relative: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # none_as_null: "no rule" is SQL NULL, so `relative IS NOT NULL` finds the campaigns that have one.
+    relative: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     marker: str | None = Field(default=None, max_length=16)
     # The returned file's own window: RelativeRule.to_dict() plus "beyond_cap".
-    after_return: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after_return: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     documents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # The calendar's reminder policy ({} = the calendar asks for none; NULL = cdsflow's default).
     reminders: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))

@@ -326,37 +326,27 @@ def next_milestones(milestones: list[MilestoneView]) -> dict[Stage, MilestoneVie
     return out
 
 
-def _late_on_own_deadlines(session: Session, ids: list[int], already: set[int], now: datetime) -> list[LateSchool]:
-    """Schools late on a relative milestone: their own deadline, from their history, has passed
-    (calendars FORMAT.md "Relative deadlines"). Only campaigns whose calendar has such a rule pay."""
+def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime) -> tuple[int, list[LateSchool]]:
+    """Schools late in campaigns whose calendar has relative deadlines: each school against the
+    deadlines that hold for it, from its own history (calendars FORMAT.md "Relative deadlines")."""
     from cdsflow.workflow.services import deadlines
 
-    out: list[LateSchool] = []
-    for cid in ids:
+    late: list[LateSchool] = []
+    for cid in cids:
         rows = deadlines.milestones(session, cid)
-        if not deadlines.has_relative(rows):
-            continue
-        relative = [r for r in rows if r.relative and r.stage]
-        earliest = min(Stage(r.stage).order for r in relative) if relative else None
-        if earliest is None:
-            continue
-        open_states = [s.value for s in STAGE_ORDER if s.order < max(Stage(r.stage).order for r in relative)]
+        open_states = [s.value for s in STAGE_ORDER if s != Stage.PUBLISHED]
         schools = session.execute(
             select(Assessment.id, Assessment.state, Unit.code, Unit.name).join(Unit, Unit.id == Assessment.school_id)
             .where(Assessment.campaign_id == cid, Assessment.state.in_(open_states)).order_by(Assessment.id)).all()
         launched = session.get(Campaign, cid).launched_at
         events = deadlines.event_times(session, [aid for aid, *_ in schools])
         for aid, state, code, name in schools:
-            if aid in already:
-                continue
-            due = deadlines.resolve_for(rows, events.get(aid, {}), launched)
-            reached = Stage(state)
-            for r in relative:
-                at = due.get(r.key)
-                if at is not None and at < now and Stage(r.stage).order > reached.order:
-                    out.append(LateSchool(aid, code, name, reached, MilestoneView(r.key, r.title, Stage(r.stage), at)))
-                    break
-    return out
+            own = deadlines.own_for_rows(rows, deadlines.resolve_for(rows, events.get(aid, {}), launched))
+            nxt = deadlines.next_own_deadline(own, Stage(state))
+            if nxt is not None and nxt.due_at < now:
+                late.append(LateSchool(aid, code, name, Stage(state), MilestoneView(nxt.key, nxt.title, nxt.stage,
+                                                                                   nxt.due_at)))
+    return len(late), late
 
 
 def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None = None, late_limit: int = 20) -> CampaignStatusView:
@@ -387,7 +377,15 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
     late_stages: dict[int, dict[str, MilestoneView]] = {}
     late_total = 0
     cache: dict[tuple, dict] = {}
+    # A calendar with relative deadlines: each school has its own, so those campaigns are read
+    # school by school (the others keep the few GROUP BY queries).
+    relative_cids = set(session.scalars(select(CampaignMilestone.campaign_id).where(
+        CampaignMilestone.campaign_id.in_(ids), CampaignMilestone.relative.is_not(None))))
+    per_school = [cid for cid in ids if cid in relative_cids]
     for cid in ids:
+        if cid in relative_cids:
+            late_stages[cid] = {}
+            continue
         ms = milestones[cid] or milestones[campaign_id]
         key = tuple((m.key, m.stage, m.due_at) for m in ms)
         nxt = cache.get(key) or cache.setdefault(key, next_milestones(ms))
@@ -409,8 +407,8 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
             .limit(remaining)
         )
         late += [LateSchool(aid, code, name, stage, late_stages[cid][stage.value]) for aid, cid, code, name in rows]
-    own_late = _late_on_own_deadlines(session, ids, {a.assessment_id for a in late}, now)
-    late_total += len(own_late)
+    own_total, own_late = _late_on_own_deadlines(session, per_school, now)
+    late_total += own_total
     late += own_late[: max(0, late_limit - len(late))]
     submitted_states = {s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order}
     child_lines = [

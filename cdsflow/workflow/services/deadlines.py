@@ -76,14 +76,50 @@ def own_deadlines(session: Session, a: Assessment) -> list[OwnDeadline]:
     rows = milestones(session, a.campaign_id)
     campaign = session.get(Campaign, a.campaign_id)
     due = resolve_for(rows, event_times(session, [a.id])[a.id], campaign.launched_at if campaign else None)
+    return own_for_rows(rows, due)
+
+
+def own_for_rows(rows: list[CampaignMilestone], due: dict[str, datetime | None]) -> list[OwnDeadline]:
     return [OwnDeadline(r.key, r.title, Stage(r.stage) if r.stage else None, due.get(r.key), relative_rule(r))
             for r in rows]
 
 
+def stage_deadlines(deadlines: list[OwnDeadline]) -> dict[Stage, OwnDeadline]:
+    """The deadline that holds for each stage: a stage's own (relative) deadline, once its event
+    has happened, replaces the stage's fixed ones (a returned file's window replaces the form's
+    closing); among fixed ones the earliest holds, among own ones the latest."""
+    by_stage: dict[Stage, list[OwnDeadline]] = defaultdict(list)
+    for d in deadlines:
+        if d.stage is not None and d.due_at is not None:
+            by_stage[d.stage].append(d)
+    out = {}
+    for stage, items in by_stage.items():
+        own = [d for d in items if d.relative is not None]
+        out[stage] = max(own, key=lambda d: d.due_at) if own else min(items, key=lambda d: d.due_at)
+    return out
+
+
 def next_own_deadline(deadlines: list[OwnDeadline], reached: Stage) -> OwnDeadline | None:
-    """The earliest deadline of a stage the school has not reached yet."""
-    pending = [d for d in deadlines if d.due_at is not None and d.stage is not None and d.stage.order > reached.order]
+    """The earliest deadline that holds for a stage the school has not reached yet."""
+    pending = [d for stage, d in stage_deadlines(deadlines).items() if stage.order > reached.order]
     return min(pending, key=lambda d: d.due_at) if pending else None
+
+
+def superseded(session: Session, campaign_id: int, stage: Stage, assessment_ids: list[int]) -> set[int]:
+    """The schools whose own deadline for `stage` replaces the campaign's fixed one (reminders
+    of the fixed milestone skip them; their relative milestone reminds them)."""
+    rows = milestones(session, campaign_id)
+    own_rows = [r for r in rows if r.relative and r.stage == stage.value]
+    if not own_rows or not assessment_ids:
+        return set()
+    campaign = session.get(Campaign, campaign_id)
+    events = event_times(session, assessment_ids)
+    out = set()
+    for aid in assessment_ids:
+        due = resolve_for(rows, events.get(aid, {}), campaign.launched_at if campaign else None)
+        if any(due.get(r.key) is not None for r in own_rows):
+            out.add(aid)
+    return out
 
 
 # ---------------------------------------------------------------- the proposal's form

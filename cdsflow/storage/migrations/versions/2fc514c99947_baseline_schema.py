@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 0332e3b8bda1
+Revision ID: 2fc514c99947
 Revises: 
-Create Date: 2026-11-29 10:47:11.581999
+Create Date: 2026-11-29 10:52:51.033429
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '0332e3b8bda1'
+revision = '2fc514c99947'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -233,9 +233,9 @@ def upgrade() -> None:
     sa.Column('closes_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('max_submissions', sa.Integer(), nullable=True),
     sa.Column('counts', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
-    sa.Column('relative', sa.JSON(), nullable=True),
+    sa.Column('relative', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('marker', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
-    sa.Column('after_return', sa.JSON(), nullable=True),
+    sa.Column('after_return', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('documents', sa.JSON(), nullable=False),
     sa.Column('reminders', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
