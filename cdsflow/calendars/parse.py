@@ -488,6 +488,11 @@ def parse_calendar(text: str) -> Parsed:
             ms = _milestone(r, m, i, default_reminders, seen)
             if ms is not None:
                 milestones.append(ms)
+        # Here rather than in rules.py, so the file's other errors do not hide it.
+        for ms in milestones:
+            if ms.relative is not None and ms.relative.milestone is not None and ms.relative.milestone not in seen:
+                r.err(ms.line, "unknown_event",
+                      f"mốc '{ms.key}': hạn tương đối tính theo mốc không tồn tại '{ms.relative.milestone}'")
 
     if any(p.severity == "error" for p in r.problems) or issuer is None or year is None:
         return out
