@@ -100,9 +100,12 @@ def stage_deadlines(deadlines: list[OwnDeadline]) -> dict[Stage, OwnDeadline]:
 
 
 def next_own_deadline(deadlines: list[OwnDeadline], reached: Stage) -> OwnDeadline | None:
-    """The earliest deadline that holds for a stage the school has not reached yet."""
-    pending = [d for stage, d in stage_deadlines(deadlines).items() if stage.order > reached.order]
-    return min(pending, key=lambda d: d.due_at) if pending else None
+    """The deadline of the next stage the school has to reach (the first later stage that has one).
+
+    By stage rather than by date: a relative deadline of a further stage may count from an old
+    event (the reviewers' 3 days after a send that was since returned) and is not the school's next."""
+    pending = sorted((stage.order, d) for stage, d in stage_deadlines(deadlines).items() if stage.order > reached.order)
+    return pending[0][1] if pending else None
 
 
 def superseded(session: Session, campaign_id: int, stage: Stage, assessment_ids: list[int]) -> set[int]:
