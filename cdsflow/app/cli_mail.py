@@ -174,10 +174,10 @@ def register(app: typer.Typer) -> None:
             items = preview_day(s, local(instant).date(), campaign_id=campaign)
             policies = policy_lines(s, campaign_id=campaign)
         if policies:
-            rules = Table("Kế hoạch", "Mốc", "Hạn", "Lịch nhắc theo lịch kế hoạch", title="Chính sách nhắc hạn")
+            console.print("Chính sách nhắc hạn (theo lịch của kế hoạch):", highlight=False)
             for line in policies:
-                rules.add_row(str(line.campaign_id), line.milestone_key, line.deadline, line.policy)
-            console.print(rules)
+                console.print(f"  Kế hoạch {line.campaign_id}, mốc {line.milestone_key} (hạn {line.deadline}): {line.policy}",
+                              highlight=False, markup=False, soft_wrap=True)
         if not items:
             console.print(f"Không có thư nhắc hạn nào vào ngày {local(instant):%d/%m/%Y}.")
             return
