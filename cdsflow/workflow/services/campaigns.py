@@ -326,27 +326,49 @@ def next_milestones(milestones: list[MilestoneView]) -> dict[Stage, MilestoneVie
     return out
 
 
-def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime) -> tuple[int, list[LateSchool]]:
+def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime,
+                           limit: int) -> tuple[int, list[LateSchool]]:
     """Schools late in campaigns whose calendar has relative deadlines: each school against the
-    deadlines that hold for it, from its own history (calendars FORMAT.md "Relative deadlines")."""
+    deadlines that hold for it, from its own history (calendars FORMAT.md "Relative deadlines").
+
+    A school's deadlines depend only on its stage and the days of its events, so schools sharing
+    them share one computation; three queries for all the campaigns."""
+    from cdsflow.calendars.timeutil import local
     from cdsflow.workflow.services import deadlines
 
+    if not cids:
+        return 0, []
+    # Plain rows: a Sở's child campaigns repeat one calendar, so they share one fingerprint.
+    m = CampaignMilestone.__table__.c
+    rows_of: dict[int, list] = defaultdict(list)
+    for row in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at, m.relative)
+                               .where(m.campaign_id.in_(cids)).order_by(m.campaign_id, m.position)):
+        rows_of[row.campaign_id].append(row)
+    shape = {cid: tuple((r.key, r.stage, r.due_at, repr(r.relative)) for r in rows) for cid, rows in rows_of.items()}
+    launched = dict(session.execute(select(Campaign.id, Campaign.launched_at).where(Campaign.id.in_(cids))).all())
+    schools = session.execute(
+        select(Assessment.id, Assessment.campaign_id, Assessment.state, Unit.code, Unit.name)
+        .join(Unit, Unit.id == Assessment.school_id)
+        .where(Assessment.campaign_id.in_(cids), Assessment.state != Stage.PUBLISHED.value)
+        .order_by(Assessment.id)).all()
+    events = deadlines.event_times(session, [row.id for row in schools])
+    memo: dict[tuple, deadlines.OwnDeadline | None] = {}
     late: list[LateSchool] = []
-    for cid in cids:
-        rows = deadlines.milestones(session, cid)
-        open_states = [s.value for s in STAGE_ORDER if s != Stage.PUBLISHED]
-        schools = session.execute(
-            select(Assessment.id, Assessment.state, Unit.code, Unit.name).join(Unit, Unit.id == Assessment.school_id)
-            .where(Assessment.campaign_id == cid, Assessment.state.in_(open_states)).order_by(Assessment.id)).all()
-        launched = session.get(Campaign, cid).launched_at
-        events = deadlines.event_times(session, [aid for aid, *_ in schools])
-        for aid, state, code, name in schools:
-            own = deadlines.own_for_rows(rows, deadlines.resolve_for(rows, events.get(aid, {}), launched))
-            nxt = deadlines.next_own_deadline(own, Stage(state))
-            if nxt is not None and nxt.due_at < now:
-                late.append(LateSchool(aid, code, name, Stage(state), MilestoneView(nxt.key, nxt.title, nxt.stage,
-                                                                                   nxt.due_at)))
-    return len(late), late
+    total = 0
+    for aid, cid, state, code, name in schools:
+        own_events = events.get(aid, {})
+        key = (shape.get(cid), launched.get(cid), state, tuple(sorted((e, local(at).date()) for e, at in own_events.items())))
+        if key not in memo:
+            rows = rows_of[cid]
+            memo[key] = deadlines.next_own_deadline(
+                deadlines.own_for_rows(rows, deadlines.resolve_for(rows, own_events, launched.get(cid))), Stage(state))
+        nxt = memo[key]
+        if nxt is not None and nxt.due_at < now:
+            total += 1
+            if len(late) < limit:  # all are counted, only the first few are listed
+                late.append(LateSchool(aid, code, name, Stage(state),
+                                       MilestoneView(nxt.key, nxt.title, nxt.stage, nxt.due_at)))
+    return total, late
 
 
 def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None = None, late_limit: int = 20) -> CampaignStatusView:
@@ -407,7 +429,7 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
             .limit(remaining)
         )
         late += [LateSchool(aid, code, name, stage, late_stages[cid][stage.value]) for aid, cid, code, name in rows]
-    own_total, own_late = _late_on_own_deadlines(session, per_school, now)
+    own_total, own_late = _late_on_own_deadlines(session, per_school, now, late_limit)
     late_total += own_total
     late += own_late[: max(0, late_limit - len(late))]
     submitted_states = {s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order}
