@@ -11,11 +11,14 @@ from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 from email import message_from_bytes, policy
+import io
 
 import pytest
+from docx import Document
 from freezegun import freeze_time
 
 from cdsflow.calendars.timeutil import TZ
+from cdsflow.documents import vietnamese as vn
 from cdsflow.notifications.sender import drain_outbox_sync
 from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
@@ -37,6 +40,7 @@ class Ward:
     def __init__(self, world: World, campaign_id: int, s1: int, s2: int, sink: MemorySinkStore, port: int):
         self.world, self.campaign_id, self.s1, self.s2, self.sink, self.port = world, campaign_id, s1, s2, sink, port
         self.first_answers: dict = {}
+        self.first_groups: list = []
 
     def client(self, who: str):
         return self.world.client(who)  # logged in at the frozen instant (a session lasts 12 hours)
@@ -89,7 +93,8 @@ def ward(tmp_path_factory):
             with freeze_time("2026-01-28 10:00:00+07:00"):
                 assert w.step(who, aid, "submit_proposal").status_code == 200
         with freeze_time("2026-01-28 10:05:00+07:00"):
-            w.first_answers = w.client("officer").get(f"/api/assessments/{w.s1}/scores?phase=self").json()["answers"]
+            first = w.client("officer").get(f"/api/assessments/{w.s1}/scores?phase=self").json()
+            w.first_answers, w.first_groups = first["answers"], first["result"]["groups"]
         yield w
     finally:
         controller.stop()
@@ -135,6 +140,16 @@ def test_counts_first_keeps_the_first_send_for_reviewers_and_the_page_lists_both
     sends = page.split('<ol id="sends">')[1].split("</ol>")[0]
     assert sends.count("<li>") == 2 and "gửi lại sau khi bị trả hồ sơ" in sends
     assert "(lần gửi được ghi nhận)" in sends.split("</li>")[0]  # the first one
+    # The self-assessment report prints the first send's group totals, not the resent ones.
+    with freeze_time("2026-02-27 09:30:00+07:00"):
+        head = ward.client("head")
+        doc = head.post(f"/api/assessments/{ward.s1}/documents", json={"doc_type": "bao_cao"})
+        assert doc.status_code == 201, doc.text
+        body = head.get(doc.json()["download"]).content
+    text = "\n".join(p.text for p in Document(io.BytesIO(body)).paragraphs)
+    text += "\n".join(c.text for t in Document(io.BytesIO(body)).tables for r in t.rows for c in r.cells)
+    for g in ward.first_groups:
+        assert f"{vn.decimal(g['total'])}/" in text, (g, text[:2000])
 
 
 def test_own_deadline_across_30_4_drives_reminders_late_and_refusal(ward):
