@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from cdsflow.calendars.reminders import ACTOR, DIGEST, offset_audiences, reminder_points
+from cdsflow.calendars.reminders import ACTOR, DIGEST, ReminderPoint, offset_audiences, reminder_points
 from cdsflow.calendars.timeutil import days_left_text, local, next_sending_instant, vn_datetime
 from cdsflow.notifications import dbretry
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
@@ -247,8 +247,10 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, 
     from cdsflow.workflow.services import deadlines
 
     day = sweep_day(plan.offset_key)
-    if day is None:
-        raise InvalidInput(f"Mốc '{ms.key}' có hạn riêng theo từng cơ sở: chỉ nhắc theo lượt quét hằng ngày")
+    manual = plan.offset_key.startswith("manual-")  # an officer's nudge: every school with a deadline
+    if day is None and not manual:
+        raise InvalidInput(f"Mốc '{ms.key}' có hạn riêng theo từng cơ sở: chỉ nhắc theo lượt quét hằng ngày "
+                           "hoặc khi cán bộ nhắc ngay")
     milestone = as_milestone(ms)
     rows = deadlines.milestones(session, campaign.id)
     schools = session.execute(
@@ -269,8 +271,11 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, 
         due = deadlines.resolve_for(rows, events.get(row.id, {}), campaign.launched_at).get(ms.key)
         if due is None:
             continue  # its event has not happened: no deadline for this school yet
-        todays = [p for p in reminder_points(milestone, due_at=due) if local(p.at).date() == day]
         overdue = now > due
+        if manual:
+            todays = [ReminderPoint(plan.offset_key, now, overdue, frozenset({ACTOR, DIGEST}))]
+        else:
+            todays = [p for p in reminder_points(milestone, due_at=due) if local(p.at).date() == day]
         if overdue:
             late.append(row)
             plan.late_schools += 1

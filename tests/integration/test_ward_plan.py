@@ -165,6 +165,10 @@ def test_own_deadline_across_30_4_drives_reminders_late_and_refusal(ward):
         r = ward.step("head12", ward.s2, "submit_proposal")
         assert r.status_code == 422 and "Đã hết thời hạn gửi lại hồ sơ sau khi bị trả" in r.text
         board = ward.client("officer").get(f"/api/campaigns/{ward.campaign_id}").json()
+        # The officer's nudge on the relative milestone reaches the schools that have such a deadline
+        # (P1S2, late: one reminder, and one digest to the ward's Phòng).
+        nudge = ward.client("officer").post(f"/api/campaigns/{ward.campaign_id}/remind", json={"milestone": "nop-lai"})
+        assert nudge.status_code == 200 and (nudge.json()["late_schools"], nudge.json()["queued"]) == (1, 2), nudge.text
     late = {x["school_code"]: x for x in board["late"]}
     assert late["P1S2"]["milestone"].startswith("Bổ sung hồ sơ và gửi lại")
     assert datetime.fromisoformat(late["P1S2"]["due_at"]).astimezone(TZ).date().isoformat() == "2026-05-07"
