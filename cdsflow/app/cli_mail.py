@@ -165,13 +165,19 @@ def register(app: typer.Typer) -> None:
         from sqlalchemy.orm import Session
 
         from cdsflow.calendars.timeutil import local
-        from cdsflow.scheduler.preview import first_subjects, preview_day
+        from cdsflow.scheduler.preview import first_subjects, policy_lines, preview_day
 
         # Reminder jobs fire at the start of the sending hours, so the unit is the whole day
         # containing the moment asked about.
         instant, _ = _parse_at(at)
         with Session(_engine()) as s:
             items = preview_day(s, local(instant).date(), campaign_id=campaign)
+            policies = policy_lines(s, campaign_id=campaign)
+        if policies:
+            console.print("Chính sách nhắc hạn (theo lịch của kế hoạch):", highlight=False)
+            for line in policies:
+                console.print(f"  Kế hoạch {line.campaign_id}, mốc {line.milestone_key} (hạn {line.deadline}): {line.policy}",
+                              highlight=False, markup=False, soft_wrap=True)
         if not items:
             console.print(f"Không có thư nhắc hạn nào vào ngày {local(instant):%d/%m/%Y}.")
             return

@@ -54,6 +54,7 @@ def to_ics(cal: Calendar, *, now: datetime | None = None) -> bytes:
     out.add("x-wr-calname", f"{cal.issuer} – năm học {cal.school_year}")
     out.add("x-wr-timezone", "Asia/Ho_Chi_Minh")
     for row in timeline(cal):
-        out.add_component(_event(cal, row, stamp))
+        if row.milestone.due_at is not None:  # a relative deadline or a start marker has no date to show
+            out.add_component(_event(cal, row, stamp))
     out.add_missing_timezones()
     return out.to_ical()

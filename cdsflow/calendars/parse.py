@@ -10,7 +10,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from cdsflow.calendars import timeutil
-from cdsflow.calendars.model import Calendar, Milestone, ReminderPolicy, SubmissionPolicy
+from cdsflow.calendars.model import (
+    RELATIVE_EVENTS,
+    Calendar,
+    Milestone,
+    RelativeRule,
+    ReminderPolicy,
+    SubmissionPolicy,
+)
 from cdsflow.calendars.problems import Problem, error
 from cdsflow.calendars.yamlsource import Map, Seq, Text, read_tree
 from cdsflow.text import TextError, clean_text
@@ -34,10 +41,15 @@ ACTOR_LABELS: dict[Actor, str] = {
 _TOP_KEYS = {"issuer", "issuer_kind", "number", "issued", "school_year", "index_sets", "parent",
              "references", "reminders", "known_issues", "milestones", "dossier"}
 _MILESTONE_KEYS = {"key", "title", "actor", "stage", "due", "opens", "window", "documents", "channel",
-                   "reminders", "submission", "parent_milestone", "known_issue", "note"}
+                   "reminders", "submission", "parent_milestone", "known_issue", "note", "after", "marker"}
 _PARENT_KEYS = {"calendar", "issuer", "number", "date"}
-_REMINDER_KEYS = {"before", "on_the_day", "overdue_every", "escalate_to"}
-_SUBMISSION_KEYS = {"opens", "closes", "max_sends", "counts"}
+_REMINDER_KEYS = {"before", "on_the_day", "overdue_every", "escalate_to", "overdue_limit", "digest_every",
+                  "digest_limit"}
+_SUBMISSION_KEYS = {"opens", "closes", "max_sends", "counts", "after_return"}
+_AFTER_KEYS = {"event", "milestone", "working_days", "days", "not_later_than"}
+_AFTER_RETURN_KEYS = {"working_days", "days", "not_later_than", "beyond_cap"}
+_MARKERS = {"start"}
+_CADENCES = {"daily": 1, "weekly": 5}
 _WINDOW_KEYS = {"from", "to"}
 _TRUE = {"true", "yes", "có"}
 _FALSE = {"false", "no", "không"}
@@ -178,17 +190,101 @@ def _reminders(r: _Reader, value, where: str) -> tuple[bool, ReminderPolicy | No
         on_day = defaults.on_the_day if on_day is None else on_day
     every = defaults.overdue_every_working_days
     if "overdue_every" in value:
-        t = r.text(value, "overdue_every", where)
-        every = None if t is None or t.lower() in {"none", "false"} else r.integer(t, where + " › reminders › overdue_every", minimum=1)
+        every = _cadence(r, value, "overdue_every", where)
+    digest, digest_given = None, "digest_every" in value
+    if digest_given:
+        digest = _cadence(r, value, "digest_every", where)
+    limits = {}
+    for key in ("overdue_limit", "digest_limit"):
+        t = r.text(value, key, where)
+        limits[key] = None if t is None or t.lower() == "none" else r.integer(t, f"{where} › reminders › {key}", minimum=1)
     escalate = r.enum(r.text(value, "escalate_to", where), Actor, "actor", where + " › reminders › escalate_to")
     return True, ReminderPolicy(before_working_days=before, on_the_day=on_day,
-                                overdue_every_working_days=every, escalate_to=escalate)
+                                overdue_every_working_days=every, escalate_to=escalate,
+                                overdue_limit=limits["overdue_limit"], digest_every_working_days=digest,
+                                digest_limit=limits["digest_limit"], digest_given=digest_given)
+
+
+def _cadence(r: _Reader, value: Map, key: str, where: str) -> int | None:
+    """daily | weekly | N (working days) | none."""
+    t = r.text(value, key, where)
+    if t is None or t.lower() in {"none", "false", "không"}:
+        return None
+    if t.lower() in _CADENCES:
+        return _CADENCES[t.lower()]
+    if not t.strip().isdigit():
+        r.err(t.line, "bad_cadence", f"{where} › reminders › {key}: '{t}' phải là daily (hằng ngày), "
+              "weekly (hằng tuần), một số ngày làm việc hoặc none")
+        return None
+    return r.integer(t, f"{where} › reminders › {key}", minimum=1)
+
+
+def _count(r: _Reader, value: Map, where: str) -> tuple[int, bool] | None:
+    """Exactly one of working_days / days: (N, working?)."""
+    given = [k for k in ("working_days", "days") if k in value]
+    if len(given) != 1:
+        r.err(value.line, "bad_relative", f"{where}: cần đúng một trong 'working_days' (ngày làm việc) hoặc 'days' (ngày)")
+        return None
+    t = r.text(value, given[0], where, required=True)
+    n = r.integer(t, f"{where} › {given[0]}", minimum=1) if t is not None else None
+    return None if n is None else (n, given[0] == "working_days")
+
+
+def _after(r: _Reader, value, where: str) -> RelativeRule | None:
+    """`after: {event|milestone, working_days|days, not_later_than}` (the milestone key is checked later)."""
+    where += " › after"
+    if not isinstance(value, Map):
+        r.err(getattr(value, "line", None), "bad_relative",
+              f"{where}: phải là một bảng (event hoặc milestone, working_days hoặc days, not_later_than)")
+        return None
+    r.unknown_keys(value, _AFTER_KEYS, where)
+    event, other = r.text(value, "event", where), r.text(value, "milestone", where)
+    if (event is None) == (other is None):
+        r.err(value.line, "bad_relative", f"{where}: cần đúng một trong 'event' (sự kiện của hồ sơ) hoặc 'milestone' (mốc khác)")
+        return None
+    if event is not None and event not in RELATIVE_EVENTS:
+        r.err(event.line, "unknown_event",
+              f"{where}: sự kiện không tồn tại: '{event}' (dùng: {', '.join(RELATIVE_EVENTS)})")
+        return None
+    count = _count(r, value, where)
+    cap = r.guarded(r.text(value, "not_later_than", where), timeutil.parse_deadline, where + " › not_later_than")
+    if count is None:
+        return None
+    return RelativeRule(count=count[0], working=count[1], event=str(event) if event else None,
+                        milestone=str(other) if other else None, cap=cap)
+
+
+def _after_return(r: _Reader, value, where: str) -> tuple[RelativeRule | None, bool]:
+    where += " › after_return"
+    if not isinstance(value, Map):
+        r.err(getattr(value, "line", None), "bad_relative", f"{where}: phải là một bảng (working_days hoặc days, not_later_than, beyond_cap)")
+        return None, True
+    r.unknown_keys(value, _AFTER_RETURN_KEYS, where)
+    count = _count(r, value, where)
+    cap = r.guarded(r.text(value, "not_later_than", where), timeutil.parse_deadline, where + " › not_later_than")
+    beyond = True
+    if (t := r.text(value, "beyond_cap", where)) is not None:
+        b = r.boolean(t, where + " › beyond_cap")
+        beyond = True if b is None else b
+    if count is None:
+        return None, beyond
+    return RelativeRule(count=count[0], working=count[1], event="returned", cap=cap), beyond
 
 
 def _window(r: _Reader, value, where: str) -> tuple[datetime | None, datetime | None]:
+    if isinstance(value, Text) and ".." in value:
+        # A day (or month) range: 2025-05-05..2025-05-16.
+        first, _, last = str(value).partition("..")
+        start = r.guarded(Text(first.strip(), value.line), timeutil.parse_start, where + " › window")
+        end = r.guarded(Text(last.strip(), value.line), timeutil.parse_end, where + " › window")
+        if start and end and end < start:
+            r.err(value.line, "window_reversed",
+                  f"{where}: khoảng thời gian kết thúc ({timeutil.format_instant_vi(end)}) trước khi bắt đầu ({timeutil.format_instant_vi(start)})")
+            return None, None
+        return start, end
     if isinstance(value, Text):
         if not timeutil.is_month(value):
-            r.err(value.line, "bad_window", f"{where}: 'window' phải là một tháng (YYYY-MM) hoặc bảng from/to")
+            r.err(value.line, "bad_window", f"{where}: 'window' phải là một tháng (YYYY-MM), một khoảng ngày (2025-05-05..2025-05-16) hoặc bảng from/to")
             return None, None
         bounds = r.guarded(value, lambda v: timeutil.month_bounds(*timeutil.parse_month(v)), where)
         return bounds if bounds else (None, None)
@@ -225,7 +321,11 @@ def _submission(r: _Reader, value, where: str, opens_at, due_at) -> SubmissionPo
             r.err(t.line, "bad_counts", f"{where}: 'counts' phải là last (lần gửi cuối được tính) hoặc first (lần đầu)")
         else:
             counts = str(t)
-    return SubmissionPolicy(opens_at=opens, closes_at=closes, max_submissions=cap, counts=counts)
+    after_return, beyond = None, True
+    if "after_return" in value:
+        after_return, beyond = _after_return(r, value["after_return"], where)
+    return SubmissionPolicy(opens_at=opens, closes_at=closes, max_submissions=cap, counts=counts,
+                            after_return=after_return, beyond_cap=beyond)
 
 
 def _document_codes(r: _Reader, node, key: str, where: str) -> list[str]:
@@ -257,21 +357,35 @@ def _milestone(r: _Reader, m, index: int, default_reminders: ReminderPolicy | No
     stage = r.enum(r.text(m, "stage", where), Stage, "stage", where)
 
     opens_at = due_at = None
-    has_due, has_window = "due" in m, "window" in m
-    if has_due and has_window:
-        r.err(m.key_lines["window"], "due_and_window", f"{where}: chỉ ghi một trong hai 'due' hoặc 'window'")
-    elif has_due:
+    relative = marker = None
+    given = [k for k in ("due", "window", "after", "marker") if k in m]
+    if len(given) > 1:
+        r.err(m.key_lines[given[1]], "due_and_window",
+              f"{where}: chỉ ghi một trong 'due', 'window', 'after' hoặc 'marker' (đang có: {', '.join(given)})")
+    elif "due" in m:
         due_at = r.guarded(r.text(m, "due", where, required=True), timeutil.parse_deadline, where + " › due")
         opens_at = r.guarded(r.text(m, "opens", where), timeutil.parse_start, where + " › opens")
         if opens_at and due_at and due_at < opens_at:
             r.err(m.key_lines["due"], "window_reversed",
                   f"{where}: hạn ({timeutil.format_instant_vi(due_at)}) trước ngày bắt đầu ({timeutil.format_instant_vi(opens_at)})")
-    elif has_window:
+    elif "window" in m:
         if "opens" in m:
             r.err(m.key_lines["opens"], "unknown_key", f"{where}: 'opens' chỉ dùng cùng 'due'; với 'window' hãy ghi from/to")
         opens_at, due_at = _window(r, m["window"], where)
+    elif "after" in m:
+        if "opens" in m:
+            r.err(m.key_lines["opens"], "unknown_key", f"{where}: 'opens' không dùng với 'after' (mốc mở khi sự kiện xảy ra)")
+        relative = _after(r, m["after"], where)
+    elif "marker" in m:
+        t = r.text(m, "marker", where, required=True)
+        if t is not None and t not in _MARKERS:
+            r.err(t.line, "bad_marker", f"{where}: 'marker' chỉ nhận giá trị start (mốc bắt đầu, không có hạn)")
+        elif t is not None:
+            marker = str(t)
+        if "opens" in m:
+            r.err(m.key_lines["opens"], "unknown_key", f"{where}: mốc bắt đầu (marker: start) không có ngày")
     else:
-        r.err(m.line, "missing_key", f"{where}: thiếu thời hạn ('due' hoặc 'window')")
+        r.err(m.line, "missing_key", f"{where}: thiếu thời hạn ('due', 'window', 'after' hoặc 'marker: start')")
 
     docs = _document_codes(r, m, "documents", where)
     channel = r.text(m, "channel", where)
@@ -286,13 +400,21 @@ def _milestone(r: _Reader, m, index: int, default_reminders: ReminderPolicy | No
         submission = _submission(r, m["submission"], where, opens_at, due_at)
     known_issue = r.text(m, "known_issue", where)
     parent_key = r.text(m, "parent_milestone", where)
-    if len(r.problems) > before or key is None or title is None or actor is None or due_at is None:
+    if marker is not None:
+        reminders = None  # a start marker has no deadline to remind of
+        if "submission" in m:
+            r.err(m.key_lines["submission"], "bad_marker", f"{where}: mốc bắt đầu không có biểu mẫu gửi ('submission')")
+    if relative is not None and submission is not None and (submission.opens_at is None or submission.closes_at is None):
+        r.err(m.key_lines["submission"], "bad_relative",
+              f"{where}: với hạn tương đối, 'submission' phải ghi rõ opens và closes")
+    if len(r.problems) > before or key is None or title is None or actor is None or (
+            due_at is None and relative is None and marker is None):
         return None
     return Milestone(
         key=str(key), title=str(title), actor=actor, stage=stage, due_at=due_at, opens_at=opens_at,
         documents=tuple(docs), channel=str(channel) if channel else None, reminders=reminders,
         submission=submission, line=m.line, known_issue=str(known_issue) if known_issue else None,
-        parent_milestone=str(parent_key) if parent_key else None,
+        parent_milestone=str(parent_key) if parent_key else None, relative=relative, marker=marker,
     )
 
 
@@ -366,6 +488,11 @@ def parse_calendar(text: str) -> Parsed:
             ms = _milestone(r, m, i, default_reminders, seen)
             if ms is not None:
                 milestones.append(ms)
+        # Here rather than in rules.py, so the file's other errors do not hide it.
+        for ms in milestones:
+            if ms.relative is not None and ms.relative.milestone is not None and ms.relative.milestone not in seen:
+                r.err(ms.line, "unknown_event",
+                      f"mốc '{ms.key}': hạn tương đối tính theo mốc không tồn tại '{ms.relative.milestone}'")
 
     if any(p.severity == "error" for p in r.problems) or issuer is None or year is None:
         return out

@@ -16,13 +16,18 @@ def is_met(milestone: Milestone, reached: Stage) -> bool:
     return milestone.stage is None or reached.order >= milestone.stage.order
 
 
-def is_late(milestone: Milestone, reached: Stage, now: datetime | None = None) -> bool:
-    return not is_met(milestone, reached) and timeutil.is_past(milestone.due_at, now)
+def is_late(milestone: Milestone, reached: Stage, now: datetime | None = None,
+            due_at: datetime | None = None) -> bool:
+    """`due_at`: the school's own deadline for a relative milestone (None: not started for it)."""
+    due = due_at if due_at is not None else milestone.due_at
+    return due is not None and not is_met(milestone, reached) and timeutil.is_past(due, now)
 
 
 def pending_milestones(cal: Calendar, actor: Actor, reached: Stage) -> list[Milestone]:
-    """Milestones of `actor` whose stage is not reached yet, earliest deadline first."""
-    return sorted((m for m in cal.milestones_for(actor) if not is_met(m, reached)), key=lambda m: m.due_at)
+    """Dated milestones of `actor` whose stage is not reached yet, earliest deadline first
+    (relative ones need a school's history: `workflow.services.deadlines`)."""
+    return sorted((m for m in cal.milestones_for(actor) if m.due_at is not None and not is_met(m, reached)),
+                  key=lambda m: m.due_at)
 
 
 def next_milestone(cal: Calendar, actor: Actor, reached: Stage) -> Milestone | None:

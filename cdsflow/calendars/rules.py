@@ -27,6 +27,8 @@ def _is_whole_month(m: Milestone) -> bool:
 
 
 def _issue_date(cal: Calendar, m: Milestone, issued_month, used: set[str]) -> Problem | None:
+    if m.due_at is None:
+        return None
     if cal.issued_on is not None:
         start, shown = timeutil.start_of_day(cal.issued_on), timeutil.format_date_vi(cal.issued_on)
     elif issued_month is not None:
@@ -44,7 +46,7 @@ def _issue_date(cal: Calendar, m: Milestone, issued_month, used: set[str]) -> Pr
 def _order(milestones: tuple[Milestone, ...], used: set[str]) -> list[Problem]:
     """A milestone for a later stage may not fall due before one for an earlier stage."""
     out = []
-    staged = [m for m in milestones if m.stage is not None]
+    staged = [m for m in milestones if m.stage is not None and m.due_at is not None]
     for later in staged:
         for earlier in staged:
             if earlier.stage.order < later.stage.order and later.due_at < earlier.due_at:
@@ -60,7 +62,7 @@ def _order(milestones: tuple[Milestone, ...], used: set[str]) -> list[Problem]:
 def _parent_problems(cal: Calendar, parent: Calendar, used: set[str]) -> list[Problem]:
     out = []
     by_key = {p.key: p for p in parent.milestones}
-    for m in cal.milestones:
+    for m in cal.dated_milestones:
         if m.parent_milestone is not None:
             match = by_key.get(m.parent_milestone)
             if match is None:
@@ -68,11 +70,11 @@ def _parent_problems(cal: Calendar, parent: Calendar, used: set[str]) -> list[Pr
                                  f"mốc '{m.key}': lịch cấp trên không có mốc '{m.parent_milestone}'"))
                 continue
         else:
-            same = [p for p in parent.milestones if p.stage is not None and p.stage == m.stage and p.actor == m.actor]
+            same = [p for p in parent.dated_milestones if p.stage is not None and p.stage == m.stage and p.actor == m.actor]
             if not same:
                 continue
             match = max(same, key=lambda p: p.due_at)
-        if m.due_at > match.due_at:
+        if match.due_at is not None and m.due_at > match.due_at:
             out.append(_refuse(
                 m, "after_parent",
                 f"mốc '{m.key}': hạn {timeutil.format_instant_vi(m.due_at)} muộn hơn hạn của lịch cấp trên "
@@ -80,10 +82,42 @@ def _parent_problems(cal: Calendar, parent: Calendar, used: set[str]) -> list[Pr
     return out
 
 
+def _relative_problems(cal: Calendar) -> list[Problem]:
+    """A relative rule names a milestone of this calendar, and the rules form no cycle."""
+    out: list[Problem] = []
+    by_key = {m.key: m for m in cal.milestones}
+    for m in cal.milestones:
+        rule = m.relative
+        if rule is None or rule.milestone is None:
+            continue
+        target = by_key.get(rule.milestone)
+        if target is None:
+            out.append(error(m.line, "unknown_event",
+                             f"mốc '{m.key}': hạn tương đối tính theo mốc không tồn tại '{rule.milestone}'"))
+        elif target.marker is not None:
+            out.append(error(m.line, "unknown_event",
+                             f"mốc '{m.key}': mốc '{rule.milestone}' (dòng {target.line}) là mốc bắt đầu, không có hạn để tính theo"))
+    reported: set[str] = set()
+    for m in cal.milestones:
+        path, cur = [m.key], m
+        while cur.relative is not None and cur.relative.milestone in by_key:
+            cur = by_key[cur.relative.milestone]
+            if cur.key in path:
+                cycle = path[path.index(cur.key):] + [cur.key]
+                if not reported.intersection(cycle):
+                    reported.update(cycle)
+                    lines = ", ".join(f"'{k}' (dòng {by_key[k].line})" for k in cycle[:-1])
+                    out.append(error(by_key[cur.key].line, "relative_cycle",
+                                     f"các hạn tương đối tạo thành vòng lặp: {' → '.join(cycle)}; sửa một trong các mốc {lines}"))
+                break
+            path.append(cur.key)
+    return out
+
+
 def check_rules(cal: Calendar, *, issued_month: tuple[int, int] | None = None,
                 parent: Calendar | None = None) -> list[Problem]:
     used: set[str] = set()  # milestones whose known_issue already explained a problem
-    out: list[Problem] = []
+    out: list[Problem] = _relative_problems(cal)
     for m in cal.milestones:
         if (p := _issue_date(cal, m, issued_month, used)) is not None:
             out.append(p)
@@ -91,13 +125,13 @@ def check_rules(cal: Calendar, *, issued_month: tuple[int, int] | None = None,
     if parent is not None:
         out.extend(_parent_problems(cal, parent, used))
     for m in cal.milestones:
-        due_day = timeutil.local(m.due_at).date()
-        reason = timeutil.day_off_reason(due_day)
+        due_day = timeutil.local(m.due_at).date() if m.due_at is not None else None
+        reason = timeutil.day_off_reason(due_day) if due_day else None
         # A whole-month window ends on the month's last day whatever it is: not a chosen date.
         if reason and not _is_whole_month(m):
             out.append(warning(m.line, "deadline_day_off",
                                f"mốc '{m.key}': hạn {timeutil.format_date_vi(due_day)} rơi vào {reason}"))
-        if m.reminders is None:
+        if m.reminders is None and m.marker is None:
             out.append(warning(m.line, "no_reminder", f"mốc '{m.key}': không có lịch nhắc hạn"))
         if m.known_issue and m.key not in used:
             out.append(warning(m.line, "known_issue", f"mốc '{m.key}': {m.known_issue}"))

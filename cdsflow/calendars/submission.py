@@ -5,11 +5,37 @@ from datetime import datetime
 
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.model import SubmissionPolicy
+from cdsflow.calendars.relative import window_after_return
 
 
-def submission_refusal(policy: SubmissionPolicy, now: datetime, sends_so_far: int) -> str | None:
-    """Why a new send at `now` is refused (Vietnamese), or None when it is accepted."""
+def in_return_window(policy: SubmissionPolicy, now: datetime, returned_at: datetime | None) -> bool:
+    """A send at `now` falls inside the school's own window after its latest return."""
+    if policy.after_return is None or returned_at is None:
+        return False
+    opens, closes = window_after_return(policy.after_return, returned_at)
+    return opens <= now <= closes
+
+
+def submission_refusal(policy: SubmissionPolicy, now: datetime, sends_so_far: int, *,
+                       returned_at: datetime | None = None) -> str | None:
+    """Why a new send at `now` is refused (Vietnamese), or None when it is accepted.
+
+    `returned_at`: the school's latest return for supplement when the file is back with it
+    after a return. Inside the window `after_return` gives it (FORMAT.md "Resubmission") the
+    form's own opening and closing do not apply, nor the cap when `beyond_cap`; `sends_so_far`
+    counts the sends that count against the cap.
+    """
     now = timeutil.local(now)
+    if in_return_window(policy, now, returned_at):
+        if not policy.beyond_cap and policy.max_submissions is not None and sends_so_far >= policy.max_submissions:
+            return (f"Đã gửi đủ {policy.max_submissions:02d} lần cho phép: lần gửi lại sau khi bị trả hồ sơ "
+                    "cũng được tính vào số lần gửi.")
+        return None
+    if policy.after_return is not None and returned_at is not None and policy.closes_at is not None \
+            and now > policy.closes_at:
+        _, closes = window_after_return(policy.after_return, returned_at)
+        return (f"Đã hết thời hạn gửi lại hồ sơ sau khi bị trả: hạn là {timeutil.format_instant_vi(closes)} "
+                f"({policy.after_return.describe()}); biểu mẫu đã đóng sau {timeutil.format_instant_vi(policy.closes_at)}.")
     if policy.opens_at is not None and now < policy.opens_at:
         return f"Chưa đến thời gian gửi: biểu mẫu mở từ {timeutil.format_instant_vi(policy.opens_at).replace('00h00 ', '')}."
     if policy.closes_at is not None and now > policy.closes_at:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.model import Calendar, Milestone
@@ -26,9 +27,28 @@ def document_names(codes: tuple[str, ...]) -> list[str]:
     return [known[c].name if c in known else c for c in codes]
 
 
+def deadline_text(m: Milestone) -> str:
+    """The deadline as the plan says it: a date or window, a relative rule, or a start marker."""
+    if m.relative is not None:
+        return "Trong " + m.relative.describe()
+    if m.due_at is None:
+        return "Bắt đầu (không có hạn)"
+    return timeutil.format_span_vi(m.opens_at, m.due_at)
+
+
+def _placed(cal: Calendar) -> list[tuple[int, Milestone]]:
+    """Time order; a milestone without a fixed date stays right after the one it follows in the file."""
+    keyed, last = [], None
+    for i, m in enumerate(cal.milestones):
+        if m.due_at is not None:
+            last = m.due_at
+        keyed.append(((m.due_at or last or timeutil.start_of_day(date.min)), i, m))
+    return [(i, m) for _, i, m in sorted(keyed, key=lambda t: (t[0], t[1]))]
+
+
 def timeline(cal: Calendar) -> list[TimelineRow]:
     """Milestones in time order (file order among equal deadlines), numbered from 1."""
-    ordered = sorted(enumerate(cal.milestones), key=lambda im: (im[1].due_at, im[0]))
+    ordered = _placed(cal)
     return [
         TimelineRow(
             number=n,
@@ -36,7 +56,7 @@ def timeline(cal: Calendar) -> list[TimelineRow]:
             title=m.title,
             actor=ACTOR_LABELS[m.actor],
             stage=m.stage.label if m.stage else "",
-            deadline=timeutil.format_span_vi(m.opens_at, m.due_at),
+            deadline=deadline_text(m),
             documents="; ".join(document_names(m.documents)),
             channel=CHANNELS.get(m.channel, "") if m.channel else "",
         )

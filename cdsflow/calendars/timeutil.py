@@ -277,3 +277,11 @@ def now() -> datetime:
 def is_past(deadline: datetime, at: datetime | None = None) -> bool:
     """True once `deadline` has passed: 23:59:59.999999 on the due day is still in time."""
     return local(at or now()) > deadline
+
+
+def due_after(event_at: datetime, count: int, *, working: bool = True, cap: datetime | None = None) -> datetime:
+    """A relative deadline: the end of the `count`-th working (or calendar) day after the event's
+    day, Vietnam time; never later than `cap` when one is given (FORMAT.md "Relative deadlines")."""
+    day = local(event_at).date()
+    end = end_of_day(add_working_days(day, count) if working else day + timedelta(days=count))
+    return min(end, cap) if cap is not None else end

@@ -177,6 +177,12 @@ def _addressee_lines(addressees: Sequence[str]) -> list[str]:
 
 
 def _when(m) -> str:
+    relative = getattr(m, "relative", None)
+    if relative:  # each school's own deadline (a calendar's RelativeRule, or its snapshot's dict)
+        from cdsflow.calendars.model import RelativeRule
+
+        rule = relative if isinstance(relative, RelativeRule) else RelativeRule.from_dict(relative)
+        return "Trong " + rule.describe()
     due = m.due_at.astimezone(VN_TZ).date() if m.due_at else None
     opens = m.opens_at.astimezone(VN_TZ).date() if m.opens_at else None
     if opens and due:
@@ -194,7 +200,7 @@ def ke_hoach(issuer, campaign, milestones: Sequence, issue: Issue, *, index_sets
     ctx = common("ke_hoach", issuer, campaign, issue, _t("ke_hoach", "subject", school_year=year))
     by_actor: dict[str, list[dict]] = {}
     # CampaignMilestone rows (position) or calendar Milestones (file order) alike
-    for m in sorted(milestones, key=lambda m: (getattr(m, "position", 0), m.due_at)):
+    for m in sorted(milestones, key=lambda m: (getattr(m, "position", 0), m.due_at is None, m.due_at or 0)):
         docs = [document_types()[d].name for d in (m.documents or []) if d in document_types()]
         by_actor.setdefault(str(m.actor), []).append(
             {"content": vn.nfc(m.title), "when": _when(m), "output": "; ".join(docs)})

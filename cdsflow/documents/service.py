@@ -383,7 +383,7 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
         for v in visits:
             v["visit_date"] = _date(v.get("visit_date"))
         period = data.get("period") or [None, None]
-        review = next((m for m in ld.milestones if m.stage == Stage.EXTERNAL_REVIEW.value), None)
+        review = next((m for m in ld.milestones if m.stage == Stage.EXTERNAL_REVIEW.value and m.due_at), None)
         if review is not None and not period[1]:
             period = [review.opens_at.astimezone(VN_TZ).date() if review.opens_at else None,
                       review.due_at.astimezone(VN_TZ).date()]
@@ -391,7 +391,7 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
                                    period=(_date(period[0]), _date(period[1])), team_name=data.get("team_name") or "")
     if code == "cong_van_nhac":
         key = data.get("milestone")
-        pending = [m for m in ld.milestones if m.actor == "school"]
+        pending = [m for m in ld.milestones if m.actor == "school" and m.due_at is not None]
         milestone = next((m for m in pending if m.key == key), None) if key else (pending[0] if pending else None)
         if milestone is None:
             raise InvalidInput("Không xác định được mốc cần đôn đốc (mục «milestone» trong tệp dữ liệu)")

@@ -17,14 +17,17 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from cdsflow.calendars.timeutil import days_left_text, next_sending_instant, vn_datetime
+from cdsflow.calendars.reminders import ACTOR, DIGEST, ReminderPoint, offset_audiences, reminder_points
+from cdsflow.calendars.timeutil import days_left_text, local, next_sending_instant, vn_datetime
 from cdsflow.notifications import dbretry
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import TemplateSet, default_templates
 from cdsflow.notifications.settings import MailSettings, load_settings
+from cdsflow.scheduler.planner import as_milestone, sweep_day
 from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.errors import InvalidInput, NotFound
+from cdsflow.workflow.services.deadlines import superseded
 from cdsflow.workflow.stages import Actor, CampaignStatus, Stage
 
 # A campaign in these states sends nothing: not started yet, or over.
@@ -118,7 +121,12 @@ def plan_reminder(
         plan.skipped_reason = "mốc này không gắn với giai đoạn nào của trường"
         return plan
     target = Stage(ms.stage)
+    policy = as_milestone(ms).reminders
+    if ms.relative:
+        return _plan_own_deadlines(session, plan, campaign, ms, target, now, settings, templates, skip_keys)
     plan.overdue = now > ms.due_at
+    # Who this point is for (FORMAT.md "Reminders"): the school's cadence and the digest's differ.
+    audiences = offset_audiences(policy, offset_key) if policy is not None else frozenset({ACTOR, DIGEST})
     late = session.execute(
         select(
             Assessment.id, Assessment.state, Unit.id.label("school_id"), Unit.name, Unit.emails,
@@ -128,6 +136,10 @@ def plan_reminder(
         .where(Assessment.campaign_id == campaign_id, Assessment.state.in_(earlier_stages(target)))
         .order_by(Unit.supervisor_id, Unit.name, Unit.id)
     ).all()
+    # Schools whose own deadline for this stage replaces this fixed one are reminded by it instead.
+    skip = superseded(session, campaign_id, target, [r.id for r in late]) if late else set()
+    if skip:
+        late = [r for r in late if r.id not in skip]
     plan.late_schools = len(late)
     common = {
         "campaign_title": campaign.title,
@@ -149,7 +161,7 @@ def plan_reminder(
     keys = {"campaign_id": campaign_id, "milestone_key": milestone_key, "offset_key": offset_key,
             "now": now, "not_before": not_before, "headers": headers,
             "useful_until": useful_until(ms.due_at, now, settings)}
-    if ms.actor == Actor.SCHOOL.value:
+    if ms.actor == Actor.SCHOOL.value and ACTOR in audiences:
         next_step = templates.next_steps[target.value]
         for row in late:
             recipients = split_emails(row.emails)
@@ -181,39 +193,127 @@ def plan_reminder(
                 )
     # Escalation: after the deadline (or for a supervisor's own milestone) one digest per
     # supervisor listing its late schools, never one mail per school.
-    if late and (plan.overdue or ms.actor != Actor.SCHOOL.value):
-        by_supervisor: dict[int, list[Any]] = defaultdict(list)
-        for row in late:
-            if row.supervisor_id is not None:
-                by_supervisor[row.supervisor_id].append(row)
-        supervisors = {
-            u.id: u
-            for u in session.execute(select(Unit).where(Unit.id.in_(list(by_supervisor)))).scalars()
-        } if by_supervisor else {}
-        for sup_id, rows in by_supervisor.items():
-            sup = supervisors[sup_id]
-            recipients = split_emails(sup.emails)
-            if not recipients:
-                continue
-            rendered = templates.render(
-                "overdue_digest",
-                {
-                    **common,
-                    "supervisor_name": sup.name,
-                    "count": len(rows),
-                    "schools": [{"name": r.name, "stage_label": Stage(r.state).label} for r in rows],
-                    "link": campaign_link(settings, campaign_id),
-                },
-            )
-            plan.digests += 1
-            for addr in recipients:
-                plan.rows.append(
-                    outbox_row(
-                        dedup_key=f"d:{campaign_id}:{sup_id}:{milestone_key}:{offset_key}:{addr.lower()}",
-                        kind="overdue_digest", recipient=addr, subject=rendered.subject,
-                        body_text=rendered.text, body_html=rendered.html, unit_id=sup_id, **keys,
-                    )
+    wants_digest = (plan.overdue and DIGEST in audiences) or (ms.actor != Actor.SCHOOL.value and (
+        not plan.overdue or bool(audiences)))
+    if late and wants_digest:
+        _add_digests(session, plan, late, common, keys, settings, templates, f"{milestone_key}:{offset_key}")
+    return plan
+
+
+def _add_digests(session: Session, plan: FanOutPlan, late: list[Any], common: dict, keys: dict,
+                 settings: MailSettings, templates: TemplateSet, dedup_part: str) -> None:
+    """One digest per supervisor listing its late schools, never one mail per school."""
+    campaign_id = plan.campaign_id
+    by_supervisor: dict[int, list[Any]] = defaultdict(list)
+    for row in late:
+        if row.supervisor_id is not None:
+            by_supervisor[row.supervisor_id].append(row)
+    supervisors = {
+        u.id: u
+        for u in session.execute(select(Unit).where(Unit.id.in_(list(by_supervisor)))).scalars()
+    } if by_supervisor else {}
+    for sup_id, rows in by_supervisor.items():
+        sup = supervisors[sup_id]
+        recipients = split_emails(sup.emails)
+        if not recipients:
+            continue
+        rendered = templates.render(
+            "overdue_digest",
+            {
+                **common,
+                "supervisor_name": sup.name,
+                "count": len(rows),
+                "schools": [{"name": r.name, "stage_label": Stage(r.state).label} for r in rows],
+                "link": campaign_link(settings, campaign_id),
+            },
+        )
+        plan.digests += 1
+        for addr in recipients:
+            plan.rows.append(
+                outbox_row(
+                    dedup_key=f"d:{campaign_id}:{sup_id}:{dedup_part}:{addr.lower()}",
+                    kind="overdue_digest", recipient=addr, subject=rendered.subject,
+                    body_text=rendered.text, body_html=rendered.html, unit_id=sup_id, **keys,
                 )
+            )
+
+
+def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, ms: CampaignMilestone,
+                        target: Stage, now: datetime, settings: MailSettings, templates: TemplateSet,
+                        skip_keys: set[str] | frozenset[str]) -> FanOutPlan:
+    """A relative milestone's daily sweep: each school not at the stage yet is reminded when one of
+    its own points (from its own deadline, FORMAT.md "Relative deadlines") falls on the sweep's day;
+    its supervisor gets a digest of the late ones on a digest point of any of them."""
+    from cdsflow.workflow.services import deadlines
+
+    day = sweep_day(plan.offset_key)
+    manual = plan.offset_key.startswith("manual-")  # an officer's nudge: every school with a deadline
+    if day is None and not manual:
+        raise InvalidInput(f"Mốc '{ms.key}' có hạn riêng theo từng cơ sở: chỉ nhắc theo lượt quét hằng ngày "
+                           "hoặc khi cán bộ nhắc ngay")
+    milestone = as_milestone(ms)
+    rows = deadlines.milestones(session, campaign.id)
+    schools = session.execute(
+        select(Assessment.id, Assessment.state, Unit.id.label("school_id"), Unit.name, Unit.emails,
+               Unit.supervisor_id)
+        .join(Unit, Unit.id == Assessment.school_id)
+        .where(Assessment.campaign_id == campaign.id, Assessment.state.in_(earlier_stages(target)))
+        .order_by(Unit.supervisor_id, Unit.name, Unit.id)
+    ).all()
+    events = deadlines.event_times(session, [r.id for r in schools])
+    not_before = next_sending_instant(now)
+    issuer = session.get(Unit, campaign.issuer_id)
+    issuer_emails = split_emails(issuer.emails) if issuer else []
+    headers = {"Reply-To": issuer_emails[0]} if issuer_emails else {}
+    late, digest_due = [], False
+    next_step = templates.next_steps[target.value]
+    for row in schools:
+        due = deadlines.resolve_for(rows, events.get(row.id, {}), campaign.launched_at).get(ms.key)
+        if due is None:
+            continue  # its event has not happened: no deadline for this school yet
+        overdue = now > due
+        if manual:
+            todays = [ReminderPoint(plan.offset_key, now, overdue, frozenset({ACTOR, DIGEST}))]
+        else:
+            todays = [p for p in reminder_points(milestone, due_at=due) if local(p.at).date() == day]
+        if overdue:
+            late.append(row)
+            plan.late_schools += 1
+        if any(DIGEST in p.audiences for p in todays if p.overdue):
+            digest_due = True
+        point = next((p for p in todays if ACTOR in p.audiences), None)
+        if point is None or ms.actor != Actor.SCHOOL.value:
+            continue
+        recipients = split_emails(row.emails)
+        if not recipients:
+            plan.schools_without_email.append(row.name)
+            continue
+        own_key = f"{point.offset_key}@{local(due):%Y%m%d}"
+        keyed = [(f"r:{campaign.id}:{row.school_id}:{ms.key}:{own_key}:{a.lower()}", a) for a in recipients]
+        keyed = [(k, a) for k, a in keyed if k not in skip_keys]
+        if not keyed:
+            continue
+        rendered = templates.render("reminder", {
+            "campaign_title": campaign.title, "milestone_title": ms.title, "stage_label": target.label,
+            "deadline": vn_datetime(due), "days_left_text": days_left_text(due, now), "overdue": overdue,
+            "sender_name": settings.from_name, "now_text": vn_datetime(now), "school_name": row.name,
+            "current_stage_label": Stage(row.state).label, "next_step": next_step,
+            "link": school_link(settings, row.id)})
+        for key, addr in keyed:
+            plan.rows.append(outbox_row(
+                dedup_key=key, kind="reminder", recipient=addr, subject=rendered.subject,
+                body_text=rendered.text, body_html=rendered.html, unit_id=row.school_id, assessment_id=row.id,
+                campaign_id=campaign.id, milestone_key=ms.key, offset_key=plan.offset_key, now=now,
+                not_before=not_before, headers=headers, useful_until=useful_until(due, now, settings)))
+    plan.overdue = bool(late)
+    if late and digest_due:
+        common = {"campaign_title": campaign.title, "milestone_title": ms.title, "stage_label": target.label,
+                  "deadline": "hạn riêng của từng cơ sở", "days_left_text": "", "overdue": True,
+                  "sender_name": settings.from_name, "now_text": vn_datetime(now)}
+        keys = {"campaign_id": campaign.id, "milestone_key": ms.key, "offset_key": plan.offset_key, "now": now,
+                "not_before": not_before, "headers": headers,
+                "useful_until": now + timedelta(hours=settings.reminder_grace_hours)}
+        _add_digests(session, plan, late, common, keys, settings, templates, f"{ms.key}:{plan.offset_key}")
     return plan
 
 

@@ -34,10 +34,40 @@ def preview_day(session: Session, day: date, *, campaign_id: int | None = None) 
         ids = list(session.scalars(select(Campaign.id).where(Campaign.status.in_(ACTIVE)).order_by(Campaign.id)))
     items: list[PreviewItem] = []
     for cid in ids:
-        for r in campaign_reminders(session, cid):
+        for r in campaign_reminders(session, cid, day=day):
             if local(r.at).date() == day:
                 items.append(PreviewItem(r, plan_reminder(session, cid, r.milestone_key, r.offset_key, r.at)))
     return sorted(items, key=lambda i: (i.reminder.at, i.reminder.job_id))
+
+
+@dataclass(frozen=True)
+class PolicyLine:
+    campaign_id: int
+    milestone_key: str
+    title: str
+    deadline: str
+    policy: str
+
+
+def policy_lines(session: Session, *, campaign_id: int | None = None) -> list[PolicyLine]:
+    """Each milestone's reminder policy as the calendar set it, for `remind preview`."""
+    from cdsflow.calendars.model import RelativeRule
+    from cdsflow.calendars.reminders import describe_policy
+    from cdsflow.calendars.timeutil import format_instant_vi
+    from cdsflow.scheduler.planner import as_milestone
+    from cdsflow.storage.tables import CampaignMilestone
+
+    query = select(CampaignMilestone).join(Campaign, Campaign.id == CampaignMilestone.campaign_id)
+    query = query.where(CampaignMilestone.campaign_id == campaign_id) if campaign_id is not None else query.where(
+        Campaign.status.in_(ACTIVE), Campaign.parent_id.is_(None))
+    out = []
+    for row in session.scalars(query.order_by(CampaignMilestone.campaign_id, CampaignMilestone.position)):
+        if not row.stage or row.marker:
+            continue
+        deadline = ("hạn riêng: " + RelativeRule.from_dict(row.relative).describe() if row.relative
+                    else format_instant_vi(row.due_at))
+        out.append(PolicyLine(row.campaign_id, row.key, row.title, deadline, describe_policy(as_milestone(row).reminders)))
+    return out
 
 
 def first_subjects(plan: FanOutPlan, limit: int = 2) -> list[str]:

@@ -27,7 +27,8 @@ from sqlalchemy.orm import Session
 from cdsflow.notifications import dbretry
 from cdsflow.notifications.fanout import fan_out_reminder_chunked
 from cdsflow.notifications.settings import MailSettings, load_settings
-from cdsflow.scheduler.planner import ACTIVE, PlannedReminder, reminders_for
+from cdsflow.calendars.timeutil import local
+from cdsflow.scheduler.planner import ACTIVE, PlannedReminder, reminders_for, sweeps_for
 from cdsflow.storage.notifications_tables import ReminderRun
 from cdsflow.storage.tables import Campaign, CampaignMilestone
 
@@ -77,7 +78,7 @@ _POINTS: dict[int, tuple[tuple, list[PlannedReminder]]] = {}
 
 
 def _fingerprint(rows: list[Any]) -> tuple:
-    return tuple((r.key, r.actor, r.stage, r.due_at, r.opens_at, repr(r.reminders)) for r in rows)
+    return tuple((r.key, r.actor, r.stage, r.due_at, r.opens_at, repr(r.reminders), repr(r.relative)) for r in rows)
 
 
 def _points(campaign_id: int, rows: list[Any]) -> list[PlannedReminder]:
@@ -116,14 +117,17 @@ def run_due_reminders(engine: Engine, now: datetime, *, settings: MailSettings |
             m = CampaignMilestone.__table__.c
             milestones: dict[int, list[Any]] = defaultdict(list)
             for row in session.execute(select(m.campaign_id, m.key, m.title, m.actor, m.stage, m.due_at, m.opens_at,
-                                              m.reminders).where(m.campaign_id.in_(active))
+                                              m.reminders, m.relative).where(m.campaign_id.in_(active))
                                        .order_by(m.campaign_id, m.position)):
                 milestones[row.campaign_id].append(row)
             done: dict[int, set[tuple[str, str]]] = defaultdict(set)
             for cid, mk, ok in session.execute(select(_T.c.campaign_id, _T.c.milestone_key, _T.c.offset_key)
                                                .where(_T.c.campaign_id.in_(active))):
                 done[cid].add((mk, ok))
-            return [(_points(cid, rows), done[cid]) for cid, rows in sorted(milestones.items())]
+            # Relative milestones: today's sweep (each school's own points), outside the cache.
+            today = local(now).date()
+            return [(_points(cid, rows) + sweeps_for(cid, rows, today), done[cid])
+                    for cid, rows in sorted(milestones.items())]
 
     for points, done in dbretry.run_sync(load, what="đọc lịch nhắc hạn"):
         run, folded, late = select_due(points, done, now, settings)

@@ -10,5 +10,6 @@ from cdsflow.storage import notifications_tables  # noqa: F401
 from cdsflow.storage import web_tables  # noqa: F401
 from cdsflow.storage import review_tables  # noqa: F401
 from cdsflow.storage import calendar_tables  # noqa: F401
+from cdsflow.storage import sends_tables  # noqa: F401
 
 metadata = SQLModel.metadata

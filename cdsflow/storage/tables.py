@@ -78,11 +78,18 @@ class CampaignMilestone(SQLModel, table=True):
     actor: str = Field(max_length=16)
     stage: str | None = Field(default=None, max_length=32)
     opens_at: datetime | None = _ts()
-    due_at: datetime | None = _ts(nullable=False)
+    # NULL: each school's own deadline (`relative`) or a start marker (`marker`).
+    due_at: datetime | None = _ts()
     # Set only when the calendar enforces a submission window (an online form that closes).
     closes_at: datetime | None = _ts()
     max_submissions: int | None = None
     counts: str = Field(default="last", max_length=8)
+    # calendars.model.RelativeRule.to_dict(): due N (working) days after an event of the school's file.
+    # none_as_null: "no rule" is SQL NULL, so `relative IS NOT NULL` finds the campaigns that have one.
+    relative: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
+    marker: str | None = Field(default=None, max_length=16)
+    # The returned file's own window: RelativeRule.to_dict() plus "beyond_cap".
+    after_return: dict | None = Field(default=None, sa_column=Column(JSON(none_as_null=True), nullable=True))
     documents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # The calendar's reminder policy ({} = the calendar asks for none; NULL = cdsflow's default).
     reminders: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))

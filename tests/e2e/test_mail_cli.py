@@ -150,3 +150,23 @@ def test_mail_retry_puts_failed_mail_back_and_the_worker_sends_it(env):
         controller.stop()
     assert [r for _, rcpts, _ in store.messages for r in rcpts] == ["school2.0@example.edu.vn"]
     assert "Không có thư gửi thất bại" in invoke("mail", "list", "--failed")
+
+
+def test_preview_shows_each_audience_s_cadence_and_limit(env):
+    from sqlalchemy import update
+
+    from cdsflow.storage.tables import CampaignMilestone
+
+    seeded, values = env
+    engine = make_engine(values["DATABASE_URL"])
+    with engine.begin() as conn:  # as a calendar with `overdue_every: daily`, `digest_every: weekly` leaves it
+        conn.execute(update(CampaignMilestone).values(reminders={
+            "before": [3, 1], "on_the_day": True, "overdue_every": 1, "escalate_to": None, "overdue_limit": 10,
+            "digest_every": 5, "digest_limit": 4}))
+    engine.dispose()
+    daily = invoke("remind", "preview", "--at", "2025-04-01", "--campaign", str(seeded.campaign_id))
+    assert "hằng ngày làm việc, tối đa 10 lần" in daily and "hằng tuần (5 ngày làm việc), tối đa 4 lần" in daily
+    assert "overdue-1" in daily and "[Quá hạn] Gửi tờ trình" in daily and "[Tổng hợp quá hạn]" not in daily
+    # Five working days after Monday 31/3, Giỗ Tổ (7/4) skipped: Tuesday 8/4 has the week's digest too.
+    weekly = invoke("remind", "preview", "--at", "2025-04-08", "--campaign", str(seeded.campaign_id))
+    assert "overdue-5" in weekly and "[Tổng hợp quá hạn]" in weekly and "[Quá hạn] Gửi tờ trình" in weekly

@@ -26,6 +26,7 @@ def test_the_five_seeds_are_shipped():
         "bac-giang/so-2023-2024",
         "hai-phong/gdtx-2022-2023",
         "hai-phong/hung-thang-2025-2026",
+        "hai-phong/phuong-mau-2025-2026",  # the ward plan with relative deadlines (not a seed)
         "hai-phong/so-2024-2025",
         "hanoi/ba-dinh-2024-2025",
     ]

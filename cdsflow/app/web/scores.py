@@ -20,6 +20,7 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.errors import InvalidInput, NotFound
 from cdsflow.workflow.services import authorization
 from cdsflow.workflow.services import scoring as scoring_svc
+from cdsflow.workflow.services import sends as sends_svc
 from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.services.indexsets import index_set_for_assessment
 from cdsflow.workflow.services.returns import ReturnNote, open_return
@@ -82,6 +83,12 @@ def sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str = "self"
     index_set = index_set_for_assessment(s, a.id)
     answers = scoring_svc.load_answers(s, a.id, phase)
     other_answers = scoring_svc.load_answers(s, a.id, "external" if phase == "self" else "self")
+    # Once sent, the self scores everybody reads are the send that counts (`counts: first | last`).
+    if (sent := sends_svc.sent_self_answers(s, a)) is not None:
+        if phase == "self":
+            answers = sent[0]
+        else:
+            other_answers = sent[0]
     return ScoreSheet(
         assessment_id=a.id, phase=phase, index_set=index_set, answers=answers, result=score(index_set, answers),
         other=score(index_set, other_answers) if other_answers else None,

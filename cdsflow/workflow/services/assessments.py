@@ -1,21 +1,20 @@
 """Use-cases on one school's assessment: look up, move through the stages, history, committee."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from sqlalchemy import delete, insert, select, update
 
-from cdsflow.calendars.model import SubmissionPolicy
 from cdsflow.calendars.submission import submission_refusal as calendar_submission_refusal
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, CommitteeMember, Unit
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CommitteeMember, Unit
 from cdsflow.text import TextError, clean_text, fold
 from cdsflow.workflow import events, rulebook
 from cdsflow.workflow.context import ActorRef, TransitionContext
 from cdsflow.workflow.errors import InvalidInput, NotFound, StaleUpdate, TransitionRefused
 from cdsflow.workflow.machine import STEP_BY_TRIGGER, fire, forward_trigger, locks
-from cdsflow.workflow.services import authorization
+from cdsflow.workflow.services import authorization, deadlines, sends
 from cdsflow.workflow.stages import Stage
 
 ROLE_LABELS = {"chair": "Chủ tịch", "vice_chair": "Phó Chủ tịch", "secretary": "Thư ký", "member": "Ủy viên"}
@@ -69,6 +68,10 @@ class AssessmentView:
     proposed_by: str | None
     committee: list[CommitteeMember]
     next_milestone: tuple[str, datetime] | None
+    # The school's own deadlines where the calendar counts them from its history, and its sends.
+    own_deadlines: list[deadlines.OwnDeadline] = field(default_factory=list)
+    sends: list = field(default_factory=list)  # storage.sends_tables.ProposalSend, oldest first
+    counted_send: int | None = None  # the number of the send reviewers and papers use
 
 
 def show_assessment(uow: UnitOfWork, assessment_id: int) -> AssessmentView:
@@ -77,18 +80,17 @@ def show_assessment(uow: UnitOfWork, assessment_id: int) -> AssessmentView:
     school = session.get(Unit, a.school_id)
     campaign = session.get(Campaign, a.campaign_id)
     stage = Stage(a.state)
-    nxt = None
-    for m in session.execute(
-        select(CampaignMilestone).where(CampaignMilestone.campaign_id == a.campaign_id).order_by(CampaignMilestone.due_at)
-    ).scalars():
-        if m.stage and Stage(m.stage).order > stage.order:
-            nxt = (m.title, m.due_at)
-            break
+    own = deadlines.own_deadlines(session, a)
+    first = deadlines.next_own_deadline(own, stage)
+    nxt = (first.title, first.due_at) if first else None
+    sent = sends.list_sends(session, a.id)
+    counted = sends.counted_send(session, a)
     return AssessmentView(
         id=a.id, campaign_id=a.campaign_id, campaign_title=campaign.title, school_code=school.code,
         school_name=school.name, stage=stage, version=a.version, locked=a.locked,
         proposal_count=a.proposal_count, proposed_by=a.proposed_by, committee=committee_of(uow, a.id),
-        next_milestone=nxt,
+        next_milestone=nxt, own_deadlines=[d for d in own if d.relative is not None], sends=sent,
+        counted_send=counted.number if counted else None,
     )
 
 
@@ -170,6 +172,8 @@ def transition(
     values: dict = {"state": dest.value, "locked": locks(dest)}
     if trigger == "submit_proposal":
         values |= {"proposed_by": actor.name, "proposed_at": now, "proposal_count": a.proposal_count + 1}
+        # Before the move: the snapshot reads whether this send falls in a return window.
+        sends.record_send(session, a, actor.name, now)
     _bump(uow, a, now, **values)
     event_id = session.execute(insert(AssessmentEvent).returning(AssessmentEvent.id).values(
         assessment_id=a.id, at=now, actor=actor.name, actor_unit_id=actor.unit_id, trigger=trigger,
@@ -239,19 +243,13 @@ def proposal_gaps(uow: UnitOfWork, a: Assessment) -> list[str]:
 
 
 def submission_refusal(uow: UnitOfWork, a: Assessment, now: datetime) -> str | None:
-    """The calendar's submission window and cap for the proposal, if it sets one (Bắc Giang: 3 sends)."""
-    policed = uow.session.execute(
-        select(CampaignMilestone).where(
-            CampaignMilestone.campaign_id == a.campaign_id,
-            CampaignMilestone.stage == Stage.PROPOSAL.value,
-            (CampaignMilestone.closes_at.is_not(None)) | (CampaignMilestone.max_submissions.is_not(None)),
-        ).order_by(CampaignMilestone.due_at)
-    ).scalars().first()
-    if policed is None:
+    """The calendar's submission window and cap for the proposal, if it sets one (Bắc Giang: 3 sends),
+    with the returned file's own window (FORMAT.md "Resubmission after a return")."""
+    policy = deadlines.proposal_policy(uow.session, a.campaign_id)
+    if policy is None:
         return None
-    policy = SubmissionPolicy(opens_at=policed.opens_at, closes_at=policed.closes_at,
-                              max_submissions=policed.max_submissions, counts=policed.counts)
-    return calendar_submission_refusal(policy, now, a.proposal_count)
+    return calendar_submission_refusal(policy, now, sends.sends_against_cap(uow.session, a),
+                                       returned_at=deadlines.pending_return(uow.session, a))
 
 
 # --- committee -------------------------------------------------------------------------------

@@ -190,6 +190,10 @@ def _milestone_values(campaign_id: int, position: int, m) -> dict:
         "counts": m.submission.counts if m.submission else "last",
         "documents": list(m.documents),
         "reminders": m.reminders.to_dict() if m.reminders else {},
+        "relative": m.relative.to_dict() if m.relative else None,
+        "marker": m.marker,
+        "after_return": ({**m.submission.after_return.to_dict(), "beyond_cap": m.submission.beyond_cap}
+                         if m.submission and m.submission.after_return else None),
     }
 
 
@@ -267,7 +271,7 @@ class MilestoneView:
     key: str
     title: str
     stage: Stage | None
-    due_at: datetime
+    due_at: datetime | None  # None on a campaign's view of a relative milestone (each school has its own)
 
 
 @dataclass
@@ -305,11 +309,56 @@ class CampaignStatusView:
 
 def next_milestones(milestones: list[MilestoneView]) -> dict[Stage, MilestoneView | None]:
     """For each stage, the first milestone (by deadline) that asks for a later stage."""
-    ordered = sorted((m for m in milestones if m.stage is not None), key=lambda m: m.due_at)
+    ordered = sorted((m for m in milestones if m.stage is not None and m.due_at is not None), key=lambda m: m.due_at)
     out: dict[Stage, MilestoneView | None] = {}
     for stage in STAGE_ORDER:
         out[stage] = next((m for m in ordered if m.stage.order > stage.order), None)
     return out
+
+
+def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime,
+                           limit: int) -> tuple[int, list[LateSchool]]:
+    """Schools late in campaigns whose calendar has relative deadlines: each school against the
+    deadlines that hold for it, from its own history (calendars FORMAT.md "Relative deadlines").
+
+    A school's deadlines depend only on its stage and the days of its events, so schools sharing
+    them share one computation; three queries for all the campaigns."""
+    from cdsflow.calendars.timeutil import local
+    from cdsflow.workflow.services import deadlines
+
+    if not cids:
+        return 0, []
+    # Plain rows: a Sở's child campaigns repeat one calendar, so they share one fingerprint.
+    m = CampaignMilestone.__table__.c
+    rows_of: dict[int, list] = defaultdict(list)
+    for row in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at, m.relative)
+                               .where(m.campaign_id.in_(cids)).order_by(m.campaign_id, m.position)):
+        rows_of[row.campaign_id].append(row)
+    shape = {cid: tuple((r.key, r.stage, r.due_at, repr(r.relative)) for r in rows) for cid, rows in rows_of.items()}
+    launched = dict(session.execute(select(Campaign.id, Campaign.launched_at).where(Campaign.id.in_(cids))).all())
+    schools = session.execute(
+        select(Assessment.id, Assessment.campaign_id, Assessment.state, Unit.code, Unit.name)
+        .join(Unit, Unit.id == Assessment.school_id)
+        .where(Assessment.campaign_id.in_(cids), Assessment.state != Stage.PUBLISHED.value)
+        .order_by(Assessment.id)).all()
+    events = deadlines.event_times(session, [row.id for row in schools])
+    memo: dict[tuple, deadlines.OwnDeadline | None] = {}
+    late: list[LateSchool] = []
+    total = 0
+    for aid, cid, state, code, name in schools:
+        own_events = events.get(aid, {})
+        key = (shape.get(cid), launched.get(cid), state, tuple(sorted((e, local(at).date()) for e, at in own_events.items())))
+        if key not in memo:
+            rows = rows_of[cid]
+            memo[key] = deadlines.next_own_deadline(
+                deadlines.own_for_rows(rows, deadlines.resolve_for(rows, own_events, launched.get(cid))), Stage(state))
+        nxt = memo[key]
+        if nxt is not None and nxt.due_at < now:
+            total += 1
+            if len(late) < limit:  # all are counted, only the first few are listed
+                late.append(LateSchool(aid, code, name, Stage(state),
+                                       MilestoneView(nxt.key, nxt.title, nxt.stage, nxt.due_at)))
+    return total, late
 
 
 def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None = None, late_limit: int = 20) -> CampaignStatusView:
@@ -340,7 +389,15 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
     late_stages: dict[int, dict[str, MilestoneView]] = {}
     late_total = 0
     cache: dict[tuple, dict] = {}
+    # A calendar with relative deadlines: each school has its own, so those campaigns are read
+    # school by school (the others keep the few GROUP BY queries).
+    relative_cids = set(session.scalars(select(CampaignMilestone.campaign_id).where(
+        CampaignMilestone.campaign_id.in_(ids), CampaignMilestone.relative.is_not(None))))
+    per_school = [cid for cid in ids if cid in relative_cids]
     for cid in ids:
+        if cid in relative_cids:
+            late_stages[cid] = {}
+            continue
         ms = milestones[cid] or milestones[campaign_id]
         key = tuple((m.key, m.stage, m.due_at) for m in ms)
         nxt = cache.get(key) or cache.setdefault(key, next_milestones(ms))
@@ -362,6 +419,9 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
             .limit(remaining)
         )
         late += [LateSchool(aid, code, name, stage, late_stages[cid][stage.value]) for aid, cid, code, name in rows]
+    own_total, own_late = _late_on_own_deadlines(session, per_school, now, late_limit)
+    late_total += own_total
+    late += own_late[: max(0, late_limit - len(late))]
     submitted_states = {s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order}
     child_lines = [
         (cid, name, sum(counts[cid].values()), sum(n for s, n in counts[cid].items() if s in submitted_states))

@@ -50,12 +50,17 @@ def shift_calendar(cal: Calendar, years: int) -> Calendar:
         except ValueError:  # 29 February
             return d.replace(year=d.year + years, day=28)
 
+    def move_rule(rule):  # a relative rule moves only its fixed cap
+        return dataclasses.replace(rule, cap=move(rule.cap)) if rule is not None and rule.cap else rule
+
     first = int(cal.school_year[:4]) + years
     milestones = tuple(
         dataclasses.replace(
             m, due_at=move(m.due_at), opens_at=move(m.opens_at),
             submission=dataclasses.replace(m.submission, opens_at=move(m.submission.opens_at),
-                                           closes_at=move(m.submission.closes_at)) if m.submission else None,
+                                           closes_at=move(m.submission.closes_at),
+                                           after_return=move_rule(m.submission.after_return)) if m.submission else None,
+            relative=move_rule(m.relative),
         )
         for m in cal.milestones
     )

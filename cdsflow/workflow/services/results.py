@@ -18,6 +18,7 @@ from cdsflow.storage.tables import Assessment, AssessmentEvent, Unit
 from cdsflow.workflow.errors import InvalidInput, NotFound
 from cdsflow.workflow.services.indexsets import index_set_for_assessment
 from cdsflow.workflow.services.scoring import PHASE_LABELS, PHASES, list_evidence, load_answers
+from cdsflow.workflow.services.sends import sent_self_answers
 
 
 class NoResults(NotFound):
@@ -106,6 +107,10 @@ def school_results(session: Session, assessment_id: int, phase: str = "self") ->
         raise InvalidInput(f"Giai đoạn chấm điểm không hợp lệ: «{phase}» (self = tự đánh giá, external = đánh giá ngoài)")
     a = _assessment(session, assessment_id)
     answers = {p: load_answers(session, a.id, p) for p in ("self", "external")}
+    # Once sent, the self scores and evidence are those of the send that counts (FORMAT.md).
+    sent = sent_self_answers(session, a)
+    if sent is not None:
+        answers["self"] = sent[0]
     if not answers[phase]:
         raise NoResults(f"{_school_name(session, a)} chưa có điểm {PHASE_LABELS[phase]} nào được lưu")
     index_set = index_set_for_assessment(session, a.id)
@@ -116,9 +121,11 @@ def school_results(session: Session, assessment_id: int, phase: str = "self") ->
 
     criterion_of = {i.code: c.code for c in index_set.criteria.values() for i in c.items}
     evidence: dict[str, list[str]] = {}
-    for e in list_evidence(session, a.id):
-        code = e.criterion_code if e.criterion_code in index_set.criteria else criterion_of.get(e.criterion_code, "")
-        evidence.setdefault(code, []).append(" ".join(x for x in (e.document_number, e.title) if x))
+    entries = ([(e["criterion_code"], e["document_number"], e["title"]) for e in sent[1].evidence] if sent is not None
+               else [(e.criterion_code, e.document_number, e.title) for e in list_evidence(session, a.id)])
+    for criterion_code, number, title in entries:
+        code = criterion_code if criterion_code in index_set.criteria else criterion_of.get(criterion_code, "")
+        evidence.setdefault(code, []).append(" ".join(x for x in (number, title) if x))
 
     def points(r, code: str) -> Decimal | None:
         if r is None:

@@ -148,7 +148,8 @@ def review_period(uow: UnitOfWork, campaign_id: int) -> tuple[date | None, date 
     """The calendar's external-review window (in Vietnam's dates), to pre-fill the team's period."""
     m = uow.session.execute(
         select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign_id,
-                                        CampaignMilestone.stage == Stage.EXTERNAL_REVIEW.value)
+                                        CampaignMilestone.stage == Stage.EXTERNAL_REVIEW.value,
+                                        CampaignMilestone.due_at.is_not(None))
         .order_by(CampaignMilestone.due_at)
     ).scalars().first()
     if m is None:

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: f3788b3ff458
+Revision ID: 3dbd6affef56
 Revises: 
-Create Date: 2026-11-29 11:37:41.383875
+Create Date: 2026-11-29 11:41:23.882191
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'f3788b3ff458'
+revision = '3dbd6affef56'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -247,10 +247,13 @@ def upgrade() -> None:
     sa.Column('actor', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('stage', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('opens_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('due_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('closes_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('max_submissions', sa.Integer(), nullable=True),
     sa.Column('counts', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('relative', sa.JSON(none_as_null=True), nullable=True),
+    sa.Column('marker', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+    sa.Column('after_return', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('documents', sa.JSON(), nullable=False),
     sa.Column('reminders', sa.JSON(), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
@@ -412,6 +415,22 @@ def upgrade() -> None:
     with op.batch_alter_table('committee_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_committee_member_assessment_id'), ['assessment_id'], unique=False)
 
+    op.create_table('proposal_send',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('assessment_id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('sent_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sent_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('after_return', sa.Boolean(), nullable=False),
+    sa.Column('answers', sa.JSON(), nullable=False),
+    sa.Column('item_points', sa.JSON(), nullable=False),
+    sa.Column('total', sa.Float(), nullable=False),
+    sa.Column('evidence', sa.JSON(), nullable=False),
+    sa.Column('committee', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('assessment_id', 'number')
+    )
     op.create_table('review_team_member',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('team_id', sa.Integer(), nullable=False),
@@ -504,6 +523,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_review_team_member_team_id'))
 
     op.drop_table('review_team_member')
+    op.drop_table('proposal_send')
     with op.batch_alter_table('committee_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_committee_member_assessment_id'))
 
