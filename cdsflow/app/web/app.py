@@ -71,6 +71,9 @@ def create_app(
     app.include_router(routes_teams.pages)
     app.include_router(routes_health.router)
     app.include_router(routes_meetings.pages)
+    from cdsflow.app.web import routes_accounts
+
+    app.include_router(routes_accounts.pages)
     from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE
 
     app.add_middleware(limits.Guard, engine=engine, session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE)

@@ -54,3 +54,22 @@ def cookie_secure(request: Request) -> bool:
 def client_address(request: Request) -> str:
     # Forwarded headers are applied (by uvicorn's ProxyHeadersMiddleware) only for CDSFLOW_TRUSTED_PROXIES.
     return request.client.host if request.client else "?"
+
+
+def link_base(request: Request, *, trust_host: bool = True) -> str:
+    """The address links in mail start with: CDSFLOW_BASE_URL when set, else this request's own.
+
+    `trust_host=False` for what a visitor without a session triggers (a reset link): the Host
+    header is theirs to choose, so the server's own socket address is used instead of it."""
+    import os
+
+    configured = (os.environ.get("CDSFLOW_BASE_URL") or "").strip().rstrip("/")
+    if configured:
+        return configured
+    if trust_host:
+        return str(request.base_url).rstrip("/")
+    host, port = request.scope.get("server") or ("127.0.0.1", 8000)
+    shown = f"[{host}]" if ":" in str(host) else host
+    scheme = request.url.scheme
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{shown}" + ("" if port in (None, default) else f":{port}")

@@ -42,6 +42,8 @@ ROUTES = [
     Route(re.compile(r"/campaigns"), 1 * MB, multipart=True),  # launch form with its calendar file
     Route(re.compile(r"/login"), LOGIN_LIMIT, public=True),
     Route(re.compile(r"/api/login"), LOGIN_LIMIT, public=True),
+    Route(re.compile(r"/login/forgot"), LOGIN_LIMIT, public=True),  # "Quên mật khẩu?": no session yet
+    Route(re.compile(r"/login/reset"), LOGIN_LIMIT, public=True),  # the link's token is the proof
 ]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SECURITY_HEADERS = [
