@@ -96,3 +96,17 @@ def test_links_use_the_configured_base_url_when_set(world, officer, monkeypatch)
     c.post(f"/campaigns/{world.campaign_id}/remind", data={"csrf_token": token, "milestone": "danh-gia-ngoai"})
     rows = _outbox(world, "danh-gia-ngoai")
     assert rows and all("https://cds.badinh.edu.vn/campaigns/" in r.body_text for r in rows)
+
+
+def test_state_change_mail_written_while_serving_links_to_the_served_address(world, officer):
+    c, token = officer
+    with UnitOfWork(world.engine) as uow:  # P1S2's file is with the review team
+        uow.session.execute(update(Assessment).where(Assessment.id == world.p1s2).values(state="external_review"))
+        uow.commit()
+        version = uow.session.get(Assessment, world.p1s2).version
+    r = c.post(f"/api/assessments/{world.p1s2}/transitions", headers={"X-CSRF-Token": token},
+               json={"trigger": "return_for_supplement", "version": version, "reason": "Thiếu minh chứng mục 1.2"})
+    assert r.status_code == 200, r.text
+    with UnitOfWork(world.engine) as uow:
+        rows = list(uow.session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "returned")))
+    assert rows and all(f"http://testserver/assessments/{world.p1s2}" in r.body_text for r in rows)
