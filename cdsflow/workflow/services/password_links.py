@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, or_, select, update
 from cdsflow.calendars.timeutil import vn_datetime
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import default_templates
-from cdsflow.notifications.settings import load_settings
+from cdsflow.notifications.settings import MailSettings, load_settings
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.web_tables import Account, PasswordToken
 from cdsflow.workflow.errors import InvalidInput
@@ -46,6 +46,30 @@ def link_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{LINK_PATH}?token={token}"
 
 
+def link_rows(account: Account, purpose: str, *, base_url: str, now: datetime, unit_name: str = "",
+              settings: MailSettings | None = None) -> tuple[dict, dict]:
+    """(token row, outbox row) of a new link for `account`: rendered, not written. The bulk
+    creation writes thousands of them in a few statements."""
+    settings = settings or load_settings()
+    token = secrets.token_urlsafe(32)
+    expires = now + LIFETIME[purpose]
+    token_row = {"id": _token_id(token), "account_id": account.id, "purpose": purpose, "created_at": now,
+                 "expires_at": expires, "used_at": None}
+    rendered = default_templates().render(KIND[purpose], {
+        "full_name": account.full_name,
+        "username": account.username,
+        "role_label": Role(account.role).label,
+        "unit_name": unit_name,
+        "link": link_url(base_url, token),
+        "expires_text": vn_datetime(expires),
+        "sender_name": settings.from_name,
+    })
+    mail = outbox_row(dedup_key=f"a:{purpose}:{token_row['id']}", kind=KIND[purpose], recipient=account.email,
+                      subject=rendered.subject, body_text=rendered.text, body_html=rendered.html, now=now,
+                      unit_id=account.unit_id, useful_until=expires)
+    return token_row, mail
+
+
 def send_link(uow: UnitOfWork, account: Account, purpose: str, *, base_url: str | None = None,
               now: datetime | None = None, unit_name: str = "") -> int:
     """A new link for `account` queued to its address (older unused links of the account become
@@ -54,25 +78,12 @@ def send_link(uow: UnitOfWork, account: Account, purpose: str, *, base_url: str 
         raise InvalidInput(f"Tài khoản «{account.username}» chưa có địa chỉ thư: không gửi được liên kết.")
     now = _now(now)
     settings = load_settings()
-    token = secrets.token_urlsafe(32)
-    expires = now + LIFETIME[purpose]
     uow.session.execute(delete(PasswordToken).where(PasswordToken.account_id == account.id,
                                                     PasswordToken.used_at.is_(None)))
-    uow.session.add(PasswordToken(id=_token_id(token), account_id=account.id, purpose=purpose,
-                                  created_at=now, expires_at=expires))
-    rendered = default_templates().render(KIND[purpose], {
-        "full_name": account.full_name,
-        "username": account.username,
-        "role_label": Role(account.role).label,
-        "unit_name": unit_name,
-        "link": link_url(base_url or settings.base_url, token),
-        "expires_text": vn_datetime(expires),
-        "sender_name": settings.from_name,
-    })
-    row = outbox_row(dedup_key=f"a:{purpose}:{_token_id(token)}", kind=KIND[purpose], recipient=account.email,
-                     subject=rendered.subject, body_text=rendered.text, body_html=rendered.html, now=now,
-                     unit_id=account.unit_id, useful_until=expires)
-    return insert_ignoring_duplicates(uow.session, [row])
+    token_row, mail = link_rows(account, purpose, base_url=base_url or settings.base_url, now=now,
+                                unit_name=unit_name, settings=settings)
+    uow.session.add(PasswordToken(**token_row))
+    return insert_ignoring_duplicates(uow.session, [mail])
 
 
 def send_setup_link(uow: UnitOfWork, username: str, *, base_url: str | None = None,
