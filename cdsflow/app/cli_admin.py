@@ -1,4 +1,6 @@
-"""Administration: `cdsflow backup`, `cdsflow restore`, `cdsflow home`. Translation only."""
+"""Administration: `cdsflow backup`, `cdsflow restore`, `cdsflow home`, and `cdsflow accounts …`
+(the same group as `cdsflow account …`: a campaign's school accounts, edit, unlock, links, own
+password). Translation only: every rule is in workflow/services."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,9 +11,99 @@ from cdsflow.app.console import console
 
 
 def register(app: typer.Typer) -> None:
+    from cdsflow.app.cli_web import account_app
+
     app.command("backup")(backup_cmd)
     app.command("restore")(restore_cmd)
     app.command("home")(home_cmd)
+    account_app.command("schools")(accounts_schools_cmd)
+    account_app.command("edit")(accounts_edit_cmd)
+    account_app.command("unlock")(accounts_unlock_cmd)
+    account_app.command("link")(accounts_link_cmd)
+    account_app.command("password")(accounts_password_cmd)
+    app.add_typer(account_app, name="accounts")
+
+
+def accounts_schools_cmd(
+    campaign: int = typer.Argument(..., help="ID kế hoạch (xem `cdsflow campaign list`)"),
+) -> None:
+    """Tạo tài khoản Hiệu trưởng và Thư ký Hội đồng cho mọi trường của kế hoạch, gửi liên kết đặt mật khẩu."""
+    from cdsflow.storage.db import UnitOfWork, make_engine
+    from cdsflow.workflow.services.school_accounts import create_school_accounts
+
+    with UnitOfWork(make_engine()) as u:
+        r = create_school_accounts(u, campaign)
+    console.print(f"{r.campaign_title}: {r.schools} trường. Đã tạo {len(r.created)} tài khoản, xếp {r.links} thư "
+                  f"có liên kết đặt mật khẩu vào hàng đợi (tiến trình nền `cdsflow worker` gửi đi).", highlight=False)
+    for username, school, email in r.created:
+        console.print(f"  {username}  {school}  → {email}", highlight=False)
+    if r.existing:
+        console.print(f"{len(r.existing)} tài khoản đã có từ trước, giữ nguyên.", highlight=False)
+    if r.without_email:
+        console.print(f"{len(r.without_email)} trường chưa có địa chỉ thư nên chưa tạo tài khoản: "
+                      f"{', '.join(r.without_email)}. Bổ sung địa chỉ (cdsflow units import) rồi chạy lại.",
+                      highlight=False)
+
+
+def accounts_edit_cmd(
+    username: str = typer.Argument(..., help="Tên đăng nhập"),
+    full_name: str = typer.Option(None, "--name", help="Họ và tên mới"),
+    email: str = typer.Option(None, "--email", help="Địa chỉ thư mới (\"\" để xóa)"),
+    role: str = typer.Option(None, "--role", help="Vai trò mới"),
+    unit: str = typer.Option(None, "--unit", help="Mã đơn vị mới (\"\" để bỏ)"),
+) -> None:
+    """Sửa họ tên, địa chỉ thư, vai trò, đơn vị của một tài khoản (chỉ những gì được ghi)."""
+    from cdsflow.storage.db import UnitOfWork, make_engine
+    from cdsflow.workflow.services import accounts as account_svc
+    from cdsflow.workflow.services.units import get_unit_code
+
+    with UnitOfWork(make_engine()) as u:
+        a = account_svc.find_account(u, username)
+        current_unit = get_unit_code(u, a.unit_id) if a.unit_id else None
+        a = account_svc.update_account(
+            u, a.id, full_name=a.full_name if full_name is None else full_name,
+            email=a.email if email is None else email, role=a.role if role is None else role,
+            unit_code=current_unit if unit is None else (unit.strip() or None))
+        label = account_svc.Role(a.role).label
+    console.print(f"Đã sửa tài khoản «{a.username}»: {a.full_name}, {label}, thư: {a.email or '(không có)'}.",
+                  highlight=False)
+
+
+def accounts_unlock_cmd(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
+    """Gỡ tạm khóa do đăng nhập sai nhiều lần (từ mọi địa chỉ)."""
+    from cdsflow.storage.db import UnitOfWork, make_engine
+    from cdsflow.workflow.services import accounts as account_svc
+
+    with UnitOfWork(make_engine()) as u:
+        account_svc.unlock(u, username)
+    console.print(f"Đã gỡ tạm khóa tài khoản «{account_svc.normalise_username(username)}».", highlight=False)
+
+
+def accounts_link_cmd(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
+    """Gửi (lại) liên kết đặt mật khẩu tới địa chỉ thư của tài khoản."""
+    from cdsflow.storage.db import UnitOfWork, make_engine
+    from cdsflow.workflow.services import password_links
+
+    with UnitOfWork(make_engine()) as u:
+        password_links.send_setup_link(u, username)
+    console.print(f"Đã xếp thư có liên kết đặt mật khẩu cho «{username}» vào hàng đợi gửi.", highlight=False)
+
+
+def accounts_password_cmd(
+    username: str = typer.Argument(..., help="Tên đăng nhập của bạn"),
+    current: str = typer.Option(..., "--current", prompt="Mật khẩu hiện tại", hide_input=True,
+                                help="Mật khẩu hiện tại (hỏi khi không ghi)"),
+    new: str = typer.Option(..., "--new", prompt="Mật khẩu mới", hide_input=True,
+                            confirmation_prompt="Nhập lại mật khẩu mới", help="Mật khẩu mới (hỏi khi không ghi)"),
+) -> None:
+    """Đổi mật khẩu của chính mình (cần mật khẩu hiện tại); mọi phiên đăng nhập trên web kết thúc."""
+    from cdsflow.storage.db import UnitOfWork, make_engine
+    from cdsflow.workflow.services import accounts as account_svc
+
+    with UnitOfWork(make_engine()) as u:
+        a = account_svc.find_account(u, username)
+        account_svc.change_own_password(u, a.id, current, new, new)
+    console.print(f"Đã đổi mật khẩu của «{a.username}»; mọi phiên đăng nhập trên web đã kết thúc.", highlight=False)
 
 
 def backup_cmd(

@@ -1,4 +1,4 @@
-"""Web commands: `cdsflow serve`, `cdsflow account create|list|demo|disable|enable`. Translation only."""
+"""Web commands: `cdsflow serve`, `cdsflow account create|list|demo|disable|enable` (more in cli_admin.py). Translation only."""
 from __future__ import annotations
 
 import typer
@@ -77,13 +77,25 @@ def account_create(
     full_name: str = typer.Option(..., "--name", help="Họ và tên"),
     role: str = typer.Option(..., "--role", help=", ".join(r.value for r in account_svc.Role)),
     unit: str = typer.Option(None, "--unit", help="Mã đơn vị"),
-    password: str = typer.Option(..., "--password", prompt="Mật khẩu", help="Mật khẩu (hỏi khi không ghi)", hide_input=True, confirmation_prompt="Nhập lại mật khẩu"),
+    email: str = typer.Option(None, "--email", help="Địa chỉ thư (nhận liên kết đặt mật khẩu)"),
+    send_link: bool = typer.Option(False, "--send-link",
+                                   help="Không đặt mật khẩu: gửi liên kết để người dùng tự đặt (cần --email)"),
+    password: str = typer.Option(None, "--password", help="Mật khẩu (hỏi khi không ghi và không dùng --send-link)"),
 ) -> None:
     """Tạo tài khoản đăng nhập."""
+    from cdsflow.workflow.services import password_links
+
+    if password is None and not send_link:
+        password = typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
     with UnitOfWork(make_engine()) as u:
         account = account_svc.create_account(u, username=username, full_name=full_name, role=role,
-                                             password=password, unit_code=unit)
-    console.print(f"Đã tạo tài khoản «{account.username}» ({account_svc.Role(account.role).label}).")
+                                             password=None if send_link else password, unit_code=unit, email=email,
+                                             commit=not send_link)
+        if send_link:
+            password_links.send_link(u, account, password_links.SETUP)
+            u.commit()
+    console.print(f"Đã tạo tài khoản «{account.username}» ({account_svc.Role(account.role).label})"
+                  + ("; đã xếp thư có liên kết đặt mật khẩu vào hàng đợi gửi." if send_link else "."))
 
 
 @account_app.command("list")

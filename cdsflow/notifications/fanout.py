@@ -9,7 +9,7 @@ short transactions for the scheduler), so a re-run after a crash adds only what 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -103,14 +103,18 @@ def plan_reminder(
     settings: MailSettings | None = None,
     templates: TemplateSet | None = None,
     skip_keys: set[str] | frozenset[str] = frozenset(),
+    base_url: str | None = None,
 ) -> FanOutPlan:
     """Compute the outbox rows of one (campaign, milestone, offset) without writing them.
 
     Rows whose key is in `skip_keys` (already in the outbox) are neither rendered nor returned.
+    `base_url` (a web request's own address) replaces the configured one in the links.
     """
     if now.tzinfo is None:
         raise InvalidInput("Thời điểm gửi phải có múi giờ")
     settings = settings or load_settings()
+    if base_url:
+        settings = replace(settings, base_url=base_url.rstrip("/"))
     templates = templates or default_templates()
     campaign, ms = _load(session, campaign_id, milestone_key)
     plan = FanOutPlan(campaign_id, milestone_key, offset_key)

@@ -14,7 +14,8 @@ from cdsflow.workflow.errors import CdsError, InvalidInput
 from cdsflow.workflow.stages import Stage
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
-KINDS = ("reminder", "overdue_digest", "returned", "proposal_received", "recognised")
+KINDS = ("reminder", "overdue_digest", "returned", "proposal_received", "recognised", "account_setup",
+         "password_reset")
 PARTS = ("subject", "txt", "html")
 TRANSACTIONAL_KINDS = ("returned", "proposal_received", "recognised")
 

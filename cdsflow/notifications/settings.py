@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from email.utils import parseaddr
 
 from cdsflow.workflow.errors import InvalidInput
 
+# The address of the web request being served (set by the web app, see app/web/deps.py): mail
+# written while serving it links back there when CDSFLOW_BASE_URL is unset.
+REQUEST_BASE_URL: ContextVar[str | None] = ContextVar("cdsflow_request_base_url", default=None)
 TLS_MODES = ("none", "starttls", "tls")
 SINK_HOST = "127.0.0.1"
 SINK_PORT = 8025
@@ -67,6 +71,7 @@ def _number(env: Mapping[str, str], name: str, default: float, *, integer: bool,
 
 def load_settings(env: Mapping[str, str] | None = None) -> MailSettings:
     """Read CDSFLOW_SMTP_* and CDSFLOW_MAIL_* variables (see README, section Thư nhắc hạn)."""
+    from_request = REQUEST_BASE_URL.get() if env is None else None
     env = os.environ if env is None else env
     host = (env.get("CDSFLOW_SMTP_HOST") or "").strip()
     tls = (env.get("CDSFLOW_SMTP_TLS") or "none").strip().lower()
@@ -105,6 +110,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> MailSettings:
         from_addr=from_addr,
         from_name=(env.get("CDSFLOW_MAIL_FROM_NAME") or MailSettings.from_name).strip(),
         reply_to=reply_to,
-        base_url=(env.get("CDSFLOW_BASE_URL") or MailSettings.base_url).rstrip("/"),
+        base_url=(env.get("CDSFLOW_BASE_URL") or from_request or MailSettings.base_url).rstrip("/"),
         use_sink=not host,
     )

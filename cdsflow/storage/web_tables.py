@@ -1,4 +1,4 @@
-"""Web tables: accounts bound to units, server-side sessions, login throttling."""
+"""Web tables: accounts bound to units, server-side sessions, login throttling, password links."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -24,6 +24,8 @@ class Account(SQLModel, table=True):
     password_hash: str = Field(max_length=200)
     active: bool = True
     created_at: datetime | None = _ts()
+    # Where set-password and reset links go; empty: the administrator gives the password by hand.
+    email: str = Field(default="", max_length=320)
 
 
 class WebSession(SQLModel, table=True):
@@ -50,3 +52,16 @@ class LoginThrottle(SQLModel, table=True):
     key: str = Field(primary_key=True, max_length=200)
     tries: int = 0
     window_start: datetime | None = _ts(nullable=False)
+
+
+class PasswordToken(SQLModel, table=True):
+    """A set-password or reset link: only the SHA-256 of its random token is stored; it works once,
+    until `expires_at`, and a newer link or a new password makes the older ones void."""
+
+    __tablename__ = "web_password_token"
+    id: str = Field(primary_key=True, max_length=64)
+    account_id: int = Field(foreign_key="web_account.id", index=True)
+    purpose: str = Field(max_length=16)  # "setup" (new account) | "reset" (forgotten password)
+    created_at: datetime | None = _ts(nullable=False)
+    expires_at: datetime | None = _ts(nullable=False)
+    used_at: datetime | None = _ts()

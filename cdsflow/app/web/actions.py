@@ -318,7 +318,8 @@ def require_accounts(p: Principal) -> None:
     require(p, "manage_accounts")
 
 
-def remind_now(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: str, *, now: datetime | None = None):
+def remind_now(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: str, *, now: datetime | None = None,
+               base_url: str | None = None):
     """The officer's manual nudge of the schools late for one milestone (at most once a day)."""
     from cdsflow.notifications.services import remind_now as nudge
 
@@ -326,7 +327,22 @@ def remind_now(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: s
     authorization.check_campaign(uow.session, actor(p), "remind", campaign_id, now=now)  # before the input
     if milestone_key not in {k for k, _ in milestones(uow, campaign_id)}:
         raise InvalidInput(f"Kế hoạch số {campaign_id} không có mốc «{milestone_key}»")
-    return nudge(uow.engine, campaign_id, milestone_key, _now(now), actor(p))
+    return nudge(uow.engine, campaign_id, milestone_key, _now(now), actor(p), base_url=base_url)
+
+
+def remind_preview(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: str, *,
+                   now: datetime | None = None, base_url: str | None = None):
+    """What «Nhắc ngay» would queue (recipients, rendered mail), nothing written."""
+    from cdsflow.notifications.services import preview_reminder
+
+    campaign_for(uow, p, campaign_id)
+    return preview_reminder(uow.engine, campaign_id, milestone_key, _now(now), actor(p), base_url=base_url)
+
+
+def reminder_choices(uow: UnitOfWork, campaign_id: int, *, now: datetime | None = None):
+    from cdsflow.notifications.services import reminder_choices as choices
+
+    return choices(uow.session, campaign_id, _now(now))
 
 
 # --- confirmations -----------------------------------------------------------------------------

@@ -309,8 +309,12 @@ class RemindIn(BaseModel):
 
 
 @router.post("/campaigns/{campaign_id}/remind", summary="Nhắc ngay các trường chậm một mốc")
-def remind(campaign_id: int, body: RemindIn, p: Principal = Depends(checked_principal),
+def remind(request: Request, campaign_id: int, body: RemindIn, p: Principal = Depends(checked_principal),
            uow: UnitOfWork = Depends(get_uow)):
-    r = actions.remind_now(uow, p, campaign_id, body.milestone)
+    from cdsflow.app.web.deps import link_base
+    from cdsflow.notifications.services import nudge_message
+
+    r = actions.remind_now(uow, p, campaign_id, body.milestone, base_url=link_base(request))
     return {"late_schools": r.late_schools, "queued": r.written, "skipped_reason": r.skipped_reason,
-            "goes_out_at": r.goes_out_at, "schools_without_email": list(r.schools_without_email)}
+            "goes_out_at": r.goes_out_at, "schools_without_email": list(r.schools_without_email),
+            "message": nudge_message(r)}

@@ -75,8 +75,12 @@ def create_app(
     app.include_router(routes_health.router)
     app.include_router(routes_meetings.pages)
     app.include_router(routes_indexsets.pages)
-    from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE
+    from cdsflow.app.web import routes_accounts
 
+    app.include_router(routes_accounts.pages)
+    from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE, MailLinkBase
+
+    app.add_middleware(MailLinkBase, session_cookie=SESSION_COOKIE)  # links in mail written while serving
     app.add_middleware(limits.Guard, engine=engine, session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE)
     trusted = trusted_proxies if trusted_proxies is not None else os.environ.get("CDSFLOW_TRUSTED_PROXIES", "")
     if trusted.strip():

@@ -54,3 +54,44 @@ def cookie_secure(request: Request) -> bool:
 def client_address(request: Request) -> str:
     # Forwarded headers are applied (by uvicorn's ProxyHeadersMiddleware) only for CDSFLOW_TRUSTED_PROXIES.
     return request.client.host if request.client else "?"
+
+
+def link_base(request: Request, *, trust_host: bool = True) -> str:
+    """The address links in mail start with: CDSFLOW_BASE_URL when set, else this request's own.
+
+    `trust_host=False` for what a visitor without a session triggers (a reset link): the Host
+    header is theirs to choose, so the server's own socket address is used instead of it."""
+    import os
+
+    configured = (os.environ.get("CDSFLOW_BASE_URL") or "").strip().rstrip("/")
+    if configured:
+        return configured
+    if trust_host:
+        return str(request.base_url).rstrip("/")
+    host, port = request.scope.get("server") or ("127.0.0.1", 8000)
+    shown = f"[{host}]" if ":" in str(host) else host
+    scheme = request.url.scheme
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{shown}" + ("" if port in (None, default) else f":{port}")
+
+
+class MailLinkBase:
+    """Pure ASGI: while a request is served, mail written for it (a returned file, a proposal
+    received…) links back to the address the request came to, unless CDSFLOW_BASE_URL is set.
+    The Host header counts only for a request with a session; otherwise the socket address."""
+
+    def __init__(self, app, session_cookie: str = SESSION_COOKIE) -> None:
+        self.app = app
+        self.session_cookie = session_cookie
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        from cdsflow.notifications.settings import REQUEST_BASE_URL
+
+        request = Request(scope)
+        token = REQUEST_BASE_URL.set(link_base(request, trust_host=self.session_cookie in request.cookies))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            REQUEST_BASE_URL.reset(token)

@@ -45,6 +45,8 @@ ROUTES = [
     Route(re.compile(r"/calendars/import"), 2 * MB + 64 * 1024, multipart=True),  # a calendar's Excel workbook
     Route(re.compile(r"/login"), LOGIN_LIMIT, public=True),
     Route(re.compile(r"/api/login"), LOGIN_LIMIT, public=True),
+    Route(re.compile(r"/login/forgot"), LOGIN_LIMIT, public=True),  # "Quên mật khẩu?": no session yet
+    Route(re.compile(r"/login/reset"), LOGIN_LIMIT, public=True),  # the link's token is the proof
 ]
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 SECURITY_HEADERS = [

@@ -32,6 +32,7 @@ NOTICES = {
     "launched": "Đã phát động kế hoạch.",
     "advanced": "Đã cập nhật trạng thái kế hoạch.",
     "account": "Đã tạo tài khoản.",
+    "account_link": "Đã tạo tài khoản và xếp thư có liên kết đặt mật khẩu vào hàng đợi gửi.",
     "disabled": "Đã khóa tài khoản; mọi phiên đăng nhập của tài khoản đó đã kết thúc.",
     "enabled": "Đã mở khóa tài khoản.",
     "scores": "Đã lưu điểm.",
@@ -194,6 +195,7 @@ def _dashboard(request, p, uow, campaign_id, status=200, **extra) -> Response:
                   levels=actions.level_charts(uow, campaign_id), doc_types=documents.campaign_types(),
                   can_generate=allowed(p, "issue_authority_paper"),
                   milestones=actions.milestones(uow, campaign_id) if allowed(p, "remind") else [],
+                  **_remind_panel(uow, p, campaign_id),
                   can_advance=allowed(p, "campaign_close"), bulk_triggers=bulk if allowed(p, "bulk") else [],
                   status_label=CampaignStatus(view.status).label, **extra)
 
@@ -224,23 +226,41 @@ def bulk(request: Request, campaign_id: int, trigger: str = Form(...), confirm: 
     return _dashboard(request, p, uow, campaign_id, bulk=result, bulk_label=STEP_BY_TRIGGER[trigger].label)
 
 
-def remind_message(r) -> str:
-    from cdsflow.app.console import local
+def _remind_panel(uow, p, campaign_id) -> dict:
+    from cdsflow.notifications.services import default_choice
 
-    if r.skipped_reason:
-        return f"Không nhắc: {r.skipped_reason}."
-    if r.planned and not r.written:
-        return "Hôm nay đã nhắc mốc này rồi: không gửi lại."
-    text = f"{r.late_schools} trường chưa hoàn thành; đã xếp {r.written} thư nhắc vào hàng đợi."
-    if r.schools_without_email:
-        text += f" {len(r.schools_without_email)} trường chưa có địa chỉ thư."
-    return text + f" Thư đi từ {local(r.goes_out_at)}."
+    if not allowed(p, "remind"):
+        return {"remind_choices": [], "remind_default": None}
+    choices = actions.reminder_choices(uow, campaign_id)
+    return {"remind_choices": choices, "remind_default": default_choice(choices)}
+
+
+def remind_message(r) -> str:
+    from cdsflow.notifications.services import nudge_message
+
+    return nudge_message(r)
+
+
+@router.get("/campaigns/{campaign_id}/remind")
+def remind_preview(request: Request, campaign_id: int, milestone: str = "", p: Principal = Depends(current_principal),
+                   uow: UnitOfWork = Depends(get_uow)) -> Response:
+    """Recipients and the rendered mail before anything is queued (the same renderer as the send)."""
+    from cdsflow.app.web.deps import link_base
+
+    preview = actions.remind_preview(uow, p, campaign_id, milestone, base_url=link_base(request))
+    first = {}
+    for row in preview.plan.rows:  # one example of each kind of mail
+        first.setdefault(row["kind"], row)
+    return render(request, "remind.html", p, campaign_id=campaign_id, milestone=milestone, v=preview,
+                  examples=list(first.values()), message=remind_message(preview.result) if not preview.plan.rows else "")
 
 
 @router.post("/campaigns/{campaign_id}/remind")
 def remind(request: Request, campaign_id: int, milestone: str = Form(...), p: Principal = Depends(checked_principal),
            uow: UnitOfWork = Depends(get_uow)) -> Response:
-    result = actions.remind_now(uow, p, campaign_id, milestone)
+    from cdsflow.app.web.deps import link_base
+
+    result = actions.remind_now(uow, p, campaign_id, milestone, base_url=link_base(request))
     return _dashboard(request, p, uow, campaign_id, reminded=remind_message(result))
 
 
@@ -319,7 +339,7 @@ def results(request: Request, campaign_id: int, p: Principal | None = Depends(op
 def _accounts(request, p, uow, status=200, **extra) -> Response:
     actions.require_accounts(p)
     return render(request, "accounts.html", p, status, accounts=account_svc.list_accounts(uow),
-                  roles=[(r.value, r.label) for r in Role], **extra)
+                  roles=[(r.value, r.label) for r in Role], campaigns=actions.campaigns(uow, p), **extra)
 
 
 @router.get("/accounts")
@@ -330,16 +350,24 @@ def accounts_page(request: Request, p: Principal = Depends(current_principal),
 
 @router.post("/accounts")
 def create_account(request: Request, username: str = Form(""), full_name: str = Form(""), role: str = Form(""),
-                   unit_code: str = Form(""), password: str = Form(""), p: Principal = Depends(checked_principal),
-                   uow: UnitOfWork = Depends(get_uow)) -> Response:
+                   unit_code: str = Form(""), password: str = Form(""), email: str = Form(""),
+                   p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    from cdsflow.app.web.deps import link_base
+    from cdsflow.workflow.services import password_links
+
     actions.require_accounts(p)
     try:
-        account_svc.create_account(uow, username=username, full_name=full_name, role=role, password=password,
-                                   unit_code=unit_code.strip() or None)
+        # No password typed: the owner sets one through a link sent to the address.
+        account = account_svc.create_account(uow, username=username, full_name=full_name, role=role,
+                                             password=password or None, unit_code=unit_code.strip() or None,
+                                             email=email, commit=bool(password))
+        if not password:
+            password_links.send_link(uow, account, password_links.SETUP, base_url=link_base(request))
+            uow.commit()
     except CdsError as err:
         uow.rollback()
         return _accounts(request, p, uow, status_of(err), error=err.message, details=err.details)
-    return RedirectResponse("/accounts?done=account", status_code=303)
+    return RedirectResponse(f"/accounts?done={'account' if password else 'account_link'}", status_code=303)
 
 
 @router.post("/accounts/{account_id}/active")

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 3dbd6affef56
+Revision ID: 4d1ea845f695
 Revises: 
-Create Date: 2026-11-29 11:41:23.882191
+Create Date: 2026-11-29 11:45:33.621165
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '3dbd6affef56'
+revision = '4d1ea845f695'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -211,6 +211,7 @@ def upgrade() -> None:
     sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -310,6 +311,19 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('review_team', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_review_team_campaign_id'), ['campaign_id'], unique=True)
+
+    op.create_table('web_password_token',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['web_account.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('web_password_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_password_token_account_id'), ['account_id'], unique=False)
 
     op.create_table('web_session',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -542,6 +556,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_session_account_id'))
 
     op.drop_table('web_session')
+    with op.batch_alter_table('web_password_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_password_token_account_id'))
+
+    op.drop_table('web_password_token')
     with op.batch_alter_table('review_team', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_review_team_campaign_id'))
 

@@ -1,0 +1,192 @@
+"""Accounts that run themselves: "Quên mật khẩu?", set-password links, one's own password, and the
+administrator's edit / unlock / links / a campaign's school accounts. Translation only: the rules
+live in workflow/services (accounts, password_links, school_accounts)."""
+from __future__ import annotations
+
+import secrets
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from cdsflow.app.web import actions
+from cdsflow.app.web.deps import (
+    LOGIN_COOKIE, SESSION_COOKIE, checked_principal, client_address, cookie_secure, current_principal, get_uow,
+    link_base,
+)
+from cdsflow.app.web.errors import BadCsrf, status_of
+from cdsflow.app.web.pages import NOTICES, _accounts, render
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.workflow.errors import CdsError, InvalidInput
+from cdsflow.workflow.services import accounts as account_svc
+from cdsflow.workflow.services import password_links
+from cdsflow.workflow.services.accounts import Principal, Role
+
+pages = APIRouter(include_in_schema=False)
+
+NOTICES.update({
+    "edited": "Đã lưu thông tin tài khoản.",
+    "unlocked": "Đã gỡ tạm khóa: tài khoản đăng nhập lại được ngay.",
+    "link": "Đã xếp thư có liên kết đặt mật khẩu vào hàng đợi gửi.",
+    "password": "Đã đổi mật khẩu. Các phiên đăng nhập khác của bạn đã kết thúc.",
+    "password_set": "Đã đặt mật khẩu. Hãy đăng nhập bằng mật khẩu mới.",
+})
+# The same answer whether or not the name or address exists: nobody learns who has an account.
+FORGOT_SENT = ("Nếu thông tin vừa nhập khớp với một tài khoản đang hoạt động có địa chỉ thư, một thư có liên kết "
+               "đặt lại mật khẩu đã được gửi tới địa chỉ đó (liên kết dùng được một lần, trong 2 giờ). "
+               "Không nhận được thư? Hãy hỏi quản trị viên của đơn vị.")
+
+
+def _with_login_token(request: Request, name: str, status: int = 200, **context) -> Response:
+    """A public form with the login page's double-submit token (the cookie's path covers /login/…)."""
+    token = secrets.token_urlsafe(24)
+    response = render(request, name, None, status, login_token=token, **context)
+    response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="lax", path="/login",
+                        secure=cookie_secure(request))
+    return response
+
+
+def _check_login_token(request: Request, csrf_token: str) -> None:
+    expected = request.cookies.get(LOGIN_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
+        raise BadCsrf()
+
+
+# --- forgotten password and links -----------------------------------------------------------------
+
+
+@pages.get("/login/forgot")
+def forgot_page(request: Request) -> Response:
+    return _with_login_token(request, "forgot.html")
+
+
+@pages.post("/login/forgot")
+def forgot(request: Request, login: str = Form(""), csrf_token: str = Form(""),
+           uow: UnitOfWork = Depends(get_uow)) -> Response:
+    _check_login_token(request, csrf_token)
+    try:
+        # A visitor chooses the Host header: the link starts from the server's own address.
+        password_links.request_reset(uow, login, client=client_address(request),
+                                     base_url=link_base(request, trust_host=False))
+    except CdsError as err:
+        uow.rollback()
+        return _with_login_token(request, "forgot.html", status_of(err), error=err.message, details=err.details)
+    return _with_login_token(request, "forgot.html", sent=FORGOT_SENT)
+
+
+@pages.get("/login/reset")
+def reset_page(request: Request, token: str = "", uow: UnitOfWork = Depends(get_uow)) -> Response:
+    try:
+        account, purpose = password_links.account_for_link(uow, token)
+    except CdsError as err:
+        return render(request, "reset.html", None, status_of(err), error=err.message, token=None)
+    return render(request, "reset.html", None, token=token, username=account.username,
+                  setup=purpose == password_links.SETUP)
+
+
+@pages.post("/login/reset")
+def reset(request: Request, token: str = Form(""), password: str = Form(""), password2: str = Form(""),
+          uow: UnitOfWork = Depends(get_uow)) -> Response:
+    try:
+        password_links.spend_link(uow, token, password, password2)
+    except CdsError as err:
+        try:
+            account, purpose = password_links.account_for_link(uow, token)
+        except CdsError:
+            return render(request, "reset.html", None, status_of(err), error=err.message, details=err.details,
+                          token=None)
+        return render(request, "reset.html", None, status_of(err), error=err.message, details=err.details,
+                      token=token, username=account.username, setup=purpose == password_links.SETUP)
+    return RedirectResponse("/login?done=password_set", status_code=303)
+
+
+# --- one's own password ------------------------------------------------------------------------------
+
+
+@pages.get("/me/password")
+def own_password_page(request: Request, p: Principal = Depends(current_principal)) -> Response:
+    return render(request, "password.html", p)
+
+
+@pages.post("/me/password")
+def own_password(request: Request, current: str = Form(""), password: str = Form(""), password2: str = Form(""),
+                 p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    try:
+        account_svc.change_own_password(uow, p.account_id, current, password, password2,
+                                        session_token=request.cookies.get(SESSION_COOKIE))
+    except CdsError as err:
+        uow.rollback()
+        return render(request, "password.html", p, status_of(err), error=err.message, details=err.details)
+    return RedirectResponse("/me/password?done=password", status_code=303)
+
+
+# --- administrator --------------------------------------------------------------------------------------
+
+
+def _edit_page(request, p, uow, account_id: int, status: int = 200, **extra) -> Response:
+    actions.require_accounts(p)
+    account = account_svc.get_account(uow, account_id)
+    unit_code = ""
+    if account.unit_id:
+        from cdsflow.workflow.services.units import get_unit_code
+
+        unit_code = get_unit_code(uow, account.unit_id)
+    locked = account.username in account_svc.locked_usernames(uow)
+    return render(request, "account_edit.html", p, status, a=account, unit_code=unit_code, locked=locked,
+                  roles=[(r.value, r.label) for r in Role], **extra)
+
+
+@pages.get("/accounts/{account_id}")
+def edit_page(request: Request, account_id: int, p: Principal = Depends(current_principal),
+              uow: UnitOfWork = Depends(get_uow)) -> Response:
+    return _edit_page(request, p, uow, account_id)
+
+
+@pages.post("/accounts/{account_id}/edit")
+def edit(request: Request, account_id: int, full_name: str = Form(""), email: str = Form(""), role: str = Form(""),
+         unit_code: str = Form(""), p: Principal = Depends(checked_principal),
+         uow: UnitOfWork = Depends(get_uow)) -> Response:
+    actions.require_accounts(p)
+    try:
+        if account_id == p.account_id and role != p.role.value:
+            raise InvalidInput("Không tự đổi vai trò của chính mình (để không ai mất quyền quản trị do nhầm).")
+        account_svc.update_account(uow, account_id, full_name=full_name, email=email, role=role,
+                                   unit_code=unit_code.strip() or None)
+    except CdsError as err:
+        uow.rollback()
+        return _edit_page(request, p, uow, account_id, status_of(err), error=err.message, details=err.details)
+    return RedirectResponse(f"/accounts/{account_id}?done=edited", status_code=303)
+
+
+@pages.post("/accounts/{account_id}/unlock")
+def unlock(request: Request, account_id: int, p: Principal = Depends(checked_principal),
+           uow: UnitOfWork = Depends(get_uow)) -> Response:
+    actions.require_accounts(p)
+    account_svc.unlock(uow, account_svc.get_account(uow, account_id).username)
+    return RedirectResponse("/accounts?done=unlocked", status_code=303)
+
+
+@pages.post("/accounts/{account_id}/link")
+def send_link(request: Request, account_id: int, p: Principal = Depends(checked_principal),
+              uow: UnitOfWork = Depends(get_uow)) -> Response:
+    actions.require_accounts(p)
+    try:
+        password_links.send_setup_link(uow, account_svc.get_account(uow, account_id).username,
+                                       base_url=link_base(request))
+    except CdsError as err:
+        uow.rollback()
+        return _edit_page(request, p, uow, account_id, status_of(err), error=err.message, details=err.details)
+    return RedirectResponse(f"/accounts/{account_id}?done=link", status_code=303)
+
+
+@pages.post("/accounts/schools")
+def school_accounts(request: Request, campaign_id: int = Form(...), p: Principal = Depends(checked_principal),
+                    uow: UnitOfWork = Depends(get_uow)) -> Response:
+    from cdsflow.workflow.services.school_accounts import create_school_accounts
+
+    actions.require_accounts(p)
+    try:
+        report = create_school_accounts(uow, campaign_id, base_url=link_base(request))
+    except CdsError as err:
+        uow.rollback()
+        return _accounts(request, p, uow, status_of(err), error=err.message, details=err.details)
+    return _accounts(request, p, uow, bulk=report)
