@@ -120,8 +120,9 @@ def to_pdf_cold(docx_files: Sequence[Path], out_dir: Path, *, timeout: float = 1
     return pdfs
 
 
-def merge_pdfs(pdfs: Sequence[Path], out_path: Path) -> Path:
-    """One PDF from several, in the order given (the dossier's binding order)."""
+def merge_pdfs(pdfs: Sequence[Path], out_path: Path, *, titles: Sequence[str] | None = None) -> Path:
+    """One PDF from several, in the order given (the dossier's binding order); `titles` become
+    bookmarks, one per part."""
     try:
         from pypdf import PdfWriter
     except ImportError:  # pypdf is the `pdf` extra
@@ -129,8 +130,8 @@ def merge_pdfs(pdfs: Sequence[Path], out_path: Path) -> Path:
                              details=["cài bằng: pip install 'cdsflow[pdf]'"]) from None
 
     writer = PdfWriter()
-    for p in pdfs:
-        writer.append(str(p))
+    for i, p in enumerate(pdfs):
+        writer.append(str(p), outline_item=titles[i] if titles and i < len(titles) else None)
     with open(out_path, "wb") as fh:
         writer.write(fh)
     return out_path
