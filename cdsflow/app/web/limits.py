@@ -40,6 +40,7 @@ class Route:
 ROUTES = [
     Route(re.compile(r"/assessments/\d{1,18}/evidence"), 20 * MB + 64 * 1024, multipart=True),
     Route(re.compile(r"/campaigns"), 1 * MB, multipart=True),  # launch form with its calendar file
+    Route(re.compile(r"/documents/\d{1,18}/signed"), 20 * MB + 64 * 1024, multipart=True),  # signed copy (PDF)
     Route(re.compile(r"/login"), LOGIN_LIMIT, public=True),
     Route(re.compile(r"/api/login"), LOGIN_LIMIT, public=True),
 ]
