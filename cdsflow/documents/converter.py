@@ -57,6 +57,7 @@ class WarmConverter:
         self.lock = threading.Lock()
         self.converted = 0  # papers converted by this converter (the cache's test reads it)
         self.starts = 0
+        self.owner = os.getpid()
 
     @property
     def spool(self) -> Path:
@@ -64,6 +65,10 @@ class WarmConverter:
         return self.root / "spool"
 
     def alive(self) -> bool:
+        if self.owner != os.getpid():
+            # A forked child (a process pool) inherits the object, not the LibreOffice: forget it
+            # rather than poll or delete what belongs to the parent.
+            self.proc, self.root, self.owner = None, None, os.getpid()
         return self.proc is not None and self.proc.poll() is None
 
     def pid(self) -> int | None:
@@ -91,6 +96,8 @@ class WarmConverter:
             time.sleep(0.05)
 
     def _kill(self) -> None:
+        if self.owner != os.getpid():
+            self.proc, self.root, self.owner = None, None, os.getpid()
         if self.proc is not None and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)

@@ -128,3 +128,34 @@ def test_clerk_at_the_command_line_attaches_a_signed_copy_found_in_the_dossier(w
     with zipfile.ZipFile(tmp_path / "hs.zip") as zf:
         signed_name = next(n for n in zf.namelist() if n.endswith("-bao_cao-ban-ky.pdf"))
         assert len(PdfReader(io.BytesIO(zf.read(signed_name))).pages) == 2
+
+
+@pytest.mark.libreoffice
+def test_the_printed_dossier_binds_the_signed_copies_with_a_bookmark_each(world, tmp_path):
+    import os
+    import shutil
+
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI cần LibreOffice (soffice)")
+        pytest.skip("LibreOffice (soffice) chưa được cài")
+    from cdsflow.documents.service import generate
+
+    record, _ = generate(world.engine, "qd_phe_duyet", school_code="P1S1", campaign_id=world.school_campaign,
+                         on_existing="new")
+    cli = Cli(tmp_path, f"sqlite:///{world.tmp / 'cds.db'}")
+    cli.env["CDSFLOW_HOME"] = str(world.tmp)
+    (tmp_path / "qd.pdf").write_bytes(signed_pdf(pages=2))
+    cli("docs", "signed-copy", str(record.id), "qd.pdf")
+    cli("docs", "dossier", "--school", "P1S1", "--campaign", str(world.school_campaign), "--out", "hs.zip", "--pdf")
+    with zipfile.ZipFile(tmp_path / "hs.zip") as zf:
+        merged = PdfReader(io.BytesIO(zf.read("ho-so-P1S1.pdf")))
+        signed_pages = sum(len(PdfReader(io.BytesIO(zf.read(n))).pages) for n in zf.namelist()
+                           if n.endswith("-ban-ky.pdf") or n.startswith("minh-chung/"))
+        converted = sum(len(PdfReader(io.BytesIO(zf.read(n))).pages) for n in zf.namelist()
+                        if n.endswith(".pdf") and n[:2].isdigit() and not n.endswith("-ban-ky.pdf"))
+        toc_pages = len(merged.pages) - signed_pages - converted
+    titles = [o.title for o in merged.outline]
+    assert titles[0] == "Mục lục" and toc_pages >= 1
+    assert titles[1].startswith("Bìa hồ sơ") and titles[-1].startswith("Tiêu chí ")  # the evidence file last
+    assert any(t.startswith("Quyết định") for t in titles) and signed_pages >= 2 + 1
