@@ -8,6 +8,7 @@ under its lock; a pool of converters (`pool(n)`) lets bulk runs use every core.
 from __future__ import annotations
 
 import atexit
+import hashlib
 import os
 import shutil
 import signal
@@ -30,7 +31,8 @@ def _profile_template(binary: str) -> Path:
     for each converter (initialising a profile costs as much as a conversion)."""
     from cdsflow.home import pdf_cache_dir
 
-    template = pdf_cache_dir() / "lo-profile"
+    # Named for the macro's text: a changed macro gets a fresh template, never an old one.
+    template = pdf_cache_dir() / f"lo-profile-{hashlib.sha256(lo_macro.BASIC.encode()).hexdigest()[:12]}"
     if (template / "user" / "basic" / "Standard" / f"{lo_macro.MODULE}.xba").is_file():
         return template
     build = Path(tempfile.mkdtemp(prefix="lo-profile-", dir=template.parent))
