@@ -122,6 +122,34 @@ def dossier_cmd(
     console.print(f"Đã ghi hồ sơ: {result.path}", highlight=False)
 
 
+@docs_app.command("signed-copy")
+def signed_copy_cmd(
+    document_id: int = typer.Argument(..., help="Mã lưu trong sổ của văn bản đã ký"),
+    file: Path = typer.Argument(..., help="Tệp PDF bản đã ký (quét hoặc ký số)"),
+    by: str = typer.Option("cli", "--by", help="Người tải lên"),
+    unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị của người tải lên (mặc định: đơn vị ban hành)"),
+) -> None:
+    """Gắn bản đã ký (PDF) vào một văn bản đã cấp số; hồ sơ dùng bản này thay cho bản tạo ra."""
+    from cdsflow.documents import signed
+    from cdsflow.storage.db import UnitOfWork
+    from cdsflow.storage.documents_tables import GeneratedDocument
+    from cdsflow.workflow.context import ActorRef
+    from cdsflow.workflow.errors import NotFound
+    from cdsflow.workflow.services import units as unit_svc
+
+    engine = _engine()
+    with UnitOfWork(engine) as uow:
+        doc = uow.session.get(GeneratedDocument, document_id)
+        if doc is None:
+            raise NotFound(f"Không tìm thấy văn bản có mã lưu {document_id} trong sổ")
+        unit_id = unit_svc.get_unit(uow, unit).id if unit else doc.unit_id
+        number_line = doc.number_line
+    if not file.is_file():
+        raise InvalidInput(f"Không tìm thấy tệp {file}")
+    copy = signed.upload(engine, document_id, file, ActorRef(by, unit_id))
+    console.print(f"Đã gắn bản đã ký cho {number_line or document_id} ({copy.size // 1024} KB)", highlight=False)
+
+
 @docs_app.command("register")
 def register_cmd(unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị ban hành"),
                  xlsx: Path | None = typer.Option(None, "--xlsx", help="Xuất sổ ra tệp Excel")) -> None:

@@ -648,63 +648,14 @@ def dossier_order(extra: dict | None) -> list[str]:
     return order
 
 
-@dataclass
-class Dossier:
-    path: Path
-    files: list[tuple[str, str]]  # (name in the zip, how it was obtained)
-    missing: list[str]
-
-
 def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *,
-                  order: Sequence[str] | None = None, pdf: bool = False, timeout: float = 120) -> Dossier:
-    """The school's papers as one zip in binding order: the latest numbered paper of each type is
-    re-produced from the register; the cover is produced fresh; types never issued are listed as missing."""
-    import tempfile
-    import zipfile
+                  order: Sequence[str] | None = None, pdf: bool = False, timeout: float = 120,
+                  uploads: Path | None = None):
+    """The school's dossier zip: contents, papers in binding order (signed copies preferred),
+    evidence (see documents/dossier.py)."""
+    from cdsflow.documents.dossier import build
 
-    from cdsflow.documents.build_templates import FIXED_ZIP_TIME
-
-    if not order:
-        with UnitOfWork(engine) as uow:
-            campaign = uow.session.get(Campaign, campaign_id)
-            if campaign is None:
-                raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
-            order = campaign.dossier  # the order the campaign's calendar asks for, if it says
-    order = dossier_order({"dossier": list(order or [])})
-    entries: list[tuple[str, bytes, str]] = []
-    missing: list[str] = []
-    for i, code in enumerate(order, 1):
-        with UnitOfWork(engine) as uow:
-            school = _unit_by_code(uow.session, school_code)
-            record = None if code in UNNUMBERED else _latest(uow.session, code, campaign_id, school.id)
-        if record is not None:
-            content = reproduce(engine, record.id)
-            how = record.number_line or f"số {record.number}"
-        elif code in UNNUMBERED:
-            record, content = generate(engine, code, school_code=school_code, campaign_id=campaign_id)
-            how = "tạo mới"
-        else:
-            missing.append(document_types()[code].name)
-            continue
-        entries.append((f"{i:02d}-{code}.docx", content, how))
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, content, _ in entries:
-            zf.writestr(zipfile.ZipInfo(name, FIXED_ZIP_TIME), content)
-        if pdf and entries:
-            from cdsflow.documents.pdf import merge_pdfs, to_pdf
-
-            with tempfile.TemporaryDirectory(prefix="cdsflow-dossier-") as tmp:
-                docx = []
-                for name, content, _ in entries:
-                    (Path(tmp) / name).write_bytes(content)
-                    docx.append(Path(tmp) / name)
-                pdfs = to_pdf(docx, Path(tmp) / "pdf", timeout=timeout)
-                merged = merge_pdfs(pdfs, Path(tmp) / "ho-so.pdf")
-                for p in pdfs:
-                    zf.write(p, p.name)
-                zf.write(merged, f"ho-so-{_safe(school_code)}.pdf")
-    return Dossier(path=out_path, files=[(n, how) for n, _, how in entries], missing=missing)
+    return build(engine, school_code, campaign_id, out_path, order=order, pdf=pdf, timeout=timeout, uploads=uploads)
 
 
 def register_listing(engine: Engine, unit_code: str | None = None) -> list:

@@ -70,3 +70,18 @@ class GeneratedDocument(SQLModel, table=True):
     replaces_id: int | None = Field(default=None, foreign_key="generated_document.id")
     reason: str = Field(default="", max_length=1000)  # why it replaces, or why it was voided
     note: str = Field(default="", max_length=1000)  # warnings at issue: backdated, district names after 1/7/2025
+
+
+class SignedCopy(SQLModel, table=True):
+    """The scanned or digitally signed PDF of a numbered paper, uploaded after signing. A later
+    upload supersedes an earlier one (both kept); the dossier and the school's page offer the latest."""
+
+    __tablename__ = "signed_copy"
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="generated_document.id", index=True)
+    file_path: str = Field(max_length=500)  # relative to the home (uploads/signed/<random>.pdf)
+    sha256: str = Field(max_length=64)
+    size: int = 0
+    original_name: str = Field(default="", max_length=255)
+    uploaded_by: str = Field(default="", max_length=200)
+    uploaded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

@@ -46,3 +46,19 @@ def check_xlsx(path: str | Path) -> None:
         if m.file_size > MB and m.file_size > MAX_XLSX_RATIO * max(m.compress_size, 1):
             raise InvalidInput(f"Tệp Excel {path.name} có tỷ lệ nén bất thường ({m.filename}: "
                                f"{m.file_size // max(m.compress_size, 1)} lần): có thể là tệp độc hại")
+
+
+MAX_SIGNED_PDF_BYTES = 20 * MB  # a scanned paper of a few pages at 300 dpi is 1–5 MB
+PDF_MAGIC = b"%PDF-"
+
+
+def check_pdf(path: str | Path, limit: int = MAX_SIGNED_PDF_BYTES) -> int:
+    """Refuse what is not a PDF (by its first bytes, not its name) or is too large; the size if fine."""
+    path = Path(path)
+    size = check_size(path, limit, "Tệp PDF")
+    with path.open("rb") as fh:
+        head = fh.read(1024)
+    # The header may follow a few bytes of junk (the PDF spec tolerates it in the first 1024 bytes).
+    if size == 0 or PDF_MAGIC not in head:
+        raise InvalidInput(f"Tệp {path.name} không phải tệp PDF (bản ký phải là tệp .pdf quét hoặc ký số)")
+    return size

@@ -119,6 +119,11 @@ RULES: dict[str, Rule] = {r.action: r for r in (
           campaign=NOT_DRAFT),
     _rule("issue_authority_paper", "lập văn bản của đơn vị phát động",
           [(R.OFFICER, L.ISSUER), (R.CLERK, L.ISSUER)], campaign=NOT_DRAFT),
+    # The signed copy (scan or digital signature) of a numbered paper: the issuer's side uploads its own.
+    _rule("upload_signed_school_paper", "tải lên bản đã ký của văn bản của cơ sở giáo dục",
+          [(R.SCHOOL_HEAD, L.SCHOOL), (R.CLERK, L.SCHOOL)], campaign=NOT_DRAFT),
+    _rule("upload_signed_authority_paper", "tải lên bản đã ký của văn bản của đơn vị phát động",
+          [(R.OFFICER, L.ISSUER), (R.CLERK, L.ISSUER)], campaign=NOT_DRAFT),
     # --- the campaign --------------------------------------------------------------------------
     _rule("launch_campaign", "phát động kế hoạch", [(R.OFFICER, L.ISSUER)]),
     # Moving into the review phase asks nothing of the schools (a school may still propose, and a

@@ -65,7 +65,7 @@ def test_generate_for_a_school_and_a_whole_campaign_then_register_and_dossier(ap
     r = runner.invoke(app, ["docs", "dossier", "--school", "P1S1", "--campaign", str(db["campaign_id"]),
                             "--out", str(zip_path)])
     assert r.exit_code == 0, r.output
-    assert zipfile.ZipFile(zip_path).namelist() == ["01-bia_ho_so.docx", "02-to_trinh.docx"]
+    assert zipfile.ZipFile(zip_path).namelist() == ["00-muc-luc.docx", "01-bia_ho_so.docx", "02-to_trinh.docx"]
     assert "Chưa có" in r.output
 
 

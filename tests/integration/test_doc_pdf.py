@@ -84,3 +84,49 @@ def test_a_certificate_stays_on_one_page_whatever_the_schools_name(tmp_path):
         files.append(path)
     for pdf in to_pdf(files, tmp_path / "pdf", timeout=180):
         assert len(PdfReader(pdf).pages) == 1, pdf.name
+
+
+def _unique_docx(path, text: str):
+    """A .docx no other test converted (the cache is keyed by content)."""
+    import uuid
+
+    from docx import Document
+
+    doc = Document()
+    doc.add_paragraph(f"{text} · {uuid.uuid4()}")
+    doc.save(path)
+    return path
+
+
+@pytest.mark.libreoffice
+def test_warm_converter_caches_by_content_and_restarts_when_killed(tmp_path):
+    import os
+    import signal
+
+    from pypdf import PdfReader
+
+    from cdsflow.documents.converter import pool
+    from cdsflow.documents.pdf import cache_path, content_key, soffice
+
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI cần LibreOffice (soffice)")
+        pytest.skip("LibreOffice (soffice) chưa được cài")
+    a = _unique_docx(tmp_path / "a.docx", "Quyết định thành lập Hội đồng")
+    first = to_pdf([a], tmp_path / "1", timeout=180)[0]
+    converter = pool(1, soffice())[0]
+    converted, starts, pid = converter.converted, converter.starts, converter.pid()
+    assert pid is not None and PdfReader(first).pages[0].extract_text().startswith("Quyết định")
+    # The same content under another name: served from the cache, LibreOffice not asked.
+    same = tmp_path / "same.docx"
+    same.write_bytes(a.read_bytes())
+    again = to_pdf([same], tmp_path / "2")[0]
+    assert converter.converted == converted and again.read_bytes() == first.read_bytes()
+    assert cache_path(content_key(a.read_bytes())).read_bytes() == first.read_bytes()
+    # LibreOffice dies (a crash, the OOM killer): the next paper starts a fresh one and converts.
+    os.killpg(pid, signal.SIGKILL)
+    converter.proc.wait(timeout=10)
+    b = _unique_docx(tmp_path / "b.docx", "Tờ trình")
+    out = to_pdf([b], tmp_path / "3", timeout=180)[0]
+    assert "Tờ trình" in PdfReader(out).pages[0].extract_text()
+    assert converter.starts == starts + 1 and converter.pid() not in (None, pid)

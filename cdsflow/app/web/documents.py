@@ -32,6 +32,7 @@ class DocRow:
     issued_on: str
     line: RegisterLine | None = None  # the sổ's columns; None for a draft
     status: str = "issued"
+    signed: bool = False  # a signed copy was uploaded (download: /documents/{id}/signed.pdf)
 
 
 def _type_name(code: str) -> str:
@@ -64,6 +65,13 @@ def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, lim
                           line, d.status))
         if len(out) >= limit:
             break
+    if not drafts:
+        from dataclasses import replace
+
+        from cdsflow.documents.signed import latest_by_document
+
+        have = latest_by_document(uow.session, [r.id for r in out])
+        out = [replace(r, signed=True) if r.id in have else r for r in out]
     return out
 
 
@@ -95,11 +103,12 @@ def pdf_available() -> bool:
     return bool(shutil.which("soffice") or shutil.which("libreoffice"))
 
 
-def dossier(uow: UnitOfWork, p: Principal, assessment_id: int, out_dir: Path) -> tuple[Path, list[str]]:
+def dossier(uow: UnitOfWork, p: Principal, assessment_id: int, out_dir: Path,
+            uploads: Path | None = None) -> tuple[Path, list[str]]:
     a = assessment_for(uow, p, assessment_id)
     school = uow.session.get(Unit, a.school_id)
     out = out_dir / f"ho-so-{school.code}.zip"
-    result = doc_svc.build_dossier(uow.engine, school.code, a.campaign_id, out)
+    result = doc_svc.build_dossier(uow.engine, school.code, a.campaign_id, out, uploads=uploads)
     return result.path, result.missing
 
 
@@ -165,3 +174,31 @@ def _mkdir(path: Path) -> Path:
 
 def campaign_of(uow: UnitOfWork, campaign_id: int) -> Campaign | None:
     return uow.session.get(Campaign, campaign_id)
+
+
+def may_upload_signed(p: Principal) -> bool:
+    return allowed(p, "upload_signed_school_paper") or allowed(p, "upload_signed_authority_paper")
+
+
+def upload_signed(uow: UnitOfWork, p: Principal, document_id: int, source: Path, original_name: str,
+                  uploads: Path) -> GeneratedDocument:
+    """Store the signed PDF of a paper in scope; the rulebook decides who (the issuer's side)."""
+    from cdsflow.app.web.access import actor
+    from cdsflow.documents import signed
+
+    d = _document(uow, p, document_id)
+    uow.rollback()  # the use-case opens its own unit of work
+    signed.upload(uow.engine, d.id, source, actor(p), original_name=original_name, uploads=uploads)
+    return d
+
+
+def signed_file(uow: UnitOfWork, p: Principal, document_id: int, uploads: Path) -> tuple[Path, str]:
+    """(file, download name) of the latest signed copy of a paper in scope."""
+    from cdsflow.documents import signed
+
+    d = _document(uow, p, document_id)
+    copy = signed.latest(uow.session, d.id)
+    if copy is None:
+        raise NotFound(f"Văn bản {d.number_line or document_id} chưa có bản đã ký")
+    school = uow.session.get(Unit, d.school_id).code if d.school_id else None
+    return signed.file_of(copy, uploads), Path(doc_svc.file_name(d, school)).stem + "-ban-ky.pdf"

@@ -43,6 +43,7 @@ ROUTES = [
     Route(re.compile(r"/assessments/\d{1,18}/answer-sheet"), 20 * MB + 64 * 1024, multipart=True),  # Excel answers
     Route(re.compile(r"/indexsets/check"), 20 * MB + 64 * 1024, multipart=True),  # an official table (.xlsx/.yaml)
     Route(re.compile(r"/calendars/import"), 2 * MB + 64 * 1024, multipart=True),  # a calendar's Excel workbook
+    Route(re.compile(r"/documents/\d{1,18}/signed"), 20 * MB + 64 * 1024, multipart=True),  # signed copy (PDF)
     Route(re.compile(r"/login"), LOGIN_LIMIT, public=True),
     Route(re.compile(r"/api/login"), LOGIN_LIMIT, public=True),
     Route(re.compile(r"/login/forgot"), LOGIN_LIMIT, public=True),  # "Quên mật khẩu?": no session yet

@@ -39,6 +39,7 @@ NOTICES = {
     "document": "Đã lập văn bản và vào sổ.",
     "documents": "Đã lập văn bản cho các trường và vào sổ.",
     "evidence": "Đã thêm minh chứng.",
+    "signed": "Đã tải lên bản đã ký.",
     "evidence_removed": "Đã xóa minh chứng.",
 }
 CALENDAR_MAX = 256 * 1024

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
@@ -13,7 +13,7 @@ from starlette.responses import FileResponse
 from cdsflow.app.web import documents
 from cdsflow.app.web.access import allowed, assessment_for
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
-from cdsflow.app.web.pages import render
+from cdsflow.app.web.pages import render, save_upload
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.services.accounts import Principal
 
@@ -29,7 +29,8 @@ def _attachment(name: str) -> dict:
 def register_page(request: Request, p: Principal = Depends(current_principal),
                   uow: UnitOfWork = Depends(get_uow)) -> Response:
     return render(request, "documents.html", p, rows=documents.register(uow, p), pdf=documents.pdf_available(),
-                  can_void=allowed(p, "issue_school_paper") or allowed(p, "issue_authority_paper"))
+                  can_void=allowed(p, "issue_school_paper") or allowed(p, "issue_authority_paper"),
+                  can_sign=documents.may_upload_signed(p))
 
 
 @pages.get("/documents/register.xlsx")
@@ -53,7 +54,8 @@ def school_documents(request: Request, assessment_id: int, p: Principal = Depend
     return render(request, "documents.html", p, rows=documents.register(uow, p, school_id=a.school_id),
                   drafts=documents.register(uow, p, school_id=a.school_id, drafts=True),
                   pdf=documents.pdf_available(), assessment_id=a.id, types=documents.school_types(),
-                  can_generate=allowed(p, "issue_school_paper"), can_void=allowed(p, "issue_school_paper"))
+                  can_generate=allowed(p, "issue_school_paper"), can_void=allowed(p, "issue_school_paper"),
+                  can_sign=documents.may_upload_signed(p))
 
 
 @pages.post("/assessments/{assessment_id}/documents")
@@ -82,13 +84,40 @@ def download(document_id: int, format: str = "docx", p: Principal = Depends(curr
     return Response(content, media_type=media, headers=_attachment(name))
 
 
+SIGNED_MAX = 20 * 1024 * 1024  # the route's body limit in limits.py matches
+
+
+@pages.post("/documents/{document_id}/signed")
+async def signed_upload(request: Request, document_id: int, back: str = Form(""), file: UploadFile | None = None,
+                        p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    """The clerk uploads the scanned or digitally signed PDF of a numbered paper."""
+    from cdsflow.workflow.errors import InvalidInput
+
+    if file is None or not file.filename:
+        raise InvalidInput("Chọn tệp PDF bản đã ký để tải lên")
+    stored = await save_upload(request, file, "tmp", (".pdf",), SIGNED_MAX)
+    try:
+        documents.upload_signed(uow, p, document_id, stored, file.filename, request.app.state.uploads_dir)
+    finally:
+        stored.unlink(missing_ok=True)
+    target = back if back.startswith("/") and not back.startswith("//") else "/documents"
+    return RedirectResponse(f"{target}?done=signed", status_code=303)
+
+
+@pages.get("/documents/{document_id}/signed.pdf")
+def signed_download(request: Request, document_id: int, p: Principal = Depends(current_principal),
+                    uow: UnitOfWork = Depends(get_uow)) -> Response:
+    path, name = documents.signed_file(uow, p, document_id, request.app.state.uploads_dir)
+    return FileResponse(path, media_type="application/pdf", headers=_attachment(name))
+
+
 @pages.get("/assessments/{assessment_id}/dossier.zip")
 def dossier(request: Request, assessment_id: int, p: Principal = Depends(current_principal),
             uow: UnitOfWork = Depends(get_uow)) -> Response:
     root = request.app.state.uploads_dir / "tmp"
     root.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.TemporaryDirectory(dir=root)
-    path, _missing = documents.dossier(uow, p, assessment_id, Path(tmp.name))
+    path, _missing = documents.dossier(uow, p, assessment_id, Path(tmp.name), request.app.state.uploads_dir)
     return FileResponse(path, media_type="application/zip", headers=_attachment(path.name),
                         background=BackgroundTask(tmp.cleanup))
 

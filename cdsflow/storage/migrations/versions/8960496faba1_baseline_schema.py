@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 4d1ea845f695
+Revision ID: 8960496faba1
 Revises: 
-Create Date: 2026-11-29 11:45:33.621165
+Create Date: 2026-11-29 11:45:40.153896
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '4d1ea845f695'
+revision = '8960496faba1'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -476,6 +476,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_review_visit_assessment_id'), ['assessment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_review_visit_team_id'), ['team_id'], unique=False)
 
+    op.create_table('signed_copy',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('document_id', sa.Integer(), nullable=False),
+    sa.Column('file_path', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('original_name', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('uploaded_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('uploaded_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['document_id'], ['generated_document.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('signed_copy', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_signed_copy_document_id'), ['document_id'], unique=False)
+
     op.create_table('criterion_assignment',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assessment_id', sa.Integer(), nullable=False),
@@ -528,6 +543,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_criterion_assignment_member_id'))
 
     op.drop_table('criterion_assignment')
+    with op.batch_alter_table('signed_copy', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_signed_copy_document_id'))
+
+    op.drop_table('signed_copy')
     with op.batch_alter_table('review_visit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_review_visit_team_id'))
         batch_op.drop_index(batch_op.f('ix_review_visit_assessment_id'))
