@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 077d26b8a6a3
+Revision ID: 20ec42586990
 Revises: 
-Create Date: 2026-11-29 09:09:48.298098
+Create Date: 2026-11-29 10:46:33.506885
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '077d26b8a6a3'
+revision = '20ec42586990'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -181,6 +181,11 @@ def upgrade() -> None:
     sa.Column('certificate_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('archive_unit', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('drafter_mark', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('contact_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('contact_title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('contact_email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('contact_phone', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('submission_link', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
     sa.PrimaryKeyConstraint('unit_id')
     )
