@@ -85,12 +85,14 @@ def index_sets_covered(campaign: Campaign, levels: set[str], listed: list[str]) 
 
 
 def legal_bases(references: list[str], sets: list[str]) -> list[str]:
-    """Căn cứ: the index-set decisions in full, the parent plan, then the calendar's other
-    references (a reference to a decision already cited in full is not repeated)."""
-    bases = [b for s in sets for b in cx.index_set_basis(s)]
-    cited = [f"{s}/QĐ-BGDĐT" for s in sets if cx.index_set_basis(s)]
+    """Căn cứ as the seeds order them: the Bộ's index-set decisions in full (those of the levels taking
+    part, and any other the calendar cites), the parent plan, then the calendar's other references."""
+    known = sorted(cx.texts().get("_legal_bases") or {})
+    cited = [*sets, *[k for k in known if k not in sets and any(f"{k}/QĐ-BGDĐT" in r for r in references)]]
+    bases = [b for s in cited for b in cx.index_set_basis(s)]
+    full = [f"{s}/QĐ-BGDĐT" for s in cited if cx.index_set_basis(s)]
     parent = [_typed_reference(r) for r in references if _PARENT.match(r)]
-    others = [r for r in references if not _PARENT.match(r) and not any(c in r for c in cited)]
+    others = [r for r in references if not _PARENT.match(r) and not any(c in r for c in full)]
     return [*bases, *parent, *others]
 
 

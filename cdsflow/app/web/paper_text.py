@@ -33,7 +33,7 @@ def _check(uow: UnitOfWork, p: Principal, campaign_id: int, code: str):
 
 
 def title(code: str) -> str:
-    return document_types()[code].name
+    return "Kế hoạch triển khai của đơn vị" if code == "ke_hoach" else document_types()[code].name
 
 
 def fields(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, typed: dict[str, str] | None = None) -> list[Field]:
