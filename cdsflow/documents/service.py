@@ -342,6 +342,9 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
     c, school = ld.campaign, ld.school
     if school is None and code in plan_service.TEXTS:  # the authority's own Kế hoạch / Công văn triển khai
         return plan_service.build(session, code, c, ld.authority, ld.milestones, issue, data)
+    if data.get("sections"):  # typed text is never dropped without a word
+        raise InvalidInput("Văn bản này chưa soạn nội dung theo mục (--text): chỉ Kế hoạch của đơn vị (--campaign, "
+                           "không --school) và Công văn triển khai")
     if code == "cong_van_trien_khai":
         raise InvalidInput("Công văn triển khai lập cho cả đợt đánh giá: dùng --campaign, không dùng --school")
     if code == "ke_hoach":

@@ -177,6 +177,9 @@ def test_cli_text_file_replaces_sections_and_bad_text_is_refused(world):
     done = cli("docs", "generate", "cong_van_trien_khai", "--campaign", str(world["campaign"]), "--text",
                str(tmp / "bad.yaml"), "--out", "x", ok=False)
     assert done.returncode != 0 and "khong_co_muc" in done.stderr + done.stdout
+    done = cli("docs", "generate", "ke_hoach", "--school", "P1S2", "--draft", "--text", str(tmp / "cv.yaml"), "--out", "x",
+               ok=False)
+    assert done.returncode != 0 and "chưa soạn nội dung theo mục" in done.stderr + done.stdout
     (tmp / "cv2.yaml").write_text(body.replace("100% các đơn vị tham gia tự đánh giá.",
                                                "Tất cả các trường tham gia tự đánh giá."), encoding="utf-8")
     data = generate(world, "cong_van_trien_khai", "--campaign", str(world["campaign"]), "--text",
