@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from cdsflow.calendars.loader import load_calendar
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Unit
 from cdsflow.workflow.context import ActorRef
@@ -43,12 +44,13 @@ class Walked:
     ids: dict[str, int] = field(default_factory=dict)  # school code → assessment id
 
 
-def launch(engine, *, schools: int = 6) -> Walked:
-    """Units (a Sở, two Phòng with `schools` primary schools each) and the Phòng P1's campaign."""
+def launch(engine, *, schools: int = 6, calendar_file=None) -> Walked:
+    """Units (a Sở, two Phòng with `schools` primary schools each) and the Phòng P1's campaign
+    (on `calendar_file`, a calendar YAML the campaign keeps as its source, when given)."""
     with UnitOfWork(engine) as uow:
         import_units(uow, unit_rows(n_schools_per_bureau=schools))
     with UnitOfWork(engine) as uow:
-        result = launch_campaign(uow, issuer_code="P1", school_year="2024-2025", calendar=calendar(),
+        result = launch_campaign(uow, issuer_code="P1", school_year="2024-2025", calendar=load_calendar(calendar_file) if calendar_file else calendar(),
                                  now=datetime(2024, 10, 1, tzinfo=VN))
         ids = {code: svc.find_assessment(uow, code, result.campaign_id).id
                for code in HEADS if code in {f"P1S{i}" for i in range(1, schools + 1)}}

@@ -61,6 +61,7 @@ def generate_cmd(
     new: bool = typer.Option(False, "--new", help="Đã có văn bản này: ban hành thêm một văn bản mới, số mới"),
     reason: str = typer.Option("", "--reason", help="Lý do thay thế"),
     by: str = typer.Option("cli", "--by", help="Người lập"),
+    text: Path | None = typer.Option(None, "--text", help="Tệp YAML nội dung từng mục (mục → đoạn văn), thay nội dung mặc định"),
 ) -> None:
     """Tạo văn bản cho một trường, cho mọi trường của một đợt, hoặc văn bản chung của đợt."""
     from cdsflow.documents import service
@@ -71,6 +72,8 @@ def generate_cmd(
         raise InvalidInput("Chọn một trong --replace hoặc --new")
     on_existing = "replace" if replace else "new" if new else None
     engine, extra = _engine(), _data(data)
+    if text is not None:
+        extra["sections"] = _data(text)  # checked section by section against the paper (documents/sections.py)
     skipped: list[tuple[str, str]] = []
     if school:
         record, content = service.generate(engine, doc_type, school_code=school, campaign_id=campaign, draft=draft,
@@ -100,6 +103,30 @@ def generate_cmd(
         console.print(f"Bỏ qua {len(skipped)} trường chưa đủ điều kiện:", highlight=False)
         for code, why in skipped:
             console.print(f"  {code}: {why}", highlight=False)
+
+
+@docs_app.command("text")
+def text_cmd(
+    doc_type: str = typer.Argument(..., metavar="TYPE", help="ke_hoach hoặc cong_van_trien_khai"),
+    campaign: int = typer.Option(..., "--campaign", help="Số đợt đánh giá"),
+    out: Path = typer.Option(..., "--out", help="Tệp YAML ghi nội dung mặc định, để sửa rồi dùng với --text"),
+) -> None:
+    """Ghi nội dung mặc định từng mục của văn bản đơn vị ra tệp YAML để sửa trước khi ban hành."""
+    from cdsflow.documents import plan_service
+
+    texts = plan_service.default_texts(_engine(), doc_type, campaign)
+    out.write_text(_dump(texts), encoding="utf-8")
+    console.print(f"Đã ghi {out} ({len(texts)} mục)", highlight=False)
+
+
+def _dump(texts: dict[str, str]) -> str:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):  # each section as a block: one paragraph a line, as typed
+        pass
+
+    Dumper.add_representer(str, lambda d, v: d.represent_scalar("tag:yaml.org,2002:str", v, style="|" if "\n" in v else None))
+    return yaml.dump(texts, Dumper=Dumper, allow_unicode=True, sort_keys=False, width=10_000)
 
 
 @docs_app.command("dossier")
@@ -234,13 +261,20 @@ def settings_cmd(
     keying: str | None = typer.Option(None, "--keying", help="unit_year_type (mặc định) hoặc unit_year"),
     certificate_code: str | None = typer.Option(None, "--certificate-code"),
     archive_unit: str | None = typer.Option(None, "--archive-unit"),
+    contact_name: str | None = typer.Option(None, "--contact-name", help="Người liên hệ (in trong Kế hoạch, Công văn)"),
+    contact_title: str | None = typer.Option(None, "--contact-title", help="Chức vụ người liên hệ"),
+    contact_email: str | None = typer.Option(None, "--contact-email"),
+    contact_phone: str | None = typer.Option(None, "--contact-phone"),
+    submission_link: str | None = typer.Option(None, "--submission-link", help="Đường link nộp hồ sơ"),
 ) -> None:
     """Xem hoặc đặt cách ký và đánh số văn bản của một đơn vị."""
     from cdsflow.documents import settings as doc_settings
 
     values = {"signature_mode": mode, "head_title": head_title, "body_name": body, "signer_name": signer_name,
               "signer_title": signer_title, "unit_head_title": unit_head_title, "register_keying": keying,
-              "certificate_code": certificate_code, "archive_unit": archive_unit}
+              "certificate_code": certificate_code, "archive_unit": archive_unit,
+              "contact_name": contact_name, "contact_title": contact_title, "contact_email": contact_email,
+              "contact_phone": contact_phone, "submission_link": submission_link}
     current = doc_settings.update_settings(_engine(), unit, {k: v for k, v in values.items() if v is not None})
     for key, value in current.items():
         console.print(f"  {key}: {value}", highlight=False)

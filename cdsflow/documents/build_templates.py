@@ -801,6 +801,50 @@ def build_cong_van_nhac() -> bytes:
     return b.save()
 
 
+def build_ke_hoach_authority() -> bytes:
+    """The authority's Kế hoạch (Ba Đình seed): every section is the officer's text, one paragraph a line."""
+    b = Builder()
+    b.page_numbers()
+    b.header()
+    b.title("KẾ HOẠCH")
+    b.loop("legal_bases", "{{ x }}")
+    b.loop("sections.intro", "{{ x }}")
+    b.heading("I. MỤC ĐÍCH, YÊU CẦU")
+    b.subheading("1. Mục đích")
+    b.loop("sections.purposes", "{{ x }}")
+    b.subheading("2. Yêu cầu")
+    b.loop("sections.requirements", "{{ x }}")
+    b.heading("II. NHIỆM VỤ TRIỂN KHAI")
+    b.loop("sections.tasks", "{{ x }}")
+    b.heading("III. TỔ CHỨC THỰC HIỆN")
+    b.subheading("{{ authority_label }}")
+    b.loop("sections.authority_duties", "{{ x }}")
+    b.subheading("{{ schools_label }}")
+    b.loop("sections.school_duties", "{{ x }}")
+    b.loop("sections.closing", "{{ x }}")
+    b.foot()
+    b.annex("{{ annex_title }}", label="PHỤ LỤC")
+    b.table([("TT", 10), ("Nội dung", 70), ("Thời gian", 30), ("Sản phẩm", 45)],
+            ["{{ r.num }}", "{{ r.content }}", "{{ r.when }}", "{{ r.output }}"],
+            loop="r in g.rows", group="g in timeline_groups")
+    return b.save()
+
+
+def build_cong_van_trien_khai() -> bytes:
+    """The authority's Công văn triển khai (Bắc Giang seed): V/v, Kính gửi, the sections, the link appendix."""
+    b = Builder()
+    b.page_numbers()
+    b.header(vv=True)
+    b.addressees()
+    b.loop("legal_bases", "{{ x }}")  # a công văn's căn cứ read as its opening, upright (Bắc Giang)
+    for key in ("intro", "content", "process", "requirements", "closing"):
+        b.loop(f"sections.{key}", "{{ x }}")
+    b.foot()
+    b.annex("DANH SÁCH ĐƯỜNG LINK NỘP HỒ SƠ ĐÁNH GIÁ MỨC ĐỘ CHUYỂN ĐỔI SỐ")
+    b.loop("sections.links", "{{ x }}", align="left")
+    return b.save()
+
+
 BUILDERS: dict[str, Callable[[], bytes]] = {
     "ke_hoach": build_ke_hoach,
     "qd_hoi_dong": build_qd_hoi_dong,
@@ -813,6 +857,8 @@ BUILDERS: dict[str, Callable[[], bytes]] = {
     "giay_chung_nhan": build_giay_chung_nhan,
     "bia_ho_so": build_bia_ho_so,
     "cong_van_nhac": build_cong_van_nhac,
+    "ke_hoach_authority": build_ke_hoach_authority,
+    "cong_van_trien_khai": build_cong_van_trien_khai,
 }
 
 

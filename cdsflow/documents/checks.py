@@ -149,7 +149,7 @@ def _layout_problems(doc, code: str) -> list[str]:
         run = next(p for p in header.cell(1, 1).paragraphs if p.text.strip()).runs[0]
         if not (run.italic and _pt(run) in (13, 14)):
             problems.append("dòng địa danh, ngày tháng phải in nghiêng, cỡ 13-14")
-    if code not in NO_NUMBER and code != "cong_van_nhac":
+    if code not in NO_NUMBER and code not in {"cong_van_nhac", "cong_van_trien_khai"}:  # a công văn has no type name
         # §4: type name UPPER bold 13-14 right under the header, then the subject in bold
         body = [p for p in doc.paragraphs if p.text.strip()]
         if body and not (body[0].text == body[0].text.upper() and all(r.bold for r in body[0].runs)

@@ -591,3 +591,7 @@ BUILDERS = {
     "qd_cong_nhan": qd_cong_nhan, "giay_chung_nhan": giay_chung_nhan, "bia_ho_so": bia_ho_so,
     "cong_van_nhac": cong_van_nhac,
 }
+# The authority's own papers, built in their own module (which imports this one, hence at the end).
+from cdsflow.documents import contexts_plan as _plan  # noqa: E402
+
+BUILDERS |= {"ke_hoach_authority": _plan.ke_hoach_authority, "cong_van_trien_khai": _plan.cong_van_trien_khai}

@@ -102,7 +102,7 @@ def compiled(code: str, templates_dir: Path = TEMPLATES_DIR) -> CompiledTemplate
 
 def render(code: str, context: dict, *, expected_hash: str | None = None) -> bytes:
     """The project's path. `expected_hash` guards re-production: same template or refuse."""
-    tpl = compiled(code)
+    tpl = compiled(context.get("template") or code)  # a type may print in a variant (the authority's plan)
     if expected_hash and expected_hash != tpl.sha256:
         raise InvalidInput(
             f"Mẫu văn bản «{code}» đã thay đổi kể từ khi văn bản được tạo: không thể tạo lại đúng từng byte",

@@ -157,6 +157,10 @@ def sample_context(code: str, *, hostile: bool = False, draft: bool = False, row
         overdue = [Unit(code=f"S{i}", name=r["school_name"], short_code="X", kind="school")
                    for i, r in enumerate(sample_recognitions(n if hostile else 3, hostile))]
         return cx.cong_van_nhac(bureau, campaign, sample_milestones()[1], overdue, b_issue)
+    if code in ("ke_hoach_authority", "cong_van_trien_khai"):  # the authority's own papers (samples_plan.py)
+        from cdsflow.documents.samples_plan import plan_sample
+
+        return plan_sample(code, bureau, campaign, sample_milestones(), b_issue, hostile=hostile)
     raise KeyError(code)
 
 

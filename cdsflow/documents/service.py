@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from cdsflow.documents import contexts as cx
+from cdsflow.documents import plan_service
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.checks import district_names
 from cdsflow.documents.contexts import VN_TZ, Issue
@@ -57,6 +58,9 @@ from cdsflow.workflow.stages import Stage
 SCHOOL_TYPES = {"ke_hoach", "qd_hoi_dong", "bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao", "bia_ho_so"}
 PER_SCHOOL_AUTHORITY_TYPES = {"giay_chung_nhan"}
 CAMPAIGN_TYPES = {"qd_doan_danh_gia", "qd_cong_nhan", "cong_van_nhac"}
+CAMPAIGN_TYPES |= {"cong_van_trien_khai"}  # the authority's own letter (documents/plan_service.py)
+# Issued for the campaign as a whole when no school is named: the authority's own Kế hoạch.
+AUTHORITY_PLAN_TYPES = {"ke_hoach"}
 COUNCIL_TYPES = {"bien_ban"}  # the self-assessment council issues its minutes in its own name
 UNNUMBERED = {"bia_ho_so"}
 SUPPORTED = SCHOOL_TYPES | PER_SCHOOL_AUTHORITY_TYPES | CAMPAIGN_TYPES
@@ -64,6 +68,7 @@ RESULT_TYPES = {"bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao"}  # print the 
 # Papers whose Nơi nhận reports to the issuer's superior "(để b/c)"; the Tờ trình and the Báo cáo
 # are addressed to it ("Như trên"), the Biên bản stays in the file.
 REPORT_UP = {"ke_hoach", "qd_hoi_dong", "qd_phe_duyet", "qd_doan_danh_gia", "qd_cong_nhan", "cong_van_nhac"}
+REPORT_UP |= {"cong_van_trien_khai"}
 
 
 class AlreadyIssued(InvalidInput):
@@ -194,6 +199,8 @@ def _issued(session: Session, doc_type: str, campaign_id: int, school_id: int | 
                                            GeneratedDocument.status == ISSUED)
     if school_id is not None:
         stmt = stmt.where(GeneratedDocument.school_id == school_id)
+    else:  # the campaign's own paper: a school's paper of the same type is another paper
+        stmt = stmt.where(GeneratedDocument.school_id.is_(None))
     return list(session.execute(stmt.order_by(GeneratedDocument.id.desc())).scalars())
 
 
@@ -333,6 +340,13 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
     """Dispatch to the pure builder of `code` with rows already loaded; results come from the
     stored data through `workflow.services.results` (never from the data file)."""
     c, school = ld.campaign, ld.school
+    if school is None and code in plan_service.TEXTS:  # the authority's own Kế hoạch / Công văn triển khai
+        return plan_service.build(session, code, c, ld.authority, ld.milestones, issue, data)
+    if data.get("sections"):  # typed text is never dropped without a word
+        raise InvalidInput("Văn bản này chưa soạn nội dung theo mục (--text): chỉ Kế hoạch của đơn vị (--campaign, "
+                           "không --school) và Công văn triển khai")
+    if code == "cong_van_trien_khai":
+        raise InvalidInput("Công văn triển khai lập cho cả đợt đánh giá: dùng --campaign, không dùng --school")
     if code == "ke_hoach":
         issuer = school or ld.authority
         return cx.ke_hoach(issuer, c, ld.milestones, issue, index_sets=data.get("index_sets", [c.index_set_code]),
@@ -516,7 +530,7 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
         unit_id=issuer.id, school_id=ld.school.id if ld.school else None, campaign_id=ld.campaign.id,
         doc_type=code, series=series, year=year if number else None, number=number,
         number_line=context.get("header", {}).get("number_line", ""), issued_on=day.isoformat() if day else "",
-        template_hash=compiled(code).sha256, context=context, created_by=actor,
+        template_hash=compiled(context.get("template") or code).sha256, context=context, created_by=actor,
         created_at=datetime.now(timezone.utc), status=ISSUED, note="; ".join(notes),
         replaces_id=replacing.id if replacing else None, reason=vn.nfc(reason) if replacing else "")
     if replacing is not None:
@@ -580,7 +594,7 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
     contexts are stored first, in chunks of `chunk` schools per transaction."""
     _check_code(code)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if code in CAMPAIGN_TYPES:
+    if code in CAMPAIGN_TYPES or code in AUTHORITY_PLAN_TYPES:
         record, content = generate(engine, code, campaign_id=campaign_id, draft=draft, issued_on=issued_on,
                                    data=data, actor=actor, on_existing=on_existing, reason=reason)
         path = out_dir / file_name(record, None)

@@ -1,6 +1,8 @@
 """Per-unit document settings (how a unit signs and numbers its papers), validated before saving."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -13,7 +15,8 @@ from cdsflow.storage.tables import Unit
 from cdsflow.workflow.errors import InvalidInput, NotFound
 
 FIELDS = ("signature_mode", "head_title", "body_name", "signer_name", "signer_title", "unit_head_title",
-          "honorific", "register_keying", "certificate_code", "archive_unit", "drafter_mark")
+          "honorific", "register_keying", "certificate_code", "archive_unit", "drafter_mark",
+          "contact_name", "contact_title", "contact_email", "contact_phone", "submission_link")
 
 
 def update_settings(engine: Engine, unit_code: str, values: dict) -> dict:
@@ -32,6 +35,7 @@ def update_settings(engine: Engine, unit_code: str, values: dict) -> dict:
         if merged["register_keying"] not in KEYINGS:
             raise InvalidInput(f"Cách đánh số không hợp lệ: «{merged['register_keying']}»",
                                details=[f"chọn: {', '.join(KEYINGS)}"])
+        check_contact(merged)
         if merged["certificate_code"]:
             vn.document_code(merged["certificate_code"])
         signature_lines(SignatureSpec(mode=merged["signature_mode"], head_title=merged["head_title"],
@@ -42,3 +46,21 @@ def update_settings(engine: Engine, unit_code: str, values: dict) -> dict:
         uow.session.add(row)
         uow.commit()
         return merged
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 .]{7,18}[0-9]$")
+_LINK = re.compile(r"^https?://\S+$")
+
+
+def check_contact(values: dict) -> None:
+    """The contact person and submission link as schools will read them: refused when malformed."""
+    problems = []
+    if values.get("contact_email") and not _EMAIL.match(values["contact_email"]):
+        problems.append(f"email người liên hệ không hợp lệ: «{values['contact_email']}»")
+    if values.get("contact_phone") and not _PHONE.match(values["contact_phone"]):
+        problems.append(f"số điện thoại người liên hệ không hợp lệ: «{values['contact_phone']}»")
+    if values.get("submission_link") and not _LINK.match(values["submission_link"]):
+        problems.append(f"đường link nộp hồ sơ phải bắt đầu bằng http:// hoặc https://: «{values['submission_link']}»")
+    if problems:
+        raise InvalidInput("Thông tin liên hệ không hợp lệ", details=problems)

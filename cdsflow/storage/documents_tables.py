@@ -29,6 +29,13 @@ class DocumentSetting(SQLModel, table=True):
     certificate_code: str = Field(default="", max_length=16)  # e.g. GCN, printed only when set
     archive_unit: str = Field(default="", max_length=32)  # "- Lưu: VT, {archive_unit}."
     drafter_mark: str = Field(default="", max_length=32)
+    # Who schools call about the campaign's papers and where they submit (printed by the authority's
+    # Kế hoạch and Công văn triển khai; refused there when missing).
+    contact_name: str = Field(default="", max_length=200)
+    contact_title: str = Field(default="", max_length=200)
+    contact_email: str = Field(default="", max_length=254)
+    contact_phone: str = Field(default="", max_length=32)
+    submission_link: str = Field(default="", max_length=500)
 
 
 class DocumentCounter(SQLModel, table=True):

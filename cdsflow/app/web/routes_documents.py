@@ -28,9 +28,11 @@ def _attachment(name: str) -> dict:
 @pages.get("/documents")
 def register_page(request: Request, p: Principal = Depends(current_principal),
                   uow: UnitOfWork = Depends(get_uow)) -> Response:
+    from cdsflow.app.web.paper_text import campaign_links
+
     return render(request, "documents.html", p, rows=documents.register(uow, p), pdf=documents.pdf_available(),
                   can_void=allowed(p, "issue_school_paper") or allowed(p, "issue_authority_paper"),
-                  can_sign=documents.may_upload_signed(p))
+                  can_sign=documents.may_upload_signed(p), plan_campaigns=campaign_links(uow, p))
 
 
 @pages.get("/documents/register.xlsx")
@@ -145,3 +147,52 @@ def api_generate_all(request: Request, campaign_id: int, body: dict, p: Principa
                                              request.app.state.uploads_dir / "tmp",
                                              on_existing=body.get("existing") or None, reason=str(body.get("reason", "")))
     return {"generated": len(result.paths), "skipped": [{"school": c, "reason": r} for c, r in result.skipped]}
+
+
+# --- the authority's own papers, written section by section before numbering (web/paper_text.py) ---
+
+
+def _paper_page(request: Request, p: Principal, campaign_id: int, code: str, fields: list, *, status: int = 200,
+                error: str = "", details: list[str] | None = None, existing: str = "", reason: str = "") -> Response:
+    from cdsflow.app.web import paper_text
+
+    return render(request, "paper_text.html", p, status=status, title=paper_text.title(code), code=code,
+                  campaign_id=campaign_id, fields=fields, error=error, details=details or [], existing=existing,
+                  reason=reason)
+
+
+@pages.get("/campaigns/{campaign_id}/papers/{code}")
+def paper_text_page(request: Request, campaign_id: int, code: str, p: Principal = Depends(current_principal),
+                    uow: UnitOfWork = Depends(get_uow)) -> Response:
+    from cdsflow.app.web import paper_text
+    from cdsflow.workflow.paper_gates import PaperRefused
+
+    try:
+        fields = paper_text.fields(uow, p, campaign_id, code)
+    except PaperRefused as err:  # missing data: the reason, not a form with empty sections
+        return _paper_page(request, p, campaign_id, code, [], status=422, error=err.message, details=err.details)
+    return _paper_page(request, p, campaign_id, code, fields)
+
+
+@pages.post("/campaigns/{campaign_id}/papers/{code}")
+async def paper_text_issue(request: Request, campaign_id: int, code: str, p: Principal = Depends(checked_principal),
+                           uow: UnitOfWork = Depends(get_uow)) -> Response:
+    from cdsflow.app.web import paper_text
+    from cdsflow.workflow.errors import Forbidden, InvalidInput, NotFound
+
+    form = await request.form()
+    typed = paper_text.typed_sections(code, form) if code in paper_text.plan_service.TEXTS else {}
+    existing, reason = str(form.get("existing", "")), str(form.get("reason", ""))
+    draft = form.get("action") == "draft"
+    try:
+        record = paper_text.issue(uow, p, campaign_id, code, typed, draft=draft, on_existing=existing or None,
+                                  reason=reason)
+    except (Forbidden, NotFound):
+        raise
+    except InvalidInput as err:  # what was typed stays in the form, with the reason above it
+        fields = paper_text.fields(uow, p, campaign_id, code, typed)
+        return _paper_page(request, p, campaign_id, code, fields, status=422, error=err.message,
+                           details=err.details, existing=existing, reason=reason)
+    if draft:
+        return RedirectResponse(f"/documents/{record.id}/download", status_code=303)
+    return RedirectResponse("/documents?done=document", status_code=303)

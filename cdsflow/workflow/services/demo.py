@@ -137,7 +137,11 @@ def _paper_settings(uow: UnitOfWork) -> None:
     from cdsflow.storage.documents_tables import DocumentSetting
 
     uow.session.add(DocumentSetting(unit_id=get_unit(uow, BUREAU).id, signature_mode="head", head_title="TRƯỞNG PHÒNG",
-                                    signer_name="Lê Thị Thu Hà", archive_unit="GDĐT"))
+                                    signer_name="Lê Thị Thu Hà", archive_unit="GDĐT",
+                                    # the ward's own Kế hoạch and Công văn triển khai print its contact and link
+                                    contact_name="Trần Minh Tuấn", contact_title="Chuyên viên",
+                                    contact_email="tuantm@badinh.edu.vn", contact_phone="0912345678",
+                                    submission_link="https://badinh.edu.vn/nop-ho-so-cds"))
     uow.session.add(DocumentSetting(unit_id=get_unit(uow, "DEMO-SGD-HN").id, signature_mode="head",
                                     head_title="GIÁM ĐỐC", signer_name="Trần Thế Cương", archive_unit="GDPT"))
     uow.commit()

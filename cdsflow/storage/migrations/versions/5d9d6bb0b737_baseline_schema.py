@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 8960496faba1
+Revision ID: 5d9d6bb0b737
 Revises: 
-Create Date: 2026-11-29 11:45:40.153896
+Create Date: 2026-11-29 11:45:47.379873
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '8960496faba1'
+revision = '5d9d6bb0b737'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -199,6 +199,11 @@ def upgrade() -> None:
     sa.Column('certificate_code', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('archive_unit', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('drafter_mark', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('contact_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('contact_title', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('contact_email', sqlmodel.sql.sqltypes.AutoString(length=254), nullable=False),
+    sa.Column('contact_phone', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('submission_link', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
     sa.PrimaryKeyConstraint('unit_id')
     )

@@ -1,0 +1,75 @@
+"""The officer's page to write an authority paper's sections before it is numbered: one textarea per
+section, filled with the defaults (documents/texts/*.yaml and the stored data); a refusal shows the
+reason above the text the officer typed, which is kept."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cdsflow.app.web.access import actor, campaign_for
+from cdsflow.documents import plan_service, sections
+from cdsflow.documents import service as doc_svc
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.documents_tables import GeneratedDocument
+from cdsflow.storage.tables import Unit
+from cdsflow.workflow.document_types import document_types
+from cdsflow.workflow.errors import InvalidInput, NotFound
+from cdsflow.workflow.services import authorization
+from cdsflow.workflow.services.accounts import Principal
+
+
+@dataclass(frozen=True)
+class Field:
+    key: str
+    label: str
+    text: str
+
+
+def _check(uow: UnitOfWork, p: Principal, campaign_id: int, code: str):
+    if code not in plan_service.TEXTS:
+        raise NotFound(f"Văn bản «{code}» không soạn nội dung tại đây")
+    campaign = campaign_for(uow, p, campaign_id)
+    authorization.check_campaign(uow.session, actor(p), "issue_authority_paper", campaign_id)
+    return campaign
+
+
+def title(code: str) -> str:
+    return "Kế hoạch triển khai của đơn vị" if code == "ke_hoach" else document_types()[code].name
+
+
+def fields(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, typed: dict[str, str] | None = None) -> list[Field]:
+    """The sections with the officer's typed text, or the defaults (refused when data is missing)."""
+    campaign = _check(uow, p, campaign_id, code)
+    name = plan_service.TEXTS[code]
+    if typed is None:
+        defaults = plan_service.defaults(uow.session, code, campaign, uow.session.get(Unit, campaign.issuer_id))
+        typed = defaults
+    return [Field(k, label, typed.get(k, "")) for k, label in sections.labels(name)]
+
+
+def typed_sections(code: str, form: dict) -> dict[str, str]:
+    return {k: str(form.get(f"section_{k}", "")) for k, _ in sections.labels(plan_service.TEXTS[code])}
+
+
+def issue(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, typed: dict[str, str], *, draft: bool,
+          on_existing: str | None, reason: str) -> GeneratedDocument:
+    _check(uow, p, campaign_id, code)
+    if not draft and not any(typed.values()):
+        raise InvalidInput("Nội dung văn bản trống")
+    record, _ = doc_svc.generate(uow.engine, code, campaign_id=campaign_id, draft=draft,
+                                 data={"sections": typed}, actor=p.actor_name, on_existing=on_existing, reason=reason)
+    return record
+
+
+def campaign_links(uow: UnitOfWork, p: Principal) -> list[tuple[int, str]]:
+    """The campaigns whose own papers this person may write (their unit issued them), newest first."""
+    from sqlalchemy import select
+
+    from cdsflow.app.web.access import allowed
+    from cdsflow.storage.tables import Campaign
+
+    if p.unit_id is None or not allowed(p, "issue_authority_paper"):
+        return []
+    rows = uow.session.execute(select(Campaign.id, Campaign.title).where(Campaign.issuer_id == p.unit_id,
+                                                                         Campaign.status != "draft")
+                               .order_by(Campaign.id.desc()).limit(20)).all()
+    return [(cid, title) for cid, title in rows]
