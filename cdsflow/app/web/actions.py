@@ -23,7 +23,7 @@ from cdsflow.calendars import timeutil
 from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, Unit
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput
 from cdsflow.workflow.machine import (
     STEP_BY_TRIGGER,
@@ -32,7 +32,7 @@ from cdsflow.workflow.machine import (
     legal_sources,
 )
 from cdsflow.workflow.services import assessments as assessment_svc
-from cdsflow.workflow.services import authorization, overview
+from cdsflow.workflow.services import authorization, listing, overview
 from cdsflow.workflow.services import campaigns as campaign_svc
 from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.stages import STAGE_ORDER, Stage
@@ -149,20 +149,31 @@ class BulkResult:
 BULK_TRIGGERS = ("start_review", "recognise", "publish")
 
 
+def _bulk_rows(uow: UnitOfWork, campaign_id: int, trigger: str, selected: list[int] | None, limit: int):
+    """(assessment id, school name) the bulk step considers: every school of the campaign standing
+    where the step starts, or, when the officer ticked schools in the list, exactly those."""
+    where = [Assessment.campaign_id.in_(campaign_svc.family_ids(uow.session, campaign_id))]
+    if selected is None:
+        where.append(Assessment.state.in_(legal_sources(trigger)))
+    else:
+        if len(selected) > limit:
+            raise InvalidInput(f"Chọn tối đa {limit} cơ sở cho một lần thao tác hàng loạt")
+        where.append(Assessment.id.in_(selected))
+    return uow.session.execute(
+        select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
+        .where(*where).order_by(Unit.name, Assessment.id).limit(limit)
+    ).all()
+
+
 def bulk_transition(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, *, limit: int = 2000,
-                    now: datetime | None = None) -> BulkResult:
-    """The same step for every school of the campaign that stands where the step starts; one
-    transaction per school so that one refusal does not undo the others."""
+                    now: datetime | None = None, selected: list[int] | None = None) -> BulkResult:
+    """The same step for every school of the campaign that stands where the step starts (or for the
+    schools ticked in the list); one transaction per school so that one refusal does not undo the others."""
     if trigger not in BULK_TRIGGERS:
         raise InvalidInput(f"Không làm hàng loạt được thao tác «{trigger}»")
     campaign_for(uow, p, campaign_id)
     authorization.check_campaign(uow.session, actor(p), "bulk", campaign_id, now=now)
-    ids = campaign_svc.family_ids(uow.session, campaign_id)
-    rows = uow.session.execute(
-        select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id.in_(ids), Assessment.state.in_(legal_sources(trigger)))
-        .order_by(Assessment.id).limit(limit)
-    ).all()
+    rows = _bulk_rows(uow, campaign_id, trigger, selected, limit)
     result = BulkResult(trigger)
     for aid, name in rows:
         try:
@@ -253,10 +264,22 @@ def public_results(uow: UnitOfWork, campaign_id: int) -> overview.PublicResults:
     return overview.public_results(uow.session, campaign_id)
 
 
-def school_list(uow: UnitOfWork, p: Principal, campaign_id: int, *, stage: str | None = None,
-                page: int = 1) -> tuple[list[tuple[int, str, str, str]], bool]:
+def school_list(uow: UnitOfWork, p: Principal, campaign_id: int, query: listing.ListQuery, *,
+                now: datetime | None = None, with_options: bool = True) -> listing.SchoolListPage:
     campaign_for(uow, p, campaign_id)
-    return overview.school_page(uow.session, campaign_id, stage=stage, page=page)
+    return listing.school_list(uow.session, campaign_id, query, now=_now(now), with_options=with_options)
+
+
+def school_lines(uow: UnitOfWork, p: Principal, campaign_id: int, query: listing.ListQuery, *,
+                 now: datetime | None = None):
+    """Every matching school, streamed: what the Excel exports write."""
+    campaign_for(uow, p, campaign_id)
+    return listing.iter_school_lines(uow.session, campaign_id, query, now=_now(now))
+
+
+def province(uow: UnitOfWork, p: Principal, campaign_id: int, *, now: datetime | None = None) -> listing.ProvinceView:
+    campaign_for(uow, p, campaign_id)
+    return listing.province_view(uow.session, campaign_id, now=_now(now))
 
 
 def level_charts(uow: UnitOfWork, campaign_id: int) -> list[overview.LevelChart]:
@@ -289,7 +312,39 @@ def remind_now(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: s
 # --- confirmations -----------------------------------------------------------------------------
 
 # Steps a person confirms on a page that names the schools before anything is written.
-CONFIRM_STEPS = ("recognise", "publish")
+CONFIRM_STEPS = ("submit_proposal", "recognise", "publish")
+
+
+def _proposal_cap(uow: UnitOfWork, a: Assessment) -> tuple[int | None, str]:
+    """(the calendar's cap on sends, which send counts) for the school's proposal milestone."""
+    m = uow.session.execute(
+        select(CampaignMilestone).where(CampaignMilestone.campaign_id == a.campaign_id,
+                                        CampaignMilestone.stage == Stage.PROPOSAL.value)
+        .order_by(CampaignMilestone.max_submissions.is_(None), CampaignMilestone.due_at)
+    ).scalars().first()
+    return (m.max_submissions, m.counts) if m is not None else (None, "last")
+
+
+def _supervisor_name(uow: UnitOfWork, a: Assessment) -> str:
+    school = uow.session.get(Unit, a.school_id)
+    boss = uow.session.get(Unit, school.supervisor_id) if school.supervisor_id else None
+    return boss.name if boss else "đơn vị quản lý"
+
+
+def step_done_message(uow: UnitOfWork, p: Principal, assessment_id: int) -> str | None:
+    """What the last step on this file did, said plainly: "Đã gửi tờ trình lần 1/3 lúc 10:42 …"."""
+    a = assessment_for(uow, p, assessment_id)
+    ev = uow.session.execute(select(AssessmentEvent).where(AssessmentEvent.assessment_id == a.id)
+                             .order_by(AssessmentEvent.id.desc()).limit(1)).scalars().first()
+    if ev is None or ev.trigger not in STEP_BY_TRIGGER:
+        return None
+    at = timeutil.short_instant(ev.at)
+    if ev.trigger == "submit_proposal":
+        cap, _ = _proposal_cap(uow, a)
+        return (f"Đã gửi tờ trình lần {a.proposal_count}{f'/{cap}' if cap else ''} lúc {at}; "
+                f"{_supervisor_name(uow, a)} đã nhận hồ sơ.")
+    return (f"Đã {STEP_BY_TRIGGER[ev.trigger].label} lúc {at}; hồ sơ chuyển sang giai đoạn "
+            f"«{Stage(ev.to_state).label}».")
 
 
 @dataclass
@@ -301,6 +356,8 @@ class Confirmation:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (school, why not)
     override: bool = False  # recognition without a complete review: ask for the written reason
     back_url: str = ""
+    repeated: list[tuple[str, str]] = field(default_factory=list)  # hidden fields posted several times (ids)
+    note: str = ""  # what the person should know before confirming (the send's number, the cap)
 
 
 def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int) -> Confirmation:
@@ -316,27 +373,35 @@ def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str
     else:
         c.ready.append(name)
         c.override = review_missing
+    if trigger == "submit_proposal":
+        cap, counts = _proposal_cap(uow, a)
+        c.note = (f"Đây là lần gửi thứ {a.proposal_count + 1}{f' (tối đa {cap} lần)' if cap else ''}; "
+                  f"{'lần gửi cuối cùng' if counts == 'last' else 'lần gửi đầu tiên'} được dùng để đánh giá. "
+                  f"Sau khi gửi, điểm tự đánh giá bị khóa và {_supervisor_name(uow, a)} nhận hồ sơ.")
     return c
 
 
-def confirm_bulk(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, *, limit: int = 2000) -> Confirmation:
+def confirm_bulk(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, *, limit: int = 2000,
+                 selected: list[int] | None = None, back_url: str = "") -> Confirmation:
     """A dry run of a bulk step: which schools it will move and which it will skip, and why."""
     if trigger not in BULK_TRIGGERS:
         raise InvalidInput(f"Không làm hàng loạt được thao tác «{trigger}»")
+    if selected is not None and not selected:
+        raise InvalidInput("Chưa chọn cơ sở nào: đánh dấu các cơ sở trong danh sách rồi chọn thao tác")
     campaign_for(uow, p, campaign_id)
     authorization.check_campaign(uow.session, actor(p), "bulk", campaign_id)
-    rows = uow.session.execute(
-        select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id.in_(campaign_svc.family_ids(uow.session, campaign_id)),
-               Assessment.state.in_(legal_sources(trigger)))
-        .order_by(Unit.name).limit(limit)
-    ).all()
+    rows = _bulk_rows(uow, campaign_id, trigger, selected, limit)
     c = Confirmation(f"Xác nhận: {STEP_BY_TRIGGER[trigger].label} (hàng loạt)", f"/campaigns/{campaign_id}/bulk",
-                     {"trigger": trigger}, back_url=f"/campaigns/{campaign_id}")
+                     {"trigger": trigger, **({"selection": "1"} if selected is not None else {})},
+                     back_url=back_url or f"/campaigns/{campaign_id}")
     for aid, name in rows:
         problems = assessment_svc.step_refusals(uow, aid, trigger, actor(p))
         if problems:
             c.skipped.append((name, "; ".join(problems)))
         else:
             c.ready.append(name)
+            if selected is not None:  # the confirmation posts exactly the schools it named as ready
+                c.repeated.append(("ids", str(aid)))
+    found = {aid for aid, _ in rows}
+    c.skipped += [(f"Hồ sơ số {aid}", "không thuộc kế hoạch này") for aid in (selected or []) if aid not in found]
     return c

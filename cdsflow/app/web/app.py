@@ -35,6 +35,7 @@ def create_app(
     from cdsflow.app import wiring
     from cdsflow.app.web import api, pages, routes_documents, routes_health, routes_mailbox, routes_scores, routes_teams
     from cdsflow.app.web import routes_meetings
+    from cdsflow.app.web import routes_lists
 
     wiring.install()  # a school returned or recognised from a page gets its mail, as from the CLI
     app = FastAPI(
@@ -71,6 +72,7 @@ def create_app(
     app.include_router(routes_teams.pages)
     app.include_router(routes_health.router)
     app.include_router(routes_meetings.pages)
+    app.include_router(routes_lists.pages)
     from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE
 
     app.add_middleware(limits.Guard, engine=engine, session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE)

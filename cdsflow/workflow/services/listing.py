@@ -1,0 +1,339 @@
+"""The officer's lists at national scale: the schools of a campaign filtered, sorted and paged in
+SQL, and the province view (one line per Phòng/ward) as one GROUP BY.
+
+Web pages, the JSON API and the Excel exports call these; nothing loads a campaign's schools into
+Python to filter or count them. "Late" means what the dashboard means (`campaigns.campaign_status`):
+the school's stage has a next milestone in its own campaign whose deadline has passed.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from cdsflow.calendars.timeutil import days_left
+from cdsflow.storage.assessment_tables import AssessmentScore
+from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
+from cdsflow.workflow.errors import InvalidInput, NotFound
+from cdsflow.workflow.services.campaigns import MilestoneView, family_ids, next_milestones
+from cdsflow.workflow.stages import STAGE_ORDER, Stage
+from cdsflow.workflow.units import LEVEL_LABELS, EducationLevel
+
+PER_PAGE = 50
+MAX_PER_PAGE = 200
+SUBMITTED = tuple(s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order)
+LEVEL_CHOICES = (("0", "Chưa đạt mức"), ("1", "Mức 1"), ("2", "Mức 2"), ("3", "Mức 3"))
+
+# Sort keys a page may ask for, with their Vietnamese column names.
+SORT_LABELS = {
+    "code": "Mã", "name": "Tên cơ sở", "bureau": "Phòng/xã, phường", "stage": "Giai đoạn",
+    "self1": "Tự đánh giá nhóm 1", "self2": "Tự đánh giá nhóm 2", "ext1": "Đánh giá ngoài nhóm 1",
+    "ext2": "Đánh giá ngoài nhóm 2", "sends": "Số lần gửi", "submitted": "Ngày gửi tờ trình",
+}
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What an officer asked of the list; built from a query string by `from_params`."""
+
+    q: str = ""
+    stage: str = ""
+    late: bool = False
+    bureau: int | None = None  # the school's supervising unit (Phòng or ward)
+    school_level: str = ""  # the unit's education level (EducationLevel: tieu_hoc, thcs…)
+    level1: str = ""  # "" any, "0" no level, "1".."3": the level that counts for group 1
+    level2: str = ""
+    sort: str = "code"
+    desc: bool = False
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    @classmethod
+    def from_params(cls, params) -> ListQuery:
+        """From a query string (or any mapping); a bad value is refused with its Vietnamese name."""
+        get = lambda k: str(params.get(k, "") or "").strip()  # noqa: E731
+        stage = get("stage")
+        if stage and stage not in {s.value for s in STAGE_ORDER}:
+            raise InvalidInput(f"Giai đoạn không rõ: «{stage}»")
+        for key in ("level1", "level2"):
+            if get(key) and get(key) not in {v for v, _ in LEVEL_CHOICES}:
+                raise InvalidInput(f"Mức không rõ: «{get(key)}»")
+        if get("school_level") and get("school_level") not in {lv.value for lv in EducationLevel}:
+            raise InvalidInput(f"Cấp học không rõ: «{get('school_level')}»")
+        sort = get("sort") or "code"
+        if sort not in SORT_LABELS:
+            raise InvalidInput(f"Không sắp xếp được theo «{sort}»")
+        try:
+            bureau = int(get("bureau")) if get("bureau") else None
+            page = max(1, int(get("page") or 1))
+            per_page = min(MAX_PER_PAGE, max(1, int(get("per_page") or PER_PAGE)))
+        except ValueError:
+            raise InvalidInput("Số trang, số dòng mỗi trang và đơn vị phải là số nguyên") from None
+        return cls(q=get("q")[:100], stage=stage, late=get("late") in ("1", "on", "true"), bureau=bureau,
+                   school_level=get("school_level"), level1=get("level1"), level2=get("level2"),
+                   sort=sort, desc=get("dir") == "desc", page=page, per_page=per_page)
+
+    def params(self, **change) -> dict[str, str]:
+        """The query string of this query (with `change` applied), empty values left out."""
+        q = replace(self, **change)
+        out = {"q": q.q, "stage": q.stage, "late": "1" if q.late else "", "bureau": str(q.bureau or ""),
+               "school_level": q.school_level, "level1": q.level1, "level2": q.level2,
+               "sort": "" if q.sort == "code" else q.sort, "dir": "desc" if q.desc else "",
+               "page": "" if q.page == 1 else str(q.page), "per_page": "" if q.per_page == PER_PAGE else str(q.per_page)}
+        return {k: v for k, v in out.items() if v}
+
+
+@dataclass
+class SchoolLine:
+    assessment_id: int
+    code: str
+    name: str
+    bureau: str
+    school_level: str
+    stage: Stage
+    version: int
+    self1: float | None
+    self1_level: int | None
+    self2: float | None
+    self2_level: int | None
+    ext1: float | None
+    ext1_level: int | None
+    ext2: float | None
+    ext2_level: int | None
+    level1: int | None  # the level that counts (the review's when complete, else the school's own)
+    level2: int | None
+    sends: int
+    submitted_at: datetime | None
+    days_late: int | None  # days past the deadline of the school's next milestone; None: not late
+    late_milestone: str = ""
+    review_counts: bool = False  # the review scored every item: its levels are the ones that count
+
+
+@dataclass
+class SchoolListPage:
+    campaign_id: int
+    query: ListQuery
+    rows: list[SchoolLine]
+    total: int
+    pages: int
+    bureaus: list[tuple[int, str]] = field(default_factory=list)
+    school_levels: list[tuple[str, str]] = field(default_factory=list)
+
+
+# --- late: per campaign, the stages whose next milestone has passed ---------------------------
+
+
+def late_stages(session: Session, ids: list[int], now: datetime) -> dict[int, dict[str, MilestoneView]]:
+    """{campaign id: {stage value: the passed milestone}}; a child without milestones uses the first's."""
+    stage_of = {s.value: s for s in STAGE_ORDER}
+    by_campaign: dict[int, list[MilestoneView]] = defaultdict(list)
+    for m in session.execute(select(CampaignMilestone).where(CampaignMilestone.campaign_id.in_(ids))).scalars():
+        by_campaign[m.campaign_id].append(MilestoneView(m.key, m.title, stage_of.get(m.stage), m.due_at))
+    out: dict[int, dict[str, MilestoneView]] = {}
+    memo: dict[tuple, dict[str, MilestoneView]] = {}
+    for cid in ids:
+        ms = by_campaign.get(cid) or by_campaign.get(ids[0], [])
+        key = tuple((m.key, m.stage, m.due_at) for m in ms)
+        if key not in memo:
+            memo[key] = {s.value: m for s, m in next_milestones(ms).items() if m is not None and m.due_at < now}
+        out[cid] = memo[key]
+    return out
+
+
+def late_condition(late: dict[int, dict[str, MilestoneView]]):
+    """SQL truth of "this assessment is late": campaigns grouped by their set of late stages, so the
+    expression has one term per distinct calendar, not one per campaign."""
+    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for cid, stages in late.items():
+        if stages:
+            groups[tuple(sorted(stages))].append(cid)
+    if not groups:
+        return false()
+    return or_(*[and_(Assessment.campaign_id.in_(cids), Assessment.state.in_(states))
+                 for states, cids in groups.items()])
+
+
+# --- the schools list ----------------------------------------------------------------------------
+
+
+def _campaign_ids(session: Session, campaign_id: int) -> list[int]:
+    if session.get(Campaign, campaign_id) is None:
+        raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
+    return family_ids(session, campaign_id)
+
+
+def _scores():
+    own = aliased(AssessmentScore, name="own")
+    ext = aliased(AssessmentScore, name="ext")
+    return own, ext
+
+
+def _counted(own, ext, column: str):
+    return case((ext.complete.is_(True), getattr(ext, column)), else_=getattr(own, column))
+
+
+def _filtered(query: ListQuery, ids: list[int], late_sql, own, ext, sup, *, with_scores: bool):
+    """The FROM/WHERE of the list; score tables joined only when a column or filter needs them."""
+    stmt = (select().select_from(Assessment).join(Unit, Unit.id == Assessment.school_id)
+            .where(Assessment.campaign_id.in_(ids)))
+    if sup is not None:
+        stmt = stmt.outerjoin(sup, sup.id == Unit.supervisor_id)
+    if with_scores:
+        stmt = (stmt.outerjoin(own, and_(own.assessment_id == Assessment.id, own.phase == "self"))
+                .outerjoin(ext, and_(ext.assessment_id == Assessment.id, ext.phase == "external")))
+    if query.q:
+        like = f"%{query.q.replace('%', '').replace('_', '')}%"
+        stmt = stmt.where(or_(Unit.code.ilike(like), Unit.name.ilike(like)))
+    if query.stage:
+        stmt = stmt.where(Assessment.state == query.stage)
+    if query.late:
+        stmt = stmt.where(late_sql)
+    if query.bureau is not None:
+        stmt = stmt.where(Unit.supervisor_id == query.bureau)
+    if query.school_level:
+        stmt = stmt.where(Unit.education_level == query.school_level)
+    for wanted, column in ((query.level1, "group1_level"), (query.level2, "group2_level")):
+        if wanted:
+            counted = _counted(own, ext, column)
+            stmt = stmt.where(counted.is_(None) if wanted == "0" else counted == int(wanted))
+    return stmt
+
+
+def _order(query: ListQuery, own, ext, sup):
+    stage_rank = case({s.value: s.order for s in STAGE_ORDER}, value=Assessment.state)
+    column = {
+        "code": Unit.code, "name": Unit.name, "bureau": sup.name, "stage": stage_rank,
+        "self1": own.group1_total, "self2": own.group2_total, "ext1": ext.group1_total, "ext2": ext.group2_total,
+        "sends": Assessment.proposal_count, "submitted": Assessment.proposed_at,
+    }[query.sort]
+    first = column.desc() if query.desc else column.asc()
+    # Empty values last either way: an officer sorting by score wants the scored schools first.
+    return [column.is_(None), first, Assessment.id]
+
+
+def _columns(own, ext, sup):
+    return (Assessment.id, Unit.code, Unit.name, sup.name, Unit.education_level, Assessment.state,
+            Assessment.version, own.group1_total, own.group1_level, own.group2_total, own.group2_level,
+            ext.group1_total, ext.group1_level, ext.group2_total, ext.group2_level,
+            _counted(own, ext, "group1_level"), _counted(own, ext, "group2_level"),
+            Assessment.proposal_count, Assessment.proposed_at, ext.complete, Assessment.campaign_id)
+
+
+def _line(row, late: dict[int, dict[str, MilestoneView]], now: datetime) -> SchoolLine:
+    *values, campaign_id = row
+    (aid, code, name, bureau, level, state, version, s1, s1l, s2, s2l, e1, e1l, e2, e2l, l1, l2, sends, at,
+     review_counts) = values
+    passed = late.get(campaign_id, {}).get(state)
+    return SchoolLine(aid, code, name, bureau or "", LEVEL_LABELS.get(level, level or ""), Stage(state), version, s1, s1l, s2, s2l, e1, e1l,
+                      e2, e2l, l1, l2, sends or 0, at,
+                      max(1, -days_left(passed.due_at, now)) if passed else None, passed.title if passed else "",
+                      bool(review_counts))
+
+
+def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: datetime | None = None,
+                with_options: bool = True) -> SchoolListPage:
+    """One page of the campaign's schools as `query` asks, with the total that matched."""
+    now = _now(now)
+    ids = _campaign_ids(session, campaign_id)
+    late = late_stages(session, ids, now)
+    late_sql = late_condition(late)
+    own, ext = _scores()
+    sup = aliased(Unit, name="sup")
+    needs_scores = bool(query.level1 or query.level2)
+    count_stmt = _filtered(query, ids, late_sql, own, ext, None, with_scores=needs_scores).add_columns(func.count())
+    total = session.execute(count_stmt).scalar_one()
+    pages = max(1, -(-total // query.per_page))
+    page = min(query.page, pages)
+    stmt = (_filtered(query, ids, late_sql, own, ext, sup, with_scores=True).add_columns(*_columns(own, ext, sup))
+            .order_by(*_order(query, own, ext, sup)).offset((page - 1) * query.per_page).limit(query.per_page))
+    rows = [_line(r, late, now) for r in session.execute(stmt)]
+    result = SchoolListPage(campaign_id, replace(query, page=page), rows, total, pages)
+    if with_options:
+        result.bureaus, result.school_levels = bureau_choices(session, campaign_id), school_levels()
+    return result
+
+
+def iter_school_lines(session: Session, campaign_id: int, query: ListQuery, *,
+                      now: datetime | None = None) -> Iterator[SchoolLine]:
+    """Every school that matches, in the list's order, streamed (the Excel export of a whole province)."""
+    now = _now(now)
+    ids = _campaign_ids(session, campaign_id)
+    late = late_stages(session, ids, now)
+    own, ext = _scores()
+    sup = aliased(Unit, name="sup")
+    stmt = (_filtered(query, ids, late_condition(late), own, ext, sup, with_scores=True)
+            .add_columns(*_columns(own, ext, sup)).order_by(*_order(query, own, ext, sup)))
+    for row in session.execute(stmt.execution_options(yield_per=2000)):
+        yield _line(row, late, now)
+
+
+def bureau_choices(session: Session, campaign_id: int) -> list[tuple[int, str]]:
+    """The units that supervise the campaign's schools: its issuer and the issuers of its children."""
+    ids = _campaign_ids(session, campaign_id)
+    return [(uid, name) for uid, name in session.execute(
+        select(Unit.id, Unit.name).join(Campaign, Campaign.issuer_id == Unit.id)
+        .where(Campaign.id.in_(ids)).distinct().order_by(Unit.name))]
+
+
+def school_levels() -> list[tuple[str, str]]:
+    return [(lv.value, lv.label) for lv in EducationLevel]
+
+
+# --- the province view ---------------------------------------------------------------------------
+
+
+@dataclass
+class AreaLine:
+    unit_id: int | None
+    name: str
+    total: int
+    submitted: int
+    late: int
+    levels1: tuple[int, int, int, int]  # schools with no level, level 1, 2, 3 (the level that counts), group 1
+    levels2: tuple[int, int, int, int]
+
+
+@dataclass
+class ProvinceView:
+    campaign_id: int
+    title: str
+    lines: list[AreaLine]
+    total: AreaLine
+
+
+def province_view(session: Session, campaign_id: int, *, now: datetime | None = None) -> ProvinceView:
+    """Per supervising unit (Phòng or ward): submitted x/y, late, schools per level and group; one query."""
+    now = _now(now)
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
+    ids = family_ids(session, campaign_id)
+    own, ext = _scores()
+    one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
+    levels = []
+    for column in ("group1_level", "group2_level"):
+        counted = _counted(own, ext, column)
+        levels += [one(counted.is_(None))] + [one(counted == lv) for lv in (1, 2, 3)]
+    stmt = (select(Unit.supervisor_id, func.count(), one(Assessment.state.in_(SUBMITTED)),
+                   one(late_condition(late_stages(session, ids, now))), *levels)
+            .select_from(Assessment).join(Unit, Unit.id == Assessment.school_id)
+            .outerjoin(own, and_(own.assessment_id == Assessment.id, own.phase == "self"))
+            .outerjoin(ext, and_(ext.assessment_id == Assessment.id, ext.phase == "external"))
+            .where(Assessment.campaign_id.in_(ids)).group_by(Unit.supervisor_id))
+    rows = session.execute(stmt).all()
+    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_([r[0] for r in rows if r[0]]))).all())
+    lines = sorted((AreaLine(r[0], names.get(r[0], "Không có đơn vị quản lý"), r[1], r[2] or 0, r[3] or 0,
+                             tuple(int(x or 0) for x in r[4:8]), tuple(int(x or 0) for x in r[8:12])) for r in rows),
+                   key=lambda a: a.name)
+    total = AreaLine(None, "Toàn bộ", sum(a.total for a in lines), sum(a.submitted for a in lines),
+                     sum(a.late for a in lines), tuple(sum(a.levels1[i] for a in lines) for i in range(4)),
+                     tuple(sum(a.levels2[i] for a in lines) for i in range(4)))
+    return ProvinceView(campaign.id, campaign.title, lines, total)
