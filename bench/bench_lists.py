@@ -12,6 +12,7 @@ Target: p95 < 150 ms for each list and for the province view.
 """
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import sys
@@ -108,6 +109,7 @@ def main() -> None:
         db = Path(tmp) / "bench.db"
         t = time.perf_counter()
         cid = build(db)
+        print(f"Tải máy lúc bắt đầu (load average 1 phút, 2 lõi): {os.getloadavg()[0]:.1f}")
         print(f"Dữ liệu: {N} trường có kết quả, {BUREAUS} Phòng, kế hoạch số {cid} ({time.perf_counter() - t:.1f} s)")
         scenarios = [
             ("Danh sách trường, trang 1 (mặc định, theo mã)", f"/campaigns/{cid}/schools"),
@@ -136,6 +138,7 @@ def main() -> None:
         engine = make_engine(f"sqlite:///{db}")
         naive = statistics.median(naive_list(engine, cid) for _ in range(3)) * 1000
         worst = max(r["p95"] for r in results.values())
+        print(f"Tải máy lúc kết thúc: {os.getloadavg()[0]:.1f}")
         filtered = results[scenarios[1][0]]["p50"]
         print(f"Cách làm đơn giản (trong tiến trình, chưa tính HTTP): nạp mọi dòng bằng ORM rồi lọc, sắp, "
               f"phân trang và đếm theo Phòng bằng Python: {naive:.0f} ms = {naive / filtered:.1f}× p50 của danh sách "

@@ -57,6 +57,8 @@ def test_the_proposal_is_confirmed_first_and_the_message_says_what_happened(worl
         v = state(world, aid).version
         assert head.post(f"/api/assessments/{aid}/transitions", json={"trigger": trigger, "version": v}).status_code == 200
     fill_self_assessment(head, world.engine, aid)
+    province = f"/campaigns/{parent_id(world)}/province"
+    assert "Đã nộp 0/7" in world.client("dept").get(province).text  # computed, then kept in campaign_figures
     token, v = csrf(head, f"/assessments/{aid}"), state(world, aid).version
     form = {"csrf_token": token, "trigger": "submit_proposal", "version": str(v)}
     page = head.post(f"/assessments/{aid}/transition", data=form)
@@ -67,6 +69,10 @@ def test_the_proposal_is_confirmed_first_and_the_message_says_what_happened(worl
     shown = head.get(done.headers["location"]).text
     assert re.search(r"Đã gửi tờ trình lần 1 lúc \d\d:\d\d \d\d/\d\d/\d{4}; Phòng Giáo dục và Đào tạo số 1 đã nhận hồ sơ",
                      shown)
+    # The stored province figures follow the step (its history line changes their key).
+    assert "Đã nộp 1/7" in world.client("dept").get(province).text
+    with world.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM campaign_figures")).scalar_one() == 1
 
 
 def test_search_filters_sort_and_pages_with_the_officer_columns(world):
