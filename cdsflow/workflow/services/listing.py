@@ -133,20 +133,21 @@ class SchoolListPage:
 
 
 def late_stages(session: Session, ids: list[int], now: datetime) -> dict[int, dict[str, MilestoneView]]:
-    """{campaign id: {stage value: the passed milestone}}; a child without milestones uses the first's."""
+    """{campaign id: {stage value: the passed milestone}}; a child without milestones uses the first's.
+    The children of a Sở campaign share its calendar, so the work is done once per distinct calendar."""
     stage_of = {s.value: s for s in STAGE_ORDER}
-    by_campaign: dict[int, list[MilestoneView]] = defaultdict(list)
+    rows: dict[int, list[tuple]] = defaultdict(list)
     m = CampaignMilestone  # plain columns, not ORM objects: a province has ~1,000 milestone rows
-    for cid, key, title, stage, due_at in session.execute(
-            select(m.campaign_id, m.key, m.title, m.stage, m.due_at).where(m.campaign_id.in_(ids))):
-        by_campaign[cid].append(MilestoneView(key, title, stage_of.get(stage), due_at))
+    for cid, *values in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at)
+                                        .where(m.campaign_id.in_(ids)).order_by(m.campaign_id, m.position)):
+        rows[cid].append(tuple(values))
     out: dict[int, dict[str, MilestoneView]] = {}
     memo: dict[tuple, dict[str, MilestoneView]] = {}
     for cid in ids:
-        ms = by_campaign.get(cid) or by_campaign.get(ids[0], [])
-        key = tuple((m.key, m.stage, m.due_at) for m in ms)
+        key = tuple(rows.get(cid) or rows.get(ids[0], ()))
         if key not in memo:
-            memo[key] = {s.value: m for s, m in next_milestones(ms).items() if m is not None and m.due_at < now}
+            views = [MilestoneView(k, t, stage_of.get(st), due) for k, t, st, due in key]
+            memo[key] = {s.value: mv for s, mv in next_milestones(views).items() if mv is not None and mv.due_at < now}
         out[cid] = memo[key]
     return out
 
