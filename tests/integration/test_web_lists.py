@@ -110,6 +110,8 @@ def test_province_view_counts_per_bureau_and_drills_down(world):
                     r'<td data-label="Đã nộp">(\d+)/(\d+)</td>', page)
     assert row and row.groups() == ("1", "3")  # P1S1 sent, of P1's three assessed schools
     assert "Đã nộp 1/7" in page
+    api = dept.get(f"/api/campaigns/{cid}/province").json()
+    assert api["total"]["submitted"] == 1 and api["total"]["total"] == 7 and len(api["units"]) == 3
     # The officer of a Phòng cannot open the Sở's province view.
     assert world.client("officer").get(f"/campaigns/{cid}/province").status_code == 404
 

@@ -24,7 +24,7 @@ from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_cale
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
-from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput
+from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput, NotFound
 from cdsflow.workflow.machine import (
     STEP_BY_TRIGGER,
     STEPS,
@@ -358,6 +358,7 @@ class Confirmation:
     back_url: str = ""
     repeated: list[tuple[str, str]] = field(default_factory=list)  # hidden fields posted several times (ids)
     note: str = ""  # what the person should know before confirming (the send's number, the cap)
+    noun: str = "cơ sở giáo dục"  # what is counted: "Xác nhận 2 cơ sở giáo dục", "Xác nhận 1 minh chứng"
 
 
 def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int) -> Confirmation:
@@ -404,4 +405,21 @@ def confirm_bulk(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, 
                 c.repeated.append(("ids", str(aid)))
     found = {aid for aid, _ in rows}
     c.skipped += [(f"Hồ sơ số {aid}", "không thuộc kế hoạch này") for aid in (selected or []) if aid not in found]
+    return c
+
+
+def confirm_evidence_removal(uow: UnitOfWork, p: Principal, evidence_id: int) -> Confirmation:
+    """Deleting a minh chứng (and its file) cannot be undone: name it, and say why not if the rulebook refuses."""
+    from cdsflow.storage.assessment_tables import EvidenceEntry
+
+    entry = uow.session.get(EvidenceEntry, evidence_id)
+    if entry is None:
+        raise NotFound(f"Không tìm thấy minh chứng số {evidence_id}")
+    a = assessment_for(uow, p, entry.assessment_id)
+    what = f"Minh chứng «{entry.title}» của tiêu chí {entry.criterion_code}"
+    c = Confirmation("Xác nhận: xóa minh chứng", f"/evidence/{evidence_id}/delete", {},
+                     back_url=f"/assessments/{a.id}/scores#minh-chung",
+                     note="Minh chứng và tệp đính kèm sẽ bị xóa hẳn, không khôi phục được.", noun="minh chứng")
+    authorization.check_school(uow.session, actor(p), "evidence", a)  # refused here exactly as the deletion would be
+    c.ready.append(what)
     return c

@@ -73,6 +73,7 @@ def create_app(
     app.include_router(routes_health.router)
     app.include_router(routes_meetings.pages)
     app.include_router(routes_lists.pages)
+    app.include_router(routes_lists.api)
     from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE
 
     app.add_middleware(limits.Guard, engine=engine, session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE)

@@ -21,6 +21,7 @@ from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.services.listing import LEVEL_CHOICES, SORT_LABELS, ListQuery
 
 pages = APIRouter(include_in_schema=False)
+api = APIRouter(prefix="/api", tags=["cdsflow"])
 
 
 def _attachment(name: str) -> dict:
@@ -90,3 +91,13 @@ def province(request: Request, campaign_id: int, p: Principal = Depends(current_
              uow: UnitOfWork = Depends(get_uow)) -> Response:
     view = actions.province(uow, p, campaign_id)
     return render(request, "province.html", p, v=view, campaign_id=campaign_id)
+
+
+@api.get("/campaigns/{campaign_id}/province", summary="Toàn tỉnh theo Phòng/xã, phường")
+def province_api(campaign_id: int, p: Principal = Depends(current_principal), uow: UnitOfWork = Depends(get_uow)):
+    """Per supervising unit: schools, submitted, late, and schools with no level / level 1 / 2 / 3 per group."""
+    v = actions.province(uow, p, campaign_id)
+    line = lambda a: {"unit_id": a.unit_id, "name": a.name, "total": a.total, "submitted": a.submitted,  # noqa: E731
+                      "late": a.late, "group1_levels": list(a.levels1), "group2_levels": list(a.levels2)}
+    return {"campaign_id": v.campaign_id, "title": v.title, "computed_at": v.computed_at,
+            "total": line(v.total), "units": [line(a) for a in v.lines]}
