@@ -4,8 +4,6 @@ Pages and the JSON API both call these, so a rule is checked in exactly one plac
 """
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -54,51 +52,12 @@ def campaigns(uow: UnitOfWork, p: Principal) -> list[campaign_svc.CampaignRow]:
     return [r for r in campaign_svc.list_campaigns(uow) if r.id in ids]
 
 
-class StatusCache:
-    """The dashboard's figures, reused while nothing they depend on has changed.
-
-    Key: the campaign and its version (status changes), the newest history line of any
-    assessment (every stage change, committee change and launch writes one) and the minute
-    (a deadline passing moves schools to the late list). Both lookups are primary-key reads, so
-    a warm dashboard costs two index probes instead of a GROUP BY over every school. Per process;
-    other processes' writes are seen through the same key.
-    """
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._data: dict[tuple, campaign_svc.CampaignStatusView] = {}
-        self._lock = threading.Lock()
-        self.enabled = os.environ.get("CDSFLOW_WEB_CACHE", "1") != "0"
-
-    def get(self, uow: UnitOfWork, campaign_id: int, now: datetime, late_limit: int) -> campaign_svc.CampaignStatusView:
-        if not self.enabled:
-            return campaign_svc.campaign_status(uow, campaign_id, now=now, late_limit=late_limit)
-        version, created = uow.session.execute(
-            select(Campaign.version, Campaign.created_at).where(Campaign.id == campaign_id)).one()
-        last_event = tuple(uow.session.execute(
-            select(AssessmentEvent.id, AssessmentEvent.at).order_by(AssessmentEvent.id.desc()).limit(1)).first() or ())
-        # Ids alone repeat across databases (or after a restore); instants make the key the data's own.
-        key = (str(uow.engine.url), campaign_id, created, version, last_event,
-               now.replace(second=0, microsecond=0), late_limit)
-        with self._lock:
-            hit = self._data.get(key)
-        if hit is not None:
-            return hit
-        view = campaign_svc.campaign_status(uow, campaign_id, now=now, late_limit=late_limit)
-        with self._lock:
-            if len(self._data) >= self.size:
-                self._data.pop(next(iter(self._data)))
-            self._data[key] = view
-        return view
-
-
-STATUS_CACHE = StatusCache()
-
-
 def dashboard(uow: UnitOfWork, p: Principal, campaign_id: int, *, now: datetime | None = None,
               late_limit: int = 20) -> campaign_svc.CampaignStatusView:
+    """The campaign's figures from a few GROUP BY queries on every request: the database is the one
+    place they live, so every web process shows the same figures at once (no per-process cache)."""
     campaign_for(uow, p, campaign_id)
-    return STATUS_CACHE.get(uow, campaign_id, _now(now), late_limit)
+    return campaign_svc.campaign_status(uow, campaign_id, now=_now(now), late_limit=late_limit)
 
 
 def calendar_choices() -> list[str]:
