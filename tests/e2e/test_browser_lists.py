@@ -94,5 +94,7 @@ def test_no_table_is_wider_than_a_phone(server, browser, request):  # noqa: F811
                     too_wide.append(f"{path} ({user}): trang rộng {width[0]} px, {tables} bảng tràn")
                 if path.endswith("/schools") and user == "dept":
                     page.screenshot(path=str(ARTIFACTS / "lists-phone.png"), full_page=True)
+                    page.locator("#schools").scroll_into_view_if_needed()
+                    page.screenshot(path=str(ARTIFACTS / "lists-phone-cards.png"))
             logout(page)
     assert not too_wide, too_wide
