@@ -152,7 +152,7 @@ def late_stages(session: Session, ids: list[int], now: datetime) -> dict[int, di
     return out
 
 
-def late_condition(late: dict[int, dict[str, MilestoneView]]):
+def late_condition(late: dict[int, dict[str, MilestoneView]], campaign=None):
     """SQL truth of "this assessment is late": campaigns grouped by their set of late stages, so the
     expression has one term per distinct calendar, not one per campaign."""
     groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
@@ -161,8 +161,8 @@ def late_condition(late: dict[int, dict[str, MilestoneView]]):
             groups[tuple(sorted(stages))].append(cid)
     if not groups:
         return false()
-    return or_(*[and_(Assessment.campaign_id.in_(cids), Assessment.state.in_(states))
-                 for states, cids in groups.items()])
+    campaign = Assessment.campaign_id if campaign is None else campaign
+    return or_(*[and_(campaign.in_(cids), Assessment.state.in_(states)) for states, cids in groups.items()])
 
 
 # --- the schools list ----------------------------------------------------------------------------
@@ -184,11 +184,11 @@ def _counted(own, ext, column: str):
     return case((ext.complete.is_(True), getattr(ext, column)), else_=getattr(own, column))
 
 
-def _filtered(query: ListQuery, ids: list[int], late_sql, own, ext, sup):
+def _filtered(query: ListQuery, ids: list[int], late, own, ext, sup):
     """Every matching row with its scores and supervising unit (the exports' query)."""
     stmt = _with_scores(select().select_from(Assessment).join(Unit, Unit.id == Assessment.school_id)
                         .outerjoin(sup, sup.id == Unit.supervisor_id), own, ext)
-    return stmt.where(*_where(query, ids, late_sql, own, ext), *_unit_where(query))
+    return stmt.where(*_where(query, ids, late, own, ext), *_unit_where(query))
 
 
 def _order(query: ListQuery, own, ext, sup):
@@ -222,7 +222,7 @@ def _line(row, late: dict[int, dict[str, MilestoneView]], now: datetime) -> Scho
                       bool(review_counts))
 
 
-def _where(query: ListQuery, ids: list[int], late_sql, own, ext, *, hinted: bool = False) -> list:
+def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = False) -> list:
     """Conditions on the assessment and its scores. `hinted`: compare `campaign_id + 0`, so the
     database reaches the assessment through its school (one index probe) rather than through the
     campaign index (one probe per campaign of the family: 137 in a province)."""
@@ -231,7 +231,7 @@ def _where(query: ListQuery, ids: list[int], late_sql, own, ext, *, hinted: bool
     if query.stage:
         where.append(Assessment.state == query.stage)
     if query.late:
-        where.append(late_sql)
+        where.append(late_condition(late, campaign))
     for wanted, column in ((query.level1, "group1_level"), (query.level2, "group2_level")):
         if wanted:
             counted = _counted(own, ext, column)
@@ -256,7 +256,7 @@ def _with_scores(stmt, own, ext):
             .outerjoin(ext, and_(ext.assessment_id == Assessment.id, ext.phase == "external")))
 
 
-def _page_ids(session: Session, query: ListQuery, ids: list[int], late_sql, own, ext, offset: int) -> list[int]:
+def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext, offset: int) -> list[int]:
     """The assessment ids of one page, in order, from the narrowest query that answers it."""
     levels = bool(query.level1 or query.level2)
     if query.sort in ("code", "name"):
@@ -265,7 +265,7 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late_sql, own,
         inner = select(Assessment.id).select_from(Assessment)
         if levels:
             inner = _with_scores(inner, own, ext)
-        inner = inner.where(Assessment.school_id == Unit.id, *_where(query, ids, late_sql, own, ext, hinted=True))
+        inner = inner.where(Assessment.school_id == Unit.id, *_where(query, ids, late, own, ext, hinted=True))
         column = Unit.code if query.sort == "code" else Unit.name
         order = [column.desc(), Unit.id.desc()] if query.desc else [column.asc(), Unit.id.asc()]
         units = list(session.execute(select(Unit.id).where(inner.exists(), *_unit_where(query))
@@ -284,7 +284,7 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late_sql, own,
         stmt = stmt.outerjoin(sup, sup.id == Unit.supervisor_id)
     if levels or query.sort in ("self1", "self2", "ext1", "ext2"):
         stmt = _with_scores(stmt, own, ext)
-    stmt = stmt.where(*_where(query, ids, late_sql, own, ext), *unit_where)
+    stmt = stmt.where(*_where(query, ids, late, own, ext), *unit_where)
     return list(session.execute(stmt.order_by(*_order(query, own, ext, sup)).offset(offset)
                                 .limit(query.per_page)).scalars())
 
@@ -296,7 +296,6 @@ def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: da
     now = _now(now)
     ids = _campaign_ids(session, campaign_id)
     late = late_stages(session, ids, now)
-    late_sql = late_condition(late)
     own, ext = _scores()
     count = select(func.count()).select_from(Assessment)
     if query.level1 or query.level2:
@@ -304,10 +303,10 @@ def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: da
     unit_where = _unit_where(query)
     if unit_where:
         count = count.join(Unit, Unit.id == Assessment.school_id)
-    total = session.execute(count.where(*_where(query, ids, late_sql, own, ext), *unit_where)).scalar_one()
+    total = session.execute(count.where(*_where(query, ids, late, own, ext), *unit_where)).scalar_one()
     pages = max(1, -(-total // query.per_page))
     page = min(query.page, pages)
-    page_ids = _page_ids(session, query, ids, late_sql, own, ext, (page - 1) * query.per_page)
+    page_ids = _page_ids(session, query, ids, late, own, ext, (page - 1) * query.per_page)
     sup = aliased(Unit, name="sup")
     stmt = _with_scores(select(*_columns(own, ext, sup)).select_from(Assessment)
                         .join(Unit, Unit.id == Assessment.school_id).outerjoin(sup, sup.id == Unit.supervisor_id),
@@ -328,7 +327,7 @@ def iter_school_lines(session: Session, campaign_id: int, query: ListQuery, *,
     late = late_stages(session, ids, now)
     own, ext = _scores()
     sup = aliased(Unit, name="sup")
-    stmt = (_filtered(query, ids, late_condition(late), own, ext, sup)
+    stmt = (_filtered(query, ids, late, own, ext, sup)
             .add_columns(*_columns(own, ext, sup)).order_by(*_order(query, own, ext, sup)))
     for row in session.execute(stmt.execution_options(yield_per=2000)):
         yield _line(row, late, now)
