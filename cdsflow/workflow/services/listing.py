@@ -132,19 +132,22 @@ class SchoolListPage:
 # --- late: per campaign, the stages whose next milestone has passed ---------------------------
 
 
-def late_stages(session: Session, ids: list[int], now: datetime) -> dict[int, dict[str, MilestoneView]]:
-    """{campaign id: {stage value: the passed milestone}}; a child without milestones uses the first's.
-    The children of a Sở campaign share its calendar, so the work is done once per distinct calendar."""
+def late_stages(session: Session, ids: list[int], now: datetime, *,
+                root: int | None = None) -> dict[int, dict[str, MilestoneView]]:
+    """{campaign id: {stage value: the passed milestone}}; a child without milestones uses its root's
+    (default: the first id). The children of a Sở campaign share its calendar, so the work is done once
+    per distinct calendar."""
+    root = ids[0] if root is None else root
     stage_of = {s.value: s for s in STAGE_ORDER}
     rows: dict[int, list[tuple]] = defaultdict(list)
     m = CampaignMilestone  # plain columns, not ORM objects: a province has ~1,000 milestone rows
     for cid, *values in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at)
-                                        .where(m.campaign_id.in_(ids)).order_by(m.campaign_id, m.position)):
+                                        .where(m.campaign_id.in_({*ids, root})).order_by(m.campaign_id, m.position)):
         rows[cid].append(tuple(values))
     out: dict[int, dict[str, MilestoneView]] = {}
     memo: dict[tuple, dict[str, MilestoneView]] = {}
     for cid in ids:
-        key = tuple(rows.get(cid) or rows.get(ids[0], ()))
+        key = tuple(rows.get(cid) or rows.get(root, ()))
         if key not in memo:
             views = [MilestoneView(k, t, stage_of.get(st), due) for k, t, st, due in key]
             memo[key] = {s.value: mv for s, mv in next_milestones(views).items() if mv is not None and mv.due_at < now}
@@ -295,7 +298,8 @@ def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: da
     the page's ids by the narrowest query, then the page's 50 rows with every column."""
     now = _now(now)
     ids = _campaign_ids(session, campaign_id)
-    late = late_stages(session, ids, now)
+    # Lateness of every campaign only when filtering by it; else only the page's campaigns, below.
+    late = late_stages(session, ids, now) if query.late else {}
     own, ext = _scores()
     count = select(func.count()).select_from(Assessment)
     if query.level1 or query.level2:
@@ -312,6 +316,8 @@ def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: da
                         .join(Unit, Unit.id == Assessment.school_id).outerjoin(sup, sup.id == Unit.supervisor_id),
                         own, ext).where(Assessment.id.in_(page_ids))
     found = {r[0]: r for r in session.execute(stmt)}
+    if not query.late and found:
+        late = late_stages(session, sorted({r[-1] for r in found.values()}), now, root=campaign_id)
     rows = [_line(found[aid], late, now) for aid in page_ids if aid in found]
     result = SchoolListPage(campaign_id, replace(query, page=page), rows, total, pages)
     if with_options:
