@@ -12,10 +12,12 @@ from cdsflow.storage.types import UTCDateTime
 
 
 class CampaignFigures(SQLModel, table=True):
-    """The province view of one campaign (per Phòng/ward: submitted, late, levels per group)."""
+    """Figures of one campaign by kind: "province" (per Phòng/ward: submitted, late, levels per group),
+    "dashboard" (counts per stage, late schools, per child, levels charts)."""
 
     __tablename__ = "campaign_figures"
     campaign_id: int = Field(foreign_key="campaign.id", primary_key=True, sa_column_kwargs={"autoincrement": False})
+    kind: str = Field(max_length=16, primary_key=True)
     data_key: str = Field(max_length=200)
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     computed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=False))

@@ -54,10 +54,10 @@ def campaigns(uow: UnitOfWork, p: Principal) -> list[campaign_svc.CampaignRow]:
 
 def dashboard(uow: UnitOfWork, p: Principal, campaign_id: int, *, now: datetime | None = None,
               late_limit: int = 20) -> campaign_svc.CampaignStatusView:
-    """The campaign's figures from a few GROUP BY queries on every request: the database is the one
-    place they live, so every web process shows the same figures at once (no per-process cache)."""
+    """The campaign's figures, kept in the database (`listing.dashboard_figures`), so every web
+    process shows the same figures at once (no per-process cache)."""
     campaign_for(uow, p, campaign_id)
-    return campaign_svc.campaign_status(uow, campaign_id, now=_now(now), late_limit=late_limit)
+    return listing.dashboard_figures(uow, campaign_id, now=_now(now), late_limit=late_limit)[0]
 
 
 def calendar_choices() -> list[str]:
@@ -242,7 +242,7 @@ def province(uow: UnitOfWork, p: Principal, campaign_id: int, *, now: datetime |
 
 
 def level_charts(uow: UnitOfWork, campaign_id: int) -> list[overview.LevelChart]:
-    return overview.level_charts(uow.session, campaign_id)
+    return listing.dashboard_figures(uow, campaign_id)[1]
 
 
 def milestones(uow: UnitOfWork, campaign_id: int) -> list[tuple[str, str]]:

@@ -406,21 +406,14 @@ def province_view(session: Session, campaign_id: int, *, now: datetime | None = 
     One GROUP BY over the campaign's schools, kept in `campaign_figures` with the key of the data it
     came from: every process reads the stored figures until a step, a score or a passing deadline
     changes the key, then one recomputes and stores them again."""
-    from cdsflow.storage.listing_tables import CampaignFigures
-
     now = _now(now)
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
     ids = family_ids(session, campaign_id)
-    key = _province_key(session, campaign, ids, now)
-    stored = session.execute(select(CampaignFigures.data_key, CampaignFigures.payload, CampaignFigures.computed_at)
-                             .where(CampaignFigures.campaign_id == campaign_id)).first()
-    if stored is not None and stored[0] == key:
-        rows, computed_at = stored[1]["rows"], stored[2]
-    else:
-        rows, computed_at = _compute_province(session, ids, now), now
-        _store_figures(session, campaign_id, key, {"rows": rows}, now)
+    payload, computed_at = stored_figures(session, campaign, ids, "province", now,
+                                          lambda: {"rows": _compute_province(session, ids, now)})
+    rows = payload["rows"]
     names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_([r[0] for r in rows if r[0]]))).all())
     lines = sorted((AreaLine(r[0], names.get(r[0], "Không có đơn vị quản lý"), r[1], r[2], r[3],
                              tuple(r[4:8]), tuple(r[8:12])) for r in rows), key=lambda a: a.name)
@@ -430,7 +423,24 @@ def province_view(session: Session, campaign_id: int, *, now: datetime | None = 
     return ProvinceView(campaign.id, campaign.title, lines, total, computed_at)
 
 
-def _store_figures(session: Session, campaign_id: int, key: str, payload: dict, now: datetime) -> None:
+def stored_figures(session: Session, campaign: Campaign, ids: list[int], kind: str, now: datetime,
+                   compute) -> tuple[dict, datetime]:
+    """(payload, computed at) of `kind` for the campaign: the stored row while its key still matches
+    the data, else `compute()` stored under the new key."""
+    from cdsflow.storage.listing_tables import CampaignFigures
+
+    key = _province_key(session, campaign, ids, now)
+    f = CampaignFigures
+    stored = session.execute(select(f.data_key, f.payload, f.computed_at)
+                             .where(f.campaign_id == campaign.id, f.kind == kind)).first()
+    if stored is not None and stored[0] == key:
+        return stored[1], stored[2]
+    payload = compute()
+    _store_figures(session, campaign.id, kind, key, payload, now)
+    return payload, now
+
+
+def _store_figures(session: Session, campaign_id: int, kind: str, key: str, payload: dict, now: datetime) -> None:
     """Replace the stored row in a short transaction of its own (the page's session only reads); two
     processes storing the same figures at once is harmless, so a clash is let go."""
     from sqlalchemy.exc import IntegrityError, OperationalError
@@ -440,7 +450,65 @@ def _store_figures(session: Session, campaign_id: int, key: str, payload: dict, 
     table = CampaignFigures.__table__
     try:
         with session.get_bind().begin() as conn:
-            conn.execute(table.delete().where(table.c.campaign_id == campaign_id))
-            conn.execute(table.insert().values(campaign_id=campaign_id, data_key=key, payload=payload, computed_at=now))
+            conn.execute(table.delete().where(table.c.campaign_id == campaign_id, table.c.kind == kind))
+            conn.execute(table.insert().values(campaign_id=campaign_id, kind=kind, data_key=key, payload=payload,
+                                               computed_at=now))
     except (IntegrityError, OperationalError) as err:  # another process stored them, or the database is busy
-        logging.getLogger(__name__).warning("Chưa lưu được số liệu toàn tỉnh của kế hoạch %s: %s", campaign_id, err)
+        logging.getLogger(__name__).warning("Chưa lưu được số liệu %s của kế hoạch %s: %s", kind, campaign_id, err)
+
+
+# --- the dashboard's figures, kept like the province view's ----------------------------------------
+
+
+def _mv(m: MilestoneView | None) -> list | None:
+    return None if m is None else [m.key, m.title, m.stage.value if m.stage else None, m.due_at.isoformat()]
+
+
+def _mv_back(d: list | None) -> MilestoneView | None:
+    if d is None:
+        return None
+    return MilestoneView(d[0], d[1], Stage(d[2]) if d[2] else None, datetime.fromisoformat(d[3]))
+
+
+def _status_payload(v, charts) -> dict:
+    return {
+        "head": [v.campaign_id, v.title, v.issuer_name, v.school_year, v.status.value, v.index_set, v.total,
+                 v.submitted, v.late_total],
+        "stages": [[x.stage.value, x.count, _mv(x.next_milestone), x.late] for x in v.stages],
+        "late": [[x.assessment_id, x.school_code, x.school_name, x.stage.value, _mv(x.milestone)] for x in v.late],
+        "children": [list(c) for c in v.children],
+        "charts": [[c.phase_label, c.group_name, [list(x) for x in c.counts], c.peak] for c in charts],
+    }
+
+
+def _status_back(d: dict):
+    from cdsflow.workflow.services.campaigns import CampaignStatusView, LateSchool, StageLine
+    from cdsflow.workflow.services.overview import LevelChart
+    from cdsflow.workflow.stages import CampaignStatus
+
+    cid, title, issuer, year, status, index_set, total, submitted, late_total = d["head"]
+    view = CampaignStatusView(
+        cid, title, issuer, year, CampaignStatus(status), index_set, total, submitted,
+        [StageLine(Stage(s), n, _mv_back(m), late) for s, n, m, late in d["stages"]], late_total,
+        [LateSchool(a, code, name, Stage(s), _mv_back(m)) for a, code, name, s, m in d["late"]],
+        [tuple(c) for c in d["children"]])
+    charts = [LevelChart(p, g, [tuple(x) for x in counts], peak) for p, g, counts, peak in d["charts"]]
+    return view, charts
+
+
+def dashboard_figures(uow, campaign_id: int, *, now: datetime | None = None, late_limit: int = 20):
+    """(campaign_svc.CampaignStatusView, overview level charts) of the dashboard, kept in
+    `campaign_figures` under the same key as the province view: every process reads the stored
+    figures until a step, a score or a passing deadline changes them."""
+    from cdsflow.workflow.services.campaigns import campaign_status
+    from cdsflow.workflow.services.overview import level_charts
+
+    now = _now(now)
+    session = uow.session
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
+    ids = family_ids(session, campaign_id)
+    payload, _ = stored_figures(session, campaign, ids, f"dashboard{late_limit}", now, lambda: _status_payload(
+        campaign_status(uow, campaign_id, now=now, late_limit=late_limit), level_charts(session, campaign_id)))
+    return _status_back(payload)

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 785d52eb27bc
+Revision ID: 33537772103c
 Revises: 
-Create Date: 2026-11-29 10:56:16.165736
+Create Date: 2026-11-29 11:31:49.349041
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '785d52eb27bc'
+revision = '33537772103c'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -223,11 +223,12 @@ def upgrade() -> None:
 
     op.create_table('campaign_figures',
     sa.Column('campaign_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('data_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('computed_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
-    sa.PrimaryKeyConstraint('campaign_id')
+    sa.PrimaryKeyConstraint('campaign_id', 'kind')
     )
     op.create_table('campaign_milestone',
     sa.Column('id', sa.Integer(), nullable=False),
