@@ -120,8 +120,8 @@ def naive_scope(engine, school_id: int) -> float:
 
 
 def start_server(db: Path, cwd: str, cached: bool):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1",
-           "CDSFLOW_WEB_CACHE": "1" if cached else "0"}
+    # `cached` is kept for the callers: the web app no longer caches the dashboard in the process.
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
     server = subprocess.Popen([sys.executable, "-m", "cdsflow", "serve", "--host", "127.0.0.1", "--port", "0"],
                               cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return server, re.search(r"http://127\.0\.0\.1:\d+", server.stdout.readline()).group(0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from cdsflow.storage.types import UTCDateTime
@@ -52,7 +52,8 @@ class AssessmentScore(SQLModel, table=True):
     """The scored result of one phase, against the exact index-set version (hash) it used."""
 
     __tablename__ = "assessment_score"
-    __table_args__ = (UniqueConstraint("assessment_id", "phase"),)
+    # scored_at indexed: the province view's figures are recomputed when the newest score changes.
+    __table_args__ = (UniqueConstraint("assessment_id", "phase"), Index("ix_assessment_score_scored_at", "scored_at"))
     id: int | None = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
     phase: str = Field(max_length=16)

@@ -159,7 +159,8 @@ def test_one_school_from_plan_to_publication(server, browser_page, request):
         click_step(page, "Xác nhận thành lập Hội đồng tự đánh giá")
         click_step(page, "Bắt đầu tự đánh giá")
         click_step(page, "Gửi tờ trình đề nghị đánh giá ngoài")
-        assert "chưa" in page.get_by_role("alert").inner_text()  # unscored items are named
+        assert "chưa" in page.locator("main").inner_text()  # the confirmation names the unscored items
+        page.goto(school)
         page.click("#scores-link")
         assert page.locator("[data-group-total='1']").inner_text() == "0"
         page.locator("[id='item-1.6.2']").fill("100")  # a percentage at its top tier
@@ -171,7 +172,10 @@ def test_one_school_from_plan_to_publication(server, browser_page, request):
         api_fill(base, "head", db_url, world.p1s1)  # the remaining items and evidence, through the API
         page.goto(school)
         click_step(page, "Gửi tờ trình đề nghị đánh giá ngoài")
+        assert "lần gửi thứ 1" in page.locator("main").inner_text()  # confirmed first, naming the send
+        click_step(page, "Xác nhận 1 cơ sở giáo dục")
         assert page.locator("#stage").inner_text() == "Đã gửi tờ trình"
+        assert "Đã gửi tờ trình lần 1 lúc" in page.get_by_role("status").inner_text()
         logout(page)
 
         with api_as(base, "officer") as c:  # the officer forms the review team, the reviewer a member
@@ -193,6 +197,7 @@ def test_one_school_from_plan_to_publication(server, browser_page, request):
         login(page, base, "head")
         assert "Tiêu chí 1.2: Chưa có ảnh chụp phần mềm" in page.locator("#history ~ ol").inner_text()
         click_step(page, "Gửi tờ trình đề nghị đánh giá ngoài")
+        click_step(page, "Xác nhận 1 cơ sở giáo dục")
         logout(page)
 
         login(page, base, "officer")

@@ -46,6 +46,8 @@ PUT  /api/campaigns/{c}/team/visits         401  403  422  403  403  403  403  4
 GET  /campaigns                            303  200  200  200  403  403  200  200  403
 GET  /campaigns/{c}                        303  200  200  200  403  403  200  404  403
 GET  /campaigns/{c}/schools                303  200  200  200  403  403  200  404  403
+GET  /campaigns/{c}/province               303  200  200  200  403  403  200  404  403
+GET  /campaigns/{c}/schools.xlsx           303  200  200  200  403  403  200  404  403
 GET  /campaigns/{c}/team                   303  200  200  200  403  403  200  404  403
 POST /campaigns/{c}/team                   401  403  422  403  403  403  403  404  403
 GET  /assessments/{a}                      303  200  200  200  200  200  200  404  404

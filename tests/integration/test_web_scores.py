@@ -133,7 +133,10 @@ def test_school_removes_its_evidence_but_not_after_the_proposal(world):
     eid = head.post(f"/api/assessments/{world.p1s1}/evidence",
                     json={"criterion": code, "title": "Kế hoạch", "link": "https://truong.edu.vn/kh"}).json()["id"]
     assert world.client("officer").post(f"/evidence/{eid}/delete").status_code == 403
-    assert head.post(f"/evidence/{eid}/delete").status_code == 303
+    ask = head.post(f"/evidence/{eid}/delete")  # deleting is confirmed first, on a page that names it
+    assert ask.status_code == 200 and "Minh chứng «Kế hoạch»" in ask.text and "Xác nhận 1 minh chứng" in ask.text
+    assert head.get(f"/api/assessments/{world.p1s1}/evidence").json() != []
+    assert head.post(f"/evidence/{eid}/delete", data={"confirm": "1"}).status_code == 303
     assert head.get(f"/api/assessments/{world.p1s1}/evidence").json() == []
 
 

@@ -4,8 +4,6 @@ Pages and the JSON API both call these, so a rule is checked in exactly one plac
 """
 from __future__ import annotations
 
-import os
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,8 +21,8 @@ from cdsflow.calendars import timeutil
 from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, Unit
-from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
+from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput, NotFound
 from cdsflow.workflow.machine import (
     STEP_BY_TRIGGER,
     STEPS,
@@ -32,7 +30,7 @@ from cdsflow.workflow.machine import (
     legal_sources,
 )
 from cdsflow.workflow.services import assessments as assessment_svc
-from cdsflow.workflow.services import authorization, overview
+from cdsflow.workflow.services import authorization, listing, overview
 from cdsflow.workflow.services import campaigns as campaign_svc
 from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.stages import STAGE_ORDER, Stage
@@ -54,51 +52,12 @@ def campaigns(uow: UnitOfWork, p: Principal) -> list[campaign_svc.CampaignRow]:
     return [r for r in campaign_svc.list_campaigns(uow) if r.id in ids]
 
 
-class StatusCache:
-    """The dashboard's figures, reused while nothing they depend on has changed.
-
-    Key: the campaign and its version (status changes), the newest history line of any
-    assessment (every stage change, committee change and launch writes one) and the minute
-    (a deadline passing moves schools to the late list). Both lookups are primary-key reads, so
-    a warm dashboard costs two index probes instead of a GROUP BY over every school. Per process;
-    other processes' writes are seen through the same key.
-    """
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._data: dict[tuple, campaign_svc.CampaignStatusView] = {}
-        self._lock = threading.Lock()
-        self.enabled = os.environ.get("CDSFLOW_WEB_CACHE", "1") != "0"
-
-    def get(self, uow: UnitOfWork, campaign_id: int, now: datetime, late_limit: int) -> campaign_svc.CampaignStatusView:
-        if not self.enabled:
-            return campaign_svc.campaign_status(uow, campaign_id, now=now, late_limit=late_limit)
-        version, created = uow.session.execute(
-            select(Campaign.version, Campaign.created_at).where(Campaign.id == campaign_id)).one()
-        last_event = tuple(uow.session.execute(
-            select(AssessmentEvent.id, AssessmentEvent.at).order_by(AssessmentEvent.id.desc()).limit(1)).first() or ())
-        # Ids alone repeat across databases (or after a restore); instants make the key the data's own.
-        key = (str(uow.engine.url), campaign_id, created, version, last_event,
-               now.replace(second=0, microsecond=0), late_limit)
-        with self._lock:
-            hit = self._data.get(key)
-        if hit is not None:
-            return hit
-        view = campaign_svc.campaign_status(uow, campaign_id, now=now, late_limit=late_limit)
-        with self._lock:
-            if len(self._data) >= self.size:
-                self._data.pop(next(iter(self._data)))
-            self._data[key] = view
-        return view
-
-
-STATUS_CACHE = StatusCache()
-
-
 def dashboard(uow: UnitOfWork, p: Principal, campaign_id: int, *, now: datetime | None = None,
               late_limit: int = 20) -> campaign_svc.CampaignStatusView:
+    """The campaign's figures, kept in the database (`listing.dashboard_figures`), so every web
+    process shows the same figures at once (no per-process cache)."""
     campaign_for(uow, p, campaign_id)
-    return STATUS_CACHE.get(uow, campaign_id, _now(now), late_limit)
+    return listing.dashboard_figures(uow, campaign_id, now=_now(now), late_limit=late_limit)[0]
 
 
 def calendar_choices() -> list[str]:
@@ -192,20 +151,31 @@ class BulkResult:
 BULK_TRIGGERS = ("start_review", "recognise", "publish")
 
 
+def _bulk_rows(uow: UnitOfWork, campaign_id: int, trigger: str, selected: list[int] | None, limit: int):
+    """(assessment id, school name) the bulk step considers: every school of the campaign standing
+    where the step starts, or, when the officer ticked schools in the list, exactly those."""
+    where = [Assessment.campaign_id.in_(campaign_svc.family_ids(uow.session, campaign_id))]
+    if selected is None:
+        where.append(Assessment.state.in_(legal_sources(trigger)))
+    else:
+        if len(selected) > limit:
+            raise InvalidInput(f"Chọn tối đa {limit} cơ sở cho một lần thao tác hàng loạt")
+        where.append(Assessment.id.in_(selected))
+    return uow.session.execute(
+        select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
+        .where(*where).order_by(Unit.name, Assessment.id).limit(limit)
+    ).all()
+
+
 def bulk_transition(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, *, limit: int = 2000,
-                    now: datetime | None = None) -> BulkResult:
-    """The same step for every school of the campaign that stands where the step starts; one
-    transaction per school so that one refusal does not undo the others."""
+                    now: datetime | None = None, selected: list[int] | None = None) -> BulkResult:
+    """The same step for every school of the campaign that stands where the step starts (or for the
+    schools ticked in the list); one transaction per school so that one refusal does not undo the others."""
     if trigger not in BULK_TRIGGERS:
         raise InvalidInput(f"Không làm hàng loạt được thao tác «{trigger}»")
     campaign_for(uow, p, campaign_id)
     authorization.check_campaign(uow.session, actor(p), "bulk", campaign_id, now=now)
-    ids = campaign_svc.family_ids(uow.session, campaign_id)
-    rows = uow.session.execute(
-        select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id.in_(ids), Assessment.state.in_(legal_sources(trigger)))
-        .order_by(Assessment.id).limit(limit)
-    ).all()
+    rows = _bulk_rows(uow, campaign_id, trigger, selected, limit)
     result = BulkResult(trigger)
     for aid, name in rows:
         try:
@@ -296,14 +266,26 @@ def public_results(uow: UnitOfWork, campaign_id: int) -> overview.PublicResults:
     return overview.public_results(uow.session, campaign_id)
 
 
-def school_list(uow: UnitOfWork, p: Principal, campaign_id: int, *, stage: str | None = None,
-                page: int = 1) -> tuple[list[tuple[int, str, str, str]], bool]:
+def school_list(uow: UnitOfWork, p: Principal, campaign_id: int, query: listing.ListQuery, *,
+                now: datetime | None = None, with_options: bool = True) -> listing.SchoolListPage:
     campaign_for(uow, p, campaign_id)
-    return overview.school_page(uow.session, campaign_id, stage=stage, page=page)
+    return listing.school_list(uow.session, campaign_id, query, now=_now(now), with_options=with_options)
+
+
+def school_lines(uow: UnitOfWork, p: Principal, campaign_id: int, query: listing.ListQuery, *,
+                 now: datetime | None = None):
+    """Every matching school, streamed: what the Excel exports write."""
+    campaign_for(uow, p, campaign_id)
+    return listing.iter_school_lines(uow.session, campaign_id, query, now=_now(now))
+
+
+def province(uow: UnitOfWork, p: Principal, campaign_id: int, *, now: datetime | None = None) -> listing.ProvinceView:
+    campaign_for(uow, p, campaign_id)
+    return listing.province_view(uow.session, campaign_id, now=_now(now))
 
 
 def level_charts(uow: UnitOfWork, campaign_id: int) -> list[overview.LevelChart]:
-    return overview.level_charts(uow.session, campaign_id)
+    return listing.dashboard_figures(uow, campaign_id)[1]
 
 
 def milestones(uow: UnitOfWork, campaign_id: int) -> list[tuple[str, str]]:
@@ -348,7 +330,39 @@ def reminder_choices(uow: UnitOfWork, campaign_id: int, *, now: datetime | None 
 # --- confirmations -----------------------------------------------------------------------------
 
 # Steps a person confirms on a page that names the schools before anything is written.
-CONFIRM_STEPS = ("recognise", "publish")
+CONFIRM_STEPS = ("submit_proposal", "recognise", "publish")
+
+
+def _proposal_cap(uow: UnitOfWork, a: Assessment) -> tuple[int | None, str]:
+    """(the calendar's cap on sends, which send counts) for the school's proposal milestone."""
+    m = uow.session.execute(
+        select(CampaignMilestone).where(CampaignMilestone.campaign_id == a.campaign_id,
+                                        CampaignMilestone.stage == Stage.PROPOSAL.value)
+        .order_by(CampaignMilestone.max_submissions.is_(None), CampaignMilestone.due_at)
+    ).scalars().first()
+    return (m.max_submissions, m.counts) if m is not None else (None, "last")
+
+
+def _supervisor_name(uow: UnitOfWork, a: Assessment) -> str:
+    school = uow.session.get(Unit, a.school_id)
+    boss = uow.session.get(Unit, school.supervisor_id) if school.supervisor_id else None
+    return boss.name if boss else "đơn vị quản lý"
+
+
+def step_done_message(uow: UnitOfWork, p: Principal, assessment_id: int) -> str | None:
+    """What the last step on this file did, said plainly: "Đã gửi tờ trình lần 1/3 lúc 10:42 …"."""
+    a = assessment_for(uow, p, assessment_id)
+    ev = uow.session.execute(select(AssessmentEvent).where(AssessmentEvent.assessment_id == a.id)
+                             .order_by(AssessmentEvent.id.desc()).limit(1)).scalars().first()
+    if ev is None or ev.trigger not in STEP_BY_TRIGGER:
+        return None
+    at = timeutil.short_instant(ev.at)
+    if ev.trigger == "submit_proposal":
+        cap, _ = _proposal_cap(uow, a)
+        return (f"Đã gửi tờ trình lần {a.proposal_count}{f'/{cap}' if cap else ''} lúc {at}; "
+                f"{_supervisor_name(uow, a)} đã nhận hồ sơ.")
+    return (f"Đã {STEP_BY_TRIGGER[ev.trigger].label} lúc {at}; hồ sơ chuyển sang giai đoạn "
+            f"«{Stage(ev.to_state).label}».")
 
 
 @dataclass
@@ -360,6 +374,9 @@ class Confirmation:
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (school, why not)
     override: bool = False  # recognition without a complete review: ask for the written reason
     back_url: str = ""
+    repeated: list[tuple[str, str]] = field(default_factory=list)  # hidden fields posted several times (ids)
+    note: str = ""  # what the person should know before confirming (the send's number, the cap)
+    noun: str = "cơ sở giáo dục"  # what is counted: "Xác nhận 2 cơ sở giáo dục", "Xác nhận 1 minh chứng"
 
 
 def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int) -> Confirmation:
@@ -375,27 +392,52 @@ def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str
     else:
         c.ready.append(name)
         c.override = review_missing
+    if trigger == "submit_proposal":
+        cap, counts = _proposal_cap(uow, a)
+        c.note = (f"Đây là lần gửi thứ {a.proposal_count + 1}{f' (tối đa {cap} lần)' if cap else ''}; "
+                  f"{'lần gửi cuối cùng' if counts == 'last' else 'lần gửi đầu tiên'} được dùng để đánh giá. "
+                  f"Sau khi gửi, điểm tự đánh giá bị khóa và {_supervisor_name(uow, a)} nhận hồ sơ.")
     return c
 
 
-def confirm_bulk(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, *, limit: int = 2000) -> Confirmation:
+def confirm_bulk(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, *, limit: int = 2000,
+                 selected: list[int] | None = None, back_url: str = "") -> Confirmation:
     """A dry run of a bulk step: which schools it will move and which it will skip, and why."""
     if trigger not in BULK_TRIGGERS:
         raise InvalidInput(f"Không làm hàng loạt được thao tác «{trigger}»")
+    if selected is not None and not selected:
+        raise InvalidInput("Chưa chọn cơ sở nào: đánh dấu các cơ sở trong danh sách rồi chọn thao tác")
     campaign_for(uow, p, campaign_id)
     authorization.check_campaign(uow.session, actor(p), "bulk", campaign_id)
-    rows = uow.session.execute(
-        select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id.in_(campaign_svc.family_ids(uow.session, campaign_id)),
-               Assessment.state.in_(legal_sources(trigger)))
-        .order_by(Unit.name).limit(limit)
-    ).all()
+    rows = _bulk_rows(uow, campaign_id, trigger, selected, limit)
     c = Confirmation(f"Xác nhận: {STEP_BY_TRIGGER[trigger].label} (hàng loạt)", f"/campaigns/{campaign_id}/bulk",
-                     {"trigger": trigger}, back_url=f"/campaigns/{campaign_id}")
+                     {"trigger": trigger, **({"selection": "1"} if selected is not None else {})},
+                     back_url=back_url or f"/campaigns/{campaign_id}")
     for aid, name in rows:
         problems = assessment_svc.step_refusals(uow, aid, trigger, actor(p))
         if problems:
             c.skipped.append((name, "; ".join(problems)))
         else:
             c.ready.append(name)
+            if selected is not None:  # the confirmation posts exactly the schools it named as ready
+                c.repeated.append(("ids", str(aid)))
+    found = {aid for aid, _ in rows}
+    c.skipped += [(f"Hồ sơ số {aid}", "không thuộc kế hoạch này") for aid in (selected or []) if aid not in found]
+    return c
+
+
+def confirm_evidence_removal(uow: UnitOfWork, p: Principal, evidence_id: int) -> Confirmation:
+    """Deleting a minh chứng (and its file) cannot be undone: name it, and say why not if the rulebook refuses."""
+    from cdsflow.storage.assessment_tables import EvidenceEntry
+
+    entry = uow.session.get(EvidenceEntry, evidence_id)
+    if entry is None:
+        raise NotFound(f"Không tìm thấy minh chứng số {evidence_id}")
+    a = assessment_for(uow, p, entry.assessment_id)
+    what = f"Minh chứng «{entry.title}» của tiêu chí {entry.criterion_code}"
+    c = Confirmation("Xác nhận: xóa minh chứng", f"/evidence/{evidence_id}/delete", {},
+                     back_url=f"/assessments/{a.id}/scores#minh-chung",
+                     note="Minh chứng và tệp đính kèm sẽ bị xóa hẳn, không khôi phục được.", noun="minh chứng")
+    authorization.check_school(uow.session, actor(p), "evidence", a)  # refused here exactly as the deletion would be
+    c.ready.append(what)
     return c

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
@@ -180,14 +180,39 @@ class SchoolRow(BaseModel):
     assessment_id: int
     school_code: str
     school_name: str
+    stage: str
     stage_label: str
+    bureau: str
+    school_level: str
+    self_group1: float | None
+    self_group1_level: int | None
+    self_group2: float | None
+    self_group2_level: int | None
+    external_group1: float | None
+    external_group1_level: int | None
+    external_group2: float | None
+    external_group2_level: int | None
+    sends: int
+    submitted_at: datetime | None
+    days_late: int | None
 
 
-@router.get("/campaigns/{campaign_id}/schools", response_model=list[SchoolRow], summary="Danh sách cơ sở")
-def schools(campaign_id: int, stage: str = "", page: int = 1, p: Principal = Depends(current_principal),
+@router.get("/campaigns/{campaign_id}/schools", response_model=list[SchoolRow], summary="Danh sách cơ sở",
+            description="Lọc: q, stage, late=1, bureau, school_level, level1, level2 (0 = chưa đạt mức); "
+                        "sắp xếp: sort (code, name, bureau, stage, self1, self2, ext1, ext2, sends, submitted), "
+                        "dir=desc; phân trang: page, per_page (tối đa 200). Tổng số dòng khớp: tiêu đề X-Total-Count.")
+def schools(campaign_id: int, request: Request, response: Response, p: Principal = Depends(current_principal),
             uow: UnitOfWork = Depends(get_uow)):
-    rows, _ = actions.school_list(uow, p, campaign_id, stage=stage or None, page=max(page, 1))
-    return [SchoolRow(assessment_id=a, school_code=c, school_name=n, stage_label=s) for a, c, n, s in rows]
+    from cdsflow.workflow.services.listing import ListQuery
+
+    page = actions.school_list(uow, p, campaign_id, ListQuery.from_params(request.query_params), with_options=False)
+    response.headers["X-Total-Count"] = str(page.total)
+    return [SchoolRow(assessment_id=x.assessment_id, school_code=x.code, school_name=x.name, stage=x.stage.value,
+                      stage_label=x.stage.label, bureau=x.bureau, school_level=x.school_level, self_group1=x.self1,
+                      self_group1_level=x.self1_level, self_group2=x.self2, self_group2_level=x.self2_level,
+                      external_group1=x.ext1, external_group1_level=x.ext1_level, external_group2=x.ext2,
+                      external_group2_level=x.ext2_level, sends=x.sends, submitted_at=x.submitted_at,
+                      days_late=x.days_late) for x in page.rows]
 
 
 # --- assessments -----------------------------------------------------------------------------

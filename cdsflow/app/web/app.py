@@ -37,6 +37,7 @@ def create_app(
     from cdsflow.app.web import routes_meetings
     from cdsflow.app.web import routes_indexsets
     from cdsflow.app.web import routes_calendars
+    from cdsflow.app.web import routes_lists
 
     wiring.install()  # a school returned or recognised from a page gets its mail, as from the CLI
     app = FastAPI(
@@ -76,6 +77,8 @@ def create_app(
     app.include_router(routes_meetings.pages)
     app.include_router(routes_indexsets.pages)
     from cdsflow.app.web import routes_accounts
+    app.include_router(routes_lists.pages)
+    app.include_router(routes_lists.api)
 
     app.include_router(routes_accounts.pages)
     from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE, MailLinkBase

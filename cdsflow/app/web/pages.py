@@ -219,11 +219,16 @@ def advance_campaign(request: Request, campaign_id: int, trigger: str = Form(...
 
 
 @router.post("/campaigns/{campaign_id}/bulk")
-def bulk(request: Request, campaign_id: int, trigger: str = Form(...), confirm: str = Form(""),
-         p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+async def bulk(request: Request, campaign_id: int, trigger: str = Form(...), confirm: str = Form(""),
+               selection: str = Form(""), back: str = Form(""),
+               p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    # selection=1: the schools ticked in the list (ids), else every school where the step starts.
+    form = await request.form()
+    selected = [int(x) for x in form.getlist("ids") if str(x).isdigit()] if selection == "1" else None
     if confirm != "1":  # every bulk step is confirmed on a page that names the schools first
-        return render(request, "confirm.html", p, c=actions.confirm_bulk(uow, p, campaign_id, trigger))
-    result = actions.bulk_transition(uow, p, campaign_id, trigger)
+        return render(request, "confirm.html", p, c=actions.confirm_bulk(
+            uow, p, campaign_id, trigger, selected=selected, back_url=_safe_next(back) if back else ""))
+    result = actions.bulk_transition(uow, p, campaign_id, trigger, selected=selected)
     return _dashboard(request, p, uow, campaign_id, bulk=result, bulk_label=STEP_BY_TRIGGER[trigger].label)
 
 
@@ -265,19 +270,13 @@ def remind(request: Request, campaign_id: int, milestone: str = Form(...), p: Pr
     return _dashboard(request, p, uow, campaign_id, reminded=remind_message(result))
 
 
-@router.get("/campaigns/{campaign_id}/schools")
-def schools(request: Request, campaign_id: int, stage: str = "", page: int = 1,
-            p: Principal = Depends(current_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
-    rows, more = actions.school_list(uow, p, campaign_id, stage=stage or None, page=max(page, 1))
-    return render(request, "schools.html", p, rows=rows, more=more, page=max(page, 1), stage=stage,
-                  stages=actions.stage_labels(), campaign_id=campaign_id)
-
-
 # --- one school --------------------------------------------------------------------------------
 
 
 def _school(request, p, uow, assessment_id, status=200, **extra) -> Response:
     page = actions.school_page(uow, p, assessment_id)
+    if request.query_params.get("done") == "moved" and "notice" not in extra:
+        extra["notice"] = actions.step_done_message(uow, p, assessment_id) or NOTICES["moved"]
     members = list(page.view.committee)
     return render(request, "assessment.html", p, status, page=page, v=page.view, members=members,
                   blank_rows=max(3, 7 - len(members)), member_roles=MEMBER_ROLES,

@@ -114,8 +114,12 @@ def evidence_download(request: Request, evidence_id: int, p: Principal = Depends
 
 
 @pages.post("/evidence/{evidence_id}/delete")
-def evidence_delete(evidence_id: int, p: Principal = Depends(checked_principal),
+def evidence_delete(request: Request, evidence_id: int, confirm: str = Form(""), p: Principal = Depends(checked_principal),
                     uow: UnitOfWork = Depends(get_uow)) -> Response:
+    if confirm != "1":  # deleting cannot be undone: a page names the evidence first
+        from cdsflow.app.web.actions import confirm_evidence_removal
+
+        return render(request, "confirm.html", p, c=confirm_evidence_removal(uow, p, evidence_id))
     aid, criterion = scores.remove_evidence(uow, p, evidence_id)
     return RedirectResponse(f"/assessments/{aid}/scores?done=evidence_removed&c={quote(criterion)}#mc-{quote(criterion)}",
                             status_code=303)

@@ -15,12 +15,9 @@ from sqlalchemy.orm import Session
 from cdsflow.calendars.timeutil import TZ
 from cdsflow.storage.assessment_tables import AssessmentScore
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
-from cdsflow.workflow.errors import CdsError, InvalidInput, NotFound
+from cdsflow.workflow.errors import CdsError, NotFound
 from cdsflow.workflow.services.campaigns import family_ids
-from cdsflow.workflow.stages import STAGE_ORDER, Stage
-
-PAGE_SIZE = 50
-
+from cdsflow.workflow.stages import Stage
 
 def counted_level(external, own, column: str):
     """SQL for the level that counts, from the external and self score rows (subqueries)."""
@@ -73,20 +70,6 @@ def _group_names(session: Session, c: Campaign) -> tuple[str, str]:
         names = []
     names += ["Nhóm 1", "Nhóm 2"]
     return names[0], names[1]
-
-
-def school_page(session: Session, campaign_id: int, *, stage: str | None = None,
-                page: int = 1) -> tuple[list[tuple[int, str, str, str]], bool]:
-    """(assessment id, school code, school name, stage label), one page at a time; True if more follow."""
-    query = (select(Assessment.id, Unit.code, Unit.name, Assessment.state)
-             .join(Unit, Unit.id == Assessment.school_id).where(Assessment.campaign_id.in_(family_ids(session, campaign_id))))
-    if stage:
-        if stage not in {s.value for s in STAGE_ORDER}:
-            raise InvalidInput(f"Giai đoạn không rõ: «{stage}»")
-        query = query.where(Assessment.state == stage)
-    rows = session.execute(query.order_by(Unit.code).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
-    out = [(aid, code, name, Stage(state).label) for aid, code, name, state in rows[:PAGE_SIZE]]
-    return out, len(rows) > PAGE_SIZE
 
 
 @dataclass

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 5d9d6bb0b737
+Revision ID: 631dc262ed61
 Revises: 
-Create Date: 2026-11-29 11:45:47.379873
+Create Date: 2026-11-29 11:48:36.923470
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '5d9d6bb0b737'
+revision = '631dc262ed61'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -113,6 +113,7 @@ def upgrade() -> None:
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_unit_code'), ['code'], unique=True)
         batch_op.create_index(batch_op.f('ix_unit_kind'), ['kind'], unique=False)
+        batch_op.create_index(batch_op.f('ix_unit_name'), ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_unit_supervisor_id'), ['supervisor_id'], unique=False)
 
     op.create_table('web_login_throttle',
@@ -244,6 +245,15 @@ def upgrade() -> None:
         batch_op.create_index('ix_assessment_campaign_state', ['campaign_id', 'state'], unique=False)
         batch_op.create_index(batch_op.f('ix_assessment_school_id'), ['school_id'], unique=False)
 
+    op.create_table('campaign_figures',
+    sa.Column('campaign_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('data_key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('computed_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.PrimaryKeyConstraint('campaign_id', 'kind')
+    )
     op.create_table('campaign_milestone',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('campaign_id', sa.Integer(), nullable=False),
@@ -395,6 +405,9 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('assessment_id', 'phase')
     )
+    with op.batch_alter_table('assessment_score', schema=None) as batch_op:
+        batch_op.create_index('ix_assessment_score_scored_at', ['scored_at'], unique=False)
+
     op.create_table('committee_meeting',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('assessment_id', sa.Integer(), nullable=False),
@@ -570,6 +583,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_committee_meeting_assessment_id'))
 
     op.drop_table('committee_meeting')
+    with op.batch_alter_table('assessment_score', schema=None) as batch_op:
+        batch_op.drop_index('ix_assessment_score_scored_at')
+
     op.drop_table('assessment_score')
     with op.batch_alter_table('assessment_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessment_event_assessment_id'))
@@ -598,6 +614,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_campaign_milestone_campaign_id'))
 
     op.drop_table('campaign_milestone')
+    op.drop_table('campaign_figures')
     with op.batch_alter_table('assessment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessment_school_id'))
         batch_op.drop_index('ix_assessment_campaign_state')
@@ -624,6 +641,7 @@ def downgrade() -> None:
     op.drop_table('web_login_throttle')
     with op.batch_alter_table('unit', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_unit_supervisor_id'))
+        batch_op.drop_index(batch_op.f('ix_unit_name'))
         batch_op.drop_index(batch_op.f('ix_unit_kind'))
         batch_op.drop_index(batch_op.f('ix_unit_code'))
 
