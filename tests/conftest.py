@@ -7,6 +7,10 @@ import shutil
 from pathlib import Path
 import tempfile
 
+# The CLI's rich consoles read the width once, when cdsflow.app.console is first imported; under
+# pytest-xdist that may be by any test file in the worker. Tests read whole table rows, so wide.
+os.environ["COLUMNS"] = "200"
+
 import pytest
 from sqlalchemy import text
 
