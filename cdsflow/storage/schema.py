@@ -9,5 +9,6 @@ from cdsflow.storage import documents_tables  # noqa: F401
 from cdsflow.storage import notifications_tables  # noqa: F401
 from cdsflow.storage import web_tables  # noqa: F401
 from cdsflow.storage import review_tables  # noqa: F401
+from cdsflow.storage import steering_tables  # noqa: F401
 
 metadata = SQLModel.metadata

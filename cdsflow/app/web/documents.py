@@ -141,6 +141,26 @@ def generate_for_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, code:
                                              on_existing=on_existing or None, reason=reason)
 
 
+def certificates(uow: UnitOfWork, p: Principal, campaign_id: int, out_dir: Path) -> Path:
+    """Issue (or re-produce) every recognised school's certificate; a zip of the .docx files and,
+    when LibreOffice is there, the merged PDF to print."""
+    import zipfile
+
+    from cdsflow.documents.build_templates import FIXED_ZIP_TIME
+    from cdsflow.documents.certificates import print_certificates
+
+    require(p, "issue_authority_paper")
+    campaign_for(uow, p, campaign_id)
+    run = print_certificates(uow.engine, campaign_id, out_dir / "files", pdf=pdf_available(), actor=p.actor_name,
+                             workers=1)
+    out = out_dir / f"giay-chung-nhan-{campaign_id}.zip"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in [*run.docx, *([run.pdf] if run.pdf else [])]:
+            zf.write(f, f.name, compress_type=zipfile.ZIP_DEFLATED)
+            zf.getinfo(f.name).date_time = FIXED_ZIP_TIME
+    return out
+
+
 def void(uow: UnitOfWork, p: Principal, document_id: int, reason: str) -> GeneratedDocument:
     """Void a paper of a unit in scope; the issuer's side only (the school for its own papers)."""
     d = _document(uow, p, document_id)

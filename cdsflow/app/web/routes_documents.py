@@ -75,6 +75,18 @@ def campaign_generate(request: Request, campaign_id: int, doc_type: str = Form(.
                   generated=len(result.paths), skipped=result.skipped)
 
 
+@pages.post("/campaigns/{campaign_id}/certificates")
+def certificates(request: Request, campaign_id: int, p: Principal = Depends(checked_principal),
+                 uow: UnitOfWork = Depends(get_uow)) -> Response:
+    """Every recognised school's Giấy chứng nhận as one zip: a .docx per school and one PDF to print."""
+    root = request.app.state.uploads_dir / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.TemporaryDirectory(dir=root)
+    path = documents.certificates(uow, p, campaign_id, Path(tmp.name))
+    return FileResponse(path, media_type="application/zip", headers=_attachment(path.name),
+                        background=BackgroundTask(tmp.cleanup))
+
+
 @pages.get("/documents/{document_id}/download")
 def download(document_id: int, format: str = "docx", p: Principal = Depends(current_principal),
              uow: UnitOfWork = Depends(get_uow)) -> Response:
