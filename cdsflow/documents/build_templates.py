@@ -808,7 +808,7 @@ def _signatures(b: Builder, columns: list[tuple[str, str]]) -> None:
     """A borderless row of signature blocks (title, space, name), kept with the last paragraph:
     the Biên bản kiểm tra is signed by the school, the team's secretary and its head."""
     b._keep_last_with_next()
-    t = b.doc.add_table(rows=1, cols=len(columns))
+    t = b.doc.add_table(rows=2, cols=len(columns))
     _no_borders(t)
     _fixed_widths(t, [b.width / len(columns)] * len(columns))
     _row_props(t.rows[0])
@@ -819,6 +819,12 @@ def _signatures(b: Builder, columns: list[tuple[str, str]]) -> None:
         for _ in range(4):
             b.centre("", container=cell)
         b.centre(name, bold=True, container=cell)
+    left = t.cell(1, 0).merge(t.cell(1, len(columns) - 1))  # Mẫu 1.9: Nơi nhận underneath, on the left
+    left.paragraphs[0]._p.getparent().remove(left.paragraphs[0]._p)
+    b.para("Nơi nhận:", container=left, size=12, bold=True, italic=True, align="left", indent=False, before=12,
+           single=True)
+    b.loop("recipients", "{{ x }}", container=left, size=11, align="left", indent=False, before=0, single=True)
+    b.para("{{ archive_line }}", container=left, size=11, align="left", indent=False, before=0, single=True)
 
 
 def build_qd_ban_chi_dao() -> bytes:
@@ -883,7 +889,7 @@ def build_bien_ban_danh_gia_ngoai() -> bytes:
     b.heading("III. KẾT LUẬN")
     b.body("{{ conclusion }}")
     b.body("{{ closing_line }}")
-    _signatures(b, [("ĐẠI DIỆN CƠ SỞ GIÁO DỤC", "{{ school_head_name }}"), ("THƯ KÝ", "{{ secretary_name }}"),
+    _signatures(b, [("ĐẠI DIỆN NHÀ TRƯỜNG", "{{ school_head_name }}"), ("THƯ KÝ", "{{ secretary_name }}"),
                     ("TRƯỞNG ĐOÀN", "{{ head_name }}")])
     return b.save()
 

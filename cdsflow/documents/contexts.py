@@ -585,3 +585,16 @@ BUILDERS = {
     "qd_cong_nhan": qd_cong_nhan, "giay_chung_nhan": giay_chung_nhan, "bia_ho_so": bia_ho_so,
     "cong_van_nhac": cong_van_nhac,
 }
+
+
+def _more_builders() -> None:
+    """The review's and the report's papers (their own modules, which import this one)."""
+    from cdsflow.documents import contexts_reports as cr
+    from cdsflow.documents import contexts_review as cv
+
+    BUILDERS.update({"qd_ban_chi_dao": cr.qd_ban_chi_dao, "thong_bao": cv.thong_bao,
+                     "bien_ban_danh_gia_ngoai": cv.bien_ban_danh_gia_ngoai, "danh_sach_de_nghi": cv.danh_sach_de_nghi,
+                     "bao_cao_tong_hop": cr.bao_cao_tong_hop})
+
+
+_more_builders()

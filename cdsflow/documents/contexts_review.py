@@ -106,8 +106,9 @@ def bien_ban_danh_gia_ngoai(authority, campaign, school, issue: Issue, *, team_n
     year, authority_name, school_name = campaign.school_year, _issuer_name(authority), _issuer_name(school)
     team = vn.nfc(team_name)
     ctx = common("bien_ban_danh_gia_ngoai", authority, campaign, issue,
-                 _t("bien_ban_danh_gia_ngoai", "subject", school_year=year))
+                 _t("bien_ban_danh_gia_ngoai", "subject", school_year=year), recipients_first=[school_name])
     ctx["header"]["date_line"] = ""  # biên bản: the day is in the body (§3)
+    ctx["archive_line"] = ctx["archive_line"][:-1] + ", Hồ sơ."  # Mẫu 1.9: "- Lưu: VT, Hồ sơ."
     members = sorted_team(team_members)
     names = {g.get("group_code"): g.get("group_name") for g in external_groups}
     groups: dict[str, list[dict]] = {}

@@ -157,7 +157,10 @@ def sample_context(code: str, *, hostile: bool = False, draft: bool = False, row
         overdue = [Unit(code=f"S{i}", name=r["school_name"], short_code="X", kind="school")
                    for i, r in enumerate(sample_recognitions(n if hostile else 3, hostile))]
         return cx.cong_van_nhac(bureau, campaign, sample_milestones()[1], overdue, b_issue)
-    raise KeyError(code)
+    from cdsflow.documents.samples_more import sample_more  # the review's and the report's papers
+
+    return sample_more(code, bureau=bureau, school=school, campaign=campaign, s_issue=s_issue, b_issue=b_issue,
+                       groups=groups, recognitions=sample_recognitions(n if hostile else 12, hostile), hostile=hostile)
 
 
 def seed_database(engine, n_schools: int = 3, *, hostile: bool = False) -> dict:
