@@ -810,7 +810,8 @@ def _signatures(b: Builder, columns: list[tuple[str, str]]) -> None:
     b._keep_last_with_next()
     t = b.doc.add_table(rows=2, cols=len(columns))
     _no_borders(t)
-    _fixed_widths(t, [b.width / len(columns)] * len(columns))
+    first = b.width * 0.4  # the school's title is the longest: one line each keeps the names level
+    _fixed_widths(t, [first] + [(b.width - first) / (len(columns) - 1)] * (len(columns) - 1))
     _row_props(t.rows[0])
     for i, (title, name) in enumerate(columns):
         cell = t.cell(0, i)
@@ -844,7 +845,7 @@ def build_thong_bao() -> bytes:
     b.header()
     b.title("THÔNG BÁO")
     b.body("{{ intro }}")
-    b.table([("TT", 9), ("Họ và tên", 36), ("Chức vụ, đơn vị công tác", 40), ("Nhiệm vụ trong đoàn", 26),
+    b.table([("TT", 11), ("Họ và tên", 36), ("Chức vụ, đơn vị công tác", 40), ("Nhiệm vụ trong đoàn", 26),
              ("Nhiệm vụ được phân công", 54)],
             ["{{ r.num }}", "{{ r.full_name }}", "{{ r.position }}", "{{ r.role }}", "{{ r.duties }}"],
             loop="r in team_members")

@@ -588,13 +588,18 @@ BUILDERS = {
 
 
 def _more_builders() -> None:
-    """The review's and the report's papers (their own modules, which import this one)."""
-    from cdsflow.documents import contexts_reports as cr
-    from cdsflow.documents import contexts_review as cv
+    """The review's and the report's papers live in their own modules, which import this one: each
+    is looked up when called, so either side may be imported first."""
+    import importlib
 
-    BUILDERS.update({"qd_ban_chi_dao": cr.qd_ban_chi_dao, "thong_bao": cv.thong_bao,
-                     "bien_ban_danh_gia_ngoai": cv.bien_ban_danh_gia_ngoai, "danh_sach_de_nghi": cv.danh_sach_de_nghi,
-                     "bao_cao_tong_hop": cr.bao_cao_tong_hop})
+    def later(module: str, name: str):
+        return lambda *args, **kw: getattr(importlib.import_module(f"cdsflow.documents.{module}"), name)(*args, **kw)
+
+    BUILDERS.update({"qd_ban_chi_dao": later("contexts_reports", "qd_ban_chi_dao"),
+                     "thong_bao": later("contexts_review", "thong_bao"),
+                     "bien_ban_danh_gia_ngoai": later("contexts_review", "bien_ban_danh_gia_ngoai"),
+                     "danh_sach_de_nghi": later("contexts_review", "danh_sach_de_nghi"),
+                     "bao_cao_tong_hop": later("contexts_reports", "bao_cao_tong_hop")})
 
 
 _more_builders()

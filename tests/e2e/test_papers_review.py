@@ -87,8 +87,22 @@ def world(tmp_path_factory):
                                              VisitInput("P1S3", date(2025, 5, 7), "chiều")], officer)
     with UnitOfWork(engine) as uow:
         create_account(uow, username="canbo", full_name=OFFICER, role="officer", password=PASSWORD, unit_code="P1")
+        create_account(uow, username="hieutruong1", full_name="Nguyễn Thị Hoa", role="school_head", password=PASSWORD,
+                       unit_code="P1S1")
     yield {"cli": cli, "engine": engine, "w": w, "cid": cid, "tmp": tmp, "out": tmp / "van-ban"}
     engine.dispose()
+
+
+def client(world, username: str):
+    from fastapi.testclient import TestClient
+
+    if "app" not in world:
+        world["app"] = create_app(world["engine"], uploads_dir=world["tmp"] / "uploads")
+    web = TestClient(world["app"], raise_server_exceptions=False, follow_redirects=False)
+    r = web.post("/api/login", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    web.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    return web
 
 
 def generate(world, *args: str) -> bytes:
@@ -127,8 +141,23 @@ def test_steering_decision_prints_the_stored_group(world):
     assert table(qd, "TT", "Họ và tên") == [
         ["1", "Nguyễn Thị Hoa", "Hiệu trưởng", "Trưởng ban: Phụ trách chung", "hoa@th.edu.vn", "0912345678"],
         ["2", "Lê Thị Mai", "Giáo viên tin học", "Thành viên: Quản trị hệ thống", "mai@th.edu.vn", "0987654321"]]
-    # The authority's own: --campaign without --school.
-    assert "chưa lưu danh sách bộ phận chỉ đạo" in refused(world, "qd_ban_chi_dao", "--campaign", world["cid"])
+    # The authority's own, typed in the web page: a bad row comes back as typed, a good list is stored,
+    # then `--campaign` without `--school` issues the Phòng's own decision.
+    web = client(world, "canbo")
+    token = web.headers["X-CSRF-Token"]
+    rows = {"full_name": ["Lê Thị Thu", "Trần Văn Bình"], "position": ["Trưởng phòng", "Chuyên viên"],
+            "role": ["head", "member"], "duties": ["Phụ trách chung", "Quản trị hệ thống"],
+            "email": ["thu@pgd.edu.vn", "binh@@pgd"], "phone": ["0912345678", ""]}
+    bad = web.post("/steering", data={"csrf_token": token, "unit": "P1", **rows})
+    assert bad.status_code == 422 and "email không hợp lệ" in bad.text and 'value="binh@@pgd"' in bad.text
+    rows["email"][1] = "binh@pgd.edu.vn"
+    assert web.post("/steering", data={"csrf_token": token, "unit": "P1", **rows}).status_code == 303
+    assert 'value="binh@pgd.edu.vn"' in web.get("/steering").text
+    head = client(world, "hieutruong1")  # a school's head may not set the Phòng's group
+    assert head.post("/steering", data={"csrf_token": head.headers["X-CSRF-Token"], "unit": "P1", **rows}).status_code == 404
+    own = generate(world, "qd_ban_chi_dao", "--campaign", world["cid"], "--date", "2024-11-05")
+    assert "TRƯỞNG PHÒNG GIÁO DỤC VÀ ĐÀO TẠO SỐ 1" in docx_text(own) and "- Sở Giáo dục và Đào tạo Hà Nội (để b/c);" in docx_text(own)
+    assert [r[1] for r in table(own, "TT", "Họ và tên")] == ["Lê Thị Thu", "Trần Văn Bình"]
 
 
 def test_team_notice_lists_each_members_duty_and_the_visits(world):
@@ -182,15 +211,10 @@ def test_proposal_list_holds_the_schools_the_team_scored(world):
                             vn.decimal(own.groups[1].points), vn.decimal(ext.groups[1].points), f"Mức {ext.groups[1].level}"]
 
 
-def test_report_to_the_department_through_the_web_counts_what_is_stored(world, tmp_path):
+def test_report_to_the_department_through_the_web_counts_what_is_stored(world):
     engine = world["engine"]
     generate(world, "qd_cong_nhan", "--campaign", world["cid"], "--date", "2025-05-25")
-    app = create_app(engine, uploads_dir=tmp_path / "uploads")
-    from fastapi.testclient import TestClient
-
-    web = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-    token = web.post("/api/login", json={"username": "canbo", "password": PASSWORD}).json()["csrf_token"]
-    web.headers["X-CSRF-Token"] = token
+    web = client(world, "canbo")
     r = web.post(f"/api/campaigns/{world['cid']}/documents", json={"doc_type": "bao_cao_tong_hop"})
     assert r.status_code == 201 and r.json()["generated"] == 1, r.text
     doc = next(d for d in web.get("/api/documents").json() if d["doc_type"] == "bao_cao_tong_hop")
@@ -227,12 +251,8 @@ def test_certificates_for_a_whole_decision_one_docx_each_and_one_pdf(world, tmp_
     assert sorted(names) == ["TRƯỜNG TIỂU HỌC SỐ 1.2", "TRƯỜNG TIỂU HỌC SỐ 1.4"]
     assert len(PdfReader(out / "giay-chung-nhan.pdf").pages) == 2
     # The web button prints them again: the same numbers, re-produced, in one zip.
-    app = create_app(world["engine"], uploads_dir=tmp_path / "uploads")
-    from fastapi.testclient import TestClient
-
-    web = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
-    token = web.post("/api/login", json={"username": "canbo", "password": PASSWORD}).json()["csrf_token"]
-    r = web.post(f"/campaigns/{world['cid']}/certificates", data={"csrf_token": token})
+    web = client(world, "canbo")
+    r = web.post(f"/campaigns/{world['cid']}/certificates", data={"csrf_token": web.headers["X-CSRF-Token"]})
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip", r.text[:500]
     z = zipfile.ZipFile(io.BytesIO(r.content))
     assert sorted(n for n in z.namelist() if n.endswith(".docx")) == [f.name for f in files]

@@ -15,6 +15,7 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.steering_tables import SteeringMember
 from cdsflow.storage.tables import Unit
 from cdsflow.text import TextError, clean_text, fold
+from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.errors import InvalidInput, NotFound
 
 STEERING_ROLES = {"head": "Trưởng ban", "deputy": "Phó Trưởng ban", "secretary": "Thư ký", "member": "Thành viên"}
@@ -52,11 +53,17 @@ def _unit(session: Session, code: str) -> Unit:
     return unit
 
 
-def set_steering(uow: UnitOfWork, unit_code: str, members: Sequence[SteeringInput], actor: str,
+def set_steering(uow: UnitOfWork, unit_code: str, members: Sequence[SteeringInput], actor: ActorRef | str,
                  *, now: datetime | None = None) -> int:
-    """Replace the unit's member list; refused whole, naming every problem."""
+    """Replace the unit's member list (the rulebook's `set_steering`); refused whole, naming every
+    problem. A bare name is a person at the command line acting for the unit itself."""
+    from cdsflow.workflow.services import authorization
+
     session = uow.session
     unit = _unit(session, unit_code)
+    if isinstance(actor, str):
+        actor = ActorRef(actor, unit.id)
+    authorization.check_unit(session, actor, "set_steering", unit.id, now=now)
     problems: list[str] = []
     rows: list[dict] = []
     for i, m in enumerate(members, start=1):
@@ -86,7 +93,7 @@ def set_steering(uow: UnitOfWork, unit_code: str, members: Sequence[SteeringInpu
         raise InvalidInput(f"Danh sách bộ phận chỉ đạo của {unit.name} có lỗi; chưa lưu gì:", details=problems)
     at = now or datetime.now(timezone.utc)
     session.execute(delete(SteeringMember).where(SteeringMember.unit_id == unit.id))
-    session.execute(insert(SteeringMember), [{**r, "updated_by": actor, "updated_at": at} for r in rows])
+    session.execute(insert(SteeringMember), [{**r, "updated_by": actor.name, "updated_at": at} for r in rows])
     uow.commit()
     return len(rows)
 
