@@ -30,7 +30,7 @@ from cdsflow.workflow.services.review_teams import decision_data
 from cdsflow.workflow.services.steering import steering_members
 from cdsflow.workflow.stages import Stage
 
-CAMPAIGN_CODES = {"thong_bao", "danh_sach_de_nghi", "bao_cao_tong_hop"}
+CAMPAIGN_CODES = {"thong_bao", "danh_sach_de_nghi", "bao_cao_tong_hop", "danh_sach_ban_chi_dao"}
 SCHOOL_AUTHORITY_CODES = {"bien_ban_danh_gia_ngoai"}  # the authority issues it about one school
 OWN_UNIT_CODES = {"qd_ban_chi_dao"}  # a school (--school) or the campaign's authority issues its own
 CODES = CAMPAIGN_CODES | SCHOOL_AUTHORITY_CODES | OWN_UNIT_CODES
@@ -122,8 +122,16 @@ def gate(session: Session, code: str, ld, *, draft: bool = False) -> list[str]:
         if code == "danh_sach_de_nghi" else 0,
         recognised_count=sum(1 for a, _ in family if a.state in RECOGNISED),
         has_superior=bool(ld.authority.supervisor_id),
-        steering_formed=bool(steering_members(session, ld.authority.id)))
+        steering_formed=bool(steering_members(session, ld.authority.id)),
+        steering_units=sum(1 for u in _steering_units(session, ld, family) if u["members"])
+        if code == "danh_sach_ban_chi_dao" else 0)
     return campaign_refusals(code, facts)
+
+
+def _steering_units(session: Session, ld, family: list[tuple[Assessment, Unit]]) -> list[dict]:
+    """The issuer, then the campaign's schools in Vietnamese name order, each with its stored group."""
+    schools = sorted({u.id: u for _, u in family}.values(), key=lambda u: vn.text_sort_key(u.name))
+    return [{"unit_name": u.name, "members": steering_members(session, u.id)} for u in [ld.authority, *schools]]
 
 
 # --- contexts -----------------------------------------------------------------------------------
@@ -163,6 +171,8 @@ def build(session: Session, code: str, ld, issue: Issue, data: dict) -> dict:
                                     or f"Đoàn đánh giá ngoài mức độ chuyển đổi số năm học {c.school_year}")
     if code == "bao_cao_tong_hop":
         return _report(session, ld, issue, data)
+    if code == "danh_sach_ban_chi_dao":
+        return cr.danh_sach_ban_chi_dao(authority, c, _steering_units(session, ld, _family(session, c.id)), issue)
     raise KeyError(code)
 
 

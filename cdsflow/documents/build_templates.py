@@ -913,6 +913,25 @@ def build_danh_sach_de_nghi() -> bytes:
     return b.save()
 
 
+def build_danh_sach_ban_chi_dao() -> bytes:
+    b = Builder(landscape=True)
+    b.page_numbers()
+    b.header()
+    b.title("DANH SÁCH")
+    b.centre("{{ intro }}", italic=True, before=0)
+    b.para("", indent=False, before=0, size=6, single=True)
+    b.table([("TT", 9), ("Họ và tên", 42), ("Chức vụ", 38), ("Vai trò, nhiệm vụ", 75), ("Email", 48), ("Điện thoại", 28)],
+            ["{{ r.num }}", "{{ r.full_name }}", "{{ r.position }}", "{{ r.role }}", "{{ r.email }}", "{{ r.phone }}"],
+            loop="r in g.rows", size=12, group="g in unit_groups")
+    b.body("{{ total_line }}")
+    b.tag("{%p if missing_lines %}")
+    b.body("Đơn vị chưa có danh sách:")
+    b.loop("missing_lines", "- {{ x }}")
+    b.tag("{%p endif %}")
+    b.foot()
+    return b.save()
+
+
 def build_bao_cao_tong_hop() -> bytes:
     b = Builder()
     b.page_numbers()
@@ -974,6 +993,7 @@ BUILDERS: dict[str, Callable[[], bytes]] = {
     "bien_ban_danh_gia_ngoai": build_bien_ban_danh_gia_ngoai,
     "danh_sach_de_nghi": build_danh_sach_de_nghi,
     "bao_cao_tong_hop": build_bao_cao_tong_hop,
+    "danh_sach_ban_chi_dao": build_danh_sach_ban_chi_dao,
 }
 
 

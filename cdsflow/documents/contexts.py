@@ -599,7 +599,8 @@ def _more_builders() -> None:
                      "thong_bao": later("contexts_review", "thong_bao"),
                      "bien_ban_danh_gia_ngoai": later("contexts_review", "bien_ban_danh_gia_ngoai"),
                      "danh_sach_de_nghi": later("contexts_review", "danh_sach_de_nghi"),
-                     "bao_cao_tong_hop": later("contexts_reports", "bao_cao_tong_hop")})
+                     "bao_cao_tong_hop": later("contexts_reports", "bao_cao_tong_hop"),
+                     "danh_sach_ban_chi_dao": later("contexts_reports", "danh_sach_ban_chi_dao")})
 
 
 _more_builders()

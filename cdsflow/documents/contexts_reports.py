@@ -56,6 +56,35 @@ def qd_ban_chi_dao(issuer, campaign, members: Sequence, issue: Issue) -> dict:
     return ctx
 
 
+# --- Danh sách bộ phận chỉ đạo của các đơn vị (the Sở asks each Phòng for it) ---------------------
+
+
+def danh_sach_ban_chi_dao(authority, campaign, units: Sequence[dict], issue: Issue) -> dict:
+    """`units`: {unit_name, members: stored rows} in the order to print (the issuer first); a unit
+    with no stored group is listed under "Đơn vị chưa có danh sách"."""
+    ctx = common("danh_sach_ban_chi_dao", authority, campaign, issue, _t("danh_sach_ban_chi_dao", "subject"))
+    groups, missing, n = [], [], 0
+    for u in units:
+        if not u["members"]:
+            missing.append(vn.nfc(u["unit_name"]))
+            continue
+        rows = []
+        for m in sorted(u["members"], key=lambda m: (_STEERING_ORDER.get(m.role, 9), m.position_order)):
+            n += 1
+            rows.append({"num": str(n), "full_name": vn.nfc(m.full_name), "position": vn.nfc(m.position),
+                         "role": STEERING_LABELS[m.role] + (f": {vn.nfc(m.duties)}" if m.duties else ""),
+                         "email": vn.nfc(m.email), "phone": vn.nfc(m.phone)})
+        groups.append({"label": vn.nfc(u["unit_name"]), "rows": rows})
+    ctx.update({
+        "intro": _t("danh_sach_ban_chi_dao", "intro", school_year=campaign.school_year),
+        "unit_groups": groups,
+        "missing_lines": [f"{m};" for m in missing[:-1]] + ([f"{missing[-1]}."] if missing else []),
+        "total_line": f"Tổng số: {_count(len(groups))} đơn vị đã có danh sách, {_count(n)} thành viên; "
+                      f"{_count(len(missing))} đơn vị chưa có danh sách.",
+    })
+    return ctx
+
+
 # --- Báo cáo tổng hợp kết quả gửi cấp trên ----------------------------------------------------------
 
 

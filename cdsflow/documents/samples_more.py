@@ -52,4 +52,13 @@ def sample_more(code: str, *, bureau, school, campaign, s_issue, b_issue, groups
             pending=[{"school_name": "Trường Mầm non Hoa Sen" + x, "stage": "Đang tự đánh giá", "late": "Chậm hạn"}],
             recognitions=recognitions, work_lines=["Ban hành Kế hoạch số 05/KH-VHXH" + x],
             proposals=["Hỗ trợ thiết bị" + x])
+    if code == "danh_sach_ban_chi_dao":
+        units = [{"unit_name": bureau.name, "members": [
+                     SteeringMember(unit_id=1, position_order=1, full_name="Lê Thị Mai", position="Trưởng phòng",
+                                    role="head", duties="Phụ trách chung" + x, email="mai@pgd.edu.vn", phone="0912345678")]},
+                 {"unit_name": school.name, "members": []}]
+        units += [{"unit_name": r["school_name"], "members": [
+            SteeringMember(unit_id=2, position_order=1, full_name=f"Hiệu trưởng {i}", position="Hiệu trưởng", role="head")]}
+            for i, r in enumerate(recognitions)]
+        return cr.danh_sach_ban_chi_dao(bureau, campaign, units, b_issue)
     raise KeyError(code)

@@ -51,6 +51,7 @@ class CampaignFacts:
     recognised_count: int = 0  # schools with a recognition
     has_superior: bool = False  # the issuer has a unit above it to report to
     steering_formed: bool = False  # the issuing unit stored its steering group
+    steering_units: int = 0  # units of the campaign (the issuer included) with a stored steering group
 
 
 def _committee(f: PaperFacts) -> str:
@@ -133,6 +134,10 @@ def _superior(c: CampaignFacts) -> str:
     return "" if c.has_superior else "đơn vị ban hành chưa có cơ quan quản lý cấp trên để gửi báo cáo"
 
 
+def _some_steering(c: CampaignFacts) -> str:
+    return "" if c.steering_units else "chưa đơn vị nào lưu danh sách bộ phận chỉ đạo, phụ trách chuyển đổi số"
+
+
 @dataclass(frozen=True)
 class Requirement:
     check: Callable
@@ -155,6 +160,7 @@ REQUIREMENTS: dict[str, Requirement] = {
     "some_reviewed": Requirement(_some_reviewed, "campaign"),
     "some_recognised": Requirement(_some_recognised, "campaign"),
     "has_superior": Requirement(_superior, "campaign"),
+    "some_steering": Requirement(_some_steering, "campaign"),
 }
 # `recognised` of a campaign-wide paper: every school it lists has recognised results.
 CAMPAIGN_VARIANTS: dict[str, Callable] = {"recognised": _recognised_all}

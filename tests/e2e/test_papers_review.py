@@ -158,6 +158,12 @@ def test_steering_decision_prints_the_stored_group(world):
     own = generate(world, "qd_ban_chi_dao", "--campaign", world["cid"], "--date", "2024-11-05")
     assert "TRƯỞNG PHÒNG GIÁO DỤC VÀ ĐÀO TẠO SỐ 1" in docx_text(own) and "- Sở Giáo dục và Đào tạo Hà Nội (để b/c);" in docx_text(own)
     assert [r[1] for r in table(own, "TT", "Họ và tên")] == ["Lê Thị Thu", "Trần Văn Bình"]
+    # The Phòng's compiled list for the Sở: its own group first, then each school's; who has none is named.
+    ds = generate(world, "danh_sach_ban_chi_dao", "--campaign", world["cid"], "--date", "2024-11-06")
+    assert [r[1] for r in table(ds, "TT", "Họ và tên")] == ["Lê Thị Thu", "Trần Văn Bình", "Nguyễn Thị Hoa", "Lê Thị Mai"]
+    t = docx_text(ds)
+    assert "Tổng số: 2 đơn vị đã có danh sách, 4 thành viên; 5 đơn vị chưa có danh sách." in t
+    assert "- Trường Tiểu học Số 1.2;" in t and "- Trường Tiểu học Số 1.6." in t
 
 
 def test_team_notice_lists_each_members_duty_and_the_visits(world):
