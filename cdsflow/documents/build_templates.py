@@ -920,7 +920,7 @@ def build_danh_sach_ban_chi_dao() -> bytes:
     b.title("DANH SÁCH")
     b.centre("{{ intro }}", italic=True, before=0)
     b.para("", indent=False, before=0, size=6, single=True)
-    b.table([("TT", 9), ("Họ và tên", 42), ("Chức vụ", 38), ("Vai trò, nhiệm vụ", 75), ("Email", 48), ("Điện thoại", 28)],
+    b.table([("TT", 11), ("Họ và tên", 42), ("Chức vụ", 38), ("Vai trò, nhiệm vụ", 73), ("Email", 48), ("Điện thoại", 28)],
             ["{{ r.num }}", "{{ r.full_name }}", "{{ r.position }}", "{{ r.role }}", "{{ r.email }}", "{{ r.phone }}"],
             loop="r in g.rows", size=12, group="g in unit_groups")
     b.body("{{ total_line }}")
