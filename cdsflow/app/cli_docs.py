@@ -280,5 +280,63 @@ def settings_cmd(
         console.print(f"  {key}: {value}", highlight=False)
 
 
+@docs_app.command("steering")
+def steering_cmd(
+    unit: str = typer.Argument(..., help="Mã đơn vị (Phòng, trường)"),
+    file: Path | None = typer.Argument(None, help="Tệp .csv/.xlsx: Họ và tên, Chức vụ, Vai trò, Nhiệm vụ, Email, Điện thoại"),
+    by: str = typer.Option("cli", "--by", help="Người cập nhật"),
+) -> None:
+    """Lưu (thay) hoặc xem danh sách bộ phận chỉ đạo, phụ trách CNTT và chuyển đổi số của một đơn vị."""
+    from cdsflow.storage.db import UnitOfWork
+    from cdsflow.storage.tabular import read_table
+    from cdsflow.workflow.services import steering
+
+    engine = _engine()
+    if file is not None:
+        rows = read_table(file, steering.STEERING_COLUMNS)
+        members = [steering.SteeringInput(**{k: r.get(k, "") for k in steering.STEERING_COLUMNS}) for _, r in rows]
+        with UnitOfWork(engine) as uow:
+            n = steering.set_steering(uow, unit, members, by)
+        console.print(f"Đã lưu bộ phận chỉ đạo của {unit}: {n} thành viên", highlight=False)
+    with UnitOfWork(engine) as uow:
+        unit_row = steering._unit(uow.session, unit)
+        for m in steering.steering_members(uow.session, unit_row.id):
+            console.print(f"  {m.full_name} - {m.position} - {steering.STEERING_ROLES[m.role]}"
+                          f"{' - ' + m.email if m.email else ''}{' - ' + m.phone if m.phone else ''}", highlight=False)
+
+
+@docs_app.command("certificates")
+def certificates_cmd(
+    campaign: int = typer.Option(..., "--campaign", help="Số đợt đánh giá"),
+    out: Path = typer.Option(Path("giay-chung-nhan"), "--out", help="Thư mục ghi tệp"),
+    issued_on: str | None = typer.Option(None, "--date", help="Ngày cấp (YYYY-MM-DD), mặc định hôm nay"),
+    pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Ghép một tệp PDF để in (cần LibreOffice)"),
+    workers: int = typer.Option(2, "--workers", min=1),
+    by: str = typer.Option("cli", "--by", help="Người lập"),
+) -> None:
+    """In Giấy chứng nhận cho mọi trường được công nhận: mỗi trường một tệp .docx và một tệp PDF gộp."""
+    from cdsflow.documents.certificates import print_certificates
+
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def report(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+
+        run = print_certificates(_engine(), campaign, out, pdf=pdf, issued_on=_date(issued_on), actor=by,
+                                 workers=workers, progress=report)
+    console.print(f"Giấy chứng nhận: {len(run.docx)} tệp ({run.issued} cấp mới, {run.reproduced} đã cấp trước) "
+                  f"trong {out}", highlight=False)
+    if run.pdf:
+        console.print(f"Tệp PDF để in: {run.pdf}", highlight=False)
+    if run.skipped:
+        console.print(f"Bỏ qua {len(run.skipped)} trường chưa đủ điều kiện:", highlight=False)
+        for code, why in run.skipped:
+            console.print(f"  {code}: {why}", highlight=False)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(docs_app, name="docs")

@@ -842,6 +842,178 @@ def build_cong_van_trien_khai() -> bytes:
     b.foot()
     b.annex("DANH SÁCH ĐƯỜNG LINK NỘP HỒ SƠ ĐÁNH GIÁ MỨC ĐỘ CHUYỂN ĐỔI SỐ")
     b.loop("sections.links", "{{ x }}", align="left")
+# --- the papers of the review and of the report upward (contexts_review.py, contexts_reports.py) ---
+
+
+def _signatures(b: Builder, columns: list[tuple[str, str]]) -> None:
+    """A borderless row of signature blocks (title, space, name), kept with the last paragraph:
+    the Biên bản kiểm tra is signed by the school, the team's secretary and its head."""
+    b._keep_last_with_next()
+    t = b.doc.add_table(rows=2, cols=len(columns))
+    _no_borders(t)
+    first = b.width * 0.4  # the school's title is the longest: one line each keeps the names level
+    _fixed_widths(t, [first] + [(b.width - first) / (len(columns) - 1)] * (len(columns) - 1))
+    _row_props(t.rows[0])
+    for i, (title, name) in enumerate(columns):
+        cell = t.cell(0, i)
+        cell.paragraphs[0]._p.getparent().remove(cell.paragraphs[0]._p)
+        b.centre(title, bold=True, container=cell, before=12)
+        for _ in range(4):
+            b.centre("", container=cell)
+        b.centre(name, bold=True, container=cell)
+    left = t.cell(1, 0).merge(t.cell(1, len(columns) - 1))  # Mẫu 1.9: Nơi nhận underneath, on the left
+    left.paragraphs[0]._p.getparent().remove(left.paragraphs[0]._p)
+    b.para("Nơi nhận:", container=left, size=12, bold=True, italic=True, align="left", indent=False, before=12,
+           single=True)
+    b.loop("recipients", "{{ x }}", container=left, size=11, align="left", indent=False, before=0, single=True)
+    b.para("{{ archive_line }}", container=left, size=11, align="left", indent=False, before=0, single=True)
+
+
+def build_qd_ban_chi_dao() -> bytes:
+    b = Builder()
+    _decision(b)
+    b.foot()
+    b.annex("DANH SÁCH {{ group_name_upper }}", landscape=True)
+    b.table([("TT", 9), ("Họ và tên", 40), ("Chức vụ", 36), ("Nhiệm vụ", 80), ("Email", 45), ("Điện thoại", 25)],
+            ["{{ r.num }}", "{{ r.full_name }}", "{{ r.position }}", "{{ r.role }}", "{{ r.email }}", "{{ r.phone }}"],
+            loop="r in members")
+    return b.save()
+
+
+def build_thong_bao() -> bytes:
+    b = Builder()
+    b.page_numbers()
+    b.header()
+    b.title("THÔNG BÁO")
+    b.body("{{ intro }}")
+    b.table([("TT", 11), ("Họ và tên", 36), ("Chức vụ, đơn vị công tác", 40), ("Nhiệm vụ trong đoàn", 26),
+             ("Nhiệm vụ được phân công", 54)],
+            ["{{ r.num }}", "{{ r.full_name }}", "{{ r.position }}", "{{ r.role }}", "{{ r.duties }}"],
+            loop="r in team_members")
+    b.tag("{%p if schools %}")
+    b.body("{{ schedule_line }}")
+    b.table([("TT", 10), ("Cơ sở giáo dục", 85), ("Ngày", 30), ("Buổi", 25)],
+            ["{{ r.num }}", "{{ r.name }}", "{{ r.day }}", "{{ r.session }}"], loop="r in schools")
+    b.tag("{%p endif %}")
+    b.body("{{ closing }}")
+    b.foot()
+    return b.save()
+
+
+def build_bien_ban_danh_gia_ngoai() -> bytes:
+    b = Builder()
+    b.page_numbers()
+    b.header(date=False)
+    b.title("BIÊN BẢN")
+    b.body("{{ opening }}")
+    b.heading("I. THÀNH PHẦN")
+    b.subheading("1. Đoàn đánh giá ngoài")
+    b.loop("team_lines", "- {{ x }}")
+    b.tag("{%p if school_lines %}")
+    b.subheading("2. Cơ sở giáo dục")
+    b.loop("school_lines", "- {{ x }}")
+    b.tag("{%p endif %}")
+    b.heading("II. NỘI DUNG KIỂM TRA, ĐÁNH GIÁ")
+    b.body("{{ content }}")
+    b.table([("Mã", 12), ("Tiêu chí", 52), ("Điểm tối đa", 15), ("Tự đánh giá", 16), ("Đánh giá ngoài", 17),
+             ("Chênh lệch", 15), ("Ghi chú của đoàn", 38)],
+            ["{{ r.code }}", "{{ r.name }}", "{{ r.max_points }}", "{{ r.own }}", "{{ r.ext }}", "{{ r.diff }}",
+             "{{ r.notes }}"], loop="r in g.rows", size=11, group="g in criteria_groups")
+    b.subheading("Tổng hợp theo nhóm tiêu chí")
+    b.table([("Nhóm", 13), ("Tên nhóm tiêu chí", 55), ("Điểm tối đa", 17), ("Tự đánh giá", 18), ("Mức", 16),
+             ("Đánh giá ngoài", 18), ("Mức", 16)],
+            ["{{ r.group_code }}", "{{ r.group_name }}", "{{ r.max_points }}", "{{ r.own }}", "{{ r.own_level }}",
+             "{{ r.ext }}", "{{ r.ext_level }}"], loop="r in group_rows", size=11)
+    b.tag("{%p if mandatory_lines %}")
+    b.body("Tiêu chí bắt buộc (đánh giá ngoài):")
+    b.loop("mandatory_lines", "- {{ x }}")
+    b.tag("{%p endif %}")
+    b.heading("III. KẾT LUẬN")
+    b.body("{{ conclusion }}")
+    b.body("{{ closing_line }}")
+    _signatures(b, [("ĐẠI DIỆN NHÀ TRƯỜNG", "{{ school_head_name }}"), ("THƯ KÝ", "{{ secretary_name }}"),
+                    ("TRƯỞNG ĐOÀN", "{{ head_name }}")])
+    return b.save()
+
+
+def build_danh_sach_de_nghi() -> bytes:
+    b = Builder(landscape=True)
+    b.page_numbers()
+    b.header()
+    b.title("DANH SÁCH")
+    b.centre("{{ intro }}", italic=True, before=0)
+    b.para("", indent=False, before=0, size=6, single=True)
+    b.table([("TT", 9), ("Tên cơ sở giáo dục", 62), ("Xã/phường", 30), ("Nhóm 1: tự đánh giá", 20),
+             ("Nhóm 1: đánh giá ngoài", 20), ("Mức nhóm 1", 16), ("Nhóm 2: tự đánh giá", 20),
+             ("Nhóm 2: đánh giá ngoài", 20), ("Mức nhóm 2", 16), ("Ghi chú", 25)],
+            ["{{ r.num }}", "{{ r.school_name }}", "{{ r.commune }}", "{{ r.s1 }}", "{{ r.e1 }}", "{{ r.l1 }}",
+             "{{ r.s2 }}", "{{ r.e2 }}", "{{ r.l2 }}", "{{ r.note }}"],
+            loop="r in g.rows", size=12, group="g in proposal_groups")
+    b.body("{{ total_line }}")
+    b.foot()
+    return b.save()
+
+
+def build_danh_sach_ban_chi_dao() -> bytes:
+    b = Builder(landscape=True)
+    b.page_numbers()
+    b.header()
+    b.title("DANH SÁCH")
+    b.centre("{{ intro }}", italic=True, before=0)
+    b.para("", indent=False, before=0, size=6, single=True)
+    b.table([("TT", 11), ("Họ và tên", 42), ("Chức vụ", 38), ("Vai trò, nhiệm vụ", 73), ("Email", 48), ("Điện thoại", 28)],
+            ["{{ r.num }}", "{{ r.full_name }}", "{{ r.position }}", "{{ r.role }}", "{{ r.email }}", "{{ r.phone }}"],
+            loop="r in g.rows", size=12, group="g in unit_groups")
+    b.body("{{ total_line }}")
+    b.tag("{%p if missing_lines %}")
+    b.body("Đơn vị chưa có danh sách:")
+    b.loop("missing_lines", "- {{ x }}")
+    b.tag("{%p endif %}")
+    b.foot()
+    return b.save()
+
+
+def build_bao_cao_tong_hop() -> bytes:
+    b = Builder()
+    b.page_numbers()
+    b.header()
+    b.title("BÁO CÁO")
+    b.addressees()
+    b.body("{{ intro }}")
+    b.tag("{%p if work_lines %}")
+    b.heading("I. CÔNG TÁC TRIỂN KHAI")
+    b.loop("work_lines", "- {{ x }}")
+    b.tag("{%p endif %}")
+    b.heading("II. KẾT QUẢ ĐÁNH GIÁ")
+    b.subheading("1. Số lượng cơ sở giáo dục")
+    b.loop("total_lines", "- {{ x }}")
+    b.subheading("2. Kết quả theo nhóm tiêu chí (số cơ sở giáo dục đã được công nhận)")
+    b.table([("Nhóm", 14), ("Tên nhóm tiêu chí", 70), ("Mức 1", 17), ("Mức 2", 17), ("Mức 3", 17), ("Tổng số", 20)],
+            ["{{ r.group_code }}", "{{ r.group_name }}", "{{ r.m1 }}", "{{ r.m2 }}", "{{ r.m3 }}", "{{ r.total }}"],
+            loop="r in group_counts", size=12)
+    b.subheading("3. Kết quả theo cấp học")
+    b.table([("Cấp học", 40), ("Số cơ sở", 20), ("Đã công nhận", 22), ("{{ g1_label }}", 42), ("{{ g2_label }}", 42)],
+            ["{{ r.label }}", "{{ r.schools }}", "{{ r.recognised }}", "{{ r.g1 }}", "{{ r.g2 }}"],
+            loop="r in level_rows", size=12)
+    b.subheading("4. Cơ sở giáo dục chưa được công nhận, chậm hạn")
+    b.tag("{%p if pending %}")
+    b.table([("TT", 10), ("Cơ sở giáo dục", 60), ("Giai đoạn hiện tại", 40), ("Chậm hạn", 55)],
+            ["{{ r.num }}", "{{ r.name }}", "{{ r.stage }}", "{{ r.late }}"], loop="r in pending", size=12)
+    b.tag("{%p else %}")
+    b.body("Tất cả cơ sở giáo dục đã được công nhận.")
+    b.tag("{%p endif %}")
+    b.tag("{%p if proposals %}")
+    b.heading("III. ĐỀ XUẤT, KIẾN NGHỊ")
+    b.loop("proposals", "- {{ x }}")
+    b.tag("{%p endif %}")
+    b.body("{{ closing }}")
+    b.foot()
+    b.annex("{{ annex_title }}", landscape=True)
+    b.table([("TT", 9), ("Tên cơ sở giáo dục", 60), ("Cấp học", 18), ("Xã/phường", 30), ("Điểm nhóm 1", 16),
+             ("Mức nhóm 1", 14), ("Điểm nhóm 2", 16), ("Mức nhóm 2", 14), ("Mức độ", 14), ("Ghi chú", 20)],
+            ["{{ r.num }}", "{{ r.school_name }}", "{{ r.education_level }}", "{{ r.commune }}", "{{ r.p1 }}",
+             "{{ r.l1 }}", "{{ r.p2 }}", "{{ r.l2 }}", "{{ r.level }}", "{{ r.note }}"],
+            loop="r in g.rows", size=12, group="g in recognition_groups")
     return b.save()
 
 
@@ -859,6 +1031,12 @@ BUILDERS: dict[str, Callable[[], bytes]] = {
     "cong_van_nhac": build_cong_van_nhac,
     "ke_hoach_authority": build_ke_hoach_authority,
     "cong_van_trien_khai": build_cong_van_trien_khai,
+    "qd_ban_chi_dao": build_qd_ban_chi_dao,
+    "thong_bao": build_thong_bao,
+    "bien_ban_danh_gia_ngoai": build_bien_ban_danh_gia_ngoai,
+    "danh_sach_de_nghi": build_danh_sach_de_nghi,
+    "bao_cao_tong_hop": build_bao_cao_tong_hop,
+    "danh_sach_ban_chi_dao": build_danh_sach_ban_chi_dao,
 }
 
 

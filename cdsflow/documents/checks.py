@@ -140,7 +140,7 @@ def _layout_problems(doc, code: str) -> list[str]:
         if not number or not NUMBER_RE.match(unicodedata.normalize("NFC", number[0])):
             problems.append(f"dòng số, ký hiệu sai mẫu: {number[:1]}")
     dates = _texts(header.cell(1, 1))
-    if code == "bien_ban":
+    if code in MINUTES:
         if dates:
             problems.append("biên bản không ghi ngày tháng ở phần tiêu đề")
     elif not dates or not DATE_RE.match(dates[0]):
@@ -185,7 +185,7 @@ def _layout_problems(doc, code: str) -> list[str]:
     for it in items:
         if it.text.startswith("- ") and not it.text.startswith("- Lưu:") and not it.text.endswith(";"):
             problems.append(f"dòng nơi nhận phải kết thúc bằng «;»: {it.text}")
-    if code != "bien_ban":
+    if code not in MINUTES:
         problems.extend(_signature_problems(foot))
     return problems
 
@@ -224,6 +224,7 @@ def district_names(context: dict, day: date | None) -> list[str]:
 
 # --- content checks -------------------------------------------------------------------------------
 
+MINUTES = {"bien_ban", "bien_ban_danh_gia_ngoai"}  # no date in the header; signed by the meeting, not an authority
 RESULT_TABLES = {"bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao", "qd_cong_nhan"}
 _LEVEL = re.compile(r"^Mức (\d+)$")
 _TR, _TC = qn("w:tr"), qn("w:tc")

@@ -595,3 +595,22 @@ BUILDERS = {
 from cdsflow.documents import contexts_plan as _plan  # noqa: E402
 
 BUILDERS |= {"ke_hoach_authority": _plan.ke_hoach_authority, "cong_van_trien_khai": _plan.cong_van_trien_khai}
+
+
+def _more_builders() -> None:
+    """The review's and the report's papers live in their own modules, which import this one: each
+    is looked up when called, so either side may be imported first."""
+    import importlib
+
+    def later(module: str, name: str):
+        return lambda *args, **kw: getattr(importlib.import_module(f"cdsflow.documents.{module}"), name)(*args, **kw)
+
+    BUILDERS.update({"qd_ban_chi_dao": later("contexts_reports", "qd_ban_chi_dao"),
+                     "thong_bao": later("contexts_review", "thong_bao"),
+                     "bien_ban_danh_gia_ngoai": later("contexts_review", "bien_ban_danh_gia_ngoai"),
+                     "danh_sach_de_nghi": later("contexts_review", "danh_sach_de_nghi"),
+                     "bao_cao_tong_hop": later("contexts_reports", "bao_cao_tong_hop"),
+                     "danh_sach_ban_chi_dao": later("contexts_reports", "danh_sach_ban_chi_dao")})
+
+
+_more_builders()

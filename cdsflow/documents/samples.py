@@ -161,7 +161,10 @@ def sample_context(code: str, *, hostile: bool = False, draft: bool = False, row
         from cdsflow.documents.samples_plan import plan_sample
 
         return plan_sample(code, bureau, campaign, sample_milestones(), b_issue, hostile=hostile)
-    raise KeyError(code)
+    from cdsflow.documents.samples_more import sample_more  # the review's and the report's papers
+
+    return sample_more(code, bureau=bureau, school=school, campaign=campaign, s_issue=s_issue, b_issue=b_issue,
+                       groups=groups, recognitions=sample_recognitions(n if hostile else 12, hostile), hostile=hostile)
 
 
 def seed_database(engine, n_schools: int = 3, *, hostile: bool = False) -> dict:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from cdsflow.documents import authority_papers as ap
 from cdsflow.documents import contexts as cx
 from cdsflow.documents import plan_service
 from cdsflow.documents import vietnamese as vn
@@ -63,12 +64,17 @@ CAMPAIGN_TYPES |= {"cong_van_trien_khai"}  # the authority's own letter (documen
 AUTHORITY_PLAN_TYPES = {"ke_hoach"}
 COUNCIL_TYPES = {"bien_ban"}  # the self-assessment council issues its minutes in its own name
 UNNUMBERED = {"bia_ho_so"}
+# The papers of the review and of the report upward (documents/authority_papers.py gathers them).
+CAMPAIGN_TYPES |= ap.CAMPAIGN_CODES
+PER_SCHOOL_AUTHORITY_TYPES |= ap.SCHOOL_AUTHORITY_CODES
+SCHOOL_TYPES |= ap.OWN_UNIT_CODES
 SUPPORTED = SCHOOL_TYPES | PER_SCHOOL_AUTHORITY_TYPES | CAMPAIGN_TYPES
 RESULT_TYPES = {"bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao"}  # print the self-assessment's results
 # Papers whose Nơi nhận reports to the issuer's superior "(để b/c)"; the Tờ trình and the Báo cáo
 # are addressed to it ("Như trên"), the Biên bản stays in the file.
 REPORT_UP = {"ke_hoach", "qd_hoi_dong", "qd_phe_duyet", "qd_doan_danh_gia", "qd_cong_nhan", "cong_van_nhac"}
 REPORT_UP |= {"cong_van_trien_khai"}
+REPORT_UP |= {"qd_ban_chi_dao", "thong_bao"}
 
 
 class AlreadyIssued(InvalidInput):
@@ -347,6 +353,8 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
                            "không --school) và Công văn triển khai")
     if code == "cong_van_trien_khai":
         raise InvalidInput("Công văn triển khai lập cho cả đợt đánh giá: dùng --campaign, không dùng --school")
+    if code in ap.CODES:
+        return ap.build(session, code, ld, issue, data)
     if code == "ke_hoach":
         issuer = school or ld.authority
         return cx.ke_hoach(issuer, c, ld.milestones, issue, index_sets=data.get("index_sets", [c.index_set_code]),
@@ -423,6 +431,8 @@ def _check_code(code: str) -> None:
 def gate(session: Session, code: str, ld: Loaded, *, draft: bool = False,
          replacing: GeneratedDocument | None = None, data: dict | None = None) -> list[str]:
     """Why `code` may not be issued now (the table in document_types.yaml); empty: it may."""
+    if code in ap.CODES:
+        return ap.gate(session, code, ld, draft=draft)
     if code in CAMPAIGN_TYPES or ld.school is None:
         if code not in CAMPAIGN_TYPES:
             return []
@@ -494,7 +504,7 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
     refuse(code, _who(ld), gate(session, code, ld, draft=draft, replacing=replacing, data=data))
     chair = next((m for m in ld.members if m.role == "chair"), None)
     signer = default_signer(setting, issuer, ld.members)
-    if numbered and not council and not signer:
+    if numbered and not council and code not in ap.TEAM_SIGNED and not signer:
         raise PaperRefused(f"Chưa có họ tên người ký của {issuer.name}",
                            details=[f"đặt một lần: cdsflow docs settings {issuer.code} --signer-name \"…\" "
                                     "(trường: hoặc lập Hội đồng có Chủ tịch là Hiệu trưởng)"])
@@ -549,7 +559,7 @@ def generate(engine: Engine, code: str, *, school_code: str | None = None, campa
              on_existing: str | None = None, reason: str = "") -> tuple[GeneratedDocument, bytes]:
     """One paper (for a school, or a campaign-wide paper of the authority): gated, stored, then rendered."""
     _check_code(code)
-    if code not in CAMPAIGN_TYPES and code != "ke_hoach" and not school_code:
+    if code not in CAMPAIGN_TYPES and code != "ke_hoach" and code not in ap.OWN_UNIT_CODES and not school_code:
         raise InvalidInput(f"Loại «{code}» lập cho từng trường: cần --school")
     with UnitOfWork(engine) as uow:
         ld = load(uow.session, campaign_id, school_code)
@@ -594,7 +604,7 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
     contexts are stored first, in chunks of `chunk` schools per transaction."""
     _check_code(code)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if code in CAMPAIGN_TYPES or code in AUTHORITY_PLAN_TYPES:
+    if code in CAMPAIGN_TYPES or code in AUTHORITY_PLAN_TYPES or code in ap.OWN_UNIT_CODES:  # the authority's own paper
         record, content = generate(engine, code, campaign_id=campaign_id, draft=draft, issued_on=issued_on,
                                    data=data, actor=actor, on_existing=on_existing, reason=reason)
         path = out_dir / file_name(record, None)

@@ -12,5 +12,6 @@ from cdsflow.storage import review_tables  # noqa: F401
 from cdsflow.storage import calendar_tables  # noqa: F401
 from cdsflow.storage import sends_tables  # noqa: F401
 from cdsflow.storage import listing_tables  # noqa: F401
+from cdsflow.storage import steering_tables  # noqa: F401
 
 metadata = SQLModel.metadata

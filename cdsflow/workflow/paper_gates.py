@@ -35,6 +35,9 @@ class PaperFacts:
     external_answered: bool = False
     override: bool = False  # recognised without external scores, with a written reason
     decision_number: str = ""  # the numbered QĐ công nhận that lists the school ('' if none)
+    external_complete: bool = False  # the review team scored every item
+    visit_scheduled: bool = False  # the team's visit to the school is in its schedule
+    steering_formed: bool = False  # the issuing unit stored its steering group (criterion 2.1)
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,11 @@ class CampaignFacts:
     schools: int = 0  # schools at the stages the paper lists
     team_formed: bool = False
     recognised_without_results: tuple[str, ...] = ()  # listed schools whose recognised results are missing
+    reviewed: int = 0  # schools the review team scored in full
+    recognised_count: int = 0  # schools with a recognition
+    has_superior: bool = False  # the issuer has a unit above it to report to
+    steering_formed: bool = False  # the issuing unit stored its steering group
+    steering_units: int = 0  # units of the campaign (the issuer included) with a stored steering group
 
 
 def _committee(f: PaperFacts) -> str:
@@ -97,6 +105,39 @@ def _recognised_all(c: CampaignFacts) -> str:
     return "trường đã công nhận nhưng thiếu kết quả công nhận: " + ", ".join(c.recognised_without_results)
 
 
+def _external_scored(f: PaperFacts) -> str:
+    return "" if f.external_complete else "đoàn đánh giá ngoài chưa chấm đủ điểm đánh giá ngoài mọi mục"
+
+
+def _visit(f: PaperFacts) -> str:
+    return "" if f.visit_scheduled else ("chưa có lịch làm việc của đoàn tại trường (ngày, buổi): xếp lịch tại trang "
+                                         "«Đoàn đánh giá ngoài» hoặc «cdsflow team visit»")
+
+
+_STEERING = ("đơn vị chưa lưu danh sách bộ phận chỉ đạo, phụ trách chuyển đổi số (có một Trưởng ban): "
+             "«cdsflow docs steering MÃ_ĐƠN_VỊ tệp.csv»")
+
+
+def _steering(f: PaperFacts | CampaignFacts) -> str:
+    return "" if f.steering_formed else _STEERING
+
+
+def _some_reviewed(c: CampaignFacts) -> str:
+    return "" if c.reviewed else "chưa có trường nào được đoàn chấm đủ điểm đánh giá ngoài"
+
+
+def _some_recognised(c: CampaignFacts) -> str:
+    return "" if c.recognised_count else "chưa có trường nào được công nhận"
+
+
+def _superior(c: CampaignFacts) -> str:
+    return "" if c.has_superior else "đơn vị ban hành chưa có cơ quan quản lý cấp trên để gửi báo cáo"
+
+
+def _some_steering(c: CampaignFacts) -> str:
+    return "" if c.steering_units else "chưa đơn vị nào lưu danh sách bộ phận chỉ đạo, phụ trách chuyển đổi số"
+
+
 @dataclass(frozen=True)
 class Requirement:
     check: Callable
@@ -113,9 +154,17 @@ REQUIREMENTS: dict[str, Requirement] = {
     "recognition_decision": Requirement(_decision, "school", final_only=True),
     "some_school": Requirement(_some_school, "campaign"),
     "team_formed": Requirement(_team, "campaign"),
+    "external_scored": Requirement(_external_scored, "school"),
+    "visit_scheduled": Requirement(_visit, "school", final_only=True),
+    "steering_formed": Requirement(_steering, "school"),
+    "some_reviewed": Requirement(_some_reviewed, "campaign"),
+    "some_recognised": Requirement(_some_recognised, "campaign"),
+    "has_superior": Requirement(_superior, "campaign"),
+    "some_steering": Requirement(_some_steering, "campaign"),
 }
 # `recognised` of a campaign-wide paper: every school it lists has recognised results.
 CAMPAIGN_VARIANTS: dict[str, Callable] = {"recognised": _recognised_all}
+CAMPAIGN_VARIANTS["steering_formed"] = _steering  # an authority's own steering group
 
 
 def stages_for(code: str) -> tuple[Stage, ...]:

@@ -124,6 +124,9 @@ RULES: dict[str, Rule] = {r.action: r for r in (
           [(R.SCHOOL_HEAD, L.SCHOOL), (R.CLERK, L.SCHOOL)], campaign=NOT_DRAFT),
     _rule("upload_signed_authority_paper", "tải lên bản đã ký của văn bản của đơn vị phát động",
           [(R.OFFICER, L.ISSUER), (R.CLERK, L.ISSUER)], campaign=NOT_DRAFT),
+    # A unit's own steering group for IT and CĐS (criterion 2.1): its head, or an officer of it or above it.
+    _rule("set_steering", "cập nhật bộ phận chỉ đạo chuyển đổi số của đơn vị",
+          [(R.SCHOOL_HEAD, L.SCHOOL), (R.OFFICER, L.SCOPE)]),
     # --- the campaign --------------------------------------------------------------------------
     _rule("launch_campaign", "phát động kế hoạch", [(R.OFFICER, L.ISSUER)]),
     # Moving into the review phase asks nothing of the schools (a school may still propose, and a

@@ -64,6 +64,7 @@ ORACLE: dict[str, tuple[set, set | None, set | None, set[str]]] = {
     "remind": (OFFICER_ISSUER, None, ACTIVE | {C.RECOGNISED}, set()),
     "form_team": (OFFICER_ISSUER, None, ACTIVE, set()),
     "view_team": (READERS, None, None, set()),
+    "set_steering": ({(Role.SCHOOL_HEAD, Relation.SCHOOL), (Role.OFFICER, Relation.SCOPE)}, None, None, set()),
     "view_campaigns": (READERS, None, None, set()),
     "manage_accounts": ({(Role.ADMIN, Relation.ANY)}, None, None, set()),
     "mailbox": ({(Role.ADMIN, Relation.ANY)}, None, None, set()),

@@ -18,6 +18,7 @@ from cdsflow.storage.tables import Campaign, Unit
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.errors import Forbidden, InvalidInput, NotFound
 from cdsflow.workflow.services.accounts import Principal
+from cdsflow.workflow.services.steering import STEERING_ROLES  # noqa: F401  (the page's role choices)
 
 
 
@@ -148,6 +149,64 @@ def generate_for_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, code:
     with tempfile.TemporaryDirectory(dir=_mkdir(out_root)) as tmp:
         return doc_svc.generate_for_campaign(uow.engine, code, campaign_id, Path(tmp), actor=p.actor_name, workers=1,
                                              on_existing=on_existing or None, reason=reason)
+
+
+STEERING_FIELDS = ("full_name", "position", "role", "duties", "email", "phone")
+BLANK_STEERING_ROWS = 5
+
+
+def _steering_unit(uow: UnitOfWork, p: Principal, code: str) -> Unit:
+    unit = (uow.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none() if code
+            else uow.session.get(Unit, p.unit_id) if p.unit_id else None)
+    if unit is None or not unit_in_scope(uow, p, unit.id):
+        raise NotFound(f"Không tìm thấy đơn vị «{code}»" if code else "Tài khoản không gắn với đơn vị nào")
+    return unit
+
+
+def steering_view(uow: UnitOfWork, p: Principal, code: str = "") -> tuple[Unit, list]:
+    """The unit's stored steering group and a few blank rows to add members."""
+    from cdsflow.workflow.services.steering import steering_members
+
+    unit = _steering_unit(uow, p, code)
+    rows = [{k: getattr(m, k) for k in STEERING_FIELDS} for m in steering_members(uow.session, unit.id)]
+    return unit, rows + [dict.fromkeys(STEERING_FIELDS, "") | {"role": "member"}] * BLANK_STEERING_ROWS
+
+
+def steering_typed(columns: dict[str, list[str]]) -> list[dict]:
+    n = max((len(v) for v in columns.values()), default=0)
+    return [{k: (columns.get(k) or [""] * n)[i] if i < len(columns.get(k) or []) else "" for k in STEERING_FIELDS}
+            for i in range(n)]
+
+
+def steering_save(uow: UnitOfWork, p: Principal, code: str, columns: dict[str, list[str]]) -> int:
+    """Store the rows typed in the page (blank rows ignored) as the unit's steering group."""
+    from cdsflow.workflow.context import ActorRef
+    from cdsflow.workflow.services.steering import SteeringInput, set_steering
+
+    unit = _steering_unit(uow, p, code)
+    members = [SteeringInput(**row) for row in steering_typed(columns)
+               if any(row[k].strip() for k in STEERING_FIELDS if k != "role")]
+    return set_steering(uow, unit.code, members, ActorRef(p.actor_name, p.unit_id, p.role, p.account_id))
+
+
+def certificates(uow: UnitOfWork, p: Principal, campaign_id: int, out_dir: Path) -> Path:
+    """Issue (or re-produce) every recognised school's certificate; a zip of the .docx files and,
+    when LibreOffice is there, the merged PDF to print."""
+    import zipfile
+
+    from cdsflow.documents.build_templates import FIXED_ZIP_TIME
+    from cdsflow.documents.certificates import print_certificates
+
+    require(p, "issue_authority_paper")
+    campaign_for(uow, p, campaign_id)
+    run = print_certificates(uow.engine, campaign_id, out_dir / "files", pdf=pdf_available(), actor=p.actor_name,
+                             workers=1)
+    out = out_dir / f"giay-chung-nhan-{campaign_id}.zip"
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in [*run.docx, *([run.pdf] if run.pdf else [])]:
+            zf.write(f, f.name, compress_type=zipfile.ZIP_DEFLATED)
+            zf.getinfo(f.name).date_time = FIXED_ZIP_TIME
+    return out
 
 
 def void(uow: UnitOfWork, p: Principal, document_id: int, reason: str) -> GeneratedDocument:

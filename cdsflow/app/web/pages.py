@@ -28,6 +28,7 @@ router = APIRouter(include_in_schema=False)
 
 NOTICES = {
     "committee": "Đã lưu danh sách Hội đồng tự đánh giá.",
+    "steering": "Đã lưu danh sách bộ phận chỉ đạo chuyển đổi số.",
     "moved": "Đã chuyển hồ sơ sang giai đoạn mới.",
     "launched": "Đã phát động kế hoạch.",
     "advanced": "Đã cập nhật trạng thái kế hoạch.",

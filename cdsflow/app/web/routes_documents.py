@@ -13,6 +13,8 @@ from starlette.responses import FileResponse
 from cdsflow.app.web import documents
 from cdsflow.app.web.access import allowed, assessment_for
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
+from cdsflow.app.web.errors import status_of
+from cdsflow.workflow.errors import CdsError
 from cdsflow.app.web.pages import render, save_upload
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.services.accounts import Principal
@@ -77,6 +79,41 @@ def campaign_generate(request: Request, campaign_id: int, doc_type: str = Form(.
                                              on_existing=existing or None, reason=reason)
     return render(request, "documents.html", p, rows=documents.register(uow, p), pdf=documents.pdf_available(),
                   generated=len(result.paths), skipped=result.skipped)
+
+
+@pages.get("/steering")
+def steering_page(request: Request, unit: str = "", p: Principal = Depends(current_principal),
+                  uow: UnitOfWork = Depends(get_uow)) -> Response:
+    row, members = documents.steering_view(uow, p, unit)
+    return render(request, "steering.html", p, unit=row, members=members, roles=documents.STEERING_ROLES)
+
+
+@pages.post("/steering")
+async def steering_save(request: Request, p: Principal = Depends(checked_principal),
+                        uow: UnitOfWork = Depends(get_uow)) -> Response:
+    form = await request.form()
+    code = str(form.get("unit", ""))
+    try:
+        documents.steering_save(uow, p, code, {k: [str(v) for v in form.getlist(k)] for k in documents.STEERING_FIELDS})
+    except CdsError as err:  # nothing typed is lost: the page comes back with what was sent
+        uow.rollback()
+        row, _ = documents.steering_view(uow, p, code)
+        typed = documents.steering_typed({k: [str(v) for v in form.getlist(k)] for k in documents.STEERING_FIELDS})
+        return render(request, "steering.html", p, status_of(err), unit=row, members=typed,
+                      roles=documents.STEERING_ROLES, error=err.message, details=err.details)
+    return RedirectResponse(f"/steering?unit={quote(code)}&done=steering", status_code=303)
+
+
+@pages.post("/campaigns/{campaign_id}/certificates")
+def certificates(request: Request, campaign_id: int, p: Principal = Depends(checked_principal),
+                 uow: UnitOfWork = Depends(get_uow)) -> Response:
+    """Every recognised school's Giấy chứng nhận as one zip: a .docx per school and one PDF to print."""
+    root = request.app.state.uploads_dir / "tmp"
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = tempfile.TemporaryDirectory(dir=root)
+    path = documents.certificates(uow, p, campaign_id, Path(tmp.name))
+    return FileResponse(path, media_type="application/zip", headers=_attachment(path.name),
+                        background=BackgroundTask(tmp.cleanup))
 
 
 @pages.get("/documents/{document_id}/download")

@@ -106,6 +106,14 @@ def check_campaign(session: Session, actor: ActorRef, action: str, campaign_id: 
     rulebook.enforce(action, ctx)
     return ctx
 
+def check_unit(session: Session, actor: ActorRef, action: str, unit_id: int, *,
+               now: datetime | None = None) -> TransitionContext:
+    """A unit's own data (its steering group): the unit stands where a school would, its chain above it."""
+    ctx = TransitionContext(actor=actor, now=_now(now), school_id=unit_id, supervisors=tuple(chain_of(session, unit_id)))
+    rulebook.enforce(action, ctx)
+    return ctx
+
+
 def may_school(session: Session, actor: ActorRef, action: str, a: Assessment, *, now: datetime | None = None) -> bool:
     return not rulebook.refusals(action, school_facts(session, a, actor, now=now))
 

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 631dc262ed61
+Revision ID: 8f486c300f6f
 Revises: 
-Create Date: 2026-11-29 11:48:36.923470
+Create Date: 2026-11-29 11:52:34.024051
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '631dc262ed61'
+revision = '8f486c300f6f'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -208,6 +208,24 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
     sa.PrimaryKeyConstraint('unit_id')
     )
+    op.create_table('steering_member',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('position_order', sa.Integer(), nullable=False),
+    sa.Column('full_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('position', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('duties', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('email', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('phone', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('updated_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('steering_member', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_steering_member_unit_id'), ['unit_id'], unique=False)
+
     op.create_table('web_account',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -625,6 +643,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_account_unit_id'))
 
     op.drop_table('web_account')
+    with op.batch_alter_table('steering_member', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_steering_member_unit_id'))
+
+    op.drop_table('steering_member')
     op.drop_table('document_setting')
     op.drop_table('document_counter')
     with op.batch_alter_table('campaign', schema=None) as batch_op:
