@@ -114,21 +114,31 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
             assessment_svc.transition(uow, aid, "publish", officer, now=now - timedelta(days=1))
     _demo_accounts(uow)
     progress("Thành lập Đoàn đánh giá ngoài…")
-    _review_team(uow, result.campaign_id, officer)
+    _review_team(uow, result.campaign_id, officer, now)
     return _summary(uow, result.campaign_id, now)
 
 
-def _review_team(uow: UnitOfWork, campaign_id: int, officer: ActorRef) -> None:
-    """The ward's external review team (the Quyết định thành lập đoàn is built from it)."""
-    from cdsflow.workflow.services.review_teams import TeamMemberInput, set_team
+def _review_team(uow: UnitOfWork, campaign_id: int, officer: ActorRef, now: datetime) -> None:
+    """The ward's external review team (the Quyết định thành lập đoàn and the Thông báo phân công are
+    built from it) and its visits to the schools it has reviewed, on working days of the weeks the
+    demo's reviews took place, so the Biên bản kiểm tra of each reviewed school can be made."""
+    from cdsflow.calendars.timeutil import is_working_day
+    from cdsflow.workflow.services.review_teams import TeamMemberInput, VisitInput, schedule_visits, set_team, show_team
 
     unit = "Phòng Văn hóa - Xã hội phường Ba Đình"
+    start, end = (now - timedelta(days=40)).date(), now.date()
     set_team(uow, campaign_id, [
         TeamMemberInput("Lê Thị Thu Hà", "head", "Trưởng phòng", unit),
         TeamMemberInput("Trần Minh Tuấn", "secretary", "Chuyên viên", unit),
         TeamMemberInput("Phạm Quang Hùng", "member", "Chuyên viên", unit, username="doandanhgia"),
         TeamMemberInput("Đỗ Minh Chi", "member", "Hiệu trưởng", "Trường Tiểu học Ngọc Hà"),
-    ], officer)
+    ], officer, period_start=start, period_end=end, now=now)
+    reviewed = [s for s in show_team(uow, campaign_id).schools if s.stage.order >= Stage.EXTERNAL_REVIEW.order]
+    days = [start + timedelta(days=d) for d in range(3, (end - start).days) if is_working_day(start + timedelta(days=d))]
+    visits = [VisitInput(s.assessment_id, days[i // 2 % len(days)], "sáng" if i % 2 == 0 else "chiều")
+              for i, s in enumerate(reviewed)]
+    if visits:
+        schedule_visits(uow, campaign_id, visits, officer)
     uow.commit()
 
 
