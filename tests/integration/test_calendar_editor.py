@@ -134,7 +134,7 @@ def test_excel_round_trip_gives_the_same_calendar_and_bad_rows_are_named(world, 
     w, tmp, url = world
     out = tmp / "lich.xlsx"
     code, said = cli("calendar", "export", "hanoi/ba-dinh-2024-2025", str(out), "--to-year", "2025-2026")
-    assert code == 0 and "Dòng 6 (due): ngày 30/05/2026 rơi vào thứ Bảy" in said
+    assert code == 0 and "Dòng 6 (Hạn): ngày 30/05/2026 rơi vào thứ Bảy" in said
     ws = load_workbook(out)[MILESTONE_SHEET]
     assert [c.value for c in ws[1]] == [c.label for c in COLUMNS]
     col = {c.key: i + 1 for i, c in enumerate(COLUMNS)}
@@ -240,7 +240,7 @@ def test_cli_shift_writes_next_years_yaml_and_names_the_day_off(world, cli):
     out = tmp / "sau.yaml"
     code, said = cli("calendar", "shift", str(tmp / "ward.yaml"), "--to", "2025-2026", "-o", str(out))
     assert code == 0, said
-    assert "Dòng 2 (due): ngày 30/04/2026 rơi vào ngày nghỉ lễ" in said
+    assert "Dòng 2 (Hạn): ngày 30/04/2026 rơi vào ngày nghỉ lễ" in said
     assert "đề xuất ngày làm việc 29/04/2026" in said
     moved = draft_from_yaml(out.read_text(encoding="utf-8"))
     assert moved.header["school_year"] == "2025-2026" and moved.rows[1]["due"] == "2026-04-30"
