@@ -32,9 +32,13 @@ def _calendar_errors() -> Iterator[None]:
 
 
 def _print_flags(flags) -> None:
+    from cdsflow.calendars.table import COLUMN_BY_KEY, HEADER_BY_KEY
+
     for f in flags:
         where = f"Dòng {f.row + 1}" if f.row is not None else "Thông tin chung"
-        console.print(f"[yellow]ngày nghỉ:[/] {where} ({f.column}): {f.message}", highlight=False, soft_wrap=True)
+        by_key = COLUMN_BY_KEY if f.row is not None else HEADER_BY_KEY
+        column = by_key[f.column].label if f.column in by_key else f.column
+        console.print(f"[yellow]ngày nghỉ:[/] {where} ({column}): {f.message}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

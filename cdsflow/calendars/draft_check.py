@@ -11,7 +11,7 @@ from pathlib import Path
 from cdsflow.calendars.model import Calendar
 from cdsflow.calendars.problems import ERROR
 from cdsflow.calendars.shift import Flag, day_off_flags
-from cdsflow.calendars.table import HEADER_BY_KEY, Draft, TableError, draft_to_yaml
+from cdsflow.calendars.table import COLUMN_BY_KEY, HEADER_BY_KEY, Draft, TableError, draft_to_yaml
 from cdsflow.calendars.validator import check_calendar
 
 
@@ -25,11 +25,12 @@ class DraftProblem:
     field: str | None  # header key when the problem is in the header
     severity: str
     code: str
-    text: str  # already said with its place: "Dòng 3: mốc 'to-trinh': …"
+    text: str  # already said with its place: "Dòng 3, cột «Giai đoạn»: mốc 'to-trinh': …"
+    column: str | None = None  # the row's cell key, when known
 
     def to_json(self) -> dict:
-        return {"row": self.row, "field": self.field, "severity": self.severity, "code": self.code,
-                "message": self.text}
+        return {"row": self.row, "field": self.field, "column": self.column, "severity": self.severity,
+                "code": self.code, "message": self.text}
 
 
 @dataclass
@@ -68,17 +69,33 @@ def check_draft(draft: Draft, *, row_label: Callable[[int], str] = table_row_lab
         line = int(m.group(1))
         return f"ở {row_label(rendered.row_of_line[line]).lower()}" if line in rendered.row_of_line else m.group(0)
 
+    # A cell the table itself refused (a label not in its list…) is said once, by the table.
+    bad = {(e.row, e.column) for e in rendered.cell_errors}
+    for e in rendered.cell_errors:
+        if e.row is None:
+            out.problems.append(DraftProblem(None, e.column, ERROR, "bad_cell",
+                                             f"Thông tin chung › {HEADER_BY_KEY[e.column].label}: {e.message}"))
+        else:
+            out.problems.append(DraftProblem(e.row, None, ERROR, "bad_cell",
+                                             f"{row_label(e.row)}, cột «{COLUMN_BY_KEY[e.column].label}»: {e.message}",
+                                             e.column))
+    first_lines = {min(n for n, r in rendered.row_of_line.items() if r == row) for row in set(rendered.row_of_line.values())}
     for p in [*result.errors, *result.warnings]:
         row = rendered.row_of_line.get(p.line) if p.line else None
         key = rendered.header_lines.get(p.line) if p.line else None
+        # The first line of a milestone also stands for the whole milestone ("thiếu title"): no column then.
+        column = rendered.column_of_line.get(p.line) if row is not None and p.line not in first_lines else None
+        if (row, column if row is not None else key) in bad:
+            continue
         message = _YAML_LINE.sub(row_named, p.message)
         if row is not None:
-            text = f"{row_label(row)}: {message}"
+            place = row_label(row) + (f", cột «{COLUMN_BY_KEY[column].label}»" if column else "")
+            text = f"{place}: {message}"
         elif key is not None:
             text = f"Thông tin chung › {HEADER_BY_KEY[key].label}: {message}"
         else:
             text = message
-        out.problems.append(DraftProblem(row, key, p.severity, p.code, text))
+        out.problems.append(DraftProblem(row, key, p.severity, p.code, text, column))
     out.calendar = result.calendar
     try:
         out.flags = day_off_flags(draft)

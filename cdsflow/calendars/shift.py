@@ -90,16 +90,18 @@ def shift_draft(draft: Draft, school_year: str) -> tuple[Draft, list[Flag]]:
     header = dict(draft.header)
     for col in HEADER:
         if col.dated and header.get(col.key):
-            header[col.key] = _shift_cell(header[col.key], years, None, col.key, False, flags)
+            header[col.key] = _shift_cell(header[col.key], years, None, col.key, col.opening, flags)
     header["school_year"] = school_year
-    if years and header.get("parent"):
-        header.pop("parent")  # last year's parent plan: its number and date are not this year's
+    if years:  # last year's parent plan: its number and date are not this year's
+        for col in HEADER:
+            if col.path[0] == "parent":
+                header.pop(col.key, None)
     rows = []
     for i, row in enumerate(draft.rows):
         new = dict(row)
         for col in COLUMNS:
             if col.dated and new.get(col.key):
-                new[col.key] = _shift_cell(new[col.key], years, i, col.key, col.key == "opens", flags)
+                new[col.key] = _shift_cell(new[col.key], years, i, col.key, col.opening, flags)
         rows.append(new)
     return Draft(header, rows), flags
 

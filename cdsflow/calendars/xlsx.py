@@ -2,6 +2,9 @@
 
 Sheet "Thông tin chung": one line per header field (Mục, Khóa, Giá trị). Sheet "Các mốc": one
 column per milestone column, one milestone per row; its row numbers are the ones messages name.
+A choice column (Đối tượng, Giai đoạn, Kênh, loại ngày…) carries a drop-down list of its Vietnamese
+labels; where the format also takes free text (another milestone, "2" working days) the list only
+suggests. Lists of one value per line (Căn cứ) are one cell with line breaks.
 """
 from __future__ import annotations
 
@@ -9,10 +12,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from cdsflow.assessment.xlsx import neutralise_formulas
-from cdsflow.calendars.table import COLUMNS, HEADER, Draft
+from cdsflow.calendars.table import CHOICE, COLUMNS, HEADER, Column, Draft
 from cdsflow.storage.filelimits import check_xlsx
 from cdsflow.text import fold
 from cdsflow.workflow.errors import InvalidInput
@@ -27,6 +32,24 @@ def excel_row_label(index: int) -> str:
     return f"Dòng {index + FIRST_ROW}"
 
 
+def _example(col: Column) -> str:
+    if col.kind == CHOICE:
+        return "Chọn: " + ", ".join(label for _, label in col.choices) + (f" — hoặc {col.hint}" if col.hint else "")
+    return f"Ví dụ: {col.hint}" if col.hint else ""
+
+
+LAST_ROW = 500  # the drop-down lists cover the rows an officer may add
+
+
+def _choices(col: Column, cells: str) -> DataValidation:
+    dv = DataValidation(type="list", formula1='"' + ",".join(label for _, label in col.choices) + '"',
+                        allow_blank=True, showErrorMessage=col.closed)
+    dv.error = f"Chọn một giá trị trong danh sách của cột «{col.label}»"
+    dv.errorTitle = "Giá trị không có trong danh sách"
+    dv.add(cells)
+    return dv
+
+
 def write_calendar_workbook(draft: Draft, path: str | Path) -> Path:
     path = Path(path)
     wb = Workbook()
@@ -34,7 +57,7 @@ def write_calendar_workbook(draft: Draft, path: str | Path) -> Path:
     info.title = INFO_SHEET
     info.append(["Mục", "Khóa", "Giá trị", "Ví dụ"])
     for col in HEADER:
-        info.append([col.label, col.key, draft.header.get(col.key, "") or None, col.hint or None])
+        info.append([col.label, col.key, draft.header.get(col.key, "") or None, _example(col) or None])
     ws = wb.create_sheet(MILESTONE_SHEET)
     ws.append([c.label for c in COLUMNS])
     for row in draft.rows:
@@ -49,8 +72,16 @@ def write_calendar_workbook(draft: Draft, path: str | Path) -> Path:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     for letter, width in zip("ABCD", (28, 14, 60, 40)):
         info.column_dimensions[letter].width = width
+    for i, col in enumerate(HEADER, start=2):
+        if col.kind == CHOICE:
+            info.add_data_validation(_choices(col, f"C{i}"))
     for i, c in enumerate(COLUMNS):
-        ws.column_dimensions[ws.cell(row=1, column=i + 1).column_letter].width = 50 if c.key == "title" else 22
+        head = ws.cell(row=1, column=i + 1)
+        ws.column_dimensions[head.column_letter].width = 50 if c.key == "title" else 22
+        if _example(c):
+            head.comment = Comment(_example(c), "cdsflow")
+        if c.kind == CHOICE:
+            ws.add_data_validation(_choices(c, f"{head.column_letter}{FIRST_ROW}:{head.column_letter}{LAST_ROW}"))
     neutralise_formulas(wb)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

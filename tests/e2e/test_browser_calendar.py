@@ -1,5 +1,7 @@
 """A Phòng's officer builds next year's calendar from last year's in a real browser: shifts it,
-fixes the deadline that landed on 30/4, sees the table checked as they type, saves it, sees who
+fixes the deadline that landed on 30/4, fills the online form's fields and a relative deadline
+("5 ngày làm việc sau khi trả hồ sơ bổ sung") through their controls, sees the table checked as
+they type (no YAML anywhere), saves it, sees who
 the launch covers and who it leaves out, and launches on it. The editor's screenshot is kept in
 tests/e2e/artifacts/calendar_editor.png."""
 from __future__ import annotations
@@ -17,7 +19,7 @@ from cdsflow.calendars.table import draft_from_yaml
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
 from cdsflow.storage.tables import Campaign, CampaignMilestone
-from cdsflow.workflow.services.calendar_drafts import save_calendar
+from cdsflow.workflow.services.calendar_drafts import save_calendar, saved_calendar
 from cdsflow.workflow.services.units import get_unit
 from tests.e2e.test_browser_walk import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, _need_browser, login, shot_on_failure
 from tests.web_support import build_world
@@ -97,21 +99,43 @@ def test_officer_builds_next_years_calendar_fixes_a_holiday_and_launches_on_it(s
             expect(due).to_have_value("2026-04-30")
             checked = lambda: int(page.locator("#calendar-form").get_attribute("data-checked") or 0)  # noqa: E731
 
-            # Checked as they type: a wrong stage is named by its row at once, then corrected.
-            stage = page.get_by_label("Dòng 2 – Giai đoạn", exact=True)
-            stage.fill("nop_to_trinh")
-            expect(page.locator("#problems")).to_contain_text("Lỗi: Dòng 2: mốc 'to-trinh': giai đoạn không tồn tại")
-            stage.fill("proposal")
-            expect(page.locator("#problems")).not_to_contain_text("Lỗi:")
-
             before = checked()
             flag.get_by_role("button", name="Dùng ngày 2026-04-29").click()
             expect(due).to_have_value("2026-04-29")
-            page.wait_for_function(f"Number(document.getElementById('calendar-form').dataset.checked) > {before}")
+            # Not wait_for_function: its polling evaluates a string, which the page's CSP forbids.
+            expect(page.locator("#calendar-form")).not_to_have_attribute("data-checked", str(before))
             expect(page.locator("#flags")).not_to_contain_text("30/04/2026")
             expect(page.locator("#problems")).not_to_contain_text("30/04/2026")
+
+            # Enumerations are Vietnamese choices, not codes.
+            expect(page.get_by_label("Dòng 2 – Giai đoạn", exact=True)).to_have_value("Đã gửi tờ trình")
+            expect(page.get_by_label("Dòng 3 – Đối tượng", exact=True)).to_have_value("Phòng")
+
+            # The online form of row 2 through its own controls: opens, closes, sends, the send that counts.
+            page.get_by_label("Dòng 2 – Biểu mẫu: mở", exact=True).fill("2026-04-01")
+            page.get_by_label("Dòng 2 – Biểu mẫu: đóng", exact=True).fill("2026-04-29 17:00")
+            page.get_by_label("Dòng 2 – Biểu mẫu: số lần gửi tối đa", exact=True).fill("1")
+            page.get_by_label("Dòng 2 – Biểu mẫu: lần gửi được tính", exact=True).select_option("đầu tiên")
+            page.get_by_label("Dòng 2 – Gửi lại sau khi bị trả: số ngày", exact=True).fill("5")
+
+            # A new row with a relative rule in plain parts, checked as they type: the missing number
+            # is named by row and column at once, then given.
+            page.get_by_role("button", name="Thêm dòng").click()
+            page.get_by_label("Dòng 4 – Mã mốc", exact=True).fill("nop-lai")
+            page.get_by_label("Dòng 4 – Nội dung", exact=True).fill("Bổ sung hồ sơ và gửi lại")
+            page.get_by_label("Dòng 4 – Đối tượng", exact=True).select_option("Trường")
+            page.get_by_label("Dòng 4 – Giai đoạn", exact=True).select_option("Đã gửi tờ trình")
+            page.get_by_label("Dòng 4 – Hạn tương đối: sau khi", exact=True).fill("trả hồ sơ bổ sung")
+            expect(page.locator("#problems")).to_contain_text("Lỗi: Dòng 4, cột «Hạn tương đối: sau khi»")
+            page.get_by_label("Dòng 4 – Hạn tương đối: số ngày", exact=True).fill("5")
+            page.get_by_label("Dòng 4 – Hạn tương đối: loại ngày", exact=True).select_option("ngày làm việc")
+            expect(page.locator("#problems")).not_to_contain_text("Lỗi:")
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "calendar_editor.png"), full_page=True)
+            # The whole milestone table, unscrolled, for a reader of the artifacts.
+            page.evaluate("document.querySelector('.calendar-wide').style.overflow = 'visible'")
+            page.locator("#milestones").screenshot(path=str(ARTIFACTS / "calendar_editor_table.png"))
+            page.evaluate("document.querySelector('.calendar-wide').style.overflow = ''")
 
             page.get_by_role("button", name="Lưu thành phiên bản mới", exact=True).click()
             expect(page.locator(".notice")).to_have_text("Đã lưu lịch thành phiên bản mới.")
@@ -133,3 +157,12 @@ def test_officer_builds_next_years_calendar_fixes_a_holiday_and_launches_on_it(s
         due_at = uow.session.execute(select(CampaignMilestone.due_at).where(
             CampaignMilestone.campaign_id == campaign_id, CampaignMilestone.key == "to-trinh")).scalar_one()
     assert timeutil.local(due_at).date().isoformat() == "2026-04-29"
+    with UnitOfWork(engine) as uow:
+        source = uow.session.get(Campaign, campaign_id).calendar_source
+        cal = saved_calendar(uow, None, int(source.rsplit("/", 1)[1]))
+    by_key = {m.key: m for m in cal.milestones}
+    rule = by_key["nop-lai"].relative
+    assert (rule.event, rule.count, rule.working) == ("returned", 5, True)
+    form = by_key["to-trinh"].submission
+    assert form.max_submissions == 1 and form.counts == "first" and form.after_return.count == 5
+    assert timeutil.local(form.opens_at).date().isoformat() == "2026-04-01"

@@ -90,13 +90,16 @@ def test_shift_flags_30_4_with_a_working_day_and_the_web_checks_by_row(world, cl
     w, tmp, _ = world
     draft, flags = svc.shift(draft_from_yaml(WARD), "2025-2026")
     assert draft.header["school_year"] == "2025-2026" and draft.header["issued"] == "2026-03-03"
-    assert draft.rows[1]["submission"] == "{opens: 2026-04-01, closes: 2026-04-30 17:00, max_sends: 3, counts: last}"
-    assert draft.rows[2]["window"] == "2026-05"  # a whole month is not a chosen day: never flagged
+    sent = draft.rows[1]
+    assert (sent["sub_opens"], sent["sub_closes"], sent["sub_max"], sent["sub_counts"]) == (
+        "2026-04-01", "2026-04-30 17:00", "3", "cuối cùng")  # the form's fields, no YAML
+    assert (sent["actor"], sent["stage"], sent["channel"]) == ("Trường", "Đã gửi tờ trình", "Biểu mẫu trực tuyến")
+    assert draft.rows[2]["window_from"] == "2026-05"  # a whole month is not a chosen day: never flagged
     by_cell = {(f.row, f.column): f for f in flags}
     due = by_cell[(1, "due")]
     assert (due.found, due.suggested) == ("2026-04-30", "2026-04-29")
     assert "30/04/2026 rơi vào ngày nghỉ lễ" in due.message and "đề xuất ngày làm việc 29/04/2026" in due.message
-    assert by_cell[(1, "submission")].suggested == "2026-04-29"
+    assert by_cell[(1, "sub_closes")].suggested == "2026-04-29"
 
     officer = w.client("officer")
     page = officer.get("/calendars/editor", params={"source": "shipped:hanoi/ba-dinh-2024-2025", "year": "2025-2026"})
@@ -106,11 +109,14 @@ def test_shift_flags_30_4_with_a_working_day_and_the_web_checks_by_row(world, cl
     # Validate as you type: the same validator as `cdsflow calendar check`, problems named by row.
     bad = draft.to_json()
     bad["rows"][1]["stage"] = "nop_ho_so"
-    bad["rows"][2]["window"] = "{from: 2026-05-20, to: 2026-05-10}"
+    bad["rows"][2].update(window_from="2026-05-20", window_to="2026-05-10")
     res = officer.post("/calendars/check", json=bad).json()
     messages = [p["message"] for p in res["problems"] if p["severity"] == "error"]
-    assert any(m.startswith("Dòng 2: mốc 'to-trinh': giai đoạn không tồn tại: 'nop_ho_so'") for m in messages), messages
-    assert any(m.startswith("Dòng 3: mốc 'danh-gia-ngoai': khoảng thời gian kết thúc") for m in messages), messages
+    assert "Dòng 2, cột «Giai đoạn»: «nop_ho_so» không có trong danh sách (Đã ban hành kế hoạch, " \
+           "Đã thành lập Hội đồng, Đang tự đánh giá, Đã gửi tờ trình, Đang đánh giá ngoài, Đã công nhận, Đã công bố)" \
+        in messages, messages
+    assert any(m.startswith("Dòng 3, cột «Khoảng thời gian: đến»: mốc 'danh-gia-ngoai': khoảng thời gian kết thúc")
+               for m in messages), messages
     bad_yaml = tmp / "bad.yaml"
     bad_yaml.write_text(svc.validate(Draft.from_json(bad)).yaml, encoding="utf-8")
     code, said = cli("calendar", "check", str(bad_yaml))
@@ -120,7 +126,7 @@ def test_shift_flags_30_4_with_a_working_day_and_the_web_checks_by_row(world, cl
     # Saving a bad table keeps nothing; the page names the rows.
     before = _count(w.engine)
     r = officer.post("/calendars", data={"csrf_token": officer.headers["X-CSRF-Token"], "draft_json": json.dumps(bad)})
-    assert r.status_code == 422 and "Dòng 2: mốc" in r.text and "chưa lưu gì" in r.text
+    assert r.status_code == 422 and "Dòng 2, cột «Giai đoạn»" in r.text and "chưa lưu gì" in r.text
     assert _count(w.engine) == before
 
 
@@ -128,9 +134,15 @@ def test_excel_round_trip_gives_the_same_calendar_and_bad_rows_are_named(world, 
     w, tmp, url = world
     out = tmp / "lich.xlsx"
     code, said = cli("calendar", "export", "hanoi/ba-dinh-2024-2025", str(out), "--to-year", "2025-2026")
-    assert code == 0 and "Dòng 6 (due): ngày 30/05/2026 rơi vào thứ Bảy" in said
+    assert code == 0 and "Dòng 6 (Hạn): ngày 30/05/2026 rơi vào thứ Bảy" in said
     ws = load_workbook(out)[MILESTONE_SHEET]
     assert [c.value for c in ws[1]] == [c.label for c in COLUMNS]
+    col = {c.key: i + 1 for i, c in enumerate(COLUMNS)}
+    assert ws.cell(row=3, column=col["actor"]).value == "Trường"  # labels, not codes or YAML
+    lists = {str(dv.sqref).split(":")[0]: dv.formula1 for dv in ws.data_validations.dataValidation}
+    letter = ws.cell(row=1, column=col["actor"]).column_letter
+    assert lists[f"{letter}2"] == '"Trường,Phòng,Sở"'
+    assert lists[ws.cell(row=1, column=col["after_unit"]).column_letter + "2"] == '"ngày làm việc,ngày"'
 
     code, said = cli("calendar", "import", str(out), "--unit", "P1", "--by", "Trần Minh Tuấn")
     assert code == 0, said
@@ -150,25 +162,41 @@ def test_excel_round_trip_gives_the_same_calendar_and_bad_rows_are_named(world, 
         second = svc.import_workbook(uow, get_unit(uow, "P1").id, again, actor="Trần Minh Tuấn")
         assert second.version == 2 and second.content == row.content
 
-    # Bad rows: every one named by its row of the sheet, nothing saved.
+    # An officer adds a relative rule as plain cells, and a căn cứ on its own line of the cell.
     wb = load_workbook(out)
     ws = wb[MILESTONE_SHEET]
-    col = {c.key: i + 1 for i, c in enumerate(COLUMNS)}
+    ws.append([{"key": "nop-lai", "title": "Bổ sung hồ sơ, gửi lại", "actor": "Trường", "stage": "Đã gửi tờ trình",
+                "after_event": "trả hồ sơ bổ sung", "after_n": 5, "after_unit": "ngày làm việc",
+                "after_cap": "2026-06-30"}.get(c.key) for c in COLUMNS])
+    info = wb["Thông tin chung"]
+    refs = next(r for r in info.iter_rows(min_row=2) if r[1].value == "references")
+    refs[2].value = "Quyết định số 4725/QĐ-BGDĐT\nQuyết định số 3276/QĐ-BGDĐT"
+    wb.save(tmp / "them.xlsx")
+    with UnitOfWork(w.engine) as uow:
+        added = svc.import_workbook(uow, get_unit(uow, "P1").id, tmp / "them.xlsx", actor="Trần Minh Tuấn")
+        cal = svc.saved_calendar(uow, None, added.id)
+    rule = cal.milestones[-1].relative
+    assert (rule.event, rule.count, rule.working, rule.cap.date().isoformat()) == ("returned", 5, True, "2026-06-30")
+    assert cal.references == ("Quyết định số 4725/QĐ-BGDĐT", "Quyết định số 3276/QĐ-BGDĐT")
+
+    # Bad rows: every one named by its row and column of the sheet, nothing saved.
+    wb = load_workbook(out)
+    ws = wb[MILESTONE_SHEET]
     ws.cell(row=3, column=col["actor"]).value = "hieu_truong"
     ws.cell(row=7, column=col["due"]).value = "2026-02-31"
     wb.save(tmp / "sai.xlsx")
     before = _count(w.engine)
     code, said = cli("calendar", "import", str(tmp / "sai.xlsx"), "--unit", "P1")
     assert code == 2
-    assert "Dòng 3: mốc 'truong-tu-danh-gia-to-trinh': đối tượng không tồn tại: 'hieu_truong'" in said
-    assert "Dòng 7: mốc 'pgd-cong-nhan' › due: ngày không tồn tại: 31/02/2026" in said
+    assert "Dòng 3, cột «Đối tượng»: «hieu_truong» không có trong danh sách (Trường, Phòng, Sở)" in said
+    assert "Dòng 7, cột «Hạn»: mốc 'pgd-cong-nhan' › due: ngày không tồn tại: 31/02/2026" in said
     assert _count(w.engine) == before
 
     # The web's import says the same, and keeps nothing either.
     officer = w.client("officer")
     with (tmp / "sai.xlsx").open("rb") as fh:
         r = officer.post("/calendars/import", files={"file": ("sai.xlsx", fh, "application/octet-stream")})
-    assert r.status_code == 422 and "Dòng 7: mốc &#39;pgd-cong-nhan&#39;" in r.text
+    assert r.status_code == 422 and "Dòng 7, cột «Hạn»: mốc &#39;pgd-cong-nhan&#39;" in r.text
     assert _count(w.engine) == before
 
 
@@ -212,7 +240,7 @@ def test_cli_shift_writes_next_years_yaml_and_names_the_day_off(world, cli):
     out = tmp / "sau.yaml"
     code, said = cli("calendar", "shift", str(tmp / "ward.yaml"), "--to", "2025-2026", "-o", str(out))
     assert code == 0, said
-    assert "Dòng 2 (due): ngày 30/04/2026 rơi vào ngày nghỉ lễ" in said
+    assert "Dòng 2 (Hạn): ngày 30/04/2026 rơi vào ngày nghỉ lễ" in said
     assert "đề xuất ngày làm việc 29/04/2026" in said
     moved = draft_from_yaml(out.read_text(encoding="utf-8"))
     assert moved.header["school_year"] == "2025-2026" and moved.rows[1]["due"] == "2026-04-30"

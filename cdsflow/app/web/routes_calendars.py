@@ -16,7 +16,7 @@ from cdsflow.app.web.access import actor, require
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import NOTICES, render, save_upload
-from cdsflow.calendars.table import COLUMNS, HEADER, Draft, TableError
+from cdsflow.calendars.table import COLUMNS, HEADER, Draft, TableError, groups
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput
 from cdsflow.workflow.services import calendar_drafts as svc
@@ -47,7 +47,7 @@ def _editor(request, p, uow, *, draft: Draft | None = None, source: str = "", ye
             flags=(), status: int = 200, error: str | None = None, details=()) -> Response:
     check = svc.validate(draft) if draft is not None else None
     return render(request, "calendar_editor.html", p, status, sources=svc.calendar_sources(uow, p.unit_id),
-                  source=source, year=year, draft=draft, columns=COLUMNS, header=HEADER,
+                  source=source, year=year, draft=draft, column_groups=groups(COLUMNS), header_groups=groups(HEADER),
                   flags=[f.to_json() for f in flags] or ([f.to_json() for f in check.flags] if check else []),
                   problems=[x.to_json() for x in check.problems] if check else [],
                   error=error, details=list(details))

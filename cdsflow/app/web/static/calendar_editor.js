@@ -1,5 +1,7 @@
 // The calendar editor: the table is sent to the server's validator (the one of
-// `cdsflow calendar check`) as the officer types; problems and day-off flags come back by row.
+// `cdsflow calendar check`) as the officer types; problems and day-off flags come back by row,
+// and the control of a refused cell is marked. Every control carries its cell key (data-key,
+// data-header): a select, a text box or a textarea, whatever table.COLUMNS says.
 (function () {
   var form = document.getElementById("calendar-form");
   if (!form) return;
@@ -48,6 +50,7 @@
     var box = document.getElementById("problems");
     box.replaceChildren();
     table.querySelectorAll("tbody tr").forEach(function (tr) { tr.classList.remove("row-error"); });
+    form.querySelectorAll(".cell-error").forEach(function (el) { el.classList.remove("cell-error"); });
     if (!res.problems.length) { box.appendChild(text("p", "ok", "Lịch hợp lệ.")); return; }
     var ul = document.createElement("ul");
     res.problems.forEach(function (x) {
@@ -55,6 +58,11 @@
       if (x.severity === "error" && x.row !== null) {
         var tr = table.querySelector("tbody tr[data-row='" + x.row + "']");
         if (tr) tr.classList.add("row-error");
+        var el = x.column && cell(x.row, x.column);
+        if (el) el.classList.add("cell-error");
+      } else if (x.severity === "error" && x.field) {
+        var h = cell(null, x.field);
+        if (h) h.classList.add("cell-error");
       }
     });
     box.appendChild(ul);
@@ -75,6 +83,7 @@
   function later() { clearTimeout(timer); timer = setTimeout(check, 300); }
 
   form.addEventListener("input", later);
+  form.addEventListener("change", later);
   document.getElementById("flags").addEventListener("click", function (e) {
     if (!e.target.classList.contains("fix")) return;
     var p = e.target.closest(".flag");
@@ -90,9 +99,14 @@
     var tr = last ? last.cloneNode(true) : null;
     if (!tr) return;
     tr.dataset.row = n;
+    tr.classList.remove("row-error");
+    tr.querySelectorAll("[role=group]").forEach(function (g) {
+      g.setAttribute("aria-label", g.getAttribute("aria-label").replace(/^Dòng \d+/, "Dòng " + (n + 1)));
+    });
     tr.querySelector("th").textContent = n + 1;
-    tr.querySelectorAll("input").forEach(function (el) {
+    tr.querySelectorAll("input, select, textarea").forEach(function (el) {
       el.value = "";
+      el.classList.remove("cell-error");
       el.setAttribute("aria-label", el.getAttribute("aria-label").replace(/^Dòng \d+/, "Dòng " + (n + 1)));
     });
     body.appendChild(tr);
