@@ -36,6 +36,7 @@ from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402
 from cdsflow.storage.tables import Assessment, Campaign, Unit  # noqa: E402
 from cdsflow.workflow.services.accounts import create_account, set_password_hasher  # noqa: E402
 from cdsflow.workflow.services.campaigns import launch_campaign  # noqa: E402
+from cdsflow.workflow.services.result_lines import rebuild as rebuild_result_lines  # noqa: E402
 from cdsflow.workflow.stages import STAGE_ORDER, Stage  # noqa: E402
 from tests.factories import calendar  # noqa: E402
 
@@ -75,6 +76,9 @@ def build(db: Path) -> int:
                                "total": g1 + g2, "complete": True, "item_points": {}, "summary": {},
                                "scored_at": now + timedelta(seconds=aid)})
         conn.execute(insert(AssessmentScore), scores)
+    with Session(engine) as s:  # the list's result lines, as the scoring use-cases keep them
+        rebuild_result_lines(s)
+        s.commit()
     set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     with UnitOfWork(engine) as uow:
         create_account(uow, username="chuyenvien.so", full_name="Chuyên viên Sở", role="officer",
