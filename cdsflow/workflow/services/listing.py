@@ -21,13 +21,12 @@ from cdsflow.storage.assessment_tables import AssessmentScore
 from cdsflow.storage.listing_tables import AssessmentResult
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.errors import InvalidInput, NotFound
+from cdsflow.workflow.services.paging import PER_PAGE, like_pattern, page_numbers
 from cdsflow.workflow.services.campaigns import MilestoneView, family_ids, next_milestones
 from cdsflow.workflow.stages import STAGE_ORDER, Stage
 from cdsflow.workflow.units import LEVEL_LABELS, EducationLevel
 
 R = AssessmentResult
-PER_PAGE = 50
-MAX_PER_PAGE = 200
 SUBMITTED = tuple(s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order)
 LEVEL_CHOICES = (("0", "Chưa đạt mức"), ("1", "Mức 1"), ("2", "Mức 2"), ("3", "Mức 3"))
 
@@ -74,12 +73,11 @@ class ListQuery:
         sort = get("sort") or "code"
         if sort not in SORT_LABELS:
             raise InvalidInput(f"Không sắp xếp được theo «{sort}»")
+        page, per_page = page_numbers(params, PER_PAGE)
         try:
             bureau = int(get("bureau")) if get("bureau") else None
-            page = max(1, int(get("page") or 1))
-            per_page = min(MAX_PER_PAGE, max(1, int(get("per_page") or PER_PAGE)))
         except ValueError:
-            raise InvalidInput("Số trang, số dòng mỗi trang và đơn vị phải là số nguyên") from None
+            raise InvalidInput("Đơn vị phải là số nguyên") from None
         return cls(q=get("q")[:100], stage=stage, late=get("late") in ("1", "on", "true"), bureau=bureau,
                    school_level=get("school_level"), level1=get("level1"), level2=get("level2"),
                    sort=sort, desc=get("dir") == "desc", page=page, per_page=per_page)
@@ -248,7 +246,7 @@ def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = F
 def _unit_where(query: ListQuery) -> list:
     where = []
     if query.q:
-        like = f"%{query.q.replace('%', '').replace('_', '')}%"
+        like = like_pattern(query.q)
         where.append(or_(Unit.code.ilike(like), Unit.name.ilike(like)))
     if query.bureau is not None:
         where.append(Unit.supervisor_id == query.bureau)
