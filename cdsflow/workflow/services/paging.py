@@ -43,6 +43,10 @@ class ListSpec:
     default_desc: bool = False
     tiebreak: Any = None  # a unique column: pages never share or lose a row
 
+    def natural_desc(self, sort: str) -> bool:
+        """The direction of a sort when none is asked: the default sort's own, else ascending."""
+        return self.default_desc if sort == self.default_sort else False
+
 
 @dataclass(frozen=True)
 class PageQuery:
@@ -61,7 +65,7 @@ class PageQuery:
         filters = {**dict(self.filters), **{k: v for k, v in change.items() if k in spec.filters}}
         q = replace(self, **{k: v for k, v in change.items() if k not in spec.filters})
         out = {"q": q.q, **filters, "sort": "" if q.sort == spec.default_sort else q.sort,
-               "dir": ("desc" if q.desc else "asc") if q.desc != spec.default_desc else "",
+               "dir": ("desc" if q.desc else "asc") if q.desc != spec.natural_desc(q.sort) else "",
                "page": "" if q.page == 1 else str(q.page), "per_page": "" if q.per_page == PER_PAGE else str(q.per_page)}
         return {k: str(v) for k, v in out.items() if v}
 
@@ -80,7 +84,7 @@ def read_query(spec: ListSpec, params: Mapping[str, Any]) -> PageQuery:
         if value:
             filters.append((name, value))
     page, per_page = page_numbers(params)
-    desc = {"desc": True, "asc": False}.get(get("dir"), spec.default_desc)
+    desc = {"desc": True, "asc": False}.get(get("dir"), spec.natural_desc(sort))
     return PageQuery(get("q")[:100], sort, desc, page, per_page, tuple(filters))
 
 
