@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Column, Index
 from sqlmodel import Field, SQLModel
 
+from cdsflow.storage.tables import Assessment
 from cdsflow.storage.types import UTCDateTime
 
 
@@ -52,3 +53,9 @@ class AssessmentResult(SQLModel, table=True):
     review_counts: bool = False  # the review scored every item: its levels are the ones that count
     level1: int | None = None
     level2: int | None = None
+
+
+# The schools list sorts a province by send date along this index: page 100 reads 5,000 index
+# entries (the campaign is in the index: no row is read) instead of sorting 54,000 rows. Declared
+# here with the list's other indexes rather than in tables.py.
+Index("ix_assessment_proposed_at", Assessment.proposed_at, Assessment.campaign_id)

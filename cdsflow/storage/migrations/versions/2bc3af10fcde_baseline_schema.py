@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 6c0c86898955
+Revision ID: 2bc3af10fcde
 Revises: 
-Create Date: 2026-11-29 11:56:37.589185
+Create Date: 2026-11-29 12:10:01.124815
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '6c0c86898955'
+revision = '2bc3af10fcde'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -243,6 +243,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('assessment', schema=None) as batch_op:
         batch_op.create_index('ix_assessment_campaign_state', ['campaign_id', 'state'], unique=False)
+        batch_op.create_index('ix_assessment_proposed_at', ['proposed_at', 'campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_assessment_school_id'), ['school_id'], unique=False)
 
     op.create_table('campaign_figures',
@@ -654,6 +655,7 @@ def downgrade() -> None:
     op.drop_table('campaign_figures')
     with op.batch_alter_table('assessment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessment_school_id'))
+        batch_op.drop_index('ix_assessment_proposed_at')
         batch_op.drop_index('ix_assessment_campaign_state')
 
     op.drop_table('assessment')
