@@ -119,10 +119,11 @@ def naive_scope(engine, school_id: int) -> float:
     return time.perf_counter() - t
 
 
-def start_server(db: Path, cwd: str, cached: bool):
+def start_server(db: Path, cwd: str, cached: bool, workers: int = 1):
     # `cached` is kept for the callers: the web app no longer caches the dashboard in the process.
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{db}", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
-    server = subprocess.Popen([sys.executable, "-m", "cdsflow", "serve", "--host", "127.0.0.1", "--port", "0"],
+    more = ["--workers", str(workers)] if workers > 1 else []
+    server = subprocess.Popen([sys.executable, "-m", "cdsflow", "serve", "--host", "127.0.0.1", "--port", "0", *more],
                               cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return server, re.search(r"http://127\.0\.0\.1:\d+", server.stdout.readline()).group(0)
 

@@ -17,6 +17,7 @@ from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Campaign, Unit
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.errors import Forbidden, InvalidInput, NotFound
+from cdsflow.workflow.roles import Role
 from cdsflow.workflow.services.accounts import Principal
 from cdsflow.workflow.services.steering import STEERING_ROLES  # noqa: F401  (the page's role choices)
 
@@ -74,6 +75,28 @@ def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, lim
         have = latest_by_document(uow.session, [r.id for r in out])
         out = [replace(r, signed=True) if r.id in have else r for r in out]
     return out
+
+
+def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | None = None):
+    """(the page, its DocRows) of the register the principal may see, searched, filtered, sorted and
+    paged in SQL (`long_lists.register_page`)."""
+    from dataclasses import replace
+
+    from cdsflow.documents.signed import latest_by_document
+    from cdsflow.workflow.services import long_lists
+
+    scope = long_lists.unit_scope(p.unit_id, everything=p.role == Role.ADMIN and p.unit_id is None,
+                                  own_only=p.role.school_side)
+    types = {code: t.name for code, t in document_types().items()}
+    page = long_lists.register_page(uow.session, params, types, scope, school_id=school_id)
+    replaced_ids = [d.replaces_id for d, *_ in page.rows if d.replaces_id]
+    replaced = dict(uow.session.execute(select(GeneratedDocument.id, GeneratedDocument.number_line)
+                                        .where(GeneratedDocument.id.in_(replaced_ids))).all()) if replaced_ids else {}
+    out = [DocRow(d.id, unit_code, school_code or "", d.doc_type, _type_name(d.doc_type), d.number_line, d.issued_on,
+                  register_line(d, unit_name, replaced.get(d.replaces_id, "").removeprefix("Số: ")), d.status)
+           for d, unit_code, unit_name, school_code in page.rows]
+    have = latest_by_document(uow.session, [r.id for r in out])
+    return page, [replace(r, signed=True) if r.id in have else r for r in out]
 
 
 def _document(uow: UnitOfWork, p: Principal, document_id: int) -> GeneratedDocument:

@@ -339,7 +339,13 @@ def results(request: Request, campaign_id: int, p: Principal | None = Depends(op
 
 def _accounts(request, p, uow, status=200, **extra) -> Response:
     actions.require_accounts(p)
-    return render(request, "accounts.html", p, status, accounts=account_svc.list_accounts(uow),
+    from cdsflow.workflow.services import long_lists
+
+    page = long_lists.accounts_page(uow.session, request.query_params)
+    locked = account_svc.locked_usernames(uow) if page.rows else set()
+    rows = [account_svc.AccountRow(a.id, a.username, a.full_name, Role(a.role), code or "", name or "", a.active,
+                                   a.email or "", a.username in locked) for a, code, name in page.rows]
+    return render(request, "accounts.html", p, status, accounts=rows, P=page,
                   roles=[(r.value, r.label) for r in Role], campaigns=actions.campaigns(uow, p), **extra)
 
 

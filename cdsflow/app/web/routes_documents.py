@@ -18,6 +18,7 @@ from cdsflow.workflow.errors import CdsError
 from cdsflow.app.web.pages import render, save_upload
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.services.accounts import Principal
+from cdsflow.workflow.services.long_lists import DOC_STATUSES
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["cdsflow"])
@@ -32,7 +33,9 @@ def register_page(request: Request, p: Principal = Depends(current_principal),
                   uow: UnitOfWork = Depends(get_uow)) -> Response:
     from cdsflow.app.web.paper_text import campaign_links
 
-    return render(request, "documents.html", p, rows=documents.register(uow, p), pdf=documents.pdf_available(),
+    page, rows = documents.register_list(uow, p, request.query_params)
+    return render(request, "documents.html", p, rows=rows, P=page, list_path="/documents", doc_types=page.spec.filters["type"][0],
+                  statuses=DOC_STATUSES, pdf=documents.pdf_available(),
                   can_void=allowed(p, "issue_school_paper") or allowed(p, "issue_authority_paper"),
                   can_sign=documents.may_upload_signed(p), plan_campaigns=campaign_links(uow, p))
 
@@ -55,7 +58,9 @@ def void(document_id: int, reason: str = Form(""), p: Principal = Depends(checke
 def school_documents(request: Request, assessment_id: int, p: Principal = Depends(current_principal),
                      uow: UnitOfWork = Depends(get_uow)) -> Response:
     a = assessment_for(uow, p, assessment_id)
-    return render(request, "documents.html", p, rows=documents.register(uow, p, school_id=a.school_id),
+    page, rows = documents.register_list(uow, p, request.query_params, school_id=a.school_id)
+    return render(request, "documents.html", p, rows=rows, P=page, list_path=f"/assessments/{a.id}/documents",
+                  doc_types=page.spec.filters["type"][0], statuses=DOC_STATUSES,
                   drafts=documents.register(uow, p, school_id=a.school_id, drafts=True),
                   pdf=documents.pdf_available(), assessment_id=a.id, types=documents.school_types(),
                   can_generate=allowed(p, "issue_school_paper"), can_void=allowed(p, "issue_school_paper"),

@@ -13,6 +13,7 @@ from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.pages import render
 from cdsflow.notifications.services import mailbox_status, retry_failed_mail, sink_message, sink_messages
 from cdsflow.storage.db import UnitOfWork
+from cdsflow.workflow.services import long_lists
 from cdsflow.workflow.services.accounts import Principal
 
 pages = APIRouter(include_in_schema=False)
@@ -24,7 +25,9 @@ def _page(request: Request, p: Principal, uow: UnitOfWork, status: int = 200, **
     rows, total = sink_messages(uow.session, limit=100)
     delivery = mailbox_status(uow.session, datetime.now(timezone.utc))
     retried = request.query_params.get("retried", "")
-    context = {"rows": rows, "total": total, "message": None, "delivery": delivery,
+    queue = long_lists.outbox_page(uow.session, request.query_params)
+    context = {"rows": rows, "total": total, "message": None, "delivery": delivery, "Q": queue,
+               "mail_statuses": list(long_lists.MAIL_STATUSES.items()),
                "retried": _RETRIED.format(n=int(retried)) if retried.isdigit() else None}
     return render(request, "mailbox.html", p, status, **{**context, **extra})
 

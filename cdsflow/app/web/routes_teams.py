@@ -20,6 +20,7 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.errors import CdsError, InvalidInput
 from cdsflow.workflow.services import review_teams as svc
 from cdsflow.workflow.services.accounts import Principal
+from cdsflow.workflow.stages import Stage
 
 NOTICES["team"] = "Đã lưu Đoàn đánh giá ngoài."
 NOTICES["visits"] = "Đã lưu lịch làm việc của đoàn."
@@ -31,10 +32,10 @@ api = APIRouter(prefix="/api", tags=["cdsflow"])
 # --- use-cases (role and scope first, then the service) ----------------------------------------
 
 
-def team_of(uow: UnitOfWork, p: Principal, campaign_id: int) -> svc.TeamView:
+def team_of(uow: UnitOfWork, p: Principal, campaign_id: int, *, with_schools: bool = True) -> svc.TeamView:
     require(p, "view_team")
     campaign_for(uow, p, campaign_id)
-    return svc.show_team(uow, campaign_id)
+    return svc.show_team(uow, campaign_id, with_schools=with_schools)
 
 
 def form_team(uow: UnitOfWork, p: Principal, campaign_id: int, members: list[svc.TeamMemberInput], *,
@@ -66,10 +67,18 @@ def _day(value: str, label: str) -> date | None:
 
 def _page(request: Request, p: Principal, uow: UnitOfWork, campaign_id: int, status: int = 200,
           members: list | None = None, **extra) -> Response:
-    team = team_of(uow, p, campaign_id)
+    from cdsflow.workflow.services import long_lists
+    from cdsflow.workflow.services.campaigns import family_ids
+
+    team = team_of(uow, p, campaign_id, with_schools=False)
+    visits = long_lists.visits_page(uow.session, request.query_params, family_ids(uow.session, campaign_id),
+                                    team.team_id, [s.value for s in svc.VISITABLE])
     rows = members if members is not None else team.members
     start, end = svc.review_period(uow, campaign_id)
     return render(request, "team.html", p, status, t=team, members=rows, blank_rows=max(2, 6 - len(rows)),
+                  V=visits, visit_rows=[svc.VisitView(aid, code, name, Stage(state), day, part or "")
+                                        for aid, code, name, state, day, part in visits.rows],
+                  list_path=f"/campaigns/{campaign_id}/team", stage_choices=[(s.value, s.label) for s in sorted(svc.VISITABLE, key=lambda s: s.order)],
                   roles=svc.TEAM_ROLES, sessions=svc.SESSIONS, can_edit=allowed(p, "form_team"),
                   default_start=team.period_start or start, default_end=team.period_end or end, **extra)
 

@@ -18,14 +18,15 @@ from sqlalchemy.orm import Session, aliased
 
 from cdsflow.calendars.timeutil import days_left
 from cdsflow.storage.assessment_tables import AssessmentScore
+from cdsflow.storage.listing_tables import AssessmentResult
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.errors import InvalidInput, NotFound
+from cdsflow.workflow.services.paging import PER_PAGE, like_pattern, page_numbers
 from cdsflow.workflow.services.campaigns import MilestoneView, family_ids, next_milestones
 from cdsflow.workflow.stages import STAGE_ORDER, Stage
 from cdsflow.workflow.units import LEVEL_LABELS, EducationLevel
 
-PER_PAGE = 50
-MAX_PER_PAGE = 200
+R = AssessmentResult
 SUBMITTED = tuple(s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order)
 LEVEL_CHOICES = (("0", "Chưa đạt mức"), ("1", "Mức 1"), ("2", "Mức 2"), ("3", "Mức 3"))
 
@@ -72,12 +73,11 @@ class ListQuery:
         sort = get("sort") or "code"
         if sort not in SORT_LABELS:
             raise InvalidInput(f"Không sắp xếp được theo «{sort}»")
+        page, per_page = page_numbers(params, PER_PAGE)
         try:
             bureau = int(get("bureau")) if get("bureau") else None
-            page = max(1, int(get("page") or 1))
-            per_page = min(MAX_PER_PAGE, max(1, int(get("per_page") or PER_PAGE)))
         except ValueError:
-            raise InvalidInput("Số trang, số dòng mỗi trang và đơn vị phải là số nguyên") from None
+            raise InvalidInput("Đơn vị phải là số nguyên") from None
         return cls(q=get("q")[:100], stage=stage, late=get("late") in ("1", "on", "true"), bureau=bureau,
                    school_level=get("school_level"), level1=get("level1"), level2=get("level2"),
                    sort=sort, desc=get("dir") == "desc", page=page, per_page=per_page)
@@ -178,13 +178,13 @@ def _campaign_ids(session: Session, campaign_id: int) -> list[int]:
 
 
 def _scores():
-    own = aliased(AssessmentScore, name="own")
-    ext = aliased(AssessmentScore, name="ext")
-    return own, ext
+    """(the result lines, the same): kept as a pair so the callers read as before."""
+    return AssessmentResult, AssessmentResult
 
 
 def _counted(own, ext, column: str):
-    return case((ext.complete.is_(True), getattr(ext, column)), else_=getattr(own, column))
+    """The level that counts for a group (`group1_level` → `level1`), stored on the result line."""
+    return getattr(AssessmentResult, "level" + column[5])
 
 
 def _filtered(query: ListQuery, ids: list[int], late, own, ext, sup):
@@ -198,20 +198,20 @@ def _order(query: ListQuery, own, ext, sup):
     stage_rank = case({s.value: s.order for s in STAGE_ORDER}, value=Assessment.state)
     column = {
         "code": Unit.code, "name": Unit.name, "bureau": sup.name, "stage": stage_rank,
-        "self1": own.group1_total, "self2": own.group2_total, "ext1": ext.group1_total, "ext2": ext.group2_total,
+        "self1": R.self1, "self2": R.self2, "ext1": R.ext1, "ext2": R.ext2,
         "sends": Assessment.proposal_count, "submitted": Assessment.proposed_at,
     }[query.sort]
     first = column.desc() if query.desc else column.asc()
-    # Empty values last either way: an officer sorting by score wants the scored schools first.
-    return [column.is_(None), first, Assessment.id]
+    # Empty values last either way: an officer sorting by score wants the scored schools first. Ties
+    # follow the direction, so that a score index walked backwards gives the same order.
+    return [column.is_(None), first, Assessment.id.desc() if query.desc else Assessment.id]
 
 
 def _columns(own, ext, sup):
     return (Assessment.id, Unit.code, Unit.name, sup.name, Unit.education_level, Assessment.state,
-            Assessment.version, own.group1_total, own.group1_level, own.group2_total, own.group2_level,
-            ext.group1_total, ext.group1_level, ext.group2_total, ext.group2_level,
-            _counted(own, ext, "group1_level"), _counted(own, ext, "group2_level"),
-            Assessment.proposal_count, Assessment.proposed_at, ext.complete, Assessment.campaign_id)
+            Assessment.version, R.self1, R.self1_level, R.self2, R.self2_level,
+            R.ext1, R.ext1_level, R.ext2, R.ext2_level, R.level1, R.level2,
+            Assessment.proposal_count, Assessment.proposed_at, R.review_counts, Assessment.campaign_id)
 
 
 def _line(row, late: dict[int, dict[str, MilestoneView]], now: datetime) -> SchoolLine:
@@ -225,12 +225,13 @@ def _line(row, late: dict[int, dict[str, MilestoneView]], now: datetime) -> Scho
                       bool(review_counts))
 
 
-def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = False) -> list:
+def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = False, scope=None) -> list:
     """Conditions on the assessment and its scores. `hinted`: compare `campaign_id + 0`, so the
     database reaches the assessment through its school (one index probe) rather than through the
-    campaign index (one probe per campaign of the family: 137 in a province)."""
-    campaign = (Assessment.campaign_id + 0) if hinted else Assessment.campaign_id
-    where = [campaign.in_(ids)]
+    campaign index (one probe per campaign of the family: 137 in a province). `scope`: the family
+    as a condition on the result line instead (the list is driven from the result indexes)."""
+    campaign = (Assessment.campaign_id + 0) if hinted or scope is not None else Assessment.campaign_id
+    where = [campaign.in_(ids)] if scope is None else [scope]
     if query.stage:
         where.append(Assessment.state == query.stage)
     if query.late:
@@ -245,7 +246,7 @@ def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = F
 def _unit_where(query: ListQuery) -> list:
     where = []
     if query.q:
-        like = f"%{query.q.replace('%', '').replace('_', '')}%"
+        like = like_pattern(query.q)
         where.append(or_(Unit.code.ilike(like), Unit.name.ilike(like)))
     if query.bureau is not None:
         where.append(Unit.supervisor_id == query.bureau)
@@ -254,14 +255,68 @@ def _unit_where(query: ListQuery) -> list:
     return where
 
 
-def _with_scores(stmt, own, ext):
-    return (stmt.outerjoin(own, and_(own.assessment_id == Assessment.id, own.phase == "self"))
-            .outerjoin(ext, and_(ext.assessment_id == Assessment.id, ext.phase == "external")))
+def _with_scores(stmt, own=None, ext=None):
+    return stmt.outerjoin(R, R.assessment_id == Assessment.id)
 
 
-def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext, offset: int) -> list[int]:
+SCORE_SORTS = {"self1": "self1", "self2": "self2", "ext1": "ext1", "ext2": "ext2"}
+
+
+def _leveled(query: ListQuery) -> bool:
+    """A level filter that only scored schools can meet: the result lines answer it through their index."""
+    return any(v and v != "0" for v in (query.level1, query.level2))
+
+
+def _scope(session: Session, campaign_id: int):
+    """The campaign's family as a condition on the result lines: a Sở campaign by its root column,
+    a Phòng child by its own."""
+    parent = session.execute(select(Campaign.parent_id).where(Campaign.id == campaign_id)).scalar()
+    return R.root_id == campaign_id if parent is None else R.campaign_id == campaign_id
+
+
+def _from_results(query: ListQuery, ids: list[int], late, scope, *extra, counting: bool = False):
+    """Assessment ids driven from the result lines (scored schools only), every filter applied;
+    `counting`: only the joins the filters need (a count reads the level index alone)."""
+    unit_where = _unit_where(query)
+    if not (unit_where or query.stage or query.late) and (counting or query.sort in SCORE_SORTS):
+        return select(R.assessment_id).where(scope, *_where(query, ids, late, R, R, scope=scope)[1:], *extra)
+    stmt = select(Assessment.id).select_from(R).join(Assessment, Assessment.id == R.assessment_id)
+    if unit_where or (query.sort in ("code", "name", "bureau") and not counting):
+        stmt = stmt.join(Unit, Unit.id == Assessment.school_id)
+    return stmt.where(*_where(query, ids, late, R, R, scope=scope), *unit_where, *extra)
+
+
+def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext, offset: int,
+              scope=None) -> list[int]:
     """The assessment ids of one page, in order, from the narrowest query that answers it."""
     levels = bool(query.level1 or query.level2)
+    if scope is not None and _leveled(query):
+        # A few thousand scored schools at most match a level: read them from the level index, sort those.
+        stmt = _from_results(query, ids, late, scope)
+        sup = aliased(Unit, name="sup")
+        if query.sort == "bureau":
+            stmt = stmt.outerjoin(sup, sup.id == Unit.supervisor_id)
+        return list(session.execute(stmt.order_by(*_order(query, R, R, sup)).offset(offset)
+                                    .limit(query.per_page)).scalars())
+    if scope is not None and query.sort in SCORE_SORTS and not (query.stage or query.late):
+        # Scored schools first, walked along the score index; the unscored ones after, by id.
+        column = getattr(R, SCORE_SORTS[query.sort])
+        scored = session.execute(select(func.count()).select_from(
+            _from_results(query, ids, late, scope, column.is_not(None), counting=True).subquery())).scalar_one()
+        out: list[int] = []
+        if offset < scored:
+            order = [column.desc(), R.assessment_id.desc()] if query.desc else [column.asc(), R.assessment_id.asc()]
+            out = list(session.execute(_from_results(query, ids, late, scope, column.is_not(None))
+                                       .order_by(*order).offset(offset).limit(query.per_page)).scalars())
+        if len(out) < query.per_page:
+            rest = _with_scores(select(Assessment.id).select_from(Assessment))
+            if _unit_where(query):
+                rest = rest.join(Unit, Unit.id == Assessment.school_id)
+            rest = rest.where(*_where(query, ids, late, R, R), *_unit_where(query), column.is_(None))
+            order = Assessment.id.desc() if query.desc else Assessment.id.asc()
+            out += list(session.execute(rest.order_by(order).offset(max(0, offset - scored))
+                                        .limit(query.per_page - len(out))).scalars())
+        return out
     if query.sort in ("code", "name"):
         # Walk the unit index in the asked order and stop after the page: page 1 of 54,000 schools
         # reads 50 units, not 54,000 rows sorted.
@@ -278,6 +333,8 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext
         by_school = dict(session.execute(select(Assessment.school_id, Assessment.id).where(
             Assessment.school_id.in_(units), Assessment.campaign_id.in_(ids))).all())
         return [by_school[u] for u in units if u in by_school]
+    if scope is not None and query.sort in ASSESSMENT_SORTS and len(ids) > 1 and not levels:
+        return _walk_assessment_index(session, query, ids, late, offset)
     sup = aliased(Unit, name="sup")
     stmt = select(Assessment.id).select_from(Assessment)
     unit_where = _unit_where(query)
@@ -292,6 +349,35 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext
                                 .limit(query.per_page)).scalars())
 
 
+ASSESSMENT_SORTS = {"submitted": Assessment.proposed_at}  # sends: a handful of values, sorted fast enough
+
+
+def _walk_assessment_index(session: Session, query: ListQuery, ids: list[int], late, offset: int) -> list[int]:
+    """A province sorted by send date: the rows with a value walked along the column's index
+    (the family compared as `campaign_id + 0`, so the database does not start from the campaigns),
+    then the rows without one, by id."""
+    column = ASSESSMENT_SORTS[query.sort]
+    unit_where = _unit_where(query)
+
+    def base(*extra):
+        stmt = select(Assessment.id).select_from(Assessment)
+        if unit_where:
+            stmt = stmt.join(Unit, Unit.id == Assessment.school_id)
+        return stmt.where(*_where(query, ids, late, R, R, hinted=True), *unit_where, *extra)
+
+    valued = session.execute(select(func.count()).select_from(base(column.is_not(None)).subquery())).scalar_one()
+    out: list[int] = []
+    if offset < valued:
+        order = [column.desc(), Assessment.id.desc()] if query.desc else [column.asc(), Assessment.id.asc()]
+        out = list(session.execute(base(column.is_not(None)).order_by(*order).offset(offset)
+                                   .limit(query.per_page)).scalars())
+    if len(out) < query.per_page:
+        order = Assessment.id.desc() if query.desc else Assessment.id.asc()
+        out += list(session.execute(base(column.is_(None)).order_by(order).offset(max(0, offset - valued))
+                                    .limit(query.per_page - len(out))).scalars())
+    return out
+
+
 def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: datetime | None = None,
                 with_options: bool = True) -> SchoolListPage:
     """One page of the campaign's schools as `query` asks, with the total that matched: a count,
@@ -301,16 +387,21 @@ def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: da
     # Lateness of every campaign only when filtering by it; else only the page's campaigns, below.
     late = late_stages(session, ids, now) if query.late else {}
     own, ext = _scores()
-    count = select(func.count()).select_from(Assessment)
-    if query.level1 or query.level2:
-        count = _with_scores(count, own, ext)
+    scope = _scope(session, campaign_id)
     unit_where = _unit_where(query)
-    if unit_where:
-        count = count.join(Unit, Unit.id == Assessment.school_id)
-    total = session.execute(count.where(*_where(query, ids, late, own, ext), *unit_where)).scalar_one()
+    if _leveled(query):
+        count = select(func.count()).select_from(_from_results(query, ids, late, scope, counting=True).subquery())
+    else:
+        count = select(func.count()).select_from(Assessment)
+        if query.level1 or query.level2:
+            count = _with_scores(count, own, ext)
+        if unit_where:
+            count = count.join(Unit, Unit.id == Assessment.school_id)
+        count = count.where(*_where(query, ids, late, own, ext), *unit_where)
+    total = session.execute(count).scalar_one()
     pages = max(1, -(-total // query.per_page))
     page = min(query.page, pages)
-    page_ids = _page_ids(session, query, ids, late, own, ext, (page - 1) * query.per_page)
+    page_ids = _page_ids(session, query, ids, late, own, ext, (page - 1) * query.per_page, scope)
     sup = aliased(Unit, name="sup")
     stmt = _with_scores(select(*_columns(own, ext, sup)).select_from(Assessment)
                         .join(Unit, Unit.id == Assessment.school_id).outerjoin(sup, sup.id == Unit.supervisor_id),

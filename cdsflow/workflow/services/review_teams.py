@@ -84,6 +84,7 @@ class TeamView:
     members: list[MemberView] = field(default_factory=list)
     # Every school of the campaign that has proposed, with its visit when one is scheduled.
     schools: list[VisitView] = field(default_factory=list)
+    team_id: int | None = None
 
     @property
     def visits(self) -> list[VisitView]:
@@ -310,8 +311,9 @@ def schedule_visits(uow: UnitOfWork, campaign_id: int, visits: Sequence[VisitInp
     return show_team(uow, c.id)
 
 
-def show_team(uow: UnitOfWork, campaign_id: int) -> TeamView:
-    """The team (or that there is none yet) and every proposed school with its visit."""
+def show_team(uow: UnitOfWork, campaign_id: int, *, with_schools: bool = True) -> TeamView:
+    """The team (or that there is none yet) and every proposed school with its visit (`with_schools`
+    False: the caller pages them with `long_lists.visits_page`)."""
     session = uow.session
     c = _campaign(uow, campaign_id)
     team = _team(session, c.id)
@@ -327,8 +329,11 @@ def show_team(uow: UnitOfWork, campaign_id: int) -> TeamView:
                 .where(ReviewTeamMember.team_id == team.id).order_by(ReviewTeamMember.position_order)
             ).all()
         ]
+        view.team_id = team.id
         visits = {v.assessment_id: v for v in session.execute(
             select(ReviewVisit).where(ReviewVisit.team_id == team.id)).scalars()}
+    if not with_schools:
+        return view
     rows = session.execute(
         select(Assessment.id, Unit.code, Unit.name, Assessment.state).join(Unit, Unit.id == Assessment.school_id)
         .where(Assessment.campaign_id.in_(_campaign_ids(session, c.id)),

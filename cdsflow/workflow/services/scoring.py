@@ -44,6 +44,7 @@ from cdsflow.workflow.errors import (
     TransitionRefused,
 )
 from cdsflow.workflow.services import authorization
+from cdsflow.workflow.services import result_lines
 from cdsflow.workflow.services.indexsets import index_set_for_assessment
 from cdsflow.workflow.stages import CampaignStatus, Stage
 
@@ -149,6 +150,7 @@ def _store_score(session: Session, a_id: int, phase: str, r: ScoreResult, actor:
         for k, v in values.items():
             setattr(row, k, v)
         session.add(row)
+    result_lines.refresh(session, [a_id])
 
 
 STALE_SCORES = ("Phiếu điểm đã được người khác lưu sau khi bạn mở (bạn sửa từ lần lưu thứ {base}, hiện là lần "
@@ -324,6 +326,7 @@ def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, 
     if answer_rows:
         _executemany(session, AssessmentAnswer.__table__, answer_rows)
     _executemany(session, AssessmentScore.__table__, score_rows)
+    result_lines.refresh(session, ids)
     session.commit()
     return BulkReport(len(ids), len(answer_rows))
 

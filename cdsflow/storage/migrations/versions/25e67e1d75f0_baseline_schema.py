@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 8f486c300f6f
+Revision ID: 25e67e1d75f0
 Revises: 
-Create Date: 2026-11-29 11:52:34.024051
+Create Date: 2026-11-29 12:22:01.470962
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '8f486c300f6f'
+revision = '25e67e1d75f0'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -261,6 +261,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('assessment', schema=None) as batch_op:
         batch_op.create_index('ix_assessment_campaign_state', ['campaign_id', 'state'], unique=False)
+        batch_op.create_index('ix_assessment_proposed_at', ['proposed_at', 'campaign_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_assessment_school_id'), ['school_id'], unique=False)
 
     op.create_table('campaign_figures',
@@ -400,6 +401,34 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('assessment_event', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_assessment_event_assessment_id'), ['assessment_id'], unique=False)
+
+    op.create_table('assessment_result',
+    sa.Column('assessment_id', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('campaign_id', sa.Integer(), nullable=False),
+    sa.Column('root_id', sa.Integer(), nullable=False),
+    sa.Column('self1', sa.Float(), nullable=True),
+    sa.Column('self1_level', sa.Integer(), nullable=True),
+    sa.Column('self2', sa.Float(), nullable=True),
+    sa.Column('self2_level', sa.Integer(), nullable=True),
+    sa.Column('ext1', sa.Float(), nullable=True),
+    sa.Column('ext1_level', sa.Integer(), nullable=True),
+    sa.Column('ext2', sa.Float(), nullable=True),
+    sa.Column('ext2_level', sa.Integer(), nullable=True),
+    sa.Column('review_counts', sa.Boolean(), nullable=False),
+    sa.Column('level1', sa.Integer(), nullable=True),
+    sa.Column('level2', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
+    sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
+    sa.ForeignKeyConstraint(['root_id'], ['campaign.id'], ),
+    sa.PrimaryKeyConstraint('assessment_id')
+    )
+    with op.batch_alter_table('assessment_result', schema=None) as batch_op:
+        batch_op.create_index('ix_assessment_result_campaign_levels', ['campaign_id', 'level1', 'level2'], unique=False)
+        batch_op.create_index('ix_assessment_result_root_ext1', ['root_id', 'ext1'], unique=False)
+        batch_op.create_index('ix_assessment_result_root_ext2', ['root_id', 'ext2'], unique=False)
+        batch_op.create_index('ix_assessment_result_root_levels', ['root_id', 'level1', 'level2'], unique=False)
+        batch_op.create_index('ix_assessment_result_root_self1', ['root_id', 'self1'], unique=False)
+        batch_op.create_index('ix_assessment_result_root_self2', ['root_id', 'self2'], unique=False)
 
     op.create_table('assessment_score',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -605,6 +634,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_assessment_score_scored_at')
 
     op.drop_table('assessment_score')
+    with op.batch_alter_table('assessment_result', schema=None) as batch_op:
+        batch_op.drop_index('ix_assessment_result_root_self2')
+        batch_op.drop_index('ix_assessment_result_root_self1')
+        batch_op.drop_index('ix_assessment_result_root_levels')
+        batch_op.drop_index('ix_assessment_result_root_ext2')
+        batch_op.drop_index('ix_assessment_result_root_ext1')
+        batch_op.drop_index('ix_assessment_result_campaign_levels')
+
+    op.drop_table('assessment_result')
     with op.batch_alter_table('assessment_event', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessment_event_assessment_id'))
 
@@ -635,6 +673,7 @@ def downgrade() -> None:
     op.drop_table('campaign_figures')
     with op.batch_alter_table('assessment', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_assessment_school_id'))
+        batch_op.drop_index('ix_assessment_proposed_at')
         batch_op.drop_index('ix_assessment_campaign_state')
 
     op.drop_table('assessment')

@@ -1,0 +1,59 @@
+"""Keeps `assessment_result` (one line per scored assessment, both phases side by side) equal to
+what `assessment_score` says. The two places that store or remove scores (`scoring._store_score` and
+the bulk import) call `refresh` in their own transaction; `rebuild` fills the table from scratch
+(a database that had scores before the table existed, or benchmark data written in bulk)."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import and_, case, delete, func, insert, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from cdsflow.storage.assessment_tables import AssessmentScore
+from cdsflow.storage.listing_tables import AssessmentResult
+from cdsflow.storage.tables import Assessment, Campaign
+
+CHUNK = 500
+
+
+def _select(ids: list[int] | None):
+    own = aliased(AssessmentScore, name="own")
+    ext = aliased(AssessmentScore, name="ext")
+    counts = func.coalesce(ext.complete, literal(False))
+
+    def counted(column: str):
+        return case((ext.complete.is_(True), getattr(ext, column)), else_=getattr(own, column))
+
+    stmt = (select(Assessment.id, Assessment.campaign_id, func.coalesce(Campaign.parent_id, Campaign.id),
+                   own.group1_total, own.group1_level, own.group2_total, own.group2_level,
+                   ext.group1_total, ext.group1_level, ext.group2_total, ext.group2_level, counts,
+                   counted("group1_level"), counted("group2_level"))
+            .select_from(Assessment).join(Campaign, Campaign.id == Assessment.campaign_id)
+            .outerjoin(own, and_(own.assessment_id == Assessment.id, own.phase == "self"))
+            .outerjoin(ext, and_(ext.assessment_id == Assessment.id, ext.phase == "external"))
+            .where(own.id.is_not(None) | ext.id.is_not(None)))
+    return stmt if ids is None else stmt.where(Assessment.id.in_(ids))
+
+
+_COLUMNS = ["assessment_id", "campaign_id", "root_id", "self1", "self1_level", "self2", "self2_level", "ext1",
+            "ext1_level", "ext2", "ext2_level", "review_counts", "level1", "level2"]
+
+
+def refresh(session: Session, assessment_ids: Iterable[int]) -> None:
+    """Rewrite the lines of these assessments from their stored scores (flushes pending changes;
+    the caller commits)."""
+    ids = sorted(set(assessment_ids))
+    session.flush()
+    table = AssessmentResult.__table__
+    for i in range(0, len(ids), CHUNK):
+        chunk = ids[i:i + CHUNK]
+        session.execute(delete(table).where(table.c.assessment_id.in_(chunk)))
+        session.execute(insert(table).from_select(_COLUMNS, _select(chunk)))
+
+
+def rebuild(session: Session) -> int:
+    """Every line again from `assessment_score`; returns how many lines there are."""
+    table = AssessmentResult.__table__
+    session.execute(delete(table))
+    session.execute(insert(table).from_select(_COLUMNS, _select(None)))
+    return session.execute(select(func.count()).select_from(table)).scalar_one()
