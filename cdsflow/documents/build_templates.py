@@ -414,6 +414,7 @@ class Builder:
     def articles(self) -> None:
         self.tag("{%p for a in articles %}")
         self.para(("{{ a.label }}", {"bold": True}), " {{ a.text }}")
+        self.loop("a.more|default([])", "{{ m }}", var="m")  # an article the officer wrote in paragraphs
         self.tag("{%p endfor %}")
 
     def foot(self, *, left: str | None = None) -> None:
@@ -796,7 +797,7 @@ def build_cong_van_nhac() -> bytes:
     b.table([("TT", 10), ("Đơn vị", 95), ("Hạn", 30)], ["{{ r.num }}", "{{ r.name }}", "{{ r.due }}"],
             loop="r in overdue", size=12)
     b.tag("{%p endif %}")
-    b.body("{{ closing }}")
+    b.loop("sections.closing", "{{ x }}")
     b.foot()
     return b.save()
 
@@ -842,6 +843,9 @@ def build_cong_van_trien_khai() -> bytes:
     b.foot()
     b.annex("DANH SÁCH ĐƯỜNG LINK NỘP HỒ SƠ ĐÁNH GIÁ MỨC ĐỘ CHUYỂN ĐỔI SỐ")
     b.loop("sections.links", "{{ x }}", align="left")
+    return b.save()
+
+
 # --- the papers of the review and of the report upward (contexts_review.py, contexts_reports.py) ---
 
 
@@ -885,7 +889,7 @@ def build_thong_bao() -> bytes:
     b.page_numbers()
     b.header()
     b.title("THÔNG BÁO")
-    b.body("{{ intro }}")
+    b.loop("sections.intro", "{{ x }}")
     b.table([("TT", 11), ("Họ và tên", 36), ("Chức vụ, đơn vị công tác", 40), ("Nhiệm vụ trong đoàn", 26),
              ("Nhiệm vụ được phân công", 54)],
             ["{{ r.num }}", "{{ r.full_name }}", "{{ r.position }}", "{{ r.role }}", "{{ r.duties }}"],
@@ -895,7 +899,7 @@ def build_thong_bao() -> bytes:
     b.table([("TT", 10), ("Cơ sở giáo dục", 85), ("Ngày", 30), ("Buổi", 25)],
             ["{{ r.num }}", "{{ r.name }}", "{{ r.day }}", "{{ r.session }}"], loop="r in schools")
     b.tag("{%p endif %}")
-    b.body("{{ closing }}")
+    b.loop("sections.closing", "{{ x }}")
     b.foot()
     return b.save()
 
@@ -979,7 +983,7 @@ def build_bao_cao_tong_hop() -> bytes:
     b.header()
     b.title("BÁO CÁO")
     b.addressees()
-    b.body("{{ intro }}")
+    b.loop("sections.intro", "{{ x }}")
     b.tag("{%p if work_lines %}")
     b.heading("I. CÔNG TÁC TRIỂN KHAI")
     b.loop("work_lines", "- {{ x }}")
@@ -1006,7 +1010,7 @@ def build_bao_cao_tong_hop() -> bytes:
     b.heading("III. ĐỀ XUẤT, KIẾN NGHỊ")
     b.loop("proposals", "- {{ x }}")
     b.tag("{%p endif %}")
-    b.body("{{ closing }}")
+    b.loop("sections.closing", "{{ x }}")
     b.foot()
     b.annex("{{ annex_title }}", landscape=True)
     b.table([("TT", 9), ("Tên cơ sở giáo dục", 60), ("Cấp học", 18), ("Xã/phường", 30), ("Điểm nhóm 1", 16),
