@@ -909,7 +909,7 @@ def build_bien_ban_danh_gia_ngoai() -> bytes:
     b.page_numbers()
     b.header(date=False)
     b.title("BIÊN BẢN")
-    b.body("{{ opening }}")
+    b.loop("sections.opening", "{{ x }}")
     b.heading("I. THÀNH PHẦN")
     b.subheading("1. Đoàn đánh giá ngoài")
     b.loop("team_lines", "- {{ x }}")
@@ -918,7 +918,7 @@ def build_bien_ban_danh_gia_ngoai() -> bytes:
     b.loop("school_lines", "- {{ x }}")
     b.tag("{%p endif %}")
     b.heading("II. NỘI DUNG KIỂM TRA, ĐÁNH GIÁ")
-    b.body("{{ content }}")
+    b.loop("sections.content", "{{ x }}")
     b.table([("Mã", 12), ("Tiêu chí", 52), ("Điểm tối đa", 15), ("Tự đánh giá", 16), ("Đánh giá ngoài", 17),
              ("Chênh lệch", 15), ("Ghi chú của đoàn", 38)],
             ["{{ r.code }}", "{{ r.name }}", "{{ r.max_points }}", "{{ r.own }}", "{{ r.ext }}", "{{ r.diff }}",
@@ -933,8 +933,8 @@ def build_bien_ban_danh_gia_ngoai() -> bytes:
     b.loop("mandatory_lines", "- {{ x }}")
     b.tag("{%p endif %}")
     b.heading("III. KẾT LUẬN")
-    b.body("{{ conclusion }}")
-    b.body("{{ closing_line }}")
+    b.loop("sections.proposal", "{{ x }}")
+    b.loop("sections.closing", "{{ x }}")
     _signatures(b, [("ĐẠI DIỆN NHÀ TRƯỜNG", "{{ school_head_name }}"), ("THƯ KÝ", "{{ secretary_name }}"),
                     ("TRƯỞNG ĐOÀN", "{{ head_name }}")])
     return b.save()
@@ -945,7 +945,7 @@ def build_danh_sach_de_nghi() -> bytes:
     b.page_numbers()
     b.header()
     b.title("DANH SÁCH")
-    b.centre("{{ intro }}", italic=True, before=0)
+    b.loop("sections.intro", "{{ x }}", size=14, italic=True, align="center", indent=False, before=0)
     b.para("", indent=False, before=0, size=6, single=True)
     b.table([("TT", 9), ("Tên cơ sở giáo dục", 62), ("Xã/phường", 30), ("Nhóm 1: tự đánh giá", 20),
              ("Nhóm 1: đánh giá ngoài", 20), ("Mức nhóm 1", 16), ("Nhóm 2: tự đánh giá", 20),

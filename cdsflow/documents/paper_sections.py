@@ -44,6 +44,10 @@ PAPERS: dict[str, Paper] = {
     "thong_bao": _p({"intro": "intro", "closing": "closing"}, "school_year", "decision", "team_name", "issuer",
                     "start", "end"),
     "bao_cao_tong_hop": _p({"intro": "intro", "closing": "closing"}, "school_year", "plan", "issuer"),
+    "bien_ban_danh_gia_ngoai": _p({"opening": "opening", "content": "content", "proposal": "conclusion",
+                                   "closing": "closing_line"}, "school_year", "session", "day", "team_name", "issuer",
+                                  "school", "index_set", "authority", "levels"),
+    "danh_sach_de_nghi": _p({"intro": "intro"}, "school_year", "team_name"),
     "cong_van_nhac": _p({"body": "paragraphs", "closing": "closing"}, "school_year", "count", "milestone", "due",
                         "issuer"),
 }
