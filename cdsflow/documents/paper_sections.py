@@ -51,6 +51,7 @@ PAPERS: dict[str, Paper] = {
     "cong_van_nhac": _p({"body": "paragraphs", "closing": "closing"}, "school_year", "count", "milestone", "due",
                         "issuer"),
 }
+PER_SCHOOL = {"bien_ban_danh_gia_ngoai"}  # one per school: edited from the CLI (--school), not the campaign's page
 TEXTS_DIR = sx.TEXTS_DIR
 
 
