@@ -112,11 +112,12 @@ def read(code: str, path: Path | None = None) -> PaperTexts:
         for t in [text, *map(str, more.values())]:
             if _names(t) - paper.placeholders:
                 problems.append(f"{key}: chỗ điền không rõ: {', '.join(sorted(_names(t) - paper.placeholders))}")
+        if key in labels:
+            problems.append(f"{key}: trùng mục")
         labels[key], texts[key] = str(row["label"]), text
         variants.update({str(k): str(v).strip() for k, v in more.items()})
-    if set(labels) != set(paper.fields):
-        problems.append("thiếu mục: " + ", ".join(k for k in paper.fields if k not in labels) if
-                        set(paper.fields) - set(labels) else "trùng mục")
+    if missing := [k for k in paper.fields if k not in labels]:
+        problems.append("thiếu mục: " + ", ".join(missing))
     if isinstance(subject, str) and _names(subject) - paper.placeholders:
         problems.append("subject: chỗ điền không rõ")
     if problems:

@@ -53,6 +53,7 @@ def test_each_edited_papers_texts_load_with_exactly_its_sections(code):
     ("  - {key: article1, label: A, text: \"Một\\nHai\"}", "một đoạn văn"),
     ("  - {key: dieu9, label: A, text: \"x\"}", "không phải mục"),
     ("  - {key: can_cu, label: A, text: \"x\"}", "căn cứ lấy từ dữ liệu"),
+    ("  - {key: article3, label: A, text: \"x\"}", "trùng mục"),
 ])
 def test_a_bad_papers_texts_file_is_refused(tmp_path, body, reason):
     good = (ps.TEXTS_DIR / "qd_cong_nhan.yaml").read_text(encoding="utf-8")
