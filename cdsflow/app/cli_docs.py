@@ -107,14 +107,19 @@ def generate_cmd(
 
 @docs_app.command("text")
 def text_cmd(
-    doc_type: str = typer.Argument(..., metavar="TYPE", help="ke_hoach hoặc cong_van_trien_khai"),
+    doc_type: str = typer.Argument(..., metavar="TYPE", help="ke_hoach, cong_van_trien_khai, qd_cong_nhan, thong_bao, …"),
     campaign: int = typer.Option(..., "--campaign", help="Số đợt đánh giá"),
     out: Path = typer.Option(..., "--out", help="Tệp YAML ghi nội dung mặc định, để sửa rồi dùng với --text"),
+    school: str | None = typer.Option(None, "--school", help="Mã trường (bộ phận chỉ đạo CĐS của trường)"),
+    data: Path | None = typer.Option(None, "--data", help="Tệp YAML bổ sung, như khi tạo văn bản (mốc đôn đốc…)"),
 ) -> None:
-    """Ghi nội dung mặc định từng mục của văn bản đơn vị ra tệp YAML để sửa trước khi ban hành."""
-    from cdsflow.documents import plan_service
+    """Ghi nội dung mặc định từng mục của văn bản ra tệp YAML để sửa trước khi ban hành."""
+    from cdsflow.documents import paper_sections, plan_service, service
 
-    texts = plan_service.default_texts(_engine(), doc_type, campaign)
+    if doc_type in paper_sections.PAPERS:  # the paper as it would print now, from stored data
+        texts = service.section_defaults(_engine(), doc_type, campaign, school, data=_data(data))
+    else:
+        texts = plan_service.default_texts(_engine(), doc_type, campaign)
     out.write_text(_dump(texts), encoding="utf-8")
     console.print(f"Đã ghi {out} ({len(texts)} mục)", highlight=False)
 

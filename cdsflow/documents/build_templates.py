@@ -414,6 +414,7 @@ class Builder:
     def articles(self) -> None:
         self.tag("{%p for a in articles %}")
         self.para(("{{ a.label }}", {"bold": True}), " {{ a.text }}")
+        self.loop("a.more|default([])", "{{ m }}", var="m")  # an article the officer wrote in paragraphs
         self.tag("{%p endfor %}")
 
     def foot(self, *, left: str | None = None) -> None:
@@ -796,7 +797,7 @@ def build_cong_van_nhac() -> bytes:
     b.table([("TT", 10), ("Đơn vị", 95), ("Hạn", 30)], ["{{ r.num }}", "{{ r.name }}", "{{ r.due }}"],
             loop="r in overdue", size=12)
     b.tag("{%p endif %}")
-    b.body("{{ closing }}")
+    b.loop("sections.closing", "{{ x }}")
     b.foot()
     return b.save()
 
@@ -842,6 +843,9 @@ def build_cong_van_trien_khai() -> bytes:
     b.foot()
     b.annex("DANH SÁCH ĐƯỜNG LINK NỘP HỒ SƠ ĐÁNH GIÁ MỨC ĐỘ CHUYỂN ĐỔI SỐ")
     b.loop("sections.links", "{{ x }}", align="left")
+    return b.save()
+
+
 # --- the papers of the review and of the report upward (contexts_review.py, contexts_reports.py) ---
 
 
@@ -885,7 +889,7 @@ def build_thong_bao() -> bytes:
     b.page_numbers()
     b.header()
     b.title("THÔNG BÁO")
-    b.body("{{ intro }}")
+    b.loop("sections.intro", "{{ x }}")
     b.table([("TT", 11), ("Họ và tên", 36), ("Chức vụ, đơn vị công tác", 40), ("Nhiệm vụ trong đoàn", 26),
              ("Nhiệm vụ được phân công", 54)],
             ["{{ r.num }}", "{{ r.full_name }}", "{{ r.position }}", "{{ r.role }}", "{{ r.duties }}"],
@@ -895,7 +899,7 @@ def build_thong_bao() -> bytes:
     b.table([("TT", 10), ("Cơ sở giáo dục", 85), ("Ngày", 30), ("Buổi", 25)],
             ["{{ r.num }}", "{{ r.name }}", "{{ r.day }}", "{{ r.session }}"], loop="r in schools")
     b.tag("{%p endif %}")
-    b.body("{{ closing }}")
+    b.loop("sections.closing", "{{ x }}")
     b.foot()
     return b.save()
 
@@ -905,7 +909,7 @@ def build_bien_ban_danh_gia_ngoai() -> bytes:
     b.page_numbers()
     b.header(date=False)
     b.title("BIÊN BẢN")
-    b.body("{{ opening }}")
+    b.loop("sections.opening", "{{ x }}")
     b.heading("I. THÀNH PHẦN")
     b.subheading("1. Đoàn đánh giá ngoài")
     b.loop("team_lines", "- {{ x }}")
@@ -914,7 +918,7 @@ def build_bien_ban_danh_gia_ngoai() -> bytes:
     b.loop("school_lines", "- {{ x }}")
     b.tag("{%p endif %}")
     b.heading("II. NỘI DUNG KIỂM TRA, ĐÁNH GIÁ")
-    b.body("{{ content }}")
+    b.loop("sections.content", "{{ x }}")
     b.table([("Mã", 12), ("Tiêu chí", 52), ("Điểm tối đa", 15), ("Tự đánh giá", 16), ("Đánh giá ngoài", 17),
              ("Chênh lệch", 15), ("Ghi chú của đoàn", 38)],
             ["{{ r.code }}", "{{ r.name }}", "{{ r.max_points }}", "{{ r.own }}", "{{ r.ext }}", "{{ r.diff }}",
@@ -929,8 +933,8 @@ def build_bien_ban_danh_gia_ngoai() -> bytes:
     b.loop("mandatory_lines", "- {{ x }}")
     b.tag("{%p endif %}")
     b.heading("III. KẾT LUẬN")
-    b.body("{{ conclusion }}")
-    b.body("{{ closing_line }}")
+    b.loop("sections.proposal", "{{ x }}")
+    b.loop("sections.closing", "{{ x }}")
     _signatures(b, [("ĐẠI DIỆN NHÀ TRƯỜNG", "{{ school_head_name }}"), ("THƯ KÝ", "{{ secretary_name }}"),
                     ("TRƯỞNG ĐOÀN", "{{ head_name }}")])
     return b.save()
@@ -941,7 +945,7 @@ def build_danh_sach_de_nghi() -> bytes:
     b.page_numbers()
     b.header()
     b.title("DANH SÁCH")
-    b.centre("{{ intro }}", italic=True, before=0)
+    b.loop("sections.intro", "{{ x }}", size=14, italic=True, align="center", indent=False, before=0)
     b.para("", indent=False, before=0, size=6, single=True)
     b.table([("TT", 9), ("Tên cơ sở giáo dục", 62), ("Xã/phường", 30), ("Nhóm 1: tự đánh giá", 20),
              ("Nhóm 1: đánh giá ngoài", 20), ("Mức nhóm 1", 16), ("Nhóm 2: tự đánh giá", 20),
@@ -979,7 +983,7 @@ def build_bao_cao_tong_hop() -> bytes:
     b.header()
     b.title("BÁO CÁO")
     b.addressees()
-    b.body("{{ intro }}")
+    b.loop("sections.intro", "{{ x }}")
     b.tag("{%p if work_lines %}")
     b.heading("I. CÔNG TÁC TRIỂN KHAI")
     b.loop("work_lines", "- {{ x }}")
@@ -1006,7 +1010,7 @@ def build_bao_cao_tong_hop() -> bytes:
     b.heading("III. ĐỀ XUẤT, KIẾN NGHỊ")
     b.loop("proposals", "- {{ x }}")
     b.tag("{%p endif %}")
-    b.body("{{ closing }}")
+    b.loop("sections.closing", "{{ x }}")
     b.foot()
     b.annex("{{ annex_title }}", landscape=True)
     b.table([("TT", 9), ("Tên cơ sở giáo dục", 60), ("Cấp học", 18), ("Xã/phường", 30), ("Điểm nhóm 1", 16),

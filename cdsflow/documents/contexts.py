@@ -48,6 +48,12 @@ def texts() -> dict:
             raise InvalidInput(f"{_TEXTS.name}: loại văn bản không có trong danh mục: «{code}»")
         if not isinstance(block, dict):
             raise InvalidInput(f"{_TEXTS.name}: {code}: phải là một bảng khóa → văn bản")
+    from cdsflow.documents import paper_sections  # papers an officer edits: their own texts/<code>.yaml
+
+    for code in paper_sections.PAPERS:
+        if code in data:
+            raise InvalidInput(f"{_TEXTS.name}: «{code}» có tệp riêng documents/texts/{code}.yaml")
+        data[code] = paper_sections.wording(code)
     return data
 
 

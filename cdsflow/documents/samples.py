@@ -97,7 +97,15 @@ def sample_issue(kind: str, *, draft: bool = False, hostile: bool = False) -> Is
 
 
 def sample_context(code: str, *, hostile: bool = False, draft: bool = False, rows: int | None = None) -> dict:
-    """A complete context for `code`, built through the real builders from sample domain objects."""
+    """A complete context for `code`, built through the real builders from sample domain objects
+    (with its editable sections, as the service stores it)."""
+    from cdsflow.documents import paper_sections
+
+    ctx = _sample_context(code, hostile=hostile, draft=draft, rows=rows)
+    return paper_sections.apply(code, ctx, None) if code in paper_sections.PAPERS else ctx
+
+
+def _sample_context(code: str, *, hostile: bool, draft: bool, rows: int | None) -> dict:
     bureau, school, campaign = sample_units(hostile)
     s_issue, b_issue = sample_issue("school", draft=draft, hostile=hostile), sample_issue("bureau", draft=draft, hostile=hostile)
     groups = sample_groups()

@@ -106,7 +106,13 @@ def final_sections(name: str, defaults: Mapping[str, str], edited: object) -> di
     """The paragraphs to print: the officer's text for the sections given, the defaults for the
     rest. Refused (nothing stored) for an unknown section, a non-text value, an emptied section
     or a character Word cannot hold."""
-    known = {s.key: s for s in sections_of(name)}
+    return check_sections({s.key: s.label for s in sections_of(name)}, defaults, edited)
+
+
+def check_sections(known: Mapping[str, str], defaults: Mapping[str, str], edited: object, *,
+                   optional: set[str] | frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """`final_sections` for any paper: `known` maps section key → label; a section in `optional`
+    may be empty (a paper without căn cứ)."""
     if edited in (None, ""):
         edited = {}
     if not isinstance(edited, Mapping):
@@ -116,25 +122,25 @@ def final_sections(name: str, defaults: Mapping[str, str], edited: object) -> di
         raise InvalidInput("Nội dung văn bản có mục không có trong văn bản này", details=[
             *unknown, "các mục: " + ", ".join(known)])
     out, problems = {}, []
-    for key, section in known.items():
+    for key, label in known.items():
         raw = edited.get(key, defaults.get(key, ""))
         if isinstance(raw, list):
             raw = "\n".join(str(x) for x in raw)
         if not isinstance(raw, str):
-            problems.append(f"«{section.label}»: phải là văn bản")
+            problems.append(f"«{label}»: phải là văn bản")
             continue
         if len(raw) > MAX_SECTION_CHARS:
-            problems.append(f"«{section.label}»: dài quá {MAX_SECTION_CHARS:,} ký tự".replace(",", "."))
+            problems.append(f"«{label}»: dài quá {MAX_SECTION_CHARS:,} ký tự".replace(",", "."))
             continue
         try:
-            text = clean_text(raw, field=f"mục «{section.label}»", allow_newlines=True)
+            text = clean_text(raw, field=f"mục «{label}»", allow_newlines=True)
         except TextError as err:
             problems.append(str(err))
             continue
         lines = [re.sub(r"[ \t]+", " ", ln).strip() for ln in text.split("\n")]
         lines = [ln for ln in lines if ln]
-        if not lines:
-            problems.append(f"mục «{section.label}» không được để trống")
+        if not lines and key not in optional:
+            problems.append(f"mục «{label}» không được để trống")
         out[key] = lines
     if problems:
         raise InvalidInput("Nội dung văn bản chưa hợp lệ", details=problems)

@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from cdsflow.documents import authority_papers as ap
 from cdsflow.documents import contexts as cx
-from cdsflow.documents import plan_service
+from cdsflow.documents import paper_sections, plan_service
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.checks import district_names
 from cdsflow.documents.contexts import VN_TZ, Issue
@@ -348,9 +348,18 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
     c, school = ld.campaign, ld.school
     if school is None and code in plan_service.TEXTS:  # the authority's own Kế hoạch / Công văn triển khai
         return plan_service.build(session, code, c, ld.authority, ld.milestones, issue, data)
-    if data.get("sections"):  # typed text is never dropped without a word
-        raise InvalidInput("Văn bản này chưa soạn nội dung theo mục (--text): chỉ Kế hoạch của đơn vị (--campaign, "
-                           "không --school) và Công văn triển khai")
+    if code in paper_sections.PAPERS:  # the officer's sections replace the built wording
+        return paper_sections.apply(code, _build_context(session, code, ld, issue, data, replacing=replacing),
+                                    data.get("sections"))
+    return _build_context(session, code, ld, issue, data, replacing=replacing)
+
+
+def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict, *,
+                   replacing: GeneratedDocument | None = None) -> dict:
+    c, school = ld.campaign, ld.school
+    if data.get("sections") and code not in paper_sections.PAPERS:  # typed text is never dropped without a word
+        raise InvalidInput("Văn bản này chưa soạn nội dung theo mục (--text)", details=[
+            "văn bản soạn theo mục: " + ", ".join([*plan_service.TEXTS, *paper_sections.PAPERS])])
     if code == "cong_van_trien_khai":
         raise InvalidInput("Công văn triển khai lập cho cả đợt đánh giá: dùng --campaign, không dùng --school")
     if code in ap.CODES:
@@ -481,7 +490,7 @@ def _backdating(session: Session, issuer_id: int, year: int, series: str, number
 
 def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = False, issued_on: date | None = None,
                    data: dict | None = None, actor: str = "", on_existing: str | None = None,
-                   reason: str = "") -> GeneratedDocument:
+                   reason: str = "", draft_replaces: bool = False) -> GeneratedDocument:
     """Ask the gate, take a number (unless draft), build the context and store the record; the
     caller commits. Refused (`PaperRefused`) when what the paper would say is not true yet; a
     second paper of the same type for the same school asks replace-or-new (`AlreadyIssued`)."""
@@ -499,7 +508,9 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
             f"{vn.short_date(date.fromisoformat(previous.issued_on))} cho {_who(ld)}: chọn thay thế văn bản đó "
             "(--replace kèm --reason) hoặc ban hành văn bản mới (--new)")
     replacing = previous if on_existing == "replace" else None
-    if replacing is not None and not reason.strip():
+    if draft and draft_replaces:  # the draft of the paper that would replace the one issued (its defaults)
+        replacing = _latest(session, code, ld.campaign.id, ld.school.id if ld.school else None)
+    if replacing is not None and not reason.strip() and not draft:
         raise InvalidInput("Thay thế văn bản cần nêu lý do (--reason)")
     refuse(code, _who(ld), gate(session, code, ld, draft=draft, replacing=replacing, data=data))
     chair = next((m for m in ld.members if m.role == "chair"), None)
@@ -570,6 +581,23 @@ def generate(engine: Engine, code: str, *, school_code: str | None = None, campa
         record.content_sha256 = hashlib.sha256(content).hexdigest()
         uow.commit()
     return record, content
+
+
+def section_defaults(engine: Engine, code: str, campaign_id: int, school_code: str | None = None,
+                     data: dict | None = None) -> dict[str, str]:
+    """Each editable section of `code` as the paper would print it now (documents/paper_sections.py):
+    a draft built from stored data and thrown away; refused like the paper itself when data is missing."""
+    if code not in paper_sections.PAPERS:
+        raise InvalidInput(f"Văn bản «{code}» không có nội dung soạn theo mục",
+                           details=["chọn: " + ", ".join([*plan_service.TEXTS, *paper_sections.PAPERS])])
+    with UnitOfWork(engine) as uow:
+        ld = load(uow.session, campaign_id, school_code)
+    with UnitOfWork(engine) as uow:  # never committed: the draft is only read
+        record = issue_document(uow.session, code, ld, draft=True, data={**(data or {}), "sections": None},
+                                draft_replaces=True)
+        out = paper_sections.defaults(code, record.context)
+        uow.rollback()
+    return out
 
 
 def _safe(name: str) -> str:

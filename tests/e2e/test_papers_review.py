@@ -16,9 +16,12 @@ import pytest
 from docx import Document
 
 from cdsflow.app.web.app import create_app
+from sqlalchemy import func, select
+
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.settings import update_settings
 from cdsflow.storage.db import UnitOfWork, make_engine
+from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Assessment, Unit
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.services import assessments as svc
@@ -264,3 +267,101 @@ def test_certificates_for_a_whole_decision_one_docx_each_and_one_pdf(world, tmp_
     assert sorted(n for n in z.namelist() if n.endswith(".docx")) == [f.name for f in files]
     assert {n: z.read(n) for n in z.namelist() if n.endswith(".docx")} == {f.name: f.read_bytes() for f in files}
     assert "giay-chung-nhan.pdf" in z.namelist()
+
+
+# --- issue 13 item 2: the officer's own wording of these papers, edited before numbering ---------
+
+
+def paragraphs(data: bytes) -> list[str]:
+    return [p.text for p in Document(io.BytesIO(data)).paragraphs]
+
+
+def stored_count(world) -> int:
+    with UnitOfWork(world["engine"]) as uow:
+        return uow.session.scalar(select(func.count()).select_from(GeneratedDocument))
+
+
+def test_cli_writes_the_defaults_then_issues_the_edited_text_and_reproduces_it(world):
+    from cdsflow import safeyaml
+
+    cli, tmp, cid = world["cli"], world["tmp"], world["cid"]
+    cli("docs", "text", "thong_bao", "--campaign", cid, "--out", str(tmp / "tb.yaml"))
+    tb = safeyaml.load_file(tmp / "tb.yaml")
+    assert list(tb) == ["intro", "closing"] and tb["intro"].startswith("Thực hiện Quyết định số 01/QĐ-PGDĐT")
+    assert tb["closing"] == ("Đề nghị các thành viên Đoàn và thủ trưởng các cơ sở giáo dục có tên trong lịch làm việc "
+                             "thực hiện./.")
+    before = stored_count(world)
+    for bad, reason in (({**tb, "bang_diem": "x"}, "bang_diem"), ({**tb, "closing": "  "}, "không được để trống"),
+                        ({**tb, "closing": "Kết\x07"}, "không hợp lệ")):
+        (tmp / "bad.yaml").write_text(_yaml(bad), encoding="utf-8")
+        assert reason in refused(world, "thong_bao", "--campaign", cid, "--new", "--text", str(tmp / "bad.yaml"))
+    assert stored_count(world) == before  # nothing stored, no number taken
+    tb["intro"] = "Đoạn mở đầu thứ nhất của Phòng.\nĐoạn thứ hai: lịch có thể thay đổi theo thời tiết."
+    (tmp / "tb.yaml").write_text(_yaml(tb), encoding="utf-8")
+    data = generate(world, "thong_bao", "--campaign", cid, "--new", "--text", str(tmp / "tb.yaml"), "--date", "2025-04-04")
+    paras = paragraphs(data)
+    i = paras.index("Đoạn mở đầu thứ nhất của Phòng.")
+    assert paras[i + 1] == "Đoạn thứ hai: lịch có thể thay đổi theo thời tiết." and "Số: 02/TB-PGDĐT" in docx_text(data)
+    assert [r[1] for r in table(data, "TT", "Họ và tên")] == ["Lê Thị Thu", "Trần Văn Bình", "Phạm Minh Đức"]
+    # The Quyết định công nhận: căn cứ and an article rewritten; the annex still from the stored results.
+    cli("docs", "text", "qd_cong_nhan", "--campaign", cid, "--out", str(tmp / "qd.yaml"))
+    qd = safeyaml.load_file(tmp / "qd.yaml")
+    assert list(qd) == ["can_cu", "article1", "article2", "article3"]
+    assert qd["article1"] == "Công nhận mức độ chuyển đổi số năm học 2024-2025 đối với 2 cơ sở giáo dục có tên trong danh sách kèm theo."
+    qd["can_cu"] += "\nXét đề nghị của Trưởng đoàn đánh giá ngoài."
+    qd["article2"] = "Các cơ sở giáo dục có tên tại Điều 1 công khai kết quả.\nCập nhật cơ sở dữ liệu ngành trước ngày 30/6/2025."
+    (tmp / "qd.yaml").write_text(_yaml(qd), encoding="utf-8")
+    data = generate(world, "qd_cong_nhan", "--campaign", cid, "--replace", "--reason", "Sửa Điều 2", "--text",
+                    str(tmp / "qd.yaml"), "--date", "2025-05-26")
+    paras = paragraphs(data)
+    assert "Xét đề nghị của Trưởng đoàn đánh giá ngoài." in paras
+    i = paras.index("Điều 2. Các cơ sở giáo dục có tên tại Điều 1 công khai kết quả.")
+    assert paras[i + 1] == "Cập nhật cơ sở dữ liệu ngành trước ngày 30/6/2025." and paras[i + 2].startswith("Điều 3.")
+    assert [r[1] for r in table(data, "TT", "Tên cơ sở giáo dục")] == ["Trường Tiểu học Số 1.2", "Trường Tiểu học Số 1.4"]
+    with UnitOfWork(world["engine"]) as uow:
+        record_id = uow.session.scalar(select(GeneratedDocument.id).where(GeneratedDocument.doc_type == "qd_cong_nhan")
+                                       .order_by(GeneratedDocument.id.desc()))
+    cli("docs", "reproduce", str(record_id), str(tmp / "again.docx"))
+    assert (tmp / "again.docx").read_bytes() == data
+
+
+def _yaml(d: dict) -> str:
+    from cdsflow.app.cli_docs import _dump
+
+    return _dump(d)
+
+
+def test_web_page_keeps_the_typed_text_on_a_refusal_and_issues_what_was_typed(world):
+    web = client(world, "canbo")
+    token, cid = web.headers["X-CSRF-Token"], world["cid"]
+    page = web.get(f"/campaigns/{cid}/papers/qd_cong_nhan")
+    assert page.status_code == 200 and "Soạn Quyết định công nhận" in page.text
+    assert "đối với 2 cơ sở giáo dục có tên trong danh sách kèm theo." in page.text and 'name="section_can_cu"' in page.text
+    form = {"csrf_token": token, "action": "issue", "existing": "replace", "reason": "Sửa Điều 1",
+            "section_can_cu": "Căn cứ Quyết định số 4725/QĐ-BGDĐT ngày 30/12/2022 của Bộ Giáo dục và Đào tạo;",
+            "section_article1": "Công nhận mức độ chuyển đổi số cho 2 trường «theo danh sách».",
+            "section_article2": "", "section_article3": "Quyết định có hiệu lực kể từ ngày ký./."}
+    before = stored_count(world)
+    bad = web.post(f"/campaigns/{cid}/papers/qd_cong_nhan", data=form)
+    assert bad.status_code == 422 and "không được để trống" in bad.text
+    assert "Công nhận mức độ chuyển đổi số cho 2 trường «theo danh sách»." in bad.text and stored_count(world) == before
+    form["section_article2"] = "Các trường công khai kết quả & cập nhật <cơ sở dữ liệu>."
+    assert web.post(f"/campaigns/{cid}/papers/qd_cong_nhan", data=form).status_code == 303
+    doc = max((d for d in web.get("/api/documents").json() if d["doc_type"] == "qd_cong_nhan"), key=lambda d: d["id"])
+    data = web.get(doc["download"]).content
+    paras = paragraphs(data)
+    assert "Điều 1. Công nhận mức độ chuyển đổi số cho 2 trường «theo danh sách»." in paras
+    assert "Điều 2. Các trường công khai kết quả & cập nhật <cơ sở dữ liệu>." in paras
+    assert web.get(doc["download"]).content == data  # re-downloads byte for byte
+    # The Thông báo: its intro defaults to the numbered team decision; the closing rewritten in two paragraphs.
+    page = web.get(f"/campaigns/{cid}/papers/thong_bao")
+    assert "Thực hiện Quyết định số 01/QĐ-PGDĐT" in page.text
+    tb = {"csrf_token": token, "action": "issue", "existing": "new",
+          "section_intro": "Phòng thông báo phân công như sau:", "section_closing": "Đề nghị thực hiện.\r\nTrân trọng./."}
+    assert web.post(f"/campaigns/{cid}/papers/thong_bao", data=tb).status_code == 303
+    doc = max((d for d in web.get("/api/documents").json() if d["doc_type"] == "thong_bao"), key=lambda d: d["id"])
+    data = web.get(doc["download"]).content
+    paras = paragraphs(data)
+    assert paras[paras.index("Đề nghị thực hiện.") + 1] == "Trân trọng./." and "Phòng thông báo phân công như sau:" in paras
+    assert [r[1] for r in table(data, "TT", "Cơ sở giáo dục")] == ["Trường Tiểu học Số 1.2", "Trường Tiểu học Số 1.3"]
+    assert web.get(doc["download"]).content == data

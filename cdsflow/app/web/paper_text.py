@@ -1,12 +1,13 @@
 """The officer's page to write an authority paper's sections before it is numbered: one textarea per
 section, filled with the defaults (documents/texts/*.yaml and the stored data); a refusal shows the
-reason above the text the officer typed, which is kept."""
+reason above the text the officer typed, which is kept. The Kế hoạch and Công văn triển khai
+(plan_service) and every paper of documents/paper_sections.PAPERS are written here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from cdsflow.app.web.access import actor, campaign_for
-from cdsflow.documents import plan_service, sections
+from cdsflow.documents import paper_sections, plan_service, sections
 from cdsflow.documents import service as doc_svc
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
@@ -25,11 +26,24 @@ class Field:
 
 
 def _check(uow: UnitOfWork, p: Principal, campaign_id: int, code: str):
-    if code not in plan_service.TEXTS:
+    if not editable(code):
         raise NotFound(f"Văn bản «{code}» không soạn nội dung tại đây")
+    if code in paper_sections.PER_SCHOOL:
+        raise NotFound(f"Văn bản «{code}» lập cho từng trường: soạn nội dung bằng «cdsflow docs text {code} "
+                       "--campaign N --school MÃ»")
     campaign = campaign_for(uow, p, campaign_id)
     authorization.check_campaign(uow.session, actor(p), "issue_authority_paper", campaign_id)
     return campaign
+
+
+def editable(code: str) -> bool:
+    return code in plan_service.TEXTS or code in paper_sections.PAPERS
+
+
+def _labels(code: str) -> list[tuple[str, str]]:
+    if code in paper_sections.PAPERS:
+        return paper_sections.labels(code)
+    return sections.labels(plan_service.TEXTS[code])
 
 
 def title(code: str) -> str:
@@ -39,15 +53,15 @@ def title(code: str) -> str:
 def fields(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, typed: dict[str, str] | None = None) -> list[Field]:
     """The sections with the officer's typed text, or the defaults (refused when data is missing)."""
     campaign = _check(uow, p, campaign_id, code)
-    name = plan_service.TEXTS[code]
-    if typed is None:
-        defaults = plan_service.defaults(uow.session, code, campaign, uow.session.get(Unit, campaign.issuer_id))
-        typed = defaults
-    return [Field(k, label, typed.get(k, "")) for k, label in sections.labels(name)]
+    if typed is None and code in paper_sections.PAPERS:  # the paper as it would print now
+        typed = doc_svc.section_defaults(uow.engine, code, campaign_id)
+    elif typed is None:
+        typed = plan_service.defaults(uow.session, code, campaign, uow.session.get(Unit, campaign.issuer_id))
+    return [Field(k, label, typed.get(k, "")) for k, label in _labels(code)]
 
 
 def typed_sections(code: str, form: dict) -> dict[str, str]:
-    return {k: str(form.get(f"section_{k}", "")) for k, _ in sections.labels(plan_service.TEXTS[code])}
+    return {k: str(form.get(f"section_{k}", "")) for k, _ in _labels(code)}
 
 
 def issue(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, typed: dict[str, str], *, draft: bool,

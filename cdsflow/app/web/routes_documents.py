@@ -223,7 +223,7 @@ async def paper_text_issue(request: Request, campaign_id: int, code: str, p: Pri
     from cdsflow.workflow.errors import Forbidden, InvalidInput, NotFound
 
     form = await request.form()
-    typed = paper_text.typed_sections(code, form) if code in paper_text.plan_service.TEXTS else {}
+    typed = paper_text.typed_sections(code, form) if paper_text.editable(code) else {}
     existing, reason = str(form.get("existing", "")), str(form.get("reason", ""))
     draft = form.get("action") == "draft"
     try:
