@@ -205,8 +205,11 @@ def schools(campaign_id: int, request: Request, response: Response, p: Principal
             uow: UnitOfWork = Depends(get_uow)):
     from cdsflow.workflow.services.listing import ListQuery
 
-    page = actions.school_list(uow, p, campaign_id, ListQuery.from_params(request.query_params), with_options=False)
+    asked = ListQuery.from_params(request.query_params)
+    page = actions.school_list(uow, p, campaign_id, asked, with_options=False)
     response.headers["X-Total-Count"] = str(page.total)
+    if asked.page > page.pages:  # a client paging until empty gets empty, not the last page again (the web clamps)
+        return []
     return [SchoolRow(assessment_id=x.assessment_id, school_code=x.code, school_name=x.name, stage=x.stage.value,
                       stage_label=x.stage.label, bureau=x.bureau, school_level=x.school_level, self_group1=x.self1,
                       self_group1_level=x.self1_level, self_group2=x.self2, self_group2_level=x.self2_level,
