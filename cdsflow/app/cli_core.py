@@ -43,9 +43,17 @@ def init_cmd() -> None:
         init_db,  # Alembic is heavy; only this command needs it
     )
 
+    from cdsflow.workflow.services import result_lines
+
     url = database_url()
-    init_db(make_engine(url))
+    engine = make_engine(url)
+    init_db(engine)
+    with UnitOfWork(engine) as u:
+        filled = result_lines.fill_if_missing(u.session)
+        u.commit()
     console.print(f"Đã khởi tạo cơ sở dữ liệu: {url.split('@')[-1]}")
+    if filled:
+        console.print(f"Đã lập bảng kết quả cho danh sách: {filled} hồ sơ đã có điểm.")
 
 
 # --- units -----------------------------------------------------------------------------------

@@ -57,3 +57,14 @@ def rebuild(session: Session) -> int:
     session.execute(delete(table))
     session.execute(insert(table).from_select(_COLUMNS, _select(None)))
     return session.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def fill_if_missing(session: Session) -> int:
+    """After an upgrade from a version without `assessment_result`: its lines, once, when the table is
+    empty while scores exist (the lists and their filters read only this table). Returns lines written."""
+    table = AssessmentResult.__table__
+    if session.execute(select(func.count()).select_from(table)).scalar_one():
+        return 0
+    if not session.execute(select(func.count()).select_from(AssessmentScore)).scalar_one():
+        return 0
+    return rebuild(session)
