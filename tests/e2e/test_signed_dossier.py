@@ -159,3 +159,9 @@ def test_the_printed_dossier_binds_the_signed_copies_with_a_bookmark_each(world,
     assert titles[0] == "Mục lục" and toc_pages >= 1
     assert titles[1].startswith("Bìa hồ sơ") and titles[-1].startswith("Tiêu chí ")  # the evidence file last
     assert any(t.startswith("Quyết định") for t in titles) and signed_pages >= 2 + 1
+    # The same bound PDF from the school's documents page (?pdf=1), for a clerk without the CLI.
+    r = world.client("head").get(f"/assessments/{world.p1s1}/dossier.zip?pdf=1")
+    assert r.status_code == 200, r.text
+    with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+        web_titles = [o.title for o in PdfReader(io.BytesIO(zf.read("ho-so-P1S1.pdf"))).outline]
+    assert web_titles == titles

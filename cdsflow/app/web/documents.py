@@ -128,11 +128,12 @@ def pdf_available() -> bool:
 
 
 def dossier(uow: UnitOfWork, p: Principal, assessment_id: int, out_dir: Path,
-            uploads: Path | None = None) -> tuple[Path, list[str]]:
+            uploads: Path | None = None, *, pdf: bool = False) -> tuple[Path, list[str]]:
+    """The school's dossier zip; with `pdf`, it also holds the whole dossier bound as one PDF."""
     a = assessment_for(uow, p, assessment_id)
     school = uow.session.get(Unit, a.school_id)
     out = out_dir / f"ho-so-{school.code}.zip"
-    result = doc_svc.build_dossier(uow.engine, school.code, a.campaign_id, out, uploads=uploads)
+    result = doc_svc.build_dossier(uow.engine, school.code, a.campaign_id, out, uploads=uploads, pdf=pdf)
     return result.path, result.missing
 
 

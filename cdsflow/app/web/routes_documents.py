@@ -156,12 +156,17 @@ def signed_download(request: Request, document_id: int, p: Principal = Depends(c
 
 
 @pages.get("/assessments/{assessment_id}/dossier.zip")
-def dossier(request: Request, assessment_id: int, p: Principal = Depends(current_principal),
+def dossier(request: Request, assessment_id: int, pdf: bool = False, p: Principal = Depends(current_principal),
             uow: UnitOfWork = Depends(get_uow)) -> Response:
+    """?pdf=1 adds the dossier bound as one PDF with a bookmark per part (needs LibreOffice)."""
     root = request.app.state.uploads_dir / "tmp"
     root.mkdir(parents=True, exist_ok=True)
     tmp = tempfile.TemporaryDirectory(dir=root)
-    path, _missing = documents.dossier(uow, p, assessment_id, Path(tmp.name), request.app.state.uploads_dir)
+    try:
+        path, _missing = documents.dossier(uow, p, assessment_id, Path(tmp.name), request.app.state.uploads_dir, pdf=pdf)
+    except BaseException:
+        tmp.cleanup()
+        raise
     return FileResponse(path, media_type="application/zip", headers=_attachment(path.name),
                         background=BackgroundTask(tmp.cleanup))
 
