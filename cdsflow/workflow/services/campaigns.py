@@ -74,23 +74,28 @@ def launch_campaign(
         raise InvalidInput(f"Lịch là của năm học {calendar.school_year}, không khớp năm học {school_year}")
     if spawn_children and issuer.kind != UnitKind.DEPARTMENT:
         raise InvalidInput("Chỉ kế hoạch của Sở mới tạo được kế hoạch con cho từng Phòng")
-    clash = session.execute(
-        select(Campaign.id).where(
-            Campaign.issuer_id == issuer.id,
-            Campaign.school_year == school_year,
-            Campaign.index_set_code == index_set.code,
-            Campaign.status != CampaignStatus.CLOSED.value,
-        )
-    ).first()
-    if clash:
-        raise InvalidInput(
-            f"{issuer.name} đã có kế hoạch số {clash[0]} năm học {school_year} theo bộ chỉ số {index_set.code}"
-        )
+
+    def clash_check() -> None:
+        clash = session.execute(
+            select(Campaign.id).where(
+                Campaign.issuer_id == issuer.id,
+                Campaign.school_year == school_year,
+                Campaign.index_set_code == index_set.code,
+                Campaign.status != CampaignStatus.CLOSED.value,
+            )
+        ).first()
+        if clash:
+            raise InvalidInput(
+                f"{issuer.name} đã có kế hoạch số {clash[0]} năm học {school_year} theo bộ chỉ số {index_set.code}"
+            )
+
+    clash_check()
 
     # Who is in and who is left out (and why): the same rule the launch page previews.
     scope = launch_scope(uow, issuer, index_set, school_year, school_codes)
     subjects = scope.included
     if not subjects:
+        clash_check()  # a launch committed meanwhile took every school: say that, not "no school"
         raise InvalidInput(f"{issuer.name} không có cơ sở giáo dục nào thuộc phạm vi bộ chỉ số {index_set.code}",
                            details=[r.reason for r in scope.left_out][:10])
 
