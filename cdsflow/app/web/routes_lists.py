@@ -18,6 +18,7 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Campaign
 from cdsflow.workflow.machine import STEP_BY_TRIGGER
 from cdsflow.workflow.services.accounts import Principal
+from cdsflow.workflow.errors import NotFound
 from cdsflow.workflow.services.listing import LEVEL_CHOICES, SORT_LABELS, ListQuery
 
 pages = APIRouter(include_in_schema=False)
@@ -57,33 +58,28 @@ def _heading(uow: UnitOfWork, campaign_id: int, what: str) -> str:
     return f"{what} — {title} — lập lúc {local(datetime.now(timezone.utc))}"
 
 
-@pages.get("/campaigns/{campaign_id}/schools.xlsx")
-def schools_xlsx(request: Request, campaign_id: int, p: Principal = Depends(current_principal),
-                 uow: UnitOfWork = Depends(get_uow)) -> Response:
-    query = ListQuery.from_params(request.query_params)
-    lines = actions.school_lines(uow, p, campaign_id, query)
-    body = exports.schools_xlsx(lines, _heading(uow, campaign_id, "Danh sách cơ sở giáo dục"))
-    return Response(body, media_type=exports.XLSX, headers=_attachment(f"danh-sach-truong-ke-hoach-{campaign_id}.xlsx"))
+# The three workbooks of the schools list: the list's own filters (the overdue list adds "late"),
+# a heading naming the plan and the time, one file name each.
+WORKBOOKS = {
+    "schools": (exports.schools_xlsx, "Danh sách cơ sở giáo dục", "danh-sach-truong-ke-hoach", False),
+    "results": (exports.results_xlsx, "Kết quả đánh giá mức độ CĐS (cập nhật CSDL ngành)", "ket-qua-csdl-nganh-ke-hoach",
+                False),
+    "overdue": (exports.overdue_xlsx, "Danh sách cơ sở chậm hạn", "truong-cham-han-ke-hoach", True),
+}
 
 
-@pages.get("/campaigns/{campaign_id}/results.xlsx")
-def results_xlsx(request: Request, campaign_id: int, p: Principal = Depends(current_principal),
-                 uow: UnitOfWork = Depends(get_uow)) -> Response:
-    query = ListQuery.from_params(request.query_params)
-    lines = actions.school_lines(uow, p, campaign_id, query)
-    body = exports.results_xlsx(lines, _heading(uow, campaign_id, "Kết quả đánh giá mức độ CĐS (cập nhật CSDL ngành)"))
-    return Response(body, media_type=exports.XLSX, headers=_attachment(f"ket-qua-csdl-nganh-ke-hoach-{campaign_id}.xlsx"))
-
-
-@pages.get("/campaigns/{campaign_id}/overdue.xlsx")
-def overdue_xlsx(request: Request, campaign_id: int, p: Principal = Depends(current_principal),
-                 uow: UnitOfWork = Depends(get_uow)) -> Response:
+@pages.get("/campaigns/{campaign_id}/{kind}.xlsx")
+def workbook(request: Request, campaign_id: int, kind: str, p: Principal = Depends(current_principal),
+             uow: UnitOfWork = Depends(get_uow)) -> Response:
     from dataclasses import replace
 
-    query = replace(ListQuery.from_params(request.query_params), late=True)
-    lines = actions.school_lines(uow, p, campaign_id, query)
-    body = exports.overdue_xlsx(lines, _heading(uow, campaign_id, "Danh sách cơ sở chậm hạn"))
-    return Response(body, media_type=exports.XLSX, headers=_attachment(f"truong-cham-han-ke-hoach-{campaign_id}.xlsx"))
+    if kind not in WORKBOOKS:
+        raise NotFound(f"Không có bảng Excel «{kind}»")
+    write, what, name, late = WORKBOOKS[kind]
+    query = ListQuery.from_params(request.query_params)
+    lines = actions.school_lines(uow, p, campaign_id, replace(query, late=True) if late else query)
+    body = write(lines, _heading(uow, campaign_id, what))
+    return Response(body, media_type=exports.XLSX, headers=_attachment(f"{name}-{campaign_id}.xlsx"))
 
 
 @pages.get("/campaigns/{campaign_id}/province")
