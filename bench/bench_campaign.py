@@ -20,8 +20,8 @@ from transitions import Machine  # noqa: E402
 
 from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign  # noqa: E402
-from cdsflow.workflow.services.campaigns import campaign_status, launch_campaign  # noqa: E402
-from cdsflow.workflow.stages import STAGE_ORDER  # noqa: E402
+from cdsflow.services.campaigns import campaign_status, launch_campaign  # noqa: E402
+from cdsflow.kernel.stages import STAGE_ORDER  # noqa: E402
 from bench.national import BUREAUS, national_db  # noqa: E402
 from tests.factories import calendar  # noqa: E402
 

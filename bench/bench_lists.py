@@ -34,10 +34,10 @@ from bench.national import BUREAUS, national_db  # noqa: E402
 from cdsflow.storage.assessment_tables import AssessmentScore  # noqa: E402
 from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402
 from cdsflow.storage.tables import Assessment, Campaign, Unit  # noqa: E402
-from cdsflow.workflow.services.accounts import create_account, set_password_hasher  # noqa: E402
-from cdsflow.workflow.services.campaigns import launch_campaign  # noqa: E402
-from cdsflow.workflow.services.result_lines import rebuild as rebuild_result_lines  # noqa: E402
-from cdsflow.workflow.stages import STAGE_ORDER, Stage  # noqa: E402
+from cdsflow.services.accounts import create_account, set_password_hasher  # noqa: E402
+from cdsflow.services.campaigns import launch_campaign  # noqa: E402
+from cdsflow.services.result_lines import rebuild as rebuild_result_lines  # noqa: E402
+from cdsflow.kernel.stages import STAGE_ORDER, Stage  # noqa: E402
 from tests.factories import calendar  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 54_000
@@ -113,7 +113,7 @@ def in_process(engine, scenarios) -> None:
     from statistics import median
     from urllib.parse import parse_qsl, urlsplit
 
-    from cdsflow.workflow.services.listing import ListQuery, school_list
+    from cdsflow.services.listing import ListQuery, school_list
 
     for label, path in scenarios:
         url = urlsplit(path)

@@ -32,7 +32,7 @@ import aiosmtplib  # noqa: E402
 from sqlalchemy import delete, insert, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from cdsflow.notifications.fanout import fan_out_reminder, fan_out_reminder_chunked  # noqa: E402
+from cdsflow.services.fanout import fan_out_reminder, fan_out_reminder_chunked  # noqa: E402
 from cdsflow.notifications.sender import Sender  # noqa: E402
 from cdsflow.notifications.settings import load_settings  # noqa: E402
 from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402

@@ -21,8 +21,8 @@ from bench.national import BUREAUS, national_db  # noqa: E402
 from cdsflow.calendars.model import Milestone, RelativeRule  # noqa: E402
 from cdsflow.storage.db import UnitOfWork  # noqa: E402
 from cdsflow.storage.tables import Assessment, AssessmentEvent  # noqa: E402
-from cdsflow.workflow.services.campaigns import campaign_status, launch_campaign  # noqa: E402
-from cdsflow.workflow.stages import Actor, Stage  # noqa: E402
+from cdsflow.services.campaigns import campaign_status, launch_campaign  # noqa: E402
+from cdsflow.kernel.stages import Actor, Stage  # noqa: E402
 from tests.factories import calendar  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 54_000

@@ -21,9 +21,9 @@ from bench.national import national_db  # noqa: E402
 from cdsflow.storage.db import UnitOfWork  # noqa: E402
 from cdsflow.storage.notifications_tables import OutboxMessage  # noqa: E402
 from cdsflow.storage.tables import Campaign, Unit  # noqa: E402
-from cdsflow.workflow.services.accounts import create_account  # noqa: E402
-from cdsflow.workflow.services.campaigns import launch_campaign  # noqa: E402
-from cdsflow.workflow.services.school_accounts import create_school_accounts  # noqa: E402
+from cdsflow.services.accounts import create_account  # noqa: E402
+from cdsflow.services.campaigns import launch_campaign  # noqa: E402
+from cdsflow.services.school_accounts import create_school_accounts  # noqa: E402
 from tests.factories import calendar  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000

@@ -29,7 +29,7 @@ from cdsflow.storage.assessment_tables import AssessmentAnswer, AssessmentScore 
 from cdsflow.storage.db import make_engine  # noqa: E402
 from cdsflow.storage.schema import metadata  # noqa: E402
 from cdsflow.storage.tables import Assessment, Campaign, Unit  # noqa: E402
-from cdsflow.workflow.services.scoring import _score_row, score_many  # noqa: E402
+from cdsflow.services.scoring import _score_row, score_many  # noqa: E402
 
 S = shipped_index_sets()["4725"]
 

@@ -18,7 +18,7 @@ def _apply() -> None:
     if not spec:
         return
     from cdsflow.workflow import rulebook
-    from cdsflow.workflow.stages import CampaignStatus, Stage
+    from cdsflow.kernel.stages import CampaignStatus, Stage
 
     action, kind, index = spec.split(":")
     r, i = rulebook.RULES[action], int(index)
@@ -39,7 +39,7 @@ _apply()
 def main(paths: list[str]) -> int:
     sys.path.insert(0, ".")
     from cdsflow.workflow.rulebook import RULES
-    from cdsflow.workflow.stages import CampaignStatus, Stage
+    from cdsflow.kernel.stages import CampaignStatus, Stage
 
     mutants = []
     for action, r in RULES.items():

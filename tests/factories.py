@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from cdsflow.calendars.model import Calendar, Milestone, SubmissionPolicy
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.services.units import import_units
-from cdsflow.workflow.stages import Actor, Stage
+from cdsflow.services.units import import_units
+from cdsflow.kernel.stages import Actor, Stage
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -53,7 +53,7 @@ def calendar(year: int = 2024, *, cap: int | None = None) -> Calendar:
 
 def complete_self_assessment(engine, assessment_id: int, strength: float = 0.8) -> None:
     """Score every item and attach evidence, through the real scoring services."""
-    from cdsflow.workflow.services.demo import prepare_proposal
+    from cdsflow.services.demo import prepare_proposal
 
     with UnitOfWork(engine) as uow:
         prepare_proposal(uow, assessment_id, "Thư ký Hội đồng", datetime(2025, 3, 1, tzinfo=VN), strength)
@@ -61,9 +61,9 @@ def complete_self_assessment(engine, assessment_id: int, strength: float = 0.8) 
 
 def complete_external_review(engine, assessment_id: int, reviewer, strength: float = 0.7) -> None:
     """The review team scores every item (through the real scoring use-case) while the file is in review."""
-    from cdsflow.workflow.services.demo import demo_answers
-    from cdsflow.workflow.services.indexsets import index_set_for_assessment
-    from cdsflow.workflow.services.scoring import save_answers
+    from cdsflow.services.demo import demo_answers
+    from cdsflow.services.indexsets import index_set_for_assessment
+    from cdsflow.services.scoring import save_answers
 
     with UnitOfWork(engine) as uow:
         index_set = index_set_for_assessment(uow.session, assessment_id)
@@ -73,7 +73,7 @@ def complete_external_review(engine, assessment_id: int, reviewer, strength: flo
 
 def issue_recognition_decision(engine, campaign_id: int):
     """The numbered Quyết định công nhận of the campaign, through the documents use-case."""
-    from cdsflow.documents.service import generate
+    from cdsflow.services.papers import generate
     from cdsflow.documents.settings import update_settings
     from cdsflow.storage.tables import Campaign, Unit
 

@@ -14,14 +14,14 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Unit
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.machine import STEP_BY_TRIGGER
-from cdsflow.workflow.services import assessments as svc
-from cdsflow.workflow.services.campaigns import launch_campaign
-from cdsflow.workflow.services.demo import demo_answers, prepare_proposal
-from cdsflow.workflow.services.indexsets import index_set_for_assessment
-from cdsflow.workflow.services.meetings import MeetingInput, record_meeting
-from cdsflow.workflow.services.scoring import save_answers
-from cdsflow.workflow.services.units import import_units
-from cdsflow.workflow.stages import Stage
+from cdsflow.services import assessments as svc
+from cdsflow.services.campaigns import launch_campaign
+from cdsflow.services.demo import demo_answers, prepare_proposal
+from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.meetings import MeetingInput, record_meeting
+from cdsflow.services.scoring import save_answers
+from cdsflow.services.units import import_units
+from cdsflow.kernel.stages import Stage
 from tests.factories import calendar, unit_rows
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

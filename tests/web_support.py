@@ -8,10 +8,10 @@ from fastapi.testclient import TestClient
 
 from cdsflow.app.web.app import create_app
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.services.accounts import create_account, set_password_hasher
-from cdsflow.workflow.services.assessments import find_assessment
-from cdsflow.workflow.services.campaigns import launch_campaign
-from cdsflow.workflow.services.units import import_units
+from cdsflow.services.accounts import create_account, set_password_hasher
+from cdsflow.services.assessments import find_assessment
+from cdsflow.services.campaigns import launch_campaign
+from cdsflow.services.units import import_units
 from tests.factories import calendar, unit_rows
 
 PASSWORD = "mat-khau-thu-nghiem"
@@ -84,8 +84,8 @@ def build_world(engine, tmp_path) -> World:
 
 def _json_answers(engine, aid: int, strength: float):
     """(index set, plausible answers for every item as JSON values) of one assessment."""
-    from cdsflow.workflow.services.demo import demo_answers
-    from cdsflow.workflow.services.indexsets import index_set_for_assessment
+    from cdsflow.services.demo import demo_answers
+    from cdsflow.services.indexsets import index_set_for_assessment
 
     with UnitOfWork(engine) as uow:
         index_set = index_set_for_assessment(uow.session, aid)

@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError
 import typer
 
 from cdsflow.app.console import fail
-from cdsflow.workflow.errors import CdsError
+from cdsflow.kernel.errors import CdsError
 
 app = typer.Typer(
     name="cdsflow",
@@ -56,7 +56,7 @@ def _log_to_home() -> None:
     import logging
     from logging.handlers import RotatingFileHandler
 
-    from cdsflow import home
+    from cdsflow.kernel import home
 
     handler = RotatingFileHandler(home.logs_dir() / "cdsflow.log", maxBytes=5_000_000, backupCount=5,
                                   encoding="utf-8")

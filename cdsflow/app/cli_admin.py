@@ -29,7 +29,7 @@ def accounts_schools_cmd(
 ) -> None:
     """Tạo tài khoản Hiệu trưởng và Thư ký Hội đồng cho mọi trường của kế hoạch, gửi liên kết đặt mật khẩu."""
     from cdsflow.storage.db import UnitOfWork, make_engine
-    from cdsflow.workflow.services.school_accounts import create_school_accounts
+    from cdsflow.services.school_accounts import create_school_accounts
 
     with UnitOfWork(make_engine()) as u:
         r = create_school_accounts(u, campaign)
@@ -54,8 +54,8 @@ def accounts_edit_cmd(
 ) -> None:
     """Sửa họ tên, địa chỉ thư, vai trò, đơn vị của một tài khoản (chỉ những gì được ghi)."""
     from cdsflow.storage.db import UnitOfWork, make_engine
-    from cdsflow.workflow.services import accounts as account_svc
-    from cdsflow.workflow.services.units import get_unit_code
+    from cdsflow.services import accounts as account_svc
+    from cdsflow.services.units import get_unit_code
 
     with UnitOfWork(make_engine()) as u:
         a = account_svc.find_account(u, username)
@@ -72,7 +72,7 @@ def accounts_edit_cmd(
 def accounts_unlock_cmd(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
     """Gỡ tạm khóa do đăng nhập sai nhiều lần (từ mọi địa chỉ)."""
     from cdsflow.storage.db import UnitOfWork, make_engine
-    from cdsflow.workflow.services import accounts as account_svc
+    from cdsflow.services import accounts as account_svc
 
     with UnitOfWork(make_engine()) as u:
         account_svc.unlock(u, username)
@@ -82,7 +82,7 @@ def accounts_unlock_cmd(username: str = typer.Argument(..., help="Tên đăng nh
 def accounts_link_cmd(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
     """Gửi (lại) liên kết đặt mật khẩu tới địa chỉ thư của tài khoản."""
     from cdsflow.storage.db import UnitOfWork, make_engine
-    from cdsflow.workflow.services import password_links
+    from cdsflow.services import password_links
 
     with UnitOfWork(make_engine()) as u:
         password_links.send_setup_link(u, username)
@@ -98,7 +98,7 @@ def accounts_password_cmd(
 ) -> None:
     """Đổi mật khẩu của chính mình (cần mật khẩu hiện tại); mọi phiên đăng nhập trên web kết thúc."""
     from cdsflow.storage.db import UnitOfWork, make_engine
-    from cdsflow.workflow.services import accounts as account_svc
+    from cdsflow.services import accounts as account_svc
 
     with UnitOfWork(make_engine()) as u:
         a = account_svc.find_account(u, username)
@@ -133,7 +133,7 @@ def restore_cmd(
 
 def home_cmd() -> None:
     """In thư mục dữ liệu (CDSFLOW_HOME) và cơ sở dữ liệu đang dùng."""
-    from cdsflow import home
+    from cdsflow.kernel import home
     from cdsflow.storage.db import database_url
 
     console.print(f"Thư mục dữ liệu: {home.home()}", highlight=False)

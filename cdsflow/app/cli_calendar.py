@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from cdsflow.app.console import console, err_console, fail
-from cdsflow.workflow.errors import CdsError
+from cdsflow.kernel.errors import CdsError
 
 
 @contextmanager
@@ -123,7 +123,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Xuất lịch ra Excel (cùng các cột với bảng soạn lịch trên web)."""
         from cdsflow.calendars.xlsx import write_calendar_workbook
-        from cdsflow.workflow.services import calendar_drafts as svc
+        from cdsflow.services import calendar_drafts as svc
 
         with _calendar_errors(), _uow() as uow:
             draft = svc.draft_of(uow, None, source)
@@ -142,7 +142,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Dời lịch sang năm học khác; báo ngày rơi vào cuối tuần hoặc ngày lễ kèm ngày làm việc đề xuất."""
         from cdsflow.calendars.xlsx import write_calendar_workbook
-        from cdsflow.workflow.services import calendar_drafts as svc
+        from cdsflow.services import calendar_drafts as svc
 
         with _calendar_errors(), _uow() as uow:
             draft, flags = svc.shift(svc.draft_of(uow, None, source), to_year)
@@ -167,8 +167,8 @@ def register(app: typer.Typer) -> None:
         by: str = typer.Option("cán bộ phụ trách", "--by", help="Người nhập"),
     ) -> None:
         """Nhập lịch từ Excel thành phiên bản mới của đơn vị; dòng sai được nêu tên, lỗi thì không lưu gì."""
-        from cdsflow.workflow.services import calendar_drafts as svc
-        from cdsflow.workflow.services.units import get_unit
+        from cdsflow.services import calendar_drafts as svc
+        from cdsflow.services.units import get_unit
 
         with _calendar_errors(), _uow() as uow:
             row = svc.import_workbook(uow, get_unit(uow, unit).id, file, actor=by)

@@ -8,10 +8,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cdsflow import safeyaml
+from cdsflow.kernel import safeyaml
 from cdsflow.app.console import console
-from cdsflow.text import TextError, clean_tree
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.text import TextError, clean_tree
+from cdsflow.kernel.errors import InvalidInput
 
 docs_app = typer.Typer(help="Văn bản hành chính: tạo, đánh số, đóng hồ sơ.", no_args_is_help=True)
 
@@ -64,7 +64,7 @@ def generate_cmd(
     text: Path | None = typer.Option(None, "--text", help="Tệp YAML nội dung từng mục (mục → đoạn văn), thay nội dung mặc định"),
 ) -> None:
     """Tạo văn bản cho một trường, cho mọi trường của một đợt, hoặc văn bản chung của đợt."""
-    from cdsflow.documents import service
+    from cdsflow.services import papers as service
 
     if not school and campaign is None:
         raise InvalidInput("Cần --school MÃ hoặc --campaign SỐ")
@@ -114,8 +114,10 @@ def text_cmd(
     data: Path | None = typer.Option(None, "--data", help="Tệp YAML bổ sung, như khi tạo văn bản (mốc đôn đốc…)"),
 ) -> None:
     """Ghi nội dung mặc định từng mục của văn bản ra tệp YAML để sửa trước khi ban hành."""
-    from cdsflow.documents import paper_sections, plan_service, service
+    from cdsflow.documents import paper_sections
 
+    from cdsflow.services import plan_papers as plan_service
+    from cdsflow.services import papers as service
     if doc_type in paper_sections.PAPERS:  # the paper as it would print now, from stored data
         texts = service.section_defaults(_engine(), doc_type, campaign, school, data=_data(data))
     else:
@@ -143,7 +145,7 @@ def dossier_cmd(
     pdf: bool = typer.Option(False, "--pdf", help="Kèm PDF từng văn bản và PDF gộp"),
 ) -> None:
     """Đóng hồ sơ của một trường thành một tệp .zip theo thứ tự kế hoạch yêu cầu."""
-    from cdsflow.documents import service
+    from cdsflow.services import papers as service
 
     result = service.build_dossier(_engine(), school, campaign, out or Path(f"ho-so-{school}.zip"),
                                    order=order.split(",") if order else None, pdf=pdf)
@@ -162,12 +164,12 @@ def signed_copy_cmd(
     unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị của người tải lên (mặc định: đơn vị ban hành)"),
 ) -> None:
     """Gắn bản đã ký (PDF) vào một văn bản đã cấp số; hồ sơ dùng bản này thay cho bản tạo ra."""
-    from cdsflow.documents import signed
+    from cdsflow.services import signed_copies as signed
     from cdsflow.storage.db import UnitOfWork
     from cdsflow.storage.documents_tables import GeneratedDocument
     from cdsflow.workflow.context import ActorRef
-    from cdsflow.workflow.errors import NotFound
-    from cdsflow.workflow.services import units as unit_svc
+    from cdsflow.kernel.errors import NotFound
+    from cdsflow.services import units as unit_svc
 
     engine = _engine()
     with UnitOfWork(engine) as uow:
@@ -186,7 +188,7 @@ def signed_copy_cmd(
 def register_cmd(unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị ban hành"),
                  xlsx: Path | None = typer.Option(None, "--xlsx", help="Xuất sổ ra tệp Excel")) -> None:
     """Sổ đăng ký văn bản đi: số, ký hiệu, ngày, trích yếu, người ký, nơi nhận, đơn vị (không gồm dự thảo)."""
-    from cdsflow.documents import service
+    from cdsflow.services import papers as service
     from cdsflow.documents.register import COLUMNS, register_xlsx
 
     lines = service.register_listing(_engine(), unit)
@@ -206,7 +208,7 @@ def void_cmd(document_id: int = typer.Argument(..., help="Mã lưu trong sổ"),
              reason: str = typer.Option(..., "--reason", help="Lý do hủy"),
              by: str = typer.Option("cli", "--by")) -> None:
     """Hủy một văn bản đã cấp số (số không dùng lại; văn bản vẫn ở trong sổ, ghi đã hủy)."""
-    from cdsflow.documents import service
+    from cdsflow.services import papers as service
 
     doc = service.void_document(_engine(), document_id, reason, by)
     console.print(f"Đã hủy {doc.number_line} (mã lưu {doc.id}): {doc.reason}", highlight=False)
@@ -216,7 +218,7 @@ def void_cmd(document_id: int = typer.Argument(..., help="Mã lưu trong sổ"),
 def reproduce_cmd(document_id: int = typer.Argument(..., help="Mã lưu trong sổ"),
                   out: Path = typer.Argument(..., help="Tệp .docx ghi ra")) -> None:
     """Tạo lại đúng từng byte một văn bản đã cấp số, từ nội dung đã lưu."""
-    from cdsflow.documents import service
+    from cdsflow.services import papers as service
 
     out.write_bytes(service.reproduce(_engine(), document_id))
     console.print(f"Đã ghi {out}", highlight=False)
@@ -294,7 +296,7 @@ def steering_cmd(
     """Lưu (thay) hoặc xem danh sách bộ phận chỉ đạo, phụ trách CNTT và chuyển đổi số của một đơn vị."""
     from cdsflow.storage.db import UnitOfWork
     from cdsflow.storage.tabular import read_table
-    from cdsflow.workflow.services import steering
+    from cdsflow.services import steering
 
     engine = _engine()
     if file is not None:
@@ -320,7 +322,7 @@ def certificates_cmd(
     by: str = typer.Option("cli", "--by", help="Người lập"),
 ) -> None:
     """In Giấy chứng nhận cho mọi trường được công nhận: mỗi trường một tệp .docx và một tệp PDF gộp."""
-    from cdsflow.documents.certificates import print_certificates
+    from cdsflow.services.certificates import print_certificates
 
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:

@@ -21,7 +21,7 @@ from cdsflow.assessment.loader import load_index_set_file
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
 from cdsflow.assessment.xlsx import write_index_set_workbook
-from cdsflow.workflow.errors import CdsError, InvalidInput
+from cdsflow.kernel.errors import CdsError, InvalidInput
 
 
 def _guard(fn: Callable) -> Callable:
@@ -64,7 +64,7 @@ def _resolve(code_or_file: str, version: str | None = None) -> IndexSet:
     path = Path(code_or_file)
     if path.suffix.lower() in (".yaml", ".yml", ".xlsx", ".xlsm"):
         return load_index_set_file(path)  # names the missing file itself
-    from cdsflow.workflow.services.indexsets import resolve_index_set
+    from cdsflow.services.indexsets import resolve_index_set
 
     with _session() as session:
         return resolve_index_set(session, code_or_file, version)
@@ -184,7 +184,7 @@ def register(app: typer.Typer) -> None:
         by: str = typer.Option("", "--by", help="Người nhập"),
     ) -> None:
         """Kiểm tra và nhập một tệp bộ chỉ số thành phiên bản mới."""
-        from cdsflow.workflow.services.indexsets import import_index_set
+        from cdsflow.services.indexsets import import_index_set
 
         with _session() as session:
             s = import_index_set(session, file, actor=by)
@@ -196,7 +196,7 @@ def register(app: typer.Typer) -> None:
     @_guard
     def list_cmd() -> None:
         """Liệt kê các bộ chỉ số và phiên bản."""
-        from cdsflow.workflow.services.indexsets import list_index_sets
+        from cdsflow.services.indexsets import list_index_sets
 
         with _session() as session:
             rows = list_index_sets(session)
@@ -256,8 +256,8 @@ def register(app: typer.Typer) -> None:
                                                "(chống ghi đè điểm người khác vừa lưu)"),
     ) -> None:
         """Lưu câu trả lời của một hồ sơ đánh giá từ phiếu trả lời, rồi in bảng điểm."""
-        from cdsflow.workflow.services.indexsets import index_set_for_assessment
-        from cdsflow.workflow.services.scoring import save_answers
+        from cdsflow.services.indexsets import index_set_for_assessment
+        from cdsflow.services.scoring import save_answers
 
         with _session() as session:
             s = index_set_for_assessment(session, assessment)
@@ -274,7 +274,7 @@ def register(app: typer.Typer) -> None:
     @_guard
     def gaps_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
         """Những gì còn thiếu trước khi gửi tờ trình (mục chưa chấm, minh chứng còn thiếu)."""
-        from cdsflow.workflow.services.scoring import proposal_gaps
+        from cdsflow.services.scoring import proposal_gaps
 
         with _session() as session:
             gaps = proposal_gaps(session, assessment)
@@ -290,7 +290,7 @@ def register(app: typer.Typer) -> None:
     @_guard
     def compare_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
         """Điểm tự đánh giá và đánh giá ngoài, cạnh nhau, chênh lệch từng mục."""
-        from cdsflow.workflow.services.scoring import compare_assessment
+        from cdsflow.services.scoring import compare_assessment
 
         with _session() as session:
             s, cmp = compare_assessment(session, assessment)
@@ -328,7 +328,7 @@ def register(app: typer.Typer) -> None:
         unit: Optional[str] = typer.Option(None, "--unit", help="Mã đơn vị của người nhập (mặc định: trường)"),
     ) -> None:
         """Thêm một minh chứng cho một tiêu chí."""
-        from cdsflow.workflow.services.scoring import add_evidence
+        from cdsflow.services.scoring import add_evidence
 
         with _session() as session:
             e = add_evidence(session, assessment, criterion, title, link=link, file_path=file, document_number=number,
@@ -340,7 +340,7 @@ def register(app: typer.Typer) -> None:
     @_guard
     def evidence_list_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
         """Liệt kê minh chứng của một hồ sơ đánh giá."""
-        from cdsflow.workflow.services.scoring import list_evidence
+        from cdsflow.services.scoring import list_evidence
 
         with _session() as session:
             rows = list_evidence(session, assessment)
@@ -364,7 +364,7 @@ def register(app: typer.Typer) -> None:
         by: str = typer.Option("", "--by", help="Người nhập"),
     ) -> None:
         """Phân công một tiêu chí cho thành viên hội đồng (hoặc cập nhật tiến độ)."""
-        from cdsflow.workflow.services.scoring import set_assignment
+        from cdsflow.services.scoring import set_assignment
 
         with _session() as session:
             row = set_assignment(session, assessment, criterion, member, role, status=status, actor=by)
@@ -379,7 +379,7 @@ def register(app: typer.Typer) -> None:
         by: str = typer.Option("", "--by", help="Người thực hiện"),
     ) -> None:
         """Chép hội đồng, phân công và minh chứng còn hiệu lực từ hồ sơ năm trước."""
-        from cdsflow.workflow.services.scoring import roll_over
+        from cdsflow.services.scoring import roll_over
 
         with _session() as session:
             rep = roll_over(session, from_id, to_id, actor=by)
@@ -392,7 +392,7 @@ def register(app: typer.Typer) -> None:
     @_guard
     def progress_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
         """Tiến độ theo từng thành viên hội đồng."""
-        from cdsflow.workflow.services.scoring import member_progress
+        from cdsflow.services.scoring import member_progress
 
         with _session() as session:
             rows = member_progress(session, assessment)
@@ -422,7 +422,7 @@ def _actor_for(session: Any, by: str, unit: str | None) -> Any:
 
     from cdsflow.storage.tables import Unit
     from cdsflow.workflow.context import ActorRef
-    from cdsflow.workflow.errors import NotFound
+    from cdsflow.kernel.errors import NotFound
 
     if not unit:
         return by

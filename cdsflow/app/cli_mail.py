@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from cdsflow.app.console import console, err_console
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 
 def _engine():
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
         from sqlalchemy.orm import Session
 
         from cdsflow.notifications.outbox import failed_messages, status_counts
-        from cdsflow.notifications.services import sink_messages
+        from cdsflow.services.mail import sink_messages
 
         with Session(_engine()) as s:
             counts = status_counts(s)
@@ -103,7 +103,7 @@ def register(app: typer.Typer) -> None:
         """Hiện một thư của hộp thư cục bộ: tiêu đề, người gửi, nội dung, tệp đính kèm."""
         from sqlalchemy.orm import Session
 
-        from cdsflow.notifications.services import sink_message
+        from cdsflow.services.mail import sink_message
         from cdsflow.notifications.sink import decoded_header
 
         with Session(_engine()) as s:
@@ -208,7 +208,7 @@ def register(app: typer.Typer) -> None:
         send: bool = typer.Option(False, "--send", help="Gửi ngay hàng đợi sau khi xếp thư"),
     ) -> None:
         """Nhắc ngay các trường chưa hoàn thành một mốc (mỗi mốc tối đa một lần mỗi ngày)."""
-        from cdsflow.notifications.services import remind_now
+        from cdsflow.services.mail import remind_now
 
         now = datetime.now(timezone.utc)
         engine = _engine()
@@ -233,7 +233,7 @@ def register(app: typer.Typer) -> None:
         all_failed: bool = typer.Option(False, "--all", help="Gửi lại mọi thư thất bại"),
     ) -> None:
         """Đưa thư gửi thất bại trở lại hàng đợi; tiến trình nền sẽ gửi lại."""
-        from cdsflow.notifications.services import retry_failed_mail
+        from cdsflow.services.mail import retry_failed_mail
 
         if (message_id is None) == (not all_failed):
             raise InvalidInput("Chọn một trong hai: --id N (một thư) hoặc --all (mọi thư thất bại)")

@@ -9,7 +9,7 @@ import yaml
 from cdsflow.app.console import console, local
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.workflow.context import ActorRef
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 
 def meeting_cmd(
@@ -31,8 +31,8 @@ def meeting_cmd(
     campaign: int | None = typer.Option(None, "--campaign"),
 ) -> None:
     """Ghi thông tin cuộc họp Hội đồng tự đánh giá (Biên bản in đúng thông tin này)."""
-    from cdsflow.workflow.services import assessments as assessment_svc
-    from cdsflow.workflow.services.meetings import meeting_input, record_meeting
+    from cdsflow.services import assessments as assessment_svc
+    from cdsflow.services.meetings import meeting_input, record_meeting
 
     values: dict = {}
     if file is not None:

@@ -6,7 +6,7 @@ from rich.table import Table
 
 from cdsflow.app.console import console
 from cdsflow.storage.db import UnitOfWork, make_engine
-from cdsflow.workflow.services import accounts as account_svc
+from cdsflow.services import accounts as account_svc
 
 
 account_app = typer.Typer(help="Tài khoản đăng nhập trang web.", no_args_is_help=True)
@@ -83,7 +83,7 @@ def account_create(
     password: str = typer.Option(None, "--password", help="Mật khẩu (hỏi khi không ghi và không dùng --send-link)"),
 ) -> None:
     """Tạo tài khoản đăng nhập."""
-    from cdsflow.workflow.services import password_links
+    from cdsflow.services import password_links
 
     if password is None and not send_link:
         password = typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")

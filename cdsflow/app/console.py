@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from cdsflow.workflow.errors import CdsError
+from cdsflow.kernel.errors import CdsError
 
 console = Console()
 err_console = Console(stderr=True)

@@ -12,7 +12,7 @@ MAIL_ON = {"return_for_supplement": "returned", "submit_proposal": "proposal_rec
 
 def on_assessment_moved(session: Session, event: events.AssessmentMoved) -> None:
     """Queue the state-change mail in the same transaction as the move: both commit or neither."""
-    from cdsflow.notifications.transactional import enqueue_transactional
+    from cdsflow.services.notices import enqueue_transactional
 
     kind = MAIL_ON.get(event.trigger)
     if kind is None:
@@ -22,7 +22,7 @@ def on_assessment_moved(session: Session, event: events.AssessmentMoved) -> None
         notes = "".join(f"\n- Tiêu chí {code}: {note}" for code, note in event.criteria_notes.items())
         context["reason"] = event.reason + notes
     if kind == "recognised":
-        from cdsflow.workflow.services.results import NoResults, recognised_results
+        from cdsflow.services.results import NoResults, recognised_results
 
         try:  # the level the recognition settled (external review, or self scores on an override)
             context["level"] = recognised_results(session, event.assessment_id).level_names
@@ -37,12 +37,12 @@ def _recognition_decision(session: Session, assessment_id: int) -> str | None:
     decision names it (it is issued after the recognition step)."""
     from cdsflow.documents.render import render
     from cdsflow.storage.tables import Assessment
-    from cdsflow.workflow.services.results import recognition_decision
+    from cdsflow.services.results import recognition_decision
 
     record = recognition_decision(session, session.get(Assessment, assessment_id))
     if record is None:
         return None
-    from cdsflow import home
+    from cdsflow.kernel import home
 
     path = home.papers_dir() / "attachments" / f"qd-cong-nhan-{record.id}.docx"
     if not path.exists():

@@ -5,10 +5,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cdsflow import safeyaml
+from cdsflow.kernel import safeyaml
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.xlsx import answer_hint, read_answer_workbook, write_answer_workbook
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 
 def answer_form_yaml(index_set: IndexSet) -> str:

@@ -33,9 +33,9 @@ from cdsflow.assessment.model import (
     Policy,
     Tier,
 )
-from cdsflow import safeyaml
-from cdsflow.text import TextError, clean_text
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel import safeyaml
+from cdsflow.kernel.text import TextError, clean_text
+from cdsflow.kernel.errors import InvalidInput
 
 SHIPPED_DIR = Path(__file__).with_name("indexsets")
 

@@ -21,8 +21,8 @@ from cdsflow.assessment.model import (
     LevelScope,
     OverallLevel,
 )
-from cdsflow.text import fold
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.text import fold
+from cdsflow.kernel.errors import InvalidInput
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)

@@ -15,7 +15,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from cdsflow.assessment.loader import IndexSetError
 from cdsflow.assessment.model import ANSWER_KIND_LABELS, AnswerKind, IndexSet, Item
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 INFO_SHEET = "Thông tin"
 LEVEL_SHEET = "Mức độ"

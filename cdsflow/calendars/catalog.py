@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cdsflow.workflow.errors import NotFound
+from cdsflow.kernel.errors import NotFound
 
 DATA_DIR = Path(__file__).with_name("data")
 

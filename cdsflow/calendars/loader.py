@@ -6,7 +6,7 @@ from pathlib import Path
 from cdsflow.calendars.catalog import find_calendar
 from cdsflow.calendars.model import Calendar
 from cdsflow.calendars.validator import check_calendar
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 
 def load_calendar(path: str | Path) -> Calendar:

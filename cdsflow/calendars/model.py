@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from cdsflow.workflow.stages import Actor, Stage
+from cdsflow.kernel.stages import Actor, Stage
 
 
 # Events of a school's own file a relative deadline may count from (FORMAT.md "Relative deadlines"):

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.model import Calendar, Milestone
-from cdsflow.workflow.stages import Actor, Stage
+from cdsflow.kernel.stages import Actor, Stage
 
 
 def is_met(milestone: Milestone, reached: Stage) -> bool:

@@ -5,7 +5,7 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cdsflow import safeyaml
+from cdsflow.kernel import safeyaml
 from cdsflow.calendars.catalog import DATA_DIR
 from cdsflow.calendars.model import Calendar
 from cdsflow.calendars.parse import parse_calendar

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import yaml
 
-from cdsflow import safeyaml
+from cdsflow.kernel import safeyaml
 from cdsflow.calendars.problems import Problem, error
 
 

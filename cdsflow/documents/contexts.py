@@ -21,7 +21,7 @@ from cdsflow.calendars.timeutil import TZ
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.signature import SignatureSpec, authority_title, signature_context
 from cdsflow.workflow.document_types import document_types
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 VN_TZ = TZ  # the one home of Vietnam's zone: calendars/timeutil.py
 _TEXTS = Path(__file__).with_name("texts.yaml")
@@ -438,8 +438,6 @@ _TEAM_ORDER = {"head": 0, "deputy": 1, "secretary": 2, "member": 3}
 
 def qd_doan_danh_gia(authority, campaign, team_members: Sequence[dict], visits: Sequence[dict], issue: Issue, *,
                      period: tuple[date, date], team_name: str = "") -> dict:
-    from cdsflow.workflow.services.review_teams import team_role_problems
-
     if problems := team_role_problems([m["role"] for m in team_members]):  # the team rule, written once
         raise InvalidInput("Đoàn đánh giá ngoài chưa hợp lệ", details=problems)
     year = campaign.school_year
@@ -599,6 +597,7 @@ BUILDERS = {
 }
 # The authority's own papers, built in their own module (which imports this one, hence at the end).
 from cdsflow.documents import contexts_plan as _plan  # noqa: E402
+from cdsflow.workflow.bodies import team_role_problems
 
 BUILDERS |= {"ke_hoach_authority": _plan.ke_hoach_authority, "cong_van_trien_khai": _plan.cong_van_trien_khai}
 

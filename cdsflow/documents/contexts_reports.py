@@ -20,7 +20,8 @@ from cdsflow.documents.contexts import (
     common,
     recognition_groups,
 )
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
+from cdsflow.workflow.bodies import steering_role_problems
 
 STEERING_LABELS = {"head": "Trưởng ban", "deputy": "Phó Trưởng ban", "secretary": "Thư ký", "member": "Thành viên"}
 _STEERING_ORDER = {"head": 0, "deputy": 1, "secretary": 2, "member": 3}
@@ -32,8 +33,6 @@ _LEVEL_ORDER = {"mam_non": 0, "tieu_hoc": 1, "thcs": 2, "thpt": 3, "gdtx": 4}
 
 def qd_ban_chi_dao(issuer, campaign, members: Sequence, issue: Issue) -> dict:
     """`members`: stored rows with full_name, position, role, duties, email, phone."""
-    from cdsflow.workflow.services.steering import steering_role_problems
-
     if problems := steering_role_problems([m.role for m in members]):  # the group's rule, written once
         raise InvalidInput("Danh sách bộ phận chỉ đạo chưa hợp lệ", details=problems)
     name = _issuer_name(issuer)

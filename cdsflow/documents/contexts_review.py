@@ -23,7 +23,8 @@ from cdsflow.documents.contexts import (
     common,
     texts,
 )
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
+from cdsflow.workflow.bodies import team_role_problems
 
 _TEAM_ORDER = {"head": 0, "deputy": 1, "secretary": 2, "member": 3}
 _LEVEL_ORDER = {"mam_non": 0, "tieu_hoc": 1, "thcs": 2, "thpt": 3, "gdtx": 4}
@@ -34,8 +35,6 @@ def sorted_team(team_members: Sequence[dict]) -> list[dict]:
 
 
 def _team_check(team_members: Sequence[dict]) -> None:
-    from cdsflow.workflow.services.review_teams import team_role_problems
-
     if problems := team_role_problems([m["role"] for m in team_members]):  # the team rule, written once
         raise InvalidInput("Đoàn đánh giá ngoài chưa hợp lệ", details=problems)
 

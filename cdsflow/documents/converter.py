@@ -20,7 +20,7 @@ import uuid
 from pathlib import Path
 
 from cdsflow.documents import lo_macro
-from cdsflow.workflow.errors import CdsError
+from cdsflow.kernel.errors import CdsError
 
 START_TIMEOUT = 120.0  # a cold LibreOffice on a busy 2-core machine takes 5–20 s
 POLL = 0.01
@@ -29,7 +29,7 @@ POLL = 0.01
 def _profile_template(binary: str) -> Path:
     """An initialised LibreOffice profile with the macro installed, made once per home and copied
     for each converter (initialising a profile costs as much as a conversion)."""
-    from cdsflow.home import pdf_cache_dir
+    from cdsflow.kernel.home import pdf_cache_dir
 
     # Named for the macro's text: a changed macro gets a fresh template, never an old one.
     template = pdf_cache_dir() / f"lo-profile-{hashlib.sha256(lo_macro.BASIC.encode()).hexdigest()[:12]}"

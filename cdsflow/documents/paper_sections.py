@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from cdsflow import safeyaml
+from cdsflow.kernel import safeyaml
 from cdsflow.documents import sections as sx
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from cdsflow.workflow.errors import CdsError, InvalidInput
+from cdsflow.kernel.errors import CdsError, InvalidInput
 
 CACHE_VERSION = b"cdsflow-pdf-1\n"  # bump to invalidate every cached PDF (another converter, other options)
 
@@ -36,7 +36,7 @@ def content_key(data: bytes) -> str:
 
 
 def cache_path(key: str) -> Path:
-    from cdsflow.home import pdf_cache_dir
+    from cdsflow.kernel.home import pdf_cache_dir
 
     return pdf_cache_dir() / key[:2] / f"{key}.pdf"
 

@@ -18,7 +18,7 @@ from sqlmodel import Session
 from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentCounter, GeneratedDocument
 from cdsflow.storage.tables import Unit
 from cdsflow.workflow.document_types import document_types
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 KEYINGS = ("unit_year_type", "unit_year")
 ALL_TYPES = "*"

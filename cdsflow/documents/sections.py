@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from cdsflow import safeyaml
-from cdsflow.text import TextError, clean_text
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel import safeyaml
+from cdsflow.kernel.text import TextError, clean_text
+from cdsflow.kernel.errors import InvalidInput
 
 TEXTS_DIR = Path(__file__).with_name("texts")
 PLACEHOLDERS = {"issuer", "issuer_short", "area", "school_year", "index_sets", "index_set_names", "superior",

@@ -12,7 +12,7 @@ from cdsflow.documents.signature import DEFAULT_HEAD_TITLE, SignatureSpec, signa
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import DocumentSetting
 from cdsflow.storage.tables import Unit
-from cdsflow.workflow.errors import InvalidInput, NotFound
+from cdsflow.kernel.errors import InvalidInput, NotFound
 
 FIELDS = ("signature_mode", "head_title", "body_name", "signer_name", "signer_title", "unit_head_title",
           "honorific", "register_keying", "certificate_code", "archive_unit", "drafter_mark",

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdsflow.documents.vietnamese import nfc, upper
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 MODES = ("head", "KT", "TM", "TM_KT", "Q", "TL", "TL_KT", "TUQ", "council")
 

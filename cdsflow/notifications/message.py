@@ -23,7 +23,7 @@ from email.utils import format_datetime, formataddr
 from functools import lru_cache
 from pathlib import Path
 
-from cdsflow import home
+from cdsflow.kernel import home
 from cdsflow.notifications.settings import MailSettings
 
 # Base64 parts can never contain these boundaries ("=" only pads an end, "_" is not base64).

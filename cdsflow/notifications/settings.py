@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from email.utils import parseaddr
 
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 # The address of the web request being served (set by the web app, see app/web/deps.py): mail
 # written while serving it links back there when CDSFLOW_BASE_URL is unset.

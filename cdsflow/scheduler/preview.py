@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cdsflow.calendars.timeutil import local
-from cdsflow.notifications.fanout import FanOutPlan, plan_reminder
-from cdsflow.scheduler.planner import ACTIVE, PlannedReminder, campaign_reminders
+from cdsflow.services.fanout import FanOutPlan, plan_reminder
+from cdsflow.services.planner import ACTIVE, PlannedReminder, campaign_reminders
 from cdsflow.storage.tables import Campaign
-from cdsflow.workflow.errors import NotFound
+from cdsflow.kernel.errors import NotFound
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def policy_lines(session: Session, *, campaign_id: int | None = None) -> list[Po
     from cdsflow.calendars.model import RelativeRule
     from cdsflow.calendars.reminders import describe_policy
     from cdsflow.calendars.timeutil import format_instant_vi
-    from cdsflow.scheduler.planner import as_milestone
+    from cdsflow.services.planner import as_milestone
     from cdsflow.storage.tables import CampaignMilestone
 
     query = select(CampaignMilestone).join(Campaign, Campaign.id == CampaignMilestone.campaign_id)

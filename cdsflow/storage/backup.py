@@ -21,8 +21,9 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
-from cdsflow import __version__, home
-from cdsflow.workflow.errors import CdsError, InvalidInput
+from cdsflow import __version__
+from cdsflow.kernel import home
+from cdsflow.kernel.errors import CdsError, InvalidInput
 
 FORMAT = 1
 MANIFEST = "manifest.json"

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
-from cdsflow import home
+from cdsflow.kernel import home
 
 
 def database_url(explicit: str | None = None) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 MB = 1024 * 1024
 MAX_TABLE_BYTES = 25 * MB  # a national unit list (54,000 schools) is ~14 MB as CSV

@@ -20,7 +20,7 @@ from alembic.util import CommandError
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUILDING = ".dang-khoi-tao"  # suffix of the copy being built; left over only by a killed init

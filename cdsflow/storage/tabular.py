@@ -6,8 +6,8 @@ import io
 from pathlib import Path
 
 from cdsflow.storage.filelimits import MAX_TABLE_BYTES, MAX_TABLE_ROWS, check_size, check_xlsx
-from cdsflow.text import fold
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.text import fold
+from cdsflow.kernel.errors import InvalidInput
 
 Row = tuple[int, dict[str, str]]
 

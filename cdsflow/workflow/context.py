@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from cdsflow.workflow.roles import Role
-from cdsflow.workflow.stages import CampaignStatus, Stage
+from cdsflow.kernel.stages import CampaignStatus, Stage
 
 
 @dataclass(frozen=True)

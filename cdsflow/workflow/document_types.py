@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from cdsflow.workflow.stages import Stage
+from cdsflow.kernel.stages import Stage
 
 _FILE = Path(__file__).with_name("document_types.yaml")
 

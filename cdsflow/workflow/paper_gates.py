@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from cdsflow.workflow.document_types import document_types
-from cdsflow.workflow.errors import InvalidInput
-from cdsflow.workflow.stages import Stage
+from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.stages import Stage
 
 
 class PaperRefused(InvalidInput):

@@ -5,7 +5,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cdsflow.text import TextError, clean_text, fold
+from cdsflow.kernel.text import TextError, clean_text, fold
 
 
 class UnitKind(StrEnum):

@@ -11,7 +11,7 @@ from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
-from cdsflow.workflow.services.accounts import find_account
+from cdsflow.services.accounts import find_account
 from tests.e2e.cli import Cli
 from tests.web_support import PASSWORD, build_world
 

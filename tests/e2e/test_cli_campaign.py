@@ -40,7 +40,7 @@ def test_launch_walk_return_and_status(cli, tmp_path):
     cli("score", "form", "4725", str(form))
     data = yaml.safe_load(form.read_text(encoding="utf-8"))
     from cdsflow.assessment.loader import shipped_index_sets
-    from cdsflow.workflow.services.demo import demo_answers
+    from cdsflow.services.demo import demo_answers
 
     data["answers"] = {k: (float(v) if not isinstance(v, (bool, int, float, str)) else v)
                        for k, v in demo_answers(shipped_index_sets()["4725"], 0.8).items()}
@@ -71,7 +71,7 @@ def test_launch_walk_return_and_status(cli, tmp_path):
 
 def _add_evidence(cli, aid: int, codes: list[str]) -> None:
     from cdsflow.storage.db import UnitOfWork, make_engine
-    from cdsflow.workflow.services.scoring import add_evidence
+    from cdsflow.services.scoring import add_evidence
 
     with UnitOfWork(make_engine(cli.env["DATABASE_URL"])) as uow:
         for code in codes:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cdsflow.app import cli_docs
 from cdsflow.documents.checks import check_docx
-from cdsflow.workflow.stages import Stage
+from cdsflow.kernel.stages import Stage
 from tests.papers_world import launch, walk
 from cdsflow.storage.db import make_engine
 from cdsflow.storage.schema import metadata

@@ -24,12 +24,12 @@ from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Assessment, Unit
 from cdsflow.workflow.context import ActorRef
-from cdsflow.workflow.services import assessments as svc
-from cdsflow.workflow.services.accounts import create_account
-from cdsflow.workflow.services.steering import steering_members
-from cdsflow.workflow.services.results import recognised_results, school_results
-from cdsflow.workflow.services.review_teams import TeamMemberInput, VisitInput, schedule_visits, set_team
-from cdsflow.workflow.stages import Stage
+from cdsflow.services import assessments as svc
+from cdsflow.services.accounts import create_account
+from cdsflow.services.steering import steering_members
+from cdsflow.services.results import recognised_results, school_results
+from cdsflow.services.review_teams import TeamMemberInput, VisitInput, schedule_visits, set_team
+from cdsflow.kernel.stages import Stage
 from tests.e2e.cli import Cli
 from tests.factories import complete_external_review
 from tests.papers_world import OFFICER, VN, launch, walk
@@ -282,7 +282,7 @@ def stored_count(world) -> int:
 
 
 def test_cli_writes_the_defaults_then_issues_the_edited_text_and_reproduces_it(world):
-    from cdsflow import safeyaml
+    from cdsflow.kernel import safeyaml
 
     cli, tmp, cid = world["cli"], world["tmp"], world["cid"]
     cli("docs", "text", "thong_bao", "--campaign", cid, "--out", str(tmp / "tb.yaml"))

@@ -22,10 +22,10 @@ from docx import Document
 from cdsflow.app.web.app import create_app
 from cdsflow.documents import vietnamese as vn
 from cdsflow.storage.db import UnitOfWork, make_engine
-from cdsflow.workflow.services.accounts import create_account
-from cdsflow.workflow.services.indexsets import index_set_for_assessment
-from cdsflow.workflow.services.results import recognised_results, school_results
-from cdsflow.workflow.stages import Stage
+from cdsflow.services.accounts import create_account
+from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.results import recognised_results, school_results
+from cdsflow.kernel.stages import Stage
 from tests.e2e.cli import Cli
 from tests.factories import complete_self_assessment
 from tests.papers_world import launch, walk

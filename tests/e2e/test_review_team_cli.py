@@ -10,8 +10,8 @@ from sqlalchemy import update
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.migrate import init_db
 from cdsflow.storage.tables import Assessment
-from cdsflow.workflow.services.assessments import find_assessment
-from cdsflow.workflow.services.campaigns import launch_campaign
+from cdsflow.services.assessments import find_assessment
+from cdsflow.services.campaigns import launch_campaign
 from tests.e2e.cli import Cli
 from tests.factories import calendar, load_units
 

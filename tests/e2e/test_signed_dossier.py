@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.documents_tables import GeneratedDocument, SignedCopy
 from cdsflow.storage.schema import metadata
-from cdsflow.workflow.stages import Stage
+from cdsflow.kernel.stages import Stage
 from tests.e2e.cli import Cli
 from tests.papers_world import Walked, walk
 from tests.web_support import build_world
@@ -36,7 +36,7 @@ def world(tmp_path_factory):
     engine = make_engine(f"sqlite:///{tmp / 'cds.db'}")
     metadata.create_all(engine)
     w = build_world(engine, tmp)
-    from cdsflow.workflow.services.indexsets import index_set_for_assessment
+    from cdsflow.services.indexsets import index_set_for_assessment
 
     with UnitOfWork(engine) as uow:
         w.criterion = next(iter(index_set_for_assessment(uow.session, w.p1s1).criteria))
@@ -110,7 +110,7 @@ def test_school_uploads_its_signed_paper_and_the_dossier_carries_it(world):
 
 
 def test_clerk_at_the_command_line_attaches_a_signed_copy_found_in_the_dossier(world, tmp_path):
-    from cdsflow.documents.service import generate
+    from cdsflow.services.papers import generate
 
     record, _ = generate(world.engine, "bao_cao", school_code="P1S1", campaign_id=world.school_campaign)
     cli = Cli(tmp_path, f"sqlite:///{world.tmp / 'cds.db'}")
@@ -139,7 +139,7 @@ def test_the_printed_dossier_binds_the_signed_copies_with_a_bookmark_each(world,
         if os.environ.get("CI"):
             pytest.fail("CI cần LibreOffice (soffice)")
         pytest.skip("LibreOffice (soffice) chưa được cài")
-    from cdsflow.documents.service import generate
+    from cdsflow.services.papers import generate
 
     record, _ = generate(world.engine, "qd_phe_duyet", school_code="P1S1", campaign_id=world.school_campaign,
                          on_existing="new")

@@ -10,7 +10,7 @@ import httpx
 
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
-from cdsflow.workflow.services.units import import_units
+from cdsflow.services.units import import_units
 from tests.e2e.cli import ROOT, Cli
 from tests.factories import unit_rows
 

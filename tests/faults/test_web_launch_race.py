@@ -10,9 +10,9 @@ from sqlalchemy import create_engine, func, select
 
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign
-from cdsflow.workflow.errors import InvalidInput
-from cdsflow.workflow.services.campaigns import launch_campaign
-from cdsflow.workflow.services.units import import_units
+from cdsflow.kernel.errors import InvalidInput
+from cdsflow.services.campaigns import launch_campaign
+from cdsflow.services.units import import_units
 from tests.e2e.cli import ROOT, Cli
 from tests.faults.web_server import database_url  # noqa: F401 - fixture
 from tests.factories import unit_rows

@@ -20,7 +20,7 @@ from cdsflow.notifications.sink import MemorySinkStore, start_sink
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
 from cdsflow.storage.web_tables import Account, PasswordToken
-from cdsflow.workflow.services import accounts as account_svc
+from cdsflow.services import accounts as account_svc
 from tests.web_support import PASSWORD, build_world
 
 NEW = "mat-khau-moi-that-dai"

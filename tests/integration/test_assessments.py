@@ -5,15 +5,15 @@ from sqlalchemy import select
 
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, CommitteeMember
-from cdsflow.workflow.services import assessments, authorization  # noqa: F401
+from cdsflow.services import assessments, authorization  # noqa: F401
 from cdsflow.workflow.context import ActorRef
-from cdsflow.workflow.errors import InvalidInput, StaleUpdate, TransitionRefused
-from cdsflow.workflow.services.assessments import (
+from cdsflow.kernel.errors import InvalidInput, StaleUpdate, TransitionRefused
+from cdsflow.services.assessments import (
     MemberInput, find_assessment, history, set_committee, show_assessment, transition,
 )
-from cdsflow.workflow.services.campaigns import launch_campaign
-from cdsflow.workflow.services.units import get_unit
-from cdsflow.workflow.stages import Stage
+from cdsflow.services.campaigns import launch_campaign
+from cdsflow.services.units import get_unit
+from cdsflow.kernel.stages import Stage
 from tests.factories import (
     calendar,
     complete_external_review,

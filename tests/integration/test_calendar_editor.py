@@ -18,8 +18,8 @@ from cdsflow.storage.calendar_tables import CalendarVersion
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
 from cdsflow.storage.tables import Assessment, Campaign
-from cdsflow.workflow.services import calendar_drafts as svc
-from cdsflow.workflow.services.units import get_unit
+from cdsflow.services import calendar_drafts as svc
+from cdsflow.services.units import get_unit
 from tests.web_support import build_world
 
 WARD = """issuer: "Phòng Văn hóa - Xã hội phường thử nghiệm"

@@ -13,8 +13,8 @@ from cdsflow.calendars.loader import load_calendar
 from cdsflow.calendars.submission import counted_send, submission_refusal
 from cdsflow.calendars.timeutil import TZ
 from cdsflow.calendars.validator import check_calendar
-from cdsflow.workflow.errors import InvalidInput, NotFound
-from cdsflow.workflow.stages import Actor, Stage
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.stages import Actor, Stage
 
 BROKEN = Path(__file__).parent / "fixtures" / "calendar_broken"
 BROKEN_FILES = sorted(BROKEN.glob("*.yaml"))

@@ -6,11 +6,11 @@ from sqlalchemy import func, select
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone
 from cdsflow.workflow.context import ActorRef
-from cdsflow.workflow.errors import Forbidden, InvalidInput, TransitionRefused
-from cdsflow.workflow.services.assessments import MemberInput, find_assessment, set_committee, transition
-from cdsflow.workflow.services.campaigns import advance_campaign, campaign_status, launch_campaign, list_campaigns
-from cdsflow.workflow.services.indexsets import resolve_index_set
-from cdsflow.workflow.stages import Stage
+from cdsflow.kernel.errors import Forbidden, InvalidInput, TransitionRefused
+from cdsflow.services.assessments import MemberInput, find_assessment, set_committee, transition
+from cdsflow.services.campaigns import advance_campaign, campaign_status, launch_campaign, list_campaigns
+from cdsflow.services.indexsets import resolve_index_set
+from cdsflow.kernel.stages import Stage
 from tests.factories import VN, calendar, complete_self_assessment, load_units
 
 

@@ -7,11 +7,11 @@ from datetime import datetime, timezone
 from freezegun import freeze_time
 from sqlalchemy import select
 
-from cdsflow.documents import service
+from cdsflow.services import papers as service
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Unit
-from cdsflow.workflow.services.demo import BUREAU, build_demo
-from cdsflow.workflow.services.results import recognised_results
+from cdsflow.services.demo import BUREAU, build_demo
+from cdsflow.services.results import recognised_results
 
 NOW = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)
 
@@ -34,7 +34,7 @@ def test_every_paper_of_the_demo_comes_out_true(sqlite_engine):
         records.append(service.generate(sqlite_engine, paper, school_code=code)[0])
     records.append(service.generate(sqlite_engine, "qd_doan_danh_gia", campaign_id=cid)[0])
     with UnitOfWork(sqlite_engine) as uow:  # the decision the demo issued before publishing
-        from cdsflow.workflow.services.results import recognition_decision
+        from cdsflow.services.results import recognition_decision
 
         records.append(recognition_decision(uow.session, uow.session.get(Assessment, aid)))
     records.append(service.generate(sqlite_engine, "giay_chung_nhan", school_code=code)[0])

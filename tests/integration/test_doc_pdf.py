@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from cdsflow.documents import service
+from cdsflow.services import papers as service
 from cdsflow.documents.pdf import PdfUnavailable, merge_pdfs, to_pdf, to_pdf_parallel
 from cdsflow.documents.render import render
 from cdsflow.documents.samples import sample_context
@@ -36,7 +36,7 @@ def test_documents_convert_to_a4_pdf_and_merge(tmp_path):
 @pytest.mark.libreoffice
 @needs_soffice
 def test_dossier_with_merged_pdf(sqlite_engine, tmp_path):
-    from cdsflow.workflow.stages import Stage
+    from cdsflow.kernel.stages import Stage
     from tests.papers_world import launch, walk
 
     w = launch(sqlite_engine, schools=1)

@@ -11,7 +11,7 @@ from cdsflow.documents.register import next_number, register_rows, series_for
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.documents_tables import DocumentCounter, GeneratedDocument
 from cdsflow.storage.tables import Unit
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 
 def _unit(engine, code="THHT") -> int:

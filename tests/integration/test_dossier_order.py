@@ -7,11 +7,11 @@ import zipfile
 from dataclasses import replace
 from datetime import date, datetime
 
-from cdsflow.documents import service
+from cdsflow.services import papers as service
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.services.campaigns import launch_campaign
-from cdsflow.workflow.services.units import import_units
-from cdsflow.workflow.stages import Stage
+from cdsflow.services.campaigns import launch_campaign
+from cdsflow.services.units import import_units
+from cdsflow.kernel.stages import Stage
 from tests.factories import calendar, unit_rows
 from tests.papers_world import VN, Walked, walk
 
@@ -27,7 +27,7 @@ def test_dossier_follows_the_milestones_documents(sqlite_engine, tmp_path):
     with UnitOfWork(sqlite_engine) as uow:
         result = launch_campaign(uow, issuer_code="P1", school_year="2024-2025", calendar=cal,
                                  now=datetime(2024, 10, 1, tzinfo=VN))
-        from cdsflow.workflow.services.assessments import find_assessment
+        from cdsflow.services.assessments import find_assessment
 
         aid = find_assessment(uow, "P1S1", result.campaign_id).id
     walk(sqlite_engine, Walked(result.campaign_id, {"P1S1": aid}), "P1S1", Stage.PROPOSAL)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from cdsflow import home
+from cdsflow.kernel import home
 from cdsflow.storage.db import database_url
 from tests.e2e.cli import ROOT
 

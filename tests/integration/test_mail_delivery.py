@@ -17,12 +17,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cdsflow.notifications.fanout import fan_out_reminder
+from cdsflow.services.fanout import fan_out_reminder
 from cdsflow.notifications.outbox import claim_batch, failed_messages
 from cdsflow.notifications.sender import Sender, drain_outbox_sync
 from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import DatabaseSinkStore, MemorySinkStore, start_sink
-from cdsflow.notifications.transactional import enqueue_transactional
+from cdsflow.services.notices import enqueue_transactional
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.notifications_tables import OutboxMessage, SinkMessage
 from tests.integration.test_mail_support import VN, seed_campaign
@@ -91,7 +91,7 @@ def test_fan_out_killed_mid_transaction_then_rerun_delivers_each_message_once(en
         from zoneinfo import ZoneInfo
         from sqlalchemy.orm import Session
         from cdsflow.storage.db import make_engine
-        from cdsflow.notifications.fanout import fan_out_reminder
+        from cdsflow.services.fanout import fan_out_reminder
         engine = make_engine({url!r})
         with Session(engine) as s:
             n = fan_out_reminder(s, {seeded.campaign_id}, "to_trinh", "before-3",

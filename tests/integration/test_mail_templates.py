@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from cdsflow.notifications.rendering import TEMPLATE_DIR, TemplateSet
-from cdsflow.workflow.errors import CdsError
+from cdsflow.kernel.errors import CdsError
 
 
 def test_broken_template_directories_are_refused_naming_file_and_line(tmp_path):

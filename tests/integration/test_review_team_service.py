@@ -10,11 +10,11 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVisit
 from cdsflow.storage.tables import Assessment
 from cdsflow.workflow.context import ActorRef
-from cdsflow.workflow.errors import Forbidden, InvalidInput
-from cdsflow.workflow.services import review_teams as svc
-from cdsflow.workflow.services.assessments import find_assessment
-from cdsflow.workflow.services.campaigns import launch_campaign
-from cdsflow.workflow.services.units import get_unit
+from cdsflow.kernel.errors import Forbidden, InvalidInput
+from cdsflow.services import review_teams as svc
+from cdsflow.services.assessments import find_assessment
+from cdsflow.services.campaigns import launch_campaign
+from cdsflow.services.units import get_unit
 from tests.factories import calendar, load_units
 
 TEAM = [

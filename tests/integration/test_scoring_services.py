@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 from cdsflow.assessment.loader import shipped_index_sets
 from cdsflow.storage.assessment_tables import AssessmentAnswer, AssessmentScore
 from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember, Unit
-from cdsflow.workflow.errors import InvalidInput, NotFound, TransitionRefused
-from cdsflow.workflow.services import scoring as svc
+from cdsflow.kernel.errors import InvalidInput, NotFound, TransitionRefused
+from cdsflow.services import scoring as svc
 
 S = shipped_index_sets()["4725"]
 LINK = "https://thcs-a.edu.vn/cds/minh-chung"

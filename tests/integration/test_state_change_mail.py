@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from cdsflow.app import wiring
-from cdsflow.documents import service as docs
+from cdsflow.services import papers as docs
 from cdsflow.notifications.sender import drain_outbox_sync
 from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
@@ -16,13 +16,13 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.workflow import events
 from cdsflow.workflow.context import ActorRef
-from cdsflow.workflow.services.assessments import MemberInput, find_assessment, set_committee, transition
-from cdsflow.workflow.services.campaigns import launch_campaign
-from cdsflow.workflow.services.units import get_unit
-from cdsflow.workflow.errors import InvalidInput
-from cdsflow.workflow.services.demo import demo_answers
-from cdsflow.workflow.services.indexsets import index_set_for_assessment
-from cdsflow.workflow.services.scoring import save_answers
+from cdsflow.services.assessments import MemberInput, find_assessment, set_committee, transition
+from cdsflow.services.campaigns import launch_campaign
+from cdsflow.services.units import get_unit
+from cdsflow.kernel.errors import InvalidInput
+from cdsflow.services.demo import demo_answers
+from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.scoring import save_answers
 from tests.factories import calendar, complete_self_assessment, load_units
 
 

@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Unit
-from cdsflow.workflow.errors import InvalidInput
-from cdsflow.workflow.services.units import import_units_file, list_units
+from cdsflow.kernel.errors import InvalidInput
+from cdsflow.services.units import import_units_file, list_units
 from cdsflow.workflow.units import UnitKind
 
 HEADER = ["Mã đơn vị", "Tên đơn vị", "Ký hiệu", "Loại đơn vị", "Cấp học", "Địa danh", "Email", "Mã đơn vị quản lý"]

@@ -25,7 +25,7 @@ from cdsflow.notifications.sink import MemorySinkStore, start_sink
 from cdsflow.scheduler.ticker import run_due_reminders
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
-from cdsflow.workflow.services.accounts import create_account
+from cdsflow.services.accounts import create_account
 from tests.integration.test_mail_delivery import free_port
 from tests.web_support import COMMITTEE, PASSWORD, World, build_world, fill_self_assessment
 

@@ -5,8 +5,8 @@ from fastapi.testclient import TestClient
 
 from cdsflow.app.web.app import create_app
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.services.accounts import DEMO_ACCOUNTS, list_accounts
-from cdsflow.workflow.services.demo import build_demo
+from cdsflow.services.accounts import DEMO_ACCOUNTS, list_accounts
+from cdsflow.services.demo import build_demo
 
 
 def test_demo_logins_reach_their_pages(sqlite_engine, tmp_path):

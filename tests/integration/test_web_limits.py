@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 
 from cdsflow.app.web.app import create_app
 from cdsflow.app.web.limits import huge_id, route_for
-from cdsflow.safeyaml import AliasRefused, safe_load
+from cdsflow.kernel.safeyaml import AliasRefused, safe_load
 from tests.web_support import PASSWORD, build_world
 
 

@@ -6,8 +6,8 @@ import re
 import pytest
 
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.services.indexsets import index_set_for_assessment
-from cdsflow.workflow.services.scoring import load_answers
+from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.scoring import load_answers
 from tests.web_support import COMMITTEE, build_world, fill_self_assessment, form_review_team
 
 

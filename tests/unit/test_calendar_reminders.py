@@ -7,7 +7,7 @@ from cdsflow.calendars import timeutil
 from cdsflow.calendars.model import Milestone, ReminderPolicy
 from cdsflow.calendars.reminders import reminder_points
 from cdsflow.calendars.timeutil import TZ
-from cdsflow.workflow.stages import Actor, Stage
+from cdsflow.kernel.stages import Actor, Stage
 
 
 def _milestone(due: str, policy: ReminderPolicy | None = ReminderPolicy()) -> Milestone:

@@ -6,7 +6,7 @@ from cdsflow.calendars.progress import is_late, late_milestones, next_milestone
 from cdsflow.calendars.rules import check_rules
 from cdsflow.calendars.timeline import timeline
 from cdsflow.calendars.timeutil import TZ, parse_start
-from cdsflow.workflow.stages import Actor, Stage
+from cdsflow.kernel.stages import Actor, Stage
 
 HEAD = 'issuer: "Phòng GDĐT Thử nghiệm"\nissued: 2025-03-10\nschool_year: 2024-2025\n'
 

@@ -8,8 +8,8 @@ from cdsflow.calendars.model import Milestone
 from cdsflow.documents import contexts as cx
 from cdsflow.documents.samples import sample_context, sample_issue, sample_members, sample_recognitions, sample_units
 from cdsflow.storage.tables import CommitteeMember
-from cdsflow.workflow.errors import InvalidInput
-from cdsflow.workflow.stages import Actor, Stage
+from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.stages import Actor, Stage
 
 
 def test_every_context_is_plain_json_for_the_register():

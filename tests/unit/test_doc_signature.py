@@ -3,7 +3,7 @@ import pytest
 
 from cdsflow.documents.checks import SIGNATURE_RE
 from cdsflow.documents.signature import SignatureSpec, signature_context, signature_lines
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 
 @pytest.mark.parametrize("spec,lines", [

@@ -6,7 +6,7 @@ import pytest
 
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.checks import DATE_RE, NUMBER_RE
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 
 @pytest.mark.parametrize("day,expected", [

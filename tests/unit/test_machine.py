@@ -3,9 +3,9 @@ from datetime import datetime, timezone
 import pytest
 
 from cdsflow.workflow.context import ActorRef, MemberView, TransitionContext
-from cdsflow.workflow.errors import Forbidden, TransitionRefused
+from cdsflow.kernel.errors import Forbidden, TransitionRefused
 from cdsflow.workflow.machine import STEPS, fire, fire_campaign, forward_trigger, legal_sources
-from cdsflow.workflow.stages import STAGE_ORDER, CampaignStatus, Stage
+from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
 
 NOW = datetime(2025, 3, 1, tzinfo=timezone.utc)
 SCHOOL, BUREAU, DEPT = 10, 2, 1

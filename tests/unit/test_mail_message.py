@@ -13,7 +13,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from cdsflow.calendars.timeutil import days_left_text, vn_datetime
-from cdsflow.notifications.fanout import earlier_stages, split_emails
+from cdsflow.services.fanout import earlier_stages, split_emails
 from cdsflow.notifications.message import (
     OutgoingMail,
     build_message,
@@ -22,8 +22,8 @@ from cdsflow.notifications.message import (
 from cdsflow.notifications.rendering import default_templates
 from cdsflow.notifications.sender import _classify, _Permanent, _Temporary
 from cdsflow.notifications.settings import load_settings
-from cdsflow.workflow.errors import InvalidInput
-from cdsflow.workflow.stages import Stage
+from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.stages import Stage
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 VIETNAMESE = st.text(

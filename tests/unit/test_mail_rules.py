@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exc
 
 from cdsflow.notifications.dbretry import backoff, is_transient
-from cdsflow.notifications.fanout import useful_until
+from cdsflow.services.fanout import useful_until
 from cdsflow.notifications.settings import load_settings
-from cdsflow.scheduler.planner import PlannedReminder
+from cdsflow.services.planner import PlannedReminder
 from cdsflow.scheduler.ticker import select_due, still_useful
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

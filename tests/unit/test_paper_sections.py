@@ -5,7 +5,7 @@ import pytest
 from cdsflow.documents import paper_sections as ps
 from cdsflow.documents import sections as sx
 from cdsflow.documents.samples import sample_context
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 
 @pytest.mark.parametrize("name", sorted(p.stem for p in sx.TEXTS_DIR.glob("*.yaml") if p.stem not in ps.PAPERS))

@@ -12,8 +12,8 @@ from cdsflow.workflow import rulebook
 from cdsflow.workflow.context import ActorRef, MemberView, TransitionContext
 from cdsflow.workflow.roles import Role
 from cdsflow.workflow.rulebook import RULES, Relation, refusals
-from cdsflow.workflow.stages import CampaignStatus as C
-from cdsflow.workflow.stages import Stage as S
+from cdsflow.kernel.stages import CampaignStatus as C
+from cdsflow.kernel.stages import Stage as S
 
 NOW = datetime(2025, 3, 1, tzinfo=timezone.utc)
 SCHOOL, BUREAU, DEPT, STRANGER, TEAM_ACCOUNT = 10, 2, 1, 99, 7

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from cdsflow.assessment.loader import parse_index_set, shipped_index_sets
 from cdsflow.assessment.model import AnswerKind, FailedMandatory, OverallLevel, Policy
 from cdsflow.assessment.scoring import compare, level_for, score
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 
 S = shipped_index_sets()["4725"]
 D = Decimal

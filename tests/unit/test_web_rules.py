@@ -10,9 +10,9 @@ from cdsflow.app.web import actions
 from cdsflow.app.web.access import allowed
 from cdsflow.app.web.app import _num
 from cdsflow.app.web.pages import _safe_next
-from cdsflow.workflow.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput
 from cdsflow.workflow.machine import STEPS
-from cdsflow.workflow.services.accounts import Role
+from cdsflow.services.accounts import Role
 
 
 def test_menus_read_the_rulebook_and_school_staff_never_review():

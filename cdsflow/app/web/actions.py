@@ -22,18 +22,18 @@ from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_cale
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
-from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput, NotFound
+from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound
 from cdsflow.workflow.machine import (
     STEP_BY_TRIGGER,
     STEPS,
     forward_trigger,
     legal_sources,
 )
-from cdsflow.workflow.services import assessments as assessment_svc
-from cdsflow.workflow.services import authorization, listing, overview
-from cdsflow.workflow.services import campaigns as campaign_svc
-from cdsflow.workflow.services.accounts import Principal
-from cdsflow.workflow.stages import STAGE_ORDER, Stage
+from cdsflow.services import assessments as assessment_svc
+from cdsflow.services import authorization, listing, overview
+from cdsflow.services import campaigns as campaign_svc
+from cdsflow.services.accounts import Principal
+from cdsflow.kernel.stages import STAGE_ORDER, Stage
 
 
 def _now(now: datetime | None) -> datetime:
@@ -89,7 +89,7 @@ def launch(
 
 def chosen_calendar(uow: UnitOfWork, p: Principal, calendar: str | None):
     """The launch form's calendar: a shipped name (or 'shipped:NAME'), or 'saved:ID' of the editor."""
-    from cdsflow.workflow.services import calendar_drafts
+    from cdsflow.services import calendar_drafts
 
     if not calendar:
         return None
@@ -119,8 +119,8 @@ class LaunchPreview:
 def launch_preview(uow: UnitOfWork, p: Principal, *, school_year: str, index_set_code: str,
                    calendar: str | None) -> LaunchPreview:
     """What a launch would cover, from the same `launch_scope` the launch itself uses."""
-    from cdsflow.workflow.services.indexsets import require_final, resolve_index_set
-    from cdsflow.workflow.services.launch_scope import describe_scope, launch_scope
+    from cdsflow.services.indexsets import require_final, resolve_index_set
+    from cdsflow.services.launch_scope import describe_scope, launch_scope
 
     require(p, "launch_campaign")
     if p.unit_id is None:
@@ -210,7 +210,7 @@ def school_page(uow: UnitOfWork, p: Principal, assessment_id: int, *, now: datet
     triggers = [(s.trigger, s.label) for s in STEPS if s.trigger in offered]
     criteria: list[tuple[str, str]] = []
     if any(t == "return_for_supplement" for t, _ in triggers):
-        from cdsflow.workflow.services.indexsets import index_set_for_assessment
+        from cdsflow.services.indexsets import index_set_for_assessment
 
         criteria = [(c.code, c.label) for c in index_set_for_assessment(uow.session, a.id).criteria.values()]
     return SchoolPage(
@@ -303,7 +303,7 @@ def require_accounts(p: Principal) -> None:
 def remind_now(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: str, *, now: datetime | None = None,
                base_url: str | None = None):
     """The officer's manual nudge of the schools late for one milestone (at most once a day)."""
-    from cdsflow.notifications.services import remind_now as nudge
+    from cdsflow.services.mail import remind_now as nudge
 
     campaign_for(uow, p, campaign_id)
     authorization.check_campaign(uow.session, actor(p), "remind", campaign_id, now=now)  # before the input
@@ -315,14 +315,14 @@ def remind_now(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: s
 def remind_preview(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: str, *,
                    now: datetime | None = None, base_url: str | None = None):
     """What «Nhắc ngay» would queue (recipients, rendered mail), nothing written."""
-    from cdsflow.notifications.services import preview_reminder
+    from cdsflow.services.mail import preview_reminder
 
     campaign_for(uow, p, campaign_id)
     return preview_reminder(uow.engine, campaign_id, milestone_key, _now(now), actor(p), base_url=base_url)
 
 
 def reminder_choices(uow: UnitOfWork, campaign_id: int, *, now: datetime | None = None):
-    from cdsflow.notifications.services import reminder_choices as choices
+    from cdsflow.services.mail import reminder_choices as choices
 
     return choices(uow.session, campaign_id, _now(now))
 

@@ -12,9 +12,9 @@ from cdsflow.app.web.deps import (
     SESSION_COOKIE, checked_principal, client_address, cookie_secure, current_principal, get_uow,
 )
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.services import accounts as account_svc
-from cdsflow.workflow.services.accounts import Principal
-from cdsflow.workflow.services.assessments import MemberInput
+from cdsflow.services import accounts as account_svc
+from cdsflow.services.accounts import Principal
+from cdsflow.services.assessments import MemberInput
 
 router = APIRouter(prefix="/api", tags=["cdsflow"])
 
@@ -203,7 +203,7 @@ class SchoolRow(BaseModel):
                         "dir=desc; phân trang: page, per_page (tối đa 200). Tổng số dòng khớp: tiêu đề X-Total-Count.")
 def schools(campaign_id: int, request: Request, response: Response, p: Principal = Depends(current_principal),
             uow: UnitOfWork = Depends(get_uow)):
-    from cdsflow.workflow.services.listing import ListQuery
+    from cdsflow.services.listing import ListQuery
 
     asked = ListQuery.from_params(request.query_params)
     page = actions.school_list(uow, p, campaign_id, asked, with_options=False)
@@ -340,7 +340,7 @@ class RemindIn(BaseModel):
 def remind(request: Request, campaign_id: int, body: RemindIn, p: Principal = Depends(checked_principal),
            uow: UnitOfWork = Depends(get_uow)):
     from cdsflow.app.web.deps import link_base
-    from cdsflow.notifications.services import nudge_message
+    from cdsflow.services.mail import nudge_message
 
     r = actions.remind_now(uow, p, campaign_id, body.milestone, base_url=link_base(request))
     return {"late_schools": r.late_schools, "queued": r.written, "skipped_reason": r.skipped_reason,

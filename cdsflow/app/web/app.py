@@ -9,7 +9,8 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
-from cdsflow import __version__, home
+from cdsflow import __version__
+from cdsflow.kernel import home
 from cdsflow.app.console import local
 from cdsflow.app.web import errors, limits
 from cdsflow.workflow.machine import history_text

@@ -10,16 +10,16 @@ from pathlib import Path
 from sqlalchemy import select
 
 from cdsflow.app.web.access import allowed, assessment_for, campaign_for, require, unit_in_scope
-from cdsflow.documents import service as doc_svc
+from cdsflow.services import papers as doc_svc
 from cdsflow.documents.register import RegisterLine, register_line
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Campaign, Unit
 from cdsflow.workflow.document_types import document_types
-from cdsflow.workflow.errors import Forbidden, InvalidInput, NotFound
+from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
 from cdsflow.workflow.roles import Role
-from cdsflow.workflow.services.accounts import Principal
-from cdsflow.workflow.services.steering import STEERING_ROLES  # noqa: F401  (the page's role choices)
+from cdsflow.services.accounts import Principal
+from cdsflow.services.steering import STEERING_ROLES  # noqa: F401  (the page's role choices)
 
 
 
@@ -70,7 +70,7 @@ def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, lim
     if not drafts:
         from dataclasses import replace
 
-        from cdsflow.documents.signed import latest_by_document
+        from cdsflow.services.signed_copies import latest_by_document
 
         have = latest_by_document(uow.session, [r.id for r in out])
         out = [replace(r, signed=True) if r.id in have else r for r in out]
@@ -82,8 +82,8 @@ def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | Non
     paged in SQL (`long_lists.register_page`)."""
     from dataclasses import replace
 
-    from cdsflow.documents.signed import latest_by_document
-    from cdsflow.workflow.services import long_lists
+    from cdsflow.services.signed_copies import latest_by_document
+    from cdsflow.services import long_lists
 
     scope = long_lists.unit_scope(p.unit_id, everything=p.role == Role.ADMIN and p.unit_id is None,
                                   own_only=p.role.school_side)
@@ -189,7 +189,7 @@ def _steering_unit(uow: UnitOfWork, p: Principal, code: str) -> Unit:
 
 def steering_view(uow: UnitOfWork, p: Principal, code: str = "") -> tuple[Unit, list]:
     """The unit's stored steering group and a few blank rows to add members."""
-    from cdsflow.workflow.services.steering import steering_members
+    from cdsflow.services.steering import steering_members
 
     unit = _steering_unit(uow, p, code)
     rows = [{k: getattr(m, k) for k in STEERING_FIELDS} for m in steering_members(uow.session, unit.id)]
@@ -205,7 +205,7 @@ def steering_typed(columns: dict[str, list[str]]) -> list[dict]:
 def steering_save(uow: UnitOfWork, p: Principal, code: str, columns: dict[str, list[str]]) -> int:
     """Store the rows typed in the page (blank rows ignored) as the unit's steering group."""
     from cdsflow.workflow.context import ActorRef
-    from cdsflow.workflow.services.steering import SteeringInput, set_steering
+    from cdsflow.services.steering import SteeringInput, set_steering
 
     unit = _steering_unit(uow, p, code)
     members = [SteeringInput(**row) for row in steering_typed(columns)
@@ -219,7 +219,7 @@ def certificates(uow: UnitOfWork, p: Principal, campaign_id: int, out_dir: Path)
     import zipfile
 
     from cdsflow.documents.build_templates import FIXED_ZIP_TIME
-    from cdsflow.documents.certificates import print_certificates
+    from cdsflow.services.certificates import print_certificates
 
     require(p, "issue_authority_paper")
     campaign_for(uow, p, campaign_id)
@@ -267,7 +267,7 @@ def upload_signed(uow: UnitOfWork, p: Principal, document_id: int, source: Path,
                   uploads: Path) -> GeneratedDocument:
     """Store the signed PDF of a paper in scope; the rulebook decides who (the issuer's side)."""
     from cdsflow.app.web.access import actor
-    from cdsflow.documents import signed
+    from cdsflow.services import signed_copies as signed
 
     d = _document(uow, p, document_id)
     uow.rollback()  # the use-case opens its own unit of work
@@ -277,7 +277,7 @@ def upload_signed(uow: UnitOfWork, p: Principal, document_id: int, source: Path,
 
 def signed_file(uow: UnitOfWork, p: Principal, document_id: int, uploads: Path) -> tuple[Path, str]:
     """(file, download name) of the latest signed copy of a paper in scope."""
-    from cdsflow.documents import signed
+    from cdsflow.services import signed_copies as signed
 
     d = _document(uow, p, document_id)
     copy = signed.latest(uow.session, d.id)

@@ -10,8 +10,8 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cdsflow.storage import dberrors
-from cdsflow.workflow.errors import CdsError, Forbidden, InvalidInput, NotFound, StaleUpdate, TransitionRefused
-from cdsflow.workflow.services.accounts import LoginFailed, TooManyAttempts
+from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound, StaleUpdate, TransitionRefused
+from cdsflow.services.accounts import LoginFailed, TooManyAttempts
 
 log = logging.getLogger("cdsflow.web")
 

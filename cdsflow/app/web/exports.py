@@ -20,7 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from cdsflow.assessment.xlsx import FORMULA_PREFIXES
 from cdsflow.calendars.timeutil import local
-from cdsflow.workflow.services.listing import SchoolLine
+from cdsflow.services.listing import SchoolLine
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _HEAD_FONT = Font(bold=True)

@@ -172,7 +172,7 @@ class Guard:
         if not token:
             return None
         from cdsflow.storage.db import UnitOfWork
-        from cdsflow.workflow.services.accounts import principal_for
+        from cdsflow.services.accounts import principal_for
 
         def lookup() -> str | None:
             with UnitOfWork(self.engine) as uow:

@@ -15,14 +15,14 @@ from cdsflow.app.web.deps import (
 )
 from cdsflow.app.web.errors import BadCsrf, status_of
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.errors import CdsError, InvalidInput
+from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.workflow.machine import CAMPAIGN_STEPS, STEP_BY_TRIGGER
-from cdsflow.workflow.services import accounts as account_svc
-from cdsflow.workflow.services.accounts import Principal, Role
-from cdsflow.workflow.services.assessments import ROLE_LABELS as MEMBER_ROLES
-from cdsflow.workflow.services.assessments import MemberInput
-from cdsflow.workflow.services.returns import open_return, returned_ids
-from cdsflow.workflow.stages import CampaignStatus
+from cdsflow.services import accounts as account_svc
+from cdsflow.services.accounts import Principal, Role
+from cdsflow.services.assessments import ROLE_LABELS as MEMBER_ROLES
+from cdsflow.services.assessments import MemberInput
+from cdsflow.services.returns import open_return, returned_ids
+from cdsflow.kernel.stages import CampaignStatus
 
 router = APIRouter(include_in_schema=False)
 
@@ -120,7 +120,7 @@ def home(request: Request, p: Principal = Depends(current_principal), uow: UnitO
 
 
 def _campaigns_page(request, p, uow, status=200, error=None, details=None) -> Response:
-    from cdsflow.workflow.services.calendar_drafts import calendar_sources
+    from cdsflow.services.calendar_drafts import calendar_sources
 
     can_launch = allowed(p, "launch_campaign")
     return render(request, "campaigns.html", p, status, campaigns=actions.campaigns(uow, p),
@@ -234,7 +234,7 @@ async def bulk(request: Request, campaign_id: int, trigger: str = Form(...), con
 
 
 def _remind_panel(uow, p, campaign_id) -> dict:
-    from cdsflow.notifications.services import default_choice
+    from cdsflow.services.mail import default_choice
 
     if not allowed(p, "remind"):
         return {"remind_choices": [], "remind_default": None}
@@ -243,7 +243,7 @@ def _remind_panel(uow, p, campaign_id) -> dict:
 
 
 def remind_message(r) -> str:
-    from cdsflow.notifications.services import nudge_message
+    from cdsflow.services.mail import nudge_message
 
     return nudge_message(r)
 
@@ -339,7 +339,7 @@ def results(request: Request, campaign_id: int, p: Principal | None = Depends(op
 
 def _accounts(request, p, uow, status=200, **extra) -> Response:
     actions.require_accounts(p)
-    from cdsflow.workflow.services import long_lists
+    from cdsflow.services import long_lists
 
     page = long_lists.accounts_page(uow.session, request.query_params)
     locked = account_svc.locked_usernames(uow) if page.rows else set()
@@ -360,7 +360,7 @@ def create_account(request: Request, username: str = Form(""), full_name: str = 
                    unit_code: str = Form(""), password: str = Form(""), email: str = Form(""),
                    p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
     from cdsflow.app.web.deps import link_base
-    from cdsflow.workflow.services import password_links
+    from cdsflow.services import password_links
 
     actions.require_accounts(p)
     try:

@@ -7,15 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cdsflow.app.web.access import actor, campaign_for
-from cdsflow.documents import paper_sections, plan_service, sections
-from cdsflow.documents import service as doc_svc
+from cdsflow.documents import paper_sections, sections
+from cdsflow.services import plan_papers as plan_service
+from cdsflow.services import papers as doc_svc
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Unit
 from cdsflow.workflow.document_types import document_types
-from cdsflow.workflow.errors import InvalidInput, NotFound
-from cdsflow.workflow.services import authorization
-from cdsflow.workflow.services.accounts import Principal
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.services import authorization
+from cdsflow.services.accounts import Principal
 
 
 @dataclass(frozen=True)

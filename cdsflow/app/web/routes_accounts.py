@@ -16,10 +16,10 @@ from cdsflow.app.web.deps import (
 from cdsflow.app.web.errors import BadCsrf, status_of
 from cdsflow.app.web.pages import NOTICES, _accounts, render
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.errors import CdsError, InvalidInput
-from cdsflow.workflow.services import accounts as account_svc
-from cdsflow.workflow.services import password_links
-from cdsflow.workflow.services.accounts import Principal, Role
+from cdsflow.kernel.errors import CdsError, InvalidInput
+from cdsflow.services import accounts as account_svc
+from cdsflow.services import password_links
+from cdsflow.services.accounts import Principal, Role
 
 pages = APIRouter(include_in_schema=False)
 
@@ -127,7 +127,7 @@ def _edit_page(request, p, uow, account_id: int, status: int = 200, **extra) -> 
     account = account_svc.get_account(uow, account_id)
     unit_code = ""
     if account.unit_id:
-        from cdsflow.workflow.services.units import get_unit_code
+        from cdsflow.services.units import get_unit_code
 
         unit_code = get_unit_code(uow, account.unit_id)
     locked = account.username in account_svc.locked_usernames(uow)
@@ -181,7 +181,7 @@ def send_link(request: Request, account_id: int, p: Principal = Depends(checked_
 @pages.post("/accounts/schools")
 def school_accounts(request: Request, campaign_id: int = Form(...), p: Principal = Depends(checked_principal),
                     uow: UnitOfWork = Depends(get_uow)) -> Response:
-    from cdsflow.workflow.services.school_accounts import create_school_accounts
+    from cdsflow.services.school_accounts import create_school_accounts
 
     actions.require_accounts(p)
     try:

@@ -14,11 +14,11 @@ from cdsflow.app.web import documents
 from cdsflow.app.web.access import allowed, assessment_for
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
-from cdsflow.workflow.errors import CdsError
+from cdsflow.kernel.errors import CdsError
 from cdsflow.app.web.pages import render, save_upload
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.services.accounts import Principal
-from cdsflow.workflow.services.long_lists import DOC_STATUSES
+from cdsflow.services.accounts import Principal
+from cdsflow.services.long_lists import DOC_STATUSES
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["cdsflow"])
@@ -135,7 +135,7 @@ SIGNED_MAX = 20 * 1024 * 1024  # the route's body limit in limits.py matches
 async def signed_upload(request: Request, document_id: int, back: str = Form(""), file: UploadFile | None = None,
                         p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
     """The clerk uploads the scanned or digitally signed PDF of a numbered paper."""
-    from cdsflow.workflow.errors import InvalidInput
+    from cdsflow.kernel.errors import InvalidInput
 
     if file is None or not file.filename:
         raise InvalidInput("Chọn tệp PDF bản đã ký để tải lên")
@@ -225,7 +225,7 @@ def paper_text_page(request: Request, campaign_id: int, code: str, p: Principal 
 async def paper_text_issue(request: Request, campaign_id: int, code: str, p: Principal = Depends(checked_principal),
                            uow: UnitOfWork = Depends(get_uow)) -> Response:
     from cdsflow.app.web import paper_text
-    from cdsflow.workflow.errors import Forbidden, InvalidInput, NotFound
+    from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
 
     form = await request.form()
     typed = paper_text.typed_sections(code, form) if paper_text.editable(code) else {}

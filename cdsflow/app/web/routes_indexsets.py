@@ -18,9 +18,9 @@ from cdsflow.app.web.pages import render, save_upload
 from cdsflow.assessment.xlsx import write_index_set_workbook
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.filelimits import MAX_XLSX_BYTES
-from cdsflow.workflow.errors import CdsError, InvalidInput, NotFound
-from cdsflow.workflow.services import indexsets as svc
-from cdsflow.workflow.services.accounts import Principal
+from cdsflow.kernel.errors import CdsError, InvalidInput, NotFound
+from cdsflow.services import indexsets as svc
+from cdsflow.services.accounts import Principal
 
 pages = APIRouter(include_in_schema=False)
 ACTION = "publish_index_set"

@@ -17,9 +17,9 @@ from cdsflow.calendars.timeutil import local
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Campaign
 from cdsflow.workflow.machine import STEP_BY_TRIGGER
-from cdsflow.workflow.services.accounts import Principal
-from cdsflow.workflow.errors import NotFound
-from cdsflow.workflow.services.listing import LEVEL_CHOICES, SORT_LABELS, ListQuery
+from cdsflow.services.accounts import Principal
+from cdsflow.kernel.errors import NotFound
+from cdsflow.services.listing import LEVEL_CHOICES, SORT_LABELS, ListQuery
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["cdsflow"])

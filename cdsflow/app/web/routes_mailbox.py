@@ -11,10 +11,10 @@ from fastapi.responses import RedirectResponse, Response
 from cdsflow.app.web.access import require
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.pages import render
-from cdsflow.notifications.services import mailbox_status, retry_failed_mail, sink_message, sink_messages
+from cdsflow.services.mail import mailbox_status, retry_failed_mail, sink_message, sink_messages
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.services import long_lists
-from cdsflow.workflow.services.accounts import Principal
+from cdsflow.services import long_lists
+from cdsflow.services.accounts import Principal
 
 pages = APIRouter(include_in_schema=False)
 

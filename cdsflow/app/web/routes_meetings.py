@@ -15,10 +15,10 @@ from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import NOTICES, render
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import CommitteeMember, Unit
-from cdsflow.workflow.errors import CdsError
-from cdsflow.workflow.services import meetings as svc
-from cdsflow.workflow.services import authorization
-from cdsflow.workflow.services.accounts import Principal
+from cdsflow.kernel.errors import CdsError
+from cdsflow.services import meetings as svc
+from cdsflow.services import authorization
+from cdsflow.services.accounts import Principal
 
 NOTICES["meeting"] = "Đã ghi thông tin cuộc họp Hội đồng."
 FIELDS = ("start", "end", "place", "chaired_by", "secretary", "attendees_present", "attendees_total", "absent",

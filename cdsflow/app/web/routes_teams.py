@@ -17,10 +17,10 @@ from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import NOTICES, render
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.errors import CdsError, InvalidInput
-from cdsflow.workflow.services import review_teams as svc
-from cdsflow.workflow.services.accounts import Principal
-from cdsflow.workflow.stages import Stage
+from cdsflow.kernel.errors import CdsError, InvalidInput
+from cdsflow.services import review_teams as svc
+from cdsflow.services.accounts import Principal
+from cdsflow.kernel.stages import Stage
 
 NOTICES["team"] = "Đã lưu Đoàn đánh giá ngoài."
 NOTICES["visits"] = "Đã lưu lịch làm việc của đoàn."
@@ -67,8 +67,8 @@ def _day(value: str, label: str) -> date | None:
 
 def _page(request: Request, p: Principal, uow: UnitOfWork, campaign_id: int, status: int = 200,
           members: list | None = None, **extra) -> Response:
-    from cdsflow.workflow.services import long_lists
-    from cdsflow.workflow.services.campaigns import family_ids
+    from cdsflow.services import long_lists
+    from cdsflow.services.campaigns import family_ids
 
     team = team_of(uow, p, campaign_id, with_schools=False)
     visits = long_lists.visits_page(uow.session, request.query_params, family_ids(uow.session, campaign_id),

@@ -17,13 +17,13 @@ from cdsflow.assessment.model import ANSWER_KIND_LABELS, IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
 from cdsflow.storage.assessment_tables import EvidenceEntry
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.errors import InvalidInput, NotFound
-from cdsflow.workflow.services import authorization
-from cdsflow.workflow.services import scoring as scoring_svc
-from cdsflow.workflow.services import sends as sends_svc
-from cdsflow.workflow.services.accounts import Principal
-from cdsflow.workflow.services.indexsets import index_set_for_assessment
-from cdsflow.workflow.services.returns import ReturnNote, open_return
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.services import authorization
+from cdsflow.services import scoring as scoring_svc
+from cdsflow.services import sends as sends_svc
+from cdsflow.services.accounts import Principal
+from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.returns import ReturnNote, open_return
 
 PHASE_LABELS = {"self": "Tự đánh giá", "external": "Đánh giá ngoài"}
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from cdsflow.workflow.stages import Stage
+from cdsflow.kernel.stages import Stage
 from cdsflow.workflow.states import (
     committee_formed,
     external_review,

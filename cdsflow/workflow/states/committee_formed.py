@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from cdsflow.workflow.context import TransitionContext
-from cdsflow.workflow.stages import Stage
+from cdsflow.kernel.stages import Stage
 
 STAGE = Stage.COMMITTEE_FORMED
 PRODUCES = ("qd_hoi_dong",)

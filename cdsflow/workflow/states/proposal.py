@@ -5,7 +5,7 @@ From here on the school's data is locked until reviewers return the file.
 from __future__ import annotations
 
 from cdsflow.workflow.context import TransitionContext
-from cdsflow.workflow.stages import Stage
+from cdsflow.kernel.stages import Stage
 
 STAGE = Stage.PROPOSAL
 PRODUCES = ("to_trinh",)

@@ -5,7 +5,7 @@ Publication rests on a recognition decision: a numbered Quyết định công nh
 from __future__ import annotations
 
 from cdsflow.workflow.context import TransitionContext
-from cdsflow.workflow.stages import Stage
+from cdsflow.kernel.stages import Stage
 
 STAGE = Stage.PUBLISHED
 PRODUCES = ()

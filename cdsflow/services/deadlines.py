@@ -1,0 +1,155 @@
+"""Each school's own deadlines, read from its stored history (calendars FORMAT.md "Relative deadlines").
+
+The arithmetic is `calendars.relative` (pure); here are the facts: the campaign's milestone
+snapshot and, per school, the latest time of each event its relative rules count from.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cdsflow.calendars.model import RELATIVE_EVENTS, RelativeRule, SubmissionPolicy
+from cdsflow.calendars.relative import resolve
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone
+from cdsflow.kernel.stages import Stage
+
+_EVENT_OF_TRIGGER = {t: e for e, t in RELATIVE_EVENTS.items() if t is not None}
+
+
+@dataclass(frozen=True)
+class OwnDeadline:
+    """One milestone as it stands for one school."""
+
+    key: str
+    title: str
+    stage: Stage | None
+    due_at: datetime | None  # None: a start marker, or a relative rule whose event has not happened
+    relative: RelativeRule | None
+
+
+def relative_rule(row: CampaignMilestone) -> RelativeRule | None:
+    return RelativeRule.from_dict(row.relative) if row.relative else None
+
+
+def milestones(session: Session, campaign_id: int) -> list[CampaignMilestone]:
+    return list(session.scalars(select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign_id)
+                                .order_by(CampaignMilestone.position)))
+
+
+def has_relative(rows: Iterable[CampaignMilestone]) -> bool:
+    return any(r.relative for r in rows)
+
+
+def event_times(session: Session, assessment_ids: list[int]) -> dict[int, dict[str, datetime]]:
+    """Per assessment, the latest time of each event a relative rule may count from."""
+    out: dict[int, dict[str, datetime]] = defaultdict(dict)
+    if not assessment_ids:
+        return out
+    for chunk_start in range(0, len(assessment_ids), 5000):
+        chunk = assessment_ids[chunk_start:chunk_start + 5000]
+        for aid, trigger, at in session.execute(
+            select(AssessmentEvent.assessment_id, AssessmentEvent.trigger, func.max(AssessmentEvent.at))
+            .where(AssessmentEvent.assessment_id.in_(chunk), AssessmentEvent.trigger.in_(list(_EVENT_OF_TRIGGER)))
+            .group_by(AssessmentEvent.assessment_id, AssessmentEvent.trigger)
+        ):
+            out[aid][_EVENT_OF_TRIGGER[trigger]] = at
+    return out
+
+
+def resolve_for(rows: list[CampaignMilestone], events: dict[str, datetime],
+                launched_at: datetime | None) -> dict[str, datetime | None]:
+    rules = {r.key: relative_rule(r) for r in rows}
+    fixed = {r.key: r.due_at for r in rows}
+    known = dict(events)
+    if launched_at is not None:
+        known["launched"] = launched_at
+    return resolve(rules, fixed, known)
+
+
+def own_deadlines(session: Session, a: Assessment) -> list[OwnDeadline]:
+    """Every milestone of the school's campaign with the school's own deadline, in file order."""
+    rows = milestones(session, a.campaign_id)
+    campaign = session.get(Campaign, a.campaign_id)
+    due = resolve_for(rows, event_times(session, [a.id])[a.id], campaign.launched_at if campaign else None)
+    return own_for_rows(rows, due)
+
+
+def own_for_rows(rows: list[CampaignMilestone], due: dict[str, datetime | None]) -> list[OwnDeadline]:
+    return [OwnDeadline(r.key, r.title, Stage(r.stage) if r.stage else None, due.get(r.key), relative_rule(r))
+            for r in rows]
+
+
+def stage_deadlines(deadlines: list[OwnDeadline]) -> dict[Stage, OwnDeadline]:
+    """The deadline that holds for each stage: a stage's own (relative) deadline, once its event
+    has happened, replaces the stage's fixed ones (a returned file's window replaces the form's
+    closing); among fixed ones the earliest holds, among own ones the latest."""
+    by_stage: dict[Stage, list[OwnDeadline]] = defaultdict(list)
+    for d in deadlines:
+        if d.stage is not None and d.due_at is not None:
+            by_stage[d.stage].append(d)
+    out = {}
+    for stage, items in by_stage.items():
+        own = [d for d in items if d.relative is not None]
+        out[stage] = max(own, key=lambda d: d.due_at) if own else min(items, key=lambda d: d.due_at)
+    return out
+
+
+def next_own_deadline(deadlines: list[OwnDeadline], reached: Stage) -> OwnDeadline | None:
+    """The deadline of the next stage the school has to reach (the first later stage that has one).
+
+    By stage rather than by date: a relative deadline of a further stage may count from an old
+    event (the reviewers' 3 days after a send that was since returned) and is not the school's next."""
+    pending = sorted((stage.order, d) for stage, d in stage_deadlines(deadlines).items() if stage.order > reached.order)
+    return pending[0][1] if pending else None
+
+
+def superseded(session: Session, campaign_id: int, stage: Stage, assessment_ids: list[int]) -> set[int]:
+    """The schools whose own deadline for `stage` replaces the campaign's fixed one (reminders
+    of the fixed milestone skip them; their relative milestone reminds them)."""
+    rows = milestones(session, campaign_id)
+    own_rows = [r for r in rows if r.relative and r.stage == stage.value]
+    if not own_rows or not assessment_ids:
+        return set()
+    campaign = session.get(Campaign, campaign_id)
+    events = event_times(session, assessment_ids)
+    out = set()
+    for aid in assessment_ids:
+        due = resolve_for(rows, events.get(aid, {}), campaign.launched_at if campaign else None)
+        if any(due.get(r.key) is not None for r in own_rows):
+            out.add(aid)
+    return out
+
+
+# ---------------------------------------------------------------- the proposal's form
+
+
+def proposal_policy(session: Session, campaign_id: int) -> SubmissionPolicy | None:
+    """The calendar's submission rules for the proposal, if it sets any (Bắc Giang: 3 sends)."""
+    row = session.execute(
+        select(CampaignMilestone).where(
+            CampaignMilestone.campaign_id == campaign_id,
+            CampaignMilestone.stage == Stage.PROPOSAL.value,
+            (CampaignMilestone.closes_at.is_not(None)) | (CampaignMilestone.max_submissions.is_not(None))
+            | (CampaignMilestone.after_return.is_not(None)),
+        ).order_by(CampaignMilestone.position)
+    ).scalars().first()
+    if row is None:
+        return None
+    back = row.after_return or None
+    return SubmissionPolicy(opens_at=row.opens_at, closes_at=row.closes_at, max_submissions=row.max_submissions,
+                            counts=row.counts, after_return=RelativeRule.from_dict(back) if back else None,
+                            beyond_cap=bool(back.get("beyond_cap", True)) if back else True)
+
+
+def pending_return(session: Session, a: Assessment) -> datetime | None:
+    """The latest return for supplement when the file is back with the school after it (no send since)."""
+    events = event_times(session, [a.id])[a.id]
+    returned, sent = events.get("returned"), events.get("proposal_sent")
+    if returned is None or a.state != Stage.SELF_ASSESSMENT.value:
+        return None
+    return returned if sent is None or sent < returned else None

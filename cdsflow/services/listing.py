@@ -1,0 +1,605 @@
+"""The officer's lists at national scale: the schools of a campaign filtered, sorted and paged in
+SQL, and the province view (one line per Phòng/ward) as one GROUP BY.
+
+Web pages, the JSON API and the Excel exports call these; nothing loads a campaign's schools into
+Python to filter or count them. "Late" means what the dashboard means (`campaigns.campaign_status`):
+the school's stage has a next milestone in its own campaign whose deadline has passed.
+"""
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+
+from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from cdsflow.calendars.timeutil import days_left
+from cdsflow.storage.assessment_tables import AssessmentScore
+from cdsflow.storage.listing_tables import AssessmentResult
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.services.paging import PER_PAGE, like_pattern, page_numbers
+from cdsflow.services.campaigns import MilestoneView, family_ids, next_milestones
+from cdsflow.kernel.stages import STAGE_ORDER, Stage
+from cdsflow.workflow.units import LEVEL_LABELS, EducationLevel
+
+R = AssessmentResult
+SUBMITTED = tuple(s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order)
+LEVEL_CHOICES = (("0", "Chưa đạt mức"), ("1", "Mức 1"), ("2", "Mức 2"), ("3", "Mức 3"))
+
+# Sort keys a page may ask for, with their Vietnamese column names.
+SORT_LABELS = {
+    "code": "Mã", "name": "Tên cơ sở", "bureau": "Phòng/xã, phường", "stage": "Giai đoạn",
+    "self1": "Tự đánh giá nhóm 1", "self2": "Tự đánh giá nhóm 2", "ext1": "Đánh giá ngoài nhóm 1",
+    "ext2": "Đánh giá ngoài nhóm 2", "sends": "Số lần gửi", "submitted": "Ngày gửi tờ trình",
+}
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """What an officer asked of the list; built from a query string by `from_params`."""
+
+    q: str = ""
+    stage: str = ""
+    late: bool = False
+    bureau: int | None = None  # the school's supervising unit (Phòng or ward)
+    school_level: str = ""  # the unit's education level (EducationLevel: tieu_hoc, thcs…)
+    level1: str = ""  # "" any, "0" no level, "1".."3": the level that counts for group 1
+    level2: str = ""
+    sort: str = "code"
+    desc: bool = False
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    @classmethod
+    def from_params(cls, params) -> ListQuery:
+        """From a query string (or any mapping); a bad value is refused with its Vietnamese name."""
+        get = lambda k: str(params.get(k, "") or "").strip()  # noqa: E731
+        stage = get("stage")
+        if stage and stage not in {s.value for s in STAGE_ORDER}:
+            raise InvalidInput(f"Giai đoạn không rõ: «{stage}»")
+        for key in ("level1", "level2"):
+            if get(key) and get(key) not in {v for v, _ in LEVEL_CHOICES}:
+                raise InvalidInput(f"Mức không rõ: «{get(key)}»")
+        if get("school_level") and get("school_level") not in {lv.value for lv in EducationLevel}:
+            raise InvalidInput(f"Cấp học không rõ: «{get('school_level')}»")
+        sort = get("sort") or "code"
+        if sort not in SORT_LABELS:
+            raise InvalidInput(f"Không sắp xếp được theo «{sort}»")
+        page, per_page = page_numbers(params, PER_PAGE)
+        try:
+            bureau = int(get("bureau")) if get("bureau") else None
+        except ValueError:
+            raise InvalidInput("Đơn vị phải là số nguyên") from None
+        return cls(q=get("q")[:100], stage=stage, late=get("late") in ("1", "on", "true"), bureau=bureau,
+                   school_level=get("school_level"), level1=get("level1"), level2=get("level2"),
+                   sort=sort, desc=get("dir") == "desc", page=page, per_page=per_page)
+
+    def params(self, **change) -> dict[str, str]:
+        """The query string of this query (with `change` applied), empty values left out."""
+        q = replace(self, **change)
+        out = {"q": q.q, "stage": q.stage, "late": "1" if q.late else "", "bureau": str(q.bureau or ""),
+               "school_level": q.school_level, "level1": q.level1, "level2": q.level2,
+               "sort": "" if q.sort == "code" else q.sort, "dir": "desc" if q.desc else "",
+               "page": "" if q.page == 1 else str(q.page), "per_page": "" if q.per_page == PER_PAGE else str(q.per_page)}
+        return {k: v for k, v in out.items() if v}
+
+
+@dataclass
+class SchoolLine:
+    assessment_id: int
+    code: str
+    name: str
+    bureau: str
+    school_level: str
+    stage: Stage
+    version: int
+    self1: float | None
+    self1_level: int | None
+    self2: float | None
+    self2_level: int | None
+    ext1: float | None
+    ext1_level: int | None
+    ext2: float | None
+    ext2_level: int | None
+    level1: int | None  # the level that counts (the review's when complete, else the school's own)
+    level2: int | None
+    sends: int
+    submitted_at: datetime | None
+    days_late: int | None  # days past the deadline of the school's next milestone; None: not late
+    late_milestone: str = ""
+    review_counts: bool = False  # the review scored every item: its levels are the ones that count
+
+
+@dataclass
+class SchoolListPage:
+    campaign_id: int
+    query: ListQuery
+    rows: list[SchoolLine]
+    total: int
+    pages: int
+    bureaus: list[tuple[int, str]] = field(default_factory=list)
+    school_levels: list[tuple[str, str]] = field(default_factory=list)
+
+
+# --- late: per campaign, the stages whose next milestone has passed ---------------------------
+
+
+def late_stages(session: Session, ids: list[int], now: datetime, *,
+                root: int | None = None) -> dict[int, dict[str, MilestoneView]]:
+    """{campaign id: {stage value: the passed milestone}}; a child without milestones uses its root's
+    (default: the first id). The children of a Sở campaign share its calendar, so the work is done once
+    per distinct calendar."""
+    root = ids[0] if root is None else root
+    stage_of = {s.value: s for s in STAGE_ORDER}
+    rows: dict[int, list[tuple]] = defaultdict(list)
+    m = CampaignMilestone  # plain columns, not ORM objects: a province has ~1,000 milestone rows
+    for cid, *values in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at)
+                                        .where(m.campaign_id.in_({*ids, root})).order_by(m.campaign_id, m.position)):
+        rows[cid].append(tuple(values))
+    out: dict[int, dict[str, MilestoneView]] = {}
+    memo: dict[tuple, dict[str, MilestoneView]] = {}
+    for cid in ids:
+        key = tuple(rows.get(cid) or rows.get(root, ()))
+        if key not in memo:
+            views = [MilestoneView(k, t, stage_of.get(st), due) for k, t, st, due in key]
+            memo[key] = {s.value: mv for s, mv in next_milestones(views).items() if mv is not None and mv.due_at < now}
+        out[cid] = memo[key]
+    return out
+
+
+def late_condition(late: dict[int, dict[str, MilestoneView]], campaign=None):
+    """SQL truth of "this assessment is late": campaigns grouped by their set of late stages, so the
+    expression has one term per distinct calendar, not one per campaign."""
+    groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
+    for cid, stages in late.items():
+        if stages:
+            groups[tuple(sorted(stages))].append(cid)
+    if not groups:
+        return false()
+    campaign = Assessment.campaign_id if campaign is None else campaign
+    return or_(*[and_(campaign.in_(cids), Assessment.state.in_(states)) for states, cids in groups.items()])
+
+
+# --- the schools list ----------------------------------------------------------------------------
+
+
+def _campaign_ids(session: Session, campaign_id: int) -> list[int]:
+    if session.get(Campaign, campaign_id) is None:
+        raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
+    return family_ids(session, campaign_id)
+
+
+def _scores():
+    """(the result lines, the same): kept as a pair so the callers read as before."""
+    return AssessmentResult, AssessmentResult
+
+
+def _counted(own, ext, column: str):
+    """The level that counts for a group (`group1_level` → `level1`), stored on the result line."""
+    return getattr(AssessmentResult, "level" + column[5])
+
+
+def _filtered(query: ListQuery, ids: list[int], late, own, ext, sup):
+    """Every matching row with its scores and supervising unit (the exports' query)."""
+    stmt = _with_scores(select().select_from(Assessment).join(Unit, Unit.id == Assessment.school_id)
+                        .outerjoin(sup, sup.id == Unit.supervisor_id), own, ext)
+    return stmt.where(*_where(query, ids, late, own, ext), *_unit_where(query))
+
+
+def _order(query: ListQuery, own, ext, sup):
+    stage_rank = case({s.value: s.order for s in STAGE_ORDER}, value=Assessment.state)
+    column = {
+        "code": Unit.code, "name": Unit.name, "bureau": sup.name, "stage": stage_rank,
+        "self1": R.self1, "self2": R.self2, "ext1": R.ext1, "ext2": R.ext2,
+        "sends": Assessment.proposal_count, "submitted": Assessment.proposed_at,
+    }[query.sort]
+    first = column.desc() if query.desc else column.asc()
+    # Empty values last either way: an officer sorting by score wants the scored schools first. Ties
+    # follow the direction, so that a score index walked backwards gives the same order.
+    return [column.is_(None), first, Assessment.id.desc() if query.desc else Assessment.id]
+
+
+def _columns(own, ext, sup):
+    return (Assessment.id, Unit.code, Unit.name, sup.name, Unit.education_level, Assessment.state,
+            Assessment.version, R.self1, R.self1_level, R.self2, R.self2_level,
+            R.ext1, R.ext1_level, R.ext2, R.ext2_level, R.level1, R.level2,
+            Assessment.proposal_count, Assessment.proposed_at, R.review_counts, Assessment.campaign_id)
+
+
+def _line(row, late: dict[int, dict[str, MilestoneView]], now: datetime) -> SchoolLine:
+    *values, campaign_id = row
+    (aid, code, name, bureau, level, state, version, s1, s1l, s2, s2l, e1, e1l, e2, e2l, l1, l2, sends, at,
+     review_counts) = values
+    passed = late.get(campaign_id, {}).get(state)
+    return SchoolLine(aid, code, name, bureau or "", LEVEL_LABELS.get(level, level or ""), Stage(state), version, s1, s1l, s2, s2l, e1, e1l,
+                      e2, e2l, l1, l2, sends or 0, at,
+                      max(1, -days_left(passed.due_at, now)) if passed else None, passed.title if passed else "",
+                      bool(review_counts))
+
+
+def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = False, scope=None) -> list:
+    """Conditions on the assessment and its scores. `hinted`: compare `campaign_id + 0`, so the
+    database reaches the assessment through its school (one index probe) rather than through the
+    campaign index (one probe per campaign of the family: 137 in a province). `scope`: the family
+    as a condition on the result line instead (the list is driven from the result indexes)."""
+    campaign = (Assessment.campaign_id + 0) if hinted or scope is not None else Assessment.campaign_id
+    where = [campaign.in_(ids)] if scope is None else [scope]
+    if query.stage:
+        where.append(Assessment.state == query.stage)
+    if query.late:
+        where.append(late_condition(late, campaign))
+    for wanted, column in ((query.level1, "group1_level"), (query.level2, "group2_level")):
+        if wanted:
+            counted = _counted(own, ext, column)
+            where.append(counted.is_(None) if wanted == "0" else counted == int(wanted))
+    return where
+
+
+def _unit_where(query: ListQuery) -> list:
+    where = []
+    if query.q:
+        like = like_pattern(query.q)
+        where.append(or_(Unit.code.ilike(like), Unit.name.ilike(like)))
+    if query.bureau is not None:
+        where.append(Unit.supervisor_id == query.bureau)
+    if query.school_level:
+        where.append(Unit.education_level == query.school_level)
+    return where
+
+
+def _with_scores(stmt, own=None, ext=None):
+    return stmt.outerjoin(R, R.assessment_id == Assessment.id)
+
+
+SCORE_SORTS = {"self1": "self1", "self2": "self2", "ext1": "ext1", "ext2": "ext2"}
+
+
+def _leveled(query: ListQuery) -> bool:
+    """A level filter that only scored schools can meet: the result lines answer it through their index."""
+    return any(v and v != "0" for v in (query.level1, query.level2))
+
+
+def _scope(session: Session, campaign_id: int):
+    """The campaign's family as a condition on the result lines: a Sở campaign by its root column,
+    a Phòng child by its own."""
+    parent = session.execute(select(Campaign.parent_id).where(Campaign.id == campaign_id)).scalar()
+    return R.root_id == campaign_id if parent is None else R.campaign_id == campaign_id
+
+
+def _from_results(query: ListQuery, ids: list[int], late, scope, *extra, counting: bool = False):
+    """Assessment ids driven from the result lines (scored schools only), every filter applied;
+    `counting`: only the joins the filters need (a count reads the level index alone)."""
+    unit_where = _unit_where(query)
+    if not (unit_where or query.stage or query.late) and (counting or query.sort in SCORE_SORTS):
+        return select(R.assessment_id).where(scope, *_where(query, ids, late, R, R, scope=scope)[1:], *extra)
+    stmt = select(Assessment.id).select_from(R).join(Assessment, Assessment.id == R.assessment_id)
+    if unit_where or (query.sort in ("code", "name", "bureau") and not counting):
+        stmt = stmt.join(Unit, Unit.id == Assessment.school_id)
+    return stmt.where(*_where(query, ids, late, R, R, scope=scope), *unit_where, *extra)
+
+
+def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext, offset: int,
+              scope=None) -> list[int]:
+    """The assessment ids of one page, in order, from the narrowest query that answers it."""
+    levels = bool(query.level1 or query.level2)
+    if scope is not None and _leveled(query):
+        # A few thousand scored schools at most match a level: read them from the level index, sort those.
+        stmt = _from_results(query, ids, late, scope)
+        sup = aliased(Unit, name="sup")
+        if query.sort == "bureau":
+            stmt = stmt.outerjoin(sup, sup.id == Unit.supervisor_id)
+        return list(session.execute(stmt.order_by(*_order(query, R, R, sup)).offset(offset)
+                                    .limit(query.per_page)).scalars())
+    if scope is not None and query.sort in SCORE_SORTS and not (query.stage or query.late):
+        # Scored schools first, walked along the score index; the unscored ones after, by id.
+        column = getattr(R, SCORE_SORTS[query.sort])
+        scored = session.execute(select(func.count()).select_from(
+            _from_results(query, ids, late, scope, column.is_not(None), counting=True).subquery())).scalar_one()
+        out: list[int] = []
+        if offset < scored:
+            order = [column.desc(), R.assessment_id.desc()] if query.desc else [column.asc(), R.assessment_id.asc()]
+            out = list(session.execute(_from_results(query, ids, late, scope, column.is_not(None))
+                                       .order_by(*order).offset(offset).limit(query.per_page)).scalars())
+        if len(out) < query.per_page:
+            rest = _with_scores(select(Assessment.id).select_from(Assessment))
+            if _unit_where(query):
+                rest = rest.join(Unit, Unit.id == Assessment.school_id)
+            rest = rest.where(*_where(query, ids, late, R, R), *_unit_where(query), column.is_(None))
+            order = Assessment.id.desc() if query.desc else Assessment.id.asc()
+            out += list(session.execute(rest.order_by(order).offset(max(0, offset - scored))
+                                        .limit(query.per_page - len(out))).scalars())
+        return out
+    if query.sort in ("code", "name"):
+        # Walk the unit index in the asked order and stop after the page: page 1 of 54,000 schools
+        # reads 50 units, not 54,000 rows sorted.
+        inner = select(Assessment.id).select_from(Assessment)
+        if levels:
+            inner = _with_scores(inner, own, ext)
+        inner = inner.where(Assessment.school_id == Unit.id, *_where(query, ids, late, own, ext, hinted=True))
+        column = Unit.code if query.sort == "code" else Unit.name
+        order = [column.desc(), Unit.id.desc()] if query.desc else [column.asc(), Unit.id.asc()]
+        units = list(session.execute(select(Unit.id).where(inner.exists(), *_unit_where(query))
+                                     .order_by(*order).offset(offset).limit(query.per_page)).scalars())
+        if not units:
+            return []
+        by_school = dict(session.execute(select(Assessment.school_id, Assessment.id).where(
+            Assessment.school_id.in_(units), Assessment.campaign_id.in_(ids))).all())
+        return [by_school[u] for u in units if u in by_school]
+    if scope is not None and query.sort in ASSESSMENT_SORTS and len(ids) > 1 and not levels:
+        return _walk_assessment_index(session, query, ids, late, offset)
+    sup = aliased(Unit, name="sup")
+    stmt = select(Assessment.id).select_from(Assessment)
+    unit_where = _unit_where(query)
+    if unit_where or query.sort == "bureau":
+        stmt = stmt.join(Unit, Unit.id == Assessment.school_id)
+    if query.sort == "bureau":
+        stmt = stmt.outerjoin(sup, sup.id == Unit.supervisor_id)
+    if levels or query.sort in ("self1", "self2", "ext1", "ext2"):
+        stmt = _with_scores(stmt, own, ext)
+    stmt = stmt.where(*_where(query, ids, late, own, ext), *unit_where)
+    return list(session.execute(stmt.order_by(*_order(query, own, ext, sup)).offset(offset)
+                                .limit(query.per_page)).scalars())
+
+
+ASSESSMENT_SORTS = {"submitted": Assessment.proposed_at}  # sends: a handful of values, sorted fast enough
+
+
+def _walk_assessment_index(session: Session, query: ListQuery, ids: list[int], late, offset: int) -> list[int]:
+    """A province sorted by send date: the rows with a value walked along the column's index
+    (the family compared as `campaign_id + 0`, so the database does not start from the campaigns),
+    then the rows without one, by id."""
+    column = ASSESSMENT_SORTS[query.sort]
+    unit_where = _unit_where(query)
+
+    def base(*extra):
+        stmt = select(Assessment.id).select_from(Assessment)
+        if unit_where:
+            stmt = stmt.join(Unit, Unit.id == Assessment.school_id)
+        return stmt.where(*_where(query, ids, late, R, R, hinted=True), *unit_where, *extra)
+
+    valued = session.execute(select(func.count()).select_from(base(column.is_not(None)).subquery())).scalar_one()
+    out: list[int] = []
+    if offset < valued:
+        order = [column.desc(), Assessment.id.desc()] if query.desc else [column.asc(), Assessment.id.asc()]
+        out = list(session.execute(base(column.is_not(None)).order_by(*order).offset(offset)
+                                   .limit(query.per_page)).scalars())
+    if len(out) < query.per_page:
+        order = Assessment.id.desc() if query.desc else Assessment.id.asc()
+        out += list(session.execute(base(column.is_(None)).order_by(order).offset(max(0, offset - valued))
+                                    .limit(query.per_page - len(out))).scalars())
+    return out
+
+
+def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: datetime | None = None,
+                with_options: bool = True) -> SchoolListPage:
+    """One page of the campaign's schools as `query` asks, with the total that matched: a count,
+    the page's ids by the narrowest query, then the page's 50 rows with every column."""
+    now = _now(now)
+    ids = _campaign_ids(session, campaign_id)
+    # Lateness of every campaign only when filtering by it; else only the page's campaigns, below.
+    late = late_stages(session, ids, now) if query.late else {}
+    own, ext = _scores()
+    scope = _scope(session, campaign_id)
+    unit_where = _unit_where(query)
+    if _leveled(query):
+        count = select(func.count()).select_from(_from_results(query, ids, late, scope, counting=True).subquery())
+    else:
+        count = select(func.count()).select_from(Assessment)
+        if query.level1 or query.level2:
+            count = _with_scores(count, own, ext)
+        if unit_where:
+            count = count.join(Unit, Unit.id == Assessment.school_id)
+        count = count.where(*_where(query, ids, late, own, ext), *unit_where)
+    total = session.execute(count).scalar_one()
+    pages = max(1, -(-total // query.per_page))
+    page = min(query.page, pages)
+    page_ids = _page_ids(session, query, ids, late, own, ext, (page - 1) * query.per_page, scope)
+    sup = aliased(Unit, name="sup")
+    stmt = _with_scores(select(*_columns(own, ext, sup)).select_from(Assessment)
+                        .join(Unit, Unit.id == Assessment.school_id).outerjoin(sup, sup.id == Unit.supervisor_id),
+                        own, ext).where(Assessment.id.in_(page_ids))
+    found = {r[0]: r for r in session.execute(stmt)}
+    if not query.late and found:
+        late = late_stages(session, sorted({r[-1] for r in found.values()}), now, root=campaign_id)
+    rows = [_line(found[aid], late, now) for aid in page_ids if aid in found]
+    result = SchoolListPage(campaign_id, replace(query, page=page), rows, total, pages)
+    if with_options:
+        result.bureaus, result.school_levels = bureau_choices(session, ids), school_levels()
+    return result
+
+
+def iter_school_lines(session: Session, campaign_id: int, query: ListQuery, *,
+                      now: datetime | None = None) -> Iterator[SchoolLine]:
+    """Every school that matches, in the list's order, streamed (the Excel export of a whole province)."""
+    now = _now(now)
+    ids = _campaign_ids(session, campaign_id)
+    late = late_stages(session, ids, now)
+    own, ext = _scores()
+    sup = aliased(Unit, name="sup")
+    stmt = (_filtered(query, ids, late, own, ext, sup)
+            .add_columns(*_columns(own, ext, sup)).order_by(*_order(query, own, ext, sup)))
+    for row in session.execute(stmt.execution_options(yield_per=2000)):
+        yield _line(row, late, now)
+
+
+def bureau_choices(session: Session, ids: list[int]) -> list[tuple[int, str]]:
+    """The units that supervise the campaign's schools: its issuer and the issuers of its children."""
+    return [(uid, name) for uid, name in session.execute(
+        select(Unit.id, Unit.name).join(Campaign, Campaign.issuer_id == Unit.id)
+        .where(Campaign.id.in_(ids)).distinct().order_by(Unit.name))]
+
+
+def school_levels() -> list[tuple[str, str]]:
+    return [(lv.value, lv.label) for lv in EducationLevel]
+
+
+# --- the province view ---------------------------------------------------------------------------
+
+
+@dataclass
+class AreaLine:
+    unit_id: int | None
+    name: str
+    total: int
+    submitted: int
+    late: int
+    levels1: tuple[int, int, int, int]  # schools with no level, level 1, 2, 3 (the level that counts), group 1
+    levels2: tuple[int, int, int, int]
+
+
+@dataclass
+class ProvinceView:
+    campaign_id: int
+    title: str
+    lines: list[AreaLine]
+    total: AreaLine
+    computed_at: datetime | None = None  # when the stored figures were computed
+
+
+def _province_key(session: Session, campaign: Campaign, ids: list[int], now: datetime) -> str:
+    """What the province figures depend on, read through indexes only: the newest history line (every
+    stage change and launch writes one), the newest score (id and instant), the milestones already
+    passed (lateness) and the campaign's own version."""
+    event = session.execute(select(func.max(AssessmentEvent.id))).scalar()
+    # One aggregate per query: a lone max() is read from the end of its index.
+    score_id = session.execute(select(func.max(AssessmentScore.id))).scalar()
+    scored_at = session.execute(select(func.max(AssessmentScore.scored_at))).scalar()
+    passed = session.execute(select(func.count()).select_from(CampaignMilestone).where(
+        CampaignMilestone.campaign_id.in_(ids), CampaignMilestone.due_at < now)).scalar_one()
+    return f"{campaign.version}:{event}:{score_id}:{scored_at.isoformat() if scored_at else ''}:{passed}:{len(ids)}"
+
+
+def _compute_province(session: Session, ids: list[int], now: datetime) -> list[list]:
+    own, ext = _scores()
+    one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
+    levels = []
+    for column in ("group1_level", "group2_level"):
+        counted = _counted(own, ext, column)
+        levels += [one(counted.is_(None))] + [one(counted == lv) for lv in (1, 2, 3)]
+    stmt = _with_scores(select(Unit.supervisor_id, func.count(), one(Assessment.state.in_(SUBMITTED)),
+                               one(late_condition(late_stages(session, ids, now))), *levels)
+                        .select_from(Assessment).join(Unit, Unit.id == Assessment.school_id), own, ext)
+    rows = session.execute(stmt.where(Assessment.campaign_id.in_(ids)).group_by(Unit.supervisor_id)).all()
+    return [[r[0], *(int(x or 0) for x in r[1:])] for r in rows]
+
+
+def province_view(session: Session, campaign_id: int, *, now: datetime | None = None) -> ProvinceView:
+    """Per supervising unit (Phòng or ward): submitted x/y, late, schools per level and group.
+
+    One GROUP BY over the campaign's schools, kept in `campaign_figures` with the key of the data it
+    came from: every process reads the stored figures until a step, a score or a passing deadline
+    changes the key, then one recomputes and stores them again."""
+    now = _now(now)
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
+    ids = family_ids(session, campaign_id)
+    payload, computed_at = stored_figures(session, campaign, ids, "province", now,
+                                          lambda: {"rows": _compute_province(session, ids, now)})
+    rows = payload["rows"]
+    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_([r[0] for r in rows if r[0]]))).all())
+    lines = sorted((AreaLine(r[0], names.get(r[0], "Không có đơn vị quản lý"), r[1], r[2], r[3],
+                             tuple(r[4:8]), tuple(r[8:12])) for r in rows), key=lambda a: a.name)
+    total = AreaLine(None, "Toàn bộ", sum(a.total for a in lines), sum(a.submitted for a in lines),
+                     sum(a.late for a in lines), tuple(sum(a.levels1[i] for a in lines) for i in range(4)),
+                     tuple(sum(a.levels2[i] for a in lines) for i in range(4)))
+    return ProvinceView(campaign.id, campaign.title, lines, total, computed_at)
+
+
+def stored_figures(session: Session, campaign: Campaign, ids: list[int], kind: str, now: datetime,
+                   compute) -> tuple[dict, datetime]:
+    """(payload, computed at) of `kind` for the campaign: the stored row while its key still matches
+    the data, else `compute()` stored under the new key."""
+    from cdsflow.storage.listing_tables import CampaignFigures
+
+    key = _province_key(session, campaign, ids, now)
+    f = CampaignFigures
+    stored = session.execute(select(f.data_key, f.payload, f.computed_at)
+                             .where(f.campaign_id == campaign.id, f.kind == kind)).first()
+    if stored is not None and stored[0] == key:
+        return stored[1], stored[2]
+    payload = compute()
+    _store_figures(session, campaign.id, kind, key, payload, now)
+    return payload, now
+
+
+def _store_figures(session: Session, campaign_id: int, kind: str, key: str, payload: dict, now: datetime) -> None:
+    """Replace the stored row in a short transaction of its own (the page's session only reads); two
+    processes storing the same figures at once is harmless, so a clash is let go."""
+    from sqlalchemy.exc import IntegrityError, OperationalError
+
+    from cdsflow.storage.listing_tables import CampaignFigures
+
+    table = CampaignFigures.__table__
+    try:
+        with session.get_bind().begin() as conn:
+            conn.execute(table.delete().where(table.c.campaign_id == campaign_id, table.c.kind == kind))
+            conn.execute(table.insert().values(campaign_id=campaign_id, kind=kind, data_key=key, payload=payload,
+                                               computed_at=now))
+    except (IntegrityError, OperationalError) as err:  # another process stored them, or the database is busy
+        logging.getLogger(__name__).warning("Chưa lưu được số liệu %s của kế hoạch %s: %s", kind, campaign_id, err)
+
+
+# --- the dashboard's figures, kept like the province view's ----------------------------------------
+
+
+def _mv(m: MilestoneView | None) -> list | None:
+    return None if m is None else [m.key, m.title, m.stage.value if m.stage else None, m.due_at.isoformat()]
+
+
+def _mv_back(d: list | None) -> MilestoneView | None:
+    if d is None:
+        return None
+    return MilestoneView(d[0], d[1], Stage(d[2]) if d[2] else None, datetime.fromisoformat(d[3]))
+
+
+def _status_payload(v, charts) -> dict:
+    return {
+        "head": [v.campaign_id, v.title, v.issuer_name, v.school_year, v.status.value, v.index_set, v.total,
+                 v.submitted, v.late_total],
+        "stages": [[x.stage.value, x.count, _mv(x.next_milestone), x.late] for x in v.stages],
+        "late": [[x.assessment_id, x.school_code, x.school_name, x.stage.value, _mv(x.milestone)] for x in v.late],
+        "children": [list(c) for c in v.children],
+        "charts": [[c.phase_label, c.group_name, [list(x) for x in c.counts], c.peak] for c in charts],
+    }
+
+
+def _status_back(d: dict):
+    from cdsflow.services.campaigns import CampaignStatusView, LateSchool, StageLine
+    from cdsflow.services.overview import LevelChart
+    from cdsflow.kernel.stages import CampaignStatus
+
+    cid, title, issuer, year, status, index_set, total, submitted, late_total = d["head"]
+    view = CampaignStatusView(
+        cid, title, issuer, year, CampaignStatus(status), index_set, total, submitted,
+        [StageLine(Stage(s), n, _mv_back(m), late) for s, n, m, late in d["stages"]], late_total,
+        [LateSchool(a, code, name, Stage(s), _mv_back(m)) for a, code, name, s, m in d["late"]],
+        [tuple(c) for c in d["children"]])
+    charts = [LevelChart(p, g, [tuple(x) for x in counts], peak) for p, g, counts, peak in d["charts"]]
+    return view, charts
+
+
+def dashboard_figures(uow, campaign_id: int, *, now: datetime | None = None, late_limit: int = 20):
+    """(campaign_svc.CampaignStatusView, overview level charts) of the dashboard, kept in
+    `campaign_figures` under the same key as the province view: every process reads the stored
+    figures until a step, a score or a passing deadline changes them."""
+    from cdsflow.services.campaigns import campaign_status
+    from cdsflow.services.overview import level_charts
+
+    now = _now(now)
+    session = uow.session
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
+    ids = family_ids(session, campaign_id)
+    payload, _ = stored_figures(session, campaign, ids, f"dashboard{late_limit}", now, lambda: _status_payload(
+        campaign_status(uow, campaign_id, now=now, late_limit=late_limit), level_charts(session, campaign_id)))
+    return _status_back(payload)

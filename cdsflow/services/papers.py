@@ -1,0 +1,745 @@
+"""Service layer of the documents area: loads rows, takes numbers, builds contexts, renders.
+
+The only module here that touches the database. Each generated paper is stored (number,
+template hash, context) in the same transaction that takes its number, then rendered; the
+stored context re-produces the same bytes later (`reproduce`).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from cdsflow.services import authority_papers as ap
+from cdsflow.documents import contexts as cx
+from cdsflow.documents import paper_sections
+from cdsflow.services import plan_papers as plan_service
+from cdsflow.documents import vietnamese as vn
+from cdsflow.documents.checks import district_names
+from cdsflow.documents.contexts import VN_TZ, Issue
+from cdsflow.documents.register import kind_word, next_number, series_for
+from cdsflow.documents.render import compiled, render
+from cdsflow.documents.signature import DEFAULT_HEAD_TITLE, SignatureSpec
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentSetting, GeneratedDocument
+from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, CommitteeMember, Unit
+from cdsflow.kernel.text import TextError, first_xml_invalid, fold
+from cdsflow.workflow.document_types import document_types
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.workflow.paper_gates import (
+    CampaignFacts,
+    PaperFacts,
+    PaperRefused,
+    campaign_refusals,
+    refusals,
+    refuse,
+)
+from cdsflow.services.meetings import latest_meeting
+from cdsflow.services.results import (
+    NoResults,
+    SchoolResults,
+    recognised_results,
+    recognition_event,
+    override_reason,
+    school_results,
+)
+from cdsflow.services.review_teams import decision_data
+from cdsflow.services.scoring import load_answers
+from cdsflow.kernel.stages import Stage
+
+# Which unit issues each type: the school, or the campaign's issuing authority.
+SCHOOL_TYPES = {"ke_hoach", "qd_hoi_dong", "bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao", "bia_ho_so"}
+PER_SCHOOL_AUTHORITY_TYPES = {"giay_chung_nhan"}
+CAMPAIGN_TYPES = {"qd_doan_danh_gia", "qd_cong_nhan", "cong_van_nhac"}
+CAMPAIGN_TYPES |= {"cong_van_trien_khai"}  # the authority's own letter (documents/plan_service.py)
+# Issued for the campaign as a whole when no school is named: the authority's own Kế hoạch.
+AUTHORITY_PLAN_TYPES = {"ke_hoach"}
+COUNCIL_TYPES = {"bien_ban"}  # the self-assessment council issues its minutes in its own name
+UNNUMBERED = {"bia_ho_so"}
+# The papers of the review and of the report upward (documents/authority_papers.py gathers them).
+CAMPAIGN_TYPES |= ap.CAMPAIGN_CODES
+PER_SCHOOL_AUTHORITY_TYPES |= ap.SCHOOL_AUTHORITY_CODES
+SCHOOL_TYPES |= ap.OWN_UNIT_CODES
+SUPPORTED = SCHOOL_TYPES | PER_SCHOOL_AUTHORITY_TYPES | CAMPAIGN_TYPES
+RESULT_TYPES = {"bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao"}  # print the self-assessment's results
+# Papers whose Nơi nhận reports to the issuer's superior "(để b/c)"; the Tờ trình and the Báo cáo
+# are addressed to it ("Như trên"), the Biên bản stays in the file.
+REPORT_UP = {"ke_hoach", "qd_hoi_dong", "qd_phe_duyet", "qd_doan_danh_gia", "qd_cong_nhan", "cong_van_nhac"}
+REPORT_UP |= {"cong_van_trien_khai"}
+REPORT_UP |= {"qd_ban_chi_dao", "thong_bao"}
+
+
+class AlreadyIssued(InvalidInput):
+    """The same paper was already issued: the clerk chooses replace (with a reason) or new."""
+
+
+@dataclass
+class Loaded:
+    campaign: Campaign
+    authority: Unit
+    school: Unit | None = None
+    supervisor: Unit | None = None
+    assessment: Assessment | None = None
+    members: list[CommitteeMember] = field(default_factory=list)
+    milestones: list[CampaignMilestone] = field(default_factory=list)
+
+
+# --- loading ------------------------------------------------------------------------------------
+
+
+def _unit_by_code(session: Session, code: str) -> Unit:
+    unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    if unit is None:
+        raise NotFound(f"Không tìm thấy đơn vị có mã «{code}»")
+    return unit
+
+
+def _campaign(session: Session, campaign_id: int) -> Campaign:
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise NotFound(f"Không tìm thấy kế hoạch (đợt đánh giá) số {campaign_id}")
+    return campaign
+
+
+def load(session: Session, campaign_id: int | None, school_code: str | None = None) -> Loaded:
+    """The rows a paper needs; the campaign defaults to the school's latest one."""
+    school = _unit_by_code(session, school_code) if school_code else None
+    if campaign_id is None:
+        if school is None:
+            raise InvalidInput("Cần chỉ rõ trường (--school) hoặc đợt đánh giá (--campaign)")
+        campaign_id = session.execute(
+            select(Assessment.campaign_id).where(Assessment.school_id == school.id)
+            .order_by(Assessment.campaign_id.desc())).scalars().first()
+        if campaign_id is None:
+            raise NotFound(f"Trường «{school.code}» chưa tham gia đợt đánh giá nào")
+    campaign = _campaign(session, campaign_id)
+    authority = session.get(Unit, campaign.issuer_id)
+    loaded = Loaded(campaign=campaign, authority=authority, school=school)
+    loaded.milestones = list(session.execute(
+        select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign.id)
+        .order_by(CampaignMilestone.position)).scalars())
+    if school is not None:
+        loaded.supervisor = session.get(Unit, school.supervisor_id) if school.supervisor_id else authority
+        loaded.assessment = session.execute(select(Assessment).where(
+            Assessment.campaign_id == campaign.id, Assessment.school_id == school.id)).scalar_one_or_none()
+        if loaded.assessment is None:
+            raise NotFound(f"Trường «{school.code}» không có trong đợt đánh giá số {campaign.id}")
+        loaded.members = list(session.execute(select(CommitteeMember).where(
+            CommitteeMember.assessment_id == loaded.assessment.id).order_by(CommitteeMember.position_order)).scalars())
+    return loaded
+
+
+def load_many(session: Session, campaign_id: int, school_codes: Sequence[str]) -> list[Loaded]:
+    """`load` for a chunk of schools in four queries instead of four per school (bulk generation)."""
+    campaign = _campaign(session, campaign_id)
+    authority = session.get(Unit, campaign.issuer_id)
+    milestones = list(session.execute(select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign.id)
+                                      .order_by(CampaignMilestone.position)).scalars())
+    rows = session.execute(select(Unit, Assessment).join(Assessment, Assessment.school_id == Unit.id)
+                           .where(Assessment.campaign_id == campaign.id, Unit.code.in_(list(school_codes)))).all()
+    by_code = {u.code: (u, a) for u, a in rows}
+    missing = [c for c in school_codes if c not in by_code]
+    if missing:
+        raise NotFound(f"Có trường không thuộc đợt đánh giá số {campaign.id}", details=missing[:10])
+    sup_ids = {u.supervisor_id for u, _ in rows if u.supervisor_id}
+    supervisors = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(sup_ids))).scalars()} if sup_ids else {}
+    members: dict[int, list[CommitteeMember]] = {}
+    for m in session.execute(select(CommitteeMember).where(
+            CommitteeMember.assessment_id.in_([a.id for _, a in rows]))
+            .order_by(CommitteeMember.assessment_id, CommitteeMember.position_order)).scalars():
+        members.setdefault(m.assessment_id, []).append(m)
+    out = []
+    for code in school_codes:
+        school, assessment = by_code[code]
+        out.append(Loaded(campaign=campaign, authority=authority, school=school,
+                          supervisor=supervisors.get(school.supervisor_id, authority), assessment=assessment,
+                          members=members.get(assessment.id, []), milestones=milestones))
+    return out
+
+
+def settings_for(session: Session, unit: Unit) -> DocumentSetting:
+    return session.get(DocumentSetting, unit.id) or DocumentSetting(
+        unit_id=unit.id, head_title=DEFAULT_HEAD_TITLE.get(unit.kind, ""))
+
+
+def default_signer(setting: DocumentSetting, unit: Unit, members: Sequence[CommitteeMember]) -> str:
+    """Who signs when the clerk names nobody: the unit's settings (set once per unit); for a school
+    signing as its head, the committee chair who is its Hiệu trưởng; a deputy signing KT., the
+    vice-chair holding the deputy's title. '' when stored data does not say."""
+    if setting.signer_name:
+        return setting.signer_name
+    if unit.kind != "school":
+        return ""
+    if setting.signature_mode == "head":
+        wanted, role = fold(setting.head_title or "Hiệu trưởng"), "chair"
+    elif setting.signature_mode == "KT":
+        wanted, role = fold(setting.signer_title or "Phó Hiệu trưởng"), "vice_chair"
+    else:
+        return ""
+    return next((m.full_name for m in members if m.role == role and fold(m.position) == wanted), "")
+
+
+def signature_spec(setting: DocumentSetting, unit: Unit, *, council: bool = False, chair: str = "",
+                   chair_post: str = "", signer_name: str = "") -> SignatureSpec:
+    if council:
+        return SignatureSpec(mode="council", post=chair_post, signer_name=chair)
+    return SignatureSpec(
+        mode=setting.signature_mode, head_title=setting.head_title or DEFAULT_HEAD_TITLE.get(unit.kind, ""),
+        body=setting.body_name, signer_title=setting.signer_title, unit_head_title=setting.unit_head_title,
+        signer_name=signer_name or setting.signer_name, honorific=setting.honorific)
+
+
+def _issued(session: Session, doc_type: str, campaign_id: int, school_id: int | None) -> list[GeneratedDocument]:
+    """Numbered papers of a type still in force (not voided, not replaced), newest first."""
+    stmt = select(GeneratedDocument).where(GeneratedDocument.doc_type == doc_type,
+                                           GeneratedDocument.campaign_id == campaign_id,
+                                           GeneratedDocument.number.is_not(None),
+                                           GeneratedDocument.status == ISSUED)
+    if school_id is not None:
+        stmt = stmt.where(GeneratedDocument.school_id == school_id)
+    else:  # the campaign's own paper: a school's paper of the same type is another paper
+        stmt = stmt.where(GeneratedDocument.school_id.is_(None))
+    return list(session.execute(stmt.order_by(GeneratedDocument.id.desc())).scalars())
+
+
+def _latest(session: Session, doc_type: str, campaign_id: int, school_id: int | None) -> GeneratedDocument | None:
+    rows = _issued(session, doc_type, campaign_id, school_id)
+    return rows[0] if rows else None
+
+
+def _ref(doc: GeneratedDocument | None, kind: str, issuer_name: str) -> str:
+    """`Quyết định số 01/QĐ-THHT ngày … của …`, cited from the register; '' if never issued."""
+    if doc is None:
+        return ""
+    day = date.fromisoformat(doc.issued_on) if doc.issued_on else None
+    code = doc.context.get("document_code", "")
+    return vn.reference(kind, doc.number, code, day, issuer_name)
+
+
+def _kind(code: str) -> str:
+    """How a paper of this type is named in a citation: Quyết định, Biên bản, …"""
+    return kind_word(code)
+
+
+def _recognition_decision(session: Session, assessment: Assessment) -> GeneratedDocument | None:
+    """The QĐ công nhận in force that names the school (workflow/services/results.py)."""
+    from cdsflow.services.results import recognition_decision
+
+    return recognition_decision(session, assessment)
+
+
+# --- facts and results --------------------------------------------------------------------------
+
+
+def _campaign_ids(session: Session, campaign: Campaign) -> list[int]:
+    """A school's campaign and the one above it (a Sở's decision may recognise a Phòng's schools)."""
+    return [campaign.id, *([campaign.parent_id] if campaign.parent_id else [])]
+
+
+def paper_facts(session: Session, ld: Loaded, needs: Sequence[str] = ()) -> PaperFacts:
+    """What is stored about the school's file, as the paper gates read it; only the facts the
+    paper's requirements (`needs`) look at are queried (bulk generation runs this per school)."""
+    a = ld.assessment
+    answered, unscored = False, 0
+    if "self_scored" in needs:
+        try:
+            own = school_results(session, a.id, "self")
+            answered, unscored = True, len(own.unscored)
+        except NoResults:
+            pass
+    event = recognition_event(session, a.id) if "recognised" in needs else None
+    decision = _recognition_decision(session, a) if "recognition_decision" in needs else None
+    roles = {m.role for m in ld.members}
+    return PaperFacts(
+        stage=a.state, has_chair="chair" in roles, has_secretary="secretary" in roles,
+        self_answered=answered, self_unscored=unscored,
+        meeting_recorded="meeting_recorded" in needs and latest_meeting(session, a.id) is not None,
+        proposal_count=a.proposal_count, recognised=event is not None,
+        external_answered="recognised" in needs and bool(load_answers(session, a.id, "external")),
+        override=bool(override_reason(event)), decision_number=decision.number_line if decision else "")
+
+
+def _group_dicts(res: SchoolResults) -> list[dict]:
+    return [{"group_code": g.code, "group_name": g.name, "max_points": g.max_points, "points": g.points,
+             "level": g.level} for g in res.groups]
+
+
+def _criteria_dicts(res: SchoolResults) -> list[dict]:
+    points = (lambda r: r.self_points) if res.phase == "self" else (lambda r: r.external_points)
+    return [{"code": r.code, "group_code": r.group_code, "name": r.name, "max_points": r.max_points,
+             "points": points(r), "evidence": list(r.evidence), "note": ""} for r in res.criteria]
+
+
+def _mandatory_dicts(res: SchoolResults) -> list[dict]:
+    return [{"criterion": m.code, "met": bool(m.met)} for m in res.mandatory]
+
+
+def _meeting_dict(session: Session, assessment_id: int) -> dict | None:
+    m = latest_meeting(session, assessment_id)
+    if m is None:
+        return None
+    return {k: getattr(m, k) for k in ("started_at", "ended_at", "place", "chaired_by", "secretary",
+                                       "attendees_present", "attendees_total", "absent", "vote_for",
+                                       "vote_against", "vote_abstain", "conclusions")}
+
+
+# --- building -----------------------------------------------------------------------------------
+
+
+def _stage_order(state: str) -> int:
+    try:
+        return Stage(state).order
+    except ValueError:  # e.g. returned for supplement: back in self-assessment
+        return Stage.SELF_ASSESSMENT.order
+
+
+def _campaign_schools(session: Session, campaign_id: int, code: str | None = None) -> list[tuple[Assessment, Unit]]:
+    """The campaign's schools (its child campaigns' too); for an authority's campaign-wide paper,
+    only those at the stages its gate (document_types.yaml) names."""
+    from cdsflow.services.campaigns import family_ids
+
+    ids = family_ids(session, campaign_id)
+    query = (select(Assessment, Unit).join(Unit, Unit.id == Assessment.school_id)
+             .where(Assessment.campaign_id.in_(ids)).order_by(Unit.code))
+    if code in CAMPAIGN_TYPES and document_types()[code].stages:
+        query = query.where(Assessment.state.in_([s.value for s in document_types()[code].stages]))
+    return [(a, u) for a, u in session.execute(query).all()]
+
+
+def _date(value: Any) -> date | None:
+    if value in (None, ""):
+        return None
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _recognitions(session: Session, c: Campaign, replacing: GeneratedDocument | None) -> tuple[list[dict], list[str]]:
+    """The annex rows of a QĐ công nhận: recognised schools not already listed by another decision
+    in force, each with the results the recognition settled; and the schools whose results are missing."""
+    listed = {code for d in _issued(session, "qd_cong_nhan", c.id, None) if replacing is None or d.id != replacing.id
+              for code in d.context.get("school_codes") or []}
+    rows, missing = [], []
+    for a, u in _campaign_schools(session, c.id, "qd_cong_nhan"):
+        if u.code in listed:
+            continue
+        try:
+            res = recognised_results(session, a.id)
+        except NoResults:
+            missing.append(u.code)
+            continue
+        note = f"Công nhận theo kết quả tự đánh giá: {res.override_reason}" if res.override_reason else ""
+        rows.append({"school_name": u.name, "school_code": u.code, "education_level": u.education_level,
+                     "commune": u.place_name, "group_results": _group_dicts(res), "level": res.overall_level,
+                     "note": note})
+    return rows, missing
+
+
+def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict, *,
+                  replacing: GeneratedDocument | None = None) -> dict:
+    """Dispatch to the pure builder of `code` with rows already loaded; results come from the
+    stored data through `workflow.services.results` (never from the data file)."""
+    c, school = ld.campaign, ld.school
+    if school is None and code in plan_service.TEXTS:  # the authority's own Kế hoạch / Công văn triển khai
+        return plan_service.build(session, code, c, ld.authority, ld.milestones, issue, data)
+    if code in paper_sections.PAPERS:  # the officer's sections replace the built wording
+        return paper_sections.apply(code, _build_context(session, code, ld, issue, data, replacing=replacing),
+                                    data.get("sections"))
+    return _build_context(session, code, ld, issue, data, replacing=replacing)
+
+
+def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict, *,
+                   replacing: GeneratedDocument | None = None) -> dict:
+    c, school = ld.campaign, ld.school
+    if data.get("sections") and code not in paper_sections.PAPERS:  # typed text is never dropped without a word
+        raise InvalidInput("Văn bản này chưa soạn nội dung theo mục (--text)", details=[
+            "văn bản soạn theo mục: " + ", ".join([*plan_service.TEXTS, *paper_sections.PAPERS])])
+    if code == "cong_van_trien_khai":
+        raise InvalidInput("Công văn triển khai lập cho cả đợt đánh giá: dùng --campaign, không dùng --school")
+    if code in ap.CODES:
+        return ap.build(session, code, ld, issue, data)
+    if code == "ke_hoach":
+        issuer = school or ld.authority
+        return cx.ke_hoach(issuer, c, ld.milestones, issue, index_sets=data.get("index_sets", [c.index_set_code]),
+                           tasks=data.get("tasks", []), contact=data.get("contact", ""), scope=data.get("scope", ""))
+    if code == "qd_hoi_dong":
+        return cx.qd_hoi_dong(school, c, ld.members, issue)
+    if code in RESULT_TYPES:
+        res = school_results(session, ld.assessment.id, "self")
+        groups = _group_dicts(res)
+    if code == "bien_ban":
+        return cx.bien_ban(school, c, ld.members, groups, issue, meeting=_meeting_dict(session, ld.assessment.id),
+                           mandatory=_mandatory_dicts(res), discussion=data.get("discussion", []))
+    if code == "qd_phe_duyet":
+        head = settings_for(session, school).head_title or "Hiệu trưởng"
+        return cx.qd_phe_duyet(
+            school, c, groups, issue, supervisor_name=ld.supervisor.name,
+            committee_decision_ref=_ref(_latest(session, "qd_hoi_dong", c.id, school.id), "Quyết định",
+                                        f"{head.capitalize()} {school.name}"),
+            minutes_ref=_ref(_latest(session, "bien_ban", c.id, school.id), "Biên bản", school.name),
+            report_due=_date(data.get("report_due")), overall_level=res.overall_level)
+    if code == "to_trinh":
+        return cx.to_trinh(school, c, groups, issue, supervisor_name=ld.supervisor.name,
+                           requested_level=data.get("requested_level"),
+                           attachments=data.get("attachments", [document_types()[d].name for d in cx.DEFAULT_DOSSIER[2:]]))
+    if code == "bao_cao":
+        return cx.bao_cao(school, c, _criteria_dicts(res), groups, issue,
+                          addressees=[ld.supervisor.name], profile=data.get("profile"),
+                          strengths=data.get("strengths", []), weaknesses=data.get("weaknesses", []),
+                          improvements=data.get("improvements", []), proposals=data.get("proposals", []))
+    if code == "bia_ho_so":
+        return cx.bia_ho_so(school, c, day=issue.issued_on or issue.planned, contents=data.get("dossier", cx.DEFAULT_DOSSIER))
+    if code == "giay_chung_nhan":
+        setting = settings_for(session, ld.authority)
+        res = recognised_results(session, ld.assessment.id)
+        decision = _recognition_decision(session, ld.assessment)
+        return cx.giay_chung_nhan(ld.authority, c, school, issue, level=res.overall_level,
+                                  group_results=_group_dicts(res),
+                                  decision_ref=_ref(decision, "Quyết định", ld.authority.name),
+                                  register_no=issue.number, certificate_code=setting.certificate_code)
+    schools = _campaign_schools(session, c.id, code)
+    if code == "qd_cong_nhan":
+        recognitions, _ = _recognitions(session, c, replacing)
+        return cx.qd_cong_nhan(ld.authority, c, recognitions, issue)
+    if code == "qd_doan_danh_gia":
+        data = {**(decision_data(session, c.id) or {}), **{k: v for k, v in data.items() if v}}
+        visits = [dict(v) for v in data.get("visits") or []] or [
+            {"name": u.name, "visit_date": None, "session": ""} for _, u in schools]
+        for v in visits:
+            v["visit_date"] = _date(v.get("visit_date"))
+        period = data.get("period") or [None, None]
+        review = next((m for m in ld.milestones if m.stage == Stage.EXTERNAL_REVIEW.value and m.due_at), None)
+        if review is not None and not period[1]:
+            period = [review.opens_at.astimezone(VN_TZ).date() if review.opens_at else None,
+                      review.due_at.astimezone(VN_TZ).date()]
+        return cx.qd_doan_danh_gia(ld.authority, c, data.get("team") or [], visits, issue,
+                                   period=(_date(period[0]), _date(period[1])), team_name=data.get("team_name") or "")
+    if code == "cong_van_nhac":
+        key = data.get("milestone")
+        pending = [m for m in ld.milestones if m.actor == "school" and m.due_at is not None]
+        milestone = next((m for m in pending if m.key == key), None) if key else (pending[0] if pending else None)
+        if milestone is None:
+            raise InvalidInput("Không xác định được mốc cần đôn đốc (mục «milestone» trong tệp dữ liệu)")
+        need = Stage(milestone.stage).order if milestone.stage else Stage.PROPOSAL.order
+        overdue = [u for a, u in schools if _stage_order(a.state) < need]
+        return cx.cong_van_nhac(ld.authority, c, milestone, overdue, issue, unit_code=data.get("unit_code", "VP"))
+    raise InvalidInput(f"Chưa hỗ trợ tạo loại văn bản «{code}»", details=[f"hỗ trợ: {', '.join(sorted(SUPPORTED))}"])
+
+
+def _check_code(code: str) -> None:
+    if code not in SUPPORTED:
+        raise InvalidInput(f"Loại văn bản không hỗ trợ: «{code}»", details=[f"chọn: {', '.join(sorted(SUPPORTED))}"])
+
+
+def gate(session: Session, code: str, ld: Loaded, *, draft: bool = False,
+         replacing: GeneratedDocument | None = None, data: dict | None = None) -> list[str]:
+    """Why `code` may not be issued now (the table in document_types.yaml); empty: it may."""
+    if code in ap.CODES:
+        return ap.gate(session, code, ld, draft=draft)
+    if code in CAMPAIGN_TYPES or ld.school is None:
+        if code not in CAMPAIGN_TYPES:
+            return []
+        facts = CampaignFacts(schools=len(_campaign_schools(session, ld.campaign.id, code)),
+                              team_formed=bool((decision_data(session, ld.campaign.id) or {}).get("team")
+                                               or (data or {}).get("team")))
+        if code == "qd_cong_nhan":
+            rows, missing = _recognitions(session, ld.campaign, replacing)
+            facts = CampaignFacts(schools=len(rows) + len(missing), team_formed=facts.team_formed,
+                                  recognised_without_results=tuple(missing))
+        return campaign_refusals(code, facts)
+    return refusals(code, paper_facts(session, ld, document_types()[code].requires), draft=draft)
+
+
+def _who(ld: Loaded) -> str:
+    return ld.school.name if ld.school is not None else f"kế hoạch số {ld.campaign.id}"
+
+
+def _archive_units(setting: DocumentSetting, issuer: Unit) -> list[str]:
+    if setting.archive_unit:
+        return [setting.archive_unit]
+    return ["HĐTĐG"] if issuer.kind == "school" else []  # a school's papers are drafted by its council
+
+
+def _recipients(session: Session, code: str, ld: Loaded, issuer: Unit, data: dict) -> list[tuple[str, str]]:
+    """Nơi nhận: the superior "(để b/c)" (unless the paper is addressed to it: "Như trên"), then
+    the addressees the data file names."""
+    out: list[tuple[str, str]] = []
+    superior = session.get(Unit, issuer.supervisor_id) if issuer.supervisor_id else None
+    if superior is not None and code in REPORT_UP:
+        out.append((superior.name, "để b/c"))
+    out += [tuple(r) for r in data.get("recipients", [])]
+    return out
+
+
+def _backdating(session: Session, issuer_id: int, year: int, series: str, number: int, day: date) -> str:
+    """A warning when the date falls before the date of the previous number of the series."""
+    prev = session.execute(select(GeneratedDocument).where(
+        GeneratedDocument.unit_id == issuer_id, GeneratedDocument.year == year, GeneratedDocument.series == series,
+        GeneratedDocument.number < number).order_by(GeneratedDocument.number.desc())).scalars().first()
+    if prev is None or not prev.issued_on or date.fromisoformat(prev.issued_on) <= day:
+        return ""
+    return (f"Ngày ban hành {vn.short_date(day)} trước ngày của số liền trước "
+            f"({prev.number_line}, ngày {vn.short_date(date.fromisoformat(prev.issued_on))}): văn bản ghi lùi ngày")
+
+
+def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = False, issued_on: date | None = None,
+                   data: dict | None = None, actor: str = "", on_existing: str | None = None,
+                   reason: str = "", draft_replaces: bool = False) -> GeneratedDocument:
+    """Ask the gate, take a number (unless draft), build the context and store the record; the
+    caller commits. Refused (`PaperRefused`) when what the paper would say is not true yet; a
+    second paper of the same type for the same school asks replace-or-new (`AlreadyIssued`)."""
+    data = data or {}
+    if on_existing not in (None, "replace", "new"):
+        raise InvalidInput(f"Chọn «replace» (thay thế) hoặc «new» (văn bản mới), không phải «{on_existing}»")
+    issuer = ld.authority if (code in CAMPAIGN_TYPES or code in PER_SCHOOL_AUTHORITY_TYPES or ld.school is None) else ld.school
+    setting = settings_for(session, issuer)
+    council = code in COUNCIL_TYPES
+    numbered = not (draft or code in UNNUMBERED)
+    previous = _latest(session, code, ld.campaign.id, ld.school.id if ld.school else None) if numbered else None
+    if previous is not None and on_existing is None:
+        raise AlreadyIssued(
+            f"Đã có {document_types()[code].name} {previous.number_line} ngày "
+            f"{vn.short_date(date.fromisoformat(previous.issued_on))} cho {_who(ld)}: chọn thay thế văn bản đó "
+            "(--replace kèm --reason) hoặc ban hành văn bản mới (--new)")
+    replacing = previous if on_existing == "replace" else None
+    if draft and draft_replaces:  # the draft of the paper that would replace the one issued (its defaults)
+        replacing = _latest(session, code, ld.campaign.id, ld.school.id if ld.school else None)
+    if replacing is not None and not reason.strip() and not draft:
+        raise InvalidInput("Thay thế văn bản cần nêu lý do (--reason)")
+    refuse(code, _who(ld), gate(session, code, ld, draft=draft, replacing=replacing, data=data))
+    chair = next((m for m in ld.members if m.role == "chair"), None)
+    signer = default_signer(setting, issuer, ld.members)
+    if numbered and not council and code not in ap.TEAM_SIGNED and not signer:
+        raise PaperRefused(f"Chưa có họ tên người ký của {issuer.name}",
+                           details=[f"đặt một lần: cdsflow docs settings {issuer.code} --signer-name \"…\" "
+                                    "(trường: hoặc lập Hội đồng có Chủ tịch là Hiệu trưởng)"])
+    today = datetime.now(VN_TZ).date()
+    day = None if draft else (issued_on or today)
+    series = series_for(code, keying=setting.register_keying, council=council)
+    year = (day or issued_on or today).year
+    number = next_number(session, issuer.id, year, series) if numbered else None
+    spec = signature_spec(setting, issuer, council=council, chair=chair.full_name if chair else "",
+                          chair_post=chair.position if chair else "", signer_name=signer)
+    dtype = document_types()[code]
+    code_groups = [dtype.type_code or "BB", "HĐTĐG"] if council else None
+    replaces = ""
+    if replacing is not None:
+        replaces = (f"{_kind(code)} này thay thế " +
+                    _ref(replacing, _kind(code), issuer.name).removesuffix(f" của {issuer.name}") +
+                    f" (lý do: {vn.nfc(reason).rstrip('.')}).")
+    issue = Issue(number=number, issued_on=day, planned=issued_on or today, signature=spec,
+                  recipients=_recipients(session, code, ld, issuer, data),
+                  archive_units=_archive_units(setting, issuer), drafter_mark=setting.drafter_mark,
+                  legal_bases=data.get("legal_bases") or cx.index_set_basis(ld.campaign.index_set_code),
+                  consider=data.get("consider", ""), code_groups=code_groups, replaces=replaces)
+    try:
+        context = build_context(session, code, ld, issue, data, replacing=replacing)
+    except TextError as err:  # stored text the gate would refuse today: no paper, no number
+        raise InvalidInput(f"Không lập được văn bản: {err}; hãy sửa dữ liệu rồi lập lại") from None
+    if bad := first_xml_invalid(context):  # refused before anything is stored: the number rolls back
+        raise InvalidInput(f"Không lập được văn bản: «{bad[0]}» chứa ký tự U+{ord(bad[1]):04X} không được phép "
+                           "trong tệp Word; hãy sửa dữ liệu rồi lập lại")
+    notes = [n for n in (_backdating(session, issuer.id, year, series, number, day) if number and day else "",
+                         *district_names(context, day)) if n]
+    record = GeneratedDocument(
+        unit_id=issuer.id, school_id=ld.school.id if ld.school else None, campaign_id=ld.campaign.id,
+        doc_type=code, series=series, year=year if number else None, number=number,
+        number_line=context.get("header", {}).get("number_line", ""), issued_on=day.isoformat() if day else "",
+        template_hash=compiled(context.get("template") or code).sha256, context=context, created_by=actor,
+        created_at=datetime.now(timezone.utc), status=ISSUED, note="; ".join(notes),
+        replaces_id=replacing.id if replacing else None, reason=vn.nfc(reason) if replacing else "")
+    if replacing is not None:
+        replacing.status = REPLACED
+        session.add(replacing)
+    session.add(record)
+    session.flush()
+    return record
+
+
+# --- public use-cases -----------------------------------------------------------------------------
+
+
+def generate(engine: Engine, code: str, *, school_code: str | None = None, campaign_id: int | None = None,
+             draft: bool = False, issued_on: date | None = None, data: dict | None = None, actor: str = "",
+             on_existing: str | None = None, reason: str = "") -> tuple[GeneratedDocument, bytes]:
+    """One paper (for a school, or a campaign-wide paper of the authority): gated, stored, then rendered."""
+    _check_code(code)
+    if code not in CAMPAIGN_TYPES and code != "ke_hoach" and code not in ap.OWN_UNIT_CODES and not school_code:
+        raise InvalidInput(f"Loại «{code}» lập cho từng trường: cần --school")
+    with UnitOfWork(engine) as uow:
+        ld = load(uow.session, campaign_id, school_code)
+    with UnitOfWork(engine) as uow:
+        record = issue_document(uow.session, code, ld, draft=draft, issued_on=issued_on, data=data, actor=actor,
+                                on_existing=on_existing, reason=reason)
+        content = render(code, record.context, expected_hash=record.template_hash)
+        record.content_sha256 = hashlib.sha256(content).hexdigest()
+        uow.commit()
+    return record, content
+
+
+def section_defaults(engine: Engine, code: str, campaign_id: int, school_code: str | None = None,
+                     data: dict | None = None) -> dict[str, str]:
+    """Each editable section of `code` as the paper would print it now (documents/paper_sections.py):
+    a draft built from stored data and thrown away; refused like the paper itself when data is missing."""
+    if code not in paper_sections.PAPERS:
+        raise InvalidInput(f"Văn bản «{code}» không có nội dung soạn theo mục",
+                           details=["chọn: " + ", ".join([*plan_service.TEXTS, *paper_sections.PAPERS])])
+    with UnitOfWork(engine) as uow:
+        ld = load(uow.session, campaign_id, school_code)
+    with UnitOfWork(engine) as uow:  # never committed: the draft is only read
+        record = issue_document(uow.session, code, ld, draft=True, data={**(data or {}), "sections": None},
+                                draft_replaces=True)
+        out = paper_sections.defaults(code, record.context)
+        uow.rollback()
+    return out
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", vn.nfc(name)) or "x"
+
+
+def file_name(record: GeneratedDocument, school_code: str | None) -> str:
+    number = f"{record.number:02d}" if record.number else "du-thao"
+    return f"{_safe(school_code or 'chung')}-{record.doc_type}-{number}-{record.id}.docx"
+
+
+def _render_job(job: tuple[str, dict, str, str]) -> str:
+    """Worker: render one stored context to a file; returns the content hash."""
+    code, context, template_hash, path = job
+    content = render(code, context, expected_hash=template_hash)
+    Path(path).write_bytes(content)
+    return hashlib.sha256(content).hexdigest()
+
+
+@dataclass
+class BulkResult:
+    paths: list[Path]
+    skipped: list[tuple[str, str]]  # (school code, why), Vietnamese
+
+
+def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: Path, *, draft: bool = False,
+                          issued_on: date | None = None, data: dict | None = None, actor: str = "",
+                          workers: int = 2, progress: Callable[[int, int], None] | None = None,
+                          chunk: int = 500, on_existing: str | None = None, reason: str = "") -> BulkResult:
+    """One paper per school that qualifies (or the campaign-wide one), rendered in `workers`
+    processes; the schools the gate refuses are skipped and listed with the reason. Numbers and
+    contexts are stored first, in chunks of `chunk` schools per transaction."""
+    _check_code(code)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if code in CAMPAIGN_TYPES or code in AUTHORITY_PLAN_TYPES or code in ap.OWN_UNIT_CODES:  # the authority's own paper
+        record, content = generate(engine, code, campaign_id=campaign_id, draft=draft, issued_on=issued_on,
+                                   data=data, actor=actor, on_existing=on_existing, reason=reason)
+        path = out_dir / file_name(record, None)
+        path.write_bytes(content)
+        if progress:
+            progress(1, 1)
+        return BulkResult([path], [])
+    with UnitOfWork(engine) as uow:
+        _campaign(uow.session, campaign_id)
+        codes = [u.code for _, u in _campaign_schools(uow.session, campaign_id)]
+    jobs: list[tuple[str, dict, str, str]] = []
+    ids: list[int] = []
+    skipped: list[tuple[str, str]] = []
+    for start in range(0, len(codes), chunk):
+        with UnitOfWork(engine) as uow:
+            loaded = load_many(uow.session, campaign_id, codes[start:start + chunk])
+        with UnitOfWork(engine) as uow:
+            for sc, ld in zip(codes[start:start + chunk], loaded):
+                try:
+                    with uow.session.begin_nested():  # a refusal rolls back only this school
+                        rec = issue_document(uow.session, code, ld, draft=draft, issued_on=issued_on, data=data,
+                                             actor=actor, on_existing=on_existing, reason=reason)
+                except (PaperRefused, AlreadyIssued) as err:
+                    skipped.append((sc, "; ".join(getattr(err, "reasons", None) or err.details) or err.message))
+                    continue
+                jobs.append((code, rec.context, rec.template_hash, str(out_dir / file_name(rec, sc))))
+                ids.append(rec.id)
+            uow.commit()
+    hashes: list[str] = []
+    if workers > 1 and len(jobs) > 1:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for h in pool.map(_render_job, jobs, chunksize=max(1, min(64, len(jobs) // (workers * 4) or 1))):
+                hashes.append(h)
+                if progress:
+                    progress(len(hashes), len(jobs))
+    else:
+        for job in jobs:
+            hashes.append(_render_job(job))
+            if progress:
+                progress(len(hashes), len(jobs))
+    with UnitOfWork(engine) as uow:
+        for doc_id, h in zip(ids, hashes):
+            uow.session.get(GeneratedDocument, doc_id).content_sha256 = h
+        uow.commit()
+    return BulkResult([Path(j[3]) for j in jobs], skipped)
+
+
+def reproduce(engine: Engine, document_id: int) -> bytes:
+    """The same bytes as when the paper was generated, from its stored context and template hash."""
+    with UnitOfWork(engine) as uow:
+        record = uow.session.get(GeneratedDocument, document_id)
+        if record is None:
+            raise NotFound(f"Không tìm thấy văn bản số {document_id} trong sổ")
+        code, context, template_hash = record.doc_type, record.context, record.template_hash
+    return render(code, context, expected_hash=template_hash)
+
+
+def dossier_order(extra: dict | None) -> list[str]:
+    """The binding order a calendar asks for (`dossier: [...]` in its extra data), else the default
+    of the Hải Phòng seed: bìa, tờ trình, biên bản, báo cáo, quyết định phê duyệt."""
+    order = list((extra or {}).get("dossier") or cx.DEFAULT_DOSSIER)
+    unknown = [c for c in order if c not in document_types()]
+    if unknown:
+        raise InvalidInput("Thứ tự hồ sơ có loại văn bản không có trong danh mục", details=unknown)
+    return order
+
+
+def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *,
+                  order: Sequence[str] | None = None, pdf: bool = False, timeout: float = 120,
+                  uploads: Path | None = None):
+    """The school's dossier zip: contents, papers in binding order (signed copies preferred),
+    evidence (see documents/dossier.py)."""
+    from cdsflow.services.dossier import build
+
+    return build(engine, school_code, campaign_id, out_path, order=order, pdf=pdf, timeout=timeout, uploads=uploads)
+
+
+def register_listing(engine: Engine, unit_code: str | None = None) -> list:
+    """The register lines (sổ đăng ký văn bản đi) of one unit, or of every unit."""
+    from cdsflow.documents.register import register_lines
+
+    with UnitOfWork(engine) as uow:
+        unit_id = _unit_by_code(uow.session, unit_code).id if unit_code else None
+        return register_lines(uow.session, unit_id)
+
+
+def void_document(engine: Engine, document_id: int, reason: str, actor: str = "") -> GeneratedDocument:
+    """Void an issued paper with a reason: its number stays taken (never reused), the paper stays
+    in the register marked voided, and later papers no longer cite it."""
+    from cdsflow.kernel.text import TextError, clean_text
+
+    try:
+        reason = clean_text(reason, field="lý do hủy")
+    except TextError as exc:
+        raise InvalidInput(str(exc)) from None
+    if not reason:
+        raise InvalidInput("Hủy văn bản cần nêu lý do (--reason)")
+    with UnitOfWork(engine) as uow:
+        doc = uow.session.get(GeneratedDocument, document_id)
+        if doc is None or doc.number is None:
+            raise NotFound(f"Không tìm thấy văn bản đã cấp số có mã lưu {document_id} trong sổ")
+        if doc.status != ISSUED:
+            raise InvalidInput(f"Văn bản {doc.number_line} đã {'hủy' if doc.status == VOIDED else 'bị thay thế'}")
+        doc.status, doc.reason = VOIDED, reason[:1000]
+        doc.note = "; ".join(x for x in (doc.note, f"hủy bởi {actor}" if actor else "") if x)
+        uow.session.add(doc)
+        uow.commit()
+        uow.session.refresh(doc)
+        return doc

@@ -1,0 +1,120 @@
+"""Signed copies: after signing, the clerk uploads the scanned or digitally signed PDF of a numbered
+paper. Who may is the rulebook's (`upload_signed_school_paper`, `upload_signed_authority_paper`);
+the file is checked to be a PDF before it is stored under uploads/signed/."""
+from __future__ import annotations
+
+import hashlib
+import shutil
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.documents_tables import VOIDED, GeneratedDocument, SignedCopy
+from cdsflow.storage.filelimits import check_pdf
+from cdsflow.storage.tables import Assessment
+from cdsflow.kernel.text import TextError, clean_text
+from cdsflow.workflow.context import ActorRef
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.services import authorization
+
+FOLDER = "signed"
+SCHOOL_ACTION, AUTHORITY_ACTION = "upload_signed_school_paper", "upload_signed_authority_paper"
+
+
+def _uploads(uploads: Path | None) -> Path:
+    if uploads is not None:
+        return Path(uploads)
+    from cdsflow.kernel.home import uploads_dir
+
+    return uploads_dir()
+
+
+def action_for(doc: GeneratedDocument) -> str:
+    """A school's own paper (issued in its name, or by its council) is the school's to upload;
+    any other is the issuing authority's."""
+    return SCHOOL_ACTION if doc.school_id is not None and doc.unit_id == doc.school_id else AUTHORITY_ACTION
+
+
+def check_may_upload(session: Session, actor: ActorRef, doc: GeneratedDocument) -> None:
+    """Ask the rulebook with the facts of the paper's school (a school's paper) or campaign."""
+    if doc.campaign_id is None:
+        raise InvalidInput(f"Văn bản {doc.number_line} không thuộc kế hoạch nào: không gắn được bản đã ký")
+    action = action_for(doc)
+    if action == SCHOOL_ACTION:
+        a = session.execute(select(Assessment).where(Assessment.campaign_id == doc.campaign_id,
+                                                     Assessment.school_id == doc.school_id)).scalar_one_or_none()
+        if a is None:
+            raise NotFound(f"Không tìm thấy hồ sơ đánh giá của trường cho văn bản {doc.number_line}")
+        authorization.check_school(session, actor, action, a)
+    else:
+        authorization.check_campaign(session, actor, action, doc.campaign_id)
+
+
+def _numbered(session: Session, document_id: int) -> GeneratedDocument:
+    doc = session.get(GeneratedDocument, document_id)
+    if doc is None:
+        raise NotFound(f"Không tìm thấy văn bản có mã lưu {document_id} trong sổ")
+    if doc.number is None:
+        raise InvalidInput("Dự thảo chưa cấp số: chỉ văn bản đã cấp số mới có bản đã ký")
+    if doc.status == VOIDED:
+        raise InvalidInput(f"Văn bản {doc.number_line} đã hủy: không gắn bản đã ký")
+    return doc
+
+
+def upload(engine: Engine, document_id: int, source: Path, actor: ActorRef, *, original_name: str = "",
+           uploads: Path | None = None) -> SignedCopy:
+    """Check `source` is a PDF within the limit, then store it as the paper's signed copy. Refused
+    (wrong file, not allowed, not a numbered paper): nothing is stored."""
+    size = check_pdf(source)
+    try:
+        name = clean_text(original_name or Path(source).name, field="tên tệp")[:255]
+    except TextError as exc:
+        raise InvalidInput(str(exc)) from None
+    folder = _uploads(uploads) / FOLDER
+    target = folder / f"{uuid.uuid4().hex}.pdf"
+    with UnitOfWork(engine) as uow:
+        doc = _numbered(uow.session, document_id)
+        check_may_upload(uow.session, actor, doc)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        try:
+            row = SignedCopy(document_id=doc.id, file_path=target.name, size=size, original_name=name,
+                             sha256=hashlib.sha256(target.read_bytes()).hexdigest(), uploaded_by=actor.name,
+                             uploaded_at=datetime.now(timezone.utc))
+            uow.session.add(row)
+            uow.commit()
+            uow.session.refresh(row)
+        except BaseException:
+            target.unlink(missing_ok=True)  # a refused commit leaves no orphan file
+            raise
+        return row
+
+
+def latest(session: Session, document_id: int) -> SignedCopy | None:
+    return session.execute(select(SignedCopy).where(SignedCopy.document_id == document_id)
+                           .order_by(SignedCopy.id.desc()).limit(1)).scalar_one_or_none()
+
+
+def latest_by_document(session: Session, document_ids: list[int]) -> dict[int, SignedCopy]:
+    """The latest signed copy of each paper that has one (for a register page, in one query)."""
+    if not document_ids:
+        return {}
+    out: dict[int, SignedCopy] = {}
+    for row in session.execute(select(SignedCopy).where(SignedCopy.document_id.in_(document_ids))
+                               .order_by(SignedCopy.id)).scalars():
+        out[row.document_id] = row
+    return out
+
+
+def file_of(copy: SignedCopy, uploads: Path | None = None) -> Path:
+    """The stored file; only our generated names directly under uploads/signed."""
+    root = (_uploads(uploads) / FOLDER).resolve()
+    path = (root / Path(copy.file_path).name).resolve()
+    if path.parent != root or not path.is_file():
+        raise NotFound(f"Không tìm thấy tệp bản đã ký số {copy.id}")
+    return path
