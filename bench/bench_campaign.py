@@ -5,12 +5,12 @@ Prints time and peak memory of the project's path and, in the same run, of a nai
 """
 from __future__ import annotations
 
+import resource
 import sys
 import tempfile
 import time
-import resource
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -18,11 +18,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlmodel import Session  # noqa: E402
 from transitions import Machine  # noqa: E402
 
+from bench.national import BUREAUS, national_db  # noqa: E402
+from cdsflow.kernel.stages import STAGE_ORDER  # noqa: E402
+from cdsflow.services.campaigns import campaign_status, launch_campaign  # noqa: E402
 from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign  # noqa: E402
-from cdsflow.services.campaigns import campaign_status, launch_campaign  # noqa: E402
-from cdsflow.kernel.stages import STAGE_ORDER  # noqa: E402
-from bench.national import BUREAUS, national_db  # noqa: E402
 from tests.factories import calendar  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 54_000
@@ -68,7 +68,7 @@ def naive_launch(engine):
             machines.append(Machine(model=holder, states=states, initial="plan_issued", auto_transitions=False))
             s.add(a)
             s.flush()
-            s.add(AssessmentEvent(assessment_id=a.id, at=datetime.now(timezone.utc), actor="x", trigger="launch",
+            s.add(AssessmentEvent(assessment_id=a.id, at=datetime.now(UTC), actor="x", trigger="launch",
                                   to_state="plan_issued"))
         s.commit()
         return campaign.id
@@ -80,7 +80,7 @@ def main() -> None:
         e1, e2 = fresh_db(tmp, "project.db"), fresh_db(tmp, "naive.db")
         result, t_proj, m_proj = measure("project", tmp / "project.db")
         _, t_naive, m_naive = measure("naive", tmp / "naive.db")
-        now = datetime(2025, 4, 2, tzinfo=timezone.utc)
+        now = datetime(2025, 4, 2, tzinfo=UTC)
         timings = []
         for _ in range(5):
             with UnitOfWork(e1) as uow:

@@ -116,8 +116,8 @@ def bulk(schools: int = 500) -> None:
     import tempfile
     from datetime import date
 
-    from cdsflow.services import papers as service
     from cdsflow.documents.samples import seed_database
+    from cdsflow.services import papers as service
     from cdsflow.storage.db import make_engine
     from cdsflow.storage.schema import metadata
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cdsflow.storage.db import UnitOfWork  # noqa: E402
-from cdsflow.workflow.scope import assessed_by  # noqa: E402
+from bench.national import national_db  # noqa: E402
 from cdsflow.services.indexsets import resolve_index_set  # noqa: E402
 from cdsflow.services.launch_scope import describe_scope, launch_scope  # noqa: E402
 from cdsflow.services.units import descendants, get_unit  # noqa: E402
-from bench.national import national_db  # noqa: E402
+from cdsflow.storage.db import UnitOfWork  # noqa: E402
+from cdsflow.workflow.scope import assessed_by  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 54_000
 

@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -31,13 +31,13 @@ from sqlmodel import Session  # noqa: E402
 
 from bench.bench_web import PASSWORD, load, start_server  # noqa: E402
 from bench.national import BUREAUS, national_db  # noqa: E402
-from cdsflow.storage.assessment_tables import AssessmentScore  # noqa: E402
-from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402
-from cdsflow.storage.tables import Assessment, Campaign, Unit  # noqa: E402
+from cdsflow.kernel.stages import STAGE_ORDER, Stage  # noqa: E402
 from cdsflow.services.accounts import create_account, set_password_hasher  # noqa: E402
 from cdsflow.services.campaigns import launch_campaign  # noqa: E402
 from cdsflow.services.result_lines import rebuild as rebuild_result_lines  # noqa: E402
-from cdsflow.kernel.stages import STAGE_ORDER, Stage  # noqa: E402
+from cdsflow.storage.assessment_tables import AssessmentScore  # noqa: E402
+from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402
+from cdsflow.storage.tables import Assessment, Campaign, Unit  # noqa: E402
 from tests.factories import calendar  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 54_000
@@ -61,12 +61,12 @@ def build(db: Path) -> int:
     with engine.begin() as conn:  # benchmark data only: stages, sends and scores written in bulk
         for i, stage in enumerate(STAGE_ORDER):
             conn.execute(text("UPDATE assessment SET state = :s WHERE id % 7 = :i"), {"s": stage.value, "i": i})
-        sent = datetime(2025, 3, 20, 3, 0, tzinfo=timezone.utc)
+        sent = datetime(2025, 3, 20, 3, 0, tzinfo=UTC)
         conn.execute(text("UPDATE assessment SET proposal_count = 1 + id % 3, proposed_at = :at WHERE state IN "
                           "('proposal','external_review','recognition','published')"), {"at": sent})
         rows = conn.execute(select(Assessment.id, Assessment.state)).all()
         scores = []
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for aid, state in rows:
             phases = (["self"] if rank[state] >= Stage.SELF_ASSESSMENT.order else []) + (
                 ["external"] if rank[state] >= Stage.EXTERNAL_REVIEW.order else [])

@@ -32,9 +32,9 @@ import aiosmtplib  # noqa: E402
 from sqlalchemy import delete, insert, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from cdsflow.services.fanout import fan_out_reminder, fan_out_reminder_chunked  # noqa: E402
 from cdsflow.notifications.sender import Sender  # noqa: E402
 from cdsflow.notifications.settings import load_settings  # noqa: E402
+from cdsflow.services.fanout import fan_out_reminder, fan_out_reminder_chunked  # noqa: E402
 from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402
 from cdsflow.storage.notifications_tables import OutboxMessage  # noqa: E402
 from cdsflow.storage.schema import metadata  # noqa: E402
@@ -87,7 +87,7 @@ class WriterProbe:
             time.sleep(0.02)
         conn.close()
 
-    def __enter__(self) -> "WriterProbe":
+    def __enter__(self) -> WriterProbe:
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
         time.sleep(0.1)

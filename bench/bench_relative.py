@@ -10,7 +10,7 @@ import dataclasses
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -19,14 +19,14 @@ from sqlalchemy import insert, select, update  # noqa: E402
 
 from bench.national import BUREAUS, national_db  # noqa: E402
 from cdsflow.calendars.model import Milestone, RelativeRule  # noqa: E402
+from cdsflow.kernel.stages import Actor, Stage  # noqa: E402
+from cdsflow.services.campaigns import campaign_status, launch_campaign  # noqa: E402
 from cdsflow.storage.db import UnitOfWork  # noqa: E402
 from cdsflow.storage.tables import Assessment, AssessmentEvent  # noqa: E402
-from cdsflow.services.campaigns import campaign_status, launch_campaign  # noqa: E402
-from cdsflow.kernel.stages import Actor, Stage  # noqa: E402
 from tests.factories import calendar  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 54_000
-NOW = datetime(2025, 4, 2, tzinfo=timezone.utc)
+NOW = datetime(2025, 4, 2, tzinfo=UTC)
 
 
 def world(tmp: Path, name: str, relative: bool):

@@ -18,12 +18,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, select, update  # noqa: E402
 
 from bench.national import national_db  # noqa: E402
-from cdsflow.storage.db import UnitOfWork  # noqa: E402
-from cdsflow.storage.notifications_tables import OutboxMessage  # noqa: E402
-from cdsflow.storage.tables import Campaign, Unit  # noqa: E402
 from cdsflow.services.accounts import create_account  # noqa: E402
 from cdsflow.services.campaigns import launch_campaign  # noqa: E402
 from cdsflow.services.school_accounts import create_school_accounts  # noqa: E402
+from cdsflow.storage.db import UnitOfWork  # noqa: E402
+from cdsflow.storage.notifications_tables import OutboxMessage  # noqa: E402
+from cdsflow.storage.tables import Campaign, Unit  # noqa: E402
 from tests.factories import calendar  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 5_000

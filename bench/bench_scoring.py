@@ -14,7 +14,7 @@ import random
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -25,11 +25,11 @@ from sqlmodel import Session  # noqa: E402
 from cdsflow.assessment.loader import shipped_index_sets  # noqa: E402
 from cdsflow.assessment.model import AnswerKind  # noqa: E402
 from cdsflow.assessment.scoring import score  # noqa: E402
+from cdsflow.services.scoring import _score_row, score_many  # noqa: E402
 from cdsflow.storage.assessment_tables import AssessmentAnswer, AssessmentScore  # noqa: E402
 from cdsflow.storage.db import make_engine  # noqa: E402
 from cdsflow.storage.schema import metadata  # noqa: E402
 from cdsflow.storage.tables import Assessment, Campaign, Unit  # noqa: E402
-from cdsflow.services.scoring import _score_row, score_many  # noqa: E402
 
 S = shipped_index_sets()["4725"]
 
@@ -88,7 +88,7 @@ def naive_path(engine, rows) -> float:
     with Session(engine) as s:
         for a_id, answers in rows:
             r = score(S, answers)
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             for code, value in answers.items():
                 s.add(AssessmentAnswer(assessment_id=a_id, phase="self", item_code=code, value=value,
                                        answered_by="bench", answered_at=now))

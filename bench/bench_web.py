@@ -28,13 +28,13 @@ from argon2 import PasswordHasher  # noqa: E402
 from sqlalchemy import select, text  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402
-from cdsflow.storage.tables import Assessment, Campaign, Unit  # noqa: E402
+from bench.national import BUREAUS, national_db  # noqa: E402
+from cdsflow.kernel.stages import STAGE_ORDER  # noqa: E402
 from cdsflow.services.accounts import create_account, set_password_hasher  # noqa: E402
 from cdsflow.services.campaigns import launch_campaign  # noqa: E402
 from cdsflow.services.units import descendant_ids  # noqa: E402
-from cdsflow.kernel.stages import STAGE_ORDER  # noqa: E402
-from bench.national import BUREAUS, national_db  # noqa: E402
+from cdsflow.storage.db import UnitOfWork, make_engine  # noqa: E402
+from cdsflow.storage.tables import Assessment, Campaign, Unit  # noqa: E402
 from tests.factories import calendar  # noqa: E402
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 54_000

@@ -17,8 +17,8 @@ def _apply() -> None:
     spec = os.environ.get("MUTANT")
     if not spec:
         return
-    from cdsflow.workflow import rulebook
     from cdsflow.kernel.stages import CampaignStatus, Stage
+    from cdsflow.workflow import rulebook
 
     action, kind, index = spec.split(":")
     r, i = rulebook.RULES[action], int(index)
@@ -38,8 +38,8 @@ _apply()
 
 def main(paths: list[str]) -> int:
     sys.path.insert(0, ".")
-    from cdsflow.workflow.rulebook import RULES
     from cdsflow.kernel.stages import CampaignStatus, Stage
+    from cdsflow.workflow.rulebook import RULES
 
     mutants = []
     for action, r in RULES.items():

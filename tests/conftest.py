@@ -4,8 +4,8 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
-from pathlib import Path
 import tempfile
+from pathlib import Path
 
 # The CLI's rich consoles read the width once, when cdsflow.app.console is first imported; under
 # pytest-xdist that may be by any test file in the worker. Tests read whole table rows, so wide.

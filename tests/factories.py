@@ -5,9 +5,9 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from cdsflow.calendars.model import Calendar, Milestone, SubmissionPolicy
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.services.units import import_units
 from cdsflow.kernel.stages import Actor, Stage
+from cdsflow.services.units import import_units
+from cdsflow.storage.db import UnitOfWork
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -73,8 +73,8 @@ def complete_external_review(engine, assessment_id: int, reviewer, strength: flo
 
 def issue_recognition_decision(engine, campaign_id: int):
     """The numbered Quyết định công nhận of the campaign, through the documents use-case."""
-    from cdsflow.services.papers import generate
     from cdsflow.documents.settings import update_settings
+    from cdsflow.services.papers import generate
     from cdsflow.storage.tables import Campaign, Unit
 
     with UnitOfWork(engine) as uow:  # the authority names its signer once

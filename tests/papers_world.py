@@ -10,10 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from cdsflow.calendars.loader import load_calendar
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Unit
-from cdsflow.workflow.context import ActorRef
-from cdsflow.workflow.machine import STEP_BY_TRIGGER
+from cdsflow.kernel.stages import Stage
 from cdsflow.services import assessments as svc
 from cdsflow.services.campaigns import launch_campaign
 from cdsflow.services.demo import demo_answers, prepare_proposal
@@ -21,7 +18,10 @@ from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.meetings import MeetingInput, record_meeting
 from cdsflow.services.scoring import save_answers
 from cdsflow.services.units import import_units
-from cdsflow.kernel.stages import Stage
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Unit
+from cdsflow.workflow.context import ActorRef
+from cdsflow.workflow.machine import STEP_BY_TRIGGER
 from tests.factories import calendar, unit_rows
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

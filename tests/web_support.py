@@ -7,11 +7,11 @@ from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
 from cdsflow.app.web.app import create_app
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.services.accounts import create_account, set_password_hasher
 from cdsflow.services.assessments import find_assessment
 from cdsflow.services.campaigns import launch_campaign
 from cdsflow.services.units import import_units
+from cdsflow.storage.db import UnitOfWork
 from tests.factories import calendar, unit_rows
 
 PASSWORD = "mat-khau-thu-nghiem"

@@ -4,9 +4,8 @@ from __future__ import annotations
 import os
 import sys
 
-from sqlalchemy.exc import DBAPIError
-
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from cdsflow.app.console import fail
 from cdsflow.kernel.errors import CdsError

@@ -28,8 +28,8 @@ def accounts_schools_cmd(
     campaign: int = typer.Argument(..., help="ID kế hoạch (xem `cdsflow campaign list`)"),
 ) -> None:
     """Tạo tài khoản Hiệu trưởng và Thư ký Hội đồng cho mọi trường của kế hoạch, gửi liên kết đặt mật khẩu."""
-    from cdsflow.storage.db import UnitOfWork, make_engine
     from cdsflow.services.school_accounts import create_school_accounts
+    from cdsflow.storage.db import UnitOfWork, make_engine
 
     with UnitOfWork(make_engine()) as u:
         r = create_school_accounts(u, campaign)
@@ -53,9 +53,9 @@ def accounts_edit_cmd(
     unit: str = typer.Option(None, "--unit", help="Mã đơn vị mới (\"\" để bỏ)"),
 ) -> None:
     """Sửa họ tên, địa chỉ thư, vai trò, đơn vị của một tài khoản (chỉ những gì được ghi)."""
-    from cdsflow.storage.db import UnitOfWork, make_engine
     from cdsflow.services import accounts as account_svc
     from cdsflow.services.units import get_unit_code
+    from cdsflow.storage.db import UnitOfWork, make_engine
 
     with UnitOfWork(make_engine()) as u:
         a = account_svc.find_account(u, username)
@@ -71,8 +71,8 @@ def accounts_edit_cmd(
 
 def accounts_unlock_cmd(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
     """Gỡ tạm khóa do đăng nhập sai nhiều lần (từ mọi địa chỉ)."""
-    from cdsflow.storage.db import UnitOfWork, make_engine
     from cdsflow.services import accounts as account_svc
+    from cdsflow.storage.db import UnitOfWork, make_engine
 
     with UnitOfWork(make_engine()) as u:
         account_svc.unlock(u, username)
@@ -81,8 +81,8 @@ def accounts_unlock_cmd(username: str = typer.Argument(..., help="Tên đăng nh
 
 def accounts_link_cmd(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
     """Gửi (lại) liên kết đặt mật khẩu tới địa chỉ thư của tài khoản."""
-    from cdsflow.storage.db import UnitOfWork, make_engine
     from cdsflow.services import password_links
+    from cdsflow.storage.db import UnitOfWork, make_engine
 
     with UnitOfWork(make_engine()) as u:
         password_links.send_setup_link(u, username)
@@ -97,8 +97,8 @@ def accounts_password_cmd(
                             confirmation_prompt="Nhập lại mật khẩu mới", help="Mật khẩu mới (hỏi khi không ghi)"),
 ) -> None:
     """Đổi mật khẩu của chính mình (cần mật khẩu hiện tại); mọi phiên đăng nhập trên web kết thúc."""
-    from cdsflow.storage.db import UnitOfWork, make_engine
     from cdsflow.services import accounts as account_svc
+    from cdsflow.storage.db import UnitOfWork, make_engine
 
     with UnitOfWork(make_engine()) as u:
         a = account_svc.find_account(u, username)

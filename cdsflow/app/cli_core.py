@@ -8,14 +8,14 @@ import typer
 from rich.table import Table
 
 from cdsflow.app.console import console, local
+from cdsflow.kernel.stages import Stage
+from cdsflow.services import assessments as assessment_svc
+from cdsflow.services import campaigns as campaign_svc
+from cdsflow.services import units as unit_svc
 from cdsflow.storage.db import UnitOfWork, database_url, make_engine
 from cdsflow.storage.tabular import read_table
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.machine import history_text
-from cdsflow.services import assessments as assessment_svc
-from cdsflow.services import campaigns as campaign_svc
-from cdsflow.services import units as unit_svc
-from cdsflow.kernel.stages import Stage
 from cdsflow.workflow.units import UnitKind, parse_kind
 
 units_app = typer.Typer(help="Đơn vị: Sở, Phòng, cơ sở giáo dục.", no_args_is_help=True)
@@ -39,11 +39,10 @@ def register(app: typer.Typer) -> None:
 
 def init_cmd() -> None:
     """Tạo hoặc nâng cấp cơ sở dữ liệu."""
+    from cdsflow.services import result_lines
     from cdsflow.storage.migrate import (
         init_db,  # Alembic is heavy; only this command needs it
     )
-
-    from cdsflow.services import result_lines
 
     url = database_url()
     engine = make_engine(url)
@@ -303,8 +302,8 @@ def committee_set(
 
 def demo_cmd() -> None:
     """Tạo dữ liệu mẫu: một Phòng kiểu Ba Đình với ~30 trường ở các giai đoạn khác nhau."""
-    from cdsflow.services.papers import generate
     from cdsflow.services.demo import build_demo
+    from cdsflow.services.papers import generate
 
     with uow() as u:
         summary = build_demo(u, progress=lambda msg: console.print(f"  {msg}"),

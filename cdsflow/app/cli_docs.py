@@ -8,10 +8,10 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cdsflow.kernel import safeyaml
 from cdsflow.app.console import console
-from cdsflow.kernel.text import TextError, clean_tree
+from cdsflow.kernel import safeyaml
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.text import TextError, clean_tree
 
 docs_app = typer.Typer(help="Văn bản hành chính: tạo, đánh số, đóng hồ sơ.", no_args_is_help=True)
 
@@ -115,9 +115,8 @@ def text_cmd(
 ) -> None:
     """Ghi nội dung mặc định từng mục của văn bản ra tệp YAML để sửa trước khi ban hành."""
     from cdsflow.documents import paper_sections
-
-    from cdsflow.services import plan_papers as plan_service
     from cdsflow.services import papers as service
+    from cdsflow.services import plan_papers as plan_service
     if doc_type in paper_sections.PAPERS:  # the paper as it would print now, from stored data
         texts = service.section_defaults(_engine(), doc_type, campaign, school, data=_data(data))
     else:
@@ -164,12 +163,12 @@ def signed_copy_cmd(
     unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị của người tải lên (mặc định: đơn vị ban hành)"),
 ) -> None:
     """Gắn bản đã ký (PDF) vào một văn bản đã cấp số; hồ sơ dùng bản này thay cho bản tạo ra."""
+    from cdsflow.kernel.errors import NotFound
     from cdsflow.services import signed_copies as signed
+    from cdsflow.services import units as unit_svc
     from cdsflow.storage.db import UnitOfWork
     from cdsflow.storage.documents_tables import GeneratedDocument
     from cdsflow.workflow.context import ActorRef
-    from cdsflow.kernel.errors import NotFound
-    from cdsflow.services import units as unit_svc
 
     engine = _engine()
     with UnitOfWork(engine) as uow:
@@ -188,8 +187,8 @@ def signed_copy_cmd(
 def register_cmd(unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị ban hành"),
                  xlsx: Path | None = typer.Option(None, "--xlsx", help="Xuất sổ ra tệp Excel")) -> None:
     """Sổ đăng ký văn bản đi: số, ký hiệu, ngày, trích yếu, người ký, nơi nhận, đơn vị (không gồm dự thảo)."""
-    from cdsflow.services import papers as service
     from cdsflow.documents.register import COLUMNS, register_xlsx
+    from cdsflow.services import papers as service
 
     lines = service.register_listing(_engine(), unit)
     if xlsx is not None:
@@ -294,9 +293,9 @@ def steering_cmd(
     by: str = typer.Option("cli", "--by", help="Người cập nhật"),
 ) -> None:
     """Lưu (thay) hoặc xem danh sách bộ phận chỉ đạo, phụ trách CNTT và chuyển đổi số của một đơn vị."""
+    from cdsflow.services import steering
     from cdsflow.storage.db import UnitOfWork
     from cdsflow.storage.tabular import read_table
-    from cdsflow.services import steering
 
     engine = _engine()
     if file is not None:

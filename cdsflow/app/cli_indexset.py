@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -158,7 +158,7 @@ def register(app: typer.Typer) -> None:
     @_guard
     def template_cmd(
         out: Path = typer.Argument(..., help="Tệp .xlsx sẽ tạo"),
-        from_: Optional[str] = typer.Option(None, "--from", help="Điền sẵn từ bộ chỉ số có mã này (ví dụ 3806)"),
+        from_: str | None = typer.Option(None, "--from", help="Điền sẵn từ bộ chỉ số có mã này (ví dụ 3806)"),
     ) -> None:
         """Tạo tệp Excel mẫu để cán bộ điền bảng tiêu chí chính thức."""
         if out.suffix.lower() != ".xlsx":
@@ -212,7 +212,7 @@ def register(app: typer.Typer) -> None:
     @_guard
     def show_cmd(
         code: str = typer.Argument(..., help="Mã bộ chỉ số (ví dụ 4725) hoặc tệp .yaml/.xlsx"),
-        version: Optional[str] = typer.Option(None, "--version", help="Phiên bản (mặc định: mới nhất)"),
+        version: str | None = typer.Option(None, "--version", help="Phiên bản (mặc định: mới nhất)"),
     ) -> None:
         """Xem một bộ chỉ số: nhóm, tiêu chí, điểm tối đa, bậc điểm, minh chứng."""
         print_index_set(_resolve(code, version))
@@ -250,9 +250,9 @@ def register(app: typer.Typer) -> None:
         assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
         phase: str = typer.Option("self", "--phase", help="self = tự đánh giá; external = đánh giá ngoài"),
         by: str = typer.Option(..., "--by", help="Người nhập"),
-        unit: Optional[str] = typer.Option(None, "--unit", help="Mã đơn vị của người nhập (mặc định: trường "
+        unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị của người nhập (mặc định: trường "
                                            "với tự đánh giá, đơn vị ban hành kế hoạch với đánh giá ngoài)"),
-        revision: Optional[int] = typer.Option(None, "--revision", help="Lần lưu của phiếu khi bạn lấy ra "
+        revision: int | None = typer.Option(None, "--revision", help="Lần lưu của phiếu khi bạn lấy ra "
                                                "(chống ghi đè điểm người khác vừa lưu)"),
     ) -> None:
         """Lưu câu trả lời của một hồ sơ đánh giá từ phiếu trả lời, rồi in bảng điểm."""
@@ -321,11 +321,11 @@ def register(app: typer.Typer) -> None:
         link: str = typer.Option("", "--link", help="Đường link"),
         file: str = typer.Option("", "--file", help="Đường dẫn tệp đã lưu"),
         number: str = typer.Option("", "--number", help="Số, ký hiệu văn bản"),
-        doc_date: Optional[str] = typer.Option(None, "--date", help="Ngày văn bản (YYYY-MM-DD)"),
-        valid_until: Optional[str] = typer.Option(None, "--valid-until", help="Còn hiệu lực đến (YYYY-MM-DD)"),
-        member: Optional[int] = typer.Option(None, "--member", help="Số thành viên hội đồng phụ trách"),
+        doc_date: str | None = typer.Option(None, "--date", help="Ngày văn bản (YYYY-MM-DD)"),
+        valid_until: str | None = typer.Option(None, "--valid-until", help="Còn hiệu lực đến (YYYY-MM-DD)"),
+        member: int | None = typer.Option(None, "--member", help="Số thành viên hội đồng phụ trách"),
         by: str = typer.Option("", "--by", help="Người nhập"),
-        unit: Optional[str] = typer.Option(None, "--unit", help="Mã đơn vị của người nhập (mặc định: trường)"),
+        unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị của người nhập (mặc định: trường)"),
     ) -> None:
         """Thêm một minh chứng cho một tiêu chí."""
         from cdsflow.services.scoring import add_evidence
@@ -360,7 +360,7 @@ def register(app: typer.Typer) -> None:
         criterion: str = typer.Option(..., "--criterion", help="Mã tiêu chí (ví dụ 1.3)"),
         member: int = typer.Option(..., "--member", help="Số thành viên hội đồng"),
         role: str = typer.Option("thuc_hien", "--role", help="chu_tri (chủ trì) hoặc thuc_hien (thực hiện)"),
-        status: Optional[str] = typer.Option(None, "--status", help="chua_bat_dau | dang_thuc_hien | hoan_thanh"),
+        status: str | None = typer.Option(None, "--status", help="chua_bat_dau | dang_thuc_hien | hoan_thanh"),
         by: str = typer.Option("", "--by", help="Người nhập"),
     ) -> None:
         """Phân công một tiêu chí cho thành viên hội đồng (hoặc cập nhật tiến độ)."""
@@ -420,9 +420,9 @@ def _actor_for(session: Any, by: str, unit: str | None) -> Any:
     that unit, refused by the same rules as on the web if it may not."""
     from sqlalchemy import select
 
+    from cdsflow.kernel.errors import NotFound
     from cdsflow.storage.tables import Unit
     from cdsflow.workflow.context import ActorRef
-    from cdsflow.kernel.errors import NotFound
 
     if not unit:
         return by

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_string
 from email.message import Message
 
@@ -103,8 +103,8 @@ def register(app: typer.Typer) -> None:
         """Hiện một thư của hộp thư cục bộ: tiêu đề, người gửi, nội dung, tệp đính kèm."""
         from sqlalchemy.orm import Session
 
-        from cdsflow.services.mail import sink_message
         from cdsflow.notifications.sink import decoded_header
+        from cdsflow.services.mail import sink_message
 
         with Session(_engine()) as s:
             row = sink_message(s, message_id)
@@ -210,7 +210,7 @@ def register(app: typer.Typer) -> None:
         """Nhắc ngay các trường chưa hoàn thành một mốc (mỗi mốc tối đa một lần mỗi ngày)."""
         from cdsflow.services.mail import remind_now
 
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         engine = _engine()
         result = remind_now(engine, campaign, milestone, now)
         if result.skipped_reason:
@@ -238,7 +238,7 @@ def register(app: typer.Typer) -> None:
         if (message_id is None) == (not all_failed):
             raise InvalidInput("Chọn một trong hai: --id N (một thư) hoặc --all (mọi thư thất bại)")
         n = retry_failed_mail(_engine(), [message_id] if message_id is not None else None,
-                              datetime.now(timezone.utc))
+                              datetime.now(UTC))
         console.print(f"Đã đưa {n} thư trở lại hàng đợi; tiến trình nền (cdsflow worker) sẽ gửi lại."
                       if n else "Không có thư thất bại nào để gửi lại.")
 

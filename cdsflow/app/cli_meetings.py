@@ -7,9 +7,9 @@ import typer
 import yaml
 
 from cdsflow.app.console import console, local
+from cdsflow.kernel.errors import InvalidInput
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.workflow.context import ActorRef
-from cdsflow.kernel.errors import InvalidInput
 
 
 def meeting_cmd(

@@ -9,12 +9,12 @@ import typer
 from rich.table import Table
 
 from cdsflow.app.console import console, local
-from cdsflow.storage.db import UnitOfWork, make_engine
-from cdsflow.storage.tabular import read_table
-from cdsflow.workflow.context import ActorRef
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.services import review_teams as svc
 from cdsflow.services.units import get_unit
+from cdsflow.storage.db import UnitOfWork, make_engine
+from cdsflow.storage.tabular import read_table
+from cdsflow.workflow.context import ActorRef
 
 team_app = typer.Typer(help="Đoàn đánh giá ngoài của một kế hoạch.", no_args_is_help=True)
 

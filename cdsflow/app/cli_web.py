@@ -5,9 +5,8 @@ import typer
 from rich.table import Table
 
 from cdsflow.app.console import console
-from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.services import accounts as account_svc
-
+from cdsflow.storage.db import UnitOfWork, make_engine
 
 account_app = typer.Typer(help="Tài khoản đăng nhập trang web.", no_args_is_help=True)
 

@@ -1,7 +1,6 @@
 """Wires the outer layers to the domain's events; every entry point (CLI, web, worker) calls install()."""
 from __future__ import annotations
 
-
 from sqlmodel import Session
 
 from cdsflow.workflow import events
@@ -36,8 +35,8 @@ def _recognition_decision(session: Session, assessment_id: int) -> str | None:
     """The recognition decision in force that names this school, as a file to attach; None while no
     decision names it (it is issued after the recognition step)."""
     from cdsflow.documents.render import render
-    from cdsflow.storage.tables import Assessment
     from cdsflow.services.results import recognition_decision
+    from cdsflow.storage.tables import Assessment
 
     record = recognition_decision(session, session.get(Assessment, assessment_id))
     if record is None:

@@ -5,9 +5,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cdsflow.kernel import safeyaml
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.xlsx import answer_hint, read_answer_workbook, write_answer_workbook
+from cdsflow.kernel import safeyaml
 from cdsflow.kernel.errors import InvalidInput
 
 

@@ -34,8 +34,8 @@ from cdsflow.assessment.model import (
     Tier,
 )
 from cdsflow.kernel import safeyaml
-from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.text import TextError, clean_text
 
 SHIPPED_DIR = Path(__file__).with_name("indexsets")
 

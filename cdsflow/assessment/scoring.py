@@ -21,8 +21,8 @@ from cdsflow.assessment.model import (
     LevelScope,
     OverallLevel,
 )
-from cdsflow.kernel.text import fold
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.text import fold
 
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)

@@ -14,7 +14,6 @@ from cdsflow.calendars.shift import Flag, day_off_flags
 from cdsflow.calendars.table import COLUMN_BY_KEY, HEADER_BY_KEY, Draft, TableError, draft_to_yaml
 from cdsflow.calendars.validator import check_calendar
 
-
 # How the validator points at another line of the file ("đã dùng ở dòng 12", "ở dòng 31 (…)").
 _YAML_LINE = re.compile(r"ở dòng (\d+)")
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 from cdsflow.kernel.stages import Actor, Stage
 
-
 # Events of a school's own file a relative deadline may count from (FORMAT.md "Relative deadlines"):
 # event -> the history step that records it (None: the campaign's launch, the same for every school).
 RELATIVE_EVENTS: dict[str, str | None] = {
@@ -42,7 +41,7 @@ class RelativeRule:
                 "cap": self.cap.isoformat() if self.cap else None}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "RelativeRule":
+    def from_dict(cls, data: dict) -> RelativeRule:
         return cls(count=int(data["count"]), working=bool(data.get("working", True)), event=data.get("event"),
                    milestone=data.get("milestone"),
                    cap=datetime.fromisoformat(data["cap"]) if data.get("cap") else None)
@@ -102,7 +101,7 @@ class ReminderPolicy:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ReminderPolicy":
+    def from_dict(cls, data: dict) -> ReminderPolicy:
         return cls(before_working_days=tuple(data.get("before", ())), on_the_day=bool(data.get("on_the_day")),
                    overdue_every_working_days=data.get("overdue_every"),
                    escalate_to=Actor(data["escalate_to"]) if data.get("escalate_to") else None,

@@ -20,9 +20,9 @@ from cdsflow.calendars.model import (
 )
 from cdsflow.calendars.problems import Problem, error
 from cdsflow.calendars.yamlsource import Map, Seq, Text, read_tree
+from cdsflow.kernel.stages import Actor, Stage
 from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.workflow.document_types import document_types
-from cdsflow.kernel.stages import Actor, Stage
 
 CHANNELS: dict[str, str] = {
     "email": "Thư điện tử",

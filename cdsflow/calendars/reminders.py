@@ -12,7 +12,6 @@ from datetime import date, datetime, timedelta
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.model import Milestone, ReminderPolicy
 
-
 ACTOR, DIGEST = "actor", "digest"  # who a point is for: the milestone's actor, the supervisor's digest
 
 

@@ -16,8 +16,8 @@ from cdsflow.calendars.model import RELATIVE_EVENTS
 from cdsflow.calendars.parse import CHANNELS
 from cdsflow.calendars.problems import Problem
 from cdsflow.calendars.yamlsource import Map, Seq, Text, read_tree
-from cdsflow.kernel.text import fold
 from cdsflow.kernel.stages import STAGE_LABELS
+from cdsflow.kernel.text import fold
 
 TEXT, LIST, LINES, CHOICE = "text", "list", "lines", "choice"
 

@@ -5,12 +5,12 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from cdsflow.kernel import safeyaml
 from cdsflow.calendars.catalog import DATA_DIR
 from cdsflow.calendars.model import Calendar
 from cdsflow.calendars.parse import parse_calendar
 from cdsflow.calendars.problems import ERROR, WARNING, Problem, error, warning
 from cdsflow.calendars.rules import check_rules
+from cdsflow.kernel import safeyaml
 
 
 @dataclass

@@ -18,9 +18,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from cdsflow.assessment.xlsx import neutralise_formulas
 from cdsflow.calendars.table import CHOICE, COLUMNS, HEADER, Column, Draft
-from cdsflow.storage.filelimits import check_xlsx
-from cdsflow.kernel.text import fold
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.text import fold
+from cdsflow.storage.filelimits import check_xlsx
 
 INFO_SHEET = "Thông tin chung"
 MILESTONE_SHEET = "Các mốc"

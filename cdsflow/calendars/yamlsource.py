@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import yaml
 
-from cdsflow.kernel import safeyaml
 from cdsflow.calendars.problems import Problem, error
+from cdsflow.kernel import safeyaml
 
 
 class Text(str):

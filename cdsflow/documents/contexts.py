@@ -20,8 +20,8 @@ import yaml
 from cdsflow.calendars.timeutil import TZ
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.signature import SignatureSpec, authority_title, signature_context
-from cdsflow.workflow.document_types import document_types
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.workflow.document_types import document_types
 
 VN_TZ = TZ  # the one home of Vietnam's zone: calendars/timeutil.py
 _TEXTS = Path(__file__).with_name("texts.yaml")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from cdsflow.kernel import safeyaml
 from cdsflow.documents import sections as sx
+from cdsflow.kernel import safeyaml
 from cdsflow.kernel.errors import InvalidInput
 
 

@@ -15,10 +15,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from cdsflow.kernel.errors import InvalidInput
 from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentCounter, GeneratedDocument
 from cdsflow.storage.tables import Unit
 from cdsflow.workflow.document_types import document_types
-from cdsflow.kernel.errors import InvalidInput
 
 KEYINGS = ("unit_year_type", "unit_year")
 ALL_TYPES = "*"

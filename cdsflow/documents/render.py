@@ -21,8 +21,8 @@ from jinja2 import Environment, StrictUndefined
 from lxml import etree
 
 from cdsflow.documents.build_templates import FIXED_ZIP_TIME, TEMPLATES_DIR, repack
-from cdsflow.kernel.text import xml_invalid
 from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.text import xml_invalid
 
 _PART = re.compile(r"^word/(document|header\d*|footer\d*)\.xml$")
 _JINJA = re.compile(r"\{[{%#]")

@@ -6,7 +6,7 @@ names, text in NFD, a 200-character school name and a 3,000-row annex.
 from __future__ import annotations
 
 import unicodedata
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from cdsflow.documents import contexts as cx
 from cdsflow.documents.contexts import Issue
@@ -39,7 +39,7 @@ def sample_units(hostile: bool = False) -> tuple[Unit, Unit, Campaign]:
 
 
 def sample_milestones() -> list[CampaignMilestone]:
-    at = lambda d: datetime(2026, d[0], d[1], 16, 59, 59, tzinfo=timezone.utc)  # noqa: E731 - 23:59:59 VN
+    at = lambda d: datetime(2026, d[0], d[1], 16, 59, 59, tzinfo=UTC)  # noqa: E731 - 23:59:59 VN
     rows = [("school", "Ban hành kế hoạch, thành lập Hội đồng tự đánh giá", (3, 20), ["ke_hoach", "qd_hoi_dong"]),
             ("school", "Tự đánh giá và gửi tờ trình", (4, 15), ["bien_ban", "bao_cao", "qd_phe_duyet", "to_trinh"]),
             ("bureau", "Thành lập đoàn và đánh giá ngoài", (5, 20), ["qd_doan_danh_gia"]),
@@ -119,7 +119,7 @@ def _sample_context(code: str, *, hostile: bool, draft: bool, rows: int | None) 
     if code == "bien_ban":
         council = Issue(**{**s_issue.__dict__, "signature": SignatureSpec(mode="council", post="Hiệu trưởng"),
                            "code_groups": ["BB", "HĐTĐG"]})
-        start = datetime(2026, 4, 10, 1, 30, tzinfo=timezone.utc)
+        start = datetime(2026, 4, 10, 1, 30, tzinfo=UTC)
         members = sample_members(hostile)
         meeting = None if draft else {
             "started_at": start, "ended_at": start + timedelta(hours=2),

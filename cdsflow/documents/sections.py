@@ -15,8 +15,8 @@ from functools import cache
 from pathlib import Path
 
 from cdsflow.kernel import safeyaml
-from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.text import TextError, clean_text
 
 TEXTS_DIR = Path(__file__).with_name("texts")
 PLACEHOLDERS = {"issuer", "issuer_short", "area", "school_year", "index_sets", "index_set_names", "superior",

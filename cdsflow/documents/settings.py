@@ -9,10 +9,10 @@ from sqlalchemy.engine import Engine
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.register import KEYINGS
 from cdsflow.documents.signature import DEFAULT_HEAD_TITLE, SignatureSpec, signature_lines
+from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import DocumentSetting
 from cdsflow.storage.tables import Unit
-from cdsflow.kernel.errors import InvalidInput, NotFound
 
 FIELDS = ("signature_mode", "head_title", "body_name", "signer_name", "signer_title", "unit_head_title",
           "honorific", "register_keying", "certificate_code", "archive_unit", "drafter_mark",

@@ -9,9 +9,9 @@ from typing import Any
 import jinja2
 import yaml
 
-from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.kernel.stages import Stage
+from cdsflow.kernel.text import TextError, clean_text
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 KINDS = ("reminder", "overdue_digest", "returned", "proposal_received", "recognised", "account_setup",

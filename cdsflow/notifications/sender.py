@@ -25,7 +25,7 @@ import ssl
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import aiosmtplib
 from sqlalchemy.engine import Engine
@@ -41,7 +41,7 @@ Clock = Callable[[], datetime]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -55,7 +55,7 @@ class DrainStats:
     rounds: int = 0
     errors: list[str] = field(default_factory=list)
 
-    def add(self, other: "DrainStats") -> None:
+    def add(self, other: DrainStats) -> None:
         self.sent += other.sent
         self.retried += other.retried
         self.failed += other.failed
@@ -121,7 +121,7 @@ class _Marks:
     """Group commit of "sent" marks: every accepted message is recorded before its connection
     sends the next one, with one UPDATE for all the marks that arrived meanwhile."""
 
-    def __init__(self, sender: "Sender") -> None:
+    def __init__(self, sender: Sender) -> None:
         self.sender = sender
         self.items: list[tuple[int, asyncio.Future]] = []
         self.wake = asyncio.Event()

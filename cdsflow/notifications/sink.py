@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from typing import Protocol
@@ -47,7 +47,7 @@ class DatabaseSinkStore:
             conn.execute(
                 insert(SinkMessage.__table__),
                 {
-                    "received_at": datetime.now(timezone.utc),
+                    "received_at": datetime.now(UTC),
                     "mail_from": mail_from[:320],
                     "rcpt_tos": ",".join(rcpt_tos)[:4000],
                     "subject": decoded_header(headers.get("Subject"))[:1000],

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from cdsflow.calendars.timeutil import local
+from cdsflow.kernel.errors import NotFound
 from cdsflow.services.fanout import FanOutPlan, plan_reminder
 from cdsflow.services.planner import ACTIVE, PlannedReminder, campaign_reminders
 from cdsflow.storage.tables import Campaign
-from cdsflow.kernel.errors import NotFound
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from cdsflow.notifications import dbretry
-from cdsflow.services.fanout import fan_out_reminder_chunked
-from cdsflow.notifications.settings import MailSettings, load_settings
 from cdsflow.calendars.timeutil import local
+from cdsflow.notifications import dbretry
+from cdsflow.notifications.settings import MailSettings, load_settings
+from cdsflow.services.fanout import fan_out_reminder_chunked
 from cdsflow.services.planner import ACTIVE, PlannedReminder, reminders_for, sweeps_for
 from cdsflow.storage.notifications_tables import ReminderRun
 from cdsflow.storage.tables import Campaign, CampaignMilestone

@@ -7,25 +7,22 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-
+from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-
 from sqlalchemy import case, delete, insert, literal, or_, select, update
 
+from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound
+from cdsflow.kernel.text import TextError, clean_text
+from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Unit
 from cdsflow.storage.types import UTCDateTime
 from cdsflow.storage.web_tables import Account, LoginThrottle, PasswordToken, WebSession
-from cdsflow.kernel.text import TextError, clean_text
-from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound
 from cdsflow.workflow.roles import ROLE_LABELS, Role  # noqa: F401 (re-exported)
-from cdsflow.services.units import get_unit
 from cdsflow.workflow.units import UnitKind
-
 
 # Which kind of unit each role may belong to (an administrator belongs to none or to any).
 ROLE_UNIT_KINDS: dict[Role, set[UnitKind]] = {
@@ -103,7 +100,7 @@ class Principal:
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(timezone.utc)
+    return now or datetime.now(UTC)
 
 
 def normalise_username(value: str) -> str:

@@ -2,20 +2,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select, update
 
 from cdsflow.calendars.submission import submission_refusal as calendar_submission_refusal
+from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate, TransitionRefused
+from cdsflow.kernel.stages import Stage
+from cdsflow.kernel.text import TextError, clean_text, fold
+from cdsflow.services import authorization, deadlines, sends
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CommitteeMember, Unit
-from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.workflow import events, rulebook
 from cdsflow.workflow.context import ActorRef, TransitionContext
-from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate, TransitionRefused
 from cdsflow.workflow.machine import STEP_BY_TRIGGER, fire, forward_trigger, locks
-from cdsflow.services import authorization, deadlines, sends
-from cdsflow.kernel.stages import Stage
 
 ROLE_LABELS = {"chair": "Chủ tịch", "vice_chair": "Phó Chủ tịch", "secretary": "Thư ký", "member": "Ủy viên"}
 _ROLE_ALIASES = {fold(v): k for k, v in ROLE_LABELS.items()} | {k: k for k in ROLE_LABELS} | {
@@ -30,7 +30,7 @@ STALE_MESSAGE = (
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(timezone.utc)
+    return now or datetime.now(UTC)
 
 
 def find_assessment(uow: UnitOfWork, ref: str | int, campaign_id: int | None = None) -> Assessment:

@@ -19,16 +19,16 @@ from cdsflow.documents import contexts_reports as cr
 from cdsflow.documents import contexts_review as cv
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.contexts import Issue
+from cdsflow.kernel.stages import Stage
+from cdsflow.services.campaigns import MilestoneView, family_ids, next_milestones
+from cdsflow.services.results import NoResults, recognised_results, recognition_event, school_results
+from cdsflow.services.review_teams import decision_data
+from cdsflow.services.steering import steering_members
 from cdsflow.storage.documents_tables import ISSUED, GeneratedDocument
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVisit
 from cdsflow.storage.tables import Assessment, AssessmentEvent, CampaignMilestone, Unit
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.paper_gates import CampaignFacts, PaperFacts, campaign_refusals, refusals
-from cdsflow.services.campaigns import MilestoneView, family_ids, next_milestones
-from cdsflow.services.results import NoResults, recognised_results, recognition_event, school_results
-from cdsflow.services.review_teams import decision_data
-from cdsflow.services.steering import steering_members
-from cdsflow.kernel.stages import Stage
 
 CAMPAIGN_CODES = {"thong_bao", "danh_sach_de_nghi", "bao_cao_tong_hop", "danh_sach_ban_chi_dao"}
 SCHOOL_AUTHORITY_CODES = {"bien_ban_danh_gia_ngoai"}  # the authority issues it about one school

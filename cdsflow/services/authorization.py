@@ -7,22 +7,22 @@ Python caller meet the same rule with the same Vietnamese reason.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
-
 from sqlalchemy.orm import Session
 
+from cdsflow.kernel.errors import NotFound
+from cdsflow.kernel.stages import CampaignStatus, Stage
+from cdsflow.services.units import chain_of
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember
 from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember
 from cdsflow.workflow import rulebook
 from cdsflow.workflow.context import ActorRef, MemberView, TransitionContext
-from cdsflow.kernel.errors import NotFound
-from cdsflow.services.units import chain_of
-from cdsflow.kernel.stages import CampaignStatus, Stage
+
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(timezone.utc)
+    return now or datetime.now(UTC)
 
 def _team_accounts(session: Session, campaign: Campaign) -> frozenset[int]:
     """Logins of the review team the campaign (or, for a child campaign, its parent) has formed."""

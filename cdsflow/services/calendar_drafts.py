@@ -6,23 +6,23 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import func, select
 
-from cdsflow.kernel import safeyaml
 from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
 from cdsflow.calendars.draft_check import DraftCheck, check_draft, table_row_label
 from cdsflow.calendars.model import Calendar
 from cdsflow.calendars.shift import Flag, shift_draft
 from cdsflow.calendars.table import Draft, TableError, draft_from_yaml
 from cdsflow.calendars.xlsx import excel_row_label, read_calendar_workbook, write_calendar_workbook
+from cdsflow.kernel import safeyaml
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.services.units import chain_of
 from cdsflow.storage.calendar_tables import CalendarVersion
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Unit
-from cdsflow.kernel.errors import InvalidInput, NotFound
-from cdsflow.services.units import chain_of
 
 SHIPPED, SAVED = "shipped", "saved"
 
@@ -126,7 +126,7 @@ def save_calendar(uow: UnitOfWork, unit_id: int, draft: Draft, *, actor: str, ba
     row = CalendarVersion(
         unit_id=unit_id, school_year=cal.school_year, version=(latest or 0) + 1, issuer=cal.issuer[:300],
         content=check.yaml, content_hash=hashlib.sha256(check.yaml.encode()).hexdigest(), based_on=based_on[:300],
-        created_by=actor[:200], created_at=now or datetime.now(timezone.utc))
+        created_by=actor[:200], created_at=now or datetime.now(UTC))
     uow.session.add(row)
     uow.commit()
     return row

@@ -4,25 +4,25 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import false, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cdsflow.calendars.model import Calendar
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
-from cdsflow.kernel.text import TextError, clean_text
-from cdsflow.workflow import rulebook
-from cdsflow.workflow.context import ActorRef, TransitionContext
 from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate
-from cdsflow.workflow.machine import fire_campaign
+from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
+from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.services import authorization
 from cdsflow.services.indexsets import pin_index_set, require_final, resolve_index_set
 from cdsflow.services.launch_scope import launch_scope
 from cdsflow.services.units import get_unit
-from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
+from cdsflow.workflow import rulebook
+from cdsflow.workflow.context import ActorRef, TransitionContext
+from cdsflow.workflow.machine import fire_campaign
 from cdsflow.workflow.units import UnitKind
 
 
@@ -34,7 +34,7 @@ class LaunchResult:
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(timezone.utc)
+    return now or datetime.now(UTC)
 
 
 def launch_campaign(
@@ -180,7 +180,7 @@ def _launch_clash(uow: UnitOfWork, issuer_id: int, school_year: str, code: str, 
 
 def _bind_instant(uow: UnitOfWork, at: datetime):
     # Raw SQL bypasses UTCDateTime; store the same form it would.
-    at = at.astimezone(timezone.utc)
+    at = at.astimezone(UTC)
     return at.replace(tzinfo=None) if uow.engine.dialect.name == "sqlite" else at
 
 

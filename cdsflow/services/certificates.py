@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from cdsflow.documents import vietnamese as vn
+from cdsflow.kernel.errors import NotFound
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import ISSUED, GeneratedDocument
 from cdsflow.storage.tables import Unit
-from cdsflow.kernel.errors import NotFound
 
 CODE = "giay_chung_nhan"
 PDF_CHUNK = 16  # files per LibreOffice call between two progress reports

@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 
 from cdsflow.calendars.model import RELATIVE_EVENTS, RelativeRule, SubmissionPolicy
 from cdsflow.calendars.relative import resolve
-from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone
 from cdsflow.kernel.stages import Stage
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone
 
 _EVENT_OF_TRIGGER = {t: e for e, t in RELATIVE_EVENTS.items() if t is not None}
 

@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
 
 from cdsflow.calendars.model import Calendar
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Campaign
-from cdsflow.workflow.context import ActorRef
+from cdsflow.kernel.stages import Stage
 from cdsflow.services import assessments as assessment_svc
 from cdsflow.services.campaigns import campaign_status, launch_campaign
 from cdsflow.services.units import get_unit, import_units_file
-from cdsflow.kernel.stages import Stage
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Campaign
+from cdsflow.workflow.context import ActorRef
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
 UNITS_FILE = DEMO_DIR / "units.csv"
@@ -79,7 +79,7 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
     be published stay recognised."""
     from cdsflow.calendars.catalog import find_calendar
     from cdsflow.calendars.loader import load_calendar
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     bureau_id = get_unit_id_or_none(uow, BUREAU)
     existing = bureau_id and uow.session.execute(select(Campaign.id).where(Campaign.issuer_id == bureau_id)).first()
     if existing:

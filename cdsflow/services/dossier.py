@@ -18,12 +18,12 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from cdsflow.kernel.errors import NotFound
+from cdsflow.kernel.stages import Actor
 from cdsflow.services import signed_copies as signed
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone
 from cdsflow.workflow.document_types import document_types
-from cdsflow.kernel.errors import NotFound
-from cdsflow.kernel.stages import Actor
 
 TOC_NAME = "00-muc-luc.docx"
 EVIDENCE_FOLDER = "minh-chung"
@@ -81,8 +81,8 @@ def calendar_order(engine: Engine, campaign_id: int) -> tuple[list[str], set[str
 
 def build(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *, order: Sequence[str] | None = None,
           pdf: bool = False, timeout: float = 120, uploads: Path | None = None) -> Dossier:
-    from cdsflow.services import papers as service
     from cdsflow.documents.build_templates import FIXED_ZIP_TIME
+    from cdsflow.services import papers as service
     from cdsflow.services.scoring import list_evidence
 
     if order:

@@ -19,16 +19,16 @@ from sqlalchemy.orm import Session
 
 from cdsflow.calendars.reminders import ACTOR, DIGEST, ReminderPoint, offset_audiences, reminder_points
 from cdsflow.calendars.timeutil import days_left_text, local, next_sending_instant, vn_datetime
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.stages import Actor, CampaignStatus, Stage
 from cdsflow.notifications import dbretry
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import TemplateSet, default_templates
 from cdsflow.notifications.settings import MailSettings, load_settings
+from cdsflow.services.deadlines import superseded
 from cdsflow.services.planner import as_milestone, sweep_day
 from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
-from cdsflow.kernel.errors import InvalidInput, NotFound
-from cdsflow.services.deadlines import superseded
-from cdsflow.kernel.stages import Actor, CampaignStatus, Stage
 
 # A campaign in these states sends nothing: not started yet, or over.
 _SILENT = {CampaignStatus.DRAFT.value, CampaignStatus.CLOSED.value}

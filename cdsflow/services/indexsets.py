@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlmodel import Session, select
 
-from cdsflow.assessment.loader import index_set_from_content, load_index_set_file, shipped_index_sets, canonical_json
+from cdsflow.assessment.loader import canonical_json, index_set_from_content, load_index_set_file, shipped_index_sets
 from cdsflow.assessment.model import IndexSet
+from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.storage.assessment_tables import IndexSetVersion
 from cdsflow.storage.tables import Assessment, Campaign
-from cdsflow.kernel.errors import InvalidInput, NotFound
 
 # Parsed sets by content hash: a stored version never changes, so parsing it once is enough.
 _parsed: dict[str, IndexSet] = {}
@@ -85,7 +85,7 @@ def _store(session: Session, s: IndexSet, *, source: str, actor: str) -> IndexSe
         )
     row = IndexSetVersion(
         code=s.code, version=s.version, content_hash=s.content_hash, provisional=s.provisional, title=s.title,
-        content=canonical_json(s.content), source=source, imported_by=actor, imported_at=datetime.now(timezone.utc),
+        content=canonical_json(s.content), source=source, imported_by=actor, imported_at=datetime.now(UTC),
     )
     session.add(row)
     session.flush()
@@ -181,7 +181,7 @@ def list_index_sets(session: Session) -> list[IndexSetInfo]:
         if r.content_hash in shipped_hashes:
             continue
         out.append(IndexSetInfo(r.code, r.version, r.title, r.provisional, r.content_hash, "đã nhập", r.imported_at, r.source))
-    return sorted(out, key=lambda i: (i.code, i.imported_at is not None, i.imported_at or datetime.min.replace(tzinfo=timezone.utc)))
+    return sorted(out, key=lambda i: (i.code, i.imported_at is not None, i.imported_at or datetime.min.replace(tzinfo=UTC)))
 
 
 def index_set_for_assessment(session: Session, assessment_id: int) -> IndexSet:

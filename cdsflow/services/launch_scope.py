@@ -7,13 +7,13 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from cdsflow.assessment.loader import shipped_index_sets
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, Campaign, Unit
 from cdsflow.kernel.errors import InvalidInput
-from cdsflow.workflow.scope import assessed_by
+from cdsflow.kernel.stages import CampaignStatus
 from cdsflow.services.indexsets import resolve_index_set
 from cdsflow.services.units import descendants
-from cdsflow.kernel.stages import CampaignStatus
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, Campaign, Unit
+from cdsflow.workflow.scope import assessed_by
 from cdsflow.workflow.units import LEVEL_LABELS, EducationLevel, UnitKind
 
 

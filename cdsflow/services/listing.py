@@ -11,19 +11,19 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from cdsflow.calendars.timeutil import days_left
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.stages import STAGE_ORDER, Stage
+from cdsflow.services.campaigns import MilestoneView, family_ids, next_milestones
+from cdsflow.services.paging import PER_PAGE, like_pattern, page_numbers
 from cdsflow.storage.assessment_tables import AssessmentScore
 from cdsflow.storage.listing_tables import AssessmentResult
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
-from cdsflow.kernel.errors import InvalidInput, NotFound
-from cdsflow.services.paging import PER_PAGE, like_pattern, page_numbers
-from cdsflow.services.campaigns import MilestoneView, family_ids, next_milestones
-from cdsflow.kernel.stages import STAGE_ORDER, Stage
 from cdsflow.workflow.units import LEVEL_LABELS, EducationLevel
 
 R = AssessmentResult
@@ -39,7 +39,7 @@ SORT_LABELS = {
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(timezone.utc)
+    return now or datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -573,9 +573,9 @@ def _status_payload(v, charts) -> dict:
 
 
 def _status_back(d: dict):
+    from cdsflow.kernel.stages import CampaignStatus
     from cdsflow.services.campaigns import CampaignStatusView, LateSchool, StageLine
     from cdsflow.services.overview import LevelChart
-    from cdsflow.kernel.stages import CampaignStatus
 
     cid, title, issuer, year, status, index_set, total, submitted, late_total = d["head"]
     view = CampaignStatusView(

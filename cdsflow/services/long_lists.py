@@ -9,14 +9,14 @@ from typing import Any
 from sqlalchemy import func, literal, select, true
 from sqlalchemy.orm import Session, aliased
 
+from cdsflow.kernel.stages import STAGE_ORDER
+from cdsflow.services.paging import ListSpec, Page, read_query, run
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.storage.review_tables import ReviewVisit
 from cdsflow.storage.tables import Assessment, Unit
 from cdsflow.storage.web_tables import Account
 from cdsflow.workflow.roles import Role
-from cdsflow.services.paging import ListSpec, Page, read_query, run
-from cdsflow.kernel.stages import STAGE_ORDER
 
 # --- accounts ----------------------------------------------------------------------------------------
 

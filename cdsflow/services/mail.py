@@ -10,7 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from cdsflow.calendars.timeutil import local, next_sending_instant, vn_datetime
-from cdsflow.services.fanout import FanOutPlan, earlier_stages, plan_reminder
+from cdsflow.kernel.errors import NotFound
+from cdsflow.kernel.stages import Actor, Stage
 from cdsflow.notifications.outbox import (
     failed_ids,
     failed_messages,
@@ -19,12 +20,11 @@ from cdsflow.notifications.outbox import (
     status_counts,
 )
 from cdsflow.notifications.settings import load_settings
+from cdsflow.services.fanout import FanOutPlan, earlier_stages, plan_reminder
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.notifications_tables import OutboxMessage, SinkMessage, WorkerBeat
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.context import ActorRef
-from cdsflow.kernel.errors import NotFound
-from cdsflow.kernel.stages import Actor, Stage
 
 
 @dataclass(frozen=True)

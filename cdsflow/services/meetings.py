@@ -6,15 +6,15 @@ and is refused (final paper) while there is none. Takes a Session and never comm
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.storage.assessment_tables import CommitteeMeeting
 from cdsflow.storage.tables import Assessment, CommitteeMember
-from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.workflow.context import ActorRef
-from cdsflow.kernel.errors import InvalidInput, NotFound
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def record_meeting(session: Session, assessment_id: int, m: MeetingInput, actor:
         chaired_by=chaired_by, secretary=secretary, attendees_present=clean.attendees_present,
         attendees_total=clean.attendees_total, absent=absent, vote_for=clean.vote_for,
         vote_against=clean.vote_against, vote_abstain=clean.vote_abstain, conclusions=conclusions,
-        recorded_by=_text(actor.name, "người ghi", max_len=200), recorded_at=datetime.now(timezone.utc))
+        recorded_by=_text(actor.name, "người ghi", max_len=200), recorded_at=datetime.now(UTC))
     session.add(row)
     session.flush()
     return row

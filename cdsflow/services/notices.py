@@ -1,21 +1,21 @@
 """Mail on state changes, written to the outbox in the same transaction as the change itself."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from cdsflow.kernel import home
 from cdsflow.calendars.timeutil import vn_datetime
-from cdsflow.services.fanout import school_link, split_emails
+from cdsflow.kernel import home
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import TRANSACTIONAL_KINDS, default_templates
 from cdsflow.notifications.settings import load_settings
+from cdsflow.services.fanout import school_link, split_emails
 from cdsflow.storage.tables import Assessment, Campaign, Unit
-from cdsflow.kernel.text import TextError, clean_text
-from cdsflow.kernel.errors import InvalidInput, NotFound
 
 
 def enqueue_transactional(session: Session, kind: str, assessment_id: int, context: dict) -> None:
@@ -40,7 +40,7 @@ def enqueue_transactional(session: Session, kind: str, assessment_id: int, conte
     if school is None or campaign is None:  # pragma: no cover - foreign keys forbid it
         raise NotFound(f"Hồ sơ đánh giá số {assessment_id} không gắn với trường hoặc kế hoạch")
     settings = load_settings()
-    now: datetime = context.get("now") or datetime.now(timezone.utc)
+    now: datetime = context.get("now") or datetime.now(UTC)
     values: dict[str, Any] = {
         "school_name": school.name,
         "supervisor_name": supervisor.name if supervisor else "cơ quan quản lý",
@@ -86,7 +86,7 @@ def enqueue_transactional(session: Session, kind: str, assessment_id: int, conte
             assessment_id=assessment.id, attachments=attachments, headers=headers,
             # Useful for so long after it was written (not after the step's own instant: a step
             # recorded with an earlier date, as the demo does, still tells the school).
-            useful_until=max(now, datetime.now(timezone.utc)) + timedelta(days=settings.notice_useful_days),
+            useful_until=max(now, datetime.now(UTC)) + timedelta(days=settings.notice_useful_days),
         )
         for addr in recipients
     ]

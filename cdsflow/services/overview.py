@@ -13,11 +13,12 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from cdsflow.calendars.timeutil import TZ
+from cdsflow.kernel.errors import CdsError, NotFound
+from cdsflow.kernel.stages import Stage
+from cdsflow.services.campaigns import family_ids
 from cdsflow.storage.assessment_tables import AssessmentScore
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
-from cdsflow.kernel.errors import CdsError, NotFound
-from cdsflow.services.campaigns import family_ids
-from cdsflow.kernel.stages import Stage
+
 
 def counted_level(external, own, column: str):
     """SQL for the level that counts, from the external and self score rows (subqueries)."""

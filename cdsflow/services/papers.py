@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +19,34 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from cdsflow.services import authority_papers as ap
 from cdsflow.documents import contexts as cx
 from cdsflow.documents import paper_sections
-from cdsflow.services import plan_papers as plan_service
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.checks import district_names
 from cdsflow.documents.contexts import VN_TZ, Issue
 from cdsflow.documents.register import kind_word, next_number, series_for
 from cdsflow.documents.render import compiled, render
 from cdsflow.documents.signature import DEFAULT_HEAD_TITLE, SignatureSpec
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.stages import Stage
+from cdsflow.kernel.text import TextError, first_xml_invalid, fold
+from cdsflow.services import authority_papers as ap
+from cdsflow.services import plan_papers as plan_service
+from cdsflow.services.meetings import latest_meeting
+from cdsflow.services.results import (
+    NoResults,
+    SchoolResults,
+    override_reason,
+    recognised_results,
+    recognition_event,
+    school_results,
+)
+from cdsflow.services.review_teams import decision_data
+from cdsflow.services.scoring import load_answers
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentSetting, GeneratedDocument
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, CommitteeMember, Unit
-from cdsflow.kernel.text import TextError, first_xml_invalid, fold
 from cdsflow.workflow.document_types import document_types
-from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.workflow.paper_gates import (
     CampaignFacts,
     PaperFacts,
@@ -43,18 +55,6 @@ from cdsflow.workflow.paper_gates import (
     refusals,
     refuse,
 )
-from cdsflow.services.meetings import latest_meeting
-from cdsflow.services.results import (
-    NoResults,
-    SchoolResults,
-    recognised_results,
-    recognition_event,
-    override_reason,
-    school_results,
-)
-from cdsflow.services.review_teams import decision_data
-from cdsflow.services.scoring import load_answers
-from cdsflow.kernel.stages import Stage
 
 # Which unit issues each type: the school, or the campaign's issuing authority.
 SCHOOL_TYPES = {"ke_hoach", "qd_hoi_dong", "bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao", "bia_ho_so"}
@@ -553,7 +553,7 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
         doc_type=code, series=series, year=year if number else None, number=number,
         number_line=context.get("header", {}).get("number_line", ""), issued_on=day.isoformat() if day else "",
         template_hash=compiled(context.get("template") or code).sha256, context=context, created_by=actor,
-        created_at=datetime.now(timezone.utc), status=ISSUED, note="; ".join(notes),
+        created_at=datetime.now(UTC), status=ISSUED, note="; ".join(notes),
         replaces_id=replacing.id if replacing else None, reason=vn.nfc(reason) if replacing else "")
     if replacing is not None:
         replacing.status = REPLACED

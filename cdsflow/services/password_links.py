@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, or_, select, update
 
 from cdsflow.calendars.timeutil import vn_datetime
+from cdsflow.kernel.errors import InvalidInput
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import default_templates
 from cdsflow.notifications.settings import MailSettings, load_settings
+from cdsflow.services import accounts as account_svc
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.web_tables import Account, PasswordToken
-from cdsflow.kernel.errors import InvalidInput
 from cdsflow.workflow.roles import Role
-from cdsflow.services import accounts as account_svc
 
 SETUP = "setup"
 RESET = "reset"
@@ -35,7 +35,7 @@ DEAD_LINK = ("Liên kết đặt mật khẩu này không còn dùng được (�
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(timezone.utc)
+    return now or datetime.now(UTC)
 
 
 def _token_id(token: str) -> str:

@@ -17,10 +17,10 @@ from cdsflow.documents import sections as sx
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.contexts import Issue
 from cdsflow.documents.register import KIND_WORDS
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.text import fold
 from cdsflow.storage.documents_tables import DocumentSetting
 from cdsflow.storage.tables import Assessment, Campaign, Unit
-from cdsflow.kernel.text import fold
-from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.workflow.paper_gates import refuse
 
 TEXTS = {"ke_hoach": cp.PLAN_TEXTS, "cong_van_trien_khai": cp.LETTER_TEXTS}

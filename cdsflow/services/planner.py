@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.model import Milestone, ReminderPolicy
 from cdsflow.calendars.reminders import reminder_points
+from cdsflow.kernel.stages import Actor, CampaignStatus, Stage
 from cdsflow.storage.tables import CampaignMilestone
 from cdsflow.workflow.rulebook import rule
-from cdsflow.kernel.stages import Actor, CampaignStatus, Stage
 
 # Campaigns whose schools still have deadlines to be reminded of.
 # Campaigns whose reminders run: the statuses the rulebook's `remind` allows (a draft, published or

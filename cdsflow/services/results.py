@@ -13,12 +13,12 @@ from decimal import Decimal
 from sqlmodel import Session, select
 
 from cdsflow.assessment.scoring import score
-from cdsflow.storage.documents_tables import GeneratedDocument
-from cdsflow.storage.tables import Assessment, AssessmentEvent, Unit
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.scoring import PHASE_LABELS, PHASES, list_evidence, load_answers
 from cdsflow.services.sends import sent_self_answers
+from cdsflow.storage.documents_tables import GeneratedDocument
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Unit
 
 
 class NoResults(NotFound):

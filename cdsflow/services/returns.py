@@ -6,8 +6,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from cdsflow.storage.tables import Assessment, AssessmentEvent
 from cdsflow.kernel.stages import Stage
+from cdsflow.storage.tables import Assessment, AssessmentEvent
 
 RETURN_TRIGGER = "return_for_supplement"
 

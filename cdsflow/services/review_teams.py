@@ -7,21 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session
 
 from cdsflow.calendars.timeutil import TZ
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.stages import Stage
+from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVisit
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.storage.web_tables import Account
-from cdsflow.kernel.text import TextError, clean_text, fold
-from cdsflow.workflow.context import ActorRef
-from cdsflow.kernel.errors import InvalidInput, NotFound
-from cdsflow.kernel.stages import Stage
 from cdsflow.workflow.bodies import team_role_problems
+from cdsflow.workflow.context import ActorRef
 
 VN = TZ
 
@@ -102,7 +102,7 @@ def parse_session(value: str) -> str | None:
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(timezone.utc)
+    return now or datetime.now(UTC)
 
 
 def _campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:

@@ -3,20 +3,20 @@ secretary, with the addresses of the unit list, each sent a link to set their ow
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import insert, select
 
-from cdsflow.services.fanout import split_emails
 from cdsflow.notifications.outbox import insert_ignoring_duplicates
 from cdsflow.notifications.settings import load_settings
+from cdsflow.services.accounts import NO_PASSWORD, clean_email
+from cdsflow.services.campaigns import family_ids, get_campaign
+from cdsflow.services.fanout import split_emails
+from cdsflow.services.password_links import SETUP, link_rows
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Unit
 from cdsflow.storage.web_tables import Account, PasswordToken
 from cdsflow.workflow.roles import Role
-from cdsflow.services.accounts import NO_PASSWORD, clean_email
-from cdsflow.services.password_links import SETUP, link_rows
-from cdsflow.services.campaigns import family_ids, get_campaign
 
 # (username suffix, role, full name prefix): two accounts per school. The secretary gets the
 # school's second address when the unit list has one, else the same as the head.
@@ -52,7 +52,7 @@ def create_school_accounts(uow: UnitOfWork, campaign_id: int, *, base_url: str |
     Set-based (a few statements per thousand accounts, no password hashed): a province's or
     the country's schools in one go. Every value is right by construction: school units from
     the campaign, usernames from their codes, addresses checked here."""
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     settings = load_settings()
     base_url = base_url or settings.base_url
     campaign = get_campaign(uow, campaign_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,16 @@ from cdsflow.assessment.evidence import (
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.scoring import Comparison, ScoreResult, compare, score
 from cdsflow.calendars.timeutil import TZ
+from cdsflow.kernel.errors import (
+    InvalidInput,
+    NotFound,
+    StaleUpdate,
+    TransitionRefused,
+)
+from cdsflow.kernel.stages import CampaignStatus, Stage
+from cdsflow.kernel.text import TextError, clean_text, fold
+from cdsflow.services import authorization, result_lines
+from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.storage.assessment_tables import (
     AssessmentAnswer,
     AssessmentScore,
@@ -34,19 +44,8 @@ from cdsflow.storage.assessment_tables import (
     EvidenceEntry,
 )
 from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember
-from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.workflow import rulebook
 from cdsflow.workflow.context import ActorRef, TransitionContext
-from cdsflow.kernel.errors import (
-    InvalidInput,
-    NotFound,
-    StaleUpdate,
-    TransitionRefused,
-)
-from cdsflow.services import authorization
-from cdsflow.services import result_lines
-from cdsflow.services.indexsets import index_set_for_assessment
-from cdsflow.kernel.stages import CampaignStatus, Stage
 
 PHASES = ("self", "external")
 PHASE_LABELS = {"self": "tự đánh giá", "external": "đánh giá ngoài"}
@@ -54,7 +53,7 @@ _VN = TZ
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _assessment(session: Session, assessment_id: int, *, for_update: bool = False) -> Assessment:

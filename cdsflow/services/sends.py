@@ -13,11 +13,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from cdsflow.calendars.submission import in_return_window
+from cdsflow.kernel.stages import Stage
+from cdsflow.services import deadlines
 from cdsflow.storage.assessment_tables import AssessmentAnswer, AssessmentScore, EvidenceEntry
 from cdsflow.storage.sends_tables import ProposalSend
 from cdsflow.storage.tables import Assessment, CommitteeMember
-from cdsflow.services import deadlines
-from cdsflow.kernel.stages import Stage
 
 
 def record_send(session: Session, a: Assessment, actor: str, at: datetime) -> ProposalSend:

@@ -6,21 +6,21 @@ from __future__ import annotations
 import hashlib
 import shutil
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.text import TextError, clean_text
+from cdsflow.services import authorization
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import VOIDED, GeneratedDocument, SignedCopy
 from cdsflow.storage.filelimits import check_pdf
 from cdsflow.storage.tables import Assessment
-from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.workflow.context import ActorRef
-from cdsflow.kernel.errors import InvalidInput, NotFound
-from cdsflow.services import authorization
 
 FOLDER = "signed"
 SCHOOL_ACTION, AUTHORITY_ACTION = "upload_signed_school_paper", "upload_signed_authority_paper"
@@ -85,7 +85,7 @@ def upload(engine: Engine, document_id: int, source: Path, actor: ActorRef, *, o
         try:
             row = SignedCopy(document_id=doc.id, file_path=target.name, size=size, original_name=name,
                              sha256=hashlib.sha256(target.read_bytes()).hexdigest(), uploaded_by=actor.name,
-                             uploaded_at=datetime.now(timezone.utc))
+                             uploaded_at=datetime.now(UTC))
             uow.session.add(row)
             uow.commit()
             uow.session.refresh(row)

@@ -6,18 +6,18 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select
 from sqlmodel import Session
 
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.steering_tables import SteeringMember
 from cdsflow.storage.tables import Unit
-from cdsflow.kernel.text import TextError, clean_text, fold
-from cdsflow.workflow.context import ActorRef
-from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.workflow.bodies import steering_role_problems
+from cdsflow.workflow.context import ActorRef
 
 STEERING_ROLES = {"head": "Trưởng ban", "deputy": "Phó Trưởng ban", "secretary": "Thư ký", "member": "Thành viên"}
 _ALIASES = {fold(v): k for k, v in STEERING_ROLES.items()} | {k: k for k in STEERING_ROLES} | {
@@ -85,7 +85,7 @@ def set_steering(uow: UnitOfWork, unit_code: str, members: Sequence[SteeringInpu
     problems += steering_role_problems([r["role"] for r in rows])
     if problems:
         raise InvalidInput(f"Danh sách bộ phận chỉ đạo của {unit.name} có lỗi; chưa lưu gì:", details=problems)
-    at = now or datetime.now(timezone.utc)
+    at = now or datetime.now(UTC)
     session.execute(delete(SteeringMember).where(SteeringMember.unit_id == unit.id))
     session.execute(insert(SteeringMember), [{**r, "updated_by": actor.name, "updated_at": at} for r in rows])
     uow.commit()

@@ -8,10 +8,10 @@ from pathlib import Path
 from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
+from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Unit
 from cdsflow.storage.tabular import Row, read_table
-from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.workflow.units import ALLOWED_SUPERVISORS, UnitKind, UnitSpec, validate_unit_row
 
 # Column headers accepted in a unit list (first name is the one the template uses).

@@ -15,7 +15,7 @@ import subprocess
 import tarfile
 import tempfile
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import inspect, text
@@ -68,7 +68,7 @@ def backup(engine: Engine, out: Path) -> BackupSummary:
         files = [p for sub in home.BACKED_UP for p in sorted((root / sub).rglob("*")) if p.is_file()]
         manifest = {"format": FORMAT, "cdsflow": __version__, "dialect": engine.dialect.name,
                     "schema": sorted(current), "database": member,
-                    "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "files": [p.relative_to(root).as_posix() for p in files]}
         (work / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
         partial = out.with_name(out.name + ".part")

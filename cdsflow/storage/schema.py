@@ -3,15 +3,17 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from cdsflow.storage import tables  # noqa: F401
-from cdsflow.storage import assessment_tables  # noqa: F401
-from cdsflow.storage import documents_tables  # noqa: F401
-from cdsflow.storage import notifications_tables  # noqa: F401
-from cdsflow.storage import web_tables  # noqa: F401
-from cdsflow.storage import review_tables  # noqa: F401
-from cdsflow.storage import calendar_tables  # noqa: F401
-from cdsflow.storage import sends_tables  # noqa: F401
-from cdsflow.storage import listing_tables  # noqa: F401
-from cdsflow.storage import steering_tables  # noqa: F401
+from cdsflow.storage import (
+    assessment_tables,  # noqa: F401
+    calendar_tables,  # noqa: F401
+    documents_tables,  # noqa: F401
+    listing_tables,  # noqa: F401
+    notifications_tables,  # noqa: F401
+    review_tables,  # noqa: F401
+    sends_tables,  # noqa: F401
+    steering_tables,  # noqa: F401
+    tables,  # noqa: F401
+    web_tables,  # noqa: F401
+)
 
 metadata = SQLModel.metadata

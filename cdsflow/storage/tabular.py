@@ -5,9 +5,9 @@ import csv
 import io
 from pathlib import Path
 
-from cdsflow.storage.filelimits import MAX_TABLE_BYTES, MAX_TABLE_ROWS, check_size, check_xlsx
-from cdsflow.kernel.text import fold
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.text import fold
+from cdsflow.storage.filelimits import MAX_TABLE_BYTES, MAX_TABLE_ROWS, check_size, check_xlsx
 
 Row = tuple[int, dict[str, str]]
 

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from cdsflow.workflow.roles import Role
 from cdsflow.kernel.stages import CampaignStatus, Stage
+from cdsflow.workflow.roles import Role
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from functools import cache
 
 from transitions import EventData, Machine, MachineError
 
-from cdsflow.workflow.context import TransitionContext
 from cdsflow.kernel.errors import TransitionRefused
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
+from cdsflow.workflow.context import TransitionContext
 from cdsflow.workflow.states import STATE_MODULES
 
 

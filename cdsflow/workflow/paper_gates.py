@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from cdsflow.workflow.document_types import document_types
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.stages import Stage
+from cdsflow.workflow.document_types import document_types
 
 
 class PaperRefused(InvalidInput):

@@ -24,10 +24,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from cdsflow.workflow.context import TransitionContext
 from cdsflow.kernel.errors import Forbidden, TransitionRefused
-from cdsflow.workflow.roles import Role
 from cdsflow.kernel.stages import CampaignStatus, Stage
+from cdsflow.workflow.context import TransitionContext
+from cdsflow.workflow.roles import Role
 from cdsflow.workflow.states import STATE_MODULES
 from cdsflow.workflow.states import campaign as campaign_rules
 from cdsflow.workflow.states._rules import not_the_proposer, reason_given

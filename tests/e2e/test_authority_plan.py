@@ -15,12 +15,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from cdsflow.app.web.app import create_app
+from cdsflow.kernel.stages import Stage
+from cdsflow.services.accounts import create_account
+from cdsflow.services.campaigns import launch_campaign
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import CampaignMilestone
-from cdsflow.services.accounts import create_account
-from cdsflow.services.campaigns import launch_campaign
-from cdsflow.kernel.stages import Stage
 from tests.e2e.cli import Cli
 from tests.factories import calendar
 from tests.papers_world import VN, launch, walk

@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.table import draft_from_yaml
+from cdsflow.services.calendar_drafts import save_calendar, saved_calendar
+from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
 from cdsflow.storage.tables import Campaign, CampaignMilestone
-from cdsflow.services.calendar_drafts import save_calendar, saved_calendar
-from cdsflow.services.units import get_unit
 from tests.e2e.test_browser_walk import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, _need_browser, login, shot_on_failure
 from tests.web_support import build_world
 

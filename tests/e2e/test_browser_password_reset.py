@@ -18,9 +18,9 @@ import pytest
 from cdsflow.notifications.sender import drain_outbox_sync
 from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
+from cdsflow.services.accounts import find_account, update_account
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
-from cdsflow.services.accounts import find_account, update_account
 from tests.e2e.test_browser_walk import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, _need_browser, shot_on_failure
 from tests.web_support import PASSWORD, build_world
 

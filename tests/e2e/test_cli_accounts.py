@@ -9,9 +9,9 @@ from email import message_from_bytes
 from cdsflow.notifications.sender import drain_outbox_sync
 from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
+from cdsflow.services.accounts import find_account
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
-from cdsflow.services.accounts import find_account
 from tests.e2e.cli import Cli
 from tests.web_support import PASSWORD, build_world
 

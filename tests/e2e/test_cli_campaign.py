@@ -70,8 +70,8 @@ def test_launch_walk_return_and_status(cli, tmp_path):
 
 
 def _add_evidence(cli, aid: int, codes: list[str]) -> None:
-    from cdsflow.storage.db import UnitOfWork, make_engine
     from cdsflow.services.scoring import add_evidence
+    from cdsflow.storage.db import UnitOfWork, make_engine
 
     with UnitOfWork(make_engine(cli.env["DATABASE_URL"])) as uow:
         for code in codes:

@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 from cdsflow.app import cli_docs
 from cdsflow.documents.checks import check_docx
 from cdsflow.kernel.stages import Stage
-from tests.papers_world import launch, walk
 from cdsflow.storage.db import make_engine
 from cdsflow.storage.schema import metadata
+from tests.papers_world import launch, walk
 
 ROOT = Path(__file__).resolve().parents[2]
 

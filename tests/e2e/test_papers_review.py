@@ -14,22 +14,21 @@ from datetime import date, datetime
 
 import pytest
 from docx import Document
-
-from cdsflow.app.web.app import create_app
 from sqlalchemy import func, select
 
+from cdsflow.app.web.app import create_app
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.settings import update_settings
+from cdsflow.kernel.stages import Stage
+from cdsflow.services import assessments as svc
+from cdsflow.services.accounts import create_account
+from cdsflow.services.results import recognised_results, school_results
+from cdsflow.services.review_teams import TeamMemberInput, VisitInput, schedule_visits, set_team
+from cdsflow.services.steering import steering_members
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Assessment, Unit
 from cdsflow.workflow.context import ActorRef
-from cdsflow.services import assessments as svc
-from cdsflow.services.accounts import create_account
-from cdsflow.services.steering import steering_members
-from cdsflow.services.results import recognised_results, school_results
-from cdsflow.services.review_teams import TeamMemberInput, VisitInput, schedule_visits, set_team
-from cdsflow.kernel.stages import Stage
 from tests.e2e.cli import Cli
 from tests.factories import complete_external_review
 from tests.papers_world import OFFICER, VN, launch, walk

@@ -21,11 +21,11 @@ from docx import Document
 
 from cdsflow.app.web.app import create_app
 from cdsflow.documents import vietnamese as vn
-from cdsflow.storage.db import UnitOfWork, make_engine
+from cdsflow.kernel.stages import Stage
 from cdsflow.services.accounts import create_account
 from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.results import recognised_results, school_results
-from cdsflow.kernel.stages import Stage
+from cdsflow.storage.db import UnitOfWork, make_engine
 from tests.e2e.cli import Cli
 from tests.factories import complete_self_assessment
 from tests.papers_world import launch, walk
@@ -129,7 +129,7 @@ def test_school_papers_print_the_stored_results_and_the_real_signer(world):
     for r in criteria:
         assert r[3] == (pts(by_code[r[0]].self_points) if by_code[r[0]].self_points is not None else "")
         assert r[4] and r[4].startswith(by_code[r[0]].evidence[0][:20])  # the evidence stored for it
-    assert "- Như trên;" in text(bc) and f"Kính gửi" in text(bc)
+    assert "- Như trên;" in text(bc) and "Kính gửi" in text(bc)
 
 
 def test_refusals_say_why_and_issue_nothing(world):

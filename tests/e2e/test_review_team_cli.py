@@ -2,16 +2,17 @@
 from __future__ import annotations
 
 import io
+
 import pytest
 from docx import Document
 from openpyxl import Workbook
 from sqlalchemy import update
 
+from cdsflow.services.assessments import find_assessment
+from cdsflow.services.campaigns import launch_campaign
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.migrate import init_db
 from cdsflow.storage.tables import Assessment
-from cdsflow.services.assessments import find_assessment
-from cdsflow.services.campaigns import launch_campaign
 from tests.e2e.cli import Cli
 from tests.factories import calendar, load_units
 

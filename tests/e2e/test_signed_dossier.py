@@ -12,10 +12,10 @@ from docx import Document
 from pypdf import PdfReader, PdfWriter
 from sqlalchemy import func, select
 
+from cdsflow.kernel.stages import Stage
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.documents_tables import GeneratedDocument, SignedCopy
 from cdsflow.storage.schema import metadata
-from cdsflow.kernel.stages import Stage
 from tests.e2e.cli import Cli
 from tests.papers_world import Walked, walk
 from tests.web_support import build_world

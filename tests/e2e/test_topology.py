@@ -16,7 +16,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes
 from pathlib import Path
 
@@ -153,7 +153,7 @@ def test_two_web_two_workers_reminders_once_and_takeover(tmp_path):
               (line.split(",") for line in (ROOT / "cdsflow" / "demo" / "units.csv").read_text().splitlines()[1:])}
 
     reminder = _reminder_instant()
-    env["CDSFLOW_TEST_CLOCK_OFFSET"] = str((reminder - datetime.now(timezone.utc)).total_seconds() - LEAD_SECONDS)
+    env["CDSFLOW_TEST_CLOCK_OFFSET"] = str((reminder - datetime.now(UTC)).total_seconds() - LEAD_SECONDS)
     workers: list[Worker] = []
     try:
         with served(CDSFLOW, env, tmp_path, "--workers", "2") as base:

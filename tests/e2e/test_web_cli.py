@@ -8,9 +8,9 @@ import sys
 
 import httpx
 
+from cdsflow.services.units import import_units
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
-from cdsflow.services.units import import_units
 from tests.e2e.cli import ROOT, Cli
 from tests.factories import unit_rows
 

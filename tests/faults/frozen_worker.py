@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from freezegun import freeze_time
 
 if __name__ == "__main__":
     offset = float(os.environ.get("FAULT_CLOCK_OFFSET", "0"))
-    with freeze_time(datetime.now(timezone.utc) + timedelta(seconds=offset), tick=True):
+    with freeze_time(datetime.now(UTC) + timedelta(seconds=offset), tick=True):
         from cdsflow.app.cli import main
 
         sys.argv = ["cdsflow", *sys.argv[1:]]

@@ -16,7 +16,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -68,7 +68,7 @@ class Rig:
         self.port = free_port()
         self.log = tmp_path / "smtp.log"
         self.log.touch()
-        self.offset = (clock_at - datetime.now(timezone.utc)).total_seconds()
+        self.offset = (clock_at - datetime.now(UTC)).total_seconds()
         self.smtp: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []
         self.env = {
@@ -81,7 +81,7 @@ class Rig:
 
     def now(self) -> datetime:
         """The moved clock the workers see."""
-        return datetime.fromtimestamp(time.time() + self.offset, timezone.utc)
+        return datetime.fromtimestamp(time.time() + self.offset, UTC)
 
     def move_clock(self, seconds: float) -> None:
         """Workers started from now on see a clock `seconds` further on (a long downtime)."""

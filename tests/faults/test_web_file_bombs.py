@@ -7,9 +7,9 @@ import zipfile
 
 import pytest
 
+from cdsflow.kernel.errors import InvalidInput
 from cdsflow.storage import filelimits
 from cdsflow.storage.tabular import read_table
-from cdsflow.kernel.errors import InvalidInput
 from tests.e2e.cli import Cli
 
 UNIT_ALIASES = {"code": ["Mã đơn vị"]}

@@ -8,14 +8,14 @@ import threading
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, Campaign
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.services.campaigns import launch_campaign
 from cdsflow.services.units import import_units
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, Campaign
 from tests.e2e.cli import ROOT, Cli
-from tests.faults.web_server import database_url  # noqa: F401 - fixture
 from tests.factories import unit_rows
+from tests.faults.web_server import database_url  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.faults
 

@@ -17,10 +17,10 @@ from cdsflow.app.web.app import create_app
 from cdsflow.notifications.sender import drain_outbox_sync
 from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
+from cdsflow.services import accounts as account_svc
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
 from cdsflow.storage.web_tables import Account, PasswordToken
-from cdsflow.services import accounts as account_svc
 from tests.web_support import PASSWORD, build_world
 
 NEW = "mat-khau-moi-that-dai"

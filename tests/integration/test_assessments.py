@@ -3,17 +3,22 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, AssessmentEvent, CommitteeMember
-from cdsflow.services import assessments, authorization  # noqa: F401
-from cdsflow.workflow.context import ActorRef
 from cdsflow.kernel.errors import InvalidInput, StaleUpdate, TransitionRefused
+from cdsflow.kernel.stages import Stage
+from cdsflow.services import assessments, authorization  # noqa: F401
 from cdsflow.services.assessments import (
-    MemberInput, find_assessment, history, set_committee, show_assessment, transition,
+    MemberInput,
+    find_assessment,
+    history,
+    set_committee,
+    show_assessment,
+    transition,
 )
 from cdsflow.services.campaigns import launch_campaign
 from cdsflow.services.units import get_unit
-from cdsflow.kernel.stages import Stage
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, AssessmentEvent, CommitteeMember
+from cdsflow.workflow.context import ActorRef
 from tests.factories import (
     calendar,
     complete_external_review,

@@ -14,12 +14,12 @@ from sqlalchemy import func, select
 from cdsflow.calendars.catalog import find_calendar
 from cdsflow.calendars.table import COLUMNS, Draft, draft_from_yaml
 from cdsflow.calendars.xlsx import MILESTONE_SHEET
+from cdsflow.services import calendar_drafts as svc
+from cdsflow.services.units import get_unit
 from cdsflow.storage.calendar_tables import CalendarVersion
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
 from cdsflow.storage.tables import Assessment, Campaign
-from cdsflow.services import calendar_drafts as svc
-from cdsflow.services.units import get_unit
 from tests.web_support import build_world
 
 WARD = """issuer: "Phòng Văn hóa - Xã hội phường thử nghiệm"

@@ -3,14 +3,14 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone
-from cdsflow.workflow.context import ActorRef
 from cdsflow.kernel.errors import Forbidden, InvalidInput, TransitionRefused
+from cdsflow.kernel.stages import Stage
 from cdsflow.services.assessments import MemberInput, find_assessment, set_committee, transition
 from cdsflow.services.campaigns import advance_campaign, campaign_status, launch_campaign, list_campaigns
 from cdsflow.services.indexsets import resolve_index_set
-from cdsflow.kernel.stages import Stage
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone
+from cdsflow.workflow.context import ActorRef
 from tests.factories import VN, calendar, complete_self_assessment, load_units
 
 

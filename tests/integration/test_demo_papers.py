@@ -2,18 +2,18 @@
 for a recognised school and for the authority: ward-level names, no district, nothing refused."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from freezegun import freeze_time
 from sqlalchemy import select
 
 from cdsflow.services import papers as service
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, Unit
 from cdsflow.services.demo import BUREAU, build_demo
 from cdsflow.services.results import recognised_results
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, Unit
 
-NOW = datetime(2026, 11, 20, 3, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 20, 3, 0, tzinfo=UTC)
 
 
 @freeze_time(NOW)

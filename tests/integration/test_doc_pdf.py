@@ -5,10 +5,10 @@ from datetime import date
 
 import pytest
 
-from cdsflow.services import papers as service
 from cdsflow.documents.pdf import PdfUnavailable, merge_pdfs, to_pdf, to_pdf_parallel
 from cdsflow.documents.render import render
 from cdsflow.documents.samples import sample_context
+from cdsflow.services import papers as service
 
 # The `libreoffice` marker skips without soffice on a developer's machine and fails under CI (conftest).
 needs_soffice = pytest.mark.libreoffice

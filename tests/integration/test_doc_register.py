@@ -1,17 +1,17 @@
 """The number register on SQLite and PostgreSQL: never a number twice, even under concurrency."""
 import multiprocessing
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from cdsflow.documents.register import next_number, register_rows, series_for
+from cdsflow.kernel.errors import InvalidInput
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.documents_tables import DocumentCounter, GeneratedDocument
 from cdsflow.storage.tables import Unit
-from cdsflow.kernel.errors import InvalidInput
 
 
 def _unit(engine, code="THHT") -> int:
@@ -27,7 +27,7 @@ def _issue(engine, unit_id: int, series: str = "QĐ", year: int = 2026) -> int:
         n = next_number(uow.session, unit_id, year, series)
         uow.session.add(GeneratedDocument(unit_id=unit_id, doc_type="qd_hoi_dong", series=series, year=year,
                                           number=n, template_hash="x" * 64, context={"n": n},
-                                          created_at=datetime.now(timezone.utc)))
+                                          created_at=datetime.now(UTC)))
         uow.commit()
         return n
 

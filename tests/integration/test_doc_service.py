@@ -10,15 +10,15 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
-from cdsflow.services import papers as service
 from cdsflow.documents.checks import check_docx
 from cdsflow.documents.register import register_xlsx
 from cdsflow.documents.settings import update_settings
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.stages import Stage
+from cdsflow.services import papers as service
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import DocumentCounter, GeneratedDocument
-from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.workflow.paper_gates import PaperRefused
-from cdsflow.kernel.stages import Stage
 from tests.factories import complete_self_assessment
 from tests.papers_world import launch, walk
 

@@ -7,11 +7,11 @@ import zipfile
 from dataclasses import replace
 from datetime import date, datetime
 
+from cdsflow.kernel.stages import Stage
 from cdsflow.services import papers as service
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.services.campaigns import launch_campaign
 from cdsflow.services.units import import_units
-from cdsflow.kernel.stages import Stage
+from cdsflow.storage.db import UnitOfWork
 from tests.factories import calendar, unit_rows
 from tests.papers_world import VN, Walked, walk
 

@@ -9,10 +9,10 @@ from sqlmodel import Session, select
 
 from cdsflow.assessment.loader import IndexSetError, shipped_index_sets
 from cdsflow.assessment.xlsx import write_index_set_workbook
-from cdsflow.storage.assessment_tables import IndexSetVersion
-from cdsflow.storage.tables import Assessment, Campaign, Unit
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.services import indexsets as svc
+from cdsflow.storage.assessment_tables import IndexSetVersion
+from cdsflow.storage.tables import Assessment, Campaign, Unit
 
 S = shipped_index_sets()["4725"]
 
@@ -159,9 +159,9 @@ def test_an_imported_set_with_a_new_code_covers_exactly_what_its_file_says(engin
     """Scope is data: a set «4725-THCS» (a new code) naming only lower-secondary schools, imported from
     a file and launched, opens an assessment for the THCS school alone; the same set through Excel
     keeps its scope; a file that names nobody is refused at launch with the reason."""
-    from cdsflow.storage.db import UnitOfWork
     from cdsflow.services.campaigns import launch_campaign
     from cdsflow.services.units import import_units
+    from cdsflow.storage.db import UnitOfWork
     from tests.factories import unit_rows
 
     rows = unit_rows(n_schools_per_bureau=1, bureaus=1)

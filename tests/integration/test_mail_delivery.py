@@ -17,11 +17,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cdsflow.services.fanout import fan_out_reminder
 from cdsflow.notifications.outbox import claim_batch, failed_messages
 from cdsflow.notifications.sender import Sender, drain_outbox_sync
 from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import DatabaseSinkStore, MemorySinkStore, start_sink
+from cdsflow.services.fanout import fan_out_reminder
 from cdsflow.services.notices import enqueue_transactional
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.notifications_tables import OutboxMessage, SinkMessage

@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from cdsflow.notifications.rendering import TEMPLATE_DIR, TemplateSet
 from cdsflow.kernel.errors import CdsError
+from cdsflow.notifications.rendering import TEMPLATE_DIR, TemplateSet
 
 
 def test_broken_template_directories_are_refused_naming_file_and_line(tmp_path):

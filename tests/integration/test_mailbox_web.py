@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -20,7 +20,7 @@ def world(sqlite_engine, tmp_path):
 
 
 def _failed_mail(engine, n: int) -> list[int]:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with Session(engine) as s:
         insert_ignoring_duplicates(s, [
             outbox_row(dedup_key=f"t:test:{i}", kind="returned", recipient=f"truong{i}@example.edu.vn",
@@ -35,7 +35,7 @@ def _failed_mail(engine, n: int) -> list[int]:
 
 
 def _beat(engine, *, ago: timedelta, failing_for: timedelta | None = None) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     write_beat(engine, "may-chu:123:abcd", {
         "hostname": "may-chu", "pid": 123, "started_at": now - timedelta(hours=3), "last_beat_at": now - ago,
         "beat_seconds": 10.0,
@@ -74,7 +74,7 @@ def test_send_again_one_then_all_failed_mail(world):
     assert "Đã đưa 1 thư trở lại hàng đợi" in admin.get(r.headers["location"]).text
     with Session(world.engine) as s:
         rows = {m.id: m for m in s.scalars(select(OutboxMessage))}
-    assert rows[ids[0]].status == "pending" and rows[ids[0]].useful_until > datetime.now(timezone.utc)
+    assert rows[ids[0]].status == "pending" and rows[ids[0]].useful_until > datetime.now(UTC)
     assert rows[ids[1]].status == "failed"
     # An id that is not failed mail: refused in Vietnamese, nothing changes.
     r = admin.post("/mailbox/retry", data={"csrf_token": token, "message_id": str(ids[0])})

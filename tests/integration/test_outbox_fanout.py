@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from cdsflow.services.fanout import fan_out_reminder, plan_reminder
+from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.notifications.outbox import claim_batch
+from cdsflow.services.fanout import fan_out_reminder, plan_reminder
 from cdsflow.services.notices import enqueue_transactional
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.notifications_tables import OutboxMessage
-from cdsflow.kernel.errors import InvalidInput, NotFound
 from tests.integration.test_mail_support import VN, seed_campaign
 
 BEFORE = datetime(2025, 3, 28, 8, 0, tzinfo=VN)

@@ -11,7 +11,6 @@ import pytest
 from freezegun import freeze_time
 from sqlalchemy import select, update
 
-
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.storage.schema import metadata

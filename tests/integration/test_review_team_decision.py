@@ -7,11 +7,11 @@ from datetime import date
 import pytest
 from docx import Document
 
-from cdsflow.services import papers as service
 from cdsflow.documents.checks import check_docx
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.services import papers as service
 from cdsflow.services import review_teams as svc
+from cdsflow.storage.db import UnitOfWork
 from tests.integration.test_review_team_service import TEAM, officer, world  # noqa: F401 (fixture)
 
 

@@ -6,15 +6,15 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, update
 
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVisit
-from cdsflow.storage.tables import Assessment
-from cdsflow.workflow.context import ActorRef
 from cdsflow.kernel.errors import Forbidden, InvalidInput
 from cdsflow.services import review_teams as svc
 from cdsflow.services.assessments import find_assessment
 from cdsflow.services.campaigns import launch_campaign
 from cdsflow.services.units import get_unit
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVisit
+from cdsflow.storage.tables import Assessment
+from cdsflow.workflow.context import ActorRef
 from tests.factories import calendar, load_units
 
 TEAM = [

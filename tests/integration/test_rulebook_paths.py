@@ -9,14 +9,14 @@ import pytest
 import yaml
 from sqlalchemy import select
 
-from cdsflow.storage.assessment_tables import AssessmentAnswer
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign
-from cdsflow.workflow.context import ActorRef
 from cdsflow.kernel.errors import StaleUpdate, TransitionRefused
 from cdsflow.services import scoring
 from cdsflow.services.campaigns import advance_campaign
 from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.storage.assessment_tables import AssessmentAnswer
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign
+from cdsflow.workflow.context import ActorRef
 from tests.e2e.cli import Cli
 from tests.web_support import COMMITTEE, build_world, fill_self_assessment
 

@@ -14,8 +14,8 @@ from cdsflow.notifications.sender import drain_outbox_sync
 from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
 from cdsflow.scheduler.leader import LeaderLock
-from cdsflow.services.planner import campaign_reminders
 from cdsflow.scheduler.ticker import run_due_reminders
+from cdsflow.services.planner import campaign_reminders
 from cdsflow.storage.notifications_tables import OutboxMessage, ReminderRun
 from cdsflow.storage.tables import Campaign, CampaignMilestone
 from tests.integration.test_mail_delivery import free_port

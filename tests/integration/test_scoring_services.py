@@ -7,10 +7,10 @@ import pytest
 from sqlmodel import Session, select
 
 from cdsflow.assessment.loader import shipped_index_sets
-from cdsflow.storage.assessment_tables import AssessmentAnswer, AssessmentScore
-from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember, Unit
 from cdsflow.kernel.errors import InvalidInput, NotFound, TransitionRefused
 from cdsflow.services import scoring as svc
+from cdsflow.storage.assessment_tables import AssessmentAnswer, AssessmentScore
+from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember, Unit
 
 S = shipped_index_sets()["4725"]
 LINK = "https://thcs-a.edu.vn/cds/minh-chung"

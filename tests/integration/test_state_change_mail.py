@@ -8,21 +8,21 @@ import pytest
 from sqlalchemy import select
 
 from cdsflow.app import wiring
-from cdsflow.services import papers as docs
+from cdsflow.kernel.errors import InvalidInput
 from cdsflow.notifications.sender import drain_outbox_sync
 from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
+from cdsflow.services import papers as docs
+from cdsflow.services.assessments import MemberInput, find_assessment, set_committee, transition
+from cdsflow.services.campaigns import launch_campaign
+from cdsflow.services.demo import demo_answers
+from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.scoring import save_answers
+from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.workflow import events
 from cdsflow.workflow.context import ActorRef
-from cdsflow.services.assessments import MemberInput, find_assessment, set_committee, transition
-from cdsflow.services.campaigns import launch_campaign
-from cdsflow.services.units import get_unit
-from cdsflow.kernel.errors import InvalidInput
-from cdsflow.services.demo import demo_answers
-from cdsflow.services.indexsets import index_set_for_assessment
-from cdsflow.services.scoring import save_answers
 from tests.factories import calendar, complete_self_assessment, load_units
 
 

@@ -3,12 +3,12 @@ import pytest
 from freezegun import freeze_time
 
 from cdsflow.calendars.loader import load_calendar
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.workflow.context import ActorRef
 from cdsflow.kernel.errors import TransitionRefused
 from cdsflow.services.assessments import MemberInput, find_assessment, set_committee, show_assessment, transition
 from cdsflow.services.campaigns import launch_campaign
 from cdsflow.services.units import get_unit
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.workflow.context import ActorRef
 from tests.factories import complete_self_assessment, load_units
 
 COMMITTEE = [MemberInput("Ngô Thị Hằng", "Chủ tịch"), MemberInput("Vũ Văn Long", "Thư ký")]

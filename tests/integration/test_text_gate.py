@@ -6,14 +6,14 @@ from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from cdsflow.app import cli_docs
-from cdsflow.services import papers as service
 from cdsflow.documents.samples import seed_database
+from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.text import TextError, clean_text
+from cdsflow.services import papers as service
 from cdsflow.storage.db import make_engine
 from cdsflow.storage.documents_tables import DocumentCounter, GeneratedDocument
 from cdsflow.storage.schema import metadata
 from cdsflow.storage.tables import CommitteeMember
-from cdsflow.kernel.text import TextError, clean_text
-from cdsflow.kernel.errors import InvalidInput
 from tests.web_support import COMMITTEE
 
 
@@ -81,10 +81,10 @@ def test_docs_generate_data_file_goes_through_the_gate(tmp_path, monkeypatch):
 
 
 def test_campaign_title_goes_through_the_gate(sqlite_engine):
-    from cdsflow.storage.db import UnitOfWork
-    from cdsflow.storage.tables import Campaign
     from cdsflow.services.campaigns import launch_campaign
     from cdsflow.services.units import import_units
+    from cdsflow.storage.db import UnitOfWork
+    from cdsflow.storage.tables import Campaign
     from tests.factories import unit_rows
 
     with UnitOfWork(sqlite_engine) as uow:

@@ -4,10 +4,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Unit
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.services.units import import_units_file, list_units
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Unit
 from cdsflow.workflow.units import UnitKind
 
 HEADER = ["Mã đơn vị", "Tên đơn vị", "Ký hiệu", "Loại đơn vị", "Cấp học", "Địa danh", "Email", "Mã đơn vị quản lý"]

@@ -7,11 +7,11 @@ the module (SQLite): the tests below are the plan's months, in order.
 """
 from __future__ import annotations
 
+import io
 from collections import Counter
 from dataclasses import replace
 from datetime import datetime
 from email import message_from_bytes, policy
-import io
 
 import pytest
 from docx import Document
@@ -23,9 +23,9 @@ from cdsflow.notifications.sender import drain_outbox_sync
 from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
 from cdsflow.scheduler.ticker import run_due_reminders
+from cdsflow.services.accounts import create_account
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
-from cdsflow.services.accounts import create_account
 from tests.integration.test_mail_delivery import free_port
 from tests.web_support import COMMITTEE, PASSWORD, World, build_world, fill_self_assessment
 

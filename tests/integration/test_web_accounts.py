@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
@@ -41,7 +41,7 @@ def test_only_the_administrator_manages_accounts(world):
 
 
 def test_a_session_ends_after_its_lifetime(world):
-    start = datetime.now(timezone.utc)
+    start = datetime.now(UTC)
     with freeze_time(start) as clock:
         c = world.client("head")
         assert c.get("/api/me").status_code == 200

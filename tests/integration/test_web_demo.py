@@ -1,12 +1,14 @@
 """The demo gives one working login per role, on the demo bureau and one of its schools."""
 from __future__ import annotations
 
+from datetime import UTC
+
 from fastapi.testclient import TestClient
 
 from cdsflow.app.web.app import create_app
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.services.accounts import DEMO_ACCOUNTS, list_accounts
 from cdsflow.services.demo import build_demo
+from cdsflow.storage.db import UnitOfWork
 
 
 def test_demo_logins_reach_their_pages(sqlite_engine, tmp_path):
@@ -30,7 +32,7 @@ def test_demo_logins_reach_their_pages(sqlite_engine, tmp_path):
 
 def test_the_demos_notices_are_still_worth_sending(sqlite_engine):
     """The demo records its steps weeks back; the notices they wrote are sent, not expired."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from sqlalchemy import select
 
@@ -42,4 +44,4 @@ def test_the_demos_notices_are_still_worth_sending(sqlite_engine):
         build_demo(uow)
     with UnitOfWork(sqlite_engine) as uow:
         rows = list(uow.session.execute(select(OutboxMessage)).scalars())
-    assert rows and all(r.useful_until is None or r.useful_until > datetime.now(timezone.utc) for r in rows)
+    assert rows and all(r.useful_until is None or r.useful_until > datetime.now(UTC) for r in rows)

@@ -11,8 +11,8 @@ from openpyxl import load_workbook
 
 from cdsflow.assessment.loader import shipped_index_sets
 from cdsflow.assessment.xlsx import write_index_set_workbook
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.services.indexsets import list_index_sets, resolve_index_set
+from cdsflow.storage.db import UnitOfWork
 from tests.web_support import build_world
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -4,7 +4,7 @@ holds. One world for the module (SQLite); the extra rows are written straight to
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -18,7 +18,7 @@ from cdsflow.storage.web_tables import Account
 from cdsflow.workflow.document_types import document_types
 from tests.web_support import build_world
 
-T0 = datetime(2025, 3, 1, 2, 0, tzinfo=timezone.utc)
+T0 = datetime(2025, 3, 1, 2, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")

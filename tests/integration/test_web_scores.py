@@ -5,9 +5,9 @@ import re
 
 import pytest
 
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.scoring import load_answers
+from cdsflow.storage.db import UnitOfWork
 from tests.web_support import COMMITTEE, build_world, fill_self_assessment, form_review_team
 
 

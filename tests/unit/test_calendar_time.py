@@ -1,7 +1,7 @@
 """Time semantics: deadlines at the edges of a day, windows, working days, quiet hours."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 from freezegun import freeze_time
@@ -101,5 +101,5 @@ def test_the_sending_hours_edges(at, allowed):
 
 def test_next_sending_instant_reads_utc_input_in_vietnam_time():
     # 14:00 UTC = 21:00 in Vietnam: quiet, so the next morning.
-    at = datetime(2025, 6, 2, 14, 0, tzinfo=timezone.utc)
+    at = datetime(2025, 6, 2, 14, 0, tzinfo=UTC)
     assert timeutil.next_sending_instant(at) == datetime(2025, 6, 3, 7, 0, tzinfo=TZ)

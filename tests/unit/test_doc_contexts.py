@@ -1,15 +1,15 @@
 """Context builders: from domain objects to the strings a template prints (no database)."""
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
 from cdsflow.calendars.model import Milestone
 from cdsflow.documents import contexts as cx
 from cdsflow.documents.samples import sample_context, sample_issue, sample_members, sample_recognitions, sample_units
-from cdsflow.storage.tables import CommitteeMember
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.stages import Actor, Stage
+from cdsflow.storage.tables import CommitteeMember
 
 
 def test_every_context_is_plain_json_for_the_register():
@@ -55,7 +55,7 @@ def test_consider_line_closes_the_bases():
 
 def test_plan_timetable_from_calendar_milestones_grouped_by_actor():
     _, school, campaign = sample_units()
-    at = lambda m, d: datetime(2026, m, d, 16, 59, 59, tzinfo=timezone.utc)  # noqa: E731
+    at = lambda m, d: datetime(2026, m, d, 16, 59, 59, tzinfo=UTC)  # noqa: E731
     milestones = [
         Milestone(key="tt", title="Gửi tờ trình", actor=Actor.SCHOOL, stage=Stage.PROPOSAL, due_at=at(3, 31),
                   documents=("to_trinh",)),

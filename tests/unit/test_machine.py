@@ -1,13 +1,13 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
-from cdsflow.workflow.context import ActorRef, MemberView, TransitionContext
 from cdsflow.kernel.errors import Forbidden, TransitionRefused
-from cdsflow.workflow.machine import STEPS, fire, fire_campaign, forward_trigger, legal_sources
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
+from cdsflow.workflow.context import ActorRef, MemberView, TransitionContext
+from cdsflow.workflow.machine import STEPS, fire, fire_campaign, forward_trigger, legal_sources
 
-NOW = datetime(2025, 3, 1, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 1, tzinfo=UTC)
 SCHOOL, BUREAU, DEPT = 10, 2, 1
 COMMITTEE = (MemberView("Nguyễn Văn An", "chair"), MemberView("Trần Thị Bình", "secretary"))
 

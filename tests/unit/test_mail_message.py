@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import email
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.header import decode_header, make_header
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,8 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from cdsflow.calendars.timeutil import days_left_text, vn_datetime
-from cdsflow.services.fanout import earlier_stages, split_emails
+from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.stages import Stage
 from cdsflow.notifications.message import (
     OutgoingMail,
     build_message,
@@ -22,8 +23,7 @@ from cdsflow.notifications.message import (
 from cdsflow.notifications.rendering import default_templates
 from cdsflow.notifications.sender import _classify, _Permanent, _Temporary
 from cdsflow.notifications.settings import load_settings
-from cdsflow.kernel.errors import InvalidInput
-from cdsflow.kernel.stages import Stage
+from cdsflow.services.fanout import earlier_stages, split_emails
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 VIETNAMESE = st.text(
@@ -58,7 +58,7 @@ def _mail(**kw) -> OutgoingMail:
 
 def test_built_message_has_the_headers_a_mail_client_needs():
     settings = load_settings({"CDSFLOW_MAIL_REPLY_TO": "pgd@badinh.edu.vn"})
-    now = datetime(2025, 3, 28, 0, 0, tzinfo=timezone.utc)
+    now = datetime(2025, 3, 28, 0, 0, tzinfo=UTC)
     raw = build_message(_mail(), settings, now)
     assert b"\n" not in raw.replace(b"\r\n", b"")  # CRLF only, as SMTP wants
     msg = email.message_from_bytes(raw)
@@ -74,7 +74,7 @@ def test_built_message_has_the_headers_a_mail_client_needs():
 
 
 def test_plain_text_only_message():
-    msg = email.message_from_bytes(build_message(_mail(body_html=""), load_settings({}), datetime.now(timezone.utc)))
+    msg = email.message_from_bytes(build_message(_mail(body_html=""), load_settings({}), datetime.now(UTC)))
     assert msg.get_content_type() == "text/plain"
     assert "Hùng Thắng" in msg.get_payload(decode=True).decode("utf-8")
 
@@ -82,7 +82,7 @@ def test_plain_text_only_message():
 def test_deadlines_are_written_the_vietnamese_way():
     assert vn_datetime(datetime(2025, 3, 31, 23, 59, 59, 999999, tzinfo=VN)) == "23:59 ngày 31 tháng 3 năm 2025"
     # The same instant given in UTC is shown in Vietnam's time.
-    assert vn_datetime(datetime(2025, 3, 31, 16, 59, tzinfo=timezone.utc)) == "23:59 ngày 31 tháng 3 năm 2025"
+    assert vn_datetime(datetime(2025, 3, 31, 16, 59, tzinfo=UTC)) == "23:59 ngày 31 tháng 3 năm 2025"
     due = datetime(2025, 3, 31, 23, 59, tzinfo=VN)
     assert days_left_text(due, datetime(2025, 3, 28, 7, 0, tzinfo=VN)) == "còn 3 ngày"
     assert days_left_text(due, datetime(2025, 3, 30, 7, 0, tzinfo=VN)).startswith("chỉ còn 1 ngày")

@@ -10,10 +10,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import exc
 
 from cdsflow.notifications.dbretry import backoff, is_transient
-from cdsflow.services.fanout import useful_until
 from cdsflow.notifications.settings import load_settings
-from cdsflow.services.planner import PlannedReminder
 from cdsflow.scheduler.ticker import select_due, still_useful
+from cdsflow.services.fanout import useful_until
+from cdsflow.services.planner import PlannedReminder
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 DUE = datetime(2025, 3, 31, 23, 59, tzinfo=VN)

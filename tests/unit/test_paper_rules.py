@@ -11,10 +11,10 @@ from cdsflow.documents.register import neutralise
 from cdsflow.documents.render import render
 from cdsflow.documents.samples import sample_context
 from cdsflow.documents.signature import authority_title
-from cdsflow.workflow.document_types import document_types
 from cdsflow.kernel.errors import InvalidInput
-from cdsflow.workflow.paper_gates import CampaignFacts, PaperFacts, campaign_refusals, refusals
 from cdsflow.services.meetings import MeetingInput, meeting_input, meeting_problems
+from cdsflow.workflow.document_types import document_types
+from cdsflow.workflow.paper_gates import CampaignFacts, PaperFacts, campaign_refusals, refusals
 from cdsflow.workflow.units import short_code_problem, validate_unit_row
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")

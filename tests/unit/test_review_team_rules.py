@@ -1,8 +1,8 @@
 """Pure rules of the review team: how duties and half-days typed by officers are read."""
 import pytest
 
-from cdsflow.services.review_teams import VISITABLE, parse_session, parse_team_role
 from cdsflow.kernel.stages import Stage
+from cdsflow.services.review_teams import VISITABLE, parse_session, parse_team_role
 
 
 @pytest.mark.parametrize("typed, role", [

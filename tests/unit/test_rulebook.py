@@ -4,18 +4,18 @@ status or a requirement."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
+from cdsflow.kernel.stages import CampaignStatus as C
+from cdsflow.kernel.stages import Stage as S
 from cdsflow.workflow import rulebook
 from cdsflow.workflow.context import ActorRef, MemberView, TransitionContext
 from cdsflow.workflow.roles import Role
 from cdsflow.workflow.rulebook import RULES, Relation, refusals
-from cdsflow.kernel.stages import CampaignStatus as C
-from cdsflow.kernel.stages import Stage as S
 
-NOW = datetime(2025, 3, 1, tzinfo=timezone.utc)
+NOW = datetime(2025, 3, 1, tzinfo=UTC)
 SCHOOL, BUREAU, DEPT, STRANGER, TEAM_ACCOUNT = 10, 2, 1, 99, 7
 COMMITTEE = (MemberView("Nguyễn Văn An", "chair"), MemberView("Trần Thị Bình", "secretary"))
 OPEN = {S.PLAN_ISSUED, S.COMMITTEE_FORMED, S.SELF_ASSESSMENT}

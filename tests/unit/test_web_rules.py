@@ -1,7 +1,7 @@
 """Pure pieces of the web app: permission table, reason parsing, deadlines, redirects, number format."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -11,8 +11,8 @@ from cdsflow.app.web.access import allowed
 from cdsflow.app.web.app import _num
 from cdsflow.app.web.pages import _safe_next
 from cdsflow.kernel.errors import InvalidInput
-from cdsflow.workflow.machine import STEPS
 from cdsflow.services.accounts import Role
+from cdsflow.workflow.machine import STEPS
 
 
 def test_menus_read_the_rulebook_and_school_staff_never_review():
@@ -35,10 +35,10 @@ def test_criteria_notes_parse_per_line_and_refuse_lines_without_a_code():
 
 
 def test_days_left_counts_vietnamese_calendar_days():
-    due = datetime(2025, 3, 31, 16, 59, tzinfo=timezone.utc)  # 23:59 on 31/3 in Hà Nội
-    assert actions.days_left(due, datetime(2025, 3, 30, 17, 30, tzinfo=timezone.utc)) == 0  # 00:30 on 31/3
-    assert actions.days_left(due, datetime(2025, 3, 29, 12, tzinfo=timezone.utc)) == 2
-    assert actions.days_left(due, datetime(2025, 4, 2, 1, tzinfo=timezone.utc)) == -2
+    due = datetime(2025, 3, 31, 16, 59, tzinfo=UTC)  # 23:59 on 31/3 in Hà Nội
+    assert actions.days_left(due, datetime(2025, 3, 30, 17, 30, tzinfo=UTC)) == 0  # 00:30 on 31/3
+    assert actions.days_left(due, datetime(2025, 3, 29, 12, tzinfo=UTC)) == 2
+    assert actions.days_left(due, datetime(2025, 4, 2, 1, tzinfo=UTC)) == -2
 
 
 @pytest.mark.parametrize("target,expected", [

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from cdsflow.kernel.errors import Forbidden, NotFound
+from cdsflow.services.accounts import Principal, Role
+from cdsflow.services.units import supervisor_chain
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign
 from cdsflow.workflow import rulebook
 from cdsflow.workflow.context import ActorRef
-from cdsflow.kernel.errors import Forbidden, NotFound
-from cdsflow.services.accounts import Principal, Role
-from cdsflow.services.units import supervisor_chain
 
 DENIED = "Tài khoản của bạn không có quyền thực hiện việc này."
 OUT_OF_SCOPE = "Hồ sơ này không thuộc phạm vi đơn vị của bạn."

@@ -5,7 +5,7 @@ Pages and the JSON API both call these, so a rule is checked in exactly one plac
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -20,24 +20,24 @@ from cdsflow.app.web.access import (
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
 from cdsflow.calendars.loader import load_calendar
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
 from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound
+from cdsflow.kernel.stages import STAGE_ORDER, Stage
+from cdsflow.services import assessments as assessment_svc
+from cdsflow.services import authorization, listing, overview
+from cdsflow.services import campaigns as campaign_svc
+from cdsflow.services.accounts import Principal
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, AssessmentEvent, CampaignMilestone, Unit
 from cdsflow.workflow.machine import (
     STEP_BY_TRIGGER,
     STEPS,
     forward_trigger,
     legal_sources,
 )
-from cdsflow.services import assessments as assessment_svc
-from cdsflow.services import authorization, listing, overview
-from cdsflow.services import campaigns as campaign_svc
-from cdsflow.services.accounts import Principal
-from cdsflow.kernel.stages import STAGE_ORDER, Stage
 
 
 def _now(now: datetime | None) -> datetime:
-    return now or datetime.now(timezone.utc)
+    return now or datetime.now(UTC)
 
 
 days_left = timeutil.days_left  # calendar days until the deadline, counted in Vietnam

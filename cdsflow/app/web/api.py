@@ -9,12 +9,17 @@ from pydantic import BaseModel, Field
 
 from cdsflow.app.web import actions
 from cdsflow.app.web.deps import (
-    SESSION_COOKIE, checked_principal, client_address, cookie_secure, current_principal, get_uow,
+    SESSION_COOKIE,
+    checked_principal,
+    client_address,
+    cookie_secure,
+    current_principal,
+    get_uow,
 )
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.services import accounts as account_svc
 from cdsflow.services.accounts import Principal
 from cdsflow.services.assessments import MemberInput
+from cdsflow.storage.db import UnitOfWork
 
 router = APIRouter(prefix="/api", tags=["cdsflow"])
 

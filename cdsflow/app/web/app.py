@@ -10,9 +10,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
 from cdsflow import __version__
-from cdsflow.kernel import home
 from cdsflow.app.console import local
 from cdsflow.app.web import errors, limits
+from cdsflow.kernel import home
 from cdsflow.workflow.machine import history_text
 
 HERE = Path(__file__).parent
@@ -34,11 +34,19 @@ def create_app(
     """`trusted_proxies`: addresses/networks whose X-Forwarded-For/-Proto are believed
     (default: CDSFLOW_TRUSTED_PROXIES, unset = nobody, so a client cannot pick its own address)."""
     from cdsflow.app import wiring
-    from cdsflow.app.web import api, pages, routes_documents, routes_health, routes_mailbox, routes_scores, routes_teams
-    from cdsflow.app.web import routes_meetings
-    from cdsflow.app.web import routes_indexsets
-    from cdsflow.app.web import routes_calendars
-    from cdsflow.app.web import routes_lists
+    from cdsflow.app.web import (
+        api,
+        pages,
+        routes_calendars,
+        routes_documents,
+        routes_health,
+        routes_indexsets,
+        routes_lists,
+        routes_mailbox,
+        routes_meetings,
+        routes_scores,
+        routes_teams,
+    )
 
     wiring.install()  # a school returned or recognised from a page gets its mail, as from the CLI
     app = FastAPI(

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from fastapi import Depends, Request
 
 from cdsflow.app.web.errors import BadCsrf, NeedLogin
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.services.accounts import Principal, principal_for
+from cdsflow.storage.db import UnitOfWork
 
 SESSION_COOKIE = "cdsflow_session"
 LOGIN_COOKIE = "cdsflow_login"  # double-submit token for the login form (there is no session yet)

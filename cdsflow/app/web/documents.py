@@ -10,17 +10,16 @@ from pathlib import Path
 from sqlalchemy import select
 
 from cdsflow.app.web.access import allowed, assessment_for, campaign_for, require, unit_in_scope
-from cdsflow.services import papers as doc_svc
 from cdsflow.documents.register import RegisterLine, register_line
+from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
+from cdsflow.services import papers as doc_svc
+from cdsflow.services.accounts import Principal
+from cdsflow.services.steering import STEERING_ROLES  # noqa: F401  (the page's role choices)
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Campaign, Unit
 from cdsflow.workflow.document_types import document_types
-from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
 from cdsflow.workflow.roles import Role
-from cdsflow.services.accounts import Principal
-from cdsflow.services.steering import STEERING_ROLES  # noqa: F401  (the page's role choices)
-
 
 
 @dataclass(frozen=True)
@@ -82,8 +81,8 @@ def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | Non
     paged in SQL (`long_lists.register_page`)."""
     from dataclasses import replace
 
-    from cdsflow.services.signed_copies import latest_by_document
     from cdsflow.services import long_lists
+    from cdsflow.services.signed_copies import latest_by_document
 
     scope = long_lists.unit_scope(p.unit_id, everything=p.role == Role.ADMIN and p.unit_id is None,
                                   own_only=p.role.school_side)
@@ -204,8 +203,8 @@ def steering_typed(columns: dict[str, list[str]]) -> list[dict]:
 
 def steering_save(uow: UnitOfWork, p: Principal, code: str, columns: dict[str, list[str]]) -> int:
     """Store the rows typed in the page (blank rows ignored) as the unit's steering group."""
-    from cdsflow.workflow.context import ActorRef
     from cdsflow.services.steering import SteeringInput, set_steering
+    from cdsflow.workflow.context import ActorRef
 
     unit = _steering_unit(uow, p, code)
     members = [SteeringInput(**row) for row in steering_typed(columns)

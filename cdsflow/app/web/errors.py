@@ -9,9 +9,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cdsflow.storage import dberrors
 from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound, StaleUpdate, TransitionRefused
 from cdsflow.services.accounts import LoginFailed, TooManyAttempts
+from cdsflow.storage import dberrors
 
 log = logging.getLogger("cdsflow.web")
 

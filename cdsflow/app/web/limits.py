@@ -171,8 +171,8 @@ class Guard:
     async def _session_csrf(self, token: str | None) -> str | None:
         if not token:
             return None
-        from cdsflow.storage.db import UnitOfWork
         from cdsflow.services.accounts import principal_for
+        from cdsflow.storage.db import UnitOfWork
 
         def lookup() -> str | None:
             with UnitOfWork(self.engine) as uow:

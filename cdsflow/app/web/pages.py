@@ -11,18 +11,25 @@ from fastapi.responses import RedirectResponse, Response
 from cdsflow.app.web import actions
 from cdsflow.app.web.access import allowed
 from cdsflow.app.web.deps import (
-    LOGIN_COOKIE, SESSION_COOKIE, checked_principal, client_address, cookie_secure, current_principal, get_uow, optional_principal,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    checked_principal,
+    client_address,
+    cookie_secure,
+    current_principal,
+    get_uow,
+    optional_principal,
 )
 from cdsflow.app.web.errors import BadCsrf, status_of
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.kernel.errors import CdsError, InvalidInput
-from cdsflow.workflow.machine import CAMPAIGN_STEPS, STEP_BY_TRIGGER
+from cdsflow.kernel.stages import CampaignStatus
 from cdsflow.services import accounts as account_svc
 from cdsflow.services.accounts import Principal, Role
 from cdsflow.services.assessments import ROLE_LABELS as MEMBER_ROLES
 from cdsflow.services.assessments import MemberInput
 from cdsflow.services.returns import open_return, returned_ids
-from cdsflow.kernel.stages import CampaignStatus
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.workflow.machine import CAMPAIGN_STEPS, STEP_BY_TRIGGER
 
 router = APIRouter(include_in_schema=False)
 

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 
 from cdsflow.app.web.access import actor, campaign_for
 from cdsflow.documents import paper_sections, sections
-from cdsflow.services import plan_papers as plan_service
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.services import authorization
 from cdsflow.services import papers as doc_svc
+from cdsflow.services import plan_papers as plan_service
+from cdsflow.services.accounts import Principal
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Unit
 from cdsflow.workflow.document_types import document_types
-from cdsflow.kernel.errors import InvalidInput, NotFound
-from cdsflow.services import authorization
-from cdsflow.services.accounts import Principal
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,22 @@ from fastapi.responses import RedirectResponse, Response
 
 from cdsflow.app.web import actions
 from cdsflow.app.web.deps import (
-    LOGIN_COOKIE, SESSION_COOKIE, checked_principal, client_address, cookie_secure, current_principal, get_uow,
+    LOGIN_COOKIE,
+    SESSION_COOKIE,
+    checked_principal,
+    client_address,
+    cookie_secure,
+    current_principal,
+    get_uow,
     link_base,
 )
 from cdsflow.app.web.errors import BadCsrf, status_of
 from cdsflow.app.web.pages import NOTICES, _accounts, render
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.services import accounts as account_svc
 from cdsflow.services import password_links
 from cdsflow.services.accounts import Principal, Role
+from cdsflow.storage.db import UnitOfWork
 
 pages = APIRouter(include_in_schema=False)
 

@@ -17,10 +17,10 @@ from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import NOTICES, render, save_upload
 from cdsflow.calendars.table import COLUMNS, HEADER, Draft, TableError, groups
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput
 from cdsflow.services import calendar_drafts as svc
 from cdsflow.services.accounts import Principal
+from cdsflow.storage.db import UnitOfWork
 
 pages = APIRouter(include_in_schema=False)
 NOTICES["calendar_saved"] = "Đã lưu lịch thành phiên bản mới."

@@ -14,11 +14,11 @@ from cdsflow.app.web import documents
 from cdsflow.app.web.access import allowed, assessment_for
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
-from cdsflow.kernel.errors import CdsError
 from cdsflow.app.web.pages import render, save_upload
-from cdsflow.storage.db import UnitOfWork
+from cdsflow.kernel.errors import CdsError
 from cdsflow.services.accounts import Principal
 from cdsflow.services.long_lists import DOC_STATUSES
+from cdsflow.storage.db import UnitOfWork
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["cdsflow"])

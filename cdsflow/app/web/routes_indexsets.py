@@ -16,11 +16,11 @@ from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import render, save_upload
 from cdsflow.assessment.xlsx import write_index_set_workbook
-from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.filelimits import MAX_XLSX_BYTES
 from cdsflow.kernel.errors import CdsError, InvalidInput, NotFound
 from cdsflow.services import indexsets as svc
 from cdsflow.services.accounts import Principal
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.filelimits import MAX_XLSX_BYTES
 
 pages = APIRouter(include_in_schema=False)
 ACTION = "publish_index_set"

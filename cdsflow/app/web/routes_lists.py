@@ -3,7 +3,7 @@ step), its Excel exports and the Sở's province view. Translation only: the que
 `ListQuery`, `actions` checks the scope and `workflow/services/listing.py` runs the SQL."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -14,12 +14,12 @@ from cdsflow.app.web.access import allowed
 from cdsflow.app.web.deps import current_principal, get_uow
 from cdsflow.app.web.pages import render
 from cdsflow.calendars.timeutil import local
+from cdsflow.kernel.errors import NotFound
+from cdsflow.services.accounts import Principal
+from cdsflow.services.listing import LEVEL_CHOICES, SORT_LABELS, ListQuery
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Campaign
 from cdsflow.workflow.machine import STEP_BY_TRIGGER
-from cdsflow.services.accounts import Principal
-from cdsflow.kernel.errors import NotFound
-from cdsflow.services.listing import LEVEL_CHOICES, SORT_LABELS, ListQuery
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["cdsflow"])
@@ -55,7 +55,7 @@ def schools(request: Request, campaign_id: int, p: Principal = Depends(current_p
 
 def _heading(uow: UnitOfWork, campaign_id: int, what: str) -> str:
     title = uow.session.get(Campaign, campaign_id).title
-    return f"{what} — {title} — lập lúc {local(datetime.now(timezone.utc))}"
+    return f"{what} — {title} — lập lúc {local(datetime.now(UTC))}"
 
 
 # The three workbooks of the schools list: the list's own filters (the overdue list adds "late"),

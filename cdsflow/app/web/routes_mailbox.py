@@ -2,7 +2,7 @@
 "Gửi lại", and the local mail sink (demo and development): what the worker has sent."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -11,10 +11,10 @@ from fastapi.responses import RedirectResponse, Response
 from cdsflow.app.web.access import require
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.pages import render
-from cdsflow.services.mail import mailbox_status, retry_failed_mail, sink_message, sink_messages
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.services import long_lists
 from cdsflow.services.accounts import Principal
+from cdsflow.services.mail import mailbox_status, retry_failed_mail, sink_message, sink_messages
+from cdsflow.storage.db import UnitOfWork
 
 pages = APIRouter(include_in_schema=False)
 
@@ -23,7 +23,7 @@ _RETRIED = "Đã đưa {n} thư trở lại hàng đợi; tiến trình nền s�
 
 def _page(request: Request, p: Principal, uow: UnitOfWork, status: int = 200, **extra) -> Response:
     rows, total = sink_messages(uow.session, limit=100)
-    delivery = mailbox_status(uow.session, datetime.now(timezone.utc))
+    delivery = mailbox_status(uow.session, datetime.now(UTC))
     retried = request.query_params.get("retried", "")
     queue = long_lists.outbox_page(uow.session, request.query_params)
     context = {"rows": rows, "total": total, "message": None, "delivery": delivery, "Q": queue,
@@ -46,7 +46,7 @@ def retry(request: Request, message_id: str = Form(""), p: Principal = Depends(c
     ids = None if message_id == "all" else [int(message_id)] if message_id.isdigit() else []
     if ids == []:
         return _page(request, p, uow, error="Không rõ thư cần gửi lại.", status=422)
-    n = retry_failed_mail(uow.engine, ids, datetime.now(timezone.utc))
+    n = retry_failed_mail(uow.engine, ids, datetime.now(UTC))
     return RedirectResponse(f"/mailbox?retried={n}", status_code=303)
 
 

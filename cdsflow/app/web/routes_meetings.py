@@ -13,12 +13,12 @@ from cdsflow.app.web.actions import actor
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import NOTICES, render
+from cdsflow.kernel.errors import CdsError
+from cdsflow.services import authorization
+from cdsflow.services import meetings as svc
+from cdsflow.services.accounts import Principal
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import CommitteeMember, Unit
-from cdsflow.kernel.errors import CdsError
-from cdsflow.services import meetings as svc
-from cdsflow.services import authorization
-from cdsflow.services.accounts import Principal
 
 NOTICES["meeting"] = "Đã ghi thông tin cuộc họp Hội đồng."
 FIELDS = ("start", "end", "place", "chaired_by", "secretary", "attendees_present", "attendees_total", "absent",

@@ -12,9 +12,9 @@ from cdsflow.app.web import scores
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import render, save_upload
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.kernel.errors import CdsError, InvalidInput, StaleUpdate
 from cdsflow.services.accounts import Principal
+from cdsflow.storage.db import UnitOfWork
 
 pages = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -16,11 +16,11 @@ from cdsflow.app.web.actions import actor
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import NOTICES, render
-from cdsflow.storage.db import UnitOfWork
 from cdsflow.kernel.errors import CdsError, InvalidInput
+from cdsflow.kernel.stages import Stage
 from cdsflow.services import review_teams as svc
 from cdsflow.services.accounts import Principal
-from cdsflow.kernel.stages import Stage
+from cdsflow.storage.db import UnitOfWork
 
 NOTICES["team"] = "Đã lưu Đoàn đánh giá ngoài."
 NOTICES["visits"] = "Đã lưu lịch làm việc của đoàn."

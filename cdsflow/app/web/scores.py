@@ -12,11 +12,9 @@ from pathlib import Path
 from cdsflow.app.web.access import actor, assessment_for
 from cdsflow.assessment.answer_forms import read_answers
 from cdsflow.assessment.evidence import evidence_needed
-from cdsflow.assessment.xlsx import write_answer_workbook
 from cdsflow.assessment.model import ANSWER_KIND_LABELS, IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
-from cdsflow.storage.assessment_tables import EvidenceEntry
-from cdsflow.storage.db import UnitOfWork
+from cdsflow.assessment.xlsx import write_answer_workbook
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.services import authorization
 from cdsflow.services import scoring as scoring_svc
@@ -24,6 +22,8 @@ from cdsflow.services import sends as sends_svc
 from cdsflow.services.accounts import Principal
 from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.returns import ReturnNote, open_return
+from cdsflow.storage.assessment_tables import EvidenceEntry
+from cdsflow.storage.db import UnitOfWork
 
 PHASE_LABELS = {"self": "Tự đánh giá", "external": "Đánh giá ngoài"}
 

@@ -1,8 +1,8 @@
 """What the campaign's own steps require of its schools (counts per stage, child campaigns included)."""
 from __future__ import annotations
 
-from cdsflow.workflow.context import TransitionContext
 from cdsflow.kernel.stages import Stage
+from cdsflow.workflow.context import TransitionContext
 
 
 def _n(ctx: TransitionContext, *stages: Stage) -> int:

@@ -1,8 +1,8 @@
 """Hội đồng tự đánh giá đã thành lập: needs exactly one chair and at least one secretary."""
 from __future__ import annotations
 
-from cdsflow.workflow.context import TransitionContext
 from cdsflow.kernel.stages import Stage
+from cdsflow.workflow.context import TransitionContext
 
 STAGE = Stage.COMMITTEE_FORMED
 PRODUCES = ("qd_hoi_dong",)

@@ -4,8 +4,8 @@ From here on the school's data is locked until reviewers return the file.
 """
 from __future__ import annotations
 
-from cdsflow.workflow.context import TransitionContext
 from cdsflow.kernel.stages import Stage
+from cdsflow.workflow.context import TransitionContext
 
 STAGE = Stage.PROPOSAL
 PRODUCES = ("to_trinh",)

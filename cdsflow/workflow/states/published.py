@@ -4,8 +4,8 @@ Publication rests on a recognition decision: a numbered Quyết định công nh
 """
 from __future__ import annotations
 
-from cdsflow.workflow.context import TransitionContext
 from cdsflow.kernel.stages import Stage
+from cdsflow.workflow.context import TransitionContext
 
 STAGE = Stage.PUBLISHED
 PRODUCES = ()

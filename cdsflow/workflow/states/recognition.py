@@ -6,8 +6,8 @@ the decision's annex), never silently the school's own self-assessment.
 """
 from __future__ import annotations
 
-from cdsflow.workflow.context import TransitionContext
 from cdsflow.kernel.stages import Stage
+from cdsflow.workflow.context import TransitionContext
 
 STAGE = Stage.RECOGNITION
 PRODUCES = ("qd_cong_nhan", "giay_chung_nhan")

@@ -5,10 +5,11 @@ workers, mail workers) agree on one fake "now" that moves at real speed, so a re
 scheduled at 07:00 on a working day of the calendar fires a minute after the test starts.
 """
 import os
+from datetime import UTC
 
 _offset = os.environ.get("CDSFLOW_TEST_CLOCK_OFFSET")
 if _offset:
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     import freezegun
 
@@ -18,4 +19,4 @@ if _offset:
     import psycopg  # noqa: F401
     import pydantic.v1.types  # noqa: F401
 
-    freezegun.freeze_time(datetime.now(timezone.utc) + timedelta(seconds=float(_offset)), tick=True).start()
+    freezegun.freeze_time(datetime.now(UTC) + timedelta(seconds=float(_offset)), tick=True).start()
