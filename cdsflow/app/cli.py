@@ -7,8 +7,12 @@ import sys
 import typer
 from sqlalchemy.exc import DBAPIError
 
+from cdsflow import __version__
+from cdsflow.app import cli_vi, wiring
 from cdsflow.app.console import fail
+from cdsflow.kernel import home
 from cdsflow.kernel.errors import CdsError
+from cdsflow.storage.dberrors import describe
 
 app = typer.Typer(
     name="cdsflow",
@@ -21,8 +25,6 @@ app = typer.Typer(
 
 def _print_version(value: bool) -> None:
     if value:
-        from cdsflow import __version__
-
         typer.echo(f"cdsflow {__version__}")
         raise typer.Exit()
 
@@ -55,8 +57,6 @@ def _log_to_home() -> None:
     import logging
     from logging.handlers import RotatingFileHandler
 
-    from cdsflow.kernel import home
-
     handler = RotatingFileHandler(home.logs_dir() / "cdsflow.log", maxBytes=5_000_000, backupCount=5,
                                   encoding="utf-8")
     handler.setLevel(logging.WARNING)
@@ -71,8 +71,6 @@ def _log_to_home() -> None:
 
 
 def main() -> None:
-    from cdsflow.app import cli_vi, wiring
-
     cli_vi.install()
     wiring.install()
     if set(sys.argv[1:2]) & LONG_RUNNING:
@@ -91,8 +89,6 @@ def main() -> None:
 
 
 def _database_message(err: DBAPIError) -> str:
-    from cdsflow.storage.dberrors import describe
-
     return describe(err)
 
 

@@ -7,12 +7,18 @@ from pathlib import Path
 
 import typer
 
+from cdsflow.app.cli_web import account_app
 from cdsflow.app.console import console
+from cdsflow.kernel import home
+from cdsflow.services import accounts as account_svc
+from cdsflow.services import password_links
+from cdsflow.services.school_accounts import create_school_accounts
+from cdsflow.services.units import get_unit_code
+from cdsflow.storage.backup import backup, restore
+from cdsflow.storage.db import UnitOfWork, database_url, make_engine
 
 
 def register(app: typer.Typer) -> None:
-    from cdsflow.app.cli_web import account_app
-
     app.command("backup")(backup_cmd)
     app.command("restore")(restore_cmd)
     app.command("home")(home_cmd)
@@ -28,9 +34,6 @@ def accounts_schools_cmd(
     campaign: int = typer.Argument(..., help="ID kế hoạch (xem `cdsflow campaign list`)"),
 ) -> None:
     """Tạo tài khoản Hiệu trưởng và Thư ký Hội đồng cho mọi trường của kế hoạch, gửi liên kết đặt mật khẩu."""
-    from cdsflow.services.school_accounts import create_school_accounts
-    from cdsflow.storage.db import UnitOfWork, make_engine
-
     with UnitOfWork(make_engine()) as u:
         r = create_school_accounts(u, campaign)
     console.print(f"{r.campaign_title}: {r.schools} trường. Đã tạo {len(r.created)} tài khoản, xếp {r.links} thư "
@@ -53,10 +56,6 @@ def accounts_edit_cmd(
     unit: str = typer.Option(None, "--unit", help="Mã đơn vị mới (\"\" để bỏ)"),
 ) -> None:
     """Sửa họ tên, địa chỉ thư, vai trò, đơn vị của một tài khoản (chỉ những gì được ghi)."""
-    from cdsflow.services import accounts as account_svc
-    from cdsflow.services.units import get_unit_code
-    from cdsflow.storage.db import UnitOfWork, make_engine
-
     with UnitOfWork(make_engine()) as u:
         a = account_svc.find_account(u, username)
         current_unit = get_unit_code(u, a.unit_id) if a.unit_id else None
@@ -71,9 +70,6 @@ def accounts_edit_cmd(
 
 def accounts_unlock_cmd(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
     """Gỡ tạm khóa do đăng nhập sai nhiều lần (từ mọi địa chỉ)."""
-    from cdsflow.services import accounts as account_svc
-    from cdsflow.storage.db import UnitOfWork, make_engine
-
     with UnitOfWork(make_engine()) as u:
         account_svc.unlock(u, username)
     console.print(f"Đã gỡ tạm khóa tài khoản «{account_svc.normalise_username(username)}».", highlight=False)
@@ -81,9 +77,6 @@ def accounts_unlock_cmd(username: str = typer.Argument(..., help="Tên đăng nh
 
 def accounts_link_cmd(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
     """Gửi (lại) liên kết đặt mật khẩu tới địa chỉ thư của tài khoản."""
-    from cdsflow.services import password_links
-    from cdsflow.storage.db import UnitOfWork, make_engine
-
     with UnitOfWork(make_engine()) as u:
         password_links.send_setup_link(u, username)
     console.print(f"Đã xếp thư có liên kết đặt mật khẩu cho «{username}» vào hàng đợi gửi.", highlight=False)
@@ -97,9 +90,6 @@ def accounts_password_cmd(
                             confirmation_prompt="Nhập lại mật khẩu mới", help="Mật khẩu mới (hỏi khi không ghi)"),
 ) -> None:
     """Đổi mật khẩu của chính mình (cần mật khẩu hiện tại); mọi phiên đăng nhập trên web kết thúc."""
-    from cdsflow.services import accounts as account_svc
-    from cdsflow.storage.db import UnitOfWork, make_engine
-
     with UnitOfWork(make_engine()) as u:
         a = account_svc.find_account(u, username)
         account_svc.change_own_password(u, a.id, current, new, new)
@@ -110,9 +100,6 @@ def backup_cmd(
     file: Path = typer.Argument(..., help="Tệp sao lưu sẽ ghi (.tar.gz)"),
 ) -> None:
     """Sao lưu cơ sở dữ liệu và tệp (minh chứng tải lên, văn bản đã tạo) vào một tệp."""
-    from cdsflow.storage.backup import backup
-    from cdsflow.storage.db import make_engine
-
     summary = backup(make_engine(), file)
     console.print(f"Đã sao lưu ({summary.dialect}, {summary.files} tệp, {summary.size / 1e6:.1f} MB): {summary.path}",
                   highlight=False)
@@ -123,9 +110,6 @@ def restore_cmd(
     replace: bool = typer.Option(False, "--replace", help="Thay toàn bộ dữ liệu hiện có bằng bản sao lưu"),
 ) -> None:
     """Khôi phục từ một bản sao lưu vào cơ sở dữ liệu và thư mục dữ liệu hiện tại."""
-    from cdsflow.storage.backup import restore
-    from cdsflow.storage.db import make_engine
-
     manifest = restore(make_engine(), file, replace=replace)
     console.print(f"Đã khôi phục bản sao lưu lúc {manifest['created_at']} "
                   f"(cdsflow {manifest['cdsflow']}, {len(manifest['files'])} tệp).", highlight=False)
@@ -133,8 +117,5 @@ def restore_cmd(
 
 def home_cmd() -> None:
     """In thư mục dữ liệu (CDSFLOW_HOME) và cơ sở dữ liệu đang dùng."""
-    from cdsflow.kernel import home
-    from cdsflow.storage.db import database_url
-
     console.print(f"Thư mục dữ liệu: {home.home()}", highlight=False)
     console.print(f"Cơ sở dữ liệu: {database_url().split('@')[-1]}", highlight=False)

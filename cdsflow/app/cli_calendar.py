@@ -8,14 +8,23 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from cdsflow.app.cli_core import uow
 from cdsflow.app.console import console, err_console, fail
+from cdsflow.calendars import timeutil
+from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
+from cdsflow.calendars.ics import to_ics
+from cdsflow.calendars.loader import load_calendar
+from cdsflow.calendars.table import COLUMN_BY_KEY, HEADER_BY_KEY
+from cdsflow.calendars.timeline import timeline
+from cdsflow.calendars.validator import check_calendar
+from cdsflow.calendars.xlsx import write_calendar_workbook
 from cdsflow.kernel.errors import CdsError
+from cdsflow.services import calendar_drafts as svc
+from cdsflow.services.units import get_unit
 
 
 @contextmanager
 def _uow() -> Iterator:
-    from cdsflow.app.cli_core import uow
-
     with uow() as unit_of_work:
         yield unit_of_work
 
@@ -32,8 +41,6 @@ def _calendar_errors() -> Iterator[None]:
 
 
 def _print_flags(flags) -> None:
-    from cdsflow.calendars.table import COLUMN_BY_KEY, HEADER_BY_KEY
-
     for f in flags:
         where = f"Dòng {f.row + 1}" if f.row is not None else "Thông tin chung"
         by_key = COLUMN_BY_KEY if f.row is not None else HEADER_BY_KEY
@@ -48,9 +55,6 @@ def register(app: typer.Typer) -> None:
     @cal_app.command("check")
     def check_cmd(files: list[str] = typer.Argument(..., help="Tệp lịch (.yaml), thư mục, hoặc tên lịch có sẵn")) -> None:
         """Kiểm tra tệp lịch: báo lỗi và cảnh báo kèm số dòng."""
-        from cdsflow.calendars.catalog import find_calendar
-        from cdsflow.calendars.validator import check_calendar
-
         failed = False
         # A folder stands for every .yaml file under it.
         names = [str(p) for f in files for p in (sorted(Path(f).rglob("*.yaml")) if Path(f).is_dir() else [f])]
@@ -82,12 +86,6 @@ def register(app: typer.Typer) -> None:
         ics: Path | None = typer.Option(None, "--ics", help="Xuất thêm ra tệp iCalendar (.ics)"),
     ) -> None:
         """Hiển thị các mốc theo thời gian; có thể xuất iCalendar."""
-        from cdsflow.calendars import timeutil
-        from cdsflow.calendars.catalog import find_calendar
-        from cdsflow.calendars.ics import to_ics
-        from cdsflow.calendars.loader import load_calendar
-        from cdsflow.calendars.timeline import timeline
-
         try:
             cal = load_calendar(find_calendar(file))
         except CdsError as err:
@@ -122,9 +120,6 @@ def register(app: typer.Typer) -> None:
         to_year: str | None = typer.Option(None, "--to-year", help="Dời sang năm học này trước khi xuất (ví dụ 2027-2028)"),
     ) -> None:
         """Xuất lịch ra Excel (cùng các cột với bảng soạn lịch trên web)."""
-        from cdsflow.calendars.xlsx import write_calendar_workbook
-        from cdsflow.services import calendar_drafts as svc
-
         with _calendar_errors(), _uow() as uow:
             draft = svc.draft_of(uow, None, source)
             flags = []
@@ -141,9 +136,6 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", "-o", help="Ghi kết quả ra tệp .yaml hoặc .xlsx"),
     ) -> None:
         """Dời lịch sang năm học khác; báo ngày rơi vào cuối tuần hoặc ngày lễ kèm ngày làm việc đề xuất."""
-        from cdsflow.calendars.xlsx import write_calendar_workbook
-        from cdsflow.services import calendar_drafts as svc
-
         with _calendar_errors(), _uow() as uow:
             draft, flags = svc.shift(svc.draft_of(uow, None, source), to_year)
         check = svc.validate(draft)
@@ -167,9 +159,6 @@ def register(app: typer.Typer) -> None:
         by: str = typer.Option("cán bộ phụ trách", "--by", help="Người nhập"),
     ) -> None:
         """Nhập lịch từ Excel thành phiên bản mới của đơn vị; dòng sai được nêu tên, lỗi thì không lưu gì."""
-        from cdsflow.services import calendar_drafts as svc
-        from cdsflow.services.units import get_unit
-
         with _calendar_errors(), _uow() as uow:
             row = svc.import_workbook(uow, get_unit(uow, unit).id, file, actor=by)
             console.print(f"Đã lưu lịch saved:{row.id} ({row.issuer}, năm học {row.school_year}, phiên bản {row.version})",
@@ -178,9 +167,6 @@ def register(app: typer.Typer) -> None:
     @cal_app.command("list")
     def list_cmd() -> None:
         """Liệt kê các lịch có sẵn."""
-        from cdsflow.calendars.catalog import calendar_name, shipped_calendars
-        from cdsflow.calendars.validator import check_calendar
-
         table = Table(title="Lịch có sẵn")
         table.add_column("Tên", no_wrap=True)
         for col in ("Đơn vị ban hành", "Năm học", "Số mốc"):

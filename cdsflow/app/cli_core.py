@@ -8,15 +8,22 @@ import typer
 from rich.table import Table
 
 from cdsflow.app.console import console, local
+from cdsflow.calendars.catalog import find_calendar
+from cdsflow.calendars.loader import load_calendar
+from cdsflow.calendars.timeutil import TZ
 from cdsflow.kernel.stages import Stage
 from cdsflow.services import assessments as assessment_svc
 from cdsflow.services import campaigns as campaign_svc
+from cdsflow.services import result_lines
 from cdsflow.services import units as unit_svc
+from cdsflow.services.demo import build_demo
+from cdsflow.services.papers import generate
 from cdsflow.storage.db import UnitOfWork, database_url, make_engine
+from cdsflow.storage.migrate import init_db
 from cdsflow.storage.tabular import read_table
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.machine import history_text
-from cdsflow.workflow.units import UnitKind, parse_kind
+from cdsflow.workflow.units import EducationLevel, UnitKind, parse_kind
 
 units_app = typer.Typer(help="Đơn vị: Sở, Phòng, cơ sở giáo dục.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Kế hoạch đánh giá (chiến dịch hằng năm).", no_args_is_help=True)
@@ -39,11 +46,6 @@ def register(app: typer.Typer) -> None:
 
 def init_cmd() -> None:
     """Tạo hoặc nâng cấp cơ sở dữ liệu."""
-    from cdsflow.services import result_lines
-    from cdsflow.storage.migrate import (
-        init_db,  # Alembic is heavy; only this command needs it
-    )
-
     url = database_url()
     engine = make_engine(url)
     init_db(engine)
@@ -84,7 +86,6 @@ def units_list(
             r.supervisor_id: unit_svc.get_unit_code(u, r.supervisor_id) for r in rows if r.supervisor_id
         }
     table = Table("Mã", "Tên đơn vị", "Loại", "Cấp học", "Ký hiệu", "Cấp trên", title=f"{len(rows)} đơn vị")
-    from cdsflow.workflow.units import EducationLevel
 
     for r in rows:
         table.add_row(r.code, r.name, UnitKind(r.kind).label,
@@ -108,8 +109,6 @@ def campaign_launch(
     by: str = typer.Option("cán bộ phụ trách", "--by", help="Người phát động"),
 ) -> None:
     """Phát động kế hoạch đánh giá cho các cơ sở giáo dục trực thuộc."""
-    from cdsflow.calendars.catalog import find_calendar
-    from cdsflow.calendars.loader import load_calendar
     cal = load_calendar(find_calendar(calendar)) if calendar else None
     with uow() as u:
         result = campaign_svc.launch_campaign(
@@ -140,8 +139,6 @@ def campaign_status(
     at: datetime = typer.Option(None, "--at", help="Xem tại thời điểm (mặc định: bây giờ)"),
 ) -> None:
     """Số trường theo từng giai đoạn và các trường chậm hạn."""
-    from cdsflow.calendars.timeutil import TZ
-
     now = at.replace(tzinfo=TZ) if at and at.tzinfo is None else at
     with uow() as u:
         s = campaign_svc.campaign_status(u, campaign_id, now=now, late_limit=late)
@@ -302,9 +299,6 @@ def committee_set(
 
 def demo_cmd() -> None:
     """Tạo dữ liệu mẫu: một Phòng kiểu Ba Đình với ~30 trường ở các giai đoạn khác nhau."""
-    from cdsflow.services.demo import build_demo
-    from cdsflow.services.papers import generate
-
     with uow() as u:
         summary = build_demo(u, progress=lambda msg: console.print(f"  {msg}"),
                              issue_decision=lambda cid: generate(u.engine, "qd_cong_nhan", campaign_id=cid,

@@ -9,16 +9,32 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cdsflow.app.console import console
+from cdsflow.documents import paper_sections
+from cdsflow.documents import settings as doc_settings
+from cdsflow.documents.checks import check_docx
+from cdsflow.documents.contexts import BUILDERS
+from cdsflow.documents.pdf import to_pdf_parallel
+from cdsflow.documents.register import COLUMNS, register_xlsx
+from cdsflow.documents.render import render
+from cdsflow.documents.samples import sample_context
 from cdsflow.kernel import safeyaml
-from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_tree
+from cdsflow.services import dossier, steering
+from cdsflow.services import papers as service
+from cdsflow.services import plan_papers as plan_service
+from cdsflow.services import signed_copies as signed
+from cdsflow.services import units as unit_svc
+from cdsflow.services.certificates import print_certificates
+from cdsflow.storage.db import UnitOfWork, make_engine
+from cdsflow.storage.documents_tables import GeneratedDocument
+from cdsflow.storage.tabular import read_table
+from cdsflow.workflow.context import ActorRef
 
 docs_app = typer.Typer(help="Văn bản hành chính: tạo, đánh số, đóng hồ sơ.", no_args_is_help=True)
 
 
 def _engine():
-    from cdsflow.storage.db import make_engine
-
     return make_engine()
 
 
@@ -64,8 +80,6 @@ def generate_cmd(
     text: Path | None = typer.Option(None, "--text", help="Tệp YAML nội dung từng mục (mục → đoạn văn), thay nội dung mặc định"),
 ) -> None:
     """Tạo văn bản cho một trường, cho mọi trường của một đợt, hoặc văn bản chung của đợt."""
-    from cdsflow.services import papers as service
-
     if not school and campaign is None:
         raise InvalidInput("Cần --school MÃ hoặc --campaign SỐ")
     if replace and new:
@@ -95,8 +109,6 @@ def generate_cmd(
                 on_existing=on_existing, reason=reason)
         paths, skipped = result.paths, result.skipped
     if pdf:
-        from cdsflow.documents.pdf import to_pdf_parallel
-
         to_pdf_parallel(paths, out, workers=workers)
     console.print(f"Đã tạo {len(paths)} văn bản trong {out}", highlight=False)
     if skipped:
@@ -114,9 +126,6 @@ def text_cmd(
     data: Path | None = typer.Option(None, "--data", help="Tệp YAML bổ sung, như khi tạo văn bản (mốc đôn đốc…)"),
 ) -> None:
     """Ghi nội dung mặc định từng mục của văn bản ra tệp YAML để sửa trước khi ban hành."""
-    from cdsflow.documents import paper_sections
-    from cdsflow.services import papers as service
-    from cdsflow.services import plan_papers as plan_service
     if doc_type in paper_sections.PAPERS:  # the paper as it would print now, from stored data
         texts = service.section_defaults(_engine(), doc_type, campaign, school, data=_data(data))
     else:
@@ -144,9 +153,7 @@ def dossier_cmd(
     pdf: bool = typer.Option(False, "--pdf", help="Kèm PDF từng văn bản và PDF gộp"),
 ) -> None:
     """Đóng hồ sơ của một trường thành một tệp .zip theo thứ tự kế hoạch yêu cầu."""
-    from cdsflow.services import papers as service
-
-    result = service.build_dossier(_engine(), school, campaign, out or Path(f"ho-so-{school}.zip"),
+    result = dossier.build_dossier(_engine(), school, campaign, out or Path(f"ho-so-{school}.zip"),
                                    order=order.split(",") if order else None, pdf=pdf)
     for name, how in result.files:
         console.print(f"  {name}  ({how})", highlight=False)
@@ -163,13 +170,6 @@ def signed_copy_cmd(
     unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị của người tải lên (mặc định: đơn vị ban hành)"),
 ) -> None:
     """Gắn bản đã ký (PDF) vào một văn bản đã cấp số; hồ sơ dùng bản này thay cho bản tạo ra."""
-    from cdsflow.kernel.errors import NotFound
-    from cdsflow.services import signed_copies as signed
-    from cdsflow.services import units as unit_svc
-    from cdsflow.storage.db import UnitOfWork
-    from cdsflow.storage.documents_tables import GeneratedDocument
-    from cdsflow.workflow.context import ActorRef
-
     engine = _engine()
     with UnitOfWork(engine) as uow:
         doc = uow.session.get(GeneratedDocument, document_id)
@@ -187,9 +187,6 @@ def signed_copy_cmd(
 def register_cmd(unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị ban hành"),
                  xlsx: Path | None = typer.Option(None, "--xlsx", help="Xuất sổ ra tệp Excel")) -> None:
     """Sổ đăng ký văn bản đi: số, ký hiệu, ngày, trích yếu, người ký, nơi nhận, đơn vị (không gồm dự thảo)."""
-    from cdsflow.documents.register import COLUMNS, register_xlsx
-    from cdsflow.services import papers as service
-
     lines = service.register_listing(_engine(), unit)
     if xlsx is not None:
         xlsx.write_bytes(register_xlsx(lines))
@@ -207,8 +204,6 @@ def void_cmd(document_id: int = typer.Argument(..., help="Mã lưu trong sổ"),
              reason: str = typer.Option(..., "--reason", help="Lý do hủy"),
              by: str = typer.Option("cli", "--by")) -> None:
     """Hủy một văn bản đã cấp số (số không dùng lại; văn bản vẫn ở trong sổ, ghi đã hủy)."""
-    from cdsflow.services import papers as service
-
     doc = service.void_document(_engine(), document_id, reason, by)
     console.print(f"Đã hủy {doc.number_line} (mã lưu {doc.id}): {doc.reason}", highlight=False)
 
@@ -217,8 +212,6 @@ def void_cmd(document_id: int = typer.Argument(..., help="Mã lưu trong sổ"),
 def reproduce_cmd(document_id: int = typer.Argument(..., help="Mã lưu trong sổ"),
                   out: Path = typer.Argument(..., help="Tệp .docx ghi ra")) -> None:
     """Tạo lại đúng từng byte một văn bản đã cấp số, từ nội dung đã lưu."""
-    from cdsflow.services import papers as service
-
     out.write_bytes(service.reproduce(_engine(), document_id))
     console.print(f"Đã ghi {out}", highlight=False)
 
@@ -231,10 +224,6 @@ def sample_cmd(
     draft: bool = typer.Option(False, "--draft", help="Dự thảo: số và ngày để trống"),
 ) -> None:
     """Tạo một văn bản mẫu từ dữ liệu có sẵn (không cần cơ sở dữ liệu)."""
-    from cdsflow.documents.contexts import BUILDERS
-    from cdsflow.documents.render import render
-    from cdsflow.documents.samples import sample_context
-
     if doc_type not in BUILDERS:
         raise InvalidInput(f"Không có mẫu cho loại «{doc_type}»", details=[f"chọn: {', '.join(BUILDERS)}"])
     out.write_bytes(render(doc_type, sample_context(doc_type, hostile=hostile, draft=draft)))
@@ -247,8 +236,6 @@ def check_cmd(path: Path = typer.Argument(..., help="Tệp .docx"),
               index_set: str = typer.Option("4725", "--index-set", help="Bộ chỉ số để đối chiếu điểm và mức")) -> None:
     """Kiểm tra một tệp .docx: thể thức (A4, lề, phông, tiêu đề, số, ngày, chữ ký, nơi nhận) và nội dung
     (bảng kết quả có dòng, điểm và mức khớp ngưỡng của bộ chỉ số, không còn tên quận/huyện sau 1/7/2025)."""
-    from cdsflow.documents.checks import check_docx
-
     problems = check_docx(path.read_bytes(), doc_type, index_set=index_set)
     if problems:
         raise InvalidInput(f"{path.name}: {len(problems)} lỗi thể thức, nội dung", details=problems)
@@ -274,8 +261,6 @@ def settings_cmd(
     submission_link: str | None = typer.Option(None, "--submission-link", help="Đường link nộp hồ sơ"),
 ) -> None:
     """Xem hoặc đặt cách ký và đánh số văn bản của một đơn vị."""
-    from cdsflow.documents import settings as doc_settings
-
     values = {"signature_mode": mode, "head_title": head_title, "body_name": body, "signer_name": signer_name,
               "signer_title": signer_title, "unit_head_title": unit_head_title, "register_keying": keying,
               "certificate_code": certificate_code, "archive_unit": archive_unit,
@@ -293,10 +278,6 @@ def steering_cmd(
     by: str = typer.Option("cli", "--by", help="Người cập nhật"),
 ) -> None:
     """Lưu (thay) hoặc xem danh sách bộ phận chỉ đạo, phụ trách CNTT và chuyển đổi số của một đơn vị."""
-    from cdsflow.services import steering
-    from cdsflow.storage.db import UnitOfWork
-    from cdsflow.storage.tabular import read_table
-
     engine = _engine()
     if file is not None:
         rows = read_table(file, steering.STEERING_COLUMNS)
@@ -321,8 +302,6 @@ def certificates_cmd(
     by: str = typer.Option("cli", "--by", help="Người lập"),
 ) -> None:
     """In Giấy chứng nhận cho mọi trường được công nhận: mỗi trường một tệp .docx và một tệp PDF gộp."""
-    from cdsflow.services.certificates import print_certificates
-
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:
         tasks: dict[str, int] = {}

@@ -17,11 +17,25 @@ from rich.table import Table
 
 from cdsflow.app.console import console, fail
 from cdsflow.assessment.answer_forms import read_answers, write_answer_form
-from cdsflow.assessment.loader import load_index_set_file
+from cdsflow.assessment.files import load_index_set_file
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
 from cdsflow.assessment.xlsx import write_index_set_workbook
-from cdsflow.kernel.errors import CdsError, InvalidInput
+from cdsflow.kernel.errors import CdsError, InvalidInput, NotFound
+from cdsflow.services.indexsets import import_index_set, index_set_for_assessment, list_index_sets, resolve_index_set
+from cdsflow.services.scoring import (
+    add_evidence,
+    compare_assessment,
+    list_evidence,
+    member_progress,
+    proposal_gaps,
+    roll_over,
+    save_answers,
+    set_assignment,
+)
+from cdsflow.storage.db import make_engine
+from cdsflow.storage.tables import Unit
+from cdsflow.workflow.context import ActorRef
 
 
 def _guard(fn: Callable) -> Callable:
@@ -41,8 +55,6 @@ def _guard(fn: Callable) -> Callable:
 @contextmanager
 def _session() -> Iterator[Any]:
     from sqlmodel import Session
-
-    from cdsflow.storage.db import make_engine
 
     engine = make_engine()
     try:
@@ -64,7 +76,6 @@ def _resolve(code_or_file: str, version: str | None = None) -> IndexSet:
     path = Path(code_or_file)
     if path.suffix.lower() in (".yaml", ".yml", ".xlsx", ".xlsm"):
         return load_index_set_file(path)  # names the missing file itself
-    from cdsflow.services.indexsets import resolve_index_set
 
     with _session() as session:
         return resolve_index_set(session, code_or_file, version)
@@ -184,8 +195,6 @@ def register(app: typer.Typer) -> None:
         by: str = typer.Option("", "--by", help="Người nhập"),
     ) -> None:
         """Kiểm tra và nhập một tệp bộ chỉ số thành phiên bản mới."""
-        from cdsflow.services.indexsets import import_index_set
-
         with _session() as session:
             s = import_index_set(session, file, actor=by)
         kind = " (tạm thời)" if s.provisional else ""
@@ -196,8 +205,6 @@ def register(app: typer.Typer) -> None:
     @_guard
     def list_cmd() -> None:
         """Liệt kê các bộ chỉ số và phiên bản."""
-        from cdsflow.services.indexsets import list_index_sets
-
         with _session() as session:
             rows = list_index_sets(session)
         table = Table(title="Bộ chỉ số")
@@ -256,9 +263,6 @@ def register(app: typer.Typer) -> None:
                                                "(chống ghi đè điểm người khác vừa lưu)"),
     ) -> None:
         """Lưu câu trả lời của một hồ sơ đánh giá từ phiếu trả lời, rồi in bảng điểm."""
-        from cdsflow.services.indexsets import index_set_for_assessment
-        from cdsflow.services.scoring import save_answers
-
         with _session() as session:
             s = index_set_for_assessment(session, assessment)
             named, answers = read_answers(answers_file, s)
@@ -274,8 +278,6 @@ def register(app: typer.Typer) -> None:
     @_guard
     def gaps_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
         """Những gì còn thiếu trước khi gửi tờ trình (mục chưa chấm, minh chứng còn thiếu)."""
-        from cdsflow.services.scoring import proposal_gaps
-
         with _session() as session:
             gaps = proposal_gaps(session, assessment)
         if not gaps:
@@ -290,8 +292,6 @@ def register(app: typer.Typer) -> None:
     @_guard
     def compare_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
         """Điểm tự đánh giá và đánh giá ngoài, cạnh nhau, chênh lệch từng mục."""
-        from cdsflow.services.scoring import compare_assessment
-
         with _session() as session:
             s, cmp = compare_assessment(session, assessment)
         table = Table(title=f"Tự đánh giá và đánh giá ngoài — hồ sơ số {assessment}")
@@ -328,8 +328,6 @@ def register(app: typer.Typer) -> None:
         unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị của người nhập (mặc định: trường)"),
     ) -> None:
         """Thêm một minh chứng cho một tiêu chí."""
-        from cdsflow.services.scoring import add_evidence
-
         with _session() as session:
             e = add_evidence(session, assessment, criterion, title, link=link, file_path=file, document_number=number,
                              document_date=_date(doc_date, "--date"), valid_until=_date(valid_until, "--valid-until"),
@@ -340,8 +338,6 @@ def register(app: typer.Typer) -> None:
     @_guard
     def evidence_list_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
         """Liệt kê minh chứng của một hồ sơ đánh giá."""
-        from cdsflow.services.scoring import list_evidence
-
         with _session() as session:
             rows = list_evidence(session, assessment)
         table = Table(title=f"Minh chứng — hồ sơ số {assessment}")
@@ -364,8 +360,6 @@ def register(app: typer.Typer) -> None:
         by: str = typer.Option("", "--by", help="Người nhập"),
     ) -> None:
         """Phân công một tiêu chí cho thành viên hội đồng (hoặc cập nhật tiến độ)."""
-        from cdsflow.services.scoring import set_assignment
-
         with _session() as session:
             row = set_assignment(session, assessment, criterion, member, role, status=status, actor=by)
         console.print(f"Đã phân công tiêu chí {row.criterion_code} cho thành viên số {row.member_id} ({row.role}, {row.status})",
@@ -379,8 +373,6 @@ def register(app: typer.Typer) -> None:
         by: str = typer.Option("", "--by", help="Người thực hiện"),
     ) -> None:
         """Chép hội đồng, phân công và minh chứng còn hiệu lực từ hồ sơ năm trước."""
-        from cdsflow.services.scoring import roll_over
-
         with _session() as session:
             rep = roll_over(session, from_id, to_id, actor=by)
         console.print(f"Đã chép {rep.members} thành viên, {rep.assignments} phân công, {rep.evidence} minh chứng "
@@ -392,8 +384,6 @@ def register(app: typer.Typer) -> None:
     @_guard
     def progress_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
         """Tiến độ theo từng thành viên hội đồng."""
-        from cdsflow.services.scoring import member_progress
-
         with _session() as session:
             rows = member_progress(session, assessment)
         table = Table(title=f"Tiến độ theo thành viên — hồ sơ số {assessment}")
@@ -419,10 +409,6 @@ def _actor_for(session: Any, by: str, unit: str | None) -> Any:
     """`--by` alone: a person acting for the unit the rulebook gives the action to; `--unit CODE`: for
     that unit, refused by the same rules as on the web if it may not."""
     from sqlalchemy import select
-
-    from cdsflow.kernel.errors import NotFound
-    from cdsflow.storage.tables import Unit
-    from cdsflow.workflow.context import ActorRef
 
     if not unit:
         return by

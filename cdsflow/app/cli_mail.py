@@ -11,24 +11,25 @@ import typer
 from rich.table import Table
 
 from cdsflow.app.console import console, err_console
+from cdsflow.app.worker import Worker, WorkerOptions
+from cdsflow.calendars.timeutil import TZ as VN_TZ
+from cdsflow.calendars.timeutil import TimeFormatError, local, parse_date, parse_deadline, start_of_day
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.notifications.outbox import failed_messages, status_counts
+from cdsflow.notifications.sender import drain_outbox_sync
+from cdsflow.notifications.settings import SINK_HOST, SINK_PORT, load_settings
+from cdsflow.notifications.sink import DatabaseSinkStore, decoded_header, start_sink
+from cdsflow.scheduler.preview import first_subjects, policy_lines, preview_day
+from cdsflow.services.mail import remind_now, retry_failed_mail, sink_message, sink_messages
+from cdsflow.storage.db import make_engine
 
 
 def _engine():
-    from cdsflow.storage.db import make_engine
-
     return make_engine()
 
 
 def _parse_at(text: str) -> tuple[datetime, bool]:
     """'2025-03-28', '2025-03-28 08:00', '28/03/2025 [08:00]' → (instant in Vietnam, time given?)."""
-    from cdsflow.calendars.timeutil import (
-        TimeFormatError,
-        parse_date,
-        parse_deadline,
-        start_of_day,
-    )
-
     raw = text.strip()
     parts = raw.split()
     if parts and "/" in parts[0]:
@@ -44,15 +45,11 @@ def _parse_at(text: str) -> tuple[datetime, bool]:
 
 
 def _vn(at: datetime | None) -> str:
-    from cdsflow.calendars.timeutil import TZ as VN_TZ
-
     return at.astimezone(VN_TZ).strftime("%d/%m/%Y %H:%M") if at else ""
 
 
 def _start_local_sink(engine, settings):
     """The embedded sink, unless its port is taken (another worker's sink is already there)."""
-    from cdsflow.notifications.sink import DatabaseSinkStore, start_sink
-
     try:
         return start_sink(DatabaseSinkStore(engine), host=settings.host, port=settings.port)
     except (OSError, RuntimeError):
@@ -72,9 +69,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Liệt kê thư hộp thư cục bộ đã nhận (mới nhất trước), hoặc thư gửi thất bại."""
         from sqlalchemy.orm import Session
-
-        from cdsflow.notifications.outbox import failed_messages, status_counts
-        from cdsflow.services.mail import sink_messages
 
         with Session(_engine()) as s:
             counts = status_counts(s)
@@ -103,9 +97,6 @@ def register(app: typer.Typer) -> None:
         """Hiện một thư của hộp thư cục bộ: tiêu đề, người gửi, nội dung, tệp đính kèm."""
         from sqlalchemy.orm import Session
 
-        from cdsflow.notifications.sink import decoded_header
-        from cdsflow.services.mail import sink_message
-
         with Session(_engine()) as s:
             row = sink_message(s, message_id)
             raw = row.raw
@@ -129,9 +120,6 @@ def register(app: typer.Typer) -> None:
     @mail_app.command("send")
     def mail_send() -> None:
         """Gửi ngay các thư đã đến hạn trong hàng đợi (một lượt), rồi thoát."""
-        from cdsflow.notifications.sender import drain_outbox_sync
-        from cdsflow.notifications.settings import load_settings
-
         engine, settings = _engine(), load_settings()
         sink = _start_local_sink(engine, settings) if settings.use_sink else None
         try:
@@ -146,9 +134,6 @@ def register(app: typer.Typer) -> None:
     @mail_app.command("sink")
     def mail_sink(port: int = typer.Option(None, "--port", help="Cổng (mặc định 8025)")) -> None:
         """Chạy riêng hộp thư cục bộ (127.0.0.1), giữ mọi thư nhận được. Ctrl+C để dừng."""
-        from cdsflow.notifications.settings import SINK_HOST, SINK_PORT
-        from cdsflow.notifications.sink import DatabaseSinkStore, start_sink
-
         controller = start_sink(DatabaseSinkStore(_engine()), host=SINK_HOST, port=port or SINK_PORT)
         console.print(f"Hộp thư cục bộ đang nhận thư tại {SINK_HOST}:{port or SINK_PORT}. Ctrl+C để dừng.")
         try:
@@ -163,9 +148,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Xem trước các thư nhắc hạn sẽ gửi trong ngày chứa thời điểm đó (theo dữ liệu hiện tại), không gửi gì."""
         from sqlalchemy.orm import Session
-
-        from cdsflow.calendars.timeutil import local
-        from cdsflow.scheduler.preview import first_subjects, policy_lines, preview_day
 
         # Reminder jobs fire at the start of the sending hours, so the unit is the whole day
         # containing the moment asked about.
@@ -208,8 +190,6 @@ def register(app: typer.Typer) -> None:
         send: bool = typer.Option(False, "--send", help="Gửi ngay hàng đợi sau khi xếp thư"),
     ) -> None:
         """Nhắc ngay các trường chưa hoàn thành một mốc (mỗi mốc tối đa một lần mỗi ngày)."""
-        from cdsflow.services.mail import remind_now
-
         now = datetime.now(UTC)
         engine = _engine()
         result = remind_now(engine, campaign, milestone, now)
@@ -233,8 +213,6 @@ def register(app: typer.Typer) -> None:
         all_failed: bool = typer.Option(False, "--all", help="Gửi lại mọi thư thất bại"),
     ) -> None:
         """Đưa thư gửi thất bại trở lại hàng đợi; tiến trình nền sẽ gửi lại."""
-        from cdsflow.services.mail import retry_failed_mail
-
         if (message_id is None) == (not all_failed):
             raise InvalidInput("Chọn một trong hai: --id N (một thư) hoặc --all (mọi thư thất bại)")
         n = retry_failed_mail(_engine(), [message_id] if message_id is not None else None,
@@ -252,9 +230,6 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Tiến trình nền: bộ lập lịch nhắc hạn, bộ gửi thư và (mặc định) hộp thư cục bộ."""
         import logging
-
-        from cdsflow.app.worker import Worker, WorkerOptions
-        from cdsflow.notifications.settings import load_settings
 
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         engine, settings = _engine(), load_settings()

@@ -6,8 +6,11 @@ from pathlib import Path
 import typer
 import yaml
 
+from cdsflow.app.cli_core import committee_app
 from cdsflow.app.console import console, local
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.services import assessments as assessment_svc
+from cdsflow.services.meetings import meeting_input, record_meeting
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.workflow.context import ActorRef
 
@@ -31,9 +34,6 @@ def meeting_cmd(
     campaign: int | None = typer.Option(None, "--campaign"),
 ) -> None:
     """Ghi thông tin cuộc họp Hội đồng tự đánh giá (Biên bản in đúng thông tin này)."""
-    from cdsflow.services import assessments as assessment_svc
-    from cdsflow.services.meetings import meeting_input, record_meeting
-
     values: dict = {}
     if file is not None:
         try:
@@ -58,6 +58,4 @@ def meeting_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    from cdsflow.app.cli_core import committee_app
-
     committee_app.command("meeting")(meeting_cmd)

@@ -4,8 +4,11 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from cdsflow.app import wiring
 from cdsflow.app.console import console
+from cdsflow.app.web.app import create_app
 from cdsflow.services import accounts as account_svc
+from cdsflow.services import password_links
 from cdsflow.storage.db import UnitOfWork, make_engine
 
 account_app = typer.Typer(help="Tài khoản đăng nhập trang web.", no_args_is_help=True)
@@ -61,9 +64,6 @@ def web_app(secure_cookies: bool | None = None):
     """The app a serving process runs (uvicorn's factory in each worker process)."""
     import os
 
-    from cdsflow.app import wiring
-    from cdsflow.app.web.app import create_app
-
     wiring.install()
     if secure_cookies is None:
         secure_cookies = bool(os.environ.get(SECURE_COOKIES_ENV))
@@ -82,8 +82,6 @@ def account_create(
     password: str = typer.Option(None, "--password", help="Mật khẩu (hỏi khi không ghi và không dùng --send-link)"),
 ) -> None:
     """Tạo tài khoản đăng nhập."""
-    from cdsflow.services import password_links
-
     if password is None and not send_link:
         password = typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
     with UnitOfWork(make_engine()) as u:

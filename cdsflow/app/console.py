@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from cdsflow.calendars.timeutil import short_instant
 from cdsflow.kernel.errors import CdsError
 
 console = Console()
@@ -15,6 +16,4 @@ def fail(err: CdsError | str) -> None:
 
 def local(at) -> str:
     """An instant as Vietnamese officers read it: 23:59 31/03/2025 (calendars.timeutil)."""
-    from cdsflow.calendars.timeutil import short_instant
-
     return short_instant(at) if at is not None else ""

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from cdsflow.documents.render import render
+from cdsflow.kernel import home
+from cdsflow.services.notices import enqueue_transactional
+from cdsflow.services.results import NoResults, recognised_results, recognition_decision
+from cdsflow.storage.tables import Assessment
 from cdsflow.workflow import events
 
 # Which moves mail the school (and its supervisor), and with which template.
@@ -11,8 +16,6 @@ MAIL_ON = {"return_for_supplement": "returned", "submit_proposal": "proposal_rec
 
 def on_assessment_moved(session: Session, event: events.AssessmentMoved) -> None:
     """Queue the state-change mail in the same transaction as the move: both commit or neither."""
-    from cdsflow.services.notices import enqueue_transactional
-
     kind = MAIL_ON.get(event.trigger)
     if kind is None:
         return
@@ -21,8 +24,6 @@ def on_assessment_moved(session: Session, event: events.AssessmentMoved) -> None
         notes = "".join(f"\n- Tiêu chí {code}: {note}" for code, note in event.criteria_notes.items())
         context["reason"] = event.reason + notes
     if kind == "recognised":
-        from cdsflow.services.results import NoResults, recognised_results
-
         try:  # the level the recognition settled (external review, or self scores on an override)
             context["level"] = recognised_results(session, event.assessment_id).level_names
         except NoResults:
@@ -34,14 +35,9 @@ def on_assessment_moved(session: Session, event: events.AssessmentMoved) -> None
 def _recognition_decision(session: Session, assessment_id: int) -> str | None:
     """The recognition decision in force that names this school, as a file to attach; None while no
     decision names it (it is issued after the recognition step)."""
-    from cdsflow.documents.render import render
-    from cdsflow.services.results import recognition_decision
-    from cdsflow.storage.tables import Assessment
-
     record = recognition_decision(session, session.get(Assessment, assessment_id))
     if record is None:
         return None
-    from cdsflow.kernel import home
 
     path = home.papers_dir() / "attachments" / f"qd-cong-nhan-{record.id}.docx"
     if not path.exists():

@@ -12,7 +12,6 @@ import json
 import re
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -677,35 +676,6 @@ def load_yaml_text(text: str, source: str) -> IndexSet:
             return detail
 
         raise IndexSetError(err.message, details=[with_line(d) for d in err.details]) from None
-
-
-def load_index_set_file(path: str | Path) -> IndexSet:
-    """Read a YAML or XLSX index-set file and validate it."""
-    path = Path(path)
-    if not path.is_file():
-        raise IndexSetError(f"Không tìm thấy tệp bộ chỉ số {path}")
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        from cdsflow.assessment.xlsx import load_index_set_workbook
-
-        return load_index_set_workbook(path)
-    if suffix in (".yaml", ".yml"):
-        try:
-            text = safeyaml.read_text(path)
-        except safeyaml.YamlInputError as err:
-            raise IndexSetError(str(err)) from None
-        return load_yaml_text(text, path.name)
-    raise IndexSetError(f"Tệp {path.name}: chỉ nhận tệp .yaml, .yml hoặc .xlsx")
-
-
-@cache
-def shipped_index_sets() -> dict[str, IndexSet]:
-    """The index sets that ship with cdsflow, by code (4725 in full; 3276 and 3806 as frames)."""
-    out: dict[str, IndexSet] = {}
-    for path in sorted(SHIPPED_DIR.glob("*.yaml")):
-        s = load_index_set_file(path)
-        out[s.code] = s
-    return out
 
 
 def index_set_from_content(content: dict, source: str = "") -> IndexSet:

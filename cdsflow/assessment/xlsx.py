@@ -13,9 +13,11 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from cdsflow.assessment.loader import IndexSetError
+from cdsflow.assessment.loader import IndexSetError, parse_index_set
 from cdsflow.assessment.model import ANSWER_KIND_LABELS, AnswerKind, IndexSet, Item
+from cdsflow.assessment.scoring import answer_problem
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.storage.filelimits import check_xlsx
 
 INFO_SHEET = "Thông tin"
 LEVEL_SHEET = "Mức độ"
@@ -205,8 +207,6 @@ def _save(wb, ws, path: Path) -> Path:
 
 def _check_zip(path: Path) -> None:
     """Absurd sizes refused from the zip directory, before openpyxl parses anything."""
-    from cdsflow.storage.filelimits import check_xlsx
-
     try:
         check_xlsx(path)
     except InvalidInput as err:
@@ -282,8 +282,6 @@ def read_index_set_workbook(path: str | Path) -> dict:
 
 def load_index_set_workbook(path: str | Path) -> IndexSet:
     """Read and validate a filled template; every problem names its sheet and cell."""
-    from cdsflow.assessment.loader import parse_index_set
-
     data, rows = _read_index_set_workbook(path)
     try:
         return parse_index_set(data, Path(path).name)
@@ -587,8 +585,6 @@ def read_answer_workbook(path: str | Path, index_set: IndexSet | None = None) ->
 
 
 def _check_cells(index_set: IndexSet, answers: dict, where: dict, name: str) -> None:
-    from cdsflow.assessment.scoring import answer_problem
-
     problems = []
     for code, raw in answers.items():
         item = index_set.items.get(code)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
+from cdsflow.calendars import timeutil
 from cdsflow.kernel.stages import Actor, Stage
 
 # Events of a school's own file a relative deadline may count from (FORMAT.md "Relative deadlines"):
@@ -51,7 +52,6 @@ class RelativeRule:
         what = EVENT_LABELS.get(self.event or "", "") if self.event else f"hạn của mốc '{self.milestone}'"
         text = f"{self.count} {unit} sau khi {what}" if self.event else f"{self.count} {unit} sau {what}"
         if self.cap is not None:
-            from cdsflow.calendars import timeutil
             text += f", không muộn hơn {timeutil.format_instant_vi(self.cap)}"
         return text
 

@@ -14,6 +14,8 @@ from docx import Document
 from docx.oxml.ns import qn
 from docx.shared import Mm
 
+from cdsflow.assessment.files import shipped_index_sets
+from cdsflow.assessment.scoring import level_for
 from cdsflow.documents.build_templates import FONT, MOTTO, NATIONAL_TITLE
 
 NUMBER_RE = re.compile(r"^Số: (\d{2,}|\s+)/[A-Za-zĐđ][A-Za-zĐđ0-9.&]*(-[A-Za-zĐđ][A-Za-zĐđ0-9.&]*)+$")
@@ -263,9 +265,6 @@ def content_problems(doc, code: str, index_set: str = "4725") -> list[str]:
 
 
 def _band_problems(header: list[str], data: list[list[str]], index_set: str) -> list[str]:
-    from cdsflow.assessment.loader import shipped_index_sets
-    from cdsflow.assessment.scoring import level_for
-
     pairs = [(i, header.index(h.replace("Điểm", "Mức", 1))) for i, h in enumerate(header)
              if h.startswith("Điểm") and h.replace("Điểm", "Mức", 1) in header]
     if not pairs and "Điểm đạt" in header and "Mức" in header:

@@ -17,11 +17,14 @@ from typing import Any
 
 import yaml
 
+from cdsflow.calendars.model import RelativeRule
 from cdsflow.calendars.timeutil import TZ
+from cdsflow.documents import paper_sections
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.signature import SignatureSpec, authority_title, signature_context
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.workflow.document_types import document_types
+from cdsflow.workflow.states.committee_formed import committee_role_problems
 
 VN_TZ = TZ  # the one home of Vietnam's zone: calendars/timeutil.py
 _TEXTS = Path(__file__).with_name("texts.yaml")
@@ -48,7 +51,6 @@ def texts() -> dict:
             raise InvalidInput(f"{_TEXTS.name}: loại văn bản không có trong danh mục: «{code}»")
         if not isinstance(block, dict):
             raise InvalidInput(f"{_TEXTS.name}: {code}: phải là một bảng khóa → văn bản")
-    from cdsflow.documents import paper_sections  # papers an officer edits: their own texts/<code>.yaml
 
     for code in paper_sections.PAPERS:
         if code in data:
@@ -185,7 +187,6 @@ def _addressee_lines(addressees: Sequence[str]) -> list[str]:
 def _when(m) -> str:
     relative = getattr(m, "relative", None)
     if relative:  # each school's own deadline (a calendar's RelativeRule, or its snapshot's dict)
-        from cdsflow.calendars.model import RelativeRule
 
         rule = relative if isinstance(relative, RelativeRule) else RelativeRule.from_dict(relative)
         return "Trong " + rule.describe()
@@ -247,8 +248,6 @@ _ROLE_ORDER = {"chair": 0, "vice_chair": 1, "secretary": 2, "member": 3}
 
 
 def check_committee(members: Sequence) -> None:
-    from cdsflow.workflow.states.committee_formed import committee_role_problems
-
     roles = [m.role for m in members]
     problems = committee_role_problems(roles)  # the committee rule, written once
     unknown = sorted({r for r in roles if r not in _ROLE_ORDER})

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from cdsflow.documents import lo_macro
 from cdsflow.kernel.errors import CdsError
+from cdsflow.kernel.home import pdf_cache_dir
 
 START_TIMEOUT = 120.0  # a cold LibreOffice on a busy 2-core machine takes 5–20 s
 POLL = 0.01
@@ -29,8 +30,6 @@ POLL = 0.01
 def _profile_template(binary: str) -> Path:
     """An initialised LibreOffice profile with the macro installed, made once per home and copied
     for each converter (initialising a profile costs as much as a conversion)."""
-    from cdsflow.kernel.home import pdf_cache_dir
-
     # Named for the macro's text: a changed macro gets a fresh template, never an old one.
     template = pdf_cache_dir() / f"lo-profile-{hashlib.sha256(lo_macro.BASIC.encode()).hexdigest()[:12]}"
     if (template / "user" / "basic" / "Standard" / f"{lo_macro.MODULE}.xba").is_file():

@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from cdsflow.documents.converter import pool
 from cdsflow.kernel.errors import CdsError, InvalidInput
+from cdsflow.kernel.home import pdf_cache_dir
 
 CACHE_VERSION = b"cdsflow-pdf-1\n"  # bump to invalidate every cached PDF (another converter, other options)
 
@@ -36,8 +38,6 @@ def content_key(data: bytes) -> str:
 
 
 def cache_path(key: str) -> Path:
-    from cdsflow.kernel.home import pdf_cache_dir
-
     return pdf_cache_dir() / key[:2] / f"{key}.pdf"
 
 
@@ -59,8 +59,6 @@ def _store(key: str, pdf: Path) -> None:
 
 
 def _convert_all(docx_files: Sequence[Path], out_dir: Path, workers: int, timeout: float) -> list[Path]:
-    from cdsflow.documents.converter import pool
-
     binary = soffice()
     out_dir.mkdir(parents=True, exist_ok=True)
     outs = [out_dir / (Path(f).stem + ".pdf") for f in docx_files]

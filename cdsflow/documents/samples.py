@@ -9,9 +9,13 @@ import unicodedata
 from datetime import UTC, date, datetime, timedelta
 
 from cdsflow.documents import contexts as cx
+from cdsflow.documents import paper_sections
 from cdsflow.documents.contexts import Issue
+from cdsflow.documents.samples_more import sample_more
+from cdsflow.documents.samples_plan import plan_sample
 from cdsflow.documents.signature import SignatureSpec
-from cdsflow.storage.tables import Campaign, CampaignMilestone, CommitteeMember, Unit
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, CommitteeMember, Unit
 
 GIVEN = ["An", "Bình", "Chi", "Dũng", "Đức", "Hà", "Hải", "Hạnh", "Lan", "Long", "Mai", "Minh", "Ngọc", "Phúc",
          "Quân", "Sơn", "Thảo", "Trang", "Tuấn", "Vy"]
@@ -99,8 +103,6 @@ def sample_issue(kind: str, *, draft: bool = False, hostile: bool = False) -> Is
 def sample_context(code: str, *, hostile: bool = False, draft: bool = False, rows: int | None = None) -> dict:
     """A complete context for `code`, built through the real builders from sample domain objects
     (with its editable sections, as the service stores it)."""
-    from cdsflow.documents import paper_sections
-
     ctx = _sample_context(code, hostile=hostile, draft=draft, rows=rows)
     return paper_sections.apply(code, ctx, None) if code in paper_sections.PAPERS else ctx
 
@@ -166,10 +168,8 @@ def _sample_context(code: str, *, hostile: bool, draft: bool, rows: int | None) 
                    for i, r in enumerate(sample_recognitions(n if hostile else 3, hostile))]
         return cx.cong_van_nhac(bureau, campaign, sample_milestones()[1], overdue, b_issue)
     if code in ("ke_hoach_authority", "cong_van_trien_khai"):  # the authority's own papers (samples_plan.py)
-        from cdsflow.documents.samples_plan import plan_sample
 
         return plan_sample(code, bureau, campaign, sample_milestones(), b_issue, hostile=hostile)
-    from cdsflow.documents.samples_more import sample_more  # the review's and the report's papers
 
     return sample_more(code, bureau=bureau, school=school, campaign=campaign, s_issue=s_issue, b_issue=b_issue,
                        groups=groups, recognitions=sample_recognitions(n if hostile else 12, hostile), hostile=hostile)
@@ -178,9 +178,6 @@ def _sample_context(code: str, *, hostile: bool, draft: bool, rows: int | None) 
 def seed_database(engine, n_schools: int = 3, *, hostile: bool = False) -> dict:
     """Sample rows (a bureau, its schools, one campaign, assessments, committees) for trying the
     documents commands and for the tests. Returns the ids and codes it created."""
-    from cdsflow.storage.db import UnitOfWork
-    from cdsflow.storage.tables import Assessment
-
     bureau, school0, campaign = sample_units(hostile)
     with UnitOfWork(engine) as uow:
         s = uow.session

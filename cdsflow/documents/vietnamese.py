@@ -10,6 +10,7 @@ import unicodedata
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.text import clean_text
 from cdsflow.workflow.units import SHORT_CODE
 
@@ -49,8 +50,6 @@ def date_line(place: str, day: date | None, *, planned: date | None = None) -> s
     """The date line of the header: `Ba Đình, ngày 05 tháng 02 năm 2025`."""
     place = nfc(place, field="địa danh")
     if not place:
-        from cdsflow.kernel.errors import InvalidInput
-
         raise InvalidInput("Thiếu địa danh cho dòng ngày tháng của văn bản")
     return f"{place}, {date_words(day, planned=planned)}"
 
@@ -102,8 +101,6 @@ def document_code(*groups: str | None) -> str:
     parts = [re.sub(r"\s+", "", nfc(g)) for g in groups if g and nfc(g)]
     for p in parts:
         if not _CODE_GROUP.match(p):
-            from cdsflow.kernel.errors import InvalidInput
-
             raise InvalidInput(f"Ký hiệu văn bản không hợp lệ: «{p}» (chỉ gồm chữ cái, chữ số, '.', '&', bắt đầu bằng chữ cái)")
     return "-".join(parts)
 
@@ -113,8 +110,6 @@ def number_text(number: int | None) -> str:
     if number is None:
         return BLANK
     if number < 1:
-        from cdsflow.kernel.errors import InvalidInput
-
         raise InvalidInput(f"Số văn bản phải lớn hơn 0 (nhận {number})")
     return f"{number:02d}"
 

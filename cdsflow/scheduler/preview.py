@@ -7,11 +7,13 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cdsflow.calendars.timeutil import local
+from cdsflow.calendars.model import RelativeRule
+from cdsflow.calendars.reminders import describe_policy
+from cdsflow.calendars.timeutil import format_instant_vi, local
 from cdsflow.kernel.errors import NotFound
 from cdsflow.services.fanout import FanOutPlan, plan_reminder
-from cdsflow.services.planner import ACTIVE, PlannedReminder, campaign_reminders
-from cdsflow.storage.tables import Campaign
+from cdsflow.services.planner import ACTIVE, PlannedReminder, as_milestone, campaign_reminders
+from cdsflow.storage.tables import Campaign, CampaignMilestone
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,6 @@ class PolicyLine:
 
 def policy_lines(session: Session, *, campaign_id: int | None = None) -> list[PolicyLine]:
     """Each milestone's reminder policy as the calendar set it, for `remind preview`."""
-    from cdsflow.calendars.model import RelativeRule
-    from cdsflow.calendars.reminders import describe_policy
-    from cdsflow.calendars.timeutil import format_instant_vi
-    from cdsflow.services.planner import as_milestone
-    from cdsflow.storage.tables import CampaignMilestone
-
     query = select(CampaignMilestone).join(Campaign, Campaign.id == CampaignMilestone.campaign_id)
     query = query.where(CampaignMilestone.campaign_id == campaign_id) if campaign_id is not None else query.where(
         Campaign.status.in_(ACTIVE), Campaign.parent_id.is_(None))

@@ -18,7 +18,7 @@ from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Unit
+from cdsflow.storage.tables import Assessment, Unit
 from cdsflow.storage.types import UTCDateTime
 from cdsflow.storage.web_tables import Account, LoginThrottle, PasswordToken, WebSession
 from cdsflow.workflow.roles import ROLE_LABELS, Role  # noqa: F401 (re-exported)
@@ -61,15 +61,23 @@ MIN_PASSWORD = 10
 NO_PASSWORD = "!unset"
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so both answers take the same time.
-_DUMMY_HASH = _hasher.hash("cdsflow-không-có-tài-khoản")
+# Verified against when the username is unknown, so both answers take the same time. Hashed on the
+# first login, not at import: an argon2 hash costs every CLI command up to a second otherwise.
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = _hasher.hash("cdsflow-không-có-tài-khoản")
+    return _DUMMY_HASH
 
 
 def set_password_hasher(hasher: PasswordHasher) -> None:
     """Tests and benchmarks use cheap argon2 parameters; a hash keeps its own, so old ones still verify."""
     global _hasher, _DUMMY_HASH
     _hasher = hasher
-    _DUMMY_HASH = hasher.hash("cdsflow-không-có-tài-khoản")
+    _DUMMY_HASH = None
 
 
 class TooManyAttempts(CdsError):
@@ -379,7 +387,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str,
     try:
         # Unknown name or no password yet: the same slow check against the dummy, then a refusal.
         usable = account is not None and account.password_hash != NO_PASSWORD
-        _hasher.verify(account.password_hash if usable else _DUMMY_HASH, password or "")
+        _hasher.verify(account.password_hash if usable else _dummy_hash(), password or "")
         ok = usable and account.active
     except (VerificationError, InvalidHashError):
         ok = False
@@ -481,8 +489,6 @@ DEMO_ACCOUNTS: list[tuple[str, str, Role, str | None, str]] = [
 
 def demo_school_code(uow: UnitOfWork) -> str:
     """The demo school the head and committee accounts belong to: the first one still self-assessing."""
-    from cdsflow.storage.tables import Assessment
-
     bureau = get_unit(uow, "DEMO-PGD-BD")
     row = uow.session.execute(
         select(Unit.code).join(Assessment, Assessment.school_id == Unit.id)

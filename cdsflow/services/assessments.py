@@ -11,6 +11,7 @@ from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate, Transitio
 from cdsflow.kernel.stages import Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.services import authorization, deadlines, sends
+from cdsflow.services.scoring import proposal_gaps as scoring_gaps
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CommitteeMember, Unit
 from cdsflow.workflow import events, rulebook
@@ -209,8 +210,6 @@ def step_refusals(uow: UnitOfWork, assessment_id: int, trigger: str, actor: Acto
                   override_reason: str = "", reason: str = "x", now: datetime | None = None) -> list[str]:
     """What would refuse the step now, without taking it (a confirmation page lists these per school);
     `reason` defaults to a placeholder since a confirmation asks for it next."""
-    from cdsflow.workflow import rulebook
-
     a = find_assessment(uow, assessment_id)
     if STEP_BY_TRIGGER[trigger].source.value != a.state:
         return [f"hồ sơ đang ở giai đoạn «{Stage(a.state).label}»"]
@@ -237,8 +236,6 @@ def acting_unit_for(uow: UnitOfWork, assessment_id: int, trigger: str) -> int:
 
 def proposal_gaps(uow: UnitOfWork, a: Assessment) -> list[str]:
     """What is still missing before the proposal: unscored items, evidence the index set asks for."""
-    from cdsflow.services.scoring import proposal_gaps as scoring_gaps
-
     return scoring_gaps(uow.session, a.id)
 
 

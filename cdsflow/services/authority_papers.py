@@ -19,6 +19,8 @@ from cdsflow.documents import contexts_reports as cr
 from cdsflow.documents import contexts_review as cv
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.contexts import Issue
+from cdsflow.documents.register import kind_word
+from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.stages import Stage
 from cdsflow.services.campaigns import MilestoneView, family_ids, next_milestones
 from cdsflow.services.results import NoResults, recognised_results, recognition_event, school_results
@@ -187,8 +189,6 @@ def _bien_ban(session: Session, ld, issue: Issue) -> dict:
                                ).scalars().first()
         visit_dict = {"visit_date": None, "session": vn.BLANK}
     if team is None:
-        from cdsflow.kernel.errors import InvalidInput
-
         raise InvalidInput(f"Chưa có Đoàn đánh giá ngoài cho {school.name}")
     ext = school_results(session, a.id, "external")
     own = school_results(session, a.id, "self")
@@ -207,8 +207,6 @@ def _bien_ban(session: Session, ld, issue: Issue) -> dict:
 
 
 def _report(session: Session, ld, issue: Issue, data: dict) -> dict:
-    from cdsflow.kernel.errors import InvalidInput
-
     c, authority = ld.campaign, ld.authority
     superior = session.get(Unit, authority.supervisor_id) if authority.supervisor_id else None
     if superior is None:
@@ -260,8 +258,6 @@ def _report(session: Session, ld, issue: Issue, data: dict) -> dict:
                        ("thong_bao", "Phân công nhiệm vụ thành viên Đoàn theo"),
                        ("qd_cong_nhan", "Công nhận mức độ chuyển đổi số theo")):
         for doc in _own_paper(session, authority.id, code, c.id):
-            from cdsflow.documents.register import kind_word
-
             work.append(f"{verb} {_ref(doc, kind_word(code), authority.name)}.")
     return cr.bao_cao_tong_hop(
         authority, c, issue, superior_name=superior.name, totals=totals,

@@ -12,8 +12,12 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from cdsflow.assessment.scoring import score
 from cdsflow.kernel.errors import NotFound
 from cdsflow.kernel.stages import CampaignStatus, Stage
+from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.lookups import family_ids, load_answers
+from cdsflow.services.lookups import recognition_decision as decision
 from cdsflow.services.units import chain_of
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember
 from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember
@@ -60,8 +64,6 @@ def school_facts(session: Session, a: Assessment, actor: ActorRef, *, now: datet
 
 def campaign_facts(session: Session, campaign: Campaign, actor: ActorRef, *, now: datetime | None = None,
                    with_counts: bool = False) -> TransitionContext:
-    from cdsflow.services.campaigns import family_ids
-
     counts: dict[Stage, int] = {}
     if with_counts:
         for state, n in session.execute(
@@ -76,10 +78,6 @@ def campaign_facts(session: Session, campaign: Campaign, actor: ActorRef, *, now
 
 def external_unscored(session: Session, a: Assessment) -> tuple[str, ...] | None:
     """Items the review has not scored; None when it has scored nothing at all."""
-    from cdsflow.assessment.scoring import score
-    from cdsflow.services.indexsets import index_set_for_assessment
-    from cdsflow.services.scoring import load_answers
-
     answers = load_answers(session, a.id, "external")
     if not answers:
         return None
@@ -87,8 +85,6 @@ def external_unscored(session: Session, a: Assessment) -> tuple[str, ...] | None
 
 def recognition_decision(session: Session, a: Assessment) -> str | None:
     """The number line of the Quyết định công nhận in force that names the school, if any."""
-    from cdsflow.services.results import recognition_decision as decision
-
     doc = decision(session, a)
     return (doc.number_line or f"số {doc.number}") if doc is not None else None
 

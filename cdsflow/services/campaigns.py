@@ -11,12 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cdsflow.calendars.model import Calendar
+from cdsflow.calendars.timeutil import local
 from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
 from cdsflow.kernel.text import TextError, clean_text
-from cdsflow.services import authorization
+from cdsflow.services import authorization, deadlines
 from cdsflow.services.indexsets import pin_index_set, require_final, resolve_index_set
 from cdsflow.services.launch_scope import launch_scope
+from cdsflow.services.lookups import family_ids  # noqa: F401 - also this module's interface
 from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
@@ -202,13 +204,6 @@ def _milestone_values(campaign_id: int, position: int, m) -> dict:
     }
 
 
-def family_ids(session: Session, campaign_id: int) -> list[int]:
-    """The campaign and its child campaigns (a Sở campaign spawns one per Phòng): the one home of
-    this lookup, used by lists, counts, results and papers."""
-    return [campaign_id, *session.execute(
-        select(Campaign.id).where(Campaign.parent_id == campaign_id).order_by(Campaign.id)).scalars()]
-
-
 def get_campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:
     campaign = uow.session.get(Campaign, campaign_id)
     if campaign is None:
@@ -328,9 +323,6 @@ def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime,
 
     A school's deadlines depend only on its stage and the days of its events, so schools sharing
     them share one computation; three queries for all the campaigns."""
-    from cdsflow.calendars.timeutil import local
-    from cdsflow.services import deadlines
-
     if not cids:
         return 0, []
     # Plain rows: a Sở's child campaigns repeat one calendar, so they share one fingerprint.

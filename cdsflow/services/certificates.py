@@ -12,7 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from cdsflow.documents import vietnamese as vn
+from cdsflow.documents.pdf import merge_pdfs, to_pdf_parallel
 from cdsflow.kernel.errors import NotFound
+from cdsflow.services import papers as service
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import ISSUED, GeneratedDocument
 from cdsflow.storage.tables import Unit
@@ -45,8 +47,6 @@ def print_certificates(engine: Engine, campaign_id: int, out_dir: Path, *, pdf: 
     """Issue the certificates not yet issued (the gate skips schools not recognised or not named by a
     numbered decision, with the reason), re-produce those already issued, then merge one PDF.
     `progress(phase, done, total)`: phase «Lập giấy chứng nhận» then «Chuyển sang PDF»."""
-    from cdsflow.services import papers as service
-
     out_dir.mkdir(parents=True, exist_ok=True)
     run = CertificateRun()
     existing = _in_force(engine, campaign_id)
@@ -65,8 +65,6 @@ def print_certificates(engine: Engine, campaign_id: int, out_dir: Path, *, pdf: 
         raise NotFound("Không có trường nào đủ điều kiện cấp Giấy chứng nhận trong kế hoạch này",
                        details=[f"{c}: {why}" for c, why in run.skipped[:20]])
     if pdf:
-        from cdsflow.documents.pdf import merge_pdfs, to_pdf_parallel
-
         pdf_dir = out_dir / "pdf"
         pdfs: list[Path] = []
         for start in range(0, len(run.docx), PDF_CHUNK):

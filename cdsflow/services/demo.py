@@ -12,13 +12,23 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from cdsflow.assessment.model import AnswerKind
+from cdsflow.calendars.catalog import find_calendar
+from cdsflow.calendars.loader import load_calendar
 from cdsflow.calendars.model import Calendar
+from cdsflow.calendars.timeutil import is_working_day
 from cdsflow.kernel.stages import Stage
 from cdsflow.services import assessments as assessment_svc
+from cdsflow.services.accounts import create_demo_accounts
 from cdsflow.services.campaigns import campaign_status, launch_campaign
+from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.meetings import MeetingInput, latest_meeting, record_meeting
+from cdsflow.services.review_teams import TeamMemberInput, VisitInput, schedule_visits, set_team, show_team
+from cdsflow.services.scoring import add_evidence, list_evidence, save_answers
 from cdsflow.services.units import get_unit, import_units_file
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Campaign
+from cdsflow.storage.documents_tables import DocumentSetting
+from cdsflow.storage.tables import Assessment, Campaign, Unit
 from cdsflow.workflow.context import ActorRef
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
@@ -77,8 +87,6 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
     """`issue_decision(campaign_id)` issues the numbered Quyết định công nhận (the documents area,
     which this layer may not import): publication rests on it, so without it the schools meant to
     be published stay recognised."""
-    from cdsflow.calendars.catalog import find_calendar
-    from cdsflow.calendars.loader import load_calendar
     now = now or datetime.now(UTC)
     bureau_id = get_unit_id_or_none(uow, BUREAU)
     existing = bureau_id and uow.session.execute(select(Campaign.id).where(Campaign.issuer_id == bureau_id)).first()
@@ -122,9 +130,6 @@ def _review_team(uow: UnitOfWork, campaign_id: int, officer: ActorRef, now: date
     """The ward's external review team (the Quyết định thành lập đoàn and the Thông báo phân công are
     built from it) and its visits to the schools it has reviewed, on working days of the weeks the
     demo's reviews took place, so the Biên bản kiểm tra of each reviewed school can be made."""
-    from cdsflow.calendars.timeutil import is_working_day
-    from cdsflow.services.review_teams import TeamMemberInput, VisitInput, schedule_visits, set_team, show_team
-
     unit = "Phòng Văn hóa - Xã hội phường Ba Đình"
     start, end = (now - timedelta(days=40)).date(), now.date()
     set_team(uow, campaign_id, [
@@ -144,8 +149,6 @@ def _review_team(uow: UnitOfWork, campaign_id: int, officer: ActorRef, now: date
 
 def _paper_settings(uow: UnitOfWork) -> None:
     """Who signs the ward's papers, set once as a unit would (the schools' heads come from their committees)."""
-    from cdsflow.storage.documents_tables import DocumentSetting
-
     uow.session.add(DocumentSetting(unit_id=get_unit(uow, BUREAU).id, signature_mode="head", head_title="TRƯỞNG PHÒNG",
                                     signer_name="Lê Thị Thu Hà", archive_unit="GDĐT",
                                     # the ward's own Kế hoạch and Công văn triển khai print its contact and link
@@ -159,20 +162,14 @@ def _paper_settings(uow: UnitOfWork) -> None:
 
 def _demo_accounts(uow: UnitOfWork) -> None:
     """One web login per role (printed by `cdsflow account demo`)."""
-    from cdsflow.services.accounts import create_demo_accounts
-
     create_demo_accounts(uow)
 
 
 def get_unit_id_or_none(uow: UnitOfWork, code: str) -> int | None:
-    from cdsflow.storage.tables import Unit
-
     return uow.session.execute(select(Unit.id).where(Unit.code == code)).scalar_one_or_none()
 
 
 def _assessments_in_order(uow: UnitOfWork, campaign_id: int) -> list[tuple[int, int]]:
-    from cdsflow.storage.tables import Assessment, Unit
-
     return list(uow.session.execute(
         select(Assessment.id, Assessment.school_id).join(Unit, Unit.id == Assessment.school_id)
         .where(Assessment.campaign_id == campaign_id).order_by(Unit.code)
@@ -219,8 +216,6 @@ def _walk(uow: UnitOfWork, aid: int, school_id: int, target: Stage, officer: Act
 
 def record_demo_meeting(uow: UnitOfWork, aid: int, members: list, head: ActorRef, at: datetime) -> None:
     """The council's meeting as its secretary records it (the Biên bản prints these facts)."""
-    from cdsflow.services.meetings import MeetingInput, latest_meeting, record_meeting
-
     if latest_meeting(uow.session, aid) is not None:
         return
     start = at.replace(hour=1, minute=30, second=0, microsecond=0)  # 8:30 in Hà Nội
@@ -235,9 +230,6 @@ def record_demo_meeting(uow: UnitOfWork, aid: int, members: list, head: ActorRef
 
 def enter_external_scores(uow: UnitOfWork, aid: int, actor: str, strength: float) -> None:
     """The review team's scores: a little stricter than the school's own."""
-    from cdsflow.services.indexsets import index_set_for_assessment
-    from cdsflow.services.scoring import save_answers
-
     index_set = index_set_for_assessment(uow.session, aid)
     save_answers(uow.session, aid, "external", demo_answers(index_set, max(0.0, strength - 0.1)), actor)
     uow.commit()
@@ -246,8 +238,6 @@ def enter_external_scores(uow: UnitOfWork, aid: int, actor: str, strength: float
 def demo_answers(index_set, strength: float) -> dict:
     """Plausible answers for every item: strength 0 is a school just starting, 1 a leading one."""
     from decimal import ROUND_HALF_UP, Decimal
-
-    from cdsflow.assessment.model import AnswerKind
 
     answers: dict = {}
     for item in index_set.items.values():
@@ -268,9 +258,6 @@ def demo_answers(index_set, strength: float) -> dict:
 
 def prepare_proposal(uow: UnitOfWork, aid: int, actor: str, at: datetime, strength: float = 0.7) -> None:
     """Fill the self-assessment a school enters before proposing: every item, evidence per criterion."""
-    from cdsflow.services.indexsets import index_set_for_assessment
-    from cdsflow.services.scoring import add_evidence, list_evidence, save_answers
-
     session = uow.session
     index_set = index_set_for_assessment(session, aid)
     save_answers(session, aid, "self", demo_answers(index_set, strength), actor)

@@ -18,9 +18,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from cdsflow.documents.build_templates import FIXED_ZIP_TIME
+from cdsflow.documents.pdf import merge_pdfs, to_pdf
 from cdsflow.kernel.errors import NotFound
 from cdsflow.kernel.stages import Actor
+from cdsflow.services import papers as service
 from cdsflow.services import signed_copies as signed
+from cdsflow.services.scoring import list_evidence
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone
 from cdsflow.workflow.document_types import document_types
@@ -79,12 +83,8 @@ def calendar_order(engine: Engine, campaign_id: int) -> tuple[list[str], set[str
     return (["bia_ho_so"] if "bia_ho_so" not in order else []) + order, required | {"bia_ho_so"}
 
 
-def build(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *, order: Sequence[str] | None = None,
+def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *, order: Sequence[str] | None = None,
           pdf: bool = False, timeout: float = 120, uploads: Path | None = None) -> Dossier:
-    from cdsflow.documents.build_templates import FIXED_ZIP_TIME
-    from cdsflow.services import papers as service
-    from cdsflow.services.scoring import list_evidence
-
     if order:
         required = set(order)
     else:
@@ -152,8 +152,6 @@ def build(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *,
 def _add_pdfs(zf: zipfile.ZipFile, school_code: str, toc: bytes, items: list[Item], timeout: float) -> None:
     """Each paper as PDF (signed copies as uploaded) and one merged PDF with a bookmark per item:
     contents, papers, then the evidence that is PDF."""
-    from cdsflow.documents.pdf import merge_pdfs, to_pdf
-
     with tempfile.TemporaryDirectory(prefix="cdsflow-dossier-") as tmp:
         work = Path(tmp)
         docx = [(TOC_NAME, toc)] + [(it.name, it.content) for it in items if it.section == "papers" and not it.is_pdf]

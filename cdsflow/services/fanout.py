@@ -25,6 +25,7 @@ from cdsflow.notifications import dbretry
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import TemplateSet, default_templates
 from cdsflow.notifications.settings import MailSettings, load_settings
+from cdsflow.services import deadlines
 from cdsflow.services.deadlines import superseded
 from cdsflow.services.planner import as_milestone, sweep_day
 from cdsflow.storage.notifications_tables import OutboxMessage
@@ -248,8 +249,6 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, 
     """A relative milestone's daily sweep: each school not at the stage yet is reminded when one of
     its own points (from its own deadline, FORMAT.md "Relative deadlines") falls on the sweep's day;
     its supervisor gets a digest of the late ones on a digest point of any of them."""
-    from cdsflow.services import deadlines
-
     day = sweep_day(plan.offset_key)
     manual = plan.offset_key.startswith("manual-")  # an officer's nudge: every school with a deadline
     if day is None and not manual:

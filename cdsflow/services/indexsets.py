@@ -10,7 +10,8 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
-from cdsflow.assessment.loader import canonical_json, index_set_from_content, load_index_set_file, shipped_index_sets
+from cdsflow.assessment.files import load_index_set_file, shipped_index_sets
+from cdsflow.assessment.loader import canonical_json, index_set_from_content
 from cdsflow.assessment.model import IndexSet
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.storage.assessment_tables import IndexSetVersion

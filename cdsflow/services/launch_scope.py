@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from cdsflow.assessment.loader import shipped_index_sets
+from cdsflow.assessment.files import shipped_index_sets
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.stages import CampaignStatus
 from cdsflow.services.indexsets import resolve_index_set

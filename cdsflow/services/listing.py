@@ -18,11 +18,20 @@ from sqlalchemy.orm import Session, aliased
 
 from cdsflow.calendars.timeutil import days_left
 from cdsflow.kernel.errors import InvalidInput, NotFound
-from cdsflow.kernel.stages import STAGE_ORDER, Stage
-from cdsflow.services.campaigns import MilestoneView, family_ids, next_milestones
+from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
+from cdsflow.services.campaigns import (
+    CampaignStatusView,
+    LateSchool,
+    MilestoneView,
+    StageLine,
+    campaign_status,
+    family_ids,
+    next_milestones,
+)
+from cdsflow.services.overview import LevelChart, level_charts
 from cdsflow.services.paging import PER_PAGE, like_pattern, page_numbers
 from cdsflow.storage.assessment_tables import AssessmentScore
-from cdsflow.storage.listing_tables import AssessmentResult
+from cdsflow.storage.listing_tables import AssessmentResult, CampaignFigures
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.units import LEVEL_LABELS, EducationLevel
 
@@ -518,8 +527,6 @@ def stored_figures(session: Session, campaign: Campaign, ids: list[int], kind: s
                    compute) -> tuple[dict, datetime]:
     """(payload, computed at) of `kind` for the campaign: the stored row while its key still matches
     the data, else `compute()` stored under the new key."""
-    from cdsflow.storage.listing_tables import CampaignFigures
-
     key = _province_key(session, campaign, ids, now)
     f = CampaignFigures
     stored = session.execute(select(f.data_key, f.payload, f.computed_at)
@@ -535,8 +542,6 @@ def _store_figures(session: Session, campaign_id: int, kind: str, key: str, payl
     """Replace the stored row in a short transaction of its own (the page's session only reads); two
     processes storing the same figures at once is harmless, so a clash is let go."""
     from sqlalchemy.exc import IntegrityError, OperationalError
-
-    from cdsflow.storage.listing_tables import CampaignFigures
 
     table = CampaignFigures.__table__
     try:
@@ -573,10 +578,6 @@ def _status_payload(v, charts) -> dict:
 
 
 def _status_back(d: dict):
-    from cdsflow.kernel.stages import CampaignStatus
-    from cdsflow.services.campaigns import CampaignStatusView, LateSchool, StageLine
-    from cdsflow.services.overview import LevelChart
-
     cid, title, issuer, year, status, index_set, total, submitted, late_total = d["head"]
     view = CampaignStatusView(
         cid, title, issuer, year, CampaignStatus(status), index_set, total, submitted,
@@ -591,9 +592,6 @@ def dashboard_figures(uow, campaign_id: int, *, now: datetime | None = None, lat
     """(campaign_svc.CampaignStatusView, overview level charts) of the dashboard, kept in
     `campaign_figures` under the same key as the province view: every process reads the stored
     figures until a step, a score or a passing deadline changes them."""
-    from cdsflow.services.campaigns import campaign_status
-    from cdsflow.services.overview import level_charts
-
     now = _now(now)
     session = uow.session
     campaign = session.get(Campaign, campaign_id)

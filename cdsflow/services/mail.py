@@ -20,6 +20,7 @@ from cdsflow.notifications.outbox import (
     status_counts,
 )
 from cdsflow.notifications.settings import load_settings
+from cdsflow.services import authorization
 from cdsflow.services.fanout import FanOutPlan, earlier_stages, plan_reminder
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.notifications_tables import OutboxMessage, SinkMessage, WorkerBeat
@@ -144,8 +145,6 @@ class ReminderPreview:
 
 
 def _checked(uow: UnitOfWork, campaign_id: int, milestone_key: str, now: datetime, actor: ActorRef | None) -> Campaign:
-    from cdsflow.services import authorization
-
     campaign = uow.session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")

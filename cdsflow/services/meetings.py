@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text
+from cdsflow.services import authorization
 from cdsflow.storage.assessment_tables import CommitteeMeeting
 from cdsflow.storage.tables import Assessment, CommitteeMember
 from cdsflow.workflow.context import ActorRef
@@ -72,8 +73,6 @@ def meeting_problems(m: MeetingInput, members: list[str]) -> list[str]:
 def record_meeting(session: Session, assessment_id: int, m: MeetingInput, actor: ActorRef) -> CommitteeMeeting:
     """Store the meeting facts; the rulebook's `record_meeting` (the school's own staff, while its
     file is open, in an active campaign)."""
-    from cdsflow.services import authorization
-
     a = session.get(Assessment, assessment_id)
     if a is None:
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá số {assessment_id}")

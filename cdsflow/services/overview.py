@@ -16,6 +16,7 @@ from cdsflow.calendars.timeutil import TZ
 from cdsflow.kernel.errors import CdsError, NotFound
 from cdsflow.kernel.stages import Stage
 from cdsflow.services.campaigns import family_ids
+from cdsflow.services.indexsets import index_set_by_hash
 from cdsflow.storage.assessment_tables import AssessmentScore
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 
@@ -63,8 +64,6 @@ def public_results(session: Session, campaign_id: int) -> PublicResults:
 
 
 def _group_names(session: Session, c: Campaign) -> tuple[str, str]:
-    from cdsflow.services.indexsets import index_set_by_hash
-
     try:
         names = [g.name for g in index_set_by_hash(session, c.index_set_hash).groups]
     except CdsError:
@@ -83,8 +82,6 @@ class LevelChart:
 
 def level_charts(session: Session, campaign_id: int) -> list[LevelChart]:
     """Schools per level and group, for the self-assessment and the external review: one GROUP BY."""
-    from cdsflow.services.indexsets import index_set_by_hash
-
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")

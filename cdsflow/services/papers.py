@@ -24,20 +24,23 @@ from cdsflow.documents import paper_sections
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.checks import district_names
 from cdsflow.documents.contexts import VN_TZ, Issue
-from cdsflow.documents.register import kind_word, next_number, series_for
+from cdsflow.documents.register import kind_word, next_number, register_lines, series_for
 from cdsflow.documents.render import compiled, render
 from cdsflow.documents.signature import DEFAULT_HEAD_TITLE, SignatureSpec
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import Stage
-from cdsflow.kernel.text import TextError, first_xml_invalid, fold
+from cdsflow.kernel.text import TextError, clean_text, first_xml_invalid, fold
 from cdsflow.services import authority_papers as ap
 from cdsflow.services import plan_papers as plan_service
+from cdsflow.services.campaigns import family_ids
+from cdsflow.services.lookups import campaign_milestones
 from cdsflow.services.meetings import latest_meeting
 from cdsflow.services.results import (
     NoResults,
     SchoolResults,
     override_reason,
     recognised_results,
+    recognition_decision,
     recognition_event,
     school_results,
 )
@@ -124,9 +127,7 @@ def load(session: Session, campaign_id: int | None, school_code: str | None = No
     campaign = _campaign(session, campaign_id)
     authority = session.get(Unit, campaign.issuer_id)
     loaded = Loaded(campaign=campaign, authority=authority, school=school)
-    loaded.milestones = list(session.execute(
-        select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign.id)
-        .order_by(CampaignMilestone.position)).scalars())
+    loaded.milestones = campaign_milestones(session, campaign.id)
     if school is not None:
         loaded.supervisor = session.get(Unit, school.supervisor_id) if school.supervisor_id else authority
         loaded.assessment = session.execute(select(Assessment).where(
@@ -142,8 +143,7 @@ def load_many(session: Session, campaign_id: int, school_codes: Sequence[str]) -
     """`load` for a chunk of schools in four queries instead of four per school (bulk generation)."""
     campaign = _campaign(session, campaign_id)
     authority = session.get(Unit, campaign.issuer_id)
-    milestones = list(session.execute(select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign.id)
-                                      .order_by(CampaignMilestone.position)).scalars())
+    milestones = campaign_milestones(session, campaign.id)
     rows = session.execute(select(Unit, Assessment).join(Assessment, Assessment.school_id == Unit.id)
                            .where(Assessment.campaign_id == campaign.id, Unit.code.in_(list(school_codes)))).all()
     by_code = {u.code: (u, a) for u, a in rows}
@@ -232,8 +232,6 @@ def _kind(code: str) -> str:
 
 def _recognition_decision(session: Session, assessment: Assessment) -> GeneratedDocument | None:
     """The QĐ công nhận in force that names the school (workflow/services/results.py)."""
-    from cdsflow.services.results import recognition_decision
-
     return recognition_decision(session, assessment)
 
 
@@ -305,8 +303,6 @@ def _stage_order(state: str) -> int:
 def _campaign_schools(session: Session, campaign_id: int, code: str | None = None) -> list[tuple[Assessment, Unit]]:
     """The campaign's schools (its child campaigns' too); for an authority's campaign-wide paper,
     only those at the stages its gate (document_types.yaml) names."""
-    from cdsflow.services.campaigns import family_ids
-
     ids = family_ids(session, campaign_id)
     query = (select(Assessment, Unit).join(Unit, Unit.id == Assessment.school_id)
              .where(Assessment.campaign_id.in_(ids)).order_by(Unit.code))
@@ -701,20 +697,8 @@ def dossier_order(extra: dict | None) -> list[str]:
     return order
 
 
-def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *,
-                  order: Sequence[str] | None = None, pdf: bool = False, timeout: float = 120,
-                  uploads: Path | None = None):
-    """The school's dossier zip: contents, papers in binding order (signed copies preferred),
-    evidence (see documents/dossier.py)."""
-    from cdsflow.services.dossier import build
-
-    return build(engine, school_code, campaign_id, out_path, order=order, pdf=pdf, timeout=timeout, uploads=uploads)
-
-
 def register_listing(engine: Engine, unit_code: str | None = None) -> list:
     """The register lines (sổ đăng ký văn bản đi) of one unit, or of every unit."""
-    from cdsflow.documents.register import register_lines
-
     with UnitOfWork(engine) as uow:
         unit_id = _unit_by_code(uow.session, unit_code).id if unit_code else None
         return register_lines(uow.session, unit_id)
@@ -723,8 +707,6 @@ def register_listing(engine: Engine, unit_code: str | None = None) -> list:
 def void_document(engine: Engine, document_id: int, reason: str, actor: str = "") -> GeneratedDocument:
     """Void an issued paper with a reason: its number stays taken (never reused), the paper stays
     in the register marked voided, and later papers no longer cite it."""
-    from cdsflow.kernel.text import TextError, clean_text
-
     try:
         reason = clean_text(reason, field="lý do hủy")
     except TextError as exc:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import select
 from sqlmodel import Session
 
+from cdsflow.calendars.loader import load_calendar
 from cdsflow.documents import contexts as cx
 from cdsflow.documents import contexts_plan as cp
 from cdsflow.documents import sections as sx
@@ -19,6 +20,9 @@ from cdsflow.documents.contexts import Issue
 from cdsflow.documents.register import KIND_WORDS
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import fold
+from cdsflow.services.campaigns import family_ids
+from cdsflow.services.lookups import campaign_milestones
+from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import DocumentSetting
 from cdsflow.storage.tables import Assessment, Campaign, Unit
 from cdsflow.workflow.paper_gates import refuse
@@ -38,8 +42,6 @@ class PlanInputs:
 
 def _calendar(campaign: Campaign, issuer_name: str, required: bool) -> tuple[list[str], list[str], str]:
     """(references, index sets, reason): the calendar the campaign was launched on, as it was then."""
-    from cdsflow.calendars.loader import load_calendar
-
     if not campaign.calendar_source:
         return [], [], (f"đợt đánh giá số {campaign.id} không gắn tệp lịch (phát động với --calendar) nên không có "
                         "căn cứ (kế hoạch cấp trên, văn bản tham chiếu) để ghi vào kế hoạch") if required else ""
@@ -67,8 +69,6 @@ def _typed_reference(ref: str) -> str:
 
 
 def _levels(session: Session, campaign_id: int) -> set[str]:
-    from cdsflow.services.campaigns import family_ids
-
     rows = session.execute(select(Unit.education_level).join(Assessment, Assessment.school_id == Unit.id)
                            .where(Assessment.campaign_id.in_(family_ids(session, campaign_id))).distinct())
     return {fold(x or "") for x in rows.scalars()}
@@ -151,8 +151,6 @@ def inputs(session: Session, code: str, campaign: Campaign, issuer: Unit, milest
 
 
 def _addressees(session: Session, campaign: Campaign, issuer: Unit, area: str) -> list[str]:
-    from cdsflow.services.campaigns import family_ids
-
     schools = list(session.execute(select(Unit).join(Assessment, Assessment.school_id == Unit.id)
                                    .where(Assessment.campaign_id.in_(family_ids(session, campaign.id)))).scalars())
     sup_ids = {s.supervisor_id for s in schools if s.supervisor_id and s.supervisor_id != issuer.id}
@@ -163,9 +161,7 @@ def _addressees(session: Session, campaign: Campaign, issuer: Unit, area: str) -
 
 def defaults(session: Session, code: str, campaign: Campaign, issuer: Unit) -> dict[str, str]:
     """Each section's text as the officer first sees it (the data file filled with stored data)."""
-    from cdsflow.services.papers import load
-
-    got = inputs(session, code, campaign, issuer, load(session, campaign.id).milestones)
+    got = inputs(session, code, campaign, issuer, campaign_milestones(session, campaign.id))
     return sx.default_texts(TEXTS[code], got.values, got.appended)
 
 
@@ -186,8 +182,6 @@ def build(session: Session, code: str, campaign: Campaign, issuer: Unit, milesto
 
 def default_texts(engine, code: str, campaign_id: int) -> dict[str, str]:
     """`defaults` for a campaign by number (the CLI's «docs text»)."""
-    from cdsflow.storage.db import UnitOfWork
-
     if code not in TEXTS:
         raise InvalidInput(f"Văn bản «{code}» không có nội dung soạn theo mục", details=[f"chọn: {', '.join(TEXTS)}"])
     with UnitOfWork(engine) as uow:

@@ -15,9 +15,9 @@ from sqlmodel import Session, select
 from cdsflow.assessment.scoring import score
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.lookups import recognition_decision  # noqa: F401 - also this module's interface
 from cdsflow.services.scoring import PHASE_LABELS, PHASES, list_evidence, load_answers
 from cdsflow.services.sends import sent_self_answers
-from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Unit
 
 
@@ -173,20 +173,3 @@ def recognised_results(session: Session, assessment_id: int) -> SchoolResults:
                         "(và không có lý do công nhận ngoại lệ trong lịch sử)") from None
 
 
-def recognition_decision(session: Session, a: Assessment) -> GeneratedDocument | None:
-    """The Quyết định công nhận in force (numbered, neither voided nor replaced) that names the school:
-    of its campaign or the one above it. The one lookup of it: publication requires it (rulebook),
-    the certificate cites it, the recognition mail attaches it."""
-    from cdsflow.storage.documents_tables import ISSUED
-    from cdsflow.storage.tables import Campaign
-
-    campaign = session.get(Campaign, a.campaign_id)
-    school = session.get(Unit, a.school_id)
-    ids = [a.campaign_id] + ([campaign.parent_id] if campaign is not None and campaign.parent_id else [])
-    for doc in session.exec(select(GeneratedDocument).where(
-            GeneratedDocument.doc_type == "qd_cong_nhan", GeneratedDocument.campaign_id.in_(ids),
-            GeneratedDocument.number.is_not(None), GeneratedDocument.status == ISSUED)
-            .order_by(GeneratedDocument.id.desc())).all():
-        if school is not None and school.code in (doc.context.get("school_codes") or []):
-            return doc
-    return None

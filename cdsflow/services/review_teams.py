@@ -16,6 +16,8 @@ from cdsflow.calendars.timeutil import TZ
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
+from cdsflow.services import authorization
+from cdsflow.services.campaigns import family_ids
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVisit
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
@@ -115,8 +117,6 @@ def _campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:
 def _check_actor(uow: UnitOfWork, c: Campaign, actor: ActorRef) -> None:
     """The rulebook's `form_team`; an actor without a unit is the operator at the command line,
     acting for the issuing unit."""
-    from cdsflow.services import authorization
-
     if actor.unit_id is None:
         actor = ActorRef(actor.name, c.issuer_id, actor.role, actor.account_id)
     authorization.check_campaign(uow.session, actor, "form_team", c.id)
@@ -129,8 +129,6 @@ def _team(session: Session, campaign_id: int) -> ReviewTeam | None:
 
 def _campaign_ids(session: Session, campaign_id: int) -> list[int]:
     """The campaign and its child campaigns (a department's team may visit its bureaus' schools)."""
-    from cdsflow.services.campaigns import family_ids
-
     return family_ids(session, campaign_id)
 
 

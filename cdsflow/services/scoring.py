@@ -37,6 +37,8 @@ from cdsflow.kernel.stages import CampaignStatus, Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.services import authorization, result_lines
 from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.lookups import PHASES, load_answers  # noqa: F401 - also this module's interface
+from cdsflow.services.lookups import phase_code as _phase
 from cdsflow.storage.assessment_tables import (
     AssessmentAnswer,
     AssessmentScore,
@@ -47,7 +49,6 @@ from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember
 from cdsflow.workflow import rulebook
 from cdsflow.workflow.context import ActorRef, TransitionContext
 
-PHASES = ("self", "external")
 PHASE_LABELS = {"self": "tự đánh giá", "external": "đánh giá ngoài"}
 _VN = TZ
 
@@ -68,12 +69,6 @@ def _assessment(session: Session, assessment_id: int, *, for_update: bool = Fals
     if a is None:
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá số {assessment_id}")
     return a
-
-
-def _phase(phase: str) -> str:
-    if phase not in PHASES:
-        raise InvalidInput(f"Giai đoạn chấm điểm không hợp lệ: '{phase}' (dùng: self = tự đánh giá, external = đánh giá ngoài)")
-    return phase
 
 
 PHASE_ACTIONS = {"self": "score_self", "external": "score_external"}
@@ -103,13 +98,6 @@ def _text(value: Any, field_name: str, *, required: bool = False, max_len: int =
 
 
 # ---------------------------------------------------------------- answers and scores
-
-
-def load_answers(session: Session, assessment_id: int, phase: str = "self") -> dict[str, Any]:
-    rows = session.exec(
-        select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment_id, AssessmentAnswer.phase == _phase(phase))
-    ).all()
-    return {r.item_code: r.value for r in rows if r.value is not None}
 
 
 def _json_value(value: Any) -> Any:

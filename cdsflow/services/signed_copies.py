@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.home import uploads_dir
 from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.services import authorization
 from cdsflow.storage.db import UnitOfWork
@@ -29,7 +30,6 @@ SCHOOL_ACTION, AUTHORITY_ACTION = "upload_signed_school_paper", "upload_signed_a
 def _uploads(uploads: Path | None) -> Path:
     if uploads is not None:
         return Path(uploads)
-    from cdsflow.kernel.home import uploads_dir
 
     return uploads_dir()
 

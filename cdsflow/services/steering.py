@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text, fold
+from cdsflow.services import authorization
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.steering_tables import SteeringMember
 from cdsflow.storage.tables import Unit
@@ -51,8 +52,6 @@ def set_steering(uow: UnitOfWork, unit_code: str, members: Sequence[SteeringInpu
                  *, now: datetime | None = None) -> int:
     """Replace the unit's member list (the rulebook's `set_steering`); refused whole, naming every
     problem. A bare name is a person at the command line acting for the unit itself."""
-    from cdsflow.services import authorization
-
     session = uow.session
     unit = _unit(session, unit_code)
     if isinstance(actor, str):

@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.storage.db import make_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BUILDING = ".dang-khoi-tao"  # suffix of the copy being built; left over only by a killed init
@@ -99,7 +100,6 @@ def _init_sqlite_file(engine: Engine, path: Path) -> None:
     building = path.with_name(path.name + BUILDING)
     if start_from is not None:  # an older schema with data: upgrade a copy, never the file itself
         _copy_sqlite(start_from, building)
-    from cdsflow.storage.db import make_engine
 
     beside = make_engine(f"sqlite:///{building}")
     try:

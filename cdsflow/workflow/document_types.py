@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 from cdsflow.kernel.stages import Stage
+from cdsflow.workflow.paper_requirements import REQUIREMENTS
 
 _FILE = Path(__file__).with_name("document_types.yaml")
 
@@ -20,13 +21,11 @@ class DocumentType:
     type_code: str | None
     issued_by: str  # school | supervisor | any
     stages: tuple[Stage, ...] = ()  # empty: every stage
-    requires: tuple[str, ...] = ()  # names in paper_gates.REQUIREMENTS
+    requires: tuple[str, ...] = ()  # names in paper_requirements.REQUIREMENTS
 
 
 @cache
 def document_types() -> dict[str, DocumentType]:
-    from cdsflow.workflow.paper_gates import REQUIREMENTS
-
     rows = yaml.safe_load(_FILE.read_text(encoding="utf-8"))
     out: dict[str, DocumentType] = {}
     problems: list[str] = []

@@ -16,6 +16,7 @@ from transitions import EventData, Machine, MachineError
 from cdsflow.kernel.errors import TransitionRefused
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
 from cdsflow.workflow.context import TransitionContext
+from cdsflow.workflow.rulebook import CAMPAIGN_ACTIONS, enforce
 from cdsflow.workflow.states import STATE_MODULES
 
 
@@ -51,8 +52,6 @@ class _Subject:
 
 
 def _guard(event: EventData) -> bool:
-    from cdsflow.workflow.rulebook import enforce
-
     step = STEP_BY_TRIGGER[event.event.name]
     enforce(step.trigger, event.kwargs["ctx"], step.label)
     return True
@@ -145,8 +144,6 @@ def campaign_machine() -> Machine:
 
 
 def _campaign_guard(event: EventData) -> bool:
-    from cdsflow.workflow.rulebook import CAMPAIGN_ACTIONS, enforce
-
     ctx: TransitionContext | None = event.kwargs.get("ctx")
     action = CAMPAIGN_ACTIONS.get(event.event.name)
     if ctx is not None and action is not None:

@@ -39,7 +39,7 @@ def test_launch_walk_return_and_status(cli, tmp_path):
     form = tmp_path / "phieu.yaml"
     cli("score", "form", "4725", str(form))
     data = yaml.safe_load(form.read_text(encoding="utf-8"))
-    from cdsflow.assessment.loader import shipped_index_sets
+    from cdsflow.assessment.files import shipped_index_sets
     from cdsflow.services.demo import demo_answers
 
     data["answers"] = {k: (float(v) if not isinstance(v, (bool, int, float, str)) else v)

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from cdsflow.app import cli_indexset
-from cdsflow.assessment.loader import shipped_index_sets
+from cdsflow.assessment.files import shipped_index_sets
 from cdsflow.storage.db import make_engine
 from cdsflow.storage.migrate import init_db
 from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember, Unit

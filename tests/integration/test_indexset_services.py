@@ -7,7 +7,8 @@ import pytest
 import yaml
 from sqlmodel import Session, select
 
-from cdsflow.assessment.loader import IndexSetError, shipped_index_sets
+from cdsflow.assessment.files import shipped_index_sets
+from cdsflow.assessment.loader import IndexSetError
 from cdsflow.assessment.xlsx import write_index_set_workbook
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.services import indexsets as svc
@@ -185,7 +186,7 @@ def test_an_imported_set_with_a_new_code_covers_exactly_what_its_file_says(engin
     # Excel round trip keeps the scope.
     book = tmp_path / "thcs.xlsx"
     write_index_set_workbook(book, imported)
-    from cdsflow.assessment.loader import load_index_set_file
+    from cdsflow.assessment.files import load_index_set_file
 
     assert load_index_set_file(book).covers_levels == ("thcs",)
     # A set that names nobody cannot be launched.

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 from openpyxl import load_workbook
 
-from cdsflow.assessment.loader import IndexSetError, load_index_set_file, shipped_index_sets
+from cdsflow.assessment.files import load_index_set_file, shipped_index_sets
+from cdsflow.assessment.loader import IndexSetError
 from cdsflow.assessment.xlsx import read_answer_workbook, write_answer_workbook, write_index_set_workbook
 
 

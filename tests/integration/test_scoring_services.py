@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 from sqlmodel import Session, select
 
-from cdsflow.assessment.loader import shipped_index_sets
+from cdsflow.assessment.files import shipped_index_sets
 from cdsflow.kernel.errors import InvalidInput, NotFound, TransitionRefused
 from cdsflow.services import scoring as svc
 from cdsflow.storage.assessment_tables import AssessmentAnswer, AssessmentScore

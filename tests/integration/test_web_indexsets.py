@@ -9,7 +9,7 @@ import io
 import pytest
 from openpyxl import load_workbook
 
-from cdsflow.assessment.loader import shipped_index_sets
+from cdsflow.assessment.files import shipped_index_sets
 from cdsflow.assessment.xlsx import write_index_set_workbook
 from cdsflow.services.indexsets import list_index_sets, resolve_index_set
 from cdsflow.storage.db import UnitOfWork

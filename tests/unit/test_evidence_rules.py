@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import date
 
 from cdsflow.assessment.evidence import evidence_needed, proposal_gaps_for, still_valid
-from cdsflow.assessment.loader import shipped_index_sets
+from cdsflow.assessment.files import shipped_index_sets
 from cdsflow.assessment.scoring import score
 
 S = shipped_index_sets()["4725"]

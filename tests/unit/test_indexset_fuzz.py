@@ -6,7 +6,8 @@ import copy
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cdsflow.assessment.loader import IndexSetError, parse_index_set, shipped_index_sets
+from cdsflow.assessment.files import shipped_index_sets
+from cdsflow.assessment.loader import IndexSetError, parse_index_set
 
 BASE = shipped_index_sets()["4725"].content
 

@@ -6,15 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from cdsflow.assessment.loader import (
-    IndexSetError,
-    check_cover,
-    load_index_set_file,
-    load_yaml_text,
-    parse_index_set,
-    parse_interval,
-    shipped_index_sets,
-)
+from cdsflow.assessment.files import load_index_set_file, shipped_index_sets
+from cdsflow.assessment.loader import IndexSetError, check_cover, load_yaml_text, parse_index_set, parse_interval
 from cdsflow.assessment.model import AnswerKind, LevelScope
 
 

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cdsflow.assessment.loader import parse_index_set, shipped_index_sets
+from cdsflow.assessment.files import shipped_index_sets
+from cdsflow.assessment.loader import parse_index_set
 from cdsflow.assessment.model import AnswerKind, FailedMandatory, OverallLevel, Policy
 from cdsflow.assessment.scoring import compare, level_for, score
 from cdsflow.kernel.errors import InvalidInput

@@ -23,9 +23,15 @@ from cdsflow.calendars.loader import load_calendar
 from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound
 from cdsflow.kernel.stages import STAGE_ORDER, Stage
 from cdsflow.services import assessments as assessment_svc
-from cdsflow.services import authorization, listing, overview
+from cdsflow.services import authorization, calendar_drafts, listing, overview
 from cdsflow.services import campaigns as campaign_svc
 from cdsflow.services.accounts import Principal
+from cdsflow.services.indexsets import index_set_for_assessment, require_final, resolve_index_set
+from cdsflow.services.launch_scope import describe_scope, launch_scope
+from cdsflow.services.mail import preview_reminder
+from cdsflow.services.mail import remind_now as nudge
+from cdsflow.services.mail import reminder_choices as choices
+from cdsflow.storage.assessment_tables import EvidenceEntry
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, CampaignMilestone, Unit
 from cdsflow.workflow.machine import (
@@ -89,8 +95,6 @@ def launch(
 
 def chosen_calendar(uow: UnitOfWork, p: Principal, calendar: str | None):
     """The launch form's calendar: a shipped name (or 'shipped:NAME'), or 'saved:ID' of the editor."""
-    from cdsflow.services import calendar_drafts
-
     if not calendar:
         return None
     if calendar.startswith(calendar_drafts.SAVED + ":"):
@@ -119,9 +123,6 @@ class LaunchPreview:
 def launch_preview(uow: UnitOfWork, p: Principal, *, school_year: str, index_set_code: str,
                    calendar: str | None) -> LaunchPreview:
     """What a launch would cover, from the same `launch_scope` the launch itself uses."""
-    from cdsflow.services.indexsets import require_final, resolve_index_set
-    from cdsflow.services.launch_scope import describe_scope, launch_scope
-
     require(p, "launch_campaign")
     if p.unit_id is None:
         raise Forbidden("Tài khoản không gắn với Sở/Phòng nào nên không phát động được kế hoạch.")
@@ -210,8 +211,6 @@ def school_page(uow: UnitOfWork, p: Principal, assessment_id: int, *, now: datet
     triggers = [(s.trigger, s.label) for s in STEPS if s.trigger in offered]
     criteria: list[tuple[str, str]] = []
     if any(t == "return_for_supplement" for t, _ in triggers):
-        from cdsflow.services.indexsets import index_set_for_assessment
-
         criteria = [(c.code, c.label) for c in index_set_for_assessment(uow.session, a.id).criteria.values()]
     return SchoolPage(
         view=view, unit_name=uow.session.get(Unit, a.school_id).name, days_left=left, triggers=triggers,
@@ -303,8 +302,6 @@ def require_accounts(p: Principal) -> None:
 def remind_now(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: str, *, now: datetime | None = None,
                base_url: str | None = None):
     """The officer's manual nudge of the schools late for one milestone (at most once a day)."""
-    from cdsflow.services.mail import remind_now as nudge
-
     campaign_for(uow, p, campaign_id)
     authorization.check_campaign(uow.session, actor(p), "remind", campaign_id, now=now)  # before the input
     if milestone_key not in {k for k, _ in milestones(uow, campaign_id)}:
@@ -315,15 +312,11 @@ def remind_now(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: s
 def remind_preview(uow: UnitOfWork, p: Principal, campaign_id: int, milestone_key: str, *,
                    now: datetime | None = None, base_url: str | None = None):
     """What «Nhắc ngay» would queue (recipients, rendered mail), nothing written."""
-    from cdsflow.services.mail import preview_reminder
-
     campaign_for(uow, p, campaign_id)
     return preview_reminder(uow.engine, campaign_id, milestone_key, _now(now), actor(p), base_url=base_url)
 
 
 def reminder_choices(uow: UnitOfWork, campaign_id: int, *, now: datetime | None = None):
-    from cdsflow.services.mail import reminder_choices as choices
-
     return choices(uow.session, campaign_id, _now(now))
 
 
@@ -428,8 +421,6 @@ def confirm_bulk(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, 
 
 def confirm_evidence_removal(uow: UnitOfWork, p: Principal, evidence_id: int) -> Confirmation:
     """Deleting a minh chứng (and its file) cannot be undone: name it, and say why not if the rulebook refuses."""
-    from cdsflow.storage.assessment_tables import EvidenceEntry
-
     entry = uow.session.get(EvidenceEntry, evidence_id)
     if entry is None:
         raise NotFound(f"Không tìm thấy minh chứng số {evidence_id}")

@@ -15,10 +15,13 @@ from cdsflow.app.web.deps import (
     cookie_secure,
     current_principal,
     get_uow,
+    link_base,
 )
 from cdsflow.services import accounts as account_svc
 from cdsflow.services.accounts import Principal
 from cdsflow.services.assessments import MemberInput
+from cdsflow.services.listing import ListQuery
+from cdsflow.services.mail import nudge_message
 from cdsflow.storage.db import UnitOfWork
 
 router = APIRouter(prefix="/api", tags=["cdsflow"])
@@ -208,8 +211,6 @@ class SchoolRow(BaseModel):
                         "dir=desc; phân trang: page, per_page (tối đa 200). Tổng số dòng khớp: tiêu đề X-Total-Count.")
 def schools(campaign_id: int, request: Request, response: Response, p: Principal = Depends(current_principal),
             uow: UnitOfWork = Depends(get_uow)):
-    from cdsflow.services.listing import ListQuery
-
     asked = ListQuery.from_params(request.query_params)
     page = actions.school_list(uow, p, campaign_id, asked, with_options=False)
     response.headers["X-Total-Count"] = str(page.total)
@@ -344,9 +345,6 @@ class RemindIn(BaseModel):
 @router.post("/campaigns/{campaign_id}/remind", summary="Nhắc ngay các trường chậm một mốc")
 def remind(request: Request, campaign_id: int, body: RemindIn, p: Principal = Depends(checked_principal),
            uow: UnitOfWork = Depends(get_uow)):
-    from cdsflow.app.web.deps import link_base
-    from cdsflow.services.mail import nudge_message
-
     r = actions.remind_now(uow, p, campaign_id, body.milestone, base_url=link_base(request))
     return {"late_schools": r.late_schools, "queued": r.written, "skipped_reason": r.skipped_reason,
             "goes_out_at": r.goes_out_at, "schools_without_email": list(r.schools_without_email),

@@ -10,8 +10,25 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 
 from cdsflow import __version__
+from cdsflow.app import wiring
 from cdsflow.app.console import local
-from cdsflow.app.web import errors, limits
+from cdsflow.app.web import (
+    api,
+    errors,
+    limits,
+    pages,
+    routes_accounts,
+    routes_calendars,
+    routes_documents,
+    routes_health,
+    routes_indexsets,
+    routes_lists,
+    routes_mailbox,
+    routes_meetings,
+    routes_scores,
+    routes_teams,
+)
+from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE, MailLinkBase
 from cdsflow.kernel import home
 from cdsflow.workflow.machine import history_text
 
@@ -33,21 +50,6 @@ def create_app(
 ) -> FastAPI:
     """`trusted_proxies`: addresses/networks whose X-Forwarded-For/-Proto are believed
     (default: CDSFLOW_TRUSTED_PROXIES, unset = nobody, so a client cannot pick its own address)."""
-    from cdsflow.app import wiring
-    from cdsflow.app.web import (
-        api,
-        pages,
-        routes_calendars,
-        routes_documents,
-        routes_health,
-        routes_indexsets,
-        routes_lists,
-        routes_mailbox,
-        routes_meetings,
-        routes_scores,
-        routes_teams,
-    )
-
     wiring.install()  # a school returned or recognised from a page gets its mail, as from the CLI
     app = FastAPI(
         title="cdsflow",
@@ -85,12 +87,10 @@ def create_app(
     app.include_router(routes_health.router)
     app.include_router(routes_meetings.pages)
     app.include_router(routes_indexsets.pages)
-    from cdsflow.app.web import routes_accounts
     app.include_router(routes_lists.pages)
     app.include_router(routes_lists.api)
 
     app.include_router(routes_accounts.pages)
-    from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE, MailLinkBase
 
     app.add_middleware(MailLinkBase, session_cookie=SESSION_COOKIE)  # links in mail written while serving
     app.add_middleware(limits.Guard, engine=engine, session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE)

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from fastapi import Depends, Request
 
 from cdsflow.app.web.errors import BadCsrf, NeedLogin
+from cdsflow.notifications.settings import REQUEST_BASE_URL
 from cdsflow.services.accounts import Principal, principal_for
 from cdsflow.storage.db import UnitOfWork
 
@@ -87,7 +88,6 @@ class MailLinkBase:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        from cdsflow.notifications.settings import REQUEST_BASE_URL
 
         request = Request(scope)
         token = REQUEST_BASE_URL.set(link_base(request, trust_host=self.session_cookie in request.cookies))

@@ -9,15 +9,29 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from cdsflow.app.web.access import allowed, assessment_for, campaign_for, require, unit_in_scope
+from cdsflow.app.web.access import actor, allowed, assessment_for, campaign_for, require, unit_in_scope
+from cdsflow.documents.build_templates import FIXED_ZIP_TIME
+from cdsflow.documents.pdf import to_pdf
 from cdsflow.documents.register import RegisterLine, register_line
+from cdsflow.documents.register import register_xlsx as to_xlsx
 from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
+from cdsflow.services import dossier as dossier_svc
+from cdsflow.services import long_lists
 from cdsflow.services import papers as doc_svc
+from cdsflow.services import signed_copies as signed
 from cdsflow.services.accounts import Principal
-from cdsflow.services.steering import STEERING_ROLES  # noqa: F401  (the page's role choices)
+from cdsflow.services.certificates import print_certificates
+from cdsflow.services.signed_copies import latest_by_document
+from cdsflow.services.steering import (
+    STEERING_ROLES,  # noqa: F401  (the page's role choices)
+    SteeringInput,
+    set_steering,
+    steering_members,
+)
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Campaign, Unit
+from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.roles import Role
 
@@ -69,8 +83,6 @@ def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, lim
     if not drafts:
         from dataclasses import replace
 
-        from cdsflow.services.signed_copies import latest_by_document
-
         have = latest_by_document(uow.session, [r.id for r in out])
         out = [replace(r, signed=True) if r.id in have else r for r in out]
     return out
@@ -80,9 +92,6 @@ def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | Non
     """(the page, its DocRows) of the register the principal may see, searched, filtered, sorted and
     paged in SQL (`long_lists.register_page`)."""
     from dataclasses import replace
-
-    from cdsflow.services import long_lists
-    from cdsflow.services.signed_copies import latest_by_document
 
     scope = long_lists.unit_scope(p.unit_id, everything=p.role == Role.ADMIN and p.unit_id is None,
                                   own_only=p.role.school_side)
@@ -113,7 +122,6 @@ def download(uow: UnitOfWork, p: Principal, document_id: int, *, pdf: bool = Fal
     content = doc_svc.reproduce(uow.engine, d.id)
     if not pdf:
         return content, name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-    from cdsflow.documents.pdf import to_pdf
 
     with tempfile.TemporaryDirectory(prefix="cdsflow-web-") as tmp:
         src = Path(tmp) / name
@@ -132,7 +140,7 @@ def dossier(uow: UnitOfWork, p: Principal, assessment_id: int, out_dir: Path,
     a = assessment_for(uow, p, assessment_id)
     school = uow.session.get(Unit, a.school_id)
     out = out_dir / f"ho-so-{school.code}.zip"
-    result = doc_svc.build_dossier(uow.engine, school.code, a.campaign_id, out, uploads=uploads, pdf=pdf)
+    result = dossier_svc.build_dossier(uow.engine, school.code, a.campaign_id, out, uploads=uploads, pdf=pdf)
     return result.path, result.missing
 
 
@@ -188,8 +196,6 @@ def _steering_unit(uow: UnitOfWork, p: Principal, code: str) -> Unit:
 
 def steering_view(uow: UnitOfWork, p: Principal, code: str = "") -> tuple[Unit, list]:
     """The unit's stored steering group and a few blank rows to add members."""
-    from cdsflow.services.steering import steering_members
-
     unit = _steering_unit(uow, p, code)
     rows = [{k: getattr(m, k) for k in STEERING_FIELDS} for m in steering_members(uow.session, unit.id)]
     return unit, rows + [dict.fromkeys(STEERING_FIELDS, "") | {"role": "member"}] * BLANK_STEERING_ROWS
@@ -203,9 +209,6 @@ def steering_typed(columns: dict[str, list[str]]) -> list[dict]:
 
 def steering_save(uow: UnitOfWork, p: Principal, code: str, columns: dict[str, list[str]]) -> int:
     """Store the rows typed in the page (blank rows ignored) as the unit's steering group."""
-    from cdsflow.services.steering import SteeringInput, set_steering
-    from cdsflow.workflow.context import ActorRef
-
     unit = _steering_unit(uow, p, code)
     members = [SteeringInput(**row) for row in steering_typed(columns)
                if any(row[k].strip() for k in STEERING_FIELDS if k != "role")]
@@ -216,9 +219,6 @@ def certificates(uow: UnitOfWork, p: Principal, campaign_id: int, out_dir: Path)
     """Issue (or re-produce) every recognised school's certificate; a zip of the .docx files and,
     when LibreOffice is there, the merged PDF to print."""
     import zipfile
-
-    from cdsflow.documents.build_templates import FIXED_ZIP_TIME
-    from cdsflow.services.certificates import print_certificates
 
     require(p, "issue_authority_paper")
     campaign_for(uow, p, campaign_id)
@@ -243,8 +243,6 @@ def void(uow: UnitOfWork, p: Principal, document_id: int, reason: str) -> Genera
 
 
 def register_xlsx(uow: UnitOfWork, p: Principal) -> bytes:
-    from cdsflow.documents.register import register_xlsx as to_xlsx
-
     lines = [r.line for r in register(uow, p, limit=100_000) if r.line is not None]
     return to_xlsx(lines[::-1])  # a register reads in the order the numbers were given
 
@@ -265,9 +263,6 @@ def may_upload_signed(p: Principal) -> bool:
 def upload_signed(uow: UnitOfWork, p: Principal, document_id: int, source: Path, original_name: str,
                   uploads: Path) -> GeneratedDocument:
     """Store the signed PDF of a paper in scope; the rulebook decides who (the issuer's side)."""
-    from cdsflow.app.web.access import actor
-    from cdsflow.services import signed_copies as signed
-
     d = _document(uow, p, document_id)
     uow.rollback()  # the use-case opens its own unit of work
     signed.upload(uow.engine, d.id, source, actor(p), original_name=original_name, uploads=uploads)
@@ -276,8 +271,6 @@ def upload_signed(uow: UnitOfWork, p: Principal, document_id: int, source: Path,
 
 def signed_file(uow: UnitOfWork, p: Principal, document_id: int, uploads: Path) -> tuple[Path, str]:
     """(file, download name) of the latest signed copy of a paper in scope."""
-    from cdsflow.services import signed_copies as signed
-
     d = _document(uow, p, document_id)
     copy = signed.latest(uow.session, d.id)
     if copy is None:

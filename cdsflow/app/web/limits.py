@@ -22,6 +22,9 @@ from sqlalchemy.engine import Engine
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 
+from cdsflow.services.accounts import principal_for
+from cdsflow.storage.db import UnitOfWork
+
 MB = 1024 * 1024
 DEFAULT_LIMIT = 1 * MB  # forms and JSON: the largest real one (a team's visits) is ~100 KB
 LOGIN_LIMIT = 16 * 1024
@@ -171,8 +174,6 @@ class Guard:
     async def _session_csrf(self, token: str | None) -> str | None:
         if not token:
             return None
-        from cdsflow.services.accounts import principal_for
-        from cdsflow.storage.db import UnitOfWork
 
         def lookup() -> str | None:
             with UnitOfWork(self.engine) as uow:

@@ -8,7 +8,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 
-from cdsflow.app.web import actions
+from cdsflow.app.web import actions, documents
 from cdsflow.app.web.access import allowed
 from cdsflow.app.web.deps import (
     LOGIN_COOKIE,
@@ -18,15 +18,19 @@ from cdsflow.app.web.deps import (
     cookie_secure,
     current_principal,
     get_uow,
+    link_base,
     optional_principal,
 )
 from cdsflow.app.web.errors import BadCsrf, status_of
 from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.kernel.stages import CampaignStatus
 from cdsflow.services import accounts as account_svc
+from cdsflow.services import long_lists, password_links
 from cdsflow.services.accounts import Principal, Role
 from cdsflow.services.assessments import ROLE_LABELS as MEMBER_ROLES
 from cdsflow.services.assessments import MemberInput
+from cdsflow.services.calendar_drafts import calendar_sources
+from cdsflow.services.mail import default_choice, nudge_message
 from cdsflow.services.returns import open_return, returned_ids
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.machine import CAMPAIGN_STEPS, STEP_BY_TRIGGER
@@ -127,8 +131,6 @@ def home(request: Request, p: Principal = Depends(current_principal), uow: UnitO
 
 
 def _campaigns_page(request, p, uow, status=200, error=None, details=None) -> Response:
-    from cdsflow.services.calendar_drafts import calendar_sources
-
     can_launch = allowed(p, "launch_campaign")
     return render(request, "campaigns.html", p, status, campaigns=actions.campaigns(uow, p),
                   calendars=actions.calendar_choices(), can_launch=can_launch,
@@ -198,7 +200,6 @@ def _dashboard(request, p, uow, campaign_id, status=200, **extra) -> Response:
     peak = max([line.count for line in view.stages] + [1])
     steps = [(t, label) for t, (_, _, label) in CAMPAIGN_STEPS.items() if t != "launch"]
     bulk = [(t, STEP_BY_TRIGGER[t].label) for t in actions.BULK_TRIGGERS if allowed(p, t)]
-    from cdsflow.app.web import documents
 
     return render(request, "dashboard.html", p, status, s=view, peak=peak, campaign_steps=steps,
                   levels=actions.level_charts(uow, campaign_id), doc_types=documents.campaign_types(),
@@ -241,8 +242,6 @@ async def bulk(request: Request, campaign_id: int, trigger: str = Form(...), con
 
 
 def _remind_panel(uow, p, campaign_id) -> dict:
-    from cdsflow.services.mail import default_choice
-
     if not allowed(p, "remind"):
         return {"remind_choices": [], "remind_default": None}
     choices = actions.reminder_choices(uow, campaign_id)
@@ -250,8 +249,6 @@ def _remind_panel(uow, p, campaign_id) -> dict:
 
 
 def remind_message(r) -> str:
-    from cdsflow.services.mail import nudge_message
-
     return nudge_message(r)
 
 
@@ -259,8 +256,6 @@ def remind_message(r) -> str:
 def remind_preview(request: Request, campaign_id: int, milestone: str = "", p: Principal = Depends(current_principal),
                    uow: UnitOfWork = Depends(get_uow)) -> Response:
     """Recipients and the rendered mail before anything is queued (the same renderer as the send)."""
-    from cdsflow.app.web.deps import link_base
-
     preview = actions.remind_preview(uow, p, campaign_id, milestone, base_url=link_base(request))
     first = {}
     for row in preview.plan.rows:  # one example of each kind of mail
@@ -272,8 +267,6 @@ def remind_preview(request: Request, campaign_id: int, milestone: str = "", p: P
 @router.post("/campaigns/{campaign_id}/remind")
 def remind(request: Request, campaign_id: int, milestone: str = Form(...), p: Principal = Depends(checked_principal),
            uow: UnitOfWork = Depends(get_uow)) -> Response:
-    from cdsflow.app.web.deps import link_base
-
     result = actions.remind_now(uow, p, campaign_id, milestone, base_url=link_base(request))
     return _dashboard(request, p, uow, campaign_id, reminded=remind_message(result))
 
@@ -346,7 +339,6 @@ def results(request: Request, campaign_id: int, p: Principal | None = Depends(op
 
 def _accounts(request, p, uow, status=200, **extra) -> Response:
     actions.require_accounts(p)
-    from cdsflow.services import long_lists
 
     page = long_lists.accounts_page(uow.session, request.query_params)
     locked = account_svc.locked_usernames(uow) if page.rows else set()
@@ -366,9 +358,6 @@ def accounts_page(request: Request, p: Principal = Depends(current_principal),
 def create_account(request: Request, username: str = Form(""), full_name: str = Form(""), role: str = Form(""),
                    unit_code: str = Form(""), password: str = Form(""), email: str = Form(""),
                    p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
-    from cdsflow.app.web.deps import link_base
-    from cdsflow.services import password_links
-
     actions.require_accounts(p)
     try:
         # No password typed: the owner sets one through a link sent to the address.

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdsflow.app.web.access import actor, campaign_for
+from cdsflow.app.web.access import actor, allowed, campaign_for
 from cdsflow.documents import paper_sections, sections
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.services import authorization
@@ -15,7 +15,7 @@ from cdsflow.services import plan_papers as plan_service
 from cdsflow.services.accounts import Principal
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
-from cdsflow.storage.tables import Unit
+from cdsflow.storage.tables import Campaign, Unit
 from cdsflow.workflow.document_types import document_types
 
 
@@ -78,9 +78,6 @@ def issue(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, typed: dic
 def campaign_links(uow: UnitOfWork, p: Principal) -> list[tuple[int, str]]:
     """The campaigns whose own papers this person may write (their unit issued them), newest first."""
     from sqlalchemy import select
-
-    from cdsflow.app.web.access import allowed
-    from cdsflow.storage.tables import Campaign
 
     if p.unit_id is None or not allowed(p, "issue_authority_paper"):
         return []

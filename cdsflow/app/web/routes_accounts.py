@@ -25,6 +25,8 @@ from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.services import accounts as account_svc
 from cdsflow.services import password_links
 from cdsflow.services.accounts import Principal, Role
+from cdsflow.services.school_accounts import create_school_accounts
+from cdsflow.services.units import get_unit_code
 from cdsflow.storage.db import UnitOfWork
 
 pages = APIRouter(include_in_schema=False)
@@ -133,8 +135,6 @@ def _edit_page(request, p, uow, account_id: int, status: int = 200, **extra) -> 
     account = account_svc.get_account(uow, account_id)
     unit_code = ""
     if account.unit_id:
-        from cdsflow.services.units import get_unit_code
-
         unit_code = get_unit_code(uow, account.unit_id)
     locked = account.username in account_svc.locked_usernames(uow)
     return render(request, "account_edit.html", p, status, a=account, unit_code=unit_code, locked=locked,
@@ -187,8 +187,6 @@ def send_link(request: Request, account_id: int, p: Principal = Depends(checked_
 @pages.post("/accounts/schools")
 def school_accounts(request: Request, campaign_id: int = Form(...), p: Principal = Depends(checked_principal),
                     uow: UnitOfWork = Depends(get_uow)) -> Response:
-    from cdsflow.services.school_accounts import create_school_accounts
-
     actions.require_accounts(p)
     try:
         report = create_school_accounts(uow, campaign_id, base_url=link_base(request))

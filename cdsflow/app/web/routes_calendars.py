@@ -17,6 +17,7 @@ from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import NOTICES, render, save_upload
 from cdsflow.calendars.table import COLUMNS, HEADER, Draft, TableError, groups
+from cdsflow.calendars.xlsx import write_calendar_workbook
 from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput
 from cdsflow.services import calendar_drafts as svc
 from cdsflow.services.accounts import Principal
@@ -99,7 +100,6 @@ def save(request: Request, draft_json: str = Form(""), source: str = Form(""), y
 def export(draft_json: str = Form(""), p: Principal = Depends(checked_principal)) -> Response:
     """The table as it stands, as an Excel workbook with the same columns."""
     _officer(p)
-    from cdsflow.calendars.xlsx import write_calendar_workbook
 
     draft = _draft_from_form(draft_json)
     folder = Path(tempfile.mkdtemp(prefix="cdsflow-lich-"))

@@ -10,15 +10,17 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
-from cdsflow.app.web import documents
+from cdsflow.app.web import documents, paper_text
 from cdsflow.app.web.access import allowed, assessment_for
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import render, save_upload
-from cdsflow.kernel.errors import CdsError
+from cdsflow.app.web.paper_text import campaign_links
+from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound
 from cdsflow.services.accounts import Principal
 from cdsflow.services.long_lists import DOC_STATUSES
 from cdsflow.storage.db import UnitOfWork
+from cdsflow.workflow.paper_gates import PaperRefused
 
 pages = APIRouter(include_in_schema=False)
 api = APIRouter(prefix="/api", tags=["cdsflow"])
@@ -31,8 +33,6 @@ def _attachment(name: str) -> dict:
 @pages.get("/documents")
 def register_page(request: Request, p: Principal = Depends(current_principal),
                   uow: UnitOfWork = Depends(get_uow)) -> Response:
-    from cdsflow.app.web.paper_text import campaign_links
-
     page, rows = documents.register_list(uow, p, request.query_params)
     return render(request, "documents.html", p, rows=rows, P=page, list_path="/documents", doc_types=page.spec.filters["type"][0],
                   statuses=DOC_STATUSES, pdf=documents.pdf_available(),
@@ -135,8 +135,6 @@ SIGNED_MAX = 20 * 1024 * 1024  # the route's body limit in limits.py matches
 async def signed_upload(request: Request, document_id: int, back: str = Form(""), file: UploadFile | None = None,
                         p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
     """The clerk uploads the scanned or digitally signed PDF of a numbered paper."""
-    from cdsflow.kernel.errors import InvalidInput
-
     if file is None or not file.filename:
         raise InvalidInput("Chọn tệp PDF bản đã ký để tải lên")
     stored = await save_upload(request, file, "tmp", (".pdf",), SIGNED_MAX)
@@ -201,8 +199,6 @@ def api_generate_all(request: Request, campaign_id: int, body: dict, p: Principa
 
 def _paper_page(request: Request, p: Principal, campaign_id: int, code: str, fields: list, *, status: int = 200,
                 error: str = "", details: list[str] | None = None, existing: str = "", reason: str = "") -> Response:
-    from cdsflow.app.web import paper_text
-
     return render(request, "paper_text.html", p, status=status, title=paper_text.title(code), code=code,
                   campaign_id=campaign_id, fields=fields, error=error, details=details or [], existing=existing,
                   reason=reason)
@@ -211,9 +207,6 @@ def _paper_page(request: Request, p: Principal, campaign_id: int, code: str, fie
 @pages.get("/campaigns/{campaign_id}/papers/{code}")
 def paper_text_page(request: Request, campaign_id: int, code: str, p: Principal = Depends(current_principal),
                     uow: UnitOfWork = Depends(get_uow)) -> Response:
-    from cdsflow.app.web import paper_text
-    from cdsflow.workflow.paper_gates import PaperRefused
-
     try:
         fields = paper_text.fields(uow, p, campaign_id, code)
     except PaperRefused as err:  # missing data: the reason, not a form with empty sections
@@ -224,9 +217,6 @@ def paper_text_page(request: Request, campaign_id: int, code: str, p: Principal 
 @pages.post("/campaigns/{campaign_id}/papers/{code}")
 async def paper_text_issue(request: Request, campaign_id: int, code: str, p: Principal = Depends(checked_principal),
                            uow: UnitOfWork = Depends(get_uow)) -> Response:
-    from cdsflow.app.web import paper_text
-    from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
-
     form = await request.form()
     typed = paper_text.typed_sections(code, form) if paper_text.editable(code) else {}
     existing, reason = str(form.get("existing", "")), str(form.get("reason", ""))

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from cdsflow import __version__
+from cdsflow.storage.migrate import schema_revisions
 
 router = APIRouter(include_in_schema=False)
 
@@ -18,8 +19,6 @@ def healthz() -> dict:
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
     from sqlalchemy.exc import SQLAlchemyError
-
-    from cdsflow.storage.migrate import schema_revisions
 
     try:
         current, heads = schema_revisions(request.app.state.engine)

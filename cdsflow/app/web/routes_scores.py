@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from starlette.background import BackgroundTask
 
 from cdsflow.app.web import scores
+from cdsflow.app.web.actions import confirm_evidence_removal
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import render, save_upload
@@ -117,7 +118,6 @@ def evidence_download(request: Request, evidence_id: int, p: Principal = Depends
 def evidence_delete(request: Request, evidence_id: int, confirm: str = Form(""), p: Principal = Depends(checked_principal),
                     uow: UnitOfWork = Depends(get_uow)) -> Response:
     if confirm != "1":  # deleting cannot be undone: a page names the evidence first
-        from cdsflow.app.web.actions import confirm_evidence_removal
 
         return render(request, "confirm.html", p, c=confirm_evidence_removal(uow, p, evidence_id))
     aid, criterion = scores.remove_evidence(uow, p, evidence_id)

@@ -18,8 +18,10 @@ from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import NOTICES, render
 from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.kernel.stages import Stage
+from cdsflow.services import long_lists
 from cdsflow.services import review_teams as svc
 from cdsflow.services.accounts import Principal
+from cdsflow.services.campaigns import family_ids
 from cdsflow.storage.db import UnitOfWork
 
 NOTICES["team"] = "Đã lưu Đoàn đánh giá ngoài."
@@ -67,9 +69,6 @@ def _day(value: str, label: str) -> date | None:
 
 def _page(request: Request, p: Principal, uow: UnitOfWork, campaign_id: int, status: int = 200,
           members: list | None = None, **extra) -> Response:
-    from cdsflow.services import long_lists
-    from cdsflow.services.campaigns import family_ids
-
     team = team_of(uow, p, campaign_id, with_schools=False)
     visits = long_lists.visits_page(uow.session, request.query_params, family_ids(uow.session, campaign_id),
                                     team.team_id, [s.value for s in svc.VISITABLE])
