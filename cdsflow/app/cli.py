@@ -5,14 +5,25 @@ import os
 import sys
 
 import typer
-from sqlalchemy.exc import DBAPIError
 
 from cdsflow import __version__
-from cdsflow.app import cli_vi, wiring
+from cdsflow.app import (
+    cli_admin,
+    cli_calendar,
+    cli_core,
+    cli_docs,
+    cli_indexset,
+    cli_mail,
+    cli_meetings,
+    cli_team,
+    cli_vi,
+    cli_web,
+    wiring,
+)
 from cdsflow.app.console import fail
 from cdsflow.kernel import home
 from cdsflow.kernel.errors import CdsError
-from cdsflow.storage.dberrors import describe
+from cdsflow.storage.dberrors import DatabaseError, describe
 
 app = typer.Typer(
     name="cdsflow",
@@ -38,14 +49,12 @@ def _root(
 
 
 def _register() -> None:
-    # Each area adds its own sub-commands from its own module (app/cli_<area>.py).
-    from importlib import import_module
-
+    # Each area adds its own sub-commands from its own module (app/cli_<area>.py), in this order.
     for area in AREAS:
-        import_module(f"cdsflow.app.cli_{area}").register(app)
+        area.register(app)
 
 
-AREAS = ["core", "calendar", "indexset", "docs", "mail", "web", "team", "meetings", "admin"]
+AREAS = [cli_core, cli_calendar, cli_indexset, cli_docs, cli_mail, cli_web, cli_team, cli_meetings, cli_admin]
 
 
 LONG_RUNNING = {"serve", "worker"}
@@ -81,14 +90,14 @@ def main() -> None:
     except CdsError as err:
         fail(err)
         sys.exit(err.exit_code)
-    except DBAPIError as err:
+    except DatabaseError as err:
         if os.environ.get("CDSFLOW_DEBUG"):
             raise
         fail(_database_message(err))
         sys.exit(7)
 
 
-def _database_message(err: DBAPIError) -> str:
+def _database_message(err: DatabaseError) -> str:
     return describe(err)
 
 

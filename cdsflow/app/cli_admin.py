@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from cdsflow.app import wiring
 from cdsflow.app.cli_web import account_app
 from cdsflow.app.console import console
 from cdsflow.kernel import home
@@ -15,7 +16,7 @@ from cdsflow.services import password_links
 from cdsflow.services.school_accounts import create_school_accounts
 from cdsflow.services.units import get_unit_code
 from cdsflow.storage.backup import backup, restore
-from cdsflow.storage.db import UnitOfWork, database_url, make_engine
+from cdsflow.storage.db import database_url
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +35,7 @@ def accounts_schools_cmd(
     campaign: int = typer.Argument(..., help="ID kế hoạch (xem `cdsflow campaign list`)"),
 ) -> None:
     """Tạo tài khoản Hiệu trưởng và Thư ký Hội đồng cho mọi trường của kế hoạch, gửi liên kết đặt mật khẩu."""
-    with UnitOfWork(make_engine()) as u:
+    with wiring.uow() as u:
         r = create_school_accounts(u, campaign)
     console.print(f"{r.campaign_title}: {r.schools} trường. Đã tạo {len(r.created)} tài khoản, xếp {r.links} thư "
                   f"có liên kết đặt mật khẩu vào hàng đợi (tiến trình nền `cdsflow worker` gửi đi).", highlight=False)
@@ -56,7 +57,7 @@ def accounts_edit_cmd(
     unit: str = typer.Option(None, "--unit", help="Mã đơn vị mới (\"\" để bỏ)"),
 ) -> None:
     """Sửa họ tên, địa chỉ thư, vai trò, đơn vị của một tài khoản (chỉ những gì được ghi)."""
-    with UnitOfWork(make_engine()) as u:
+    with wiring.uow() as u:
         a = account_svc.find_account(u, username)
         current_unit = get_unit_code(u, a.unit_id) if a.unit_id else None
         a = account_svc.update_account(
@@ -70,14 +71,14 @@ def accounts_edit_cmd(
 
 def accounts_unlock_cmd(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
     """Gỡ tạm khóa do đăng nhập sai nhiều lần (từ mọi địa chỉ)."""
-    with UnitOfWork(make_engine()) as u:
+    with wiring.uow() as u:
         account_svc.unlock(u, username)
     console.print(f"Đã gỡ tạm khóa tài khoản «{account_svc.normalise_username(username)}».", highlight=False)
 
 
 def accounts_link_cmd(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
     """Gửi (lại) liên kết đặt mật khẩu tới địa chỉ thư của tài khoản."""
-    with UnitOfWork(make_engine()) as u:
+    with wiring.uow() as u:
         password_links.send_setup_link(u, username)
     console.print(f"Đã xếp thư có liên kết đặt mật khẩu cho «{username}» vào hàng đợi gửi.", highlight=False)
 
@@ -90,7 +91,7 @@ def accounts_password_cmd(
                             confirmation_prompt="Nhập lại mật khẩu mới", help="Mật khẩu mới (hỏi khi không ghi)"),
 ) -> None:
     """Đổi mật khẩu của chính mình (cần mật khẩu hiện tại); mọi phiên đăng nhập trên web kết thúc."""
-    with UnitOfWork(make_engine()) as u:
+    with wiring.uow() as u:
         a = account_svc.find_account(u, username)
         account_svc.change_own_password(u, a.id, current, new, new)
     console.print(f"Đã đổi mật khẩu của «{a.username}»; mọi phiên đăng nhập trên web đã kết thúc.", highlight=False)
@@ -100,7 +101,7 @@ def backup_cmd(
     file: Path = typer.Argument(..., help="Tệp sao lưu sẽ ghi (.tar.gz)"),
 ) -> None:
     """Sao lưu cơ sở dữ liệu và tệp (minh chứng tải lên, văn bản đã tạo) vào một tệp."""
-    summary = backup(make_engine(), file)
+    summary = backup(wiring.engine(), file)
     console.print(f"Đã sao lưu ({summary.dialect}, {summary.files} tệp, {summary.size / 1e6:.1f} MB): {summary.path}",
                   highlight=False)
 
@@ -110,7 +111,7 @@ def restore_cmd(
     replace: bool = typer.Option(False, "--replace", help="Thay toàn bộ dữ liệu hiện có bằng bản sao lưu"),
 ) -> None:
     """Khôi phục từ một bản sao lưu vào cơ sở dữ liệu và thư mục dữ liệu hiện tại."""
-    manifest = restore(make_engine(), file, replace=replace)
+    manifest = restore(wiring.engine(), file, replace=replace)
     console.print(f"Đã khôi phục bản sao lưu lúc {manifest['created_at']} "
                   f"(cdsflow {manifest['cdsflow']}, {len(manifest['files'])} tệp).", highlight=False)
 

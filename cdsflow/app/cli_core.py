@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from cdsflow.app import wiring
 from cdsflow.app.console import console, local
 from cdsflow.calendars.catalog import find_calendar
 from cdsflow.calendars.loader import load_calendar
@@ -18,8 +19,7 @@ from cdsflow.services import result_lines
 from cdsflow.services import units as unit_svc
 from cdsflow.services.demo import build_demo
 from cdsflow.services.papers import generate
-from cdsflow.storage.db import UnitOfWork, database_url, make_engine
-from cdsflow.storage.migrate import init_db
+from cdsflow.storage.db import UnitOfWork, database_url
 from cdsflow.storage.tabular import read_table
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.machine import history_text
@@ -29,10 +29,6 @@ units_app = typer.Typer(help="Đơn vị: Sở, Phòng, cơ sở giáo dục.", 
 campaign_app = typer.Typer(help="Kế hoạch đánh giá (chiến dịch hằng năm).", no_args_is_help=True)
 assessment_app = typer.Typer(help="Hồ sơ đánh giá của từng cơ sở giáo dục.", no_args_is_help=True)
 committee_app = typer.Typer(help="Hội đồng tự đánh giá.", no_args_is_help=True)
-
-
-def uow() -> UnitOfWork:
-    return UnitOfWork(make_engine())
 
 
 def register(app: typer.Typer) -> None:
@@ -46,10 +42,12 @@ def register(app: typer.Typer) -> None:
 
 def init_cmd() -> None:
     """Tạo hoặc nâng cấp cơ sở dữ liệu."""
+    from cdsflow.storage.migrate import init_db  # Alembic costs every other command ~0.25 s of start-up
+
     url = database_url()
-    engine = make_engine(url)
+    engine = wiring.engine()
     init_db(engine)
-    with UnitOfWork(engine) as u:
+    with wiring.uow(engine) as u:
         filled = result_lines.fill_if_missing(u.session)
         u.commit()
     console.print(f"Đã khởi tạo cơ sở dữ liệu: {url.split('@')[-1]}")
@@ -63,7 +61,7 @@ def init_cmd() -> None:
 @units_app.command("import")
 def units_import(file: Path = typer.Argument(..., help="Tệp .csv hoặc .xlsx")) -> None:
     """Nhập danh sách đơn vị (nhập tất cả hoặc không nhập gì nếu có dòng lỗi)."""
-    with uow() as u:
+    with wiring.uow() as u:
         report = unit_svc.import_units_file(u, file)
     console.print(f"Đã nhập {report.total} đơn vị: {report.created} mới, {report.updated} cập nhật, "
                   f"{report.unchanged} không đổi.")
@@ -80,7 +78,7 @@ def units_list(
         parsed = parse_kind(kind)
         if parsed is None:
             raise typer.BadParameter(f"loại đơn vị không rõ: {kind}")
-    with uow() as u:
+    with wiring.uow() as u:
         rows = unit_svc.list_units(u, under=under, kind=parsed)
         codes = {r.id: r.code for r in rows} | {
             r.supervisor_id: unit_svc.get_unit_code(u, r.supervisor_id) for r in rows if r.supervisor_id
@@ -110,7 +108,7 @@ def campaign_launch(
 ) -> None:
     """Phát động kế hoạch đánh giá cho các cơ sở giáo dục trực thuộc."""
     cal = load_calendar(find_calendar(calendar)) if calendar else None
-    with uow() as u:
+    with wiring.uow() as u:
         result = campaign_svc.launch_campaign(
             u, issuer_code=issuer, school_year=school_year, index_set=index_set, calendar=cal, title=title,
             school_codes=[c.strip() for c in schools.split(",") if c.strip()] if schools else None,
@@ -123,7 +121,7 @@ def campaign_launch(
 @campaign_app.command("list")
 def campaign_list(issuer: str = typer.Option(None, "--issuer")) -> None:
     """Liệt kê kế hoạch."""
-    with uow() as u:
+    with wiring.uow() as u:
         rows = campaign_svc.list_campaigns(u, issuer_code=issuer)
     table = Table("Số", "Đơn vị ban hành", "Năm học", "Bộ chỉ số", "Trạng thái", "Số CSGD", "Thuộc KH", "Tên kế hoạch")
     for r in rows:
@@ -140,7 +138,7 @@ def campaign_status(
 ) -> None:
     """Số trường theo từng giai đoạn và các trường chậm hạn."""
     now = at.replace(tzinfo=TZ) if at and at.tzinfo is None else at
-    with uow() as u:
+    with wiring.uow() as u:
         s = campaign_svc.campaign_status(u, campaign_id, now=now, late_limit=late)
     console.print(f"[bold]{s.title}[/]\n{s.issuer_name} · năm học {s.school_year} · bộ chỉ số {s.index_set} · "
                   f"{s.status.label}\nĐã nộp tờ trình: [bold]{s.submitted}/{s.total}[/] · chậm hạn: "
@@ -173,7 +171,7 @@ def campaign_advance(
     unit: str = typer.Option(None, "--unit", help="Mã đơn vị của người thực hiện (mặc định: đơn vị ban hành)"),
 ) -> None:
     """Chuyển trạng thái kế hoạch."""
-    with uow() as u:
+    with wiring.uow() as u:
         actor = ActorRef(by, unit_svc.get_unit(u, unit).id) if unit else None
         new = campaign_svc.advance_campaign(u, campaign_id, step, actor)
     console.print(f"Kế hoạch số {campaign_id}: {new.label}")
@@ -193,7 +191,7 @@ REF_HELP = "Số hồ sơ, hoặc mã cơ sở giáo dục"
 @assessment_app.command("show")
 def assessment_show(ref: str = typer.Argument(..., help=REF_HELP), campaign: int = typer.Option(None, "--campaign")) -> None:
     """Xem hồ sơ đánh giá của một cơ sở giáo dục."""
-    with uow() as u:
+    with wiring.uow() as u:
         v = assessment_svc.show_assessment(u, assessment_svc.find_assessment(u, ref, campaign).id)
     console.print(f"[bold]{v.school_name}[/] ({v.school_code}) · hồ sơ số {v.id} · phiên bản {v.version}\n"
                   f"Kế hoạch số {v.campaign_id}: {v.campaign_title}\n"
@@ -211,12 +209,13 @@ def assessment_show(ref: str = typer.Argument(..., help=REF_HELP), campaign: int
 @assessment_app.command("history")
 def assessment_history(ref: str = typer.Argument(..., help=REF_HELP), campaign: int = typer.Option(None, "--campaign")) -> None:
     """Lịch sử các bước của hồ sơ."""
-    with uow() as u:
+    with wiring.uow() as u:
         lines = assessment_svc.history(u, assessment_svc.find_assessment(u, ref, campaign).id)
     table = Table("Thời điểm", "Người thực hiện", "Từ", "Đến", "Nội dung")
     for e in lines:
+        criteria = (e.details or {}).get("criteria") or {}
         table.add_row(local(e.at), e.actor, Stage(e.from_state).label if e.from_state else "", Stage(e.to_state).label,
-                      history_text(e.trigger, e.reason) + "".join(f"\n{k}: {v}" for k, v in ((e.details or {}).get("criteria") or {}).items()))
+                      history_text(e.trigger, e.reason) + "".join(f"\n{k}: {v}" for k, v in criteria.items()))
     console.print(table)
 
 
@@ -232,7 +231,7 @@ def assessment_advance(
                                  help="Chỉ khi công nhận: lý do công nhận không qua đánh giá ngoài đầy đủ"),
 ) -> None:
     """Chuyển hồ sơ sang giai đoạn kế tiếp (hoặc bước --step)."""
-    with uow() as u:
+    with wiring.uow() as u:
         aid = assessment_svc.find_assessment(u, ref, campaign).id
         actor = _actor(u, aid, step, by, unit)
         new = assessment_svc.transition(u, aid, step, actor, override_reason=override, expected_version=version)
@@ -256,7 +255,7 @@ def assessment_return(
         if not sep:
             raise typer.BadParameter(f"cần dạng MÃ=ghi chú: {item}")
         notes[code.strip()] = note.strip()
-    with uow() as u:
+    with wiring.uow() as u:
         aid = assessment_svc.find_assessment(u, ref, campaign).id
         actor = _actor(u, aid, "return_for_supplement", by, unit)
         new = assessment_svc.transition(u, aid, "return_for_supplement", actor, reason=reason,
@@ -287,7 +286,7 @@ def committee_set(
     """Lập (thay) danh sách Hội đồng tự đánh giá."""
     rows = read_table(file, COMMITTEE_COLUMNS)
     members = [assessment_svc.MemberInput(**{k: r.get(k, "") for k in COMMITTEE_COLUMNS}) for _, r in rows]
-    with uow() as u:
+    with wiring.uow() as u:
         aid = assessment_svc.find_assessment(u, ref, campaign).id
         actor = _actor(u, aid, "set_committee", by, None)
         n = assessment_svc.set_committee(u, aid, members, actor, expected_version=version)
@@ -299,7 +298,7 @@ def committee_set(
 
 def demo_cmd() -> None:
     """Tạo dữ liệu mẫu: một Phòng kiểu Ba Đình với ~30 trường ở các giai đoạn khác nhau."""
-    with uow() as u:
+    with wiring.uow() as u:
         summary = build_demo(u, progress=lambda msg: console.print(f"  {msg}"),
                              issue_decision=lambda cid: generate(u.engine, "qd_cong_nhan", campaign_id=cid,
                                                                  actor="Văn thư (dữ liệu mẫu)"))

@@ -8,6 +8,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cdsflow.app import wiring
 from cdsflow.app.console import console
 from cdsflow.documents import paper_sections
 from cdsflow.documents import settings as doc_settings
@@ -18,24 +19,16 @@ from cdsflow.documents.register import COLUMNS, register_xlsx
 from cdsflow.documents.render import render
 from cdsflow.documents.samples import sample_context
 from cdsflow.kernel import safeyaml
-from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.text import TextError, clean_tree
 from cdsflow.services import dossier, steering
 from cdsflow.services import papers as service
 from cdsflow.services import plan_papers as plan_service
 from cdsflow.services import signed_copies as signed
-from cdsflow.services import units as unit_svc
 from cdsflow.services.certificates import print_certificates
-from cdsflow.storage.db import UnitOfWork, make_engine
-from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tabular import read_table
-from cdsflow.workflow.context import ActorRef
 
 docs_app = typer.Typer(help="Văn bản hành chính: tạo, đánh số, đóng hồ sơ.", no_args_is_help=True)
-
-
-def _engine():
-    return make_engine()
 
 
 def _date(value: str | None) -> date | None:
@@ -85,7 +78,7 @@ def generate_cmd(
     if replace and new:
         raise InvalidInput("Chọn một trong --replace hoặc --new")
     on_existing = "replace" if replace else "new" if new else None
-    engine, extra = _engine(), _data(data)
+    engine, extra = wiring.engine(), _data(data)
     if text is not None:
         extra["sections"] = _data(text)  # checked section by section against the paper (documents/sections.py)
     skipped: list[tuple[str, str]] = []
@@ -127,9 +120,9 @@ def text_cmd(
 ) -> None:
     """Ghi nội dung mặc định từng mục của văn bản ra tệp YAML để sửa trước khi ban hành."""
     if doc_type in paper_sections.PAPERS:  # the paper as it would print now, from stored data
-        texts = service.section_defaults(_engine(), doc_type, campaign, school, data=_data(data))
+        texts = service.section_defaults(wiring.engine(), doc_type, campaign, school, data=_data(data))
     else:
-        texts = plan_service.default_texts(_engine(), doc_type, campaign)
+        texts = plan_service.default_texts(wiring.engine(), doc_type, campaign)
     out.write_text(_dump(texts), encoding="utf-8")
     console.print(f"Đã ghi {out} ({len(texts)} mục)", highlight=False)
 
@@ -153,7 +146,7 @@ def dossier_cmd(
     pdf: bool = typer.Option(False, "--pdf", help="Kèm PDF từng văn bản và PDF gộp"),
 ) -> None:
     """Đóng hồ sơ của một trường thành một tệp .zip theo thứ tự kế hoạch yêu cầu."""
-    result = dossier.build_dossier(_engine(), school, campaign, out or Path(f"ho-so-{school}.zip"),
+    result = dossier.build_dossier(wiring.engine(), school, campaign, out or Path(f"ho-so-{school}.zip"),
                                    order=order.split(",") if order else None, pdf=pdf)
     for name, how in result.files:
         console.print(f"  {name}  ({how})", highlight=False)
@@ -170,24 +163,17 @@ def signed_copy_cmd(
     unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị của người tải lên (mặc định: đơn vị ban hành)"),
 ) -> None:
     """Gắn bản đã ký (PDF) vào một văn bản đã cấp số; hồ sơ dùng bản này thay cho bản tạo ra."""
-    engine = _engine()
-    with UnitOfWork(engine) as uow:
-        doc = uow.session.get(GeneratedDocument, document_id)
-        if doc is None:
-            raise NotFound(f"Không tìm thấy văn bản có mã lưu {document_id} trong sổ")
-        unit_id = unit_svc.get_unit(uow, unit).id if unit else doc.unit_id
-        number_line = doc.number_line
-    if not file.is_file():
-        raise InvalidInput(f"Không tìm thấy tệp {file}")
-    copy = signed.upload(engine, document_id, file, ActorRef(by, unit_id))
-    console.print(f"Đã gắn bản đã ký cho {number_line or document_id} ({copy.size // 1024} KB)", highlight=False)
+    engine = wiring.engine()
+    copy = signed.upload_as(engine, document_id, file, by, unit)
+    copy_number = signed.number_line(engine, document_id)
+    console.print(f"Đã gắn bản đã ký cho {copy_number or document_id} ({copy.size // 1024} KB)", highlight=False)
 
 
 @docs_app.command("register")
 def register_cmd(unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị ban hành"),
                  xlsx: Path | None = typer.Option(None, "--xlsx", help="Xuất sổ ra tệp Excel")) -> None:
     """Sổ đăng ký văn bản đi: số, ký hiệu, ngày, trích yếu, người ký, nơi nhận, đơn vị (không gồm dự thảo)."""
-    lines = service.register_listing(_engine(), unit)
+    lines = service.register_listing(wiring.engine(), unit)
     if xlsx is not None:
         xlsx.write_bytes(register_xlsx(lines))
         console.print(f"Đã xuất {len(lines)} dòng ra {xlsx}", highlight=False)
@@ -204,7 +190,7 @@ def void_cmd(document_id: int = typer.Argument(..., help="Mã lưu trong sổ"),
              reason: str = typer.Option(..., "--reason", help="Lý do hủy"),
              by: str = typer.Option("cli", "--by")) -> None:
     """Hủy một văn bản đã cấp số (số không dùng lại; văn bản vẫn ở trong sổ, ghi đã hủy)."""
-    doc = service.void_document(_engine(), document_id, reason, by)
+    doc = service.void_document(wiring.engine(), document_id, reason, by)
     console.print(f"Đã hủy {doc.number_line} (mã lưu {doc.id}): {doc.reason}", highlight=False)
 
 
@@ -212,7 +198,7 @@ def void_cmd(document_id: int = typer.Argument(..., help="Mã lưu trong sổ"),
 def reproduce_cmd(document_id: int = typer.Argument(..., help="Mã lưu trong sổ"),
                   out: Path = typer.Argument(..., help="Tệp .docx ghi ra")) -> None:
     """Tạo lại đúng từng byte một văn bản đã cấp số, từ nội dung đã lưu."""
-    out.write_bytes(service.reproduce(_engine(), document_id))
+    out.write_bytes(service.reproduce(wiring.engine(), document_id))
     console.print(f"Đã ghi {out}", highlight=False)
 
 
@@ -266,7 +252,7 @@ def settings_cmd(
               "certificate_code": certificate_code, "archive_unit": archive_unit,
               "contact_name": contact_name, "contact_title": contact_title, "contact_email": contact_email,
               "contact_phone": contact_phone, "submission_link": submission_link}
-    current = doc_settings.update_settings(_engine(), unit, {k: v for k, v in values.items() if v is not None})
+    current = doc_settings.update_settings(wiring.engine(), unit, {k: v for k, v in values.items() if v is not None})
     for key, value in current.items():
         console.print(f"  {key}: {value}", highlight=False)
 
@@ -278,18 +264,18 @@ def steering_cmd(
     by: str = typer.Option("cli", "--by", help="Người cập nhật"),
 ) -> None:
     """Lưu (thay) hoặc xem danh sách bộ phận chỉ đạo, phụ trách CNTT và chuyển đổi số của một đơn vị."""
-    engine = _engine()
+    engine = wiring.engine()
     if file is not None:
         rows = read_table(file, steering.STEERING_COLUMNS)
         members = [steering.SteeringInput(**{k: r.get(k, "") for k in steering.STEERING_COLUMNS}) for _, r in rows]
-        with UnitOfWork(engine) as uow:
+        with wiring.uow(engine) as uow:
             n = steering.set_steering(uow, unit, members, by)
         console.print(f"Đã lưu bộ phận chỉ đạo của {unit}: {n} thành viên", highlight=False)
-    with UnitOfWork(engine) as uow:
-        unit_row = steering._unit(uow.session, unit)
-        for m in steering.steering_members(uow.session, unit_row.id):
-            console.print(f"  {m.full_name} - {m.position} - {steering.STEERING_ROLES[m.role]}"
-                          f"{' - ' + m.email if m.email else ''}{' - ' + m.phone if m.phone else ''}", highlight=False)
+    with wiring.uow(engine) as uow:
+        members = steering.unit_steering(uow, unit)
+    for m in members:
+        console.print(f"  {m.full_name} - {m.position} - {steering.STEERING_ROLES[m.role]}"
+                      f"{' - ' + m.email if m.email else ''}{' - ' + m.phone if m.phone else ''}", highlight=False)
 
 
 @docs_app.command("certificates")
@@ -311,7 +297,7 @@ def certificates_cmd(
                 tasks[phase] = bar.add_task(phase, total=total)
             bar.update(tasks[phase], completed=done, total=total)
 
-        run = print_certificates(_engine(), campaign, out, pdf=pdf, issued_on=_date(issued_on), actor=by,
+        run = print_certificates(wiring.engine(), campaign, out, pdf=pdf, issued_on=_date(issued_on), actor=by,
                                  workers=workers, progress=report)
     console.print(f"Giấy chứng nhận: {len(run.docx)} tệp ({run.issued} cấp mới, {run.reproduced} đã cấp trước) "
                   f"trong {out}", highlight=False)

@@ -15,13 +15,14 @@ from typing import Any
 import typer
 from rich.table import Table
 
+from cdsflow.app import wiring
 from cdsflow.app.console import console, fail
 from cdsflow.assessment.answer_forms import read_answers, write_answer_form
 from cdsflow.assessment.files import load_index_set_file
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
 from cdsflow.assessment.xlsx import write_index_set_workbook
-from cdsflow.kernel.errors import CdsError, InvalidInput, NotFound
+from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.services.indexsets import import_index_set, index_set_for_assessment, list_index_sets, resolve_index_set
 from cdsflow.services.scoring import (
     add_evidence,
@@ -33,8 +34,7 @@ from cdsflow.services.scoring import (
     save_answers,
     set_assignment,
 )
-from cdsflow.storage.db import make_engine
-from cdsflow.storage.tables import Unit
+from cdsflow.services.units import unit_id_by_code
 from cdsflow.workflow.context import ActorRef
 
 
@@ -54,15 +54,9 @@ def _guard(fn: Callable) -> Callable:
 
 @contextmanager
 def _session() -> Iterator[Any]:
-    from sqlmodel import Session
-
-    engine = make_engine()
-    try:
-        with Session(engine, expire_on_commit=False) as session:
-            yield session
-            session.commit()
-    finally:
-        engine.dispose()
+    """The session of one committed unit of work (the index-set and scoring services take a session)."""
+    with wiring.transaction() as u:
+        yield u.session
 
 
 def _n(d: Decimal | None) -> str:
@@ -159,241 +153,257 @@ def print_result(s: IndexSet, r: ScoreResult) -> None:
         console.print(f"[yellow]Còn {len(r.unscored)} mục chưa chấm:[/] {', '.join(r.unscored)}", highlight=False)
 
 
-def register(app: typer.Typer) -> None:
-    ix = typer.Typer(help="Bộ chỉ số đánh giá (4725, 3276, 3806): mẫu Excel, nhập, kiểm tra, xem.", no_args_is_help=True)
-    sc = typer.Typer(help="Chấm điểm: phiếu trả lời, bảng điểm, lưu câu trả lời của hồ sơ.", no_args_is_help=True)
-    app.add_typer(ix, name="indexset")
-    app.add_typer(sc, name="score")
+indexset_app = typer.Typer(help="Bộ chỉ số đánh giá (4725, 3276, 3806): mẫu Excel, nhập, kiểm tra, xem.", no_args_is_help=True)
+score_app = typer.Typer(help="Chấm điểm: phiếu trả lời, bảng điểm, lưu câu trả lời của hồ sơ.", no_args_is_help=True)
 
-    @ix.command("template")
-    @_guard
-    def template_cmd(
-        out: Path = typer.Argument(..., help="Tệp .xlsx sẽ tạo"),
-        from_: str | None = typer.Option(None, "--from", help="Điền sẵn từ bộ chỉ số có mã này (ví dụ 3806)"),
-    ) -> None:
-        """Tạo tệp Excel mẫu để cán bộ điền bảng tiêu chí chính thức."""
-        if out.suffix.lower() != ".xlsx":
-            raise InvalidInput(f"Tệp mẫu phải có đuôi .xlsx: {out.name}")
-        s = _resolve(from_) if from_ else None
-        write_index_set_workbook(out, s)
-        console.print(f"Đã tạo tệp mẫu {out}" + (f" (điền sẵn từ bộ chỉ số {s.label})" if s else ""), highlight=False)
 
-    @ix.command("check")
-    @_guard
-    def check_cmd(file: Path = typer.Argument(..., help="Tệp .yaml hoặc .xlsx")) -> None:
-        """Kiểm tra một tệp bộ chỉ số (không lưu gì)."""
-        s = load_index_set_file(file)
-        kind = "tạm thời" if s.provisional else "chính thức"
-        console.print(f"Tệp {file.name} hợp lệ: bộ chỉ số {s.code}, phiên bản {s.version} ({kind}), "
-                      f"{len(s.groups)} nhóm, {len(s.criteria)} tiêu chí, {len(s.items)} mục chấm điểm; "
-                      f"mã băm {s.content_hash[:12]}", highlight=False)
+@indexset_app.command("template")
+@_guard
+def template_cmd(
+    out: Path = typer.Argument(..., help="Tệp .xlsx sẽ tạo"),
+    from_: str | None = typer.Option(None, "--from", help="Điền sẵn từ bộ chỉ số có mã này (ví dụ 3806)"),
+) -> None:
+    """Tạo tệp Excel mẫu để cán bộ điền bảng tiêu chí chính thức."""
+    if out.suffix.lower() != ".xlsx":
+        raise InvalidInput(f"Tệp mẫu phải có đuôi .xlsx: {out.name}")
+    s = _resolve(from_) if from_ else None
+    write_index_set_workbook(out, s)
+    console.print(f"Đã tạo tệp mẫu {out}" + (f" (điền sẵn từ bộ chỉ số {s.label})" if s else ""), highlight=False)
 
-    @ix.command("import")
-    @_guard
-    def import_cmd(
-        file: Path = typer.Argument(..., help="Tệp .yaml hoặc .xlsx"),
-        by: str = typer.Option("", "--by", help="Người nhập"),
-    ) -> None:
-        """Kiểm tra và nhập một tệp bộ chỉ số thành phiên bản mới."""
-        with _session() as session:
-            s = import_index_set(session, file, actor=by)
-        kind = " (tạm thời)" if s.provisional else ""
-        console.print(f"Đã nhập bộ chỉ số {s.code} phiên bản {s.version}{kind}; mã băm {s.content_hash[:12]}",
-                      highlight=False)
 
-    @ix.command("list")
-    @_guard
-    def list_cmd() -> None:
-        """Liệt kê các bộ chỉ số và phiên bản."""
-        with _session() as session:
-            rows = list_index_sets(session)
-        table = Table(title="Bộ chỉ số")
-        for col in ("Mã", "Phiên bản", "Tên", "Trạng thái", "Nguồn", "Mã băm"):
-            table.add_column(col, overflow="fold")
-        for r in rows:
-            table.add_row(r.code, r.version, r.title, "tạm thời" if r.provisional else "chính thức",
-                          r.origin + (f" {r.imported_at:%d/%m/%Y}" if r.imported_at else ""), r.content_hash[:12])
-        console.print(table)
+@indexset_app.command("check")
+@_guard
+def check_cmd(file: Path = typer.Argument(..., help="Tệp .yaml hoặc .xlsx")) -> None:
+    """Kiểm tra một tệp bộ chỉ số (không lưu gì)."""
+    s = load_index_set_file(file)
+    kind = "tạm thời" if s.provisional else "chính thức"
+    console.print(f"Tệp {file.name} hợp lệ: bộ chỉ số {s.code}, phiên bản {s.version} ({kind}), "
+                  f"{len(s.groups)} nhóm, {len(s.criteria)} tiêu chí, {len(s.items)} mục chấm điểm; "
+                  f"mã băm {s.content_hash[:12]}", highlight=False)
 
-    @ix.command("show")
-    @_guard
-    def show_cmd(
-        code: str = typer.Argument(..., help="Mã bộ chỉ số (ví dụ 4725) hoặc tệp .yaml/.xlsx"),
-        version: str | None = typer.Option(None, "--version", help="Phiên bản (mặc định: mới nhất)"),
-    ) -> None:
-        """Xem một bộ chỉ số: nhóm, tiêu chí, điểm tối đa, bậc điểm, minh chứng."""
-        print_index_set(_resolve(code, version))
 
-    @sc.command("form")
-    @_guard
-    def form_cmd(
-        indexset: str = typer.Argument(..., help="Mã bộ chỉ số hoặc tệp bộ chỉ số"),
-        out: Path = typer.Argument(..., help="Phiếu trả lời sẽ tạo (.yaml hoặc .xlsx)"),
-    ) -> None:
-        """Tạo phiếu trả lời trống cho một bộ chỉ số."""
-        s = _resolve(indexset)
-        if not s.scorable:
-            raise InvalidInput(f"Bộ chỉ số {s.label} là khung tạm thời, chưa có mục nào để trả lời")
-        write_answer_form(out, s)
-        console.print(f"Đã tạo phiếu trả lời {out} ({len(s.items)} mục)", highlight=False)
+@indexset_app.command("import")
+@_guard
+def import_cmd(
+    file: Path = typer.Argument(..., help="Tệp .yaml hoặc .xlsx"),
+    by: str = typer.Option("", "--by", help="Người nhập"),
+) -> None:
+    """Kiểm tra và nhập một tệp bộ chỉ số thành phiên bản mới."""
+    with _session() as session:
+        s = import_index_set(session, file, actor=by)
+    kind = " (tạm thời)" if s.provisional else ""
+    console.print(f"Đã nhập bộ chỉ số {s.code} phiên bản {s.version}{kind}; mã băm {s.content_hash[:12]}",
+                  highlight=False)
 
-    @sc.command("show")
-    @_guard
-    def score_show_cmd(
-        indexset: str = typer.Argument(..., help="Mã bộ chỉ số hoặc tệp bộ chỉ số"),
-        answers_file: Path = typer.Argument(..., help="Phiếu trả lời đã điền (.yaml hoặc .xlsx)"),
-    ) -> None:
-        """Chấm điểm một phiếu trả lời và in bảng điểm, tổng điểm, mức độ (không lưu gì)."""
-        s = _resolve(indexset)
+
+@indexset_app.command("list")
+@_guard
+def list_cmd() -> None:
+    """Liệt kê các bộ chỉ số và phiên bản."""
+    with _session() as session:
+        rows = list_index_sets(session)
+    table = Table(title="Bộ chỉ số")
+    for col in ("Mã", "Phiên bản", "Tên", "Trạng thái", "Nguồn", "Mã băm"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        table.add_row(r.code, r.version, r.title, "tạm thời" if r.provisional else "chính thức",
+                      r.origin + (f" {r.imported_at:%d/%m/%Y}" if r.imported_at else ""), r.content_hash[:12])
+    console.print(table)
+
+
+@indexset_app.command("show")
+@_guard
+def show_cmd(
+    code: str = typer.Argument(..., help="Mã bộ chỉ số (ví dụ 4725) hoặc tệp .yaml/.xlsx"),
+    version: str | None = typer.Option(None, "--version", help="Phiên bản (mặc định: mới nhất)"),
+) -> None:
+    """Xem một bộ chỉ số: nhóm, tiêu chí, điểm tối đa, bậc điểm, minh chứng."""
+    print_index_set(_resolve(code, version))
+
+
+@score_app.command("form")
+@_guard
+def form_cmd(
+    indexset: str = typer.Argument(..., help="Mã bộ chỉ số hoặc tệp bộ chỉ số"),
+    out: Path = typer.Argument(..., help="Phiếu trả lời sẽ tạo (.yaml hoặc .xlsx)"),
+) -> None:
+    """Tạo phiếu trả lời trống cho một bộ chỉ số."""
+    s = _resolve(indexset)
+    if not s.scorable:
+        raise InvalidInput(f"Bộ chỉ số {s.label} là khung tạm thời, chưa có mục nào để trả lời")
+    write_answer_form(out, s)
+    console.print(f"Đã tạo phiếu trả lời {out} ({len(s.items)} mục)", highlight=False)
+
+
+@score_app.command("show")
+@_guard
+def score_show_cmd(
+    indexset: str = typer.Argument(..., help="Mã bộ chỉ số hoặc tệp bộ chỉ số"),
+    answers_file: Path = typer.Argument(..., help="Phiếu trả lời đã điền (.yaml hoặc .xlsx)"),
+) -> None:
+    """Chấm điểm một phiếu trả lời và in bảng điểm, tổng điểm, mức độ (không lưu gì)."""
+    s = _resolve(indexset)
+    named, answers = read_answers(answers_file, s)
+    if named and named != s.code:
+        raise InvalidInput(f"Phiếu trả lời {answers_file.name} là của bộ chỉ số {named}, không phải {s.code}")
+    print_result(s, score(s, answers))
+
+
+@score_app.command("enter")
+@_guard
+def enter_cmd(
+    answers_file: Path = typer.Argument(..., help="Phiếu trả lời đã điền (.yaml hoặc .xlsx)"),
+    assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
+    phase: str = typer.Option("self", "--phase", help="self = tự đánh giá; external = đánh giá ngoài"),
+    by: str = typer.Option(..., "--by", help="Người nhập"),
+    unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị của người nhập (mặc định: trường "
+                                       "với tự đánh giá, đơn vị ban hành kế hoạch với đánh giá ngoài)"),
+    revision: int | None = typer.Option(None, "--revision", help="Lần lưu của phiếu khi bạn lấy ra "
+                                           "(chống ghi đè điểm người khác vừa lưu)"),
+) -> None:
+    """Lưu câu trả lời của một hồ sơ đánh giá từ phiếu trả lời, rồi in bảng điểm."""
+    with _session() as session:
+        s = index_set_for_assessment(session, assessment)
         named, answers = read_answers(answers_file, s)
         if named and named != s.code:
-            raise InvalidInput(f"Phiếu trả lời {answers_file.name} là của bộ chỉ số {named}, không phải {s.code}")
-        print_result(s, score(s, answers))
+            raise InvalidInput(f"Phiếu trả lời {answers_file.name} là của bộ chỉ số {named}, "
+                               f"hồ sơ số {assessment} chấm theo bộ chỉ số {s.code}")
+        result = save_answers(session, assessment, phase, answers, _actor_for(session, by, unit),
+                              base_revision=revision)
+    console.print(f"Đã lưu {len(answers)} câu trả lời cho hồ sơ số {assessment}", highlight=False)
+    print_result(s, result)
 
-    @sc.command("enter")
-    @_guard
-    def enter_cmd(
-        answers_file: Path = typer.Argument(..., help="Phiếu trả lời đã điền (.yaml hoặc .xlsx)"),
-        assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
-        phase: str = typer.Option("self", "--phase", help="self = tự đánh giá; external = đánh giá ngoài"),
-        by: str = typer.Option(..., "--by", help="Người nhập"),
-        unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị của người nhập (mặc định: trường "
-                                           "với tự đánh giá, đơn vị ban hành kế hoạch với đánh giá ngoài)"),
-        revision: int | None = typer.Option(None, "--revision", help="Lần lưu của phiếu khi bạn lấy ra "
-                                               "(chống ghi đè điểm người khác vừa lưu)"),
-    ) -> None:
-        """Lưu câu trả lời của một hồ sơ đánh giá từ phiếu trả lời, rồi in bảng điểm."""
-        with _session() as session:
-            s = index_set_for_assessment(session, assessment)
-            named, answers = read_answers(answers_file, s)
-            if named and named != s.code:
-                raise InvalidInput(f"Phiếu trả lời {answers_file.name} là của bộ chỉ số {named}, "
-                                   f"hồ sơ số {assessment} chấm theo bộ chỉ số {s.code}")
-            result = save_answers(session, assessment, phase, answers, _actor_for(session, by, unit),
-                                  base_revision=revision)
-        console.print(f"Đã lưu {len(answers)} câu trả lời cho hồ sơ số {assessment}", highlight=False)
-        print_result(s, result)
 
-    @sc.command("gaps")
-    @_guard
-    def gaps_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
-        """Những gì còn thiếu trước khi gửi tờ trình (mục chưa chấm, minh chứng còn thiếu)."""
-        with _session() as session:
-            gaps = proposal_gaps(session, assessment)
-        if not gaps:
-            console.print(f"Hồ sơ số {assessment} đã đủ điểm và minh chứng để gửi tờ trình.", highlight=False)
-            return
-        console.print(f"Hồ sơ số {assessment} còn thiếu {len(gaps)} điều:", highlight=False)
-        for g in gaps:
-            console.print(f"  - {g}", highlight=False)
-        raise typer.Exit(1)
+@score_app.command("gaps")
+@_guard
+def gaps_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
+    """Những gì còn thiếu trước khi gửi tờ trình (mục chưa chấm, minh chứng còn thiếu)."""
+    with _session() as session:
+        gaps = proposal_gaps(session, assessment)
+    if not gaps:
+        console.print(f"Hồ sơ số {assessment} đã đủ điểm và minh chứng để gửi tờ trình.", highlight=False)
+        return
+    console.print(f"Hồ sơ số {assessment} còn thiếu {len(gaps)} điều:", highlight=False)
+    for g in gaps:
+        console.print(f"  - {g}", highlight=False)
+    raise typer.Exit(1)
 
-    @sc.command("compare")
-    @_guard
-    def compare_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
-        """Điểm tự đánh giá và đánh giá ngoài, cạnh nhau, chênh lệch từng mục."""
-        with _session() as session:
-            s, cmp = compare_assessment(session, assessment)
-        table = Table(title=f"Tự đánh giá và đánh giá ngoài — hồ sơ số {assessment}")
-        for col, just in (("Mã", "left"), ("Nội dung", "left"), ("Tự đánh giá", "right"), ("Đánh giá ngoài", "right"),
-                          ("Chênh lệch", "right")):
-            table.add_column(col, justify=just, overflow="fold")
-        for d in cmp.items:
-            diff = d.difference
-            shown = "—" if diff is None else (("+" if diff > 0 else "") + _n(diff))
-            style = "red" if diff is not None and diff < 0 else ""
-            table.add_row(d.code, d.label, _n(d.self_points), _n(d.external_points), f"[{style}]{shown}[/]" if style else shown)
-        for d in cmp.groups:
-            diff = d.difference
-            table.add_row("", f"[bold]Nhóm {d.code}[/]", _n(d.self_points), _n(d.external_points),
-                          "—" if diff is None else _n(diff), end_section=False)
-        console.print(table)
 
-    ev = typer.Typer(help="Minh chứng theo tiêu chí của một hồ sơ đánh giá.", no_args_is_help=True)
-    app.add_typer(ev, name="evidence")
+@score_app.command("compare")
+@_guard
+def compare_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
+    """Điểm tự đánh giá và đánh giá ngoài, cạnh nhau, chênh lệch từng mục."""
+    with _session() as session:
+        s, cmp = compare_assessment(session, assessment)
+    table = Table(title=f"Tự đánh giá và đánh giá ngoài — hồ sơ số {assessment}")
+    for col, just in (("Mã", "left"), ("Nội dung", "left"), ("Tự đánh giá", "right"), ("Đánh giá ngoài", "right"),
+                      ("Chênh lệch", "right")):
+        table.add_column(col, justify=just, overflow="fold")
+    for d in cmp.items:
+        diff = d.difference
+        shown = "—" if diff is None else (("+" if diff > 0 else "") + _n(diff))
+        style = "red" if diff is not None and diff < 0 else ""
+        table.add_row(d.code, d.label, _n(d.self_points), _n(d.external_points), f"[{style}]{shown}[/]" if style else shown)
+    for d in cmp.groups:
+        diff = d.difference
+        table.add_row("", f"[bold]Nhóm {d.code}[/]", _n(d.self_points), _n(d.external_points),
+                      "—" if diff is None else _n(diff), end_section=False)
+    console.print(table)
+evidence_app = typer.Typer(help="Minh chứng theo tiêu chí của một hồ sơ đánh giá.", no_args_is_help=True)
 
-    @ev.command("add")
-    @_guard
-    def evidence_add_cmd(
-        assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
-        criterion: str = typer.Option(..., "--criterion", help="Mã tiêu chí hoặc mục (ví dụ 1.4)"),
-        title: str = typer.Option(..., "--title", help="Tên minh chứng"),
-        link: str = typer.Option("", "--link", help="Đường link"),
-        file: str = typer.Option("", "--file", help="Đường dẫn tệp đã lưu"),
-        number: str = typer.Option("", "--number", help="Số, ký hiệu văn bản"),
-        doc_date: str | None = typer.Option(None, "--date", help="Ngày văn bản (YYYY-MM-DD)"),
-        valid_until: str | None = typer.Option(None, "--valid-until", help="Còn hiệu lực đến (YYYY-MM-DD)"),
-        member: int | None = typer.Option(None, "--member", help="Số thành viên hội đồng phụ trách"),
-        by: str = typer.Option("", "--by", help="Người nhập"),
-        unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị của người nhập (mặc định: trường)"),
-    ) -> None:
-        """Thêm một minh chứng cho một tiêu chí."""
-        with _session() as session:
-            e = add_evidence(session, assessment, criterion, title, link=link, file_path=file, document_number=number,
-                             document_date=_date(doc_date, "--date"), valid_until=_date(valid_until, "--valid-until"),
-                             responsible_member_id=member, actor=_actor_for(session, by, unit))
-        console.print(f"Đã thêm minh chứng số {e.id} cho tiêu chí {e.criterion_code}", highlight=False)
 
-    @ev.command("list")
-    @_guard
-    def evidence_list_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
-        """Liệt kê minh chứng của một hồ sơ đánh giá."""
-        with _session() as session:
-            rows = list_evidence(session, assessment)
-        table = Table(title=f"Minh chứng — hồ sơ số {assessment}")
-        for col in ("Số", "Tiêu chí", "Tên", "Văn bản", "Link / tệp", "Hiệu lực đến"):
-            table.add_column(col, overflow="fold")
-        for e in rows:
-            doc = " ".join(x for x in (e.document_number, f"{e.document_date:%d/%m/%Y}" if e.document_date else "") if x)
-            table.add_row(str(e.id), e.criterion_code, e.title, doc, e.link or e.file_path,
-                          f"{e.valid_until:%d/%m/%Y}" if e.valid_until else "")
-        console.print(table)
+@evidence_app.command("add")
+@_guard
+def evidence_add_cmd(
+    assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
+    criterion: str = typer.Option(..., "--criterion", help="Mã tiêu chí hoặc mục (ví dụ 1.4)"),
+    title: str = typer.Option(..., "--title", help="Tên minh chứng"),
+    link: str = typer.Option("", "--link", help="Đường link"),
+    file: str = typer.Option("", "--file", help="Đường dẫn tệp đã lưu"),
+    number: str = typer.Option("", "--number", help="Số, ký hiệu văn bản"),
+    doc_date: str | None = typer.Option(None, "--date", help="Ngày văn bản (YYYY-MM-DD)"),
+    valid_until: str | None = typer.Option(None, "--valid-until", help="Còn hiệu lực đến (YYYY-MM-DD)"),
+    member: int | None = typer.Option(None, "--member", help="Số thành viên hội đồng phụ trách"),
+    by: str = typer.Option("", "--by", help="Người nhập"),
+    unit: str | None = typer.Option(None, "--unit", help="Mã đơn vị của người nhập (mặc định: trường)"),
+) -> None:
+    """Thêm một minh chứng cho một tiêu chí."""
+    with _session() as session:
+        e = add_evidence(session, assessment, criterion, title, link=link, file_path=file, document_number=number,
+                         document_date=_date(doc_date, "--date"), valid_until=_date(valid_until, "--valid-until"),
+                         responsible_member_id=member, actor=_actor_for(session, by, unit))
+    console.print(f"Đã thêm minh chứng số {e.id} cho tiêu chí {e.criterion_code}", highlight=False)
 
-    @ev.command("assign")
-    @_guard
-    def assign_cmd(
-        assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
-        criterion: str = typer.Option(..., "--criterion", help="Mã tiêu chí (ví dụ 1.3)"),
-        member: int = typer.Option(..., "--member", help="Số thành viên hội đồng"),
-        role: str = typer.Option("thuc_hien", "--role", help="chu_tri (chủ trì) hoặc thuc_hien (thực hiện)"),
-        status: str | None = typer.Option(None, "--status", help="chua_bat_dau | dang_thuc_hien | hoan_thanh"),
-        by: str = typer.Option("", "--by", help="Người nhập"),
-    ) -> None:
-        """Phân công một tiêu chí cho thành viên hội đồng (hoặc cập nhật tiến độ)."""
-        with _session() as session:
-            row = set_assignment(session, assessment, criterion, member, role, status=status, actor=by)
-        console.print(f"Đã phân công tiêu chí {row.criterion_code} cho thành viên số {row.member_id} ({row.role}, {row.status})",
-                      highlight=False)
 
-    @ev.command("rollover")
-    @_guard
-    def rollover_cmd(
-        from_id: int = typer.Option(..., "--from", help="Số hồ sơ năm trước"),
-        to_id: int = typer.Option(..., "--to", help="Số hồ sơ năm nay (cùng trường)"),
-        by: str = typer.Option("", "--by", help="Người thực hiện"),
-    ) -> None:
-        """Chép hội đồng, phân công và minh chứng còn hiệu lực từ hồ sơ năm trước."""
-        with _session() as session:
-            rep = roll_over(session, from_id, to_id, actor=by)
-        console.print(f"Đã chép {rep.members} thành viên, {rep.assignments} phân công, {rep.evidence} minh chứng "
-                      f"sang hồ sơ số {to_id}", highlight=False)
-        for reason in rep.skipped:
-            console.print(f"  bỏ qua: {reason}", highlight=False)
+@evidence_app.command("list")
+@_guard
+def evidence_list_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
+    """Liệt kê minh chứng của một hồ sơ đánh giá."""
+    with _session() as session:
+        rows = list_evidence(session, assessment)
+    table = Table(title=f"Minh chứng — hồ sơ số {assessment}")
+    for col in ("Số", "Tiêu chí", "Tên", "Văn bản", "Link / tệp", "Hiệu lực đến"):
+        table.add_column(col, overflow="fold")
+    for e in rows:
+        doc = " ".join(x for x in (e.document_number, f"{e.document_date:%d/%m/%Y}" if e.document_date else "") if x)
+        table.add_row(str(e.id), e.criterion_code, e.title, doc, e.link or e.file_path,
+                      f"{e.valid_until:%d/%m/%Y}" if e.valid_until else "")
+    console.print(table)
 
-    @ev.command("progress")
-    @_guard
-    def progress_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
-        """Tiến độ theo từng thành viên hội đồng."""
-        with _session() as session:
-            rows = member_progress(session, assessment)
-        table = Table(title=f"Tiến độ theo thành viên — hồ sơ số {assessment}")
-        for col in ("Thành viên", "Tiêu chí được giao", "Chủ trì", "Đã chấm", "Có minh chứng", "Báo hoàn thành",
-                    "Xong", "%"):
-            table.add_column(col)
-        for p in rows:
-            table.add_row(p.full_name, ", ".join(p.criteria), ", ".join(p.lead), str(p.scored), str(p.with_evidence),
-                          str(p.done), str(p.complete), f"{p.percent}%")
-        console.print(table)
+
+@evidence_app.command("assign")
+@_guard
+def assign_cmd(
+    assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
+    criterion: str = typer.Option(..., "--criterion", help="Mã tiêu chí (ví dụ 1.3)"),
+    member: int = typer.Option(..., "--member", help="Số thành viên hội đồng"),
+    role: str = typer.Option("thuc_hien", "--role", help="chu_tri (chủ trì) hoặc thuc_hien (thực hiện)"),
+    status: str | None = typer.Option(None, "--status", help="chua_bat_dau | dang_thuc_hien | hoan_thanh"),
+    by: str = typer.Option("", "--by", help="Người nhập"),
+) -> None:
+    """Phân công một tiêu chí cho thành viên hội đồng (hoặc cập nhật tiến độ)."""
+    with _session() as session:
+        row = set_assignment(session, assessment, criterion, member, role, status=status, actor=by)
+    console.print(f"Đã phân công tiêu chí {row.criterion_code} cho thành viên số {row.member_id} ({row.role}, {row.status})",
+                  highlight=False)
+
+
+@evidence_app.command("rollover")
+@_guard
+def rollover_cmd(
+    from_id: int = typer.Option(..., "--from", help="Số hồ sơ năm trước"),
+    to_id: int = typer.Option(..., "--to", help="Số hồ sơ năm nay (cùng trường)"),
+    by: str = typer.Option("", "--by", help="Người thực hiện"),
+) -> None:
+    """Chép hội đồng, phân công và minh chứng còn hiệu lực từ hồ sơ năm trước."""
+    with _session() as session:
+        rep = roll_over(session, from_id, to_id, actor=by)
+    console.print(f"Đã chép {rep.members} thành viên, {rep.assignments} phân công, {rep.evidence} minh chứng "
+                  f"sang hồ sơ số {to_id}", highlight=False)
+    for reason in rep.skipped:
+        console.print(f"  bỏ qua: {reason}", highlight=False)
+
+
+@evidence_app.command("progress")
+@_guard
+def progress_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
+    """Tiến độ theo từng thành viên hội đồng."""
+    with _session() as session:
+        rows = member_progress(session, assessment)
+    table = Table(title=f"Tiến độ theo thành viên — hồ sơ số {assessment}")
+    for col in ("Thành viên", "Tiêu chí được giao", "Chủ trì", "Đã chấm", "Có minh chứng", "Báo hoàn thành",
+                "Xong", "%"):
+        table.add_column(col)
+    for p in rows:
+        table.add_row(p.full_name, ", ".join(p.criteria), ", ".join(p.lead), str(p.scored), str(p.with_evidence),
+                      str(p.done), str(p.complete), f"{p.percent}%")
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(indexset_app, name="indexset")
+    app.add_typer(score_app, name="score")
+    app.add_typer(evidence_app, name="evidence")
 
 
 def _date(text: str | None, option: str) -> date | None:
@@ -408,11 +418,6 @@ def _date(text: str | None, option: str) -> date | None:
 def _actor_for(session: Any, by: str, unit: str | None) -> Any:
     """`--by` alone: a person acting for the unit the rulebook gives the action to; `--unit CODE`: for
     that unit, refused by the same rules as on the web if it may not."""
-    from sqlalchemy import select
-
     if not unit:
         return by
-    unit_id = session.execute(select(Unit.id).where(Unit.code == unit.strip())).scalar_one_or_none()
-    if unit_id is None:
-        raise NotFound(f"Không tìm thấy đơn vị «{unit}»")
-    return ActorRef(by, unit_id)
+    return ActorRef(by, unit_id_by_code(session, unit.strip()))

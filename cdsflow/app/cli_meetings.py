@@ -6,12 +6,12 @@ from pathlib import Path
 import typer
 import yaml
 
+from cdsflow.app import wiring
 from cdsflow.app.cli_core import committee_app
 from cdsflow.app.console import console, local
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.services import assessments as assessment_svc
 from cdsflow.services.meetings import meeting_input, record_meeting
-from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.workflow.context import ActorRef
 
 
@@ -48,7 +48,7 @@ def meeting_cmd(
                "conclusions": conclusions or None}
     values |= {k: v for k, v in options.items() if v is not None}
     m = meeting_input(values)
-    with UnitOfWork(make_engine()) as u:
+    with wiring.uow() as u:
         a = assessment_svc.find_assessment(u, ref, campaign)
         row = record_meeting(u.session, a.id, m, ActorRef(by, a.school_id))
         u.commit()

@@ -8,11 +8,12 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from cdsflow.app import wiring
 from cdsflow.app.console import console, local
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.services import review_teams as svc
 from cdsflow.services.units import get_unit
-from cdsflow.storage.db import UnitOfWork, make_engine
+from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tabular import read_table
 from cdsflow.workflow.context import ActorRef
 
@@ -30,10 +31,6 @@ UNIT_HELP = "Mã đơn vị người thực hiện đại diện (mặc định:
 
 def register(app: typer.Typer) -> None:
     app.add_typer(team_app, name="team")
-
-
-def _uow() -> UnitOfWork:
-    return UnitOfWork(make_engine())
 
 
 def _actor(u: UnitOfWork, by: str, unit: str | None) -> ActorRef:
@@ -63,7 +60,7 @@ def team_set(
     rows = read_table(file, TEAM_COLUMNS)
     members = [svc.TeamMemberInput(**{k: r.get(k, "") for k in TEAM_COLUMNS}) for _, r in rows]
     period = _day(start, "--from"), _day(end, "--to")
-    with _uow() as u:
+    with wiring.uow() as u:
         try:
             view = svc.set_team(u, campaign_id, members, _actor(u, by, unit), name=name,
                                 period_start=period[0], period_end=period[1])
@@ -90,7 +87,7 @@ def team_visit(
     """Xếp (hoặc bỏ) lịch làm việc của đoàn tại một cơ sở đã gửi tờ trình."""
     if not remove and not day:
         raise InvalidInput("Cần --date YYYY-MM-DD (hoặc --remove để bỏ lịch)")
-    with _uow() as u:
+    with wiring.uow() as u:
         view = svc.schedule_visits(u, campaign_id, [svc.VisitInput(school, None if remove else _day(day, "--date"),
                                                                    session)], _actor(u, by, unit))
     hit = next(s for s in view.schools if school in (s.school_code, str(s.assessment_id)))
@@ -103,7 +100,7 @@ def team_visit(
 @team_app.command("show")
 def team_show(campaign_id: int = typer.Argument(..., help="Số kế hoạch")) -> None:
     """Xem Đoàn đánh giá ngoài và lịch làm việc."""
-    with _uow() as u:
+    with wiring.uow() as u:
         view = svc.show_team(u, campaign_id)
     if not view.exists:
         console.print(f"Kế hoạch số {campaign_id} chưa có Đoàn đánh giá ngoài (lập bằng «cdsflow team set»).")

@@ -6,10 +6,8 @@ from rich.table import Table
 
 from cdsflow.app import wiring
 from cdsflow.app.console import console
-from cdsflow.app.web.app import create_app
 from cdsflow.services import accounts as account_svc
 from cdsflow.services import password_links
-from cdsflow.storage.db import UnitOfWork, make_engine
 
 account_app = typer.Typer(help="Tài khoản đăng nhập trang web.", no_args_is_help=True)
 
@@ -64,10 +62,14 @@ def web_app(secure_cookies: bool | None = None):
     """The app a serving process runs (uvicorn's factory in each worker process)."""
     import os
 
+    # FastAPI and the whole web app cost every other command ~1 s of start-up (measured with
+    # `python -X importtime`): only the serving process loads them.
+    from cdsflow.app.web.app import create_app
+
     wiring.install()
     if secure_cookies is None:
         secure_cookies = bool(os.environ.get(SECURE_COOKIES_ENV))
-    return create_app(make_engine(), secure_cookies=secure_cookies)
+    return create_app(wiring.engine(), secure_cookies=secure_cookies)
 
 
 @account_app.command("create")
@@ -84,7 +86,7 @@ def account_create(
     """Tạo tài khoản đăng nhập."""
     if password is None and not send_link:
         password = typer.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
-    with UnitOfWork(make_engine()) as u:
+    with wiring.uow() as u:
         account = account_svc.create_account(u, username=username, full_name=full_name, role=role,
                                              password=None if send_link else password, unit_code=unit, email=email,
                                              commit=not send_link)
@@ -98,7 +100,7 @@ def account_create(
 @account_app.command("list")
 def account_list() -> None:
     """Liệt kê tài khoản."""
-    with UnitOfWork(make_engine()) as u:
+    with wiring.uow() as u:
         rows = account_svc.list_accounts(u)
     table = Table("Tên đăng nhập", "Họ và tên", "Vai trò", "Đơn vị", "Hoạt động", title=f"{len(rows)} tài khoản")
     for r in rows:
@@ -109,7 +111,7 @@ def account_list() -> None:
 @account_app.command("demo")
 def account_demo() -> None:
     """Tạo các tài khoản mẫu (một tài khoản cho mỗi vai trò) trên dữ liệu mẫu và in mật khẩu."""
-    with UnitOfWork(make_engine()) as u:
+    with wiring.uow() as u:
         rows = account_svc.create_demo_accounts(u)
     table = Table("Tên đăng nhập", "Mật khẩu", "Vai trò", title="Tài khoản mẫu (chỉ dùng để thử)")
     for username, password, label in rows:
@@ -120,7 +122,7 @@ def account_demo() -> None:
 @account_app.command("disable")
 def account_disable(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
     """Khóa tài khoản: không đăng nhập được nữa, mọi phiên đang mở kết thúc ngay."""
-    with UnitOfWork(make_engine()) as u:
+    with wiring.uow() as u:
         account_svc.set_active(u, username, False)
     console.print(f"Đã khóa tài khoản «{account_svc.normalise_username(username)}»; mọi phiên đăng nhập đã kết thúc.")
 
@@ -128,6 +130,6 @@ def account_disable(username: str = typer.Argument(..., help="Tên đăng nhập
 @account_app.command("enable")
 def account_enable(username: str = typer.Argument(..., help="Tên đăng nhập")) -> None:
     """Mở khóa tài khoản."""
-    with UnitOfWork(make_engine()) as u:
+    with wiring.uow() as u:
         account_svc.set_active(u, username, True)
     console.print(f"Đã mở khóa tài khoản «{account_svc.normalise_username(username)}».")

@@ -1,12 +1,20 @@
-"""Wires the outer layers to the domain's events; every entry point (CLI, web, worker) calls install()."""
+"""Wires the outer layers to the domain's events; every entry point (CLI, web, worker) calls install().
+
+Also the one place an entry point gets its engine and its unit of work: the CLI and the worker
+build no engine and open no session themselves."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from cdsflow.documents.render import render
 from cdsflow.kernel import home
 from cdsflow.services.notices import enqueue_transactional
 from cdsflow.services.results import NoResults, recognised_results, recognition_decision
+from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.tables import Assessment
 from cdsflow.workflow import events
 
@@ -48,3 +56,25 @@ def _recognition_decision(session: Session, assessment_id: int) -> str | None:
 
 def install() -> None:
     events.subscribe(on_assessment_moved)
+
+
+def engine() -> Engine:
+    """The engine of the configured database (DATABASE_URL, else the SQLite file in the data home)."""
+    return make_engine()
+
+
+def uow(on: Engine | None = None) -> UnitOfWork:
+    """A unit of work on the configured database (or on `on`); the caller commits (use-cases do)."""
+    return UnitOfWork(on or engine())
+
+
+@contextmanager
+def transaction() -> Iterator[UnitOfWork]:
+    """A unit of work committed when the block ends without an error, its engine disposed after."""
+    eng = engine()
+    try:
+        with UnitOfWork(eng) as u:
+            yield u
+            u.commit()
+    finally:
+        eng.dispose()

@@ -15,16 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
-
 from cdsflow.notifications import dbretry
 from cdsflow.notifications.sender import DrainStats, Sender
 from cdsflow.notifications.settings import MailSettings
 from cdsflow.scheduler.leader import LeaderLock
 from cdsflow.scheduler.ticker import run_due_reminders
-from cdsflow.storage.notifications_tables import WorkerBeat
+from cdsflow.services.mail import record_worker_beat
+from cdsflow.storage.db import Engine
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +52,6 @@ class _State:
     told_follower: bool = False
 
 
-def write_beat(engine: Engine, worker_id: str, values: dict) -> None:
-    """Insert or update this worker's heartbeat row."""
-    with Session(engine) as session:
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(WorkerBeat.__table__).values(worker_id=worker_id, **values)
-        session.execute(stmt.on_conflict_do_update(index_elements=["worker_id"], set_=values))
-        session.commit()
-
-
 class Worker:
     def __init__(self, engine: Engine, settings: MailSettings, options: WorkerOptions | None = None) -> None:
         self.engine = engine
@@ -85,14 +73,14 @@ class Worker:
         at, error = max(((a, e) for a, e in errors if a is not None), default=(None, ""), key=lambda x: x[0])
         return {
             "hostname": socket.gethostname()[:255], "pid": os.getpid(), "started_at": st.started_at,
-            "last_beat_at": utcnow(), "beat_seconds": self.options.beat, "last_send_at": s.last_send_at, "last_error": error or "",
-            "last_error_at": at, "relay_failing_since": s.relay_failing_since,
+            "last_beat_at": utcnow(), "beat_seconds": self.options.beat, "last_send_at": s.last_send_at,
+            "last_error": error or "", "last_error_at": at, "relay_failing_since": s.relay_failing_since,
             "stopped_at": utcnow() if stopped else None,
         }
 
     async def _beat_once(self, *, stopped: bool = False) -> None:
         values = self._beat_values(stopped=stopped)
-        await dbretry.run_async(lambda: write_beat(self.engine, self.worker_id, values),
+        await dbretry.run_async(lambda: record_worker_beat(self.engine, self.worker_id, values),
                                 what="ghi nhịp tim tiến trình nền", on_error=self._error)
 
     # -- the loops -----------------------------------------------------------------------------

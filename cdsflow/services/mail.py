@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -265,3 +266,37 @@ def mailbox_status(session: Session, now: datetime, *, failed_limit: int = 100) 
     since = min(failing) if failing else None
     alert = since is not None and now - since >= timedelta(minutes=settings.relay_alert_minutes)
     return MailboxStatus(workers, status_counts(session), failed_messages(session, failed_limit), since, alert)
+
+
+def record_worker_beat(engine: Engine, worker_id: str, values: dict) -> None:
+    """Insert or update a worker's heartbeat row (the Mailbox page reads it)."""
+    with Session(engine) as session:
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        stmt = insert(WorkerBeat.__table__).values(worker_id=worker_id, **values)
+        session.execute(stmt.on_conflict_do_update(index_elements=["worker_id"], set_=values))
+        session.commit()
+
+
+@dataclass(frozen=True)
+class MailListing:
+    """`cdsflow mail list`: the outbox's counts by status and either its failed messages or the sink's."""
+
+    counts: dict[str, int]
+    failed: list[OutboxMessage]
+    received: list[SinkMessage]
+    received_total: int
+
+
+def mail_listing(engine: Engine, *, failed: bool, limit: int) -> MailListing:
+    with Session(engine) as session:
+        counts = status_counts(session)
+        if failed:
+            return MailListing(counts, failed_messages(session, limit), [], 0)
+        rows, total = sink_messages(session, limit)
+        return MailListing(counts, [], rows, total)
+
+
+def sink_message_raw(engine: Engine, message_id: int) -> str:
+    """The raw text of one message the local sink kept (NotFound in Vietnamese when there is none)."""
+    with Session(engine) as session:
+        return sink_message(session, message_id).raw

@@ -17,6 +17,7 @@ from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.home import uploads_dir
 from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.services import authorization
+from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import VOIDED, GeneratedDocument, SignedCopy
 from cdsflow.storage.filelimits import check_pdf
@@ -64,6 +65,25 @@ def _numbered(session: Session, document_id: int) -> GeneratedDocument:
     if doc.status == VOIDED:
         raise InvalidInput(f"Văn bản {doc.number_line} đã hủy: không gắn bản đã ký")
     return doc
+
+
+def upload_as(engine: Engine, document_id: int, source: Path, by: str, unit_code: str | None = None) -> SignedCopy:
+    """`upload` for a person named by hand (the CLI): acting for `unit_code`, by default for the unit
+    that issued the paper."""
+    with UnitOfWork(engine) as uow:
+        doc = uow.session.get(GeneratedDocument, document_id)
+        if doc is None:
+            raise NotFound(f"Không tìm thấy văn bản có mã lưu {document_id} trong sổ")
+        unit_id = get_unit(uow, unit_code).id if unit_code else doc.unit_id
+    if not source.is_file():
+        raise InvalidInput(f"Không tìm thấy tệp {source}")
+    return upload(engine, document_id, source, ActorRef(by, unit_id))
+
+
+def number_line(engine: Engine, document_id: int) -> str | None:
+    """The number line of a paper in the register (None while it has no number)."""
+    with UnitOfWork(engine) as uow:
+        return _numbered(uow.session, document_id).number_line
 
 
 def upload(engine: Engine, document_id: int, source: Path, actor: ActorRef, *, original_name: str = "",

@@ -95,3 +95,8 @@ def steering_members(session: Session, unit_id: int) -> list[SteeringMember]:
     """The unit's stored list in its order ([] when none was stored)."""
     return list(session.execute(select(SteeringMember).where(SteeringMember.unit_id == unit_id)
                                 .order_by(SteeringMember.position_order)).scalars())
+
+
+def unit_steering(uow: UnitOfWork, unit_code: str) -> list[SteeringMember]:
+    """The steering group of the unit with this code (NotFound in Vietnamese when there is no such unit)."""
+    return steering_members(uow.session, _unit(uow.session, unit_code).id)

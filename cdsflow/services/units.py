@@ -149,6 +149,14 @@ def get_unit(uow: UnitOfWork, code: str) -> Unit:
     return unit
 
 
+def unit_id_by_code(session: Session, code: str) -> int:
+    """The id of the unit with this code (NotFound in Vietnamese when there is none)."""
+    unit_id = session.execute(select(Unit.id).where(Unit.code == code)).scalar_one_or_none()
+    if unit_id is None:
+        raise NotFound(f"Không tìm thấy đơn vị «{code}»")
+    return unit_id
+
+
 def list_units(uow: UnitOfWork, *, under: str | None = None, kind: UnitKind | None = None) -> list[Unit]:
     query = select(Unit).order_by(Unit.kind, Unit.name)
     if under:

@@ -10,6 +10,10 @@ import re
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
+# What an entry point catches when the database refuses, named here so that app/ need not import
+# SQLAlchemy itself.
+DatabaseError = DBAPIError
+
 # Named constraints a person can meet, in words (the rest are named by table and column).
 CONSTRAINTS = {
     "uq_campaign_issuer_year_set_open": "mỗi đơn vị chỉ có một kế hoạch đang mở cho một năm học và một bộ chỉ số",
