@@ -1,4 +1,16 @@
-"""The `cdsflow` command line. It only translates: every rule lives in the service layer."""
+"""The `cdsflow` command line. It only translates: every rule lives in the service layer.
+
+Where a command lives (one module per area, each adding its groups in `register`):
+  cli_core.py      init, demo, units, campaign, assessment, committee
+  cli_meetings.py  committee meeting
+  cli_calendar.py  calendar
+  cli_indexset.py  indexset, score, evidence
+  cli_docs.py      docs
+  cli_mail.py      mail, remind, worker
+  cli_web.py       serve, account
+  cli_team.py      team
+  cli_admin.py     backup, restore, home, accounts
+"""
 from __future__ import annotations
 
 import os

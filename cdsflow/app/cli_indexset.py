@@ -155,6 +155,7 @@ def print_result(s: IndexSet, r: ScoreResult) -> None:
 
 indexset_app = typer.Typer(help="Bộ chỉ số đánh giá (4725, 3276, 3806): mẫu Excel, nhập, kiểm tra, xem.", no_args_is_help=True)
 score_app = typer.Typer(help="Chấm điểm: phiếu trả lời, bảng điểm, lưu câu trả lời của hồ sơ.", no_args_is_help=True)
+evidence_app = typer.Typer(help="Minh chứng theo tiêu chí của một hồ sơ đánh giá.", no_args_is_help=True)
 
 
 @indexset_app.command("template")
@@ -309,9 +310,6 @@ def compare_cmd(assessment: int = typer.Option(..., "--assessment", help="Số h
         table.add_row("", f"[bold]Nhóm {d.code}[/]", _n(d.self_points), _n(d.external_points),
                       "—" if diff is None else _n(diff), end_section=False)
     console.print(table)
-evidence_app = typer.Typer(help="Minh chứng theo tiêu chí của một hồ sơ đánh giá.", no_args_is_help=True)
-
-
 @evidence_app.command("add")
 @_guard
 def evidence_add_cmd(
