@@ -12,7 +12,6 @@ from cdsflow.app import wiring
 from cdsflow.app.console import console, err_console, fail
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
-from cdsflow.calendars.ics import to_ics
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.calendars.table import COLUMN_BY_KEY, HEADER_BY_KEY
 from cdsflow.calendars.timeline import timeline
@@ -104,6 +103,8 @@ def show_cmd(
     for ref in cal.references:
         console.print(f"Căn cứ: {ref}", highlight=False)
     if ics is not None:
+        from cdsflow.calendars.ics import to_ics  # icalendar costs every command ~0.2 s of start-up
+
         ics.write_bytes(to_ics(cal))
         console.print(f"Đã xuất {len(cal.milestones)} mốc ra {ics}", highlight=False)
 
