@@ -187,7 +187,6 @@ def _addressee_lines(addressees: Sequence[str]) -> list[str]:
 def _when(m) -> str:
     relative = getattr(m, "relative", None)
     if relative:  # each school's own deadline (a calendar's RelativeRule, or its snapshot's dict)
-
         rule = relative if isinstance(relative, RelativeRule) else RelativeRule.from_dict(relative)
         return "Trong " + rule.describe()
     due = m.due_at.astimezone(VN_TZ).date() if m.due_at else None

@@ -168,7 +168,6 @@ def _sample_context(code: str, *, hostile: bool, draft: bool, rows: int | None) 
                    for i, r in enumerate(sample_recognitions(n if hostile else 3, hostile))]
         return cx.cong_van_nhac(bureau, campaign, sample_milestones()[1], overdue, b_issue)
     if code in ("ke_hoach_authority", "cong_van_trien_khai"):  # the authority's own papers (samples_plan.py)
-
         return plan_sample(code, bureau, campaign, sample_milestones(), b_issue, hostile=hostile)
 
     return sample_more(code, bureau=bureau, school=school, campaign=campaign, s_issue=s_issue, b_issue=b_issue,

@@ -8,7 +8,7 @@ import pytest
 from cdsflow.documents.pdf import PdfUnavailable, merge_pdfs, to_pdf, to_pdf_parallel
 from cdsflow.documents.render import render
 from cdsflow.documents.samples import sample_context
-from cdsflow.services import dossier
+from cdsflow.services import dossier as dossier_svc
 from cdsflow.services import papers as service
 
 # The `libreoffice` marker skips without soffice on a developer's machine and fails under CI (conftest).
@@ -43,7 +43,7 @@ def test_dossier_with_merged_pdf(sqlite_engine, tmp_path):
     w = launch(sqlite_engine, schools=1)
     walk(sqlite_engine, w, "P1S1", Stage.PROPOSAL)
     service.generate(sqlite_engine, "to_trinh", school_code="P1S1", issued_on=date(2025, 4, 1))
-    result = dossier.build_dossier(sqlite_engine, "P1S1", w.campaign_id, tmp_path / "hs.zip", pdf=True,
+    result = dossier_svc.build_dossier(sqlite_engine, "P1S1", w.campaign_id, tmp_path / "hs.zip", pdf=True,
                                    timeout=180)
     names = zipfile.ZipFile(result.path).namelist()
     assert "ho-so-P1S1.pdf" in names and "02-to_trinh.pdf" in names

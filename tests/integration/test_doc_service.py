@@ -15,7 +15,7 @@ from cdsflow.documents.register import register_xlsx
 from cdsflow.documents.settings import update_settings
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import Stage
-from cdsflow.services import dossier
+from cdsflow.services import dossier as dossier_svc
 from cdsflow.services import papers as service
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import DocumentCounter, GeneratedDocument
@@ -200,7 +200,7 @@ def test_bulk_generation_in_two_processes_lists_the_skipped_schools(engine, worl
 def test_dossier_is_bound_in_the_calendar_order(engine, world, tmp_path):
     for code in ("to_trinh", "bien_ban", "qd_phe_duyet"):
         service.generate(engine, code, school_code="P1S1", issued_on=date(2024, 11, 20))
-    result = dossier.build_dossier(engine, "P1S1", world.campaign_id, tmp_path / "ho-so.zip")
+    result = dossier_svc.build_dossier(engine, "P1S1", world.campaign_id, tmp_path / "ho-so.zip")
     names = zipfile.ZipFile(result.path).namelist()
     assert names == ["00-muc-luc.docx", "01-bia_ho_so.docx", "02-to_trinh.docx", "03-bien_ban.docx",
                      "05-qd_phe_duyet.docx"]
@@ -208,7 +208,7 @@ def test_dossier_is_bound_in_the_calendar_order(engine, world, tmp_path):
     with zipfile.ZipFile(result.path) as zf:
         assert check_docx(zf.read("02-to_trinh.docx"), "to_trinh") == []
     with pytest.raises(InvalidInput):
-        dossier.build_dossier(engine, "P1S1", world.campaign_id, tmp_path / "x.zip", order=["bia_ho_so", "la"])
+        dossier_svc.build_dossier(engine, "P1S1", world.campaign_id, tmp_path / "x.zip", order=["bia_ho_so", "la"])
 
 
 def test_register_lines_and_excel_export(engine, world):

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import date, datetime
 
 from cdsflow.kernel.stages import Stage
-from cdsflow.services import dossier
+from cdsflow.services import dossier as dossier_svc
 from cdsflow.services import papers as service
 from cdsflow.services.campaigns import launch_campaign
 from cdsflow.services.units import import_units
@@ -35,7 +35,7 @@ def test_dossier_follows_the_milestones_documents(sqlite_engine, tmp_path):
     for code in ("to_trinh", "qd_phe_duyet"):
         service.generate(sqlite_engine, code, school_code="P1S1", campaign_id=result.campaign_id,
                          issued_on=date(2025, 3, 20))
-    dossier = dossier.build_dossier(sqlite_engine, "P1S1", result.campaign_id, tmp_path / "hs.zip")
+    dossier = dossier_svc.build_dossier(sqlite_engine, "P1S1", result.campaign_id, tmp_path / "hs.zip")
     papers = [n for n in zipfile.ZipFile(dossier.path).namelist() if not n.startswith("minh-chung/")]
     assert papers == ["00-muc-luc.docx", "01-bia_ho_so.docx", "04-qd_phe_duyet.docx", "05-to_trinh.docx"]
     assert dossier.missing == ["Quyết định thành lập Hội đồng tự đánh giá", "Biên bản họp Hội đồng tự đánh giá"]

@@ -118,7 +118,6 @@ def evidence_download(request: Request, evidence_id: int, p: Principal = Depends
 def evidence_delete(request: Request, evidence_id: int, confirm: str = Form(""), p: Principal = Depends(checked_principal),
                     uow: UnitOfWork = Depends(get_uow)) -> Response:
     if confirm != "1":  # deleting cannot be undone: a page names the evidence first
-
         return render(request, "confirm.html", p, c=confirm_evidence_removal(uow, p, evidence_id))
     aid, criterion = scores.remove_evidence(uow, p, evidence_id)
     return RedirectResponse(f"/assessments/{aid}/scores?done=evidence_removed&c={quote(criterion)}#mc-{quote(criterion)}",
