@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from cdsflow.services.mail import record_worker_beat as write_beat
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
+from cdsflow.services.mail import record_worker_beat as write_beat
 from cdsflow.storage.notifications_tables import OutboxMessage
 from tests.web_support import build_world
 
