@@ -1,9 +1,29 @@
-"""Wires the outer layers to the domain's events; every entry point (CLI, web, worker) calls install()."""
+"""Wires the outer layers to the domain's events; every entry point (CLI, web, worker) calls install().
+
+Also the one module of app/ that builds the database engine: the web gets a unit-of-work factory
+from here (`uow_factory`) and never touches the database library itself."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.workflow import events
+
+UowFactory = Callable[[], UnitOfWork]
+
+
+def engine(url: str | None = None) -> Engine:
+    """The database of DATABASE_URL (or the data home's SQLite file)."""
+    return make_engine(url)
+
+
+def uow_factory(engine: Engine) -> UowFactory:
+    """A fresh unit of work on `engine` per call: one per request, one per guard check."""
+    return partial(UnitOfWork, engine)
 
 # Which moves mail the school (and its supervisor), and with which template.
 MAIL_ON = {"return_for_supplement": "returned", "submit_proposal": "proposal_received", "recognise": "recognised"}

@@ -7,9 +7,11 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from cdsflow.kernel import home
+from cdsflow.storage import dberrors
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -61,6 +63,9 @@ class UnitOfWork:
             self.session.rollback()
         self.session.close()
         self.session = None
+        if isinstance(exc, DBAPIError):
+            # Said in Vietnamese as a kernel error: no door has to know the database library.
+            raise dberrors.translate(exc) from exc
 
     def commit(self) -> None:
         assert self.session is not None

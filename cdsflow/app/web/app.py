@@ -1,4 +1,6 @@
-"""The FastAPI app factory: `create_app(engine)` gives pages, the JSON API and static files."""
+"""The FastAPI app factory: `create_app(engine)` gives pages, the JSON API and static files.
+
+The engine comes from `app/wiring.py`; routes only ever see units of work (`app.state.uow_factory`)."""
 from __future__ import annotations
 
 import os
@@ -7,9 +9,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.engine import Engine
 
 from cdsflow import __version__
+from cdsflow.app import wiring
 from cdsflow.app.console import local
 from cdsflow.app.web import errors, limits
 from cdsflow.kernel import home
@@ -25,15 +27,15 @@ def _num(value) -> str:
 
 
 def create_app(
-    engine: Engine,
+    engine: wiring.Engine | None = None,
     *,
     uploads_dir: Path | str | None = None,
     secure_cookies: bool = False,
     trusted_proxies: str | None = None,
 ) -> FastAPI:
     """`trusted_proxies`: addresses/networks whose X-Forwarded-For/-Proto are believed
-    (default: CDSFLOW_TRUSTED_PROXIES, unset = nobody, so a client cannot pick its own address)."""
-    from cdsflow.app import wiring
+    (default: CDSFLOW_TRUSTED_PROXIES, unset = nobody, so a client cannot pick its own address).
+    Without `engine`, the database of DATABASE_URL (or the data home's)."""
     from cdsflow.app.web import (
         api,
         pages,
@@ -60,7 +62,8 @@ def create_app(
         # Part counts of a multipart form: our upload forms carry one file and a few fields.
         form_limits={"max_files": 2, "max_fields": 1000, "max_part_size": 256 * 1024},
     )
-    app.state.engine = engine
+    new_uow = wiring.uow_factory(engine if engine is not None else wiring.engine())
+    app.state.uow_factory = new_uow
     app.state.uploads_dir = Path(uploads_dir) if uploads_dir is not None else home.uploads_dir()
     app.state.secure_cookies = secure_cookies
     templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape on for .html
@@ -93,7 +96,7 @@ def create_app(
     from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE, MailLinkBase
 
     app.add_middleware(MailLinkBase, session_cookie=SESSION_COOKIE)  # links in mail written while serving
-    app.add_middleware(limits.Guard, engine=engine, session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE)
+    app.add_middleware(limits.Guard, uow_factory=new_uow, session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE)
     trusted = trusted_proxies if trusted_proxies is not None else os.environ.get("CDSFLOW_TRUSTED_PROXIES", "")
     if trusted.strip():
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

@@ -17,8 +17,9 @@ from cdsflow.kernel.errors import CdsError
 from cdsflow.services import authorization
 from cdsflow.services import meetings as svc
 from cdsflow.services.accounts import Principal
+from cdsflow.services.assessments import committee_of
+from cdsflow.services.units import unit_by_id
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import CommitteeMember, Unit
 
 NOTICES["meeting"] = "Đã ghi thông tin cuộc họp Hội đồng."
 FIELDS = ("start", "end", "place", "chaired_by", "secretary", "attendees_present", "attendees_total", "absent",
@@ -30,12 +31,9 @@ pages = APIRouter(include_in_schema=False)
 def _page(request: Request, p: Principal, uow: UnitOfWork, assessment_id: int, *, status: int = 200,
           error: str = "", form: dict | None = None) -> Response:
     a = assessment_for(uow, p, assessment_id)
-    from sqlmodel import select
-
-    members = list(uow.session.exec(select(CommitteeMember).where(CommitteeMember.assessment_id == a.id)
-                                    .order_by(CommitteeMember.position_order)).all())
+    members = committee_of(uow, a.id)
     can = authorization.may_school(uow.session, actor(p), "record_meeting", a)
-    return render(request, "meeting.html", p, status, a=a, school=uow.session.get(Unit, a.school_id),
+    return render(request, "meeting.html", p, status, a=a, school=unit_by_id(uow, a.school_id),
                   meeting=svc.latest_meeting(uow.session, a.id), members=members, can_record=can,
                   error=error, form=form or {"attendees_total": len(members), "attendees_present": len(members),
                                              "vote_for": len(members)})
@@ -58,6 +56,6 @@ async def record(request: Request, assessment_id: int, p: Principal = Depends(ch
         svc.record_meeting(uow.session, a.id, svc.meeting_input(values), actor(p))
         uow.commit()
     except CdsError as err:  # the form comes back with what was typed and the reasons
-        uow.session.rollback()
+        uow.rollback()
         return _page(request, p, uow, assessment_id, status=status_of(err), error=str(err), form=values)
     return RedirectResponse(f"/assessments/{assessment_id}/meeting?done=meeting", status_code=303)
