@@ -1,0 +1,51 @@
+"""Pages whose database reads moved from the web into services read the same as before: the
+council meeting, the steering group, the register with the plan links, an authority paper's text."""
+from __future__ import annotations
+
+from cdsflow.services.units import get_unit
+from cdsflow.storage.db import UnitOfWork
+from tests.web_support import build_world
+
+
+def _name(engine, code: str) -> str:
+    with UnitOfWork(engine) as uow:
+        return get_unit(uow, code).name
+
+
+def test_meeting_page_names_the_school_and_keeps_a_refused_form(sqlite_engine, tmp_path):
+    w = build_world(sqlite_engine, tmp_path)
+    head = w.client("head")
+    page = head.get(f"/assessments/{w.p1s1}/meeting")
+    assert page.status_code == 200 and _name(sqlite_engine, "P1S1") in page.text
+
+    refused = head.post(f"/assessments/{w.p1s1}/meeting", data={"place": "Phòng họp A", "start": "không phải giờ"})
+    assert refused.status_code in (409, 422), refused.text
+    assert "Phòng họp A" in refused.text  # what was typed comes back
+    again = head.get(f"/assessments/{w.p1s1}/meeting")
+    assert again.status_code == 200
+
+    # Another bureau's school reads as not found, in the words of old.
+    other = w.client("head2").get(f"/assessments/{w.p1s1}/meeting")
+    assert other.status_code == 404 and f"Không tìm thấy hồ sơ đánh giá số {w.p1s1}" in other.text
+
+
+def test_steering_page_of_own_unit_and_not_of_another(sqlite_engine, tmp_path):
+    w = build_world(sqlite_engine, tmp_path)
+    officer = w.client("officer")
+    page = officer.get("/steering")
+    assert page.status_code == 200 and _name(sqlite_engine, "P1") in page.text
+    assert officer.get("/steering?unit=P1").status_code == 200
+    other = officer.get("/steering?unit=P2")
+    assert other.status_code == 404 and "Không tìm thấy đơn vị «P2»" in other.text
+
+
+def test_register_offers_the_plan_of_the_campaigns_the_unit_launched(sqlite_engine, tmp_path):
+    w = build_world(sqlite_engine, tmp_path)
+    page = w.client("officer").get("/documents")  # P1 launched the campaign of its schools
+    assert page.status_code == 200
+    assert f"/campaigns/{w.campaign_id}/papers/" in page.text
+    assert f"/campaigns/{w.campaign_id}/papers/" not in w.client("head").get("/documents").text
+
+    plan = w.client("officer").get(f"/campaigns/{w.campaign_id}/papers/ke_hoach")
+    assert plan.status_code in (200, 422), plan.text  # the form, or the data it still lacks
+    assert "Kế hoạch triển khai" in plan.text
