@@ -7,18 +7,19 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, insert, select, update
 
 from cdsflow.calendars.submission import submission_refusal as calendar_submission_refusal
-from cdsflow.calendars.timeutil import short_instant
+from cdsflow.calendars.timeutil import days_left, short_instant
 from cdsflow.kernel.errors import CdsError, InvalidInput, NotFound, StaleUpdate, TransitionRefused
 from cdsflow.kernel.stages import Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.services import authorization, deadlines, sends
 from cdsflow.services.campaigns import family_ids
-from cdsflow.services.units import supervisor_name
+from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.units import supervisor_name, unit_by_id
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, CommitteeMember, Unit
 from cdsflow.workflow import events, rulebook
 from cdsflow.workflow.context import ActorRef, TransitionContext
-from cdsflow.workflow.machine import STEP_BY_TRIGGER, fire, forward_trigger, legal_sources, locks
+from cdsflow.workflow.machine import STEP_BY_TRIGGER, STEPS, fire, forward_trigger, legal_sources, locks
 
 ROLE_LABELS = {"chair": "Chủ tịch", "vice_chair": "Phó Chủ tịch", "secretary": "Thư ký", "member": "Ủy viên"}
 _ROLE_ALIASES = {fold(v): k for k, v in ROLE_LABELS.items()} | {k: k for k in ROLE_LABELS} | {
@@ -406,3 +407,34 @@ def step_done_message(uow: UnitOfWork, a: Assessment) -> str | None:
                 f"{supervisor_name(uow, a.school_id)} đã nhận hồ sơ.")
     return (f"Đã {STEP_BY_TRIGGER[ev.trigger].label} lúc {at}; hồ sơ chuyển sang giai đoạn "
             f"«{Stage(ev.to_state).label}».")
+
+
+# --- what one school's page shows ---------------------------------------------------------------
+
+
+@dataclass
+class SchoolPage:
+    view: AssessmentView
+    unit_name: str
+    days_left: int | None
+    triggers: list[tuple[str, str]]  # (trigger, Vietnamese label) the person may try now
+    can_edit_committee: bool
+    history: list[AssessmentEvent]
+    criteria: list[tuple[str, str]] = field(default_factory=list)  # for notes when returning the file
+    role_labels: dict[str, str] = field(default_factory=lambda: dict(ROLE_LABELS))
+
+
+def school_page(uow: UnitOfWork, actor: ActorRef, a: Assessment, *, now: datetime | None = None) -> SchoolPage:
+    """The file, its next deadline, the steps the rule table offers this person, and its history."""
+    view = show_assessment(uow, a.id)
+    left = days_left(view.next_milestone[1], _now(now)) if view.next_milestone else None
+    offered = authorization.allowed_steps(uow.session, actor, a, [s.trigger for s in STEPS])
+    triggers = [(s.trigger, s.label) for s in STEPS if s.trigger in offered]
+    criteria: list[tuple[str, str]] = []
+    if any(t == "return_for_supplement" for t, _ in triggers):
+        criteria = [(c.code, c.label) for c in index_set_for_assessment(uow.session, a.id).criteria.values()]
+    return SchoolPage(
+        view=view, unit_name=unit_by_id(uow, a.school_id).name, days_left=left, triggers=triggers,
+        can_edit_committee=authorization.may_school(uow.session, actor, "set_committee", a),
+        history=history(uow, a.id), criteria=criteria,
+    )

@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from cdsflow.app.web import actions
 from cdsflow.kernel.errors import StorageConflict, StorageUnavailable
+from cdsflow.notifications.dbretry import describe, is_transient
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Unit
 from tests.web_support import build_world
@@ -65,3 +66,9 @@ def test_a_busy_database_reads_as_503(sqlite_engine, tmp_path, monkeypatch):
 
 def test_storage_errors_are_kernel_errors_with_the_cli_exit_code():
     assert StorageConflict("x").exit_code == StorageUnavailable("x").exit_code == 7
+
+
+def test_a_lock_leaving_a_unit_of_work_is_still_waited_out_by_the_worker(sqlite_engine):
+    with pytest.raises(StorageUnavailable) as err, UnitOfWork(sqlite_engine):
+        raise OperationalError("UPDATE outbox_message", {}, Exception("database is locked"))
+    assert is_transient(err.value) and describe(err.value) == "Exception: database is locked"

@@ -28,10 +28,8 @@ from cdsflow.services.accounts import Principal
 from cdsflow.services.assessments import BULK_TRIGGERS, BulkResult, require_bulk_trigger
 from cdsflow.services.units import supervisor_name, unit_by_id
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import AssessmentEvent
 from cdsflow.workflow.machine import (
     STEP_BY_TRIGGER,
-    STEPS,
     forward_trigger,
 )
 
@@ -155,34 +153,11 @@ def bulk_transition(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: st
 # --- one school ------------------------------------------------------------------------------
 
 
-@dataclass
-class SchoolPage:
-    view: assessment_svc.AssessmentView
-    unit_name: str
-    days_left: int | None
-    triggers: list[tuple[str, str]]  # (trigger, Vietnamese label) the principal may try now
-    can_edit_committee: bool
-    history: list[AssessmentEvent]
-    criteria: list[tuple[str, str]] = field(default_factory=list)  # for notes when returning the file
-    role_labels: dict[str, str] = field(default_factory=lambda: dict(assessment_svc.ROLE_LABELS))
+SchoolPage = assessment_svc.SchoolPage
 
 
 def school_page(uow: UnitOfWork, p: Principal, assessment_id: int, *, now: datetime | None = None) -> SchoolPage:
-    a = assessment_for(uow, p, assessment_id)
-    view = assessment_svc.show_assessment(uow, a.id)
-    left = days_left(view.next_milestone[1], _now(now)) if view.next_milestone else None
-    offered = authorization.allowed_steps(uow.session, actor(p), a, [s.trigger for s in STEPS])
-    triggers = [(s.trigger, s.label) for s in STEPS if s.trigger in offered]
-    criteria: list[tuple[str, str]] = []
-    if any(t == "return_for_supplement" for t, _ in triggers):
-        from cdsflow.services.indexsets import index_set_for_assessment
-
-        criteria = [(c.code, c.label) for c in index_set_for_assessment(uow.session, a.id).criteria.values()]
-    return SchoolPage(
-        view=view, unit_name=unit_by_id(uow, a.school_id).name, days_left=left, triggers=triggers,
-        can_edit_committee=authorization.may_school(uow.session, actor(p), "set_committee", a),
-        history=assessment_svc.history(uow, a.id), criteria=criteria,
-    )
+    return assessment_svc.school_page(uow, actor(p), assessment_for(uow, p, assessment_id), now=now)
 
 
 def transition(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, *, version: int | None,

@@ -14,11 +14,8 @@ from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import NOTICES, render
 from cdsflow.kernel.errors import CdsError
-from cdsflow.services import authorization
 from cdsflow.services import meetings as svc
 from cdsflow.services.accounts import Principal
-from cdsflow.services.assessments import committee_of
-from cdsflow.services.units import unit_by_id
 from cdsflow.storage.db import UnitOfWork
 
 NOTICES["meeting"] = "Đã ghi thông tin cuộc họp Hội đồng."
@@ -31,12 +28,11 @@ pages = APIRouter(include_in_schema=False)
 def _page(request: Request, p: Principal, uow: UnitOfWork, assessment_id: int, *, status: int = 200,
           error: str = "", form: dict | None = None) -> Response:
     a = assessment_for(uow, p, assessment_id)
-    members = committee_of(uow, a.id)
-    can = authorization.may_school(uow.session, actor(p), "record_meeting", a)
-    return render(request, "meeting.html", p, status, a=a, school=unit_by_id(uow, a.school_id),
-                  meeting=svc.latest_meeting(uow.session, a.id), members=members, can_record=can,
-                  error=error, form=form or {"attendees_total": len(members), "attendees_present": len(members),
-                                             "vote_for": len(members)})
+    view = svc.meeting_page(uow, actor(p), a)
+    n = len(view.members)
+    return render(request, "meeting.html", p, status, a=a, school=view.school, meeting=view.meeting,
+                  members=view.members, can_record=view.can_record, error=error,
+                  form=form or {"attendees_total": n, "attendees_present": n, "vote_for": n})
 
 
 @pages.get("/assessments/{assessment_id}/meeting")
