@@ -1,6 +1,6 @@
-"""The web's use-cases: scope and role checks, then the same service calls the CLI makes.
-
-Pages and the JSON API both call these, so a rule is checked in exactly one place.
+"""What pages and the JSON API call: the scope check (access.py), then the use-case or read model
+of services/ that the CLI calls too (the bulk step is `services.assessments.bulk_transition`, one
+`transition` per school). No query lives here: the database is reached only through services.
 """
 from __future__ import annotations
 
