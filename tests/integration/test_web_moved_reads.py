@@ -49,3 +49,11 @@ def test_register_offers_the_plan_of_the_campaigns_the_unit_launched(sqlite_engi
     plan = w.client("officer").get(f"/campaigns/{w.campaign_id}/papers/ke_hoach")
     assert plan.status_code in (200, 422), plan.text  # the form, or the data it still lacks
     assert "Kế hoạch triển khai" in plan.text
+
+
+def test_an_unknown_step_is_refused_by_the_use_case_in_the_words_of_old(sqlite_engine, tmp_path):
+    w = build_world(sqlite_engine, tmp_path)
+    r = w.client("officer").post(f"/api/assessments/{w.p1s1}/transitions", json={"trigger": "bay_len", "version": 1})
+    assert r.status_code == 422 and r.json()["error"] == "Thao tác không tồn tại: «bay_len»"
+    hidden = w.client("officer2").post(f"/api/assessments/{w.p1s1}/transitions", json={"trigger": "bay_len", "version": 1})
+    assert hidden.status_code == 404  # scope first: another bureau's file is not found

@@ -30,7 +30,6 @@ from cdsflow.services.units import supervisor_name, unit_by_id
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.machine import (
     STEP_BY_TRIGGER,
-    forward_trigger,
 )
 
 __all__ = ["BULK_TRIGGERS", "BulkResult"]  # the pages read them from here
@@ -163,11 +162,7 @@ def school_page(uow: UnitOfWork, p: Principal, assessment_id: int, *, now: datet
 def transition(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, *, version: int | None,
                reason: str = "", criteria_notes: dict[str, str] | None = None, override_reason: str = "",
                now: datetime | None = None) -> Stage:
-    a = assessment_for(uow, p, assessment_id)
-    if trigger == "advance":
-        trigger = forward_trigger(a.state)
-    if trigger not in STEP_BY_TRIGGER:
-        raise InvalidInput(f"Thao tác không tồn tại: «{trigger}»")
+    a = assessment_for(uow, p, assessment_id)  # "advance" and unknown steps: the use-case's, as for the CLI
     return assessment_svc.transition(uow, a.id, trigger, actor(p), reason=reason, criteria_notes=criteria_notes,
                                      override_reason=override_reason, expected_version=version, now=now)
 
