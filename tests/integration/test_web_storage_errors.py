@@ -14,15 +14,15 @@ from cdsflow.storage.tables import Unit
 from tests.web_support import build_world
 
 
-def test_the_unit_of_work_says_a_clash_as_a_kernel_error(sqlite_engine):
-    with UnitOfWork(sqlite_engine) as uow:
+def test_the_unit_of_work_says_a_clash_as_a_kernel_error(engine):
+    with UnitOfWork(engine) as uow:
         uow.session.execute(insert(Unit).values(code="TH-A", name="Trường A", kind="school", short_code="X"))
         uow.commit()
-    with pytest.raises(StorageConflict) as err, UnitOfWork(sqlite_engine) as uow:
+    with pytest.raises(StorageConflict) as err, UnitOfWork(engine) as uow:
         uow.session.execute(insert(Unit).values(code="TH-A", name="Trường A lần hai", kind="school", short_code="X"))
     assert err.value.message.startswith("Dữ liệu trùng") and "mã" in err.value.message
     assert isinstance(err.value.__cause__, IntegrityError)
-    with UnitOfWork(sqlite_engine) as uow:
+    with UnitOfWork(engine) as uow:
         assert uow.session.scalar(select(func.count()).where(Unit.code == "TH-A")) == 1
 
 
