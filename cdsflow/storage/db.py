@@ -59,10 +59,14 @@ class UnitOfWork:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self.session is not None
-        if exc_type is not None:
-            self.session.rollback()
-        self.session.close()
-        self.session = None
+        session, self.session = self.session, None
+        try:
+            if exc_type is not None:
+                session.rollback()
+            session.close()
+        except DBAPIError as failed:  # the connection went away: still said in words, the first error first
+            first = exc if isinstance(exc, DBAPIError) else failed
+            raise dberrors.translate(first) from first
         if isinstance(exc, DBAPIError):
             # Said in Vietnamese as a kernel error: no door has to know the database library.
             raise dberrors.translate(exc) from exc
