@@ -2,8 +2,10 @@
 council meeting, the steering group, the register with the plan links, an authority paper's text."""
 from __future__ import annotations
 
+from cdsflow.services import assessments
 from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
+from tests.integration.test_web_api import propose
 from tests.web_support import build_world
 
 
@@ -57,3 +59,24 @@ def test_an_unknown_step_is_refused_by_the_use_case_in_the_words_of_old(sqlite_e
     assert r.status_code == 422 and r.json()["error"] == "Thao tác không tồn tại: «bay_len»"
     hidden = w.client("officer2").post(f"/api/assessments/{w.p1s1}/transitions", json={"trigger": "bay_len", "version": 1})
     assert hidden.status_code == 404  # scope first: another bureau's file is not found
+
+
+def test_the_bulk_step_is_the_one_per_school_step_of_the_cli(sqlite_engine, tmp_path, monkeypatch):
+    """The schools list's bulk step goes through `services.assessments.transition` once per school
+    (the rulebook asked there, as for `cdsflow assessment advance`), and the history says who."""
+    w = build_world(sqlite_engine, tmp_path)
+    propose(w)
+    seen: list[tuple[int, str]] = []
+    step = assessments.transition
+
+    def counted(uow, assessment_id, trigger, actor, **kw):
+        seen.append((assessment_id, trigger))
+        return step(uow, assessment_id, trigger, actor, **kw)
+
+    monkeypatch.setattr(assessments, "transition", counted)
+    r = w.client("officer").post(f"/api/campaigns/{w.campaign_id}/bulk", json={"trigger": "start_review"})
+    assert r.json() == {"trigger": "start_review", "done": 1, "refused": []}
+    assert seen == [(w.p1s1, "start_review")]
+    with UnitOfWork(sqlite_engine) as uow:
+        last = assessments.history(uow, w.p1s1)[-1]
+    assert (last.trigger, last.actor) == ("start_review", "Trần Minh Tuấn (officer)")
