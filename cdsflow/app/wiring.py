@@ -1,11 +1,12 @@
 """Wires the outer layers to the domain's events; every entry point (CLI, web, worker) calls install().
 
-Also the one place an entry point gets its engine and its unit of work: the CLI and the worker
-build no engine and open no session themselves."""
+Also the one module of app/ that builds the database engine and its units of work: the CLI, the
+worker and the web (through `uow_factory`) open no session and touch no database library themselves."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -17,6 +18,14 @@ from cdsflow.services.results import NoResults, recognised_results, recognition_
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.tables import Assessment
 from cdsflow.workflow import events
+
+UowFactory = Callable[[], UnitOfWork]
+
+
+def uow_factory(engine: Engine) -> UowFactory:
+    """A fresh unit of work on `engine` per call: one per request, one per guard check."""
+    return partial(UnitOfWork, engine)
+
 
 # Which moves mail the school (and its supervisor), and with which template.
 MAIL_ON = {"return_for_supplement": "returned", "submit_proposal": "proposal_received", "recognise": "recognised"}
@@ -58,9 +67,9 @@ def install() -> None:
     events.subscribe(on_assessment_moved)
 
 
-def engine() -> Engine:
-    """The engine of the configured database (DATABASE_URL, else the SQLite file in the data home)."""
-    return make_engine()
+def engine(url: str | None = None) -> Engine:
+    """The engine of the configured database (`url`, else DATABASE_URL, else the SQLite file in the data home)."""
+    return make_engine(url)
 
 
 def uow(on: Engine | None = None) -> UnitOfWork:

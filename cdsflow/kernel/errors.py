@@ -36,3 +36,22 @@ class StaleUpdate(CdsError):
 
 class Forbidden(CdsError):
     exit_code = 6
+
+
+class StorageError(CdsError):
+    """The database refused or failed; the message says what clashed, in Vietnamese. The storage layer
+    raises these in place of the driver's errors, so the doors never see the database library."""
+
+    exit_code = 7
+
+
+class StorageConflict(StorageError):
+    """A unique or reference rule of the database was broken (a race the use-case did not foresee)."""
+
+
+class StorageBadValue(StorageError):
+    """A value the database cannot hold (too long, out of range)."""
+
+
+class StorageUnavailable(StorageError):
+    """The database is busy or cannot be reached: trying again later may work."""

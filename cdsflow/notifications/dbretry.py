@@ -15,6 +15,8 @@ from typing import TypeVar
 
 from sqlalchemy import exc
 
+from cdsflow.kernel.errors import StorageError
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -28,6 +30,7 @@ _RETRY_TEXT = ("database is locked", "database table is locked", "server closed 
 
 def is_transient(err: BaseException) -> bool:
     """True for database errors that a later attempt may not meet (locks, lost connections)."""
+    err = _driver_error(err)
     if isinstance(err, exc.DBAPIError) and err.connection_invalidated:
         return True
     if isinstance(err, exc.TimeoutError):  # the connection pool was exhausted for a while
@@ -41,11 +44,19 @@ def is_transient(err: BaseException) -> bool:
     return False
 
 
+def _driver_error(err: BaseException) -> BaseException:
+    """The driver's error behind the kernel's StorageError (a unit of work translates what leaves it)."""
+    if isinstance(err, StorageError) and err.__cause__ is not None:
+        return err.__cause__
+    return err
+
+
 def backoff(attempt: int, *, base: float = 0.5, cap: float = 30.0) -> float:
     return min(cap, base * (2 ** attempt))
 
 
 def describe(err: BaseException) -> str:
+    err = _driver_error(err)
     orig = getattr(err, "orig", None)
     return f"{type(orig or err).__name__}: {str(orig or err).strip().splitlines()[0] if str(orig or err).strip() else ''}"
 

@@ -7,16 +7,20 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, insert, select, update
 
 from cdsflow.calendars.submission import submission_refusal as calendar_submission_refusal
-from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate, TransitionRefused
+from cdsflow.calendars.timeutil import days_left, short_instant
+from cdsflow.kernel.errors import CdsError, InvalidInput, NotFound, StaleUpdate, TransitionRefused
 from cdsflow.kernel.stages import Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.services import authorization, deadlines, sends
+from cdsflow.services.campaigns import family_ids
+from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.scoring import proposal_gaps as scoring_gaps
+from cdsflow.services.units import supervisor_name, unit_by_id
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CommitteeMember, Unit
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, CommitteeMember, Unit
 from cdsflow.workflow import events, rulebook
 from cdsflow.workflow.context import ActorRef, TransitionContext
-from cdsflow.workflow.machine import STEP_BY_TRIGGER, fire, forward_trigger, locks
+from cdsflow.workflow.machine import STEP_BY_TRIGGER, STEPS, fire, forward_trigger, legal_sources, locks
 
 ROLE_LABELS = {"chair": "Chủ tịch", "vice_chair": "Phó Chủ tịch", "secretary": "Thư ký", "member": "Ủy viên"}
 _ROLE_ALIASES = {fold(v): k for k, v in ROLE_LABELS.items()} | {k: k for k in ROLE_LABELS} | {
@@ -309,3 +313,125 @@ def set_committee(
     ))
     uow.commit()
     return len(rows)
+
+
+# --- the same step for many schools ------------------------------------------------------------
+
+BULK_TRIGGERS = ("start_review", "recognise", "publish")
+
+
+@dataclass
+class BulkResult:
+    trigger: str
+    done: int = 0
+    refused: list[str] = field(default_factory=list)
+
+
+def require_bulk_trigger(trigger: str) -> None:
+    if trigger not in BULK_TRIGGERS:
+        raise InvalidInput(f"Không làm hàng loạt được thao tác «{trigger}»")
+
+
+def bulk_candidates(uow: UnitOfWork, campaign_id: int, trigger: str, selected: list[int] | None,
+                    limit: int) -> list[tuple[int, str]]:
+    """(assessment id, school name) a bulk step considers: every school of the campaign standing
+    where the step starts, or, when the officer ticked schools in the list, exactly those."""
+    where = [Assessment.campaign_id.in_(family_ids(uow.session, campaign_id))]
+    if selected is None:
+        where.append(Assessment.state.in_(legal_sources(trigger)))
+    else:
+        if len(selected) > limit:
+            raise InvalidInput(f"Chọn tối đa {limit} cơ sở cho một lần thao tác hàng loạt")
+        where.append(Assessment.id.in_(selected))
+    rows = uow.session.execute(
+        select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
+        .where(*where).order_by(Unit.name, Assessment.id).limit(limit)
+    ).all()
+    return [(aid, name) for aid, name in rows]
+
+
+def bulk_refusals(uow: UnitOfWork, actor: ActorRef, campaign_id: int, trigger: str, *,
+                  selected: list[int] | None = None, limit: int = 2000) -> list[tuple[int, str, list[str]]]:
+    """A dry run of `bulk_transition`: (assessment id, school name, what would refuse it) per school."""
+    require_bulk_trigger(trigger)
+    authorization.check_campaign(uow.session, actor, "bulk", campaign_id)
+    return [(aid, name, step_refusals(uow, aid, trigger, actor))
+            for aid, name in bulk_candidates(uow, campaign_id, trigger, selected, limit)]
+
+
+def bulk_transition(uow: UnitOfWork, actor: ActorRef, campaign_id: int, trigger: str, *, limit: int = 2000,
+                    now: datetime | None = None, selected: list[int] | None = None) -> BulkResult:
+    """The same step for every school of the campaign that stands where the step starts (or for the
+    schools ticked in the list), each through `transition` (the one step the CLI takes too, so the
+    rulebook is asked once per school); one transaction per school so that one refusal does not undo
+    the others."""
+    require_bulk_trigger(trigger)
+    authorization.check_campaign(uow.session, actor, "bulk", campaign_id, now=now)
+    result = BulkResult(trigger)
+    for aid, name in bulk_candidates(uow, campaign_id, trigger, selected, limit):
+        try:
+            transition(uow, aid, trigger, actor, now=now)
+            result.done += 1
+        except CdsError as err:
+            uow.rollback()
+            result.refused.append(f"{name}: {err}")
+    return result
+
+
+# --- what a page says about the file's sends ----------------------------------------------------
+
+
+def proposal_cap(uow: UnitOfWork, a: Assessment) -> tuple[int | None, str]:
+    """(the calendar's cap on sends, which send counts) for the school's proposal milestone."""
+    m = uow.session.execute(
+        select(CampaignMilestone).where(CampaignMilestone.campaign_id == a.campaign_id,
+                                        CampaignMilestone.stage == Stage.PROPOSAL.value)
+        .order_by(CampaignMilestone.max_submissions.is_(None), CampaignMilestone.due_at)
+    ).scalars().first()
+    return (m.max_submissions, m.counts) if m is not None else (None, "last")
+
+
+def step_done_message(uow: UnitOfWork, a: Assessment) -> str | None:
+    """What the last step on this file did, said plainly: "Đã gửi tờ trình lần 1/3 lúc 10:42 …"."""
+    ev = uow.session.execute(select(AssessmentEvent).where(AssessmentEvent.assessment_id == a.id)
+                             .order_by(AssessmentEvent.id.desc()).limit(1)).scalars().first()
+    if ev is None or ev.trigger not in STEP_BY_TRIGGER:
+        return None
+    at = short_instant(ev.at)
+    if ev.trigger == "submit_proposal":
+        cap, _ = proposal_cap(uow, a)
+        return (f"Đã gửi tờ trình lần {a.proposal_count}{f'/{cap}' if cap else ''} lúc {at}; "
+                f"{supervisor_name(uow, a.school_id)} đã nhận hồ sơ.")
+    return (f"Đã {STEP_BY_TRIGGER[ev.trigger].label} lúc {at}; hồ sơ chuyển sang giai đoạn "
+            f"«{Stage(ev.to_state).label}».")
+
+
+# --- what one school's page shows ---------------------------------------------------------------
+
+
+@dataclass
+class SchoolPage:
+    view: AssessmentView
+    unit_name: str
+    days_left: int | None
+    triggers: list[tuple[str, str]]  # (trigger, Vietnamese label) the person may try now
+    can_edit_committee: bool
+    history: list[AssessmentEvent]
+    criteria: list[tuple[str, str]] = field(default_factory=list)  # for notes when returning the file
+    role_labels: dict[str, str] = field(default_factory=lambda: dict(ROLE_LABELS))
+
+
+def school_page(uow: UnitOfWork, actor: ActorRef, a: Assessment, *, now: datetime | None = None) -> SchoolPage:
+    """The file, its next deadline, the steps the rule table offers this person, and its history."""
+    view = show_assessment(uow, a.id)
+    left = days_left(view.next_milestone[1], _now(now)) if view.next_milestone else None
+    offered = authorization.allowed_steps(uow.session, actor, a, [s.trigger for s in STEPS])
+    triggers = [(s.trigger, s.label) for s in STEPS if s.trigger in offered]
+    criteria: list[tuple[str, str]] = []
+    if any(t == "return_for_supplement" for t, _ in triggers):
+        criteria = [(c.code, c.label) for c in index_set_for_assessment(uow.session, a.id).criteria.values()]
+    return SchoolPage(
+        view=view, unit_name=unit_by_id(uow, a.school_id).name, days_left=left, triggers=triggers,
+        can_edit_committee=authorization.may_school(uow.session, actor, "set_committee", a),
+        history=history(uow, a.id), criteria=criteria,
+    )

@@ -211,6 +211,24 @@ def get_campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:
     return campaign
 
 
+def find_campaign(uow: UnitOfWork, campaign_id: int) -> Campaign | None:
+    return uow.session.get(Campaign, campaign_id)
+
+
+def campaign_issuers(uow: UnitOfWork) -> list[tuple[int, int]]:
+    """(campaign id, issuer unit id) of every campaign, newest first: what a scope filter walks."""
+    rows = uow.session.execute(select(Campaign.id, Campaign.issuer_id).order_by(Campaign.id.desc())).all()
+    return [(cid, issuer) for cid, issuer in rows]
+
+
+def issued_campaigns(uow: UnitOfWork, unit_id: int, *, limit: int = 20) -> list[tuple[int, str]]:
+    """(id, title) of the campaigns the unit launched (drafts left out), newest first."""
+    rows = uow.session.execute(select(Campaign.id, Campaign.title).where(Campaign.issuer_id == unit_id,
+                                                                         Campaign.status != "draft")
+                               .order_by(Campaign.id.desc()).limit(limit)).all()
+    return [(cid, title) for cid, title in rows]
+
+
 @dataclass(frozen=True)
 class CampaignRow:
     id: int

@@ -13,8 +13,10 @@ from sqlmodel import Session, select
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.services import authorization
+from cdsflow.services.units import unit_by_id
 from cdsflow.storage.assessment_tables import CommitteeMeeting
-from cdsflow.storage.tables import Assessment, CommitteeMember
+from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import Assessment, CommitteeMember, Unit
 from cdsflow.workflow.context import ActorRef
 
 
@@ -107,6 +109,23 @@ def latest_meeting(session: Session, assessment_id: int) -> CommitteeMeeting | N
     """The meeting the Biên bản prints (the last recorded); None when nothing was recorded."""
     return session.exec(select(CommitteeMeeting).where(CommitteeMeeting.assessment_id == assessment_id)
                         .order_by(CommitteeMeeting.id.desc())).first()
+
+
+@dataclass(frozen=True)
+class MeetingPage:
+    """What the council meeting page shows: the last recorded meeting, the council, and whether the
+    person may record one (the rulebook's `record_meeting`)."""
+    school: Unit
+    meeting: CommitteeMeeting | None
+    members: list[CommitteeMember]
+    can_record: bool
+
+
+def meeting_page(uow: UnitOfWork, actor: ActorRef, a: Assessment) -> MeetingPage:
+    members = list(uow.session.exec(select(CommitteeMember).where(CommitteeMember.assessment_id == a.id)
+                                    .order_by(CommitteeMember.position_order)).all())
+    return MeetingPage(school=unit_by_id(uow, a.school_id), meeting=latest_meeting(uow.session, a.id),
+                       members=members, can_record=authorization.may_school(uow.session, actor, "record_meeting", a))
 
 
 _VN = "Asia/Ho_Chi_Minh"

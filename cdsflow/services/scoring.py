@@ -45,6 +45,7 @@ from cdsflow.storage.assessment_tables import (
     CriterionAssignment,
     EvidenceEntry,
 )
+from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember
 from cdsflow.workflow import rulebook
 from cdsflow.workflow.context import ActorRef, TransitionContext
@@ -419,6 +420,11 @@ def list_evidence(session: Session, assessment_id: int, criterion_code: str | No
     if criterion_code is not None:
         stmt = stmt.where(EvidenceEntry.criterion_code == criterion_code)
     return list(session.exec(stmt.order_by(EvidenceEntry.criterion_code, EvidenceEntry.id)).all())
+
+
+def find_evidence(uow: UnitOfWork, evidence_id: int) -> EvidenceEntry | None:
+    """One evidence entry, or None: the caller says "not found" in its own words (a file, an entry)."""
+    return uow.session.get(EvidenceEntry, evidence_id)
 
 
 def remove_evidence(session: Session, evidence_id: int, actor: Actor = "") -> None:

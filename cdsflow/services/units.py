@@ -205,3 +205,24 @@ def chain_of(session: Session, unit_id: int) -> tuple[int, ...]:
 def get_unit_code(uow: UnitOfWork, unit_id: int) -> str:
     unit = uow.session.get(Unit, unit_id)
     return unit.code if unit else ""
+
+
+def find_unit(uow: UnitOfWork, *, unit_id: int | None = None, code: str | None = None) -> Unit | None:
+    """The unit by id or by code, or None: for callers that say "not found" in their own words."""
+    if code:
+        return uow.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    return uow.session.get(Unit, unit_id) if unit_id is not None else None
+
+
+def unit_by_id(uow: UnitOfWork, unit_id: int) -> Unit:
+    unit = uow.session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFound(f"Không tìm thấy đơn vị số {unit_id}")
+    return unit
+
+
+def supervisor_name(uow: UnitOfWork, unit_id: int, default: str = "đơn vị quản lý") -> str:
+    """The name of the unit directly above (a school's Phòng), or `default` at the top of the tree."""
+    unit = uow.session.get(Unit, unit_id)
+    boss = uow.session.get(Unit, unit.supervisor_id) if unit is not None and unit.supervisor_id else None
+    return boss.name if boss else default

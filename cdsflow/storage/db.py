@@ -7,9 +7,11 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from cdsflow.kernel import home
+from cdsflow.storage import dberrors
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -57,10 +59,17 @@ class UnitOfWork:
 
     def __exit__(self, exc_type, exc, tb) -> None:
         assert self.session is not None
-        if exc_type is not None:
-            self.session.rollback()
-        self.session.close()
-        self.session = None
+        session, self.session = self.session, None
+        try:
+            if exc_type is not None:
+                session.rollback()
+            session.close()
+        except DBAPIError as failed:  # the connection went away: still said in words, the first error first
+            first = exc if isinstance(exc, DBAPIError) else failed
+            raise dberrors.translate(first) from first
+        if isinstance(exc, DBAPIError):
+            # Said in Vietnamese as a kernel error: no door has to know the database library.
+            raise dberrors.translate(exc) from exc
 
     def commit(self) -> None:
         assert self.session is not None

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 # What an entry point catches when the database refuses, named here so that app/ need not import
 # SQLAlchemy itself.
 DatabaseError = DBAPIError
+from cdsflow.kernel.errors import StorageBadValue, StorageConflict, StorageError, StorageUnavailable
 
 # Named constraints a person can meet, in words (the rest are named by table and column).
 CONSTRAINTS = {
@@ -94,3 +95,10 @@ def status(err: DBAPIError) -> int:
     if "locked" in lowered or "could not connect" in lowered or "connection refused" in lowered:
         return 503
     return 500
+
+
+def translate(err: DBAPIError) -> StorageError:
+    """The driver's error as the kernel's: the doors map these to an exit code or an HTTP status
+    without knowing the database library (the original stays chained as __cause__)."""
+    kind = {409: StorageConflict, 422: StorageBadValue, 503: StorageUnavailable}.get(status(err), StorageError)
+    return kind(describe(err))

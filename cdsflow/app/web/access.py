@@ -3,9 +3,9 @@ checks (a school sees itself, a bureau its schools). Who may do what is `workflo
 the use-cases ask it again with every fact, so a page never decides legality on its own."""
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from cdsflow.kernel.errors import Forbidden, NotFound
+from cdsflow.services import assessments as assessment_svc
+from cdsflow.services import campaigns as campaign_svc
 from cdsflow.services.accounts import Principal, Role
 from cdsflow.services.units import supervisor_chain
 from cdsflow.storage.db import UnitOfWork
@@ -46,22 +46,22 @@ def unit_in_scope(uow: UnitOfWork, principal: Principal, unit_id: int) -> bool:
 
 def assessment_for(uow: UnitOfWork, principal: Principal, assessment_id: int) -> Assessment:
     """The assessment if the principal may see it. Out of scope reads as not found: ids leak nothing."""
-    a = uow.session.get(Assessment, assessment_id, populate_existing=True)
-    if a is None or not unit_in_scope(uow, principal, a.school_id):
+    a = assessment_svc.find_assessment(uow, assessment_id)  # NotFound in the same words as out of scope
+    if not unit_in_scope(uow, principal, a.school_id):
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá số {assessment_id}")
     return a
 
 
 def campaign_for(uow: UnitOfWork, principal: Principal, campaign_id: int) -> Campaign:
     require(principal, "view_campaigns")
-    c = uow.session.get(Campaign, campaign_id)
-    if c is None or not unit_in_scope(uow, principal, c.issuer_id):
+    c = campaign_svc.get_campaign(uow, campaign_id)  # NotFound in the same words as out of scope
+    if not unit_in_scope(uow, principal, c.issuer_id):
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
     return c
 
 
 def visible_campaign_ids(uow: UnitOfWork, principal: Principal) -> list[int]:
-    rows = uow.session.execute(select(Campaign.id, Campaign.issuer_id).order_by(Campaign.id.desc())).all()
+    rows = campaign_svc.campaign_issuers(uow)
     chains: dict[int, bool] = {}
     out = []
     for cid, issuer in rows:

@@ -1,14 +1,12 @@
-"""The web's use-cases: scope and role checks, then the same service calls the CLI makes.
-
-Pages and the JSON API both call these, so a rule is checked in exactly one place.
+"""What pages and the JSON API call: the scope check (access.py), then the use-case or read model
+of services/ that the CLI calls too (the bulk step is `services.assessments.bulk_transition`, one
+`transition` per school). No query lives here: the database is reached only through services.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-
-from sqlalchemy import select
 
 from cdsflow.app.web.access import (
     actor,
@@ -20,26 +18,26 @@ from cdsflow.app.web.access import (
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
 from cdsflow.calendars.loader import load_calendar
-from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound
+from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
 from cdsflow.kernel.stages import STAGE_ORDER, Stage
 from cdsflow.services import assessments as assessment_svc
 from cdsflow.services import authorization, calendar_drafts, listing, overview
 from cdsflow.services import campaigns as campaign_svc
+from cdsflow.services import scoring as scoring_svc
 from cdsflow.services.accounts import Principal
-from cdsflow.services.indexsets import index_set_for_assessment, require_final, resolve_index_set
+from cdsflow.services.assessments import BULK_TRIGGERS, BulkResult, require_bulk_trigger
+from cdsflow.services.indexsets import require_final, resolve_index_set
 from cdsflow.services.launch_scope import describe_scope, launch_scope
 from cdsflow.services.mail import preview_reminder
 from cdsflow.services.mail import remind_now as nudge
 from cdsflow.services.mail import reminder_choices as choices
-from cdsflow.storage.assessment_tables import EvidenceEntry
+from cdsflow.services.units import supervisor_name, unit_by_id
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, AssessmentEvent, CampaignMilestone, Unit
 from cdsflow.workflow.machine import (
     STEP_BY_TRIGGER,
-    STEPS,
-    forward_trigger,
-    legal_sources,
 )
+
+__all__ = ["BULK_TRIGGERS", "BulkResult"]  # the pages read them from here
 
 
 def _now(now: datetime | None) -> datetime:
@@ -86,7 +84,7 @@ def launch(
     if p.unit_id is None:
         raise Forbidden("Tài khoản không gắn với Sở/Phòng nào nên không phát động được kế hoạch.")
     cal = load_calendar(calendar_file) if calendar_file is not None else chosen_calendar(uow, p, calendar)
-    issuer = uow.session.get(Unit, p.unit_id)
+    issuer = unit_by_id(uow, p.unit_id)
     return campaign_svc.launch_campaign(
         uow, issuer_code=issuer.code, school_year=school_year.strip(), index_set=index_set_code, calendar=cal,
         title=title or None, spawn_children=spawn_children, actor=actor(p), now=now,
@@ -129,7 +127,7 @@ def launch_preview(uow: UnitOfWork, p: Principal, *, school_year: str, index_set
     cal = chosen_calendar(uow, p, calendar)
     index_set = resolve_index_set(uow.session, index_set_code)
     require_final(index_set)
-    issuer = uow.session.get(Unit, p.unit_id)
+    issuer = unit_by_id(uow, p.unit_id)
     scope = launch_scope(uow, issuer, index_set, school_year.strip())
     covered, left = describe_scope(uow, scope)
     return LaunchPreview(issuer.name, f"{index_set.code} ({index_set.version})",
@@ -142,91 +140,29 @@ def advance_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: s
     return campaign_svc.advance_campaign(uow, campaign_id, trigger, actor(p))
 
 
-@dataclass
-class BulkResult:
-    trigger: str
-    done: int = 0
-    refused: list[str] = field(default_factory=list)
-
-
-BULK_TRIGGERS = ("start_review", "recognise", "publish")
-
-
-def _bulk_rows(uow: UnitOfWork, campaign_id: int, trigger: str, selected: list[int] | None, limit: int):
-    """(assessment id, school name) the bulk step considers: every school of the campaign standing
-    where the step starts, or, when the officer ticked schools in the list, exactly those."""
-    where = [Assessment.campaign_id.in_(campaign_svc.family_ids(uow.session, campaign_id))]
-    if selected is None:
-        where.append(Assessment.state.in_(legal_sources(trigger)))
-    else:
-        if len(selected) > limit:
-            raise InvalidInput(f"Chọn tối đa {limit} cơ sở cho một lần thao tác hàng loạt")
-        where.append(Assessment.id.in_(selected))
-    return uow.session.execute(
-        select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
-        .where(*where).order_by(Unit.name, Assessment.id).limit(limit)
-    ).all()
-
-
 def bulk_transition(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, *, limit: int = 2000,
                     now: datetime | None = None, selected: list[int] | None = None) -> BulkResult:
-    """The same step for every school of the campaign that stands where the step starts (or for the
-    schools ticked in the list); one transaction per school so that one refusal does not undo the others."""
-    if trigger not in BULK_TRIGGERS:
-        raise InvalidInput(f"Không làm hàng loạt được thao tác «{trigger}»")
+    """The bulk step of the schools list: scope here, the rest is the use-case's."""
+    require_bulk_trigger(trigger)
     campaign_for(uow, p, campaign_id)
-    authorization.check_campaign(uow.session, actor(p), "bulk", campaign_id, now=now)
-    rows = _bulk_rows(uow, campaign_id, trigger, selected, limit)
-    result = BulkResult(trigger)
-    for aid, name in rows:
-        try:
-            assessment_svc.transition(uow, aid, trigger, actor(p), now=now)
-            result.done += 1
-        except CdsError as err:
-            uow.rollback()
-            result.refused.append(f"{name}: {err}")
-    return result
+    return assessment_svc.bulk_transition(uow, actor(p), campaign_id, trigger, limit=limit, now=now,
+                                          selected=selected)
 
 
 # --- one school ------------------------------------------------------------------------------
 
 
-@dataclass
-class SchoolPage:
-    view: assessment_svc.AssessmentView
-    unit_name: str
-    days_left: int | None
-    triggers: list[tuple[str, str]]  # (trigger, Vietnamese label) the principal may try now
-    can_edit_committee: bool
-    history: list[AssessmentEvent]
-    criteria: list[tuple[str, str]] = field(default_factory=list)  # for notes when returning the file
-    role_labels: dict[str, str] = field(default_factory=lambda: dict(assessment_svc.ROLE_LABELS))
+SchoolPage = assessment_svc.SchoolPage
 
 
 def school_page(uow: UnitOfWork, p: Principal, assessment_id: int, *, now: datetime | None = None) -> SchoolPage:
-    a = assessment_for(uow, p, assessment_id)
-    view = assessment_svc.show_assessment(uow, a.id)
-    left = days_left(view.next_milestone[1], _now(now)) if view.next_milestone else None
-    offered = authorization.allowed_steps(uow.session, actor(p), a, [s.trigger for s in STEPS])
-    triggers = [(s.trigger, s.label) for s in STEPS if s.trigger in offered]
-    criteria: list[tuple[str, str]] = []
-    if any(t == "return_for_supplement" for t, _ in triggers):
-        criteria = [(c.code, c.label) for c in index_set_for_assessment(uow.session, a.id).criteria.values()]
-    return SchoolPage(
-        view=view, unit_name=uow.session.get(Unit, a.school_id).name, days_left=left, triggers=triggers,
-        can_edit_committee=authorization.may_school(uow.session, actor(p), "set_committee", a),
-        history=assessment_svc.history(uow, a.id), criteria=criteria,
-    )
+    return assessment_svc.school_page(uow, actor(p), assessment_for(uow, p, assessment_id), now=now)
 
 
 def transition(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, *, version: int | None,
                reason: str = "", criteria_notes: dict[str, str] | None = None, override_reason: str = "",
                now: datetime | None = None) -> Stage:
-    a = assessment_for(uow, p, assessment_id)
-    if trigger == "advance":
-        trigger = forward_trigger(a.state)
-    if trigger not in STEP_BY_TRIGGER:
-        raise InvalidInput(f"Thao tác không tồn tại: «{trigger}»")
+    a = assessment_for(uow, p, assessment_id)  # "advance" and unknown steps: the use-case's, as for the CLI
     return assessment_svc.transition(uow, a.id, trigger, actor(p), reason=reason, criteria_notes=criteria_notes,
                                      override_reason=override_reason, expected_version=version, now=now)
 
@@ -326,36 +262,9 @@ def reminder_choices(uow: UnitOfWork, campaign_id: int, *, now: datetime | None 
 CONFIRM_STEPS = ("submit_proposal", "recognise", "publish")
 
 
-def _proposal_cap(uow: UnitOfWork, a: Assessment) -> tuple[int | None, str]:
-    """(the calendar's cap on sends, which send counts) for the school's proposal milestone."""
-    m = uow.session.execute(
-        select(CampaignMilestone).where(CampaignMilestone.campaign_id == a.campaign_id,
-                                        CampaignMilestone.stage == Stage.PROPOSAL.value)
-        .order_by(CampaignMilestone.max_submissions.is_(None), CampaignMilestone.due_at)
-    ).scalars().first()
-    return (m.max_submissions, m.counts) if m is not None else (None, "last")
-
-
-def _supervisor_name(uow: UnitOfWork, a: Assessment) -> str:
-    school = uow.session.get(Unit, a.school_id)
-    boss = uow.session.get(Unit, school.supervisor_id) if school.supervisor_id else None
-    return boss.name if boss else "đơn vị quản lý"
-
-
 def step_done_message(uow: UnitOfWork, p: Principal, assessment_id: int) -> str | None:
     """What the last step on this file did, said plainly: "Đã gửi tờ trình lần 1/3 lúc 10:42 …"."""
-    a = assessment_for(uow, p, assessment_id)
-    ev = uow.session.execute(select(AssessmentEvent).where(AssessmentEvent.assessment_id == a.id)
-                             .order_by(AssessmentEvent.id.desc()).limit(1)).scalars().first()
-    if ev is None or ev.trigger not in STEP_BY_TRIGGER:
-        return None
-    at = timeutil.short_instant(ev.at)
-    if ev.trigger == "submit_proposal":
-        cap, _ = _proposal_cap(uow, a)
-        return (f"Đã gửi tờ trình lần {a.proposal_count}{f'/{cap}' if cap else ''} lúc {at}; "
-                f"{_supervisor_name(uow, a)} đã nhận hồ sơ.")
-    return (f"Đã {STEP_BY_TRIGGER[ev.trigger].label} lúc {at}; hồ sơ chuyển sang giai đoạn "
-            f"«{Stage(ev.to_state).label}».")
+    return assessment_svc.step_done_message(uow, assessment_for(uow, p, assessment_id))
 
 
 @dataclass
@@ -374,7 +283,7 @@ class Confirmation:
 
 def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int) -> Confirmation:
     a = assessment_for(uow, p, assessment_id)
-    name = uow.session.get(Unit, a.school_id).name
+    name = unit_by_id(uow, a.school_id).name
     label = STEP_BY_TRIGGER[trigger].label
     problems = assessment_svc.step_refusals(uow, a.id, trigger, actor(p))
     review_missing = trigger == "recognise" and any("đánh giá ngoài" in x and "lý do" in x for x in problems)
@@ -386,42 +295,39 @@ def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str
         c.ready.append(name)
         c.override = review_missing
     if trigger == "submit_proposal":
-        cap, counts = _proposal_cap(uow, a)
+        cap, counts = assessment_svc.proposal_cap(uow, a)
         c.note = (f"Đây là lần gửi thứ {a.proposal_count + 1}{f' (tối đa {cap} lần)' if cap else ''}; "
                   f"{'lần gửi cuối cùng' if counts == 'last' else 'lần gửi đầu tiên'} được dùng để đánh giá. "
-                  f"Sau khi gửi, điểm tự đánh giá bị khóa và {_supervisor_name(uow, a)} nhận hồ sơ.")
+                  f"Sau khi gửi, điểm tự đánh giá bị khóa và {supervisor_name(uow, a.school_id)} nhận hồ sơ.")
     return c
 
 
 def confirm_bulk(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, *, limit: int = 2000,
                  selected: list[int] | None = None, back_url: str = "") -> Confirmation:
     """A dry run of a bulk step: which schools it will move and which it will skip, and why."""
-    if trigger not in BULK_TRIGGERS:
-        raise InvalidInput(f"Không làm hàng loạt được thao tác «{trigger}»")
+    require_bulk_trigger(trigger)
     if selected is not None and not selected:
         raise InvalidInput("Chưa chọn cơ sở nào: đánh dấu các cơ sở trong danh sách rồi chọn thao tác")
     campaign_for(uow, p, campaign_id)
-    authorization.check_campaign(uow.session, actor(p), "bulk", campaign_id)
-    rows = _bulk_rows(uow, campaign_id, trigger, selected, limit)
+    rows = assessment_svc.bulk_refusals(uow, actor(p), campaign_id, trigger, selected=selected, limit=limit)
     c = Confirmation(f"Xác nhận: {STEP_BY_TRIGGER[trigger].label} (hàng loạt)", f"/campaigns/{campaign_id}/bulk",
                      {"trigger": trigger, **({"selection": "1"} if selected is not None else {})},
                      back_url=back_url or f"/campaigns/{campaign_id}")
-    for aid, name in rows:
-        problems = assessment_svc.step_refusals(uow, aid, trigger, actor(p))
+    for aid, name, problems in rows:
         if problems:
             c.skipped.append((name, "; ".join(problems)))
         else:
             c.ready.append(name)
             if selected is not None:  # the confirmation posts exactly the schools it named as ready
                 c.repeated.append(("ids", str(aid)))
-    found = {aid for aid, _ in rows}
+    found = {aid for aid, _, _ in rows}
     c.skipped += [(f"Hồ sơ số {aid}", "không thuộc kế hoạch này") for aid in (selected or []) if aid not in found]
     return c
 
 
 def confirm_evidence_removal(uow: UnitOfWork, p: Principal, evidence_id: int) -> Confirmation:
     """Deleting a minh chứng (and its file) cannot be undone: name it, and say why not if the rulebook refuses."""
-    entry = uow.session.get(EvidenceEntry, evidence_id)
+    entry = scoring_svc.find_evidence(uow, evidence_id)
     if entry is None:
         raise NotFound(f"Không tìm thấy minh chứng số {evidence_id}")
     a = assessment_for(uow, p, entry.assessment_id)

@@ -1,4 +1,6 @@
-"""The FastAPI app factory: `create_app(engine)` gives pages, the JSON API and static files."""
+"""The FastAPI app factory: `create_app(engine)` gives pages, the JSON API and static files.
+
+The engine comes from `app/wiring.py`; routes only ever see units of work (`app.state.uow_factory`)."""
 from __future__ import annotations
 
 import os
@@ -7,7 +9,6 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy.engine import Engine
 
 from cdsflow import __version__
 from cdsflow.app import wiring
@@ -33,6 +34,8 @@ from cdsflow.kernel import home
 from cdsflow.workflow.machine import history_text
 
 HERE = Path(__file__).parent
+
+
 def _num(value) -> str:
     """7.5 → "7,5", 10 → "10": points as Vietnamese write them."""
     if value is None:
@@ -42,14 +45,15 @@ def _num(value) -> str:
 
 
 def create_app(
-    engine: Engine,
+    engine: wiring.Engine | None = None,
     *,
     uploads_dir: Path | str | None = None,
     secure_cookies: bool = False,
     trusted_proxies: str | None = None,
 ) -> FastAPI:
     """`trusted_proxies`: addresses/networks whose X-Forwarded-For/-Proto are believed
-    (default: CDSFLOW_TRUSTED_PROXIES, unset = nobody, so a client cannot pick its own address)."""
+    (default: CDSFLOW_TRUSTED_PROXIES, unset = nobody, so a client cannot pick its own address).
+    Without `engine`, the database of DATABASE_URL (or the data home's)."""
     wiring.install()  # a school returned or recognised from a page gets its mail, as from the CLI
     app = FastAPI(
         title="cdsflow",
@@ -62,7 +66,8 @@ def create_app(
         # Part counts of a multipart form: our upload forms carry one file and a few fields.
         form_limits={"max_files": 2, "max_fields": 1000, "max_part_size": 256 * 1024},
     )
-    app.state.engine = engine
+    new_uow = wiring.uow_factory(engine if engine is not None else wiring.engine())
+    app.state.uow_factory = new_uow
     app.state.uploads_dir = Path(uploads_dir) if uploads_dir is not None else home.uploads_dir()
     app.state.secure_cookies = secure_cookies
     templates = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape on for .html
@@ -93,7 +98,7 @@ def create_app(
     app.include_router(routes_accounts.pages)
 
     app.add_middleware(MailLinkBase, session_cookie=SESSION_COOKIE)  # links in mail written while serving
-    app.add_middleware(limits.Guard, engine=engine, session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE)
+    app.add_middleware(limits.Guard, uow_factory=new_uow, session_cookie=SESSION_COOKIE, login_cookie=LOGIN_COOKIE)
     trusted = trusted_proxies if trusted_proxies is not None else os.environ.get("CDSFLOW_TRUSTED_PROXIES", "")
     if trusted.strip():
         from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware

@@ -17,7 +17,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def get_uow(request: Request) -> Iterator[UnitOfWork]:
-    with UnitOfWork(request.app.state.engine) as uow:
+    with request.app.state.uow_factory() as uow:
         yield uow
 
 

@@ -7,8 +7,6 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
-
 from cdsflow.app.web.access import actor, allowed, assessment_for, campaign_for, require, unit_in_scope
 from cdsflow.documents.build_templates import FIXED_ZIP_TIME
 from cdsflow.documents.pdf import to_pdf
@@ -16,10 +14,11 @@ from cdsflow.documents.register import RegisterLine, register_line
 from cdsflow.documents.register import register_xlsx as to_xlsx
 from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
 from cdsflow.services import dossier as dossier_svc
-from cdsflow.services import long_lists
+from cdsflow.services import long_lists, paper_register
 from cdsflow.services import papers as doc_svc
 from cdsflow.services import signed_copies as signed
 from cdsflow.services.accounts import Principal
+from cdsflow.services.campaigns import find_campaign
 from cdsflow.services.certificates import print_certificates
 from cdsflow.services.signed_copies import latest_by_document
 from cdsflow.services.steering import (
@@ -28,6 +27,7 @@ from cdsflow.services.steering import (
     set_steering,
     steering_members,
 )
+from cdsflow.services.units import find_unit, unit_by_id
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Campaign, Unit
@@ -59,27 +59,13 @@ def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, lim
              drafts: bool = False) -> list[DocRow]:
     """Register lines the principal may see (issued by, or concerning, a unit in scope), newest
     first; drafts are not in the register (`drafts=True` lists only them)."""
-    numbered = GeneratedDocument.number.is_(None) if drafts else GeneratedDocument.number.is_not(None)
-    q = (select(GeneratedDocument, Unit.code, Unit.name).join(Unit, Unit.id == GeneratedDocument.unit_id)
-         .where(numbered).order_by(GeneratedDocument.id.desc()).limit(limit * 4))
-    if school_id is not None:
-        q = q.where(GeneratedDocument.school_id == school_id)
-    codes = dict(uow.session.execute(select(Unit.id, Unit.code)).all()) if school_id is None else {}
-    scope: dict[int, bool] = {}
     out: list[DocRow] = []
-    for d, unit_code, unit_name in uow.session.execute(q):
-        key = d.school_id or d.unit_id
-        if key not in scope:
-            scope[key] = unit_in_scope(uow, p, key)
-        if not scope[key]:
-            continue
-        school = codes.get(d.school_id, "") if school_id is None else ""
-        replaced = uow.session.get(GeneratedDocument, d.replaces_id) if d.replaces_id else None
-        line = None if drafts else register_line(d, unit_name, replaced.number_line.removeprefix("Số: ") if replaced else "")
-        out.append(DocRow(d.id, unit_code, school, d.doc_type, _type_name(d.doc_type), d.number_line, d.issued_on,
-                          line, d.status))
-        if len(out) >= limit:
-            break
+    for r in paper_register.register_rows(uow, lambda unit_id: unit_in_scope(uow, p, unit_id), school_id=school_id,
+                                          limit=limit, drafts=drafts):
+        d = r.document
+        line = None if drafts else register_line(d, r.unit_name, r.replaced_number_line.removeprefix("Số: "))
+        out.append(DocRow(d.id, r.unit_code, r.school_code, d.doc_type, _type_name(d.doc_type), d.number_line,
+                          d.issued_on, line, d.status))
     if not drafts:
         from dataclasses import replace
 
@@ -98,8 +84,7 @@ def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | Non
     types = {code: t.name for code, t in document_types().items()}
     page = long_lists.register_page(uow.session, params, types, scope, school_id=school_id)
     replaced_ids = [d.replaces_id for d, *_ in page.rows if d.replaces_id]
-    replaced = dict(uow.session.execute(select(GeneratedDocument.id, GeneratedDocument.number_line)
-                                        .where(GeneratedDocument.id.in_(replaced_ids))).all()) if replaced_ids else {}
+    replaced = paper_register.number_lines(uow, replaced_ids)
     out = [DocRow(d.id, unit_code, school_code or "", d.doc_type, _type_name(d.doc_type), d.number_line, d.issued_on,
                   register_line(d, unit_name, replaced.get(d.replaces_id, "").removeprefix("Số: ")), d.status)
            for d, unit_code, unit_name, school_code in page.rows]
@@ -108,7 +93,7 @@ def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | Non
 
 
 def _document(uow: UnitOfWork, p: Principal, document_id: int) -> GeneratedDocument:
-    d = uow.session.get(GeneratedDocument, document_id)
+    d = paper_register.find_document(uow, document_id)
     if d is None or not unit_in_scope(uow, p, d.school_id or d.unit_id):
         raise NotFound(f"Không tìm thấy văn bản số {document_id} trong sổ")
     return d
@@ -117,7 +102,7 @@ def _document(uow: UnitOfWork, p: Principal, document_id: int) -> GeneratedDocum
 def download(uow: UnitOfWork, p: Principal, document_id: int, *, pdf: bool = False) -> tuple[bytes, str, str]:
     """(content, file name, media type): the stored paper re-produced byte for byte."""
     d = _document(uow, p, document_id)
-    school = uow.session.get(Unit, d.school_id).code if d.school_id else None
+    school = unit_by_id(uow, d.school_id).code if d.school_id else None
     name = doc_svc.file_name(d, school)
     content = doc_svc.reproduce(uow.engine, d.id)
     if not pdf:
@@ -138,7 +123,7 @@ def dossier(uow: UnitOfWork, p: Principal, assessment_id: int, out_dir: Path,
             uploads: Path | None = None, *, pdf: bool = False) -> tuple[Path, list[str]]:
     """The school's dossier zip; with `pdf`, it also holds the whole dossier bound as one PDF."""
     a = assessment_for(uow, p, assessment_id)
-    school = uow.session.get(Unit, a.school_id)
+    school = unit_by_id(uow, a.school_id)
     out = out_dir / f"ho-so-{school.code}.zip"
     result = dossier_svc.build_dossier(uow.engine, school.code, a.campaign_id, out, uploads=uploads, pdf=pdf)
     return result.path, result.missing
@@ -163,7 +148,7 @@ def generate_for_school(uow: UnitOfWork, p: Principal, assessment_id: int, code:
     require(p, "issue_authority_paper" if authority else "issue_school_paper")
     if p.role.school_side and authority:
         raise Forbidden("Văn bản này do cấp trên ban hành.")
-    school = uow.session.get(Unit, a.school_id)
+    school = unit_by_id(uow, a.school_id)
     record, _ = doc_svc.generate(uow.engine, code, school_code=school.code, campaign_id=a.campaign_id,
                                  actor=p.actor_name, draft=draft, on_existing=on_existing or None, reason=reason)
     return record
@@ -187,8 +172,7 @@ BLANK_STEERING_ROWS = 5
 
 
 def _steering_unit(uow: UnitOfWork, p: Principal, code: str) -> Unit:
-    unit = (uow.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none() if code
-            else uow.session.get(Unit, p.unit_id) if p.unit_id else None)
+    unit = find_unit(uow, code=code) if code else find_unit(uow, unit_id=p.unit_id) if p.unit_id else None
     if unit is None or not unit_in_scope(uow, p, unit.id):
         raise NotFound(f"Không tìm thấy đơn vị «{code}»" if code else "Tài khoản không gắn với đơn vị nào")
     return unit
@@ -253,7 +237,7 @@ def _mkdir(path: Path) -> Path:
 
 
 def campaign_of(uow: UnitOfWork, campaign_id: int) -> Campaign | None:
-    return uow.session.get(Campaign, campaign_id)
+    return find_campaign(uow, campaign_id)
 
 
 def may_upload_signed(p: Principal) -> bool:
@@ -275,5 +259,5 @@ def signed_file(uow: UnitOfWork, p: Principal, document_id: int, uploads: Path) 
     copy = signed.latest(uow.session, d.id)
     if copy is None:
         raise NotFound(f"Văn bản {d.number_line or document_id} chưa có bản đã ký")
-    school = uow.session.get(Unit, d.school_id).code if d.school_id else None
+    school = unit_by_id(uow, d.school_id).code if d.school_id else None
     return signed.file_of(copy, uploads), Path(doc_svc.file_name(d, school)).stem + "-ban-ky.pdf"

@@ -6,18 +6,28 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound, StaleUpdate, TransitionRefused
+from cdsflow.kernel.errors import (
+    CdsError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    StaleUpdate,
+    StorageBadValue,
+    StorageConflict,
+    StorageError,
+    StorageUnavailable,
+    TransitionRefused,
+)
 from cdsflow.services.accounts import LoginFailed, TooManyAttempts
-from cdsflow.storage import dberrors
 
 log = logging.getLogger("cdsflow.web")
 
 STATUS: list[tuple[type[CdsError], int]] = [
     (NotFound, 404), (StaleUpdate, 409), (InvalidInput, 422), (TransitionRefused, 422), (Forbidden, 403),
     (TooManyAttempts, 429), (LoginFailed, 401),
+    (StorageConflict, 409), (StorageBadValue, 422), (StorageUnavailable, 503), (StorageError, 500),
 ]
 HTTP_MESSAGES = {
     400: "Yêu cầu không hợp lệ.",
@@ -92,14 +102,15 @@ def install(app: FastAPI) -> None:
         fields = sorted({str(e.get("loc", ["?"])[-1]) for e in err.errors()})
         return render_error(request, 422, HTTP_MESSAGES[422], [f"trường «{f}» thiếu hoặc sai kiểu" for f in fields])
 
-    @app.exception_handler(DBAPIError)
-    async def database_error(request: Request, err: DBAPIError):
-        code = dberrors.status(err)
+    @app.exception_handler(StorageError)
+    async def database_error(request: Request, err: StorageError):
+        # The unit of work has rolled back before the storage layer raised this (storage/db.py).
+        code = status_of(err)
         if code == 500:
-            log.exception("lỗi cơ sở dữ liệu ở %s %s", request.method, request.url.path)
+            log.error("lỗi cơ sở dữ liệu ở %s %s", request.method, request.url.path, exc_info=err)
         else:
-            log.warning("cơ sở dữ liệu từ chối %s %s: %s", request.method, request.url.path, err.orig)
-        return render_error(request, code, dberrors.describe(err) + " Dữ liệu của bạn không bị thay đổi.")
+            log.warning("cơ sở dữ liệu từ chối %s %s: %s", request.method, request.url.path, getattr(err.__cause__, "orig", err))
+        return render_error(request, code, err.message + " Dữ liệu của bạn không bị thay đổi.")
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, err: Exception):

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import anyio.to_thread
-from sqlalchemy.engine import Engine
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 
@@ -96,10 +96,10 @@ def is_https(scope) -> bool:
 
 
 class Guard:
-    def __init__(self, app, engine: Engine | None = None, session_cookie: str = "cdsflow_session",
-                 login_cookie: str = "cdsflow_login") -> None:
+    def __init__(self, app, uow_factory: Callable[[], UnitOfWork] | None = None,
+                 session_cookie: str = "cdsflow_session", login_cookie: str = "cdsflow_login") -> None:
         self.app = app
-        self.engine = engine
+        self.uow_factory = uow_factory
         self.session_cookie = session_cookie
         self.login_cookie = login_cookie
 
@@ -156,7 +156,7 @@ class Guard:
             # The login form's double-submit cookie is checked before its body is read.
             if scope["path"] == "/login" and not cookies.get(self.login_cookie):
                 return (403, BAD_CSRF), receive
-        elif has_body and self.engine is not None:
+        elif has_body and self.uow_factory is not None:
             csrf = await self._session_csrf(cookies.get(self.session_cookie))
             if csrf is None:
                 return (401, NEED_LOGIN), receive
@@ -175,8 +175,11 @@ class Guard:
         if not token:
             return None
 
+        uow_factory = self.uow_factory
+        assert uow_factory is not None
+
         def lookup() -> str | None:
-            with UnitOfWork(self.engine) as uow:
+            with uow_factory() as uow:
                 p = principal_for(uow, token)
                 return p.csrf_token if p else None
 

@@ -13,9 +13,10 @@ from cdsflow.services import authorization
 from cdsflow.services import papers as doc_svc
 from cdsflow.services import plan_papers as plan_service
 from cdsflow.services.accounts import Principal
+from cdsflow.services.campaigns import issued_campaigns
+from cdsflow.services.units import unit_by_id
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
-from cdsflow.storage.tables import Campaign, Unit
 from cdsflow.workflow.document_types import document_types
 
 
@@ -57,7 +58,7 @@ def fields(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, typed: di
     if typed is None and code in paper_sections.PAPERS:  # the paper as it would print now
         typed = doc_svc.section_defaults(uow.engine, code, campaign_id)
     elif typed is None:
-        typed = plan_service.defaults(uow.session, code, campaign, uow.session.get(Unit, campaign.issuer_id))
+        typed = plan_service.defaults(uow.session, code, campaign, unit_by_id(uow, campaign.issuer_id))
     return [Field(k, label, typed.get(k, "")) for k, label in _labels(code)]
 
 
@@ -77,11 +78,6 @@ def issue(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, typed: dic
 
 def campaign_links(uow: UnitOfWork, p: Principal) -> list[tuple[int, str]]:
     """The campaigns whose own papers this person may write (their unit issued them), newest first."""
-    from sqlalchemy import select
-
     if p.unit_id is None or not allowed(p, "issue_authority_paper"):
         return []
-    rows = uow.session.execute(select(Campaign.id, Campaign.title).where(Campaign.issuer_id == p.unit_id,
-                                                                         Campaign.status != "draft")
-                               .order_by(Campaign.id.desc()).limit(20)).all()
-    return [(cid, title) for cid, title in rows]
+    return issued_campaigns(uow, p.unit_id, limit=20)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from cdsflow import __version__
-from cdsflow.storage.migrate import schema_revisions
+from cdsflow.services import health
 
 router = APIRouter(include_in_schema=False)
 
@@ -18,18 +18,11 @@ def healthz() -> dict:
 
 @router.get("/readyz")
 def readyz(request: Request) -> JSONResponse:
-    from sqlalchemy.exc import SQLAlchemyError
-
-    try:
-        current, heads = schema_revisions(request.app.state.engine)
-    except SQLAlchemyError as err:
-        return _not_ready("Không kết nối được cơ sở dữ liệu", type(err).__name__)
-    if not current:
-        return _not_ready("Cơ sở dữ liệu chưa được khởi tạo: chạy «cdsflow init»")
-    if current != heads:
-        return _not_ready("Cơ sở dữ liệu chưa ở phiên bản mới nhất: chạy «cdsflow init»",
-                          f"đang ở {', '.join(sorted(current))}, cần {', '.join(sorted(heads))}")
-    return JSONResponse({"status": "ready", "version": __version__, "schema": sorted(current)})
+    with request.app.state.uow_factory() as uow:
+        state = health.readiness(uow)
+    if not state.ready:
+        return _not_ready(state.reason, state.detail)
+    return JSONResponse({"status": "ready", "version": __version__, "schema": state.schema})
 
 
 def _not_ready(reason: str, detail: str = "") -> JSONResponse:

@@ -16,9 +16,9 @@ from cdsflow.app.web.pages import render
 from cdsflow.calendars.timeutil import local
 from cdsflow.kernel.errors import NotFound
 from cdsflow.services.accounts import Principal
+from cdsflow.services.campaigns import get_campaign
 from cdsflow.services.listing import LEVEL_CHOICES, SORT_LABELS, ListQuery
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Campaign
 from cdsflow.workflow.machine import STEP_BY_TRIGGER
 
 pages = APIRouter(include_in_schema=False)
@@ -50,11 +50,11 @@ def schools(request: Request, campaign_id: int, p: Principal = Depends(current_p
                   levels=LEVEL_CHOICES, sort_url=sort_url, sort_labels=SORT_LABELS, path=path,
                   page_url=lambda n: _query_url(path, query, page=n), bulk_triggers=bulk,
                   export=lambda kind: _query_url(f"/campaigns/{campaign_id}/{kind}.xlsx", query, page=1),
-                  here=_query_url(path, query), campaign_title=uow.session.get(Campaign, campaign_id).title)
+                  here=_query_url(path, query), campaign_title=get_campaign(uow, campaign_id).title)
 
 
 def _heading(uow: UnitOfWork, campaign_id: int, what: str) -> str:
-    title = uow.session.get(Campaign, campaign_id).title
+    title = get_campaign(uow, campaign_id).title
     return f"{what} — {title} — lập lúc {local(datetime.now(UTC))}"
 
 

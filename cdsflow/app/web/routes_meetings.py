@@ -14,11 +14,9 @@ from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import NOTICES, render
 from cdsflow.kernel.errors import CdsError
-from cdsflow.services import authorization
 from cdsflow.services import meetings as svc
 from cdsflow.services.accounts import Principal
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import CommitteeMember, Unit
 
 NOTICES["meeting"] = "Đã ghi thông tin cuộc họp Hội đồng."
 FIELDS = ("start", "end", "place", "chaired_by", "secretary", "attendees_present", "attendees_total", "absent",
@@ -30,15 +28,11 @@ pages = APIRouter(include_in_schema=False)
 def _page(request: Request, p: Principal, uow: UnitOfWork, assessment_id: int, *, status: int = 200,
           error: str = "", form: dict | None = None) -> Response:
     a = assessment_for(uow, p, assessment_id)
-    from sqlmodel import select
-
-    members = list(uow.session.exec(select(CommitteeMember).where(CommitteeMember.assessment_id == a.id)
-                                    .order_by(CommitteeMember.position_order)).all())
-    can = authorization.may_school(uow.session, actor(p), "record_meeting", a)
-    return render(request, "meeting.html", p, status, a=a, school=uow.session.get(Unit, a.school_id),
-                  meeting=svc.latest_meeting(uow.session, a.id), members=members, can_record=can,
-                  error=error, form=form or {"attendees_total": len(members), "attendees_present": len(members),
-                                             "vote_for": len(members)})
+    view = svc.meeting_page(uow, actor(p), a)
+    n = len(view.members)
+    return render(request, "meeting.html", p, status, a=a, school=view.school, meeting=view.meeting,
+                  members=view.members, can_record=view.can_record, error=error,
+                  form=form or {"attendees_total": n, "attendees_present": n, "vote_for": n})
 
 
 @pages.get("/assessments/{assessment_id}/meeting")
@@ -58,6 +52,6 @@ async def record(request: Request, assessment_id: int, p: Principal = Depends(ch
         svc.record_meeting(uow.session, a.id, svc.meeting_input(values), actor(p))
         uow.commit()
     except CdsError as err:  # the form comes back with what was typed and the reasons
-        uow.session.rollback()
+        uow.rollback()
         return _page(request, p, uow, assessment_id, status=status_of(err), error=str(err), form=values)
     return RedirectResponse(f"/assessments/{assessment_id}/meeting?done=meeting", status_code=303)

@@ -172,7 +172,7 @@ def add_evidence(uow: UnitOfWork, p: Principal, assessment_id: int, *, criterion
 
 def evidence_file(uow: UnitOfWork, p: Principal, evidence_id: int, uploads: Path) -> tuple[Path, str]:
     """The stored file of one evidence entry, for someone who may see the assessment."""
-    entry = uow.session.get(EvidenceEntry, evidence_id)
+    entry = scoring_svc.find_evidence(uow, evidence_id)
     if entry is None or not entry.file_path:
         raise NotFound(f"Không tìm thấy tệp minh chứng số {evidence_id}")
     assessment_for(uow, p, entry.assessment_id)
@@ -187,7 +187,7 @@ def evidence_file(uow: UnitOfWork, p: Principal, evidence_id: int, uploads: Path
 
 def remove_evidence(uow: UnitOfWork, p: Principal, evidence_id: int) -> tuple[int, str]:
     """Delete one entry; (its assessment, its criterion) for the page to return to."""
-    entry = uow.session.get(EvidenceEntry, evidence_id)
+    entry = scoring_svc.find_evidence(uow, evidence_id)
     if entry is None:
         raise NotFound(f"Không tìm thấy minh chứng số {evidence_id}")
     assessment_for(uow, p, entry.assessment_id)
