@@ -49,25 +49,28 @@ class UnitOfWork:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.session: Session | None = None
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The open session; only inside `with` (typed non-optional so every caller need not check)."""
+        assert self._session is not None, "unit of work used outside its `with` block"
+        return self._session
 
     def __enter__(self) -> UnitOfWork:
-        self.session = Session(self.engine, expire_on_commit=False)
+        self._session = Session(self.engine, expire_on_commit=False)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        assert self.session is not None
         if exc_type is not None:
             self.session.rollback()
         self.session.close()
-        self.session = None
+        self._session = None
 
     def commit(self) -> None:
-        assert self.session is not None
         self.session.commit()
 
     def rollback(self) -> None:
-        assert self.session is not None
         self.session.rollback()
 
 
