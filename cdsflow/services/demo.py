@@ -9,8 +9,9 @@ import dataclasses
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from cdsflow.calendars.model import Calendar
 from cdsflow.kernel.stages import Stage
@@ -174,7 +175,7 @@ def _assessments_in_order(uow: UnitOfWork, campaign_id: int) -> list[tuple[int, 
     from cdsflow.storage.tables import Assessment, Unit
 
     return list(uow.session.execute(
-        select(Assessment.id, Assessment.school_id).join(Unit, Unit.id == Assessment.school_id)
+        select(Assessment.id, col(Assessment.school_id)).join(Unit, col(Unit.id) == Assessment.school_id)
         .where(Assessment.campaign_id == campaign_id).order_by(Unit.code)
     ).all())
 
@@ -217,7 +218,7 @@ def _walk(uow: UnitOfWork, aid: int, school_id: int, target: Stage, officer: Act
         assessment_svc.transition(uow, aid, trigger, actor, now=at)
 
 
-def record_demo_meeting(uow: UnitOfWork, aid: int, members: list, head: ActorRef, at: datetime) -> None:
+def record_demo_meeting(uow: UnitOfWork, aid: int, members: list[Any], head: ActorRef, at: datetime) -> None:
     """The council's meeting as its secretary records it (the Biên bản prints these facts)."""
     from cdsflow.services.meetings import MeetingInput, latest_meeting, record_meeting
 
@@ -243,13 +244,13 @@ def enter_external_scores(uow: UnitOfWork, aid: int, actor: str, strength: float
     uow.commit()
 
 
-def demo_answers(index_set, strength: float) -> dict:
+def demo_answers(index_set, strength: float) -> dict[str, Any]:
     """Plausible answers for every item: strength 0 is a school just starting, 1 a leading one."""
     from decimal import ROUND_HALF_UP, Decimal
 
     from cdsflow.assessment.model import AnswerKind
 
-    answers: dict = {}
+    answers: dict[str, Any] = {}
     for item in index_set.items.values():
         if item.kind == AnswerKind.YES_NO:
             answers[item.code] = item.mandatory or strength >= 0.35

@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from cdsflow.kernel.errors import NotFound
 from cdsflow.kernel.stages import Actor
@@ -65,7 +65,7 @@ def calendar_order(engine: Engine, campaign_id: int) -> tuple[list[str], set[str
         if campaign.dossier:
             return list(campaign.dossier), set(campaign.dossier)
         rows = uow.session.execute(select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign_id)
-                                   .order_by(CampaignMilestone.position, CampaignMilestone.id)).scalars().all()
+                                   .order_by(col(CampaignMilestone.position), col(CampaignMilestone.id))).scalars().all()
     order: list[str] = []
     required: set[str] = set()
     for m in rows:

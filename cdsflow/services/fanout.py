@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlmodel import col, select
 
 from cdsflow.calendars.reminders import ACTOR, DIGEST, ReminderPoint, offset_audiences, reminder_points
 from cdsflow.calendars.timeutil import days_left_text, local, next_sending_instant, vn_datetime
@@ -133,11 +133,11 @@ def plan_reminder(
     audiences = offset_audiences(policy, offset_key) if policy is not None else frozenset({ACTOR, DIGEST})
     late = session.execute(
         select(
-            Assessment.id, Assessment.state, Unit.id.label("school_id"), Unit.name, Unit.emails,
+            col(Assessment.id), col(Assessment.state), col(Unit.id).label("school_id"), col(Unit.name), col(Unit.emails),
             Unit.supervisor_id,
         )
         .join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id == campaign_id, Assessment.state.in_(earlier_stages(target)))
+        .where(Assessment.campaign_id == campaign_id, col(Assessment.state).in_(earlier_stages(target)))
         .order_by(Unit.supervisor_id, Unit.name, Unit.id)
     ).all()
     # Schools whose own deadline for this stage replaces this fixed one are reminded by it instead.
@@ -204,7 +204,7 @@ def plan_reminder(
     return plan
 
 
-def _add_digests(session: Session, plan: FanOutPlan, late: list[Any], common: dict, keys: dict,
+def _add_digests(session: Session, plan: FanOutPlan, late: list[Any], common: dict[str, Any], keys: dict[str, Any],
                  settings: MailSettings, templates: TemplateSet, dedup_part: str) -> None:
     """One digest per supervisor listing its late schools, never one mail per school."""
     campaign_id = plan.campaign_id
@@ -214,7 +214,7 @@ def _add_digests(session: Session, plan: FanOutPlan, late: list[Any], common: di
             by_supervisor[row.supervisor_id].append(row)
     supervisors = {
         u.id: u
-        for u in session.execute(select(Unit).where(Unit.id.in_(list(by_supervisor)))).scalars()
+        for u in session.execute(select(Unit).where(col(Unit.id).in_(list(by_supervisor)))).scalars()
     } if by_supervisor else {}
     for sup_id, rows in by_supervisor.items():
         sup = supervisors[sup_id]
@@ -258,10 +258,10 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, 
     milestone = as_milestone(ms)
     rows = deadlines.milestones(session, campaign.id)
     schools = session.execute(
-        select(Assessment.id, Assessment.state, Unit.id.label("school_id"), Unit.name, Unit.emails,
+        select(col(Assessment.id), col(Assessment.state), col(Unit.id).label("school_id"), col(Unit.name), col(Unit.emails),
                Unit.supervisor_id)
         .join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id == campaign.id, Assessment.state.in_(earlier_stages(target)))
+        .where(Assessment.campaign_id == campaign.id, col(Assessment.state).in_(earlier_stages(target)))
         .order_by(Unit.supervisor_id, Unit.name, Unit.id)
     ).all()
     events = deadlines.event_times(session, [r.id for r in schools])

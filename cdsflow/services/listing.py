@@ -12,9 +12,11 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import and_, case, false, func, or_
 from sqlalchemy.orm import Session, aliased
+from sqlmodel import col, select
 
 from cdsflow.calendars.timeutil import days_left
 from cdsflow.kernel.errors import InvalidInput, NotFound
@@ -139,13 +141,13 @@ def late_stages(session: Session, ids: list[int], now: datetime, *,
     per distinct calendar."""
     root = ids[0] if root is None else root
     stage_of = {s.value: s for s in STAGE_ORDER}
-    rows: dict[int, list[tuple]] = defaultdict(list)
+    rows: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     m = CampaignMilestone  # plain columns, not ORM objects: a province has ~1,000 milestone rows
     for cid, *values in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at)
                                         .where(m.campaign_id.in_({*ids, root})).order_by(m.campaign_id, m.position)):
         rows[cid].append(tuple(values))
     out: dict[int, dict[str, MilestoneView]] = {}
-    memo: dict[tuple, dict[str, MilestoneView]] = {}
+    memo: dict[tuple[Any, ...], dict[str, MilestoneView]] = {}
     for cid in ids:
         key = tuple(rows.get(cid) or rows.get(root, ()))
         if key not in memo:
@@ -165,7 +167,7 @@ def late_condition(late: dict[int, dict[str, MilestoneView]], campaign=None):
     if not groups:
         return false()
     campaign = Assessment.campaign_id if campaign is None else campaign
-    return or_(*[and_(campaign.in_(cids), Assessment.state.in_(states)) for states, cids in groups.items()])
+    return or_(*[and_(campaign.in_(cids), col(Assessment.state).in_(states)) for states, cids in groups.items()])
 
 
 # --- the schools list ----------------------------------------------------------------------------
@@ -204,7 +206,7 @@ def _order(query: ListQuery, own, ext, sup):
     first = column.desc() if query.desc else column.asc()
     # Empty values last either way: an officer sorting by score wants the scored schools first. Ties
     # follow the direction, so that a score index walked backwards gives the same order.
-    return [column.is_(None), first, Assessment.id.desc() if query.desc else Assessment.id]
+    return [column.is_(None), first, col(Assessment.id).desc() if query.desc else col(Assessment.id)]
 
 
 def _columns(own, ext, sup):
@@ -225,7 +227,7 @@ def _line(row, late: dict[int, dict[str, MilestoneView]], now: datetime) -> Scho
                       bool(review_counts))
 
 
-def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = False, scope=None) -> list:
+def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = False, scope=None) -> list[Any]:
     """Conditions on the assessment and its scores. `hinted`: compare `campaign_id + 0`, so the
     database reaches the assessment through its school (one index probe) rather than through the
     campaign index (one probe per campaign of the family: 137 in a province). `scope`: the family
@@ -243,15 +245,15 @@ def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = F
     return where
 
 
-def _unit_where(query: ListQuery) -> list:
+def _unit_where(query: ListQuery) -> list[Any]:
     where = []
     if query.q:
         like = like_pattern(query.q)
-        where.append(or_(Unit.code.ilike(like), Unit.name.ilike(like)))
+        where.append(or_(col(Unit.code).ilike(like), col(Unit.name).ilike(like)))
     if query.bureau is not None:
-        where.append(Unit.supervisor_id == query.bureau)
+        where.append(col(Unit.supervisor_id) == query.bureau)
     if query.school_level:
-        where.append(Unit.education_level == query.school_level)
+        where.append(col(Unit.education_level) == query.school_level)
     return where
 
 
@@ -280,9 +282,9 @@ def _from_results(query: ListQuery, ids: list[int], late, scope, *extra, countin
     unit_where = _unit_where(query)
     if not (unit_where or query.stage or query.late) and (counting or query.sort in SCORE_SORTS):
         return select(R.assessment_id).where(scope, *_where(query, ids, late, R, R, scope=scope)[1:], *extra)
-    stmt = select(Assessment.id).select_from(R).join(Assessment, Assessment.id == R.assessment_id)
+    stmt = select(Assessment.id).select_from(R).join(Assessment, col(Assessment.id) == R.assessment_id)
     if unit_where or (query.sort in ("code", "name", "bureau") and not counting):
-        stmt = stmt.join(Unit, Unit.id == Assessment.school_id)
+        stmt = stmt.join(Unit, col(Unit.id) == Assessment.school_id)
     return stmt.where(*_where(query, ids, late, R, R, scope=scope), *unit_where, *extra)
 
 
@@ -313,7 +315,7 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext
             if _unit_where(query):
                 rest = rest.join(Unit, Unit.id == Assessment.school_id)
             rest = rest.where(*_where(query, ids, late, R, R), *_unit_where(query), column.is_(None))
-            order = Assessment.id.desc() if query.desc else Assessment.id.asc()
+            order = col(Assessment.id).desc() if query.desc else col(Assessment.id).asc()
             out += list(session.execute(rest.order_by(order).offset(max(0, offset - scored))
                                         .limit(query.per_page - len(out))).scalars())
         return out
@@ -325,13 +327,13 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext
             inner = _with_scores(inner, own, ext)
         inner = inner.where(Assessment.school_id == Unit.id, *_where(query, ids, late, own, ext, hinted=True))
         column = Unit.code if query.sort == "code" else Unit.name
-        order = [column.desc(), Unit.id.desc()] if query.desc else [column.asc(), Unit.id.asc()]
+        order = [column.desc(), col(Unit.id).desc()] if query.desc else [column.asc(), col(Unit.id).asc()]
         units = list(session.execute(select(Unit.id).where(inner.exists(), *_unit_where(query))
                                      .order_by(*order).offset(offset).limit(query.per_page)).scalars())
         if not units:
             return []
         by_school = dict(session.execute(select(Assessment.school_id, Assessment.id).where(
-            Assessment.school_id.in_(units), Assessment.campaign_id.in_(ids))).all())
+            col(Assessment.school_id).in_(units), col(Assessment.campaign_id).in_(ids))).all())
         return [by_school[u] for u in units if u in by_school]
     if scope is not None and query.sort in ASSESSMENT_SORTS and len(ids) > 1 and not levels:
         return _walk_assessment_index(session, query, ids, late, offset)
@@ -339,9 +341,9 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext
     stmt = select(Assessment.id).select_from(Assessment)
     unit_where = _unit_where(query)
     if unit_where or query.sort == "bureau":
-        stmt = stmt.join(Unit, Unit.id == Assessment.school_id)
+        stmt = stmt.join(Unit, col(Unit.id) == Assessment.school_id)
     if query.sort == "bureau":
-        stmt = stmt.outerjoin(sup, sup.id == Unit.supervisor_id)
+        stmt = stmt.outerjoin(sup, col(sup.id) == Unit.supervisor_id)
     if levels or query.sort in ("self1", "self2", "ext1", "ext2"):
         stmt = _with_scores(stmt, own, ext)
     stmt = stmt.where(*_where(query, ids, late, own, ext), *unit_where)
@@ -362,17 +364,17 @@ def _walk_assessment_index(session: Session, query: ListQuery, ids: list[int], l
     def base(*extra):
         stmt = select(Assessment.id).select_from(Assessment)
         if unit_where:
-            stmt = stmt.join(Unit, Unit.id == Assessment.school_id)
+            stmt = stmt.join(Unit, col(Unit.id) == Assessment.school_id)
         return stmt.where(*_where(query, ids, late, R, R, hinted=True), *unit_where, *extra)
 
     valued = session.execute(select(func.count()).select_from(base(column.is_not(None)).subquery())).scalar_one()
     out: list[int] = []
     if offset < valued:
-        order = [column.desc(), Assessment.id.desc()] if query.desc else [column.asc(), Assessment.id.asc()]
+        order = [column.desc(), col(Assessment.id).desc()] if query.desc else [column.asc(), col(Assessment.id).asc()]
         out = list(session.execute(base(column.is_not(None)).order_by(*order).offset(offset)
                                    .limit(query.per_page)).scalars())
     if len(out) < query.per_page:
-        order = Assessment.id.desc() if query.desc else Assessment.id.asc()
+        order = col(Assessment.id).desc() if query.desc else col(Assessment.id).asc()
         out += list(session.execute(base(column.is_(None)).order_by(order).offset(max(0, offset - valued))
                                     .limit(query.per_page - len(out))).scalars())
     return out
@@ -396,7 +398,7 @@ def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: da
         if query.level1 or query.level2:
             count = _with_scores(count, own, ext)
         if unit_where:
-            count = count.join(Unit, Unit.id == Assessment.school_id)
+            count = count.join(Unit, col(Unit.id) == Assessment.school_id)
         count = count.where(*_where(query, ids, late, own, ext), *unit_where)
     total = session.execute(count).scalar_one()
     pages = max(1, -(-total // query.per_page))
@@ -404,8 +406,8 @@ def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: da
     page_ids = _page_ids(session, query, ids, late, own, ext, (page - 1) * query.per_page, scope)
     sup = aliased(Unit, name="sup")
     stmt = _with_scores(select(*_columns(own, ext, sup)).select_from(Assessment)
-                        .join(Unit, Unit.id == Assessment.school_id).outerjoin(sup, sup.id == Unit.supervisor_id),
-                        own, ext).where(Assessment.id.in_(page_ids))
+                        .join(Unit, col(Unit.id) == Assessment.school_id).outerjoin(sup, col(sup.id) == Unit.supervisor_id),
+                        own, ext).where(col(Assessment.id).in_(page_ids))
     found = {r[0]: r for r in session.execute(stmt)}
     if not query.late and found:
         late = late_stages(session, sorted({r[-1] for r in found.values()}), now, root=campaign_id)
@@ -433,8 +435,8 @@ def iter_school_lines(session: Session, campaign_id: int, query: ListQuery, *,
 def bureau_choices(session: Session, ids: list[int]) -> list[tuple[int, str]]:
     """The units that supervise the campaign's schools: its issuer and the issuers of its children."""
     return [(uid, name) for uid, name in session.execute(
-        select(Unit.id, Unit.name).join(Campaign, Campaign.issuer_id == Unit.id)
-        .where(Campaign.id.in_(ids)).distinct().order_by(Unit.name))]
+        select(Unit.id, col(Unit.name)).join(Campaign, col(Campaign.issuer_id) == Unit.id)
+        .where(col(Campaign.id).in_(ids)).distinct().order_by(col(Unit.name)))]
 
 
 def school_levels() -> list[tuple[str, str]]:
@@ -473,21 +475,21 @@ def _province_key(session: Session, campaign: Campaign, ids: list[int], now: dat
     score_id = session.execute(select(func.max(AssessmentScore.id))).scalar()
     scored_at = session.execute(select(func.max(AssessmentScore.scored_at))).scalar()
     passed = session.execute(select(func.count()).select_from(CampaignMilestone).where(
-        CampaignMilestone.campaign_id.in_(ids), CampaignMilestone.due_at < now)).scalar_one()
+        col(CampaignMilestone.campaign_id).in_(ids), col(CampaignMilestone.due_at) < now)).scalar_one()
     return f"{campaign.version}:{event}:{score_id}:{scored_at.isoformat() if scored_at else ''}:{passed}:{len(ids)}"
 
 
-def _compute_province(session: Session, ids: list[int], now: datetime) -> list[list]:
+def _compute_province(session: Session, ids: list[int], now: datetime) -> list[list[Any]]:
     own, ext = _scores()
     one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
     levels = []
     for column in ("group1_level", "group2_level"):
         counted = _counted(own, ext, column)
         levels += [one(counted.is_(None))] + [one(counted == lv) for lv in (1, 2, 3)]
-    stmt = _with_scores(select(Unit.supervisor_id, func.count(), one(Assessment.state.in_(SUBMITTED)),
+    stmt = _with_scores(select(col(Unit.supervisor_id), func.count(), one(col(Assessment.state).in_(SUBMITTED)),
                                one(late_condition(late_stages(session, ids, now))), *levels)
-                        .select_from(Assessment).join(Unit, Unit.id == Assessment.school_id), own, ext)
-    rows = session.execute(stmt.where(Assessment.campaign_id.in_(ids)).group_by(Unit.supervisor_id)).all()
+                        .select_from(Assessment).join(Unit, col(Unit.id) == Assessment.school_id), own, ext)
+    rows = session.execute(stmt.where(col(Assessment.campaign_id).in_(ids)).group_by(col(Unit.supervisor_id))).all()
     return [[r[0], *(int(x or 0) for x in r[1:])] for r in rows]
 
 
@@ -505,7 +507,7 @@ def province_view(session: Session, campaign_id: int, *, now: datetime | None = 
     payload, computed_at = stored_figures(session, campaign, ids, "province", now,
                                           lambda: {"rows": _compute_province(session, ids, now)})
     rows = payload["rows"]
-    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_([r[0] for r in rows if r[0]]))).all())
+    names = dict(session.execute(select(Unit.id, Unit.name).where(col(Unit.id).in_([r[0] for r in rows if r[0]]))).all())
     lines = sorted((AreaLine(r[0], names.get(r[0], "Không có đơn vị quản lý"), r[1], r[2], r[3],
                              tuple(r[4:8]), tuple(r[8:12])) for r in rows), key=lambda a: a.name)
     total = AreaLine(None, "Toàn bộ", sum(a.total for a in lines), sum(a.submitted for a in lines),
@@ -515,7 +517,7 @@ def province_view(session: Session, campaign_id: int, *, now: datetime | None = 
 
 
 def stored_figures(session: Session, campaign: Campaign, ids: list[int], kind: str, now: datetime,
-                   compute) -> tuple[dict, datetime]:
+                   compute) -> tuple[dict[str, Any], datetime]:
     """(payload, computed at) of `kind` for the campaign: the stored row while its key still matches
     the data, else `compute()` stored under the new key."""
     from cdsflow.storage.listing_tables import CampaignFigures
@@ -531,7 +533,7 @@ def stored_figures(session: Session, campaign: Campaign, ids: list[int], kind: s
     return payload, now
 
 
-def _store_figures(session: Session, campaign_id: int, kind: str, key: str, payload: dict, now: datetime) -> None:
+def _store_figures(session: Session, campaign_id: int, kind: str, key: str, payload: dict[str, Any], now: datetime) -> None:
     """Replace the stored row in a short transaction of its own (the page's session only reads); two
     processes storing the same figures at once is harmless, so a clash is let go."""
     from sqlalchemy.exc import IntegrityError, OperationalError
@@ -551,17 +553,17 @@ def _store_figures(session: Session, campaign_id: int, kind: str, key: str, payl
 # --- the dashboard's figures, kept like the province view's ----------------------------------------
 
 
-def _mv(m: MilestoneView | None) -> list | None:
+def _mv(m: MilestoneView | None) -> list[Any] | None:
     return None if m is None else [m.key, m.title, m.stage.value if m.stage else None, m.due_at.isoformat()]
 
 
-def _mv_back(d: list | None) -> MilestoneView | None:
+def _mv_back(d: list[Any] | None) -> MilestoneView | None:
     if d is None:
         return None
     return MilestoneView(d[0], d[1], Stage(d[2]) if d[2] else None, datetime.fromisoformat(d[3]))
 
 
-def _status_payload(v, charts) -> dict:
+def _status_payload(v, charts) -> dict[str, Any]:
     return {
         "head": [v.campaign_id, v.title, v.issuer_name, v.school_year, v.status.value, v.index_set, v.total,
                  v.submitted, v.late_total],
@@ -572,7 +574,7 @@ def _status_payload(v, charts) -> dict:
     }
 
 
-def _status_back(d: dict):
+def _status_back(d: dict[str, Any]):
     from cdsflow.kernel.stages import CampaignStatus
     from cdsflow.services.campaigns import CampaignStatusView, LateSchool, StageLine
     from cdsflow.services.overview import LevelChart

@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_
 from sqlalchemy.orm import Session
+from sqlmodel import select
 
 from cdsflow.kernel.errors import InvalidInput
 
@@ -38,7 +39,7 @@ class ListSpec:
 
     sorts: dict[str, tuple[Any, str]]
     default_sort: str
-    search: tuple = ()
+    search: tuple[Any, ...] = ()
     filters: dict[str, tuple[Mapping[str, str] | None, Callable[[str], Any]]] = field(default_factory=dict)
     default_desc: bool = False
     tiebreak: Any = None  # a unique column: pages never share or lose a row
@@ -92,7 +93,7 @@ def read_query(spec: ListSpec, params: Mapping[str, Any]) -> PageQuery:
 class Page:
     """One page of a list: its rows, how many matched, and the request it answers (page clamped)."""
 
-    rows: list
+    rows: list[Any]
     total: int
     pages: int
     query: PageQuery
@@ -109,7 +110,7 @@ class Page:
         return self.url(path, sort=key, desc=(self.query.sort == key and not self.query.desc), page=1)
 
 
-def conditions(spec: ListSpec, query: PageQuery) -> list:
+def conditions(spec: ListSpec, query: PageQuery) -> list[Any]:
     where = [cond(value) for name, value in query.filters for cond in [spec.filters[name][1]]]
     if query.q and spec.search:
         where.append(or_(*[c.ilike(like_pattern(query.q)) for c in spec.search]))

@@ -15,9 +15,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from cdsflow.documents import contexts as cx
 from cdsflow.documents import paper_sections
@@ -118,7 +117,7 @@ def load(session: Session, campaign_id: int | None, school_code: str | None = No
             raise InvalidInput("Cần chỉ rõ trường (--school) hoặc đợt đánh giá (--campaign)")
         campaign_id = session.execute(
             select(Assessment.campaign_id).where(Assessment.school_id == school.id)
-            .order_by(Assessment.campaign_id.desc())).scalars().first()
+            .order_by(col(Assessment.campaign_id).desc())).scalars().first()
         if campaign_id is None:
             raise NotFound(f"Trường «{school.code}» chưa tham gia đợt đánh giá nào")
     campaign = _campaign(session, campaign_id)
@@ -126,7 +125,7 @@ def load(session: Session, campaign_id: int | None, school_code: str | None = No
     loaded = Loaded(campaign=campaign, authority=authority, school=school)
     loaded.milestones = list(session.execute(
         select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign.id)
-        .order_by(CampaignMilestone.position)).scalars())
+        .order_by(col(CampaignMilestone.position))).scalars())
     if school is not None:
         loaded.supervisor = session.get(Unit, school.supervisor_id) if school.supervisor_id else authority
         loaded.assessment = session.execute(select(Assessment).where(
@@ -134,7 +133,7 @@ def load(session: Session, campaign_id: int | None, school_code: str | None = No
         if loaded.assessment is None:
             raise NotFound(f"Trường «{school.code}» không có trong đợt đánh giá số {campaign.id}")
         loaded.members = list(session.execute(select(CommitteeMember).where(
-            CommitteeMember.assessment_id == loaded.assessment.id).order_by(CommitteeMember.position_order)).scalars())
+            col(CommitteeMember.assessment_id) == loaded.assessment.id).order_by(col(CommitteeMember.position_order))).scalars())
     return loaded
 
 
@@ -143,19 +142,19 @@ def load_many(session: Session, campaign_id: int, school_codes: Sequence[str]) -
     campaign = _campaign(session, campaign_id)
     authority = session.get(Unit, campaign.issuer_id)
     milestones = list(session.execute(select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign.id)
-                                      .order_by(CampaignMilestone.position)).scalars())
-    rows = session.execute(select(Unit, Assessment).join(Assessment, Assessment.school_id == Unit.id)
-                           .where(Assessment.campaign_id == campaign.id, Unit.code.in_(list(school_codes)))).all()
+                                      .order_by(col(CampaignMilestone.position))).scalars())
+    rows = session.execute(select(Unit, Assessment).join(Assessment, col(Assessment.school_id) == Unit.id)
+                           .where(Assessment.campaign_id == campaign.id, col(Unit.code).in_(list(school_codes)))).all()
     by_code = {u.code: (u, a) for u, a in rows}
     missing = [c for c in school_codes if c not in by_code]
     if missing:
         raise NotFound(f"Có trường không thuộc đợt đánh giá số {campaign.id}", details=missing[:10])
     sup_ids = {u.supervisor_id for u, _ in rows if u.supervisor_id}
-    supervisors = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(sup_ids))).scalars()} if sup_ids else {}
+    supervisors = {u.id: u for u in session.execute(select(Unit).where(col(Unit.id).in_(sup_ids))).scalars()} if sup_ids else {}
     members: dict[int, list[CommitteeMember]] = {}
     for m in session.execute(select(CommitteeMember).where(
-            CommitteeMember.assessment_id.in_([a.id for _, a in rows]))
-            .order_by(CommitteeMember.assessment_id, CommitteeMember.position_order)).scalars():
+            col(CommitteeMember.assessment_id).in_([a.id for _, a in rows]))
+            .order_by(col(CommitteeMember.assessment_id), col(CommitteeMember.position_order))).scalars():
         members.setdefault(m.assessment_id, []).append(m)
     out = []
     for code in school_codes:
@@ -202,13 +201,13 @@ def _issued(session: Session, doc_type: str, campaign_id: int, school_id: int | 
     """Numbered papers of a type still in force (not voided, not replaced), newest first."""
     stmt = select(GeneratedDocument).where(GeneratedDocument.doc_type == doc_type,
                                            GeneratedDocument.campaign_id == campaign_id,
-                                           GeneratedDocument.number.is_not(None),
+                                           col(GeneratedDocument.number).is_not(None),
                                            GeneratedDocument.status == ISSUED)
     if school_id is not None:
         stmt = stmt.where(GeneratedDocument.school_id == school_id)
     else:  # the campaign's own paper: a school's paper of the same type is another paper
-        stmt = stmt.where(GeneratedDocument.school_id.is_(None))
-    return list(session.execute(stmt.order_by(GeneratedDocument.id.desc())).scalars())
+        stmt = stmt.where(col(GeneratedDocument.school_id).is_(None))
+    return list(session.execute(stmt.order_by(col(GeneratedDocument.id).desc())).scalars())
 
 
 def _latest(session: Session, doc_type: str, campaign_id: int, school_id: int | None) -> GeneratedDocument | None:
@@ -268,22 +267,22 @@ def paper_facts(session: Session, ld: Loaded, needs: Sequence[str] = ()) -> Pape
         override=bool(override_reason(event)), decision_number=decision.number_line if decision else "")
 
 
-def _group_dicts(res: SchoolResults) -> list[dict]:
+def _group_dicts(res: SchoolResults) -> list[dict[str, Any]]:
     return [{"group_code": g.code, "group_name": g.name, "max_points": g.max_points, "points": g.points,
              "level": g.level} for g in res.groups]
 
 
-def _criteria_dicts(res: SchoolResults) -> list[dict]:
+def _criteria_dicts(res: SchoolResults) -> list[dict[str, Any]]:
     points = (lambda r: r.self_points) if res.phase == "self" else (lambda r: r.external_points)
     return [{"code": r.code, "group_code": r.group_code, "name": r.name, "max_points": r.max_points,
              "points": points(r), "evidence": list(r.evidence), "note": ""} for r in res.criteria]
 
 
-def _mandatory_dicts(res: SchoolResults) -> list[dict]:
+def _mandatory_dicts(res: SchoolResults) -> list[dict[str, Any]]:
     return [{"criterion": m.code, "met": bool(m.met)} for m in res.mandatory]
 
 
-def _meeting_dict(session: Session, assessment_id: int) -> dict | None:
+def _meeting_dict(session: Session, assessment_id: int) -> dict[str, Any] | None:
     m = latest_meeting(session, assessment_id)
     if m is None:
         return None
@@ -308,10 +307,10 @@ def _campaign_schools(session: Session, campaign_id: int, code: str | None = Non
     from cdsflow.services.campaigns import family_ids
 
     ids = family_ids(session, campaign_id)
-    query = (select(Assessment, Unit).join(Unit, Unit.id == Assessment.school_id)
-             .where(Assessment.campaign_id.in_(ids)).order_by(Unit.code))
+    query = (select(Assessment, Unit).join(Unit, col(Unit.id) == Assessment.school_id)
+             .where(col(Assessment.campaign_id).in_(ids)).order_by(col(Unit.code)))
     if code in CAMPAIGN_TYPES and document_types()[code].stages:
-        query = query.where(Assessment.state.in_([s.value for s in document_types()[code].stages]))
+        query = query.where(col(Assessment.state).in_([s.value for s in document_types()[code].stages]))
     return [(a, u) for a, u in session.execute(query).all()]
 
 
@@ -321,7 +320,7 @@ def _date(value: Any) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _recognitions(session: Session, c: Campaign, replacing: GeneratedDocument | None) -> tuple[list[dict], list[str]]:
+def _recognitions(session: Session, c: Campaign, replacing: GeneratedDocument | None) -> tuple[list[dict[str, Any]], list[str]]:
     """The annex rows of a QĐ công nhận: recognised schools not already listed by another decision
     in force, each with the results the recognition settled; and the schools whose results are missing."""
     listed = {code for d in _issued(session, "qd_cong_nhan", c.id, None) if replacing is None or d.id != replacing.id
@@ -342,8 +341,8 @@ def _recognitions(session: Session, c: Campaign, replacing: GeneratedDocument | 
     return rows, missing
 
 
-def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict, *,
-                  replacing: GeneratedDocument | None = None) -> dict:
+def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any], *,
+                  replacing: GeneratedDocument | None = None) -> dict[str, Any]:
     """Dispatch to the pure builder of `code` with rows already loaded; results come from the
     stored data through `workflow.services.results` (never from the data file)."""
     c, school = ld.campaign, ld.school
@@ -355,8 +354,8 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
     return _build_context(session, code, ld, issue, data, replacing=replacing)
 
 
-def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict, *,
-                   replacing: GeneratedDocument | None = None) -> dict:
+def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any], *,
+                   replacing: GeneratedDocument | None = None) -> dict[str, Any]:
     c, school = ld.campaign, ld.school
     if data.get("sections") and code not in paper_sections.PAPERS:  # typed text is never dropped without a word
         raise InvalidInput("Văn bản này chưa soạn nội dung theo mục (--text)", details=[
@@ -439,7 +438,7 @@ def _check_code(code: str) -> None:
 
 
 def gate(session: Session, code: str, ld: Loaded, *, draft: bool = False,
-         replacing: GeneratedDocument | None = None, data: dict | None = None) -> list[str]:
+         replacing: GeneratedDocument | None = None, data: dict[str, Any] | None = None) -> list[str]:
     """Why `code` may not be issued now (the table in document_types.yaml); empty: it may."""
     if code in ap.CODES:
         return ap.gate(session, code, ld, draft=draft)
@@ -467,7 +466,7 @@ def _archive_units(setting: DocumentSetting, issuer: Unit) -> list[str]:
     return ["HĐTĐG"] if issuer.kind == "school" else []  # a school's papers are drafted by its council
 
 
-def _recipients(session: Session, code: str, ld: Loaded, issuer: Unit, data: dict) -> list[tuple[str, str]]:
+def _recipients(session: Session, code: str, ld: Loaded, issuer: Unit, data: dict[str, Any]) -> list[tuple[str, str]]:
     """Nơi nhận: the superior "(để b/c)" (unless the paper is addressed to it: "Như trên"), then
     the addressees the data file names."""
     out: list[tuple[str, str]] = []
@@ -482,7 +481,7 @@ def _backdating(session: Session, issuer_id: int, year: int, series: str, number
     """A warning when the date falls before the date of the previous number of the series."""
     prev = session.execute(select(GeneratedDocument).where(
         GeneratedDocument.unit_id == issuer_id, GeneratedDocument.year == year, GeneratedDocument.series == series,
-        GeneratedDocument.number < number).order_by(GeneratedDocument.number.desc())).scalars().first()
+        col(GeneratedDocument.number) < number).order_by(col(GeneratedDocument.number).desc())).scalars().first()
     if prev is None or not prev.issued_on or date.fromisoformat(prev.issued_on) <= day:
         return ""
     return (f"Ngày ban hành {vn.short_date(day)} trước ngày của số liền trước "
@@ -490,7 +489,7 @@ def _backdating(session: Session, issuer_id: int, year: int, series: str, number
 
 
 def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = False, issued_on: date | None = None,
-                   data: dict | None = None, actor: str = "", on_existing: str | None = None,
+                   data: dict[str, Any] | None = None, actor: str = "", on_existing: str | None = None,
                    reason: str = "", draft_replaces: bool = False) -> GeneratedDocument:
     """Ask the gate, take a number (unless draft), build the context and store the record; the
     caller commits. Refused (`PaperRefused`) when what the paper would say is not true yet; a
@@ -567,7 +566,7 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
 
 
 def generate(engine: Engine, code: str, *, school_code: str | None = None, campaign_id: int | None = None,
-             draft: bool = False, issued_on: date | None = None, data: dict | None = None, actor: str = "",
+             draft: bool = False, issued_on: date | None = None, data: dict[str, Any] | None = None, actor: str = "",
              on_existing: str | None = None, reason: str = "") -> tuple[GeneratedDocument, bytes]:
     """One paper (for a school, or a campaign-wide paper of the authority): gated, stored, then rendered."""
     _check_code(code)
@@ -585,7 +584,7 @@ def generate(engine: Engine, code: str, *, school_code: str | None = None, campa
 
 
 def section_defaults(engine: Engine, code: str, campaign_id: int, school_code: str | None = None,
-                     data: dict | None = None) -> dict[str, str]:
+                     data: dict[str, Any] | None = None) -> dict[str, str]:
     """Each editable section of `code` as the paper would print it now (documents/paper_sections.py):
     a draft built from stored data and thrown away; refused like the paper itself when data is missing."""
     if code not in paper_sections.PAPERS:
@@ -610,7 +609,7 @@ def file_name(record: GeneratedDocument, school_code: str | None) -> str:
     return f"{_safe(school_code or 'chung')}-{record.doc_type}-{number}-{record.id}.docx"
 
 
-def _render_job(job: tuple[str, dict, str, str]) -> str:
+def _render_job(job: tuple[str, dict[str, Any], str, str]) -> str:
     """Worker: render one stored context to a file; returns the content hash."""
     code, context, template_hash, path = job
     content = render(code, context, expected_hash=template_hash)
@@ -625,7 +624,7 @@ class BulkResult:
 
 
 def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: Path, *, draft: bool = False,
-                          issued_on: date | None = None, data: dict | None = None, actor: str = "",
+                          issued_on: date | None = None, data: dict[str, Any] | None = None, actor: str = "",
                           workers: int = 2, progress: Callable[[int, int], None] | None = None,
                           chunk: int = 500, on_existing: str | None = None, reason: str = "") -> BulkResult:
     """One paper per school that qualifies (or the campaign-wide one), rendered in `workers`
@@ -644,7 +643,7 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
     with UnitOfWork(engine) as uow:
         _campaign(uow.session, campaign_id)
         codes = [u.code for _, u in _campaign_schools(uow.session, campaign_id)]
-    jobs: list[tuple[str, dict, str, str]] = []
+    jobs: list[tuple[str, dict[str, Any], str, str]] = []
     ids: list[int] = []
     skipped: list[tuple[str, str]] = []
     for start in range(0, len(codes), chunk):
@@ -691,7 +690,7 @@ def reproduce(engine: Engine, document_id: int) -> bytes:
     return render(code, context, expected_hash=template_hash)
 
 
-def dossier_order(extra: dict | None) -> list[str]:
+def dossier_order(extra: dict[str, Any] | None) -> list[str]:
     """The binding order a calendar asks for (`dossier: [...]` in its extra data), else the default
     of the Hải Phòng seed: bìa, tờ trình, biên bản, báo cáo, quyết định phê duyệt."""
     order = list((extra or {}).get("dossier") or cx.DEFAULT_DOSSIER)
@@ -711,7 +710,7 @@ def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: 
     return build(engine, school_code, campaign_id, out_path, order=order, pdf=pdf, timeout=timeout, uploads=uploads)
 
 
-def register_listing(engine: Engine, unit_code: str | None = None) -> list:
+def register_listing(engine: Engine, unit_code: str | None = None) -> list[Any]:
     """The register lines (sổ đăng ký văn bản đi) of one unit, or of every unit."""
     from cdsflow.documents.register import register_lines
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from cdsflow.documents import contexts as cx
 from cdsflow.documents import contexts_plan as cp
@@ -69,8 +69,8 @@ def _typed_reference(ref: str) -> str:
 def _levels(session: Session, campaign_id: int) -> set[str]:
     from cdsflow.services.campaigns import family_ids
 
-    rows = session.execute(select(Unit.education_level).join(Assessment, Assessment.school_id == Unit.id)
-                           .where(Assessment.campaign_id.in_(family_ids(session, campaign_id))).distinct())
+    rows = session.execute(select(Unit.education_level).join(Assessment, col(Assessment.school_id) == Unit.id)
+                           .where(col(Assessment.campaign_id).in_(family_ids(session, campaign_id))).distinct())
     return {fold(x or "") for x in rows.scalars()}
 
 
@@ -153,10 +153,10 @@ def inputs(session: Session, code: str, campaign: Campaign, issuer: Unit, milest
 def _addressees(session: Session, campaign: Campaign, issuer: Unit, area: str) -> list[str]:
     from cdsflow.services.campaigns import family_ids
 
-    schools = list(session.execute(select(Unit).join(Assessment, Assessment.school_id == Unit.id)
-                                   .where(Assessment.campaign_id.in_(family_ids(session, campaign.id)))).scalars())
+    schools = list(session.execute(select(Unit).join(Assessment, col(Assessment.school_id) == Unit.id)
+                                   .where(col(Assessment.campaign_id).in_(family_ids(session, campaign.id)))).scalars())
     sup_ids = {s.supervisor_id for s in schools if s.supervisor_id and s.supervisor_id != issuer.id}
-    bureaus = list(session.execute(select(Unit).where(Unit.id.in_(sup_ids))).scalars()) if sup_ids else []
+    bureaus = list(session.execute(select(Unit).where(col(Unit.id).in_(sup_ids))).scalars()) if sup_ids else []
     direct = [s for s in schools if s.supervisor_id in (None, issuer.id)]
     return cp.addressee_names(bureaus, direct, issuer, area)
 
@@ -170,7 +170,7 @@ def defaults(session: Session, code: str, campaign: Campaign, issuer: Unit) -> d
 
 
 def build(session: Session, code: str, campaign: Campaign, issuer: Unit, milestones, issue: Issue,
-          data: dict) -> dict:
+          data: dict[str, Any]) -> dict[str, Any]:
     """The paper's context: defaults, replaced section by section by the officer's text (`data["sections"]`)."""
     got = inputs(session, code, campaign, issuer, milestones)
     name = TEXTS[code]

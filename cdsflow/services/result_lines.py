@@ -6,8 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select
+from sqlalchemy import and_, case, delete, func, insert, literal
 from sqlalchemy.orm import Session, aliased
+from sqlmodel import col, select
 
 from cdsflow.storage.assessment_tables import AssessmentScore
 from cdsflow.storage.listing_tables import AssessmentResult
@@ -22,17 +23,17 @@ def _select(ids: list[int] | None):
     counts = func.coalesce(ext.complete, literal(False))
 
     def counted(column: str):
-        return case((ext.complete.is_(True), getattr(ext, column)), else_=getattr(own, column))
+        return case((col(ext.complete).is_(True), getattr(ext, column)), else_=getattr(own, column))
 
-    stmt = (select(Assessment.id, Assessment.campaign_id, func.coalesce(Campaign.parent_id, Campaign.id),
+    stmt = (select(col(Assessment.id), col(Assessment.campaign_id), func.coalesce(col(Campaign.parent_id), col(Campaign.id)),
                    own.group1_total, own.group1_level, own.group2_total, own.group2_level,
                    ext.group1_total, ext.group1_level, ext.group2_total, ext.group2_level, counts,
                    counted("group1_level"), counted("group2_level"))
             .select_from(Assessment).join(Campaign, Campaign.id == Assessment.campaign_id)
-            .outerjoin(own, and_(own.assessment_id == Assessment.id, own.phase == "self"))
-            .outerjoin(ext, and_(ext.assessment_id == Assessment.id, ext.phase == "external"))
-            .where(own.id.is_not(None) | ext.id.is_not(None)))
-    return stmt if ids is None else stmt.where(Assessment.id.in_(ids))
+            .outerjoin(own, and_(col(own.assessment_id) == Assessment.id, col(own.phase) == "self"))
+            .outerjoin(ext, and_(col(ext.assessment_id) == Assessment.id, col(ext.phase) == "external"))
+            .where(col(own.id).is_not(None) | col(ext.id).is_not(None)))
+    return stmt if ids is None else stmt.where(col(Assessment.id).in_(ids))
 
 
 _COLUMNS = ["assessment_id", "campaign_id", "root_id", "self1", "self1_level", "self2", "self2_level", "ext1",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cdsflow.assessment.scoring import score
 from cdsflow.kernel.errors import InvalidInput, NotFound
@@ -149,7 +149,7 @@ def recognition_event(session: Session, assessment_id: int) -> AssessmentEvent |
     """The latest `recognise` step of the assessment's history (after a return, the new one)."""
     return session.exec(select(AssessmentEvent).where(AssessmentEvent.assessment_id == assessment_id,
                                                       AssessmentEvent.trigger == "recognise")
-                        .order_by(AssessmentEvent.id.desc())).first()
+                        .order_by(col(AssessmentEvent.id).desc())).first()
 
 
 def override_reason(event: AssessmentEvent | None) -> str:
@@ -184,9 +184,9 @@ def recognition_decision(session: Session, a: Assessment) -> GeneratedDocument |
     school = session.get(Unit, a.school_id)
     ids = [a.campaign_id] + ([campaign.parent_id] if campaign is not None and campaign.parent_id else [])
     for doc in session.exec(select(GeneratedDocument).where(
-            GeneratedDocument.doc_type == "qd_cong_nhan", GeneratedDocument.campaign_id.in_(ids),
-            GeneratedDocument.number.is_not(None), GeneratedDocument.status == ISSUED)
-            .order_by(GeneratedDocument.id.desc())).all():
+            col(GeneratedDocument.doc_type) == "qd_cong_nhan", col(GeneratedDocument.campaign_id).in_(ids),
+            col(GeneratedDocument.number).is_not(None), col(GeneratedDocument.status) == ISSUED)
+            .order_by(col(GeneratedDocument.id).desc())).all():
         if school is not None and school.code in (doc.context.get("school_codes") or []):
             return doc
     return None

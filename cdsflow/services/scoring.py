@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cdsflow.assessment.evidence import (
     AssignmentRole,
@@ -121,7 +121,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _score_row(a_id: int, phase: str, r: ScoreResult, actor: str, at: datetime) -> dict:
+def _score_row(a_id: int, phase: str, r: ScoreResult, actor: str, at: datetime) -> dict[str, Any]:
     groups = list(r.groups)
     g1 = groups[0] if groups else None
     g2 = groups[1] if len(groups) > 1 else None
@@ -173,7 +173,7 @@ def save_answers(session: Session, assessment_id: int, phase: str, answers: Mapp
     # Take the write lock before reading what the revision check compares against: on SQLite a write
     # opens the transaction (reads before it see no snapshot), on PostgreSQL it locks the row, so two
     # saves of one file run one after the other and the second sees the first's answers.
-    session.execute(update(Assessment).where(Assessment.id == assessment_id).values(version=Assessment.version)
+    session.execute(update(Assessment).where(col(Assessment.id) == assessment_id).values(version=col(Assessment.version))
                     .execution_options(synchronize_session=False))
     a = _assessment(session, assessment_id, for_update=True)
     actor_name = _authorize(session, a, PHASE_ACTIONS[phase], actor)
@@ -289,8 +289,8 @@ def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, 
     """
     _phase(phase)
     now = _now()
-    answer_rows: list[dict] = []
-    score_rows: list[dict] = []
+    answer_rows: list[dict[str, Any]] = []
+    score_rows: list[dict[str, Any]] = []
     ids: list[int] = []
     for a_id, answers in rows:
         try:
@@ -309,19 +309,20 @@ def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, 
         # The rulebook's stage and campaign conditions hold for bulk scoring too.
         rule = rulebook.rule(PHASE_ACTIONS[phase])
         bad = session.exec(select(Assessment.id, Assessment.state, Campaign.status)
-                           .join(Campaign, Campaign.id == Assessment.campaign_id)
-                           .where(Assessment.id.in_(chunk),
-                                  Assessment.state.not_in([st.value for st in rule.stages])
-                                  | Campaign.status.not_in([c.value for c in rule.campaign]))).first()
+                           .join(Campaign, col(Campaign.id) == Assessment.campaign_id)
+                           .where(col(Assessment.id).in_(chunk),
+                                  col(Assessment.state).not_in([st.value for st in rule.stages])
+                                  | col(Campaign.status).not_in([c.value for c in rule.campaign]))).first()
         if bad is not None:
             ctx = TransitionContext(actor=ActorRef(actor), now=now, stage=Stage(bad[1]),
                                     campaign_status=CampaignStatus(bad[2]))
             problems = [p for p in rulebook.refusals(rule.action, ctx) if "giai đoạn" in p or "kế hoạch" in p]
             raise TransitionRefused(f"Hồ sơ đánh giá số {bad[0]}: không thể {rule.label}:", details=problems)
         if store_answers:
-            session.execute(delete(AssessmentAnswer).where(AssessmentAnswer.assessment_id.in_(chunk),
-                                                           AssessmentAnswer.phase == phase))
-        session.execute(delete(AssessmentScore).where(AssessmentScore.assessment_id.in_(chunk), AssessmentScore.phase == phase))
+            session.execute(delete(AssessmentAnswer).where(col(AssessmentAnswer.assessment_id).in_(chunk),
+                                                           col(AssessmentAnswer.phase) == phase))
+        session.execute(delete(AssessmentScore).where(col(AssessmentScore.assessment_id).in_(chunk),
+                                                      col(AssessmentScore.phase) == phase))
     if answer_rows:
         _executemany(session, AssessmentAnswer.__table__, answer_rows)
     _executemany(session, AssessmentScore.__table__, score_rows)
@@ -330,7 +331,7 @@ def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, 
     return BulkReport(len(ids), len(answer_rows))
 
 
-def _executemany(session: Session, table: Any, rows: list[dict]) -> None:
+def _executemany(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
     """One driver-level executemany for many rows of one table.
 
     Values go through the dialect's own bind processors (so stored bytes are what the ORM
@@ -430,7 +431,7 @@ def list_evidence(session: Session, assessment_id: int, criterion_code: str | No
     stmt = select(EvidenceEntry).where(EvidenceEntry.assessment_id == assessment_id)
     if criterion_code is not None:
         stmt = stmt.where(EvidenceEntry.criterion_code == criterion_code)
-    return list(session.exec(stmt.order_by(EvidenceEntry.criterion_code, EvidenceEntry.id)).all())
+    return list(session.exec(stmt.order_by(EvidenceEntry.criterion_code, col(EvidenceEntry.id))).all())
 
 
 def remove_evidence(session: Session, evidence_id: int, actor: Actor = "") -> None:
@@ -491,7 +492,8 @@ def set_assignment(
 def list_assignments(session: Session, assessment_id: int) -> list[CriterionAssignment]:
     _assessment(session, assessment_id)
     return list(session.exec(select(CriterionAssignment).where(CriterionAssignment.assessment_id == assessment_id)
-                             .order_by(CriterionAssignment.criterion_code, CriterionAssignment.role, CriterionAssignment.id)).all())
+                             .order_by(CriterionAssignment.criterion_code, CriterionAssignment.role,
+                                       col(CriterionAssignment.id))).all())
 
 
 @dataclass(frozen=True)
@@ -522,7 +524,7 @@ def member_progress(session: Session, assessment_id: int) -> list[MemberProgress
     evidence = {s.criterion_of(c).code for c in session.exec(select(EvidenceEntry.criterion_code).where(
         EvidenceEntry.assessment_id == assessment_id)).all() if s.criterion_of(c) is not None}
     members = session.exec(select(CommitteeMember).where(CommitteeMember.assessment_id == assessment_id)
-                           .order_by(CommitteeMember.position_order, CommitteeMember.id)).all()
+                           .order_by(col(CommitteeMember.position_order), col(CommitteeMember.id))).all()
     by_member: dict[int, list[CriterionAssignment]] = {}
     for row in list_assignments(session, assessment_id):
         by_member.setdefault(row.member_id, []).append(row)
@@ -577,7 +579,7 @@ def roll_over(session: Session, from_assessment_id: int, to_assessment_id: int, 
     member_map: dict[int, int] = {}
     new_members = 0
     for m in session.exec(select(CommitteeMember).where(CommitteeMember.assessment_id == from_assessment_id)
-                          .order_by(CommitteeMember.position_order, CommitteeMember.id)).all():
+                          .order_by(col(CommitteeMember.position_order), col(CommitteeMember.id))).all():
         same = existing.get(fold(m.full_name))
         if same is None:
             same = CommitteeMember(assessment_id=to_assessment_id, position_order=m.position_order, full_name=m.full_name,

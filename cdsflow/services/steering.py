@@ -7,9 +7,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlmodel import Session
+from sqlalchemy import delete, insert
+from sqlmodel import Session, col, select
 
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text, fold
@@ -59,7 +60,7 @@ def set_steering(uow: UnitOfWork, unit_code: str, members: Sequence[SteeringInpu
         actor = ActorRef(actor, unit.id)
     authorization.check_unit(session, actor, "set_steering", unit.id, now=now)
     problems: list[str] = []
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for i, m in enumerate(members, start=1):
         where = f"Dòng {i}"
         values = {}
@@ -86,7 +87,7 @@ def set_steering(uow: UnitOfWork, unit_code: str, members: Sequence[SteeringInpu
     if problems:
         raise InvalidInput(f"Danh sách bộ phận chỉ đạo của {unit.name} có lỗi; chưa lưu gì:", details=problems)
     at = now or datetime.now(UTC)
-    session.execute(delete(SteeringMember).where(SteeringMember.unit_id == unit.id))
+    session.execute(delete(SteeringMember).where(col(SteeringMember.unit_id) == unit.id))
     session.execute(insert(SteeringMember), [{**r, "updated_by": actor.name, "updated_at": at} for r in rows])
     uow.commit()
     return len(rows)
@@ -95,4 +96,4 @@ def set_steering(uow: UnitOfWork, unit_code: str, members: Sequence[SteeringInpu
 def steering_members(session: Session, unit_id: int) -> list[SteeringMember]:
     """The unit's stored list in its order ([] when none was stored)."""
     return list(session.execute(select(SteeringMember).where(SteeringMember.unit_id == unit_id)
-                                .order_by(SteeringMember.position_order)).scalars())
+                                .order_by(col(SteeringMember.position_order))).scalars())

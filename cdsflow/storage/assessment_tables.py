@@ -19,7 +19,7 @@ class IndexSetVersion(SQLModel, table=True):
 
     __tablename__ = "index_set_version"
     __table_args__ = (UniqueConstraint("code", "version"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, index=True)
     version: str = Field(max_length=64)
     content_hash: str = Field(max_length=64, unique=True, index=True)
@@ -36,7 +36,7 @@ class AssessmentAnswer(SQLModel, table=True):
 
     __tablename__ = "assessment_answer"
     __table_args__ = (UniqueConstraint("assessment_id", "phase", "item_code"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
     phase: str = Field(max_length=16)  # self | external
     item_code: str = Field(max_length=32)
@@ -54,7 +54,7 @@ class AssessmentScore(SQLModel, table=True):
     __tablename__ = "assessment_score"
     # scored_at indexed: the province view's figures are recomputed when the newest score changes.
     __table_args__ = (UniqueConstraint("assessment_id", "phase"), Index("ix_assessment_score_scored_at", "scored_at"))
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
     phase: str = Field(max_length=16)
     index_set_hash: str = Field(max_length=64)
@@ -77,7 +77,7 @@ class EvidenceEntry(SQLModel, table=True):
     """A minh chứng for one criterion (or sub-item) of one assessment."""
 
     __tablename__ = "evidence_entry"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id", index=True)
     criterion_code: str = Field(max_length=32)
     title: str = Field(max_length=500)
@@ -96,7 +96,7 @@ class CriterionAssignment(SQLModel, table=True):
 
     __tablename__ = "criterion_assignment"
     __table_args__ = (UniqueConstraint("assessment_id", "criterion_code", "member_id"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
     criterion_code: str = Field(max_length=32)
     member_id: int = Field(foreign_key="committee_member.id", index=True)
@@ -110,7 +110,7 @@ class CommitteeMeeting(SQLModel, table=True):
     """What the self-assessment council recorded about its meeting: the Biên bản prints only this."""
 
     __tablename__ = "committee_meeting"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id", index=True)
     started_at: datetime | None = _ts(nullable=False)
     ended_at: datetime | None = _ts(nullable=False)

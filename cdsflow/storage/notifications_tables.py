@@ -27,7 +27,7 @@ class OutboxMessage(SQLModel, table=True):
         # The fan-out's "already written?" lookup for one (campaign, milestone, offset).
         Index("ix_outbox_reminder", "campaign_id", "milestone_key", "offset_key"),
     )
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     # reminder: r:{campaign}:{school}:{milestone}:{offset}:{recipient}
     # digest:   d:{campaign}:{supervisor}:{milestone}:{offset}:{recipient}
     # transactional: t:{kind}:{assessment}:{event}:{recipient}
@@ -65,7 +65,7 @@ class SinkMessage(SQLModel, table=True):
     """A message received by the local development mail sink (`cdsflow mail list|show`)."""
 
     __tablename__ = "mail_sink_message"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     received_at: datetime | None = _ts(nullable=False)
     mail_from: str = Field(default="", max_length=320)
     rcpt_tos: str = Field(default="", max_length=4000)  # comma-separated
@@ -83,7 +83,7 @@ class ReminderRun(SQLModel, table=True):
 
     __tablename__ = "reminder_run"
     __table_args__ = (UniqueConstraint("campaign_id", "milestone_key", "offset_key"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     campaign_id: int = Field(index=True)
     milestone_key: str = Field(max_length=64)
     offset_key: str = Field(max_length=32)

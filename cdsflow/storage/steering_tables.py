@@ -17,7 +17,7 @@ def _ts(nullable: bool = True) -> Any:
 
 class SteeringMember(SQLModel, table=True):
     __tablename__ = "steering_member"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     position_order: int = 0
     full_name: str = Field(max_length=200)

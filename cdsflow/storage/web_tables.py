@@ -16,7 +16,7 @@ def _ts(nullable: bool = True) -> Any:
 
 class Account(SQLModel, table=True):
     __tablename__ = "web_account"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
     full_name: str = Field(max_length=200)
     role: str = Field(max_length=24)  # see workflow/services/accounts.Role
