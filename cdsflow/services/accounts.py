@@ -9,10 +9,11 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import case, delete, insert, literal, or_, update
+from sqlalchemy import CursorResult, case, delete, insert, literal, or_, update
 from sqlmodel import col, select
 
 from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound
@@ -178,6 +179,7 @@ def create_account(
         problems.append(f"tên đăng nhập «{username}» đã có")
     if problems:
         raise InvalidInput("Không tạo được tài khoản; chưa lưu gì:", details=problems)
+    assert parsed is not None  # no problem: the role was read
     account = Account(username=username, full_name=full_name, role=parsed.value, unit_id=unit.id if unit else None,
                       password_hash=_hasher.hash(password) if password is not None else NO_PASSWORD,
                       created_at=_now(now), email=email)
@@ -197,7 +199,7 @@ def get_account(uow: UnitOfWork, account_id: int) -> Account:
 
 
 def find_account(uow: UnitOfWork, username: str) -> Account:
-    account = uow.session.execute(
+    account: Account | None = uow.session.execute(
         select(Account).where(Account.username == normalise_username(username))).scalar_one_or_none()
     if account is None:
         raise NotFound(f"Không tìm thấy tài khoản «{username}»")
@@ -214,6 +216,7 @@ def update_account(uow: UnitOfWork, account_id: int, *, full_name: str, email: s
     email = clean_email(email, problems)
     if problems:
         raise InvalidInput(f"Không sửa được tài khoản «{account.username}»; chưa lưu gì:", details=problems)
+    assert parsed is not None  # no problem: the role was read
     account.full_name, account.email, account.role = full_name, email, parsed.value
     account.unit_id = unit.id if unit else None
     uow.commit()
@@ -263,9 +266,10 @@ def change_own_password(uow: UnitOfWork, account_id: int, current: str, new: str
 
 
 def _clear_throttle(uow: UnitOfWork, username: str) -> int:
-    return uow.session.execute(delete(LoginThrottle).where(or_(
+    done: CursorResult[Any] = uow.session.execute(delete(LoginThrottle).where(or_(  # type: ignore[assignment]  # a DELETE
         col(LoginThrottle.key) == f"user:{username}", col(LoginThrottle.key).startswith(f"pair:{username}|", autoescape=True),
-    ))).rowcount
+    )))
+    return done.rowcount
 
 
 def unlock(uow: UnitOfWork, username: str) -> int:
@@ -323,15 +327,16 @@ def _bump(uow: UnitOfWork, key: str, now: datetime, step: int = 1) -> int:
     if uow.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]  # same API as PostgreSQL's
     at = literal(now, UTCDateTime())
     expired = LoginThrottle.window_start < literal(now - WINDOW, UTCDateTime())
     stmt = upsert(LoginThrottle).values(key=key, tries=max(step, 0), window_start=now)
-    stmt = stmt.on_conflict_do_update(index_elements=[col(LoginThrottle.key)], set_={
+    counting = stmt.on_conflict_do_update(index_elements=[col(LoginThrottle.key)], set_={
         "tries": case((expired, max(step, 0)), else_=LoginThrottle.tries + step),
         "window_start": case((expired, at), else_=LoginThrottle.window_start),
-    }).returning(LoginThrottle.tries)
-    return uow.session.execute(stmt).scalar_one()
+    }).returning(col(LoginThrottle.tries))
+    tries: int = uow.session.execute(counting).scalar_one()
+    return tries
 
 
 def throttle_keys(username: str, client: str) -> tuple[str, str, str]:
@@ -367,7 +372,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str,
     pair_key, addr_key, user_key = throttle_keys(username, client)
     pair, addr, user = (_bump(uow, k, now) for k in (pair_key, addr_key, user_key))
     uow.session.execute(delete(LoginThrottle).where(col(LoginThrottle.window_start) < now - 4 * WINDOW))
-    account = uow.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
+    account: Account | None = uow.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
     # Commit now: the try is counted for everyone, and no database connection is held during
     # the slow password check (a burst of logins must not starve the pool).
     uow.commit()
@@ -380,8 +385,8 @@ def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str,
     try:
         # Unknown name or no password yet: the same slow check against the dummy, then a refusal.
         usable = account is not None and account.password_hash != NO_PASSWORD
-        _hasher.verify(account.password_hash if usable else _DUMMY_HASH, password or "")
-        ok = usable and account.active
+        _hasher.verify(account.password_hash if usable else _DUMMY_HASH, password or "")  # type: ignore[union-attr]
+        ok = usable and account.active  # type: ignore[union-attr]  # usable: there is an account
     except (VerificationError, InvalidHashError):
         ok = False
     if not ok:
@@ -389,6 +394,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str,
             time.sleep(address_slowdown(addr))
             raise TooManyAttempts(ADDRESS_SLOWED)
         raise LoginFailed("Tên đăng nhập hoặc mật khẩu không đúng.")
+    assert account is not None  # ok: there is an account
     uow.session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == pair_key))
     for key in (addr_key, user_key):
         _bump(uow, key, now, step=-1)
@@ -420,7 +426,7 @@ def principal_for(uow: UnitOfWork, token: str | None, *, now: datetime | None = 
     if not token or len(token) > 200:
         return None
     row = uow.session.execute(
-        select(col(WebSession.csrf_token), col(WebSession.expires_at), Account, col(Unit.name), col(Unit.kind))
+        select(col(WebSession.csrf_token), col(WebSession.expires_at), Account, col(Unit.name), col(Unit.kind))  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
         .join(Account, Account.id == WebSession.account_id)
         .outerjoin(Unit, Unit.id == Account.unit_id)
         .where(WebSession.id == _token_id(token))
@@ -451,12 +457,15 @@ def set_active(uow: UnitOfWork, username: str, active: bool) -> None:
 
 def set_active_by_id(uow: UnitOfWork, account_id: int, active: bool) -> int:
     """As set_active; returns the number of sessions ended."""
-    done = uow.session.execute(update(Account).where(col(Account.id) == account_id).values(active=active))
+    done: CursorResult[Any] = uow.session.execute(  # type: ignore[assignment]  # an UPDATE's result
+        update(Account).where(col(Account.id) == account_id).values(active=active))
     if done.rowcount != 1:
         raise NotFound(f"Không tìm thấy tài khoản số {account_id}")
     ended = 0
     if not active:
-        ended = uow.session.execute(delete(WebSession).where(col(WebSession.account_id) == account_id)).rowcount
+        gone: CursorResult[Any] = uow.session.execute(  # type: ignore[assignment]  # a DELETE's result
+            delete(WebSession).where(col(WebSession.account_id) == account_id))
+        ended = gone.rowcount
     uow.commit()
     return ended
 
@@ -491,7 +500,8 @@ def demo_school_code(uow: UnitOfWork) -> str:
     ).first()
     if row is None:
         raise NotFound("Chưa có dữ liệu mẫu: hãy chạy «cdsflow demo» trước.")
-    return row[0]
+    code: str = row[0]
+    return code
 
 
 def create_demo_accounts(uow: UnitOfWork, school_code: str | None = None) -> list[tuple[str, str, str]]:

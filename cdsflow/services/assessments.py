@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, update
+from sqlalchemy import CursorResult, delete, insert, update
 from sqlmodel import col, select
 
 from cdsflow.calendars.submission import submission_refusal as calendar_submission_refusal
@@ -49,7 +49,7 @@ def find_assessment(uow: UnitOfWork, ref: str | int, campaign_id: int | None = N
     )
     if campaign_id is not None:
         query = query.where(Assessment.campaign_id == campaign_id)
-    found = session.execute(query.limit(1)).scalar_one_or_none()
+    found = session.scalars(query.limit(1)).one_or_none()
     if found is None:
         where = f" trong kế hoạch số {campaign_id}" if campaign_id else ""
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá của đơn vị «{ref}»{where}")
@@ -69,7 +69,7 @@ class AssessmentView:
     proposal_count: int
     proposed_by: str | None
     committee: list[CommitteeMember]
-    next_milestone: tuple[str, datetime] | None
+    next_milestone: tuple[str, datetime | None] | None
     # The school's own deadlines where the calendar counts them from its history, and its sends.
     own_deadlines: list[deadlines.OwnDeadline] = field(default_factory=list)
     sends: list[Any] = field(default_factory=list)  # storage.sends_tables.ProposalSend, oldest first
@@ -81,6 +81,7 @@ def show_assessment(uow: UnitOfWork, assessment_id: int) -> AssessmentView:
     a = find_assessment(uow, assessment_id)
     school = session.get(Unit, a.school_id)
     campaign = session.get(Campaign, a.campaign_id)
+    assert school is not None and campaign is not None  # foreign keys
     stage = Stage(a.state)
     own = deadlines.own_deadlines(session, a)
     first = deadlines.next_own_deadline(own, stage)
@@ -115,9 +116,9 @@ def _check_version(a: Assessment, expected_version: int | None) -> None:
         raise StaleUpdate(STALE_MESSAGE.format(current=a.version, expected=expected_version))
 
 
-def _bump(uow: UnitOfWork, a: Assessment, now: datetime, **values) -> None:
+def _bump(uow: UnitOfWork, a: Assessment, now: datetime, **values: Any) -> None:
     """Write with optimistic locking: the row must still carry the version we read."""
-    done = uow.session.execute(
+    done: CursorResult[Any] = uow.session.execute(  # type: ignore[assignment]  # an UPDATE's result is a CursorResult
         update(Assessment)
         .where(col(Assessment.id) == a.id, col(Assessment.version) == a.version)
         .values(version=a.version + 1, updated_at=now, **values)

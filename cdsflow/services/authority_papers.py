@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Session, col, select
 
@@ -21,7 +21,7 @@ from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.contexts import Issue
 from cdsflow.kernel.stages import Stage
 from cdsflow.services.campaigns import MilestoneView, family_ids, next_milestones
-from cdsflow.services.results import NoResults, recognised_results, recognition_event, school_results
+from cdsflow.services.results import NoResults, SchoolResults, recognised_results, recognition_event, school_results
 from cdsflow.services.review_teams import decision_data
 from cdsflow.services.steering import steering_members
 from cdsflow.storage.documents_tables import ISSUED, GeneratedDocument
@@ -29,6 +29,9 @@ from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVi
 from cdsflow.storage.tables import Assessment, AssessmentEvent, CampaignMilestone, Unit
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.paper_gates import CampaignFacts, PaperFacts, campaign_refusals, refusals
+
+if TYPE_CHECKING:  # papers imports this module
+    from cdsflow.services.papers import Loaded
 
 CAMPAIGN_CODES = {"thong_bao", "danh_sach_de_nghi", "bao_cao_tong_hop", "danh_sach_ban_chi_dao"}
 SCHOOL_AUTHORITY_CODES = {"bien_ban_danh_gia_ngoai"}  # the authority issues it about one school
@@ -80,7 +83,7 @@ def _ref(doc: GeneratedDocument, kind: str, issuer_name: str) -> str:
     return vn.reference(kind, doc.number, doc.context.get("document_code", ""), day, issuer_name)
 
 
-def _groups(res) -> list[dict[str, Any]]:
+def _groups(res: SchoolResults) -> list[dict[str, Any]]:
     return [{"group_code": g.code, "group_name": g.name, "max_points": g.max_points, "points": g.points,
              "level": g.level} for g in res.groups]
 
@@ -100,10 +103,11 @@ def _return_notes(session: Session, assessment_id: int) -> dict[str, list[str]]:
 # --- the gate -----------------------------------------------------------------------------------
 
 
-def gate(session: Session, code: str, ld, *, draft: bool = False) -> list[str]:
+def gate(session: Session, code: str, ld: Loaded, *, draft: bool = False) -> list[str]:
     """Why `code` may not be issued now (document_types.yaml's requirements, with their facts)."""
     if ld.school is not None:
         a = ld.assessment
+        assert a is not None  # load() finds the school's file or refuses
         issuer = ld.school if code in OWN_UNIT_CODES else ld.authority
         facts = PaperFacts(stage=a.state,
                            external_complete=code in SCHOOL_AUTHORITY_CODES and _external_complete(session, a.id),
@@ -115,7 +119,7 @@ def gate(session: Session, code: str, ld, *, draft: bool = False) -> list[str]:
     family = _family(session, c.id)
     stages = {s.value for s in document_types()[code].stages}
     listed = [(a, u) for a, u in family if not stages or a.state in stages]
-    facts = CampaignFacts(
+    campaign_facts = CampaignFacts(
         schools=len(listed),
         team_formed=bool((decision_data(session, c.id) or {}).get("team")),
         reviewed=sum(1 for a, _ in listed if a.state in REVIEWED and _external_complete(session, a.id))
@@ -125,10 +129,10 @@ def gate(session: Session, code: str, ld, *, draft: bool = False) -> list[str]:
         steering_formed=bool(steering_members(session, ld.authority.id)),
         steering_units=sum(1 for u in _steering_units(session, ld, family) if u["members"])
         if code == "danh_sach_ban_chi_dao" else 0)
-    return campaign_refusals(code, facts)
+    return campaign_refusals(code, campaign_facts)
 
 
-def _steering_units(session: Session, ld, family: list[tuple[Assessment, Unit]]) -> list[dict[str, Any]]:
+def _steering_units(session: Session, ld: Loaded, family: list[tuple[Assessment, Unit]]) -> list[dict[str, Any]]:
     """The issuer, then the campaign's schools in Vietnamese name order, each with its stored group."""
     schools = sorted({u.id: u for _, u in family}.values(), key=lambda u: vn.text_sort_key(u.name))
     return [{"unit_name": u.name, "members": steering_members(session, u.id)} for u in [ld.authority, *schools]]
@@ -137,7 +141,7 @@ def _steering_units(session: Session, ld, family: list[tuple[Assessment, Unit]])
 # --- contexts -----------------------------------------------------------------------------------
 
 
-def build(session: Session, code: str, ld, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
+def build(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
     c, authority = ld.campaign, ld.authority
     if code == "qd_ban_chi_dao":
         issuer = ld.school or authority
@@ -176,8 +180,9 @@ def build(session: Session, code: str, ld, issue: Issue, data: dict[str, Any]) -
     raise KeyError(code)
 
 
-def _bien_ban(session: Session, ld, issue: Issue) -> dict[str, Any]:
+def _bien_ban(session: Session, ld: Loaded, issue: Issue) -> dict[str, Any]:
     a, c, school = ld.assessment, ld.campaign, ld.school
+    assert a is not None and school is not None  # a school's paper
     visit = _visit(session, a.id)
     if visit is not None:
         team = session.get(ReviewTeam, visit.team_id)
@@ -206,7 +211,7 @@ def _bien_ban(session: Session, ld, issue: Issue) -> dict[str, Any]:
         levels=ext.level_text, index_set=c.index_set_code)
 
 
-def _report(session: Session, ld, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
+def _report(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
     from cdsflow.kernel.errors import InvalidInput
 
     c, authority = ld.campaign, ld.authority
@@ -252,7 +257,7 @@ def _report(session: Session, ld, issue: Issue, data: dict[str, Any]) -> dict[st
         else:
             nxt = next_milestones(milestones.get(a.campaign_id) or milestones.get(c.id) or []).get(stage)
             late = (f"Chậm hạn «{nxt.title}» ({vn.short_date(nxt.due_at.astimezone(TZ).date())})"
-                    if nxt is not None and nxt.due_at < now else "")
+                    if nxt is not None and nxt.due_at is not None and nxt.due_at < now else "")  # always dated
             pending.append({"school_name": u.name, "stage": stage.label, "late": late})
     work: list[str] = []
     plans = _own_paper(session, authority.id, "ke_hoach", c.id)

@@ -10,8 +10,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from sqlalchemy import func
-from sqlalchemy.orm import Session
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from cdsflow.kernel.errors import NotFound
 from cdsflow.kernel.stages import CampaignStatus, Stage

@@ -119,6 +119,7 @@ def save_calendar(uow: UnitOfWork, unit_id: int, draft: Draft, *, actor: str, ba
     if not check.ok:
         raise _refuse(check, "Lịch không hợp lệ")
     cal = check.calendar
+    assert cal is not None  # a valid draft has its calendar
     unit = uow.session.get(Unit, unit_id)
     if unit is None:
         raise NotFound(f"Không tìm thấy đơn vị số {unit_id}")
@@ -139,6 +140,7 @@ def saved_calendar(uow: UnitOfWork, unit_id: int | None, version_id: int) -> Cal
     check = validate(_draft(row.content))
     if not check.ok:
         raise _refuse(check, f"Lịch đã lưu số {version_id} không còn hợp lệ")
+    assert check.calendar is not None  # a valid draft has its calendar
     return dataclasses.replace(check.calendar, source=Path(f"calendar_version/{row.id}"), content_hash=row.content_hash)
 
 

@@ -338,13 +338,13 @@ def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime,
     # Plain rows: a Sở's child campaigns repeat one calendar, so they share one fingerprint.
     m = CampaignMilestone.__table__.c
     rows_of: dict[int, list[Any]] = defaultdict(list)
-    for row in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at, m.relative)
+    for row in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at, m.relative)  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
                                .where(m.campaign_id.in_(cids)).order_by(m.campaign_id, m.position)):
         rows_of[row.campaign_id].append(row)
     shape = {cid: tuple((r.key, r.stage, r.due_at, repr(r.relative)) for r in rows) for cid, rows in rows_of.items()}
     launched = dict(session.execute(select(col(Campaign.id), col(Campaign.launched_at)).where(col(Campaign.id).in_(cids))).all())
     schools = session.execute(
-        select(col(Assessment.id), col(Assessment.campaign_id), col(Assessment.state), col(Unit.code), col(Unit.name))
+        select(col(Assessment.id), col(Assessment.campaign_id), col(Assessment.state), col(Unit.code), col(Unit.name))  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
         .join(Unit, Unit.id == Assessment.school_id)
         .where(col(Assessment.campaign_id).in_(cids), col(Assessment.state) != Stage.PUBLISHED.value)
         .order_by(Assessment.id)).all()

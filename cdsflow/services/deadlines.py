@@ -9,6 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import func
 from sqlalchemy.orm import Session
@@ -96,7 +97,9 @@ def stage_deadlines(deadlines: list[OwnDeadline]) -> dict[Stage, OwnDeadline]:
     out = {}
     for stage, items in by_stage.items():
         own = [d for d in items if d.relative is not None]
-        out[stage] = max(own, key=lambda d: d.due_at) if own else min(items, key=lambda d: d.due_at)
+        # every item is dated (filtered above)
+        out[stage] = (max(own, key=lambda d: cast(datetime, d.due_at)) if own
+                      else min(items, key=lambda d: cast(datetime, d.due_at)))
     return out
 
 

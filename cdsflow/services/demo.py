@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import col, select
 
-from cdsflow.calendars.model import Calendar
+from cdsflow.assessment.model import IndexSet
+from cdsflow.calendars.model import Calendar, RelativeRule
 from cdsflow.kernel.stages import Stage
 from cdsflow.services import assessments as assessment_svc
 from cdsflow.services.campaigns import campaign_status, launch_campaign
@@ -40,10 +41,13 @@ def current_school_year(now: datetime) -> int:
     return now.year if now.month >= 8 else now.year - 1
 
 
+_D = TypeVar("_D", bound=date)
+
+
 def shift_calendar(cal: Calendar, years: int) -> Calendar:
     """The same timetable, moved whole years (the demo runs Ba Đình's plan in the current year)."""
 
-    def move(d):
+    def move(d: _D | None) -> _D | None:
         if d is None:
             return None
         try:
@@ -51,7 +55,7 @@ def shift_calendar(cal: Calendar, years: int) -> Calendar:
         except ValueError:  # 29 February
             return d.replace(year=d.year + years, day=28)
 
-    def move_rule(rule):  # a relative rule moves only its fixed cap
+    def move_rule(rule: RelativeRule | None) -> RelativeRule | None:  # a relative rule moves only its fixed cap
         return dataclasses.replace(rule, cap=move(rule.cap)) if rule is not None and rule.cap else rule
 
     first = int(cal.school_year[:4]) + years
@@ -244,7 +248,7 @@ def enter_external_scores(uow: UnitOfWork, aid: int, actor: str, strength: float
     uow.commit()
 
 
-def demo_answers(index_set, strength: float) -> dict[str, Any]:
+def demo_answers(index_set: IndexSet, strength: float) -> dict[str, Any]:
     """Plausible answers for every item: strength 0 is a school just starting, 1 a leading one."""
     from decimal import ROUND_HALF_UP, Decimal
 

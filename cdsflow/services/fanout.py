@@ -132,7 +132,7 @@ def plan_reminder(
     # Who this point is for (FORMAT.md "Reminders"): the school's cadence and the digest's differ.
     audiences = offset_audiences(policy, offset_key) if policy is not None else frozenset({ACTOR, DIGEST})
     late = session.execute(
-        select(
+        select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
             col(Assessment.id), col(Assessment.state), col(Unit.id).label("school_id"), col(Unit.name), col(Unit.emails),
             Unit.supervisor_id,
         )
@@ -258,7 +258,7 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, 
     milestone = as_milestone(ms)
     rows = deadlines.milestones(session, campaign.id)
     schools = session.execute(
-        select(col(Assessment.id), col(Assessment.state), col(Unit.id).label("school_id"), col(Unit.name), col(Unit.emails),
+        select(col(Assessment.id), col(Assessment.state), col(Unit.id).label("school_id"), col(Unit.name), col(Unit.emails),  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
                Unit.supervisor_id)
         .join(Unit, Unit.id == Assessment.school_id)
         .where(Assessment.campaign_id == campaign.id, col(Assessment.state).in_(earlier_stages(target)))

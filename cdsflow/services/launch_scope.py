@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
 from cdsflow.assessment.loader import shipped_index_sets
+from cdsflow.assessment.model import IndexSet
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.stages import CampaignStatus
 from cdsflow.services.indexsets import resolve_index_set
@@ -32,12 +33,12 @@ class LaunchScope:
 
 def _level_label(level: str | None) -> str:
     try:
-        return LEVEL_LABELS[EducationLevel(level)]
+        return LEVEL_LABELS[EducationLevel(level)]  # type: ignore[arg-type]  # None is refused by ValueError below
     except (ValueError, KeyError):
         return level or "không rõ cấp học"
 
 
-def _not_covered_reason(session, index_set, kind: str, level: str | None, cache: dict[str, Any]) -> str:
+def _not_covered_reason(session: Session, index_set: IndexSet, kind: str, level: str | None, cache: dict[str, Any]) -> str:
     """Why a school is outside this set: another set covers it (provisional or not), or none does."""
     if "others" not in cache:
         others = []
@@ -55,7 +56,7 @@ def _not_covered_reason(session, index_set, kind: str, level: str | None, cache:
     return f"bộ chỉ số {index_set.code} không đánh giá cấp học «{label}»"
 
 
-def launch_scope(uow: UnitOfWork, issuer: Unit, index_set, school_year: str,
+def launch_scope(uow: UnitOfWork, issuer: Unit, index_set: IndexSet, school_year: str,
                  school_codes: list[str] | None = None) -> LaunchScope:
     """The schools (and units) a campaign of `issuer` on `index_set` for `school_year` would open a
     file for, and every school under the issuer it would not, with why."""

@@ -143,7 +143,7 @@ def late_stages(session: Session, ids: list[int], now: datetime, *,
     stage_of = {s.value: s for s in STAGE_ORDER}
     rows: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     m = CampaignMilestone  # plain columns, not ORM objects: a province has ~1,000 milestone rows
-    for cid, *values in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at)
+    for cid, *values in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at)  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
                                         .where(m.campaign_id.in_({*ids, root})).order_by(m.campaign_id, m.position)):
         rows[cid].append(tuple(values))
     out: dict[int, dict[str, MilestoneView]] = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, literal, true
+from sqlalchemy import Select, func, literal, true
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col, select
 
@@ -61,7 +61,7 @@ def register_spec(types: Mapping[str, str]) -> ListSpec:
     )
 
 
-def unit_scope(unit_id: int | None, *, everything: bool = False, own_only: bool = False):
+def unit_scope(unit_id: int | None, *, everything: bool = False, own_only: bool = False) -> Select[tuple[int]] | None:
     """The units a person may see as a SELECT of ids (their unit and every unit under it, walked by a
     recursive query), or None for everything."""
     if everything:
@@ -75,7 +75,7 @@ def unit_scope(unit_id: int | None, *, everything: bool = False, own_only: bool 
     return select(tree.c.id)
 
 
-def register_page(session: Session, params: Mapping[str, Any], types: Mapping[str, str], scope,
+def register_page(session: Session, params: Mapping[str, Any], types: Mapping[str, str], scope: Select[tuple[int]] | None,
                   *, school_id: int | None = None) -> Page:
     """Rows: (GeneratedDocument, issuer code, issuer name, school code); `scope` from `unit_scope`:
     a paper is seen when the unit it concerns (its school, else its issuer) is in scope."""
@@ -111,7 +111,7 @@ def visits_page(session: Session, params: Mapping[str, Any], campaign_ids: list[
     proposed (or already have a visit) in the campaign's family."""
     visit_join = (col(ReviewVisit.assessment_id) == Assessment.id) & (
         ReviewVisit.team_id == team_id if team_id is not None else ~true())
-    stmt = (select(col(Assessment.id), col(Unit.code), col(Unit.name), col(Assessment.state), col(ReviewVisit.visit_date),
+    stmt = (select(col(Assessment.id), col(Unit.code), col(Unit.name), col(Assessment.state), col(ReviewVisit.visit_date),  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
                    col(ReviewVisit.session))
             .join(Unit, Unit.id == Assessment.school_id).outerjoin(ReviewVisit, visit_join)
             .where(col(Assessment.campaign_id).in_(campaign_ids),
@@ -136,5 +136,5 @@ OUTBOX = ListSpec(
 def outbox_page(session: Session, params: Mapping[str, Any]) -> Page:
     """Rows: (id, created at, recipient, subject, status, attempts, sent at, last error)."""
     o = OutboxMessage
-    stmt = select(o.id, o.created_at, o.recipient, o.subject, o.status, o.attempts, o.sent_at, o.last_error)
+    stmt = select(o.id, o.created_at, o.recipient, o.subject, o.status, o.attempts, o.sent_at, o.last_error)  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
     return run(session, stmt, OUTBOX, read_query(OUTBOX, params))

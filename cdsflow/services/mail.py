@@ -2,6 +2,7 @@
 local sink, sending failed mail again, whether the worker and the relay are well."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -104,6 +105,7 @@ def default_choice(choices: list[MilestoneChoice]) -> str | None:
     """The panel's preselected milestone: the first schools' milestone with schools behind that was
     not nudged today; then any with schools behind; a supervisor's own milestone ("0 trường")
     only when nothing else is left."""
+    wanted: Callable[[MilestoneChoice], object]
     for wanted in (
         lambda c: c.behind and c.actor == Actor.SCHOOL.value and not c.reminded_at,
         lambda c: c.behind and c.actor == Actor.SCHOOL.value,
@@ -158,6 +160,7 @@ def _checked(uow: UnitOfWork, campaign_id: int, milestone_key: str, now: datetim
 def _result(uow: UnitOfWork, plan: FanOutPlan, written: int, planned: int, now: datetime) -> NudgeResult:
     ms = uow.session.scalar(select(CampaignMilestone).where(
         CampaignMilestone.campaign_id == plan.campaign_id, CampaignMilestone.key == plan.milestone_key))
+    assert ms is not None  # plan_reminder refused an unknown milestone
     at, n = _reminded_today(uow.session, plan.campaign_id, now, [plan.milestone_key]).get(plan.milestone_key,
                                                                                             (None, 0))
     return NudgeResult(plan.offset_key, plan.late_schools, written, planned, plan.overdue, next_sending_instant(now),

@@ -8,10 +8,10 @@ supervisor recognised it with a written override (kept in the history).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import case, func
-from sqlalchemy.orm import Session
-from sqlmodel import col, select
+from sqlalchemy import Case, Subquery, case, func
+from sqlmodel import Session, col, select
 
 from cdsflow.calendars.timeutil import TZ
 from cdsflow.kernel.errors import CdsError, NotFound
@@ -21,7 +21,7 @@ from cdsflow.storage.assessment_tables import AssessmentScore
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 
 
-def counted_level(external, own, column: str):
+def counted_level(external: Subquery, own: Subquery, column: str) -> Case[Any]:
     """SQL for the level that counts, from the external and self score rows (subqueries)."""
     return case((external.c.complete.is_(True), getattr(external.c, column)), else_=getattr(own.c, column))
 

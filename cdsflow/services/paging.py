@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, or_
+from sqlalchemy import Select, func, or_
 from sqlalchemy.orm import Session
 from sqlmodel import select
 
@@ -25,7 +25,7 @@ def like_pattern(q: str) -> str:
 
 def page_numbers(params: Mapping[str, Any], per_page: int = PER_PAGE) -> tuple[int, int]:
     """(page, per page) from a query string; a value that is not a whole number is refused."""
-    get = lambda k: str(params.get(k, "") or "").strip()  # noqa: E731
+    get: Callable[[str], str] = lambda k: str(params.get(k, "") or "").strip()  # noqa: E731
     try:
         return max(1, int(get("page") or 1)), min(MAX_PER_PAGE, max(1, int(get("per_page") or per_page)))
     except ValueError:
@@ -61,7 +61,7 @@ class PageQuery:
     def filter(self, name: str) -> str:
         return dict(self.filters).get(name, "")
 
-    def params(self, spec: ListSpec, **change) -> dict[str, str]:
+    def params(self, spec: ListSpec, **change: Any) -> dict[str, str]:
         """The query string of this request (with `change` applied), defaults left out."""
         filters = {**dict(self.filters), **{k: v for k, v in change.items() if k in spec.filters}}
         q = replace(self, **{k: v for k, v in change.items() if k not in spec.filters})
@@ -73,7 +73,7 @@ class PageQuery:
 
 def read_query(spec: ListSpec, params: Mapping[str, Any]) -> PageQuery:
     """A page request from a query string; an unknown sort or filter value is refused in Vietnamese."""
-    get = lambda k: str(params.get(k, "") or "").strip()  # noqa: E731
+    get: Callable[[str], str] = lambda k: str(params.get(k, "") or "").strip()  # noqa: E731
     sort = get("sort") or spec.default_sort
     if sort not in spec.sorts:
         raise InvalidInput(f"Không sắp xếp được theo «{sort}»")
@@ -99,7 +99,7 @@ class Page:
     query: PageQuery
     spec: ListSpec
 
-    def url(self, path: str, **change) -> str:
+    def url(self, path: str, **change: Any) -> str:
         from urllib.parse import urlencode
 
         params = self.query.params(self.spec, **change)
@@ -117,7 +117,7 @@ def conditions(spec: ListSpec, query: PageQuery) -> list[Any]:
     return where
 
 
-def run(session: Session, stmt, spec: ListSpec, query: PageQuery) -> Page:
+def run(session: Session, stmt: Select[*tuple[Any, ...]], spec: ListSpec, query: PageQuery) -> Page:
     """`stmt` (a select of the rows, already limited to what the user may see) searched, filtered,
     counted, sorted and cut to the asked page (a page past the end shows the last one)."""
     stmt = stmt.where(*conditions(spec, query))

@@ -12,8 +12,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -33,6 +34,7 @@ from cdsflow.services import authority_papers as ap
 from cdsflow.services import plan_papers as plan_service
 from cdsflow.services.meetings import latest_meeting
 from cdsflow.services.results import (
+    CriterionRow,
     NoResults,
     SchoolResults,
     override_reason,
@@ -54,6 +56,9 @@ from cdsflow.workflow.paper_gates import (
     refusals,
     refuse,
 )
+
+if TYPE_CHECKING:  # dossier imports this module
+    from cdsflow.services.dossier import Dossier
 
 # Which unit issues each type: the school, or the campaign's issuing authority.
 SCHOOL_TYPES = {"ke_hoach", "qd_hoi_dong", "bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao", "bia_ho_so"}
@@ -96,7 +101,7 @@ class Loaded:
 
 
 def _unit_by_code(session: Session, code: str) -> Unit:
-    unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    unit: Unit | None = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
     if unit is None:
         raise NotFound(f"Không tìm thấy đơn vị có mã «{code}»")
     return unit
@@ -122,6 +127,7 @@ def load(session: Session, campaign_id: int | None, school_code: str | None = No
             raise NotFound(f"Trường «{school.code}» chưa tham gia đợt đánh giá nào")
     campaign = _campaign(session, campaign_id)
     authority = session.get(Unit, campaign.issuer_id)
+    assert authority is not None  # foreign key
     loaded = Loaded(campaign=campaign, authority=authority, school=school)
     loaded.milestones = list(session.execute(
         select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign.id)
@@ -141,6 +147,7 @@ def load_many(session: Session, campaign_id: int, school_codes: Sequence[str]) -
     """`load` for a chunk of schools in four queries instead of four per school (bulk generation)."""
     campaign = _campaign(session, campaign_id)
     authority = session.get(Unit, campaign.issuer_id)
+    assert authority is not None  # foreign key
     milestones = list(session.execute(select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign.id)
                                       .order_by(col(CampaignMilestone.position))).scalars())
     rows = session.execute(select(Unit, Assessment).join(Assessment, col(Assessment.school_id) == Unit.id)
@@ -248,6 +255,7 @@ def paper_facts(session: Session, ld: Loaded, needs: Sequence[str] = ()) -> Pape
     """What is stored about the school's file, as the paper gates read it; only the facts the
     paper's requirements (`needs`) look at are queried (bulk generation runs this per school)."""
     a = ld.assessment
+    assert a is not None  # facts are of a school's file
     answered, unscored = False, 0
     if "self_scored" in needs:
         try:
@@ -273,7 +281,8 @@ def _group_dicts(res: SchoolResults) -> list[dict[str, Any]]:
 
 
 def _criteria_dicts(res: SchoolResults) -> list[dict[str, Any]]:
-    points = (lambda r: r.self_points) if res.phase == "self" else (lambda r: r.external_points)
+    points: Callable[[CriterionRow], Decimal | None] = (
+        (lambda r: r.self_points) if res.phase == "self" else (lambda r: r.external_points))
     return [{"code": r.code, "group_code": r.group_code, "name": r.name, "max_points": r.max_points,
              "points": points(r), "evidence": list(r.evidence), "note": ""} for r in res.criteria]
 
@@ -371,12 +380,15 @@ def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: 
     if code == "qd_hoi_dong":
         return cx.qd_hoi_dong(school, c, ld.members, issue)
     if code in RESULT_TYPES:
+        assert ld.assessment is not None  # a school paper
         res = school_results(session, ld.assessment.id, "self")
         groups = _group_dicts(res)
     if code == "bien_ban":
+        assert ld.assessment is not None  # load() set the school's rows
         return cx.bien_ban(school, c, ld.members, groups, issue, meeting=_meeting_dict(session, ld.assessment.id),
                            mandatory=_mandatory_dicts(res), discussion=data.get("discussion", []))
     if code == "qd_phe_duyet":
+        assert school is not None and ld.supervisor is not None  # load() set the school's rows
         head = settings_for(session, school).head_title or "Hiệu trưởng"
         return cx.qd_phe_duyet(
             school, c, groups, issue, supervisor_name=ld.supervisor.name,
@@ -385,10 +397,12 @@ def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: 
             minutes_ref=_ref(_latest(session, "bien_ban", c.id, school.id), "Biên bản", school.name),
             report_due=_date(data.get("report_due")), overall_level=res.overall_level)
     if code == "to_trinh":
+        assert ld.supervisor is not None  # load() set the school's rows
         return cx.to_trinh(school, c, groups, issue, supervisor_name=ld.supervisor.name,
                            requested_level=data.get("requested_level"),
                            attachments=data.get("attachments", [document_types()[d].name for d in cx.DEFAULT_DOSSIER[2:]]))
     if code == "bao_cao":
+        assert ld.supervisor is not None  # load() set the school's rows
         return cx.bao_cao(school, c, _criteria_dicts(res), groups, issue,
                           addressees=[ld.supervisor.name], profile=data.get("profile"),
                           strengths=data.get("strengths", []), weaknesses=data.get("weaknesses", []),
@@ -396,6 +410,7 @@ def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: 
     if code == "bia_ho_so":
         return cx.bia_ho_so(school, c, day=issue.issued_on or issue.planned, contents=data.get("dossier", cx.DEFAULT_DOSSIER))
     if code == "giay_chung_nhan":
+        assert ld.assessment is not None  # load() set the school's rows
         setting = settings_for(session, ld.authority)
         res = recognised_results(session, ld.assessment.id)
         decision = _recognition_decision(session, ld.assessment)
@@ -416,6 +431,7 @@ def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: 
         period = data.get("period") or [None, None]
         review = next((m for m in ld.milestones if m.stage == Stage.EXTERNAL_REVIEW.value and m.due_at), None)
         if review is not None and not period[1]:
+            assert review.due_at is not None  # chosen for its deadline
             period = [review.opens_at.astimezone(VN_TZ).date() if review.opens_at else None,
                       review.due_at.astimezone(VN_TZ).date()]
         return cx.qd_doan_danh_gia(ld.authority, c, data.get("team") or [], visits, issue,
@@ -675,7 +691,9 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
                 progress(len(hashes), len(jobs))
     with UnitOfWork(engine) as uow:
         for doc_id, h in zip(ids, hashes):
-            uow.session.get(GeneratedDocument, doc_id).content_sha256 = h
+            doc = uow.session.get(GeneratedDocument, doc_id)
+            assert doc is not None  # numbered above
+            doc.content_sha256 = h
         uow.commit()
     return BulkResult([Path(j[3]) for j in jobs], skipped)
 
@@ -702,7 +720,7 @@ def dossier_order(extra: dict[str, Any] | None) -> list[str]:
 
 def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *,
                   order: Sequence[str] | None = None, pdf: bool = False, timeout: float = 120,
-                  uploads: Path | None = None):
+                  uploads: Path | None = None) -> Dossier:
     """The school's dossier zip: contents, papers in binding order (signed copies preferred),
     evidence (see documents/dossier.py)."""
     from cdsflow.services.dossier import build

@@ -10,7 +10,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, update
+from sqlalchemy import CursorResult, delete, func, or_, update
 from sqlmodel import col, select
 
 from cdsflow.calendars.timeutil import vn_datetime
@@ -136,7 +136,7 @@ def spend_link(uow: UnitOfWork, token: str, password: str, confirm: str, *, now:
     even a concurrent one, is refused). Ends every session of the account."""
     now = _now(now)
     account, _purpose = account_for_link(uow, token, now=now)
-    spent = uow.session.execute(update(PasswordToken).where(
+    spent: CursorResult[Any] = uow.session.execute(update(PasswordToken).where(  # type: ignore[assignment]  # an UPDATE
         col(PasswordToken.id) == _token_id(token), col(PasswordToken.used_at).is_(None), col(PasswordToken.expires_at) > now,
     ).values(used_at=now))
     if spent.rowcount != 1:

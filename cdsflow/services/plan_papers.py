@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from cdsflow.documents import contexts as cx
@@ -20,7 +21,7 @@ from cdsflow.documents.register import KIND_WORDS
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import fold
 from cdsflow.storage.documents_tables import DocumentSetting
-from cdsflow.storage.tables import Assessment, Campaign, Unit
+from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.paper_gates import refuse
 
 TEXTS = {"ke_hoach": cp.PLAN_TEXTS, "cong_van_trien_khai": cp.LETTER_TEXTS}
@@ -118,7 +119,8 @@ def _contact(setting: DocumentSetting | None, unit: Unit) -> tuple[cp.Contact | 
     return cp.Contact(s.contact_name, s.contact_title, s.contact_email, s.contact_phone), ""
 
 
-def inputs(session: Session, code: str, campaign: Campaign, issuer: Unit, milestones) -> PlanInputs:
+def inputs(session: Session, code: str, campaign: Campaign, issuer: Unit,
+           milestones: list[CampaignMilestone]) -> PlanInputs:
     """Everything the paper's defaults and căn cứ need; refused with every missing piece at once."""
     reasons = []
     references, listed, why = _calendar(campaign, issuer.name, required=code == "ke_hoach")
@@ -169,7 +171,7 @@ def defaults(session: Session, code: str, campaign: Campaign, issuer: Unit) -> d
     return sx.default_texts(TEXTS[code], got.values, got.appended)
 
 
-def build(session: Session, code: str, campaign: Campaign, issuer: Unit, milestones, issue: Issue,
+def build(session: Session, code: str, campaign: Campaign, issuer: Unit, milestones: list[CampaignMilestone], issue: Issue,
           data: dict[str, Any]) -> dict[str, Any]:
     """The paper's context: defaults, replaced section by section by the officer's text (`data["sections"]`)."""
     got = inputs(session, code, campaign, issuer, milestones)
@@ -184,7 +186,7 @@ def build(session: Session, code: str, campaign: Campaign, issuer: Unit, milesto
                                   addressees=got.addressees, unit_code=data.get("unit_code", "VP"))
 
 
-def default_texts(engine, code: str, campaign_id: int) -> dict[str, str]:
+def default_texts(engine: Engine, code: str, campaign_id: int) -> dict[str, str]:
     """`defaults` for a campaign by number (the CLI's «docs text»)."""
     from cdsflow.storage.db import UnitOfWork
 
@@ -194,4 +196,6 @@ def default_texts(engine, code: str, campaign_id: int) -> dict[str, str]:
         campaign = uow.session.get(Campaign, campaign_id)
         if campaign is None:
             raise NotFound(f"Không tìm thấy kế hoạch (đợt đánh giá) số {campaign_id}")
-        return defaults(uow.session, code, campaign, uow.session.get(Unit, campaign.issuer_id))
+        issuer = uow.session.get(Unit, campaign.issuer_id)
+        assert issuer is not None  # foreign key
+        return defaults(uow.session, code, campaign, issuer)

@@ -23,7 +23,9 @@ from cdsflow.workflow.rulebook import rule
 # Campaigns whose schools still have deadlines to be reminded of.
 # Campaigns whose reminders run: the statuses the rulebook's `remind` allows (a draft, published or
 # closed campaign reminds nobody).
-ACTIVE = tuple(s.value for s in CampaignStatus if s in rule("remind").campaign)
+_REMIND_STATUSES = rule("remind").campaign
+assert _REMIND_STATUSES is not None  # the rule names its statuses
+ACTIVE = tuple(s.value for s in CampaignStatus if s in _REMIND_STATUSES)
 JOB_PREFIX = "remind"
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
-from cdsflow.assessment.scoring import score
+from cdsflow.assessment.scoring import ScoreResult, score
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.scoring import PHASE_LABELS, PHASES, list_evidence, load_answers
@@ -127,7 +127,7 @@ def school_results(session: Session, assessment_id: int, phase: str = "self") ->
         code = criterion_code if criterion_code in index_set.criteria else criterion_of.get(criterion_code, "")
         evidence.setdefault(code, []).append(" ".join(x for x in (number, title) if x))
 
-    def points(r, code: str) -> Decimal | None:
+    def points(r: ScoreResult | None, code: str) -> Decimal | None:
         if r is None:
             return None
         crit = index_set.criteria[code]

@@ -2,6 +2,7 @@
 secretary, with the addresses of the unit list, each sent a link to set their own password."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -98,6 +99,6 @@ def create_school_accounts(uow: UnitOfWork, campaign_id: int, *, base_url: str |
     return report
 
 
-def _chunks(items: list[Any], size: int):
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]

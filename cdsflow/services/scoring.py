@@ -308,6 +308,7 @@ def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, 
     for chunk in _chunks(ids, 5000):
         # The rulebook's stage and campaign conditions hold for bulk scoring too.
         rule = rulebook.rule(PHASE_ACTIONS[phase])
+        assert rule.stages is not None and rule.campaign is not None  # scoring rules name both
         bad = session.exec(select(Assessment.id, Assessment.state, Campaign.status)
                            .join(Campaign, col(Campaign.id) == Assessment.campaign_id)
                            .where(col(Assessment.id).in_(chunk),
@@ -324,8 +325,8 @@ def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, 
         session.execute(delete(AssessmentScore).where(col(AssessmentScore.assessment_id).in_(chunk),
                                                       col(AssessmentScore.phase) == phase))
     if answer_rows:
-        _executemany(session, AssessmentAnswer.__table__, answer_rows)
-    _executemany(session, AssessmentScore.__table__, score_rows)
+        _executemany(session, AssessmentAnswer.__table__, answer_rows)  # type: ignore[attr-defined]  # SQLModel sets it
+    _executemany(session, AssessmentScore.__table__, score_rows)  # type: ignore[attr-defined]  # SQLModel sets it
     result_lines.refresh(session, ids)
     session.commit()
     return BulkReport(len(ids), len(answer_rows))
@@ -521,8 +522,8 @@ def member_progress(session: Session, assessment_id: int) -> list[MemberProgress
     answers = load_answers(session, assessment_id, "self")
     answered = set(answers)
     needed = set(evidence_needed(s, score(s, answers)))
-    evidence = {s.criterion_of(c).code for c in session.exec(select(EvidenceEntry.criterion_code).where(
-        EvidenceEntry.assessment_id == assessment_id)).all() if s.criterion_of(c) is not None}
+    evidence = {k.code for c in session.exec(select(EvidenceEntry.criterion_code).where(
+        EvidenceEntry.assessment_id == assessment_id)).all() if (k := s.criterion_of(c)) is not None}
     members = session.exec(select(CommitteeMember).where(CommitteeMember.assessment_id == assessment_id)
                            .order_by(col(CommitteeMember.position_order), col(CommitteeMember.id))).all()
     by_member: dict[int, list[CriterionAssignment]] = {}
@@ -530,13 +531,13 @@ def member_progress(session: Session, assessment_id: int) -> list[MemberProgress
         by_member.setdefault(row.member_id, []).append(row)
     out = []
     for m in members:
-        rows = by_member.get(m.id, [])  # type: ignore[arg-type]
+        rows = by_member.get(m.id, [])
         codes = tuple(r.criterion_code for r in rows)
         scored = {c for c in codes if c in s.criteria and all(i.code in answered for i in s.criteria[c].items)}
         done = {r.criterion_code for r in rows if r.status == AssignmentStatus.DONE.value}
         complete = {c for c in scored & done if c not in needed or c in evidence}
         out.append(MemberProgress(
-            member_id=m.id, full_name=m.full_name, criteria=codes,  # type: ignore[arg-type]
+            member_id=m.id, full_name=m.full_name, criteria=codes,
             lead=tuple(r.criterion_code for r in rows if r.role == AssignmentRole.LEAD.value),
             scored=len(scored), with_evidence=sum(1 for c in codes if c in evidence),
             done=len(done), complete=len(complete),
@@ -588,7 +589,7 @@ def roll_over(session: Session, from_assessment_id: int, to_assessment_id: int, 
             session.flush()
             existing[fold(m.full_name)] = same
             new_members += 1
-        member_map[m.id] = same.id  # type: ignore[index,assignment]
+        member_map[m.id] = same.id
 
     have = {(r.criterion_code, r.member_id) for r in session.exec(
         select(CriterionAssignment).where(CriterionAssignment.assessment_id == to_assessment_id)).all()}

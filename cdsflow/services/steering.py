@@ -42,7 +42,7 @@ class SteeringInput:
 
 
 def _unit(session: Session, code: str) -> Unit:
-    unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    unit: Unit | None = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
     if unit is None:
         raise NotFound(f"Không tìm thấy đơn vị có mã «{code}»")
     return unit

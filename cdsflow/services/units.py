@@ -1,7 +1,7 @@
 """Use-cases on the organisation tree: import a unit list (all or nothing), list, look up."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -124,7 +124,7 @@ def _values(spec: UnitSpec, ids: dict[str, int]) -> dict[str, Any]:
 
 def _current_values(uow: UnitOfWork, codes: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
-    cols = [Unit.code, Unit.name, Unit.short_code, Unit.kind, Unit.education_level, Unit.place_name,
+    cols: list[Any] = [Unit.code, Unit.name, Unit.short_code, Unit.kind, Unit.education_level, Unit.place_name,
             Unit.parent_org, Unit.emails, Unit.supervisor_id]
     for chunk in _chunks(codes, 5000):
         for row in uow.session.execute(select(*cols).where(col(Unit.code).in_(chunk))).mappings():
@@ -132,7 +132,7 @@ def _current_values(uow: UnitOfWork, codes: list[str]) -> dict[str, dict[str, An
     return out
 
 
-def _chunks(items: list[Any], size: int):
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -145,7 +145,7 @@ def _row_key(message: str) -> tuple[int, str]:
 
 
 def get_unit(uow: UnitOfWork, code: str) -> Unit:
-    unit = uow.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    unit: Unit | None = uow.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
     if unit is None:
         raise NotFound(f"Không tìm thấy đơn vị có mã «{code}»")
     return unit

@@ -31,4 +31,4 @@ class CalendarVersion(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     based_on: str = Field(default="", max_length=300)  # where the officer started from
     created_by: str = Field(max_length=200)
-    created_at: datetime | None = _ts(nullable=False)
+    created_at: datetime = _ts(nullable=False)

@@ -24,7 +24,7 @@ class ReviewTeam(SQLModel, table=True):
     period_start: date
     period_end: date
     created_by: str = Field(max_length=200)
-    created_at: datetime | None = _ts(nullable=False)
+    created_at: datetime = _ts(nullable=False)
     updated_by: str = Field(default="", max_length=200)
     updated_at: datetime | None = _ts()
 

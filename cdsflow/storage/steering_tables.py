@@ -27,4 +27,4 @@ class SteeringMember(SQLModel, table=True):
     email: str = Field(default="", max_length=200)
     phone: str = Field(default="", max_length=20)
     updated_by: str = Field(default="", max_length=200)
-    updated_at: datetime | None = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)

@@ -121,7 +121,7 @@ class AssessmentEvent(SQLModel, table=True):
     __tablename__ = "assessment_event"
     id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id", index=True)
-    at: datetime | None = _ts(nullable=False)
+    at: datetime = _ts(nullable=False)
     actor: str = Field(max_length=200)
     actor_unit_id: int | None = Field(default=None, foreign_key="unit.id")
     trigger: str = Field(max_length=32)
