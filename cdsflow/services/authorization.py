@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from cdsflow.kernel.errors import NotFound
 from cdsflow.kernel.stages import CampaignStatus, Stage
-from cdsflow.services.units import chain_of
+from cdsflow.services.units import chain_of as chain_of  # campaigns uses it from here
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember
 from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember
 from cdsflow.workflow import rulebook

@@ -5,14 +5,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import false, func, insert, text, update
+from sqlalchemy import CursorResult, false, func, insert, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
-from cdsflow.calendars.model import Calendar
+from cdsflow.calendars.model import Calendar, Milestone
 from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
 from cdsflow.kernel.text import TextError, clean_text
@@ -147,7 +147,7 @@ def launch_campaign(
         ])
     # Core executemany: one statement for every school, no ORM objects.
     session.connection().execute(
-        Assessment.__table__.insert(),
+        Assessment.__table__.insert(),  # type: ignore[attr-defined]  # SQLModel sets it
         [{"campaign_id": cid, "school_id": sid, "state": Stage.PLAN_ISSUED.value, "version": 1, "locked": False,
           "proposal_count": 0} for sid, cid in owner.items()],
     )
@@ -180,13 +180,13 @@ def _launch_clash(uow: UnitOfWork, issuer_id: int, school_year: str, code: str, 
                         details=[f"kế hoạch số {cid} của {name}" for cid, name in rows])
 
 
-def _bind_instant(uow: UnitOfWork, at: datetime):
+def _bind_instant(uow: UnitOfWork, at: datetime) -> datetime:
     # Raw SQL bypasses UTCDateTime; store the same form it would.
     at = at.astimezone(UTC)
     return at.replace(tzinfo=None) if uow.engine.dialect.name == "sqlite" else at
 
 
-def _milestone_values(campaign_id: int, position: int, m) -> dict[str, Any]:
+def _milestone_values(campaign_id: int, position: int, m: Milestone) -> dict[str, Any]:
     return {
         "campaign_id": campaign_id, "position": position, "key": m.key, "title": m.title, "actor": m.actor.value,
         "stage": m.stage.value if m.stage else None,
@@ -259,7 +259,7 @@ def advance_campaign(uow: UnitOfWork, campaign_id: int, trigger: str, actor: Act
     if trigger in rulebook.CAMPAIGN_ACTIONS:
         rulebook.enforce_who(rulebook.CAMPAIGN_ACTIONS[trigger], ctx)
     new = fire_campaign(campaign.status, trigger, ctx)
-    done = uow.session.execute(
+    done: CursorResult[Any] = uow.session.execute(  # type: ignore[assignment]  # an UPDATE's result
         update(Campaign)
         .where(col(Campaign.id) == campaign_id, col(Campaign.version) == campaign.version)
         .values(status=new.value, version=campaign.version + 1)
@@ -314,12 +314,18 @@ class CampaignStatusView:
     children: list[tuple[int, str, int, int]] = field(default_factory=list)  # id, issuer, total, submitted
 
 
+def _passed(m: MilestoneView | None, now: datetime) -> bool:
+    """A dated milestone whose deadline has passed (next_milestones gives dated ones only)."""
+    return m is not None and m.due_at is not None and m.due_at < now
+
+
 def next_milestones(milestones: list[MilestoneView]) -> dict[Stage, MilestoneView | None]:
     """For each stage, the first milestone (by deadline) that asks for a later stage."""
-    ordered = sorted((m for m in milestones if m.stage is not None and m.due_at is not None), key=lambda m: m.due_at)
+    ordered = sorted((m for m in milestones if m.stage is not None and m.due_at is not None),
+                     key=lambda m: cast(datetime, m.due_at))  # dated (filtered)
     out: dict[Stage, MilestoneView | None] = {}
     for stage in STAGE_ORDER:
-        out[stage] = next((m for m in ordered if m.stage.order > stage.order), None)
+        out[stage] = next((m for m in ordered if m.stage is not None and m.stage.order > stage.order), None)
     return out
 
 
@@ -336,7 +342,7 @@ def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime,
     if not cids:
         return 0, []
     # Plain rows: a Sở's child campaigns repeat one calendar, so they share one fingerprint.
-    m = CampaignMilestone.__table__.c
+    m = CampaignMilestone.__table__.c  # type: ignore[attr-defined]  # SQLModel sets it
     rows_of: dict[int, list[Any]] = defaultdict(list)
     for row in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at, m.relative)  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
                                .where(m.campaign_id.in_(cids)).order_by(m.campaign_id, m.position)):
@@ -360,7 +366,7 @@ def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime,
             memo[key] = deadlines.next_own_deadline(
                 deadlines.own_for_rows(rows, deadlines.resolve_for(rows, own_events, launched.get(cid))), Stage(state))
         nxt = memo[key]
-        if nxt is not None and nxt.due_at < now:
+        if nxt is not None and nxt.due_at is not None and nxt.due_at < now:  # always dated
             total += 1
             if len(late) < limit:  # all are counted, only the first few are listed
                 late.append(LateSchool(aid, code, name, Stage(state),
@@ -390,12 +396,12 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
     totals = {s: sum(c.get(s.value, 0) for c in counts.values()) for s in STAGE_ORDER}
     own_next = next_milestones(milestones[campaign_id] or next(iter(milestones.values()), []))
     stages = [
-        StageLine(s, totals[s], own_next[s], bool(own_next[s] and own_next[s].due_at < now)) for s in STAGE_ORDER
+        StageLine(s, totals[s], own_next[s], _passed(own_next[s], now)) for s in STAGE_ORDER
     ]
     # Late: per campaign, the stages whose next milestone has passed.
     late_stages: dict[int, dict[str, MilestoneView]] = {}
     late_total = 0
-    cache: dict[tuple[Any, ...], dict[str, Any]] = {}
+    cache: dict[tuple[Any, ...], dict[Stage, MilestoneView | None]] = {}
     # A calendar with relative deadlines: each school has its own, so those campaigns are read
     # school by school (the others keep the few GROUP BY queries).
     relative_cids = set(session.scalars(select(CampaignMilestone.campaign_id).where(
@@ -408,7 +414,7 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
         ms = milestones[cid] or milestones[campaign_id]
         key = tuple((m.key, m.stage, m.due_at) for m in ms)
         nxt = cache.get(key) or cache.setdefault(key, next_milestones(ms))
-        late_stages[cid] = {s.value: m for s, m in nxt.items() if m is not None and m.due_at < now}
+        late_stages[cid] = {s.value: m for s, m in nxt.items() if m is not None and _passed(m, now)}
         late_total += sum(counts[cid].get(s, 0) for s in late_stages[cid])
     late: list[LateSchool] = []
     # Stage by stage, earliest first; within a stage in launch order, so the primary key gives the

@@ -9,6 +9,7 @@ short transactions for the scheduler), so a re-run after a crash adds only what 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -128,6 +129,7 @@ def plan_reminder(
     policy = as_milestone(ms).reminders
     if ms.relative:
         return _plan_own_deadlines(session, plan, campaign, ms, target, now, settings, templates, skip_keys)
+    assert ms.due_at is not None  # a milestone that is not relative has its date
     plan.overdue = now > ms.due_at
     # Who this point is for (FORMAT.md "Reminders"): the school's cadence and the digest's differ.
     audiences = offset_audiences(policy, offset_key) if policy is not None else frozenset({ACTOR, DIGEST})
@@ -162,7 +164,7 @@ def plan_reminder(
     issuer = session.get(Unit, campaign.issuer_id)
     issuer_emails = split_emails(issuer.emails) if issuer else []
     headers = {"Reply-To": issuer_emails[0]} if issuer_emails else {}
-    keys = {"campaign_id": campaign_id, "milestone_key": milestone_key, "offset_key": offset_key,
+    keys: dict[str, Any] = {"campaign_id": campaign_id, "milestone_key": milestone_key, "offset_key": offset_key,
             "now": now, "not_before": not_before, "headers": headers,
             "useful_until": useful_until(ms.due_at, now, settings)}
     if ms.actor == Actor.SCHOOL.value and ACTOR in audiences:
@@ -204,7 +206,7 @@ def plan_reminder(
     return plan
 
 
-def _add_digests(session: Session, plan: FanOutPlan, late: list[Any], common: dict[str, Any], keys: dict[str, Any],
+def _add_digests(session: Session, plan: FanOutPlan, late: Sequence[Any], common: dict[str, Any], keys: dict[str, Any],
                  settings: MailSettings, templates: TemplateSet, dedup_part: str) -> None:
     """One digest per supervisor listing its late schools, never one mail per school."""
     campaign_id = plan.campaign_id
@@ -314,7 +316,7 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, 
         common = {"campaign_title": campaign.title, "milestone_title": ms.title, "stage_label": target.label,
                   "deadline": "hạn riêng của từng cơ sở", "days_left_text": "", "overdue": True,
                   "sender_name": settings.from_name, "now_text": vn_datetime(now)}
-        keys = {"campaign_id": campaign.id, "milestone_key": ms.key, "offset_key": plan.offset_key, "now": now,
+        keys: dict[str, Any] = {"campaign_id": campaign.id, "milestone_key": ms.key, "offset_key": plan.offset_key, "now": now,
                 "not_before": not_before, "headers": headers,
                 "useful_until": now + timedelta(hours=settings.reminder_grace_hours)}
         _add_digests(session, plan, late, common, keys, settings, templates, f"{ms.key}:{plan.offset_key}")
