@@ -385,7 +385,7 @@ def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str,
     try:
         # Unknown name or no password yet: the same slow check against the dummy, then a refusal.
         usable = account is not None and account.password_hash != NO_PASSWORD
-        _hasher.verify(account.password_hash if usable else _DUMMY_HASH, password or "")  # type: ignore[union-attr]
+        _hasher.verify(account.password_hash if usable else _DUMMY_HASH, password or "")  # type: ignore[union-attr]  # usable: an account
         ok = usable and account.active  # type: ignore[union-attr]  # usable: there is an account
     except (VerificationError, InvalidHashError):
         ok = False

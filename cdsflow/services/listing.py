@@ -202,7 +202,7 @@ def _counted(own: Any, ext: Any, column: str) -> Any:
 def _filtered(query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], own: Any, ext: Any,
               sup: Any) -> Select[*tuple[Any, ...]]:
     """Every matching row with its scores and supervising unit (the exports' query)."""
-    stmt: Select[*tuple[Any, ...]] = _with_scores(select().select_from(Assessment).join(Unit, Unit.id == Assessment.school_id)  # type: ignore[call-overload]
+    stmt: Select[*tuple[Any, ...]] = _with_scores(select().select_from(Assessment).join(Unit, Unit.id == Assessment.school_id)  # type: ignore[call-overload]  # columns: add_columns by the caller
                         .outerjoin(sup, sup.id == Unit.supervisor_id), own, ext)
     return stmt.where(*_where(query, ids, late, own, ext), *_unit_where(query))
 
