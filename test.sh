@@ -9,6 +9,8 @@ cd "$(dirname "$0")"
 .venv/bin/pip install -q --disable-pip-version-check -c requirements.lock -e '.[test]'
 echo "== ruff"
 .venv/bin/ruff check .
+echo "== mypy"; .venv/bin/mypy
+echo "== lint-imports"; .venv/bin/lint-imports
 bash scripts/system-packages.sh
 # pytest-xdist: one worker more than the cores (a fifth of the time a worker waits on a CLI or web
 # process it started: 13 min instead of 15 on 2 cores), a test file kept on one worker so its

@@ -164,7 +164,7 @@ def _parse_covers(raw: Any, p: _Problems, fname: str) -> tuple[tuple[str, ...], 
     return kinds, levels
 
 
-def _unknown_keys(raw: dict, allowed: set[str], p: _Problems, where: str) -> None:
+def _unknown_keys(raw: dict[str, Any], allowed: set[str], p: _Problems, where: str) -> None:
     for key in raw:
         if key not in allowed:
             p.add(where, f"khóa không rõ '{key}'")
@@ -281,9 +281,9 @@ def _parse_choices(raw: Any, max_points: Decimal | None, p: _Problems, where: st
     return tuple(out)
 
 
-def _parse_leaf(raw: dict, group: str, criterion: str, p: _Problems, where: str) -> Item | None:
+def _parse_leaf(raw: dict[str, Any], group: str, criterion: str, p: _Problems, where: str) -> Item | None:
     code = str(raw.get("code"))
-    kind_raw = raw.get("answer")
+    kind_raw: Any = raw.get("answer")
     try:
         kind = AnswerKind(kind_raw)
     except ValueError:
@@ -342,7 +342,7 @@ def _parse_criterion(raw: Any, group: str, seen: set[str], p: _Problems, fname: 
     extra_note = _text(raw.get("evidence_note"), p, where, "ghi chú minh chứng", required=False)
     if extra_note:
         note = f"{note} Minh chứng: {extra_note}".strip()
-    common = dict(
+    common: dict[str, Any] = dict(
         code=code,
         label=_text(raw.get("label"), p, where, "nội dung (label)"),
         evidence=evidence,
@@ -525,8 +525,8 @@ def parse_index_set(data: Any, source: str = "") -> IndexSet:
         if scope is LevelScope.PER_GROUP:
             maxima = sorted({g.max_points for g in groups if g.max_points is not None})
         else:
-            known = [g.max_points for g in groups]
-            maxima = [sum(known, _ZERO)] if known and all(m is not None for m in known) else []
+            known = [g.max_points for g in groups if g.max_points is not None]
+            maxima = [sum(known, _ZERO)] if groups and len(known) == len(groups) else []
         for m in maxima:
             for problem in check_cover([b.range for b in levels], _ZERO, m):  # type: ignore[misc]
                 p.add(f"{fname}: mức độ (levels)", f"với tổng điểm tối đa {_n(m)}: {problem}")
@@ -562,7 +562,7 @@ def _jnum(d: Decimal | None) -> int | float | None:
     return int(d) if d == d.to_integral_value() else float(d)
 
 
-def _leaf_dict(i: Item) -> dict:
+def _leaf_dict(i: Item) -> dict[str, Any]:
     out: dict[str, Any] = {"code": i.code, "label": i.label, "answer": i.kind.value, "max_points": _jnum(i.max_points)}
     if i.mandatory:
         out["mandatory"] = True
@@ -581,7 +581,7 @@ def _leaf_dict(i: Item) -> dict:
     return out
 
 
-def _criterion_dict(c: Criterion) -> dict:
+def _criterion_dict(c: Criterion) -> dict[str, Any]:
     if c.has_sub_items:
         out: dict[str, Any] = {"code": c.code, "label": c.label, "max_points": _jnum(c.max_points),
                                "items": [_leaf_dict(i) for i in c.items]}
@@ -601,7 +601,7 @@ def _criterion_dict(c: Criterion) -> dict:
     return out
 
 
-def canonical(s: IndexSet) -> dict:
+def canonical(s: IndexSet) -> dict[str, Any]:
     """The JSON-safe form of an index set: what is hashed, stored and written back to files."""
     return {
         "code": s.code,
@@ -627,11 +627,11 @@ def canonical(s: IndexSet) -> dict:
     }
 
 
-def canonical_json(content: dict) -> str:
+def canonical_json(content: dict[str, Any]) -> str:
     return json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def content_hash(content: dict) -> str:
+def content_hash(content: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(content).encode("utf-8")).hexdigest()
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 
 class AnswerKind(StrEnum):
@@ -163,7 +164,7 @@ class IndexSet:
     policy: Policy
     groups: tuple[Group, ...]
     content_hash: str
-    content: dict = field(repr=False, compare=False, hash=False)  # canonical form (JSON-safe)
+    content: dict[str, Any] = field(repr=False, compare=False, hash=False)  # canonical form (JSON-safe)
     source: str = field(default="", compare=False)  # file it came from, for messages
     applies_to: tuple[str, ...] = ()
     note: str = ""

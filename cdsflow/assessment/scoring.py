@@ -71,7 +71,7 @@ class ScoreResult:
     def complete(self) -> bool:
         return not self.unscored
 
-    def summary(self) -> dict:
+    def summary(self) -> dict[str, Any]:
         """JSON-safe figures for storage and reports."""
         return {
             "groups": {g.code: {"total": _j(g.total), "level": g.level} for g in self.groups},
@@ -162,15 +162,15 @@ def score_item(item: Item, raw: Any) -> ItemScore:
         tier = match.label or match.range.text
     elif item.kind is AnswerKind.CHOICE:
         text = str(raw).strip()
-        match = next((c for c in item.choices if c.code == text), None)
-        if match is None:  # a typed label or a code without diacritics ("Ký số", "ky so")
+        chosen = next((c for c in item.choices if c.code == text), None)
+        if chosen is None:  # a typed label or a code without diacritics ("Ký số", "ky so")
             key = fold(text)
-            match = next((c for c in item.choices if fold(c.code) == key or fold(c.label) == key), None)
-        if match is None:
+            chosen = next((c for c in item.choices if fold(c.code) == key or fold(c.label) == key), None)
+        if chosen is None:
             raise _Bad(f"mức '{raw}' không có trong danh sách ({', '.join(c.code for c in item.choices)})")
-        value = match.code
-        ceiling = match.points
-        tier = match.label
+        value = chosen.code
+        ceiling = chosen.points
+        tier = chosen.label
     else:  # POINTS: the answer is the points
         x = _number(raw, "điểm")
         if x < 0:

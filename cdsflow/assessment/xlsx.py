@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from cdsflow.assessment.loader import IndexSetError, parse_index_set
-from cdsflow.assessment.model import ANSWER_KIND_LABELS, AnswerKind, IndexSet, Item
+from cdsflow.assessment.model import ANSWER_KIND_LABELS, AnswerKind, IndexSet, Item, Tier
 from cdsflow.assessment.scoring import answer_problem
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.storage.filelimits import check_xlsx
@@ -76,9 +78,10 @@ def _num(d: Decimal | None) -> int | float | None:
     return int(d) if d == d.to_integral_value() else float(d)
 
 
-def _header(ws, columns: list[str], widths: list[int]) -> None:
+def _header(ws: Worksheet, columns: list[str], widths: list[int]) -> None:
     ws.append(columns)
     for cell, width in zip(ws[1], widths):
+        assert isinstance(cell, Cell)  # a header row just appended: never merged
         cell.font, cell.fill, cell.alignment = _HEAD, _FILL, _WRAP
         ws.column_dimensions[cell.column_letter].width = width
     ws.freeze_panes = "A2"
@@ -86,7 +89,7 @@ def _header(ws, columns: list[str], widths: list[int]) -> None:
 
 def _tiers_text(item: Item) -> str:
     if item.tiers:
-        def line(t) -> str:
+        def line(t: Tier) -> str:
             text = f"{t.range.text} = {_num(t.points)}"
             if t.label or t.note or t.uncertain:
                 text += f" | {t.label}"
@@ -104,6 +107,7 @@ def write_index_set_workbook(path: str | Path, index_set: IndexSet | None = None
     path = Path(path)
     wb = Workbook()
     guide = wb.active
+    assert isinstance(guide, Worksheet)  # a new workbook has one sheet
     guide.title = GUIDE_SHEET
     for line in GUIDE:
         guide.append([line])
@@ -172,7 +176,7 @@ def write_index_set_workbook(path: str | Path, index_set: IndexSet | None = None
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def neutralise_formulas(wb) -> int:
+def neutralise_formulas(wb: Workbook) -> int:
     """Every text cell that Excel could take for a formula is stored as text, shown as typed.
 
     openpyxl writes a string starting with "=" as a live formula (a label "=HYPERLINK(…)" would
@@ -191,7 +195,7 @@ def neutralise_formulas(wb) -> int:
     return changed
 
 
-def _save(wb, ws, path: Path) -> Path:
+def _save(wb: Workbook, ws: Worksheet, path: Path) -> Path:
     """Wrap every data cell (long Vietnamese labels), neutralise formulas, write the workbook."""
     for row in ws.iter_rows(min_row=2):
         for cell in row:
@@ -237,7 +241,7 @@ def _lines(v: Any) -> list[str]:
     return [x.strip() for x in str(v).splitlines() if x.strip()] if v is not None else []
 
 
-def _parse_pairs(text: Any, where: str, problems: list[str], *, choices: bool) -> list[dict]:
+def _parse_pairs(text: Any, where: str, problems: list[str], *, choices: bool) -> list[dict[str, Any]]:
     out = []
     for line in _lines(text):
         head, _, label = line.partition("|")
@@ -270,7 +274,7 @@ def _parse_pairs(text: Any, where: str, problems: list[str], *, choices: bool) -
     return out
 
 
-def read_index_set_workbook(path: str | Path) -> dict:
+def read_index_set_workbook(path: str | Path) -> dict[str, Any]:
     """Turn a filled template into the mapping `parse_index_set` validates.
 
     Layout problems (a sub-item before any criterion, an unknown row kind, a bad tier line) are
@@ -305,7 +309,7 @@ _INFO_WORDS = [("code", "mã bộ chỉ số"), ("version", "phiên bản"), ("t
                ("overall_level", "overall_level"), ("scope", "scope"), ("applies_to", "đối tượng áp dụng")]
 
 
-def cell_of_problem(detail: str, rows: dict) -> str:
+def cell_of_problem(detail: str, rows: dict[str, Any]) -> str:
     """A validator's problem with the sheet and cell to look at put first ("Trang 'Tiêu chí', ô E7: …")."""
     m = _SUBJECT.match(detail)
     if m and m.group(1) in rows["criteria"]:
@@ -327,7 +331,7 @@ def cell_of_problem(detail: str, rows: dict) -> str:
     return detail
 
 
-def _read_index_set_workbook(path: str | Path) -> tuple[dict, dict]:
+def _read_index_set_workbook(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     path = Path(path)
     _check_zip(path)
     try:
@@ -362,9 +366,9 @@ def _read_index_set_workbook(path: str | Path) -> tuple[dict, dict]:
             continue
         bands.append({"level": row[0], "name": row[1], "range": row[2]})
 
-    groups: list[dict] = []
-    group: dict | None = None
-    criterion: dict | None = None
+    groups: list[dict[str, Any]] = []
+    group: dict[str, Any] | None = None
+    criterion: dict[str, Any] | None = None
     for n, raw in enumerate(wb[CRITERIA_SHEET].iter_rows(min_row=2, values_only=True), 2):
         row = tuple(_cell(v) for v in (tuple(raw) + (None,) * 12)[:12])
         if all(v is None for v in row):
@@ -418,7 +422,7 @@ def _read_index_set_workbook(path: str | Path) -> tuple[dict, dict]:
     if problems:
         raise IndexSetError(f"Tệp bộ chỉ số {path.name} không hợp lệ ({len(problems)} lỗi)", details=problems)
 
-    decision_date = info.get("decision_date")
+    decision_date: Any = info.get("decision_date")
     if hasattr(decision_date, "date"):
         decision_date = decision_date.date().isoformat()
     provisional = info.get("provisional")
@@ -490,7 +494,7 @@ _PERCENT_FORMAT = "0.##%"
 _ANSWER_COL, _POINTS_COL = "F", "G"
 
 
-def _answer_validations(ws, index_set: IndexSet, first_row: int) -> None:
+def _answer_validations(ws: Worksheet, index_set: IndexSet, first_row: int) -> None:
     """One data validation per answer cell: lists for yes/no and choices, ranges for numbers.
 
     Percentage cells carry a % format, so 70 typed there is 70 % (Excel stores 0.7); their range is
@@ -527,10 +531,11 @@ def _answer_validations(ws, index_set: IndexSet, first_row: int) -> None:
                            error=f"Điểm cho phải từ 0 đến {cap}."), points_cell)
 
 
-def write_answer_workbook(path: str | Path, index_set: IndexSet, answers: dict | None = None) -> Path:
+def write_answer_workbook(path: str | Path, index_set: IndexSet, answers: dict[str, Any] | None = None) -> Path:
     path = Path(path)
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook has one sheet
     ws.title = ANSWER_SHEET
     _header(ws, ANSWER_COLUMNS, [9, 60, 16, 60, 10, 14, 14, 50])
     ws.append([f"Bộ chỉ số {index_set.code}", index_set.title, "phiên bản", index_set.version, None, None, None,
@@ -566,8 +571,8 @@ def read_answer_workbook(path: str | Path, index_set: IndexSet | None = None) ->
     code = None
     answers: dict[str, Any] = {}
     where: dict[str, tuple[str, str]] = {}
-    for n, cells in enumerate(wb[ANSWER_SHEET].iter_rows(min_row=2), 2):
-        cells = (tuple(cells) + (None,) * 8)[:8]
+    for n, read in enumerate(wb[ANSWER_SHEET].iter_rows(min_row=2), 2):
+        cells = (tuple(read) + (None,) * 8)[:8]
         row = tuple(_cell(getattr(c, "value", None)) for c in cells)
         if n == 2 and isinstance(row[0], str) and row[0].startswith("Bộ chỉ số"):
             code = row[0].removeprefix("Bộ chỉ số").strip()

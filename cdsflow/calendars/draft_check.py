@@ -7,6 +7,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from cdsflow.calendars.model import Calendar
 from cdsflow.calendars.problems import ERROR
@@ -27,7 +28,7 @@ class DraftProblem:
     text: str  # already said with its place: "Dòng 3, cột «Giai đoạn»: mốc 'to-trinh': …"
     column: str | None = None  # the row's cell key, when known
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"row": self.row, "field": self.field, "column": self.column, "severity": self.severity,
                 "code": self.code, "message": self.text}
 
@@ -47,7 +48,7 @@ class DraftCheck:
     def ok(self) -> bool:
         return not self.errors
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"ok": self.ok, "problems": [p.to_json() for p in self.problems],
                 "flags": [f.to_json() for f in self.flags],
                 "milestones": len(self.calendar.milestones) if self.calendar else 0}
@@ -64,7 +65,7 @@ def check_draft(draft: Draft, *, row_label: Callable[[int], str] = table_row_lab
         path = Path(tmp) / "lich.yaml"
         path.write_text(rendered.text, encoding="utf-8")
         result = check_calendar(path)
-    def row_named(m: re.Match) -> str:  # "… ở dòng 31" of the YAML is a row of the table here
+    def row_named(m: re.Match[str]) -> str:  # "… ở dòng 31" of the YAML is a row of the table here
         line = int(m.group(1))
         return f"ở {row_label(rendered.row_of_line[line]).lower()}" if line in rendered.row_of_line else m.group(0)
 
@@ -83,7 +84,8 @@ def check_draft(draft: Draft, *, row_label: Callable[[int], str] = table_row_lab
         row = rendered.row_of_line.get(p.line) if p.line else None
         key = rendered.header_lines.get(p.line) if p.line else None
         # The first line of a milestone also stands for the whole milestone ("thiếu title"): no column then.
-        column = rendered.column_of_line.get(p.line) if row is not None and p.line not in first_lines else None
+        column = (rendered.column_of_line.get(p.line)
+                  if row is not None and p.line is not None and p.line not in first_lines else None)
         if (row, column if row is not None else key) in bad:
             continue
         message = _YAML_LINE.sub(row_named, p.message)

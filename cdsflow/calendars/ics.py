@@ -8,7 +8,7 @@ import icalendar
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.catalog import calendar_name
 from cdsflow.calendars.model import Calendar, Milestone
-from cdsflow.calendars.timeline import timeline
+from cdsflow.calendars.timeline import TimelineRow, timeline
 
 
 def _uid(cal: Calendar, m: Milestone) -> str:
@@ -16,12 +16,13 @@ def _uid(cal: Calendar, m: Milestone) -> str:
     return f"{base}/{m.key}@cdsflow".replace(" ", "-")
 
 
-def _event(cal: Calendar, row, stamp: datetime) -> icalendar.Event:
+def _event(cal: Calendar, row: TimelineRow, stamp: datetime) -> icalendar.Event:
     m = row.milestone
     ev = icalendar.Event()
     ev.add("uid", _uid(cal, m))
     ev.add("dtstamp", stamp)
     ev.add("summary", f"[{row.actor}] {m.title}")
+    assert m.due_at is not None  # only dated rows are exported
     due = timeutil.local(m.due_at)
     if timeutil.is_end_of_day(due):
         # Whole days: a window spans its days, a "due D" is an all-day event on D (DTEND exclusive).
@@ -57,4 +58,5 @@ def to_ics(cal: Calendar, *, now: datetime | None = None) -> bytes:
         if row.milestone.due_at is not None:  # a relative deadline or a start marker has no date to show
             out.add_component(_event(cal, row, stamp))
     out.add_missing_timezones()
-    return out.to_ical()
+    data: bytes = out.to_ical()
+    return data

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from cdsflow.calendars import timeutil
 from cdsflow.kernel.stages import Actor, Stage
@@ -37,12 +38,12 @@ class RelativeRule:
     milestone: str | None = None   # or: another milestone's key
     cap: datetime | None = None    # not_later_than
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"count": self.count, "working": self.working, "event": self.event, "milestone": self.milestone,
                 "cap": self.cap.isoformat() if self.cap else None}
 
     @classmethod
-    def from_dict(cls, data: dict) -> RelativeRule:
+    def from_dict(cls, data: dict[str, Any]) -> RelativeRule:
         return cls(count=int(data["count"]), working=bool(data.get("working", True)), event=data.get("event"),
                    milestone=data.get("milestone"),
                    cap=datetime.fromisoformat(data["cap"]) if data.get("cap") else None)
@@ -87,7 +88,7 @@ class ReminderPolicy:
     def digest_every(self) -> int | None:
         return self.digest_every_working_days if self.digest_given else self.overdue_every_working_days
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         out = {"before": list(self.before_working_days), "on_the_day": self.on_the_day,
                "overdue_every": self.overdue_every_working_days,
                "escalate_to": self.escalate_to.value if self.escalate_to else None}
@@ -101,7 +102,7 @@ class ReminderPolicy:
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> ReminderPolicy:
+    def from_dict(cls, data: dict[str, Any]) -> ReminderPolicy:
         return cls(before_working_days=tuple(data.get("before", ())), on_the_day=bool(data.get("on_the_day")),
                    overdue_every_working_days=data.get("overdue_every"),
                    escalate_to=Actor(data["escalate_to"]) if data.get("escalate_to") else None,
@@ -156,7 +157,7 @@ class Calendar:
     dossier: tuple[str, ...] = ()  # document type codes in the order the authority binds them
     source: Path | None = None
     content_hash: str | None = None
-    extra: dict = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def milestones_for(self, actor: Actor) -> list[Milestone]:
         return [m for m in self.milestones if m.actor == actor]

@@ -6,8 +6,11 @@ See FORMAT.md for the format.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import Enum
+from typing import Any, TypeVar
 
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.model import (
@@ -72,6 +75,10 @@ class Parsed:
     known_issues: list[tuple[int, str]] = field(default_factory=list)  # calendar-level notes
 
 
+_E = TypeVar("_E", bound=Enum)
+_T = TypeVar("_T")
+
+
 class _Reader:
     """Collects problems while reading values; every helper returns None on a bad value."""
 
@@ -121,7 +128,7 @@ class _Reader:
             out.append(item)
         return out
 
-    def enum(self, value: Text | None, enum_type, what: str, where: str):
+    def enum(self, value: Text | None, enum_type: type[_E], what: str, where: str) -> _E | None:
         if value is None:
             return None
         try:
@@ -131,7 +138,7 @@ class _Reader:
             self.err(value.line, f"unknown_{what}", f"{where}: {_WHAT_VI[what]} không tồn tại: '{value}' (dùng: {allowed})")
             return None
 
-    def guarded(self, value: Text | None, parse, where: str):
+    def guarded(self, value: Text | None, parse: Callable[[str], _T], where: str) -> _T | None:
         if value is None:
             return None
         try:
@@ -164,7 +171,7 @@ class _Reader:
 _WHAT_VI = {"stage": "giai đoạn", "actor": "đối tượng", "issuer_kind": "loại đơn vị ban hành"}
 
 
-def _reminders(r: _Reader, value, where: str) -> tuple[bool, ReminderPolicy | None]:
+def _reminders(r: _Reader, value: Any, where: str) -> tuple[bool, ReminderPolicy | None]:
     """(given, policy). `reminders: none` (or false) means: explicitly no reminder."""
     if isinstance(value, Text):
         if value.null or value.lower() in {"none", "false", "no", "không"}:
@@ -186,8 +193,8 @@ def _reminders(r: _Reader, value, where: str) -> tuple[bool, ReminderPolicy | No
         before = tuple(sorted(set(days), reverse=True))
     on_day = defaults.on_the_day
     if (t := r.text(value, "on_the_day", where)) is not None:
-        on_day = r.boolean(t, where + " › reminders › on_the_day")
-        on_day = defaults.on_the_day if on_day is None else on_day
+        given = r.boolean(t, where + " › reminders › on_the_day")
+        on_day = defaults.on_the_day if given is None else given
     every = defaults.overdue_every_working_days
     if "overdue_every" in value:
         every = _cadence(r, value, "overdue_every", where)
@@ -230,7 +237,7 @@ def _count(r: _Reader, value: Map, where: str) -> tuple[int, bool] | None:
     return None if n is None else (n, given[0] == "working_days")
 
 
-def _after(r: _Reader, value, where: str) -> RelativeRule | None:
+def _after(r: _Reader, value: Any, where: str) -> RelativeRule | None:
     """`after: {event|milestone, working_days|days, not_later_than}` (the milestone key is checked later)."""
     where += " › after"
     if not isinstance(value, Map):
@@ -254,7 +261,7 @@ def _after(r: _Reader, value, where: str) -> RelativeRule | None:
                         milestone=str(other) if other else None, cap=cap)
 
 
-def _after_return(r: _Reader, value, where: str) -> tuple[RelativeRule | None, bool]:
+def _after_return(r: _Reader, value: Any, where: str) -> tuple[RelativeRule | None, bool]:
     where += " › after_return"
     if not isinstance(value, Map):
         r.err(getattr(value, "line", None), "bad_relative", f"{where}: phải là một bảng (working_days hoặc days, not_later_than, beyond_cap)")
@@ -271,7 +278,7 @@ def _after_return(r: _Reader, value, where: str) -> tuple[RelativeRule | None, b
     return RelativeRule(count=count[0], working=count[1], event="returned", cap=cap), beyond
 
 
-def _window(r: _Reader, value, where: str) -> tuple[datetime | None, datetime | None]:
+def _window(r: _Reader, value: Any, where: str) -> tuple[datetime | None, datetime | None]:
     if isinstance(value, Text) and ".." in value:
         # A day (or month) range: 2025-05-05..2025-05-16.
         first, _, last = str(value).partition("..")
@@ -301,7 +308,8 @@ def _window(r: _Reader, value, where: str) -> tuple[datetime | None, datetime | 
     return None, None
 
 
-def _submission(r: _Reader, value, where: str, opens_at, due_at) -> SubmissionPolicy | None:
+def _submission(r: _Reader, value: Any, where: str, opens_at: datetime | None,
+                due_at: datetime | None) -> SubmissionPolicy | None:
     if not isinstance(value, Map):
         r.err(getattr(value, "line", None), "bad_submission", f"{where}: 'submission' phải là một bảng (opens, closes, max_sends, counts)")
         return None
@@ -328,7 +336,7 @@ def _submission(r: _Reader, value, where: str, opens_at, due_at) -> SubmissionPo
                             after_return=after_return, beyond_cap=beyond)
 
 
-def _document_codes(r: _Reader, node, key: str, where: str) -> list[str]:
+def _document_codes(r: _Reader, node: Any, key: str, where: str) -> list[str]:
     """A list of document type codes (a milestone's papers, or the dossier's binding order)."""
     codes, known = [], document_types()
     for code in r.text_list(node, key, where):
@@ -339,7 +347,8 @@ def _document_codes(r: _Reader, node, key: str, where: str) -> list[str]:
     return codes
 
 
-def _milestone(r: _Reader, m, index: int, default_reminders: ReminderPolicy | None, seen: dict[str, int]) -> Milestone | None:
+def _milestone(r: _Reader, m: Any, index: int, default_reminders: ReminderPolicy | None,
+               seen: dict[str, int]) -> Milestone | None:
     if not isinstance(m, Map):
         r.err(getattr(m, "line", None), "bad_milestone", f"mốc thứ {index}: phải là một bảng")
         return None
@@ -496,7 +505,7 @@ def parse_calendar(text: str) -> Parsed:
 
     if any(p.severity == "error" for p in r.problems) or issuer is None or year is None:
         return out
-    extra: dict = {}
+    extra: dict[str, Any] = {}
     if number:
         extra["number"] = str(number)
     if out.issued_month:

@@ -6,6 +6,7 @@ passed and the stage is not reached (model.Milestone docstring).
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.model import Calendar, Milestone
@@ -27,7 +28,7 @@ def pending_milestones(cal: Calendar, actor: Actor, reached: Stage) -> list[Mile
     """Dated milestones of `actor` whose stage is not reached yet, earliest deadline first
     (relative ones need a school's history: `workflow.services.deadlines`)."""
     return sorted((m for m in cal.milestones_for(actor) if m.due_at is not None and not is_met(m, reached)),
-                  key=lambda m: m.due_at)
+                  key=lambda m: cast(datetime, m.due_at))
 
 
 def next_milestone(cal: Calendar, actor: Actor, reached: Stage) -> Milestone | None:
@@ -36,4 +37,4 @@ def next_milestone(cal: Calendar, actor: Actor, reached: Stage) -> Milestone | N
 
 
 def late_milestones(cal: Calendar, actor: Actor, reached: Stage, now: datetime | None = None) -> list[Milestone]:
-    return [m for m in pending_milestones(cal, actor, reached) if timeutil.is_past(m.due_at, now)]
+    return [m for m in pending_milestones(cal, actor, reached) if timeutil.is_past(cast(datetime, m.due_at), now)]

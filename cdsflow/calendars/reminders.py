@@ -23,7 +23,7 @@ class ReminderPoint:
     audiences: frozenset[str] = frozenset({ACTOR})
 
 
-def _morning(day) -> datetime:
+def _morning(day: date) -> datetime:
     return timeutil.next_sending_instant(timeutil.sending_morning(day))
 
 

@@ -5,6 +5,9 @@ the rule then reports a warning quoting it instead of an error, so nothing is si
 """
 from __future__ import annotations
 
+from datetime import datetime
+from typing import cast
+
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.model import Calendar, Milestone
 from cdsflow.calendars.problems import Problem, error, warning
@@ -21,12 +24,13 @@ def _is_whole_month(m: Milestone) -> bool:
     """A window of whole months (`window: 2025-05`, or from 2026-03 to 2026-04)."""
     if m.opens_at is None:
         return False
+    assert m.due_at is not None  # a window has both ends
     start, due = timeutil.local(m.opens_at), timeutil.local(m.due_at)
     return (start == timeutil.month_bounds(start.year, start.month)[0]
             and due == timeutil.month_bounds(due.year, due.month)[1])
 
 
-def _issue_date(cal: Calendar, m: Milestone, issued_month, used: set[str]) -> Problem | None:
+def _issue_date(cal: Calendar, m: Milestone, issued_month: tuple[int, int] | None, used: set[str]) -> Problem | None:
     if m.due_at is None:
         return None
     if cal.issued_on is not None:
@@ -49,6 +53,8 @@ def _order(milestones: tuple[Milestone, ...], used: set[str]) -> list[Problem]:
     staged = [m for m in milestones if m.stage is not None and m.due_at is not None]
     for later in staged:
         for earlier in staged:
+            assert earlier.stage is not None and later.stage is not None  # filtered above
+            assert earlier.due_at is not None and later.due_at is not None
             if earlier.stage.order < later.stage.order and later.due_at < earlier.due_at:
                 out.append(_refuse(
                     later, "out_of_order",
@@ -63,6 +69,7 @@ def _parent_problems(cal: Calendar, parent: Calendar, used: set[str]) -> list[Pr
     out = []
     by_key = {p.key: p for p in parent.milestones}
     for m in cal.dated_milestones:
+        assert m.due_at is not None  # dated
         if m.parent_milestone is not None:
             match = by_key.get(m.parent_milestone)
             if match is None:
@@ -73,7 +80,7 @@ def _parent_problems(cal: Calendar, parent: Calendar, used: set[str]) -> list[Pr
             same = [p for p in parent.dated_milestones if p.stage is not None and p.stage == m.stage and p.actor == m.actor]
             if not same:
                 continue
-            match = max(same, key=lambda p: p.due_at)
+            match = max(same, key=lambda p: cast(datetime, p.due_at))  # dated
         if match.due_at is not None and m.due_at > match.due_at:
             out.append(_refuse(
                 m, "after_parent",
@@ -128,7 +135,7 @@ def check_rules(cal: Calendar, *, issued_month: tuple[int, int] | None = None,
         due_day = timeutil.local(m.due_at).date() if m.due_at is not None else None
         reason = timeutil.day_off_reason(due_day) if due_day else None
         # A whole-month window ends on the month's last day whatever it is: not a chosen date.
-        if reason and not _is_whole_month(m):
+        if reason and due_day and not _is_whole_month(m):
             out.append(warning(m.line, "deadline_day_off",
                                f"mốc '{m.key}': hạn {timeutil.format_date_vi(due_day)} rơi vào {reason}"))
         if m.reminders is None and m.marker is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.table import COLUMNS, HEADER, Draft, TableError
@@ -35,7 +36,7 @@ class Flag:
         return (f"ngày {timeutil.format_date_vi(d)} rơi vào {self.reason}; "
                 f"đề xuất ngày làm việc {timeutil.format_date_vi(s)}")
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"row": self.row, "column": self.column, "found": self.found, "suggested": self.suggested,
                 "message": self.message}
 

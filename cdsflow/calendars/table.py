@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 from cdsflow.calendars.model import RELATIVE_EVENTS
 from cdsflow.calendars.parse import CHANNELS
@@ -176,11 +177,11 @@ class Draft:
     header: dict[str, str] = field(default_factory=dict)
     rows: list[dict[str, str]] = field(default_factory=list)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"header": dict(self.header), "rows": [dict(r) for r in self.rows]}
 
     @classmethod
-    def from_json(cls, data: dict) -> Draft:
+    def from_json(cls, data: dict[str, Any]) -> Draft:
         if not isinstance(data, dict):
             raise TableError("dữ liệu lịch phải là một bảng (header, rows)")
         header = data.get("header") or {}
@@ -191,7 +192,7 @@ class Draft:
                    [{k: v for k, v in ((k, _cell(v)) for k, v in r.items() if k in COLUMN_BY_KEY) if v} for r in rows])
 
 
-def _cell(value) -> str:
+def _cell(value: Any) -> str:
     if value is None:
         return ""
     lines = [" ".join(line.split()) for line in str(value).replace("\r\n", "\n").split("\n")]
@@ -201,13 +202,13 @@ def _cell(value) -> str:
 # ---------------------------------------------------------------- YAML -> table
 
 
-def _scalar(node) -> str:
+def _scalar(node: Any) -> str:
     if isinstance(node, Text):
         return "" if node.null else str(node)
     raise TypeError
 
 
-def _leaf(col: Column, node, where: str) -> str:
+def _leaf(col: Column, node: Any, where: str) -> str:
     if col.kind in (LIST, LINES):
         if isinstance(node, Text) and node.null:
             return ""
@@ -319,9 +320,9 @@ def _value(col: Column, text: str, errors: list[str]) -> str | list[str] | None:
     return text
 
 
-def _tree(cells: dict[str, str], columns: tuple[Column, ...], errors: list[tuple[str, str]]) -> dict:
+def _tree(cells: dict[str, str], columns: tuple[Column, ...], errors: list[tuple[str, str]]) -> dict[str, Any]:
     """The nested YAML table of a row's cells: {yaml key: (text | [texts], cell key) | {…}}."""
-    out: dict = {}
+    out: dict[str, Any] = {}
     for col in columns:
         text = cells.get(col.key, "").strip()
         if not text or col.path[-1] == UNIT:
@@ -368,7 +369,7 @@ def _tree(cells: dict[str, str], columns: tuple[Column, ...], errors: list[tuple
     return out
 
 
-def _emit(tree: dict, indent: str, first: str, lines: list[str], where: dict[int, str]) -> None:
+def _emit(tree: dict[str, Any], indent: str, first: str, lines: list[str], where: dict[int, str]) -> None:
     for i, (key, value) in enumerate(tree.items()):
         lead = first if i == 0 else indent
         if isinstance(value, dict):
@@ -382,7 +383,7 @@ def _emit(tree: dict, indent: str, first: str, lines: list[str], where: dict[int
         where[len(lines)] = cell
 
 
-def _first_cell(tree: dict) -> str:
+def _first_cell(tree: dict[str, Any]) -> str:
     value = next(iter(tree.values()))
     return _first_cell(value) if isinstance(value, dict) else value[1]
 

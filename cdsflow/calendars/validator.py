@@ -72,6 +72,7 @@ def check_calendar(path: str | Path) -> CheckResult:
     if parsed.calendar is not None and not result.errors:
         extra = dict(parsed.calendar.extra)
         if parent_cal is not None:
+            assert parsed.parent is not None and parsed.parent.calendar is not None  # parent_cal was read from it
             extra["parent_path"] = str(resolve_parent(parsed.parent.calendar, path))
         result.calendar = replace(parsed.calendar, source=path, content_hash=hashlib.sha256(raw).hexdigest(),
                                   extra=extra)

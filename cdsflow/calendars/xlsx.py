@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
 from cdsflow.assessment.xlsx import neutralise_formulas
 from cdsflow.calendars.table import CHOICE, COLUMNS, HEADER, Column, Draft
@@ -54,6 +56,7 @@ def write_calendar_workbook(draft: Draft, path: str | Path) -> Path:
     path = Path(path)
     wb = Workbook()
     info = wb.active
+    assert isinstance(info, Worksheet)  # a new workbook has one sheet
     info.title = INFO_SHEET
     info.append(["Mục", "Khóa", "Giá trị", "Ví dụ"])
     for col in HEADER:
@@ -67,8 +70,8 @@ def write_calendar_workbook(draft: Draft, path: str | Path) -> Path:
         for cell in sheet[1]:
             cell.font, cell.fill = bold, fill
         sheet.freeze_panes = "A2"
-        for row in sheet.iter_rows(min_row=2):
-            for cell in row:
+        for cells in sheet.iter_rows(min_row=2):
+            for cell in cells:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     for letter, width in zip("ABCD", (28, 14, 60, 40)):
         info.column_dimensions[letter].width = width
@@ -88,7 +91,7 @@ def write_calendar_workbook(draft: Draft, path: str | Path) -> Path:
     return path
 
 
-def _text(value) -> str:
+def _text(value: Any) -> str:
     # Excel turns a typed date into a date cell: give it back in the format's own form.
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M") if (value.hour, value.minute) != (0, 0) else value.date().isoformat()

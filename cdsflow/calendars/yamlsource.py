@@ -5,6 +5,8 @@ means, so YAML 1.1 surprises (`no` -> False, `2025-05` -> int arithmetic…) nev
 """
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
 
 from cdsflow.calendars.problems import Problem, error
@@ -22,19 +24,19 @@ class Text(str):
         return obj
 
 
-class Map(dict):
+class Map(dict[str, Any]):
     line: int
     key_lines: dict[str, int]
 
 
-class Seq(list):
+class Seq(list[Any]):
     line: int
 
 
 _NULLS = {"", "~", "null", "Null", "NULL"}
 
 
-def _convert(node: yaml.Node, problems: list[Problem]):
+def _convert(node: yaml.Node, problems: list[Problem]) -> Any:
     line = node.start_mark.line + 1
     if isinstance(node, yaml.ScalarNode):
         plain = node.style is None

@@ -435,7 +435,7 @@ _TEAM_ORDER = {"head": 0, "deputy": 1, "secretary": 2, "member": 3}
 
 
 def qd_doan_danh_gia(authority, campaign, team_members: Sequence[dict], visits: Sequence[dict], issue: Issue, *,
-                     period: tuple[date, date], team_name: str = "") -> dict:
+                     period: tuple[date | None, date | None], team_name: str = "") -> dict:
     if problems := team_role_problems([m["role"] for m in team_members]):  # the team rule, written once
         raise InvalidInput("Đoàn đánh giá ngoài chưa hợp lệ", details=problems)
     year = campaign.school_year

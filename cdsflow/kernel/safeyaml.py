@@ -8,10 +8,12 @@ checks the file's size and encoding before parsing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
-from yaml.events import AliasEvent, CollectionStartEvent, ScalarEvent
+from yaml.error import Mark
+from yaml.events import AliasEvent, CollectionStartEvent, Event, ScalarEvent
+from yaml.nodes import Node
 
 MAX_YAML_BYTES = 1024 * 1024  # the largest shipped file is ~60 KB; a real one stays far below this
 ALIAS_REFUSED = "không nhận neo và bí danh YAML (ký hiệu & và *): hãy viết đầy đủ từng giá trị"
@@ -24,12 +26,13 @@ class AliasRefused(yaml.MarkedYAMLError):
 class NoAliasLoader(yaml.SafeLoader):
     """SafeLoader that refuses anchors and aliases at the event that introduces them."""
 
-    def compose_node(self, parent, index):  # type: ignore[override]
-        event = self.peek_event()
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
+        event: Event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
         if isinstance(event, AliasEvent) or (
             isinstance(event, (ScalarEvent, CollectionStartEvent)) and event.anchor is not None
         ):
-            raise AliasRefused(None, None, ALIAS_REFUSED, event.start_mark)
+            # The pure-Python parser under SafeLoader makes yaml.error.Mark, never the C one.
+            raise AliasRefused(None, None, ALIAS_REFUSED, cast(Mark | None, event.start_mark))
         return super().compose_node(parent, index)
 
 

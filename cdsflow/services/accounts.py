@@ -9,10 +9,12 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import case, delete, insert, literal, or_, select, update
+from sqlalchemy import CursorResult, case, delete, insert, literal, or_, update
+from sqlmodel import col, select
 
 from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text
@@ -185,6 +187,7 @@ def create_account(
         problems.append(f"tên đăng nhập «{username}» đã có")
     if problems:
         raise InvalidInput("Không tạo được tài khoản; chưa lưu gì:", details=problems)
+    assert parsed is not None  # no problem: the role was read
     account = Account(username=username, full_name=full_name, role=parsed.value, unit_id=unit.id if unit else None,
                       password_hash=_hasher.hash(password) if password is not None else NO_PASSWORD,
                       created_at=_now(now), email=email)
@@ -204,7 +207,7 @@ def get_account(uow: UnitOfWork, account_id: int) -> Account:
 
 
 def find_account(uow: UnitOfWork, username: str) -> Account:
-    account = uow.session.execute(
+    account: Account | None = uow.session.execute(
         select(Account).where(Account.username == normalise_username(username))).scalar_one_or_none()
     if account is None:
         raise NotFound(f"Không tìm thấy tài khoản «{username}»")
@@ -221,6 +224,7 @@ def update_account(uow: UnitOfWork, account_id: int, *, full_name: str, email: s
     email = clean_email(email, problems)
     if problems:
         raise InvalidInput(f"Không sửa được tài khoản «{account.username}»; chưa lưu gì:", details=problems)
+    assert parsed is not None  # no problem: the role was read
     account.full_name, account.email, account.role = full_name, email, parsed.value
     account.unit_id = unit.id if unit else None
     uow.commit()
@@ -239,12 +243,12 @@ def set_password(uow: UnitOfWork, account: Account, password: str, *, confirm: s
     if problems:
         raise InvalidInput("Chưa đổi mật khẩu:", details=problems)
     account.password_hash = _hasher.hash(password)
-    ended = delete(WebSession).where(WebSession.account_id == account.id)
+    ended = delete(WebSession).where(col(WebSession.account_id) == account.id)
     if keep_session:
-        ended = ended.where(WebSession.id != _token_id(keep_session))
+        ended = ended.where(col(WebSession.id) != _token_id(keep_session))
     uow.session.execute(ended)
-    uow.session.execute(delete(PasswordToken).where(PasswordToken.account_id == account.id,
-                                                    PasswordToken.used_at.is_(None)))
+    uow.session.execute(delete(PasswordToken).where(col(PasswordToken.account_id) == account.id,
+                                                    col(PasswordToken.used_at).is_(None)))
     _clear_throttle(uow, account.username)
 
 
@@ -265,14 +269,15 @@ def change_own_password(uow: UnitOfWork, account_id: int, current: str, new: str
     if new == current:
         raise InvalidInput("Mật khẩu mới phải khác mật khẩu hiện tại.")
     set_password(uow, account, new, confirm=confirm, keep_session=session_token)
-    uow.session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+    uow.session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == key))
     uow.commit()
 
 
 def _clear_throttle(uow: UnitOfWork, username: str) -> int:
-    return uow.session.execute(delete(LoginThrottle).where(or_(
-        LoginThrottle.key == f"user:{username}", LoginThrottle.key.startswith(f"pair:{username}|", autoescape=True),
-    ))).rowcount
+    done: CursorResult[Any] = uow.session.execute(delete(LoginThrottle).where(or_(  # type: ignore[assignment]  # a DELETE
+        col(LoginThrottle.key) == f"user:{username}", col(LoginThrottle.key).startswith(f"pair:{username}|", autoescape=True),
+    )))
+    return done.rowcount
 
 
 def unlock(uow: UnitOfWork, username: str) -> int:
@@ -286,8 +291,8 @@ def unlock(uow: UnitOfWork, username: str) -> int:
 def locked_usernames(uow: UnitOfWork, *, now: datetime | None = None) -> set[str]:
     """Accounts a login is refused for right now: locked as a whole, or from some address."""
     rows = uow.session.execute(select(LoginThrottle.key, LoginThrottle.tries).where(
-        LoginThrottle.window_start >= _now(now) - WINDOW, LoginThrottle.tries > MAX_FAILURES_PER_USER,
-        or_(LoginThrottle.key.startswith("user:"), LoginThrottle.key.startswith("pair:")),
+        col(LoginThrottle.window_start) >= _now(now) - WINDOW, col(LoginThrottle.tries) > MAX_FAILURES_PER_USER,
+        or_(col(LoginThrottle.key).startswith("user:"), col(LoginThrottle.key).startswith("pair:")),
     ))
     out = set()
     for key, tries in rows:
@@ -314,7 +319,7 @@ class AccountRow:
 def list_accounts(uow: UnitOfWork, *, now: datetime | None = None) -> list[AccountRow]:
     locked = locked_usernames(uow, now=now)
     rows = uow.session.execute(
-        select(Account, Unit.code, Unit.name).outerjoin(Unit, Unit.id == Account.unit_id).order_by(Account.username)
+        select(Account, Unit.code, Unit.name).outerjoin(Unit, col(Unit.id) == Account.unit_id).order_by(Account.username)
     )
     return [AccountRow(a.id, a.username, a.full_name, Role(a.role), code or "", name or "", a.active, a.email or "",
                        a.username in locked)
@@ -330,15 +335,16 @@ def _bump(uow: UnitOfWork, key: str, now: datetime, step: int = 1) -> int:
     if uow.engine.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as upsert
     else:
-        from sqlalchemy.dialects.sqlite import insert as upsert
+        from sqlalchemy.dialects.sqlite import insert as upsert  # type: ignore[assignment]  # same API as PostgreSQL's
     at = literal(now, UTCDateTime())
     expired = LoginThrottle.window_start < literal(now - WINDOW, UTCDateTime())
     stmt = upsert(LoginThrottle).values(key=key, tries=max(step, 0), window_start=now)
-    stmt = stmt.on_conflict_do_update(index_elements=[LoginThrottle.key], set_={
+    counting = stmt.on_conflict_do_update(index_elements=[col(LoginThrottle.key)], set_={
         "tries": case((expired, max(step, 0)), else_=LoginThrottle.tries + step),
         "window_start": case((expired, at), else_=LoginThrottle.window_start),
-    }).returning(LoginThrottle.tries)
-    return uow.session.execute(stmt).scalar_one()
+    }).returning(col(LoginThrottle.tries))
+    tries: int = uow.session.execute(counting).scalar_one()
+    return tries
 
 
 def throttle_keys(username: str, client: str) -> tuple[str, str, str]:
@@ -373,8 +379,8 @@ def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str,
     client = (client or "?")[:64]
     pair_key, addr_key, user_key = throttle_keys(username, client)
     pair, addr, user = (_bump(uow, k, now) for k in (pair_key, addr_key, user_key))
-    uow.session.execute(delete(LoginThrottle).where(LoginThrottle.window_start < now - 4 * WINDOW))
-    account = uow.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
+    uow.session.execute(delete(LoginThrottle).where(col(LoginThrottle.window_start) < now - 4 * WINDOW))
+    account: Account | None = uow.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
     # Commit now: the try is counted for everyone, and no database connection is held during
     # the slow password check (a burst of logins must not starve the pool).
     uow.commit()
@@ -396,7 +402,8 @@ def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str,
             time.sleep(address_slowdown(addr))
             raise TooManyAttempts(ADDRESS_SLOWED)
         raise LoginFailed("Tên đăng nhập hoặc mật khẩu không đúng.")
-    uow.session.execute(delete(LoginThrottle).where(LoginThrottle.key == pair_key))
+    assert account is not None  # ok: there is an account
+    uow.session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == pair_key))
     for key in (addr_key, user_key):
         _bump(uow, key, now, step=-1)
     if _hasher.check_needs_rehash(account.password_hash):
@@ -417,7 +424,7 @@ def open_session(uow: UnitOfWork, account: Account, *, now: datetime | None = No
         id=_token_id(token), account_id=account.id, csrf_token=secrets.token_urlsafe(32),
         created_at=now, expires_at=now + SESSION_LIFETIME,
     ))
-    uow.session.execute(delete(WebSession).where(WebSession.expires_at < now))
+    uow.session.execute(delete(WebSession).where(col(WebSession.expires_at) < now))
     uow.commit()
     return token
 
@@ -427,7 +434,7 @@ def principal_for(uow: UnitOfWork, token: str | None, *, now: datetime | None = 
     if not token or len(token) > 200:
         return None
     row = uow.session.execute(
-        select(WebSession.csrf_token, WebSession.expires_at, Account, Unit.name, Unit.kind)
+        select(col(WebSession.csrf_token), col(WebSession.expires_at), Account, col(Unit.name), col(Unit.kind))  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
         .join(Account, Account.id == WebSession.account_id)
         .outerjoin(Unit, Unit.id == Account.unit_id)
         .where(WebSession.id == _token_id(token))
@@ -443,7 +450,7 @@ def principal_for(uow: UnitOfWork, token: str | None, *, now: datetime | None = 
 
 def close_session(uow: UnitOfWork, token: str | None) -> None:
     if token:
-        uow.session.execute(delete(WebSession).where(WebSession.id == _token_id(token)))
+        uow.session.execute(delete(WebSession).where(col(WebSession.id) == _token_id(token)))
         uow.commit()
 
 
@@ -458,12 +465,15 @@ def set_active(uow: UnitOfWork, username: str, active: bool) -> None:
 
 def set_active_by_id(uow: UnitOfWork, account_id: int, active: bool) -> int:
     """As set_active; returns the number of sessions ended."""
-    done = uow.session.execute(update(Account).where(Account.id == account_id).values(active=active))
+    done: CursorResult[Any] = uow.session.execute(  # type: ignore[assignment]  # an UPDATE's result
+        update(Account).where(col(Account.id) == account_id).values(active=active))
     if done.rowcount != 1:
         raise NotFound(f"Không tìm thấy tài khoản số {account_id}")
     ended = 0
     if not active:
-        ended = uow.session.execute(delete(WebSession).where(WebSession.account_id == account_id)).rowcount
+        gone: CursorResult[Any] = uow.session.execute(  # type: ignore[assignment]  # a DELETE's result
+            delete(WebSession).where(col(WebSession.account_id) == account_id))
+        ended = gone.rowcount
     uow.commit()
     return ended
 
@@ -491,12 +501,13 @@ def demo_school_code(uow: UnitOfWork) -> str:
     """The demo school the head and committee accounts belong to: the first one still self-assessing."""
     bureau = get_unit(uow, "DEMO-PGD-BD")
     row = uow.session.execute(
-        select(Unit.code).join(Assessment, Assessment.school_id == Unit.id)
-        .where(Unit.supervisor_id == bureau.id).order_by(Assessment.state != "self_assessment", Unit.code).limit(1)
+        select(Unit.code).join(Assessment, col(Assessment.school_id) == Unit.id)
+        .where(col(Unit.supervisor_id) == bureau.id).order_by(col(Assessment.state) != "self_assessment", col(Unit.code)).limit(1)
     ).first()
     if row is None:
         raise NotFound("Chưa có dữ liệu mẫu: hãy chạy «cdsflow demo» trước.")
-    return row[0]
+    code: str = row[0]
+    return code
 
 
 def create_demo_accounts(uow: UnitOfWork, school_code: str | None = None) -> list[tuple[str, str, str]]:

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import CursorResult, delete, insert, update
+from sqlmodel import col, select
 
 from cdsflow.calendars.submission import submission_refusal as calendar_submission_refusal
 from cdsflow.calendars.timeutil import days_left, short_instant
@@ -47,12 +49,12 @@ def find_assessment(uow: UnitOfWork, ref: str | int, campaign_id: int | None = N
             raise NotFound(f"Không tìm thấy hồ sơ đánh giá số {ref}")
         return found
     query = (
-        select(Assessment).join(Unit, Unit.id == Assessment.school_id).where(Unit.code == str(ref))
-        .order_by(Assessment.campaign_id.desc())
+        select(Assessment).join(Unit, col(Unit.id) == Assessment.school_id).where(Unit.code == str(ref))
+        .order_by(col(Assessment.campaign_id).desc())
     )
     if campaign_id is not None:
         query = query.where(Assessment.campaign_id == campaign_id)
-    found = session.execute(query.limit(1)).scalar_one_or_none()
+    found = session.scalars(query.limit(1)).one_or_none()
     if found is None:
         where = f" trong kế hoạch số {campaign_id}" if campaign_id else ""
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá của đơn vị «{ref}»{where}")
@@ -72,10 +74,10 @@ class AssessmentView:
     proposal_count: int
     proposed_by: str | None
     committee: list[CommitteeMember]
-    next_milestone: tuple[str, datetime] | None
+    next_milestone: tuple[str, datetime | None] | None
     # The school's own deadlines where the calendar counts them from its history, and its sends.
     own_deadlines: list[deadlines.OwnDeadline] = field(default_factory=list)
-    sends: list = field(default_factory=list)  # storage.sends_tables.ProposalSend, oldest first
+    sends: list[Any] = field(default_factory=list)  # storage.sends_tables.ProposalSend, oldest first
     counted_send: int | None = None  # the number of the send reviewers and papers use
 
 
@@ -84,6 +86,7 @@ def show_assessment(uow: UnitOfWork, assessment_id: int) -> AssessmentView:
     a = find_assessment(uow, assessment_id)
     school = session.get(Unit, a.school_id)
     campaign = session.get(Campaign, a.campaign_id)
+    assert school is not None and campaign is not None  # foreign keys
     stage = Stage(a.state)
     own = deadlines.own_deadlines(session, a)
     first = deadlines.next_own_deadline(own, stage)
@@ -102,14 +105,14 @@ def show_assessment(uow: UnitOfWork, assessment_id: int) -> AssessmentView:
 def history(uow: UnitOfWork, assessment_id: int) -> list[AssessmentEvent]:
     find_assessment(uow, assessment_id)
     return list(uow.session.execute(
-        select(AssessmentEvent).where(AssessmentEvent.assessment_id == assessment_id).order_by(AssessmentEvent.id)
+        select(AssessmentEvent).where(col(AssessmentEvent.assessment_id) == assessment_id).order_by(col(AssessmentEvent.id))
     ).scalars())
 
 
 def committee_of(uow: UnitOfWork, assessment_id: int) -> list[CommitteeMember]:
     return list(uow.session.execute(
         select(CommitteeMember).where(CommitteeMember.assessment_id == assessment_id)
-        .order_by(CommitteeMember.position_order, CommitteeMember.id)
+        .order_by(col(CommitteeMember.position_order), col(CommitteeMember.id))
     ).scalars())
 
 
@@ -118,11 +121,11 @@ def _check_version(a: Assessment, expected_version: int | None) -> None:
         raise StaleUpdate(STALE_MESSAGE.format(current=a.version, expected=expected_version))
 
 
-def _bump(uow: UnitOfWork, a: Assessment, now: datetime, **values) -> None:
+def _bump(uow: UnitOfWork, a: Assessment, now: datetime, **values: Any) -> None:
     """Write with optimistic locking: the row must still carry the version we read."""
-    done = uow.session.execute(
+    done: CursorResult[Any] = uow.session.execute(  # type: ignore[assignment]  # an UPDATE's result is a CursorResult
         update(Assessment)
-        .where(Assessment.id == a.id, Assessment.version == a.version)
+        .where(col(Assessment.id) == a.id, col(Assessment.version) == a.version)
         .values(version=a.version + 1, updated_at=now, **values)
         .execution_options(synchronize_session=False)
     )
@@ -174,13 +177,13 @@ def transition(
     override_used = override if trigger == "recognise" and ctx.external_unscored != () else ""
     source = a.state
     dest = fire(source, trigger, ctx)
-    values: dict = {"state": dest.value, "locked": locks(dest)}
+    values: dict[str, Any] = {"state": dest.value, "locked": locks(dest)}
     if trigger == "submit_proposal":
         values |= {"proposed_by": actor.name, "proposed_at": now, "proposal_count": a.proposal_count + 1}
         # Before the move: the snapshot reads whether this send falls in a return window.
         sends.record_send(session, a, actor.name, now)
     _bump(uow, a, now, **values)
-    event_id = session.execute(insert(AssessmentEvent).returning(AssessmentEvent.id).values(
+    event_id = session.execute(insert(AssessmentEvent).returning(col(AssessmentEvent.id)).values(
         assessment_id=a.id, at=now, actor=actor.name, actor_unit_id=actor.unit_id, trigger=trigger,
         from_state=source, to_state=dest.value, reason=reason or override_used,
         details=_details(notes, override_used),
@@ -221,8 +224,8 @@ def step_refusals(uow: UnitOfWork, assessment_id: int, trigger: str, actor: Acto
     return rulebook.refusals(trigger, ctx)
 
 
-def _details(notes: dict[str, str], override: str) -> dict | None:
-    details: dict = {}
+def _details(notes: dict[str, str], override: str) -> dict[str, Any] | None:
+    details: dict[str, Any] = {}
     if notes:
         details["criteria"] = notes
     if override:
@@ -303,7 +306,7 @@ def set_committee(
                      "role": role, "duties": duties, "email": m.email.strip(), "phone": m.phone.strip()})
     if problems:
         raise InvalidInput("Danh sách Hội đồng có lỗi; chưa lưu gì:", details=problems)
-    session.execute(delete(CommitteeMember).where(CommitteeMember.assessment_id == a.id))
+    session.execute(delete(CommitteeMember).where(col(CommitteeMember.assessment_id) == a.id))
     if rows:
         session.execute(insert(CommitteeMember), rows)
     _bump(uow, a, now)

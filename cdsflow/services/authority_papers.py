@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from cdsflow.calendars.timeutil import TZ
 from cdsflow.documents import contexts_reports as cr
@@ -23,7 +23,7 @@ from cdsflow.documents.register import kind_word
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.stages import Stage
 from cdsflow.services.campaigns import MilestoneView, family_ids, next_milestones
-from cdsflow.services.results import NoResults, recognised_results, recognition_event, school_results
+from cdsflow.services.results import NoResults, SchoolResults, recognised_results, recognition_event, school_results
 from cdsflow.services.review_teams import decision_data
 from cdsflow.services.steering import steering_members
 from cdsflow.storage.documents_tables import ISSUED, GeneratedDocument
@@ -31,6 +31,9 @@ from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVi
 from cdsflow.storage.tables import Assessment, AssessmentEvent, CampaignMilestone, Unit
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.paper_gates import CampaignFacts, PaperFacts, campaign_refusals, refusals
+
+if TYPE_CHECKING:  # papers imports this module
+    from cdsflow.services.papers import Loaded
 
 CAMPAIGN_CODES = {"thong_bao", "danh_sach_de_nghi", "bao_cao_tong_hop", "danh_sach_ban_chi_dao"}
 SCHOOL_AUTHORITY_CODES = {"bien_ban_danh_gia_ngoai"}  # the authority issues it about one school
@@ -46,8 +49,8 @@ REVIEWED = (Stage.EXTERNAL_REVIEW.value, *RECOGNISED)
 
 def _family(session: Session, campaign_id: int) -> list[tuple[Assessment, Unit]]:
     return [(a, u) for a, u in session.execute(
-        select(Assessment, Unit).join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id.in_(family_ids(session, campaign_id))).order_by(Unit.code)).all()]
+        select(Assessment, Unit).join(Unit, col(Unit.id) == Assessment.school_id)
+        .where(col(Assessment.campaign_id).in_(family_ids(session, campaign_id))).order_by(col(Unit.code))).all()]
 
 
 def _external_complete(session: Session, assessment_id: int) -> bool:
@@ -59,22 +62,22 @@ def _external_complete(session: Session, assessment_id: int) -> bool:
 
 def _visit(session: Session, assessment_id: int) -> ReviewVisit | None:
     return session.execute(select(ReviewVisit).where(ReviewVisit.assessment_id == assessment_id)
-                           .order_by(ReviewVisit.id.desc())).scalars().first()
+                           .order_by(col(ReviewVisit.id).desc())).scalars().first()
 
 
-def _team_members(session: Session, team_id: int) -> list[dict]:
+def _team_members(session: Session, team_id: int) -> list[dict[str, Any]]:
     return [{"full_name": m.full_name, "position": m.position, "workplace": m.workplace, "role": m.role}
             for m in session.execute(select(ReviewTeamMember).where(ReviewTeamMember.team_id == team_id)
-                                     .order_by(ReviewTeamMember.position_order)).scalars()]
+                                     .order_by(col(ReviewTeamMember.position_order))).scalars()]
 
 
 def _own_paper(session: Session, unit_id: int, code: str, campaign_id: int) -> list[GeneratedDocument]:
     """The unit's own numbered papers of a type in force for the campaign, oldest first."""
     return list(session.execute(select(GeneratedDocument).where(
         GeneratedDocument.unit_id == unit_id, GeneratedDocument.doc_type == code,
-        GeneratedDocument.campaign_id == campaign_id, GeneratedDocument.school_id.is_(None),
-        GeneratedDocument.number.is_not(None), GeneratedDocument.status == ISSUED)
-        .order_by(GeneratedDocument.id)).scalars())
+        col(GeneratedDocument.campaign_id) == campaign_id, col(GeneratedDocument.school_id).is_(None),
+        col(GeneratedDocument.number).is_not(None), col(GeneratedDocument.status) == ISSUED)
+        .order_by(col(GeneratedDocument.id))).scalars())
 
 
 def _ref(doc: GeneratedDocument, kind: str, issuer_name: str) -> str:
@@ -82,7 +85,7 @@ def _ref(doc: GeneratedDocument, kind: str, issuer_name: str) -> str:
     return vn.reference(kind, doc.number, doc.context.get("document_code", ""), day, issuer_name)
 
 
-def _groups(res) -> list[dict]:
+def _groups(res: SchoolResults) -> list[dict[str, Any]]:
     return [{"group_code": g.code, "group_name": g.name, "max_points": g.max_points, "points": g.points,
              "level": g.level} for g in res.groups]
 
@@ -92,7 +95,7 @@ def _return_notes(session: Session, assessment_id: int) -> dict[str, list[str]]:
     notes: dict[str, list[str]] = defaultdict(list)
     for e in session.execute(select(AssessmentEvent).where(
             AssessmentEvent.assessment_id == assessment_id, AssessmentEvent.trigger == "return_for_supplement")
-            .order_by(AssessmentEvent.id)).scalars():
+            .order_by(col(AssessmentEvent.id))).scalars():
         day = vn.short_date(e.at.astimezone(TZ).date()) if e.at else ""
         for code, text in ((e.details or {}).get("criteria") or {}).items():
             notes[code].append(f"{text} (trả hồ sơ ngày {day})" if day else text)
@@ -102,10 +105,11 @@ def _return_notes(session: Session, assessment_id: int) -> dict[str, list[str]]:
 # --- the gate -----------------------------------------------------------------------------------
 
 
-def gate(session: Session, code: str, ld, *, draft: bool = False) -> list[str]:
+def gate(session: Session, code: str, ld: Loaded, *, draft: bool = False) -> list[str]:
     """Why `code` may not be issued now (document_types.yaml's requirements, with their facts)."""
     if ld.school is not None:
         a = ld.assessment
+        assert a is not None  # load() finds the school's file or refuses
         issuer = ld.school if code in OWN_UNIT_CODES else ld.authority
         facts = PaperFacts(stage=a.state,
                            external_complete=code in SCHOOL_AUTHORITY_CODES and _external_complete(session, a.id),
@@ -117,7 +121,7 @@ def gate(session: Session, code: str, ld, *, draft: bool = False) -> list[str]:
     family = _family(session, c.id)
     stages = {s.value for s in document_types()[code].stages}
     listed = [(a, u) for a, u in family if not stages or a.state in stages]
-    facts = CampaignFacts(
+    campaign_facts = CampaignFacts(
         schools=len(listed),
         team_formed=bool((decision_data(session, c.id) or {}).get("team")),
         reviewed=sum(1 for a, _ in listed if a.state in REVIEWED and _external_complete(session, a.id))
@@ -127,10 +131,10 @@ def gate(session: Session, code: str, ld, *, draft: bool = False) -> list[str]:
         steering_formed=bool(steering_members(session, ld.authority.id)),
         steering_units=sum(1 for u in _steering_units(session, ld, family) if u["members"])
         if code == "danh_sach_ban_chi_dao" else 0)
-    return campaign_refusals(code, facts)
+    return campaign_refusals(code, campaign_facts)
 
 
-def _steering_units(session: Session, ld, family: list[tuple[Assessment, Unit]]) -> list[dict]:
+def _steering_units(session: Session, ld: Loaded, family: list[tuple[Assessment, Unit]]) -> list[dict[str, Any]]:
     """The issuer, then the campaign's schools in Vietnamese name order, each with its stored group."""
     schools = sorted({u.id: u for _, u in family}.values(), key=lambda u: vn.text_sort_key(u.name))
     return [{"unit_name": u.name, "members": steering_members(session, u.id)} for u in [ld.authority, *schools]]
@@ -139,7 +143,7 @@ def _steering_units(session: Session, ld, family: list[tuple[Assessment, Unit]])
 # --- contexts -----------------------------------------------------------------------------------
 
 
-def build(session: Session, code: str, ld, issue: Issue, data: dict) -> dict:
+def build(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
     c, authority = ld.campaign, ld.authority
     if code == "qd_ban_chi_dao":
         issuer = ld.school or authority
@@ -178,14 +182,15 @@ def build(session: Session, code: str, ld, issue: Issue, data: dict) -> dict:
     raise KeyError(code)
 
 
-def _bien_ban(session: Session, ld, issue: Issue) -> dict:
+def _bien_ban(session: Session, ld: Loaded, issue: Issue) -> dict[str, Any]:
     a, c, school = ld.assessment, ld.campaign, ld.school
+    assert a is not None and school is not None  # a school's paper
     visit = _visit(session, a.id)
     if visit is not None:
         team = session.get(ReviewTeam, visit.team_id)
         visit_dict = {"visit_date": visit.visit_date, "session": visit.session}
     else:  # a draft before the visit is scheduled: the campaign's team, the day left blank
-        team = session.execute(select(ReviewTeam).where(ReviewTeam.campaign_id.in_(family_ids(session, c.id)))
+        team = session.execute(select(ReviewTeam).where(col(ReviewTeam.campaign_id).in_(family_ids(session, c.id)))
                                ).scalars().first()
         visit_dict = {"visit_date": None, "session": vn.BLANK}
     if team is None:
@@ -215,12 +220,12 @@ def _report(session: Session, ld, issue: Issue, data: dict) -> dict:
     now = datetime.combine(issue.issued_on or issue.planned or date.today(), datetime.max.time(), tzinfo=TZ)
     milestones: dict[int, list[MilestoneView]] = defaultdict(list)
     for m in session.execute(select(CampaignMilestone).where(
-            CampaignMilestone.campaign_id.in_({a.campaign_id for a, _ in family} | {c.id}))).scalars():
+            col(CampaignMilestone.campaign_id).in_({a.campaign_id for a, _ in family} | {c.id}))).scalars():
         milestones[m.campaign_id].append(MilestoneView(m.key, m.title, Stage(m.stage) if m.stage else None, m.due_at))
     totals = dict.fromkeys(("schools", "self_assessed", "proposed", "reviewed", "recognised", "published"), 0)
     recognitions, pending = [], []
-    group_counts: dict[str, dict] = {}
-    by_level: dict[str, dict] = {}
+    group_counts: dict[str, dict[str, Any]] = {}
+    by_level: dict[str, dict[str, Any]] = {}
     for a, u in family:
         stage = Stage(a.state) if a.state in {s.value for s in Stage} else Stage.SELF_ASSESSMENT
         totals["schools"] += 1
@@ -250,7 +255,7 @@ def _report(session: Session, ld, issue: Issue, data: dict) -> dict:
         else:
             nxt = next_milestones(milestones.get(a.campaign_id) or milestones.get(c.id) or []).get(stage)
             late = (f"Chậm hạn «{nxt.title}» ({vn.short_date(nxt.due_at.astimezone(TZ).date())})"
-                    if nxt is not None and nxt.due_at < now else "")
+                    if nxt is not None and nxt.due_at is not None and nxt.due_at < now else "")  # always dated
             pending.append({"school_name": u.name, "stage": stage.label, "late": late})
     work: list[str] = []
     plans = _own_paper(session, authority.id, "ke_hoach", c.id)

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from cdsflow.assessment.scoring import score
 from cdsflow.kernel.errors import NotFound
@@ -32,8 +32,8 @@ def _team_accounts(session: Session, campaign: Campaign) -> frozenset[int]:
     """Logins of the review team the campaign (or, for a child campaign, its parent) has formed."""
     ids = [campaign.id] + ([campaign.parent_id] if campaign.parent_id else [])
     rows = session.execute(
-        select(ReviewTeamMember.account_id).join(ReviewTeam, ReviewTeam.id == ReviewTeamMember.team_id)
-        .where(ReviewTeam.campaign_id.in_(ids), ReviewTeamMember.account_id.is_not(None))
+        select(ReviewTeamMember.account_id).join(ReviewTeam, col(ReviewTeam.id) == ReviewTeamMember.team_id)
+        .where(col(ReviewTeam.campaign_id).in_(ids), col(ReviewTeamMember.account_id).is_not(None))
     ).scalars()
     return frozenset(rows)
 
@@ -54,7 +54,7 @@ def school_facts(session: Session, a: Assessment, actor: ActorRef, *, now: datet
     if with_committee:
         committee = tuple(MemberView(m.full_name, m.role) for m in session.execute(
             select(CommitteeMember).where(CommitteeMember.assessment_id == a.id)
-            .order_by(CommitteeMember.position_order, CommitteeMember.id)).scalars())
+            .order_by(col(CommitteeMember.position_order), col(CommitteeMember.id))).scalars())
     return TransitionContext(
         actor=actor, now=_now(now), school_id=a.school_id, supervisors=chain_of(session, a.school_id),
         issuer_chain=_issuer_chain(session, campaign), team_accounts=_team_accounts(session, campaign),
@@ -67,7 +67,7 @@ def campaign_facts(session: Session, campaign: Campaign, actor: ActorRef, *, now
     counts: dict[Stage, int] = {}
     if with_counts:
         for state, n in session.execute(
-            select(Assessment.state, func.count()).where(Assessment.campaign_id.in_(family_ids(session, campaign.id)))
+            select(col(Assessment.state), func.count()).where(col(Assessment.campaign_id).in_(family_ids(session, campaign.id)))
             .group_by(Assessment.state)
         ):
             counts[Stage(state)] = n

@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_calendars
 from cdsflow.calendars.draft_check import DraftCheck, check_draft, table_row_label
@@ -47,9 +48,9 @@ def calendar_sources(uow: UnitOfWork, unit_id: int | None) -> list[Source]:
     if unit_id is not None:
         chain = chain_of(uow.session, unit_id)
         rows = uow.session.execute(
-            select(CalendarVersion, Unit.name).join(Unit, Unit.id == CalendarVersion.unit_id)
-            .where(CalendarVersion.unit_id.in_([unit_id, *chain]))
-            .order_by(CalendarVersion.school_year.desc(), CalendarVersion.version.desc())).all()
+            select(CalendarVersion, col(Unit.name)).join(Unit, col(Unit.id) == CalendarVersion.unit_id)
+            .where(col(CalendarVersion.unit_id).in_([unit_id, *chain]))
+            .order_by(col(CalendarVersion.school_year).desc(), col(CalendarVersion.version).desc())).all()
         for row, name in rows:
             group = "Lịch đã lưu của đơn vị" if row.unit_id == unit_id else "Lịch của cấp trên"
             out.append(Source(f"{SAVED}:{row.id}", _saved_label(row, name), group, row.school_year))
@@ -118,6 +119,7 @@ def save_calendar(uow: UnitOfWork, unit_id: int, draft: Draft, *, actor: str, ba
     if not check.ok:
         raise _refuse(check, "Lịch không hợp lệ")
     cal = check.calendar
+    assert cal is not None  # a valid draft has its calendar
     unit = uow.session.get(Unit, unit_id)
     if unit is None:
         raise NotFound(f"Không tìm thấy đơn vị số {unit_id}")
@@ -138,6 +140,7 @@ def saved_calendar(uow: UnitOfWork, unit_id: int | None, version_id: int) -> Cal
     check = validate(_draft(row.content))
     if not check.ok:
         raise _refuse(check, f"Lịch đã lưu số {version_id} không còn hợp lệ")
+    assert check.calendar is not None  # a valid draft has its calendar
     return dataclasses.replace(check.calendar, source=Path(f"calendar_version/{row.id}"), content_hash=row.content_hash)
 
 

@@ -5,12 +5,14 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import false, func, insert, select, text, update
+from sqlalchemy import CursorResult, false, func, insert, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlmodel import col, select
 
-from cdsflow.calendars.model import Calendar
+from cdsflow.calendars.model import Calendar, Milestone
 from cdsflow.calendars.timeutil import local
 from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
@@ -18,7 +20,7 @@ from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.services import authorization, deadlines
 from cdsflow.services.indexsets import pin_index_set, require_final, resolve_index_set
 from cdsflow.services.launch_scope import launch_scope
-from cdsflow.services.lookups import family_ids  # noqa: F401 - also this module's interface
+from cdsflow.services.lookups import family_ids as family_ids  # also this module's interface
 from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
@@ -119,15 +121,15 @@ def launch_campaign(
     # the loser's INSERT fails here and it is told which plan already exists.
     try:
         parent = session.execute(
-            insert(Campaign).returning(Campaign.id), [{**base, "issuer_id": issuer.id, "parent_id": None, "title": title}]
+            insert(Campaign).returning(col(Campaign.id)), [{**base, "issuer_id": issuer.id, "parent_id": None, "title": title}]
         ).scalar_one()
         child_ids: list[int] = []
         if spawn_children:
             branches = sorted({b for b in subjects.values() if b is not None})
             if branches:
-                names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(branches))).all())
+                names = dict(session.execute(select(col(Unit.id), col(Unit.name)).where(col(Unit.id).in_(branches))).all())
                 created = session.execute(
-                    insert(Campaign).returning(Campaign.id, Campaign.issuer_id, sort_by_parameter_order=True),
+                    insert(Campaign).returning(col(Campaign.id), col(Campaign.issuer_id), sort_by_parameter_order=True),
                     [{**base, "issuer_id": b, "parent_id": parent, "title": f"{title} ({names[b]})"} for b in branches],
                 ).all()
                 child_ids = [cid for cid, _ in created]
@@ -147,7 +149,7 @@ def launch_campaign(
         ])
     # Core executemany: one statement for every school, no ORM objects.
     session.connection().execute(
-        Assessment.__table__.insert(),
+        Assessment.__table__.insert(),  # type: ignore[attr-defined]  # SQLModel sets it
         [{"campaign_id": cid, "school_id": sid, "state": Stage.PLAN_ISSUED.value, "version": 1, "locked": False,
           "proposal_count": 0} for sid, cid in owner.items()],
     )
@@ -169,24 +171,24 @@ def _launch_clash(uow: UnitOfWork, issuer_id: int, school_year: str, code: str, 
     """The open plans that made a launch fail on the unique index, named for the user."""
     issuers = select(Unit.id).where(Unit.supervisor_id == issuer_id) if children else select(Unit.id).where(false())
     rows = uow.session.execute(
-        select(Campaign.id, Unit.name).join(Unit, Unit.id == Campaign.issuer_id).where(
-            (Campaign.issuer_id == issuer_id) | Campaign.issuer_id.in_(issuers),
+        select(Campaign.id, col(Unit.name)).join(Unit, col(Unit.id) == Campaign.issuer_id).where(
+            (col(Campaign.issuer_id) == issuer_id) | col(Campaign.issuer_id).in_(issuers),
             Campaign.school_year == school_year, Campaign.index_set_code == code,
             Campaign.status != CampaignStatus.CLOSED.value,
-        ).order_by(Campaign.id)
+        ).order_by(col(Campaign.id))
     ).all()
     return InvalidInput(f"Không phát động được: đã có kế hoạch năm học {school_year} theo bộ chỉ số {code} "
                         "(có thể vừa được phát động cùng lúc); không tạo thêm kế hoạch nào.",
                         details=[f"kế hoạch số {cid} của {name}" for cid, name in rows])
 
 
-def _bind_instant(uow: UnitOfWork, at: datetime):
+def _bind_instant(uow: UnitOfWork, at: datetime) -> datetime:
     # Raw SQL bypasses UTCDateTime; store the same form it would.
     at = at.astimezone(UTC)
     return at.replace(tzinfo=None) if uow.engine.dialect.name == "sqlite" else at
 
 
-def _milestone_values(campaign_id: int, position: int, m) -> dict:
+def _milestone_values(campaign_id: int, position: int, m: Milestone) -> dict[str, Any]:
     return {
         "campaign_id": campaign_id, "position": position, "key": m.key, "title": m.title, "actor": m.actor.value,
         "stage": m.stage.value if m.stage else None,
@@ -243,13 +245,13 @@ class CampaignRow:
 
 def list_campaigns(uow: UnitOfWork, *, issuer_code: str | None = None) -> list[CampaignRow]:
     counts = (
-        select(Assessment.campaign_id, func.count().label("n")).group_by(Assessment.campaign_id).subquery()
+        select(col(Assessment.campaign_id), func.count().label("n")).group_by(col(Assessment.campaign_id)).subquery()
     )
     query = (
         select(Campaign, Unit.name, func.coalesce(counts.c.n, 0))
-        .join(Unit, Unit.id == Campaign.issuer_id)
+        .join(Unit, col(Unit.id) == Campaign.issuer_id)
         .outerjoin(counts, counts.c.campaign_id == Campaign.id)
-        .order_by(Campaign.id)
+        .order_by(col(Campaign.id))
     )
     if issuer_code:
         query = query.where(Campaign.issuer_id == get_unit(uow, issuer_code).id)
@@ -270,9 +272,9 @@ def advance_campaign(uow: UnitOfWork, campaign_id: int, trigger: str, actor: Act
     if trigger in rulebook.CAMPAIGN_ACTIONS:
         rulebook.enforce_who(rulebook.CAMPAIGN_ACTIONS[trigger], ctx)
     new = fire_campaign(campaign.status, trigger, ctx)
-    done = uow.session.execute(
+    done: CursorResult[Any] = uow.session.execute(  # type: ignore[assignment]  # an UPDATE's result
         update(Campaign)
-        .where(Campaign.id == campaign_id, Campaign.version == campaign.version)
+        .where(col(Campaign.id) == campaign_id, col(Campaign.version) == campaign.version)
         .values(status=new.value, version=campaign.version + 1)
     )
     if done.rowcount != 1:
@@ -325,12 +327,18 @@ class CampaignStatusView:
     children: list[tuple[int, str, int, int]] = field(default_factory=list)  # id, issuer, total, submitted
 
 
+def _passed(m: MilestoneView | None, now: datetime) -> bool:
+    """A dated milestone whose deadline has passed (next_milestones gives dated ones only)."""
+    return m is not None and m.due_at is not None and m.due_at < now
+
+
 def next_milestones(milestones: list[MilestoneView]) -> dict[Stage, MilestoneView | None]:
     """For each stage, the first milestone (by deadline) that asks for a later stage."""
-    ordered = sorted((m for m in milestones if m.stage is not None and m.due_at is not None), key=lambda m: m.due_at)
+    ordered = sorted((m for m in milestones if m.stage is not None and m.due_at is not None),
+                     key=lambda m: cast(datetime, m.due_at))  # dated (filtered)
     out: dict[Stage, MilestoneView | None] = {}
     for stage in STAGE_ORDER:
-        out[stage] = next((m for m in ordered if m.stage.order > stage.order), None)
+        out[stage] = next((m for m in ordered if m.stage is not None and m.stage.order > stage.order), None)
     return out
 
 
@@ -344,20 +352,20 @@ def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime,
     if not cids:
         return 0, []
     # Plain rows: a Sở's child campaigns repeat one calendar, so they share one fingerprint.
-    m = CampaignMilestone.__table__.c
-    rows_of: dict[int, list] = defaultdict(list)
-    for row in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at, m.relative)
+    m = CampaignMilestone.__table__.c  # type: ignore[attr-defined]  # SQLModel sets it
+    rows_of: dict[int, list[Any]] = defaultdict(list)
+    for row in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at, m.relative)  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
                                .where(m.campaign_id.in_(cids)).order_by(m.campaign_id, m.position)):
         rows_of[row.campaign_id].append(row)
     shape = {cid: tuple((r.key, r.stage, r.due_at, repr(r.relative)) for r in rows) for cid, rows in rows_of.items()}
-    launched = dict(session.execute(select(Campaign.id, Campaign.launched_at).where(Campaign.id.in_(cids))).all())
+    launched = dict(session.execute(select(col(Campaign.id), col(Campaign.launched_at)).where(col(Campaign.id).in_(cids))).all())
     schools = session.execute(
-        select(Assessment.id, Assessment.campaign_id, Assessment.state, Unit.code, Unit.name)
+        select(col(Assessment.id), col(Assessment.campaign_id), col(Assessment.state), col(Unit.code), col(Unit.name))  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
         .join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id.in_(cids), Assessment.state != Stage.PUBLISHED.value)
+        .where(col(Assessment.campaign_id).in_(cids), col(Assessment.state) != Stage.PUBLISHED.value)
         .order_by(Assessment.id)).all()
     events = deadlines.event_times(session, [row.id for row in schools])
-    memo: dict[tuple, deadlines.OwnDeadline | None] = {}
+    memo: dict[tuple[Any, ...], deadlines.OwnDeadline | None] = {}
     late: list[LateSchool] = []
     total = 0
     for aid, cid, state, code, name in schools:
@@ -368,7 +376,7 @@ def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime,
             memo[key] = deadlines.next_own_deadline(
                 deadlines.own_for_rows(rows, deadlines.resolve_for(rows, own_events, launched.get(cid))), Stage(state))
         nxt = memo[key]
-        if nxt is not None and nxt.due_at < now:
+        if nxt is not None and nxt.due_at is not None and nxt.due_at < now:  # always dated
             total += 1
             if len(late) < limit:  # all are counted, only the first few are listed
                 late.append(LateSchool(aid, code, name, Stage(state),
@@ -381,33 +389,33 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
     session = uow.session
     now = _now(now)
     campaign = get_campaign(uow, campaign_id)
-    children = list(session.execute(select(Campaign.id, Unit.name).join(Unit, Unit.id == Campaign.issuer_id)
+    children = list(session.execute(select(Campaign.id, col(Unit.name)).join(Unit, col(Unit.id) == Campaign.issuer_id)
                                     .where(Campaign.parent_id == campaign_id).order_by(Unit.name)))
     ids = [campaign_id, *[c for c, _ in children]]
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for cid, state, n in session.execute(
         select(Assessment.campaign_id, Assessment.state, func.count())
-        .where(Assessment.campaign_id.in_(ids)).group_by(Assessment.campaign_id, Assessment.state)
+        .where(col(Assessment.campaign_id).in_(ids)).group_by(col(Assessment.campaign_id), col(Assessment.state))
     ):
         counts[cid][state] = n
     milestones: dict[int, list[MilestoneView]] = defaultdict(list)
     stage_of = {s.value: s for s in STAGE_ORDER}
-    for m in session.execute(select(CampaignMilestone).where(CampaignMilestone.campaign_id.in_(ids))).scalars():
+    for m in session.execute(select(CampaignMilestone).where(col(CampaignMilestone.campaign_id).in_(ids))).scalars():
         milestones[m.campaign_id].append(MilestoneView(m.key, m.title, stage_of.get(m.stage), m.due_at))
 
     totals = {s: sum(c.get(s.value, 0) for c in counts.values()) for s in STAGE_ORDER}
     own_next = next_milestones(milestones[campaign_id] or next(iter(milestones.values()), []))
     stages = [
-        StageLine(s, totals[s], own_next[s], bool(own_next[s] and own_next[s].due_at < now)) for s in STAGE_ORDER
+        StageLine(s, totals[s], own_next[s], _passed(own_next[s], now)) for s in STAGE_ORDER
     ]
     # Late: per campaign, the stages whose next milestone has passed.
     late_stages: dict[int, dict[str, MilestoneView]] = {}
     late_total = 0
-    cache: dict[tuple, dict] = {}
+    cache: dict[tuple[Any, ...], dict[Stage, MilestoneView | None]] = {}
     # A calendar with relative deadlines: each school has its own, so those campaigns are read
     # school by school (the others keep the few GROUP BY queries).
     relative_cids = set(session.scalars(select(CampaignMilestone.campaign_id).where(
-        CampaignMilestone.campaign_id.in_(ids), CampaignMilestone.relative.is_not(None))))
+        col(CampaignMilestone.campaign_id).in_(ids), col(CampaignMilestone.relative).is_not(None))))
     per_school = [cid for cid in ids if cid in relative_cids]
     for cid in ids:
         if cid in relative_cids:
@@ -416,7 +424,7 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
         ms = milestones[cid] or milestones[campaign_id]
         key = tuple((m.key, m.stage, m.due_at) for m in ms)
         nxt = cache.get(key) or cache.setdefault(key, next_milestones(ms))
-        late_stages[cid] = {s.value: m for s, m in nxt.items() if m is not None and m.due_at < now}
+        late_stages[cid] = {s.value: m for s, m in nxt.items() if m is not None and _passed(m, now)}
         late_total += sum(counts[cid].get(s, 0) for s in late_stages[cid])
     late: list[LateSchool] = []
     # Stage by stage, earliest first; within a stage in launch order, so the primary key gives the
@@ -428,9 +436,9 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
             continue
         rows = session.execute(
             select(Assessment.id, Assessment.campaign_id, Unit.code, Unit.name)
-            .join(Unit, Unit.id == Assessment.school_id)
-            .where(Assessment.campaign_id.in_(late_cids), Assessment.state == stage.value)
-            .order_by(Assessment.id)
+            .join(Unit, col(Unit.id) == Assessment.school_id)
+            .where(col(Assessment.campaign_id).in_(late_cids), col(Assessment.state) == stage.value)
+            .order_by(col(Assessment.id))
             .limit(remaining)
         )
         late += [LateSchool(aid, code, name, stage, late_stages[cid][stage.value]) for aid, cid, code, name in rows]

@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.pdf import merge_pdfs, to_pdf_parallel
@@ -36,9 +36,9 @@ class CertificateRun:
 def _in_force(engine: Engine, campaign_id: int) -> list[tuple[GeneratedDocument, Unit]]:
     with UnitOfWork(engine) as uow:
         return list(uow.session.execute(
-            select(GeneratedDocument, Unit).join(Unit, Unit.id == GeneratedDocument.school_id)
+            select(GeneratedDocument, Unit).join(Unit, col(Unit.id) == GeneratedDocument.school_id)
             .where(GeneratedDocument.doc_type == CODE, GeneratedDocument.campaign_id == campaign_id,
-                   GeneratedDocument.number.is_not(None), GeneratedDocument.status == ISSUED)).all())
+                   col(GeneratedDocument.number).is_not(None), col(GeneratedDocument.status) == ISSUED)).all())
 
 
 def print_certificates(engine: Engine, campaign_id: int, out_dir: Path, *, pdf: bool = True,

@@ -9,9 +9,11 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session
+from sqlmodel import col, select
 
 from cdsflow.calendars.model import RELATIVE_EVENTS, RelativeRule, SubmissionPolicy
 from cdsflow.calendars.relative import resolve
@@ -38,7 +40,7 @@ def relative_rule(row: CampaignMilestone) -> RelativeRule | None:
 
 def milestones(session: Session, campaign_id: int) -> list[CampaignMilestone]:
     return list(session.scalars(select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign_id)
-                                .order_by(CampaignMilestone.position)))
+                                .order_by(col(CampaignMilestone.position))))
 
 
 def has_relative(rows: Iterable[CampaignMilestone]) -> bool:
@@ -54,8 +56,8 @@ def event_times(session: Session, assessment_ids: list[int]) -> dict[int, dict[s
         chunk = assessment_ids[chunk_start:chunk_start + 5000]
         for aid, trigger, at in session.execute(
             select(AssessmentEvent.assessment_id, AssessmentEvent.trigger, func.max(AssessmentEvent.at))
-            .where(AssessmentEvent.assessment_id.in_(chunk), AssessmentEvent.trigger.in_(list(_EVENT_OF_TRIGGER)))
-            .group_by(AssessmentEvent.assessment_id, AssessmentEvent.trigger)
+            .where(col(AssessmentEvent.assessment_id).in_(chunk), col(AssessmentEvent.trigger).in_(list(_EVENT_OF_TRIGGER)))
+            .group_by(col(AssessmentEvent.assessment_id), col(AssessmentEvent.trigger))
         ):
             out[aid][_EVENT_OF_TRIGGER[trigger]] = at
     return out
@@ -95,7 +97,9 @@ def stage_deadlines(deadlines: list[OwnDeadline]) -> dict[Stage, OwnDeadline]:
     out = {}
     for stage, items in by_stage.items():
         own = [d for d in items if d.relative is not None]
-        out[stage] = max(own, key=lambda d: d.due_at) if own else min(items, key=lambda d: d.due_at)
+        # every item is dated (filtered above)
+        out[stage] = (max(own, key=lambda d: cast(datetime, d.due_at)) if own
+                      else min(items, key=lambda d: cast(datetime, d.due_at)))
     return out
 
 
@@ -134,9 +138,9 @@ def proposal_policy(session: Session, campaign_id: int) -> SubmissionPolicy | No
         select(CampaignMilestone).where(
             CampaignMilestone.campaign_id == campaign_id,
             CampaignMilestone.stage == Stage.PROPOSAL.value,
-            (CampaignMilestone.closes_at.is_not(None)) | (CampaignMilestone.max_submissions.is_not(None))
-            | (CampaignMilestone.after_return.is_not(None)),
-        ).order_by(CampaignMilestone.position)
+            (col(CampaignMilestone.closes_at).is_not(None)) | (col(CampaignMilestone.max_submissions).is_not(None))
+            | (col(CampaignMilestone.after_return).is_not(None)),
+        ).order_by(col(CampaignMilestone.position))
     ).scalars().first()
     if row is None:
         return None

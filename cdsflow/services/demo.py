@@ -7,15 +7,16 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlmodel import col, select
 
-from cdsflow.assessment.model import AnswerKind
+from cdsflow.assessment.model import AnswerKind, IndexSet
 from cdsflow.calendars.catalog import find_calendar
 from cdsflow.calendars.loader import load_calendar
-from cdsflow.calendars.model import Calendar
+from cdsflow.calendars.model import Calendar, RelativeRule
 from cdsflow.calendars.timeutil import is_working_day
 from cdsflow.kernel.stages import Stage
 from cdsflow.services import assessments as assessment_svc
@@ -49,10 +50,13 @@ def current_school_year(now: datetime) -> int:
     return now.year if now.month >= 8 else now.year - 1
 
 
+_D = TypeVar("_D", bound=date)
+
+
 def shift_calendar(cal: Calendar, years: int) -> Calendar:
     """The same timetable, moved whole years (the demo runs Ba Đình's plan in the current year)."""
 
-    def move(d):
+    def move(d: _D | None) -> _D | None:
         if d is None:
             return None
         try:
@@ -60,7 +64,7 @@ def shift_calendar(cal: Calendar, years: int) -> Calendar:
         except ValueError:  # 29 February
             return d.replace(year=d.year + years, day=28)
 
-    def move_rule(rule):  # a relative rule moves only its fixed cap
+    def move_rule(rule: RelativeRule | None) -> RelativeRule | None:  # a relative rule moves only its fixed cap
         return dataclasses.replace(rule, cap=move(rule.cap)) if rule is not None and rule.cap else rule
 
     first = int(cal.school_year[:4]) + years
@@ -171,7 +175,7 @@ def get_unit_id_or_none(uow: UnitOfWork, code: str) -> int | None:
 
 def _assessments_in_order(uow: UnitOfWork, campaign_id: int) -> list[tuple[int, int]]:
     return list(uow.session.execute(
-        select(Assessment.id, Assessment.school_id).join(Unit, Unit.id == Assessment.school_id)
+        select(Assessment.id, col(Assessment.school_id)).join(Unit, col(Unit.id) == Assessment.school_id)
         .where(Assessment.campaign_id == campaign_id).order_by(Unit.code)
     ).all())
 
@@ -214,7 +218,7 @@ def _walk(uow: UnitOfWork, aid: int, school_id: int, target: Stage, officer: Act
         assessment_svc.transition(uow, aid, trigger, actor, now=at)
 
 
-def record_demo_meeting(uow: UnitOfWork, aid: int, members: list, head: ActorRef, at: datetime) -> None:
+def record_demo_meeting(uow: UnitOfWork, aid: int, members: list[Any], head: ActorRef, at: datetime) -> None:
     """The council's meeting as its secretary records it (the Biên bản prints these facts)."""
     if latest_meeting(uow.session, aid) is not None:
         return
@@ -235,7 +239,7 @@ def enter_external_scores(uow: UnitOfWork, aid: int, actor: str, strength: float
     uow.commit()
 
 
-def demo_answers(index_set, strength: float) -> dict:
+def demo_answers(index_set: IndexSet, strength: float) -> dict[str, Any]:
     """Plausible answers for every item: strength 0 is a school just starting, 1 a leading one."""
     from decimal import ROUND_HALF_UP, Decimal
 

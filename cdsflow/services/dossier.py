@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import col, select
 
 from cdsflow.documents.build_templates import FIXED_ZIP_TIME
 from cdsflow.documents.pdf import merge_pdfs, to_pdf
@@ -69,7 +69,7 @@ def calendar_order(engine: Engine, campaign_id: int) -> tuple[list[str], set[str
         if campaign.dossier:
             return list(campaign.dossier), set(campaign.dossier)
         rows = uow.session.execute(select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign_id)
-                                   .order_by(CampaignMilestone.position, CampaignMilestone.id)).scalars().all()
+                                   .order_by(col(CampaignMilestone.position), col(CampaignMilestone.id))).scalars().all()
     order: list[str] = []
     required: set[str] = set()
     for m in rows:
@@ -103,6 +103,7 @@ def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: 
             copy = signed.latest(uow.session, record.id) if record is not None else None
         name = types[code].name
         if copy is not None:
+            assert record is not None  # a copy is of a record
             items.append(Item(name, record.number_line, "bản đã ký", f"{i:02d}-{code}-ban-ky.pdf",
                               signed.file_of(copy, uploads).read_bytes(), is_pdf=True))
         elif record is not None:
@@ -156,6 +157,7 @@ def _add_pdfs(zf: zipfile.ZipFile, school_code: str, toc: bytes, items: list[Ite
         work = Path(tmp)
         docx = [(TOC_NAME, toc)] + [(it.name, it.content) for it in items if it.section == "papers" and not it.is_pdf]
         for name, content in docx:
+            assert content is not None  # papers are rendered, only links have no content
             (work / name).write_bytes(content)
         converted = dict(zip([n for n, _ in docx], to_pdf([work / n for n, _ in docx], work / "pdf", timeout=timeout)))
         parts: list[tuple[Path, str]] = [(converted[TOC_NAME], "Mục lục")]

@@ -9,13 +9,14 @@ short transactions for the scheduler), so a re-run after a crash adds only what 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlmodel import col, select
 
 from cdsflow.calendars.reminders import ACTOR, DIGEST, ReminderPoint, offset_audiences, reminder_points
 from cdsflow.calendars.timeutil import days_left_text, local, next_sending_instant, vn_datetime
@@ -129,16 +130,17 @@ def plan_reminder(
     policy = as_milestone(ms).reminders
     if ms.relative:
         return _plan_own_deadlines(session, plan, campaign, ms, target, now, settings, templates, skip_keys)
+    assert ms.due_at is not None  # a milestone that is not relative has its date
     plan.overdue = now > ms.due_at
     # Who this point is for (FORMAT.md "Reminders"): the school's cadence and the digest's differ.
     audiences = offset_audiences(policy, offset_key) if policy is not None else frozenset({ACTOR, DIGEST})
     late = session.execute(
-        select(
-            Assessment.id, Assessment.state, Unit.id.label("school_id"), Unit.name, Unit.emails,
+        select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
+            col(Assessment.id), col(Assessment.state), col(Unit.id).label("school_id"), col(Unit.name), col(Unit.emails),
             Unit.supervisor_id,
         )
         .join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id == campaign_id, Assessment.state.in_(earlier_stages(target)))
+        .where(Assessment.campaign_id == campaign_id, col(Assessment.state).in_(earlier_stages(target)))
         .order_by(Unit.supervisor_id, Unit.name, Unit.id)
     ).all()
     # Schools whose own deadline for this stage replaces this fixed one are reminded by it instead.
@@ -163,7 +165,7 @@ def plan_reminder(
     issuer = session.get(Unit, campaign.issuer_id)
     issuer_emails = split_emails(issuer.emails) if issuer else []
     headers = {"Reply-To": issuer_emails[0]} if issuer_emails else {}
-    keys = {"campaign_id": campaign_id, "milestone_key": milestone_key, "offset_key": offset_key,
+    keys: dict[str, Any] = {"campaign_id": campaign_id, "milestone_key": milestone_key, "offset_key": offset_key,
             "now": now, "not_before": not_before, "headers": headers,
             "useful_until": useful_until(ms.due_at, now, settings)}
     if ms.actor == Actor.SCHOOL.value and ACTOR in audiences:
@@ -205,7 +207,7 @@ def plan_reminder(
     return plan
 
 
-def _add_digests(session: Session, plan: FanOutPlan, late: list[Any], common: dict, keys: dict,
+def _add_digests(session: Session, plan: FanOutPlan, late: Sequence[Any], common: dict[str, Any], keys: dict[str, Any],
                  settings: MailSettings, templates: TemplateSet, dedup_part: str) -> None:
     """One digest per supervisor listing its late schools, never one mail per school."""
     campaign_id = plan.campaign_id
@@ -215,7 +217,7 @@ def _add_digests(session: Session, plan: FanOutPlan, late: list[Any], common: di
             by_supervisor[row.supervisor_id].append(row)
     supervisors = {
         u.id: u
-        for u in session.execute(select(Unit).where(Unit.id.in_(list(by_supervisor)))).scalars()
+        for u in session.execute(select(Unit).where(col(Unit.id).in_(list(by_supervisor)))).scalars()
     } if by_supervisor else {}
     for sup_id, rows in by_supervisor.items():
         sup = supervisors[sup_id]
@@ -257,10 +259,10 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, 
     milestone = as_milestone(ms)
     rows = deadlines.milestones(session, campaign.id)
     schools = session.execute(
-        select(Assessment.id, Assessment.state, Unit.id.label("school_id"), Unit.name, Unit.emails,
+        select(col(Assessment.id), col(Assessment.state), col(Unit.id).label("school_id"), col(Unit.name), col(Unit.emails),  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
                Unit.supervisor_id)
         .join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id == campaign.id, Assessment.state.in_(earlier_stages(target)))
+        .where(Assessment.campaign_id == campaign.id, col(Assessment.state).in_(earlier_stages(target)))
         .order_by(Unit.supervisor_id, Unit.name, Unit.id)
     ).all()
     events = deadlines.event_times(session, [r.id for r in schools])
@@ -313,7 +315,7 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, 
         common = {"campaign_title": campaign.title, "milestone_title": ms.title, "stage_label": target.label,
                   "deadline": "hạn riêng của từng cơ sở", "days_left_text": "", "overdue": True,
                   "sender_name": settings.from_name, "now_text": vn_datetime(now)}
-        keys = {"campaign_id": campaign.id, "milestone_key": ms.key, "offset_key": plan.offset_key, "now": now,
+        keys: dict[str, Any] = {"campaign_id": campaign.id, "milestone_key": ms.key, "offset_key": plan.offset_key, "now": now,
                 "not_before": not_before, "headers": headers,
                 "useful_until": now + timedelta(hours=settings.reminder_grace_hours)}
         _add_digests(session, plan, late, common, keys, settings, templates, f"{ms.key}:{plan.offset_key}")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cdsflow.assessment.files import load_index_set_file, shipped_index_sets
 from cdsflow.assessment.loader import canonical_json, index_set_from_content
@@ -50,7 +50,7 @@ def resolve_index_set(session: Session, code: str, version: str | None = None) -
     if version is not None:
         row = session.exec(stmt.where(IndexSetVersion.version == version)).first()
     else:
-        row = session.exec(stmt.order_by(IndexSetVersion.imported_at.desc(), IndexSetVersion.id.desc())).first()
+        row = session.exec(stmt.order_by(col(IndexSetVersion.imported_at).desc(), col(IndexSetVersion.id).desc())).first()
     if row is not None:
         return _from_row(row)
     shipped = shipped_index_sets().get(code)
@@ -176,7 +176,7 @@ def list_index_sets(session: Session) -> list[IndexSetInfo]:
         IndexSetInfo(s.code, s.version, s.title, s.provisional, s.content_hash, "kèm phần mềm", None, s.source)
         for s in shipped_index_sets().values()
     ]
-    rows = session.exec(select(IndexSetVersion).order_by(IndexSetVersion.code, IndexSetVersion.imported_at)).all()
+    rows = session.exec(select(IndexSetVersion).order_by(IndexSetVersion.code, col(IndexSetVersion.imported_at))).all()
     shipped_hashes = {i.content_hash for i in out}
     for r in rows:
         if r.content_hash in shipped_hashes:

@@ -3,10 +3,12 @@ itself (`campaigns.launch_campaign`) and by the launch page's preview."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
-from sqlalchemy import select
+from sqlmodel import Session, col, select
 
 from cdsflow.assessment.files import shipped_index_sets
+from cdsflow.assessment.model import IndexSet
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.stages import CampaignStatus
 from cdsflow.services.indexsets import resolve_index_set
@@ -31,12 +33,12 @@ class LaunchScope:
 
 def _level_label(level: str | None) -> str:
     try:
-        return LEVEL_LABELS[EducationLevel(level)]
+        return LEVEL_LABELS[EducationLevel(level)]  # type: ignore[arg-type]  # None is refused by ValueError below
     except (ValueError, KeyError):
         return level or "không rõ cấp học"
 
 
-def _not_covered_reason(session, index_set, kind: str, level: str | None, cache: dict) -> str:
+def _not_covered_reason(session: Session, index_set: IndexSet, kind: str, level: str | None, cache: dict[str, Any]) -> str:
     """Why a school is outside this set: another set covers it (provisional or not), or none does."""
     if "others" not in cache:
         others = []
@@ -54,7 +56,7 @@ def _not_covered_reason(session, index_set, kind: str, level: str | None, cache:
     return f"bộ chỉ số {index_set.code} không đánh giá cấp học «{label}»"
 
 
-def launch_scope(uow: UnitOfWork, issuer: Unit, index_set, school_year: str,
+def launch_scope(uow: UnitOfWork, issuer: Unit, index_set: IndexSet, school_year: str,
                  school_codes: list[str] | None = None) -> LaunchScope:
     """The schools (and units) a campaign of `issuer` on `index_set` for `school_year` would open a
     file for, and every school under the issuer it would not, with why."""
@@ -65,11 +67,11 @@ def launch_scope(uow: UnitOfWork, issuer: Unit, index_set, school_year: str,
     tree = descendants(uow, issuer.id)
     elsewhere = dict(((sid, (cid, name)) for sid, cid, name in session.execute(
         select(Assessment.school_id, Campaign.id, Unit.name)
-        .join(Campaign, Campaign.id == Assessment.campaign_id).join(Unit, Unit.id == Campaign.issuer_id)
+        .join(Campaign, col(Campaign.id) == Assessment.campaign_id).join(Unit, col(Unit.id) == Campaign.issuer_id)
         .where(Campaign.school_year == school_year, Campaign.index_set_code == index_set.code,
                Campaign.status != CampaignStatus.CLOSED.value))))
     scope = LaunchScope()
-    cache: dict = {}
+    cache: dict[str, Any] = {}
     for uid, branch, kind, level in tree:
         if not assessed_by(index_set, kind, level):
             if kind == UnitKind.SCHOOL.value:
@@ -80,7 +82,7 @@ def launch_scope(uow: UnitOfWork, issuer: Unit, index_set, school_year: str,
         else:
             scope.included[uid] = branch
     if school_codes:
-        wanted = dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(school_codes))).all())
+        wanted = dict(session.execute(select(col(Unit.code), col(Unit.id)).where(col(Unit.code).in_(school_codes))).all())
         missing = [c for c in school_codes if c not in wanted or wanted[c] not in scope.included]
         if missing:
             reasons = {lo.unit_id: lo.reason for lo in scope.left_out}
@@ -109,7 +111,7 @@ def describe_scope(uow: UnitOfWork, scope: LaunchScope, *, limit: int = 500) -> 
     shown_out = scope.left_out[:limit]
     ids = [*shown_in, *(lo.unit_id for lo in shown_out)]
     names = {uid: (code, name) for uid, code, name in uow.session.execute(
-        select(Unit.id, Unit.code, Unit.name).where(Unit.id.in_(ids)))} if ids else {}
+        select(col(Unit.id), col(Unit.code), col(Unit.name)).where(col(Unit.id).in_(ids)))} if ids else {}
     covered = sorted((ScopeLine(*names[uid]) for uid in shown_in), key=lambda s: s.code)
     left = sorted((ScopeLine(*names[lo.unit_id], lo.reason) for lo in shown_out), key=lambda s: s.code)
     return covered, left

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
+from sqlmodel import col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from cdsflow.calendars.timeutil import days_left
 from cdsflow.kernel.errors import InvalidInput, NotFound
@@ -31,11 +35,17 @@ from cdsflow.services.campaigns import (
 from cdsflow.services.overview import LevelChart, level_charts
 from cdsflow.services.paging import PER_PAGE, like_pattern, page_numbers
 from cdsflow.storage.assessment_tables import AssessmentScore
+from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.listing_tables import AssessmentResult, CampaignFigures
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.units import LEVEL_LABELS, EducationLevel
 
+if TYPE_CHECKING:  # imported where used, as before (overview imports this module)
+    from cdsflow.services.campaigns import CampaignStatusView
+    from cdsflow.services.overview import LevelChart
+
 R = AssessmentResult
+_S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
 SUBMITTED = tuple(s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order)
 LEVEL_CHOICES = (("0", "Chưa đạt mức"), ("1", "Mức 1"), ("2", "Mức 2"), ("3", "Mức 3"))
 
@@ -68,9 +78,9 @@ class ListQuery:
     per_page: int = PER_PAGE
 
     @classmethod
-    def from_params(cls, params) -> ListQuery:
+    def from_params(cls, params: Mapping[str, Any]) -> ListQuery:
         """From a query string (or any mapping); a bad value is refused with its Vietnamese name."""
-        get = lambda k: str(params.get(k, "") or "").strip()  # noqa: E731
+        get: Callable[[str], str] = lambda k: str(params.get(k, "") or "").strip()  # noqa: E731
         stage = get("stage")
         if stage and stage not in {s.value for s in STAGE_ORDER}:
             raise InvalidInput(f"Giai đoạn không rõ: «{stage}»")
@@ -91,7 +101,7 @@ class ListQuery:
                    school_level=get("school_level"), level1=get("level1"), level2=get("level2"),
                    sort=sort, desc=get("dir") == "desc", page=page, per_page=per_page)
 
-    def params(self, **change) -> dict[str, str]:
+    def params(self, **change: Any) -> dict[str, str]:
         """The query string of this query (with `change` applied), empty values left out."""
         q = replace(self, **change)
         out = {"q": q.q, "stage": q.stage, "late": "1" if q.late else "", "bureau": str(q.bureau or ""),
@@ -148,23 +158,25 @@ def late_stages(session: Session, ids: list[int], now: datetime, *,
     per distinct calendar."""
     root = ids[0] if root is None else root
     stage_of = {s.value: s for s in STAGE_ORDER}
-    rows: dict[int, list[tuple]] = defaultdict(list)
+    rows: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     m = CampaignMilestone  # plain columns, not ORM objects: a province has ~1,000 milestone rows
-    for cid, *values in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at)
-                                        .where(m.campaign_id.in_({*ids, root})).order_by(m.campaign_id, m.position)):
+    for cid, *values in session.execute(select(m.campaign_id, m.key, m.title, m.stage, m.due_at)  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
+                                        .where(col(m.campaign_id).in_({*ids, root}))
+                                        .order_by(col(m.campaign_id), col(m.position))):
         rows[cid].append(tuple(values))
     out: dict[int, dict[str, MilestoneView]] = {}
-    memo: dict[tuple, dict[str, MilestoneView]] = {}
+    memo: dict[tuple[Any, ...], dict[str, MilestoneView]] = {}
     for cid in ids:
-        key = tuple(rows.get(cid) or rows.get(root, ()))
+        key = tuple(rows.get(cid) or rows.get(root) or ())
         if key not in memo:
             views = [MilestoneView(k, t, stage_of.get(st), due) for k, t, st, due in key]
-            memo[key] = {s.value: mv for s, mv in next_milestones(views).items() if mv is not None and mv.due_at < now}
+            memo[key] = {s.value: mv for s, mv in next_milestones(views).items()
+                         if mv is not None and mv.due_at is not None and mv.due_at < now}  # dated: next_milestones
         out[cid] = memo[key]
     return out
 
 
-def late_condition(late: dict[int, dict[str, MilestoneView]], campaign=None):
+def late_condition(late: dict[int, dict[str, MilestoneView]], campaign: Any = None) -> ColumnElement[bool]:
     """SQL truth of "this assessment is late": campaigns grouped by their set of late stages, so the
     expression has one term per distinct calendar, not one per campaign."""
     groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
@@ -173,8 +185,8 @@ def late_condition(late: dict[int, dict[str, MilestoneView]], campaign=None):
             groups[tuple(sorted(stages))].append(cid)
     if not groups:
         return false()
-    campaign = Assessment.campaign_id if campaign is None else campaign
-    return or_(*[and_(campaign.in_(cids), Assessment.state.in_(states)) for states, cids in groups.items()])
+    campaign = col(Assessment.campaign_id) if campaign is None else campaign
+    return or_(*[and_(campaign.in_(cids), col(Assessment.state).in_(states)) for states, cids in groups.items()])
 
 
 # --- the schools list ----------------------------------------------------------------------------
@@ -186,24 +198,25 @@ def _campaign_ids(session: Session, campaign_id: int) -> list[int]:
     return family_ids(session, campaign_id)
 
 
-def _scores():
+def _scores() -> tuple[type[AssessmentResult], type[AssessmentResult]]:
     """(the result lines, the same): kept as a pair so the callers read as before."""
     return AssessmentResult, AssessmentResult
 
 
-def _counted(own, ext, column: str):
+def _counted(own: Any, ext: Any, column: str) -> Any:
     """The level that counts for a group (`group1_level` → `level1`), stored on the result line."""
     return getattr(AssessmentResult, "level" + column[5])
 
 
-def _filtered(query: ListQuery, ids: list[int], late, own, ext, sup):
+def _filtered(query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], own: Any, ext: Any,
+              sup: Any) -> Select[*tuple[Any, ...]]:
     """Every matching row with its scores and supervising unit (the exports' query)."""
-    stmt = _with_scores(select().select_from(Assessment).join(Unit, Unit.id == Assessment.school_id)
+    stmt: Select[*tuple[Any, ...]] = _with_scores(select().select_from(Assessment).join(Unit, Unit.id == Assessment.school_id)  # type: ignore[call-overload]  # columns: add_columns by the caller
                         .outerjoin(sup, sup.id == Unit.supervisor_id), own, ext)
     return stmt.where(*_where(query, ids, late, own, ext), *_unit_where(query))
 
 
-def _order(query: ListQuery, own, ext, sup):
+def _order(query: ListQuery, own: Any, ext: Any, sup: Any) -> list[Any]:
     stage_rank = case({s.value: s.order for s in STAGE_ORDER}, value=Assessment.state)
     column = {
         "code": Unit.code, "name": Unit.name, "bureau": sup.name, "stage": stage_rank,
@@ -213,33 +226,34 @@ def _order(query: ListQuery, own, ext, sup):
     first = column.desc() if query.desc else column.asc()
     # Empty values last either way: an officer sorting by score wants the scored schools first. Ties
     # follow the direction, so that a score index walked backwards gives the same order.
-    return [column.is_(None), first, Assessment.id.desc() if query.desc else Assessment.id]
+    return [column.is_(None), first, col(Assessment.id).desc() if query.desc else col(Assessment.id)]
 
 
-def _columns(own, ext, sup):
+def _columns(own: Any, ext: Any, sup: Any) -> tuple[Any, ...]:
     return (Assessment.id, Unit.code, Unit.name, sup.name, Unit.education_level, Assessment.state,
             Assessment.version, R.self1, R.self1_level, R.self2, R.self2_level,
             R.ext1, R.ext1_level, R.ext2, R.ext2_level, R.level1, R.level2,
             Assessment.proposal_count, Assessment.proposed_at, R.review_counts, Assessment.campaign_id)
 
 
-def _line(row, late: dict[int, dict[str, MilestoneView]], now: datetime) -> SchoolLine:
+def _line(row: Any, late: dict[int, dict[str, MilestoneView]], now: datetime) -> SchoolLine:
     *values, campaign_id = row
     (aid, code, name, bureau, level, state, version, s1, s1l, s2, s2l, e1, e1l, e2, e2l, l1, l2, sends, at,
      review_counts) = values
     passed = late.get(campaign_id, {}).get(state)
     return SchoolLine(aid, code, name, bureau or "", LEVEL_LABELS.get(level, level or ""), Stage(state), version, s1, s1l, s2, s2l, e1, e1l,
                       e2, e2l, l1, l2, sends or 0, at,
-                      max(1, -days_left(passed.due_at, now)) if passed else None, passed.title if passed else "",
+                      max(1, -days_left(cast(datetime, passed.due_at), now)) if passed else None, passed.title if passed else "",
                       bool(review_counts))
 
 
-def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = False, scope=None) -> list:
+def _where(query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], own: Any, ext: Any, *,
+           hinted: bool = False, scope: Any = None) -> list[Any]:
     """Conditions on the assessment and its scores. `hinted`: compare `campaign_id + 0`, so the
     database reaches the assessment through its school (one index probe) rather than through the
     campaign index (one probe per campaign of the family: 137 in a province). `scope`: the family
     as a condition on the result line instead (the list is driven from the result indexes)."""
-    campaign = (Assessment.campaign_id + 0) if hinted or scope is not None else Assessment.campaign_id
+    campaign = (col(Assessment.campaign_id) + 0) if hinted or scope is not None else col(Assessment.campaign_id)
     where = [campaign.in_(ids)] if scope is None else [scope]
     if query.stage:
         where.append(Assessment.state == query.stage)
@@ -252,20 +266,20 @@ def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = F
     return where
 
 
-def _unit_where(query: ListQuery) -> list:
+def _unit_where(query: ListQuery) -> list[Any]:
     where = []
     if query.q:
         like = like_pattern(query.q)
-        where.append(or_(Unit.code.ilike(like), Unit.name.ilike(like)))
+        where.append(or_(col(Unit.code).ilike(like), col(Unit.name).ilike(like)))
     if query.bureau is not None:
-        where.append(Unit.supervisor_id == query.bureau)
+        where.append(col(Unit.supervisor_id) == query.bureau)
     if query.school_level:
-        where.append(Unit.education_level == query.school_level)
+        where.append(col(Unit.education_level) == query.school_level)
     return where
 
 
-def _with_scores(stmt, own=None, ext=None):
-    return stmt.outerjoin(R, R.assessment_id == Assessment.id)
+def _with_scores(stmt: _S, own: Any = None, ext: Any = None) -> _S:
+    return stmt.outerjoin(R, col(R.assessment_id) == col(Assessment.id))
 
 
 SCORE_SORTS = {"self1": "self1", "self2": "self2", "ext1": "ext1", "ext2": "ext2"}
@@ -276,27 +290,28 @@ def _leveled(query: ListQuery) -> bool:
     return any(v and v != "0" for v in (query.level1, query.level2))
 
 
-def _scope(session: Session, campaign_id: int):
+def _scope(session: Session, campaign_id: int) -> ColumnElement[bool]:
     """The campaign's family as a condition on the result lines: a Sở campaign by its root column,
     a Phòng child by its own."""
     parent = session.execute(select(Campaign.parent_id).where(Campaign.id == campaign_id)).scalar()
-    return R.root_id == campaign_id if parent is None else R.campaign_id == campaign_id
+    return col(R.root_id) == campaign_id if parent is None else col(R.campaign_id) == campaign_id
 
 
-def _from_results(query: ListQuery, ids: list[int], late, scope, *extra, counting: bool = False):
+def _from_results(query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], scope: Any, *extra: Any,
+                  counting: bool = False) -> SelectOfScalar[int]:
     """Assessment ids driven from the result lines (scored schools only), every filter applied;
     `counting`: only the joins the filters need (a count reads the level index alone)."""
     unit_where = _unit_where(query)
     if not (unit_where or query.stage or query.late) and (counting or query.sort in SCORE_SORTS):
         return select(R.assessment_id).where(scope, *_where(query, ids, late, R, R, scope=scope)[1:], *extra)
-    stmt = select(Assessment.id).select_from(R).join(Assessment, Assessment.id == R.assessment_id)
+    stmt = select(Assessment.id).select_from(R).join(Assessment, col(Assessment.id) == R.assessment_id)
     if unit_where or (query.sort in ("code", "name", "bureau") and not counting):
-        stmt = stmt.join(Unit, Unit.id == Assessment.school_id)
+        stmt = stmt.join(Unit, col(Unit.id) == Assessment.school_id)
     return stmt.where(*_where(query, ids, late, R, R, scope=scope), *unit_where, *extra)
 
 
-def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext, offset: int,
-              scope=None) -> list[int]:
+def _page_ids(session: Session, query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], own: Any, ext: Any,
+              offset: int, scope: Any = None) -> list[int]:
     """The assessment ids of one page, in order, from the narrowest query that answers it."""
     levels = bool(query.level1 or query.level2)
     if scope is not None and _leveled(query):
@@ -304,7 +319,7 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext
         stmt = _from_results(query, ids, late, scope)
         sup = aliased(Unit, name="sup")
         if query.sort == "bureau":
-            stmt = stmt.outerjoin(sup, sup.id == Unit.supervisor_id)
+            stmt = stmt.outerjoin(sup, col(sup.id) == col(Unit.supervisor_id))
         return list(session.execute(stmt.order_by(*_order(query, R, R, sup)).offset(offset)
                                     .limit(query.per_page)).scalars())
     if scope is not None and query.sort in SCORE_SORTS and not (query.stage or query.late):
@@ -314,15 +329,15 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext
             _from_results(query, ids, late, scope, column.is_not(None), counting=True).subquery())).scalar_one()
         out: list[int] = []
         if offset < scored:
-            order = [column.desc(), R.assessment_id.desc()] if query.desc else [column.asc(), R.assessment_id.asc()]
+            order = [column.desc(), col(R.assessment_id).desc()] if query.desc else [column.asc(), col(R.assessment_id).asc()]
             out = list(session.execute(_from_results(query, ids, late, scope, column.is_not(None))
                                        .order_by(*order).offset(offset).limit(query.per_page)).scalars())
         if len(out) < query.per_page:
             rest = _with_scores(select(Assessment.id).select_from(Assessment))
             if _unit_where(query):
-                rest = rest.join(Unit, Unit.id == Assessment.school_id)
+                rest = rest.join(Unit, col(Unit.id) == col(Assessment.school_id))
             rest = rest.where(*_where(query, ids, late, R, R), *_unit_where(query), column.is_(None))
-            order = Assessment.id.desc() if query.desc else Assessment.id.asc()
+            order = col(Assessment.id).desc() if query.desc else col(Assessment.id).asc()
             out += list(session.execute(rest.order_by(order).offset(max(0, offset - scored))
                                         .limit(query.per_page - len(out))).scalars())
         return out
@@ -333,14 +348,14 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext
         if levels:
             inner = _with_scores(inner, own, ext)
         inner = inner.where(Assessment.school_id == Unit.id, *_where(query, ids, late, own, ext, hinted=True))
-        column = Unit.code if query.sort == "code" else Unit.name
-        order = [column.desc(), Unit.id.desc()] if query.desc else [column.asc(), Unit.id.asc()]
+        column = col(Unit.code) if query.sort == "code" else col(Unit.name)
+        by_unit: list[Any] = [column.desc(), col(Unit.id).desc()] if query.desc else [column.asc(), col(Unit.id).asc()]
         units = list(session.execute(select(Unit.id).where(inner.exists(), *_unit_where(query))
-                                     .order_by(*order).offset(offset).limit(query.per_page)).scalars())
+                                     .order_by(*by_unit).offset(offset).limit(query.per_page)).scalars())
         if not units:
             return []
         by_school = dict(session.execute(select(Assessment.school_id, Assessment.id).where(
-            Assessment.school_id.in_(units), Assessment.campaign_id.in_(ids))).all())
+            col(Assessment.school_id).in_(units), col(Assessment.campaign_id).in_(ids))).all())
         return [by_school[u] for u in units if u in by_school]
     if scope is not None and query.sort in ASSESSMENT_SORTS and len(ids) > 1 and not levels:
         return _walk_assessment_index(session, query, ids, late, offset)
@@ -348,9 +363,9 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext
     stmt = select(Assessment.id).select_from(Assessment)
     unit_where = _unit_where(query)
     if unit_where or query.sort == "bureau":
-        stmt = stmt.join(Unit, Unit.id == Assessment.school_id)
+        stmt = stmt.join(Unit, col(Unit.id) == Assessment.school_id)
     if query.sort == "bureau":
-        stmt = stmt.outerjoin(sup, sup.id == Unit.supervisor_id)
+        stmt = stmt.outerjoin(sup, col(sup.id) == Unit.supervisor_id)
     if levels or query.sort in ("self1", "self2", "ext1", "ext2"):
         stmt = _with_scores(stmt, own, ext)
     stmt = stmt.where(*_where(query, ids, late, own, ext), *unit_where)
@@ -358,30 +373,31 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext
                                 .limit(query.per_page)).scalars())
 
 
-ASSESSMENT_SORTS = {"submitted": Assessment.proposed_at}  # sends: a handful of values, sorted fast enough
+ASSESSMENT_SORTS: dict[str, Any] = {"submitted": Assessment.proposed_at}  # sends: a handful of values, sorted fast enough
 
 
-def _walk_assessment_index(session: Session, query: ListQuery, ids: list[int], late, offset: int) -> list[int]:
+def _walk_assessment_index(session: Session, query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]],
+                           offset: int) -> list[int]:
     """A province sorted by send date: the rows with a value walked along the column's index
     (the family compared as `campaign_id + 0`, so the database does not start from the campaigns),
     then the rows without one, by id."""
     column = ASSESSMENT_SORTS[query.sort]
     unit_where = _unit_where(query)
 
-    def base(*extra):
+    def base(*extra: Any) -> SelectOfScalar[int]:
         stmt = select(Assessment.id).select_from(Assessment)
         if unit_where:
-            stmt = stmt.join(Unit, Unit.id == Assessment.school_id)
+            stmt = stmt.join(Unit, col(Unit.id) == Assessment.school_id)
         return stmt.where(*_where(query, ids, late, R, R, hinted=True), *unit_where, *extra)
 
     valued = session.execute(select(func.count()).select_from(base(column.is_not(None)).subquery())).scalar_one()
     out: list[int] = []
     if offset < valued:
-        order = [column.desc(), Assessment.id.desc()] if query.desc else [column.asc(), Assessment.id.asc()]
+        order = [column.desc(), col(Assessment.id).desc()] if query.desc else [column.asc(), col(Assessment.id).asc()]
         out = list(session.execute(base(column.is_not(None)).order_by(*order).offset(offset)
                                    .limit(query.per_page)).scalars())
     if len(out) < query.per_page:
-        order = Assessment.id.desc() if query.desc else Assessment.id.asc()
+        order = col(Assessment.id).desc() if query.desc else col(Assessment.id).asc()
         out += list(session.execute(base(column.is_(None)).order_by(order).offset(max(0, offset - valued))
                                     .limit(query.per_page - len(out))).scalars())
     return out
@@ -405,7 +421,7 @@ def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: da
         if query.level1 or query.level2:
             count = _with_scores(count, own, ext)
         if unit_where:
-            count = count.join(Unit, Unit.id == Assessment.school_id)
+            count = count.join(Unit, col(Unit.id) == Assessment.school_id)
         count = count.where(*_where(query, ids, late, own, ext), *unit_where)
     total = session.execute(count).scalar_one()
     pages = max(1, -(-total // query.per_page))
@@ -413,8 +429,8 @@ def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: da
     page_ids = _page_ids(session, query, ids, late, own, ext, (page - 1) * query.per_page, scope)
     sup = aliased(Unit, name="sup")
     stmt = _with_scores(select(*_columns(own, ext, sup)).select_from(Assessment)
-                        .join(Unit, Unit.id == Assessment.school_id).outerjoin(sup, sup.id == Unit.supervisor_id),
-                        own, ext).where(Assessment.id.in_(page_ids))
+                        .join(Unit, col(Unit.id) == Assessment.school_id).outerjoin(sup, col(sup.id) == Unit.supervisor_id),
+                        own, ext).where(col(Assessment.id).in_(page_ids))
     found = {r[0]: r for r in session.execute(stmt)}
     if not query.late and found:
         late = late_stages(session, sorted({r[-1] for r in found.values()}), now, root=campaign_id)
@@ -442,8 +458,8 @@ def iter_school_lines(session: Session, campaign_id: int, query: ListQuery, *,
 def bureau_choices(session: Session, ids: list[int]) -> list[tuple[int, str]]:
     """The units that supervise the campaign's schools: its issuer and the issuers of its children."""
     return [(uid, name) for uid, name in session.execute(
-        select(Unit.id, Unit.name).join(Campaign, Campaign.issuer_id == Unit.id)
-        .where(Campaign.id.in_(ids)).distinct().order_by(Unit.name))]
+        select(Unit.id, col(Unit.name)).join(Campaign, col(Campaign.issuer_id) == Unit.id)
+        .where(col(Campaign.id).in_(ids)).distinct().order_by(col(Unit.name)))]
 
 
 def school_levels() -> list[tuple[str, str]]:
@@ -460,8 +476,8 @@ class AreaLine:
     total: int
     submitted: int
     late: int
-    levels1: tuple[int, int, int, int]  # schools with no level, level 1, 2, 3 (the level that counts), group 1
-    levels2: tuple[int, int, int, int]
+    levels1: tuple[int, ...]  # 4: schools with no level, level 1, 2, 3 (the level that counts), group 1
+    levels2: tuple[int, ...]
 
 
 @dataclass
@@ -482,21 +498,21 @@ def _province_key(session: Session, campaign: Campaign, ids: list[int], now: dat
     score_id = session.execute(select(func.max(AssessmentScore.id))).scalar()
     scored_at = session.execute(select(func.max(AssessmentScore.scored_at))).scalar()
     passed = session.execute(select(func.count()).select_from(CampaignMilestone).where(
-        CampaignMilestone.campaign_id.in_(ids), CampaignMilestone.due_at < now)).scalar_one()
+        col(CampaignMilestone.campaign_id).in_(ids), col(CampaignMilestone.due_at) < now)).scalar_one()
     return f"{campaign.version}:{event}:{score_id}:{scored_at.isoformat() if scored_at else ''}:{passed}:{len(ids)}"
 
 
-def _compute_province(session: Session, ids: list[int], now: datetime) -> list[list]:
+def _compute_province(session: Session, ids: list[int], now: datetime) -> list[list[Any]]:
     own, ext = _scores()
-    one = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
-    levels = []
+    one: Callable[[Any], Any] = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
+    levels: list[Any] = []
     for column in ("group1_level", "group2_level"):
         counted = _counted(own, ext, column)
         levels += [one(counted.is_(None))] + [one(counted == lv) for lv in (1, 2, 3)]
-    stmt = _with_scores(select(Unit.supervisor_id, func.count(), one(Assessment.state.in_(SUBMITTED)),
+    stmt = _with_scores(select(col(Unit.supervisor_id), func.count(), one(col(Assessment.state).in_(SUBMITTED)),
                                one(late_condition(late_stages(session, ids, now))), *levels)
-                        .select_from(Assessment).join(Unit, Unit.id == Assessment.school_id), own, ext)
-    rows = session.execute(stmt.where(Assessment.campaign_id.in_(ids)).group_by(Unit.supervisor_id)).all()
+                        .select_from(Assessment).join(Unit, col(Unit.id) == Assessment.school_id), own, ext)
+    rows = session.execute(stmt.where(col(Assessment.campaign_id).in_(ids)).group_by(col(Unit.supervisor_id))).all()
     return [[r[0], *(int(x or 0) for x in r[1:])] for r in rows]
 
 
@@ -514,7 +530,7 @@ def province_view(session: Session, campaign_id: int, *, now: datetime | None = 
     payload, computed_at = stored_figures(session, campaign, ids, "province", now,
                                           lambda: {"rows": _compute_province(session, ids, now)})
     rows = payload["rows"]
-    names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_([r[0] for r in rows if r[0]]))).all())
+    names = dict(session.execute(select(Unit.id, Unit.name).where(col(Unit.id).in_([r[0] for r in rows if r[0]]))).all())
     lines = sorted((AreaLine(r[0], names.get(r[0], "Không có đơn vị quản lý"), r[1], r[2], r[3],
                              tuple(r[4:8]), tuple(r[8:12])) for r in rows), key=lambda a: a.name)
     total = AreaLine(None, "Toàn bộ", sum(a.total for a in lines), sum(a.submitted for a in lines),
@@ -524,7 +540,7 @@ def province_view(session: Session, campaign_id: int, *, now: datetime | None = 
 
 
 def stored_figures(session: Session, campaign: Campaign, ids: list[int], kind: str, now: datetime,
-                   compute) -> tuple[dict, datetime]:
+                   compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], datetime]:
     """(payload, computed at) of `kind` for the campaign: the stored row while its key still matches
     the data, else `compute()` stored under the new key."""
     key = _province_key(session, campaign, ids, now)
@@ -538,14 +554,14 @@ def stored_figures(session: Session, campaign: Campaign, ids: list[int], kind: s
     return payload, now
 
 
-def _store_figures(session: Session, campaign_id: int, kind: str, key: str, payload: dict, now: datetime) -> None:
+def _store_figures(session: Session, campaign_id: int, kind: str, key: str, payload: dict[str, Any], now: datetime) -> None:
     """Replace the stored row in a short transaction of its own (the page's session only reads); two
     processes storing the same figures at once is harmless, so a clash is let go."""
     from sqlalchemy.exc import IntegrityError, OperationalError
 
     table = CampaignFigures.__table__
     try:
-        with session.get_bind().begin() as conn:
+        with cast(Engine, session.get_bind()).begin() as conn:  # the session is bound to the engine
             conn.execute(table.delete().where(table.c.campaign_id == campaign_id, table.c.kind == kind))
             conn.execute(table.insert().values(campaign_id=campaign_id, kind=kind, data_key=key, payload=payload,
                                                computed_at=now))
@@ -556,17 +572,18 @@ def _store_figures(session: Session, campaign_id: int, kind: str, key: str, payl
 # --- the dashboard's figures, kept like the province view's ----------------------------------------
 
 
-def _mv(m: MilestoneView | None) -> list | None:
-    return None if m is None else [m.key, m.title, m.stage.value if m.stage else None, m.due_at.isoformat()]
+def _mv(m: MilestoneView | None) -> list[Any] | None:
+    return None if m is None else [m.key, m.title, m.stage.value if m.stage else None,
+                          cast(datetime, m.due_at).isoformat()]  # kept milestones are dated
 
 
-def _mv_back(d: list | None) -> MilestoneView | None:
+def _mv_back(d: list[Any] | None) -> MilestoneView | None:
     if d is None:
         return None
     return MilestoneView(d[0], d[1], Stage(d[2]) if d[2] else None, datetime.fromisoformat(d[3]))
 
 
-def _status_payload(v, charts) -> dict:
+def _status_payload(v: CampaignStatusView, charts: list[LevelChart]) -> dict[str, Any]:
     return {
         "head": [v.campaign_id, v.title, v.issuer_name, v.school_year, v.status.value, v.index_set, v.total,
                  v.submitted, v.late_total],
@@ -582,13 +599,14 @@ def _status_back(d: dict):
     view = CampaignStatusView(
         cid, title, issuer, year, CampaignStatus(status), index_set, total, submitted,
         [StageLine(Stage(s), n, _mv_back(m), late) for s, n, m, late in d["stages"]], late_total,
-        [LateSchool(a, code, name, Stage(s), _mv_back(m)) for a, code, name, s, m in d["late"]],
+        [LateSchool(a, code, name, Stage(s), cast(MilestoneView, _mv_back(m))) for a, code, name, s, m in d["late"]],
         [tuple(c) for c in d["children"]])
     charts = [LevelChart(p, g, [tuple(x) for x in counts], peak) for p, g, counts, peak in d["charts"]]
     return view, charts
 
 
-def dashboard_figures(uow, campaign_id: int, *, now: datetime | None = None, late_limit: int = 20):
+def dashboard_figures(uow: UnitOfWork, campaign_id: int, *, now: datetime | None = None,
+                      late_limit: int = 20) -> tuple[CampaignStatusView, list[LevelChart]]:
     """(campaign_svc.CampaignStatusView, overview level charts) of the dashboard, kept in
     `campaign_figures` under the same key as the province view: every process reads the stored
     figures until a step, a score or a passing deadline changes them."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, literal, select, true
+from sqlalchemy import Select, func, literal, true
 from sqlalchemy.orm import Session, aliased
+from sqlmodel import col, select
 
 from cdsflow.kernel.stages import STAGE_ORDER
 from cdsflow.services.paging import ListSpec, Page, read_query, run
@@ -28,14 +29,14 @@ ACCOUNTS = ListSpec(
     search=(Account.username, Account.full_name, Account.email, Unit.code, Unit.name),
     filters={"role": ({r.value: r.label for r in Role}, lambda v: Account.role == v),
              "unit": (None, lambda v: Unit.code == v),
-             "disabled": ({"1": "Đã khóa", "0": "Đang hoạt động"}, lambda v: Account.active.is_(v == "0"))},
+             "disabled": ({"1": "Đã khóa", "0": "Đang hoạt động"}, lambda v: col(Account.active).is_(v == "0"))},
     tiebreak=Account.id,
 )
 
 
 def accounts_page(session: Session, params: Mapping[str, Any]) -> Page:
     """Rows: (Account, unit code, unit name)."""
-    stmt = select(Account, Unit.code, Unit.name).outerjoin(Unit, Unit.id == Account.unit_id)
+    stmt = select(Account, col(Unit.code), col(Unit.name)).outerjoin(Unit, col(Unit.id) == Account.unit_id)
     return run(session, stmt, ACCOUNTS, read_query(ACCOUNTS, params))
 
 
@@ -60,7 +61,7 @@ def register_spec(types: Mapping[str, str]) -> ListSpec:
     )
 
 
-def unit_scope(unit_id: int | None, *, everything: bool = False, own_only: bool = False):
+def unit_scope(unit_id: int | None, *, everything: bool = False, own_only: bool = False) -> Select[tuple[int]] | None:
     """The units a person may see as a SELECT of ids (their unit and every unit under it, walked by a
     recursive query), or None for everything."""
     if everything:
@@ -74,15 +75,15 @@ def unit_scope(unit_id: int | None, *, everything: bool = False, own_only: bool 
     return select(tree.c.id)
 
 
-def register_page(session: Session, params: Mapping[str, Any], types: Mapping[str, str], scope,
+def register_page(session: Session, params: Mapping[str, Any], types: Mapping[str, str], scope: Select[tuple[int]] | None,
                   *, school_id: int | None = None) -> Page:
     """Rows: (GeneratedDocument, issuer code, issuer name, school code); `scope` from `unit_scope`:
     a paper is seen when the unit it concerns (its school, else its issuer) is in scope."""
     spec = register_spec(types)
     stmt = (select(GeneratedDocument, ISSUER.code, ISSUER.name, SCHOOL.code)
-            .join(ISSUER, ISSUER.id == GeneratedDocument.unit_id)
-            .outerjoin(SCHOOL, SCHOOL.id == GeneratedDocument.school_id)
-            .where(GeneratedDocument.number.is_not(None)))
+            .join(ISSUER, col(ISSUER.id) == GeneratedDocument.unit_id)
+            .outerjoin(SCHOOL, col(SCHOOL.id) == GeneratedDocument.school_id)
+            .where(col(GeneratedDocument.number).is_not(None)))
     if scope is not None:
         stmt = stmt.where(func.coalesce(GeneratedDocument.school_id, GeneratedDocument.unit_id).in_(scope))
     if school_id is not None:
@@ -99,7 +100,7 @@ VISITS = ListSpec(
     search=(Unit.code, Unit.name),
     filters={"stage": ({s.value: s.label for s in STAGE_ORDER}, lambda v: Assessment.state == v),
              "visit": ({"1": "Đã xếp lịch", "0": "Chưa xếp lịch"},
-                       lambda v: ReviewVisit.id.is_not(None) if v == "1" else ReviewVisit.id.is_(None))},
+                       lambda v: col(ReviewVisit.id).is_not(None) if v == "1" else col(ReviewVisit.id).is_(None))},
     tiebreak=Unit.code,
 )
 
@@ -108,12 +109,13 @@ def visits_page(session: Session, params: Mapping[str, Any], campaign_ids: list[
                 visitable: list[str]) -> Page:
     """Rows: (assessment id, school code, school name, stage, visit date, session): the schools that
     proposed (or already have a visit) in the campaign's family."""
-    visit_join = (ReviewVisit.assessment_id == Assessment.id) & (
+    visit_join = (col(ReviewVisit.assessment_id) == Assessment.id) & (
         ReviewVisit.team_id == team_id if team_id is not None else ~true())
-    stmt = (select(Assessment.id, Unit.code, Unit.name, Assessment.state, ReviewVisit.visit_date, ReviewVisit.session)
+    stmt = (select(col(Assessment.id), col(Unit.code), col(Unit.name), col(Assessment.state), col(ReviewVisit.visit_date),  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
+                   col(ReviewVisit.session))
             .join(Unit, Unit.id == Assessment.school_id).outerjoin(ReviewVisit, visit_join)
-            .where(Assessment.campaign_id.in_(campaign_ids),
-                   Assessment.state.in_(visitable) | ReviewVisit.id.is_not(None)))
+            .where(col(Assessment.campaign_id).in_(campaign_ids),
+                   col(Assessment.state).in_(visitable) | col(ReviewVisit.id).is_not(None)))
     return run(session, stmt, VISITS, read_query(VISITS, params))
 
 
@@ -134,5 +136,5 @@ OUTBOX = ListSpec(
 def outbox_page(session: Session, params: Mapping[str, Any]) -> Page:
     """Rows: (id, created at, recipient, subject, status, attempts, sent at, last error)."""
     o = OutboxMessage
-    stmt = select(o.id, o.created_at, o.recipient, o.subject, o.status, o.attempts, o.sent_at, o.last_error)
+    stmt = select(o.id, o.created_at, o.recipient, o.subject, o.status, o.attempts, o.sent_at, o.last_error)  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
     return run(session, stmt, OUTBOX, read_query(OUTBOX, params))

@@ -2,13 +2,15 @@
 local sink, sending failed mail again, whether the worker and the relay are well."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from sqlmodel import col, select
 
 from cdsflow.calendars.timeutil import local, next_sending_instant, vn_datetime
 from cdsflow.kernel.errors import NotFound
@@ -76,7 +78,7 @@ def _reminded_today(session: Session, campaign_id: int, now: datetime,
     # Every column of ix_outbox_reminder is pinned: index seeks, not a scan of the campaign's mail.
     rows = session.execute(
         select(OutboxMessage.milestone_key, func.min(OutboxMessage.created_at), func.count())
-        .where(OutboxMessage.campaign_id == campaign_id, OutboxMessage.milestone_key.in_(keys),
+        .where(OutboxMessage.campaign_id == campaign_id, col(OutboxMessage.milestone_key).in_(keys),
                OutboxMessage.offset_key == manual_offset(now))
         .group_by(OutboxMessage.milestone_key)
     )
@@ -90,7 +92,7 @@ def reminder_choices(session: Session, campaign_id: int, now: datetime) -> list[
         select(Assessment.state, func.count()).where(Assessment.campaign_id == campaign_id).group_by(Assessment.state)
     ).all())
     stones = list(session.scalars(select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign_id)
-                                  .order_by(CampaignMilestone.position)))
+                                  .order_by(col(CampaignMilestone.position))))
     reminded = _reminded_today(session, campaign_id, now, [ms.key for ms in stones])
     out = []
     for ms in stones:
@@ -105,6 +107,7 @@ def default_choice(choices: list[MilestoneChoice]) -> str | None:
     """The panel's preselected milestone: the first schools' milestone with schools behind that was
     not nudged today; then any with schools behind; a supervisor's own milestone ("0 trường")
     only when nothing else is left."""
+    wanted: Callable[[MilestoneChoice], object]
     for wanted in (
         lambda c: c.behind and c.actor == Actor.SCHOOL.value and not c.reminded_at,
         lambda c: c.behind and c.actor == Actor.SCHOOL.value,
@@ -157,6 +160,7 @@ def _checked(uow: UnitOfWork, campaign_id: int, milestone_key: str, now: datetim
 def _result(uow: UnitOfWork, plan: FanOutPlan, written: int, planned: int, now: datetime) -> NudgeResult:
     ms = uow.session.scalar(select(CampaignMilestone).where(
         CampaignMilestone.campaign_id == plan.campaign_id, CampaignMilestone.key == plan.milestone_key))
+    assert ms is not None  # plan_reminder refused an unknown milestone
     at, n = _reminded_today(uow.session, plan.campaign_id, now, [plan.milestone_key]).get(plan.milestone_key,
                                                                                             (None, 0))
     return NudgeResult(plan.offset_key, plan.late_schools, written, planned, plan.overdue, next_sending_instant(now),
@@ -176,7 +180,7 @@ def preview_reminder(engine: Engine, campaign_id: int, milestone_key: str, now: 
         plan = plan_reminder(uow.session, campaign_id, milestone_key, offset, now, skip_keys=existing,
                              base_url=base_url)
         ids = {r["unit_id"] for r in plan.rows if r.get("unit_id")}
-        names = dict(uow.session.execute(select(Unit.id, Unit.name).where(Unit.id.in_(ids))).all()) if ids else {}
+        names = dict(uow.session.execute(select(col(Unit.id), col(Unit.name)).where(col(Unit.id).in_(ids))).all()) if ids else {}
         result = _result(uow, plan, 0, len(plan.rows) + len(existing), now)
     return ReminderPreview(result, plan, names)
 
@@ -197,7 +201,7 @@ def remind_now(engine: Engine, campaign_id: int, milestone_key: str, now: dateti
 
 def sink_messages(session: Session, limit: int = 50) -> tuple[list[SinkMessage], int]:
     total = session.scalar(select(func.count()).select_from(SinkMessage)) or 0
-    rows = list(session.scalars(select(SinkMessage).order_by(SinkMessage.id.desc()).limit(limit)))
+    rows = list(session.scalars(select(SinkMessage).order_by(col(SinkMessage.id).desc()).limit(limit)))
     return rows, total
 
 
@@ -255,7 +259,7 @@ def mailbox_status(session: Session, now: datetime, *, failed_limit: int = 100) 
     """Workers alive (a beat within three periods and not stopped), queue counts, failed mail,
     and whether the relay has been failing long enough to warn about."""
     settings = load_settings()
-    beats = list(session.scalars(select(WorkerBeat).order_by(WorkerBeat.last_beat_at.desc()).limit(20)))
+    beats = list(session.scalars(select(WorkerBeat).order_by(col(WorkerBeat.last_beat_at).desc()).limit(20)))
     workers = [
         WorkerStatus(b.worker_id, b.hostname, b.pid, b.started_at, b.last_beat_at, b.last_send_at, b.last_error,
                      b.last_error_at,

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text
@@ -33,7 +34,7 @@ class MeetingInput:
     vote_against: int = 0
     vote_abstain: int = 0
     conclusions: str = ""
-    absent: list[dict] = field(default_factory=list)  # [{"full_name": …, "reason": …}]
+    absent: list[dict[str, Any]] = field(default_factory=list)  # [{"full_name": …, "reason": …}]
 
 
 def _text(value: object, what: str, *, required: bool = True, newlines: bool = False, max_len: int = 300) -> str:
@@ -108,7 +109,7 @@ def record_meeting(session: Session, assessment_id: int, m: MeetingInput, actor:
 def latest_meeting(session: Session, assessment_id: int) -> CommitteeMeeting | None:
     """The meeting the Biên bản prints (the last recorded); None when nothing was recorded."""
     return session.exec(select(CommitteeMeeting).where(CommitteeMeeting.assessment_id == assessment_id)
-                        .order_by(CommitteeMeeting.id.desc())).first()
+                        .order_by(col(CommitteeMeeting.id).desc())).first()
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _int(value: object, what: str, default: int | None = None) -> int:
         raise InvalidInput(f"{what} phải là số nguyên (nhận «{value}»)") from None
 
 
-def _absent(value: object) -> list[dict]:
+def _absent(value: object) -> list[dict[str, Any]]:
     """A list of {full_name, reason}, or lines / ';'-separated `Họ tên = lý do`."""
     if isinstance(value, list):
         return [x if isinstance(x, dict) else {"full_name": str(x), "reason": ""} for x in value]
@@ -168,7 +169,7 @@ def _absent(value: object) -> list[dict]:
     return out
 
 
-def meeting_input(values: dict) -> MeetingInput:
+def meeting_input(values: dict[str, Any]) -> MeetingInput:
     """The meeting facts from a form, a CLI or a YAML file (keys as in MeetingInput; `start`/`end`
     accepted for the times), every value checked with a Vietnamese message."""
     start = _when(values.get("started_at") or values.get("start"), "giờ bắt đầu")

@@ -18,7 +18,7 @@ from cdsflow.services.fanout import school_link, split_emails
 from cdsflow.storage.tables import Assessment, Campaign, Unit
 
 
-def enqueue_transactional(session: Session, kind: str, assessment_id: int, context: dict) -> None:
+def enqueue_transactional(session: Session, kind: str, assessment_id: int, context: dict[str, Any]) -> None:
     """Queue the mail for a state change of one assessment; the caller's commit sends it.
 
     kind: "returned" (context["reason"] required), "proposal_received", "recognised"

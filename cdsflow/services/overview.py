@@ -8,9 +8,10 @@ supervisor recognised it with a written override (kept in the history).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Case, Subquery, case, func
+from sqlmodel import Session, col, select
 
 from cdsflow.calendars.timeutil import TZ
 from cdsflow.kernel.errors import CdsError, NotFound
@@ -21,7 +22,7 @@ from cdsflow.storage.assessment_tables import AssessmentScore
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 
 
-def counted_level(external, own, column: str):
+def counted_level(external: Subquery, own: Subquery, column: str) -> Case[Any]:
     """SQL for the level that counts, from the external and self score rows (subqueries)."""
     return case((external.c.complete.is_(True), getattr(external.c, column)), else_=getattr(own.c, column))
 
@@ -49,14 +50,14 @@ def public_results(session: Session, campaign_id: int) -> PublicResults:
     rows = session.execute(
         select(Unit.name, Assessment.updated_at, counted_level(ext, own, "group1_level"),
                counted_level(ext, own, "group2_level"))
-        .join(Unit, Unit.id == Assessment.school_id)
+        .join(Unit, col(Unit.id) == Assessment.school_id)
         .outerjoin(ext, ext.c.assessment_id == Assessment.id).outerjoin(own, own.c.assessment_id == Assessment.id)
-        .where(Assessment.campaign_id.in_(ids), Assessment.state == Stage.PUBLISHED.value).order_by(Unit.name)
+        .where(col(Assessment.campaign_id).in_(ids), col(Assessment.state) == Stage.PUBLISHED.value).order_by(col(Unit.name))
     ).all()
     if not rows:  # nothing published yet: answer exactly as for a campaign that does not exist
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
     total = session.execute(
-        select(func.count()).select_from(Assessment).where(Assessment.campaign_id.in_(ids))
+        select(func.count()).select_from(Assessment).where(col(Assessment.campaign_id).in_(ids))
     ).scalar_one()
     return PublicResults(c.id, c.title, issuer.name if issuer else "", c.school_year,
                          [(n, at.astimezone(TZ).strftime("%d/%m/%Y") if at else "", g1, g2) for n, at, g1, g2 in rows],
@@ -87,9 +88,9 @@ def level_charts(session: Session, campaign_id: int) -> list[LevelChart]:
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
     rows = session.execute(
         select(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level, func.count())
-        .join(Assessment, Assessment.id == AssessmentScore.assessment_id)
-        .where(Assessment.campaign_id.in_(family_ids(session, campaign_id)))
-        .group_by(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level)
+        .join(Assessment, col(Assessment.id) == AssessmentScore.assessment_id)
+        .where(col(Assessment.campaign_id).in_(family_ids(session, campaign_id)))
+        .group_by(AssessmentScore.phase, col(AssessmentScore.group1_level), col(AssessmentScore.group2_level))
     ).all()
     if not rows:
         return []
@@ -119,7 +120,7 @@ def milestones(session: Session, campaign_id: int) -> list[tuple[str, str]]:
     """(key, title) of the campaign's milestones, in the calendar's order."""
     return [(k, t) for k, t in session.execute(
         select(CampaignMilestone.key, CampaignMilestone.title).where(CampaignMilestone.campaign_id == campaign_id)
-        .order_by(CampaignMilestone.position)
+        .order_by(col(CampaignMilestone.position))
     )]
 
 
@@ -128,7 +129,7 @@ def own_assessments(session: Session, unit_id: int | None) -> list[tuple[int, st
     if unit_id is None:
         return []
     rows = session.execute(
-        select(Assessment.id, Campaign.title, Assessment.state).join(Campaign, Campaign.id == Assessment.campaign_id)
-        .where(Assessment.school_id == unit_id).order_by(Assessment.campaign_id.desc())
+        select(Assessment.id, Campaign.title, Assessment.state).join(Campaign, col(Campaign.id) == Assessment.campaign_id)
+        .where(col(Assessment.school_id) == unit_id).order_by(col(Assessment.campaign_id).desc())
     ).all()
     return [(aid, title, Stage(state).label) for aid, title, state in rows]

@@ -8,8 +8,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_
 from sqlalchemy.orm import Session
+from sqlmodel import select
 
 from cdsflow.kernel.errors import InvalidInput
 
@@ -24,7 +25,7 @@ def like_pattern(q: str) -> str:
 
 def page_numbers(params: Mapping[str, Any], per_page: int = PER_PAGE) -> tuple[int, int]:
     """(page, per page) from a query string; a value that is not a whole number is refused."""
-    get = lambda k: str(params.get(k, "") or "").strip()  # noqa: E731
+    get: Callable[[str], str] = lambda k: str(params.get(k, "") or "").strip()  # noqa: E731
     try:
         return max(1, int(get("page") or 1)), min(MAX_PER_PAGE, max(1, int(get("per_page") or per_page)))
     except ValueError:
@@ -38,7 +39,7 @@ class ListSpec:
 
     sorts: dict[str, tuple[Any, str]]
     default_sort: str
-    search: tuple = ()
+    search: tuple[Any, ...] = ()
     filters: dict[str, tuple[Mapping[str, str] | None, Callable[[str], Any]]] = field(default_factory=dict)
     default_desc: bool = False
     tiebreak: Any = None  # a unique column: pages never share or lose a row
@@ -60,7 +61,7 @@ class PageQuery:
     def filter(self, name: str) -> str:
         return dict(self.filters).get(name, "")
 
-    def params(self, spec: ListSpec, **change) -> dict[str, str]:
+    def params(self, spec: ListSpec, **change: Any) -> dict[str, str]:
         """The query string of this request (with `change` applied), defaults left out."""
         filters = {**dict(self.filters), **{k: v for k, v in change.items() if k in spec.filters}}
         q = replace(self, **{k: v for k, v in change.items() if k not in spec.filters})
@@ -72,7 +73,7 @@ class PageQuery:
 
 def read_query(spec: ListSpec, params: Mapping[str, Any]) -> PageQuery:
     """A page request from a query string; an unknown sort or filter value is refused in Vietnamese."""
-    get = lambda k: str(params.get(k, "") or "").strip()  # noqa: E731
+    get: Callable[[str], str] = lambda k: str(params.get(k, "") or "").strip()  # noqa: E731
     sort = get("sort") or spec.default_sort
     if sort not in spec.sorts:
         raise InvalidInput(f"Không sắp xếp được theo «{sort}»")
@@ -92,13 +93,13 @@ def read_query(spec: ListSpec, params: Mapping[str, Any]) -> PageQuery:
 class Page:
     """One page of a list: its rows, how many matched, and the request it answers (page clamped)."""
 
-    rows: list
+    rows: list[Any]
     total: int
     pages: int
     query: PageQuery
     spec: ListSpec
 
-    def url(self, path: str, **change) -> str:
+    def url(self, path: str, **change: Any) -> str:
         from urllib.parse import urlencode
 
         params = self.query.params(self.spec, **change)
@@ -109,14 +110,14 @@ class Page:
         return self.url(path, sort=key, desc=(self.query.sort == key and not self.query.desc), page=1)
 
 
-def conditions(spec: ListSpec, query: PageQuery) -> list:
+def conditions(spec: ListSpec, query: PageQuery) -> list[Any]:
     where = [cond(value) for name, value in query.filters for cond in [spec.filters[name][1]]]
     if query.q and spec.search:
         where.append(or_(*[c.ilike(like_pattern(query.q)) for c in spec.search]))
     return where
 
 
-def run(session: Session, stmt, spec: ListSpec, query: PageQuery) -> Page:
+def run(session: Session, stmt: Select[*tuple[Any, ...]], spec: ListSpec, query: PageQuery) -> Page:
     """`stmt` (a select of the rows, already limited to what the user may see) searched, filtered,
     counted, sorted and cut to the asked page (a page past the end shows the last one)."""
     stmt = stmt.where(*conditions(spec, query))

@@ -12,12 +12,12 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from cdsflow.documents import contexts as cx
 from cdsflow.documents import paper_sections
@@ -36,6 +36,7 @@ from cdsflow.services.campaigns import family_ids
 from cdsflow.services.lookups import campaign_milestones
 from cdsflow.services.meetings import latest_meeting
 from cdsflow.services.results import (
+    CriterionRow,
     NoResults,
     SchoolResults,
     override_reason,
@@ -58,6 +59,9 @@ from cdsflow.workflow.paper_gates import (
     refusals,
     refuse,
 )
+
+if TYPE_CHECKING:  # dossier imports this module
+    pass
 
 # Which unit issues each type: the school, or the campaign's issuing authority.
 SCHOOL_TYPES = {"ke_hoach", "qd_hoi_dong", "bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao", "bia_ho_so"}
@@ -100,7 +104,7 @@ class Loaded:
 
 
 def _unit_by_code(session: Session, code: str) -> Unit:
-    unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    unit: Unit | None = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
     if unit is None:
         raise NotFound(f"Không tìm thấy đơn vị có mã «{code}»")
     return unit
@@ -121,11 +125,12 @@ def load(session: Session, campaign_id: int | None, school_code: str | None = No
             raise InvalidInput("Cần chỉ rõ trường (--school) hoặc đợt đánh giá (--campaign)")
         campaign_id = session.execute(
             select(Assessment.campaign_id).where(Assessment.school_id == school.id)
-            .order_by(Assessment.campaign_id.desc())).scalars().first()
+            .order_by(col(Assessment.campaign_id).desc())).scalars().first()
         if campaign_id is None:
             raise NotFound(f"Trường «{school.code}» chưa tham gia đợt đánh giá nào")
     campaign = _campaign(session, campaign_id)
     authority = session.get(Unit, campaign.issuer_id)
+    assert authority is not None  # foreign key
     loaded = Loaded(campaign=campaign, authority=authority, school=school)
     loaded.milestones = campaign_milestones(session, campaign.id)
     if school is not None:
@@ -135,7 +140,7 @@ def load(session: Session, campaign_id: int | None, school_code: str | None = No
         if loaded.assessment is None:
             raise NotFound(f"Trường «{school.code}» không có trong đợt đánh giá số {campaign.id}")
         loaded.members = list(session.execute(select(CommitteeMember).where(
-            CommitteeMember.assessment_id == loaded.assessment.id).order_by(CommitteeMember.position_order)).scalars())
+            col(CommitteeMember.assessment_id) == loaded.assessment.id).order_by(col(CommitteeMember.position_order))).scalars())
     return loaded
 
 
@@ -151,11 +156,11 @@ def load_many(session: Session, campaign_id: int, school_codes: Sequence[str]) -
     if missing:
         raise NotFound(f"Có trường không thuộc đợt đánh giá số {campaign.id}", details=missing[:10])
     sup_ids = {u.supervisor_id for u, _ in rows if u.supervisor_id}
-    supervisors = {u.id: u for u in session.execute(select(Unit).where(Unit.id.in_(sup_ids))).scalars()} if sup_ids else {}
+    supervisors = {u.id: u for u in session.execute(select(Unit).where(col(Unit.id).in_(sup_ids))).scalars()} if sup_ids else {}
     members: dict[int, list[CommitteeMember]] = {}
     for m in session.execute(select(CommitteeMember).where(
-            CommitteeMember.assessment_id.in_([a.id for _, a in rows]))
-            .order_by(CommitteeMember.assessment_id, CommitteeMember.position_order)).scalars():
+            col(CommitteeMember.assessment_id).in_([a.id for _, a in rows]))
+            .order_by(col(CommitteeMember.assessment_id), col(CommitteeMember.position_order))).scalars():
         members.setdefault(m.assessment_id, []).append(m)
     out = []
     for code in school_codes:
@@ -202,13 +207,13 @@ def _issued(session: Session, doc_type: str, campaign_id: int, school_id: int | 
     """Numbered papers of a type still in force (not voided, not replaced), newest first."""
     stmt = select(GeneratedDocument).where(GeneratedDocument.doc_type == doc_type,
                                            GeneratedDocument.campaign_id == campaign_id,
-                                           GeneratedDocument.number.is_not(None),
+                                           col(GeneratedDocument.number).is_not(None),
                                            GeneratedDocument.status == ISSUED)
     if school_id is not None:
         stmt = stmt.where(GeneratedDocument.school_id == school_id)
     else:  # the campaign's own paper: a school's paper of the same type is another paper
-        stmt = stmt.where(GeneratedDocument.school_id.is_(None))
-    return list(session.execute(stmt.order_by(GeneratedDocument.id.desc())).scalars())
+        stmt = stmt.where(col(GeneratedDocument.school_id).is_(None))
+    return list(session.execute(stmt.order_by(col(GeneratedDocument.id).desc())).scalars())
 
 
 def _latest(session: Session, doc_type: str, campaign_id: int, school_id: int | None) -> GeneratedDocument | None:
@@ -247,6 +252,7 @@ def paper_facts(session: Session, ld: Loaded, needs: Sequence[str] = ()) -> Pape
     """What is stored about the school's file, as the paper gates read it; only the facts the
     paper's requirements (`needs`) look at are queried (bulk generation runs this per school)."""
     a = ld.assessment
+    assert a is not None  # facts are of a school's file
     answered, unscored = False, 0
     if "self_scored" in needs:
         try:
@@ -266,22 +272,23 @@ def paper_facts(session: Session, ld: Loaded, needs: Sequence[str] = ()) -> Pape
         override=bool(override_reason(event)), decision_number=decision.number_line if decision else "")
 
 
-def _group_dicts(res: SchoolResults) -> list[dict]:
+def _group_dicts(res: SchoolResults) -> list[dict[str, Any]]:
     return [{"group_code": g.code, "group_name": g.name, "max_points": g.max_points, "points": g.points,
              "level": g.level} for g in res.groups]
 
 
-def _criteria_dicts(res: SchoolResults) -> list[dict]:
-    points = (lambda r: r.self_points) if res.phase == "self" else (lambda r: r.external_points)
+def _criteria_dicts(res: SchoolResults) -> list[dict[str, Any]]:
+    points: Callable[[CriterionRow], Decimal | None] = (
+        (lambda r: r.self_points) if res.phase == "self" else (lambda r: r.external_points))
     return [{"code": r.code, "group_code": r.group_code, "name": r.name, "max_points": r.max_points,
              "points": points(r), "evidence": list(r.evidence), "note": ""} for r in res.criteria]
 
 
-def _mandatory_dicts(res: SchoolResults) -> list[dict]:
+def _mandatory_dicts(res: SchoolResults) -> list[dict[str, Any]]:
     return [{"criterion": m.code, "met": bool(m.met)} for m in res.mandatory]
 
 
-def _meeting_dict(session: Session, assessment_id: int) -> dict | None:
+def _meeting_dict(session: Session, assessment_id: int) -> dict[str, Any] | None:
     m = latest_meeting(session, assessment_id)
     if m is None:
         return None
@@ -304,10 +311,10 @@ def _campaign_schools(session: Session, campaign_id: int, code: str | None = Non
     """The campaign's schools (its child campaigns' too); for an authority's campaign-wide paper,
     only those at the stages its gate (document_types.yaml) names."""
     ids = family_ids(session, campaign_id)
-    query = (select(Assessment, Unit).join(Unit, Unit.id == Assessment.school_id)
-             .where(Assessment.campaign_id.in_(ids)).order_by(Unit.code))
+    query = (select(Assessment, Unit).join(Unit, col(Unit.id) == Assessment.school_id)
+             .where(col(Assessment.campaign_id).in_(ids)).order_by(col(Unit.code)))
     if code in CAMPAIGN_TYPES and document_types()[code].stages:
-        query = query.where(Assessment.state.in_([s.value for s in document_types()[code].stages]))
+        query = query.where(col(Assessment.state).in_([s.value for s in document_types()[code].stages]))
     return [(a, u) for a, u in session.execute(query).all()]
 
 
@@ -317,7 +324,7 @@ def _date(value: Any) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _recognitions(session: Session, c: Campaign, replacing: GeneratedDocument | None) -> tuple[list[dict], list[str]]:
+def _recognitions(session: Session, c: Campaign, replacing: GeneratedDocument | None) -> tuple[list[dict[str, Any]], list[str]]:
     """The annex rows of a QĐ công nhận: recognised schools not already listed by another decision
     in force, each with the results the recognition settled; and the schools whose results are missing."""
     listed = {code for d in _issued(session, "qd_cong_nhan", c.id, None) if replacing is None or d.id != replacing.id
@@ -338,8 +345,8 @@ def _recognitions(session: Session, c: Campaign, replacing: GeneratedDocument | 
     return rows, missing
 
 
-def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict, *,
-                  replacing: GeneratedDocument | None = None) -> dict:
+def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any], *,
+                  replacing: GeneratedDocument | None = None) -> dict[str, Any]:
     """Dispatch to the pure builder of `code` with rows already loaded; results come from the
     stored data through `workflow.services.results` (never from the data file)."""
     c, school = ld.campaign, ld.school
@@ -351,8 +358,8 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
     return _build_context(session, code, ld, issue, data, replacing=replacing)
 
 
-def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict, *,
-                   replacing: GeneratedDocument | None = None) -> dict:
+def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any], *,
+                   replacing: GeneratedDocument | None = None) -> dict[str, Any]:
     c, school = ld.campaign, ld.school
     if data.get("sections") and code not in paper_sections.PAPERS:  # typed text is never dropped without a word
         raise InvalidInput("Văn bản này chưa soạn nội dung theo mục (--text)", details=[
@@ -368,12 +375,15 @@ def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: 
     if code == "qd_hoi_dong":
         return cx.qd_hoi_dong(school, c, ld.members, issue)
     if code in RESULT_TYPES:
+        assert ld.assessment is not None  # a school paper
         res = school_results(session, ld.assessment.id, "self")
         groups = _group_dicts(res)
     if code == "bien_ban":
+        assert ld.assessment is not None  # load() set the school's rows
         return cx.bien_ban(school, c, ld.members, groups, issue, meeting=_meeting_dict(session, ld.assessment.id),
                            mandatory=_mandatory_dicts(res), discussion=data.get("discussion", []))
     if code == "qd_phe_duyet":
+        assert school is not None and ld.supervisor is not None  # load() set the school's rows
         head = settings_for(session, school).head_title or "Hiệu trưởng"
         return cx.qd_phe_duyet(
             school, c, groups, issue, supervisor_name=ld.supervisor.name,
@@ -382,10 +392,12 @@ def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: 
             minutes_ref=_ref(_latest(session, "bien_ban", c.id, school.id), "Biên bản", school.name),
             report_due=_date(data.get("report_due")), overall_level=res.overall_level)
     if code == "to_trinh":
+        assert ld.supervisor is not None  # load() set the school's rows
         return cx.to_trinh(school, c, groups, issue, supervisor_name=ld.supervisor.name,
                            requested_level=data.get("requested_level"),
                            attachments=data.get("attachments", [document_types()[d].name for d in cx.DEFAULT_DOSSIER[2:]]))
     if code == "bao_cao":
+        assert ld.supervisor is not None  # load() set the school's rows
         return cx.bao_cao(school, c, _criteria_dicts(res), groups, issue,
                           addressees=[ld.supervisor.name], profile=data.get("profile"),
                           strengths=data.get("strengths", []), weaknesses=data.get("weaknesses", []),
@@ -393,6 +405,7 @@ def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: 
     if code == "bia_ho_so":
         return cx.bia_ho_so(school, c, day=issue.issued_on or issue.planned, contents=data.get("dossier", cx.DEFAULT_DOSSIER))
     if code == "giay_chung_nhan":
+        assert ld.assessment is not None  # load() set the school's rows
         setting = settings_for(session, ld.authority)
         res = recognised_results(session, ld.assessment.id)
         decision = _recognition_decision(session, ld.assessment)
@@ -413,6 +426,7 @@ def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: 
         period = data.get("period") or [None, None]
         review = next((m for m in ld.milestones if m.stage == Stage.EXTERNAL_REVIEW.value and m.due_at), None)
         if review is not None and not period[1]:
+            assert review.due_at is not None  # chosen for its deadline
             period = [review.opens_at.astimezone(VN_TZ).date() if review.opens_at else None,
                       review.due_at.astimezone(VN_TZ).date()]
         return cx.qd_doan_danh_gia(ld.authority, c, data.get("team") or [], visits, issue,
@@ -435,7 +449,7 @@ def _check_code(code: str) -> None:
 
 
 def gate(session: Session, code: str, ld: Loaded, *, draft: bool = False,
-         replacing: GeneratedDocument | None = None, data: dict | None = None) -> list[str]:
+         replacing: GeneratedDocument | None = None, data: dict[str, Any] | None = None) -> list[str]:
     """Why `code` may not be issued now (the table in document_types.yaml); empty: it may."""
     if code in ap.CODES:
         return ap.gate(session, code, ld, draft=draft)
@@ -463,7 +477,7 @@ def _archive_units(setting: DocumentSetting, issuer: Unit) -> list[str]:
     return ["HĐTĐG"] if issuer.kind == "school" else []  # a school's papers are drafted by its council
 
 
-def _recipients(session: Session, code: str, ld: Loaded, issuer: Unit, data: dict) -> list[tuple[str, str]]:
+def _recipients(session: Session, code: str, ld: Loaded, issuer: Unit, data: dict[str, Any]) -> list[tuple[str, str]]:
     """Nơi nhận: the superior "(để b/c)" (unless the paper is addressed to it: "Như trên"), then
     the addressees the data file names."""
     out: list[tuple[str, str]] = []
@@ -478,7 +492,7 @@ def _backdating(session: Session, issuer_id: int, year: int, series: str, number
     """A warning when the date falls before the date of the previous number of the series."""
     prev = session.execute(select(GeneratedDocument).where(
         GeneratedDocument.unit_id == issuer_id, GeneratedDocument.year == year, GeneratedDocument.series == series,
-        GeneratedDocument.number < number).order_by(GeneratedDocument.number.desc())).scalars().first()
+        col(GeneratedDocument.number) < number).order_by(col(GeneratedDocument.number).desc())).scalars().first()
     if prev is None or not prev.issued_on or date.fromisoformat(prev.issued_on) <= day:
         return ""
     return (f"Ngày ban hành {vn.short_date(day)} trước ngày của số liền trước "
@@ -486,7 +500,7 @@ def _backdating(session: Session, issuer_id: int, year: int, series: str, number
 
 
 def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = False, issued_on: date | None = None,
-                   data: dict | None = None, actor: str = "", on_existing: str | None = None,
+                   data: dict[str, Any] | None = None, actor: str = "", on_existing: str | None = None,
                    reason: str = "", draft_replaces: bool = False) -> GeneratedDocument:
     """Ask the gate, take a number (unless draft), build the context and store the record; the
     caller commits. Refused (`PaperRefused`) when what the paper would say is not true yet; a
@@ -563,7 +577,7 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
 
 
 def generate(engine: Engine, code: str, *, school_code: str | None = None, campaign_id: int | None = None,
-             draft: bool = False, issued_on: date | None = None, data: dict | None = None, actor: str = "",
+             draft: bool = False, issued_on: date | None = None, data: dict[str, Any] | None = None, actor: str = "",
              on_existing: str | None = None, reason: str = "") -> tuple[GeneratedDocument, bytes]:
     """One paper (for a school, or a campaign-wide paper of the authority): gated, stored, then rendered."""
     _check_code(code)
@@ -581,7 +595,7 @@ def generate(engine: Engine, code: str, *, school_code: str | None = None, campa
 
 
 def section_defaults(engine: Engine, code: str, campaign_id: int, school_code: str | None = None,
-                     data: dict | None = None) -> dict[str, str]:
+                     data: dict[str, Any] | None = None) -> dict[str, str]:
     """Each editable section of `code` as the paper would print it now (documents/paper_sections.py):
     a draft built from stored data and thrown away; refused like the paper itself when data is missing."""
     if code not in paper_sections.PAPERS:
@@ -606,7 +620,7 @@ def file_name(record: GeneratedDocument, school_code: str | None) -> str:
     return f"{_safe(school_code or 'chung')}-{record.doc_type}-{number}-{record.id}.docx"
 
 
-def _render_job(job: tuple[str, dict, str, str]) -> str:
+def _render_job(job: tuple[str, dict[str, Any], str, str]) -> str:
     """Worker: render one stored context to a file; returns the content hash."""
     code, context, template_hash, path = job
     content = render(code, context, expected_hash=template_hash)
@@ -621,7 +635,7 @@ class BulkResult:
 
 
 def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: Path, *, draft: bool = False,
-                          issued_on: date | None = None, data: dict | None = None, actor: str = "",
+                          issued_on: date | None = None, data: dict[str, Any] | None = None, actor: str = "",
                           workers: int = 2, progress: Callable[[int, int], None] | None = None,
                           chunk: int = 500, on_existing: str | None = None, reason: str = "") -> BulkResult:
     """One paper per school that qualifies (or the campaign-wide one), rendered in `workers`
@@ -640,7 +654,7 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
     with UnitOfWork(engine) as uow:
         _campaign(uow.session, campaign_id)
         codes = [u.code for _, u in _campaign_schools(uow.session, campaign_id)]
-    jobs: list[tuple[str, dict, str, str]] = []
+    jobs: list[tuple[str, dict[str, Any], str, str]] = []
     ids: list[int] = []
     skipped: list[tuple[str, str]] = []
     for start in range(0, len(codes), chunk):
@@ -672,7 +686,9 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
                 progress(len(hashes), len(jobs))
     with UnitOfWork(engine) as uow:
         for doc_id, h in zip(ids, hashes):
-            uow.session.get(GeneratedDocument, doc_id).content_sha256 = h
+            doc = uow.session.get(GeneratedDocument, doc_id)
+            assert doc is not None  # numbered above
+            doc.content_sha256 = h
         uow.commit()
     return BulkResult([Path(j[3]) for j in jobs], skipped)
 
@@ -687,7 +703,7 @@ def reproduce(engine: Engine, document_id: int) -> bytes:
     return render(code, context, expected_hash=template_hash)
 
 
-def dossier_order(extra: dict | None) -> list[str]:
+def dossier_order(extra: dict[str, Any] | None) -> list[str]:
     """The binding order a calendar asks for (`dossier: [...]` in its extra data), else the default
     of the Hải Phòng seed: bìa, tờ trình, biên bản, báo cáo, quyết định phê duyệt."""
     order = list((extra or {}).get("dossier") or cx.DEFAULT_DOSSIER)

@@ -8,8 +8,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import CursorResult, delete, func, or_, update
+from sqlmodel import col, select
 
 from cdsflow.calendars.timeutil import vn_datetime
 from cdsflow.kernel.errors import InvalidInput
@@ -47,7 +49,7 @@ def link_url(base_url: str, token: str) -> str:
 
 
 def link_rows(account: Account, purpose: str, *, base_url: str, now: datetime, unit_name: str = "",
-              settings: MailSettings | None = None) -> tuple[dict, dict]:
+              settings: MailSettings | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(token row, outbox row) of a new link for `account`: rendered, not written. The bulk
     creation writes thousands of them in a few statements."""
     settings = settings or load_settings()
@@ -78,8 +80,8 @@ def send_link(uow: UnitOfWork, account: Account, purpose: str, *, base_url: str 
         raise InvalidInput(f"Tài khoản «{account.username}» chưa có địa chỉ thư: không gửi được liên kết.")
     now = _now(now)
     settings = load_settings()
-    uow.session.execute(delete(PasswordToken).where(PasswordToken.account_id == account.id,
-                                                    PasswordToken.used_at.is_(None)))
+    uow.session.execute(delete(PasswordToken).where(col(PasswordToken.account_id) == account.id,
+                                                    col(PasswordToken.used_at).is_(None)))
     token_row, mail = link_rows(account, purpose, base_url=base_url or settings.base_url, now=now,
                                 unit_name=unit_name, settings=settings)
     uow.session.add(PasswordToken(**token_row))
@@ -109,9 +111,9 @@ def request_reset(uow: UnitOfWork, login: str, *, client: str, base_url: str | N
         uow.commit()
         return
     matches = uow.session.execute(select(Account).where(
-        Account.active.is_(True), Account.email != "",
-        or_(Account.username == account_svc.normalise_username(login)[:64], func.lower(Account.email) == login.lower()),
-    ).order_by(Account.id).limit(5)).scalars().all()
+        col(Account.active).is_(True), col(Account.email) != "",
+        or_(col(Account.username) == account_svc.normalise_username(login)[:64], func.lower(col(Account.email)) == login.lower()),
+    ).order_by(col(Account.id)).limit(5)).scalars().all()
     for account in matches:
         if account_svc._bump(uow, f"resetacct:{account.id}", now) <= RESETS_PER_ACCOUNT:
             send_link(uow, account, RESET, base_url=base_url, now=now)
@@ -122,7 +124,7 @@ def account_for_link(uow: UnitOfWork, token: str, *, now: datetime | None = None
     """The account a still-valid link is for, and the link's purpose; else a clear refusal."""
     if not token or len(token) > 200:
         raise InvalidInput(DEAD_LINK)
-    row = uow.session.execute(select(PasswordToken, Account).join(Account, Account.id == PasswordToken.account_id)
+    row = uow.session.execute(select(PasswordToken, Account).join(Account, col(Account.id) == PasswordToken.account_id)
                               .where(PasswordToken.id == _token_id(token))).first()
     if row is None or row[0].used_at is not None or row[0].expires_at <= _now(now) or not row[1].active:
         raise InvalidInput(DEAD_LINK)
@@ -134,8 +136,8 @@ def spend_link(uow: UnitOfWork, token: str, password: str, confirm: str, *, now:
     even a concurrent one, is refused). Ends every session of the account."""
     now = _now(now)
     account, _purpose = account_for_link(uow, token, now=now)
-    spent = uow.session.execute(update(PasswordToken).where(
-        PasswordToken.id == _token_id(token), PasswordToken.used_at.is_(None), PasswordToken.expires_at > now,
+    spent: CursorResult[Any] = uow.session.execute(update(PasswordToken).where(  # type: ignore[assignment]  # an UPDATE
+        col(PasswordToken.id) == _token_id(token), col(PasswordToken.used_at).is_(None), col(PasswordToken.expires_at) > now,
     ).values(used_at=now))
     if spent.rowcount != 1:
         uow.rollback()

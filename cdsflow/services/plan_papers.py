@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from typing import Any
 
-from sqlalchemy import select
-from sqlmodel import Session
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.documents import contexts as cx
@@ -24,7 +25,7 @@ from cdsflow.services.campaigns import family_ids
 from cdsflow.services.lookups import campaign_milestones
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import DocumentSetting
-from cdsflow.storage.tables import Assessment, Campaign, Unit
+from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.paper_gates import refuse
 
 TEXTS = {"ke_hoach": cp.PLAN_TEXTS, "cong_van_trien_khai": cp.LETTER_TEXTS}
@@ -118,7 +119,8 @@ def _contact(setting: DocumentSetting | None, unit: Unit) -> tuple[cp.Contact | 
     return cp.Contact(s.contact_name, s.contact_title, s.contact_email, s.contact_phone), ""
 
 
-def inputs(session: Session, code: str, campaign: Campaign, issuer: Unit, milestones) -> PlanInputs:
+def inputs(session: Session, code: str, campaign: Campaign, issuer: Unit,
+           milestones: list[CampaignMilestone]) -> PlanInputs:
     """Everything the paper's defaults and căn cứ need; refused with every missing piece at once."""
     reasons = []
     references, listed, why = _calendar(campaign, issuer.name, required=code == "ke_hoach")
@@ -154,7 +156,7 @@ def _addressees(session: Session, campaign: Campaign, issuer: Unit, area: str) -
     schools = list(session.execute(select(Unit).join(Assessment, Assessment.school_id == Unit.id)
                                    .where(Assessment.campaign_id.in_(family_ids(session, campaign.id)))).scalars())
     sup_ids = {s.supervisor_id for s in schools if s.supervisor_id and s.supervisor_id != issuer.id}
-    bureaus = list(session.execute(select(Unit).where(Unit.id.in_(sup_ids))).scalars()) if sup_ids else []
+    bureaus = list(session.execute(select(Unit).where(col(Unit.id).in_(sup_ids))).scalars()) if sup_ids else []
     direct = [s for s in schools if s.supervisor_id in (None, issuer.id)]
     return cp.addressee_names(bureaus, direct, issuer, area)
 
@@ -165,8 +167,8 @@ def defaults(session: Session, code: str, campaign: Campaign, issuer: Unit) -> d
     return sx.default_texts(TEXTS[code], got.values, got.appended)
 
 
-def build(session: Session, code: str, campaign: Campaign, issuer: Unit, milestones, issue: Issue,
-          data: dict) -> dict:
+def build(session: Session, code: str, campaign: Campaign, issuer: Unit, milestones: list[CampaignMilestone], issue: Issue,
+          data: dict[str, Any]) -> dict[str, Any]:
     """The paper's context: defaults, replaced section by section by the officer's text (`data["sections"]`)."""
     got = inputs(session, code, campaign, issuer, milestones)
     name = TEXTS[code]
@@ -180,7 +182,7 @@ def build(session: Session, code: str, campaign: Campaign, issuer: Unit, milesto
                                   addressees=got.addressees, unit_code=data.get("unit_code", "VP"))
 
 
-def default_texts(engine, code: str, campaign_id: int) -> dict[str, str]:
+def default_texts(engine: Engine, code: str, campaign_id: int) -> dict[str, str]:
     """`defaults` for a campaign by number (the CLI's «docs text»)."""
     if code not in TEXTS:
         raise InvalidInput(f"Văn bản «{code}» không có nội dung soạn theo mục", details=[f"chọn: {', '.join(TEXTS)}"])
@@ -188,4 +190,6 @@ def default_texts(engine, code: str, campaign_id: int) -> dict[str, str]:
         campaign = uow.session.get(Campaign, campaign_id)
         if campaign is None:
             raise NotFound(f"Không tìm thấy kế hoạch (đợt đánh giá) số {campaign_id}")
-        return defaults(uow.session, code, campaign, uow.session.get(Unit, campaign.issuer_id))
+        issuer = uow.session.get(Unit, campaign.issuer_id)
+        assert issuer is not None  # foreign key
+        return defaults(uow.session, code, campaign, issuer)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col, select
 
 from cdsflow.calendars import timeutil
 from cdsflow.calendars.model import Milestone, ReminderPolicy
@@ -22,7 +23,9 @@ from cdsflow.workflow.rulebook import rule
 # Campaigns whose schools still have deadlines to be reminded of.
 # Campaigns whose reminders run: the statuses the rulebook's `remind` allows (a draft, published or
 # closed campaign reminds nobody).
-ACTIVE = tuple(s.value for s in CampaignStatus if s in rule("remind").campaign)
+_REMIND_STATUSES = rule("remind").campaign
+assert _REMIND_STATUSES is not None  # the rule names its statuses
+ACTIVE = tuple(s.value for s in CampaignStatus if s in _REMIND_STATUSES)
 JOB_PREFIX = "remind"
 
 
@@ -64,7 +67,7 @@ def sweep_day(offset_key: str) -> date | None:
     return date.fromisoformat(offset_key.removeprefix(SWEEP)) if offset_key.startswith(SWEEP) else None
 
 
-def sweeps_for(campaign_id: int, rows: list, day: date) -> list[PlannedReminder]:
+def sweeps_for(campaign_id: int, rows: list[Any], day: date) -> list[PlannedReminder]:
     """Pure: a relative milestone has no date of its own; each working day one sweep looks for the
     schools one of whose own reminder points (from their own deadline) falls on that day."""
     if not timeutil.is_working_day(day):
@@ -93,7 +96,8 @@ def campaign_reminders(session: Session, campaign_id: int, *, after: datetime | 
                        day: date | None = None) -> list[PlannedReminder]:
     """The campaign's dated points, plus the sweeps of its relative milestones on `day`."""
     rows = list(session.scalars(
-        select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign_id).order_by(CampaignMilestone.position)
+        select(CampaignMilestone).where(col(CampaignMilestone.campaign_id) == campaign_id)
+        .order_by(col(CampaignMilestone.position))
     ))
     out = reminders_for(campaign_id, rows, after=after)
     if day is not None:

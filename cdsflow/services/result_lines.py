@@ -5,9 +5,11 @@ the bulk import) call `refresh` in their own transaction; `rebuild` fills the ta
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, literal, select
+from sqlalchemy import Case, Select, and_, case, delete, func, insert, literal
 from sqlalchemy.orm import Session, aliased
+from sqlmodel import col, select
 
 from cdsflow.storage.assessment_tables import AssessmentScore
 from cdsflow.storage.listing_tables import AssessmentResult
@@ -16,23 +18,24 @@ from cdsflow.storage.tables import Assessment, Campaign
 CHUNK = 500
 
 
-def _select(ids: list[int] | None):
+def _select(ids: list[int] | None) -> Select[*tuple[Any, ...]]:
     own = aliased(AssessmentScore, name="own")
     ext = aliased(AssessmentScore, name="ext")
     counts = func.coalesce(ext.complete, literal(False))
 
-    def counted(column: str):
-        return case((ext.complete.is_(True), getattr(ext, column)), else_=getattr(own, column))
+    def counted(column: str) -> Case[Any]:
+        return case((col(ext.complete).is_(True), getattr(ext, column)), else_=getattr(own, column))
 
-    stmt = (select(Assessment.id, Assessment.campaign_id, func.coalesce(Campaign.parent_id, Campaign.id),
+    stmt: Select[*tuple[Any, ...]]  # sqlmodel types select() up to 4 columns: the wide one below is checked loosely
+    stmt = (select(col(Assessment.id), col(Assessment.campaign_id), func.coalesce(col(Campaign.parent_id), col(Campaign.id)),  # type: ignore[call-overload, misc]
                    own.group1_total, own.group1_level, own.group2_total, own.group2_level,
                    ext.group1_total, ext.group1_level, ext.group2_total, ext.group2_level, counts,
                    counted("group1_level"), counted("group2_level"))
             .select_from(Assessment).join(Campaign, Campaign.id == Assessment.campaign_id)
-            .outerjoin(own, and_(own.assessment_id == Assessment.id, own.phase == "self"))
-            .outerjoin(ext, and_(ext.assessment_id == Assessment.id, ext.phase == "external"))
-            .where(own.id.is_not(None) | ext.id.is_not(None)))
-    return stmt if ids is None else stmt.where(Assessment.id.in_(ids))
+            .outerjoin(own, and_(col(own.assessment_id) == Assessment.id, col(own.phase) == "self"))
+            .outerjoin(ext, and_(col(ext.assessment_id) == Assessment.id, col(ext.phase) == "external"))
+            .where(col(own.id).is_not(None) | col(ext.id).is_not(None)))
+    return stmt if ids is None else stmt.where(col(Assessment.id).in_(ids))
 
 
 _COLUMNS = ["assessment_id", "campaign_id", "root_id", "self1", "self1_level", "self2", "self2_level", "ext1",
@@ -44,7 +47,7 @@ def refresh(session: Session, assessment_ids: Iterable[int]) -> None:
     the caller commits)."""
     ids = sorted(set(assessment_ids))
     session.flush()
-    table = AssessmentResult.__table__
+    table = AssessmentResult.__table__  # type: ignore[attr-defined]  # SQLModel sets it
     for i in range(0, len(ids), CHUNK):
         chunk = ids[i:i + CHUNK]
         session.execute(delete(table).where(table.c.assessment_id.in_(chunk)))
@@ -53,7 +56,7 @@ def refresh(session: Session, assessment_ids: Iterable[int]) -> None:
 
 def rebuild(session: Session) -> int:
     """Every line again from `assessment_score`; returns how many lines there are."""
-    table = AssessmentResult.__table__
+    table = AssessmentResult.__table__  # type: ignore[attr-defined]  # SQLModel sets it
     session.execute(delete(table))
     session.execute(insert(table).from_select(_COLUMNS, _select(None)))
     return session.execute(select(func.count()).select_from(table)).scalar_one()
@@ -62,7 +65,7 @@ def rebuild(session: Session) -> int:
 def fill_if_missing(session: Session) -> int:
     """After an upgrade from a version without `assessment_result`: its lines, once, when the table is
     empty while scores exist (the lists and their filters read only this table). Returns lines written."""
-    table = AssessmentResult.__table__
+    table = AssessmentResult.__table__  # type: ignore[attr-defined]  # SQLModel sets it
     if session.execute(select(func.count()).select_from(table)).scalar_one():
         return 0
     if not session.execute(select(func.count()).select_from(AssessmentScore)).scalar_one():

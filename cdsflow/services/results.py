@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from cdsflow.assessment.scoring import score
+from cdsflow.assessment.scoring import ScoreResult, score
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.services.indexsets import index_set_for_assessment
-from cdsflow.services.lookups import recognition_decision  # noqa: F401 - also this module's interface
+from cdsflow.services.lookups import recognition_decision as recognition_decision  # also this module's interface
 from cdsflow.services.scoring import PHASE_LABELS, PHASES, list_evidence, load_answers
 from cdsflow.services.sends import sent_self_answers
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Unit
@@ -127,7 +127,7 @@ def school_results(session: Session, assessment_id: int, phase: str = "self") ->
         code = criterion_code if criterion_code in index_set.criteria else criterion_of.get(criterion_code, "")
         evidence.setdefault(code, []).append(" ".join(x for x in (number, title) if x))
 
-    def points(r, code: str) -> Decimal | None:
+    def points(r: ScoreResult | None, code: str) -> Decimal | None:
         if r is None:
             return None
         crit = index_set.criteria[code]
@@ -149,7 +149,7 @@ def recognition_event(session: Session, assessment_id: int) -> AssessmentEvent |
     """The latest `recognise` step of the assessment's history (after a return, the new one)."""
     return session.exec(select(AssessmentEvent).where(AssessmentEvent.assessment_id == assessment_id,
                                                       AssessmentEvent.trigger == "recognise")
-                        .order_by(AssessmentEvent.id.desc())).first()
+                        .order_by(col(AssessmentEvent.id).desc())).first()
 
 
 def override_reason(event: AssessmentEvent | None) -> str:

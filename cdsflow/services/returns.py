@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cdsflow.kernel.stages import Stage
 from cdsflow.storage.tables import Assessment, AssessmentEvent
@@ -29,7 +29,7 @@ def open_return(session: Session, assessment_id: int) -> ReturnNote | None:
     # other same-stage entries of the history do not count).
     event = session.exec(select(AssessmentEvent).where(
         AssessmentEvent.assessment_id == assessment_id, AssessmentEvent.from_state != AssessmentEvent.to_state)
-        .order_by(AssessmentEvent.id.desc())).first()
+        .order_by(col(AssessmentEvent.id).desc())).first()
     if event is None or event.trigger != RETURN_TRIGGER:
         return None
     notes = (event.details or {}).get("criteria") or {}

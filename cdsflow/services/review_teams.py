@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlmodel import Session
+from sqlalchemy import delete, insert, update
+from sqlmodel import Session, col, select
 
 from cdsflow.calendars.timeutil import TZ
 from cdsflow.kernel.errors import InvalidInput, NotFound
@@ -137,8 +138,8 @@ def review_period(uow: UnitOfWork, campaign_id: int) -> tuple[date | None, date 
     m = uow.session.execute(
         select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign_id,
                                         CampaignMilestone.stage == Stage.EXTERNAL_REVIEW.value,
-                                        CampaignMilestone.due_at.is_not(None))
-        .order_by(CampaignMilestone.due_at)
+                                        col(CampaignMilestone.due_at).is_not(None))
+        .order_by(col(CampaignMilestone.due_at))
     ).scalars().first()
     if m is None:
         return None, None
@@ -149,7 +150,7 @@ def review_period(uow: UnitOfWork, campaign_id: int) -> tuple[date | None, date 
     before = uow.session.execute(
         select(CampaignMilestone.due_at).where(CampaignMilestone.campaign_id == campaign_id,
                                                CampaignMilestone.due_at < m.due_at)
-        .order_by(CampaignMilestone.due_at.desc())
+        .order_by(col(CampaignMilestone.due_at).desc())
     ).scalars().first()
     return ((before.astimezone(VN).date() + timedelta(days=1)) if before else None), end
 
@@ -191,7 +192,7 @@ def set_team(
     elif start > end:
         problems.append(f"Thời gian làm việc không hợp lệ: từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}")
 
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     usernames: dict[str, int] = {}
     for i, m in enumerate(members, start=1):
         where = f"Thành viên {i}"
@@ -222,8 +223,8 @@ def set_team(
     team = _team(session, c.id)
     if team is not None and start and end:
         outside = session.execute(
-            select(Unit.name, ReviewVisit.visit_date).join(Assessment, Assessment.id == ReviewVisit.assessment_id)
-            .join(Unit, Unit.id == Assessment.school_id)
+            select(Unit.name, col(ReviewVisit.visit_date)).join(Assessment, col(Assessment.id) == ReviewVisit.assessment_id)
+            .join(Unit, col(Unit.id) == Assessment.school_id)
             .where(ReviewVisit.team_id == team.id, (ReviewVisit.visit_date < start) | (ReviewVisit.visit_date > end))
         ).all()
         problems += [f"Lịch làm việc tại {n} ngày {d:%d/%m/%Y} nằm ngoài thời gian mới của đoàn" for n, d in outside]
@@ -231,15 +232,15 @@ def set_team(
         raise InvalidInput("Danh sách Đoàn đánh giá ngoài có lỗi; chưa lưu gì:", details=problems)
 
     if team is None:
-        team_id = session.execute(insert(ReviewTeam).returning(ReviewTeam.id).values(
+        team_id = session.execute(insert(ReviewTeam).returning(col(ReviewTeam.id)).values(
             campaign_id=c.id, name=team_name, period_start=start, period_end=end, created_by=actor.name,
             created_at=now, updated_by=actor.name, updated_at=now)).scalar_one()
     else:
         team_id = team.id
-        session.execute(update(ReviewTeam).where(ReviewTeam.id == team_id).values(
+        session.execute(update(ReviewTeam).where(col(ReviewTeam.id) == team_id).values(
             name=team_name, period_start=start, period_end=end, updated_by=actor.name, updated_at=now)
             .execution_options(synchronize_session=False))
-        session.execute(delete(ReviewTeamMember).where(ReviewTeamMember.team_id == team_id))
+        session.execute(delete(ReviewTeamMember).where(col(ReviewTeamMember.team_id) == team_id))
     session.execute(insert(ReviewTeamMember), [{"team_id": team_id, **r} for r in rows])
     uow.commit()
     return show_team(uow, c.id)
@@ -261,9 +262,9 @@ def schedule_visits(uow: UnitOfWork, campaign_id: int, visits: Sequence[VisitInp
     found: dict[str, tuple[Assessment, Unit]] = {}
     for chunk in range(0, max(len(numbers), len(codes)), 5000):
         for a, u in session.execute(
-            select(Assessment, Unit).join(Unit, Unit.id == Assessment.school_id)
-            .where(Assessment.campaign_id.in_(ids),
-                   Assessment.id.in_(numbers[chunk:chunk + 5000]) | Unit.code.in_(codes[chunk:chunk + 5000]))
+            select(Assessment, Unit).join(Unit, col(Unit.id) == Assessment.school_id)
+            .where(col(Assessment.campaign_id).in_(ids),
+                   col(Assessment.id).in_(numbers[chunk:chunk + 5000]) | col(Unit.code).in_(codes[chunk:chunk + 5000]))
         ).all():
             found[str(a.id)] = found[u.code] = (a, u)
     problems: list[str] = []
@@ -288,8 +289,8 @@ def schedule_visits(uow: UnitOfWork, campaign_id: int, visits: Sequence[VisitInp
         raise InvalidInput("Lịch làm việc của đoàn có lỗi; chưa lưu gì:", details=problems)
     aids = list(chosen)
     for chunk in range(0, len(aids), 5000):
-        session.execute(delete(ReviewVisit).where(ReviewVisit.team_id == team.id,
-                                                  ReviewVisit.assessment_id.in_(aids[chunk:chunk + 5000])))
+        session.execute(delete(ReviewVisit).where(col(ReviewVisit.team_id) == team.id,
+                                                  col(ReviewVisit.assessment_id).in_(aids[chunk:chunk + 5000])))
     rows = [{"team_id": team.id, "assessment_id": aid, "visit_date": day, "session": part}
             for aid, (day, part) in chosen.items() if day is not None]
     if rows:
@@ -312,8 +313,8 @@ def show_team(uow: UnitOfWork, campaign_id: int, *, with_schools: bool = True) -
         view.members = [
             MemberView(m.full_name, m.role, TEAM_ROLES[m.role], m.position, m.workplace, username or "")
             for m, username in session.execute(
-                select(ReviewTeamMember, Account.username).outerjoin(Account, Account.id == ReviewTeamMember.account_id)
-                .where(ReviewTeamMember.team_id == team.id).order_by(ReviewTeamMember.position_order)
+                select(ReviewTeamMember, col(Account.username)).outerjoin(Account, col(Account.id) == ReviewTeamMember.account_id)
+                .where(col(ReviewTeamMember.team_id) == team.id).order_by(col(ReviewTeamMember.position_order))
             ).all()
         ]
         view.team_id = team.id
@@ -322,9 +323,9 @@ def show_team(uow: UnitOfWork, campaign_id: int, *, with_schools: bool = True) -
     if not with_schools:
         return view
     rows = session.execute(
-        select(Assessment.id, Unit.code, Unit.name, Assessment.state).join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id.in_(_campaign_ids(session, c.id)),
-               (Assessment.state.in_([s.value for s in VISITABLE])) | (Assessment.id.in_(list(visits))))
+        select(Assessment.id, Unit.code, Unit.name, Assessment.state).join(Unit, col(Unit.id) == Assessment.school_id)
+        .where(col(Assessment.campaign_id).in_(_campaign_ids(session, c.id)),
+               (col(Assessment.state).in_([s.value for s in VISITABLE])) | (col(Assessment.id).in_(list(visits))))
         .order_by(Unit.code)
     ).all()
     for aid, code, name, state in rows:
@@ -334,7 +335,7 @@ def show_team(uow: UnitOfWork, campaign_id: int, *, with_schools: bool = True) -
     return view
 
 
-def decision_data(session: Session, campaign_id: int) -> dict | None:
+def decision_data(session: Session, campaign_id: int) -> dict[str, Any] | None:
     """What the decision forming the team (qd_doan_danh_gia) takes from the stored team, or None.
 
     Keys as in the documents' `--data`: team, period, visits (every proposed school, dated when scheduled).
@@ -343,12 +344,12 @@ def decision_data(session: Session, campaign_id: int) -> dict | None:
     if team is None:
         return None
     members = session.execute(select(ReviewTeamMember).where(ReviewTeamMember.team_id == team.id)
-                              .order_by(ReviewTeamMember.position_order)).scalars()
+                              .order_by(col(ReviewTeamMember.position_order))).scalars()
     visits = {v.assessment_id: v for v in session.execute(select(ReviewVisit).where(ReviewVisit.team_id == team.id)).scalars()}
     schools = session.execute(
-        select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id.in_(_campaign_ids(session, campaign_id)),
-               (Assessment.state.in_([s.value for s in VISITABLE])) | (Assessment.id.in_(list(visits))))
+        select(Assessment.id, col(Unit.name)).join(Unit, col(Unit.id) == Assessment.school_id)
+        .where(col(Assessment.campaign_id).in_(_campaign_ids(session, campaign_id)),
+               (col(Assessment.state).in_([s.value for s in VISITABLE])) | (col(Assessment.id).in_(list(visits))))
         .order_by(Unit.code)
     ).all()
     return {

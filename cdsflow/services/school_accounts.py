@@ -2,10 +2,13 @@
 secretary, with the addresses of the unit list, each sent a link to set their own password."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
+from sqlmodel import col, select
 
 from cdsflow.notifications.outbox import insert_ignoring_duplicates
 from cdsflow.notifications.settings import load_settings
@@ -58,15 +61,15 @@ def create_school_accounts(uow: UnitOfWork, campaign_id: int, *, base_url: str |
     campaign = get_campaign(uow, campaign_id)
     report = SchoolAccountsReport(campaign.title)
     schools = uow.session.execute(
-        select(Unit).join(Assessment, Assessment.school_id == Unit.id)
-        .where(Assessment.campaign_id.in_(family_ids(uow.session, campaign_id))).order_by(Unit.code)
+        select(Unit).join(Assessment, col(Assessment.school_id) == Unit.id)
+        .where(col(Assessment.campaign_id).in_(family_ids(uow.session, campaign_id))).order_by(col(Unit.code))
     ).scalars().all()
     report.schools = len(schools)
     wanted = [school_username(s.code, suffix) for s in schools for suffix, _, _ in SCHOOL_ACCOUNTS]
     taken: set[str] = set()
     for part in _chunks(wanted, CHUNK):
-        taken |= set(uow.session.execute(select(Account.username).where(Account.username.in_(part))).scalars())
-    new: list[dict] = []
+        taken |= set(uow.session.execute(select(col(Account.username)).where(col(Account.username).in_(part))).scalars())
+    new: list[dict[str, Any]] = []
     names: dict[str, str] = {}
     for school in schools:
         problems: list[str] = []
@@ -96,6 +99,6 @@ def create_school_accounts(uow: UnitOfWork, campaign_id: int, *, base_url: str |
     return report
 
 
-def _chunks(items: list, size: int):
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cdsflow.assessment.evidence import (
     AssignmentRole,
@@ -37,7 +37,8 @@ from cdsflow.kernel.stages import CampaignStatus, Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.services import authorization, result_lines
 from cdsflow.services.indexsets import index_set_for_assessment
-from cdsflow.services.lookups import PHASES, load_answers  # noqa: F401 - also this module's interface
+from cdsflow.services.lookups import PHASES as PHASES  # also this module's interface
+from cdsflow.services.lookups import load_answers as load_answers
 from cdsflow.services.lookups import phase_code as _phase
 from cdsflow.storage.assessment_tables import (
     AssessmentAnswer,
@@ -110,7 +111,7 @@ def _json_value(value: Any) -> Any:
     return value
 
 
-def _score_row(a_id: int, phase: str, r: ScoreResult, actor: str, at: datetime) -> dict:
+def _score_row(a_id: int, phase: str, r: ScoreResult, actor: str, at: datetime) -> dict[str, Any]:
     groups = list(r.groups)
     g1 = groups[0] if groups else None
     g2 = groups[1] if len(groups) > 1 else None
@@ -162,7 +163,7 @@ def save_answers(session: Session, assessment_id: int, phase: str, answers: Mapp
     # Take the write lock before reading what the revision check compares against: on SQLite a write
     # opens the transaction (reads before it see no snapshot), on PostgreSQL it locks the row, so two
     # saves of one file run one after the other and the second sees the first's answers.
-    session.execute(update(Assessment).where(Assessment.id == assessment_id).values(version=Assessment.version)
+    session.execute(update(Assessment).where(col(Assessment.id) == assessment_id).values(version=col(Assessment.version))
                     .execution_options(synchronize_session=False))
     a = _assessment(session, assessment_id, for_update=True)
     actor_name = _authorize(session, a, PHASE_ACTIONS[phase], actor)
@@ -278,8 +279,8 @@ def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, 
     """
     _phase(phase)
     now = _now()
-    answer_rows: list[dict] = []
-    score_rows: list[dict] = []
+    answer_rows: list[dict[str, Any]] = []
+    score_rows: list[dict[str, Any]] = []
     ids: list[int] = []
     for a_id, answers in rows:
         try:
@@ -297,29 +298,31 @@ def score_many(session: Session, index_set: IndexSet, rows: Iterable[tuple[int, 
     for chunk in _chunks(ids, 5000):
         # The rulebook's stage and campaign conditions hold for bulk scoring too.
         rule = rulebook.rule(PHASE_ACTIONS[phase])
+        assert rule.stages is not None and rule.campaign is not None  # scoring rules name both
         bad = session.exec(select(Assessment.id, Assessment.state, Campaign.status)
-                           .join(Campaign, Campaign.id == Assessment.campaign_id)
-                           .where(Assessment.id.in_(chunk),
-                                  Assessment.state.not_in([st.value for st in rule.stages])
-                                  | Campaign.status.not_in([c.value for c in rule.campaign]))).first()
+                           .join(Campaign, col(Campaign.id) == Assessment.campaign_id)
+                           .where(col(Assessment.id).in_(chunk),
+                                  col(Assessment.state).not_in([st.value for st in rule.stages])
+                                  | col(Campaign.status).not_in([c.value for c in rule.campaign]))).first()
         if bad is not None:
             ctx = TransitionContext(actor=ActorRef(actor), now=now, stage=Stage(bad[1]),
                                     campaign_status=CampaignStatus(bad[2]))
             problems = [p for p in rulebook.refusals(rule.action, ctx) if "giai đoạn" in p or "kế hoạch" in p]
             raise TransitionRefused(f"Hồ sơ đánh giá số {bad[0]}: không thể {rule.label}:", details=problems)
         if store_answers:
-            session.execute(delete(AssessmentAnswer).where(AssessmentAnswer.assessment_id.in_(chunk),
-                                                           AssessmentAnswer.phase == phase))
-        session.execute(delete(AssessmentScore).where(AssessmentScore.assessment_id.in_(chunk), AssessmentScore.phase == phase))
+            session.execute(delete(AssessmentAnswer).where(col(AssessmentAnswer.assessment_id).in_(chunk),
+                                                           col(AssessmentAnswer.phase) == phase))
+        session.execute(delete(AssessmentScore).where(col(AssessmentScore.assessment_id).in_(chunk),
+                                                      col(AssessmentScore.phase) == phase))
     if answer_rows:
-        _executemany(session, AssessmentAnswer.__table__, answer_rows)
-    _executemany(session, AssessmentScore.__table__, score_rows)
+        _executemany(session, AssessmentAnswer.__table__, answer_rows)  # type: ignore[attr-defined]  # SQLModel sets it
+    _executemany(session, AssessmentScore.__table__, score_rows)  # type: ignore[attr-defined]  # SQLModel sets it
     result_lines.refresh(session, ids)
     session.commit()
     return BulkReport(len(ids), len(answer_rows))
 
 
-def _executemany(session: Session, table: Any, rows: list[dict]) -> None:
+def _executemany(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
     """One driver-level executemany for many rows of one table.
 
     Values go through the dialect's own bind processors (so stored bytes are what the ORM
@@ -419,7 +422,7 @@ def list_evidence(session: Session, assessment_id: int, criterion_code: str | No
     stmt = select(EvidenceEntry).where(EvidenceEntry.assessment_id == assessment_id)
     if criterion_code is not None:
         stmt = stmt.where(EvidenceEntry.criterion_code == criterion_code)
-    return list(session.exec(stmt.order_by(EvidenceEntry.criterion_code, EvidenceEntry.id)).all())
+    return list(session.exec(stmt.order_by(EvidenceEntry.criterion_code, col(EvidenceEntry.id))).all())
 
 
 def find_evidence(uow: UnitOfWork, evidence_id: int) -> EvidenceEntry | None:
@@ -485,7 +488,8 @@ def set_assignment(
 def list_assignments(session: Session, assessment_id: int) -> list[CriterionAssignment]:
     _assessment(session, assessment_id)
     return list(session.exec(select(CriterionAssignment).where(CriterionAssignment.assessment_id == assessment_id)
-                             .order_by(CriterionAssignment.criterion_code, CriterionAssignment.role, CriterionAssignment.id)).all())
+                             .order_by(CriterionAssignment.criterion_code, CriterionAssignment.role,
+                                       col(CriterionAssignment.id))).all())
 
 
 @dataclass(frozen=True)
@@ -513,22 +517,22 @@ def member_progress(session: Session, assessment_id: int) -> list[MemberProgress
     answers = load_answers(session, assessment_id, "self")
     answered = set(answers)
     needed = set(evidence_needed(s, score(s, answers)))
-    evidence = {s.criterion_of(c).code for c in session.exec(select(EvidenceEntry.criterion_code).where(
-        EvidenceEntry.assessment_id == assessment_id)).all() if s.criterion_of(c) is not None}
+    evidence = {k.code for c in session.exec(select(EvidenceEntry.criterion_code).where(
+        EvidenceEntry.assessment_id == assessment_id)).all() if (k := s.criterion_of(c)) is not None}
     members = session.exec(select(CommitteeMember).where(CommitteeMember.assessment_id == assessment_id)
-                           .order_by(CommitteeMember.position_order, CommitteeMember.id)).all()
+                           .order_by(col(CommitteeMember.position_order), col(CommitteeMember.id))).all()
     by_member: dict[int, list[CriterionAssignment]] = {}
     for row in list_assignments(session, assessment_id):
         by_member.setdefault(row.member_id, []).append(row)
     out = []
     for m in members:
-        rows = by_member.get(m.id, [])  # type: ignore[arg-type]
+        rows = by_member.get(m.id, [])
         codes = tuple(r.criterion_code for r in rows)
         scored = {c for c in codes if c in s.criteria and all(i.code in answered for i in s.criteria[c].items)}
         done = {r.criterion_code for r in rows if r.status == AssignmentStatus.DONE.value}
         complete = {c for c in scored & done if c not in needed or c in evidence}
         out.append(MemberProgress(
-            member_id=m.id, full_name=m.full_name, criteria=codes,  # type: ignore[arg-type]
+            member_id=m.id, full_name=m.full_name, criteria=codes,
             lead=tuple(r.criterion_code for r in rows if r.role == AssignmentRole.LEAD.value),
             scored=len(scored), with_evidence=sum(1 for c in codes if c in evidence),
             done=len(done), complete=len(complete),
@@ -571,7 +575,7 @@ def roll_over(session: Session, from_assessment_id: int, to_assessment_id: int, 
     member_map: dict[int, int] = {}
     new_members = 0
     for m in session.exec(select(CommitteeMember).where(CommitteeMember.assessment_id == from_assessment_id)
-                          .order_by(CommitteeMember.position_order, CommitteeMember.id)).all():
+                          .order_by(col(CommitteeMember.position_order), col(CommitteeMember.id))).all():
         same = existing.get(fold(m.full_name))
         if same is None:
             same = CommitteeMember(assessment_id=to_assessment_id, position_order=m.position_order, full_name=m.full_name,
@@ -580,7 +584,7 @@ def roll_over(session: Session, from_assessment_id: int, to_assessment_id: int, 
             session.flush()
             existing[fold(m.full_name)] = same
             new_members += 1
-        member_map[m.id] = same.id  # type: ignore[index,assignment]
+        member_map[m.id] = same.id
 
     have = {(r.criterion_code, r.member_id) for r in session.exec(
         select(CriterionAssignment).where(CriterionAssignment.assessment_id == to_assessment_id)).all()}

@@ -9,8 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.orm import Session
+from sqlmodel import col, select
 
 from cdsflow.calendars.submission import in_return_window
 from cdsflow.kernel.stages import Stage
@@ -30,10 +31,10 @@ def record_send(session: Session, a: Assessment, actor: str, at: datetime) -> Pr
     evidence = [{"criterion_code": e.criterion_code, "title": e.title, "document_number": e.document_number,
                  "link": e.link} for e in session.scalars(
         select(EvidenceEntry).where(EvidenceEntry.assessment_id == a.id).order_by(EvidenceEntry.criterion_code,
-                                                                                   EvidenceEntry.id))]
+                                                                                   col(EvidenceEntry.id)))]
     committee = [{"full_name": m.full_name, "role": m.role, "position": m.position} for m in session.scalars(
         select(CommitteeMember).where(CommitteeMember.assessment_id == a.id)
-        .order_by(CommitteeMember.position_order, CommitteeMember.id))]
+        .order_by(col(CommitteeMember.position_order), col(CommitteeMember.id)))]
     policy = deadlines.proposal_policy(session, a.campaign_id)
     after_return = bool(policy and in_return_window(policy, at, deadlines.pending_return(session, a)))
     number = (session.scalar(select(func.max(ProposalSend.number)).where(ProposalSend.assessment_id == a.id)) or 0) + 1
@@ -47,7 +48,7 @@ def record_send(session: Session, a: Assessment, actor: str, at: datetime) -> Pr
 
 def list_sends(session: Session, assessment_id: int) -> list[ProposalSend]:
     return list(session.scalars(select(ProposalSend).where(ProposalSend.assessment_id == assessment_id)
-                                .order_by(ProposalSend.number)))
+                                .order_by(col(ProposalSend.number))))
 
 
 def sends_against_cap(session: Session, a: Assessment) -> int:

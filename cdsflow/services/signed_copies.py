@@ -9,9 +9,8 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.home import uploads_dir
@@ -117,7 +116,7 @@ def upload(engine: Engine, document_id: int, source: Path, actor: ActorRef, *, o
 
 def latest(session: Session, document_id: int) -> SignedCopy | None:
     return session.execute(select(SignedCopy).where(SignedCopy.document_id == document_id)
-                           .order_by(SignedCopy.id.desc()).limit(1)).scalar_one_or_none()
+                           .order_by(col(SignedCopy.id).desc()).limit(1)).scalar_one_or_none()
 
 
 def latest_by_document(session: Session, document_ids: list[int]) -> dict[int, SignedCopy]:
@@ -125,8 +124,8 @@ def latest_by_document(session: Session, document_ids: list[int]) -> dict[int, S
     if not document_ids:
         return {}
     out: dict[int, SignedCopy] = {}
-    for row in session.execute(select(SignedCopy).where(SignedCopy.document_id.in_(document_ids))
-                               .order_by(SignedCopy.id)).scalars():
+    for row in session.execute(select(SignedCopy).where(col(SignedCopy.document_id).in_(document_ids))
+                               .order_by(col(SignedCopy.id))).scalars():
         out[row.document_id] = row
     return out
 

@@ -7,9 +7,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select
-from sqlmodel import Session
+from sqlalchemy import delete, insert
+from sqlmodel import Session, col, select
 
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text, fold
@@ -42,7 +43,7 @@ class SteeringInput:
 
 
 def _unit(session: Session, code: str) -> Unit:
-    unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    unit: Unit | None = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
     if unit is None:
         raise NotFound(f"Không tìm thấy đơn vị có mã «{code}»")
     return unit
@@ -58,7 +59,7 @@ def set_steering(uow: UnitOfWork, unit_code: str, members: Sequence[SteeringInpu
         actor = ActorRef(actor, unit.id)
     authorization.check_unit(session, actor, "set_steering", unit.id, now=now)
     problems: list[str] = []
-    rows: list[dict] = []
+    rows: list[dict[str, Any]] = []
     for i, m in enumerate(members, start=1):
         where = f"Dòng {i}"
         values = {}
@@ -85,7 +86,7 @@ def set_steering(uow: UnitOfWork, unit_code: str, members: Sequence[SteeringInpu
     if problems:
         raise InvalidInput(f"Danh sách bộ phận chỉ đạo của {unit.name} có lỗi; chưa lưu gì:", details=problems)
     at = now or datetime.now(UTC)
-    session.execute(delete(SteeringMember).where(SteeringMember.unit_id == unit.id))
+    session.execute(delete(SteeringMember).where(col(SteeringMember.unit_id) == unit.id))
     session.execute(insert(SteeringMember), [{**r, "updated_by": actor.name, "updated_at": at} for r in rows])
     uow.commit()
     return len(rows)

@@ -1,12 +1,14 @@
 """Use-cases on the organisation tree: import a unit list (all or nothing), list, look up."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, text, update
 from sqlalchemy.orm import Session
+from sqlmodel import col, select
 
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.storage.db import UnitOfWork
@@ -97,7 +99,7 @@ def import_units(uow: UnitOfWork, rows: Sequence[Row], *, source: str = "danh s�
             session.execute(insert(Unit), new_rows)
             codes = [r["code"] for r in new_rows]
             for chunk in _chunks(codes, 5000):
-                ids.update(dict(session.execute(select(Unit.code, Unit.id).where(Unit.code.in_(chunk))).all()))
+                ids.update(dict(session.execute(select(col(Unit.code), col(Unit.id)).where(col(Unit.code).in_(chunk))).all()))
         if changed_rows:
             session.execute(update(Unit), changed_rows)
         created += len(new_rows)
@@ -106,7 +108,7 @@ def import_units(uow: UnitOfWork, rows: Sequence[Row], *, source: str = "danh s�
     return ImportReport(created=created, updated=updated, unchanged=unchanged)
 
 
-def _values(spec: UnitSpec, ids: dict[str, int]) -> dict:
+def _values(spec: UnitSpec, ids: dict[str, int]) -> dict[str, Any]:
     return {
         "code": spec.code,
         "name": spec.name,
@@ -120,17 +122,17 @@ def _values(spec: UnitSpec, ids: dict[str, int]) -> dict:
     }
 
 
-def _current_values(uow: UnitOfWork, codes: list[str]) -> dict[str, dict]:
-    out: dict[str, dict] = {}
-    cols = [Unit.code, Unit.name, Unit.short_code, Unit.kind, Unit.education_level, Unit.place_name,
+def _current_values(uow: UnitOfWork, codes: list[str]) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    cols: list[Any] = [Unit.code, Unit.name, Unit.short_code, Unit.kind, Unit.education_level, Unit.place_name,
             Unit.parent_org, Unit.emails, Unit.supervisor_id]
     for chunk in _chunks(codes, 5000):
-        for row in uow.session.execute(select(*cols).where(Unit.code.in_(chunk))).mappings():
+        for row in uow.session.execute(select(*cols).where(col(Unit.code).in_(chunk))).mappings():
             out[row["code"]] = dict(row)
     return out
 
 
-def _chunks(items: list, size: int):
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
 
@@ -143,7 +145,7 @@ def _row_key(message: str) -> tuple[int, str]:
 
 
 def get_unit(uow: UnitOfWork, code: str) -> Unit:
-    unit = uow.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    unit: Unit | None = uow.session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
     if unit is None:
         raise NotFound(f"Không tìm thấy đơn vị có mã «{code}»")
     return unit
@@ -161,7 +163,7 @@ def list_units(uow: UnitOfWork, *, under: str | None = None, kind: UnitKind | No
     query = select(Unit).order_by(Unit.kind, Unit.name)
     if under:
         ids = descendant_ids(uow, get_unit(uow, under).id)
-        query = query.where(Unit.id.in_(ids))
+        query = query.where(col(Unit.id).in_(ids))
     if kind:
         query = query.where(Unit.kind == kind.value)
     return list(uow.session.execute(query).scalars())

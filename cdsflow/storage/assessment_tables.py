@@ -19,7 +19,7 @@ class IndexSetVersion(SQLModel, table=True):
 
     __tablename__ = "index_set_version"
     __table_args__ = (UniqueConstraint("code", "version"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, index=True)
     version: str = Field(max_length=64)
     content_hash: str = Field(max_length=64, unique=True, index=True)
@@ -28,7 +28,7 @@ class IndexSetVersion(SQLModel, table=True):
     content: str = Field(sa_column=Column(Text, nullable=False))
     source: str = Field(default="", max_length=500)  # file name it was imported from
     imported_by: str = Field(default="", max_length=200)
-    imported_at: datetime | None = _ts(nullable=False)
+    imported_at: datetime = _ts(nullable=False)
 
 
 class AssessmentAnswer(SQLModel, table=True):
@@ -36,13 +36,13 @@ class AssessmentAnswer(SQLModel, table=True):
 
     __tablename__ = "assessment_answer"
     __table_args__ = (UniqueConstraint("assessment_id", "phase", "item_code"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
     phase: str = Field(max_length=16)  # self | external
     item_code: str = Field(max_length=32)
     value: Any = Field(default=None, sa_column=Column(JSON, nullable=True))
     answered_by: str = Field(max_length=200)
-    answered_at: datetime | None = _ts(nullable=False)
+    answered_at: datetime = _ts(nullable=False)
     # The phase's revision (AssessmentScore.revision) that last wrote this answer: a save based on an
     # older revision that changes this item was made without seeing it and is refused.
     revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
@@ -54,7 +54,7 @@ class AssessmentScore(SQLModel, table=True):
     __tablename__ = "assessment_score"
     # scored_at indexed: the province view's figures are recomputed when the newest score changes.
     __table_args__ = (UniqueConstraint("assessment_id", "phase"), Index("ix_assessment_score_scored_at", "scored_at"))
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
     phase: str = Field(max_length=16)
     index_set_hash: str = Field(max_length=64)
@@ -69,7 +69,7 @@ class AssessmentScore(SQLModel, table=True):
     item_points: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     scored_by: str = Field(default="", max_length=200)
-    scored_at: datetime | None = _ts(nullable=False)
+    scored_at: datetime = _ts(nullable=False)
     revision: int = Field(default=0, sa_column_kwargs={"server_default": "0"})  # +1 per save of the phase
 
 
@@ -77,7 +77,7 @@ class EvidenceEntry(SQLModel, table=True):
     """A minh chứng for one criterion (or sub-item) of one assessment."""
 
     __tablename__ = "evidence_entry"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id", index=True)
     criterion_code: str = Field(max_length=32)
     title: str = Field(max_length=500)
@@ -88,7 +88,7 @@ class EvidenceEntry(SQLModel, table=True):
     responsible_member_id: int | None = Field(default=None, foreign_key="committee_member.id", index=True)
     valid_until: date | None = None  # None: stays valid (a quy chế); a plan is valid for its year
     created_by: str = Field(default="", max_length=200)
-    created_at: datetime | None = _ts(nullable=False)
+    created_at: datetime = _ts(nullable=False)
 
 
 class CriterionAssignment(SQLModel, table=True):
@@ -96,24 +96,24 @@ class CriterionAssignment(SQLModel, table=True):
 
     __tablename__ = "criterion_assignment"
     __table_args__ = (UniqueConstraint("assessment_id", "criterion_code", "member_id"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
     criterion_code: str = Field(max_length=32)
     member_id: int = Field(foreign_key="committee_member.id", index=True)
     role: str = Field(max_length=16)  # chu_tri | thuc_hien
     status: str = Field(default="chua_bat_dau", max_length=16)  # chua_bat_dau | dang_thuc_hien | hoan_thanh
     updated_by: str = Field(default="", max_length=200)
-    updated_at: datetime | None = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
 
 
 class CommitteeMeeting(SQLModel, table=True):
     """What the self-assessment council recorded about its meeting: the Biên bản prints only this."""
 
     __tablename__ = "committee_meeting"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id", index=True)
-    started_at: datetime | None = _ts(nullable=False)
-    ended_at: datetime | None = _ts(nullable=False)
+    started_at: datetime = _ts(nullable=False)
+    ended_at: datetime = _ts(nullable=False)
     place: str = Field(max_length=300)
     chaired_by: str = Field(max_length=200)
     secretary: str = Field(max_length=200)
@@ -125,4 +125,4 @@ class CommitteeMeeting(SQLModel, table=True):
     vote_abstain: int = 0
     conclusions: str = Field(default="", sa_column=Column(Text, nullable=False))
     recorded_by: str = Field(max_length=200)
-    recorded_at: datetime | None = _ts(nullable=False)
+    recorded_at: datetime = _ts(nullable=False)

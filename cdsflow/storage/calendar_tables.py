@@ -22,7 +22,7 @@ class CalendarVersion(SQLModel, table=True):
 
     __tablename__ = "calendar_version"
     __table_args__ = (UniqueConstraint("unit_id", "school_year", "version"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     school_year: str = Field(max_length=9)
     version: int = 1
@@ -31,4 +31,4 @@ class CalendarVersion(SQLModel, table=True):
     content_hash: str = Field(max_length=64)
     based_on: str = Field(default="", max_length=300)  # where the officer started from
     created_by: str = Field(max_length=200)
-    created_at: datetime | None = _ts(nullable=False)
+    created_at: datetime = _ts(nullable=False)

@@ -51,15 +51,20 @@ class UnitOfWork:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self.session: Session | None = None
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The open session; only inside `with` (typed non-optional so every caller need not check)."""
+        assert self._session is not None, "unit of work used outside its `with` block"
+        return self._session
 
     def __enter__(self) -> UnitOfWork:
-        self.session = Session(self.engine, expire_on_commit=False)
+        self._session = Session(self.engine, expire_on_commit=False)
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        assert self.session is not None
-        session, self.session = self.session, None
+        session, self._session = self.session, None
         try:
             if exc_type is not None:
                 session.rollback()
@@ -72,11 +77,9 @@ class UnitOfWork:
             raise dberrors.translate(exc) from exc
 
     def commit(self) -> None:
-        assert self.session is not None
         self.session.commit()
 
     def rollback(self) -> None:
-        assert self.session is not None
         self.session.rollback()
 
 

@@ -58,7 +58,7 @@ class GeneratedDocument(SQLModel, table=True):
         UniqueConstraint("unit_id", "year", "series", "number"),
         Index("ix_generated_document_school_campaign", "school_id", "campaign_id", "doc_type"),
     )
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)  # issuer
     school_id: int | None = Field(default=None, foreign_key="unit.id")  # the school the paper is about
     campaign_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
@@ -84,7 +84,7 @@ class SignedCopy(SQLModel, table=True):
     upload supersedes an earlier one (both kept); the dossier and the school's page offer the latest."""
 
     __tablename__ = "signed_copy"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     document_id: int = Field(foreign_key="generated_document.id", index=True)
     file_path: str = Field(max_length=500)  # relative to the home (uploads/signed/<random>.pdf)
     sha256: str = Field(max_length=64)

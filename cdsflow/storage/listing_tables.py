@@ -21,7 +21,7 @@ class CampaignFigures(SQLModel, table=True):
     kind: str = Field(max_length=16, primary_key=True)
     data_key: str = Field(max_length=200)
     payload: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    computed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=False))
+    computed_at: datetime = Field(default=None, sa_column=Column(UTCDateTime(), nullable=False))
 
 
 class AssessmentResult(SQLModel, table=True):

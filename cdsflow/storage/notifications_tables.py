@@ -27,7 +27,7 @@ class OutboxMessage(SQLModel, table=True):
         # The fan-out's "already written?" lookup for one (campaign, milestone, offset).
         Index("ix_outbox_reminder", "campaign_id", "milestone_key", "offset_key"),
     )
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     # reminder: r:{campaign}:{school}:{milestone}:{offset}:{recipient}
     # digest:   d:{campaign}:{supervisor}:{milestone}:{offset}:{recipient}
     # transactional: t:{kind}:{assessment}:{event}:{recipient}
@@ -41,7 +41,7 @@ class OutboxMessage(SQLModel, table=True):
     recipient: str = Field(max_length=320)
     status: str = Field(default="pending", max_length=16)  # pending | sending | sent | failed
     attempts: int = 0
-    next_attempt_at: datetime | None = _ts(nullable=False)
+    next_attempt_at: datetime = _ts(nullable=False)
     claimed_at: datetime | None = _ts()
     # The claim is a lease: only `lease_owner` may send a `sending` row until `lease_until`;
     # the owner renews it while it sends, and only an expired lease lets another sender take it.
@@ -51,7 +51,7 @@ class OutboxMessage(SQLModel, table=True):
     # failures are retried until then, not a fixed number of times. NULL: no limit.
     useful_until: datetime | None = _ts()
     sent_at: datetime | None = _ts()
-    created_at: datetime | None = _ts(nullable=False)
+    created_at: datetime = _ts(nullable=False)
     last_error: str = Field(default="", max_length=2000)
     subject: str = Field(max_length=500)
     body_text: str = Field(sa_column=Column(Text, nullable=False))
@@ -65,8 +65,8 @@ class SinkMessage(SQLModel, table=True):
     """A message received by the local development mail sink (`cdsflow mail list|show`)."""
 
     __tablename__ = "mail_sink_message"
-    id: int | None = Field(default=None, primary_key=True)
-    received_at: datetime | None = _ts(nullable=False)
+    id: int = Field(default=None, primary_key=True)
+    received_at: datetime = _ts(nullable=False)
     mail_from: str = Field(default="", max_length=320)
     rcpt_tos: str = Field(default="", max_length=4000)  # comma-separated
     subject: str = Field(default="", max_length=1000)  # decoded
@@ -83,12 +83,12 @@ class ReminderRun(SQLModel, table=True):
 
     __tablename__ = "reminder_run"
     __table_args__ = (UniqueConstraint("campaign_id", "milestone_key", "offset_key"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     campaign_id: int = Field(index=True)
     milestone_key: str = Field(max_length=64)
     offset_key: str = Field(max_length=32)
-    due_at: datetime | None = _ts(nullable=False)  # the point's planned instant
-    ran_at: datetime | None = _ts(nullable=False)
+    due_at: datetime = _ts(nullable=False)  # the point's planned instant
+    ran_at: datetime = _ts(nullable=False)
     written: int = 0  # outbox rows it added (0 when coalesced or nobody was late)
     # "" when it ran; otherwise why not (coalesced into a later point, no longer useful).
     note: str = Field(default="", max_length=300)
@@ -101,8 +101,8 @@ class WorkerBeat(SQLModel, table=True):
     worker_id: str = Field(primary_key=True, max_length=120)
     hostname: str = Field(default="", max_length=255)
     pid: int = 0
-    started_at: datetime | None = _ts(nullable=False)
-    last_beat_at: datetime | None = _ts(nullable=False)
+    started_at: datetime = _ts(nullable=False)
+    last_beat_at: datetime = _ts(nullable=False)
     beat_seconds: float = 10.0  # its beat period: silent for three periods means it is gone
     last_send_at: datetime | None = _ts()
     last_error: str = Field(default="", max_length=2000)

@@ -18,20 +18,20 @@ class ReviewTeam(SQLModel, table=True):
     """Đoàn đánh giá ngoài: one per campaign; its period bounds every visit date."""
 
     __tablename__ = "review_team"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", unique=True, index=True)
     name: str = Field(max_length=300)
     period_start: date
     period_end: date
     created_by: str = Field(max_length=200)
-    created_at: datetime | None = _ts(nullable=False)
+    created_at: datetime = _ts(nullable=False)
     updated_by: str = Field(default="", max_length=200)
     updated_at: datetime | None = _ts()
 
 
 class ReviewTeamMember(SQLModel, table=True):
     __tablename__ = "review_team_member"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="review_team.id", index=True)
     position_order: int = 0
     full_name: str = Field(max_length=200)
@@ -47,7 +47,7 @@ class ReviewVisit(SQLModel, table=True):
 
     __tablename__ = "review_visit"
     __table_args__ = (UniqueConstraint("team_id", "assessment_id"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     team_id: int = Field(foreign_key="review_team.id", index=True)
     assessment_id: int = Field(foreign_key="assessment.id", index=True)
     visit_date: date

@@ -14,10 +14,10 @@ class ProposalSend(SQLModel, table=True):
 
     __tablename__ = "proposal_send"
     __table_args__ = (UniqueConstraint("assessment_id", "number"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id")  # indexed by the unique constraint
     number: int  # 1, 2, … in the order of sending
-    sent_at: datetime | None = _ts(nullable=False)
+    sent_at: datetime = _ts(nullable=False)
     sent_by: str = Field(max_length=200)
     after_return: bool = False  # sent inside a returned file's own window
     answers: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # item -> raw answer

@@ -17,7 +17,7 @@ def _ts(nullable: bool = True) -> Any:
 
 class SteeringMember(SQLModel, table=True):
     __tablename__ = "steering_member"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     position_order: int = 0
     full_name: str = Field(max_length=200)
@@ -27,4 +27,4 @@ class SteeringMember(SQLModel, table=True):
     email: str = Field(default="", max_length=200)
     phone: str = Field(default="", max_length=20)
     updated_by: str = Field(default="", max_length=200)
-    updated_at: datetime | None = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)

@@ -20,7 +20,7 @@ def _ts(nullable: bool = True, **kw: Any) -> Any:
 
 class Unit(SQLModel, table=True):
     __tablename__ = "unit"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     code: str = Field(max_length=64, unique=True, index=True)
     name: str = Field(max_length=300, index=True)  # lists sort by it (54,000 schools)
     short_code: str = Field(max_length=32)  # used in document numbers: Số: 07/QĐ-THHT
@@ -47,7 +47,7 @@ class Campaign(SQLModel, table=True):
         Index("uq_campaign_issuer_year_set_open", "issuer_id", "school_year", "index_set_code", unique=True,
               sqlite_where=text(_OPEN), postgresql_where=text(_OPEN)),
     )
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     issuer_id: int = Field(foreign_key="unit.id", index=True)
     parent_id: int | None = Field(default=None, foreign_key="campaign.id", index=True)
     school_year: str = Field(max_length=9)
@@ -70,7 +70,7 @@ class CampaignMilestone(SQLModel, table=True):
 
     __tablename__ = "campaign_milestone"
     __table_args__ = (UniqueConstraint("campaign_id", "key"),)
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     position: int = 0
     key: str = Field(max_length=64)
@@ -103,7 +103,7 @@ class Assessment(SQLModel, table=True):
         UniqueConstraint("campaign_id", "school_id"),
         Index("ix_assessment_campaign_state", "campaign_id", "state"),
     )
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id")
     school_id: int = Field(foreign_key="unit.id", index=True)
     state: str = Field(max_length=32)
@@ -119,9 +119,9 @@ class AssessmentEvent(SQLModel, table=True):
     """Append-only history: who moved which assessment, when, from where to where, and why."""
 
     __tablename__ = "assessment_event"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id", index=True)
-    at: datetime | None = _ts(nullable=False)
+    at: datetime = _ts(nullable=False)
     actor: str = Field(max_length=200)
     actor_unit_id: int | None = Field(default=None, foreign_key="unit.id")
     trigger: str = Field(max_length=32)
@@ -133,7 +133,7 @@ class AssessmentEvent(SQLModel, table=True):
 
 class CommitteeMember(SQLModel, table=True):
     __tablename__ = "committee_member"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     assessment_id: int = Field(foreign_key="assessment.id", index=True)
     position_order: int = 0
     full_name: str = Field(max_length=200)

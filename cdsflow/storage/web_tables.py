@@ -16,7 +16,7 @@ def _ts(nullable: bool = True) -> Any:
 
 class Account(SQLModel, table=True):
     __tablename__ = "web_account"
-    id: int | None = Field(default=None, primary_key=True)
+    id: int = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
     full_name: str = Field(max_length=200)
     role: str = Field(max_length=24)  # see workflow/services/accounts.Role
@@ -35,8 +35,8 @@ class WebSession(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     account_id: int = Field(foreign_key="web_account.id", index=True)
     csrf_token: str = Field(max_length=64)
-    created_at: datetime | None = _ts(nullable=False)
-    expires_at: datetime | None = _ts(nullable=False)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
 
 
 class LoginThrottle(SQLModel, table=True):
@@ -51,7 +51,7 @@ class LoginThrottle(SQLModel, table=True):
     __tablename__ = "web_login_throttle"
     key: str = Field(primary_key=True, max_length=200)
     tries: int = 0
-    window_start: datetime | None = _ts(nullable=False)
+    window_start: datetime = _ts(nullable=False)
 
 
 class PasswordToken(SQLModel, table=True):
@@ -62,6 +62,6 @@ class PasswordToken(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=64)
     account_id: int = Field(foreign_key="web_account.id", index=True)
     purpose: str = Field(max_length=16)  # "setup" (new account) | "reset" (forgotten password)
-    created_at: datetime | None = _ts(nullable=False)
-    expires_at: datetime | None = _ts(nullable=False)
+    created_at: datetime = _ts(nullable=False)
+    expires_at: datetime = _ts(nullable=False)
     used_at: datetime | None = _ts()

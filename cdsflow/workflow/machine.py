@@ -112,11 +112,12 @@ def forward_trigger(state: str) -> str:
 
 def legal_sources(trigger: str) -> list[str]:
     """States from which `trigger` may fire: what a bulk UPDATE's WHERE clause must say."""
-    return [t.source for t in assessment_machine().events[trigger].transitions.values() for t in t]
+    return [t.source for ts in assessment_machine().events[trigger].transitions.values() for t in ts]
 
 
 def locks(stage: Stage) -> bool:
-    return STATE_MODULES[stage].LOCKS
+    locked: bool = STATE_MODULES[stage].LOCKS
+    return locked
 
 
 # --- the campaign's own, simpler lifecycle -------------------------------------------------------

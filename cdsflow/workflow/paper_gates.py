@@ -10,13 +10,11 @@ from cdsflow.kernel.stages import Stage
 from cdsflow.workflow.document_types import document_types
 
 # The facts and the refusal are part of this module's interface (services and web import them here).
-from cdsflow.workflow.paper_requirements import (  # noqa: F401
-    CAMPAIGN_VARIANTS,
-    REQUIREMENTS,
-    CampaignFacts,
-    PaperFacts,
-    PaperRefused,
-)
+from cdsflow.workflow.paper_requirements import CAMPAIGN_VARIANTS as CAMPAIGN_VARIANTS
+from cdsflow.workflow.paper_requirements import REQUIREMENTS as REQUIREMENTS
+from cdsflow.workflow.paper_requirements import CampaignFacts as CampaignFacts
+from cdsflow.workflow.paper_requirements import PaperFacts as PaperFacts
+from cdsflow.workflow.paper_requirements import PaperRefused as PaperRefused
 
 
 def stages_for(code: str) -> tuple[Stage, ...]:

@@ -20,7 +20,7 @@ Paper-specific gates (which paper at which stage) live in their own table next t
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -77,7 +77,8 @@ class Rule:
     requires: tuple[Check, ...] = ()
 
 
-def _rule(action, label, who, stages=None, campaign=None, requires=()) -> Rule:
+def _rule(action: str, label: str, who: Iterable[tuple[Role, Relation]], stages: Iterable[Stage] | None = None,
+          campaign: Iterable[CampaignStatus] | None = None, requires: Iterable[Check] = ()) -> Rule:
     return Rule(action, label, tuple(who), frozenset(stages) if stages is not None else None,
                 frozenset(campaign) if campaign is not None else None, tuple(requires))
 

@@ -8,8 +8,10 @@ from cdsflow.workflow.units import UnitKind
 
 
 class Covers(Protocol):
-    covers_kinds: tuple[str, ...]
-    covers_levels: tuple[str, ...]
+    @property
+    def covers_kinds(self) -> tuple[str, ...]: ...
+    @property
+    def covers_levels(self) -> tuple[str, ...]: ...
 
 
 def assessed_by(index_set: Covers, kind: str, level: str | None) -> bool:

@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from cdsflow.kernel.text import TextError, clean_text, fold
 
@@ -57,7 +59,10 @@ _LEVEL_ALIASES = {
 }
 
 
-def _lookup(aliases: dict, value: str):
+_E = TypeVar("_E", UnitKind, EducationLevel)
+
+
+def _lookup(aliases: Mapping[_E, set[str]], value: str) -> _E | None:
     key = fold(value)
     for target, names in aliases.items():
         if key in {fold(n) for n in names} or key == fold(target.value) or key == fold(getattr(target, "label", "")):
@@ -118,7 +123,8 @@ class UnitSpec:
 
 
 def parse_emails(value: str) -> tuple[tuple[str, ...], list[str]]:
-    emails, bad = [], []
+    emails: list[str] = []
+    bad: list[str] = []
     for part in re.split(r"[,;\s]+", value or ""):
         if not part:
             continue
