@@ -51,12 +51,14 @@ def school_facts(session: Session, a: Assessment, actor: ActorRef, *, now: datet
         committee = tuple(MemberView(m.full_name, m.role) for m in session.execute(
             select(CommitteeMember).where(CommitteeMember.assessment_id == a.id)
             .order_by(CommitteeMember.position_order, CommitteeMember.id)).scalars())
-    return TransitionContext(
-        actor=actor, now=_now(now), school_id=a.school_id, supervisors=chain_of(session, a.school_id),
-        issuer_chain=_issuer_chain(session, campaign), team_accounts=_team_accounts(session, campaign),
-        stage=Stage(a.state), locked=a.locked, campaign_status=CampaignStatus(campaign.status),
-        committee=committee, proposed_by=a.proposed_by,
-    )
+    ctx = TransitionContext(actor=actor, now=_now(now))
+    ctx.supply(school_id=a.school_id, supervisors=chain_of(session, a.school_id),
+               issuer_chain=_issuer_chain(session, campaign), team_accounts=_team_accounts(session, campaign),
+               stage=Stage(a.state), locked=a.locked, campaign_status=CampaignStatus(campaign.status),
+               proposed_by=a.proposed_by)
+    if with_committee:
+        ctx.supply(committee=committee)
+    return ctx
 
 def campaign_facts(session: Session, campaign: Campaign, actor: ActorRef, *, now: datetime | None = None,
                    with_counts: bool = False) -> TransitionContext:
@@ -69,10 +71,11 @@ def campaign_facts(session: Session, campaign: Campaign, actor: ActorRef, *, now
             .group_by(Assessment.state)
         ):
             counts[Stage(state)] = n
-    return TransitionContext(
-        actor=actor, now=_now(now), issuer_chain=_issuer_chain(session, campaign),
-        campaign_status=CampaignStatus(campaign.status), stage_counts=counts,
-    )
+    ctx = TransitionContext(actor=actor, now=_now(now))
+    ctx.supply(issuer_chain=_issuer_chain(session, campaign), campaign_status=CampaignStatus(campaign.status))
+    if with_counts:
+        ctx.supply(stage_counts=counts)
+    return ctx
 
 def external_unscored(session: Session, a: Assessment) -> tuple[str, ...] | None:
     """Items the review has not scored; None when it has scored nothing at all."""

@@ -14,6 +14,9 @@ no, never because it knows a rule of its own.
 - `campaign`: the campaign statuses that allow it; a draft, recognised, published or closed
   campaign allows only what its line says.
 - `requires`: pure checks of stored facts (states/<stage>.py holds what entering a stage requires).
+  Each declares the facts it reads (`context.needs`); a rule asked without one of them, or without
+  the stage or campaign status its line names, fails closed: it refuses (and under tests, where
+  `CDSFLOW_STRICT_RULES=1`, raises `MissingFacts` so the forgotten fact is found).
 
 Paper-specific gates (which paper at which stage) live in their own table next to this one
 (`document_types.yaml`); this table says who may issue papers at all.
@@ -26,7 +29,7 @@ from enum import StrEnum
 
 from cdsflow.kernel.errors import Forbidden, TransitionRefused
 from cdsflow.kernel.stages import CampaignStatus, Stage
-from cdsflow.workflow.context import TransitionContext
+from cdsflow.workflow.context import MissingFacts, TransitionContext, strict_facts
 from cdsflow.workflow.roles import Role
 from cdsflow.workflow.states import STATE_MODULES
 from cdsflow.workflow.states import campaign as campaign_rules
@@ -156,6 +159,11 @@ RULES: dict[str, Rule] = {r.action: r for r in (
     _rule("publish_index_set", "công bố phiên bản bộ chỉ số", [(R.ADMIN, L.ANY)]),
 )}
 
+for _r in RULES.values():  # a requirement that does not say what it reads could never fail closed
+    for _check in _r.requires:
+        if not isinstance(getattr(_check, "needs", None), frozenset):
+            raise TypeError(f"rulebook: requirement {_check.__name__} of {_r.action!r} declares no facts (@needs)")
+
 # The campaign's own steps (machine.CAMPAIGN_STEPS) and the rule that governs each.
 CAMPAIGN_ACTIONS = {"start_review": "campaign_start_review", "recognise": "campaign_recognise",
                     "publish": "campaign_publish", "close": "campaign_close"}
@@ -223,10 +231,31 @@ def who_refusal(r: Rule, ctx: TransitionContext) -> list[str]:
     return [f"chỉ {who_text(r)} mới được {r.label}"]
 
 
+def missing_facts(r: Rule, ctx: TransitionContext) -> list[str]:
+    """The facts the rule reads that the caller did not gather."""
+    missing = set()
+    if r.stages is not None and ctx.stage is None:
+        missing.add("stage")
+    if r.campaign is not None and ctx.campaign_status is None:
+        missing.add("campaign_status")
+    for check in r.requires:
+        missing |= check.needs - ctx.known  # type: ignore[attr-defined]
+    return sorted(missing)
+
+
+MISSING_TEXT = "thiếu dữ kiện để xét quy định ({}): hệ thống từ chối để an toàn, hãy báo quản trị hệ thống"
+
+
 def refusals(action: str, ctx: TransitionContext) -> list[str]:
-    """Every reason the action is refused for these facts (empty: allowed)."""
+    """Every reason the action is refused for these facts (empty: allowed). Asked without a fact it
+    reads, the rule refuses (fails closed); in strict mode (tests) it raises `MissingFacts`."""
     r = rule(action)
+    missing = missing_facts(r, ctx)
+    if missing and strict_facts():
+        raise MissingFacts(f"rule {action!r} asked without the facts {', '.join(missing)}")
     problems = who_refusal(r, ctx)
+    if missing:
+        problems.append(MISSING_TEXT.format(", ".join(missing)))
     if r.stages == OPEN_STAGES and ctx.stage is not None and ctx.stage not in r.stages:
         problems.append(f"hồ sơ đang ở giai đoạn «{ctx.stage.label}» nên đã khóa: chỉ sửa được khi cấp trên "
                         "trả lại để bổ sung")
@@ -237,7 +266,8 @@ def refusals(action: str, ctx: TransitionContext) -> list[str]:
         wanted = ", ".join(f"«{s.label}»" for s in CampaignStatus if s in r.campaign)
         problems.append(f"kế hoạch đang ở trạng thái «{ctx.campaign_status.label}» (cần: {wanted})")
     for check in r.requires:
-        problems.extend(check(ctx))
+        if not check.needs - ctx.known:  # type: ignore[attr-defined]
+            problems.extend(check(ctx))
     return problems
 
 

@@ -11,7 +11,7 @@ import pytest
 from cdsflow.kernel.stages import CampaignStatus as C
 from cdsflow.kernel.stages import Stage as S
 from cdsflow.workflow import rulebook
-from cdsflow.workflow.context import ActorRef, MemberView, TransitionContext
+from cdsflow.workflow.context import FACTS, ActorRef, MemberView, TransitionContext
 from cdsflow.workflow.roles import Role
 from cdsflow.workflow.rulebook import RULES, Relation, refusals
 
@@ -93,7 +93,7 @@ def facts(role: Role | None, relation: Relation, stage: S | None, status: C | No
     base = dict(actor=actor, now=NOW, school_id=SCHOOL, supervisors=(BUREAU, DEPT), issuer_chain=(BUREAU, DEPT),
                 team_accounts=frozenset({TEAM_ACCOUNT}), stage=stage, campaign_status=status, committee=COMMITTEE,
                 proposed_by="Cô Hoa (hieutruong)", reason="Thiếu minh chứng 1.3", external_unscored=(),
-                recognition_decision="Số 12/QĐ-PGDĐT", stage_counts={S.PUBLISHED: 2})
+                recognition_decision="Số 12/QĐ-PGDĐT", stage_counts={S.PUBLISHED: 2}, known=set(FACTS))
     if kw.get("proposed_by") == "{actor}":
         kw["proposed_by"] = actor.name
     return TransitionContext(**(base | kw))
