@@ -10,18 +10,30 @@ from rich.table import Table
 from cdsflow.app.console import console, local
 from cdsflow.kernel.stages import Stage
 from cdsflow.services import assessments as assessment_svc
+from cdsflow.services import authorization
 from cdsflow.services import campaigns as campaign_svc
 from cdsflow.services import units as unit_svc
 from cdsflow.storage.db import UnitOfWork, database_url, make_engine
 from cdsflow.storage.tabular import read_table
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.machine import history_text
+from cdsflow.workflow.roles import Role
 from cdsflow.workflow.units import UnitKind, parse_kind
 
 units_app = typer.Typer(help="Đơn vị: Sở, Phòng, cơ sở giáo dục.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Kế hoạch đánh giá (chiến dịch hằng năm).", no_args_is_help=True)
 assessment_app = typer.Typer(help="Hồ sơ đánh giá của từng cơ sở giáo dục.", no_args_is_help=True)
 committee_app = typer.Typer(help="Hội đồng tự đánh giá.", no_args_is_help=True)
+
+READER_HELP = "Đọc với quyền của đơn vị này (mặc định: quản trị hệ thống, đọc được mọi hồ sơ)"
+
+
+def _reader(u: UnitOfWork, unit: str | None) -> ActorRef:
+    """Who reads at the command line: a unit in its natural role, else the installation's operator,
+    whom the rule table treats as the system administrator (reads everything)."""
+    if unit:
+        return ActorRef("người dùng dòng lệnh", unit_svc.get_unit(u, unit).id)
+    return ActorRef("quản trị hệ thống (dòng lệnh)", None, Role.ADMIN)
 
 
 def uow() -> UnitOfWork:
@@ -138,12 +150,14 @@ def campaign_status(
     campaign_id: int = typer.Argument(..., help="Số kế hoạch"),
     late: int = typer.Option(20, "--late", help="Số trường chậm hạn hiển thị tối đa"),
     at: datetime = typer.Option(None, "--at", help="Xem tại thời điểm (mặc định: bây giờ)"),
+    unit: str = typer.Option(None, "--unit", help=READER_HELP),
 ) -> None:
     """Số trường theo từng giai đoạn và các trường chậm hạn."""
     from cdsflow.calendars.timeutil import TZ
 
     now = at.replace(tzinfo=TZ) if at and at.tzinfo is None else at
     with uow() as u:
+        authorization.readable_campaign(u.session, _reader(u, unit), campaign_id)
         s = campaign_svc.campaign_status(u, campaign_id, now=now, late_limit=late)
     console.print(f"[bold]{s.title}[/]\n{s.issuer_name} · năm học {s.school_year} · bộ chỉ số {s.index_set} · "
                   f"{s.status.label}\nĐã nộp tờ trình: [bold]{s.submitted}/{s.total}[/] · chậm hạn: "
@@ -194,10 +208,13 @@ REF_HELP = "Số hồ sơ, hoặc mã cơ sở giáo dục"
 
 
 @assessment_app.command("show")
-def assessment_show(ref: str = typer.Argument(..., help=REF_HELP), campaign: int = typer.Option(None, "--campaign")) -> None:
+def assessment_show(ref: str = typer.Argument(..., help=REF_HELP), campaign: int = typer.Option(None, "--campaign"),
+                    unit: str = typer.Option(None, "--unit", help=READER_HELP)) -> None:
     """Xem hồ sơ đánh giá của một cơ sở giáo dục."""
     with uow() as u:
-        v = assessment_svc.show_assessment(u, assessment_svc.find_assessment(u, ref, campaign).id)
+        aid = assessment_svc.find_assessment(u, ref, campaign).id
+        authorization.readable_assessment(u.session, _reader(u, unit), aid)
+        v = assessment_svc.show_assessment(u, aid)
     console.print(f"[bold]{v.school_name}[/] ({v.school_code}) · hồ sơ số {v.id} · phiên bản {v.version}\n"
                   f"Kế hoạch số {v.campaign_id}: {v.campaign_title}\n"
                   f"Giai đoạn: [bold]{v.stage.label}[/]{' · đã khóa' if v.locked else ''} · "
@@ -212,10 +229,13 @@ def assessment_show(ref: str = typer.Argument(..., help=REF_HELP), campaign: int
 
 
 @assessment_app.command("history")
-def assessment_history(ref: str = typer.Argument(..., help=REF_HELP), campaign: int = typer.Option(None, "--campaign")) -> None:
+def assessment_history(ref: str = typer.Argument(..., help=REF_HELP), campaign: int = typer.Option(None, "--campaign"),
+                       unit: str = typer.Option(None, "--unit", help=READER_HELP)) -> None:
     """Lịch sử các bước của hồ sơ."""
     with uow() as u:
-        lines = assessment_svc.history(u, assessment_svc.find_assessment(u, ref, campaign).id)
+        aid = assessment_svc.find_assessment(u, ref, campaign).id
+        authorization.readable_assessment(u.session, _reader(u, unit), aid)
+        lines = assessment_svc.history(u, aid)
     table = Table("Thời điểm", "Người thực hiện", "Từ", "Đến", "Nội dung")
     for e in lines:
         table.add_row(local(e.at), e.actor, Stage(e.from_state).label if e.from_state else "", Stage(e.to_state).label,

@@ -152,6 +152,21 @@ RULES: dict[str, Rule] = {r.action: r for r in (
           [(R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE), (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
     _rule("view_campaigns", "xem kế hoạch",
           [(R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE), (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
+    # --- reading (a refusal reads as "not found" on the web: ids leak nothing) -------------------
+    # The list of campaigns shows those of the person's unit and the units above it.
+    _rule("list_campaigns", "xem danh sách kế hoạch",
+          [(R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE), (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
+    # Excel exports of a campaign's lists (schools, results for the sector database, overdue schools).
+    _rule("export_lists", "xuất danh sách của kế hoạch ra Excel",
+          [(R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE), (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
+    # A numbered paper of a unit (a school's or an authority's), downloaded as .docx or PDF.
+    _rule("download_paper", "tải văn bản",
+          [(R.SCHOOL_HEAD, L.SCHOOL), (R.COMMITTEE, L.SCHOOL), (R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE),
+           (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
+    # A unit's own records (its steering group, its papers list).
+    _rule("view_unit", "xem thông tin của đơn vị",
+          [(R.SCHOOL_HEAD, L.SCHOOL), (R.COMMITTEE, L.SCHOOL), (R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE),
+           (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
     # --- the system ----------------------------------------------------------------------------
     _rule("manage_accounts", "quản lý tài khoản", [(R.ADMIN, L.ANY)]),
     _rule("mailbox", "xem hộp thư của hệ thống", [(R.ADMIN, L.ANY)]),
@@ -198,6 +213,19 @@ def relations(ctx: TransitionContext) -> frozenset[Relation]:
 def role_may(role: Role | None, action: str) -> bool:
     """Whether a role can ever take the action (what a menu shows before any school is chosen)."""
     return role is None or any(r == role for r, _ in rule(action).who)
+
+
+def reach(action: str, role: Role | None, unit_id: int | None) -> str:
+    """How far a reading line reaches for this person, for lists filtered in SQL rather than one
+    file at a time: "all", "subtree" (their unit and every unit under it), "own" (their unit only)
+    or "none". The same answer `relations` + `who_refusal` give for each unit, set-based."""
+    held = {rel for allowed_role, rel in rule(action).who
+            if allowed_role == role or (role is None and NATURAL_ROLE.get(rel) == allowed_role)}
+    if unit_id is None:
+        return "all" if role == Role.ADMIN and Relation.SCOPE in held else "none"
+    if held & {Relation.SCOPE, Relation.SUPERVISOR}:
+        return "subtree"
+    return "own" if Relation.SCHOOL in held else "none"
 
 
 def who_text(r: Rule) -> str:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from cdsflow.app.web.access import allowed, assessment_for, campaign_for, require, unit_in_scope
+from cdsflow.app.web.access import actor, allowed, assessment_for, campaign_for, require, unit_in_scope
 from cdsflow.documents.register import RegisterLine, register_line
 from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
+from cdsflow.services import authorization
 from cdsflow.services import papers as doc_svc
 from cdsflow.services.accounts import Principal
 from cdsflow.services.steering import STEERING_ROLES  # noqa: F401  (the page's role choices)
@@ -19,7 +20,6 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Campaign, Unit
 from cdsflow.workflow.document_types import document_types
-from cdsflow.workflow.roles import Role
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, lim
     for d, unit_code, unit_name in uow.session.execute(q):
         key = d.school_id or d.unit_id
         if key not in scope:
-            scope[key] = unit_in_scope(uow, p, key)
+            scope[key] = unit_in_scope(uow, p, key, "download_paper")
         if not scope[key]:
             continue
         school = codes.get(d.school_id, "") if school_id is None else ""
@@ -84,8 +84,7 @@ def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | Non
     from cdsflow.services import long_lists
     from cdsflow.services.signed_copies import latest_by_document
 
-    scope = long_lists.unit_scope(p.unit_id, everything=p.role == Role.ADMIN and p.unit_id is None,
-                                  own_only=p.role.school_side)
+    scope = authorization.readable_units(actor(p), "download_paper")
     types = {code: t.name for code, t in document_types().items()}
     page = long_lists.register_page(uow.session, params, types, scope, school_id=school_id)
     replaced_ids = [d.replaces_id for d, *_ in page.rows if d.replaces_id]
@@ -100,7 +99,7 @@ def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | Non
 
 def _document(uow: UnitOfWork, p: Principal, document_id: int) -> GeneratedDocument:
     d = uow.session.get(GeneratedDocument, document_id)
-    if d is None or not unit_in_scope(uow, p, d.school_id or d.unit_id):
+    if d is None or not unit_in_scope(uow, p, d.school_id or d.unit_id, "download_paper"):
         raise NotFound(f"Không tìm thấy văn bản số {document_id} trong sổ")
     return d
 
@@ -265,7 +264,6 @@ def may_upload_signed(p: Principal) -> bool:
 def upload_signed(uow: UnitOfWork, p: Principal, document_id: int, source: Path, original_name: str,
                   uploads: Path) -> GeneratedDocument:
     """Store the signed PDF of a paper in scope; the rulebook decides who (the issuer's side)."""
-    from cdsflow.app.web.access import actor
     from cdsflow.services import signed_copies as signed
 
     d = _document(uow, p, document_id)
