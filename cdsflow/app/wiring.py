@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from cdsflow.services.notices import enqueue_links
 from cdsflow.workflow import events
 
 # Which moves mail the school (and its supervisor), and with which template.
@@ -52,3 +53,5 @@ def _recognition_decision(session: Session, assessment_id: int) -> str | None:
 
 def install() -> None:
     events.subscribe(on_assessment_moved)
+    # One mail per set-password or reset link, in the transaction that stored the links.
+    events.subscribe(enqueue_links, events.PasswordLinksIssued)
