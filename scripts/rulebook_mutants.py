@@ -1,5 +1,7 @@
 """Breaks each rule of the rulebook once and checks that the test suite notices (run by hand:
 `.venv/bin/python scripts/rulebook_mutants.py [test paths…]`). Prints every surviving mutant.
+By default it runs the use-case tests of the rule table (tests/integration/test_rule_table_use_cases.py),
+the mutated action's own tests first so that a caught mutant stops early (-x).
 
 A mutant loosens one line of `workflow/rulebook.py` in memory: drops one (role, relation) pair,
 allows every school stage, every campaign status, or drops one requirement. The test run loads it
@@ -36,6 +38,14 @@ def _apply() -> None:
 _apply()
 
 
+def pytest_collection_modifyitems(items: list) -> None:
+    """The mutated action's tests (named by their parameter) first: the order changes, not the set."""
+    spec = os.environ.get("MUTANT")
+    if spec:
+        action = spec.split(":")[0]
+        items.sort(key=lambda item: f"[{action}]" not in item.nodeid and f"[{action}-" not in item.nodeid)
+
+
 def main(paths: list[str]) -> int:
     sys.path.insert(0, ".")
     from cdsflow.kernel.stages import CampaignStatus, Stage
@@ -63,4 +73,4 @@ def main(paths: list[str]) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:] or ["tests/unit/test_rulebook.py"]))
+    raise SystemExit(main(sys.argv[1:] or ["tests/integration/test_rule_table_use_cases.py"]))
