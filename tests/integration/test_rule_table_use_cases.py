@@ -11,9 +11,13 @@ Each check runs in a transaction that is rolled back (the use-cases' own commits
 world is built once and every check starts from it."""
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from sqlalchemy import update
@@ -55,9 +59,21 @@ class World:
     code: str  # an item the school or the review may score
 
 
+_WORLD: list[World] = []  # once per process: scripts/rulebook_mutants.py runs this file per mutant in one process
+
+
 @pytest.fixture(scope="module")
-def world(tmp_path_factory) -> Iterator[World]:
-    engine = make_engine(f"sqlite:///{tmp_path_factory.mktemp('rules') / 'rules.db'}")
+def world() -> World:
+    """Every check rolls back, so the world never changes: built once per process."""
+    if not _WORLD:
+        home = Path(tempfile.mkdtemp(prefix="cdsflow-rules-"))
+        atexit.register(shutil.rmtree, home, True)
+        _WORLD.append(build_world(home))
+    return _WORLD[0]
+
+
+def build_world(home: Path) -> World:
+    engine = make_engine(f"sqlite:///{home / 'rules.db'}")
     metadata.create_all(engine)
     with UnitOfWork(engine) as uow:
         import_units(uow, unit_rows())
@@ -75,8 +91,7 @@ def world(tmp_path_factory) -> Iterator[World]:
         set_team(uow, ids.campaign_id, [TeamMemberInput("Phạm Quang Hùng", "head", username="doan"),
                                      TeamMemberInput("Lê Thị Thu", "secretary")],
                  ActorRef("Trần Minh Tuấn", ids.bureau, R.OFFICER, 1))
-    yield ids
-    engine.dispose()
+    return ids
 
 
 @contextmanager
