@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from cdsflow.kernel.errors import Forbidden, NotFound
@@ -140,7 +140,7 @@ def readable_assessment(session: Session, actor: ActorRef, assessment_id: int, a
     a = session.get(Assessment, assessment_id, populate_existing=True)
     if a is None:
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá số {assessment_id}")
-    rulebook.enforce_who(action, school_facts(session, a, actor, now=now))
+    rulebook.enforce(action, school_facts(session, a, actor, now=now))
     return a
 
 
@@ -153,7 +153,7 @@ def readable_campaign(session: Session, actor: ActorRef, campaign_id: int, actio
                       *, now: datetime | None = None) -> Campaign:
     """The campaign if the rule table lets this person read it (`Forbidden` otherwise)."""
     c = _campaign(session, campaign_id)
-    rulebook.enforce_who(action, _campaign_reader(session, actor, c.issuer_id, now))
+    rulebook.enforce(action, _campaign_reader(session, actor, c.issuer_id, now))
     return c
 
 
@@ -164,14 +164,14 @@ def readable_campaign_ids(session: Session, actor: ActorRef, *, now: datetime | 
     seen: dict[int, bool] = {}
     for _, issuer in rows:
         if issuer not in seen:
-            seen[issuer] = not rulebook.who_refusal(rulebook.rule("list_campaigns"),
-                                                    _campaign_reader(session, actor, issuer, now))
+            seen[issuer] = not rulebook.refusals("list_campaigns", _campaign_reader(session, actor, issuer, now))
     return [cid for cid, issuer in rows if seen[issuer]]
 
 
-def readable_units(actor: ActorRef, action: str = "download_paper"):
+def readable_units(actor: ActorRef, action: str = "download_paper") -> Select | None:
     """The units whose records the person may read, as a SELECT of ids (None: every unit), from the
-    reach of the table's line (`rulebook.reach`): for registers and lists paged in SQL."""
+    reach of the table's line (`rulebook.reach`, its `who` part: reading lines name no stage or
+    status): for registers and lists paged in SQL."""
     how = rulebook.reach(action, actor.role, actor.unit_id)
     return unit_scope(actor.unit_id if how != "none" else None, everything=how == "all", own_only=how == "own")
 
@@ -184,11 +184,11 @@ def unit_facts(session: Session, actor: ActorRef, unit_id: int, *, now: datetime
 
 def may_read_unit(session: Session, actor: ActorRef, unit_id: int, action: str = "view_unit") -> bool:
     """Whether the person may read this unit's records or papers (`view_unit`, `download_paper`)."""
-    return not rulebook.who_refusal(rulebook.rule(action), unit_facts(session, actor, unit_id))
+    return not rulebook.refusals(action, unit_facts(session, actor, unit_id))
 
 
 def check_read_unit(session: Session, actor: ActorRef, unit_id: int, action: str = "view_unit") -> None:
-    rulebook.enforce_who(action, unit_facts(session, actor, unit_id))
+    rulebook.enforce(action, unit_facts(session, actor, unit_id))
 
 
 def may_school(session: Session, actor: ActorRef, action: str, a: Assessment, *, now: datetime | None = None) -> bool:
