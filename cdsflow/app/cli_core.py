@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from cdsflow.app.cli_reader import READER_HELP, reader
 from cdsflow.app.console import console, local
 from cdsflow.kernel.stages import Stage
 from cdsflow.services import assessments as assessment_svc
@@ -17,24 +18,12 @@ from cdsflow.storage.db import UnitOfWork, database_url, make_engine
 from cdsflow.storage.tabular import read_table
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.machine import history_text
-from cdsflow.workflow.roles import Role
 from cdsflow.workflow.units import UnitKind, parse_kind
 
 units_app = typer.Typer(help="Đơn vị: Sở, Phòng, cơ sở giáo dục.", no_args_is_help=True)
 campaign_app = typer.Typer(help="Kế hoạch đánh giá (chiến dịch hằng năm).", no_args_is_help=True)
 assessment_app = typer.Typer(help="Hồ sơ đánh giá của từng cơ sở giáo dục.", no_args_is_help=True)
 committee_app = typer.Typer(help="Hội đồng tự đánh giá.", no_args_is_help=True)
-
-READER_HELP = "Đọc với quyền của đơn vị này (mặc định: quản trị hệ thống, đọc được mọi hồ sơ)"
-
-
-def _reader(u: UnitOfWork, unit: str | None) -> ActorRef:
-    """Who reads at the command line: a unit in its natural role, else the installation's operator,
-    whom the rule table treats as the system administrator (reads everything)."""
-    if unit:
-        return ActorRef("người dùng dòng lệnh", unit_svc.get_unit(u, unit).id)
-    return ActorRef("quản trị hệ thống (dòng lệnh)", None, Role.ADMIN)
-
 
 def uow() -> UnitOfWork:
     return UnitOfWork(make_engine())
@@ -134,10 +123,12 @@ def campaign_launch(
 
 
 @campaign_app.command("list")
-def campaign_list(issuer: str = typer.Option(None, "--issuer")) -> None:
+def campaign_list(issuer: str = typer.Option(None, "--issuer"),
+                  unit: str = typer.Option(None, "--unit", help=READER_HELP)) -> None:
     """Liệt kê kế hoạch."""
     with uow() as u:
-        rows = campaign_svc.list_campaigns(u, issuer_code=issuer)
+        visible = set(authorization.readable_campaign_ids(u.session, reader(u, unit)))
+        rows = [r for r in campaign_svc.list_campaigns(u, issuer_code=issuer) if r.id in visible]
     table = Table("Số", "Đơn vị ban hành", "Năm học", "Bộ chỉ số", "Trạng thái", "Số CSGD", "Thuộc KH", "Tên kế hoạch")
     for r in rows:
         table.add_row(str(r.id), r.issuer_name, r.school_year, r.index_set_code, r.status.label, str(r.assessments),
@@ -157,7 +148,7 @@ def campaign_status(
 
     now = at.replace(tzinfo=TZ) if at and at.tzinfo is None else at
     with uow() as u:
-        authorization.readable_campaign(u.session, _reader(u, unit), campaign_id)
+        authorization.readable_campaign(u.session, reader(u, unit), campaign_id)
         s = campaign_svc.campaign_status(u, campaign_id, now=now, late_limit=late)
     console.print(f"[bold]{s.title}[/]\n{s.issuer_name} · năm học {s.school_year} · bộ chỉ số {s.index_set} · "
                   f"{s.status.label}\nĐã nộp tờ trình: [bold]{s.submitted}/{s.total}[/] · chậm hạn: "
@@ -213,7 +204,7 @@ def assessment_show(ref: str = typer.Argument(..., help=REF_HELP), campaign: int
     """Xem hồ sơ đánh giá của một cơ sở giáo dục."""
     with uow() as u:
         aid = assessment_svc.find_assessment(u, ref, campaign).id
-        authorization.readable_assessment(u.session, _reader(u, unit), aid)
+        authorization.readable_assessment(u.session, reader(u, unit), aid)
         v = assessment_svc.show_assessment(u, aid)
     console.print(f"[bold]{v.school_name}[/] ({v.school_code}) · hồ sơ số {v.id} · phiên bản {v.version}\n"
                   f"Kế hoạch số {v.campaign_id}: {v.campaign_title}\n"
@@ -234,7 +225,7 @@ def assessment_history(ref: str = typer.Argument(..., help=REF_HELP), campaign: 
     """Lịch sử các bước của hồ sơ."""
     with uow() as u:
         aid = assessment_svc.find_assessment(u, ref, campaign).id
-        authorization.readable_assessment(u.session, _reader(u, unit), aid)
+        authorization.readable_assessment(u.session, reader(u, unit), aid)
         lines = assessment_svc.history(u, aid)
     table = Table("Thời điểm", "Người thực hiện", "Từ", "Đến", "Nội dung")
     for e in lines:

@@ -40,3 +40,12 @@ def test_a_campaigns_figures_are_read_by_its_issuer_not_by_a_school(cli):
     assert "Đã nộp tờ trình" in cli("campaign", "status", "1", "--unit", "DEMO-PGD-BD").stdout
     refused = cli("campaign", "status", "1", "--unit", "DEMO-TH-KD", ok=False)
     assert refused.returncode == 6 and "Không thể xem kế hoạch" in refused.stderr
+
+
+def test_the_list_of_campaigns_and_the_review_team_follow_the_reading_lines(cli):
+    listed = cli("campaign", "list", "--unit", "DEMO-PGD-BD").stdout
+    assert "DEMO-PGD-BD" not in listed and "Ba Đình" in listed  # the issuer reads its campaign
+    assert "Ba Đình" not in cli("campaign", "list", "--unit", "DEMO-TH-KD").stdout  # a school lists none
+    assert "chưa có Đoàn đánh giá ngoài" in cli("team", "show", "1", "--unit", "DEMO-PGD-BD").stdout
+    refused = cli("team", "show", "1", "--unit", "DEMO-TH-KD", ok=False)
+    assert refused.returncode == 6 and "Không thể xem đoàn đánh giá ngoài" in refused.stderr
