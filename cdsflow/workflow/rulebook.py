@@ -132,16 +132,16 @@ RULES: dict[str, Rule] = {r.action: r for r in (
           [(R.SCHOOL_HEAD, L.SCHOOL), (R.OFFICER, L.SCOPE)]),
     # --- the campaign --------------------------------------------------------------------------
     _rule("launch_campaign", "phát động kế hoạch", [(R.OFFICER, L.ISSUER)]),
-    # Moving into the review phase asks nothing of the schools (a school may still propose, and a
-    # campaign nobody took part in must still be closable); the later steps do.
-    _rule("campaign_start_review", "chuyển kế hoạch sang đánh giá ngoài", [(R.OFFICER, L.ISSUER)],
-          campaign={CampaignStatus.LAUNCHED}),
+    # The campaign's own steps: which status each moves from is the machine's (machine.CAMPAIGN_STEPS,
+    # checked before these lines are asked), so these lines say only who and what the schools must
+    # have done. Moving into the review phase asks nothing of the schools (a school may still propose,
+    # and a campaign nobody took part in must still be closable); the later steps do.
+    _rule("campaign_start_review", "chuyển kế hoạch sang đánh giá ngoài", [(R.OFFICER, L.ISSUER)]),
     _rule("campaign_recognise", "chuyển kế hoạch sang đã công nhận", [(R.OFFICER, L.ISSUER)],
-          campaign={CampaignStatus.REVIEWING}, requires=[campaign_rules.no_school_in_review]),
+          requires=[campaign_rules.no_school_in_review]),
     _rule("campaign_publish", "công bố kết quả của kế hoạch", [(R.OFFICER, L.ISSUER)],
-          campaign={CampaignStatus.RECOGNISED}, requires=[campaign_rules.no_school_awaiting_publication]),
+          requires=[campaign_rules.no_school_awaiting_publication]),
     _rule("campaign_close", "kết thúc kế hoạch", [(R.OFFICER, L.ISSUER)],
-          campaign={CampaignStatus.PUBLISHED},
           requires=[campaign_rules.no_school_in_review, campaign_rules.no_school_awaiting_publication]),
     _rule("bulk", "thực hiện hàng loạt", [(R.OFFICER, L.ISSUER)], campaign=ACTIVE | {CampaignStatus.RECOGNISED}),
     # Reminders (the scheduler's and an officer's nudge) run while schools still have steps to take.

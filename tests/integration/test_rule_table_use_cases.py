@@ -261,7 +261,8 @@ LINES: dict[str, tuple[Callable, list, list | None, list | None]] = {
 CAMPAIGN_SUBJECT = {"issue_authority_paper", "upload_signed_authority_paper", "launch_campaign", "campaign_start_review",
                     "campaign_recognise", "campaign_publish", "campaign_close", "bulk", "remind", "form_team",
                     "view_team", "view_campaigns", "list_campaigns", "export_lists"}
-# The campaign's steps move only from their own status (the machine), so their status is the step's.
+# The campaign's steps move only from their own status (the machine's order, not a line of the table:
+# pinned here all the same, through the use-case), so their status is the step's.
 CAMPAIGN_STEP_STATUS = {"campaign_start_review": C.LAUNCHED, "campaign_recognise": C.REVIEWING,
                         "campaign_publish": C.RECOGNISED, "campaign_close": C.PUBLISHED}
 # Where the school's file stands when a campaign step is allowed (no school left in review or waiting).
