@@ -2,8 +2,10 @@
 table of the campaign's rules.
 
 Every entry point (web pages, JSON API, CLI, scheduler, a Python caller of the service layer) asks
-this table through `services/authorization.py`, and the state machine's guard (`machine.py`) asks it
-for every step. Legality is written nowhere else: a page hides a button because `refusals()` says
+this table through `services/authorization.py`, for writes and reads alike (the `view_*`, `list_*`,
+`export_*` and `download_*` lines), and the state machine's guard (`machine.py`) asks it for every
+step. tests/integration/test_rule_table_use_cases.py pins every line through the use-cases
+(`scripts/rulebook_mutants.py` loosens each line once and expects that file to fail). Legality is written nowhere else: a page hides a button because `refusals()` says
 no, never because it knows a rule of its own.
 
 - `who`: pairs (role, relation to the school or campaign). A login carries its role; a person at the
