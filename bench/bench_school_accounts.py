@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import func, select, update  # noqa: E402
 
 from bench.national import national_db  # noqa: E402
+from cdsflow.app import wiring  # noqa: E402
 from cdsflow.services.accounts import create_account  # noqa: E402
 from cdsflow.services.campaigns import launch_campaign  # noqa: E402
 from cdsflow.services.school_accounts import create_school_accounts  # noqa: E402
@@ -31,6 +32,7 @@ SAMPLE = 40  # accounts the baseline really creates (argon2 at its default cost:
 
 
 def main() -> None:
+    wiring.install()  # the set-password mails are written by the event's handler, as in the CLI and web
     with tempfile.TemporaryDirectory() as tmp:
         engine = national_db(Path(tmp) / "acc.db", N, bureaus=10)
         with UnitOfWork(engine) as uow:

@@ -20,6 +20,9 @@ from cdsflow.storage.schema import metadata
 # Tests (and the CLI processes they start, which inherit the environment) never write into the
 # developer's real data home; a test that cares about the home sets its own.
 os.environ["CDSFLOW_HOME"] = tempfile.mkdtemp(prefix="cdsflow-test-home-")
+# A rule asked without the facts it reads raises MissingFacts here (in production it refuses): a
+# use-case that forgets to gather a fact is found by its tests, CLI and web processes included.
+os.environ["CDSFLOW_STRICT_RULES"] = "1"
 
 
 def _own_postgres_database_per_worker() -> None:

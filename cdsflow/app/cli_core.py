@@ -8,14 +8,15 @@ import typer
 from rich.table import Table
 
 from cdsflow.app import wiring
+from cdsflow.app.cli_reader import READER_HELP, reader
 from cdsflow.app.console import console, local
 from cdsflow.calendars.catalog import find_calendar
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.calendars.timeutil import TZ
 from cdsflow.kernel.stages import Stage
 from cdsflow.services import assessments as assessment_svc
+from cdsflow.services import authorization, result_lines
 from cdsflow.services import campaigns as campaign_svc
-from cdsflow.services import result_lines
 from cdsflow.services import units as unit_svc
 from cdsflow.services.demo import build_demo
 from cdsflow.services.papers import generate
@@ -119,10 +120,12 @@ def campaign_launch(
 
 
 @campaign_app.command("list")
-def campaign_list(issuer: str = typer.Option(None, "--issuer")) -> None:
+def campaign_list(issuer: str = typer.Option(None, "--issuer"),
+                  unit: str = typer.Option(None, "--unit", help=READER_HELP)) -> None:
     """Liệt kê kế hoạch."""
     with wiring.uow() as u:
-        rows = campaign_svc.list_campaigns(u, issuer_code=issuer)
+        visible = set(authorization.readable_campaign_ids(u.session, reader(u, unit)))
+        rows = [r for r in campaign_svc.list_campaigns(u, issuer_code=issuer) if r.id in visible]
     table = Table("Số", "Đơn vị ban hành", "Năm học", "Bộ chỉ số", "Trạng thái", "Số CSGD", "Thuộc KH", "Tên kế hoạch")
     for r in rows:
         table.add_row(str(r.id), r.issuer_name, r.school_year, r.index_set_code, r.status.label, str(r.assessments),
@@ -135,10 +138,12 @@ def campaign_status(
     campaign_id: int = typer.Argument(..., help="Số kế hoạch"),
     late: int = typer.Option(20, "--late", help="Số trường chậm hạn hiển thị tối đa"),
     at: datetime = typer.Option(None, "--at", help="Xem tại thời điểm (mặc định: bây giờ)"),
+    unit: str = typer.Option(None, "--unit", help=READER_HELP),
 ) -> None:
     """Số trường theo từng giai đoạn và các trường chậm hạn."""
     now = at.replace(tzinfo=TZ) if at and at.tzinfo is None else at
     with wiring.uow() as u:
+        authorization.readable_campaign(u.session, reader(u, unit), campaign_id)
         s = campaign_svc.campaign_status(u, campaign_id, now=now, late_limit=late)
     console.print(f"[bold]{s.title}[/]\n{s.issuer_name} · năm học {s.school_year} · bộ chỉ số {s.index_set} · "
                   f"{s.status.label}\nĐã nộp tờ trình: [bold]{s.submitted}/{s.total}[/] · chậm hạn: "
@@ -189,10 +194,13 @@ REF_HELP = "Số hồ sơ, hoặc mã cơ sở giáo dục"
 
 
 @assessment_app.command("show")
-def assessment_show(ref: str = typer.Argument(..., help=REF_HELP), campaign: int = typer.Option(None, "--campaign")) -> None:
+def assessment_show(ref: str = typer.Argument(..., help=REF_HELP), campaign: int = typer.Option(None, "--campaign"),
+                    unit: str = typer.Option(None, "--unit", help=READER_HELP)) -> None:
     """Xem hồ sơ đánh giá của một cơ sở giáo dục."""
     with wiring.uow() as u:
-        v = assessment_svc.show_assessment(u, assessment_svc.find_assessment(u, ref, campaign).id)
+        aid = assessment_svc.find_assessment(u, ref, campaign).id
+        authorization.readable_assessment(u.session, reader(u, unit), aid)
+        v = assessment_svc.show_assessment(u, aid)
     console.print(f"[bold]{v.school_name}[/] ({v.school_code}) · hồ sơ số {v.id} · phiên bản {v.version}\n"
                   f"Kế hoạch số {v.campaign_id}: {v.campaign_title}\n"
                   f"Giai đoạn: [bold]{v.stage.label}[/]{' · đã khóa' if v.locked else ''} · "
@@ -207,15 +215,18 @@ def assessment_show(ref: str = typer.Argument(..., help=REF_HELP), campaign: int
 
 
 @assessment_app.command("history")
-def assessment_history(ref: str = typer.Argument(..., help=REF_HELP), campaign: int = typer.Option(None, "--campaign")) -> None:
+def assessment_history(ref: str = typer.Argument(..., help=REF_HELP), campaign: int = typer.Option(None, "--campaign"),
+                       unit: str = typer.Option(None, "--unit", help=READER_HELP)) -> None:
     """Lịch sử các bước của hồ sơ."""
     with wiring.uow() as u:
-        lines = assessment_svc.history(u, assessment_svc.find_assessment(u, ref, campaign).id)
+        aid = assessment_svc.find_assessment(u, ref, campaign).id
+        authorization.readable_assessment(u.session, reader(u, unit), aid)
+        lines = assessment_svc.history(u, aid)
     table = Table("Thời điểm", "Người thực hiện", "Từ", "Đến", "Nội dung")
     for e in lines:
-        criteria = (e.details or {}).get("criteria") or {}
+        notes = ((e.details or {}).get("criteria") or {}).items()
         table.add_row(local(e.at), e.actor, Stage(e.from_state).label if e.from_state else "", Stage(e.to_state).label,
-                      history_text(e.trigger, e.reason) + "".join(f"\n{k}: {v}" for k, v in criteria.items()))
+                      history_text(e.trigger, e.reason) + "".join(f"\n{k}: {v}" for k, v in notes))
     console.print(table)
 
 

@@ -9,8 +9,10 @@ import typer
 from rich.table import Table
 
 from cdsflow.app import wiring
+from cdsflow.app.cli_reader import READER_HELP, reader
 from cdsflow.app.console import console, local
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.services import authorization
 from cdsflow.services import review_teams as svc
 from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
@@ -98,9 +100,11 @@ def team_visit(
 
 
 @team_app.command("show")
-def team_show(campaign_id: int = typer.Argument(..., help="Số kế hoạch")) -> None:
+def team_show(campaign_id: int = typer.Argument(..., help="Số kế hoạch"),
+              unit: str = typer.Option(None, "--unit", help=READER_HELP)) -> None:
     """Xem Đoàn đánh giá ngoài và lịch làm việc."""
     with wiring.uow() as u:
+        authorization.readable_campaign(u.session, reader(u, unit), campaign_id, "view_team")
         view = svc.show_team(u, campaign_id)
     if not view.exists:
         console.print(f"Kế hoạch số {campaign_id} chưa có Đoàn đánh giá ngoài (lập bằng «cdsflow team set»).")

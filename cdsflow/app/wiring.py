@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from cdsflow.documents.render import render
 from cdsflow.kernel import home
-from cdsflow.services.notices import enqueue_transactional
+from cdsflow.services.notices import enqueue_links, enqueue_transactional
 from cdsflow.services.results import NoResults, recognised_results, recognition_decision
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.tables import Assessment
@@ -65,6 +65,8 @@ def _recognition_decision(session: Session, assessment_id: int) -> str | None:
 
 def install() -> None:
     events.subscribe(on_assessment_moved)
+    # One mail per set-password or reset link, in the transaction that stored the links.
+    events.subscribe(enqueue_links, events.PasswordLinksIssued)
 
 
 def engine(url: str | None = None) -> Engine:

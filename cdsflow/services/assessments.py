@@ -201,15 +201,13 @@ def _step_facts(uow: UnitOfWork, a: Assessment, trigger: str, actor: ActorRef, n
                 reason: str = "", notes: dict[str, str] | None = None, override: str = "") -> TransitionContext:
     """What the step's rules look at: the same facts for the step itself and for its preview."""
     ctx = authorization.school_facts(uow.session, a, actor, now=now, with_committee=True)
-    ctx.reason, ctx.criteria_notes = reason, notes or {}
+    ctx.supply(reason=reason, criteria_notes=notes or {})
     if trigger == "submit_proposal":
-        ctx.proposal_gaps = proposal_gaps(uow, a)
-        ctx.submission_refusal = submission_refusal(uow, a, now)
+        ctx.supply(proposal_gaps=proposal_gaps(uow, a), submission_refusal=submission_refusal(uow, a, now))
     elif trigger == "recognise":
-        ctx.external_unscored = authorization.external_unscored(uow.session, a)
-        ctx.override_reason = override
+        ctx.supply(external_unscored=authorization.external_unscored(uow.session, a), override_reason=override)
     elif trigger == "publish":
-        ctx.recognition_decision = authorization.recognition_decision(uow.session, a)
+        ctx.supply(recognition_decision=authorization.recognition_decision(uow.session, a))
     return ctx
 
 

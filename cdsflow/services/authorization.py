@@ -1,21 +1,25 @@
 """Asking the rulebook: gather the facts of one request from storage, then `rulebook.refusals`.
 
-Every use-case that changes something calls `check()` (or builds its facts here and fires the
-machine, whose guard asks the same table), so the web, the API, the CLI, the scheduler and a
-Python caller meet the same rule with the same Vietnamese reason.
+Every use-case that changes something calls `check_*()` (or builds its facts here and fires the
+machine, whose guard asks the same table), and every read asks `readable_*()` with its line of the
+table (view_assessment, view_campaigns, list_campaigns, export_lists, download_paper, view_unit), so
+the web, the API, the CLI, the scheduler and a Python caller meet the same rule with the same
+Vietnamese reason. A door only translates the refusal (the web answers a read refused for scope as
+"not found", so ids leak nothing).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from sqlalchemy import func
+from sqlalchemy import Select, func
 from sqlmodel import Session, col, select
 
 from cdsflow.assessment.scoring import score
-from cdsflow.kernel.errors import NotFound
+from cdsflow.kernel.errors import Forbidden, NotFound
 from cdsflow.kernel.stages import CampaignStatus, Stage
 from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.long_lists import unit_scope
 from cdsflow.services.lookups import family_ids, load_answers
 from cdsflow.services.lookups import recognition_decision as decision
 from cdsflow.services.units import chain_of
@@ -55,12 +59,14 @@ def school_facts(session: Session, a: Assessment, actor: ActorRef, *, now: datet
         committee = tuple(MemberView(m.full_name, m.role) for m in session.execute(
             select(CommitteeMember).where(CommitteeMember.assessment_id == a.id)
             .order_by(col(CommitteeMember.position_order), col(CommitteeMember.id))).scalars())
-    return TransitionContext(
-        actor=actor, now=_now(now), school_id=a.school_id, supervisors=chain_of(session, a.school_id),
-        issuer_chain=_issuer_chain(session, campaign), team_accounts=_team_accounts(session, campaign),
-        stage=Stage(a.state), locked=a.locked, campaign_status=CampaignStatus(campaign.status),
-        committee=committee, proposed_by=a.proposed_by,
-    )
+    ctx = TransitionContext(actor=actor, now=_now(now))
+    ctx.supply(school_id=a.school_id, supervisors=chain_of(session, a.school_id),
+               issuer_chain=_issuer_chain(session, campaign), team_accounts=_team_accounts(session, campaign),
+               stage=Stage(a.state), locked=a.locked, campaign_status=CampaignStatus(campaign.status),
+               proposed_by=a.proposed_by)
+    if with_committee:
+        ctx.supply(committee=committee)
+    return ctx
 
 def campaign_facts(session: Session, campaign: Campaign, actor: ActorRef, *, now: datetime | None = None,
                    with_counts: bool = False) -> TransitionContext:
@@ -71,10 +77,11 @@ def campaign_facts(session: Session, campaign: Campaign, actor: ActorRef, *, now
             .group_by(Assessment.state)
         ):
             counts[Stage(state)] = n
-    return TransitionContext(
-        actor=actor, now=_now(now), issuer_chain=_issuer_chain(session, campaign),
-        campaign_status=CampaignStatus(campaign.status), stage_counts=counts,
-    )
+    ctx = TransitionContext(actor=actor, now=_now(now))
+    ctx.supply(issuer_chain=_issuer_chain(session, campaign), campaign_status=CampaignStatus(campaign.status))
+    if with_counts:
+        ctx.supply(stage_counts=counts)
+    return ctx
 
 def external_unscored(session: Session, a: Assessment) -> tuple[str, ...] | None:
     """Items the review has not scored; None when it has scored nothing at all."""
@@ -105,9 +112,79 @@ def check_campaign(session: Session, actor: ActorRef, action: str, campaign_id: 
 def check_unit(session: Session, actor: ActorRef, action: str, unit_id: int, *,
                now: datetime | None = None) -> TransitionContext:
     """A unit's own data (its steering group): the unit stands where a school would, its chain above it."""
-    ctx = TransitionContext(actor=actor, now=_now(now), school_id=unit_id, supervisors=tuple(chain_of(session, unit_id)))
+    ctx = unit_facts(session, actor, unit_id, now=now)
     rulebook.enforce(action, ctx)
     return ctx
+
+
+def check_role(actor: ActorRef, action: str) -> None:
+    """The person's role may take the action somewhere (a menu or a system page: accounts, mailbox,
+    index sets); the use-case asks the whole rule again with the facts of the school or campaign.
+    For the lines of the system's administrators (relation `any`) this is the whole rule."""
+    r = rulebook.rule(action)
+    ctx = TransitionContext(actor=actor, now=_now(None))
+    if all(rel == rulebook.Relation.ANY for _, rel in r.who):
+        rulebook.enforce_who(action, ctx)
+    elif not rulebook.role_may(actor.role, action):
+        raise Forbidden(f"Không thể {r.label}:", details=[f"tài khoản vai trò «{actor.role.label}» không được {r.label}"
+                                                          if actor.role else "không rõ người thực hiện"])
+
+
+def readable_assessment(session: Session, actor: ActorRef, assessment_id: int, action: str = "view_assessment",
+                        *, now: datetime | None = None) -> Assessment:
+    """The school's file if the rule table lets this person read it (`Forbidden` otherwise)."""
+    a = session.get(Assessment, assessment_id, populate_existing=True)
+    if a is None:
+        raise NotFound(f"Không tìm thấy hồ sơ đánh giá số {assessment_id}")
+    rulebook.enforce(action, school_facts(session, a, actor, now=now))
+    return a
+
+
+def _campaign_reader(session: Session, actor: ActorRef, issuer_id: int, now: datetime | None) -> TransitionContext:
+    ctx = TransitionContext(actor=actor, now=_now(now))
+    return ctx.supply(issuer_chain=(issuer_id, *chain_of(session, issuer_id)))
+
+
+def readable_campaign(session: Session, actor: ActorRef, campaign_id: int, action: str = "view_campaigns",
+                      *, now: datetime | None = None) -> Campaign:
+    """The campaign if the rule table lets this person read it (`Forbidden` otherwise)."""
+    c = _campaign(session, campaign_id)
+    rulebook.enforce(action, _campaign_reader(session, actor, c.issuer_id, now))
+    return c
+
+
+def readable_campaign_ids(session: Session, actor: ActorRef, *, now: datetime | None = None) -> list[int]:
+    """Ids of the campaigns the person may list, newest first (`list_campaigns`)."""
+    check_role(actor, "list_campaigns")
+    rows = session.execute(select(Campaign.id, Campaign.issuer_id).order_by(Campaign.id.desc())).all()
+    seen: dict[int, bool] = {}
+    for _, issuer in rows:
+        if issuer not in seen:
+            seen[issuer] = not rulebook.refusals("list_campaigns", _campaign_reader(session, actor, issuer, now))
+    return [cid for cid, issuer in rows if seen[issuer]]
+
+
+def readable_units(actor: ActorRef, action: str = "download_paper") -> Select | None:
+    """The units whose records the person may read, as a SELECT of ids (None: every unit), from the
+    reach of the table's line (`rulebook.reach`, its `who` part: reading lines name no stage or
+    status): for registers and lists paged in SQL."""
+    how = rulebook.reach(action, actor.role, actor.unit_id)
+    return unit_scope(actor.unit_id if how != "none" else None, everything=how == "all", own_only=how == "own")
+
+
+def unit_facts(session: Session, actor: ActorRef, unit_id: int, *, now: datetime | None = None) -> TransitionContext:
+    """A unit's own data: the unit stands where a school would, its chain above it."""
+    ctx = TransitionContext(actor=actor, now=_now(now))
+    return ctx.supply(school_id=unit_id, supervisors=tuple(chain_of(session, unit_id)))
+
+
+def may_read_unit(session: Session, actor: ActorRef, unit_id: int, action: str = "view_unit") -> bool:
+    """Whether the person may read this unit's records or papers (`view_unit`, `download_paper`)."""
+    return not rulebook.refusals(action, unit_facts(session, actor, unit_id))
+
+
+def check_read_unit(session: Session, actor: ActorRef, unit_id: int, action: str = "view_unit") -> None:
+    rulebook.enforce(action, unit_facts(session, actor, unit_id))
 
 
 def may_school(session: Session, actor: ActorRef, action: str, a: Assessment, *, now: datetime | None = None) -> bool:

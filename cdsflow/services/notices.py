@@ -1,4 +1,6 @@
-"""Mail on state changes, written to the outbox in the same transaction as the change itself."""
+"""Mail raised by events, written to the outbox in the same transaction as the change itself: state
+changes of a school's file (`enqueue_transactional`) and set-password or reset links (`enqueue_links`).
+`app/wiring.py` subscribes these handlers; a use-case only raises the event."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -15,7 +17,10 @@ from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import TRANSACTIONAL_KINDS, default_templates
 from cdsflow.notifications.settings import load_settings
 from cdsflow.services.fanout import school_link, split_emails
+from cdsflow.services.password_links import KIND, link_url
 from cdsflow.storage.tables import Assessment, Campaign, Unit
+from cdsflow.workflow.events import PasswordLinksIssued
+from cdsflow.workflow.roles import Role
 
 
 def enqueue_transactional(session: Session, kind: str, assessment_id: int, context: dict[str, Any]) -> None:
@@ -91,3 +96,26 @@ def enqueue_transactional(session: Session, kind: str, assessment_id: int, conte
         for addr in recipients
     ]
     insert_ignoring_duplicates(session, rows)
+
+
+def enqueue_links(session: Session, event: PasswordLinksIssued) -> int:
+    """One mail per issued link, keyed by the link's stored hash (a retry never mails twice)."""
+    settings = load_settings()
+    base_url = event.base_url or settings.base_url
+    templates = default_templates()
+    rows = []
+    for link in event.links:
+        rendered = templates.render(KIND[link.purpose], {
+            "full_name": link.full_name,
+            "username": link.username,
+            "role_label": Role(link.role).label,
+            "unit_name": link.unit_name,
+            "link": link_url(base_url, link.token),
+            "expires_text": vn_datetime(link.expires_at),
+            "sender_name": settings.from_name,
+        })
+        rows.append(outbox_row(dedup_key=f"a:{link.purpose}:{link.token_id}", kind=KIND[link.purpose],
+                               recipient=link.email, subject=rendered.subject, body_text=rendered.text,
+                               body_html=rendered.html, now=event.at, unit_id=link.unit_id,
+                               useful_until=link.expires_at))
+    return sum(insert_ignoring_duplicates(session, rows[i:i + 1000]) for i in range(0, len(rows), 1000))

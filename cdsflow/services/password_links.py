@@ -1,7 +1,8 @@
 """Set-password and reset links sent by mail: issue, check, spend (single use, expiring, stored hashed).
 
 A link carries a random token; the database keeps only its SHA-256, so a leaked table opens
-nothing. The mail goes through the outbox like every other mail (the worker delivers it).
+nothing. The mail is raised as an event (`PasswordLinksIssued`), which `services/notices.py` turns
+into outbox rows like every other mail, in the same transaction (the worker delivers it).
 """
 from __future__ import annotations
 
@@ -13,15 +14,12 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, func, or_, update
 from sqlmodel import col, select
 
-from cdsflow.calendars.timeutil import vn_datetime
 from cdsflow.kernel.errors import InvalidInput
-from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
-from cdsflow.notifications.rendering import default_templates
-from cdsflow.notifications.settings import MailSettings, load_settings
 from cdsflow.services import accounts as account_svc
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.web_tables import Account, PasswordToken
-from cdsflow.workflow.roles import Role
+from cdsflow.workflow import events
+from cdsflow.workflow.events import PasswordLink, PasswordLinksIssued
 
 SETUP = "setup"
 RESET = "reset"
@@ -48,44 +46,32 @@ def link_url(base_url: str, token: str) -> str:
     return f"{base_url.rstrip('/')}{LINK_PATH}?token={token}"
 
 
-def link_rows(account: Account, purpose: str, *, base_url: str, now: datetime, unit_name: str = "",
-              settings: MailSettings | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(token row, outbox row) of a new link for `account`: rendered, not written. The bulk
-    creation writes thousands of them in a few statements."""
-    settings = settings or load_settings()
+def link_rows(account: Account, purpose: str, *, now: datetime, unit_name: str = "") -> tuple[dict[str, Any], PasswordLink]:
+    """(token row, link event) of a new link for `account`: not written. The bulk creation writes
+    thousands of them in a few statements and raises one event for them all."""
     token = secrets.token_urlsafe(32)
     expires = now + LIFETIME[purpose]
     token_row = {"id": _token_id(token), "account_id": account.id, "purpose": purpose, "created_at": now,
                  "expires_at": expires, "used_at": None}
-    rendered = default_templates().render(KIND[purpose], {
-        "full_name": account.full_name,
-        "username": account.username,
-        "role_label": Role(account.role).label,
-        "unit_name": unit_name,
-        "link": link_url(base_url, token),
-        "expires_text": vn_datetime(expires),
-        "sender_name": settings.from_name,
-    })
-    mail = outbox_row(dedup_key=f"a:{purpose}:{token_row['id']}", kind=KIND[purpose], recipient=account.email,
-                      subject=rendered.subject, body_text=rendered.text, body_html=rendered.html, now=now,
-                      unit_id=account.unit_id, useful_until=expires)
-    return token_row, mail
+    link = PasswordLink(account_id=account.id, username=account.username, full_name=account.full_name,
+                        role=account.role, email=account.email, unit_id=account.unit_id, purpose=purpose,
+                        token=token, token_id=token_row["id"], expires_at=expires, unit_name=unit_name)
+    return token_row, link
 
 
 def send_link(uow: UnitOfWork, account: Account, purpose: str, *, base_url: str | None = None,
               now: datetime | None = None, unit_name: str = "") -> int:
-    """A new link for `account` queued to its address (older unused links of the account become
-    void). Returns the number of mails queued. The caller commits (with what else it wrote)."""
+    """A new link for `account` mailed to its address (older unused links of the account become
+    void). Returns the number of mails raised. The caller commits (with what else it wrote)."""
     if not account.email:
         raise InvalidInput(f"Tài khoản «{account.username}» chưa có địa chỉ thư: không gửi được liên kết.")
     now = _now(now)
-    settings = load_settings()
     uow.session.execute(delete(PasswordToken).where(col(PasswordToken.account_id) == account.id,
                                                     col(PasswordToken.used_at).is_(None)))
-    token_row, mail = link_rows(account, purpose, base_url=base_url or settings.base_url, now=now,
-                                unit_name=unit_name, settings=settings)
+    token_row, link = link_rows(account, purpose, now=now, unit_name=unit_name)
     uow.session.add(PasswordToken(**token_row))
-    return insert_ignoring_duplicates(uow.session, [mail])
+    events.publish(uow.session, PasswordLinksIssued((link,), now, base_url))
+    return 1
 
 
 def send_setup_link(uow: UnitOfWork, username: str, *, base_url: str | None = None,

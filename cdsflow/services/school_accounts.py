@@ -10,8 +10,6 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import col, select
 
-from cdsflow.notifications.outbox import insert_ignoring_duplicates
-from cdsflow.notifications.settings import load_settings
 from cdsflow.services.accounts import NO_PASSWORD, clean_email
 from cdsflow.services.campaigns import family_ids, get_campaign
 from cdsflow.services.fanout import split_emails
@@ -19,6 +17,8 @@ from cdsflow.services.password_links import SETUP, link_rows
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Unit
 from cdsflow.storage.web_tables import Account, PasswordToken
+from cdsflow.workflow import events
+from cdsflow.workflow.events import PasswordLinksIssued
 from cdsflow.workflow.roles import Role
 
 # (username suffix, role, full name prefix): two accounts per school. The secretary gets the
@@ -56,8 +56,6 @@ def create_school_accounts(uow: UnitOfWork, campaign_id: int, *, base_url: str |
     the country's schools in one go. Every value is right by construction: school units from
     the campaign, usernames from their codes, addresses checked here."""
     now = now or datetime.now(UTC)
-    settings = load_settings()
-    base_url = base_url or settings.base_url
     campaign = get_campaign(uow, campaign_id)
     report = SchoolAccountsReport(campaign.title)
     schools = uow.session.execute(
@@ -91,10 +89,11 @@ def create_school_accounts(uow: UnitOfWork, campaign_id: int, *, base_url: str |
             report.created.append((username, school.name, email))
     for part in _chunks(new, CHUNK):
         made = uow.session.execute(insert(Account).returning(Account), part).scalars().all()
-        links = [link_rows(a, SETUP, base_url=base_url, now=now, unit_name=names[a.username], settings=settings)
-                 for a in made]
+        links = [link_rows(a, SETUP, now=now, unit_name=names[a.username]) for a in made]
         uow.session.execute(insert(PasswordToken), [t for t, _ in links])
-        report.links += insert_ignoring_duplicates(uow.session, [m for _, m in links])
+        # One event per chunk: the mail is written by its handler (services/notices.py), as all mail is.
+        events.publish(uow.session, PasswordLinksIssued(tuple(link for _, link in links), now, base_url))
+        report.links += len(links)
     uow.commit()
     return report
 

@@ -2,9 +2,11 @@
 (`services/authorization.py`), no I/O here."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from cdsflow.kernel.stages import CampaignStatus, Stage
 from cdsflow.workflow.roles import Role
@@ -58,3 +60,44 @@ class TransitionContext:
     stage_counts: Mapping[Stage, int] = field(default_factory=dict)
     reason: str = ""
     criteria_notes: dict[str, str] = field(default_factory=dict)
+    # The names of the facts above that the service layer gathered. A rule's requirement names the
+    # facts it reads (`needs`); asked without one, the rule refuses instead of reading a default.
+    known: set[str] = field(default_factory=set)
+
+    def supply(self, **facts: Any) -> TransitionContext:
+        """Set gathered facts and record that they were gathered."""
+        for name, value in facts.items():
+            if name not in FACTS:
+                raise AttributeError(f"TransitionContext has no fact {name!r}")
+            setattr(self, name, value)
+        self.known |= set(facts)
+        return self
+
+
+# The facts a requirement may need (every field but who asks and when).
+FACTS = frozenset(TransitionContext.__dataclass_fields__) - {"actor", "now", "known"}
+
+
+class MissingFacts(AssertionError):  # noqa: N818 - a programming error, not a user's
+    """A rule was asked without facts it reads: the caller forgot to gather them. Raised only in
+    strict mode (tests); in production the rule refuses instead."""
+
+
+def strict_facts() -> bool:
+    """Tests turn this on (tests/conftest.py) so that a forgotten fact fails loudly."""
+    return os.environ.get("CDSFLOW_STRICT_RULES") == "1"
+
+
+Check = Callable[[TransitionContext], list[str]]
+
+
+def needs(*facts: str) -> Callable[[Check], Check]:
+    """Declare the facts a requirement reads (`rulebook.refusals` refuses when one was not gathered)."""
+    unknown = set(facts) - FACTS
+    if unknown:
+        raise AttributeError(f"TransitionContext has no fact {sorted(unknown)}")
+
+    def mark(check: Check) -> Check:
+        check.needs = frozenset(facts)  # type: ignore[attr-defined]
+        return check
+    return mark

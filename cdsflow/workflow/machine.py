@@ -15,8 +15,8 @@ from transitions import EventData, Machine, MachineError
 
 from cdsflow.kernel.errors import TransitionRefused
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
-from cdsflow.workflow.context import TransitionContext
-from cdsflow.workflow.rulebook import CAMPAIGN_ACTIONS, enforce
+from cdsflow.workflow.context import MissingFacts, TransitionContext, strict_facts
+from cdsflow.workflow.rulebook import CAMPAIGN_ACTIONS, MISSING_TEXT, enforce
 from cdsflow.workflow.states import STATE_MODULES
 
 
@@ -147,14 +147,20 @@ def campaign_machine() -> Machine:
 def _campaign_guard(event: EventData) -> bool:
     ctx: TransitionContext | None = event.kwargs.get("ctx")
     action = CAMPAIGN_ACTIONS.get(event.event.name)
-    if ctx is not None and action is not None:
-        enforce(action, ctx, CAMPAIGN_STEPS[event.event.name][2])
+    if action is None:
+        return True
+    label = CAMPAIGN_STEPS[event.event.name][2]
+    if ctx is None:  # fail closed: a step whose rule reads its schools is never taken blind
+        if strict_facts():
+            raise MissingFacts(f"campaign step {event.event.name!r} fired without facts")
+        raise TransitionRefused(f"Không thể {label}:", details=[MISSING_TEXT.format("trạng thái các hồ sơ")])
+    enforce(action, ctx, label)
     return True
 
 
 def fire_campaign(status: str, trigger: str, ctx: TransitionContext | None = None) -> CampaignStatus:
-    """One step of the campaign's lifecycle; with `ctx` (the service layer always gives it) the
-    rulebook's requirements on its schools are checked too."""
+    """One step of the campaign's lifecycle, checked against the rulebook with `ctx` (the service
+    layer always gives it; without it every step but the launch is refused)."""
     if trigger not in CAMPAIGN_STEPS:
         raise TransitionRefused(f"Thao tác không tồn tại: {trigger}")
     source, _, label = CAMPAIGN_STEPS[trigger]

@@ -2,8 +2,10 @@
 table of the campaign's rules.
 
 Every entry point (web pages, JSON API, CLI, scheduler, a Python caller of the service layer) asks
-this table through `services/authorization.py`, and the state machine's guard (`machine.py`) asks it
-for every step. Legality is written nowhere else: a page hides a button because `refusals()` says
+this table through `services/authorization.py`, for writes and reads alike (the `view_*`, `list_*`,
+`export_*` and `download_*` lines), and the state machine's guard (`machine.py`) asks it for every
+step. tests/integration/test_rule_table_use_cases.py pins every line through the use-cases
+(`scripts/rulebook_mutants.py` loosens each line once and expects that file to fail). Legality is written nowhere else: a page hides a button because `refusals()` says
 no, never because it knows a rule of its own.
 
 - `who`: pairs (role, relation to the school or campaign). A login carries its role; a person at the
@@ -14,6 +16,9 @@ no, never because it knows a rule of its own.
 - `campaign`: the campaign statuses that allow it; a draft, recognised, published or closed
   campaign allows only what its line says.
 - `requires`: pure checks of stored facts (states/<stage>.py holds what entering a stage requires).
+  Each declares the facts it reads (`context.needs`); a rule asked without one of them, or without
+  the stage or campaign status its line names, fails closed: it refuses (and under tests, where
+  `CDSFLOW_STRICT_RULES=1`, raises `MissingFacts` so the forgotten fact is found).
 
 Paper-specific gates (which paper at which stage) live in their own table next to this one
 (`document_types.yaml`); this table says who may issue papers at all.
@@ -26,7 +31,7 @@ from enum import StrEnum
 
 from cdsflow.kernel.errors import Forbidden, TransitionRefused
 from cdsflow.kernel.stages import CampaignStatus, Stage
-from cdsflow.workflow.context import TransitionContext
+from cdsflow.workflow.context import MissingFacts, TransitionContext, strict_facts
 from cdsflow.workflow.roles import Role
 from cdsflow.workflow.states import STATE_MODULES
 from cdsflow.workflow.states import campaign as campaign_rules
@@ -130,16 +135,16 @@ RULES: dict[str, Rule] = {r.action: r for r in (
           [(R.SCHOOL_HEAD, L.SCHOOL), (R.OFFICER, L.SCOPE)]),
     # --- the campaign --------------------------------------------------------------------------
     _rule("launch_campaign", "phát động kế hoạch", [(R.OFFICER, L.ISSUER)]),
-    # Moving into the review phase asks nothing of the schools (a school may still propose, and a
-    # campaign nobody took part in must still be closable); the later steps do.
-    _rule("campaign_start_review", "chuyển kế hoạch sang đánh giá ngoài", [(R.OFFICER, L.ISSUER)],
-          campaign={CampaignStatus.LAUNCHED}),
+    # The campaign's own steps: which status each moves from is the machine's (machine.CAMPAIGN_STEPS,
+    # checked before these lines are asked), so these lines say only who and what the schools must
+    # have done. Moving into the review phase asks nothing of the schools (a school may still propose,
+    # and a campaign nobody took part in must still be closable); the later steps do.
+    _rule("campaign_start_review", "chuyển kế hoạch sang đánh giá ngoài", [(R.OFFICER, L.ISSUER)]),
     _rule("campaign_recognise", "chuyển kế hoạch sang đã công nhận", [(R.OFFICER, L.ISSUER)],
-          campaign={CampaignStatus.REVIEWING}, requires=[campaign_rules.no_school_in_review]),
+          requires=[campaign_rules.no_school_in_review]),
     _rule("campaign_publish", "công bố kết quả của kế hoạch", [(R.OFFICER, L.ISSUER)],
-          campaign={CampaignStatus.RECOGNISED}, requires=[campaign_rules.no_school_awaiting_publication]),
+          requires=[campaign_rules.no_school_awaiting_publication]),
     _rule("campaign_close", "kết thúc kế hoạch", [(R.OFFICER, L.ISSUER)],
-          campaign={CampaignStatus.PUBLISHED},
           requires=[campaign_rules.no_school_in_review, campaign_rules.no_school_awaiting_publication]),
     _rule("bulk", "thực hiện hàng loạt", [(R.OFFICER, L.ISSUER)], campaign=ACTIVE | {CampaignStatus.RECOGNISED}),
     # Reminders (the scheduler's and an officer's nudge) run while schools still have steps to take.
@@ -150,12 +155,32 @@ RULES: dict[str, Rule] = {r.action: r for r in (
           [(R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE), (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
     _rule("view_campaigns", "xem kế hoạch",
           [(R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE), (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
+    # --- reading (a refusal reads as "not found" on the web: ids leak nothing) -------------------
+    # The list of campaigns shows those of the person's unit and the units above it.
+    _rule("list_campaigns", "xem danh sách kế hoạch",
+          [(R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE), (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
+    # Excel exports of a campaign's lists (schools, results for the sector database, overdue schools).
+    _rule("export_lists", "xuất danh sách của kế hoạch ra Excel",
+          [(R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE), (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
+    # A numbered paper of a unit (a school's or an authority's), downloaded as .docx or PDF.
+    _rule("download_paper", "tải văn bản",
+          [(R.SCHOOL_HEAD, L.SCHOOL), (R.COMMITTEE, L.SCHOOL), (R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE),
+           (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
+    # A unit's own records (its steering group, its papers list).
+    _rule("view_unit", "xem thông tin của đơn vị",
+          [(R.SCHOOL_HEAD, L.SCHOOL), (R.COMMITTEE, L.SCHOOL), (R.OFFICER, L.SCOPE), (R.REVIEWER, L.SCOPE),
+           (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
     # --- the system ----------------------------------------------------------------------------
     _rule("manage_accounts", "quản lý tài khoản", [(R.ADMIN, L.ANY)]),
     _rule("mailbox", "xem hộp thư của hệ thống", [(R.ADMIN, L.ANY)]),
     # A new version of an index set (the official table of 3276, 3806, a revised 4725), by the Sở's administrator.
     _rule("publish_index_set", "công bố phiên bản bộ chỉ số", [(R.ADMIN, L.ANY)]),
 )}
+
+for _r in RULES.values():  # a requirement that does not say what it reads could never fail closed
+    for _check in _r.requires:
+        if not isinstance(getattr(_check, "needs", None), frozenset):
+            raise TypeError(f"rulebook: requirement {_check.__name__} of {_r.action!r} declares no facts (@needs)")
 
 # The campaign's own steps (machine.CAMPAIGN_STEPS) and the rule that governs each.
 CAMPAIGN_ACTIONS = {"start_review": "campaign_start_review", "recognise": "campaign_recognise",
@@ -193,6 +218,19 @@ def role_may(role: Role | None, action: str) -> bool:
     return role is None or any(r == role for r, _ in rule(action).who)
 
 
+def reach(action: str, role: Role | None, unit_id: int | None) -> str:
+    """How far a reading line reaches for this person, for lists filtered in SQL rather than one
+    file at a time: "all", "subtree" (their unit and every unit under it), "own" (their unit only)
+    or "none". The same answer `relations` + `who_refusal` give for each unit, set-based."""
+    held = {rel for allowed_role, rel in rule(action).who
+            if allowed_role == role or (role is None and NATURAL_ROLE.get(rel) == allowed_role)}
+    if unit_id is None:
+        return "all" if role == Role.ADMIN and Relation.SCOPE in held else "none"
+    if held & {Relation.SCOPE, Relation.SUPERVISOR}:
+        return "subtree"
+    return "own" if Relation.SCHOOL in held else "none"
+
+
 def who_text(r: Rule) -> str:
     parts = []
     for role, relation in r.who:
@@ -224,10 +262,31 @@ def who_refusal(r: Rule, ctx: TransitionContext) -> list[str]:
     return [f"chỉ {who_text(r)} mới được {r.label}"]
 
 
+def missing_facts(r: Rule, ctx: TransitionContext) -> list[str]:
+    """The facts the rule reads that the caller did not gather."""
+    missing = set()
+    if r.stages is not None and ctx.stage is None:
+        missing.add("stage")
+    if r.campaign is not None and ctx.campaign_status is None:
+        missing.add("campaign_status")
+    for check in r.requires:
+        missing |= check.needs - ctx.known  # type: ignore[attr-defined]
+    return sorted(missing)
+
+
+MISSING_TEXT = "thiếu dữ kiện để xét quy định ({}): hệ thống từ chối để an toàn, hãy báo quản trị hệ thống"
+
+
 def refusals(action: str, ctx: TransitionContext) -> list[str]:
-    """Every reason the action is refused for these facts (empty: allowed)."""
+    """Every reason the action is refused for these facts (empty: allowed). Asked without a fact it
+    reads, the rule refuses (fails closed); in strict mode (tests) it raises `MissingFacts`."""
     r = rule(action)
+    missing = missing_facts(r, ctx)
+    if missing and strict_facts():
+        raise MissingFacts(f"rule {action!r} asked without the facts {', '.join(missing)}")
     problems = who_refusal(r, ctx)
+    if missing:
+        problems.append(MISSING_TEXT.format(", ".join(missing)))
     if r.stages == OPEN_STAGES and ctx.stage is not None and ctx.stage not in r.stages:
         problems.append(f"hồ sơ đang ở giai đoạn «{ctx.stage.label}» nên đã khóa: chỉ sửa được khi cấp trên "
                         "trả lại để bổ sung")
@@ -238,7 +297,8 @@ def refusals(action: str, ctx: TransitionContext) -> list[str]:
         wanted = ", ".join(f"«{s.label}»" for s in CampaignStatus if s in r.campaign)
         problems.append(f"kế hoạch đang ở trạng thái «{ctx.campaign_status.label}» (cần: {wanted})")
     for check in r.requires:
-        problems.extend(check(ctx))
+        if not check.needs - ctx.known:  # type: ignore[attr-defined]
+            problems.extend(check(ctx))
     return problems
 
 

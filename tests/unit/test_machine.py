@@ -4,8 +4,9 @@ import pytest
 
 from cdsflow.kernel.errors import Forbidden, TransitionRefused
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
-from cdsflow.workflow.context import ActorRef, MemberView, TransitionContext
-from cdsflow.workflow.machine import STEPS, fire, fire_campaign, forward_trigger, legal_sources
+from cdsflow.workflow import machine
+from cdsflow.workflow.context import FACTS, ActorRef, MemberView, TransitionContext
+from cdsflow.workflow.machine import STEPS, fire_campaign, forward_trigger, legal_sources
 
 NOW = datetime(2025, 3, 1, tzinfo=UTC)
 SCHOOL, BUREAU, DEPT = 10, 2, 1
@@ -13,8 +14,15 @@ COMMITTEE = (MemberView("Nguyễn Văn An", "chair"), MemberView("Trần Thị B
 
 
 def ctx(unit=SCHOOL, name="Cô Hoa", **kw) -> TransitionContext:
-    base = dict(actor=ActorRef(name, unit), now=NOW, school_id=SCHOOL, supervisors=(BUREAU, DEPT), committee=COMMITTEE)
+    base = dict(actor=ActorRef(name, unit), now=NOW, school_id=SCHOOL, supervisors=(BUREAU, DEPT), committee=COMMITTEE,
+                campaign_status=CampaignStatus.LAUNCHED, known=set(FACTS))
     return TransitionContext(**(base | kw))
+
+
+def fire(state, trigger, c: TransitionContext) -> Stage:
+    """The machine with the school's stage among the facts, as the service layer gathers it."""
+    c.stage = c.stage or Stage(state)
+    return machine.fire(state, trigger, c)
 
 
 def refusal(state, trigger, c) -> str:
@@ -89,8 +97,11 @@ def test_every_step_is_reachable_and_the_graph_matches_the_design():
 
 def test_campaign_lifecycle_in_order_only():
     status = CampaignStatus.DRAFT.value
-    for trigger in ["launch", "start_review", "recognise", "publish", "close"]:
-        status = fire_campaign(status, trigger).value
+    status = fire_campaign(status, "launch").value
+    for trigger in ["start_review", "recognise", "publish", "close"]:
+        facts = TransitionContext(actor=ActorRef("Anh Tuấn", BUREAU), now=NOW, issuer_chain=(BUREAU, DEPT),
+                                  campaign_status=CampaignStatus(status), stage_counts={}, known=set(FACTS))
+        status = fire_campaign(status, trigger, facts).value
     assert status == "closed"
     with pytest.raises(TransitionRefused, match="Đã phát động"):
         fire_campaign("launched", "publish")

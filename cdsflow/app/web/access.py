@@ -1,20 +1,17 @@
-"""The web's view of the rulebook: menus ask `allowed()` (can this role ever do it), and scope
-checks (a school sees itself, a bureau its schools). Who may do what is `workflow/rulebook.py`;
-the use-cases ask it again with every fact, so a page never decides legality on its own."""
+"""The web's translation of the rulebook: who the logged-in person is (`actor`), what a menu may offer
+(`allowed`), and reads turned from a refusal into 403 or 404. Who may read or do what is
+`workflow/rulebook.py`, asked through `services/authorization.py`; nothing is decided here."""
 from __future__ import annotations
 
 from cdsflow.kernel.errors import Forbidden, NotFound
-from cdsflow.services import assessments as assessment_svc
-from cdsflow.services import campaigns as campaign_svc
-from cdsflow.services.accounts import Principal, Role
-from cdsflow.services.units import supervisor_chain
+from cdsflow.services import authorization
+from cdsflow.services.accounts import Principal
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign
 from cdsflow.workflow import rulebook
 from cdsflow.workflow.context import ActorRef
 
 DENIED = "Tài khoản của bạn không có quyền thực hiện việc này."
-OUT_OF_SCOPE = "Hồ sơ này không thuộc phạm vi đơn vị của bạn."
 
 
 def actor(p: Principal) -> ActorRef:
@@ -27,46 +24,33 @@ def allowed(principal: Principal, action: str) -> bool:
 
 
 def require(principal: Principal, action: str) -> None:
-    if not allowed(principal, action):
-        raise Forbidden(DENIED)
+    """403 unless the table lets this role take the action (the whole rule for system pages)."""
+    try:
+        authorization.check_role(actor(principal), action)
+    except Forbidden:
+        raise Forbidden(DENIED) from None
 
 
-def unit_in_scope(uow: UnitOfWork, principal: Principal, unit_id: int) -> bool:
-    """The principal's own unit or one under it (administrators see everything)."""
-    if principal.role == Role.ADMIN and principal.unit_id is None:
-        return True
-    if principal.unit_id is None:
-        return False
-    if unit_id == principal.unit_id:
-        return True
-    if principal.role.school_side:
-        return False
-    return principal.unit_id in supervisor_chain(uow, unit_id)
+def unit_in_scope(uow: UnitOfWork, principal: Principal, unit_id: int, action: str = "view_unit") -> bool:
+    return authorization.may_read_unit(uow.session, actor(principal), unit_id, action)
 
 
-def assessment_for(uow: UnitOfWork, principal: Principal, assessment_id: int) -> Assessment:
-    """The assessment if the principal may see it. Out of scope reads as not found: ids leak nothing."""
-    a = assessment_svc.find_assessment(uow, assessment_id)  # NotFound in the same words as out of scope
-    if not unit_in_scope(uow, principal, a.school_id):
-        raise NotFound(f"Không tìm thấy hồ sơ đánh giá số {assessment_id}")
-    return a
+def assessment_for(uow: UnitOfWork, principal: Principal, assessment_id: int,
+                   action: str = "view_assessment") -> Assessment:
+    """The assessment if the principal may read it. Refused reads as not found: ids leak nothing."""
+    try:
+        return authorization.readable_assessment(uow.session, actor(principal), assessment_id, action)
+    except Forbidden:
+        raise NotFound(f"Không tìm thấy hồ sơ đánh giá số {assessment_id}") from None
 
 
-def campaign_for(uow: UnitOfWork, principal: Principal, campaign_id: int) -> Campaign:
-    require(principal, "view_campaigns")
-    c = campaign_svc.get_campaign(uow, campaign_id)  # NotFound in the same words as out of scope
-    if not unit_in_scope(uow, principal, c.issuer_id):
-        raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
-    return c
+def campaign_for(uow: UnitOfWork, principal: Principal, campaign_id: int, action: str = "view_campaigns") -> Campaign:
+    require(principal, action)  # a role that never reads campaigns is told so (403)
+    try:
+        return authorization.readable_campaign(uow.session, actor(principal), campaign_id, action)
+    except Forbidden:
+        raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}") from None
 
 
 def visible_campaign_ids(uow: UnitOfWork, principal: Principal) -> list[int]:
-    rows = campaign_svc.campaign_issuers(uow)
-    chains: dict[int, bool] = {}
-    out = []
-    for cid, issuer in rows:
-        if issuer not in chains:
-            chains[issuer] = unit_in_scope(uow, principal, issuer)
-        if chains[issuer]:
-            out.append(cid)
-    return out
+    return authorization.readable_campaign_ids(uow.session, actor(principal))

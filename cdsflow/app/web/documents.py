@@ -13,8 +13,8 @@ from cdsflow.documents.pdf import to_pdf
 from cdsflow.documents.register import RegisterLine, register_line
 from cdsflow.documents.register import register_xlsx as to_xlsx
 from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
+from cdsflow.services import authorization, long_lists, paper_register
 from cdsflow.services import dossier as dossier_svc
-from cdsflow.services import long_lists, paper_register
 from cdsflow.services import papers as doc_svc
 from cdsflow.services import signed_copies as signed
 from cdsflow.services.accounts import Principal
@@ -33,7 +33,6 @@ from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.tables import Campaign, Unit
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.document_types import document_types
-from cdsflow.workflow.roles import Role
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, lim
     """Register lines the principal may see (issued by, or concerning, a unit in scope), newest
     first; drafts are not in the register (`drafts=True` lists only them)."""
     out: list[DocRow] = []
-    for r in paper_register.register_rows(uow, lambda unit_id: unit_in_scope(uow, p, unit_id), school_id=school_id,
+    for r in paper_register.register_rows(uow, lambda unit_id: unit_in_scope(uow, p, unit_id, "download_paper"), school_id=school_id,
                                           limit=limit, drafts=drafts):
         d = r.document
         line = None if drafts else register_line(d, r.unit_name, r.replaced_number_line.removeprefix("Số: "))
@@ -79,8 +78,7 @@ def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | Non
     paged in SQL (`long_lists.register_page`)."""
     from dataclasses import replace
 
-    scope = long_lists.unit_scope(p.unit_id, everything=p.role == Role.ADMIN and p.unit_id is None,
-                                  own_only=p.role.school_side)
+    scope = authorization.readable_units(actor(p), "download_paper")
     types = {code: t.name for code, t in document_types().items()}
     page = long_lists.register_page(uow.session, params, types, scope, school_id=school_id)
     replaced_ids = [d.replaces_id for d, *_ in page.rows if d.replaces_id]
@@ -94,7 +92,7 @@ def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | Non
 
 def _document(uow: UnitOfWork, p: Principal, document_id: int) -> GeneratedDocument:
     d = paper_register.find_document(uow, document_id)
-    if d is None or not unit_in_scope(uow, p, d.school_id or d.unit_id):
+    if d is None or not unit_in_scope(uow, p, d.school_id or d.unit_id, "download_paper"):
         raise NotFound(f"Không tìm thấy văn bản số {document_id} trong sổ")
     return d
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from cdsflow.app.web import actions, exports
-from cdsflow.app.web.access import allowed
+from cdsflow.app.web.access import allowed, campaign_for
 from cdsflow.app.web.deps import current_principal, get_uow
 from cdsflow.app.web.pages import render
 from cdsflow.calendars.timeutil import local
@@ -77,6 +77,7 @@ def workbook(request: Request, campaign_id: int, kind: str, p: Principal = Depen
         raise NotFound(f"Không có bảng Excel «{kind}»")
     write, what, name, late = WORKBOOKS[kind]
     query = ListQuery.from_params(request.query_params)
+    campaign_for(uow, p, campaign_id, "export_lists")
     lines = actions.school_lines(uow, p, campaign_id, replace(query, late=True) if late else query)
     body = write(lines, _heading(uow, campaign_id, what))
     return Response(body, media_type=exports.XLSX, headers=_attachment(f"{name}-{campaign_id}.xlsx"))

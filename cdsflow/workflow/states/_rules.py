@@ -1,15 +1,17 @@
 """Pure checks shared by several steps (who may act is the rulebook's: `workflow/rulebook.py`)."""
 from __future__ import annotations
 
-from cdsflow.workflow.context import TransitionContext
+from cdsflow.workflow.context import TransitionContext, needs
 
 
+@needs("proposed_by")
 def not_the_proposer(ctx: TransitionContext) -> list[str]:
     if ctx.proposed_by and ctx.actor.name.strip().casefold() == ctx.proposed_by.strip().casefold():
         return [f"người đã gửi tờ trình ({ctx.proposed_by}) không được tự phê duyệt hay công nhận"]
     return []
 
 
+@needs("reason")
 def reason_given(ctx: TransitionContext) -> list[str]:
     """Reviewers send a file back (yêu cầu bổ sung) always with a written reason."""
     if not ctx.reason.strip():

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from cdsflow.kernel.stages import Stage
-from cdsflow.workflow.context import TransitionContext
+from cdsflow.workflow.context import TransitionContext, needs
 
 
 def _n(ctx: TransitionContext, *stages: Stage) -> int:
     return sum(ctx.stage_counts.get(s, 0) for s in stages)
 
 
+@needs("stage_counts")
 def no_school_in_review(ctx: TransitionContext) -> list[str]:
     n = _n(ctx, Stage.PROPOSAL, Stage.EXTERNAL_REVIEW)
     if n:
@@ -16,6 +17,7 @@ def no_school_in_review(ctx: TransitionContext) -> list[str]:
     return []
 
 
+@needs("stage_counts")
 def no_school_awaiting_publication(ctx: TransitionContext) -> list[str]:
     n = _n(ctx, Stage.RECOGNITION)
     if n:

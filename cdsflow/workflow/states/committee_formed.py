@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from cdsflow.kernel.stages import Stage
-from cdsflow.workflow.context import TransitionContext
+from cdsflow.workflow.context import TransitionContext, needs
 
 STAGE = Stage.COMMITTEE_FORMED
 PRODUCES = ("qd_hoi_dong",)
 LOCKS = False
 
 
+@needs("committee")
 def committee_problems(ctx: TransitionContext) -> list[str]:
     """The committee rule guards forming the committee, starting the self-assessment and the
     proposal (a committee emptied since must be mended first)."""

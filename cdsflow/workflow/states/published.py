@@ -5,13 +5,14 @@ Publication rests on a recognition decision: a numbered Quyết định công nh
 from __future__ import annotations
 
 from cdsflow.kernel.stages import Stage
-from cdsflow.workflow.context import TransitionContext
+from cdsflow.workflow.context import TransitionContext, needs
 
 STAGE = Stage.PUBLISHED
 PRODUCES = ()
 LOCKS = True
 
 
+@needs("recognition_decision")
 def recognition_decision_issued(ctx: TransitionContext) -> list[str]:
     if ctx.recognition_decision:
         return []

@@ -7,13 +7,14 @@ the decision's annex), never silently the school's own self-assessment.
 from __future__ import annotations
 
 from cdsflow.kernel.stages import Stage
-from cdsflow.workflow.context import TransitionContext
+from cdsflow.workflow.context import TransitionContext, needs
 
 STAGE = Stage.RECOGNITION
 PRODUCES = ("qd_cong_nhan", "giay_chung_nhan")
 LOCKS = True
 
 
+@needs("external_unscored", "override_reason")
 def review_complete_or_override(ctx: TransitionContext) -> list[str]:
     if ctx.external_unscored == () or ctx.override_reason.strip():
         return []
