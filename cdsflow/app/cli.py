@@ -43,7 +43,7 @@ def _register() -> None:
         import_module(f"cdsflow.app.cli_{area}").register(app)
 
 
-AREAS = ["core", "calendar", "indexset", "docs", "mail", "web", "team", "meetings", "admin"]
+AREAS = ["core", "calendar", "indexset", "docs", "mail", "web", "team", "meetings", "admin", "signing"]
 
 
 LONG_RUNNING = {"serve", "worker"}
