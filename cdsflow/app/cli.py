@@ -10,6 +10,7 @@ Where a command lives (one module per area, each adding its groups in `register`
   cli_web.py       serve, account
   cli_team.py      team
   cli_admin.py     backup, restore, home, accounts
+  cli_signing.py   signing (digital signatures: certificate, images, sign, verify)
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from cdsflow.app import (
     cli_indexset,
     cli_mail,
     cli_meetings,
+    cli_signing,
     cli_team,
     cli_vi,
     cli_web,
@@ -66,7 +68,8 @@ def _register() -> None:
         area.register(app)
 
 
-AREAS = [cli_core, cli_calendar, cli_indexset, cli_docs, cli_mail, cli_web, cli_team, cli_meetings, cli_admin]
+AREAS = [cli_core, cli_calendar, cli_indexset, cli_docs, cli_mail, cli_web, cli_team, cli_meetings, cli_admin,
+         cli_signing]
 
 
 LONG_RUNNING = {"serve", "worker"}

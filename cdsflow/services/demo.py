@@ -18,8 +18,11 @@ from cdsflow.calendars.catalog import find_calendar
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.calendars.model import Calendar, RelativeRule
 from cdsflow.calendars.timeutil import is_working_day
+from cdsflow.documents.demo_ca import demo_seal_png, demo_signature_png, make_test_identity
+from cdsflow.documents.pdf import PdfUnavailable
 from cdsflow.kernel.stages import Stage
 from cdsflow.services import assessments as assessment_svc
+from cdsflow.services import signing
 from cdsflow.services.accounts import create_demo_accounts
 from cdsflow.services.campaigns import campaign_status, launch_campaign
 from cdsflow.services.indexsets import index_set_for_assessment
@@ -28,7 +31,7 @@ from cdsflow.services.review_teams import TeamMemberInput, VisitInput, schedule_
 from cdsflow.services.scoring import add_evidence, list_evidence, save_answers
 from cdsflow.services.units import get_unit, import_units_file
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.documents_tables import DocumentSetting
+from cdsflow.storage.documents_tables import DocumentSetting, GeneratedDocument
 from cdsflow.storage.tables import Assessment, Campaign, Unit
 from cdsflow.workflow.context import ActorRef
 
@@ -122,6 +125,7 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
     if to_publish and issue_decision is not None:
         progress("Ban hành Quyết định công nhận và công bố kết quả…")
         issue_decision(result.campaign_id)
+        _sign_decisions(uow, result.campaign_id, progress)
         for aid in to_publish:
             assessment_svc.transition(uow, aid, "publish", officer, now=now - timedelta(days=1))
     _demo_accounts(uow)
@@ -149,6 +153,27 @@ def _review_team(uow: UnitOfWork, campaign_id: int, officer: ActorRef, now: date
     if visits:
         schedule_visits(uow, campaign_id, visits, officer)
     uow.commit()
+
+
+def _sign_decisions(uow: UnitOfWork, campaign_id: int, progress: Callable[[str], None]) -> None:
+    """The ward signs the decisions it issued with a throw-away test certificate (never trusted
+    outside this demo database), so a newcomer finds signed PDFs and «đã ký số» in the register."""
+    unit_name, signer, admin = "Phòng Văn hóa - Xã hội phường Ba Đình", "Lê Thị Thu Hà", "Quản trị viên (dữ liệu mẫu)"
+    ident = make_test_identity(signer, unit_name)
+    signing.set_identity(uow, BUREAU, ident.p12, ident.passphrase, admin)
+    signing.set_image(uow, BUREAU, "signature", demo_signature_png(), admin, signer_name=signer)
+    signing.set_image(uow, BUREAU, "seal", demo_seal_png(unit_name), admin)
+    signing.add_trust_anchor(uow, BUREAU, ident.root_pem, admin)
+    docs = uow.session.execute(select(GeneratedDocument.id).where(
+        GeneratedDocument.campaign_id == campaign_id, GeneratedDocument.doc_type == "qd_cong_nhan",
+        GeneratedDocument.number.is_not(None))).scalars().all()
+    officer = ActorRef(signer, get_unit(uow, BUREAU).id)
+    try:
+        for doc_id in docs:
+            done = signing.sign_paper(uow.engine, doc_id, officer)
+            progress(f"Ký số Quyết định số {done.number_line} bằng chứng thư số thử nghiệm: {done.label}")
+    except PdfUnavailable as exc:  # no LibreOffice on this machine: the papers stay unsigned .docx
+        progress(f"Chưa ký số Quyết định mẫu: {exc}")
 
 
 def _paper_settings(uow: UnitOfWork) -> None:

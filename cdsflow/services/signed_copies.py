@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.home import uploads_dir
 from cdsflow.kernel.text import TextError, clean_text
-from cdsflow.services import authorization
+from cdsflow.services import authorization, signatures
 from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import VOIDED, GeneratedDocument, SignedCopy
@@ -106,6 +106,10 @@ def upload(engine: Engine, document_id: int, source: Path, actor: ActorRef, *, o
                              sha256=hashlib.sha256(target.read_bytes()).hexdigest(), uploaded_by=actor.name,
                              uploaded_at=datetime.now(UTC))
             uow.session.add(row)
+            uow.session.flush()
+            # A digitally signed PDF is checked as it arrives: the register then says whose
+            # signature it carries and whether it holds (a file changed after signing does not).
+            signatures.check_file(uow.session, signatures.SIGNED_COPY, row.id, target, doc.unit_id)
             uow.commit()
             uow.session.refresh(row)
         except BaseException:

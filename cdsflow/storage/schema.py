@@ -11,6 +11,7 @@ from cdsflow.storage import (
     notifications_tables,  # noqa: F401
     review_tables,  # noqa: F401
     sends_tables,  # noqa: F401
+    signing_tables,  # noqa: F401
     steering_tables,  # noqa: F401
     tables,  # noqa: F401
     web_tables,  # noqa: F401

@@ -130,6 +130,14 @@ RULES: dict[str, Rule] = {r.action: r for r in (
           [(R.SCHOOL_HEAD, L.SCHOOL), (R.CLERK, L.SCHOOL)], campaign=NOT_DRAFT),
     _rule("upload_signed_authority_paper", "tải lên bản đã ký của văn bản của đơn vị phát động",
           [(R.OFFICER, L.ISSUER), (R.CLERK, L.ISSUER)], campaign=NOT_DRAFT),
+    # Digital signatures: the unit's certificate, signature and seal images are kept by its head or
+    # by an administrator at or above it; signing a numbered paper with them is its signer's act.
+    _rule("manage_signing", "quản lý chứng thư số, ảnh chữ ký và con dấu của đơn vị",
+          [(R.SCHOOL_HEAD, L.SCHOOL), (R.OFFICER, L.SCHOOL), (R.ADMIN, L.SCOPE)]),
+    _rule("sign_school_paper", "ký số văn bản của cơ sở giáo dục", [(R.SCHOOL_HEAD, L.SCHOOL)],
+          campaign=NOT_DRAFT),
+    _rule("sign_authority_paper", "ký số văn bản của đơn vị phát động", [(R.OFFICER, L.ISSUER)],
+          campaign=NOT_DRAFT),
     # A unit's own steering group for IT and CĐS (criterion 2.1): its head, or an officer of it or above it.
     _rule("set_steering", "cập nhật bộ phận chỉ đạo chuyển đổi số của đơn vị",
           [(R.SCHOOL_HEAD, L.SCHOOL), (R.OFFICER, L.SCOPE)]),

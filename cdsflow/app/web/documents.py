@@ -47,6 +47,8 @@ class DocRow:
     line: RegisterLine | None = None  # the sổ's columns; None for a draft
     status: str = "issued"
     signed: bool = False  # a signed copy was uploaded (download: /documents/{id}/signed.pdf)
+    signature: str = ""  # what checking the signed copy's digital signature found («đã ký số: …»)
+    signature_valid: bool = False
 
 
 def _type_name(code: str) -> str:
@@ -66,18 +68,13 @@ def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, lim
         out.append(DocRow(d.id, r.unit_code, r.school_code, d.doc_type, _type_name(d.doc_type), d.number_line,
                           d.issued_on, line, d.status))
     if not drafts:
-        from dataclasses import replace
-
-        have = latest_by_document(uow.session, [r.id for r in out])
-        out = [replace(r, signed=True) if r.id in have else r for r in out]
+        out = _with_signatures(uow, out)
     return out
 
 
 def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | None = None):
     """(the page, its DocRows) of the register the principal may see, searched, filtered, sorted and
     paged in SQL (`long_lists.register_page`)."""
-    from dataclasses import replace
-
     scope = authorization.readable_units(actor(p), "download_paper")
     types = {code: t.name for code, t in document_types().items()}
     page = long_lists.register_page(uow.session, params, types, scope, school_id=school_id)
@@ -86,8 +83,24 @@ def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | Non
     out = [DocRow(d.id, unit_code, school_code or "", d.doc_type, _type_name(d.doc_type), d.number_line, d.issued_on,
                   register_line(d, unit_name, replaced.get(d.replaces_id, "").removeprefix("Số: ")), d.status)
            for d, unit_code, unit_name, school_code in page.rows]
-    have = latest_by_document(uow.session, [r.id for r in out])
-    return page, [replace(r, signed=True) if r.id in have else r for r in out]
+    return page, _with_signatures(uow, out)
+
+
+def _with_signatures(uow: UnitOfWork, rows: list[DocRow]) -> list[DocRow]:
+    """Mark the rows that have a signed copy, with what its digital signature check found."""
+    from dataclasses import replace
+
+    from cdsflow.services.signing import signature_labels
+
+    have = latest_by_document(uow.session, [r.id for r in rows])
+    checks = signature_labels(uow.session, [c.id for c in have.values()])
+    out = []
+    for r in rows:
+        copy = have.get(r.id)
+        check = checks.get(copy.id) if copy is not None else None
+        out.append(replace(r, signed=copy is not None, signature=check.label if check and check.signed else "",
+                           signature_valid=bool(check and check.valid)) if copy is not None else r)
+    return out
 
 
 def _document(uow: UnitOfWork, p: Principal, document_id: int) -> GeneratedDocument:
@@ -236,6 +249,20 @@ def _mkdir(path: Path) -> Path:
 
 def campaign_of(uow: UnitOfWork, campaign_id: int) -> Campaign | None:
     return find_campaign(uow, campaign_id)
+
+
+def may_sign(p: Principal) -> bool:
+    return allowed(p, "sign_school_paper") or allowed(p, "sign_authority_paper")
+
+
+def sign(uow: UnitOfWork, p: Principal, document_id: int, uploads: Path):
+    """Sign a numbered paper in scope with its unit's certificate (services/signing.py)."""
+    from cdsflow.app.web.access import actor
+    from cdsflow.services import signing
+
+    d = _document(uow, p, document_id)
+    uow.rollback()  # the use-case opens its own unit of work
+    return signing.sign_paper(uow.engine, d.id, actor(p), uploads=uploads)
 
 
 def may_upload_signed(p: Principal) -> bool:

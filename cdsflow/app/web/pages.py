@@ -52,6 +52,7 @@ NOTICES = {
     "documents": "Đã lập văn bản cho các trường và vào sổ.",
     "evidence": "Đã thêm minh chứng.",
     "signed": "Đã tải lên bản đã ký.",
+    "signed_digital": "Đã ký số văn bản; bản PDF đã ký được lưu làm bản đã ký trong sổ.",
     "evidence_removed": "Đã xóa minh chứng.",
 }
 CALENDAR_MAX = 256 * 1024

@@ -37,7 +37,8 @@ def register_page(request: Request, p: Principal = Depends(current_principal),
     return render(request, "documents.html", p, rows=rows, P=page, list_path="/documents", doc_types=page.spec.filters["type"][0],
                   statuses=DOC_STATUSES, pdf=documents.pdf_available(),
                   can_void=allowed(p, "issue_school_paper") or allowed(p, "issue_authority_paper"),
-                  can_sign=documents.may_upload_signed(p), plan_campaigns=campaign_links(uow, p))
+                  can_sign=documents.may_upload_signed(p), can_sign_digital=documents.may_sign(p),
+                  plan_campaigns=campaign_links(uow, p))
 
 
 @pages.get("/documents/register.xlsx")
@@ -64,7 +65,7 @@ def school_documents(request: Request, assessment_id: int, p: Principal = Depend
                   drafts=documents.register(uow, p, school_id=a.school_id, drafts=True),
                   pdf=documents.pdf_available(), assessment_id=a.id, types=documents.school_types(),
                   can_generate=allowed(p, "issue_school_paper"), can_void=allowed(p, "issue_school_paper"),
-                  can_sign=documents.may_upload_signed(p))
+                  can_sign=documents.may_upload_signed(p), can_sign_digital=documents.may_sign(p))
 
 
 @pages.post("/assessments/{assessment_id}/documents")
@@ -144,6 +145,15 @@ async def signed_upload(request: Request, document_id: int, back: str = Form("")
         stored.unlink(missing_ok=True)
     target = back if back.startswith("/") and not back.startswith("//") else "/documents"
     return RedirectResponse(f"{target}?done=signed", status_code=303)
+
+
+@pages.post("/documents/{document_id}/sign")
+def sign_digital(request: Request, document_id: int, back: str = Form(""), p: Principal = Depends(checked_principal),
+                 uow: UnitOfWork = Depends(get_uow)) -> Response:
+    """The signer signs a numbered paper with the unit's certificate (chữ ký số)."""
+    documents.sign(uow, p, document_id, request.app.state.uploads_dir)
+    target = back if back.startswith("/") and not back.startswith("//") else "/documents"
+    return RedirectResponse(f"{target}?done=signed_digital", status_code=303)
 
 
 @pages.get("/documents/{document_id}/signed.pdf")

@@ -6,7 +6,7 @@ Who may enter which phase, and when, is the rulebook's (`score_self`, `score_ext
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cdsflow.app.web.access import actor, assessment_for
@@ -16,7 +16,7 @@ from cdsflow.assessment.model import ANSWER_KIND_LABELS, IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
 from cdsflow.assessment.xlsx import write_answer_workbook
 from cdsflow.kernel.errors import InvalidInput, NotFound
-from cdsflow.services import authorization
+from cdsflow.services import authorization, signing
 from cdsflow.services import scoring as scoring_svc
 from cdsflow.services import sends as sends_svc
 from cdsflow.services.accounts import Principal
@@ -51,6 +51,7 @@ class ScoreSheet:
     can_add_evidence: bool
     revision: int = 0  # what the form sends back: a save based on an older one may clash
     returned: ReturnNote | None = None  # the reviewers' return, while the school supplements
+    facts: dict[str, str] = field(default_factory=dict)  # item → what stored papers say (2.5: signed papers)
 
     @property
     def kind_labels(self) -> dict:
@@ -97,7 +98,12 @@ def sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str = "self"
         can_add_evidence=authorization.may_school(s, actor(p), "evidence", a),
         revision=scoring_svc.revision_of(s, a.id, phase),
         returned=open_return(s, a.id),
+        facts=signing.item_facts(s, a.id, index_set.code, _choice_labels(index_set)),
     )
+
+
+def _choice_labels(index_set: IndexSet) -> dict[str, str]:
+    return {ch.code: ch.label for it in index_set.items.values() for ch in (it.choices or ())}
 
 
 def save(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str, answers: dict,

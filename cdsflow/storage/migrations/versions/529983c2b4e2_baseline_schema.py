@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 25e67e1d75f0
+Revision ID: 529983c2b4e2
 Revises: 
-Create Date: 2026-11-29 12:22:01.470962
+Create Date: 2026-12-06 22:07:52.999116
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '25e67e1d75f0'
+revision = '529983c2b4e2'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -95,6 +95,23 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('reminder_run', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reminder_run_campaign_id'), ['campaign_id'], unique=False)
+
+    op.create_table('signature_check',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('subject_kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('subject_id', sa.Integer(), nullable=False),
+    sa.Column('signed', sa.Boolean(), nullable=False),
+    sa.Column('valid', sa.Boolean(), nullable=False),
+    sa.Column('signer', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('signed_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('problem', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=700), nullable=False),
+    sa.Column('checked_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('subject_kind', 'subject_id', name='uq_signature_check')
+    )
+    with op.batch_alter_table('signature_check', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_signature_check_subject_id'), ['subject_id'], unique=False)
 
     op.create_table('unit',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -208,6 +225,34 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
     sa.PrimaryKeyConstraint('unit_id')
     )
+    op.create_table('signature_image',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('signer_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('png', sa.LargeBinary(), nullable=False),
+    sa.Column('updated_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('updated_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('unit_id', 'kind', 'signer_name', name='uq_signature_image')
+    )
+    with op.batch_alter_table('signature_image', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_signature_image_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('signing_identity',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('p12', sa.LargeBinary(), nullable=False),
+    sa.Column('passphrase_sealed', sa.Text(), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('not_after', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('uploaded_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('uploaded_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('unit_id')
+    )
     op.create_table('steering_member',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
@@ -225,6 +270,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('steering_member', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_steering_member_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('trust_anchor',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('pem', sa.Text(), nullable=False),
+    sa.Column('added_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('added_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('unit_id', 'sha256', name='uq_trust_anchor')
+    )
+    with op.batch_alter_table('trust_anchor', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_trust_anchor_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('web_account',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -682,10 +742,19 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_account_unit_id'))
 
     op.drop_table('web_account')
+    with op.batch_alter_table('trust_anchor', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_trust_anchor_unit_id'))
+
+    op.drop_table('trust_anchor')
     with op.batch_alter_table('steering_member', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_steering_member_unit_id'))
 
     op.drop_table('steering_member')
+    op.drop_table('signing_identity')
+    with op.batch_alter_table('signature_image', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_signature_image_unit_id'))
+
+    op.drop_table('signature_image')
     op.drop_table('document_setting')
     op.drop_table('document_counter')
     with op.batch_alter_table('campaign', schema=None) as batch_op:
@@ -707,6 +776,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_unit_code'))
 
     op.drop_table('unit')
+    with op.batch_alter_table('signature_check', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_signature_check_subject_id'))
+
+    op.drop_table('signature_check')
     with op.batch_alter_table('reminder_run', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reminder_run_campaign_id'))
 
