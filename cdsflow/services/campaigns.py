@@ -18,6 +18,7 @@ from cdsflow.services import authorization
 from cdsflow.services.indexsets import pin_index_set, require_final, resolve_index_set
 from cdsflow.services.launch_scope import launch_scope
 from cdsflow.services.units import get_unit
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow import rulebook
@@ -372,7 +373,8 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
     now = _now(now)
     campaign = get_campaign(uow, campaign_id)
     children = list(session.execute(select(Campaign.id, Unit.name).join(Unit, Unit.id == Campaign.issuer_id)
-                                    .where(Campaign.parent_id == campaign_id).order_by(Unit.name)))
+                                    .where(Campaign.parent_id == campaign_id)
+                                    .order_by(vi_order(Unit.name))))
     ids = [campaign_id, *[c for c, _ in children]]
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for cid, state, n in session.execute(

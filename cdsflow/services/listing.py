@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session, aliased
 from cdsflow.calendars.timeutil import days_left
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import STAGE_ORDER, Stage
+from cdsflow.kernel.text import sort_key
 from cdsflow.services.campaigns import MilestoneView, family_ids, next_milestones
-from cdsflow.services.paging import PER_PAGE, like_pattern, page_numbers
+from cdsflow.services.paging import PER_PAGE, page_numbers, search
 from cdsflow.storage.assessment_tables import AssessmentScore
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.listing_tables import AssessmentResult
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.units import LEVEL_LABELS, EducationLevel
@@ -197,7 +199,7 @@ def _filtered(query: ListQuery, ids: list[int], late, own, ext, sup):
 def _order(query: ListQuery, own, ext, sup):
     stage_rank = case({s.value: s.order for s in STAGE_ORDER}, value=Assessment.state)
     column = {
-        "code": Unit.code, "name": Unit.name, "bureau": sup.name, "stage": stage_rank,
+        "code": Unit.code, "name": vi_order(Unit.name), "bureau": vi_order(sup.name), "stage": stage_rank,
         "self1": R.self1, "self2": R.self2, "ext1": R.ext1, "ext2": R.ext2,
         "sends": Assessment.proposal_count, "submitted": Assessment.proposed_at,
     }[query.sort]
@@ -246,8 +248,7 @@ def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = F
 def _unit_where(query: ListQuery) -> list:
     where = []
     if query.q:
-        like = like_pattern(query.q)
-        where.append(or_(Unit.code.ilike(like), Unit.name.ilike(like)))
+        where.append(search((Unit.code, Unit.name), query.q))
     if query.bureau is not None:
         where.append(Unit.supervisor_id == query.bureau)
     if query.school_level:
@@ -324,7 +325,9 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late, own, ext
         if levels:
             inner = _with_scores(inner, own, ext)
         inner = inner.where(Assessment.school_id == Unit.id, *_where(query, ids, late, own, ext, hinted=True))
-        column = Unit.code if query.sort == "code" else Unit.name
+        # Names in Vietnamese order (COLLATE vi): no index of the database holds that order, so the
+        # database sorts the matching units; codes still walk their index.
+        column = Unit.code if query.sort == "code" else vi_order(Unit.name)
         order = [column.desc(), Unit.id.desc()] if query.desc else [column.asc(), Unit.id.asc()]
         units = list(session.execute(select(Unit.id).where(inner.exists(), *_unit_where(query))
                                      .order_by(*order).offset(offset).limit(query.per_page)).scalars())
@@ -432,9 +435,9 @@ def iter_school_lines(session: Session, campaign_id: int, query: ListQuery, *,
 
 def bureau_choices(session: Session, ids: list[int]) -> list[tuple[int, str]]:
     """The units that supervise the campaign's schools: its issuer and the issuers of its children."""
-    return [(uid, name) for uid, name in session.execute(
+    return sorted([(uid, name) for uid, name in session.execute(
         select(Unit.id, Unit.name).join(Campaign, Campaign.issuer_id == Unit.id)
-        .where(Campaign.id.in_(ids)).distinct().order_by(Unit.name))]
+        .where(Campaign.id.in_(ids)).distinct()).all()], key=lambda r: sort_key(r[1]))
 
 
 def school_levels() -> list[tuple[str, str]]:
@@ -507,7 +510,7 @@ def province_view(session: Session, campaign_id: int, *, now: datetime | None = 
     rows = payload["rows"]
     names = dict(session.execute(select(Unit.id, Unit.name).where(Unit.id.in_([r[0] for r in rows if r[0]]))).all())
     lines = sorted((AreaLine(r[0], names.get(r[0], "Không có đơn vị quản lý"), r[1], r[2], r[3],
-                             tuple(r[4:8]), tuple(r[8:12])) for r in rows), key=lambda a: a.name)
+                             tuple(r[4:8]), tuple(r[8:12])) for r in rows), key=lambda a: sort_key(a.name))
     total = AreaLine(None, "Toàn bộ", sum(a.total for a in lines), sum(a.submitted for a in lines),
                      sum(a.late for a in lines), tuple(sum(a.levels1[i] for a in lines) for i in range(4)),
                      tuple(sum(a.levels2[i] for a in lines) for i in range(4)))

@@ -17,6 +17,7 @@ from cdsflow.kernel.errors import CdsError, NotFound
 from cdsflow.kernel.stages import Stage
 from cdsflow.services.campaigns import family_ids
 from cdsflow.storage.assessment_tables import AssessmentScore
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 
 
@@ -50,7 +51,7 @@ def public_results(session: Session, campaign_id: int) -> PublicResults:
                counted_level(ext, own, "group2_level"))
         .join(Unit, Unit.id == Assessment.school_id)
         .outerjoin(ext, ext.c.assessment_id == Assessment.id).outerjoin(own, own.c.assessment_id == Assessment.id)
-        .where(Assessment.campaign_id.in_(ids), Assessment.state == Stage.PUBLISHED.value).order_by(Unit.name)
+        .where(Assessment.campaign_id.in_(ids), Assessment.state == Stage.PUBLISHED.value).order_by(vi_order(Unit.name))
     ).all()
     if not rows:  # nothing published yet: answer exactly as for a campaign that does not exist
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")

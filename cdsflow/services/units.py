@@ -9,6 +9,7 @@ from sqlalchemy import insert, select, text, update
 from sqlalchemy.orm import Session
 
 from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Unit
 from cdsflow.storage.tabular import Row, read_table
@@ -150,7 +151,7 @@ def get_unit(uow: UnitOfWork, code: str) -> Unit:
 
 
 def list_units(uow: UnitOfWork, *, under: str | None = None, kind: UnitKind | None = None) -> list[Unit]:
-    query = select(Unit).order_by(Unit.kind, Unit.name)
+    query = select(Unit).order_by(Unit.kind, vi_order(Unit.name))
     if under:
         ids = descendant_ids(uow, get_unit(uow, under).id)
         query = query.where(Unit.id.in_(ids))

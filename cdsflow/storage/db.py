@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, create_engine
 
 from cdsflow.kernel import home
+from cdsflow.storage import collation
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -39,6 +40,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        collation.listen(engine)  # Vietnamese order and search: same SQL on both databases
     else:
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
     return engine

@@ -26,6 +26,7 @@ from cdsflow.services import assessments as assessment_svc
 from cdsflow.services import authorization, listing, overview
 from cdsflow.services import campaigns as campaign_svc
 from cdsflow.services.accounts import Principal
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, CampaignMilestone, Unit
 from cdsflow.workflow.machine import (
@@ -163,7 +164,7 @@ def _bulk_rows(uow: UnitOfWork, campaign_id: int, trigger: str, selected: list[i
         where.append(Assessment.id.in_(selected))
     return uow.session.execute(
         select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
-        .where(*where).order_by(Unit.name, Assessment.id).limit(limit)
+        .where(*where).order_by(vi_order(Unit.name), Assessment.id).limit(limit)
     ).all()
 
 

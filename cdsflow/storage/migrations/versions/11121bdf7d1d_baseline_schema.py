@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 25e67e1d75f0
+Revision ID: 11121bdf7d1d
 Revises: 
-Create Date: 2026-11-29 12:22:01.470962
+Create Date: 2026-12-06 21:11:51.005197
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '25e67e1d75f0'
+revision = '11121bdf7d1d'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -318,6 +318,7 @@ def upgrade() -> None:
     sa.Column('replaces_id', sa.Integer(), nullable=True),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
     sa.ForeignKeyConstraint(['replaces_id'], ['generated_document.id'], ),
     sa.ForeignKeyConstraint(['school_id'], ['unit.id'], ),
