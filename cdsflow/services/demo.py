@@ -14,11 +14,13 @@ from sqlalchemy import select
 
 from cdsflow.calendars.model import Calendar
 from cdsflow.kernel.stages import Stage
+from cdsflow.kernel.text import fold
 from cdsflow.services import assessments as assessment_svc
 from cdsflow.services.campaigns import campaign_status, launch_campaign
-from cdsflow.services.units import get_unit, import_units_file
+from cdsflow.services.units import UNIT_COLUMNS, get_unit, import_units_file
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Campaign
+from cdsflow.storage.tabular import read_table
 from cdsflow.workflow.context import ActorRef
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
@@ -86,7 +88,9 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
         progress("Dữ liệu mẫu đã có sẵn.")
         return _summary(uow, existing[0], now)
 
-    progress("Nhập danh sách đơn vị mẫu (Sở GDĐT Hà Nội, Phòng Văn hóa - Xã hội phường Ba Đình, 31 trường)…")
+    # The count is read from the file, not written by hand (it once said 31 for 30 schools).
+    schools = sum(1 for _, row in read_table(UNITS_FILE, UNIT_COLUMNS) if fold(row.get("kind", "")) == "truong")
+    progress(f"Nhập danh sách đơn vị mẫu (Sở GDĐT Hà Nội, Phòng Văn hóa - Xã hội phường Ba Đình, {schools} trường)…")
     import_units_file(uow, UNITS_FILE)
     _paper_settings(uow)
     source = load_calendar(find_calendar(CALENDAR))

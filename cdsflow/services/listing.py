@@ -189,6 +189,16 @@ def _counted(own, ext, column: str):
     return getattr(AssessmentResult, "level" + column[5])
 
 
+def _unleveled(column: str):
+    """"Chưa đạt mức" for a group: the score that counts is complete and reached no level. A school
+    never scored (or still scoring) has no level either, but it is not below level 1."""
+    own_done = select(AssessmentScore.id).where(
+        AssessmentScore.assessment_id == R.assessment_id, AssessmentScore.phase == "self",
+        AssessmentScore.complete.is_(True)).exists()
+    return and_(R.assessment_id.is_not(None), _counted(None, None, column).is_(None),
+                or_(R.review_counts.is_(True), own_done))
+
+
 def _filtered(query: ListQuery, ids: list[int], late, own, ext, sup):
     """Every matching row with its scores and supervising unit (the exports' query)."""
     stmt = _with_scores(select().select_from(Assessment).join(Unit, Unit.id == Assessment.school_id)
@@ -241,7 +251,7 @@ def _where(query: ListQuery, ids: list[int], late, own, ext, *, hinted: bool = F
     for wanted, column in ((query.level1, "group1_level"), (query.level2, "group2_level")):
         if wanted:
             counted = _counted(own, ext, column)
-            where.append(counted.is_(None) if wanted == "0" else counted == int(wanted))
+            where.append(_unleveled(column) if wanted == "0" else counted == int(wanted))
     return where
 
 
@@ -486,7 +496,7 @@ def _compute_province(session: Session, ids: list[int], now: datetime) -> list[l
     levels = []
     for column in ("group1_level", "group2_level"):
         counted = _counted(own, ext, column)
-        levels += [one(counted.is_(None))] + [one(counted == lv) for lv in (1, 2, 3)]
+        levels += [one(_unleveled(column))] + [one(counted == lv) for lv in (1, 2, 3)]
     stmt = _with_scores(select(Unit.supervisor_id, func.count(), one(Assessment.state.in_(SUBMITTED)),
                                one(late_condition(late_stages(session, ids, now))), *levels)
                         .select_from(Assessment).join(Unit, Unit.id == Assessment.school_id), own, ext)

@@ -92,7 +92,8 @@ def level_charts(session: Session, campaign_id: int) -> list[LevelChart]:
     rows = session.execute(
         select(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level, func.count())
         .join(Assessment, Assessment.id == AssessmentScore.assessment_id)
-        .where(Assessment.campaign_id.in_(family_ids(session, campaign_id)))
+        # Finished scores only: one still being filled in has no level yet, and is not "Chưa đạt mức".
+        .where(Assessment.campaign_id.in_(family_ids(session, campaign_id)), AssessmentScore.complete.is_(True))
         .group_by(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level)
     ).all()
     if not rows:
