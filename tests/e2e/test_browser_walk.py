@@ -191,6 +191,9 @@ def test_one_school_from_plan_to_publication(server, browser_page, request):
         page.get_by_text("Ghi chú theo từng tiêu chí").click()
         page.get_by_label("Tiêu chí 1.2:").fill("Chưa có ảnh chụp phần mềm")
         click_step(page, "Trả hồ sơ, yêu cầu bổ sung")
+        note = page.locator("p.warning").inner_text()  # a return is confirmed first, saying what it sends
+        assert "Lý do: Thiếu minh chứng." in note and "Tiêu chí 1.2: Chưa có ảnh chụp phần mềm." in note
+        click_step(page, "Xác nhận 1 cơ sở giáo dục")
         assert page.locator("#stage").inner_text() == "Đang tự đánh giá"
         logout(page)
 

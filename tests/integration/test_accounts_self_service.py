@@ -164,7 +164,10 @@ def test_administrator_edits_disables_enables_and_unlocks(world):
     with UnitOfWork(world.engine) as uow:
         a = account_svc.find_account(uow, "clerk")
         assert (a.role, a.email) == ("officer", "mai.do@hanoi.edu.vn")  # the refused edit changed nothing
-    admin.post(f"/accounts/{clerk_id}/active", data={"csrf_token": token, "active": "0"})
+    ask = admin.post(f"/accounts/{clerk_id}/active", data={"csrf_token": token, "active": "0"})
+    assert "Xác nhận: khóa tài khoản" in ask.text and "Đỗ Thanh Mai (clerk)" in ask.text
+    assert _login(world, "clerk", PASSWORD) == 200  # not locked before the second step
+    admin.post(f"/accounts/{clerk_id}/active", data={"csrf_token": token, "active": "0", "confirm": "1"})
     assert _login(world, "clerk", PASSWORD) == 401
     admin.post(f"/accounts/{clerk_id}/active", data={"csrf_token": token, "active": "1"})
     assert _login(world, "clerk", PASSWORD) == 200

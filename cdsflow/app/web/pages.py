@@ -319,7 +319,11 @@ async def move(request: Request, assessment_id: int, trigger: str = Form(...), v
                uow: UnitOfWork = Depends(get_uow)) -> Response:
     form = await request.form()
     if trigger in actions.CONFIRM_STEPS and confirm != "1":
-        return render(request, "confirm.html", p, c=actions.confirm_step(uow, p, assessment_id, trigger, version))
+        note_fields = [(k, str(v)) for k, v in form.multi_items() if k.startswith("note:")]
+        if criteria_notes.strip():
+            note_fields.append(("criteria_notes", criteria_notes))
+        return render(request, "confirm.html", p, c=actions.confirm_step(uow, p, assessment_id, trigger, version,
+                                                                        reason=reason, notes=note_fields))
     try:
         notes = actions.parse_criteria_notes(criteria_notes)
         # One field per criterion ("note:1.2") on the return form; empty ones say nothing.
@@ -385,9 +389,11 @@ def create_account(request: Request, username: str = Form(""), full_name: str = 
 
 
 @router.post("/accounts/{account_id}/active")
-def account_active(request: Request, account_id: int, active: str = Form(...), p: Principal = Depends(checked_principal),
-                   uow: UnitOfWork = Depends(get_uow)) -> Response:
+def account_active(request: Request, account_id: int, active: str = Form(...), confirm: str = Form(""),
+                   p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
     actions.require_accounts(p)
+    if active != "1" and confirm != "1":  # locking ends the person's sessions: a page names them first
+        return render(request, "confirm.html", p, c=actions.confirm_disable(uow, p, account_id))
     try:
         if account_id == p.account_id:
             raise InvalidInput("Không tự khóa tài khoản của chính mình.")
