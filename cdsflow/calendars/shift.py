@@ -49,6 +49,7 @@ def _move(d: date, years: int) -> date:
 
 def _shift_cell(text: str, years: int, row: int | None, column: str, opening_column: bool,
                 flags: list[Flag]) -> str:
+    text = timeutil.iso_dates(text)  # 31/05/2026 as typed moves like 2026-05-31
     out, last = [], 0
     for m in _DATE.finditer(text):
         y, mo, d = int(m.group(1)), int(m.group(2)), m.group(3)
