@@ -166,6 +166,17 @@ async def save_upload(request: Request, upload: UploadFile, kind: str, suffixes:
     return target
 
 
+def named_as_uploaded(err: CdsError, stored: Path | None, upload: UploadFile | None) -> CdsError:
+    """`err` as the user reads it: the generated name the upload was stored under is replaced by the
+    name of the user's own file (a refusal never names a random file the user has never seen)."""
+    if stored is None or upload is None or not upload.filename:
+        return err
+    name = Path(upload.filename).name
+    swap = lambda text: text.replace(str(stored), name).replace(stored.name, name)  # noqa: E731
+    err.message, err.details = swap(err.message), [swap(d) for d in err.details]
+    return err
+
+
 @router.post("/campaigns")
 async def launch_campaign(
     request: Request,
@@ -187,6 +198,7 @@ async def launch_campaign(
                                 calendar_file=path, title=title.strip(), spawn_children=spawn_children)
     except CdsError as err:
         uow.rollback()
+        err = named_as_uploaded(err, path, calendar_file)
         if path is not None:  # a refused launch keeps nothing, not even its upload
             path.unlink(missing_ok=True)
         return _campaigns_page(request, p, uow, status_of(err), err.message, err.details)

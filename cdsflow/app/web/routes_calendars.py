@@ -15,7 +15,7 @@ from cdsflow.app.web import actions
 from cdsflow.app.web.access import actor, require
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
-from cdsflow.app.web.pages import NOTICES, render, save_upload
+from cdsflow.app.web.pages import NOTICES, named_as_uploaded, render, save_upload
 from cdsflow.calendars.table import COLUMNS, HEADER, Draft, TableError, groups
 from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput
 from cdsflow.services import calendar_drafts as svc
@@ -121,6 +121,7 @@ async def import_xlsx(request: Request, file: UploadFile | None = None, p: Princ
         row = svc.import_workbook(uow, unit_id, path, actor=actor(p).name)
     except CdsError as err:
         uow.rollback()
+        err = named_as_uploaded(err, path, file)
         return _editor(request, p, uow, status=status_of(err), error=err.message, details=err.details)
     finally:
         if path is not None:  # the workbook's content is now in the database (or refused)
