@@ -67,6 +67,7 @@ ORACLE: dict[str, tuple[set, set | None, set | None, set[str]]] = {
     "set_steering": ({(Role.SCHOOL_HEAD, Relation.SCHOOL), (Role.OFFICER, Relation.SCOPE)}, None, None, set()),
     "view_campaigns": (READERS, None, None, set()),
     "manage_accounts": ({(Role.ADMIN, Relation.ANY)}, None, None, set()),
+    "manage_school_accounts": ({(Role.OFFICER, Relation.SUPERVISOR), (Role.ADMIN, Relation.ANY)}, None, None, set()),
     "mailbox": ({(Role.ADMIN, Relation.ANY)}, None, None, set()),
     "publish_index_set": ({(Role.ADMIN, Relation.ANY)}, None, None, set()),
 }

@@ -379,6 +379,7 @@ class Confirmation:
     repeated: list[tuple[str, str]] = field(default_factory=list)  # hidden fields posted several times (ids)
     note: str = ""  # what the person should know before confirming (the send's number, the cap)
     noun: str = "cơ sở giáo dục"  # what is counted: "Xác nhận 2 cơ sở giáo dục", "Xác nhận 1 minh chứng"
+    mail: tuple[str, str, str] | None = None  # (to, subject, text) of the mail the step sends, shown first
 
 
 def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int, *,

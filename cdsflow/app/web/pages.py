@@ -34,6 +34,10 @@ from cdsflow.workflow.machine import CAMPAIGN_STEPS, STEP_BY_TRIGGER
 router = APIRouter(include_in_schema=False)
 
 NOTICES = {
+    "school_accounts": "Đã tạo tài khoản và xếp thư đặt mật khẩu vào hàng đợi gửi.",
+    "school_link": "Đã xếp thư đặt mật khẩu vào hàng đợi gửi; liên kết cũ chưa dùng hết hiệu lực.",
+    "school_locked": "Đã khóa tài khoản; mọi phiên đăng nhập của tài khoản đó đã kết thúc.",
+    "school_unlocked": "Đã mở khóa tài khoản.",
     "committee": "Đã lưu danh sách Hội đồng tự đánh giá.",
     "steering": "Đã lưu danh sách bộ phận chỉ đạo chuyển đổi số.",
     "moved": "Đã chuyển hồ sơ sang giai đoạn mới.",
