@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
         """Hiển thị các mốc theo thời gian; có thể xuất iCalendar."""
         from cdsflow.calendars import timeutil
         from cdsflow.calendars.catalog import find_calendar
-        from cdsflow.calendars.ics import to_ics
+        from cdsflow.calendars.ics import to_ics, undated
         from cdsflow.calendars.loader import load_calendar
         from cdsflow.calendars.timeline import timeline
 
@@ -112,8 +112,13 @@ def register(app: typer.Typer) -> None:
         for ref in cal.references:
             console.print(f"Căn cứ: {ref}", highlight=False)
         if ics is not None:
-            ics.write_bytes(to_ics(cal))
-            console.print(f"Đã xuất {len(cal.milestones)} mốc ra {ics}", highlight=False)
+            data = to_ics(cal)
+            ics.write_bytes(data)
+            left = undated(cal)  # the count said is the events written, and the rest are named
+            console.print(f"Đã xuất {data.count(b'BEGIN:VEVENT')} sự kiện ra {ics}", highlight=False)
+            if left:
+                console.print(f"Không xuất {len(left)} mốc không có ngày cố định (hạn tương đối hoặc mốc không ngày): "
+                              + ", ".join(f"«{m.title}»" for m in left), highlight=False)
 
     @cal_app.command("export")
     def export_cmd(

@@ -4,13 +4,14 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import false, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cdsflow.calendars.model import Calendar
+from cdsflow.calendars.timeutil import TZ as VN_TZ
 from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
 from cdsflow.kernel.text import TextError, clean_text
@@ -32,6 +33,20 @@ class LaunchResult:
     campaign_id: int
     child_ids: tuple[int, ...]
     assessments: int
+    left_out: tuple[tuple[str, str], ...] = ()  # (school name, why) of the units the launch did not cover
+    warnings: tuple[str, ...] = ()  # what the officer should know: a school year already over
+
+
+def past_year_warning(school_year: str, now: datetime) -> str:
+    """'' or the warning that the school year has already ended (01/08 of its second year)."""
+    try:
+        second = int(school_year[5:9])
+    except ValueError:
+        return ""
+    if now.astimezone(VN_TZ).date() > date(second, 7, 31):
+        return (f"Năm học {school_year} đã kết thúc (31/07/{second}): kiểm tra lại năm học trước khi gửi thư nhắc "
+                "và ban hành văn bản.")
+    return ""
 
 
 def _now(now: datetime | None) -> datetime:
@@ -161,7 +176,12 @@ def launch_campaign(
          "reason": f"Phát động: {title}"},
     )
     uow.commit()
-    return LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner))
+    names = dict(session.execute(select(Unit.id, Unit.name).where(
+        Unit.id.in_([lo.unit_id for lo in scope.left_out]))).all()) if scope.left_out else {}
+    left = tuple((names.get(lo.unit_id, str(lo.unit_id)), lo.reason) for lo in scope.left_out)
+    warning = past_year_warning(school_year, now)
+    return LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner), left_out=left,
+                        warnings=(warning,) if warning else ())
 
 
 def _launch_clash(uow: UnitOfWork, issuer_id: int, school_year: str, code: str, children: bool) -> InvalidInput:

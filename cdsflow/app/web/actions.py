@@ -116,6 +116,7 @@ class LaunchPreview:
     left_out: list = field(default_factory=list)
     covered_total: int = 0
     left_out_total: int = 0
+    warnings: list[str] = field(default_factory=list)  # a school year already over
 
 
 def launch_preview(uow: UnitOfWork, p: Principal, *, school_year: str, index_set_code: str,
@@ -135,7 +136,8 @@ def launch_preview(uow: UnitOfWork, p: Principal, *, school_year: str, index_set
     covered, left = describe_scope(uow, scope)
     return LaunchPreview(issuer.name, f"{index_set.code} ({index_set.version})",
                          f"{cal.issuer} – năm học {cal.school_year}" if cal else "", cal.school_year if cal else None,
-                         covered, left, len(scope.included), len(scope.left_out))
+                         covered, left, len(scope.included), len(scope.left_out),
+                         [w for w in [campaign_svc.past_year_warning(school_year.strip(), _now(None))] if w])
 
 
 def advance_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str):
