@@ -35,8 +35,16 @@ class Flag:
         return (f"ngày {timeutil.format_date_vi(d)} rơi vào {self.reason}; "
                 f"đề xuất ngày làm việc {timeutil.format_date_vi(s)}")
 
+    @property
+    def found_text(self) -> str:  # as the editor's cell shows it
+        return timeutil.vn_dates(self.found)
+
+    @property
+    def suggested_text(self) -> str:
+        return timeutil.vn_dates(self.suggested)
+
     def to_json(self) -> dict:
-        return {"row": self.row, "column": self.column, "found": self.found, "suggested": self.suggested,
+        return {"row": self.row, "column": self.column, "found": self.found_text, "suggested": self.suggested_text,
                 "message": self.message}
 
 

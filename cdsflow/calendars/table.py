@@ -415,3 +415,12 @@ def draft_to_yaml(draft: Draft) -> Rendered:
 
 def is_blank(row: dict[str, str]) -> bool:
     return not any(v.strip() for v in row.values())
+
+
+def as_typed(draft: Draft) -> Draft:
+    """The draft as the editor shows it: dates of dated cells written dd/mm/yyyy (read back either way)."""
+    header = {k: timeutil.vn_dates(v) if k in HEADER_BY_KEY and HEADER_BY_KEY[k].dated and v else v
+              for k, v in draft.header.items()}
+    rows = [{k: timeutil.vn_dates(v) if k in COLUMN_BY_KEY and COLUMN_BY_KEY[k].dated and v else v
+             for k, v in row.items()} for row in draft.rows]
+    return Draft(header, rows)

@@ -59,8 +59,8 @@ def is_end_of_day(dt: datetime) -> bool:
 
 
 # How people write dates in Vietnam: 31/05/2026, 1/6/2026, 31/5/2026 17:00; a month as 5/2026.
-_VN_DAY = re.compile(r"(?<![\d/.-])(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?![\d/.])")
-_VN_MONTH = re.compile(r"(?<![\d/.-])(\d{1,2})/(\d{4})(?![\d/])")
+_VN_DAY = re.compile(r"(?<![\d/-])(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?![\d/])")
+_VN_MONTH = re.compile(r"(?<![\d/-])(\d{1,2})/(\d{4})(?![\d/])")
 
 
 def iso_dates(text: str) -> str:
@@ -68,6 +68,17 @@ def iso_dates(text: str) -> str:
     calendar format's own (yyyy-mm-dd, yyyy-mm); the rest of the text is left as it is."""
     text = _VN_DAY.sub(lambda m: f"{m.group(3)}-{int(m.group(2)):02d}-{int(m.group(1)):02d}", text)
     return _VN_MONTH.sub(lambda m: f"{m.group(2)}-{int(m.group(1)):02d}", text)
+
+
+_ISO_DAY_IN = re.compile(r"(?<![\d/-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d-])")
+_ISO_MONTH_IN = re.compile(r"(?<![\d/-])(\d{4})-(\d{1,2})(?![\d-])")
+
+
+def vn_dates(text: str) -> str:
+    """The reverse of `iso_dates`: 2026-05-31 → 31/05/2026, 2026-05 → 05/2026, as an officer writes them
+    (a school year "2025-2026" is not a month: both parts have four digits)."""
+    text = _ISO_DAY_IN.sub(lambda m: f"{int(m.group(3)):02d}/{int(m.group(2)):02d}/{m.group(1)}", text)
+    return _ISO_MONTH_IN.sub(lambda m: f"{int(m.group(2)):02d}/{m.group(1)}", text)
 
 
 _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")

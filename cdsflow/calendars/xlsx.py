@@ -18,6 +18,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from cdsflow.assessment.xlsx import neutralise_formulas
+from cdsflow.calendars import timeutil
 from cdsflow.calendars.table import CHOICE, COLUMNS, HEADER, Column, Draft
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.text import fold
@@ -97,6 +98,8 @@ def _cell(col: Column, text: str):
     text = (text or "").strip()
     if not text:
         return None
+    if col.dated:
+        text = timeutil.iso_dates(text)
     if col.dated and (m := _ISO_DAY.match(text)):
         y, mo, d, hh, mm = m.groups()
         if hh is None:

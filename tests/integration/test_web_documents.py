@@ -86,4 +86,6 @@ def test_a_paper_is_voided_from_the_register_page_and_exported(world):
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(clerk.get("/documents/register.xlsx").content))
-    assert any("Đã hủy" in (c or "") for row in book.active.iter_rows(values_only=True) for c in row)
+    assert any("Đã hủy" in str(c or "") for row in book.active.iter_rows(values_only=True) for c in row)
+    ws = book.active  # the day is a date cell shown dd/mm/yyyy; the header rows stay when scrolling
+    assert ws.freeze_panes == "A3" and ws["C3"].is_date and ws["C3"].number_format == "dd/mm/yyyy"

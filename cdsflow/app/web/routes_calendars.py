@@ -16,7 +16,7 @@ from cdsflow.app.web.access import actor, require
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import NOTICES, named_as_uploaded, render, save_upload
-from cdsflow.calendars.table import COLUMNS, HEADER, Draft, TableError, groups
+from cdsflow.calendars.table import COLUMNS, HEADER, Draft, TableError, as_typed, groups
 from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput
 from cdsflow.services import calendar_drafts as svc
 from cdsflow.services.accounts import Principal
@@ -47,7 +47,8 @@ def _editor(request, p, uow, *, draft: Draft | None = None, source: str = "", ye
             flags=(), status: int = 200, error: str | None = None, details=()) -> Response:
     check = svc.validate(draft) if draft is not None else None
     return render(request, "calendar_editor.html", p, status, sources=svc.calendar_sources(uow, p.unit_id),
-                  source=source, year=year, draft=draft, column_groups=groups(COLUMNS), header_groups=groups(HEADER),
+                  source=source, year=year, draft=as_typed(draft) if draft is not None else None,  # dd/mm/yyyy
+                  column_groups=groups(COLUMNS), header_groups=groups(HEADER),
                   flags=[f.to_json() for f in flags] or ([f.to_json() for f in check.flags] if check else []),
                   problems=[x.to_json() for x in check.problems] if check else [],
                   error=error, details=list(details))
