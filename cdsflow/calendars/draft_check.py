@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,13 +71,19 @@ def table_row_label(index: int) -> str:
     return f"Dòng {index + 1}"
 
 
-def check_draft(draft: Draft, *, row_label: Callable[[int], str] = table_row_label) -> DraftCheck:
+def check_draft(draft: Draft, *, row_label: Callable[[int], str] = table_row_label,
+                parent_texts: Mapping[str, str] | None = None) -> DraftCheck:
+    """`parent_texts`: {reference: YAML} of parents the caller read from the database ("saved:12")."""
     rendered = draft_to_yaml(draft)
     out = DraftCheck(rendered.text)
     with tempfile.TemporaryDirectory(prefix="cdsflow-lich-") as tmp:
         path = Path(tmp) / "lich.yaml"
         path.write_text(rendered.text, encoding="utf-8")
-        result = check_calendar(path)
+        parents = {}
+        for n, (ref, text) in enumerate((parent_texts or {}).items()):
+            parents[ref] = Path(tmp) / f"cap-tren-{n}.yaml"
+            parents[ref].write_text(text, encoding="utf-8")
+        result = check_calendar(path, parents=parents)
     def row_named(m: re.Match) -> str:  # "… ở dòng 31" of the YAML is a row of the table here
         line = int(m.group(1))
         return f"ở {row_label(rendered.row_of_line[line]).lower()}" if line in rendered.row_of_line else m.group(0)

@@ -65,3 +65,22 @@ def test_calendar_ics_says_the_events_it_wrote(tmp_path, monkeypatch):
     assert code == 0, said
     written = len(list(icalendar.Calendar.from_ical(out.read_bytes()).walk("VEVENT")))
     assert f"Đã xuất {written} sự kiện ra" in said
+
+
+def test_a_parent_calendar_can_be_one_saved_in_the_database(world):
+    from cdsflow.services import calendar_drafts as svc
+    from cdsflow.services.units import get_unit
+    from cdsflow.storage.db import UnitOfWork
+
+    with UnitOfWork(world.engine) as uow:
+        dept = get_unit(uow, "SGD").id
+        saved = svc.save_calendar(uow, dept, draft_from_yaml(WARD), actor="Lê Thu Hà")
+    child = draft_from_yaml(WARD).to_json()
+    child["header"]["parent_calendar"] = f"saved:{saved.id}"
+    officer = world.client("officer")  # P1, under the Sở: its saved calendars are the parent's
+    res = officer.post("/calendars/check", json=child).json()
+    errors = [p["message"] for p in res["problems"] if p["severity"] == "error"]
+    assert not any("cấp trên" in m for m in errors), errors
+    child["header"]["parent_calendar"] = "saved:99999"
+    res = officer.post("/calendars/check", json=child).json()
+    assert any("không tìm thấy lịch cấp trên 'saved:99999'" in p["message"] for p in res["problems"])

@@ -45,7 +45,7 @@ def _draft_from_form(text: str) -> Draft:
 
 def _editor(request, p, uow, *, draft: Draft | None = None, source: str = "", year: str = "",
             flags=(), status: int = 200, error: str | None = None, details=()) -> Response:
-    check = svc.validate(draft) if draft is not None else None
+    check = svc.validate(draft, uow=uow, unit_id=p.unit_id) if draft is not None else None
     return render(request, "calendar_editor.html", p, status, sources=svc.calendar_sources(uow, p.unit_id),
                   source=source, year=year, draft=as_typed(draft) if draft is not None else None,  # dd/mm/yyyy
                   column_groups=groups(COLUMNS), header_groups=groups(HEADER),
@@ -69,7 +69,8 @@ def editor(request: Request, source: str = "", year: str = "", p: Principal = De
 
 
 @pages.post("/calendars/check")
-async def check(request: Request, p: Principal = Depends(checked_principal)) -> Response:
+async def check(request: Request, p: Principal = Depends(checked_principal),
+                uow: UnitOfWork = Depends(get_uow)) -> Response:
     """Validate as you type: the draft in, the validator's problems (by row) and day-off flags out."""
     _officer(p)
     try:
@@ -77,7 +78,7 @@ async def check(request: Request, p: Principal = Depends(checked_principal)) -> 
     except (ValueError, TableError) as err:
         return JSONResponse({"ok": False, "problems": [{"row": None, "severity": "error", "message": str(err)}],
                              "flags": []}, status_code=422)
-    return JSONResponse(svc.validate(draft).to_json())
+    return JSONResponse(svc.validate(draft, uow=uow, unit_id=p.unit_id).to_json())
 
 
 @pages.post("/calendars")
