@@ -242,7 +242,8 @@ def _pages(world, parent: int) -> dict[str, list[tuple[str, str]]]:
                     ("tai-khoan-truong", "/ward/accounts"), ("van-ban", "/documents")],
         "dept": [("tinh", f"/campaigns/{parent}/province"), ("danh-sach-truong", f"/campaigns/{parent}/schools")],
         "admin": [("tai-khoan", "/accounts"), ("hop-thu", "/mailbox")],
-        "reviewer": [("ke-hoach", "/campaigns"), ("doan", f"/campaigns/{cid}/team")],
+        "reviewer": [("ke-hoach", "/campaigns"), ("doan", f"/campaigns/{cid}/team"),
+                     ("danh-gia-ngoai", f"/assessments/{world.p1s1}/scores?phase=external")],
         "head": [("ho-so", f"/assessments/{world.p1s1}"), ("cham-diem", f"/assessments/{world.p1s1}/scores")],
         "clerk": [("van-ban", "/documents")],
     }
@@ -273,6 +274,7 @@ def test_each_role_fits_a_phone_and_a_laptop(server, request):
                         page.goto(f"{base}{path}")
                         assert page.locator("h1").count() == 1, (username, path, page.content()[:500])
                         page.screenshot(path=str(shots / f"{username}-{name}-{width}.png"), full_page=True)
+                        page.screenshot(path=str(shots / f"{username}-{name}-{width}-dau-trang.png"))  # first screen
                         page_width = page.evaluate("document.documentElement.scrollWidth")
                         if page_width > width + 1:
                             too_wide.append(f"{username} {path} at {width}px: the page is {page_width}px wide")

@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from cdsflow import __version__
 from cdsflow.app.console import local
 from cdsflow.app.web import errors, limits
+from cdsflow.calendars.timeutil import vn_dates
 from cdsflow.kernel import home
 from cdsflow.workflow.machine import history_text
 
@@ -67,6 +68,7 @@ def create_app(
     templates.env.filters["local"] = local
     # Jinja's capitalize lower-cases the rest ("Hội đồng" → "hội đồng"); only raise the first letter.
     templates.env.filters["num"] = _num
+    templates.env.filters["vn_dates"] = vn_dates  # "phiên bản 2022-12-30" read as 30/12/2022
     templates.env.filters["first_upper"] = lambda s: s[:1].upper() + s[1:]
     templates.env.globals["history_text"] = history_text
     app.state.templates = templates
