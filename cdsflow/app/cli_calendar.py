@@ -103,10 +103,15 @@ def show_cmd(
     for ref in cal.references:
         console.print(f"Căn cứ: {ref}", highlight=False)
     if ics is not None:
-        from cdsflow.calendars.ics import to_ics  # icalendar costs every command ~0.2 s of start-up
+        from cdsflow.calendars.ics import to_ics, undated  # icalendar costs every command ~0.2 s of start-up
 
-        ics.write_bytes(to_ics(cal))
-        console.print(f"Đã xuất {len(cal.milestones)} mốc ra {ics}", highlight=False)
+        data = to_ics(cal)
+        ics.write_bytes(data)
+        left = undated(cal)  # the count said is the events written, and the rest are named
+        console.print(f"Đã xuất {data.count(b'BEGIN:VEVENT')} sự kiện ra {ics}", highlight=False)
+        if left:
+            console.print(f"Không xuất {len(left)} mốc không có ngày cố định (hạn tương đối hoặc mốc không ngày): "
+                          + ", ".join(f"«{m.title}»" for m in left), highlight=False)
 
 
 @cal_app.command("export")

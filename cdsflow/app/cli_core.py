@@ -117,6 +117,14 @@ def campaign_launch(
         )
     extra = f", {len(result.child_ids)} kế hoạch con" if result.child_ids else ""
     console.print(f"Đã phát động kế hoạch số {result.campaign_id}: {result.assessments} cơ sở giáo dục{extra}.")
+    if result.left_out:  # what the web preview shows before launching, said after it here
+        console.print(f"Không thuộc kế hoạch: {len(result.left_out)} cơ sở")
+        for name, why in result.left_out[:50]:
+            console.print(f"  - {name}: {why}", highlight=False)
+        if len(result.left_out) > 50:
+            console.print(f"  … và {len(result.left_out) - 50} cơ sở khác")
+    for warning in result.warnings:
+        console.print(f"[yellow]Cảnh báo:[/] {warning}", highlight=False)
 
 
 @campaign_app.command("list")

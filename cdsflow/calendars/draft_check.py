@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,11 +12,25 @@ from typing import Any
 from cdsflow.calendars.model import Calendar
 from cdsflow.calendars.problems import ERROR
 from cdsflow.calendars.shift import Flag, day_off_flags
-from cdsflow.calendars.table import COLUMN_BY_KEY, HEADER_BY_KEY, Draft, TableError, draft_to_yaml
+from cdsflow.calendars.table import COLUMN_BY_KEY, COLUMNS, HEADER_BY_KEY, Draft, TableError, draft_to_yaml
 from cdsflow.calendars.validator import check_calendar
 
 # How the validator points at another line of the file ("đã dùng ở dòng 12", "ở dòng 31 (…)").
 _YAML_LINE = re.compile(r"ở dòng (\d+)")
+# The table's user never sees the YAML keys: "mốc 'x' › due: …" in a named cell is just "…", and a
+# quoted key ('due', 'window') is the column's name as the table shows it.
+_YAML_PATH = re.compile(r"^mốc '[^']*' › [\w ›]+: ")
+_KEY_LABELS = {}
+for _c in COLUMNS:
+    _KEY_LABELS.setdefault(_c.path[0], _c.group or _c.label)
+_QUOTED_KEY = re.compile(r"'(" + "|".join(map(re.escape, _KEY_LABELS)) + r")'")
+
+
+def _users_words(message: str, *, in_cell: bool) -> str:
+    if in_cell:
+        message = _YAML_PATH.sub("", message)
+    return _QUOTED_KEY.sub(lambda m: f"«{_KEY_LABELS[m.group(1)]}»", message)
+
 
 
 @dataclass(frozen=True)
@@ -58,13 +72,19 @@ def table_row_label(index: int) -> str:
     return f"Dòng {index + 1}"
 
 
-def check_draft(draft: Draft, *, row_label: Callable[[int], str] = table_row_label) -> DraftCheck:
+def check_draft(draft: Draft, *, row_label: Callable[[int], str] = table_row_label,
+                parent_texts: Mapping[str, str] | None = None) -> DraftCheck:
+    """`parent_texts`: {reference: YAML} of parents the caller read from the database ("saved:12")."""
     rendered = draft_to_yaml(draft)
     out = DraftCheck(rendered.text)
     with tempfile.TemporaryDirectory(prefix="cdsflow-lich-") as tmp:
         path = Path(tmp) / "lich.yaml"
         path.write_text(rendered.text, encoding="utf-8")
-        result = check_calendar(path)
+        parents = {}
+        for n, (ref, text) in enumerate((parent_texts or {}).items()):
+            parents[ref] = Path(tmp) / f"cap-tren-{n}.yaml"
+            parents[ref].write_text(text, encoding="utf-8")
+        result = check_calendar(path, parents=parents)
     def row_named(m: re.Match[str]) -> str:  # "… ở dòng 31" of the YAML is a row of the table here
         line = int(m.group(1))
         return f"ở {row_label(rendered.row_of_line[line]).lower()}" if line in rendered.row_of_line else m.group(0)
@@ -88,7 +108,7 @@ def check_draft(draft: Draft, *, row_label: Callable[[int], str] = table_row_lab
                   if row is not None and p.line is not None and p.line not in first_lines else None)
         if (row, column if row is not None else key) in bad:
             continue
-        message = _YAML_LINE.sub(row_named, p.message)
+        message = _users_words(_YAML_LINE.sub(row_named, p.message), in_cell=row is not None and column is not None)
         if row is not None:
             place = row_label(row) + (f", cột «{COLUMN_BY_KEY[column].label}»" if column else "")
             text = f"{place}: {message}"

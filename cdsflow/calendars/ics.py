@@ -60,3 +60,8 @@ def to_ics(cal: Calendar, *, now: datetime | None = None) -> bytes:
     out.add_missing_timezones()
     data: bytes = out.to_ical()
     return data
+
+
+def undated(cal: Calendar) -> list[Milestone]:
+    """The milestones `to_ics` leaves out: a relative deadline or a marker has no date of its own."""
+    return [m for m in cal.milestones if m.due_at is None]

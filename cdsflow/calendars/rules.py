@@ -5,7 +5,7 @@ the rule then reports a warning quoting it instead of an error, so nothing is si
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import cast
 
 from cdsflow.calendars import timeutil
@@ -121,10 +121,29 @@ def _relative_problems(cal: Calendar) -> list[Problem]:
     return out
 
 
+def _outside_school_year(cal: Calendar) -> list[Problem]:
+    """A deadline outside the school year the calendar says it is for (01/08 to 31/07 of the next
+    year): most often a year typed wrong, so said before the calendar is used."""
+    try:
+        first = int(cal.school_year[:4])
+    except (TypeError, ValueError):
+        return []
+    start, end = date(first, 8, 1), date(first + 1, 7, 31)
+    out = []
+    for m in cal.milestones:
+        day = timeutil.local(m.due_at).date() if m.due_at is not None else None
+        if day is not None and not start <= day <= end:
+            out.append(warning(m.line, "deadline_outside_year",
+                               f"mốc '{m.key}': hạn {timeutil.format_date_vi(day)} nằm ngoài năm học "
+                               f"{cal.school_year} ({timeutil.format_date_vi(start)} – "
+                               f"{timeutil.format_date_vi(end)}): kiểm tra lại năm"))
+    return out
+
+
 def check_rules(cal: Calendar, *, issued_month: tuple[int, int] | None = None,
                 parent: Calendar | None = None) -> list[Problem]:
     used: set[str] = set()  # milestones whose known_issue already explained a problem
-    out: list[Problem] = _relative_problems(cal)
+    out: list[Problem] = _relative_problems(cal) + _outside_school_year(cal)
     for m in cal.milestones:
         if (p := _issue_date(cal, m, issued_month, used)) is not None:
             out.append(p)

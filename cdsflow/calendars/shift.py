@@ -36,8 +36,16 @@ class Flag:
         return (f"ngày {timeutil.format_date_vi(d)} rơi vào {self.reason}; "
                 f"đề xuất ngày làm việc {timeutil.format_date_vi(s)}")
 
+    @property
+    def found_text(self) -> str:  # as the editor's cell shows it
+        return timeutil.vn_dates(self.found)
+
+    @property
+    def suggested_text(self) -> str:
+        return timeutil.vn_dates(self.suggested)
+
     def to_json(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "found": self.found, "suggested": self.suggested,
+        return {"row": self.row, "column": self.column, "found": self.found_text, "suggested": self.suggested_text,
                 "message": self.message}
 
 
@@ -50,6 +58,7 @@ def _move(d: date, years: int) -> date:
 
 def _shift_cell(text: str, years: int, row: int | None, column: str, opening_column: bool,
                 flags: list[Flag]) -> str:
+    text = timeutil.iso_dates(text)  # 31/05/2026 as typed moves like 2026-05-31
     out, last = [], 0
     for m in _DATE.finditer(text):
         y, mo, d = int(m.group(1)), int(m.group(2)), m.group(3)

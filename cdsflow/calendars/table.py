@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from cdsflow.calendars import timeutil
 from cdsflow.calendars.model import RELATIVE_EVENTS
 from cdsflow.calendars.parse import CHANNELS
 from cdsflow.calendars.problems import Problem
@@ -94,7 +95,7 @@ def _rule_columns(prefix: str, path: tuple[str, ...], group: str, *, target: boo
             Column(f"{prefix}_unit", f"{group}: loại ngày", (*path, UNIT), CHOICE, UNITS, group=group,
                    short="Loại ngày"),
             Column(f"{prefix}_cap", f"{group}: không muộn hơn", (*path, "not_later_than"), dated=True, group=group,
-                   short="Không muộn hơn", hint="2026-06-30"))
+                   short="Không muộn hơn", hint="30/06/2026"))
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -102,21 +103,21 @@ COLUMNS: tuple[Column, ...] = (
     Column("title", "Nội dung", ("title",)),
     Column("actor", "Đối tượng", ("actor",), CHOICE, ACTORS),
     Column("stage", "Giai đoạn", ("stage",), CHOICE, STAGES),
-    Column("due", "Hạn", ("due",), dated=True, group="Hạn cố định", short="Hạn", hint="2025-03-31 hoặc 2024-06-03 24:00"),
-    Column("opens", "Mở từ", ("opens",), dated=True, opening=True, group="Hạn cố định", short="Mở từ", hint="2025-03-01"),
+    Column("due", "Hạn", ("due",), dated=True, group="Hạn cố định", short="Hạn", hint="31/03/2025 hoặc 03/06/2024 24:00"),
+    Column("opens", "Mở từ", ("opens",), dated=True, opening=True, group="Hạn cố định", short="Mở từ", hint="01/03/2025"),
     Column("window_from", "Khoảng thời gian: từ", ("window", "from"), dated=True, opening=True,
-           group="Khoảng thời gian", short="Từ (tháng hoặc ngày)", hint="2025-05 hoặc 2025-05-05"),
+           group="Khoảng thời gian", short="Từ (tháng hoặc ngày)", hint="05/2025 hoặc 05/05/2025"),
     Column("window_to", "Khoảng thời gian: đến", ("window", "to"), dated=True, group="Khoảng thời gian",
-           short="Đến (trống: cả tháng)", hint="2025-05-16"),
+           short="Đến (trống: cả tháng)", hint="16/05/2025"),
     *_rule_columns("after", ("after",), "Hạn tương đối", target=True),
     Column("marker", "Mốc không ngày", ("marker",), CHOICE, MARKERS),
     Column("documents", "Văn bản", ("documents",), LIST, hint="bien_ban, to_trinh"),
     Column("channel", "Kênh", ("channel",), CHOICE, tuple(CHANNELS.items())),
     *_reminder_columns(),
     Column("sub_opens", "Biểu mẫu: mở", ("submission", "opens"), dated=True, opening=True, group="Biểu mẫu gửi",
-           short="Mở", hint="2024-05-15"),
+           short="Mở", hint="15/05/2024"),
     Column("sub_closes", "Biểu mẫu: đóng", ("submission", "closes"), dated=True, group="Biểu mẫu gửi",
-           short="Đóng", hint="2024-06-03 24:00"),
+           short="Đóng", hint="03/06/2024 24:00"),
     Column("sub_max", "Biểu mẫu: số lần gửi tối đa", ("submission", "max_sends"), group="Biểu mẫu gửi",
            short="Số lần gửi tối đa", hint="3"),
     Column("sub_counts", "Biểu mẫu: lần gửi được tính", ("submission", "counts"), CHOICE, COUNTS,
@@ -133,7 +134,7 @@ HEADER: tuple[Column, ...] = (
     Column("issuer", "Đơn vị ban hành", ("issuer",)),
     Column("issuer_kind", "Loại đơn vị ban hành", ("issuer_kind",), CHOICE, ACTORS),
     Column("number", "Số văn bản", ("number",), hint="/KH-PGDĐT"),
-    Column("issued", "Ngày ban hành", ("issued",), dated=True, hint="2025-03-12 hoặc 2025-03"),
+    Column("issued", "Ngày ban hành", ("issued",), dated=True, hint="12/03/2025 hoặc 03/2025"),
     Column("school_year", "Năm học", ("school_year",), hint="2025-2026"),
     Column("index_sets", "Bộ chỉ số", ("index_sets",), LIST, hint="4725, 3276"),
     Column("parent_calendar", "Văn bản cấp trên: lịch trong phần mềm", ("parent", "calendar"),
@@ -143,7 +144,7 @@ HEADER: tuple[Column, ...] = (
     Column("parent_number", "Văn bản cấp trên: số", ("parent", "number"), group="Văn bản cấp trên",
            short="Số", hint="330/KH-SGDĐT"),
     Column("parent_date", "Văn bản cấp trên: ngày", ("parent", "date"), group="Văn bản cấp trên",
-           short="Ngày", hint="2025-02-05"),
+           short="Ngày", hint="05/02/2025"),
     Column("references", "Căn cứ (mỗi dòng một văn bản)", ("references",), LINES,
            hint="Quyết định số 4725/QĐ-BGDĐT ngày 30/12/2022 của Bộ GDĐT"),
     Column("known_issues", "Mâu thuẫn chung của văn bản gốc (mỗi dòng một ý)", ("known_issues",), LINES),
@@ -307,6 +308,8 @@ def _q(text: str) -> str:
 
 
 def _value(col: Column, text: str, errors: list[str]) -> str | list[str] | None:
+    if col.dated:  # 31/05/2026 as typed: the format's own form is written
+        text = timeutil.iso_dates(text)
     if col.kind == LIST:
         return [v.strip() for v in text.replace("\n", ",").split(",") if v.strip()]
     if col.kind == LINES:
@@ -413,3 +416,12 @@ def draft_to_yaml(draft: Draft) -> Rendered:
 
 def is_blank(row: dict[str, str]) -> bool:
     return not any(v.strip() for v in row.values())
+
+
+def as_typed(draft: Draft) -> Draft:
+    """The draft as the editor shows it: dates of dated cells written dd/mm/yyyy (read back either way)."""
+    header = {k: timeutil.vn_dates(v) if k in HEADER_BY_KEY and HEADER_BY_KEY[k].dated and v else v
+              for k, v in draft.header.items()}
+    rows = [{k: timeutil.vn_dates(v) if k in COLUMN_BY_KEY and COLUMN_BY_KEY[k].dated and v else v
+             for k, v in row.items()} for row in draft.rows]
+    return Draft(header, rows)

@@ -58,6 +58,29 @@ def is_end_of_day(dt: datetime) -> bool:
     return local(dt).timetz().replace(tzinfo=None) == END_OF_DAY
 
 
+# How people write dates in Vietnam: 31/05/2026, 1/6/2026, 31/5/2026 17:00; a month as 5/2026.
+_VN_DAY = re.compile(r"(?<![\d/-])(\d{1,2})[/.](\d{1,2})[/.](\d{4})(?![\d/])")
+_VN_MONTH = re.compile(r"(?<![\d/-])(\d{1,2})/(\d{4})(?![\d/])")
+
+
+def iso_dates(text: str) -> str:
+    """Every date written the Vietnamese way (dd/mm/yyyy, d/m/yyyy, mm/yyyy) in `text` rewritten as the
+    calendar format's own (yyyy-mm-dd, yyyy-mm); the rest of the text is left as it is."""
+    text = _VN_DAY.sub(lambda m: f"{m.group(3)}-{int(m.group(2)):02d}-{int(m.group(1)):02d}", text)
+    return _VN_MONTH.sub(lambda m: f"{m.group(2)}-{int(m.group(1)):02d}", text)
+
+
+_ISO_DAY_IN = re.compile(r"(?<![\d/-])(\d{4})-(\d{1,2})-(\d{1,2})(?![\d-])")
+_ISO_MONTH_IN = re.compile(r"(?<![\d/-])(\d{4})-(\d{1,2})(?![\d-])")
+
+
+def vn_dates(text: str) -> str:
+    """The reverse of `iso_dates`: 2026-05-31 → 31/05/2026, 2026-05 → 05/2026, as an officer writes them
+    (a school year "2025-2026" is not a month: both parts have four digits)."""
+    text = _ISO_DAY_IN.sub(lambda m: f"{int(m.group(3)):02d}/{int(m.group(2)):02d}/{m.group(1)}", text)
+    return _ISO_MONTH_IN.sub(lambda m: f"{int(m.group(2)):02d}/{m.group(1)}", text)
+
+
 _DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 _INSTANT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2})[:h](\d{2})$")
@@ -65,9 +88,9 @@ _INSTANT = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2})[:h](\d{2})$")
 
 def parse_date(text: str) -> date:
     """'2025-03-31' -> date; an impossible day such as 2025-02-31 is refused."""
-    m = _DATE.match(text.strip())
+    m = _DATE.match(iso_dates(text.strip()))
     if not m:
-        raise TimeFormatError(f"'{text}' không phải ngày dạng YYYY-MM-DD")
+        raise TimeFormatError(f"«{text}» không phải một ngày (viết ngày/tháng/năm, ví dụ 31/05/2026)")
     y, mo, d = (int(g) for g in m.groups())
     try:
         return date(y, mo, d)
@@ -76,9 +99,9 @@ def parse_date(text: str) -> date:
 
 
 def parse_month(text: str) -> tuple[int, int]:
-    m = _MONTH.match(text.strip())
+    m = _MONTH.match(iso_dates(text.strip()))
     if not m:
-        raise TimeFormatError(f"'{text}' không phải tháng dạng YYYY-MM")
+        raise TimeFormatError(f"«{text}» không phải một tháng (viết tháng/năm, ví dụ 05/2026)")
     y, mo = int(m.group(1)), int(m.group(2))
     if not 1 <= mo <= 12:
         raise TimeFormatError(f"tháng không tồn tại: {mo:02d}/{y}")
@@ -86,13 +109,13 @@ def parse_month(text: str) -> tuple[int, int]:
 
 
 def is_month(text: str) -> bool:
-    return bool(_MONTH.match(text.strip()))
+    return bool(_MONTH.match(iso_dates(text.strip())))
 
 
 def parse_deadline(text: str) -> datetime:
     """A deadline instant: 'YYYY-MM-DD' is the end of that day; 'YYYY-MM-DD HH:MM' is that
-    minute, local time; '24:00' (24h00) is the end of the day."""
-    text = text.strip()
+    minute, local time; '24:00' (24h00) is the end of the day. dd/mm/yyyy is read too."""
+    text = iso_dates(text.strip())
     m = _INSTANT.match(text)
     if not m:
         return end_of_day(parse_date(text))
@@ -107,7 +130,7 @@ def parse_deadline(text: str) -> datetime:
 
 def parse_start(text: str) -> datetime:
     """An opening instant: 'YYYY-MM-DD' is the start of that day; 'YYYY-MM' the start of the month."""
-    text = text.strip()
+    text = iso_dates(text.strip())
     if is_month(text):
         return month_bounds(*parse_month(text))[0]
     m = _INSTANT.match(text)
@@ -118,7 +141,7 @@ def parse_start(text: str) -> datetime:
 
 def parse_end(text: str) -> datetime:
     """A closing instant: a date is its end of day, a month its last day's end."""
-    text = text.strip()
+    text = iso_dates(text.strip())
     if is_month(text):
         return month_bounds(*parse_month(text))[1]
     return parse_deadline(text)

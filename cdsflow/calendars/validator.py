@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,8 +35,11 @@ def resolve_parent(ref: str, child: Path) -> Path:
     return DATA_DIR / f"{ref}.yaml"
 
 
-def check_calendar(path: str | Path) -> CheckResult:
+def check_calendar(path: str | Path, *, parents: Mapping[str, Path] | None = None) -> CheckResult:
+    """`parents`: references the caller resolved itself (a calendar saved in the database, "saved:12",
+    written to a file for this check), used before the file and shipped-name rules."""
     path = Path(path)
+    parents = parents or {}
     result = CheckResult(path)
     try:
         raw = safeyaml.read_bytes(path)  # size and encoding checked before parsing
@@ -48,7 +52,7 @@ def check_calendar(path: str | Path) -> CheckResult:
     problems = list(parsed.problems)
     parent_cal = None
     if parsed.parent is not None and parsed.parent.calendar:
-        parent_path = resolve_parent(parsed.parent.calendar, path)
+        parent_path = parents.get(parsed.parent.calendar) or resolve_parent(parsed.parent.calendar, path)
         if not parent_path.is_file():
             problems.append(error(parsed.parent.line, "parent_missing",
                                   f"không tìm thấy lịch cấp trên '{parsed.parent.calendar}' ({parent_path})"))
@@ -58,7 +62,7 @@ def check_calendar(path: str | Path) -> CheckResult:
             parent_parsed = parse_calendar(parent_path.read_text(encoding="utf-8"))
             if parent_parsed.calendar is None:
                 problems.append(error(parsed.parent.line, "parent_invalid",
-                                      f"lịch cấp trên '{parsed.parent.calendar}' có lỗi: chạy 'cdsflow calendar check {parent_path}'"))
+                                      f"lịch cấp trên '{parsed.parent.calendar}' có lỗi: mở và kiểm tra lịch đó trước"))
             else:
                 parent_cal = parent_parsed.calendar
     for line, note in parsed.known_issues:
@@ -73,7 +77,8 @@ def check_calendar(path: str | Path) -> CheckResult:
         extra = dict(parsed.calendar.extra)
         if parent_cal is not None:
             assert parsed.parent is not None and parsed.parent.calendar is not None  # parent_cal was read from it
-            extra["parent_path"] = str(resolve_parent(parsed.parent.calendar, path))
+            extra["parent_path"] = str(parents.get(parsed.parent.calendar)
+                                       or resolve_parent(parsed.parent.calendar, path))
         result.calendar = replace(parsed.calendar, source=path, content_hash=hashlib.sha256(raw).hexdigest(),
                                   extra=extra)
     return result

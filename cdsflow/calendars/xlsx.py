@@ -8,6 +8,7 @@ suggests. Lists of one value per line (Căn cứ) are one cell with line breaks.
 """
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from cdsflow.assessment.xlsx import neutralise_formulas
+from cdsflow.calendars import timeutil
 from cdsflow.calendars.table import CHOICE, COLUMNS, HEADER, Column, Draft
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.text import fold
@@ -60,19 +62,17 @@ def write_calendar_workbook(draft: Draft, path: str | Path) -> Path:
     info.title = INFO_SHEET
     info.append(["Mục", "Khóa", "Giá trị", "Ví dụ"])
     for col in HEADER:
-        info.append([col.label, col.key, draft.header.get(col.key, "") or None, _example(col) or None])
+        info.append([col.label, col.key, _cell(col, draft.header.get(col.key, "")), _example(col) or None])
     ws = wb.create_sheet(MILESTONE_SHEET)
     ws.append([c.label for c in COLUMNS])
     for row in draft.rows:
-        ws.append([row.get(c.key, "") or None for c in COLUMNS])
+        ws.append([_cell(c, row.get(c.key, "")) for c in COLUMNS])
     bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDEBF7")
     for sheet in (info, ws):
         for cell in sheet[1]:
             cell.font, cell.fill = bold, fill
         sheet.freeze_panes = "A2"
-        for cells in sheet.iter_rows(min_row=2):
-            for cell in cells:
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+        _style_body(sheet)
     for letter, width in zip("ABCD", (28, 14, 60, 40)):
         info.column_dimensions[letter].width = width
     for i, col in enumerate(HEADER, start=2):
@@ -89,6 +89,39 @@ def write_calendar_workbook(draft: Draft, path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+_ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}))?$")
+_ISO_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def _cell(col: Column, text: str):
+    """What a cell holds: a day of a dated column is a real date cell shown dd/mm/yyyy (Excel sorts and
+    filters it), a month is written 05/2025; anything else (a range, a note) stays text as typed."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if col.dated:
+        text = timeutil.iso_dates(text)
+    if col.dated and (m := _ISO_DAY.match(text)):
+        y, mo, d, hh, mm = m.groups()
+        if hh is None:
+            return datetime(int(y), int(mo), int(d))
+        if (hh, mm) == ("24", "00"):  # "24:00" has no cell form: the end of that day is kept as written
+            return text
+        return datetime(int(y), int(mo), int(d), int(hh), int(mm))
+    if col.dated and (m := _ISO_MONTH.match(text)):
+        return f"{m.group(2)}/{m.group(1)}"
+    return text
+
+
+def _style_body(sheet) -> None:
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if isinstance(cell.value, datetime):  # shown as Vietnamese write it
+                timed = (cell.value.hour, cell.value.minute) != (0, 0)
+                cell.number_format = "dd/mm/yyyy hh:mm" if timed else "dd/mm/yyyy"
 
 
 def _text(value: Any) -> str:

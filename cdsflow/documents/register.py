@@ -7,8 +7,9 @@ transaction that stores the generated document: a rollback gives the number back
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -146,8 +147,11 @@ def neutralise(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+_VN_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
 def register_xlsx(lines: list[RegisterLine], title: str = "SỔ ĐĂNG KÝ VĂN BẢN ĐI") -> bytes:
-    """The register as an Excel workbook, every cell plain text."""
+    """The register as an Excel workbook: every cell plain text but the day, a date cell."""
     import io
 
     from openpyxl import Workbook
@@ -165,10 +169,15 @@ def register_xlsx(lines: list[RegisterLine], title: str = "SỔ ĐĂNG KÝ VĂN 
         ws.append([neutralise(str(v)) for v in line.cells()])
     for col, width in zip("ABCDEFGH", (8, 16, 12, 60, 24, 50, 40, 40)):
         ws.column_dimensions[col].width = width
+    ws.freeze_panes = "A3"  # the title and the column names stay while the clerk scrolls
     for row in ws.iter_rows(min_row=3):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             cell.data_type = "s"
+        day = row[2]  # "Ngày": a real date cell (Excel sorts and filters it), shown dd/mm/yyyy
+        if isinstance(day.value, str) and (m := _VN_DAY.match(day.value)):
+            day.value = datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+            day.number_format = "dd/mm/yyyy"
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

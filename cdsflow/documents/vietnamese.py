@@ -6,12 +6,12 @@ words, upper-casing for headers, document numbers and the Vietnamese name sort k
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
 from cdsflow.kernel.errors import InvalidInput
-from cdsflow.kernel.text import clean_text
+from cdsflow.kernel.text import clean_text, sort_key
+from cdsflow.kernel.text import name_sort_key as name_sort_key  # re-exported for the paper builders
 from cdsflow.workflow.units import SHORT_CODE
 
 # Blank used where a draft leaves a number or a day to be written by hand (about six spaces).
@@ -124,42 +124,5 @@ def reference(doc_kind: str, number: int | None, code: str, day: date | None, is
     return f"{nfc(doc_kind)} số {number_text(number)}/{code} {date_words(day)} của {nfc(issuer)}"
 
 
-# --- Vietnamese collation -----------------------------------------------------------------------
-# Hand-written instead of PyICU's `vi` collator: PyICU needs a C++ build and libicu-dev on every
-# machine, and names need only the alphabet and the six tones.
-_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"  # f j w z sit where Latin puts them (foreign names)
-_RANK = {ch: i + 10 for i, ch in enumerate(_ALPHABET)}
-# không, huyền, hỏi, ngã, sắc, nặng
-_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
-
-
-def _word_key(word: str) -> tuple[tuple[int, ...], int]:
-    if word.isdigit():  # "số 5" before "số 25": numbers by value, before any letter
-        return (int(word) - 10**12,), 0
-    decomposed = unicodedata.normalize("NFD", word.lower())
-    tone = 0
-    kept = []
-    for ch in decomposed:
-        if ch in _TONES:
-            tone = tone or _TONES[ch]
-        else:
-            kept.append(ch)
-    letters = unicodedata.normalize("NFC", "".join(kept))
-    return tuple(_RANK.get(ch, ord(ch) if ord(ch) < 10 else ord(ch) + 100) for ch in letters), tone
-
-
-def name_sort_key(full_name: str) -> tuple:
-    """Sort key for a Vietnamese personal name: given name, then middle, then family name;
-    letters first (a < ă < â … d < đ …), tones only break ties (không < huyền < hỏi < ngã < sắc < nặng)."""
-    words = nfc(full_name).split()
-    if not words:
-        return ((), ())
-    ordered = [words[-1], *words[1:-1], words[0]] if len(words) > 1 else words
-    keys = [_word_key(w) for w in ordered]
-    return tuple(k[0] for k in keys), tuple(k[1] for k in keys)
-
-
-def text_sort_key(text: str) -> tuple:
-    """Sort key for other labels (school names) in reading order, same alphabet and tones."""
-    keys = [_word_key(w) for w in nfc(text).split()]
-    return tuple(k[0] for k in keys), tuple(k[1] for k in keys)
+# --- Vietnamese collation: one sort key for the whole program, in kernel/text.py -------------------
+text_sort_key = sort_key  # the names the paper builders use

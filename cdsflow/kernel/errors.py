@@ -7,15 +7,19 @@ class CdsError(Exception):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, details: list[str] | None = None) -> None:
+    def __init__(self, message: str, *, details: list[str] | None = None, cli: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.details = list(details or [])
+        # How to do it at the command line ("--reason", "cdsflow docs settings …"): said by the CLI
+        # (`str(err)`) only; the web shows `message` and `details`, which speak of no door.
+        self.cli = cli
 
     def __str__(self) -> str:
+        head = f"{self.message} ({self.cli})" if self.cli else self.message
         if not self.details:
-            return self.message
-        return self.message + "\n" + "\n".join(f"  - {d}" for d in self.details)
+            return head
+        return head + "\n" + "\n".join(f"  - {d}" for d in self.details)
 
 
 class NotFound(CdsError):

@@ -1,7 +1,8 @@
 """Where cdsflow keeps its data: one folder, the home, for every process wherever it is started.
 
-`CDSFLOW_HOME` names it; unset, it is the platform's user data folder (~/.local/share/cdsflow on
-Linux). `./run.sh` exports `var/` of the checkout. Under it: the SQLite database, uploads, generated
+`CDSFLOW_HOME` names it; unset, it is `var/` of the source checkout when ./run.sh has put a
+database there, else the platform's user data folder (~/.local/share/cdsflow on Linux). `./run.sh`
+exports `var/` of the checkout. Under it: the SQLite database, uploads, generated
 papers (and mail attachments), logs, and room for a PDF cache. Paths stored in the database are relative to
 the home, so a web process and a worker started from different folders read the same files.
 """
@@ -14,11 +15,27 @@ ENV = "CDSFLOW_HOME"
 APP_NAME = "cdsflow"
 
 
+# The source checkout this package runs from, when installed editable (as ./run.sh installs it).
+CHECKOUT = Path(__file__).resolve().parents[2]
+
+
+def checkout_home() -> Path | None:
+    """`var/` of the checkout when it holds a database: the home ./run.sh made. Found by itself, so
+    `.venv/bin/cdsflow mail list` after ./run.sh reads the same data without CDSFLOW_HOME."""
+    var = CHECKOUT / "var"
+    if (CHECKOUT / "run.sh").is_file() and (var / "cdsflow.db").is_file():
+        return var
+    return None
+
+
 def home() -> Path:
-    """The data home (created on first use), absolute."""
+    """The data home (created on first use), absolute: CDSFLOW_HOME, else the checkout's var/ that
+    ./run.sh filled, else the platform's user data folder."""
     raw = os.environ.get(ENV, "").strip()
     if raw:
         path = Path(raw).expanduser()
+    elif (found := checkout_home()) is not None:
+        path = found
     else:
         from platformdirs import user_data_path
 

@@ -70,3 +70,72 @@ def clean_tree(tree: object, *, field: str = "dữ liệu") -> object:
     if isinstance(tree, list):
         return [clean_tree(v, field=f"{field} › {i + 1}") for i, v in enumerate(tree)]
     return tree
+
+
+# --- Vietnamese order and search: THE sort key and THE search fold, used by every list, export and paper.
+# The sort key is written here rather than taken from PyICU's `vi` collator: PyICU needs a C++ build and
+# libicu-dev on every machine, and names need only the alphabet and the six tones. On PostgreSQL the
+# database sorts with its ICU `vi` collation instead (storage/collation.py), which agrees on these.
+_ALPHABET = "aăâbcdđeêfghijklmnoôơpqrstuưvwxyz"  # f j w z sit where Latin puts them (foreign names)
+_RANK = {ch: i + 10 for i, ch in enumerate(_ALPHABET)}
+# không, huyền, hỏi, ngã, sắc, nặng
+_TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
+
+
+def _word_key(word: str) -> tuple[tuple[int, ...], int]:
+    if word.isdigit():  # "số 5" before "số 25": numbers by value, before any letter
+        return (int(word) - 10**12,), 0
+    decomposed = unicodedata.normalize("NFD", word.lower())
+    tone = 0
+    kept = []
+    for ch in decomposed:
+        if ch in _TONES:
+            tone = tone or _TONES[ch]
+        else:
+            kept.append(ch)
+    letters = unicodedata.normalize("NFC", "".join(kept))
+    # Other ASCII (digits, punctuation) before every letter, as ICU puts them; other scripts after.
+    return tuple(_RANK.get(ch, ord(ch) - 1000 if ord(ch) < 128 else ord(ch) + 100) for ch in letters), tone
+
+
+def sort_key(text: str | None) -> tuple:
+    """THE Vietnamese sort key for labels (school names, titles) in reading order: base letters in the
+    Vietnamese alphabet (a < ă < â … d < đ …), case ignored; tones only break ties
+    (không < huyền < hỏi < ngã < sắc < nặng)."""
+    keys = [_word_key(w) for w in unicodedata.normalize("NFC", text or "").split()]
+    return tuple(k[0] for k in keys), tuple(k[1] for k in keys)
+
+
+def name_sort_key(full_name: str | None) -> tuple:
+    """The sort key for a Vietnamese personal name: given name, then middle, then family name."""
+    words = unicodedata.normalize("NFC", full_name or "").split()
+    if not words:
+        return ((), ())
+    ordered = [words[-1], *words[1:-1], words[0]] if len(words) > 1 else words
+    keys = [_word_key(w) for w in ordered]
+    return tuple(k[0] for k in keys), tuple(k[1] for k in keys)
+
+
+def _fold_table() -> tuple[str, str]:
+    """(letters with marks, their bare Latin letters) over the Latin blocks Vietnamese and its loans use;
+    the same two strings drive the Python fold and the SQL one (PostgreSQL `translate`), so both agree."""
+    src, dst = ["Đđ"], ["Dd"]
+    for block in (range(0xC0, 0x250), range(0x1E00, 0x1F00)):
+        for cp in block:
+            ch = chr(cp)
+            base = unicodedata.normalize("NFD", ch)[0]
+            if ch != base and base.isascii() and base.isalpha():
+                src.append(ch)
+                dst.append(base)
+    return "".join(src), "".join(dst)
+
+
+FOLD_FROM, FOLD_TO = _fold_table()
+_FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
+
+
+def search_fold(value: str | None) -> str:
+    """THE search fold: NFC, marks dropped (đ → d), lower case, spaces collapsed. "Đông Hải", "đông hải"
+    and "dong hai" fold alike; SQL compares `vi_fold(column)` (storage/collation.py) with this."""
+    text = unicodedata.normalize("NFC", value or "").translate(_FOLD)
+    return " ".join(text.lower().split())

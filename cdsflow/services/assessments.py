@@ -18,6 +18,7 @@ from cdsflow.services.campaigns import family_ids
 from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.scoring import proposal_gaps as scoring_gaps
 from cdsflow.services.units import supervisor_name, unit_by_id
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, CommitteeMember, Unit
 from cdsflow.workflow import events, rulebook
@@ -346,7 +347,7 @@ def bulk_candidates(uow: UnitOfWork, campaign_id: int, trigger: str, selected: l
         where.append(Assessment.id.in_(selected))
     rows = uow.session.execute(
         select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
-        .where(*where).order_by(Unit.name, Assessment.id).limit(limit)
+        .where(*where).order_by(vi_order(Unit.name), Assessment.id).limit(limit)
     ).all()
     return [(aid, name) for aid, name in rows]
 

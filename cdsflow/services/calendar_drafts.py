@@ -102,9 +102,18 @@ def shift(draft: Draft, school_year: str) -> tuple[Draft, list[Flag]]:
         raise InvalidInput(f"Không dời lịch được: {err}") from None
 
 
-def validate(draft: Draft, *, excel: bool = False) -> DraftCheck:
-    """THE validator of `cdsflow calendar check`, rows named as the officer sees them."""
-    return check_draft(draft, row_label=excel_row_label if excel else table_row_label)
+def validate(draft: Draft, *, excel: bool = False, uow: UnitOfWork | None = None,
+             unit_id: int | None = None) -> DraftCheck:
+    """THE validator of `cdsflow calendar check`, rows named as the officer sees them. With `uow`, a
+    parent calendar saved in the database ("saved:12", one the unit may see) is read from there."""
+    ref = (draft.header.get("parent_calendar") or "").strip()
+    parents = None
+    if uow is not None and ref.startswith(f"{SAVED}:"):
+        try:
+            parents = {ref: source_text(uow, unit_id, ref)}
+        except NotFound:
+            parents = None  # said by the validator: "không tìm thấy lịch cấp trên"
+    return check_draft(draft, row_label=excel_row_label if excel else table_row_label, parent_texts=parents)
 
 
 def _refuse(check: DraftCheck, what: str) -> InvalidInput:
@@ -115,7 +124,7 @@ def _refuse(check: DraftCheck, what: str) -> InvalidInput:
 def save_calendar(uow: UnitOfWork, unit_id: int, draft: Draft, *, actor: str, based_on: str = "",
                   excel: bool = False, now: datetime | None = None) -> CalendarVersion:
     """A new version of the unit's calendar for the draft's school year; refused whole on any error."""
-    check = validate(draft, excel=excel)
+    check = validate(draft, excel=excel, uow=uow, unit_id=unit_id)
     if not check.ok:
         raise _refuse(check, "Lịch không hợp lệ")
     cal = check.calendar
@@ -137,7 +146,7 @@ def save_calendar(uow: UnitOfWork, unit_id: int, draft: Draft, *, actor: str, ba
 def saved_calendar(uow: UnitOfWork, unit_id: int | None, version_id: int) -> Calendar:
     """The Calendar of a saved version, checked again (the parent it names may have changed)."""
     row = _saved_row(uow, unit_id, version_id)
-    check = validate(_draft(row.content))
+    check = validate(_draft(row.content), uow=uow, unit_id=row.unit_id)
     if not check.ok:
         raise _refuse(check, f"Lịch đã lưu số {version_id} không còn hợp lệ")
     assert check.calendar is not None  # a valid draft has its calendar

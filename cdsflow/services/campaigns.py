@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, false, func, insert, text, update
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from cdsflow.calendars.model import Calendar, Milestone
+from cdsflow.calendars.timeutil import TZ as VN_TZ
 from cdsflow.calendars.timeutil import local
 from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
@@ -22,6 +23,7 @@ from cdsflow.services.indexsets import pin_index_set, require_final, resolve_ind
 from cdsflow.services.launch_scope import launch_scope
 from cdsflow.services.lookups import family_ids as family_ids  # also this module's interface
 from cdsflow.services.units import get_unit
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow import rulebook
@@ -35,6 +37,20 @@ class LaunchResult:
     campaign_id: int
     child_ids: tuple[int, ...]
     assessments: int
+    left_out: tuple[tuple[str, str], ...] = ()  # (school name, why) of the units the launch did not cover
+    warnings: tuple[str, ...] = ()  # what the officer should know: a school year already over
+
+
+def past_year_warning(school_year: str, now: datetime) -> str:
+    """'' or the warning that the school year has already ended (01/08 of its second year)."""
+    try:
+        second = int(school_year[5:9])
+    except ValueError:
+        return ""
+    if now.astimezone(VN_TZ).date() > date(second, 7, 31):
+        return (f"Năm học {school_year} đã kết thúc (31/07/{second}): kiểm tra lại năm học trước khi gửi thư nhắc "
+                "và ban hành văn bản.")
+    return ""
 
 
 def _now(now: datetime | None) -> datetime:
@@ -164,7 +180,12 @@ def launch_campaign(
          "reason": f"Phát động: {title}"},
     )
     uow.commit()
-    return LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner))
+    names = dict(session.execute(select(Unit.id, Unit.name).where(
+        Unit.id.in_([lo.unit_id for lo in scope.left_out]))).all()) if scope.left_out else {}
+    left = tuple((names.get(lo.unit_id, str(lo.unit_id)), lo.reason) for lo in scope.left_out)
+    warning = past_year_warning(school_year, now)
+    return LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner), left_out=left,
+                        warnings=(warning,) if warning else ())
 
 
 def _launch_clash(uow: UnitOfWork, issuer_id: int, school_year: str, code: str, children: bool) -> InvalidInput:
@@ -390,7 +411,8 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
     now = _now(now)
     campaign = get_campaign(uow, campaign_id)
     children = list(session.execute(select(Campaign.id, col(Unit.name)).join(Unit, col(Unit.id) == Campaign.issuer_id)
-                                    .where(Campaign.parent_id == campaign_id).order_by(Unit.name)))
+                                    .where(Campaign.parent_id == campaign_id)
+                                    .order_by(vi_order(Unit.name))))
     ids = [campaign_id, *[c for c, _ in children]]
     counts: dict[int, dict[str, int]] = defaultdict(dict)
     for cid, state, n in session.execute(

@@ -21,6 +21,7 @@ from cdsflow.calendars.timeutil import is_working_day
 from cdsflow.documents.demo_ca import demo_seal_png, demo_signature_png, make_test_identity
 from cdsflow.documents.pdf import PdfUnavailable
 from cdsflow.kernel.stages import Stage
+from cdsflow.kernel.text import fold
 from cdsflow.services import assessments as assessment_svc
 from cdsflow.services import signing
 from cdsflow.services.accounts import create_demo_accounts
@@ -29,10 +30,11 @@ from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.meetings import MeetingInput, latest_meeting, record_meeting
 from cdsflow.services.review_teams import TeamMemberInput, VisitInput, schedule_visits, set_team, show_team
 from cdsflow.services.scoring import add_evidence, list_evidence, save_answers
-from cdsflow.services.units import get_unit, import_units_file
+from cdsflow.services.units import UNIT_COLUMNS, get_unit, import_units_file
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import DocumentSetting, GeneratedDocument
 from cdsflow.storage.tables import Assessment, Campaign, Unit
+from cdsflow.storage.tabular import read_table
 from cdsflow.workflow.context import ActorRef
 
 DEMO_DIR = Path(__file__).resolve().parents[1] / "demo"
@@ -101,7 +103,9 @@ def build_demo(uow: UnitOfWork, *, now: datetime | None = None, progress: Callab
         progress("Dữ liệu mẫu đã có sẵn.")
         return _summary(uow, existing[0], now)
 
-    progress("Nhập danh sách đơn vị mẫu (Sở GDĐT Hà Nội, Phòng Văn hóa - Xã hội phường Ba Đình, 31 trường)…")
+    # The count is read from the file, not written by hand (it once said 31 for 30 schools).
+    schools = sum(1 for _, row in read_table(UNITS_FILE, UNIT_COLUMNS) if fold(row.get("kind", "")) == "truong")
+    progress(f"Nhập danh sách đơn vị mẫu (Sở GDĐT Hà Nội, Phòng Văn hóa - Xã hội phường Ba Đình, {schools} trường)…")
     import_units_file(uow, UNITS_FILE)
     _paper_settings(uow)
     source = load_calendar(find_calendar(CALENDAR))

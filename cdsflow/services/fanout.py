@@ -29,6 +29,7 @@ from cdsflow.notifications.settings import MailSettings, load_settings
 from cdsflow.services import deadlines
 from cdsflow.services.deadlines import superseded
 from cdsflow.services.planner import as_milestone, sweep_day
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 
@@ -141,7 +142,7 @@ def plan_reminder(
         )
         .join(Unit, Unit.id == Assessment.school_id)
         .where(Assessment.campaign_id == campaign_id, col(Assessment.state).in_(earlier_stages(target)))
-        .order_by(Unit.supervisor_id, Unit.name, Unit.id)
+        .order_by(Unit.supervisor_id, vi_order(Unit.name), Unit.id)
     ).all()
     # Schools whose own deadline for this stage replaces this fixed one are reminded by it instead.
     skip = superseded(session, campaign_id, target, [r.id for r in late]) if late else set()
@@ -263,7 +264,7 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, 
                Unit.supervisor_id)
         .join(Unit, Unit.id == Assessment.school_id)
         .where(Assessment.campaign_id == campaign.id, col(Assessment.state).in_(earlier_stages(target)))
-        .order_by(Unit.supervisor_id, Unit.name, Unit.id)
+        .order_by(Unit.supervisor_id, vi_order(Unit.name), Unit.id)
     ).all()
     events = deadlines.event_times(session, [r.id for r in schools])
     not_before = next_sending_instant(now)

@@ -23,6 +23,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from cdsflow.calendars.timeutil import days_left
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
+from cdsflow.kernel.text import sort_key
 from cdsflow.services.campaigns import (
     CampaignStatusView,
     LateSchool,
@@ -33,8 +34,9 @@ from cdsflow.services.campaigns import (
     next_milestones,
 )
 from cdsflow.services.overview import LevelChart, level_charts
-from cdsflow.services.paging import PER_PAGE, like_pattern, page_numbers
+from cdsflow.services.paging import PER_PAGE, page_numbers, search
 from cdsflow.storage.assessment_tables import AssessmentScore
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.listing_tables import AssessmentResult, CampaignFigures
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
@@ -208,6 +210,16 @@ def _counted(own: Any, ext: Any, column: str) -> Any:
     return getattr(AssessmentResult, "level" + column[5])
 
 
+def _unleveled(column: str) -> Any:
+    """"Chưa đạt mức" for a group: the score that counts is complete and reached no level. A school
+    never scored (or still scoring) has no level either, but it is not below level 1."""
+    own_done = select(AssessmentScore.id).where(
+        col(AssessmentScore.assessment_id) == R.assessment_id, AssessmentScore.phase == "self",
+        col(AssessmentScore.complete).is_(True)).exists()
+    return and_(R.assessment_id.is_not(None), _counted(None, None, column).is_(None),
+                or_(R.review_counts.is_(True), own_done))
+
+
 def _filtered(query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], own: Any, ext: Any,
               sup: Any) -> Select[*tuple[Any, ...]]:
     """Every matching row with its scores and supervising unit (the exports' query)."""
@@ -219,7 +231,7 @@ def _filtered(query: ListQuery, ids: list[int], late: dict[int, dict[str, Milest
 def _order(query: ListQuery, own: Any, ext: Any, sup: Any) -> list[Any]:
     stage_rank = case({s.value: s.order for s in STAGE_ORDER}, value=Assessment.state)
     column = {
-        "code": Unit.code, "name": Unit.name, "bureau": sup.name, "stage": stage_rank,
+        "code": Unit.code, "name": vi_order(Unit.name), "bureau": vi_order(sup.name), "stage": stage_rank,
         "self1": R.self1, "self2": R.self2, "ext1": R.ext1, "ext2": R.ext2,
         "sends": Assessment.proposal_count, "submitted": Assessment.proposed_at,
     }[query.sort]
@@ -262,15 +274,14 @@ def _where(query: ListQuery, ids: list[int], late: dict[int, dict[str, Milestone
     for wanted, column in ((query.level1, "group1_level"), (query.level2, "group2_level")):
         if wanted:
             counted = _counted(own, ext, column)
-            where.append(counted.is_(None) if wanted == "0" else counted == int(wanted))
+            where.append(_unleveled(column) if wanted == "0" else counted == int(wanted))
     return where
 
 
 def _unit_where(query: ListQuery) -> list[Any]:
     where = []
     if query.q:
-        like = like_pattern(query.q)
-        where.append(or_(col(Unit.code).ilike(like), col(Unit.name).ilike(like)))
+        where.append(search((Unit.code, Unit.name), query.q))
     if query.bureau is not None:
         where.append(col(Unit.supervisor_id) == query.bureau)
     if query.school_level:
@@ -348,7 +359,9 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late: dict[int
         if levels:
             inner = _with_scores(inner, own, ext)
         inner = inner.where(Assessment.school_id == Unit.id, *_where(query, ids, late, own, ext, hinted=True))
-        column = col(Unit.code) if query.sort == "code" else col(Unit.name)
+        # Names in Vietnamese order (COLLATE vi): no index of the database holds that order, so the
+        # database sorts the matching units; codes still walk their index.
+        column: Any = col(Unit.code) if query.sort == "code" else vi_order(Unit.name)
         by_unit: list[Any] = [column.desc(), col(Unit.id).desc()] if query.desc else [column.asc(), col(Unit.id).asc()]
         units = list(session.execute(select(Unit.id).where(inner.exists(), *_unit_where(query))
                                      .order_by(*by_unit).offset(offset).limit(query.per_page)).scalars())
@@ -457,9 +470,9 @@ def iter_school_lines(session: Session, campaign_id: int, query: ListQuery, *,
 
 def bureau_choices(session: Session, ids: list[int]) -> list[tuple[int, str]]:
     """The units that supervise the campaign's schools: its issuer and the issuers of its children."""
-    return [(uid, name) for uid, name in session.execute(
+    return sorted([(uid, name) for uid, name in session.execute(
         select(Unit.id, col(Unit.name)).join(Campaign, col(Campaign.issuer_id) == Unit.id)
-        .where(col(Campaign.id).in_(ids)).distinct().order_by(col(Unit.name)))]
+        .where(col(Campaign.id).in_(ids)).distinct()).all()], key=lambda r: sort_key(r[1]))
 
 
 def school_levels() -> list[tuple[str, str]]:
@@ -508,7 +521,7 @@ def _compute_province(session: Session, ids: list[int], now: datetime) -> list[l
     levels: list[Any] = []
     for column in ("group1_level", "group2_level"):
         counted = _counted(own, ext, column)
-        levels += [one(counted.is_(None))] + [one(counted == lv) for lv in (1, 2, 3)]
+        levels += [one(_unleveled(column))] + [one(counted == lv) for lv in (1, 2, 3)]
     stmt = _with_scores(select(col(Unit.supervisor_id), func.count(), one(col(Assessment.state).in_(SUBMITTED)),
                                one(late_condition(late_stages(session, ids, now))), *levels)
                         .select_from(Assessment).join(Unit, col(Unit.id) == Assessment.school_id), own, ext)
@@ -532,7 +545,7 @@ def province_view(session: Session, campaign_id: int, *, now: datetime | None = 
     rows = payload["rows"]
     names = dict(session.execute(select(Unit.id, Unit.name).where(col(Unit.id).in_([r[0] for r in rows if r[0]]))).all())
     lines = sorted((AreaLine(r[0], names.get(r[0], "Không có đơn vị quản lý"), r[1], r[2], r[3],
-                             tuple(r[4:8]), tuple(r[8:12])) for r in rows), key=lambda a: a.name)
+                             tuple(r[4:8]), tuple(r[8:12])) for r in rows), key=lambda a: sort_key(a.name))
     total = AreaLine(None, "Toàn bộ", sum(a.total for a in lines), sum(a.submitted for a in lines),
                      sum(a.late for a in lines), tuple(sum(a.levels1[i] for a in lines) for i in range(4)),
                      tuple(sum(a.levels2[i] for a in lines) for i in range(4)))

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 
 from cdsflow.kernel.stages import STAGE_ORDER
 from cdsflow.services.paging import ListSpec, Page, read_query, run
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.documents_tables import GeneratedDocument
 from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.storage.review_tables import ReviewVisit
@@ -22,8 +23,8 @@ from cdsflow.workflow.roles import Role
 # --- accounts ----------------------------------------------------------------------------------------
 
 ACCOUNTS = ListSpec(
-    sorts={"username": (Account.username, "Tên đăng nhập"), "name": (Account.full_name, "Họ và tên"),
-           "role": (Account.role, "Vai trò"), "unit": (Unit.name, "Đơn vị"), "email": (Account.email, "Địa chỉ thư"),
+    sorts={"username": (Account.username, "Tên đăng nhập"), "name": (vi_order(Account.full_name), "Họ và tên"),
+           "role": (Account.role, "Vai trò"), "unit": (vi_order(Unit.name), "Đơn vị"), "email": (Account.email, "Địa chỉ thư"),
            "active": (Account.active, "Trạng thái")},
     default_sort="username",
     search=(Account.username, Account.full_name, Account.email, Unit.code, Unit.name),
@@ -50,10 +51,11 @@ DOC_STATUSES = {"issued": "Đang hiệu lực", "voided": "Đã hủy", "replace
 def register_spec(types: Mapping[str, str]) -> ListSpec:
     return ListSpec(
         sorts={"number": (GeneratedDocument.id, "Số"), "day": (GeneratedDocument.issued_on, "Ngày"),
-               "type": (GeneratedDocument.doc_type, "Loại văn bản"), "unit": (ISSUER.name, "Đơn vị"),
+               "type": (GeneratedDocument.doc_type, "Loại văn bản"), "unit": (vi_order(ISSUER.name), "Đơn vị"),
                "school": (SCHOOL.code, "Trường")},
         default_sort="number", default_desc=True,  # a register is read newest first
-        search=(GeneratedDocument.number_line, ISSUER.name, ISSUER.code, SCHOOL.code, SCHOOL.name),
+        search=(GeneratedDocument.number_line, GeneratedDocument.subject, ISSUER.name, ISSUER.code, SCHOOL.code,
+                SCHOOL.name),
         filters={"type": (dict(types), lambda v: GeneratedDocument.doc_type == v),
                  "unit": (None, lambda v: ISSUER.code == v),
                  "status": (DOC_STATUSES, lambda v: GeneratedDocument.status == v)},
@@ -94,7 +96,7 @@ def register_page(session: Session, params: Mapping[str, Any], types: Mapping[st
 # --- the review team's schools and visits ----------------------------------------------------------
 
 VISITS = ListSpec(
-    sorts={"visit": (ReviewVisit.visit_date, "Ngày"), "code": (Unit.code, "Mã"), "name": (Unit.name, "Cơ sở giáo dục"),
+    sorts={"visit": (ReviewVisit.visit_date, "Ngày"), "code": (Unit.code, "Mã"), "name": (vi_order(Unit.name), "Cơ sở giáo dục"),
            "stage": (Assessment.state, "Giai đoạn")},
     default_sort="visit",
     search=(Unit.code, Unit.name),
@@ -124,7 +126,7 @@ def visits_page(session: Session, params: Mapping[str, Any], campaign_ids: list[
 MAIL_STATUSES = {"pending": "Chờ gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Thất bại"}
 OUTBOX = ListSpec(
     sorts={"created": (OutboxMessage.created_at, "Lập lúc"), "recipient": (OutboxMessage.recipient, "Tới"),
-           "subject": (OutboxMessage.subject, "Tiêu đề"), "status": (OutboxMessage.status, "Trạng thái"),
+           "subject": (vi_order(OutboxMessage.subject), "Tiêu đề"), "status": (OutboxMessage.status, "Trạng thái"),
            "attempts": (OutboxMessage.attempts, "Số lần thử")},
     default_sort="created", default_desc=True,
     search=(OutboxMessage.recipient, OutboxMessage.subject),

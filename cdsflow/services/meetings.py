@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from cdsflow.calendars.timeutil import iso_dates
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.services import authorization
@@ -143,9 +144,9 @@ def _when(value: object, what: str, day: datetime | None = None) -> datetime:
         if day is not None and len(text) <= 5:
             h, m = text.split(":")
             return day.replace(hour=int(h), minute=int(m))
-        return datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(_VN))
+        return datetime.fromisoformat(iso_dates(text)).replace(tzinfo=ZoneInfo(_VN))  # 10/03/2026 08:00 too
     except ValueError:
-        raise InvalidInput(f"{what} không hợp lệ: «{text}» (dạng 2026-03-10 08:00)") from None
+        raise InvalidInput(f"{what} không hợp lệ: «{text}» (viết ngày/tháng/năm giờ:phút, ví dụ 10/03/2026 08:00)") from None
 
 
 def _int(value: object, what: str, default: int | None = None) -> int:

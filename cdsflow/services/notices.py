@@ -15,11 +15,11 @@ from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import TRANSACTIONAL_KINDS, default_templates
-from cdsflow.notifications.settings import load_settings
+from cdsflow.notifications.settings import MailSettings, load_settings
 from cdsflow.services.fanout import school_link, split_emails
 from cdsflow.services.password_links import KIND, link_url
 from cdsflow.storage.tables import Assessment, Campaign, Unit
-from cdsflow.workflow.events import PasswordLinksIssued
+from cdsflow.workflow.events import PasswordLink, PasswordLinksIssued
 from cdsflow.workflow.roles import Role
 
 
@@ -98,6 +98,25 @@ def enqueue_transactional(session: Session, kind: str, assessment_id: int, conte
     insert_ignoring_duplicates(session, rows)
 
 
+def _link_mail(link: PasswordLink, base_url: str, settings: MailSettings, templates: Any) -> Any:
+    return templates.render(KIND[link.purpose], {
+        "full_name": link.full_name,
+        "username": link.username,
+        "role_label": Role(link.role).label,
+        "unit_name": link.unit_name,
+        "link": link_url(base_url, link.token),
+        "expires_text": vn_datetime(link.expires_at),
+        "sender_name": settings.from_name,
+    })
+
+
+def render_link(link: PasswordLink, base_url: str | None = None) -> tuple[str, str, str]:
+    """(to, subject, text) of the mail a link is sent in: what a ward is shown before it sends."""
+    settings = load_settings()
+    rendered = _link_mail(link, base_url or settings.base_url, settings, default_templates())
+    return link.email, rendered.subject, rendered.text
+
+
 def enqueue_links(session: Session, event: PasswordLinksIssued) -> int:
     """One mail per issued link, keyed by the link's stored hash (a retry never mails twice)."""
     settings = load_settings()
@@ -105,15 +124,7 @@ def enqueue_links(session: Session, event: PasswordLinksIssued) -> int:
     templates = default_templates()
     rows = []
     for link in event.links:
-        rendered = templates.render(KIND[link.purpose], {
-            "full_name": link.full_name,
-            "username": link.username,
-            "role_label": Role(link.role).label,
-            "unit_name": link.unit_name,
-            "link": link_url(base_url, link.token),
-            "expires_text": vn_datetime(link.expires_at),
-            "sender_name": settings.from_name,
-        })
+        rendered = _link_mail(link, base_url, settings, templates)
         rows.append(outbox_row(dedup_key=f"a:{link.purpose}:{link.token_id}", kind=KIND[link.purpose],
                                recipient=link.email, subject=rendered.subject, body_text=rendered.text,
                                body_html=rendered.html, now=event.at, unit_id=link.unit_id,

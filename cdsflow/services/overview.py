@@ -19,6 +19,7 @@ from cdsflow.kernel.stages import Stage
 from cdsflow.services.campaigns import family_ids
 from cdsflow.services.indexsets import index_set_by_hash
 from cdsflow.storage.assessment_tables import AssessmentScore
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 
 
@@ -52,7 +53,7 @@ def public_results(session: Session, campaign_id: int) -> PublicResults:
                counted_level(ext, own, "group2_level"))
         .join(Unit, col(Unit.id) == Assessment.school_id)
         .outerjoin(ext, ext.c.assessment_id == Assessment.id).outerjoin(own, own.c.assessment_id == Assessment.id)
-        .where(col(Assessment.campaign_id).in_(ids), col(Assessment.state) == Stage.PUBLISHED.value).order_by(col(Unit.name))
+        .where(col(Assessment.campaign_id).in_(ids), col(Assessment.state) == Stage.PUBLISHED.value).order_by(vi_order(Unit.name))
     ).all()
     if not rows:  # nothing published yet: answer exactly as for a campaign that does not exist
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
@@ -89,8 +90,9 @@ def level_charts(session: Session, campaign_id: int) -> list[LevelChart]:
     rows = session.execute(
         select(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level, func.count())
         .join(Assessment, col(Assessment.id) == AssessmentScore.assessment_id)
-        .where(col(Assessment.campaign_id).in_(family_ids(session, campaign_id)))
-        .group_by(AssessmentScore.phase, col(AssessmentScore.group1_level), col(AssessmentScore.group2_level))
+        # Finished scores only: one still being filled in has no level yet, and is not "Chưa đạt mức".
+        .where(col(Assessment.campaign_id).in_(family_ids(session, campaign_id)), col(AssessmentScore.complete).is_(True))
+        .group_by(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level)
     ).all()
     if not rows:
         return []

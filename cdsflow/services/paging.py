@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from sqlmodel import select
 
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.text import search_fold
+from cdsflow.storage.collation import vi_fold
 
 PER_PAGE = 50
 MAX_PER_PAGE = 200
@@ -21,6 +23,13 @@ MAX_PER_PAGE = 200
 def like_pattern(q: str) -> str:
     """`%q%` with the LIKE wildcards typed by the user dropped (a search, not a pattern)."""
     return f"%{q.replace('%', '').replace('_', '')}%"
+
+
+def search(columns, q: str):
+    """THE search of every list: any of `columns` contains what was typed, marks and case ignored
+    ("dong hai" and "đông hải" find "Đông Hải")."""
+    pattern = like_pattern(search_fold(q))
+    return or_(*[vi_fold(c).like(pattern) for c in columns])
 
 
 def page_numbers(params: Mapping[str, Any], per_page: int = PER_PAGE) -> tuple[int, int]:
@@ -113,7 +122,7 @@ class Page:
 def conditions(spec: ListSpec, query: PageQuery) -> list[Any]:
     where = [cond(value) for name, value in query.filters for cond in [spec.filters[name][1]]]
     if query.q and spec.search:
-        where.append(or_(*[c.ilike(like_pattern(query.q)) for c in spec.search]))
+        where.append(search(spec.search, query.q))
     return where
 
 

@@ -122,7 +122,7 @@ def load(session: Session, campaign_id: int | None, school_code: str | None = No
     school = _unit_by_code(session, school_code) if school_code else None
     if campaign_id is None:
         if school is None:
-            raise InvalidInput("Cần chỉ rõ trường (--school) hoặc đợt đánh giá (--campaign)")
+            raise InvalidInput("Cần chỉ rõ trường hoặc đợt đánh giá", cli="--school hoặc --campaign")
         campaign_id = session.execute(
             select(Assessment.campaign_id).where(Assessment.school_id == school.id)
             .order_by(col(Assessment.campaign_id).desc())).scalars().first()
@@ -362,10 +362,11 @@ def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: 
                    replacing: GeneratedDocument | None = None) -> dict[str, Any]:
     c, school = ld.campaign, ld.school
     if data.get("sections") and code not in paper_sections.PAPERS:  # typed text is never dropped without a word
-        raise InvalidInput("Văn bản này chưa soạn nội dung theo mục (--text)", details=[
+        raise InvalidInput("Văn bản này chưa soạn nội dung theo mục", cli="--text", details=[
             "văn bản soạn theo mục: " + ", ".join([*plan_service.TEXTS, *paper_sections.PAPERS])])
     if code == "cong_van_trien_khai":
-        raise InvalidInput("Công văn triển khai lập cho cả đợt đánh giá: dùng --campaign, không dùng --school")
+        raise InvalidInput("Công văn triển khai lập cho cả đợt đánh giá, không lập cho từng trường",
+                           cli="dùng --campaign, không dùng --school")
     if code in ap.CODES:
         return ap.build(session, code, ld, issue, data)
     if code == "ke_hoach":
@@ -517,19 +518,20 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
         raise AlreadyIssued(
             f"Đã có {document_types()[code].name} {previous.number_line} ngày "
             f"{vn.short_date(date.fromisoformat(previous.issued_on))} cho {_who(ld)}: chọn thay thế văn bản đó "
-            "(--replace kèm --reason) hoặc ban hành văn bản mới (--new)")
+            "(kèm lý do) hoặc ban hành văn bản mới", cli="--replace kèm --reason, hoặc --new")
     replacing = previous if on_existing == "replace" else None
     if draft and draft_replaces:  # the draft of the paper that would replace the one issued (its defaults)
         replacing = _latest(session, code, ld.campaign.id, ld.school.id if ld.school else None)
     if replacing is not None and not reason.strip() and not draft:
-        raise InvalidInput("Thay thế văn bản cần nêu lý do (--reason)")
+        raise InvalidInput("Thay thế văn bản cần nêu lý do", cli="--reason")
     refuse(code, _who(ld), gate(session, code, ld, draft=draft, replacing=replacing, data=data))
     chair = next((m for m in ld.members if m.role == "chair"), None)
     signer = default_signer(setting, issuer, ld.members)
     if numbered and not council and code not in ap.TEAM_SIGNED and not signer:
         raise PaperRefused(f"Chưa có họ tên người ký của {issuer.name}",
-                           details=[f"đặt một lần: cdsflow docs settings {issuer.code} --signer-name \"…\" "
-                                    "(trường: hoặc lập Hội đồng có Chủ tịch là Hiệu trưởng)"])
+                           details=["quản trị viên hệ thống đặt họ tên người ký của đơn vị một lần "
+                                    "(trường: hoặc lập Hội đồng có Chủ tịch là Hiệu trưởng)"],
+                           cli=f"cdsflow docs settings {issuer.code} --signer-name \"…\"")
     today = datetime.now(VN_TZ).date()
     day = None if draft else (issued_on or today)
     series = series_for(code, keying=setting.register_keying, council=council)
@@ -582,7 +584,7 @@ def generate(engine: Engine, code: str, *, school_code: str | None = None, campa
     """One paper (for a school, or a campaign-wide paper of the authority): gated, stored, then rendered."""
     _check_code(code)
     if code not in CAMPAIGN_TYPES and code != "ke_hoach" and code not in ap.OWN_UNIT_CODES and not school_code:
-        raise InvalidInput(f"Loại «{code}» lập cho từng trường: cần --school")
+        raise InvalidInput(f"Loại «{code}» lập cho từng trường: cần chọn trường", cli="--school")
     with UnitOfWork(engine) as uow:
         ld = load(uow.session, campaign_id, school_code)
     with UnitOfWork(engine) as uow:
@@ -728,7 +730,7 @@ def void_document(engine: Engine, document_id: int, reason: str, actor: str = ""
     except TextError as exc:
         raise InvalidInput(str(exc)) from None
     if not reason:
-        raise InvalidInput("Hủy văn bản cần nêu lý do (--reason)")
+        raise InvalidInput("Hủy văn bản cần nêu lý do", cli="--reason")
     with UnitOfWork(engine) as uow:
         doc = uow.session.get(GeneratedDocument, document_id)
         if doc is None or doc.number is None:

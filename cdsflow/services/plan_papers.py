@@ -44,7 +44,7 @@ class PlanInputs:
 def _calendar(campaign: Campaign, issuer_name: str, required: bool) -> tuple[list[str], list[str], str]:
     """(references, index sets, reason): the calendar the campaign was launched on, as it was then."""
     if not campaign.calendar_source:
-        return [], [], (f"đợt đánh giá số {campaign.id} không gắn tệp lịch (phát động với --calendar) nên không có "
+        return [], [], (f"đợt đánh giá số {campaign.id} không gắn tệp lịch (khi phát động chưa chọn lịch) nên không có "
                         "căn cứ (kế hoạch cấp trên, văn bản tham chiếu) để ghi vào kế hoạch") if required else ""
     try:
         cal = load_calendar(campaign.calendar_source)
@@ -113,9 +113,9 @@ def _contact(setting: DocumentSetting | None, unit: Unit) -> tuple[cp.Contact | 
     missing = [label for label, v in (("họ tên", s.contact_name), ("email", s.contact_email),
                                       ("số điện thoại", s.contact_phone)) if not v]
     if missing:
-        return None, (f"chưa có người liên hệ của {unit.name} (thiếu {', '.join(missing)}): đặt một lần bằng "
-                      f"«cdsflow docs settings {unit.code} --contact-name … --contact-title … --contact-email … "
-                      "--contact-phone …»")
+        # Said without a door: the web shows it too (the CLI's way is `cdsflow docs settings --help`).
+        return None, (f"chưa có người liên hệ của {unit.name} (thiếu {', '.join(missing)}): quản trị viên hệ thống "
+                      f"đặt một lần trong thiết lập văn bản của đơn vị {unit.code}")
     return cp.Contact(s.contact_name, s.contact_title, s.contact_email, s.contact_phone), ""
 
 
@@ -132,9 +132,12 @@ def inputs(session: Session, code: str, campaign: Campaign, issuer: Unit,
         reasons.append(why)
     link = setting.submission_link if setting else ""
     if code == "cong_van_trien_khai" and not link:
-        reasons.append(f"chưa có đường link nộp hồ sơ của {issuer.name} cho phụ lục: đặt bằng «cdsflow docs settings "
-                       f"{issuer.code} --submission-link https://…»")
-    refuse(code, f"{issuer.name} (đợt đánh giá số {campaign.id})", reasons)
+        reasons.append(f"chưa có đường link nộp hồ sơ của {issuer.name} cho phụ lục: quản trị viên hệ thống đặt một lần "
+                       f"trong thiết lập văn bản của đơn vị {issuer.code}")
+    hint = ["--contact-name … --contact-title … --contact-email … --contact-phone …"] if contact is None else []
+    hint += ["--submission-link https://…"] if code == "cong_van_trien_khai" and not link else []
+    refuse(code, f"{issuer.name} (đợt đánh giá số {campaign.id})", reasons,
+           cli=f"cdsflow docs settings {issuer.code} {' '.join(hint)}" if hint else "")
     sets = index_sets_covered(campaign, _levels(session, campaign.id), listed)
     decisions, names = _set_names(sets)
     superior = session.get(Unit, issuer.supervisor_id) if issuer.supervisor_id else None

@@ -2,6 +2,7 @@
 secretary, with the addresses of the unit list, each sent a link to set their own password."""
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -10,16 +11,23 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import col, select
 
-from cdsflow.services.accounts import NO_PASSWORD, clean_email
+from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
+from cdsflow.kernel.text import sort_key
+from cdsflow.notifications.settings import load_settings
+from cdsflow.services import authorization
+from cdsflow.services.accounts import NO_PASSWORD, clean_email, set_active_by_id
 from cdsflow.services.campaigns import family_ids, get_campaign
 from cdsflow.services.fanout import split_emails
-from cdsflow.services.password_links import SETUP, link_rows
+from cdsflow.services.notices import render_link
+from cdsflow.services.password_links import SETUP, link_rows, send_link
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Unit
 from cdsflow.storage.web_tables import Account, PasswordToken
 from cdsflow.workflow import events
+from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.events import PasswordLinksIssued
 from cdsflow.workflow.roles import Role
+from cdsflow.workflow.units import UnitKind
 
 # (username suffix, role, full name prefix): two accounts per school. The secretary gets the
 # school's second address when the unit list has one, else the same as the head.
@@ -38,6 +46,7 @@ class SchoolAccountsReport:
     existing: list[str] = field(default_factory=list)  # usernames already there: kept as they are
     without_email: list[str] = field(default_factory=list)  # schools the unit list gives no address
     links: int = 0  # set-password mails queued
+    sample_mail: tuple[str, str, str] | None = None  # (to, subject, text) shown before creating
 
 
 def school_username(code: str, suffix: str) -> str:
@@ -47,21 +56,28 @@ def school_username(code: str, suffix: str) -> str:
 
 
 def create_school_accounts(uow: UnitOfWork, campaign_id: int, *, base_url: str | None = None,
-                           now: datetime | None = None) -> SchoolAccountsReport:
+                           now: datetime | None = None, dry_run: bool = False) -> SchoolAccountsReport:
     """Create what is missing, in one transaction, and queue one set-password link per new
     account. Safe to run again (after fixing addresses in the unit list): existing accounts
-    are left alone; a school without an address gets no account and is named.
+    are left alone; a school without an address gets no account and is named. `dry_run`: the
+    report of what would be done (and the mail), nothing written.
 
     Set-based (a few statements per thousand accounts, no password hashed): a province's or
     the country's schools in one go. Every value is right by construction: school units from
     the campaign, usernames from their codes, addresses checked here."""
-    now = now or datetime.now(UTC)
     campaign = get_campaign(uow, campaign_id)
-    report = SchoolAccountsReport(campaign.title)
     schools = uow.session.execute(
         select(Unit).join(Assessment, col(Assessment.school_id) == Unit.id)
         .where(col(Assessment.campaign_id).in_(family_ids(uow.session, campaign_id))).order_by(col(Unit.code))
     ).scalars().all()
+    return _create(uow, campaign.title, list(schools), base_url=base_url, now=now, dry_run=dry_run)
+
+
+def _create(uow: UnitOfWork, title: str, schools: list[Unit], *, base_url: str | None, now: datetime | None,
+            dry_run: bool) -> SchoolAccountsReport:
+    now = now or datetime.now(UTC)
+    base_url = base_url or load_settings().base_url
+    report = SchoolAccountsReport(title)
     report.schools = len(schools)
     wanted = [school_username(s.code, suffix) for s in schools for suffix, _, _ in SCHOOL_ACCOUNTS]
     taken: set[str] = set()
@@ -72,7 +88,7 @@ def create_school_accounts(uow: UnitOfWork, campaign_id: int, *, base_url: str |
     for school in schools:
         problems: list[str] = []
         emails = [e for e in (clean_email(a, problems) for a in split_emails(school.emails or "")) if e]
-        for n, (suffix, role, title) in enumerate(SCHOOL_ACCOUNTS):
+        for n, (suffix, role, title_) in enumerate(SCHOOL_ACCOUNTS):
             username = school_username(school.code, suffix)
             if username in taken:
                 report.existing.append(username)
@@ -82,11 +98,18 @@ def create_school_accounts(uow: UnitOfWork, campaign_id: int, *, base_url: str |
                     report.without_email.append(school.name)
                 continue
             email = emails[min(n, len(emails) - 1)]
-            new.append({"username": username, "full_name": f"{title} {school.name}"[:200], "role": role.value,
+            new.append({"username": username, "full_name": f"{title_} {school.name}"[:200], "role": role.value,
                         "unit_id": school.id, "password_hash": NO_PASSWORD, "active": True, "created_at": now,
                         "email": email})
             names[username] = school.name
             report.created.append((username, school.name, email))
+    if dry_run:
+        if new:  # the mail the first new account would receive, its link left out (each has its own)
+            sample = Account(id=0, **new[0])
+            _, link = link_rows(sample, SETUP, now=now, unit_name=names[sample.username])
+            to, subject, text = render_link(link, base_url)
+            report.sample_mail = (to, subject, _without_link(text, base_url))
+        return report
     for part in _chunks(new, CHUNK):
         made = uow.session.execute(insert(Account).returning(Account), part).scalars().all()
         links = [link_rows(a, SETUP, now=now, unit_name=names[a.username]) for a in made]
@@ -96,6 +119,98 @@ def create_school_accounts(uow: UnitOfWork, campaign_id: int, *, base_url: str |
         report.links += len(links)
     uow.commit()
     return report
+
+
+def _without_link(text: str, base_url: str) -> str:
+    """A mail's text as shown before sending: the secret link is made when the mail is written."""
+    return re.sub(re.escape(base_url.rstrip("/")) + r"\S*", "[liên kết riêng của tài khoản]", text)
+
+
+# --- the ward runs its own schools' accounts (rule `manage_school_accounts`) ---------------------------
+
+
+@dataclass
+class WardSchool:
+    school: Unit
+    accounts: list[Account]
+
+
+def _check(uow: UnitOfWork, actor: ActorRef, school_id: int) -> None:
+    authorization.check_unit(uow.session, actor, "manage_school_accounts", school_id)
+
+
+def ward_schools(uow: UnitOfWork, actor: ActorRef) -> list[WardSchool]:
+    """The schools under the actor's unit (every level below it), in Vietnamese order, with their accounts."""
+    if actor.unit_id is None:
+        raise InvalidInput("Tài khoản của bạn không gắn với đơn vị nào: không có trường để quản lý tài khoản")
+    tree = select(Unit.id).where(Unit.id == actor.unit_id).cte("ward", recursive=True)
+    tree = tree.union_all(select(Unit.id).where(Unit.supervisor_id == tree.c.id))
+    schools = list(uow.session.execute(select(Unit).where(Unit.id.in_(select(tree.c.id)),
+                                                          Unit.kind == UnitKind.SCHOOL.value)).scalars())
+    schools.sort(key=lambda u: sort_key(u.name))
+    accounts: dict[int, list[Account]] = {}
+    for a in uow.session.execute(select(Account).where(Account.unit_id.in_([s.id for s in schools]))
+                                 .order_by(Account.username)).scalars():
+        accounts.setdefault(a.unit_id, []).append(a)
+    return [WardSchool(s, accounts.get(s.id, [])) for s in schools]
+
+
+def create_for_schools(uow: UnitOfWork, actor: ActorRef, school_ids: list[int], *, base_url: str | None = None,
+                       now: datetime | None = None, dry_run: bool = False) -> SchoolAccountsReport:
+    """The ward's accounts for the schools it chose (or dry_run: what would be made, and the mail)."""
+    if not school_ids:
+        raise InvalidInput("Chưa chọn trường nào: đánh dấu các trường cần tạo tài khoản")
+    schools = list(uow.session.execute(select(Unit).where(Unit.id.in_(school_ids))).scalars())
+    if len(schools) != len(set(school_ids)):
+        raise NotFound("Không tìm thấy một số trường đã chọn")
+    for school in schools:
+        _check(uow, actor, school.id)
+    schools.sort(key=lambda u: sort_key(u.name))
+    unit = uow.session.get(Unit, actor.unit_id) if actor.unit_id else None
+    return _create(uow, f"Các trường của {unit.name if unit else 'đơn vị'}", schools, base_url=base_url,
+                   now=now, dry_run=dry_run)
+
+
+def school_account(uow: UnitOfWork, actor: ActorRef, account_id: int) -> Account:
+    """An account of one of the actor's schools (refused otherwise, by the rulebook)."""
+    account = uow.session.get(Account, account_id)
+    if account is None:
+        raise NotFound(f"Không tìm thấy tài khoản số {account_id}")
+    school = uow.session.get(Unit, account.unit_id) if account.unit_id else None
+    if school is None or school.kind != UnitKind.SCHOOL.value:
+        raise Forbidden("Đây không phải tài khoản của một cơ sở giáo dục")
+    _check(uow, actor, school.id)
+    return account
+
+
+def link_preview(uow: UnitOfWork, actor: ActorRef, account_id: int, *, base_url: str | None = None,
+                 now: datetime | None = None) -> tuple[Account, tuple[str, str, str]]:
+    """(the account, (to, subject, text)) of the set-password mail the school would receive."""
+    account = school_account(uow, actor, account_id)
+    if not account.email:
+        raise InvalidInput(f"Tài khoản «{account.username}» chưa có địa chỉ thư: không gửi được liên kết.")
+    base_url = base_url or load_settings().base_url
+    school = uow.session.get(Unit, account.unit_id)
+    assert school is not None  # school_account checked it
+    _, link = link_rows(account, SETUP, now=now or datetime.now(UTC), unit_name=school.name)
+    to, subject, text = render_link(link, base_url)
+    return account, (to, subject, _without_link(text, base_url))
+
+
+def send_school_link(uow: UnitOfWork, actor: ActorRef, account_id: int, *, base_url: str | None = None,
+                     now: datetime | None = None) -> Account:
+    """A new set-password link to the school account's address (its older unused links void)."""
+    account = school_account(uow, actor, account_id)
+    send_link(uow, account, SETUP, base_url=base_url, now=now, unit_name=uow.session.get(Unit, account.unit_id).name)
+    uow.commit()
+    return account
+
+
+def set_school_account_active(uow: UnitOfWork, actor: ActorRef, account_id: int, active: bool) -> Account:
+    """Lock (ending its sessions) or unlock one of the actor's schools' accounts."""
+    account = school_account(uow, actor, account_id)
+    set_active_by_id(uow, account.id, active)
+    return account
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Unit
 from cdsflow.storage.tabular import Row, read_table
@@ -160,7 +161,7 @@ def unit_id_by_code(session: Session, code: str) -> int:
 
 
 def list_units(uow: UnitOfWork, *, under: str | None = None, kind: UnitKind | None = None) -> list[Unit]:
-    query = select(Unit).order_by(Unit.kind, Unit.name)
+    query = select(Unit).order_by(Unit.kind, vi_order(Unit.name))
     if under:
         ids = descendant_ids(uow, get_unit(uow, under).id)
         query = query.where(col(Unit.id).in_(ids))

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, create_engine
 
 from cdsflow.kernel import home
-from cdsflow.storage import dberrors
+from cdsflow.storage import collation, dberrors
 
 
 def database_url(explicit: str | None = None) -> str:
@@ -41,6 +41,7 @@ def make_engine(url: str | None = None, **kwargs) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
+        collation.listen(engine)  # Vietnamese order and search: same SQL on both databases
     else:
         engine = create_engine(url, pool_pre_ping=True, **kwargs)
     return engine

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from cdsflow.storage.types import UTCDateTime
@@ -77,6 +77,8 @@ class GeneratedDocument(SQLModel, table=True):
     replaces_id: int | None = Field(default=None, foreign_key="generated_document.id")
     reason: str = Field(default="", max_length=1000)  # why it replaces, or why it was voided
     note: str = Field(default="", max_length=1000)  # warnings at issue: backdated, district names after 1/7/2025
+    # The trích yếu, copied out of `context` so that the register's search reads a column (set on every write).
+    subject: str = Field(default="", max_length=1000)
 
 
 class SignedCopy(SQLModel, table=True):
@@ -92,3 +94,10 @@ class SignedCopy(SQLModel, table=True):
     original_name: str = Field(default="", max_length=255)
     uploaded_by: str = Field(default="", max_length=200)
     uploaded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+@event.listens_for(GeneratedDocument, "before_insert")
+@event.listens_for(GeneratedDocument, "before_update")
+def _copy_subject(_mapper, _connection, doc: GeneratedDocument) -> None:
+    """Keeps `subject` equal to the context's trích yếu, whoever writes the paper."""
+    doc.subject = str((doc.context or {}).get("subject") or "")[:1000]

@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import Engine
 
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.storage import collation
 from cdsflow.storage.db import make_engine
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -63,6 +64,8 @@ def _upgrade(engine: Engine) -> None:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, "head")
+            if engine.dialect.name == "postgresql":
+                collation.create_postgres(conn)
     except CommandError as err:
         raise InvalidInput(f"Không nâng cấp được cơ sở dữ liệu: {err}") from None
 

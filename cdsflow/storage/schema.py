@@ -6,6 +6,7 @@ from sqlmodel import SQLModel
 from cdsflow.storage import (
     assessment_tables,  # noqa: F401
     calendar_tables,  # noqa: F401
+    collation,
     documents_tables,  # noqa: F401
     listing_tables,  # noqa: F401
     notifications_tables,  # noqa: F401
@@ -18,3 +19,4 @@ from cdsflow.storage import (
 )
 
 metadata = SQLModel.metadata
+collation.attach(metadata)

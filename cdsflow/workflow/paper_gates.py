@@ -54,14 +54,15 @@ def campaign_refusals(code: str, facts: CampaignFacts) -> list[str]:
     return out
 
 
-def refuse(code: str, who: str, reasons: list[str]) -> None:
-    """Raise `PaperRefused` naming the paper and the school/campaign, when there are reasons."""
+def refuse(code: str, who: str, reasons: list[str], *, cli: str = "") -> None:
+    """Raise `PaperRefused` naming the paper and the school/campaign, when there are reasons; `cli`: how
+    to fix it at the command line (said by the CLI only)."""
     if not reasons:
         return
     name = document_types()[code].name
     if len(reasons) == 1:  # one reason reads best in the message itself
-        err = PaperRefused(f"Chưa ban hành được {name} cho {who}: {reasons[0]}")
+        err = PaperRefused(f"Chưa ban hành được {name} cho {who}: {reasons[0]}", cli=cli)
     else:
-        err = PaperRefused(f"Chưa ban hành được {name} cho {who}", details=reasons)
+        err = PaperRefused(f"Chưa ban hành được {name} cho {who}", details=reasons, cli=cli)
     err.reasons = list(reasons)
     raise err

@@ -180,6 +180,9 @@ RULES: dict[str, Rule] = {r.action: r for r in (
            (R.CLERK, L.SCOPE), (R.ADMIN, L.SCOPE)]),
     # --- the system ----------------------------------------------------------------------------
     _rule("manage_accounts", "quản lý tài khoản", [(R.ADMIN, L.ANY)]),
+    # The ward (or Phòng) runs its own schools' accounts: create, send a link, lock. The unit stands
+    # where a school would: SUPERVISOR is the school's chain above it.
+    _rule("manage_school_accounts", "quản lý tài khoản của cơ sở giáo dục", [(R.OFFICER, L.SUPERVISOR), (R.ADMIN, L.ANY)]),
     _rule("mailbox", "xem hộp thư của hệ thống", [(R.ADMIN, L.ANY)]),
     # A new version of an index set (the official table of 3276, 3806, a revised 4725), by the Sở's administrator.
     _rule("publish_index_set", "công bố phiên bản bộ chỉ số", [(R.ADMIN, L.ANY)]),

@@ -43,7 +43,7 @@ def test_administrator_disables_from_the_accounts_page(tmp_path):
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     with UnitOfWork(world.engine) as uow:
         head_id = uow.session.execute(select(Account.id).where(Account.username == "head")).scalar_one()
-    r = admin.post(f"/accounts/{head_id}/active", data={"csrf_token": token, "active": "0"})
+    r = admin.post(f"/accounts/{head_id}/active", data={"csrf_token": token, "active": "0", "confirm": "1"})
     assert r.status_code == 303 and r.headers["location"] == "/accounts?done=disabled"
     assert "Đã khóa tài khoản" in admin.get("/accounts?done=disabled").text
     assert head.get("/api/me").status_code == 401

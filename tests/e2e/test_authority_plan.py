@@ -219,7 +219,8 @@ def test_the_officer_edits_sections_in_the_web_issues_and_downloads_the_same_byt
             "section_authority_duties": "- Chỉ đạo.", "section_school_duties": "- Tự đánh giá.",
             "section_closing": "Trên đây là kế hoạch./.", "action": "issue"}
     r = officer.post(url, data=form)
-    assert r.status_code == 422 and "--replace" in r.text  # the CLI issued one already: replace or new
+    assert r.status_code == 422 and "chọn thay thế văn bản đó (kèm lý do)" in r.text  # replace or new, no CLI words
+    assert "--replace" not in r.text
     assert "Mục đích do chuyên viên viết lại." in r.text and "&lt;đặc biệt&gt;" in r.text  # typed text kept
     form |= {"existing": "replace", "reason": "Sửa mục đích"}
     r = officer.post(url, data={**form, "section_closing": " "})

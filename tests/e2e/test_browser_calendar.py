@@ -96,12 +96,12 @@ def test_officer_builds_next_years_calendar_fixes_a_holiday_and_launches_on_it(s
             flag = page.locator(".flag", has_text="Dòng 2: ngày 30/04/2026 rơi vào ngày nghỉ lễ")
             expect(flag).to_contain_text("đề xuất ngày làm việc 29/04/2026")
             due = page.get_by_label("Dòng 2 – Hạn", exact=True)
-            expect(due).to_have_value("2026-04-30")
+            expect(due).to_have_value("30/04/2026")  # dates as officers write them
             checked = lambda: int(page.locator("#calendar-form").get_attribute("data-checked") or 0)  # noqa: E731
 
             before = checked()
-            flag.get_by_role("button", name="Dùng ngày 2026-04-29").click()
-            expect(due).to_have_value("2026-04-29")
+            flag.get_by_role("button", name="Dùng ngày 29/04/2026").click()
+            expect(due).to_have_value("29/04/2026")
             # Not wait_for_function: its polling evaluates a string, which the page's CSP forbids.
             expect(page.locator("#calendar-form")).not_to_have_attribute("data-checked", str(before))
             expect(page.locator("#flags")).not_to_contain_text("30/04/2026")

@@ -191,6 +191,9 @@ def test_one_school_from_plan_to_publication(server, browser_page, request):
         page.get_by_text("Ghi chú theo từng tiêu chí").click()
         page.get_by_label("Tiêu chí 1.2:").fill("Chưa có ảnh chụp phần mềm")
         click_step(page, "Trả hồ sơ, yêu cầu bổ sung")
+        note = page.locator("p.warning").inner_text()  # a return is confirmed first, saying what it sends
+        assert "Lý do: Thiếu minh chứng." in note and "Tiêu chí 1.2: Chưa có ảnh chụp phần mềm." in note
+        click_step(page, "Xác nhận 1 cơ sở giáo dục")
         assert page.locator("#stage").inner_text() == "Đang tự đánh giá"
         logout(page)
 
@@ -223,3 +226,59 @@ def test_one_school_from_plan_to_publication(server, browser_page, request):
         page.goto(f"{base}/results/{world.campaign_id}")  # no login needed
         assert "Trường Tiểu học Số 1.1" in page.locator("main").inner_text()
         assert "Đã công bố kết quả của 1/3" in page.locator("main").inner_text()
+
+
+# Issue 26, item 7: every role's pages at a phone's width and a laptop's, no horizontal scroll of the
+# page (a wide table scrolls inside its own box), a screenshot of each kept in tests/e2e/artifacts/screens/.
+WIDTHS = (360, 1280)
+
+
+def _pages(world, parent: int) -> dict[str, list[tuple[str, str]]]:
+    cid = world.campaign_id
+    return {
+        "officer": [("ke-hoach", "/campaigns"), ("bang-theo-doi", f"/campaigns/{cid}"),
+                    ("danh-sach-truong", f"/campaigns/{cid}/schools"),
+                    ("soan-lich", "/calendars/editor?source=shipped:hanoi/ba-dinh-2024-2025"),
+                    ("tai-khoan-truong", "/ward/accounts"), ("van-ban", "/documents")],
+        "dept": [("tinh", f"/campaigns/{parent}/province"), ("danh-sach-truong", f"/campaigns/{parent}/schools")],
+        "admin": [("tai-khoan", "/accounts"), ("hop-thu", "/mailbox")],
+        "reviewer": [("ke-hoach", "/campaigns"), ("doan", f"/campaigns/{cid}/team"),
+                     ("danh-gia-ngoai", f"/assessments/{world.p1s1}/scores?phase=external")],
+        "head": [("ho-so", f"/assessments/{world.p1s1}"), ("cham-diem", f"/assessments/{world.p1s1}/scores")],
+        "clerk": [("van-ban", "/documents")],
+    }
+
+
+def test_each_role_fits_a_phone_and_a_laptop(server, request):
+    from playwright.sync_api import sync_playwright
+
+    from cdsflow.storage.tables import Campaign
+
+    base, world, db_url = server
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        parent = conn.execute(Campaign.__table__.select().where(Campaign.id == world.campaign_id)).first().parent_id
+    engine.dispose()
+    shots = ARTIFACTS / "screens"
+    shots.mkdir(parents=True, exist_ok=True)
+    too_wide = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        for width in WIDTHS:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.set_default_timeout(15000)
+            with shot_on_failure(page, f"{request.node.name}-{width}"):
+                for username, visits in _pages(world, parent).items():
+                    login(page, base, username)
+                    for name, path in visits:
+                        page.goto(f"{base}{path}")
+                        assert page.locator("h1").count() == 1, (username, path, page.content()[:500])
+                        page.screenshot(path=str(shots / f"{username}-{name}-{width}.png"), full_page=True)
+                        page.screenshot(path=str(shots / f"{username}-{name}-{width}-dau-trang.png"))  # first screen
+                        page_width = page.evaluate("document.documentElement.scrollWidth")
+                        if page_width > width + 1:
+                            too_wide.append(f"{username} {path} at {width}px: the page is {page_width}px wide")
+                    logout(page)
+            page.close()
+        browser.close()
+    assert not too_wide, "\n".join(too_wide)

@@ -82,7 +82,11 @@ def _login(world, username: str, password: str) -> int:
 def test_school_accounts_of_a_campaign_in_one_step_each_sets_its_password_by_link(world, mail):
     admin, token = _form_client(world, "admin")
     assert "Tài khoản cho mọi trường của một kế hoạch" in admin.get("/accounts").text
-    r = admin.post("/accounts/schools", data={"csrf_token": token, "campaign_id": world.campaign_id})
+    ask = admin.post("/accounts/schools", data={"csrf_token": token, "campaign_id": world.campaign_id})
+    assert ask.status_code == 200 and "Thư sẽ gửi" in ask.text and "p1s1.hieutruong" in ask.text  # shown first
+    with UnitOfWork(world.engine) as uow:
+        assert not uow.session.scalars(select(Account).where(Account.username.like("%.thuky"))).all()
+    r = admin.post("/accounts/schools", data={"csrf_token": token, "campaign_id": world.campaign_id, "confirm": "1"})
     assert r.status_code == 200, r.text
     assert "Đã tạo" in r.text and "p1s1.hieutruong" in r.text
     with UnitOfWork(world.engine) as uow:
@@ -100,7 +104,8 @@ def test_school_accounts_of_a_campaign_in_one_step_each_sets_its_password_by_lin
     link = LINK.search(body).group(1)
     assert link.startswith("http://testserver/login/reset?token=")  # the request's own address
     # Running it again creates nothing and sends nothing.
-    again = admin.post("/accounts/schools", data={"csrf_token": token, "campaign_id": world.campaign_id})
+    again = admin.post("/accounts/schools", data={"csrf_token": token, "campaign_id": world.campaign_id,
+                                                  "confirm": "1"})
     assert "Đã tạo 0 tài khoản" in again.text and mail() == []
     # The link: a form, then the password works; the same link a second time is refused.
     c = world.client()
@@ -164,7 +169,10 @@ def test_administrator_edits_disables_enables_and_unlocks(world):
     with UnitOfWork(world.engine) as uow:
         a = account_svc.find_account(uow, "clerk")
         assert (a.role, a.email) == ("officer", "mai.do@hanoi.edu.vn")  # the refused edit changed nothing
-    admin.post(f"/accounts/{clerk_id}/active", data={"csrf_token": token, "active": "0"})
+    ask = admin.post(f"/accounts/{clerk_id}/active", data={"csrf_token": token, "active": "0"})
+    assert "Xác nhận: khóa tài khoản" in ask.text and "Đỗ Thanh Mai (clerk)" in ask.text
+    assert _login(world, "clerk", PASSWORD) == 200  # not locked before the second step
+    admin.post(f"/accounts/{clerk_id}/active", data={"csrf_token": token, "active": "0", "confirm": "1"})
     assert _login(world, "clerk", PASSWORD) == 401
     admin.post(f"/accounts/{clerk_id}/active", data={"csrf_token": token, "active": "1"})
     assert _login(world, "clerk", PASSWORD) == 200

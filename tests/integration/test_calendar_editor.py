@@ -189,14 +189,14 @@ def test_excel_round_trip_gives_the_same_calendar_and_bad_rows_are_named(world, 
     code, said = cli("calendar", "import", str(tmp / "sai.xlsx"), "--unit", "P1")
     assert code == 2
     assert "Dòng 3, cột «Đối tượng»: «hieu_truong» không có trong danh sách (Trường, Phòng, Sở)" in said
-    assert "Dòng 7, cột «Hạn»: mốc 'pgd-cong-nhan' › due: ngày không tồn tại: 31/02/2026" in said
+    assert "Dòng 7, cột «Hạn»: ngày không tồn tại: 31/02/2026" in said  # the column, not the YAML key
     assert _count(w.engine) == before
 
     # The web's import says the same, and keeps nothing either.
     officer = w.client("officer")
     with (tmp / "sai.xlsx").open("rb") as fh:
         r = officer.post("/calendars/import", files={"file": ("sai.xlsx", fh, "application/octet-stream")})
-    assert r.status_code == 422 and "Dòng 7, cột «Hạn»: mốc &#39;pgd-cong-nhan&#39;" in r.text
+    assert r.status_code == 422 and "Dòng 7, cột «Hạn»: ngày không tồn tại: 31/02/2026" in r.text
     assert _count(w.engine) == before
 
 
@@ -244,3 +244,43 @@ def test_cli_shift_writes_next_years_yaml_and_names_the_day_off(world, cli):
     assert "đề xuất ngày làm việc 29/04/2026" in said
     moved = draft_from_yaml(out.read_text(encoding="utf-8"))
     assert moved.header["school_year"] == "2025-2026" and moved.rows[1]["due"] == "2026-04-30"
+
+
+def test_dates_are_taken_as_people_type_them_and_exported_as_date_cells(world, cli):
+    """Issue 26, item 2: 31/05/2026, 1/4/2026 and a real date cell are dates; a refused one is named by
+    the column the user sees; `calendar export` writes date cells shown dd/mm/yyyy."""
+    from datetime import datetime
+
+    w, tmp, _ = world
+    draft, _ = svc.shift(draft_from_yaml(WARD), "2025-2026")
+    typed = draft.to_json()
+    typed["rows"][0]["due"] = "13/3/2026"
+    typed["rows"][1].update(due="29/04/2026", sub_opens="1/4/2026", sub_closes="29/04/2026 17:00")
+    typed["rows"][2]["window_from"] = "05/2026"
+    officer = w.client("officer")
+    res = officer.post("/calendars/check", json=typed).json()
+    assert not [p for p in res["problems"] if p["severity"] == "error"], res["problems"]
+    typed["rows"][0]["due"] = "31/02/2026"
+    res = officer.post("/calendars/check", json=typed).json()
+    assert "Dòng 1, cột «Hạn»: ngày không tồn tại: 31/02/2026" in [p["message"] for p in res["problems"]]
+    assert not any("due" in p["message"] for p in res["problems"])
+
+    out = tmp / "ngay.xlsx"
+    code, said = cli("calendar", "export", "hanoi/ba-dinh-2024-2025", str(out), "--to-year", "2025-2026")
+    assert code == 0, said
+    wb = load_workbook(out)
+    ws = wb[MILESTONE_SHEET]
+    col = {c.key: i + 1 for i, c in enumerate(COLUMNS)}
+    due = ws.cell(row=3, column=col["due"])
+    assert due.is_date and due.number_format == "dd/mm/yyyy" and due.value == datetime(2026, 3, 31)
+    assert ws.cell(row=2, column=col["window_from"]).value == "03/2026"  # a month stays a month
+    # The officer types a day as text the Vietnamese way in one row, a date cell in another: both are read.
+    ws.cell(row=3, column=col["due"]).value = "31/3/2026"
+    ws.cell(row=7, column=col["due"]).value = datetime(2026, 5, 29)
+    wb.save(tmp / "ngay2.xlsx")
+    code, said = cli("calendar", "import", str(tmp / "ngay2.xlsx"), "--unit", "P1", "--by", "Trần Minh Tuấn")
+    assert code == 0, said
+    with UnitOfWork(w.engine) as uow:
+        cal = svc.saved_calendar(uow, None, int(re.search(r"saved:(\d+)", said).group(1)))
+    dues = {m.key: m.due_at.date().isoformat() for m in cal.milestones if m.due_at}
+    assert dues["truong-tu-danh-gia-to-trinh"] == "2026-03-31" and dues["pgd-cong-nhan"] == "2026-05-29"

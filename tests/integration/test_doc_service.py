@@ -194,7 +194,7 @@ def test_bulk_generation_in_two_processes_lists_the_skipped_schools(engine, worl
         assert rec.number == 1  # each school numbers its own papers
         assert check_docx(path.read_bytes(), "to_trinh") == []
     again = service.generate_for_campaign(engine, "to_trinh", world.campaign_id, tmp_path / "again", workers=1)
-    assert again.paths == [] and all("--replace" in why or "tờ trình" in why for _, why in again.skipped)
+    assert again.paths == [] and all("thay thế văn bản đó" in why or "tờ trình" in why for _, why in again.skipped)
 
 
 def test_dossier_is_bound_in_the_calendar_order(engine, world, tmp_path):

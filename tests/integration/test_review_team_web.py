@@ -112,8 +112,13 @@ def test_team_form_and_visit_form_on_the_page(world):
     assert r.status_code == 303
     page = officer.get(page_url)
     assert re.search(rf'name="date:{world.p1s1}" value="2025-04-10"', page.text)
-    r = officer.post(page_url + "/visits", data={"csrf_token": token, f"date:{world.p1s1}": "10/4/2025"})
-    assert r.status_code == 422 and "ngày không hợp lệ" in r.text
+    r = officer.post(page_url + "/visits", data={"csrf_token": token, f"date:{world.p1s1}": "31/02/2025"})
+    assert r.status_code == 422 and "ngày không hợp lệ" in r.text and "ví dụ 10/03/2026" in r.text
+    # A day typed the Vietnamese way (a browser without a date picker) is the same day.
+    r = officer.post(page_url + "/visits", data={"csrf_token": token, f"date:{world.p1s1}": "10/4/2025",
+                                                 f"session:{world.p1s1}": "sáng"})
+    assert r.status_code == 303
+    assert re.search(rf'name="date:{world.p1s1}" value="2025-04-10"', officer.get(page_url).text)
     assert counts(world) == (1, 2, 1)
 
 

@@ -76,11 +76,16 @@ def test_a_paper_is_voided_from_the_register_page_and_exported(world):
     clerk = world.client("clerk")
     token = clerk.headers["X-CSRF-Token"]
     assert clerk.post(f"/documents/{doc['id']}/void", data={"csrf_token": token, "reason": ""}).status_code == 422
-    r = clerk.post(f"/documents/{doc['id']}/void", data={"csrf_token": token, "reason": "Ban hành nhầm"})
+    ask = clerk.post(f"/documents/{doc['id']}/void", data={"csrf_token": token, "reason": "Ban hành nhầm"})
+    assert ask.status_code == 200 and "Xác nhận: hủy văn bản" in ask.text and "Lý do: Ban hành nhầm" in ask.text
+    assert "Đã hủy; lý do" not in clerk.get("/documents").text  # nothing voided before the second step
+    r = clerk.post(f"/documents/{doc['id']}/void", data={"csrf_token": token, "reason": "Ban hành nhầm", "confirm": "1"})
     assert r.status_code == 303
     page = clerk.get("/documents").text
     assert "Đã hủy; lý do: Ban hành nhầm" in page
     from openpyxl import load_workbook
 
     book = load_workbook(io.BytesIO(clerk.get("/documents/register.xlsx").content))
-    assert any("Đã hủy" in (c or "") for row in book.active.iter_rows(values_only=True) for c in row)
+    assert any("Đã hủy" in str(c or "") for row in book.active.iter_rows(values_only=True) for c in row)
+    ws = book.active  # the day is a date cell shown dd/mm/yyyy; the header rows stay when scrolling
+    assert ws.freeze_panes == "A3" and ws["C3"].is_date and ws["C3"].number_format == "dd/mm/yyyy"

@@ -172,3 +172,35 @@ def test_excel_answer_sheet_reads_rates_as_meant_and_names_a_bad_cell(world):
     assert answers(world) == {"1.4": 25, "1.6.1": 85, "1.6.2": 70, "1.7.1": 60}
     page = head.get(f"/assessments/{world.p1s1}/scores").text
     assert 'data-item="1.6.1">7<' in page and 'data-item="1.7.1">5<' in page  # 85 % and 60 % by their tiers
+
+
+def test_the_reviewer_sees_the_schools_answer_and_evidence_beside_each_item(world):
+    """Issue 26, item 5: on the external review's page every item shows what the school answered, the
+    evidence of its criterion, and the items where the reviewer's answer differs are marked."""
+    head, reviewer, aid = world.client("head"), world.client("reviewer"), world.p1s1
+    head.put(f"/api/assessments/{aid}/committee", json={"version": 1, "members": COMMITTEE})
+    for trigger in ("form_committee", "start_self_assessment"):
+        v = head.get(f"/api/assessments/{aid}").json()["version"]
+        head.post(f"/api/assessments/{aid}/transitions", json={"trigger": trigger, "version": v})
+    fill_self_assessment(head, world.engine, aid)
+    form_review_team(world, "reviewer", "officer")
+    for who, trigger in (("head", "submit_proposal"), ("reviewer", "start_review")):
+        v = head.get(f"/api/assessments/{aid}").json()["version"]
+        assert world.client(who).post(f"/api/assessments/{aid}/transitions",
+                                      json={"trigger": trigger, "version": v}).status_code == 200
+    index_set, own = items(world), answers(world)
+    yes = next(i for i in index_set.items.values() if i.kind.value == "yes_no" and own.get(i.code) is True)
+    same = next(i for i in index_set.items.values() if i.kind.value == "yes_no" and i.code != yes.code
+                and own.get(i.code) is True)
+    r = reviewer.put(f"/api/assessments/{aid}/scores",
+                     json={"phase": "external", "answers": {yes.code: "khong", same.code: "co"}})
+    assert r.status_code == 200, r.text
+    page = reviewer.get(f"/assessments/{aid}/scores?phase=external").text
+    shown = {code: cls for cls, code in re.findall(r'<p class="(school-answer[^"]*)" data-school-answer="([^"]+)"', page)}
+    assert set(shown) == set(index_set.items)  # beside every item
+    assert shown[yes.code] == "school-answer differs" and shown[same.code] == "school-answer"
+    line = re.search(rf'data-school-answer="{re.escape(yes.code)}">(.*?)</p>', page, re.S).group(1)
+    assert "Trường tự đánh giá: <strong>Có</strong>" in line and "Khác với đoàn" in line
+    criterion = next(c for c in index_set.criteria.values() if yes.code in {i.code for i in c.items})
+    assert f"https://truong.edu.vn/{criterion.code}" in page  # the school's evidence, under the same criterion
+    assert "data-school-answer" not in head.get(f"/assessments/{aid}/scores?phase=self").text

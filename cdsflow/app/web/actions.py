@@ -20,6 +20,7 @@ from cdsflow.calendars.catalog import calendar_name, find_calendar, shipped_cale
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
 from cdsflow.kernel.stages import STAGE_ORDER, Stage
+from cdsflow.services import accounts as account_svc
 from cdsflow.services import assessments as assessment_svc
 from cdsflow.services import authorization, calendar_drafts, listing, overview
 from cdsflow.services import campaigns as campaign_svc
@@ -116,6 +117,7 @@ class LaunchPreview:
     left_out: list = field(default_factory=list)
     covered_total: int = 0
     left_out_total: int = 0
+    warnings: list[str] = field(default_factory=list)  # a school year already over
 
 
 def launch_preview(uow: UnitOfWork, p: Principal, *, school_year: str, index_set_code: str,
@@ -132,7 +134,8 @@ def launch_preview(uow: UnitOfWork, p: Principal, *, school_year: str, index_set
     covered, left = describe_scope(uow, scope)
     return LaunchPreview(issuer.name, f"{index_set.code} ({index_set.version})",
                          f"{cal.issuer} – năm học {cal.school_year}" if cal else "", cal.school_year if cal else None,
-                         covered, left, len(scope.included), len(scope.left_out))
+                         covered, left, len(scope.included), len(scope.left_out),
+                         [w for w in [campaign_svc.past_year_warning(school_year.strip(), _now(None))] if w])
 
 
 def advance_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str):
@@ -259,7 +262,7 @@ def reminder_choices(uow: UnitOfWork, campaign_id: int, *, now: datetime | None 
 # --- confirmations -----------------------------------------------------------------------------
 
 # Steps a person confirms on a page that names the schools before anything is written.
-CONFIRM_STEPS = ("submit_proposal", "recognise", "publish")
+CONFIRM_STEPS = ("submit_proposal", "recognise", "publish", "return_for_supplement")
 
 
 def step_done_message(uow: UnitOfWork, p: Principal, assessment_id: int) -> str | None:
@@ -279,9 +282,12 @@ class Confirmation:
     repeated: list[tuple[str, str]] = field(default_factory=list)  # hidden fields posted several times (ids)
     note: str = ""  # what the person should know before confirming (the send's number, the cap)
     noun: str = "cơ sở giáo dục"  # what is counted: "Xác nhận 2 cơ sở giáo dục", "Xác nhận 1 minh chứng"
+    mail: tuple[str, str, str] | None = None  # (to, subject, text) of the mail the step sends, shown first
 
 
-def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int) -> Confirmation:
+def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int, *,
+                 reason: str = "", notes: list[tuple[str, str]] | None = None) -> Confirmation:
+    """`reason` and `notes` (("note:1.2", text) per criterion) are a return's: posted again on confirming."""
     a = assessment_for(uow, p, assessment_id)
     name = unit_by_id(uow, a.school_id).name
     label = STEP_BY_TRIGGER[trigger].label
@@ -294,6 +300,13 @@ def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str
     else:
         c.ready.append(name)
         c.override = review_missing
+    if trigger == "return_for_supplement":
+        c.fields["reason"] = reason
+        c.repeated += [(k, v) for k, v in notes or [] if v.strip()]
+        said = [f"Lý do: {reason.strip()}." if reason.strip() else "Chưa ghi lý do: hãy quay lại và ghi lý do."]
+        said += [f"Tiêu chí {k[5:]}: {v.strip()}." for k, v in notes or [] if k.startswith("note:") and v.strip()]
+        c.note = (f"Hồ sơ trở về giai đoạn «{Stage.SELF_ASSESSMENT.label}»; nhà trường nhận thư báo và phải bổ sung, "
+                  "gửi lại tờ trình. " + " ".join(said))
     if trigger == "submit_proposal":
         cap, counts = assessment_svc.proposal_cap(uow, a)
         c.note = (f"Đây là lần gửi thứ {a.proposal_count + 1}{f' (tối đa {cap} lần)' if cap else ''}; "
@@ -322,6 +335,19 @@ def confirm_bulk(uow: UnitOfWork, p: Principal, campaign_id: int, trigger: str, 
                 c.repeated.append(("ids", str(aid)))
     found = {aid for aid, _, _ in rows}
     c.skipped += [(f"Hồ sơ số {aid}", "không thuộc kế hoạch này") for aid in (selected or []) if aid not in found]
+    return c
+
+
+def confirm_disable(uow: UnitOfWork, p: Principal, account_id: int) -> Confirmation:
+    """Before locking an account: whose, and that its sessions end at once."""
+    require_accounts(p)
+    account = account_svc.get_account(uow, account_id)
+    if account_id == p.account_id:
+        raise InvalidInput("Không tự khóa tài khoản của chính mình.")
+    c = Confirmation("Xác nhận: khóa tài khoản", f"/accounts/{account_id}/active", {"active": "0"},
+                     back_url="/accounts", noun="tài khoản",
+                     note="Người này bị đăng xuất ngay và không đăng nhập được cho tới khi tài khoản được mở khóa.")
+    c.ready.append(f"{account.full_name} ({account.username}){f' — {account.email}' if account.email else ''}")
     return c
 
 

@@ -30,6 +30,7 @@ from cdsflow.app.web import (
     routes_teams,
 )
 from cdsflow.app.web.deps import LOGIN_COOKIE, SESSION_COOKIE, MailLinkBase
+from cdsflow.calendars.timeutil import vn_dates
 from cdsflow.kernel import home
 from cdsflow.workflow.machine import history_text
 
@@ -74,6 +75,7 @@ def create_app(
     templates.env.filters["local"] = local
     # Jinja's capitalize lower-cases the rest ("Hội đồng" → "hội đồng"); only raise the first letter.
     templates.env.filters["num"] = _num
+    templates.env.filters["vn_dates"] = vn_dates  # "phiên bản 2022-12-30" read as 30/12/2022
     templates.env.filters["first_upper"] = lambda s: s[:1].upper() + s[1:]
     templates.env.globals["history_text"] = history_text
     app.state.templates = templates

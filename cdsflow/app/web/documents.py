@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cdsflow.app.web.access import actor, allowed, assessment_for, campaign_for, require, unit_in_scope
+from cdsflow.app.web.actions import Confirmation
 from cdsflow.documents.build_templates import FIXED_ZIP_TIME
 from cdsflow.documents.pdf import to_pdf
 from cdsflow.documents.register import RegisterLine, register_line
@@ -235,6 +236,25 @@ def void(uow: UnitOfWork, p: Principal, document_id: int, reason: str) -> Genera
     if p.role.school_side and authority:
         raise Forbidden("Văn bản này do cấp trên ban hành.")
     return doc_svc.void_document(uow.engine, d.id, reason, p.actor_name)
+
+
+def confirm_void(uow: UnitOfWork, p: Principal, document_id: int, reason: str):
+    """The page before voiding: which paper, why, and that its number is never given again. Refused
+    here exactly as the voiding would be."""
+    d = _document(uow, p, document_id)
+    authority = d.doc_type in doc_svc.CAMPAIGN_TYPES | doc_svc.PER_SCHOOL_AUTHORITY_TYPES
+    require(p, "issue_authority_paper" if authority else "issue_school_paper")
+    if p.role.school_side and authority:
+        raise Forbidden("Văn bản này do cấp trên ban hành.")
+    if not reason.strip():
+        raise InvalidInput("Cần ghi lý do hủy văn bản.")
+    subject = (d.context or {}).get("subject") or ""
+    c = Confirmation("Xác nhận: hủy văn bản", f"/documents/{d.id}/void", {"reason": reason},
+                     back_url="/documents", noun="văn bản",
+                     note=f"Lý do: {reason.strip()}. Văn bản bị hủy vẫn ở trong sổ với ghi chú «Đã hủy»; "
+                          "số của nó không được cấp lại.")
+    c.ready.append(f"{d.number_line}{f' — {subject}' if subject else ''}")
+    return c
 
 
 def register_xlsx(uow: UnitOfWork, p: Principal) -> bytes:

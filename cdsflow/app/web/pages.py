@@ -38,6 +38,10 @@ from cdsflow.workflow.machine import CAMPAIGN_STEPS, STEP_BY_TRIGGER
 router = APIRouter(include_in_schema=False)
 
 NOTICES = {
+    "school_accounts": "Đã tạo tài khoản và xếp thư đặt mật khẩu vào hàng đợi gửi.",
+    "school_link": "Đã xếp thư đặt mật khẩu vào hàng đợi gửi; liên kết cũ chưa dùng hết hiệu lực.",
+    "school_locked": "Đã khóa tài khoản; mọi phiên đăng nhập của tài khoản đó đã kết thúc.",
+    "school_unlocked": "Đã mở khóa tài khoản.",
     "committee": "Đã lưu danh sách Hội đồng tự đánh giá.",
     "steering": "Đã lưu danh sách bộ phận chỉ đạo chuyển đổi số.",
     "moved": "Đã chuyển hồ sơ sang giai đoạn mới.",
@@ -169,6 +173,17 @@ async def save_upload(request: Request, upload: UploadFile, kind: str, suffixes:
     return target
 
 
+def named_as_uploaded(err: CdsError, stored: Path | None, upload: UploadFile | None) -> CdsError:
+    """`err` as the user reads it: the generated name the upload was stored under is replaced by the
+    name of the user's own file (a refusal never names a random file the user has never seen)."""
+    if stored is None or upload is None or not upload.filename:
+        return err
+    name = Path(upload.filename).name
+    swap = lambda text: text.replace(str(stored), name).replace(stored.name, name)  # noqa: E731
+    err.message, err.details = swap(err.message), [swap(d) for d in err.details]
+    return err
+
+
 @router.post("/campaigns")
 async def launch_campaign(
     request: Request,
@@ -190,6 +205,7 @@ async def launch_campaign(
                                 calendar_file=path, title=title.strip(), spawn_children=spawn_children)
     except CdsError as err:
         uow.rollback()
+        err = named_as_uploaded(err, path, calendar_file)
         if path is not None:  # a refused launch keeps nothing, not even its upload
             path.unlink(missing_ok=True)
         return _campaigns_page(request, p, uow, status_of(err), err.message, err.details)
@@ -313,7 +329,11 @@ async def move(request: Request, assessment_id: int, trigger: str = Form(...), v
                uow: UnitOfWork = Depends(get_uow)) -> Response:
     form = await request.form()
     if trigger in actions.CONFIRM_STEPS and confirm != "1":
-        return render(request, "confirm.html", p, c=actions.confirm_step(uow, p, assessment_id, trigger, version))
+        note_fields = [(k, str(v)) for k, v in form.multi_items() if k.startswith("note:")]
+        if criteria_notes.strip():
+            note_fields.append(("criteria_notes", criteria_notes))
+        return render(request, "confirm.html", p, c=actions.confirm_step(uow, p, assessment_id, trigger, version,
+                                                                        reason=reason, notes=note_fields))
     try:
         notes = actions.parse_criteria_notes(criteria_notes)
         # One field per criterion ("note:1.2") on the return form; empty ones say nothing.
@@ -375,9 +395,11 @@ def create_account(request: Request, username: str = Form(""), full_name: str = 
 
 
 @router.post("/accounts/{account_id}/active")
-def account_active(request: Request, account_id: int, active: str = Form(...), p: Principal = Depends(checked_principal),
-                   uow: UnitOfWork = Depends(get_uow)) -> Response:
+def account_active(request: Request, account_id: int, active: str = Form(...), confirm: str = Form(""),
+                   p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
     actions.require_accounts(p)
+    if active != "1" and confirm != "1":  # locking ends the person's sessions: a page names them first
+        return render(request, "confirm.html", p, c=actions.confirm_disable(uow, p, account_id))
     try:
         if account_id == p.account_id:
             raise InvalidInput("Không tự khóa tài khoản của chính mình.")

@@ -31,8 +31,7 @@ def _check(uow: UnitOfWork, p: Principal, campaign_id: int, code: str):
     if not editable(code):
         raise NotFound(f"Văn bản «{code}» không soạn nội dung tại đây")
     if code in paper_sections.PER_SCHOOL:
-        raise NotFound(f"Văn bản «{code}» lập cho từng trường: soạn nội dung bằng «cdsflow docs text {code} "
-                       "--campaign N --school MÃ»")
+        raise NotFound(f"Văn bản «{code}» lập cho từng trường: soạn nội dung ở trang văn bản của từng trường")
     campaign = campaign_for(uow, p, campaign_id)
     authorization.check_campaign(uow.session, actor(p), "issue_authority_paper", campaign_id)
     return campaign

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from cdsflow.app.web import actions
+from cdsflow.app.web.access import actor, require
+from cdsflow.app.web.actions import Confirmation
 from cdsflow.app.web.deps import (
     LOGIN_COOKIE,
     SESSION_COOKIE,
@@ -24,8 +26,8 @@ from cdsflow.app.web.pages import NOTICES, _accounts, render
 from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.services import accounts as account_svc
 from cdsflow.services import password_links
+from cdsflow.services import school_accounts as ward_svc
 from cdsflow.services.accounts import Principal, Role
-from cdsflow.services.school_accounts import create_school_accounts
 from cdsflow.services.units import get_unit_code
 from cdsflow.storage.db import UnitOfWork
 
@@ -185,12 +187,99 @@ def send_link(request: Request, account_id: int, p: Principal = Depends(checked_
 
 
 @pages.post("/accounts/schools")
-def school_accounts(request: Request, campaign_id: int = Form(...), p: Principal = Depends(checked_principal),
-                    uow: UnitOfWork = Depends(get_uow)) -> Response:
+def school_accounts(request: Request, campaign_id: int = Form(...), confirm: str = Form(""),
+                    p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
     actions.require_accounts(p)
     try:
-        report = create_school_accounts(uow, campaign_id, base_url=link_base(request))
+        if confirm != "1":  # the accounts and the mail they receive are shown before anything is written
+            plan = ward_svc.create_school_accounts(uow, campaign_id, base_url=link_base(request), dry_run=True)
+            c = Confirmation(f"Xác nhận: tạo tài khoản các trường — {plan.campaign_title}", "/accounts/schools",
+                             {"campaign_id": str(campaign_id)}, back_url="/accounts", noun="tài khoản",
+                             mail=plan.sample_mail)
+            c.ready = [f"{u} — {school} — {email}" for u, school, email in plan.created]
+            c.skipped = [(u, "đã có, giữ nguyên") for u in plan.existing] + \
+                        [(s, "danh sách đơn vị chưa có địa chỉ thư của trường") for s in plan.without_email]
+            return render(request, "confirm.html", p, c=c)
+        report = ward_svc.create_school_accounts(uow, campaign_id, base_url=link_base(request))
     except CdsError as err:
         uow.rollback()
         return _accounts(request, p, uow, status_of(err), error=err.message, details=err.details)
     return _accounts(request, p, uow, bulk=report)
+
+
+# --- the ward runs its own schools' accounts (rulebook: manage_school_accounts) -----------------------
+
+
+def _ward_page(request: Request, p: Principal, uow: UnitOfWork, status: int = 200, **extra) -> Response:
+    rows = ward_svc.ward_schools(uow, actor(p))
+    return render(request, "ward_accounts.html", p, status, schools=rows, **extra)
+
+
+@pages.get("/ward/accounts")
+def ward_accounts(request: Request, p: Principal = Depends(current_principal),
+                  uow: UnitOfWork = Depends(get_uow)) -> Response:
+    require(p, "manage_school_accounts")
+    return _ward_page(request, p, uow)
+
+
+@pages.post("/ward/accounts/create")
+async def ward_create(request: Request, confirm: str = Form(""), p: Principal = Depends(checked_principal),
+                      uow: UnitOfWork = Depends(get_uow)) -> Response:
+    require(p, "manage_school_accounts")
+    form = await request.form()
+    ids = [int(x) for x in form.getlist("ids") if str(x).isdigit()]
+    try:
+        if confirm != "1":  # what will be made, and the mail each school receives, before anything is written
+            report = ward_svc.create_for_schools(uow, actor(p), ids, base_url=link_base(request), dry_run=True)
+            c = Confirmation("Xác nhận: tạo tài khoản cho các trường", "/ward/accounts/create", {},
+                             back_url="/ward/accounts", noun="tài khoản", mail=report.sample_mail,
+                             repeated=[("ids", str(i)) for i in ids])
+            c.ready = [f"{u} — {school} — {email}" for u, school, email in report.created]
+            c.skipped = [(u, "đã có, giữ nguyên") for u in report.existing] + \
+                        [(s, "danh sách đơn vị chưa có địa chỉ thư của trường") for s in report.without_email]
+            c.note = ("Mỗi tài khoản nhận một thư có liên kết riêng để tự đặt mật khẩu (liên kết có hiệu lực 7 ngày); "
+                      "không ai, kể cả cán bộ, biết mật khẩu đó.")
+            return render(request, "confirm.html", p, c=c)
+        ward_svc.create_for_schools(uow, actor(p), ids, base_url=link_base(request))
+    except CdsError as err:
+        uow.rollback()
+        return _ward_page(request, p, uow, status_of(err), error=err.message, details=err.details)
+    return RedirectResponse("/ward/accounts?done=school_accounts", status_code=303)
+
+
+@pages.post("/ward/accounts/{account_id}/link")
+def ward_link(request: Request, account_id: int, confirm: str = Form(""), p: Principal = Depends(checked_principal),
+              uow: UnitOfWork = Depends(get_uow)) -> Response:
+    try:
+        if confirm != "1":
+            account, mail = ward_svc.link_preview(uow, actor(p), account_id, base_url=link_base(request))
+            c = Confirmation("Xác nhận: gửi thư đặt lại mật khẩu", f"/ward/accounts/{account_id}/link", {},
+                             back_url="/ward/accounts", noun="tài khoản", mail=mail,
+                             note="Liên kết cũ chưa dùng hết hiệu lực; mật khẩu hiện tại vẫn dùng được cho tới khi "
+                                  "người dùng đặt mật khẩu mới.")
+            c.ready = [f"{account.full_name} ({account.username})"]
+            return render(request, "confirm.html", p, c=c)
+        ward_svc.send_school_link(uow, actor(p), account_id, base_url=link_base(request))
+    except CdsError as err:
+        uow.rollback()
+        return _ward_page(request, p, uow, status_of(err), error=err.message, details=err.details)
+    return RedirectResponse("/ward/accounts?done=school_link", status_code=303)
+
+
+@pages.post("/ward/accounts/{account_id}/active")
+def ward_active(request: Request, account_id: int, active: str = Form(...), confirm: str = Form(""),
+                p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    try:
+        if active != "1" and confirm != "1":
+            account = ward_svc.school_account(uow, actor(p), account_id)
+            c = Confirmation("Xác nhận: khóa tài khoản", f"/ward/accounts/{account_id}/active", {"active": "0"},
+                             back_url="/ward/accounts", noun="tài khoản",
+                             note="Người này bị đăng xuất ngay và không đăng nhập được cho tới khi tài khoản được mở khóa.")
+            c.ready = [f"{account.full_name} ({account.username}){f' — {account.email}' if account.email else ''}"]
+            return render(request, "confirm.html", p, c=c)
+        ward_svc.set_school_account_active(uow, actor(p), account_id, active == "1")
+    except CdsError as err:
+        uow.rollback()
+        return _ward_page(request, p, uow, status_of(err), error=err.message, details=err.details)
+    return RedirectResponse(f"/ward/accounts?done={'school_unlocked' if active == '1' else 'school_locked'}",
+                            status_code=303)

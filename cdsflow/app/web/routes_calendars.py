@@ -15,8 +15,8 @@ from cdsflow.app.web import actions
 from cdsflow.app.web.access import actor, require
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
-from cdsflow.app.web.pages import NOTICES, render, save_upload
-from cdsflow.calendars.table import COLUMNS, HEADER, Draft, TableError, groups
+from cdsflow.app.web.pages import NOTICES, named_as_uploaded, render, save_upload
+from cdsflow.calendars.table import COLUMNS, HEADER, Draft, TableError, as_typed, groups
 from cdsflow.calendars.xlsx import write_calendar_workbook
 from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput
 from cdsflow.services import calendar_drafts as svc
@@ -46,9 +46,10 @@ def _draft_from_form(text: str) -> Draft:
 
 def _editor(request, p, uow, *, draft: Draft | None = None, source: str = "", year: str = "",
             flags=(), status: int = 200, error: str | None = None, details=()) -> Response:
-    check = svc.validate(draft) if draft is not None else None
+    check = svc.validate(draft, uow=uow, unit_id=p.unit_id) if draft is not None else None
     return render(request, "calendar_editor.html", p, status, sources=svc.calendar_sources(uow, p.unit_id),
-                  source=source, year=year, draft=draft, column_groups=groups(COLUMNS), header_groups=groups(HEADER),
+                  source=source, year=year, draft=as_typed(draft) if draft is not None else None,  # dd/mm/yyyy
+                  column_groups=groups(COLUMNS), header_groups=groups(HEADER),
                   flags=[f.to_json() for f in flags] or ([f.to_json() for f in check.flags] if check else []),
                   problems=[x.to_json() for x in check.problems] if check else [],
                   error=error, details=list(details))
@@ -69,7 +70,8 @@ def editor(request: Request, source: str = "", year: str = "", p: Principal = De
 
 
 @pages.post("/calendars/check")
-async def check(request: Request, p: Principal = Depends(checked_principal)) -> Response:
+async def check(request: Request, p: Principal = Depends(checked_principal),
+                uow: UnitOfWork = Depends(get_uow)) -> Response:
     """Validate as you type: the draft in, the validator's problems (by row) and day-off flags out."""
     _officer(p)
     try:
@@ -77,7 +79,7 @@ async def check(request: Request, p: Principal = Depends(checked_principal)) -> 
     except (ValueError, TableError) as err:
         return JSONResponse({"ok": False, "problems": [{"row": None, "severity": "error", "message": str(err)}],
                              "flags": []}, status_code=422)
-    return JSONResponse(svc.validate(draft).to_json())
+    return JSONResponse(svc.validate(draft, uow=uow, unit_id=p.unit_id).to_json())
 
 
 @pages.post("/calendars")
@@ -121,6 +123,7 @@ async def import_xlsx(request: Request, file: UploadFile | None = None, p: Princ
         row = svc.import_workbook(uow, unit_id, path, actor=actor(p).name)
     except CdsError as err:
         uow.rollback()
+        err = named_as_uploaded(err, path, file)
         return _editor(request, p, uow, status=status_of(err), error=err.message, details=err.details)
     finally:
         if path is not None:  # the workbook's content is now in the database (or refused)

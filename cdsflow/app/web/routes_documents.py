@@ -49,8 +49,10 @@ def register_export(p: Principal = Depends(current_principal), uow: UnitOfWork =
 
 
 @pages.post("/documents/{document_id}/void")
-def void(document_id: int, reason: str = Form(""), p: Principal = Depends(checked_principal),
-         uow: UnitOfWork = Depends(get_uow)) -> Response:
+def void(request: Request, document_id: int, reason: str = Form(""), confirm: str = Form(""),
+         p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    if confirm != "1":  # a void cannot be undone: a page names the paper and the reason first
+        return render(request, "confirm.html", p, c=documents.confirm_void(uow, p, document_id, reason))
     documents.void(uow, p, document_id, reason)
     return RedirectResponse("/documents?done=void", status_code=303)
 

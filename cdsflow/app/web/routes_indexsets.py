@@ -14,7 +14,7 @@ from starlette.background import BackgroundTask
 from cdsflow.app.web.access import require
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
-from cdsflow.app.web.pages import render, save_upload
+from cdsflow.app.web.pages import named_as_uploaded, render, save_upload
 from cdsflow.assessment.xlsx import write_index_set_workbook
 from cdsflow.kernel.errors import CdsError, InvalidInput, NotFound
 from cdsflow.services import indexsets as svc
@@ -63,6 +63,7 @@ async def check(request: Request, file: UploadFile | None = None, p: Principal =
         stored = await save_upload(request, file, "indexsets", SUFFIXES, MAX_XLSX_BYTES)
         checked = svc.check_index_set_file(uow.session, stored)
     except CdsError as err:
+        err = named_as_uploaded(err, stored, file)
         if stored is not None:
             stored.unlink(missing_ok=True)
         return _page(request, p, uow, status_of(err), error=err.message, details=err.details,

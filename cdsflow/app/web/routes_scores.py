@@ -12,7 +12,7 @@ from cdsflow.app.web import scores
 from cdsflow.app.web.actions import confirm_evidence_removal
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
-from cdsflow.app.web.pages import render, save_upload
+from cdsflow.app.web.pages import named_as_uploaded, render, save_upload
 from cdsflow.kernel.errors import CdsError, InvalidInput, StaleUpdate
 from cdsflow.services.accounts import Principal
 from cdsflow.storage.db import UnitOfWork
@@ -98,6 +98,7 @@ async def answer_sheet_upload(request: Request, assessment_id: int, phase: str =
         scores.save_sheet(uow, p, assessment_id, phase, stored, int(revision) if revision.isdigit() else None)
     except CdsError as err:
         uow.rollback()
+        err = named_as_uploaded(err, stored, file)
         return _sheet_page(request, p, uow, assessment_id, phase, status_of(err), error=err.message,
                            details=err.details, stale=isinstance(err, StaleUpdate))
     finally:

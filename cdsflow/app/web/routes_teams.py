@@ -16,6 +16,7 @@ from cdsflow.app.web.actions import actor
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
 from cdsflow.app.web.pages import NOTICES, render
+from cdsflow.calendars.timeutil import iso_dates
 from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.kernel.stages import Stage
 from cdsflow.services import long_lists
@@ -59,9 +60,9 @@ def _day(value: str, label: str) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return date.fromisoformat(iso_dates(value))  # the date picker's 2026-03-10, or 10/03/2026 as typed
     except ValueError:
-        raise InvalidInput(f"{label}: ngày không hợp lệ «{value[:20]}» (dạng năm-tháng-ngày)") from None
+        raise InvalidInput(f"{label}: ngày không hợp lệ «{value[:20]}» (viết ngày/tháng/năm, ví dụ 10/03/2026)") from None
 
 
 # --- pages ---------------------------------------------------------------------------------------

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import tempfile
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 
 from cdsflow.app.web.access import actor, assessment_for
 from cdsflow.assessment.answer_forms import read_answers
 from cdsflow.assessment.evidence import evidence_needed
 from cdsflow.assessment.model import ANSWER_KIND_LABELS, IndexSet
-from cdsflow.assessment.scoring import ScoreResult, score
+from cdsflow.assessment.scoring import ItemScore, ScoreResult, score
 from cdsflow.assessment.xlsx import write_answer_workbook
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.services import authorization, signing
@@ -36,6 +37,22 @@ def _phase(phase: str) -> str:
     if phase not in PHASE_LABELS:
         raise InvalidInput(f"Giai đoạn chấm điểm không hợp lệ: «{phase}» (self hoặc external)")
     return phase
+
+
+@dataclass(frozen=True)
+class SchoolAnswer:
+    text: str  # "Có", "70%" tier, "12"
+    points: Decimal
+    answered: bool
+    differs: bool  # the reviewer answered otherwise
+
+
+def _answer_text(item: ItemScore) -> str:
+    if not item.answered:
+        return "chưa trả lời"
+    if item.value is True or item.value is False:
+        return "Có" if item.value else "Không"
+    return item.tier or str(item.value)
 
 
 @dataclass
@@ -62,6 +79,15 @@ class ScoreSheet:
         crit = self.index_set.criteria[criterion]
         codes = {criterion, *(i.code for i in crit.items)}
         return [e for e in self.evidence if e.criterion_code in codes]
+
+    def school_answer(self, code: str) -> SchoolAnswer | None:
+        """On the external review's sheet: what the school answered for the item (the send that counts),
+        and whether the reviewer's answer differs from it. None on the school's own sheet."""
+        if self.phase != "external" or self.other is None or code not in self.other.items:
+            return None
+        own, here = self.other.items[code], self.result.items.get(code)
+        differs = bool(here and here.answered and own.answered and here.value != own.value)
+        return SchoolAnswer(_answer_text(own), own.points, own.answered, differs)
 
     @property
     def needed(self) -> list[str]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from cdsflow.storage import collation
 from cdsflow.storage.db import make_engine
 from cdsflow.storage.schema import metadata
 
@@ -21,6 +22,8 @@ def run() -> None:
 
 def _ours(obj, name, type_, reflected, compare_to) -> bool:
     # Older installs may still have APScheduler's job table (the scheduler is now reminder_run); leave it be.
+    if type_ == "index" and name in collation.INDEX_NAMES:  # the Vietnamese-order indexes (storage/collation.py)
+        return False
     return not (type_ == "table" and reflected and compare_to is None and name.startswith("apscheduler"))
 
 

@@ -88,7 +88,11 @@
     if (!e.target.classList.contains("fix")) return;
     var p = e.target.closest(".flag");
     var el = cell(p.dataset.row, p.dataset.column);
-    if (el) { el.value = el.value.replace(p.dataset.found, p.dataset.suggested); }
+    // The day as shown (dd/mm/yyyy); a cell typed otherwise gets the suggested day whole.
+    if (el) {
+      el.value = el.value.indexOf(p.dataset.found) >= 0
+        ? el.value.replace(p.dataset.found, p.dataset.suggested) : p.dataset.suggested;
+    }
     p.remove();
     check();
   });

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 529983c2b4e2
+Revision ID: bdc6786b7449
 Revises: 
-Create Date: 2026-12-06 22:07:52.999116
+Create Date: 2026-12-06 22:09:08.475079
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '529983c2b4e2'
+revision = 'bdc6786b7449'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -378,6 +378,7 @@ def upgrade() -> None:
     sa.Column('replaces_id', sa.Integer(), nullable=True),
     sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.Column('note', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
+    sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=False),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
     sa.ForeignKeyConstraint(['replaces_id'], ['generated_document.id'], ),
     sa.ForeignKeyConstraint(['school_id'], ['unit.id'], ),
