@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from cdsflow.app.web import actions
 from cdsflow.app.web.access import allowed
 from cdsflow.app.web.deps import (
+    DEVICE_COOKIE,
     LOGIN_COOKIE,
     SESSION_COOKIE,
     checked_principal,
@@ -19,6 +20,7 @@ from cdsflow.app.web.deps import (
     current_principal,
     get_uow,
     optional_principal,
+    set_device_cookie,
 )
 from cdsflow.app.web.errors import BadCsrf, status_of
 from cdsflow.kernel.errors import CdsError, InvalidInput
@@ -93,11 +95,13 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         raise BadCsrf()
     try:
-        account = account_svc.authenticate(uow, username, password, client=client_address(request))
+        account = account_svc.authenticate(uow, username, password, client=client_address(request),
+                                           device=request.cookies.get(DEVICE_COOKIE))
     except CdsError as err:
         return _login_form(request, err.message, status_of(err))
     token = account_svc.open_session(uow, account)
     response = RedirectResponse(_safe_next(next), status_code=303)
+    set_device_cookie(request, response, uow, account)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
                         secure=cookie_secure(request), max_age=int(account_svc.SESSION_LIFETIME.total_seconds()))
     response.delete_cookie(LOGIN_COOKIE, path="/login")
@@ -302,7 +306,7 @@ async def committee(request: Request, assessment_id: int, version: int = Form(..
                     p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
     form = await request.form()
     names, roles, positions = form.getlist("full_name"), form.getlist("role"), form.getlist("position")
-    members = [MemberInput(str(n), str(r), str(pos)) for n, r, pos in zip(names, roles, positions)
+    members = [MemberInput(str(n), str(r), str(pos)) for n, r, pos in zip(names, roles, positions, strict=False)
                if str(n).strip() or str(pos).strip()]
     try:
         actions.set_committee(uow, p, assessment_id, members, version=version)

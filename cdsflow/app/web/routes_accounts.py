@@ -138,6 +138,7 @@ def _edit_page(request, p, uow, account_id: int, status: int = 200, **extra) -> 
         unit_code = get_unit_code(uow, account.unit_id)
     locked = account.username in account_svc.locked_usernames(uow)
     return render(request, "account_edit.html", p, status, a=account, unit_code=unit_code, locked=locked,
+                  attempts=account_svc.login_attempts(uow, account.username),
                   roles=[(r.value, r.label) for r in Role], **extra)
 
 
