@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from tests.conftest import fresh_postgres_database
 from tests.e2e.cli import Cli
 from tests.e2e.served import login, served
+from tests.factories import tiny_pdf
 
 CDSFLOW = [sys.executable, "-m", "cdsflow"]
 
@@ -51,7 +52,7 @@ def test_backup_restores_into_an_empty_home(tmp_path, databases):
     a("demo")
     a("account", "demo")
     a("docs", "generate", "qd_hoi_dong", "--school", "DEMO-TH-KD", "--campaign", "1", "--out", str(tmp_path / "out"))
-    pdf = b"%PDF-1.4 minh chung " + uuid.uuid4().bytes
+    pdf = tiny_pdf("minh chung " + uuid.uuid4().hex)
     with served(CDSFLOW, a.env, tmp_path) as base:
         head = login(base, "hieutruong", "demo-hieutruong")
         mine = head.get("/api/me").json()["unit_name"]

@@ -31,6 +31,7 @@ from cdsflow.services.assessments import ROLE_LABELS as MEMBER_ROLES
 from cdsflow.services.assessments import MemberInput
 from cdsflow.services.returns import open_return, returned_ids
 from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.filelimits import check_content
 from cdsflow.workflow.machine import CAMPAIGN_STEPS, STEP_BY_TRIGGER
 
 router = APIRouter(include_in_schema=False)
@@ -167,6 +168,11 @@ async def save_upload(request: Request, upload: UploadFile, kind: str, suffixes:
     if size > limit:
         target.unlink(missing_ok=True)
         raise InvalidInput(f"Tệp quá lớn (tối đa {limit // 1024} KB)")
+    try:  # the name promised a kind of file: its content must be one
+        check_content(target, suffix, label=Path(upload.filename or target.name).name)
+    except InvalidInput:
+        target.unlink(missing_ok=True)
+        raise
     return target
 
 
