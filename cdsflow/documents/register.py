@@ -15,6 +15,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from cdsflow.assessment.xlsx import neutralise_formulas
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentCounter, GeneratedDocument
 from cdsflow.storage.tables import Unit
@@ -138,14 +139,6 @@ def register_lines(session: Session, unit_id: int | None = None) -> list[Registe
     return out
 
 
-_FORMULA_START = ("=", "+", "-", "@")
-
-
-def neutralise(text: str) -> str:
-    """A cell that a spreadsheet would run as a formula (= + - @) is kept as text."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 def register_xlsx(lines: list[RegisterLine], title: str = "SỔ ĐĂNG KÝ VĂN BẢN ĐI") -> bytes:
     """The register as an Excel workbook, every cell plain text."""
     import io
@@ -162,13 +155,15 @@ def register_xlsx(lines: list[RegisterLine], title: str = "SỔ ĐĂNG KÝ VĂN 
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for line in lines:
-        ws.append([neutralise(str(v)) for v in line.cells()])
-    for col, width in zip("ABCDEFGH", (8, 16, 12, 60, 24, 50, 40, 40)):
+        ws.append([str(v) for v in line.cells()])
+    for col, width in zip("ABCDEFGH", (8, 16, 12, 60, 24, 50, 40, 40), strict=True):
         ws.column_dimensions[col].width = width
     for row in ws.iter_rows(min_row=3):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             cell.data_type = "s"
+    # Excel's quote prefix, as every other workbook: shown exactly as typed (no visible apostrophe), never run.
+    neutralise_formulas(wb)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
