@@ -63,7 +63,8 @@ def test_backup_restores_into_an_empty_home(tmp_path, databases):
                       data={"csrf_token": head.headers["X-CSRF-Token"], "criterion": "1.1", "title": "Kế hoạch"},
                       files={"file": ("ke-hoach.pdf", pdf, "application/pdf")})
         assert r.status_code == 303, r.text
-        (evidence,) = [e for e in head.get(f"/api/assessments/{school['assessment_id']}/evidence").json() if e.get("title") == "Kế hoạch"]
+        listed = head.get(f"/api/assessments/{school['assessment_id']}/evidence").json()
+        (evidence,) = [e for e in listed if e.get("title") == "Kế hoạch"]
     uploads = [p for p in (tmp_path / "home-a" / "uploads").rglob("*") if p.is_file()]
     assert [p.read_bytes() for p in uploads] == [pdf]
     before = {cmd: a(*cmd.split()).stdout for cmd in ("campaign status 1", "docs register", "campaign list")}

@@ -15,7 +15,6 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign
 from tests.e2e.cli import ROOT, Cli
 from tests.factories import unit_rows
-from tests.faults.web_server import database_url  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.faults
 

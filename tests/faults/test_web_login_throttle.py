@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.e2e.cli import ROOT, Cli
-from tests.faults.web_server import database_url, served  # noqa: F401 - fixture
+from tests.faults.web_server import served
 
 pytestmark = pytest.mark.faults
 
