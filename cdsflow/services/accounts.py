@@ -228,8 +228,8 @@ def update_account(uow: UnitOfWork, account_id: int, *, full_name: str, email: s
 
 def set_password(uow: UnitOfWork, account: Account, password: str, *, confirm: str | None = None,
                  keep_session: str | None = None) -> None:
-    """A new password; every other session of the account ends, its throttle counters and
-    unused links are cleared. The caller commits (with the token it spent, if any)."""
+    """A new password; every other session of the account ends, its throttle counters, unused
+    links and known browsers are cleared. The caller commits (with the token it spent, if any)."""
     problems = []
     if len(password or "") < MIN_PASSWORD:
         problems.append(f"mật khẩu phải dài ít nhất {MIN_PASSWORD} ký tự")
@@ -244,6 +244,8 @@ def set_password(uow: UnitOfWork, account: Account, password: str, *, confirm: s
     uow.session.execute(ended)
     uow.session.execute(delete(PasswordToken).where(PasswordToken.account_id == account.id,
                                                     PasswordToken.used_at.is_(None)))
+    # Browsers known under the old password start over: one that used a stolen password keeps no privilege.
+    uow.session.execute(delete(KnownDevice).where(KnownDevice.account_id == account.id))
     _clear_throttle(uow, account.username)
 
 
