@@ -139,8 +139,8 @@ def _any_document(engine, w) -> int:
     raise AssertionError("không lập được văn bản nào cho P1S1")
 
 
-def _url(path: str, w) -> str:
-    ids = {"assessment_id": w.p1s1, "campaign_id": w.campaign_id, "document_id": w.document_id,
+def _url(path: str, w, assessment: int | None = None) -> str:
+    ids = {"assessment_id": assessment or w.p1s1, "campaign_id": w.campaign_id, "document_id": w.document_id,
            "evidence_id": w.evidence_id, "account_id": w.account_id, "message_id": 1, "code": "ke_hoach",
            "kind": "schools"}
     return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
@@ -211,15 +211,20 @@ def _probe(client, route, url: str, w, token: str | None = None):
 def test_users_of_another_unit_get_nothing_of_p1(world):
     tried = leaked = 0
     failures = []
-    clients = {u: world.client(u) for u in OUTSIDERS}
+    clients = {u: world.client(u) for u in (*OUTSIDERS, "head")}
     routes = route_objects(world.app)
     for key, kind in ROUTES.items():
         if kind in ("open", "mine"):
             continue
         path = key.split(" ", 1)[1]
-        for user in OUTSIDERS:
+        # Another bureau's officer and school head ask for P1S1's objects; for an assessment, the
+        # head of P1S1 also asks for its neighbour P1S2's (same bureau, another school).
+        probes = [(u, _url(path, world)) for u in OUTSIDERS]
+        if kind == "a":
+            probes.append(("head", _url(path, world, assessment=world.p1s2)))
+        for user, url in probes:
             c = clients[user]
-            r = _probe(c, routes[key], _url(path, world), world, token=c.headers.get("X-CSRF-Token"))
+            r = _probe(c, routes[key], url, world, token=c.headers.get("X-CSRF-Token"))
             tried += 1
             if r.status_code not in (403, 404):
                 leaked += 1
