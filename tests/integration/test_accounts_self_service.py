@@ -140,6 +140,7 @@ def test_forgotten_password_by_mail_link_without_telling_who_exists(world, mail)
     c = world.client()
     assert "Đặt lại mật khẩu" in c.get(f"/login/reset?token={t}").text
     assert c.post("/login/reset", data={"token": t, "password": NEW, "password2": NEW}).status_code == 303
+    assert c.cookies.get("cdsflow_device")  # the link proved the owner: this browser is known now
     assert _login(world, "member", PASSWORD) == 401 and _login(world, "member", NEW) == 200
     # By address works too; a disabled account gets nothing.
     _forgot(world, "LAN.VU@hanoi.edu.vn")
