@@ -82,3 +82,18 @@ def issue_recognition_decision(engine, campaign_id: int):
     update_settings(engine, issuer.code, {"signer_name": "Lê Văn Phúc"})
     record, _ = generate(engine, "qd_cong_nhan", campaign_id=campaign_id, actor="Văn thư")
     return record
+
+
+def tiny_pdf(note: str = "") -> bytes:
+    """A real one-page PDF (uploads are checked by content); `note` makes its bytes unique."""
+    import io
+
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    if note:
+        writer.add_metadata({"/Subject": note})
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()

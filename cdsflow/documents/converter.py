@@ -77,11 +77,15 @@ class WarmConverter:
 
     def _start(self) -> None:
         self._kill()
+        _remove_orphans()
         self.root = Path(tempfile.mkdtemp(prefix="cdsflow-lo-"))
+        (self.root / "owner").write_text(str(os.getpid()), encoding="ascii")
         shutil.copytree(_profile_template(self.binary), self.root / "profile")
         for sub in ("in", "out"):
             (self.spool / sub).mkdir(parents=True)
         env = {**os.environ, lo_macro.SPOOL_ENV: str(self.spool)}
+        if Path(f"/proc/{os.getpid()}").is_dir():  # Linux: the macro ends LibreOffice when we are gone
+            env[lo_macro.OWNER_ENV] = f"/proc/{os.getpid()}"
         # Its own session, so that a kill reaches soffice.bin behind the oosplash wrapper.
         self.proc = subprocess.Popen(
             [self.binary, f"-env:UserInstallation={(self.root / 'profile').as_uri()}", "--headless", "--invisible",
@@ -161,6 +165,28 @@ class WarmConverter:
 
 class _Died(Exception):
     pass
+
+
+def _remove_orphans() -> None:
+    """Folders of converters whose owning process is gone (killed: no atexit ran): their LibreOffice
+    ended with it (see lo_macro), the profile copy and spool are removed here."""
+    for root in Path(tempfile.gettempdir()).glob("cdsflow-lo-*"):
+        try:
+            pid = int((root / "owner").read_text(encoding="ascii"))
+        except (OSError, ValueError):
+            continue
+        if not _running(pid):
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process with that number
+        return True
+    return True
 
 
 _POOL: list[WarmConverter] = []

@@ -4,8 +4,10 @@ Why a Basic macro and not unoserver: unoserver needs LibreOffice's Python bridge
 Debian packages we run on do not ship without `python3-uno`. Basic is part of LibreOffice itself.
 The macro watches a spool folder: a client renames `<id>.docx` into `in/`, the macro converts it
 and renames the result to `out/<id>.pdf` (or writes `out/<id>.err`), so a half-written file is never
-read by either side. A `stop` file ends the loop and LibreOffice with it. The folder is looked at
-every 20 ms while papers come, every 100 ms after 5 s without one (idle: ~1 % of a core).
+read by either side. A `stop` file ends the loop and LibreOffice with it, and so does the end of
+the process that started it (its /proc entry gone): `serve` or `worker` stopped by a signal, or
+killed, leaves no LibreOffice behind. The folder is looked at every 20 ms while papers come, every
+100 ms after 5 s without one (idle: ~1 % of a core).
 """
 from __future__ import annotations
 
@@ -15,13 +17,18 @@ from xml.sax.saxutils import escape
 MODULE = "Cdsflow"
 MACRO_URL = f"macro:///Standard.{MODULE}.Serve"
 SPOOL_ENV = "CDSFLOW_LO_SPOOL"
+OWNER_ENV = "CDSFLOW_LO_OWNER"  # /proc/<pid> of the cdsflow process that owns this LibreOffice
 
 BASIC = """Sub Serve
-  Dim spool As String, f As String, idle As Long
+  Dim spool As String, owner As String, f As String, idle As Long
   spool = Environ("CDSFLOW_LO_SPOOL")
+  owner = Environ("CDSFLOW_LO_OWNER")
   Open spool & "/ready" For Output As #1
   Close #1
   Do While Not FileExists(spool & "/stop")
+    If owner <> "" Then
+      If Not FileExists(owner) Then Exit Do
+    End If
     f = Dir(spool & "/in/*.docx")
     If f <> "" Then
       idle = 0

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
+from cdsflow.assessment.xlsx import neutralise_formulas
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentCounter, GeneratedDocument
 from cdsflow.storage.tables import Unit
@@ -139,14 +140,6 @@ def register_lines(session: Session, unit_id: int | None = None) -> list[Registe
     return out
 
 
-_FORMULA_START = ("=", "+", "-", "@")
-
-
-def neutralise(text: str) -> str:
-    """A cell that a spreadsheet would run as a formula (= + - @) is kept as text."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
-
-
 _VN_DAY = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
 
 
@@ -166,8 +159,8 @@ def register_xlsx(lines: list[RegisterLine], title: str = "SỔ ĐĂNG KÝ VĂN 
     for cell in ws[2]:
         cell.font = Font(bold=True)
     for line in lines:
-        ws.append([neutralise(str(v)) for v in line.cells()])
-    for col, width in zip("ABCDEFGH", (8, 16, 12, 60, 24, 50, 40, 40)):
+        ws.append([str(v) for v in line.cells()])
+    for col, width in zip("ABCDEFGH", (8, 16, 12, 60, 24, 50, 40, 40), strict=True):
         ws.column_dimensions[col].width = width
     ws.freeze_panes = "A3"  # the title and the column names stay while the clerk scrolls
     for row in ws.iter_rows(min_row=3):
@@ -178,6 +171,8 @@ def register_xlsx(lines: list[RegisterLine], title: str = "SỔ ĐĂNG KÝ VĂN 
         if isinstance(day.value, str) and (m := _VN_DAY.match(day.value)):
             day.value = datetime(int(m.group(3)), int(m.group(2)), int(m.group(1)))
             day.number_format = "dd/mm/yyyy"
+    # Excel's quote prefix, as every other workbook: shown exactly as typed (no visible apostrophe), never run.
+    neutralise_formulas(wb)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -26,6 +26,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import aiosmtplib
 from sqlalchemy.engine import Engine
@@ -144,9 +145,9 @@ class _Marks:
             batch, self.items = self.items, []
             if not batch:
                 continue
-            ids = [i for i, _ in batch]
             try:
-                await dbretry.run_async(lambda: self._write(ids), what="ghi nhận thư đã gửi",
+                # partial, not a lambda: the retried call keeps this batch's ids.
+                await dbretry.run_async(partial(self._write, [i for i, _ in batch]), what="ghi nhận thư đã gửi",
                                         on_error=self.sender._note_error)
             except BaseException as err:
                 for _, fut in batch:
@@ -253,129 +254,45 @@ class Sender:
     async def run_round(self) -> DrainStats:
         stats = DrainStats()
         loop = asyncio.get_running_loop()
-        s = self.settings
         size = self.claim_size()
-        started = loop.time()
+        started, claimed_at = loop.time(), self.clock()
         expired, requeued, mails = await dbretry.run_async(
-            lambda: self._claim(self.clock(), size), what="nhận thư từ hàng đợi", on_error=self._note_error)
+            lambda: self._claim(claimed_at, size), what="nhận thư từ hàng đợi", on_error=self._note_error)
         stats.expired, stats.requeued_stale = expired, requeued
         if not mails:
             return stats
         stats.rounds = 1
-        # The lease is trusted locally only while one more SMTP exchange fits in it.
-        margin = min(s.timeout, s.lease / 2)
-        lease_valid = [started + s.lease]
-        deadline = started + s.batch_seconds
-
-        def lease_ok() -> bool:
-            return loop.time() + margin < lease_valid[0]
-
-        async def heartbeat() -> None:
-            while True:
-                await asyncio.sleep(s.lease / 3)
-                t = loop.time()
-                await dbretry.run_async(self._renew, what="gia hạn quyền gửi", on_error=self._note_error)
-                lease_valid[0] = t + s.lease
-
-        queue: asyncio.Queue[OutgoingMail] = asyncio.Queue()
-        for m in mails:
-            queue.put_nowait(m)
-        sent: list[int] = []
-        temporary: list[tuple[OutgoingMail, str]] = []
-        permanent: list[tuple[int, str]] = []
-        untouched: list[int] = []
-        # Once a connection cannot be opened, the rest of the round waits for the next one
-        # rather than trying (and perhaps timing out) once per message.
-        unreachable: list[str] = []
-        marks = _Marks(self)
-
-        async def worker(slot: int) -> None:
-            while True:
-                if self.stopping or loop.time() >= deadline or not lease_ok():
-                    return
-                try:
-                    mail = queue.get_nowait()
-                except asyncio.QueueEmpty:
-                    return
-                now = self.clock()
-                if mail.useful_until is not None and now > mail.useful_until:
-                    permanent.append((mail.id, "Hết thời hạn gửi: thư không còn hữu ích"))
-                    continue
-                try:
-                    raw = build_message(mail, s, now)
-                except OSError as err:  # an attachment vanished: retrying will not bring it back
-                    permanent.append((mail.id, f"không đọc được tệp đính kèm: {err}"))
-                    continue
-                if unreachable:
-                    temporary.append((mail, unreachable[0]))
-                    continue
-                await self.limiter.wait()
-                try:
-                    client = await self._connection(slot)
-                except Exception as err:  # noqa: BLE001
-                    _, message, _ = _classify(err)
-                    await self._drop(slot)
-                    if any(c is not None and c.is_connected for c in self._pool):
-                        # The server takes fewer connections than the pool: carry on with those.
-                        queue.put_nowait(mail)
-                        return
-                    unreachable.append(message)
-                    temporary.append((mail, message))
-                    continue
-                if not lease_ok():  # connecting took long: the lease may not cover the send
-                    untouched.append(mail.id)
-                    return
-                try:
-                    await client.sendmail(s.from_addr, [mail.recipient], raw)
-                except Exception as err:  # noqa: BLE001 - every failure is classified and recorded
-                    outcome, message, drop = _classify(err)
-                    if drop:
-                        await self._drop(slot)
-                    if outcome is _Permanent:
-                        permanent.append((mail.id, message))
-                    else:
-                        temporary.append((mail, message))
-                    continue
-                await marks.mark(mail.id)
-                sent.append(mail.id)
-                self.last_send_at = self.clock()
-
-        workers = min(len(self._pool), max(1, len(mails)))
-        helpers = [asyncio.create_task(heartbeat()), asyncio.create_task(marks.run())]
-        try:
-            results = await asyncio.gather(*(worker(i) for i in range(workers)), return_exceptions=True)
-        finally:
-            for h in helpers:
-                h.cancel()
-            await asyncio.gather(*helpers, return_exceptions=True)
-        for r in results:
-            if isinstance(r, BaseException):
-                raise r
-        while not queue.empty():
-            untouched.append(queue.get_nowait().id)
+        rnd = _Round(self, mails, started, claimed_at)
+        await rnd.send_all()
         elapsed = max(loop.time() - started, 1e-3)
-        if sent:
-            self.measured_rate = max(1.0, 0.5 * self.measured_rate + 0.5 * len(sent) / elapsed)
+        if rnd.sent:
+            self.measured_rate = max(1.0, 0.5 * self.measured_rate + 0.5 * len(rnd.sent) / elapsed)
+        await self._finish(rnd, stats)
+        return stats
+
+    async def _finish(self, rnd: _Round, stats: DrainStats) -> None:
+        """Record the round: retries with backoff (or failed once useless), failures, rows given back."""
         done = self.clock()
         retries: list[tuple[int, str, datetime]] = []
+        permanent, temporary = rnd.permanent, rnd.temporary
         for mail, message in temporary:
             nxt = self._backoff(mail.attempts, done)
             if mail.useful_until is not None and nxt > mail.useful_until:
                 permanent.append((mail.id, f"Hết thời hạn gửi sau {mail.attempts + 1} lần thử; lỗi cuối: {message}"))
             else:
                 retries.append((mail.id, message, nxt))
-        await dbretry.run_async(lambda: self._record(retries, permanent, untouched),
+        await dbretry.run_async(partial(self._record, retries, permanent, rnd.untouched),
                                 what="ghi kết quả gửi thư", on_error=self._note_error)
-        stats.sent, stats.retried, stats.failed, stats.released = len(sent), len(retries), len(permanent), len(untouched)
+        stats.sent, stats.retried, stats.failed = len(rnd.sent), len(retries), len(permanent)
+        stats.released = len(rnd.untouched)
         stats.errors = [m for _, m in permanent[:10]] + [m for _, m, _ in retries[:10]]
-        if sent:
+        if rnd.sent:
             self.relay_failing_since = None
         elif temporary:
             self.relay_failing_since = self.relay_failing_since or done
         if temporary:
             self._note_error(temporary[0][1])
             log.warning("gửi thư thất bại tạm thời (%d thư), sẽ thử lại: %s", len(temporary), temporary[0][1])
-        return stats
 
     async def drain(self, max_rounds: int | None = None) -> DrainStats:
         """Send everything that is due now; stops when a round claims nothing."""
@@ -386,6 +303,122 @@ class Sender:
             if stats.rounds == 0 or not (stats.sent or stats.released or stats.failed):
                 break
         return total
+
+
+_STOP, _NEXT = "stop", "next"
+
+
+class _Round:
+    """One round's sending: a task per pooled connection takes mail from the queue while the
+    round's time and the lease allow, and sorts each into sent / temporary / permanent / untouched."""
+
+    def __init__(self, sender: Sender, mails: list[OutgoingMail], started: float, claimed_at: datetime) -> None:
+        self.sender, self.s = sender, sender.settings
+        self.loop = asyncio.get_running_loop()
+        # The lease is trusted locally only while one more SMTP exchange fits in it, by both
+        # clocks: the process's monotonic one, and the application clock the database lease is
+        # written in (they differ when the clock jumps, or runs fast under a test harness).
+        self.margin = min(self.s.timeout, self.s.lease / 2)
+        self.lease_valid = started + self.s.lease
+        self.lease_until = claimed_at + timedelta(seconds=self.s.lease)
+        self.deadline = started + self.s.batch_seconds
+        self.queue: asyncio.Queue[OutgoingMail] = asyncio.Queue()
+        for m in mails:
+            self.queue.put_nowait(m)
+        self.sent: list[int] = []
+        self.temporary: list[tuple[OutgoingMail, str]] = []
+        self.permanent: list[tuple[int, str]] = []
+        self.untouched: list[int] = []
+        # Once a connection cannot be opened, the rest of the round waits for the next one
+        # rather than trying (and perhaps timing out) once per message.
+        self.unreachable: list[str] = []
+        self.marks = _Marks(sender)
+        self.workers = min(len(sender._pool), max(1, len(mails)))
+
+    def lease_ok(self) -> bool:
+        return (self.loop.time() + self.margin < self.lease_valid
+                and self.sender.clock() + timedelta(seconds=self.margin) < self.lease_until)
+
+    async def heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.s.lease / 3)
+            t, at = self.loop.time(), self.sender.clock()
+            await dbretry.run_async(self.sender._renew, what="gia hạn quyền gửi", on_error=self.sender._note_error)
+            self.lease_valid, self.lease_until = t + self.s.lease, at + timedelta(seconds=self.s.lease)
+
+    async def send_all(self) -> None:
+        helpers = [asyncio.create_task(self.heartbeat()), asyncio.create_task(self.marks.run())]
+        try:
+            results = await asyncio.gather(*(self.worker(i) for i in range(self.workers)), return_exceptions=True)
+        finally:
+            for h in helpers:
+                h.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException):
+                raise r
+        while not self.queue.empty():
+            self.untouched.append(self.queue.get_nowait().id)
+
+    async def worker(self, slot: int) -> None:
+        while not self.sender.stopping and self.loop.time() < self.deadline and self.lease_ok():
+            try:
+                mail = self.queue.get_nowait()
+            except asyncio.QueueEmpty:
+                return
+            raw = self._prepare(mail)
+            if raw is not None and await self._send(slot, mail, raw) == _STOP:
+                return
+
+    def _prepare(self, mail: OutgoingMail) -> bytes | None:
+        """The message to send, or None when the mail was sorted without sending."""
+        now = self.sender.clock()
+        if mail.useful_until is not None and now > mail.useful_until:
+            self.permanent.append((mail.id, "Hết thời hạn gửi: thư không còn hữu ích"))
+            return None
+        try:
+            raw = build_message(mail, self.s, now)
+        except OSError as err:  # an attachment vanished: retrying will not bring it back
+            self.permanent.append((mail.id, f"không đọc được tệp đính kèm: {err}"))
+            return None
+        if self.unreachable:
+            self.temporary.append((mail, self.unreachable[0]))
+            return None
+        return raw
+
+    async def _send(self, slot: int, mail: OutgoingMail, raw: bytes) -> str:
+        sender = self.sender
+        await sender.limiter.wait()
+        try:
+            client = await sender._connection(slot)
+        except Exception as err:  # noqa: BLE001
+            _, message, _ = _classify(err)
+            await sender._drop(slot)
+            if any(c is not None and c.is_connected for c in sender._pool):
+                # The server takes fewer connections than the pool: carry on with those.
+                self.queue.put_nowait(mail)
+                return _STOP
+            self.unreachable.append(message)
+            self.temporary.append((mail, message))
+            return _NEXT
+        if not self.lease_ok():  # connecting took long: the lease may not cover the send
+            self.untouched.append(mail.id)
+            return _STOP
+        try:
+            await client.sendmail(self.s.from_addr, [mail.recipient], raw)
+        except Exception as err:  # noqa: BLE001 - every failure is classified and recorded
+            outcome, message, drop = _classify(err)
+            if drop:
+                await sender._drop(slot)
+            if outcome is _Permanent:
+                self.permanent.append((mail.id, message))
+            else:
+                self.temporary.append((mail, message))
+            return _NEXT
+        await self.marks.mark(mail.id)
+        self.sent.append(mail.id)
+        sender.last_send_at = sender.clock()
+        return _NEXT
 
 
 async def drain_outbox(

@@ -17,6 +17,7 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -137,14 +138,14 @@ def run_due_reminders(engine: Engine, now: datetime, *, settings: MailSettings |
             rows = [_row(p, now, written, "")]
             rows += [_row(f, now, 0, f"gộp vào lượt {p.offset_key}") for f in folded
                      if f.milestone_key == p.milestone_key]
-            dbretry.run_sync(lambda: _record(engine, rows), what="ghi lượt nhắc hạn đã chạy")
+            dbretry.run_sync(partial(_record, engine, rows), what="ghi lượt nhắc hạn đã chạy")
             result.ran.append((p, written))
             log.info("nhắc hạn %s/%s/%s: %d thư vào hàng đợi", p.campaign_id, p.milestone_key, p.offset_key, written)
         for p in late:
             rows = [_row(p, now, 0, "không còn hữu ích khi tiến trình nền chạy lại")]
             rows += [_row(f, now, 0, f"gộp vào lượt {p.offset_key}") for f in folded
                      if f.milestone_key == p.milestone_key]
-            dbretry.run_sync(lambda: _record(engine, rows), what="ghi lượt nhắc hạn đã bỏ")
+            dbretry.run_sync(partial(_record, engine, rows), what="ghi lượt nhắc hạn đã bỏ")
         result.coalesced.extend(folded)
         result.too_late.extend(late)
     return result

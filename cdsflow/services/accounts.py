@@ -3,12 +3,14 @@ sessions, unlock, change one's own password. Links by mail live in password_link
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
+from math import ceil
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -22,7 +24,7 @@ from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Unit
 from cdsflow.storage.types import UTCDateTime
-from cdsflow.storage.web_tables import Account, LoginThrottle, PasswordToken, WebSession
+from cdsflow.storage.web_tables import Account, KnownDevice, LoginThrottle, PasswordToken, WebSession
 from cdsflow.workflow.roles import ROLE_LABELS, Role  # noqa: F401 (re-exported)
 from cdsflow.workflow.units import UnitKind
 
@@ -36,23 +38,27 @@ ROLE_UNIT_KINDS: dict[Role, set[UnitKind]] = {
     Role.CLERK: set(UnitKind),
 }
 
-# Rate limiting: tries counted over a window, per (username, address) pair, per address and
-# per username (see authenticate).
+# Rate limiting (see authenticate): tries counted over a window per (username, address) pair,
+# per address, per account from unknown browsers, and per known browser.
 WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5  # per (username, client address) pair
+MAX_FAILURES_PER_USER = 5  # per (username, client address) pair, and per known browser
 # Per address: past this, failing tries are slowed down and refused, but a correct password
 # still gets in: a training room behind one router must not lock out those who type correctly.
 MAX_FAILURES_PER_CLIENT = 20
+# Per account, from browsers it never logged in from: past this many failures, such browsers'
+# passwords are checked one at a time, spaced by a delay that doubles with each failure up to
+# MAX_SPACING. Nobody is ever locked: the owner's own browser skips the spacing, and a new
+# browser waits at most MAX_SPACING between two checks.
 SLOW_AFTER_PER_USER = 10
-# Per username from every address: the account itself is locked for the window (an
-# administrator can unlock it). Well above one attacker's pair limit, so a few addresses
-# guessing cannot lock the real user out.
-MAX_FAILURES_PER_ACCOUNT = 30
+MAX_SPACING = timedelta(seconds=30)
+CLAIM = timedelta(seconds=5)  # a claimed check slot, while the (slow) password check runs
+DEVICE_LIFETIME = timedelta(days=180)
 MAX_SLOWDOWN = 2.0  # seconds
 WAIT_MINUTES = int(WINDOW.total_seconds() // 60)
 PAIR_LOCKED = f"Đăng nhập sai quá nhiều lần. Hãy thử lại sau {WAIT_MINUTES} phút."
-ACCOUNT_LOCKED = (f"Tài khoản này tạm khóa vì đăng nhập sai quá nhiều lần. Hãy thử lại sau {WAIT_MINUTES} phút, "
-                  "dùng «Quên mật khẩu?» hoặc nhờ quản trị viên mở khóa.")
+ACCOUNT_SPACED = ("Tài khoản này đang bị thử mật khẩu sai nhiều lần từ nơi khác nên mỗi lần thử từ máy lạ phải cách "
+                  "nhau; hãy thử lại sau {seconds} giây. Trên máy bạn đã từng đăng nhập, bạn vào được ngay; "
+                  "cũng có thể dùng «Quên mật khẩu?».")
 ADDRESS_SLOWED = ("Tên đăng nhập hoặc mật khẩu không đúng. Từ địa chỉ mạng này đã có quá nhiều lần đăng nhập sai "
                   "nên mỗi lần sai tiếp theo bị làm chậm; ai nhập đúng mật khẩu vẫn đăng nhập bình thường.")
 SESSION_LIFETIME = timedelta(hours=12)
@@ -61,6 +67,7 @@ MIN_PASSWORD = 10
 # Stored for an account whose owner has not set a password yet: no argon2 hash, so nothing
 # verifies against it (and 54,000 new accounts cost no hashing).
 NO_PASSWORD = "!unset"
+log = logging.getLogger(__name__)
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,63}$")
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both answers take the same time. Hashed on the
@@ -233,8 +240,8 @@ def update_account(uow: UnitOfWork, account_id: int, *, full_name: str, email: s
 
 def set_password(uow: UnitOfWork, account: Account, password: str, *, confirm: str | None = None,
                  keep_session: str | None = None) -> None:
-    """A new password; every other session of the account ends, its throttle counters and
-    unused links are cleared. The caller commits (with the token it spent, if any)."""
+    """A new password; every other session of the account ends, its throttle counters, unused
+    links and known browsers are cleared. The caller commits (with the token it spent, if any)."""
     problems = []
     if len(password or "") < MIN_PASSWORD:
         problems.append(f"mật khẩu phải dài ít nhất {MIN_PASSWORD} ký tự")
@@ -247,8 +254,10 @@ def set_password(uow: UnitOfWork, account: Account, password: str, *, confirm: s
     if keep_session:
         ended = ended.where(col(WebSession.id) != _token_id(keep_session))
     uow.session.execute(ended)
-    uow.session.execute(delete(PasswordToken).where(col(PasswordToken.account_id) == account.id,
+    uow.session.execute(delete(PasswordToken).where(PasswordToken.account_id == account.id,
                                                     col(PasswordToken.used_at).is_(None)))
+    # Browsers known under the old password start over: one that used a stolen password keeps no privilege.
+    uow.session.execute(delete(KnownDevice).where(KnownDevice.account_id == account.id))
     _clear_throttle(uow, account.username)
 
 
@@ -289,18 +298,44 @@ def unlock(uow: UnitOfWork, username: str) -> int:
 
 
 def locked_usernames(uow: UnitOfWork, *, now: datetime | None = None) -> set[str]:
-    """Accounts a login is refused for right now: locked as a whole, or from some address."""
-    rows = uow.session.execute(select(LoginThrottle.key, LoginThrottle.tries).where(
-        col(LoginThrottle.window_start) >= _now(now) - WINDOW, col(LoginThrottle.tries) > MAX_FAILURES_PER_USER,
-        or_(col(LoginThrottle.key).startswith("user:"), col(LoginThrottle.key).startswith("pair:")),
+    """Accounts whose logins are held back right now: from some address (pair), or spaced for
+    unknown browsers because of many failures from elsewhere."""
+    now = _now(now)
+    rows = uow.session.execute(select(LoginThrottle.key, LoginThrottle.tries, LoginThrottle.next_at).where(
+        col(LoginThrottle.window_start) >= now - WINDOW,
+        or_(LoginThrottle.key.startswith("user:"), col(LoginThrottle.key).startswith("pair:")),
     ))
     out = set()
-    for key, tries in rows:
-        if key.startswith("pair:"):
+    for key, tries, next_at in rows:
+        if key.startswith("pair:") and tries > MAX_FAILURES_PER_USER:
             out.add(key[5:].rpartition("|")[0])
-        elif tries > MAX_FAILURES_PER_ACCOUNT:
+        elif key.startswith("user:") and tries >= SLOW_AFTER_PER_USER and next_at is not None and next_at > now:
             out.add(key[5:])
     return out
+
+
+@dataclass(frozen=True)
+class LoginAttempts:
+    """What the administrator sees of the failed logins on one account in the current window."""
+
+    failures_elsewhere: int  # from browsers the account never logged in from
+    addresses: list[tuple[str, int]]  # (address, failures) per address, most first
+    spaced_until: datetime | None  # unknown browsers wait until then
+    last_client: str
+
+
+def login_attempts(uow: UnitOfWork, username: str, *, now: datetime | None = None) -> LoginAttempts:
+    now = _now(now)
+    username = normalise_username(username)
+    since = now - WINDOW
+    user = uow.session.execute(select(LoginThrottle).where(
+        LoginThrottle.key == f"user:{username}", LoginThrottle.window_start >= since)).scalar_one_or_none()
+    pairs = uow.session.execute(select(LoginThrottle.key, LoginThrottle.tries).where(
+        LoginThrottle.key.startswith(f"pair:{username}|", autoescape=True), LoginThrottle.window_start >= since,
+        LoginThrottle.tries > 0).order_by(LoginThrottle.tries.desc())).all()
+    spaced = user.next_at if user is not None and user.next_at is not None and user.next_at > now else None
+    return LoginAttempts(user.tries if user else 0, [(k.rpartition("|")[2], t) for k, t in pairs], spaced,
+                         user.last_client if user else "")
 
 
 @dataclass(frozen=True)
@@ -352,9 +387,11 @@ def throttle_keys(username: str, client: str) -> tuple[str, str, str]:
     return f"pair:{username}|{client}", f"addr:{client}", f"user:{username}"
 
 
-def slowdown(user_tries: int) -> float:
-    """Seconds to wait before checking a password for a name many addresses are guessing at."""
-    return 0.0 if user_tries <= SLOW_AFTER_PER_USER else min(MAX_SLOWDOWN, 0.1 * (user_tries - SLOW_AFTER_PER_USER))
+def spacing(failures: int) -> timedelta:
+    """How long unknown browsers wait between two checks of an account's password."""
+    if failures < SLOW_AFTER_PER_USER:
+        return timedelta(0)
+    return min(MAX_SPACING, timedelta(seconds=2 ** min(failures - SLOW_AFTER_PER_USER, 10)))
 
 
 def address_slowdown(addr_tries: int) -> float:
@@ -362,50 +399,127 @@ def address_slowdown(addr_tries: int) -> float:
     return min(MAX_SLOWDOWN, 0.05 * max(0, addr_tries - MAX_FAILURES_PER_CLIENT))
 
 
-def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str,
-                 now: datetime | None = None) -> Account:
-    """The account, or LoginFailed / TooManyAttempts.
+def known_device(uow: UnitOfWork, device: str | None, account: Account | None, *,
+                 now: datetime | None = None) -> str | None:
+    """The stored id of `device` when this browser logged in to `account` before, else None."""
+    if not device or account is None or len(device) > 200:
+        return None
+    row = uow.session.get(KnownDevice, _token_id(device))
+    if row is None or row.account_id != account.id or row.last_used_at < _now(now) - DEVICE_LIFETIME:
+        return None
+    return row.id
 
-    Fair throttling: a try is counted (and committed) before the password is checked; a
-    (username, address) pair is stopped after MAX_FAILURES_PER_USER tries and the account
-    itself after MAX_FAILURES_PER_ACCOUNT (from any address; before that the username is only
-    slowed down, so a few guessing addresses cannot lock the real user out). An address past
-    MAX_FAILURES_PER_CLIENT has its *failing* tries slowed and refused, while a correct
-    password for an account that is not locked still gets in: one office behind one router
-    is not shut out by its neighbours' typos. A correct password gives its try back.
+
+def remember_device(uow: UnitOfWork, account: Account, device: str | None, *, now: datetime | None = None) -> str:
+    """After a correct password: the browser's device token (kept, or a new one) for its cookie."""
+    now = _now(now)
+    if (dev_id := known_device(uow, device, account, now=now)) is not None:
+        uow.session.execute(update(KnownDevice).where(KnownDevice.id == dev_id).values(last_used_at=now))
+        uow.commit()
+        return device or ""
+    token = secrets.token_urlsafe(32)
+    uow.session.add(KnownDevice(id=_token_id(token), account_id=account.id, created_at=now, last_used_at=now))
+    uow.session.execute(delete(KnownDevice).where(KnownDevice.last_used_at < now - DEVICE_LIFETIME))
+    uow.commit()
+    return token
+
+
+def _claim_check(uow: UnitOfWork, user_key: str, now: datetime) -> datetime | None:
+    """Take the account's next check slot for an unknown browser; None when taken, else when it
+    would have opened (the refusal says how long to wait). Atomic: one conditional UPDATE."""
+    row = uow.session.execute(select(LoginThrottle.tries, LoginThrottle.next_at, LoginThrottle.window_start)
+                              .where(LoginThrottle.key == user_key)).first()
+    if row is None or row.window_start < now - WINDOW or row.tries < SLOW_AFTER_PER_USER:
+        return None
+    taken = uow.session.execute(update(LoginThrottle).where(
+        LoginThrottle.key == user_key, or_(LoginThrottle.next_at.is_(None), LoginThrottle.next_at <= now),
+    ).values(next_at=now + CLAIM))
+    if taken.rowcount == 1:
+        return None
+    return row.next_at or now + CLAIM
+
+
+def _fail_elsewhere(uow: UnitOfWork, user_key: str, client: str, now: datetime) -> None:
+    """Count a failure from an unknown browser and space the account's next check accordingly."""
+    failures = _bump(uow, user_key, now)
+    uow.session.execute(update(LoginThrottle).where(LoginThrottle.key == user_key).values(
+        next_at=now + spacing(failures), last_client=client))
+
+
+def _verify(account: Account | None, password: str) -> bool:
+    try:
+        # Unknown name or no password yet: the same slow check against the dummy, then a refusal.
+        usable = account is not None and account.password_hash != NO_PASSWORD
+        _hasher.verify(account.password_hash if usable else _dummy_hash(), password or "")
+        return usable and account.active
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str, device: str | None = None,
+                 now: datetime | None = None) -> Account:
+    """The account, or LoginFailed / TooManyAttempts. Throttles the guesser, never the owner.
+
+    - A browser that logged in to this account before (its `device` cookie) is throttled on its
+      own only: MAX_FAILURES_PER_USER failures stop that browser; guesses from elsewhere never
+      touch it, so the owner at their usual browser gets in at once, from any address.
+    - Any other browser: a (username, address) pair stops after MAX_FAILURES_PER_USER tries.
+      Past SLOW_AFTER_PER_USER failures on the account from such browsers, their password
+      checks are taken one at a time, spaced by a delay doubling up to MAX_SPACING: a guess
+      spread over thousands of addresses gets ~2 checks a minute, and the owner on a new
+      browser waits at most MAX_SPACING between tries (or uses «Quên mật khẩu?»). No lock.
+    - An address past MAX_FAILURES_PER_CLIENT has its failing tries slowed and refused, while a
+      correct password still gets in (one office behind one router).
+    Every try is counted (and committed) before the slow password check.
     """
     now = _now(now)
     username = normalise_username(username)[:64]
     client = (client or "?")[:64]
     pair_key, addr_key, user_key = throttle_keys(username, client)
-    pair, addr, user = (_bump(uow, k, now) for k in (pair_key, addr_key, user_key))
-    uow.session.execute(delete(LoginThrottle).where(col(LoginThrottle.window_start) < now - 4 * WINDOW))
-    account: Account | None = uow.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
+    uow.session.execute(delete(LoginThrottle).where(LoginThrottle.window_start < now - 4 * WINDOW))
+    account = uow.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
+    dev_id = known_device(uow, device, account, now=now)
+    if dev_id is not None:
+        return _authenticate_known(uow, account, password, f"dev:{dev_id}", now)
+    pair, addr = (_bump(uow, k, now) for k in (pair_key, addr_key))
+    if pair > MAX_FAILURES_PER_USER:
+        uow.commit()
+        raise TooManyAttempts(PAIR_LOCKED)
+    if (opens := _claim_check(uow, user_key, now)) is not None:
+        _bump(uow, pair_key, now, step=-1)  # a refused try is no guess: the owner's retries cost nothing
+        uow.commit()
+        raise TooManyAttempts(ACCOUNT_SPACED.format(seconds=max(1, ceil((opens - now).total_seconds()))))
     # Commit now: the try is counted for everyone, and no database connection is held during
     # the slow password check (a burst of logins must not starve the pool).
     uow.commit()
-    if pair > MAX_FAILURES_PER_USER:
-        raise TooManyAttempts(PAIR_LOCKED)
-    if user > MAX_FAILURES_PER_ACCOUNT:
-        raise TooManyAttempts(ACCOUNT_LOCKED)
-    if wait := slowdown(user):
-        time.sleep(wait)
-    try:
-        # Unknown name or no password yet: the same slow check against the dummy, then a refusal.
-        usable = account is not None and account.password_hash != NO_PASSWORD
-        _hasher.verify(account.password_hash if usable else _dummy_hash(), password or "")
-        ok = usable and account.active
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if not ok:
+    if not _verify(account, password):
+        _fail_elsewhere(uow, user_key, client, now)
+        uow.commit()
+        log.warning("Đăng nhập sai: tài khoản «%s» từ %s", username, client)
         if addr > MAX_FAILURES_PER_CLIENT:
             time.sleep(address_slowdown(addr))
             raise TooManyAttempts(ADDRESS_SLOWED)
         raise LoginFailed("Tên đăng nhập hoặc mật khẩu không đúng.")
-    assert account is not None  # ok: there is an account
-    uow.session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == pair_key))
-    for key in (addr_key, user_key):
-        _bump(uow, key, now, step=-1)
+    uow.session.execute(delete(LoginThrottle).where(LoginThrottle.key == pair_key))
+    _bump(uow, addr_key, now, step=-1)
+    # The slot claimed for this check opens again for the next unknown browser.
+    uow.session.execute(update(LoginThrottle).where(LoginThrottle.key == user_key).values(next_at=now))
+    return _logged_in(uow, account, password)
+
+
+def _authenticate_known(uow: UnitOfWork, account: Account, password: str, dev_key: str, now: datetime) -> Account:
+    tries = _bump(uow, dev_key, now)
+    uow.commit()
+    if tries > MAX_FAILURES_PER_USER:
+        raise TooManyAttempts(PAIR_LOCKED)
+    if not _verify(account, password):
+        log.warning("Đăng nhập sai: tài khoản «%s» từ máy đã từng đăng nhập", account.username)
+        raise LoginFailed("Tên đăng nhập hoặc mật khẩu không đúng.")
+    uow.session.execute(delete(LoginThrottle).where(LoginThrottle.key == dev_key))
+    return _logged_in(uow, account, password)
+
+
+def _logged_in(uow: UnitOfWork, account: Account, password: str) -> Account:
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = _hasher.hash(password)
     uow.commit()

@@ -20,12 +20,13 @@ from sqlmodel import col, select
 
 from cdsflow.documents.build_templates import FIXED_ZIP_TIME
 from cdsflow.documents.pdf import merge_pdfs, to_pdf
-from cdsflow.kernel.errors import NotFound
+from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import Actor
 from cdsflow.services import papers as service
 from cdsflow.services import signed_copies as signed
 from cdsflow.services.scoring import list_evidence
 from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.filelimits import check_content
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone
 from cdsflow.workflow.document_types import document_types
 
@@ -56,6 +57,17 @@ class Dossier:
 
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "x"
+
+
+def _opens_as_pdf(path: Path, what: str, problems: list[str]) -> bool:
+    """A stored PDF that does not open (stored before uploads were checked, or damaged since) is
+    named in the contents and kept out of the merged PDF, instead of failing the whole dossier."""
+    try:
+        check_content(path, ".pdf", label=what)
+    except InvalidInput as err:
+        problems.append(f"{what}: tệp hỏng, không ghép vào hồ sơ PDF ({err.message})")
+        return False
+    return True
 
 
 def calendar_order(engine: Engine, campaign_id: int) -> tuple[list[str], set[str]]:
@@ -103,9 +115,10 @@ def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: 
             copy = signed.latest(uow.session, record.id) if record is not None else None
         name = types[code].name
         if copy is not None:
-            assert record is not None  # a copy is of a record
+            path = signed.file_of(copy, uploads)
+            readable = _opens_as_pdf(path, f"Bản đã ký của {name} {record.number_line}", missing)
             items.append(Item(name, record.number_line, "bản đã ký", f"{i:02d}-{code}-ban-ky.pdf",
-                              signed.file_of(copy, uploads).read_bytes(), is_pdf=True))
+                              path.read_bytes(), is_pdf=readable))
         elif record is not None:
             items.append(Item(name, record.number_line, "từ sổ", f"{i:02d}-{code}.docx",
                               service.reproduce(engine, record.id)))
@@ -131,9 +144,11 @@ def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: 
             if not path.is_file():
                 missing.append(f"Tệp minh chứng «{e.title}» (tiêu chí {e.criterion_code})")
                 continue
+            is_pdf = path.suffix.lower() == ".pdf" and _opens_as_pdf(
+                path, f"Tệp minh chứng «{e.title}» (tiêu chí {e.criterion_code})", missing)
             items.append(Item(title, ref, "tệp đính kèm",
                               f"{EVIDENCE_FOLDER}/{_safe(e.criterion_code)}-{e.id}{path.suffix.lower()}",
-                              path.read_bytes(), is_pdf=path.suffix.lower() == ".pdf", section="evidence"))
+                              path.read_bytes(), is_pdf=is_pdf, section="evidence"))
         if e.link:
             items.append(Item(title, ref, e.link, section="evidence"))
     toc = contents_docx(school_name, items, missing)
@@ -155,11 +170,13 @@ def _add_pdfs(zf: zipfile.ZipFile, school_code: str, toc: bytes, items: list[Ite
     contents, papers, then the evidence that is PDF."""
     with tempfile.TemporaryDirectory(prefix="cdsflow-dossier-") as tmp:
         work = Path(tmp)
-        docx = [(TOC_NAME, toc)] + [(it.name, it.content) for it in items if it.section == "papers" and not it.is_pdf]
+        docx = [(TOC_NAME, toc)] + [(it.name, it.content) for it in items
+                                    if it.section == "papers" and it.name.endswith(".docx")]
         for name, content in docx:
             assert content is not None  # papers are rendered, only links have no content
             (work / name).write_bytes(content)
-        converted = dict(zip([n for n, _ in docx], to_pdf([work / n for n, _ in docx], work / "pdf", timeout=timeout)))
+        pdfs = to_pdf([work / n for n, _ in docx], work / "pdf", timeout=timeout)
+        converted = dict(zip([n for n, _ in docx], pdfs, strict=True))
         parts: list[tuple[Path, str]] = [(converted[TOC_NAME], "Mục lục")]
         for it in items:
             if it.content is None:
@@ -170,7 +187,7 @@ def _add_pdfs(zf: zipfile.ZipFile, school_code: str, toc: bytes, items: list[Ite
                 parts.append((path, it.title))
                 if it.section == "papers":
                     continue  # already in the zip under its own name
-            elif it.section == "papers":
+            elif it.section == "papers" and it.name.endswith(".docx"):
                 path = converted[it.name]
                 zf.write(path, path.name)
                 parts.append((path, it.title))
@@ -200,11 +217,11 @@ def contents_docx(school_name: str, items: list[Item], missing: list[str]) -> by
     def table(header: Sequence[str], rows: list[Sequence[str]]) -> None:
         t = doc.add_table(rows=1, cols=len(header))
         t.style = "Table Grid"
-        for cell, text in zip(t.rows[0].cells, header):
+        for cell, text in zip(t.rows[0].cells, header, strict=False):
             cell.text = ""
             cell.paragraphs[0].add_run(text).bold = True
         for row in rows:
-            for cell, text in zip(t.add_row().cells, row):
+            for cell, text in zip(t.add_row().cells, row, strict=False):
                 cell.text = text
 
     heading("MỤC LỤC HỒ SƠ")

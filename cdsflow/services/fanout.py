@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -371,13 +372,14 @@ def fan_out_reminder_chunked(
     rows = dbretry.run_sync(plan, what="lập danh sách thư nhắc hạn").rows
     written = 0
     for start in range(0, len(rows), size):
-        part = rows[start:start + size]
-
-        def write() -> int:
-            with Session(engine) as session:
-                n = insert_ignoring_duplicates(session, part)
-                session.commit()
-                return n
-
-        written += dbretry.run_sync(write, what="ghi thư nhắc hạn vào hàng đợi")
+        # partial, not a closure over the loop variable: a retried write keeps its own chunk.
+        written += dbretry.run_sync(partial(_write_chunk, engine, rows[start:start + size]),
+                                    what="ghi thư nhắc hạn vào hàng đợi")
     return written
+
+
+def _write_chunk(engine: Engine, part: list) -> int:
+    with Session(engine) as session:
+        n = insert_ignoring_duplicates(session, part)
+        session.commit()
+        return n

@@ -43,15 +43,30 @@ class LoginThrottle(SQLModel, table=True):
     """Login tries per key in the current window, updated in one atomic statement per try.
 
     Keys: "pair:<username>|<address>" (locks that pair only), "addr:<address>" (one address
-    guessing many names), "user:<username>" (all addresses: only slows answers down, so an
-    attacker cannot lock the real user out). Kept in the database so every server process
-    counts the same tries.
+    guessing many names), "user:<username>" (failures from browsers the account never logged
+    in from: spaces their password checks out, see services/accounts.authenticate),
+    "dev:<device hash>" (a known browser's own typos). Kept in the database so every server
+    process counts the same tries.
     """
 
     __tablename__ = "web_login_throttle"
     key: str = Field(primary_key=True, max_length=200)
     tries: int = 0
     window_start: datetime = _ts(nullable=False)
+    # "user:" rows: the earliest moment an unknown browser's password is checked for this account.
+    next_at: datetime | None = _ts()
+    last_client: str = Field(default="", max_length=64)  # shown to the administrator
+
+
+class KnownDevice(SQLModel, table=True):
+    """A browser that logged in to an account with the right password: its cookie carries a random
+    token, only the SHA-256 is stored. Guesses from elsewhere never slow it down."""
+
+    __tablename__ = "web_known_device"
+    id: str = Field(primary_key=True, max_length=64)
+    account_id: int = Field(foreign_key="web_account.id", index=True)
+    created_at: datetime = _ts(nullable=False)
+    last_used_at: datetime = _ts(nullable=False)
 
 
 class PasswordToken(SQLModel, table=True):

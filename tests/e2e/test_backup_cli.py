@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from tests.conftest import fresh_postgres_database
 from tests.e2e.cli import Cli
 from tests.e2e.served import login, served
+from tests.factories import tiny_pdf
 
 CDSFLOW = [sys.executable, "-m", "cdsflow"]
 
@@ -51,7 +52,7 @@ def test_backup_restores_into_an_empty_home(tmp_path, databases):
     a("demo")
     a("account", "demo")
     a("docs", "generate", "qd_hoi_dong", "--school", "DEMO-TH-KD", "--campaign", "1", "--out", str(tmp_path / "out"))
-    pdf = b"%PDF-1.4 minh chung " + uuid.uuid4().bytes
+    pdf = tiny_pdf("minh chung " + uuid.uuid4().hex)
     with served(CDSFLOW, a.env, tmp_path) as base:
         head = login(base, "hieutruong", "demo-hieutruong")
         mine = head.get("/api/me").json()["unit_name"]
@@ -62,14 +63,17 @@ def test_backup_restores_into_an_empty_home(tmp_path, databases):
                       data={"csrf_token": head.headers["X-CSRF-Token"], "criterion": "1.1", "title": "Kế hoạch"},
                       files={"file": ("ke-hoach.pdf", pdf, "application/pdf")})
         assert r.status_code == 303, r.text
-        (evidence,) = [e for e in head.get(f"/api/assessments/{school['assessment_id']}/evidence").json() if e.get("title") == "Kế hoạch"]
+        listed = head.get(f"/api/assessments/{school['assessment_id']}/evidence").json()
+        (evidence,) = [e for e in listed if e.get("title") == "Kế hoạch"]
     uploads = [p for p in (tmp_path / "home-a" / "uploads").rglob("*") if p.is_file()]
-    assert [p.read_bytes() for p in uploads] == [pdf]
+    # The evidence, and the demo's decision signed with its test certificate (its signed copy).
+    assert sorted(p.parent.name for p in uploads) == ["evidence", "signed"]
+    assert [p.read_bytes() for p in uploads if p.parent.name == "evidence"] == [pdf]
     before = {cmd: a(*cmd.split()).stdout for cmd in ("campaign status 1", "docs register", "campaign list")}
     a("docs", "reproduce", "1", str(tmp_path / "before.docx"))
 
     done = a("backup", str(tmp_path / "sao-luu.tar.gz"))
-    assert "Đã sao lưu" in done.stdout and "1 tệp" in done.stdout
+    assert "Đã sao lưu" in done.stdout and "2 tệp" in done.stdout
 
     b = HomeCli(tmp_path, tmp_path / "home-b", target_url)  # empty home, empty database
     done = b("restore", str(tmp_path / "sao-luu.tar.gz"))

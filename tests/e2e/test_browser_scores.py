@@ -14,6 +14,7 @@ import pytest
 from cdsflow.storage.db import make_engine
 from cdsflow.storage.schema import metadata
 from tests.e2e.test_browser_walk import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, ROOT, _need_browser, login, shot_on_failure
+from tests.factories import tiny_pdf
 from tests.web_support import COMMITTEE, build_world, fill_self_assessment, form_review_team
 
 pytestmark = pytest.mark.browser
@@ -111,7 +112,7 @@ def test_scoring_page_guides_the_school_and_loses_nothing(served, request):
             expect(head.locator("#ev-title-1\\.6")).to_have_value("Danh sách giáo viên")
             head.locator("#ev-link-1\\.6").fill("")
             head.locator("#ev-file-1\\.6").set_input_files(
-                files=[{"name": "danh-sach.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 danh sach"}])
+                files=[{"name": "danh-sach.pdf", "mimeType": "application/pdf", "buffer": tiny_pdf("danh sach")}])
             head.locator("#mc-1\\.6").get_by_role("button", name="Thêm minh chứng").click()
             done = head.locator("#mc-1\\.6 .notice")
             expect(done).to_have_text("Đã thêm minh chứng.")

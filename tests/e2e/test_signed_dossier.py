@@ -5,6 +5,7 @@ generated paper. Refusals (not a PDF, not the issuer's side) store nothing."""
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 
 import pytest
@@ -165,3 +166,89 @@ def test_the_printed_dossier_binds_the_signed_copies_with_a_bookmark_each(world,
     with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
         web_titles = [o.title for o in PdfReader(io.BytesIO(zf.read("ho-so-P1S1.pdf"))).outline]
     assert web_titles == titles
+
+
+def test_uploads_are_recognised_by_their_content_not_their_name(world):
+    head = world.client("head")
+    with UnitOfWork(world.engine) as uow:  # the Tờ trình the first test issued
+        doc_id = uow.session.execute(select(func.max(GeneratedDocument.id))
+                                     .where(GeneratedDocument.doc_type == "to_trinh")).scalar_one()
+    token = head.headers.pop("X-CSRF-Token")
+    before = _count(world.engine)
+    # A 14-byte file beginning %PDF: refused as a signed copy, with the reason.
+    r = head.post(f"/documents/{doc_id}/signed", data={"csrf_token": token},
+                  files={"file": ("ban-ky.pdf", b"%PDF-1.4\n%%EOF", "application/pdf")})
+    assert r.status_code == 422 and "không phải tệp PDF hợp lệ" in r.text and _count(world.engine) == before
+    evidence = f"/assessments/{world.p1s1}/evidence"
+    folder = world.app.state.uploads_dir / "evidence"
+    stored = set(folder.iterdir())
+    cases = [("ghi-chu.pdf", b"Day la mot tep van ban, khong phai PDF.\n", "không phải tệp PDF hợp lệ"),
+             ("anh.png", b"\x89PNG\r\n\x1a\n" + b"0" * 40, "không phải tệp ảnh PNG hợp lệ"),
+             ("anh.jpg", signed_pdf(), "không phải tệp ảnh JPEG hợp lệ"),
+             ("bao-cao.docx", b"PK\x03\x04 not a package", "không phải tệp Word (.docx) hợp lệ"),
+             ("bang.xlsx", _package("application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"),
+              "không phải bảng tính Excel")]
+    for name, content, reason in cases:
+        r = head.post(evidence, data={"csrf_token": token, "criterion": world.criterion, "title": "Giả"},
+                      files={"file": (name, content, "application/octet-stream")})
+        assert r.status_code == 422 and reason in r.text, (name, r.status_code, re.findall(r"Tệp «[^<]*", r.text))
+    assert set(folder.iterdir()) == stored  # nothing left behind
+    # What they say they are passes the same check (this file is past its proposal: no web upload here).
+    from cdsflow.storage.filelimits import check_content
+
+    for name, content in (("anh.png", _png()), ("scan.pdf", signed_pdf()), ("bang.xlsx", _package(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"))):
+        (folder / name).write_bytes(content)
+        check_content(folder / name)
+        (folder / name).unlink()
+
+
+def test_the_dossier_names_a_bad_stored_file_instead_of_failing(world, tmp_path):
+    import shutil
+
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        pytest.skip("LibreOffice (soffice) chưa được cài")
+    from datetime import UTC, datetime
+
+    from cdsflow.storage.assessment_tables import EvidenceEntry
+
+    # A file stored before uploads were checked (or damaged since): text behind a .pdf name.
+    folder = world.app.state.uploads_dir / "evidence"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "cu-hong.pdf").write_bytes(b"%PDF-1.4 truncated")
+    with UnitOfWork(world.engine) as uow:  # the row as an older release stored it (the file is locked now)
+        entry = EvidenceEntry(assessment_id=world.p1s1, criterion_code=world.criterion, title="Biên bản cũ",
+                              file_path="cu-hong.pdf", created_at=datetime.now(UTC))
+        uow.session.add(entry)
+        uow.commit()
+        entry_id = entry.id
+    try:
+        r = world.client("head").get(f"/assessments/{world.p1s1}/dossier.zip?pdf=1")
+        assert r.status_code == 200, r.text[:500]
+        with zipfile.ZipFile(io.BytesIO(r.content)) as zf:
+            toc = Document(io.BytesIO(zf.read("00-muc-luc.docx")))
+            merged = PdfReader(io.BytesIO(zf.read("ho-so-P1S1.pdf")))
+        text = "\n".join(p.text for p in toc.paragraphs) + "\n".join(
+            c.text for t in toc.tables for row in t.rows for c in row.cells)
+        assert "Tệp minh chứng «Biên bản cũ»" in text and "tệp hỏng" in text
+        assert all("Biên bản cũ" not in o.title for o in merged.outline)
+    finally:
+        with UnitOfWork(world.engine) as uow:
+            uow.session.delete(uow.session.get(EvidenceEntry, entry_id))
+            uow.commit()
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (4, 4), "white").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def _package(main_type: str) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("[Content_Types].xml", f'<Types><Override PartName="/x.xml" ContentType="{main_type}"/></Types>')
+        zf.writestr("x.xml", "<x/>")
+    return buf.getvalue()

@@ -98,6 +98,30 @@ def test_worker_killed_during_and_after_the_fan_out_writes_and_sends_each_mail_o
 
 
 @pytest.mark.postgres
+def test_worker_killed_mid_fan_out_on_postgresql_writes_and_sends_each_mail_once(postgres_engine, tmp_path, rigs):
+    """SIGKILL while the fan-out writes its chunks (PostgreSQL, relay refusing so nothing leaves
+    yet), a second worker finishes the fan-out, then the relay recovers: each mail once."""
+    seeded = seed_campaign(postgres_engine, ["self_assessment"] * 300, due_at=DUE)
+    rig = Rig(postgres_engine, tmp_path)
+    rigs.append(rig)
+    rig.start_smtp()
+    rig.refuse(True)
+    first = rig.start_worker()
+    wait_until(lambda: rig.outbox_count() > 0, 60, "thư đầu tiên vào hàng đợi")
+    rig.kill(first)  # mid fan-out: some chunks committed, the rest not
+    written_at_kill = rig.outbox_count()
+    rig.refuse(False)
+    rig.start_worker()
+    wait_until(lambda: _all_sent(rig, 300), 60, "300 thư đã gửi")
+    points = rig.ran_points()
+    assert points == {(seeded.campaign_id, "to_trinh", "before-3")}
+    tally = rig.tally(seeded.school_ids, points)
+    _report(f"kill mid fan-out (PostgreSQL, {written_at_kill}/300 written at the kill)", tally)
+    assert tally.lost == [] and len(tally.duplicated) == 0
+    assert tally.row() == (300, 0, 0)
+
+
+@pytest.mark.postgres
 def test_two_senders_on_postgresql_with_a_slow_server_never_send_twice(postgres_engine, tmp_path, rigs):
     seeded = seed_campaign(postgres_engine, ["self_assessment"] * 120, due_at=DUE)
     # The first claim is sized for 40 s of sending (80 rows, 10 s at 0.25 s a message on two

@@ -120,3 +120,16 @@ def test_multipart_upload_without_a_session_is_refused_unread(server):
     print(f"\nmultipart /campaigns, no session: {sent / 1024 / 1024:.1f} MB sent, growth {growth / 1024:.0f} KB")
     assert _status(answer) == 401 and "đăng nhập".encode() in answer
     assert sent < BIG and growth < MAX_GROWTH
+
+
+@pytest.mark.parametrize("path", ["/login", "/login/forgot", "/login/reset"])
+def test_chunked_30mb_without_content_type_before_login_is_cut_with_413(server, path):
+    proc, port = server
+    before = _reset_peak(proc.pid)
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: cdsflow_login=x\r\n".encode()
+    head += b"Transfer-Encoding: chunked\r\n\r\n"
+    answer, sent = _stream(port, head, chunked=True, total=30 * 1024 * 1024)
+    growth = _kb(proc.pid, "VmHWM") - before
+    print(f"\nchunked {path}, no Content-Type: {sent / 1024 / 1024:.1f} MB sent, growth {growth / 1024:.0f} KB")
+    assert _status(answer) == 413 and "quá lớn".encode() in answer
+    assert sent < 30 * 1024 * 1024 and growth < MAX_GROWTH

@@ -131,3 +131,51 @@ def test_warm_converter_caches_by_content_and_restarts_when_killed(tmp_path):
     out = to_pdf([b], tmp_path / "3", timeout=180)[0]
     assert "Tờ trình" in PdfReader(out).pages[0].extract_text()
     assert converter.starts == starts + 1 and converter.pid() not in (None, pid)
+
+
+OWNER_SCRIPT = """
+import sys
+from pathlib import Path
+from cdsflow.documents.converter import pool
+from cdsflow.documents.pdf import soffice, to_pdf
+to_pdf([Path(sys.argv[1])], Path(sys.argv[2]), timeout=180)
+print(pool(1, soffice())[0].pid(), flush=True)
+sys.stdin.read()  # stays up, its LibreOffice warm, until killed
+"""
+
+
+@pytest.mark.libreoffice
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_the_warm_libreoffice_ends_with_the_process_that_started_it(tmp_path, how):
+    """`serve` or `worker` stopped (run.sh's Ctrl+C, systemd's stop, or a kill) leaves no LibreOffice."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    if shutil.which("soffice") is None and shutil.which("libreoffice") is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI cần LibreOffice (soffice)")
+        pytest.skip("LibreOffice (soffice) chưa được cài")
+    docx = _unique_docx(tmp_path / "a.docx", "Quyết định")
+    owner = subprocess.Popen([sys.executable, "-c", OWNER_SCRIPT, str(docx), str(tmp_path / "out")],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=os.environ.copy())
+    try:
+        lo_group = int(owner.stdout.readline())
+        os.killpg(lo_group, 0)  # alive while its owner is
+        owner.send_signal(getattr(signal, how))
+        owner.wait(timeout=30)
+        deadline = time.monotonic() + 30  # the macro looks every 100 ms; LibreOffice takes a moment to quit
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(lo_group, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            os.killpg(lo_group, signal.SIGKILL)
+            raise AssertionError(f"LibreOffice (nhóm {lo_group}) vẫn chạy sau khi tiến trình sở hữu dừng ({how})")
+    finally:
+        if owner.poll() is None:
+            owner.kill()

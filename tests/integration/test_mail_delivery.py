@@ -216,3 +216,45 @@ def test_messages_arrive_readable_with_vietnamese_headers_and_attachment(engine,
     attachment = [p for p in msg.walk() if p.get_filename()]
     assert attachment[0].get_filename() == "Quyết định công nhận.docx"
     assert attachment[0].get_payload(decode=True) == b"PK\x03\x04 docx bytes"
+
+
+def test_a_lease_lapsed_by_the_application_clock_is_not_trusted_by_the_monotonic_one(engine, sink, port):
+    """The ×3600 audit's double sends: the lease is written in the application clock but was
+    trusted by the process's monotonic clock alone. Under a fast (or jumping) clock, another
+    sender found the lease lapsed, took the rows and sent them, and the first sent them too.
+    Here sender A claims, its clock then passes the lease before it sends, and sender B takes
+    the rows over in between: each message arrives once."""
+    import asyncio
+
+    seeded = seed_campaign(engine, STATES)
+    written = _fan_out(engine, seeded.campaign_id)
+    settings = settings_for(port)
+    late = SOON + timedelta(seconds=settings.lease + 1)
+    calls = []
+
+    def a_clock() -> datetime:  # the claim at SOON, everything after it past the lease
+        calls.append(1)
+        return SOON if len(calls) == 1 else late
+
+    async def run() -> int:
+        a, b = Sender(engine, settings, clock=a_clock), Sender(engine, settings, clock=lambda: late)
+        b_ran: list = []
+        connect = a._connection
+
+        async def connection(slot: int):
+            if not b_ran:  # while A connects, B finds A's lease lapsed and takes the rows
+                b_ran.append(await b.run_round())
+            return await connect(slot)
+
+        a._connection = connection
+        try:
+            sent = (await a.run_round()).sent
+            if not b_ran:
+                b_ran.append(await b.run_round())
+            return sent + b_ran[0].sent
+        finally:
+            await a.aclose()
+            await b.aclose()
+
+    assert asyncio.run(run()) == written
+    _assert_each_row_delivered_once(engine, sink)

@@ -86,3 +86,59 @@ def test_yaml_anchor_and_alias_are_refused_but_plain_yaml_loads():
     for text in ("a: &x 1\nb: 2\n", "a: 1\nb: *x\n", "a: &x [1]\nb: *x\n"):
         with pytest.raises(AliasRefused):
             safe_load(text)
+
+
+def _chunks(total: int, size: int = 64 * 1024):
+    sent = 0
+    while sent < total:
+        yield b"x" * size
+        sent += size
+
+
+@pytest.mark.parametrize("path", ["/login", "/login/forgot", "/login/reset", "/api/login", "/logout",
+                                  f"/api/assessments/{1}/committee"])
+def test_a_chunked_body_without_content_type_is_cut_before_any_route_reads_it(world, path):
+    c = world.client()
+    c.get("/login")  # the login form's cookie, so /login gets past its first check
+    # (The test client sends the whole body; tests/faults/test_web_bodies.py counts what a real server reads.)
+    r = c.post(path, content=_chunks(3 * 1024 * 1024))
+    assert r.status_code in (401, 413), r.text
+    if path.startswith("/login") or path == "/api/login":
+        assert r.status_code == 413 and "quá lớn" in r.text
+
+
+def test_a_get_with_a_large_body_is_cut(world):
+    c = world.client("officer")
+    r = c.request("GET", "/", content=_chunks(5 * 1024 * 1024))
+    assert r.status_code == 413 and "quá lớn" in r.text
+
+
+def test_a_foreign_origin_is_refused_even_with_a_valid_token(world):
+    c = world.client("head")
+    body = {"version": 1, "members": []}
+    url = f"/api/assessments/{world.p1s1}/committee"
+    for origin in ("https://evil.example", "null", "http://testserver.evil.example"):
+        r = c.put(url, json=body, headers={"Origin": origin})
+        assert r.status_code == 403 and "trang web khác" in r.json()["error"], origin
+    r = c.put(url, json=body, headers={"Referer": "https://evil.example/page"})
+    assert r.status_code == 403
+    # The same origin (and none at all, as scripts send) passes the guard to the route's own checks.
+    assert c.put(url, json=body, headers={"Origin": "http://testserver"}).status_code != 403
+    assert c.put(url, json=body).status_code != 403
+    # A form post with its token, from another site: refused; from this one: done.
+    form = world.client("officer")
+    token = form.headers.pop("X-CSRF-Token")
+    assert form.post("/logout", data={"csrf_token": token}, headers={"Origin": "https://evil.example"}
+                     ).status_code == 403
+    assert form.post("/logout", data={"csrf_token": token}, headers={"Origin": "http://testserver"}
+                     ).status_code == 303
+
+
+def test_api_login_from_a_foreign_origin_gets_no_session(world):
+    c = world.client()
+    r = c.post("/api/login", json={"username": "officer", "password": PASSWORD},
+               headers={"Origin": "https://evil.example"})
+    assert r.status_code == 403 and "set-cookie" not in r.headers
+    ok = c.post("/api/login", json={"username": "officer", "password": PASSWORD},
+                headers={"Origin": "http://testserver"})
+    assert ok.status_code == 200

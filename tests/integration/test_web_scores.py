@@ -8,6 +8,7 @@ import pytest
 from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.scoring import load_answers
 from cdsflow.storage.db import UnitOfWork
+from tests.factories import tiny_pdf
 from tests.web_support import COMMITTEE, build_world, fill_self_assessment, form_review_team
 
 
@@ -112,13 +113,13 @@ def test_evidence_file_is_stored_privately_and_served_only_in_scope(world, tmp_p
                   files={"file": ("../../x.php", b"<?php", "text/plain")})
     assert r.status_code == 422 and "Loại tệp không được nhận" in r.text
     r = head.post(f"/assessments/{world.p1s1}/evidence", data={"csrf_token": token, "criterion": code, "title": "Kế hoạch"},
-                  files={"file": ("../ke hoach.pdf", b"%PDF-1.4 test", "application/pdf")})
+                  files={"file": ("../ke hoach.pdf", tiny_pdf("test"), "application/pdf")})
     assert r.status_code == 303
     stored = [p for p in (tmp_path / "uploads").rglob("*") if p.is_file()]
     assert len(stored) == 1 and re.fullmatch(r"[0-9a-f]{32}\.pdf", stored[0].name)
     eid = world.client("head").get(f"/api/assessments/{world.p1s1}/evidence").json()[0]["id"]
     got = world.client("officer").get(f"/evidence/{eid}/file")
-    assert got.status_code == 200 and got.content == b"%PDF-1.4 test"
+    assert got.status_code == 200 and got.content == tiny_pdf("test")
     assert got.headers["content-disposition"].startswith("attachment")
     assert world.client("head2").get(f"/evidence/{eid}/file").status_code == 404
     assert world.client().get(f"/evidence/{eid}/file").status_code == 303

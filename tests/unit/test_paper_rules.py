@@ -1,5 +1,6 @@
 """Pure rules of the papers: gates, the authority line, the short code, meeting facts, district
 names after 1/7/2025, Excel neutralising, and the content checks of `docs check`."""
+import zipfile
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -7,7 +8,7 @@ import pytest
 
 from cdsflow.documents import contexts as cx
 from cdsflow.documents.checks import check_docx, district_names
-from cdsflow.documents.register import neutralise
+from cdsflow.documents.register import RegisterLine, register_xlsx
 from cdsflow.documents.render import render
 from cdsflow.documents.samples import sample_context
 from cdsflow.documents.signature import authority_title
@@ -36,7 +37,7 @@ SCORED = dict(has_chair=True, has_secretary=True, self_answered=True)
 ])
 def test_the_gate_table_says_why(code, facts, expected):
     got = refusals(code, facts)
-    assert len(got) == len(expected) and all(e in g for e, g in zip(expected, got)), got
+    assert len(got) == len(expected) and all(e in g for e, g in zip(expected, got, strict=True)), got
 
 
 def test_a_draft_skips_the_stage_and_the_final_only_requirements():
@@ -131,9 +132,21 @@ def test_district_names_are_flagged_after_july_2025():
     assert district_names({"header": {"issuer": "PHÒNG VĂN HÓA - XÃ HỘI PHƯỜNG BA ĐÌNH"}}, date(2026, 1, 5)) == []
 
 
-def test_excel_cells_never_run_as_formulas():
-    assert [neutralise(x) for x in ("=1+1", "+84", "-3", "@SUM", "Quyết định")] == [
-        "'=1+1", "'+84", "'-3", "'@SUM", "Quyết định"]
+def test_register_cells_never_run_as_formulas_and_show_no_apostrophe():
+    import io
+
+    from openpyxl import load_workbook
+
+    hostile = ('=HYPERLINK("http://203.0.113.9/x","Bấm")', "+84", "-3", "@SUM", "\tx", "Quyết định")
+    line = RegisterLine(1, "01", "QĐ-TH", "05/03/2026", hostile[0], hostile[1], hostile[2], hostile[3], hostile[4])
+    xlsx = register_xlsx([line])
+    with zipfile.ZipFile(io.BytesIO(xlsx)) as zf:
+        sheet = zf.read("xl/worksheets/sheet1.xml")
+    assert b"<f>" not in sheet and b"<f " not in sheet
+    cells = {c.value: c for row in load_workbook(io.BytesIO(xlsx)).active.iter_rows(min_row=3) for c in row}
+    for value in hostile[:5]:
+        assert value in cells and cells[value].data_type == "s" and cells[value].quotePrefix, value
+    assert not any(str(v).startswith("'") for v in cells)
 
 
 def test_docs_check_catches_an_empty_results_table_and_points_that_contradict_the_level():

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from cdsflow.app.web import actions
 from cdsflow.app.web.deps import (
+    DEVICE_COOKIE,
     SESSION_COOKIE,
     checked_principal,
     client_address,
@@ -16,6 +17,7 @@ from cdsflow.app.web.deps import (
     current_principal,
     get_uow,
     link_base,
+    set_device_cookie,
 )
 from cdsflow.services import accounts as account_svc
 from cdsflow.services.accounts import Principal
@@ -49,10 +51,12 @@ def _me(p: Principal) -> Me:
 
 @router.post("/login", response_model=Me, summary="Đăng nhập (đặt cookie phiên)")
 def login(body: LoginIn, request: Request, uow: UnitOfWork = Depends(get_uow)):
-    account = account_svc.authenticate(uow, body.username, body.password, client=client_address(request))
+    account = account_svc.authenticate(uow, body.username, body.password, client=client_address(request),
+                                       device=request.cookies.get(DEVICE_COOKIE))
     token = account_svc.open_session(uow, account)
     p = account_svc.principal_for(uow, token)
     response = JSONResponse(_me(p).model_dump())
+    set_device_cookie(request, response, uow, account)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
                         secure=cookie_secure(request))
     return response

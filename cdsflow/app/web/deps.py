@@ -8,11 +8,12 @@ from fastapi import Depends, Request
 
 from cdsflow.app.web.errors import BadCsrf, NeedLogin
 from cdsflow.notifications.settings import REQUEST_BASE_URL
-from cdsflow.services.accounts import Principal, principal_for
+from cdsflow.services.accounts import DEVICE_LIFETIME, Principal, principal_for, remember_device
 from cdsflow.storage.db import UnitOfWork
 
 SESSION_COOKIE = "cdsflow_session"
 LOGIN_COOKIE = "cdsflow_login"  # double-submit token for the login form (there is no session yet)
+DEVICE_COOKIE = "cdsflow_device"  # a browser that logged in before: others' guesses never slow it down
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
@@ -50,6 +51,13 @@ async def checked_principal(request: Request, p: Principal = Depends(current_pri
 def cookie_secure(request: Request) -> bool:
     """Cookies are Secure when asked (--secure-cookies) or whenever the request came over HTTPS."""
     return bool(request.app.state.secure_cookies) or request.url.scheme == "https"
+
+
+def set_device_cookie(request: Request, response, uow: UnitOfWork, account) -> None:
+    """After a correct password: this browser is known to the account from now on."""
+    token = remember_device(uow, account, request.cookies.get(DEVICE_COOKIE))
+    response.set_cookie(DEVICE_COOKIE, token, httponly=True, samesite="lax", path="/", secure=cookie_secure(request),
+                        max_age=int(DEVICE_LIFETIME.total_seconds()))
 
 
 def client_address(request: Request) -> str:

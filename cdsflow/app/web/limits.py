@@ -9,14 +9,22 @@ the dependencies that check the session and the CSRF token, and the old guard tr
   session whose CSRF token comes first (header `X-CSRF-Token`, or the form's first field);
 - refuses any other unsafe request with a body from a visitor without a session, except
   the two login routes, before a byte of the body is read;
+- reads every other body (forms, JSON: small) in full *here*, bounded, before the route runs,
+  so no route can answer early and leave the server draining a body nobody reads;
+- refuses an unsafe request whose Origin (or, without one, Referer) is another site's, even
+  with a valid token: the token stops forged forms, the Origin stops a page that stole one;
 - adds the security headers (and HSTS when served over HTTPS).
 """
 from __future__ import annotations
 
 import hmac
+import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from http.cookies import SimpleCookie
+from urllib.parse import urlsplit
 
 import anyio.to_thread
 from starlette.datastructures import Headers
@@ -67,6 +75,8 @@ BAD_CSRF = ("Phiên làm việc không hợp lệ hoặc đã hết hạn (mã c
             "Hãy tải lại trang rồi thử lại.")
 NO_MULTIPART = "Địa chỉ này không nhận tệp tải lên."
 NOT_FOUND = "Không tìm thấy trang này."
+FOREIGN_ORIGIN = "Yêu cầu gửi từ một trang web khác ({origin}) nên bị từ chối. Hãy thao tác trên chính trang cdsflow."
+SAFE_BODY_LIMIT = 16 * 1024  # a GET carries no body worth reading
 _NUMBER = re.compile(r"-?\d{10,}")
 MAX_ID = 2**31 - 1  # ids are INTEGER columns (32 bits on PostgreSQL)
 
@@ -128,6 +138,8 @@ class Guard:
             refusal = (404, NOT_FOUND)
         elif scope["method"] not in SAFE_METHODS:
             refusal, receive = await self._check(scope, receive, cut)
+        else:
+            refusal, receive = await _read_small(receive, Headers(scope=scope), SAFE_BODY_LIMIT, cut)
         if refusal is not None:
             status, text = refusal
             return await self._refuse(scope, send_with_headers, status, text)
@@ -141,6 +153,8 @@ class Guard:
     async def _check(self, scope, receive, cut: list[bool]):
         """(status, message) to refuse with, or None; and the `receive` the app should use."""
         req_headers = Headers(scope=scope)
+        if (origin := foreign_origin(scope, req_headers)) is not None:
+            return (403, FOREIGN_ORIGIN.format(origin=origin[:200])), receive
         route = route_for(scope["path"])
         limit = route.limit if route else DEFAULT_LIMIT
         length = req_headers.get("content-length")
@@ -157,19 +171,27 @@ class Guard:
             if scope["path"] == "/login" and not cookies.get(self.login_cookie):
                 return (403, BAD_CSRF), receive
         elif has_body and self.uow_factory is not None:
-            csrf = await self._session_csrf(cookies.get(self.session_cookie))
-            if csrf is None:
-                return (401, NEED_LOGIN), receive
-            if multipart:
-                header = req_headers.get("x-csrf-token")
-                if header is not None:
-                    if not hmac.compare_digest(header.encode(), csrf.encode()):
-                        return (403, BAD_CSRF), receive
-                else:
-                    ok, receive = await _first_part_matches(receive, _boundary(req_headers), csrf, limit, cut)
-                    if not ok:
-                        return (403, BAD_CSRF), receive
-        return None, _counting(receive, limit, cut)
+            refusal, receive = await self._session_check(req_headers, cookies, receive, multipart, limit, cut)
+            if refusal is not None:
+                return refusal, receive
+        if multipart:
+            return None, _counting(receive, limit, cut)  # an upload streams to its route, counted
+        return await _read_small(receive, req_headers, limit, cut)
+
+    async def _session_check(self, req_headers: Headers, cookies: dict[str, str], receive, multipart: bool,
+                             limit: int, cut: list[bool]):
+        """A body from a live session only; an upload's token is checked before its file is read."""
+        csrf = await self._session_csrf(cookies.get(self.session_cookie))
+        if csrf is None:
+            return (401, NEED_LOGIN), receive
+        if not multipart:
+            return None, receive
+        header = req_headers.get("x-csrf-token")
+        if header is not None:
+            ok = hmac.compare_digest(header.encode(), csrf.encode())
+        else:
+            ok, receive = await _first_part_matches(receive, _boundary(req_headers), csrf, limit, cut)
+        return (None if ok else (403, BAD_CSRF)), receive
 
     async def _session_csrf(self, token: str | None) -> str | None:
         if not token:
@@ -187,8 +209,6 @@ class Guard:
 
     @staticmethod
     async def _refuse(scope, send, status: int, text: str) -> None:
-        import json
-
         if scope["path"].startswith("/api/"):
             body, kind = json.dumps({"error": text, "details": []}, ensure_ascii=False).encode(), b"application/json"
         else:
@@ -216,9 +236,83 @@ def _counting(receive, limit: int, cut: list[bool]):
     return counted
 
 
-def _cookies(headers: Headers) -> dict[str, str]:
-    from http.cookies import SimpleCookie
+def _has_body(headers: Headers) -> bool:
+    return headers.get("content-length") not in (None, "0") or "chunked" in headers.get("transfer-encoding", "").lower()
 
+
+async def _read_small(receive, headers: Headers, limit: int, cut: list[bool]):
+    """Read a whole non-upload body now, at most `limit` bytes; (refusal or None, replaying receive).
+
+    Past the limit the reading stops and the answer is 413 (with Connection: close): the rest
+    of the body is never read, whatever the route would have done with it."""
+    if not _has_body(headers):
+        return None, receive
+    chunks: list[bytes] = []
+    seen = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return None, _replay([message], receive)
+        chunks.append(message.get("body", b""))
+        seen += len(chunks[-1])
+        if seen > limit:
+            cut.append(True)
+            return (413, TOO_LARGE.format(limit=size_label(limit))), receive
+        if not message.get("more_body", False):
+            break
+    return None, _replay([{"type": "http.request", "body": b"".join(chunks), "more_body": False}], receive)
+
+
+def _replay(messages: list[dict], receive):
+    async def replay():
+        if messages:
+            return messages.pop(0)
+        return await receive()
+
+    return replay
+
+
+def _origin_of(value: str) -> str | None:
+    parts = urlsplit(value.strip())
+    if not parts.scheme or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    shown = parts.hostname.lower() + ("" if port in (None, default) else f":{port}")
+    return f"{parts.scheme.lower()}://{shown}"
+
+
+def own_origins(scope, headers: Headers) -> set[str]:
+    """The origins this server answers as: the Host it was asked for, and CDSFLOW_BASE_URL."""
+    out = set()
+    host = headers.get("host")
+    if host and (mine := _origin_of(f"{scope.get('scheme', 'http')}://{host}")):
+        out.add(mine)
+    base = (os.environ.get("CDSFLOW_BASE_URL") or "").strip()
+    if base and (configured := _origin_of(base)):
+        out.add(configured)
+    return out
+
+
+def foreign_origin(scope, headers: Headers) -> str | None:
+    """The other site an unsafe request came from, or None. Browsers send Origin with every
+    POST; a script without one (CLI, API client) is judged by its token alone."""
+    claimed = headers.get("origin")
+    if claimed is None:
+        referer = headers.get("referer")
+        if not referer:
+            return None
+        claimed = _origin_of(referer) or referer
+    origin = _origin_of(claimed) if claimed.strip().lower() != "null" else None
+    if origin is not None and origin in own_origins(scope, headers):
+        return None
+    return claimed
+
+
+def _cookies(headers: Headers) -> dict[str, str]:
     jar = SimpleCookie()
     try:
         jar.load(headers.get("cookie", ""))
@@ -258,9 +352,4 @@ async def _first_part_matches(receive, boundary: bytes, csrf: str, limit: int, c
         if not message.get("more_body", False):
             break
 
-    async def replay():
-        if buffered:
-            return buffered.pop(0)
-        return await receive()
-
-    return ok, _counting(replay, limit, cut)
+    return ok, _counting(_replay(buffered, receive), limit, cut)

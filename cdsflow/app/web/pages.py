@@ -11,6 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from cdsflow.app.web import actions, documents
 from cdsflow.app.web.access import allowed
 from cdsflow.app.web.deps import (
+    DEVICE_COOKIE,
     LOGIN_COOKIE,
     SESSION_COOKIE,
     checked_principal,
@@ -20,6 +21,7 @@ from cdsflow.app.web.deps import (
     get_uow,
     link_base,
     optional_principal,
+    set_device_cookie,
 )
 from cdsflow.app.web.errors import BadCsrf, status_of
 from cdsflow.kernel.errors import CdsError, InvalidInput
@@ -33,6 +35,7 @@ from cdsflow.services.calendar_drafts import calendar_sources
 from cdsflow.services.mail import default_choice, nudge_message
 from cdsflow.services.returns import open_return, returned_ids
 from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.filelimits import check_content
 from cdsflow.workflow.machine import CAMPAIGN_STEPS, STEP_BY_TRIGGER
 
 router = APIRouter(include_in_schema=False)
@@ -102,11 +105,13 @@ def login(request: Request, username: str = Form(""), password: str = Form(""), 
     if not expected or not secrets.compare_digest(expected.encode(), csrf_token.encode()):
         raise BadCsrf()
     try:
-        account = account_svc.authenticate(uow, username, password, client=client_address(request))
+        account = account_svc.authenticate(uow, username, password, client=client_address(request),
+                                           device=request.cookies.get(DEVICE_COOKIE))
     except CdsError as err:
         return _login_form(request, err.message, status_of(err))
     token = account_svc.open_session(uow, account)
     response = RedirectResponse(_safe_next(next), status_code=303)
+    set_device_cookie(request, response, uow, account)
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", path="/",
                         secure=cookie_secure(request), max_age=int(account_svc.SESSION_LIFETIME.total_seconds()))
     response.delete_cookie(LOGIN_COOKIE, path="/login")
@@ -170,6 +175,11 @@ async def save_upload(request: Request, upload: UploadFile, kind: str, suffixes:
     if size > limit:
         target.unlink(missing_ok=True)
         raise InvalidInput(f"Tệp quá lớn (tối đa {limit // 1024} KB)")
+    try:  # the name promised a kind of file: its content must be one
+        check_content(target, suffix, label=Path(upload.filename or target.name).name)
+    except InvalidInput:
+        target.unlink(missing_ok=True)
+        raise
     return target
 
 
@@ -312,7 +322,7 @@ async def committee(request: Request, assessment_id: int, version: int = Form(..
                     p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
     form = await request.form()
     names, roles, positions = form.getlist("full_name"), form.getlist("role"), form.getlist("position")
-    members = [MemberInput(str(n), str(r), str(pos)) for n, r, pos in zip(names, roles, positions)
+    members = [MemberInput(str(n), str(r), str(pos)) for n, r, pos in zip(names, roles, positions, strict=False)
                if str(n).strip() or str(pos).strip()]
     try:
         actions.set_committee(uow, p, assessment_id, members, version=version)

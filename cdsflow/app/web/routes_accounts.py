@@ -20,6 +20,7 @@ from cdsflow.app.web.deps import (
     current_principal,
     get_uow,
     link_base,
+    set_device_cookie,
 )
 from cdsflow.app.web.errors import BadCsrf, status_of
 from cdsflow.app.web.pages import NOTICES, _accounts, render
@@ -97,7 +98,7 @@ def reset_page(request: Request, token: str = "", uow: UnitOfWork = Depends(get_
 def reset(request: Request, token: str = Form(""), password: str = Form(""), password2: str = Form(""),
           uow: UnitOfWork = Depends(get_uow)) -> Response:
     try:
-        password_links.spend_link(uow, token, password, password2)
+        account = password_links.spend_link(uow, token, password, password2)
     except CdsError as err:
         try:
             account, purpose = password_links.account_for_link(uow, token)
@@ -106,7 +107,11 @@ def reset(request: Request, token: str = Form(""), password: str = Form(""), pas
                           token=None)
         return render(request, "reset.html", None, status_of(err), error=err.message, details=err.details,
                       token=token, username=account.username, setup=purpose == password_links.SETUP)
-    return RedirectResponse("/login?done=password_set", status_code=303)
+    response = RedirectResponse("/login?done=password_set", status_code=303)
+    # The mailed link proved the owner: this browser is known to the account, so guesses from
+    # elsewhere never slow its next login (the unlock path of the throttle design).
+    set_device_cookie(request, response, uow, account)
+    return response
 
 
 # --- one's own password ------------------------------------------------------------------------------
@@ -140,6 +145,7 @@ def _edit_page(request, p, uow, account_id: int, status: int = 200, **extra) -> 
         unit_code = get_unit_code(uow, account.unit_id)
     locked = account.username in account_svc.locked_usernames(uow)
     return render(request, "account_edit.html", p, status, a=account, unit_code=unit_code, locked=locked,
+                  attempts=account_svc.login_attempts(uow, account.username),
                   roles=[(r.value, r.label) for r in Role], **extra)
 
 

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: bdc6786b7449
+Revision ID: 51a0bf1239f5
 Revises: 
-Create Date: 2026-12-06 22:09:08.475079
+Create Date: 2026-12-06 22:10:04.431171
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'bdc6786b7449'
+revision = '51a0bf1239f5'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -137,6 +137,8 @@ def upgrade() -> None:
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('tries', sa.Integer(), nullable=False),
     sa.Column('window_start', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('next_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_client', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.PrimaryKeyConstraint('key')
     )
     op.create_table('worker_heartbeat',
@@ -406,6 +408,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('review_team', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_review_team_campaign_id'), ['campaign_id'], unique=True)
+
+    op.create_table('web_known_device',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['web_account.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('web_known_device', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_web_known_device_account_id'), ['account_id'], unique=False)
 
     op.create_table('web_password_token',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -717,6 +730,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_password_token_account_id'))
 
     op.drop_table('web_password_token')
+    with op.batch_alter_table('web_known_device', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_web_known_device_account_id'))
+
+    op.drop_table('web_known_device')
     with op.batch_alter_table('review_team', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_review_team_campaign_id'))
 
