@@ -455,7 +455,7 @@ def _parse_policy(raw: Any, p: _Problems, fname: str) -> Policy:
     try:
         fm = FailedMandatory(raw.get("failed_mandatory", "flag"))
     except ValueError:
-        p.add(where, f"failed_mandatory không rõ '{raw.get('failed_mandatory')}' (dùng: flag, lowest_level)")
+        p.add(where, f"failed_mandatory không rõ '{raw.get('failed_mandatory')}' (dùng: flag, lowest_level, not_reached)")
         fm = FailedMandatory.FLAG
     try:
         ol = OverallLevel(raw.get("overall_level", "none"))

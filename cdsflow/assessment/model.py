@@ -31,6 +31,7 @@ class FailedMandatory(StrEnum):
 
     FLAG = "flag"  # reported, level unchanged (default: the decision says nothing more)
     LOWEST_LEVEL = "lowest_level"  # the group gets the lowest level
+    NOT_REACHED = "not_reached"  # the group reaches no level: "Chưa đạt" (a condition decides)
 
 
 class OverallLevel(StrEnum):

@@ -15,6 +15,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from cdsflow.assessment.loader import IndexSetError
 from cdsflow.assessment.model import ANSWER_KIND_LABELS, AnswerKind, IndexSet, Item
+from cdsflow.assessment.rates import RateError, parse_rate, stored_rate
 from cdsflow.kernel.errors import InvalidInput
 
 INFO_SHEET = "Thông tin"
@@ -32,7 +33,8 @@ INFO_ROWS = [
     ("Ngày quyết định (YYYY-MM-DD)", "decision_date"),
     ("Bản tạm thời (có/không)", "provisional"),
     ("Phạm vi xếp mức (per_group: từng nhóm; total: tổng điểm)", "scope"),
-    ("Điều kiện bắt buộc không đạt (flag: chỉ ghi nhận; lowest_level: nhóm xếp mức thấp nhất)", "failed_mandatory"),
+    ("Điều kiện bắt buộc không đạt (flag: chỉ ghi nhận; lowest_level: nhóm xếp mức thấp nhất; "
+     "not_reached: nhóm chưa đạt)", "failed_mandatory"),
     ("Mức chung của đơn vị (none: không gộp; min: mức thấp hơn của các nhóm)", "overall_level"),
     ("Đối tượng áp dụng (mỗi dòng một đối tượng)", "applies_to"),
     ("Loại đơn vị được đánh giá (school, bureau, department; mỗi dòng một loại)", "covers_kinds"),
@@ -462,30 +464,23 @@ def answer_hint(item: Item) -> str:
 
 
 def percent_value(value: Any, number_format: str = "General") -> Any:
-    """A rate as the person meant it, in percent (0–100), from what Excel stored in the cell.
-
-    Excel keeps "70%" (typed in any cell, or 70 typed in a cell formatted %) as 0.7 with a % format;
-    the format says which it was, so a number in a %-formatted cell is multiplied by 100. Text
-    "70%" or "70 %" gives 70; a plain 70 stays 70. Anything else is returned as it came, for the
-    scoring rules to judge.
-    """
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "%" in (number_format or ""):
-            d = (Decimal(repr(value)) * 100).normalize()
-            return int(d) if d == d.to_integral_value() else float(d)
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("%"):
-            number = text[:-1].strip().replace(",", ".")
-            try:
-                d = Decimal(number).normalize()
-            except Exception:
-                return value
-            if not d.is_finite():
-                return value
-            return int(d) if d == d.to_integral_value() else float(d)
+    """What a cell says, with Excel's percent format made explicit: a number in a %-formatted cell
+    (Excel keeps "70%" as 0.7) becomes the text "70%", so the one rate reader (`rates.parse_rate`)
+    reads it as 70 % and a count cell typed "45%" is refused rather than read as 45. Anything else
+    is returned as it came: "0,7" or 0.7 in a General cell is the rate reader's to refuse."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in (number_format or ""):
+        return f"{format(parse_rate(value, percent_cell=True), 'f')}%"
     return value
+
+
+def _stored_answer(item: Item | None, value: Any) -> Any:
+    """A rate kept as a number (70), or "0.7%" under 1 %; other answers as read."""
+    if item is None or item.kind is not AnswerKind.PERCENTAGE or not isinstance(value, str):
+        return value
+    try:
+        return stored_rate(parse_rate(value))
+    except RateError:
+        return value
 
 
 _PERCENT_FORMAT = "0.##%"
@@ -583,6 +578,8 @@ def read_answer_workbook(path: str | Path, index_set: IndexSet | None = None) ->
     wb.close()
     if index_set is not None:
         _check_cells(index_set, answers, where, path.name)
+        answers = {c: ({**v, "value": _stored_answer(index_set.items.get(c), v["value"])} if isinstance(v, dict)
+                       else _stored_answer(index_set.items.get(c), v)) for c, v in answers.items()}
     return code, answers
 
 

@@ -43,7 +43,7 @@ def test_count_tiers_of_1_4(count, points):
 
 
 @pytest.mark.parametrize("code,pct,points", [
-    ("1.6.2", 0, 0), ("1.6.2", 0.5, 2), ("1.6.2", 29.9, 2), ("1.6.2", 30, 4), ("1.6.2", 60, 4),
+    ("1.6.2", 0, 0), ("1.6.2", "0,5%", 2), ("1.6.2", 29.9, 2), ("1.6.2", 30, 4), ("1.6.2", 60, 4),
     ("1.6.2", 60.1, 7), ("1.6.2", "100%", 7),
     ("1.7.1", 19.99, 2), ("1.7.1", 20, 5), ("1.7.1", 60, 5), ("1.7.1", 61, 8),
 ])
@@ -182,8 +182,8 @@ def _value(item):
         return st.booleans()
     if k is AnswerKind.COUNT:
         return st.integers(0, 10_000)
-    if k is AnswerKind.PERCENTAGE:
-        return st.decimals(0, 100, places=2)
+    if k is AnswerKind.PERCENTAGE:  # a bare number under 1 is refused (0,7 % or 70 %?)
+        return st.decimals(0, 100, places=2).filter(lambda d: d == 0 or d >= 1)
     if k is AnswerKind.CHOICE:
         return st.sampled_from([c.code for c in item.choices])
     return st.decimals(0, item.max_points, places=1)
@@ -209,7 +209,7 @@ def _better(item, value, data):
     if k is AnswerKind.COUNT:
         return value + data.draw(st.integers(0, 100))
     if k is AnswerKind.PERCENTAGE:
-        return data.draw(st.decimals(value, 100, places=2))
+        return data.draw(st.decimals(value, 100, places=2).filter(lambda d: d == 0 or d >= 1))
     if k is AnswerKind.CHOICE:
         pts = {c.code: c.points for c in item.choices}
         return data.draw(st.sampled_from([c for c in pts if pts[c] >= pts[value]]))
