@@ -83,7 +83,7 @@ class Tier:
     points: Decimal  # a ceiling: awarded in full unless the assessor gives less
     label: str = ""
     uncertain: bool = False
-    note: str = ""
+    note: str = ""  # for maintainers (why the tier is a guess): never shown to schools
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,8 @@ class Item:
     choices: tuple[Choice, ...] = ()
     mandatory: bool = False
     uncertain: bool = False
-    note: str = ""
+    note: str = ""  # for the people who score: shown on the scoring page and in the forms
+    source: str = ""  # where the figure came from: for maintainers, never shown to schools
 
     @property
     def is_criterion(self) -> bool:
@@ -126,6 +127,7 @@ class Criterion:
     evidence_required: bool = False
     uncertain: bool = False
     note: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,7 @@ class Group:
     criteria: tuple[Criterion, ...]
     uncertain: bool = False
     note: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,26 @@ class LevelBand:
 class Policy:
     failed_mandatory: FailedMandatory = FailedMandatory.FLAG
     overall_level: OverallLevel = OverallLevel.NONE
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """How an item's meaning changed: what an answer meant before and now, and what to write now."""
+
+    code: str
+    before: str
+    after: str
+    write: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of an index set's changelog; `replaces` is the content digest of the version before."""
+
+    date: str
+    replaces: str
+    summary: str
+    items: tuple[ItemChange, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,6 +195,7 @@ class IndexSet:
     # and, for schools, education levels (tieu_hoc, thcs, …). Empty: the set names nobody.
     covers_kinds: tuple[str, ...] = ()
     covers_levels: tuple[str, ...] = ()
+    changelog: tuple[Change, ...] = ()
 
     # Lookups built lazily; frozen dataclass, so go through object.__setattr__ once.
     def _index(self) -> tuple[dict[str, Item], dict[str, Criterion]]:
@@ -202,6 +226,16 @@ class IndexSet:
     @property
     def label(self) -> str:
         return f"{self.code} (phiên bản {self.version})"
+
+    @property
+    def digest(self) -> str:
+        """The short content digest that, with the version label, names this exact content."""
+        return self.content_hash[:12]
+
+    @property
+    def identity(self) -> str:
+        """"2022-12-30 · 0ff130c04068": the version label plus the content digest."""
+        return f"{self.version} · {self.digest}"
 
     def criterion_of(self, code: str) -> Criterion | None:
         """The criterion a code (criterion or sub-item) belongs to."""
