@@ -555,7 +555,11 @@ def _parse_changelog(raw: Any, p: _Problems, fname: str) -> tuple[Change, ...]:
             continue
         _unknown_keys(entry, _CHANGE_KEYS, p, ew)
         items = []
-        for m, it in enumerate(entry.get("items") or [], 1):
+        items_raw = entry.get("items") or []
+        if not isinstance(items_raw, list):
+            p.add(ew, "items phải là danh sách các mục đổi nghĩa")
+            items_raw = []
+        for m, it in enumerate(items_raw, 1):
             iw = f"{ew}, mục {m}"
             if not isinstance(it, dict):
                 p.add(iw, "phải là một mục có code, before, after, write")

@@ -243,3 +243,21 @@ class IndexSet:
             return self.criteria[code]
         item = self.items.get(code)
         return self.criteria[item.criterion_code] if item else None
+
+
+def _pts(d: Decimal) -> str:
+    return format(d.normalize(), "f")
+
+
+def answer_hint(item: Item) -> str:
+    """How to answer an item, in words (shared by the XLSX and YAML forms, and by version diffs)."""
+    if item.kind is AnswerKind.YES_NO:
+        return "có / không" + (" (điều kiện bắt buộc)" if item.mandatory else "")
+    tiers = "; ".join(f"{t.range.text} → tối đa {_pts(t.points)}" for t in item.tiers)
+    if item.kind is AnswerKind.COUNT:
+        return "số nguyên ≥ 0; bậc: " + tiers
+    if item.kind is AnswerKind.PERCENTAGE:
+        return "tỉ lệ 0–100 (ghi 70 hoặc 70%); bậc: " + tiers
+    if item.kind is AnswerKind.CHOICE:
+        return "một mã: " + "; ".join(f"{c.code} = {c.label} ({_pts(c.points)} điểm)" for c in item.choices)
+    return f"điểm từ 0 đến {_pts(item.max_points)}"

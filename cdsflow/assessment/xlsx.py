@@ -14,8 +14,9 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from cdsflow.assessment.loader import IndexSetError
-from cdsflow.assessment.model import ANSWER_KIND_LABELS, AnswerKind, IndexSet, Item
+from cdsflow.assessment.model import ANSWER_KIND_LABELS, AnswerKind, IndexSet, Item, answer_hint
 from cdsflow.assessment.rates import RateError, parse_rate, stored_rate
+from cdsflow.assessment.versions import check_answer_version
 from cdsflow.kernel.errors import InvalidInput
 
 INFO_SHEET = "Thông tin"
@@ -559,19 +560,6 @@ ANSWER_COLUMNS = ["Mã", "Nội dung", "Loại trả lời", "Cách trả lời"
                   "Điểm cho (nếu thấp hơn mức tối đa)", "Ghi chú của bộ chỉ số"]
 
 
-def answer_hint(item: Item) -> str:
-    """How to answer an item, in words (shared by the XLSX and YAML forms)."""
-    if item.kind is AnswerKind.YES_NO:
-        return "có / không" + (" (điều kiện bắt buộc)" if item.mandatory else "")
-    if item.kind is AnswerKind.COUNT:
-        return "số nguyên ≥ 0; bậc: " + "; ".join(f"{t.range.text} → tối đa {_num(t.points)}" for t in item.tiers)
-    if item.kind is AnswerKind.PERCENTAGE:
-        return "tỉ lệ 0–100; bậc: " + "; ".join(f"{t.range.text} → tối đa {_num(t.points)}" for t in item.tiers)
-    if item.kind is AnswerKind.CHOICE:
-        return "một mã: " + "; ".join(f"{c.code} = {c.label} ({_num(c.points)} điểm)" for c in item.choices)
-    return f"điểm từ 0 đến {_num(item.max_points)}"
-
-
 def percent_value(value: Any, number_format: str = "General") -> Any:
     """What a cell says, with Excel's percent format made explicit: a number in a %-formatted cell
     (Excel keeps "70%" as 0.7) becomes the text "70%", so the one rate reader (`rates.parse_rate`)
@@ -669,7 +657,7 @@ def read_answer_workbook(path: str | Path, index_set: IndexSet | None = None) ->
         raise IndexSetError(f"Không đọc được tệp Excel {path.name}: {exc}") from None
     if ANSWER_SHEET not in wb.sheetnames:
         raise IndexSetError(f"Tệp {path.name} không có trang '{ANSWER_SHEET}' (tạo mẫu bằng: cdsflow score form)")
-    code = None
+    code = digest = None
     answers: dict[str, Any] = {}
     where: dict[str, tuple[str, str]] = {}
     for n, cells in enumerate(wb[ANSWER_SHEET].iter_rows(min_row=2), 2):
@@ -677,6 +665,7 @@ def read_answer_workbook(path: str | Path, index_set: IndexSet | None = None) ->
         row = tuple(_cell(getattr(c, "value", None)) for c in cells)
         if n == 2 and isinstance(row[0], str) and row[0].startswith("Bộ chỉ số"):
             code = row[0].removeprefix("Bộ chỉ số").strip()
+            digest = str(row[7]) if row[7] is not None else None
             continue
         item_code = _code(row[0])
         if item_code is None or (row[5] is None and row[6] is None):
@@ -685,6 +674,8 @@ def read_answer_workbook(path: str | Path, index_set: IndexSet | None = None) ->
         answers[item_code] = value if row[6] is None else {"value": value, "points": row[6]}
         where[item_code] = (f"{_ANSWER_COL}{n}", f"{_POINTS_COL}{n}")
     wb.close()
+    if index_set is not None and code in (None, index_set.code):
+        check_answer_version(index_set, digest, answers, path.name)
     if index_set is not None:
         _check_cells(index_set, answers, where, path.name)
         answers = {c: ({**v, "value": _stored_answer(index_set.items.get(c), v["value"])} if isinstance(v, dict)

@@ -136,7 +136,8 @@ def test_template_check_import(cli, tmp_path):
 def test_enter_answers_evidence_and_gaps(cli, tmp_path, assessment_id):
     form = tmp_path / "a.yaml"
     answers = {c: (True if i.kind.value == "yes_no" else 0) for c, i in S.items.items()}
-    answers.update({"1.4": 25, "2.5": "khong"})
+    # 1.6.1 changed meaning (points → rate): a file naming no version writes the rate with its sign
+    answers.update({"1.4": 25, "2.5": "khong", "1.6.1": "0%"})
     form.write_text(yaml.safe_dump({"index_set": "4725", "answers": answers}, allow_unicode=True), encoding="utf-8")
     r = cli("score", "enter", form, "--assessment", assessment_id, "--by", "Nguyễn Thị Lan")
     assert r.exit_code == 0, r.output

@@ -52,7 +52,7 @@ def test_shipped_sets_are_4725_in_full_and_two_provisional_frames():
     assert len(s.items) == 30
     assert s.items["2.5"].kind is AnswerKind.CHOICE
     assert s.items["1.5.1"].kind is AnswerKind.POINTS and s.items["1.5.1"].uncertain
-    assert "chưa tìm thấy" in s.items["1.5.1"].note.lower()
+    assert "chưa tìm thấy" in s.items["1.5.1"].source.lower()  # where the figure came from: for maintainers
     for code in ("3276", "3806"):
         frame = sets[code]
         assert frame.provisional and not frame.scorable and frame.items == {}

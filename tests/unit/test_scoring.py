@@ -133,13 +133,20 @@ def test_all_bad_answers_are_listed():
     assert len(err.value.details) == 3
 
 
-def test_mandatory_condition_failed_is_flagged_by_default():
+def test_a_failed_mandatory_condition_leaves_its_group_without_a_level_in_4725():
     answers = {**full_marks(), "1.1": False}
     r = score(S, answers)
     assert r.mandatory["1.1"] is False and r.groups[0].failed_mandatory == ("1.1",)
-    assert r.groups[0].level == 3  # default policy: flag only
+    assert r.groups[0].level is None and r.groups[0].level_name.startswith("Chưa đạt")
+    assert "1.1" in r.groups[0].level_name and r.groups[1].level == 3
     assert any("1.1" in f and "chưa đạt" in f for f in r.flags)
     assert score(S, {**answers, "1.1": None}).mandatory["1.1"] is None
+
+
+def test_the_flag_policy_only_reports_a_failed_condition():
+    flag = replace(S, policy=Policy(FailedMandatory.FLAG, OverallLevel.NONE))
+    r = score(flag, {**full_marks(), "1.1": False})
+    assert r.groups[0].level == 3 and r.groups[0].failed_mandatory == ("1.1",)
 
 
 def test_policy_lowest_level_and_overall_min():
