@@ -19,7 +19,7 @@ from cdsflow.app.console import console, fail
 from cdsflow.assessment.answer_forms import read_answers, write_answer_form
 from cdsflow.assessment.loader import load_index_set_file
 from cdsflow.assessment.model import IndexSet
-from cdsflow.assessment.scoring import ScoreResult, score
+from cdsflow.assessment.scoring import UNCONFIRMED, ScoreResult, score
 from cdsflow.assessment.xlsx import write_index_set_workbook
 from cdsflow.kernel.errors import CdsError, InvalidInput
 
@@ -122,14 +122,16 @@ def print_result(s: IndexSet, r: ScoreResult) -> None:
             for i in c.items:
                 sc = r.items[i.code]
                 answer = sc.tier if sc.answered else "[red]chưa chấm[/]"
-                if sc.answered and sc.points < sc.ceiling:
+                if sc.answered and sc.points < sc.ceiling and not sc.unconfirmed:
                     answer += f" (cho {_n(sc.points)}/{_n(sc.ceiling)})"
+                if sc.answered and sc.unconfirmed:
+                    answer += f" [yellow]({UNCONFIRMED}; bậc gợi ý {_n(sc.advised)})[/]"
                 label = i.label + (" [bắt buộc]" if i.mandatory else "") + (" (?)" if i.uncertain else "")
                 indent = "  " if c.has_sub_items else ""
                 table.add_row(indent + i.code, indent + label, answer, _n(sc.points) if sc.answered else "—",
                               _n(i.max_points))
         gs = next(x for x in r.groups if x.code == g.code)
-        level = f"Mức {gs.level}: {gs.level_name}" if gs.level else ""
+        level = f"Mức {gs.level}: {gs.level_name}" if gs.level else gs.level_name
         table.add_row("", f"[bold]Nhóm {g.code}: {g.name}[/]", level, f"[bold]{_n(gs.total)}[/]", _n(gs.max_points),
                       end_section=True)
     console.print(table)
@@ -137,6 +139,8 @@ def print_result(s: IndexSet, r: ScoreResult) -> None:
         if gs.level:
             console.print(f"Nhóm {gs.code}: {_n(gs.total)}/{_n(gs.max_points)} điểm — Mức {gs.level} ({gs.level_name})",
                           highlight=False)
+        elif gs.level_name:
+            console.print(f"Nhóm {gs.code}: {_n(gs.total)}/{_n(gs.max_points)} điểm — {gs.level_name}", highlight=False)
     if r.total_level:
         console.print(f"Tổng điểm {_n(r.total)} — Mức {r.total_level}", highlight=False)
     elif r.overall_level:

@@ -74,8 +74,10 @@ def index_set_by_hash(session: Session, content_hash: str) -> IndexSet:
     raise NotFound(f"Không tìm thấy bộ chỉ số có mã băm {content_hash[:12]}…")
 
 
-def _store(session: Session, s: IndexSet, *, source: str, actor: str) -> IndexSetVersion:
-    clash = session.exec(
+def _store(session: Session, s: IndexSet, *, source: str, actor: str, pin: bool = False) -> IndexSetVersion:
+    # A version is its label plus its content digest: a shipped set pinned at launch may keep its
+    # label across releases (the changelog says what changed); an import must name a new label.
+    clash = None if pin else session.exec(
         select(IndexSetVersion).where(IndexSetVersion.code == s.code, IndexSetVersion.version == s.version)
     ).first()
     if clash is not None:
@@ -111,7 +113,7 @@ def pin_index_set(session: Session, s: IndexSet, *, actor: str = "") -> None:
     """
     exists = session.exec(select(IndexSetVersion.id).where(IndexSetVersion.content_hash == s.content_hash)).first()
     if exists is None:
-        _store(session, s, source=s.source, actor=actor)
+        _store(session, s, source=s.source, actor=actor, pin=True)
 
 
 def require_final(s: IndexSet) -> None:

@@ -35,7 +35,7 @@ from cdsflow.kernel.errors import (
 )
 from cdsflow.kernel.stages import CampaignStatus, Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
-from cdsflow.services import authorization, result_lines
+from cdsflow.services import authorization, result_lines, sends
 from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.storage.assessment_tables import (
     AssessmentAnswer,
@@ -249,9 +249,13 @@ def score_assessment(session: Session, assessment_id: int, phase: str = "self", 
 
 def compare_assessment(session: Session, assessment_id: int) -> tuple[IndexSet, Comparison]:
     """Self-assessment and external review side by side, with the difference per item."""
-    _assessment(session, assessment_id)
+    a = _assessment(session, assessment_id)
     s = index_set_for_assessment(session, assessment_id)
     self_answers = load_answers(session, assessment_id, "self")
+    # Once sent, the self scores are the send that counts (`counts: first | last`), as on the web
+    # and in the papers; the live answers only while the school still works on its file.
+    if (sent := sends.sent_self_answers(session, a)) is not None:
+        self_answers = sent[0]
     ext_answers = load_answers(session, assessment_id, "external")
     return s, compare(s, score(s, self_answers) if self_answers else None,
                       score(s, ext_answers) if ext_answers else None)
@@ -413,7 +417,8 @@ def add_evidence(
         raise InvalidInput(f"Đường link minh chứng phải bắt đầu bằng http:// hoặc https://: '{link}'")
     _member(session, assessment_id, responsible_member_id)
     if valid_until is not None and document_date is not None and valid_until < document_date:
-        raise InvalidInput(f"Minh chứng '{title}': hạn hiệu lực ({valid_until:%d/%m/%Y}) trước ngày văn bản ({document_date:%d/%m/%Y})")
+        raise InvalidInput(f"Minh chứng '{title}': hạn hiệu lực ({valid_until:%d/%m/%Y}) trước ngày văn bản "
+                           f"({document_date:%d/%m/%Y})")
     entry = EvidenceEntry(
         assessment_id=assessment_id, criterion_code=code, title=title,
         document_number=_text(document_number, "số văn bản", max_len=100), document_date=document_date,
@@ -491,7 +496,8 @@ def set_assignment(
 def list_assignments(session: Session, assessment_id: int) -> list[CriterionAssignment]:
     _assessment(session, assessment_id)
     return list(session.exec(select(CriterionAssignment).where(CriterionAssignment.assessment_id == assessment_id)
-                             .order_by(CriterionAssignment.criterion_code, CriterionAssignment.role, CriterionAssignment.id)).all())
+                             .order_by(CriterionAssignment.criterion_code, CriterionAssignment.role,
+                                       CriterionAssignment.id)).all())
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ class IndexSetVersion(SQLModel, table=True):
     """An imported (or pinned) index set. `content` is the canonical JSON its hash is computed from."""
 
     __tablename__ = "index_set_version"
-    __table_args__ = (UniqueConstraint("code", "version"),)
+    # One row per content (hash); a label may name several contents: a version is label + digest.
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, index=True)
     version: str = Field(max_length=64)

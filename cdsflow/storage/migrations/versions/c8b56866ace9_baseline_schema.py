@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 25e67e1d75f0
+Revision ID: c8b56866ace9
 Revises: 
-Create Date: 2026-11-29 12:22:01.470962
+Create Date: 2026-12-06 21:19:08.608314
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '25e67e1d75f0'
+revision = 'c8b56866ace9'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -29,8 +29,7 @@ def upgrade() -> None:
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('imported_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('imported_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('code', 'version')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('index_set_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_index_set_version_code'), ['code'], unique=False)
