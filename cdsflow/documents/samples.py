@@ -137,6 +137,8 @@ def _sample_context(code: str, *, hostile: bool, draft: bool, rows: int | None) 
                                report_due=date(2026, 4, 15))
     if code == "to_trinh":
         return cx.to_trinh(school, campaign, groups, s_issue, supervisor_name=bureau.name,
+                           proposals=[{"group_code": g["group_code"], "group_name": g["group_name"], "level": g["level"]}
+                                      for g in groups if isinstance(g.get("level"), int)],
                            attachments=["Báo cáo kết quả tự đánh giá", "Biên bản họp Hội đồng"])
     if code == "bao_cao":
         criteria = [{"code": f"{g}.{i}", "group_code": str(g), "name": f"Tiêu chí {g}.{i}" + (" & <x>" if hostile else ""),

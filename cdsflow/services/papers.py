@@ -37,6 +37,7 @@ from cdsflow.services.results import (
     NoResults,
     SchoolResults,
     override_reason,
+    proposed_levels,
     recognised_results,
     recognition_event,
     school_results,
@@ -270,7 +271,7 @@ def paper_facts(session: Session, ld: Loaded, needs: Sequence[str] = ()) -> Pape
 
 def _group_dicts(res: SchoolResults) -> list[dict]:
     return [{"group_code": g.code, "group_name": g.name, "max_points": g.max_points, "points": g.points,
-             "level": g.level} for g in res.groups]
+             "level": g.level_or_state} for g in res.groups]
 
 
 def _criteria_dicts(res: SchoolResults) -> list[dict]:
@@ -386,8 +387,9 @@ def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: 
             minutes_ref=_ref(_latest(session, "bien_ban", c.id, school.id), "Biên bản", school.name),
             report_due=_date(data.get("report_due")), overall_level=res.overall_level)
     if code == "to_trinh":
-        return cx.to_trinh(school, c, groups, issue, supervisor_name=ld.supervisor.name,
-                           requested_level=data.get("requested_level"),
+        proposals = [{"group_code": p.group.code, "group_name": p.group.name, "level": p.level}
+                     for p in proposed_levels(res, data.get("requested_level"))]
+        return cx.to_trinh(school, c, groups, issue, supervisor_name=ld.supervisor.name, proposals=proposals,
                            attachments=data.get("attachments", [document_types()[d].name for d in cx.DEFAULT_DOSSIER[2:]]))
     if code == "bao_cao":
         return cx.bao_cao(school, c, _criteria_dicts(res), groups, issue,
