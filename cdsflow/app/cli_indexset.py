@@ -5,6 +5,7 @@ Only translation: reading options, calling the services, printing.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -20,8 +21,11 @@ from cdsflow.assessment.answer_forms import read_answers, write_answer_form
 from cdsflow.assessment.loader import load_index_set_file
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.scoring import UNCONFIRMED, ScoreResult, score
+from cdsflow.assessment.versions import changes_since, diff_index_sets
 from cdsflow.assessment.xlsx import write_index_set_workbook
 from cdsflow.kernel.errors import CdsError, InvalidInput
+from cdsflow.services import rescoring
+from cdsflow.services.indexsets import index_set_by_hash
 
 
 def _guard(fn: Callable) -> Callable:
@@ -157,7 +161,13 @@ def register(app: typer.Typer) -> None:
     sc = typer.Typer(help="Chấm điểm: phiếu trả lời, bảng điểm, lưu câu trả lời của hồ sơ.", no_args_is_help=True)
     app.add_typer(ix, name="indexset")
     app.add_typer(sc, name="score")
+    register_indexset(ix)
+    register_score(sc)
+    register_evidence(app)
+    register_versions(ix, sc)
 
+
+def register_indexset(ix: typer.Typer) -> None:
     @ix.command("template")
     @_guard
     def template_cmd(
@@ -221,6 +231,8 @@ def register(app: typer.Typer) -> None:
         """Xem một bộ chỉ số: nhóm, tiêu chí, điểm tối đa, bậc điểm, minh chứng."""
         print_index_set(_resolve(code, version))
 
+
+def register_score(sc: typer.Typer) -> None:
     @sc.command("form")
     @_guard
     def form_cmd(
@@ -313,6 +325,8 @@ def register(app: typer.Typer) -> None:
                           "—" if diff is None else _n(diff), end_section=False)
         console.print(table)
 
+
+def register_evidence(app: typer.Typer) -> None:
     ev = typer.Typer(help="Minh chứng theo tiêu chí của một hồ sơ đánh giá.", no_args_is_help=True)
     app.add_typer(ev, name="evidence")
 
@@ -434,3 +448,76 @@ def _actor_for(session: Any, by: str, unit: str | None) -> Any:
     if unit_id is None:
         raise NotFound(f"Không tìm thấy đơn vị «{unit}»")
     return ActorRef(by, unit_id)
+
+
+# ---------------------------------------------------------------- versions: diff and rescore
+# Kept apart from `register` so the per-group split of the CLI registration merges cleanly.
+
+
+def _resolve_any(ref: str) -> IndexSet:
+    """A code, a file, or a content hash (the version a campaign was launched with)."""
+    if re.fullmatch(r"[0-9a-f]{64}", ref.strip().lower()):
+        with _session() as session:
+            return index_set_by_hash(session, ref.strip().lower())
+    return _resolve(ref)
+
+
+def print_diff(old: IndexSet, new: IndexSet) -> int:
+    console.print(f"Bộ chỉ số {old.code}: phiên bản {old.identity} → {new.identity}", highlight=False)
+    diffs = diff_index_sets(old, new)
+    if not diffs:
+        console.print("Không mục nào đổi loại trả lời, bậc điểm hay điểm tối đa.", highlight=False)
+    table = Table(title="Các mục đổi nghĩa")
+    for col in ("Mã", "Thay đổi", "Trước đây", "Nay"):
+        table.add_column(col, overflow="fold")
+    for d in diffs:
+        table.add_row(d.code, d.what, d.before or "—", d.after or "—")
+    if diffs:
+        console.print(table)
+    for code, change in changes_since(new, old.content_hash).items():
+        console.print(f"Cách ghi mục {code} theo phiên bản mới: {change.write}", highlight=False)
+    return len(diffs)
+
+
+def _levels(groups: tuple) -> str:
+    return "; ".join(f"{_n(p)} điểm, " + (f"mức {lv}" if lv else "chưa đạt mức") for p, lv in groups) or "—"
+
+
+def register_versions(ix: typer.Typer, sc: typer.Typer) -> None:
+    @ix.command("diff")
+    @_guard
+    def diff_cmd(
+        old: str = typer.Argument(..., help="Phiên bản cũ: mã, tệp .yaml/.xlsx, hoặc mã băm nội dung"),
+        new: str = typer.Argument(..., help="Phiên bản mới: mã, tệp .yaml/.xlsx, hoặc mã băm nội dung"),
+    ) -> None:
+        """Các mục đổi loại trả lời, bậc điểm hoặc điểm tối đa giữa hai phiên bản."""
+        a, b = _resolve_any(old), _resolve_any(new)
+        if a.code != b.code:
+            raise InvalidInput(f"Hai bộ chỉ số khác nhau ({a.code} và {b.code}): chỉ so được hai phiên bản của một bộ")
+        print_diff(a, b)
+
+    @sc.command("rescore")
+    @_guard
+    def rescore_cmd(
+        campaign: int = typer.Option(..., "--campaign", help="Số đợt đánh giá"),
+        to: str = typer.Option(..., "--to", help="Phiên bản mới: mã (bản mới nhất), tệp .yaml/.xlsx, hoặc mã băm"),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Chỉ liệt kê trường đổi điểm hoặc mức, không lưu gì"),
+        by: str = typer.Option("", "--by", help="Cán bộ thực hiện (bắt buộc khi lưu)"),
+        reason: str = typer.Option("", "--reason", help="Lý do chấm lại (ghi vào lịch sử hồ sơ)"),
+    ) -> None:
+        """Chấm lại các kết quả đã lưu của một đợt theo phiên bản bộ chỉ số khác (xem trước bằng --dry-run)."""
+        target = _resolve_any(to)
+        with _session() as session:
+            lines = (rescoring.rescore_plan(session, campaign, target) if dry_run
+                     else rescoring.apply_rescore(session, campaign, target, actor=by, reason=reason))
+        table = Table(title=f"Đợt {campaign}: kết quả đổi theo phiên bản {target.identity}"
+                      + (" (xem trước, chưa lưu)" if dry_run else " (đã lưu)"))
+        for col in ("Hồ sơ", "Trường", "Giai đoạn", "Đang lưu", "Theo phiên bản mới"):
+            table.add_column(col, overflow="fold")
+        for line in lines:
+            after = f"[red]{line.problem}[/]" if line.problem else _levels(line.after)
+            table.add_row(str(line.assessment_id), line.school, line.phase, _levels(line.before), after)
+        if not lines:
+            console.print("Không trường nào đổi điểm hay mức.", highlight=False)
+        else:
+            console.print(table)

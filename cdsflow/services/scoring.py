@@ -152,6 +152,11 @@ def _store_score(session: Session, a_id: int, phase: str, r: ScoreResult, actor:
     result_lines.refresh(session, [a_id])
 
 
+def store_rescored(session: Session, assessment_id: int, phase: str, result: ScoreResult, actor: str) -> None:
+    """Store a phase's result again under another index-set version (the rescoring use-case's write)."""
+    _store_score(session, assessment_id, _phase(phase), result, actor)
+
+
 STALE_SCORES = ("Phiếu điểm đã được người khác lưu sau khi bạn mở (bạn sửa từ lần lưu thứ {base}, hiện là lần "
                 "thứ {current}); các mục sau bị trùng, chưa lưu gì:")
 
