@@ -516,6 +516,8 @@ def register_versions(ix: typer.Typer, sc: typer.Typer) -> None:
             table.add_column(col, overflow="fold")
         for line in lines:
             after = f"[red]{line.problem}[/]" if line.problem else _levels(line.after)
+            if line.note:
+                after += f"\n[yellow]{line.note}[/]"
             table.add_row(str(line.assessment_id), line.school, line.phase, _levels(line.before), after)
         if not lines:
             console.print("Không trường nào đổi điểm hay mức.", highlight=False)

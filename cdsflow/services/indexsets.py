@@ -49,7 +49,8 @@ def resolve_index_set(session: Session, code: str, version: str | None = None) -
     if version is not None:
         row = session.exec(stmt.where(IndexSetVersion.version == version)).first()
     else:
-        row = session.exec(stmt.order_by(IndexSetVersion.imported_at.desc(), IndexSetVersion.id.desc())).first()
+        row = session.exec(stmt.where(IndexSetVersion.pinned.is_(False))
+                           .order_by(IndexSetVersion.imported_at.desc(), IndexSetVersion.id.desc())).first()
     if row is not None:
         return _from_row(row)
     shipped = shipped_index_sets().get(code)
@@ -87,7 +88,7 @@ def _store(session: Session, s: IndexSet, *, source: str, actor: str, pin: bool 
         )
     row = IndexSetVersion(
         code=s.code, version=s.version, content_hash=s.content_hash, provisional=s.provisional, title=s.title,
-        content=canonical_json(s.content), source=source, imported_by=actor, imported_at=datetime.now(UTC),
+        content=canonical_json(s.content), source=source, imported_by=actor, imported_at=datetime.now(UTC), pinned=pin,
     )
     session.add(row)
     session.flush()

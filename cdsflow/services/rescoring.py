@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
-from cdsflow.assessment.versions import version_problems
+from cdsflow.assessment.versions import changes_since, version_problems
 from cdsflow.kernel.errors import CdsError, InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.services import scoring as scoring_svc
@@ -34,11 +34,13 @@ class RescoreLine:
     phase: str
     before: tuple[tuple[Decimal, int | None], ...]  # per group: (points, level) as stored
     after: tuple[tuple[Decimal, int | None], ...]  # per group under the other version
-    problem: str = ""  # why the stored answers cannot be read under the other version
+    problem: str = ""  # why the stored answers cannot be scored under the other version
+    cleared: tuple[str, ...] = ()  # answers to items whose meaning changed: set aside, answered again
+    note: str = ""  # what happens to them, in words
 
     @property
     def changes(self) -> bool:
-        return bool(self.problem) or self.before != self.after
+        return bool(self.problem or self.cleared) or self.before != self.after
 
 
 def _campaign(session: Session, campaign_id: int) -> Campaign:
@@ -59,15 +61,18 @@ def _line(session: Session, current: IndexSet, target: IndexSet, a: Assessment, 
         return None
     before = _groups(score(current, answers))
     # Stored answers were made from the campaign's version: an item whose meaning changed since is
-    # not reread silently.
-    problems = version_problems(target, current.content_hash, answers)
-    if problems:
-        return RescoreLine(a.id, school, phase, before, (), "; ".join(problems)), None
+    # not reread silently; its answer is set aside (listed, cleared on apply) to be answered again.
+    changed = changes_since(target, current.content_hash)
+    cleared = tuple(sorted(c for c in answers if c in changed and version_problems(target, current.content_hash,
+                                                                                    {c: answers[c]})))
+    kept = {c: v for c, v in answers.items() if c not in cleared}
     try:
-        result = score(target, answers)
+        result = score(target, kept)
     except CdsError as err:
         return RescoreLine(a.id, school, phase, before, (), "; ".join([err.message, *err.details])), None
-    return RescoreLine(a.id, school, phase, before, _groups(result)), result
+    note = "; ".join(f"mục {c} đổi nghĩa ({changed[c].before} → {changed[c].after}): câu trả lời «{answers[c]}» "
+                     f"bị bỏ, cần trả lời lại" for c in cleared)
+    return RescoreLine(a.id, school, phase, before, _groups(result), cleared=cleared, note=note), result
 
 
 def _plan(session: Session, campaign_id: int, target: IndexSet) -> list[tuple[RescoreLine, ScoreResult | None]]:
@@ -96,10 +101,11 @@ def rescore_plan(session: Session, campaign_id: int, target: IndexSet) -> list[R
 def apply_rescore(session: Session, campaign_id: int, target: IndexSet, *, actor: str, reason: str) -> list[RescoreLine]:
     """Move the campaign to `target` and store every result again under it, recorded in each
     school's history. Refused whole, nothing written, while a stored answer cannot be read under
-    `target` (its item changed meaning): those answers are corrected first."""
+    `target` at all; answers to items whose meaning changed are cleared (listed in the history) for
+    the school to answer again."""
     try:
-        actor = clean_text(actor, field="người thực hiện", max_len=200)
-        reason = clean_text(reason, field="lý do", max_len=2000)
+        actor = clean_text(actor, field="người thực hiện")[:200]
+        reason = clean_text(reason, field="lý do")[:2000]
     except TextError as err:
         raise InvalidInput(str(err)) from None
     if not actor or not reason:
@@ -109,21 +115,25 @@ def apply_rescore(session: Session, campaign_id: int, target: IndexSet, *, actor
     blocked = [f"hồ sơ số {line.assessment_id} ({line.school}), {scoring_svc.PHASE_LABELS[line.phase]}: {line.problem}"
                for line, _ in plan if line.problem]
     if blocked:
-        raise InvalidInput("Chưa chấm lại được: có câu trả lời không đọc được theo phiên bản mới", details=blocked)
+        raise InvalidInput("Chưa chấm lại được: có câu trả lời không chấm được theo phiên bản mới", details=blocked)
     before_hash, now = c.index_set_hash, datetime.now(UTC)
     pin_index_set(session, target, actor=actor)
     c.index_set_hash, c.index_set_version = target.content_hash, target.version
     session.add(c)
+    cleared: dict[int, dict[str, list[str]]] = {}
     for line, result in plan:
         assert result is not None
+        scoring_svc.clear_answers(session, line.assessment_id, line.phase, line.cleared, actor)
         scoring_svc.store_rescored(session, line.assessment_id, line.phase, result, actor)
+        if line.cleared:
+            cleared.setdefault(line.assessment_id, {})[line.phase] = list(line.cleared)
     for aid in sorted({line.assessment_id for line, _ in plan}):
         a = session.get(Assessment, aid)
         assert a is not None
         session.add(AssessmentEvent(
             assessment_id=aid, at=now, actor=actor, trigger=RESCORE_TRIGGER, from_state=a.state, to_state=a.state,
             reason=reason, details={"index_set_from": before_hash, "index_set_to": target.content_hash,
-                                    "version_to": target.identity}))
+                                    "version_to": target.identity, "cleared": cleared.get(aid, {})}))
     session.commit()
     return [line for line, _ in plan if line.changes]
 

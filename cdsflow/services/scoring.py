@@ -152,6 +152,20 @@ def _store_score(session: Session, a_id: int, phase: str, r: ScoreResult, actor:
     result_lines.refresh(session, [a_id])
 
 
+def clear_answers(session: Session, assessment_id: int, phase: str, codes: Iterable[str], actor: str) -> None:
+    """Set stored answers aside (an item whose meaning changed under a new index-set version): the
+    row stays, empty, with who cleared it, as a cleared answer does on the scoring page."""
+    codes = list(codes)
+    if not codes:
+        return
+    rows = session.exec(select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment_id,
+                                                       AssessmentAnswer.phase == _phase(phase),
+                                                       AssessmentAnswer.item_code.in_(codes))).all()
+    for row in rows:
+        row.value, row.answered_by, row.answered_at = None, actor, _now()
+        session.add(row)
+
+
 def store_rescored(session: Session, assessment_id: int, phase: str, result: ScoreResult, actor: str) -> None:
     """Store a phase's result again under another index-set version (the rescoring use-case's write)."""
     _store_score(session, assessment_id, _phase(phase), result, actor)

@@ -28,6 +28,9 @@ class IndexSetVersion(SQLModel, table=True):
     content: str = Field(sa_column=Column(Text, nullable=False))
     source: str = Field(default="", max_length=500)  # file name it was imported from
     imported_by: str = Field(default="", max_length=200)
+    # Stored by a campaign launch to keep a shipped set's content resolvable (not an import): a
+    # newer shipped file, not this pin, is what "the latest 4725" means for the next campaign.
+    pinned: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     imported_at: datetime | None = _ts(nullable=False)
 
 

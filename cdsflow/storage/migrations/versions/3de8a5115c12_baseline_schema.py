@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: c8b56866ace9
+Revision ID: 3de8a5115c12
 Revises: 
-Create Date: 2026-12-06 21:19:08.608314
+Create Date: 2026-12-06 21:27:53.874049
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'c8b56866ace9'
+revision = '3de8a5115c12'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -28,6 +28,7 @@ def upgrade() -> None:
     sa.Column('content', sa.Text(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('imported_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('pinned', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('imported_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
