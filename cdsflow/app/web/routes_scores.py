@@ -131,7 +131,8 @@ def evidence_delete(request: Request, evidence_id: int, confirm: str = Form(""),
 
 class AnswersIn(BaseModel):
     phase: str = "self"
-    answers: dict[str, str | int | float | bool | None]
+    # An answer, or {value, points} when the assessor gives points other than the tier's.
+    answers: dict[str, str | int | float | bool | dict[str, str | int | float | None] | None]
     # The revision the answers were read at (`revision` of GET …/scores): a save that changes an item
     # somebody saved since is refused (409) naming who and when; omitted, the save wins.
     base_revision: int | None = None
