@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, insert, select, update
 
+from cdsflow.calendars.submission import return_refusal as calendar_return_refusal
 from cdsflow.calendars.submission import submission_refusal as calendar_submission_refusal
 from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate, TransitionRefused
 from cdsflow.kernel.stages import Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.services import authorization, deadlines, sends
+from cdsflow.services.returns import RETURN_TRIGGER
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CommitteeMember, Unit
 from cdsflow.workflow import events, rulebook
@@ -140,6 +142,7 @@ def transition(
     override_reason: str = "",
     expected_version: int | None = None,
     now: datetime | None = None,
+    grant_extra_send: bool = False,
 ) -> Stage:
     """Move one assessment one step; refused with every reason (the rulebook's, through the
     machine's guard), or stored with its history line.
@@ -163,7 +166,10 @@ def transition(
         override = clean_text(override_reason, field="lý do công nhận", allow_newlines=True)
     except TextError as err:
         raise InvalidInput(str(err)) from None
-    ctx = _step_facts(uow, a, trigger, actor, now, reason=reason, notes=notes, override=override)
+    ctx = _step_facts(uow, a, trigger, actor, now, reason=reason, notes=notes, override=override,
+                      extra_send=grant_extra_send)
+    # The grant is recorded only where it was needed (the return would otherwise leave no send).
+    granted = trigger == RETURN_TRIGGER and grant_extra_send and ctx.return_refusal is not None
     # An override counts only where it was needed (the review incomplete), so "which score counts"
     # reads the same from the history (results.py) as from the scores (overview.py).
     override_used = override if trigger == "recognise" and ctx.external_unscored != () else ""
@@ -178,7 +184,7 @@ def transition(
     event_id = session.execute(insert(AssessmentEvent).returning(AssessmentEvent.id).values(
         assessment_id=a.id, at=now, actor=actor.name, actor_unit_id=actor.unit_id, trigger=trigger,
         from_state=source, to_state=dest.value, reason=reason or override_used,
-        details=_details(notes, override_used),
+        details=_details(notes, override_used, granted),
     )).scalar_one()
     events.publish(session, events.AssessmentMoved(
         assessment_id=a.id, campaign_id=a.campaign_id, school_id=a.school_id, trigger=trigger,
@@ -190,13 +196,16 @@ def transition(
 
 
 def _step_facts(uow: UnitOfWork, a: Assessment, trigger: str, actor: ActorRef, now: datetime, *,
-                reason: str = "", notes: dict[str, str] | None = None, override: str = "") -> TransitionContext:
+                reason: str = "", notes: dict[str, str] | None = None, override: str = "",
+                extra_send: bool = False) -> TransitionContext:
     """What the step's rules look at: the same facts for the step itself and for its preview."""
     ctx = authorization.school_facts(uow.session, a, actor, now=now, with_committee=True)
     ctx.reason, ctx.criteria_notes = reason, notes or {}
     if trigger == "submit_proposal":
         ctx.proposal_gaps = proposal_gaps(uow, a)
         ctx.submission_refusal = submission_refusal(uow, a, now)
+    elif trigger == RETURN_TRIGGER:
+        ctx.return_refusal, ctx.extra_send = return_refusal(uow, a, now), extra_send
     elif trigger == "recognise":
         ctx.external_unscored = authorization.external_unscored(uow.session, a)
         ctx.override_reason = override
@@ -218,8 +227,10 @@ def step_refusals(uow: UnitOfWork, assessment_id: int, trigger: str, actor: Acto
     return rulebook.refusals(trigger, ctx)
 
 
-def _details(notes: dict[str, str], override: str) -> dict | None:
+def _details(notes: dict[str, str], override: str, extra_send: bool = False) -> dict | None:
     details: dict = {}
+    if extra_send:
+        details["extra_send"] = True
     if notes:
         details["criteria"] = notes
     if override:
@@ -242,11 +253,31 @@ def proposal_gaps(uow: UnitOfWork, a: Assessment) -> list[str]:
     return scoring_gaps(uow.session, a.id)
 
 
-def submission_refusal(uow: UnitOfWork, a: Assessment, now: datetime) -> str | None:
-    """The calendar's submission window and cap for the proposal, if it sets one (Bắc Giang: 3 sends),
-    with the returned file's own window (FORMAT.md "Resubmission after a return")."""
+def return_refusal(uow: UnitOfWork, a: Assessment, now: datetime) -> str | None:
+    """Why the school could not send again if its file were returned at `now` (None: it could)."""
     policy = deadlines.proposal_policy(uow.session, a.campaign_id)
     if policy is None:
+        return None
+    return calendar_return_refusal(policy, now, sends.sends_against_cap(uow.session, a))
+
+
+def extra_send_granted(uow: UnitOfWork, a: Assessment) -> bool:
+    """The file is back with the school after a return that came with one more send granted by the
+    officer, and it has not sent since (the last change of stage is that return)."""
+    if a.state != Stage.SELF_ASSESSMENT.value:
+        return False
+    event = uow.session.execute(select(AssessmentEvent).where(
+        AssessmentEvent.assessment_id == a.id, AssessmentEvent.from_state != AssessmentEvent.to_state)
+        .order_by(AssessmentEvent.id.desc())).scalars().first()
+    return bool(event is not None and event.trigger == RETURN_TRIGGER and (event.details or {}).get("extra_send"))
+
+
+def submission_refusal(uow: UnitOfWork, a: Assessment, now: datetime) -> str | None:
+    """The calendar's submission window and cap for the proposal, if it sets one (Bắc Giang: 3 sends),
+    with the returned file's own window (FORMAT.md "Resubmission after a return"), and the one send
+    an officer granted with a return that would otherwise have left none."""
+    policy = deadlines.proposal_policy(uow.session, a.campaign_id)
+    if policy is None or extra_send_granted(uow, a):
         return None
     return calendar_submission_refusal(policy, now, sends.sends_against_cap(uow.session, a),
                                        returned_at=deadlines.pending_return(uow.session, a))
