@@ -131,6 +131,7 @@ def _score_row(a_id: int, phase: str, r: ScoreResult, actor: str, at: datetime) 
         group1_total=float(g1.total) if g1 else None, group1_level=g1.level if g1 else None,
         group2_total=float(g2.total) if g2 else None, group2_level=g2.level if g2 else None,
         total=float(r.total), overall_level=r.overall_level, complete=r.complete, mandatory_met=met,
+        unconfirmed=any(s.answered and s.unconfirmed for s in r.items.values()),
         item_points=r.item_points(), summary=r.summary(), scored_by=actor, scored_at=at,
     )
 

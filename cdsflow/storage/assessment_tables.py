@@ -69,6 +69,8 @@ class AssessmentScore(SQLModel, table=True):
     overall_level: int | None = None
     complete: bool = False
     mandatory_met: bool | None = None  # None while a mandatory condition is unanswered
+    # Points stand on a tier the index set marks unconfirmed: lists mark "bậc điểm chưa xác nhận".
+    unconfirmed: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     item_points: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     scored_by: str = Field(default="", max_length=200)

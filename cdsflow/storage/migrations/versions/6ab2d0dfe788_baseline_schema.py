@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 3de8a5115c12
+Revision ID: 6ab2d0dfe788
 Revises: 
-Create Date: 2026-12-06 21:27:53.874049
+Create Date: 2026-12-06 21:35:32.302672
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '3de8a5115c12'
+revision = '6ab2d0dfe788'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -415,6 +415,7 @@ def upgrade() -> None:
     sa.Column('ext2', sa.Float(), nullable=True),
     sa.Column('ext2_level', sa.Integer(), nullable=True),
     sa.Column('review_counts', sa.Boolean(), nullable=False),
+    sa.Column('unconfirmed', sa.Boolean(), nullable=False),
     sa.Column('level1', sa.Integer(), nullable=True),
     sa.Column('level2', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
@@ -443,6 +444,7 @@ def upgrade() -> None:
     sa.Column('overall_level', sa.Integer(), nullable=True),
     sa.Column('complete', sa.Boolean(), nullable=False),
     sa.Column('mandatory_met', sa.Boolean(), nullable=True),
+    sa.Column('unconfirmed', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('item_points', sa.JSON(), nullable=False),
     sa.Column('summary', sa.JSON(), nullable=False),
     sa.Column('scored_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
