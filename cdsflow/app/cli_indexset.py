@@ -129,7 +129,7 @@ def print_result(s: IndexSet, r: ScoreResult) -> None:
                 if sc.answered and sc.points < sc.ceiling and not sc.unconfirmed:
                     answer += f" (cho {_n(sc.points)}/{_n(sc.ceiling)})"
                 if sc.answered and sc.unconfirmed:
-                    answer += f" [yellow]({UNCONFIRMED}; bậc gợi ý {_n(sc.advised)})[/]"
+                    answer += f" (cho {_n(sc.points)}/{_n(sc.ceiling)}) [yellow]({UNCONFIRMED}; bậc gợi ý {_n(sc.advised)})[/]"
                 label = i.label + (" [bắt buộc]" if i.mandatory else "") + (" (?)" if i.uncertain else "")
                 indent = "  " if c.has_sub_items else ""
                 table.add_row(indent + i.code, indent + label, answer, _n(sc.points) if sc.answered else "—",

@@ -98,7 +98,9 @@ def test_xlsx_form_round_trip(cli, tmp_path):
     wb.save(form)
     r = cli("score", "show", "4725", form)
     assert r.exit_code == 0, r.output
+    # 45 falls in the unconfirmed [40, ) tier: it advises 10, the item's maximum (10) caps
     assert "Nhóm 1: 8/100" in r.output and "Nhóm 2: 10/100" in r.output and "cho 8/10" in r.output
+    assert "bậc điểm chưa xác nhận" in r.output
 
 
 def test_bad_answer_is_named_in_vietnamese(cli, tmp_path):
