@@ -47,7 +47,7 @@
       out.groups.forEach(function (g) {
         text("[data-group-total='" + g.code + "']", fmt(g.total));
         text("[data-group-level='" + g.code + "']",
-             g.level ? "Mức " + g.level + (g.level_name ? " (" + g.level_name + ")" : "") : "chưa đạt mức");
+             g.level ? "Mức " + g.level + (g.level_name ? " (" + g.level_name + ")" : "") : (g.level_name || "chưa đạt mức"));
       });
       text("#unscored", out.unscored.length);
       var answered = document.getElementById("answered");
