@@ -119,3 +119,11 @@ def test_a_failed_mandatory_criterion_is_chua_dat_and_the_to_trinh_proposes_per_
     with pytest.raises(InvalidInput, match=r"nhóm tiêu chí 1.*1\.2 chưa đạt"):
         papers.generate(sqlite_engine, "to_trinh", school_code="P1S1", issued_on=date(2024, 11, 5),
                         data={"requested_level": {"1": 2}}, on_existing="replace", reason="thử")
+
+
+def test_a_failed_mandatory_criterion_reads_chua_dat_on_the_scoring_page(world):
+    head, r = post_form(world, {"item:1.2": "khong", "item:1.3.1": "co"})
+    assert r.status_code == 303, r.text
+    page = head.get(r.headers["location"]).text
+    bar = page.split('data-group-level="1">')[1].split("</span>")[0]
+    assert bar == "Chưa đạt (điều kiện bắt buộc 1.2 chưa đạt)"
