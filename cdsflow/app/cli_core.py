@@ -218,8 +218,9 @@ def assessment_history(ref: str = typer.Argument(..., help=REF_HELP), campaign: 
         lines = assessment_svc.history(u, assessment_svc.find_assessment(u, ref, campaign).id)
     table = Table("Thời điểm", "Người thực hiện", "Từ", "Đến", "Nội dung")
     for e in lines:
+        notes = "".join(f"\n{k}: {v}" for k, v in ((e.details or {}).get("criteria") or {}).items())
         table.add_row(local(e.at), e.actor, Stage(e.from_state).label if e.from_state else "", Stage(e.to_state).label,
-                      history_text(e.trigger, e.reason) + "".join(f"\n{k}: {v}" for k, v in ((e.details or {}).get("criteria") or {}).items()))
+                      history_text(e.trigger, e.reason) + notes)
     console.print(table)
 
 

@@ -21,6 +21,7 @@ from cdsflow.calendars.timeutil import TZ
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.signature import SignatureSpec, authority_title, signature_context
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.workflow.bodies import team_role_problems
 from cdsflow.workflow.document_types import document_types
 
 VN_TZ = TZ  # the one home of Vietnam's zone: calendars/timeutil.py
@@ -599,7 +600,6 @@ BUILDERS = {
 }
 # The authority's own papers, built in their own module (which imports this one, hence at the end).
 from cdsflow.documents import contexts_plan as _plan  # noqa: E402
-from cdsflow.workflow.bodies import team_role_problems
 
 BUILDERS |= {"ke_hoach_authority": _plan.ke_hoach_authority, "cong_van_trien_khai": _plan.cong_van_trien_khai}
 

@@ -170,6 +170,8 @@ def transition(
                       extra_send=grant_extra_send)
     # The grant is recorded only where it was needed (the return would otherwise leave no send).
     granted = trigger == RETURN_TRIGGER and grant_extra_send and ctx.return_refusal is not None
+    if granted:  # visible wherever the history is read, not only in its details
+        reason = f"{reason} (cán bộ cho phép gửi thêm một lần)"
     # An override counts only where it was needed (the review incomplete), so "which score counts"
     # reads the same from the history (results.py) as from the scores (overview.py).
     override_used = override if trigger == "recognise" and ctx.external_unscored != () else ""

@@ -132,7 +132,8 @@ def apply_rescore(session: Session, campaign_id: int, target: IndexSet, *, actor
         assert a is not None
         session.add(AssessmentEvent(
             assessment_id=aid, at=now, actor=actor, trigger=RESCORE_TRIGGER, from_state=a.state, to_state=a.state,
-            reason=reason, details={"index_set_from": before_hash, "index_set_to": target.content_hash,
+            reason=f"Chấm lại theo bộ chỉ số {target.code}, phiên bản {target.identity}: {reason}",
+            details={"index_set_from": before_hash, "index_set_to": target.content_hash,
                                     "version_to": target.identity, "cleared": cleared.get(aid, {})}))
     session.commit()
     return [line for line, _ in plan if line.changes]

@@ -154,7 +154,8 @@ def test_missing_file_and_wrong_extension(tmp_path):
 def test_numeric_code_must_be_quoted():
     with pytest.raises(IndexSetError) as err:
         load_yaml_text("code: '1'\nversion: '1'\ntitle: t\nlevels: {bands: [{level: 1, name: a, range: '[0, 10]'}]}\n"
-                       "groups: [{code: 1.5, name: n, max_points: 10, criteria: [{code: a, label: b, answer: points, max_points: 10}]}]\n",
+                       "groups: [{code: 1.5, name: n, max_points: 10, "
+                       "criteria: [{code: a, label: b, answer: points, max_points: 10}]}]\n",
                        "so.yaml")
     assert any("dấu nháy" in d for d in err.value.details)
 

@@ -232,7 +232,7 @@ def test_improving_an_answer_never_lowers_a_total(answers, data):
     code = data.draw(st.sampled_from(answered))
     improved = {**answers, code: _better(S.items[code], answers[code], data)}
     before, after = score(S, answers), score(S, improved)
-    for b, a in zip(before.groups, after.groups):
+    for b, a in zip(before.groups, after.groups, strict=True):
         assert a.total >= b.total
         assert (a.level or 0) >= (b.level or 0)
 
