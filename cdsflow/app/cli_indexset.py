@@ -80,6 +80,10 @@ def print_index_set(s: IndexSet) -> None:
     console.print(f"Quyết định {s.decision_number or '—'} ngày {s.decision_date or '—'}; phiên bản {s.version}; {state}",
                   highlight=False)
     console.print(f"Mã băm nội dung: {s.content_hash}", highlight=False)
+    for change in s.changelog:
+        console.print(f"Thay đổi {change.date} (thay cho nội dung {change.replaces}): {change.summary}", highlight=False)
+        for item in change.items:
+            console.print(f"  - mục {item.code}: trước đây {item.before}; nay {item.after}", highlight=False)
     bands = "; ".join(f"Mức {b.level} ({b.name}): {b.range.text if b.range else 'chưa rõ'}" for b in s.levels)
     scope = "từng nhóm" if s.level_scope.value == "per_group" else "tổng điểm"
     console.print(f"Xếp mức theo {scope}: {bands}", highlight=False)
@@ -115,7 +119,7 @@ def _tier_texts(item: Any) -> list[str]:
 
 
 def print_result(s: IndexSet, r: ScoreResult) -> None:
-    table = Table(title=f"Kết quả chấm theo Bộ chỉ số {s.code} (phiên bản {s.version})")
+    table = Table(title=f"Kết quả chấm theo Bộ chỉ số {s.code} (phiên bản {s.identity})")
     for col, just in (("Mã", "left"), ("Nội dung", "left"), ("Trả lời", "left"), ("Điểm", "right"), ("Tối đa", "right")):
         table.add_column(col, justify=just, overflow="fold")
     for g in s.groups:

@@ -127,3 +127,13 @@ def test_a_failed_mandatory_criterion_reads_chua_dat_on_the_scoring_page(world):
     page = head.get(r.headers["location"]).text
     bar = page.split('data-group-level="1">')[1].split("</span>")[0]
     assert bar == "Chưa đạt (điều kiện bắt buộc 1.2 chưa đạt)"
+
+
+def test_the_officers_list_marks_points_on_an_unconfirmed_tier(world):
+    officer = world.client("officer")
+    assert "bậc điểm chưa xác nhận" not in officer.get(f"/campaigns/{world.campaign_id}/schools").text
+    _, r = post_form(world, {"item:1.6.1": "10", "pts:1.6.1": "5"})
+    assert r.status_code == 303, r.text
+    page = officer.get(f"/campaigns/{world.campaign_id}/schools").text
+    row = next(x for x in page.split("<tr") if f"/assessments/{world.p1s1}\"" in x)
+    assert '<span class="unconfirmed">bậc điểm chưa xác nhận</span>' in row
