@@ -7,12 +7,15 @@ from __future__ import annotations
 import io
 import re
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from docx import Document
 from sqlmodel import select
 
+from cdsflow.assessment.loader import load_index_set_file
+from cdsflow.assessment.xlsx import write_answer_workbook
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.stages import Stage
 from cdsflow.services import papers
@@ -137,3 +140,17 @@ def test_the_officers_list_marks_points_on_an_unconfirmed_tier(world):
     page = officer.get(f"/campaigns/{world.campaign_id}/schools").text
     row = next(x for x in page.split("<tr") if f"/assessments/{world.p1s1}\"" in x)
     assert '<span class="unconfirmed">bậc điểm chưa xác nhận</span>' in row
+
+
+def test_an_answer_sheet_made_from_the_earlier_form_is_refused_on_upload(world, tmp_path):
+    old = load_index_set_file(Path(__file__).parents[1] / "e2e" / "fixtures_4725_before_1_6_1_rate.yaml")
+    path = write_answer_workbook(tmp_path / "phieu-cu.xlsx", old, {"1.6.1": 5, "1.6.2": 45})
+    head = world.client("head")
+    head.headers.pop("X-CSRF-Token")
+    r = head.post(f"/assessments/{world.p1s1}/answer-sheet",
+                  data={"csrf_token": csrf(head, f"/assessments/{world.p1s1}"), "phase": "self"},
+                  files={"file": ("phieu-cu.xlsx", path.read_bytes(),
+                                  "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")})
+    assert r.status_code == 422
+    assert "mục 1.6.1 đã đổi nghĩa" in r.text and "điểm do người đánh giá cho" in r.text
+    assert stored(world) == ({}, None)
