@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sqlalchemy import insert, select  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
-from cdsflow.assessment.loader import shipped_index_sets  # noqa: E402
+from cdsflow.assessment.files import shipped_index_sets  # noqa: E402
 from cdsflow.assessment.model import AnswerKind  # noqa: E402
 from cdsflow.assessment.scoring import score  # noqa: E402
 from cdsflow.services.scoring import _score_row, score_many  # noqa: E402

@@ -262,6 +262,8 @@ def assessment_return(
     ref: str = typer.Argument(..., help=REF_HELP),
     reason: str = typer.Option(..., "--reason", help="Lý do yêu cầu bổ sung"),
     criterion: list[str] = typer.Option([], "--criterion", help="MÃ=ghi chú, ví dụ 1.3=Thiếu minh chứng"),
+    grant_extra_send: bool = typer.Option(False, "--grant-extra-send",
+                                          help="Cho phép trường gửi thêm một lần khi đã hết lượt gửi (ghi vào lịch sử)"),
     by: str = typer.Option(..., "--by"),
     unit: str = typer.Option(None, "--unit"),
     campaign: int = typer.Option(None, "--campaign"),
@@ -278,7 +280,8 @@ def assessment_return(
         aid = assessment_svc.find_assessment(u, ref, campaign).id
         actor = _actor(u, aid, "return_for_supplement", by, unit)
         new = assessment_svc.transition(u, aid, "return_for_supplement", actor, reason=reason,
-                                        criteria_notes=notes, expected_version=version)
+                                        criteria_notes=notes, expected_version=version,
+                                        grant_extra_send=grant_extra_send)
     console.print(f"Hồ sơ số {aid}: {new.label} (đã trả lại để bổ sung)")
 
 

@@ -5,6 +5,7 @@ Only translation: reading options, calling the services, printing.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -20,10 +21,18 @@ from cdsflow.app.console import console, fail
 from cdsflow.assessment.answer_forms import read_answers, write_answer_form
 from cdsflow.assessment.files import load_index_set_file
 from cdsflow.assessment.model import IndexSet
-from cdsflow.assessment.scoring import ScoreResult, score
+from cdsflow.assessment.scoring import UNCONFIRMED, ScoreResult, score
+from cdsflow.assessment.versions import changes_since, diff_index_sets
 from cdsflow.assessment.xlsx import write_index_set_workbook
 from cdsflow.kernel.errors import CdsError, InvalidInput
-from cdsflow.services.indexsets import import_index_set, index_set_for_assessment, list_index_sets, resolve_index_set
+from cdsflow.services import rescoring
+from cdsflow.services.indexsets import (
+    import_index_set,
+    index_set_by_hash,
+    index_set_for_assessment,
+    list_index_sets,
+    resolve_index_set,
+)
 from cdsflow.services.scoring import (
     add_evidence,
     compare_assessment,
@@ -81,6 +90,10 @@ def print_index_set(s: IndexSet) -> None:
     console.print(f"Quyết định {s.decision_number or '—'} ngày {s.decision_date or '—'}; phiên bản {s.version}; {state}",
                   highlight=False)
     console.print(f"Mã băm nội dung: {s.content_hash}", highlight=False)
+    for change in s.changelog:
+        console.print(f"Thay đổi {change.date} (thay cho nội dung {change.replaces}): {change.summary}", highlight=False)
+        for item in change.items:
+            console.print(f"  - mục {item.code}: trước đây {item.before}; nay {item.after}", highlight=False)
     bands = "; ".join(f"Mức {b.level} ({b.name}): {b.range.text if b.range else 'chưa rõ'}" for b in s.levels)
     scope = "từng nhóm" if s.level_scope.value == "per_group" else "tổng điểm"
     console.print(f"Xếp mức theo {scope}: {bands}", highlight=False)
@@ -116,7 +129,7 @@ def _tier_texts(item: Any) -> list[str]:
 
 
 def print_result(s: IndexSet, r: ScoreResult) -> None:
-    table = Table(title=f"Kết quả chấm theo Bộ chỉ số {s.code} (phiên bản {s.version})")
+    table = Table(title=f"Kết quả chấm theo Bộ chỉ số {s.code} (phiên bản {s.identity})")
     for col, just in (("Mã", "left"), ("Nội dung", "left"), ("Trả lời", "left"), ("Điểm", "right"), ("Tối đa", "right")):
         table.add_column(col, justify=just, overflow="fold")
     for g in s.groups:
@@ -127,14 +140,16 @@ def print_result(s: IndexSet, r: ScoreResult) -> None:
             for i in c.items:
                 sc = r.items[i.code]
                 answer = sc.tier if sc.answered else "[red]chưa chấm[/]"
-                if sc.answered and sc.points < sc.ceiling:
+                if sc.answered and sc.points < sc.ceiling and not sc.unconfirmed:
                     answer += f" (cho {_n(sc.points)}/{_n(sc.ceiling)})"
+                if sc.answered and sc.unconfirmed:
+                    answer += f" (cho {_n(sc.points)}/{_n(sc.ceiling)}) [yellow]({UNCONFIRMED}; bậc gợi ý {_n(sc.advised)})[/]"
                 label = i.label + (" [bắt buộc]" if i.mandatory else "") + (" (?)" if i.uncertain else "")
                 indent = "  " if c.has_sub_items else ""
                 table.add_row(indent + i.code, indent + label, answer, _n(sc.points) if sc.answered else "—",
                               _n(i.max_points))
         gs = next(x for x in r.groups if x.code == g.code)
-        level = f"Mức {gs.level}: {gs.level_name}" if gs.level else ""
+        level = f"Mức {gs.level}: {gs.level_name}" if gs.level else gs.level_name
         table.add_row("", f"[bold]Nhóm {g.code}: {g.name}[/]", level, f"[bold]{_n(gs.total)}[/]", _n(gs.max_points),
                       end_section=True)
     console.print(table)
@@ -142,6 +157,8 @@ def print_result(s: IndexSet, r: ScoreResult) -> None:
         if gs.level:
             console.print(f"Nhóm {gs.code}: {_n(gs.total)}/{_n(gs.max_points)} điểm — Mức {gs.level} ({gs.level_name})",
                           highlight=False)
+        elif gs.level_name:
+            console.print(f"Nhóm {gs.code}: {_n(gs.total)}/{_n(gs.max_points)} điểm — {gs.level_name}", highlight=False)
     if r.total_level:
         console.print(f"Tổng điểm {_n(r.total)} — Mức {r.total_level}", highlight=False)
     elif r.overall_level:
@@ -419,3 +436,77 @@ def _actor_for(session: Any, by: str, unit: str | None) -> Any:
     if not unit:
         return by
     return ActorRef(by, unit_id_by_code(session, unit.strip()))
+
+
+# ---------------------------------------------------------------- versions: diff and rescore
+
+
+def _resolve_any(ref: str) -> IndexSet:
+    """A code, a file, or a content hash (the version a campaign was launched with)."""
+    if re.fullmatch(r"[0-9a-f]{64}", ref.strip().lower()):
+        with _session() as session:
+            return index_set_by_hash(session, ref.strip().lower())
+    return _resolve(ref)
+
+
+def print_diff(old: IndexSet, new: IndexSet) -> int:
+    console.print(f"Bộ chỉ số {old.code}: phiên bản {old.identity} → {new.identity}", highlight=False)
+    diffs = diff_index_sets(old, new)
+    if not diffs:
+        console.print("Không mục nào đổi loại trả lời, bậc điểm hay điểm tối đa.", highlight=False)
+    table = Table(title="Các mục đổi nghĩa")
+    for col in ("Mã", "Thay đổi", "Trước đây", "Nay"):
+        table.add_column(col, overflow="fold")
+    for d in diffs:
+        table.add_row(d.code, d.what, d.before or "—", d.after or "—")
+    if diffs:
+        console.print(table)
+    for code, change in changes_since(new, old.content_hash).items():
+        console.print(f"Cách ghi mục {code} theo phiên bản mới: {change.write}", highlight=False)
+    return len(diffs)
+
+
+def _levels(groups: tuple[tuple[Any, int | None], ...]) -> str:
+    return "; ".join(f"{_n(p)} điểm, " + (f"mức {lv}" if lv else "chưa đạt mức") for p, lv in groups) or "—"
+
+
+@indexset_app.command("diff")
+@_guard
+def diff_cmd(
+    old: str = typer.Argument(..., help="Phiên bản cũ: mã, tệp .yaml/.xlsx, hoặc mã băm nội dung"),
+    new: str = typer.Argument(..., help="Phiên bản mới: mã, tệp .yaml/.xlsx, hoặc mã băm nội dung"),
+) -> None:
+    """Các mục đổi loại trả lời, bậc điểm hoặc điểm tối đa giữa hai phiên bản."""
+    a, b = _resolve_any(old), _resolve_any(new)
+    if a.code != b.code:
+        raise InvalidInput(f"Hai bộ chỉ số khác nhau ({a.code} và {b.code}): chỉ so được hai phiên bản của một bộ")
+    print_diff(a, b)
+
+
+@score_app.command("rescore")
+@_guard
+def rescore_cmd(
+    campaign: int = typer.Option(..., "--campaign", help="Số đợt đánh giá"),
+    to: str = typer.Option(..., "--to", help="Phiên bản mới: mã (bản mới nhất), tệp .yaml/.xlsx, hoặc mã băm"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Chỉ liệt kê trường đổi điểm hoặc mức, không lưu gì"),
+    by: str = typer.Option("", "--by", help="Cán bộ thực hiện (bắt buộc khi lưu)"),
+    reason: str = typer.Option("", "--reason", help="Lý do chấm lại (ghi vào lịch sử hồ sơ)"),
+) -> None:
+    """Chấm lại các kết quả đã lưu của một đợt theo phiên bản bộ chỉ số khác (xem trước bằng --dry-run)."""
+    target = _resolve_any(to)
+    with _session() as session:
+        lines = (rescoring.rescore_plan(session, campaign, target) if dry_run
+                 else rescoring.apply_rescore(session, campaign, target, actor=by, reason=reason))
+    table = Table(title=f"Đợt {campaign}: kết quả đổi theo phiên bản {target.identity}"
+                  + (" (xem trước, chưa lưu)" if dry_run else " (đã lưu)"))
+    for col in ("Hồ sơ", "Trường", "Giai đoạn", "Đang lưu", "Theo phiên bản mới"):
+        table.add_column(col, overflow="fold")
+    for line in lines:
+        after = f"[red]{line.problem}[/]" if line.problem else _levels(line.after)
+        if line.note:
+            after += f"\n[yellow]{line.note}[/]"
+        table.add_row(str(line.assessment_id), line.school, line.phase, _levels(line.before), after)
+    if not lines:
+        console.print("Không trường nào đổi điểm hay mức.", highlight=False)
+    else:
+        console.print(table)

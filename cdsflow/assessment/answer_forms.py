@@ -5,8 +5,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from cdsflow.assessment.model import IndexSet
-from cdsflow.assessment.xlsx import answer_hint, read_answer_workbook, write_answer_workbook
+from cdsflow.assessment.model import IndexSet, answer_hint
+from cdsflow.assessment.versions import check_answer_version
+from cdsflow.assessment.xlsx import read_answer_workbook, write_answer_workbook
 from cdsflow.kernel import safeyaml
 from cdsflow.kernel.errors import InvalidInput
 
@@ -20,11 +21,14 @@ def answer_form_yaml(index_set: IndexSet) -> str:
         '# Cho điểm thấp hơn mức tối đa của bậc: "1.4": {value: 25, points: 4}',
         f'index_set: "{index_set.code}"',
         f'version: "{index_set.version}"',
+        f'digest: "{index_set.digest}"  # mã băm nội dung: phiếu làm từ phiên bản khác bị kiểm tra từng mục đổi nghĩa',
         "answers:",
     ]
     for code, item in index_set.items.items():
         lines.append(f"  # {code} {item.label}")
         lines.append(f"  #   {answer_hint(item)}" + ("  [chưa chắc chắn]" if item.uncertain else ""))
+        if item.note:
+            lines.append(f"  #   Ghi chú: {item.note}")
         lines.append(f"  {json.dumps(code)}: null")
     return "\n".join(lines) + "\n"
 
@@ -69,4 +73,7 @@ def read_answers(path: str | Path, index_set: IndexSet | None = None) -> tuple[s
             raise InvalidInput(f"Tệp trả lời {path.name}: mã {k} phải viết trong dấu nháy (\"{k}\")")
         if v is not None and v != "":
             out[str(k)] = v
+    if index_set is not None and (code is None or str(code) == index_set.code):
+        digest = data.get("digest")
+        check_answer_version(index_set, str(digest) if digest is not None else None, out, path.name)
     return (str(code) if code is not None else None), out

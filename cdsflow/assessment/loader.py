@@ -19,6 +19,7 @@ import yaml
 
 from cdsflow.assessment.model import (
     AnswerKind,
+    Change,
     Choice,
     Criterion,
     FailedMandatory,
@@ -26,6 +27,7 @@ from cdsflow.assessment.model import (
     IndexSet,
     Interval,
     Item,
+    ItemChange,
     LevelBand,
     LevelScope,
     OverallLevel,
@@ -44,11 +46,14 @@ _HUNDRED = Decimal(100)
 _ZERO = Decimal(0)
 
 _TOP_KEYS = {"code", "version", "title", "provisional", "decision", "applies_to", "covers", "note", "levels", "policy",
-             "groups"}
+             "groups", "changelog"}
 _UNIT_KINDS = ("school", "bureau", "department")
 _LEVELS = ("mam_non", "tieu_hoc", "thcs", "thpt", "pho_thong_nhieu_cap", "gdtx")
-_GROUP_KEYS = {"code", "name", "max_points", "criteria", "uncertain", "note", "sources"}
-_LEAF_KEYS = {"code", "label", "max_points", "answer", "tiers", "choices", "mandatory", "uncertain", "note", "sources"}
+# `note` is for the people who score (shown on the scoring page and the forms); `source` says where a
+# figure came from, for maintainers, and is never shown to schools.
+_GROUP_KEYS = {"code", "name", "max_points", "criteria", "uncertain", "note", "source", "sources"}
+_LEAF_KEYS = {"code", "label", "max_points", "answer", "tiers", "choices", "mandatory", "uncertain", "note", "source",
+              "sources"}
 _CRIT_KEYS = _LEAF_KEYS | {"items", "evidence", "evidence_required", "evidence_note"}
 
 
@@ -250,7 +255,7 @@ def _parse_tiers(raw: Any, kind: AnswerKind, max_points: Decimal | None, p: _Pro
         for problem in check_cover([t.range for t in tiers], _ZERO, high):
             p.add(where, f"bậc điểm: {problem}")
         ordered = sorted(tiers, key=lambda t: _start(t.range))
-        for a, b in zip(ordered, ordered[1:]):
+        for a, b in zip(ordered, ordered[1:], strict=False):
             if b.points < a.points:
                 p.add(where, f"bậc {b.range} cho ít điểm hơn bậc thấp hơn {a.range}: điểm không được giảm khi kết quả tốt hơn")
     return tuple(tiers)
@@ -317,7 +322,20 @@ def _parse_leaf(raw: dict[str, Any], group: str, criterion: str, p: _Problems, w
         mandatory=mandatory,
         uncertain=_bool(raw.get("uncertain"), p, where, "uncertain"),
         note=_text(raw.get("note"), p, where, "ghi chú", required=False),
+        source=_text(raw.get("source"), p, where, "nguồn (source)", required=False),
     )
+
+
+def _parse_evidence(raw: dict, p: _Problems, where: str) -> tuple[tuple[str, ...], bool]:
+    evidence_raw = raw.get("evidence") or []
+    if not isinstance(evidence_raw, list):
+        p.add(where, "evidence phải là danh sách")
+        evidence_raw = []
+    evidence = tuple(_text(e, p, where, "minh chứng") for e in evidence_raw)
+    evidence_required = _bool(raw.get("evidence_required"), p, where, "evidence_required")
+    if evidence_required and not evidence:
+        p.add(where, "evidence_required: true nhưng không nêu minh chứng cần có (evidence)")
+    return evidence, evidence_required
 
 
 def _parse_criterion(raw: Any, group: str, seen: set[str], p: _Problems, fname: str) -> Criterion | None:
@@ -329,15 +347,7 @@ def _parse_criterion(raw: Any, group: str, seen: set[str], p: _Problems, fname: 
         return None
     where = f"{fname}: tiêu chí {code}"
     _unknown_keys(raw, _CRIT_KEYS, p, where)
-    evidence_raw = raw.get("evidence") or []
-    if not isinstance(evidence_raw, list):
-        p.add(where, "evidence phải là danh sách")
-        evidence_raw = []
-    evidence = tuple(_text(e, p, where, "minh chứng") for e in evidence_raw)
-    evidence_required = _bool(raw.get("evidence_required"), p, where, "evidence_required")
-    if evidence_required and not evidence:
-        p.add(where, "evidence_required: true nhưng không nêu minh chứng cần có (evidence)")
-    sub = raw.get("items")
+    evidence, evidence_required = _parse_evidence(raw, p, where)
     note = _text(raw.get("note"), p, where, "ghi chú", required=False)
     extra_note = _text(raw.get("evidence_note"), p, where, "ghi chú minh chứng", required=False)
     if extra_note:
@@ -349,13 +359,22 @@ def _parse_criterion(raw: Any, group: str, seen: set[str], p: _Problems, fname: 
         evidence_required=evidence_required,
         uncertain=_bool(raw.get("uncertain"), p, where, "uncertain"),
         note=note,
+        source=_text(raw.get("source"), p, where, "nguồn (source)", required=False),
     )
-    if sub is None:
+    if raw.get("items") is None:
         item = _parse_leaf(raw, group, code, p, where)
         if item is None:
             return None
         return Criterion(max_points=item.max_points, items=(item,), has_sub_items=False, mandatory=item.mandatory,
                          **{**common, "label": item.label, "note": note})
+    return _parse_parent(raw, group, code, common, seen, p, fname)
+
+
+def _parse_parent(raw: dict, group: str, code: str, common: dict, seen: set[str], p: _Problems,
+                  fname: str) -> Criterion | None:
+    """A criterion scored through its sub-items (1.3 → 1.3.1 … 1.3.5)."""
+    where = f"{fname}: tiêu chí {code}"
+    sub = raw.get("items")
     for key in ("answer", "tiers", "choices", "mandatory"):
         if raw.get(key) is not None:
             p.add(where, f"tiêu chí có mục con (items) không được có '{key}': đặt ở từng mục con")
@@ -363,23 +382,8 @@ def _parse_criterion(raw: Any, group: str, seen: set[str], p: _Problems, fname: 
         p.add(where, "items phải là danh sách mục con, không rỗng")
         return None
     max_points = _points(raw.get("max_points"), p, where)
-    items: list[Item] = []
-    for n, r in enumerate(sub, 1):
-        if not isinstance(r, dict):
-            p.add(f"{where}, mục con {n}", "phải là một mục (mapping)")
-            continue
-        icode = _code(r.get("code"), seen, p, f"{where}, mục con {n}", "mục")
-        if icode is None:
-            continue
-        iw = f"{fname}: mục {icode}"
-        _unknown_keys(r, _LEAF_KEYS, p, iw)
-        if not icode.startswith(code + "."):
-            p.add(iw, f"mã mục con phải bắt đầu bằng mã tiêu chí '{code}.'")
-        item = _parse_leaf(r, group, code, p, iw)
-        if item is not None:
-            if item.mandatory:
-                p.add(iw, "điều kiện bắt buộc đặt ở cấp tiêu chí, không ở mục con")
-            items.append(item)
+    items = [i for i in (_parse_sub_item(r, n, group, code, seen, p, fname) for n, r in enumerate(sub, 1))
+             if i is not None]
     total = sum((i.max_points for i in items), _ZERO)
     if max_points is None:
         if raw.get("max_points") is None:
@@ -388,6 +392,24 @@ def _parse_criterion(raw: Any, group: str, seen: set[str], p: _Problems, fname: 
         p.add(where, f"tổng điểm các mục con ({_n(total)}) khác điểm tối đa của tiêu chí ({_n(max_points)})")
     return Criterion(max_points=max_points if max_points is not None else total, items=tuple(items),
                      has_sub_items=True, mandatory=False, **common)
+
+
+def _parse_sub_item(r: Any, n: int, group: str, code: str, seen: set[str], p: _Problems, fname: str) -> Item | None:
+    where = f"{fname}: tiêu chí {code}"
+    if not isinstance(r, dict):
+        p.add(f"{where}, mục con {n}", "phải là một mục (mapping)")
+        return None
+    icode = _code(r.get("code"), seen, p, f"{where}, mục con {n}", "mục")
+    if icode is None:
+        return None
+    iw = f"{fname}: mục {icode}"
+    _unknown_keys(r, _LEAF_KEYS, p, iw)
+    if not icode.startswith(code + "."):
+        p.add(iw, f"mã mục con phải bắt đầu bằng mã tiêu chí '{code}.'")
+    item = _parse_leaf(r, group, code, p, iw)
+    if item is not None and item.mandatory:
+        p.add(iw, "điều kiện bắt buộc đặt ở cấp tiêu chí, không ở mục con")
+    return item
 
 
 def _code(value: Any, seen: set[str], p: _Problems, where: str, what: str) -> str | None:
@@ -454,7 +476,7 @@ def _parse_policy(raw: Any, p: _Problems, fname: str) -> Policy:
     try:
         fm = FailedMandatory(raw.get("failed_mandatory", "flag"))
     except ValueError:
-        p.add(where, f"failed_mandatory không rõ '{raw.get('failed_mandatory')}' (dùng: flag, lowest_level)")
+        p.add(where, f"failed_mandatory không rõ '{raw.get('failed_mandatory')}' (dùng: flag, lowest_level, not_reached)")
         fm = FailedMandatory.FLAG
     try:
         ol = OverallLevel(raw.get("overall_level", "none"))
@@ -464,6 +486,93 @@ def _parse_policy(raw: Any, p: _Problems, fname: str) -> Policy:
     return Policy(fm, ol)
 
 
+def _parse_group(g: Any, n: int, seen: set[str], provisional: bool, p: _Problems, fname: str) -> Group | None:
+    if not isinstance(g, dict):
+        p.add(f"{fname}: nhóm {n}", "phải là một mục (mapping)")
+        return None
+    gcode = _code(g.get("code"), seen, p, f"{fname}: nhóm {n}", "nhóm")
+    if gcode is None:
+        return None
+    gw = f"{fname}: nhóm {gcode}"
+    _unknown_keys(g, _GROUP_KEYS, p, gw)
+    gmax = _points(g.get("max_points"), p, gw)
+    crits_raw = g.get("criteria") or []
+    if not isinstance(crits_raw, list):
+        p.add(gw, "criteria phải là danh sách")
+        crits_raw = []
+    crits = [c for c in (_parse_criterion(r, gcode, seen, p, fname) for r in crits_raw) if c is not None]
+    if not provisional:
+        if gmax is None:
+            p.add(gw, "thiếu điểm tối đa của nhóm (max_points)")
+        if not crits_raw:
+            p.add(gw, "nhóm chưa có tiêu chí nào; chỉ bộ chỉ số tạm thời (provisional) mới được để trống")
+    total = sum((c.max_points for c in crits), _ZERO)
+    if gmax is not None and crits and len(crits) == len(crits_raw) and total != gmax:
+        p.add(gw, f"tổng điểm các tiêu chí ({_n(total)}) khác điểm tối đa của nhóm ({_n(gmax)})")
+    name = _text(g.get("name"), p, gw, "tên nhóm", required=not provisional) or f"Nhóm {gcode} (chưa rõ tên)"
+    return Group(gcode, name, gmax, tuple(crits), _bool(g.get("uncertain"), p, gw, "uncertain"),
+                 _text(g.get("note"), p, gw, "ghi chú", required=False),
+                 _text(g.get("source"), p, gw, "nguồn (source)", required=False))
+
+
+def _check_level_cover(scope: LevelScope, levels: tuple[LevelBand, ...], groups: list[Group], p: _Problems,
+                       fname: str) -> None:
+    """Level bands must cover every total a group (or the whole set) can reach, exactly once."""
+    if not levels or any(b.range is None for b in levels):
+        return
+    if scope is LevelScope.PER_GROUP:
+        maxima = sorted({g.max_points for g in groups if g.max_points is not None})
+    else:
+        known = [g.max_points for g in groups]
+        maxima = [sum(known, _ZERO)] if known and all(m is not None for m in known) else []  # type: ignore[arg-type]
+    for m in maxima:
+        for problem in check_cover([b.range for b in levels], _ZERO, m):  # type: ignore[misc]
+            p.add(f"{fname}: mức độ (levels)", f"với tổng điểm tối đa {_n(m)}: {problem}")
+    ordered = sorted(levels, key=lambda b: _start(b.range))  # type: ignore[arg-type]
+    if [b.level for b in ordered] != sorted(b.level for b in levels):
+        p.add(f"{fname}: mức độ (levels)", "mức cao hơn phải ứng với khoảng điểm cao hơn")
+
+
+_CHANGE_KEYS = {"date", "replaces", "summary", "items"}
+_ITEM_CHANGE_KEYS = {"code", "before", "after", "write"}
+
+
+def _parse_changelog(raw: Any, p: _Problems, fname: str) -> tuple[Change, ...]:
+    """`changelog`: what changed in the meaning of items, newest last; `replaces` names the content
+    digest (its first 12 characters at least) of the version before the change."""
+    if raw is None:
+        return ()
+    where = f"{fname}: changelog"
+    if not isinstance(raw, list):
+        p.add(where, "phải là danh sách các lần thay đổi")
+        return ()
+    out = []
+    for n, entry in enumerate(raw, 1):
+        ew = f"{where}, lần {n}"
+        if not isinstance(entry, dict):
+            p.add(ew, "phải là một mục có date, replaces, summary, items")
+            continue
+        _unknown_keys(entry, _CHANGE_KEYS, p, ew)
+        items = []
+        items_raw = entry.get("items") or []
+        if not isinstance(items_raw, list):
+            p.add(ew, "items phải là danh sách các mục đổi nghĩa")
+            items_raw = []
+        for m, it in enumerate(items_raw, 1):
+            iw = f"{ew}, mục {m}"
+            if not isinstance(it, dict):
+                p.add(iw, "phải là một mục có code, before, after, write")
+                continue
+            _unknown_keys(it, _ITEM_CHANGE_KEYS, p, iw)
+            items.append(ItemChange(*(_text(it.get(k), p, iw, k) for k in ("code", "before", "after", "write"))))
+        replaces = _text(entry.get("replaces"), p, ew, "replaces (mã băm nội dung của phiên bản trước)")
+        if replaces and not re.fullmatch(r"[0-9a-f]{12,64}", replaces):
+            p.add(ew, f"replaces phải là mã băm nội dung (ít nhất 12 ký tự 0-9a-f), không phải '{replaces}'")
+        out.append(Change(_text(entry.get("date"), p, ew, "date"), replaces,
+                          _text(entry.get("summary"), p, ew, "summary", required=False), tuple(items)))
+    return tuple(out)
+
+
 def parse_index_set(data: Any, source: str = "") -> IndexSet:
     """Validate a mapping and build the IndexSet; raise IndexSetError listing every problem."""
     fname = source or "bộ chỉ số"
@@ -471,80 +580,40 @@ def parse_index_set(data: Any, source: str = "") -> IndexSet:
     if not isinstance(data, dict):
         raise IndexSetError(f"Tệp bộ chỉ số {fname} không hợp lệ", details=["nội dung phải là một mục (mapping)"])
     _unknown_keys(data, _TOP_KEYS, p, fname)
-    code = _text(data.get("code"), p, fname, "mã bộ chỉ số (code)")
-    version = _text(data.get("version"), p, fname, "phiên bản (version)")
-    title = _text(data.get("title"), p, fname, "tên (title)")
     provisional = _bool(data.get("provisional"), p, fname, "provisional")
     decision = data.get("decision") or {}
     if not isinstance(decision, dict):
         p.add(fname, "decision phải là một mục có number, date")
         decision = {}
     decision_date = decision.get("date")
-    decision_date = str(decision_date) if decision_date is not None else None
     applies_to_raw = data.get("applies_to") or []
-    applies_to = tuple(_text(a, p, fname, "đối tượng áp dụng") for a in applies_to_raw) if isinstance(applies_to_raw, list) else ()
+    if not isinstance(applies_to_raw, list):
+        applies_to_raw = []
+    applies_to = tuple(_text(a, p, fname, "đối tượng áp dụng") for a in applies_to_raw)
     covers_kinds, covers_levels = _parse_covers(data.get("covers"), p, fname)
     scope, levels = _parse_levels(data.get("levels"), provisional, p, fname)
-    policy = _parse_policy(data.get("policy"), p, fname)
-
-    groups: list[Group] = []
-    seen: set[str] = set()
     groups_raw = data.get("groups")
     if not isinstance(groups_raw, list) or not groups_raw:
         p.add(fname, "thiếu danh sách nhóm tiêu chí (groups)")
         groups_raw = []
-    for n, g in enumerate(groups_raw, 1):
-        if not isinstance(g, dict):
-            p.add(f"{fname}: nhóm {n}", "phải là một mục (mapping)")
-            continue
-        gcode = _code(g.get("code"), seen, p, f"{fname}: nhóm {n}", "nhóm")
-        if gcode is None:
-            continue
-        gw = f"{fname}: nhóm {gcode}"
-        _unknown_keys(g, _GROUP_KEYS, p, gw)
-        gmax = _points(g.get("max_points"), p, gw)
-        crits_raw = g.get("criteria") or []
-        if not isinstance(crits_raw, list):
-            p.add(gw, "criteria phải là danh sách")
-            crits_raw = []
-        crits = [c for c in (_parse_criterion(r, gcode, seen, p, fname) for r in crits_raw) if c is not None]
-        if not provisional:
-            if gmax is None:
-                p.add(gw, "thiếu điểm tối đa của nhóm (max_points)")
-            if not crits_raw:
-                p.add(gw, "nhóm chưa có tiêu chí nào; chỉ bộ chỉ số tạm thời (provisional) mới được để trống")
-        total = sum((c.max_points for c in crits), _ZERO)
-        if gmax is not None and crits and len(crits) == len(crits_raw) and total != gmax:
-            p.add(gw, f"tổng điểm các tiêu chí ({_n(total)}) khác điểm tối đa của nhóm ({_n(gmax)})")
-        name = _text(g.get("name"), p, gw, "tên nhóm", required=not provisional) or f"Nhóm {gcode} (chưa rõ tên)"
-        groups.append(Group(gcode, name, gmax, tuple(crits), _bool(g.get("uncertain"), p, gw, "uncertain"),
-                            _text(g.get("note"), p, gw, "ghi chú", required=False)))
-
-    # Level bands must cover every total a group (or the whole set) can reach, exactly once.
-    if levels and all(b.range is not None for b in levels):
-        if scope is LevelScope.PER_GROUP:
-            maxima = sorted({g.max_points for g in groups if g.max_points is not None})
-        else:
-            known = [g.max_points for g in groups if g.max_points is not None]
-            maxima = [sum(known, _ZERO)] if groups and len(known) == len(groups) else []
-        for m in maxima:
-            for problem in check_cover([b.range for b in levels], _ZERO, m):  # type: ignore[misc]
-                p.add(f"{fname}: mức độ (levels)", f"với tổng điểm tối đa {_n(m)}: {problem}")
-        ordered = sorted(levels, key=lambda b: _start(b.range))  # type: ignore[arg-type]
-        if [b.level for b in ordered] != sorted(b.level for b in levels):
-            p.add(f"{fname}: mức độ (levels)", "mức cao hơn phải ứng với khoảng điểm cao hơn")
-
-    if p.items:
-        raise IndexSetError(f"Tệp bộ chỉ số {fname} không hợp lệ ({len(p.items)} lỗi)", details=p.items)
-
+    seen: set[str] = set()
+    groups = [g for g in (_parse_group(g, n, seen, provisional, p, fname) for n, g in enumerate(groups_raw, 1))
+              if g is not None]
+    _check_level_cover(scope, levels, groups, p, fname)
     draft = IndexSet(
-        code=code, version=version, title=title, provisional=provisional,
+        code=_text(data.get("code"), p, fname, "mã bộ chỉ số (code)"),
+        version=_text(data.get("version"), p, fname, "phiên bản (version)"),
+        title=_text(data.get("title"), p, fname, "tên (title)"), provisional=provisional,
         decision_number=_text(decision.get("number"), p, fname, "số quyết định", required=False),
-        decision_date=decision_date, level_scope=scope, levels=levels, policy=policy, groups=tuple(groups),
+        decision_date=str(decision_date) if decision_date is not None else None, level_scope=scope, levels=levels,
+        policy=_parse_policy(data.get("policy"), p, fname), groups=tuple(groups),
         content_hash="", content={}, source=source, applies_to=applies_to,
         note=_text(data.get("note"), p, fname, "ghi chú", required=False),
         covers_kinds=covers_kinds, covers_levels=covers_levels,
+        changelog=_parse_changelog(data.get("changelog"), p, fname),
     )
+    if p.items:
+        raise IndexSetError(f"Tệp bộ chỉ số {fname} không hợp lệ ({len(p.items)} lỗi)", details=p.items)
     canon = canonical(draft)
     return replace(draft, content=canon, content_hash=content_hash(canon))
 
@@ -578,6 +647,8 @@ def _leaf_dict(i: Item) -> dict[str, Any]:
         out["uncertain"] = True
     if i.note:
         out["note"] = i.note
+    if i.source:
+        out["source"] = i.source
     return out
 
 
@@ -589,6 +660,8 @@ def _criterion_dict(c: Criterion) -> dict[str, Any]:
             out["uncertain"] = True
         if c.note:
             out["note"] = c.note
+        if c.source:
+            out["source"] = c.source
     else:
         out = _leaf_dict(c.items[0])
         out.pop("note", None)
@@ -621,9 +694,14 @@ def canonical(s: IndexSet) -> dict[str, Any]:
         "groups": [
             {k: v for k, v in {"code": g.code, "name": g.name, "max_points": _jnum(g.max_points),
                                "uncertain": g.uncertain or None, "note": g.note or None,
+                               "source": g.source or None,
                                "criteria": [_criterion_dict(c) for c in g.criteria]}.items() if v is not None}
             for g in s.groups
         ],
+        **({"changelog": [
+            {"date": c.date, "replaces": c.replaces, **({"summary": c.summary} if c.summary else {}),
+             "items": [{"code": i.code, "before": i.before, "after": i.after, "write": i.write} for i in c.items]}
+            for c in s.changelog]} if s.changelog else {}),
     }
 
 

@@ -32,6 +32,7 @@ class FailedMandatory(StrEnum):
 
     FLAG = "flag"  # reported, level unchanged (default: the decision says nothing more)
     LOWEST_LEVEL = "lowest_level"  # the group gets the lowest level
+    NOT_REACHED = "not_reached"  # the group reaches no level: "Chưa đạt" (a condition decides)
 
 
 class OverallLevel(StrEnum):
@@ -83,7 +84,7 @@ class Tier:
     points: Decimal  # a ceiling: awarded in full unless the assessor gives less
     label: str = ""
     uncertain: bool = False
-    note: str = ""
+    note: str = ""  # for maintainers (why the tier is a guess): never shown to schools
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,8 @@ class Item:
     choices: tuple[Choice, ...] = ()
     mandatory: bool = False
     uncertain: bool = False
-    note: str = ""
+    note: str = ""  # for the people who score: shown on the scoring page and in the forms
+    source: str = ""  # where the figure came from: for maintainers, never shown to schools
 
     @property
     def is_criterion(self) -> bool:
@@ -126,6 +128,7 @@ class Criterion:
     evidence_required: bool = False
     uncertain: bool = False
     note: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,7 @@ class Group:
     criteria: tuple[Criterion, ...]
     uncertain: bool = False
     note: str = ""
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,26 @@ class LevelBand:
 class Policy:
     failed_mandatory: FailedMandatory = FailedMandatory.FLAG
     overall_level: OverallLevel = OverallLevel.NONE
+
+
+@dataclass(frozen=True)
+class ItemChange:
+    """How an item's meaning changed: what an answer meant before and now, and what to write now."""
+
+    code: str
+    before: str
+    after: str
+    write: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of an index set's changelog; `replaces` is the content digest of the version before."""
+
+    date: str
+    replaces: str
+    summary: str
+    items: tuple[ItemChange, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -172,6 +196,7 @@ class IndexSet:
     # and, for schools, education levels (tieu_hoc, thcs, …). Empty: the set names nobody.
     covers_kinds: tuple[str, ...] = ()
     covers_levels: tuple[str, ...] = ()
+    changelog: tuple[Change, ...] = ()
 
     # Lookups built lazily; frozen dataclass, so go through object.__setattr__ once.
     def _index(self) -> tuple[dict[str, Item], dict[str, Criterion]]:
@@ -203,9 +228,37 @@ class IndexSet:
     def label(self) -> str:
         return f"{self.code} (phiên bản {self.version})"
 
+    @property
+    def digest(self) -> str:
+        """The short content digest that, with the version label, names this exact content."""
+        return self.content_hash[:12]
+
+    @property
+    def identity(self) -> str:
+        """"2022-12-30 · 0ff130c04068": the version label plus the content digest."""
+        return f"{self.version} · {self.digest}"
+
     def criterion_of(self, code: str) -> Criterion | None:
         """The criterion a code (criterion or sub-item) belongs to."""
         if code in self.criteria:
             return self.criteria[code]
         item = self.items.get(code)
         return self.criteria[item.criterion_code] if item else None
+
+
+def _pts(d: Decimal) -> str:
+    return format(d.normalize(), "f")
+
+
+def answer_hint(item: Item) -> str:
+    """How to answer an item, in words (shared by the XLSX and YAML forms, and by version diffs)."""
+    if item.kind is AnswerKind.YES_NO:
+        return "có / không" + (" (điều kiện bắt buộc)" if item.mandatory else "")
+    tiers = "; ".join(f"{t.range.text} → tối đa {_pts(t.points)}" for t in item.tiers)
+    if item.kind is AnswerKind.COUNT:
+        return "số nguyên ≥ 0; bậc: " + tiers
+    if item.kind is AnswerKind.PERCENTAGE:
+        return "tỉ lệ 0–100 (ghi 70 hoặc 70%); bậc: " + tiers
+    if item.kind is AnswerKind.CHOICE:
+        return "một mã: " + "; ".join(f"{c.code} = {c.label} ({_pts(c.points)} điểm)" for c in item.choices)
+    return f"điểm từ 0 đến {_pts(item.max_points)}"

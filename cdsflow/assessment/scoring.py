@@ -15,15 +15,18 @@ from cdsflow.assessment.loader import to_decimal
 from cdsflow.assessment.model import (
     AnswerKind,
     FailedMandatory,
+    Group,
     IndexSet,
     Item,
     LevelBand,
     LevelScope,
     OverallLevel,
 )
+from cdsflow.assessment.rates import RateError, has_percent_sign, parse_rate
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.text import fold
 
+UNCONFIRMED = "bậc điểm chưa xác nhận"
 _ZERO = Decimal(0)
 _HUNDRED = Decimal(100)
 _YES = {"co", "yes", "y", "x", "true", "1", "dat", "c"}
@@ -39,6 +42,10 @@ class ItemScore:
     ceiling: Decimal  # the most this answer could earn (tier / choice / item cap)
     max_points: Decimal
     tier: str = ""  # label of the tier or choice that applied
+    # The tier that applied is marked unconfirmed in the index set: its points only advise, the
+    # assessor may award up to the item's maximum; screens mark it "bậc điểm chưa xác nhận".
+    unconfirmed: bool = False
+    advised: Decimal | None = None  # the unconfirmed tier's points, shown beside the awarded ones
 
 
 @dataclass(frozen=True)
@@ -113,10 +120,11 @@ def _yes_no(raw: Any) -> bool:
 
 
 def _number(raw: Any, what: str) -> Decimal:
+    """A count or points: a percent sign there is a mistake to name, not a character to drop."""
     if type(raw) is int:  # the common case from forms: skip the string round trip
         return Decimal(raw)
-    if isinstance(raw, str):
-        raw = raw.strip().rstrip("%").strip()
+    if has_percent_sign(raw):
+        raise _Bad(f"{what} không ghi dấu %: '{raw}' (mục này không phải tỉ lệ)")
     try:
         return to_decimal(raw)
     except ValueError:
@@ -127,69 +135,106 @@ def _n(d: Decimal) -> str:
     return format(d.normalize(), "f")
 
 
-def score_item(item: Item, raw: Any) -> ItemScore:
-    """Points for one item; raises _Bad (message without the item code) on a bad answer."""
+@dataclass(frozen=True)
+class _Read:
+    """What an answer reads as, before the assessor's own points are applied."""
+
+    value: Any
+    ceiling: Decimal  # the most the assessor may award for this answer
+    points: Decimal  # awarded when the assessor gives no points
+    tier: str = ""
+    unconfirmed: bool = False
+    advised: Decimal | None = None
     assigned: Any = None
+
+
+def _read_yes_no(item: Item, raw: Any) -> _Read:
+    yes = _yes_no(raw)
+    ceiling = item.max_points if yes else _ZERO
+    return _Read(yes, ceiling, ceiling, "Có" if yes else "Không")
+
+
+def _read_tiered(item: Item, raw: Any) -> _Read:
+    if item.kind is AnswerKind.PERCENTAGE:
+        try:
+            x = parse_rate(raw)
+        except RateError as exc:
+            raise _Bad(str(exc)) from None
+        what = "tỉ lệ"
+    else:
+        x, what = _number(raw, "số lượng"), "số lượng"
+    if x < 0:
+        raise _Bad(f"{what} không được âm ({_n(x)})")
+    if item.kind is AnswerKind.COUNT and x != x.to_integral_value():
+        raise _Bad(f"số lượng phải là số nguyên ({_n(x)})")
+    if item.kind is AnswerKind.PERCENTAGE and x > _HUNDRED:
+        raise _Bad(f"tỉ lệ {_n(x)}% vượt quá 100%")
+    match = next((t for t in item.tiers if t.range.contains(x)), None)
+    if match is None:  # the loader guarantees coverage; kept as a clear refusal anyway
+        raise _Bad(f"giá trị {_n(x)} không thuộc bậc điểm nào")
+    label = match.label or match.range.text
+    if match.uncertain:
+        # A tier the index set marks as a guess advises; it does not cap what the assessor awards.
+        return _Read(_j(x), item.max_points, match.points, label, True, match.points)
+    return _Read(_j(x), match.points, match.points, label)
+
+
+def _read_choice(item: Item, raw: Any) -> _Read:
+    text = str(raw).strip()
+    match = next((c for c in item.choices if c.code == text), None)
+    if match is None:  # a typed label or a code without diacritics ("Ký số", "ky so")
+        key = fold(text)
+        match = next((c for c in item.choices if fold(c.code) == key or fold(c.label) == key), None)
+    if match is None:
+        raise _Bad(f"mức '{raw}' không có trong danh sách ({', '.join(c.code for c in item.choices)})")
+    return _Read(match.code, match.points, match.points, match.label)
+
+
+def _read_points(item: Item, raw: Any) -> _Read:
+    x = _number(raw, "điểm")
+    if x < 0:
+        raise _Bad(f"điểm không được âm ({_n(x)})")
+    if x > item.max_points:
+        raise _Bad(f"điểm {_n(x)} vượt điểm tối đa {_n(item.max_points)}")
+    return _Read(_j(x), item.max_points, x, assigned=x)
+
+
+_READERS = {
+    AnswerKind.YES_NO: _read_yes_no,
+    AnswerKind.COUNT: _read_tiered,
+    AnswerKind.PERCENTAGE: _read_tiered,
+    AnswerKind.CHOICE: _read_choice,
+    AnswerKind.POINTS: _read_points,
+}
+
+
+def _split(item: Item, raw: Any) -> tuple[Any, Any]:
+    """(the answer, the points the assessor gives or None) from a plain answer or {value, points}."""
     if isinstance(raw, dict) or (not isinstance(raw, (str, int, float, bool)) and isinstance(raw, Mapping)):
         unknown = set(raw) - {"value", "points"}
         if unknown:
             raise _Bad(f"khóa không rõ trong câu trả lời: {', '.join(sorted(map(str, unknown)))}")
-        assigned = raw.get("points")
-        raw = raw.get("value", raw.get("points") if item.kind is AnswerKind.POINTS else None)
+        value = raw.get("value", raw.get("points") if item.kind is AnswerKind.POINTS else None)
+        return value, raw.get("points")
+    return raw, None
+
+
+def score_item(item: Item, raw: Any) -> ItemScore:
+    """Points for one item; raises _Bad (message without the item code) on a bad answer."""
+    raw, assigned = _split(item, raw)
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         return ItemScore(item.code, False, None, _ZERO, item.max_points, item.max_points)
-
-    tier = ""
-    if item.kind is AnswerKind.YES_NO:
-        yes = _yes_no(raw)
-        value: Any = yes
-        ceiling = item.max_points if yes else _ZERO
-        tier = "Có" if yes else "Không"
-    elif item.kind in (AnswerKind.COUNT, AnswerKind.PERCENTAGE):
-        is_count = item.kind is AnswerKind.COUNT
-        x = _number(raw, "số lượng" if is_count else "tỉ lệ")
-        if x < 0:
-            raise _Bad(f"{'số lượng' if is_count else 'tỉ lệ'} không được âm ({_n(x)})")
-        if is_count and x != x.to_integral_value():
-            raise _Bad(f"số lượng phải là số nguyên ({_n(x)})")
-        if not is_count and x > _HUNDRED:
-            raise _Bad(f"tỉ lệ {_n(x)}% vượt quá 100%")
-        match = next((t for t in item.tiers if t.range.contains(x)), None)
-        if match is None:  # the loader guarantees coverage; kept as a clear refusal anyway
-            raise _Bad(f"giá trị {_n(x)} không thuộc bậc điểm nào")
-        value = _j(x)
-        ceiling = match.points
-        tier = match.label or match.range.text
-    elif item.kind is AnswerKind.CHOICE:
-        text = str(raw).strip()
-        chosen = next((c for c in item.choices if c.code == text), None)
-        if chosen is None:  # a typed label or a code without diacritics ("Ký số", "ky so")
-            key = fold(text)
-            chosen = next((c for c in item.choices if fold(c.code) == key or fold(c.label) == key), None)
-        if chosen is None:
-            raise _Bad(f"mức '{raw}' không có trong danh sách ({', '.join(c.code for c in item.choices)})")
-        value = chosen.code
-        ceiling = chosen.points
-        tier = chosen.label
-    else:  # POINTS: the answer is the points
-        x = _number(raw, "điểm")
-        if x < 0:
-            raise _Bad(f"điểm không được âm ({_n(x)})")
-        if x > item.max_points:
-            raise _Bad(f"điểm {_n(x)} vượt điểm tối đa {_n(item.max_points)}")
-        value = _j(x)
-        ceiling = item.max_points
-        assigned = x if assigned is None else assigned
-
-    points = ceiling
+    read = _READERS[item.kind](item, raw)
+    points = read.points
     if assigned is not None:
         p = _number(assigned, "điểm")
         if p < 0:
             raise _Bad(f"điểm không được âm ({_n(p)})")
-        if p > ceiling:
-            raise _Bad(f"điểm {_n(p)} vượt mức tối đa {_n(ceiling)} của câu trả lời này")
+        if p > read.ceiling:
+            raise _Bad(f"điểm {_n(p)} vượt mức tối đa {_n(read.ceiling)} của câu trả lời này")
         points = p
-    return ItemScore(item.code, True, value, points, ceiling, item.max_points, tier)
+    return ItemScore(item.code, True, read.value, points, read.ceiling, item.max_points, read.tier,
+                     read.unconfirmed, read.advised)
 
 
 def answer_problem(item: Item, raw: Any) -> str | None:
@@ -205,70 +250,107 @@ def _band(levels: tuple[LevelBand, ...], total: Decimal) -> LevelBand | None:
     return next((b for b in levels if b.range is not None and b.range.contains(total)), None)
 
 
-def score(index_set: IndexSet, answers: Mapping[str, Any]) -> ScoreResult:
-    """Score a school's answers against an index set. Bad answers raise InvalidInput naming items."""
-    if not index_set.scorable:
-        raise InvalidInput(
-            f"Bộ chỉ số {index_set.label} là khung tạm thời, chưa có đủ tiêu chí và ngưỡng điểm: chưa chấm điểm được"
-        )
-    problems: list[str] = []
-    items = index_set.items
+NOT_REACHED = "Chưa đạt"
+
+
+def _unknown_codes(index_set: IndexSet, answers: Mapping[str, Any]) -> list[str]:
+    problems = []
     for code in answers:
-        if str(code) not in items:
-            crit = index_set.criteria.get(str(code))
-            if crit is not None and crit.has_sub_items:
-                problems.append(f"tiêu chí {code} có các mục con ({', '.join(i.code for i in crit.items)}): "
-                                "trả lời từng mục con")
-            else:
-                problems.append(f"mục {code} không có trong bộ chỉ số {index_set.code}")
+        if str(code) in index_set.items:
+            continue
+        crit = index_set.criteria.get(str(code))
+        if crit is not None and crit.has_sub_items:
+            problems.append(f"tiêu chí {code} có các mục con ({', '.join(i.code for i in crit.items)}): "
+                            "trả lời từng mục con")
+        else:
+            problems.append(f"mục {code} không có trong bộ chỉ số {index_set.code}")
+    return problems
+
+
+def _score_items(index_set: IndexSet, answers: Mapping[str, Any]) -> dict[str, ItemScore]:
+    problems = _unknown_codes(index_set, answers)
     scored: dict[str, ItemScore] = {}
-    for code, item in items.items():
+    for code, item in index_set.items.items():
         try:
             scored[code] = score_item(item, answers.get(code))
         except _Bad as exc:
             problems.append(f"mục {code}: {exc}")
     if problems:
         raise InvalidInput(f"Câu trả lời không hợp lệ: {problems[0]}", details=problems if len(problems) > 1 else None)
+    return scored
 
+
+def _group_band(index_set: IndexSet, total: Decimal, failed: list[str]) -> LevelBand | None:
+    if index_set.level_scope is not LevelScope.PER_GROUP:
+        return None
+    band = _band(index_set.levels, total)
+    if band is None or not failed:
+        return band
+    if index_set.policy.failed_mandatory is FailedMandatory.LOWEST_LEVEL:
+        return min(index_set.levels, key=lambda b: b.level)
+    if index_set.policy.failed_mandatory is FailedMandatory.NOT_REACHED:
+        return None
+    return band
+
+
+def _score_group(index_set: IndexSet, g: Group, scored: dict[str, ItemScore], criteria: dict[str, Decimal],
+                 mandatory: dict[str, bool | None], flags: list[str]) -> GroupScore:
+    total = _ZERO
+    failed: list[str] = []
+    for c in g.criteria:
+        pts = sum((scored[i.code].points for i in c.items), _ZERO)
+        criteria[c.code] = pts
+        total += pts
+        if c.mandatory:
+            s = scored[c.code]
+            met = bool(s.value) if s.answered else None
+            mandatory[c.code] = met
+            if met is False:
+                failed.append(c.code)
+                flags.append(f"Điều kiện bắt buộc {c.code} chưa đạt: {c.label}")
+    band = _group_band(index_set, total, failed)
+    name = band.name if band else ""
+    if band is None and failed and index_set.policy.failed_mandatory is FailedMandatory.NOT_REACHED:
+        name = f"{NOT_REACHED} (điều kiện bắt buộc {', '.join(failed)} chưa đạt)"
+    return GroupScore(g.code, g.name, total, g.max_points or _ZERO, band.level if band else None, name, tuple(failed))
+
+
+def _total_level(index_set: IndexSet, groups: list[GroupScore], grand: Decimal) -> tuple[int | None, int | None]:
+    """(total level, overall level) under the set's scope and policy."""
+    failed = any(g.failed_mandatory for g in groups)
+    if index_set.level_scope is LevelScope.TOTAL:
+        band = _band(index_set.levels, grand)
+        if band is not None and failed:
+            if index_set.policy.failed_mandatory is FailedMandatory.LOWEST_LEVEL:
+                band = min(index_set.levels, key=lambda b: b.level)
+            elif index_set.policy.failed_mandatory is FailedMandatory.NOT_REACHED:
+                band = None
+        level = band.level if band else None
+        return level, level
+    if index_set.policy.overall_level is OverallLevel.MIN and all(g.level is not None for g in groups):
+        return None, min(g.level for g in groups)  # type: ignore[type-var]
+    return None, None
+
+
+def score(index_set: IndexSet, answers: Mapping[str, Any]) -> ScoreResult:
+    """Score a school's answers against an index set. Bad answers raise InvalidInput naming items.
+
+    The one scoring function: the stored result, the web's live total, `score show`, `score
+    compare`, the officers' lists and every paper come from it."""
+    if not index_set.scorable:
+        raise InvalidInput(
+            f"Bộ chỉ số {index_set.label} là khung tạm thời, chưa có đủ tiêu chí và ngưỡng điểm: chưa chấm điểm được"
+        )
+    scored = _score_items(index_set, answers)
     criteria: dict[str, Decimal] = {}
     mandatory: dict[str, bool | None] = {}
     flags: list[str] = []
-    groups = []
-    lowest = min(index_set.levels, key=lambda b: b.level)
-    for g in index_set.groups:
-        total = _ZERO
-        failed: list[str] = []
-        for c in g.criteria:
-            pts = sum((scored[i.code].points for i in c.items), _ZERO)
-            criteria[c.code] = pts
-            total += pts
-            if c.mandatory:
-                s = scored[c.code]
-                met = bool(s.value) if s.answered else None
-                mandatory[c.code] = met
-                if met is False:
-                    failed.append(c.code)
-                    flags.append(f"Điều kiện bắt buộc {c.code} chưa đạt: {c.label}")
-        band = _band(index_set.levels, total) if index_set.level_scope is LevelScope.PER_GROUP else None
-        if band is not None and failed and index_set.policy.failed_mandatory is FailedMandatory.LOWEST_LEVEL:
-            band = lowest
-        groups.append(GroupScore(g.code, g.name, total, g.max_points or _ZERO, band.level if band else None,
-                                 band.name if band else "", tuple(failed)))
-
+    groups = [_score_group(index_set, g, scored, criteria, mandatory, flags) for g in index_set.groups]
     grand = sum((g.total for g in groups), _ZERO)
-    total_level = None
-    if index_set.level_scope is LevelScope.TOTAL:
-        band = _band(index_set.levels, grand)
-        if band is not None and any(g.failed_mandatory for g in groups) and \
-                index_set.policy.failed_mandatory is FailedMandatory.LOWEST_LEVEL:
-            band = lowest
-        total_level = band.level if band else None
-        overall = total_level
-    elif index_set.policy.overall_level is OverallLevel.MIN and all(g.level is not None for g in groups):
-        overall = min(g.level for g in groups)  # type: ignore[type-var]
-    else:
-        overall = None
-    unscored = tuple(c for c, s in scored.items() if not s.answered)
+    total_level, overall = _total_level(index_set, groups, grand)
+    unconfirmed = [c for c, s in scored.items() if s.answered and s.unconfirmed]
+    if unconfirmed:
+        flags.append(f"{UNCONFIRMED}: mục {', '.join(unconfirmed)}")
     return ScoreResult(
         index_set_code=index_set.code,
         index_set_version=index_set.version,
@@ -277,7 +359,7 @@ def score(index_set: IndexSet, answers: Mapping[str, Any]) -> ScoreResult:
         criteria=criteria,
         groups=tuple(groups),
         mandatory=mandatory,
-        unscored=unscored,
+        unscored=tuple(c for c, s in scored.items() if not s.answered),
         total=grand,
         total_level=total_level,
         overall_level=overall,

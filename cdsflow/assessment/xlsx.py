@@ -16,8 +16,10 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from cdsflow.assessment.loader import IndexSetError, parse_index_set
-from cdsflow.assessment.model import ANSWER_KIND_LABELS, AnswerKind, IndexSet, Item, Tier
+from cdsflow.assessment.model import ANSWER_KIND_LABELS, AnswerKind, IndexSet, Item, Tier, answer_hint
+from cdsflow.assessment.rates import RateError, parse_rate, stored_rate
 from cdsflow.assessment.scoring import answer_problem
+from cdsflow.assessment.versions import check_answer_version
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.storage.filelimits import check_xlsx
 
@@ -26,6 +28,9 @@ LEVEL_SHEET = "Mức độ"
 CRITERIA_SHEET = "Tiêu chí"
 GUIDE_SHEET = "Hướng dẫn"
 ANSWER_SHEET = "Trả lời"
+CHANGELOG_SHEET = "Thay đổi"
+CHANGELOG_COLUMNS = ["Ngày", "Thay cho phiên bản (mã băm nội dung)", "Tóm tắt", "Mã mục", "Trước đây", "Nay",
+                     "Cách ghi câu trả lời"]
 
 # (label in the sheet, key in the mapping)
 INFO_ROWS = [
@@ -36,7 +41,8 @@ INFO_ROWS = [
     ("Ngày quyết định (YYYY-MM-DD)", "decision_date"),
     ("Bản tạm thời (có/không)", "provisional"),
     ("Phạm vi xếp mức (per_group: từng nhóm; total: tổng điểm)", "scope"),
-    ("Điều kiện bắt buộc không đạt (flag: chỉ ghi nhận; lowest_level: nhóm xếp mức thấp nhất)", "failed_mandatory"),
+    ("Điều kiện bắt buộc không đạt (flag: chỉ ghi nhận; lowest_level: nhóm xếp mức thấp nhất; "
+     "not_reached: nhóm chưa đạt)", "failed_mandatory"),
     ("Mức chung của đơn vị (none: không gộp; min: mức thấp hơn của các nhóm)", "overall_level"),
     ("Đối tượng áp dụng (mỗi dòng một đối tượng)", "applies_to"),
     ("Loại đơn vị được đánh giá (school, bureau, department; mỗi dòng một loại)", "covers_kinds"),
@@ -47,24 +53,34 @@ INFO_ROWS = [
 CRITERIA_COLUMNS = [
     "Nhóm", "Mã", "Cấp (nhóm / tiêu chí / mục)", "Nội dung", "Điểm tối đa", "Loại trả lời",
     "Bắt buộc (x)", "Bậc điểm / các mức chọn", "Minh chứng cần có (mỗi dòng một loại)", "Cần minh chứng (x)",
-    "Chưa chắc chắn (x)", "Ghi chú",
+    "Chưa chắc chắn (x)", "Ghi chú (cho người chấm)", "Nguồn (cho người bảo trì, không hiện cho trường)",
 ]
+# The 'Tiêu chí' columns by name, in order (A…M).
+_CRITERIA_FIELDS = ("group", "code", "kind", "label", "max_points", "answer", "mandatory", "tiers", "evidence",
+                    "evidence_required", "uncertain", "note", "source")
 LEVEL_COLUMNS = ["Mức", "Tên mức", "Khoảng điểm (ví dụ [0, 50) hoặc [50, 75] hoặc (75, 100])"]
 KINDS = [k.value for k in AnswerKind]
 ROW_KINDS = {"nhom": "nhóm", "nhóm": "nhóm", "tieu chi": "tiêu chí", "tiêu chí": "tiêu chí", "muc": "mục", "mục": "mục"}
 
 GUIDE = [
     "Cách điền bộ chỉ số từ bảng chính thức (Phụ lục của quyết định):",
-    "1. Trang 'Thông tin': mã, phiên bản mới (ví dụ 2025-01-15), tên, số và ngày quyết định; 'Bản tạm thời' ghi 'không' khi đã đủ bảng chính thức.",
-    "2. Trang 'Mức độ': mỗi dòng một mức với khoảng điểm. [a, b) là từ a đến dưới b; (a, b] là trên a đến b; các khoảng phải liền nhau, không chồng nhau.",
+    "1. Trang 'Thông tin': mã, phiên bản mới (ví dụ 2025-01-15), tên, số và ngày quyết định; 'Bản tạm"
+    " thời' ghi 'không' khi đã đủ bảng chính thức.",
+    "2. Trang 'Mức độ': mỗi dòng một mức với khoảng điểm. [a, b) là từ a đến dưới b; (a, b] là trên a"
+    " đến b; các khoảng phải liền nhau, không chồng nhau.",
     "3. Trang 'Tiêu chí': mỗi dòng một nhóm, một tiêu chí hoặc một mục con (cột 'Cấp'). Mục con nằm ngay dưới tiêu chí của nó.",
     "   Điểm tối đa của nhóm = tổng các tiêu chí; của tiêu chí = tổng các mục con.",
-    "4. Loại trả lời: yes_no (có/không), count (số lượng), percentage (tỉ lệ %), choice (chọn mức), points (người đánh giá cho điểm trong mức tối đa).",
-    "5. Bậc điểm (count, percentage): mỗi dòng một bậc, dạng  [0, 20) = 3 | Ít hơn 20 học liệu  — các bậc phải phủ hết các giá trị (count: từ 0; percentage: 0 đến 100).",
-    "   Thêm ghi chú cho một bậc sau dấu | thứ hai; bắt đầu ghi chú bằng ? nếu bậc chưa chắc chắn:  [40, ) = 10 | Từ 40 | ? chưa rõ đúng 40 thuộc bậc nào.",
+    "4. Loại trả lời: yes_no (có/không), count (số lượng), percentage (tỉ lệ %), choice (chọn mức),"
+    " points (người đánh giá cho điểm trong mức tối đa).",
+    "5. Bậc điểm (count, percentage): mỗi dòng một bậc, dạng  [0, 20) = 3 | Ít hơn 20 học liệu  — các"
+    " bậc phải phủ hết các giá trị (count: từ 0; percentage: 0 đến 100).",
+    "   Thêm ghi chú cho một bậc sau dấu | thứ hai; bắt đầu ghi chú bằng ? nếu bậc chưa chắc chắn:  [40,"
+    " ) = 10 | Từ 40 | ? chưa rõ đúng 40 thuộc bậc nào.",
     "   Các mức chọn (choice): mỗi dòng  mã = điểm | tên mức, ví dụ  ky_so = 10 | Có chữ ký số.",
     "6. Điều kiện bắt buộc: Loại trả lời yes_no, Điểm tối đa 0, cột 'Bắt buộc' ghi x.",
-    "7. Kiểm tra: cdsflow indexset check TỆP.xlsx ; nhập: cdsflow indexset import TỆP.xlsx",
+    "7. Ghi chú (cho người chấm) hiện trên trang chấm điểm; Nguồn (cho người bảo trì) không hiện cho trường. Trang 'Thay đổi':"
+    " mục nào đổi nghĩa so với phiên bản trước (mã băm), trước đây và nay ra sao, nay ghi câu trả lời thế nào.",
+    "8. Kiểm tra: cdsflow indexset check TỆP.xlsx ; nhập: cdsflow indexset import TỆP.xlsx",
 ]
 
 _HEAD = Font(bold=True)
@@ -80,7 +96,7 @@ def _num(d: Decimal | None) -> int | float | None:
 
 def _header(ws: Worksheet, columns: list[str], widths: list[int]) -> None:
     ws.append(columns)
-    for cell, width in zip(ws[1], widths):
+    for cell, width in zip(ws[1], widths, strict=False):
         assert isinstance(cell, Cell)  # a header row just appended: never merged
         cell.font, cell.fill, cell.alignment = _HEAD, _FILL, _WRAP
         ws.column_dimensions[cell.column_letter].width = width
@@ -144,7 +160,7 @@ def write_index_set_workbook(path: str | Path, index_set: IndexSet | None = None
         levels.append([b.level, b.name, b.range.text if b.range else ""])
 
     ws = wb.create_sheet(CRITERIA_SHEET)
-    _header(ws, CRITERIA_COLUMNS, [7, 9, 12, 60, 10, 13, 10, 38, 45, 12, 12, 45])
+    _header(ws, CRITERIA_COLUMNS, [7, 9, 12, 60, 10, 13, 10, 38, 45, 12, 12, 45, 45])
     kinds = DataValidation(type="list", formula1='"' + ",".join(KINDS) + '"', allow_blank=True)
     row_kinds = DataValidation(type="list", formula1='"nhóm,tiêu chí,mục"', allow_blank=False)
     ws.add_data_validation(kinds)
@@ -156,7 +172,7 @@ def write_index_set_workbook(path: str | Path, index_set: IndexSet | None = None
     if s:
         for g in s.groups:
             ws.append([g.code, g.code, "nhóm", g.name, _num(g.max_points), None, None, None, None, None,
-                       "x" if g.uncertain else None, g.note or None])
+                       "x" if g.uncertain else None, g.note or None, g.source or None])
             for c in g.criteria:
                 first = c.items[0]
                 leaf = not c.has_sub_items
@@ -164,13 +180,24 @@ def write_index_set_workbook(path: str | Path, index_set: IndexSet | None = None
                     g.code, c.code, "tiêu chí", c.label, _num(c.max_points), first.kind.value if leaf else None,
                     "x" if c.mandatory else None, _tiers_text(first) if leaf else None,
                     "\n".join(c.evidence) or None, "x" if c.evidence_required else None,
-                    "x" if c.uncertain else None, c.note or None,
+                    "x" if c.uncertain else None, c.note or None, c.source or None,
                 ])
                 if c.has_sub_items:
                     for i in c.items:
                         ws.append([g.code, i.code, "mục", i.label, _num(i.max_points), i.kind.value, None,
-                                   _tiers_text(i) or None, None, None, "x" if i.uncertain else None, i.note or None])
+                                   _tiers_text(i) or None, None, None, "x" if i.uncertain else None, i.note or None,
+                                   i.source or None])
+    _write_changelog(wb, s)
     return _save(wb, ws, path)
+
+
+def _write_changelog(wb, s: IndexSet | None) -> None:
+    sheet = wb.create_sheet(CHANGELOG_SHEET)
+    _header(sheet, CHANGELOG_COLUMNS, [12, 30, 40, 9, 40, 40, 40])
+    for change in (s.changelog if s else ()):
+        for item in change.items or (None,):
+            sheet.append([change.date, change.replaces, change.summary or None,
+                          *((item.code, item.before, item.after, item.write) if item else (None,) * 4)])
 
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -331,25 +358,23 @@ def cell_of_problem(detail: str, rows: dict[str, Any]) -> str:
     return detail
 
 
-def _read_index_set_workbook(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    path = Path(path)
+def _open_index_set_workbook(path: Path):
     _check_zip(path)
     try:
         wb = load_workbook(path, data_only=True, read_only=True)
     except Exception as exc:  # openpyxl raises several unrelated types for a bad file
         raise IndexSetError(f"Không đọc được tệp Excel {path.name}: {exc}") from None
-    problems: list[str] = []
-    for name in (INFO_SHEET, LEVEL_SHEET, CRITERIA_SHEET):
-        if name not in wb.sheetnames:
-            problems.append(f"thiếu trang '{name}' (tạo mẫu bằng: cdsflow indexset template)")
-    if problems:
-        raise IndexSetError(f"Tệp bộ chỉ số {path.name} không đúng mẫu", details=problems)
+    missing = [f"thiếu trang '{name}' (tạo mẫu bằng: cdsflow indexset template)"
+               for name in (INFO_SHEET, LEVEL_SHEET, CRITERIA_SHEET) if name not in wb.sheetnames]
+    if missing:
+        raise IndexSetError(f"Tệp bộ chỉ số {path.name} không đúng mẫu", details=missing)
+    return wb
 
+
+def _read_info(ws, rows: dict, problems: list[str]) -> dict[str, Any]:
     labels = {label: key for label, key in INFO_ROWS}
     info: dict[str, Any] = {}
-    # Where each thing was read, so a validator's problem can name its cell.
-    rows: dict[str, dict[str, int]] = {"criteria": {}, "info": {key: n for n, (_, key) in enumerate(INFO_ROWS, 2)}}
-    for n, row in enumerate(wb[INFO_SHEET].iter_rows(min_row=2, values_only=True), 2):
+    for n, row in enumerate(ws.iter_rows(min_row=2, values_only=True), 2):
         if not row or row[0] is None:
             continue
         key = labels.get(str(row[0]).strip())
@@ -358,71 +383,156 @@ def _read_index_set_workbook(path: str | Path) -> tuple[dict[str, Any], dict[str
             continue
         info[key] = _cell(row[1]) if len(row) > 1 else None
         rows["info"][key] = n
+    return info
 
+
+def _read_bands(ws) -> list[dict]:
     bands = []
-    for n, row in enumerate(wb[LEVEL_SHEET].iter_rows(min_row=2, values_only=True), 2):
+    for row in ws.iter_rows(min_row=2, values_only=True):
         row = tuple(_cell(v) for v in (tuple(row) + (None,) * 3)[:3])
-        if all(v is None for v in row):
-            continue
-        bands.append({"level": row[0], "name": row[1], "range": row[2]})
+        if any(v is not None for v in row):
+            bands.append({"level": row[0], "name": row[1], "range": row[2]})
+    return bands
 
-    groups: list[dict[str, Any]] = []
-    group: dict[str, Any] | None = None
-    criterion: dict[str, Any] | None = None
-    for n, raw in enumerate(wb[CRITERIA_SHEET].iter_rows(min_row=2, values_only=True), 2):
-        row = tuple(_cell(v) for v in (tuple(raw) + (None,) * 12)[:12])
-        if all(v is None for v in row):
-            continue
+
+def _set_answer(node: dict, v: Any, r: dict) -> None:
+    node["answer"] = str(v).strip()
+
+
+def _set_tiers(node: dict, v: Any, r: dict) -> None:
+    is_choice = node.get("answer") == AnswerKind.CHOICE.value
+    node["choices" if is_choice else "tiers"] = _parse_pairs(v, f"{r['where']} (ô H{r['n']}, mã {node['code']})",
+                                                             r["problems"], choices=is_choice)
+
+
+def _set_flag(key: str):
+    def setter(node: dict, v: Any, r: dict) -> None:
+        if _flag(v):
+            node[key] = True
+    return setter
+
+
+def _set_plain(key: str):
+    def setter(node: dict, v: Any, r: dict) -> None:
+        node[key] = v
+    return setter
+
+
+def _set_evidence(node: dict, v: Any, r: dict) -> None:
+    node["evidence"] = _lines(v)
+
+
+# How each column of a criterion or item row lands in the mapping, in column order (the answer
+# column comes before the tiers, which depend on it). Evidence belongs to criteria only.
+_NODE_COLUMNS: tuple[tuple[str, Any], ...] = (
+    ("answer", _set_answer), ("tiers", _set_tiers), ("mandatory", _set_flag("mandatory")),
+    ("uncertain", _set_flag("uncertain")), ("note", _set_plain("note")), ("source", _set_plain("source")),
+)
+_CRITERION_COLUMNS = (("evidence", _set_evidence), ("evidence_required", _set_flag("evidence_required")))
+
+
+class _CriteriaReader:
+    """Rows of 'Tiêu chí' → groups → criteria → items, each problem named by its cell."""
+
+    def __init__(self, rows: dict, problems: list[str]) -> None:
+        self.rows, self.problems = rows, problems
+        self.groups: list[dict] = []
+        self.group: dict | None = None
+        self.criterion: dict | None = None
+
+    def read(self, ws) -> list[dict]:
+        width = len(_CRITERIA_FIELDS)
+        for n, raw in enumerate(ws.iter_rows(min_row=2, values_only=True), 2):
+            values = tuple(_cell(v) for v in (tuple(raw) + (None,) * width)[:width])
+            if any(v is not None for v in values):
+                self.row(n, dict(zip(_CRITERIA_FIELDS, values, strict=True)))
+        return self.groups
+
+    def row(self, n: int, r: dict) -> None:
         where = f"trang '{CRITERIA_SHEET}', dòng {n}"
-        g_code, code, kind, label, max_pts, answer, mandatory, tiers, evidence, ev_req, uncertain, note = row
-        code = _code(code)
+        code = _code(r["code"])
         if code is not None:
-            rows["criteria"].setdefault(code, n)
-        kind_key = ROW_KINDS.get(str(kind or "").strip().lower())
-        if kind_key is None:
-            problems.append(f"{where} (ô C{n}): cột 'Cấp' phải là nhóm, tiêu chí hoặc mục (đang là '{kind}')")
-            continue
-        extra = {k: v for k, v in {"uncertain": True if _flag(uncertain) else None, "note": note}.items() if v is not None}
-        if kind_key == "nhóm":
-            group = {"code": code, "name": label, "max_points": max_pts, "criteria": [], **extra}
-            groups.append(group)
-            criterion = None
-            continue
-        if group is None:
-            problems.append(f"{where} (ô C{n}): {kind_key} {code} đứng trước mọi dòng nhóm")
-            continue
-        if g_code is not None and _code(g_code) != group["code"]:
-            problems.append(f"{where} (ô A{n}): cột 'Nhóm' ghi {_code(g_code)} nhưng dòng nằm trong nhóm {group['code']}")
-        node: dict[str, Any] = {"code": code, "label": label, "max_points": max_pts, **extra}
-        if answer is not None:
-            node["answer"] = str(answer).strip()
-        if tiers is not None:
-            is_choice = node.get("answer") == AnswerKind.CHOICE.value
-            node["choices" if is_choice else "tiers"] = _parse_pairs(tiers, f"{where} (ô H{n}, mã {code})", problems,
-                                                                     choices=is_choice)
-        if kind_key == "tiêu chí":
-            if _flag(mandatory):
-                node["mandatory"] = True
-            if evidence is not None:
-                node["evidence"] = _lines(evidence)
-            if _flag(ev_req):
-                node["evidence_required"] = True
-            group["criteria"].append(node)
-            criterion = node
+            self.rows["criteria"].setdefault(code, n)
+        kind = ROW_KINDS.get(str(r["kind"] or "").strip().lower())
+        if kind is None:
+            self.problems.append(f"{where} (ô C{n}): cột 'Cấp' phải là nhóm, tiêu chí hoặc mục (đang là '{r['kind']}')")
+        elif kind == "nhóm":
+            self.new_group(code, r)
+        elif self.group is None:
+            self.problems.append(f"{where} (ô C{n}): {kind} {code} đứng trước mọi dòng nhóm")
         else:
-            if criterion is None:
-                problems.append(f"{where} (ô C{n}): mục {code} đứng trước mọi dòng tiêu chí của nhóm {group['code']}")
-                continue
-            if _flag(mandatory):
-                node["mandatory"] = True
-            if evidence is not None or _flag(ev_req):
-                problems.append(f"{where} (ô I{n}): minh chứng ghi ở dòng tiêu chí {criterion['code']}, không ở mục con")
-            criterion.setdefault("items", []).append(node)
+            self.leaf(kind, code, {**r, "where": where, "n": n, "problems": self.problems})
+
+    def new_group(self, code: str | None, r: dict) -> None:
+        self.group = {"code": code, "name": r["label"], "max_points": r["max_points"], "criteria": []}
+        if _flag(r["uncertain"]):
+            self.group["uncertain"] = True
+        for key in ("note", "source"):
+            if r[key] is not None:
+                self.group[key] = r[key]
+        self.groups.append(self.group)
+        self.criterion = None
+
+    def leaf(self, kind: str, code: str | None, r: dict) -> None:
+        group, where, n = self.group, r["where"], r["n"]
+        assert group is not None
+        if r["group"] is not None and _code(r["group"]) != group["code"]:
+            self.problems.append(f"{where} (ô A{n}): cột 'Nhóm' ghi {_code(r['group'])} nhưng dòng nằm trong nhóm "
+                                 f"{group['code']}")
+        node: dict[str, Any] = {"code": code, "label": r["label"], "max_points": r["max_points"]}
+        for key, setter in _NODE_COLUMNS:
+            if r[key] is not None:
+                setter(node, r[key], r)
+        if kind == "tiêu chí":
+            for key, setter in _CRITERION_COLUMNS:
+                if r[key] is not None:
+                    setter(node, r[key], r)
+            group["criteria"].append(node)
+            self.criterion = node
+        elif self.criterion is None:
+            self.problems.append(f"{where} (ô C{n}): mục {code} đứng trước mọi dòng tiêu chí của nhóm {group['code']}")
+        else:
+            if r["evidence"] is not None or _flag(r["evidence_required"]):
+                self.problems.append(f"{where} (ô I{n}): minh chứng ghi ở dòng tiêu chí {self.criterion['code']}, "
+                                     "không ở mục con")
+            self.criterion.setdefault("items", []).append(node)
+
+
+def _read_changelog(wb) -> list[dict]:
+    if CHANGELOG_SHEET not in wb.sheetnames:
+        return []
+    out: list[dict] = []
+    for row in wb[CHANGELOG_SHEET].iter_rows(min_row=2, values_only=True):
+        date, replaces, summary, code, before, after, write = (tuple(_cell(v) for v in row) + (None,) * 7)[:7]
+        if date is None and replaces is None and code is None:
+            continue
+        date = date.date().isoformat() if hasattr(date, "date") else date
+        key = {"date": date, "replaces": replaces, **({"summary": summary} if summary else {})}
+        if not out or {k: out[-1].get(k) for k in key} != key:
+            out.append({**key, "items": []})
+        if code is not None:
+            out[-1]["items"].append({"code": _code(code), "before": before, "after": after, "write": write})
+    return out
+
+
+def _read_index_set_workbook(path: str | Path) -> tuple[dict, dict]:
+    path = Path(path)
+    wb = _open_index_set_workbook(path)
+    problems: list[str] = []
+    # Where each thing was read, so a validator's problem can name its cell.
+    rows: dict[str, dict[str, int]] = {"criteria": {}, "info": {key: n for n, (_, key) in enumerate(INFO_ROWS, 2)}}
+    info = _read_info(wb[INFO_SHEET], rows, problems)
+    bands = _read_bands(wb[LEVEL_SHEET])
+    groups = _CriteriaReader(rows, problems).read(wb[CRITERIA_SHEET])
+    changelog = _read_changelog(wb)
     wb.close()
     if problems:
         raise IndexSetError(f"Tệp bộ chỉ số {path.name} không hợp lệ ({len(problems)} lỗi)", details=problems)
+    return _index_set_mapping(info, bands, groups, changelog), rows
 
-    decision_date: Any = info.get("decision_date")
+
+def _index_set_mapping(info: dict, bands: list[dict], groups: list[dict], changelog: list[dict]) -> dict:
+    decision_date = info.get("decision_date")
     if hasattr(decision_date, "date"):
         decision_date = decision_date.date().isoformat()
     provisional = info.get("provisional")
@@ -441,53 +551,35 @@ def _read_index_set_workbook(path: str | Path) -> tuple[dict[str, Any], dict[str
         "policy": {"failed_mandatory": info.get("failed_mandatory") or "flag",
                    "overall_level": info.get("overall_level") or "none"},
         "groups": groups,
-    }, rows
+        **({"changelog": changelog} if changelog else {}),
+    }
 
 
 # ---------------------------------------------------------------- answer form
 
 
-ANSWER_COLUMNS = ["Mã", "Nội dung", "Loại trả lời", "Cách trả lời", "Điểm tối đa", "Trả lời", "Điểm cho (nếu thấp hơn mức tối đa)", "Ghi chú của bộ chỉ số"]
-
-
-def answer_hint(item: Item) -> str:
-    """How to answer an item, in words (shared by the XLSX and YAML forms)."""
-    if item.kind is AnswerKind.YES_NO:
-        return "có / không" + (" (điều kiện bắt buộc)" if item.mandatory else "")
-    if item.kind is AnswerKind.COUNT:
-        return "số nguyên ≥ 0; bậc: " + "; ".join(f"{t.range.text} → tối đa {_num(t.points)}" for t in item.tiers)
-    if item.kind is AnswerKind.PERCENTAGE:
-        return "tỉ lệ 0–100; bậc: " + "; ".join(f"{t.range.text} → tối đa {_num(t.points)}" for t in item.tiers)
-    if item.kind is AnswerKind.CHOICE:
-        return "một mã: " + "; ".join(f"{c.code} = {c.label} ({_num(c.points)} điểm)" for c in item.choices)
-    return f"điểm từ 0 đến {_num(item.max_points)}"
+ANSWER_COLUMNS = ["Mã", "Nội dung", "Loại trả lời", "Cách trả lời", "Điểm tối đa", "Trả lời",
+                  "Điểm cho (nếu thấp hơn mức tối đa)", "Ghi chú của bộ chỉ số"]
 
 
 def percent_value(value: Any, number_format: str = "General") -> Any:
-    """A rate as the person meant it, in percent (0–100), from what Excel stored in the cell.
-
-    Excel keeps "70%" (typed in any cell, or 70 typed in a cell formatted %) as 0.7 with a % format;
-    the format says which it was, so a number in a %-formatted cell is multiplied by 100. Text
-    "70%" or "70 %" gives 70; a plain 70 stays 70. Anything else is returned as it came, for the
-    scoring rules to judge.
-    """
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if "%" in (number_format or ""):
-            d = (Decimal(repr(value)) * 100).normalize()
-            return int(d) if d == d.to_integral_value() else float(d)
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if text.endswith("%"):
-            number = text[:-1].strip().replace(",", ".")
-            try:
-                d = Decimal(number).normalize()
-            except Exception:
-                return value
-            if not d.is_finite():
-                return value
-            return int(d) if d == d.to_integral_value() else float(d)
+    """What a cell says, with Excel's percent format made explicit: a number in a %-formatted cell
+    (Excel keeps "70%" as 0.7) becomes the text "70%", so the one rate reader (`rates.parse_rate`)
+    reads it as 70 % and a count cell typed "45%" is refused rather than read as 45. Anything else
+    is returned as it came: "0,7" or 0.7 in a General cell is the rate reader's to refuse."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and "%" in (number_format or ""):
+        return f"{format(parse_rate(value, percent_cell=True), 'f')}%"
     return value
+
+
+def _stored_answer(item: Item | None, value: Any) -> Any:
+    """A rate kept as a number (70), or "0.7%" under 1 %; other answers as read."""
+    if item is None or item.kind is not AnswerKind.PERCENTAGE or not isinstance(value, str):
+        return value
+    try:
+        return stored_rate(parse_rate(value))
+    except RateError:
+        return value
 
 
 _PERCENT_FORMAT = "0.##%"
@@ -506,7 +598,7 @@ def _answer_validations(ws: Worksheet, index_set: IndexSet, first_row: int) -> N
         ws.add_data_validation(dv)
         dv.add(cell)
 
-    for n, (code, item) in enumerate(index_set.items.items(), first_row):
+    for n, item in enumerate(index_set.items.values(), first_row):
         cell, points_cell = f"{_ANSWER_COL}{n}", f"{_POINTS_COL}{n}"
         cap = _num(item.max_points)
         if item.kind is AnswerKind.YES_NO:
@@ -568,7 +660,7 @@ def read_answer_workbook(path: str | Path, index_set: IndexSet | None = None) ->
         raise IndexSetError(f"Không đọc được tệp Excel {path.name}: {exc}") from None
     if ANSWER_SHEET not in wb.sheetnames:
         raise IndexSetError(f"Tệp {path.name} không có trang '{ANSWER_SHEET}' (tạo mẫu bằng: cdsflow score form)")
-    code = None
+    code = digest = None
     answers: dict[str, Any] = {}
     where: dict[str, tuple[str, str]] = {}
     for n, read in enumerate(wb[ANSWER_SHEET].iter_rows(min_row=2), 2):
@@ -576,6 +668,7 @@ def read_answer_workbook(path: str | Path, index_set: IndexSet | None = None) ->
         row = tuple(_cell(getattr(c, "value", None)) for c in cells)
         if n == 2 and isinstance(row[0], str) and row[0].startswith("Bộ chỉ số"):
             code = row[0].removeprefix("Bộ chỉ số").strip()
+            digest = str(row[7]) if row[7] is not None else None
             continue
         item_code = _code(row[0])
         if item_code is None or (row[5] is None and row[6] is None):
@@ -584,8 +677,12 @@ def read_answer_workbook(path: str | Path, index_set: IndexSet | None = None) ->
         answers[item_code] = value if row[6] is None else {"value": value, "points": row[6]}
         where[item_code] = (f"{_ANSWER_COL}{n}", f"{_POINTS_COL}{n}")
     wb.close()
+    if index_set is not None and code in (None, index_set.code):
+        check_answer_version(index_set, digest, answers, path.name)
     if index_set is not None:
         _check_cells(index_set, answers, where, path.name)
+        answers = {c: ({**v, "value": _stored_answer(index_set.items.get(c), v["value"])} if isinstance(v, dict)
+                       else _stored_answer(index_set.items.get(c), v)) for c, v in answers.items()}
     return code, answers
 
 

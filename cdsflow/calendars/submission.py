@@ -46,6 +46,23 @@ def submission_refusal(policy: SubmissionPolicy, now: datetime, sends_so_far: in
     return None
 
 
+def return_refusal(policy: SubmissionPolicy, now: datetime, sends_so_far: int) -> str | None:
+    """Why a school returned at `now` could not send again (Vietnamese), or None when it could:
+    the cap already reached (and the window after a return does not lift it), or, without such a
+    window, the form closed."""
+    now = timeutil.local(now)
+    capped = policy.max_submissions is not None and sends_so_far >= policy.max_submissions
+    if policy.after_return is not None:
+        if capped and not policy.beyond_cap:
+            return f"trường đã gửi đủ {policy.max_submissions:02d} lần cho phép."
+        return None
+    if policy.closes_at is not None and now > policy.closes_at:
+        return f"biểu mẫu đã đóng sau {timeutil.format_instant_vi(policy.closes_at)}."
+    if capped:
+        return f"trường đã gửi đủ {policy.max_submissions:02d} lần cho phép."
+    return None
+
+
 def counted_send(policy: SubmissionPolicy, sends: list[datetime]) -> int | None:
     """Index in `sends` of the send that counts, or None if none does.
 

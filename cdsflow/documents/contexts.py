@@ -23,6 +23,7 @@ from cdsflow.documents import paper_sections
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.signature import SignatureSpec, authority_title, signature_context
 from cdsflow.kernel.errors import InvalidInput
+from cdsflow.workflow.bodies import team_role_problems
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.states.committee_formed import committee_role_problems
 
@@ -373,19 +374,21 @@ def qd_phe_duyet(school, campaign, group_results: Sequence[dict], issue: Issue, 
 
 
 def to_trinh(school, campaign, group_results: Sequence[dict], issue: Issue, *, supervisor_name: str,
-             requested_level: Any = None, attachments: Sequence[str] = ()) -> dict:
+             proposals: Sequence[dict] = (), attachments: Sequence[str] = ()) -> dict:
+    """`proposals`: the level proposed per group ({group_code, group_name, level}), as the index set
+    defines levels per group; which levels may be proposed is the results service's rule."""
     name, year = _issuer_name(school), campaign.school_year
     ctx = common("to_trinh", school, campaign, issue, _t("to_trinh", "subject", school_year=year),
                  recipients_first=["Như trên"])
-    levels = [g.get("level") for g in group_results if isinstance(g.get("level"), int)]
-    level = _level(requested_level if requested_level is not None else (min(levels) if levels else None))
+    levels = "; ".join(f"{_level(p.get('level'))} đối với nhóm tiêu chí {vn.nfc(p.get('group_code'))} "
+                       f"({vn.nfc(p.get('group_name'))})" for p in proposals)
     ctx.update({
         "addressees": [vn.nfc(supervisor_name)],
         "addressees_lines": _addressee_lines([supervisor_name]),
         "summary": _t("to_trinh", "summary", issuer=name, school_year=year, index_set=campaign.index_set_code),
         "group_results": group_rows(group_results),
         "request": _t("to_trinh", "request", issuer=name, supervisor=supervisor_name, school_year=year,
-                      level=(level or "mức độ").lower() if level else "mức độ"),
+                      levels=levels or "mức độ chuyển đổi số"),
         "attachments": [f"{i}. {vn.nfc(a)};" for i, a in enumerate(attachments, 1)],
         "closing": _t("to_trinh", "closing", supervisor=supervisor_name),
     })
@@ -595,7 +598,6 @@ BUILDERS = {
 }
 # The authority's own papers, built in their own module (which imports this one, hence at the end).
 from cdsflow.documents import contexts_plan as _plan  # noqa: E402
-from cdsflow.workflow.bodies import team_role_problems
 
 BUILDERS |= {"ke_hoach_authority": _plan.ke_hoach_authority, "cong_van_trien_khai": _plan.cong_van_trien_khai}
 

@@ -114,7 +114,8 @@ def _sample_context(code: str, *, hostile: bool, draft: bool, rows: int | None) 
     n = rows if rows is not None else (3000 if hostile else 40)
     if code == "ke_hoach":
         return cx.ke_hoach(school, campaign, sample_milestones(), s_issue, index_sets=["Bộ chỉ số 4725/QĐ-BGDĐT"],
-                           tasks=[{"actor": "school", "content": "Rà soát hạ tầng & <thiết bị>" if hostile else "Rà soát hạ tầng"}],
+                           tasks=[{"actor": "school",
+                                   "content": "Rà soát hạ tầng & <thiết bị>" if hostile else "Rà soát hạ tầng"}],
                            contact="Liên hệ: Nguyễn Văn An, Hiệu trưởng, 0912 345 678.")
     if code == "qd_hoi_dong":
         return cx.qd_hoi_dong(school, campaign, sample_members(hostile, n=n if hostile else 7), s_issue)
@@ -139,6 +140,8 @@ def _sample_context(code: str, *, hostile: bool, draft: bool, rows: int | None) 
                                report_due=date(2026, 4, 15))
     if code == "to_trinh":
         return cx.to_trinh(school, campaign, groups, s_issue, supervisor_name=bureau.name,
+                           proposals=[{"group_code": g["group_code"], "group_name": g["group_name"], "level": g["level"]}
+                                      for g in groups if isinstance(g.get("level"), int)],
                            attachments=["Báo cáo kết quả tự đánh giá", "Biên bản họp Hội đồng"])
     if code == "bao_cao":
         criteria = [{"code": f"{g}.{i}", "group_code": str(g), "name": f"Tiêu chí {g}.{i}" + (" & <x>" if hostile else ""),
@@ -151,7 +154,8 @@ def _sample_context(code: str, *, hostile: bool, draft: bool, rows: int | None) 
     if code == "qd_doan_danh_gia":
         team = [{"full_name": "Lê Thị Mai", "position": "Phó Trưởng phòng", "workplace": bureau.name, "role": "head"},
                 {"full_name": "Trần Văn Bình", "position": "Chuyên viên", "workplace": bureau.name, "role": "secretary"},
-                {"full_name": "Đỗ Minh Chi", "position": "Hiệu trưởng", "workplace": "Trường Tiểu học Đông Hải", "role": "member"}]
+                {"full_name": "Đỗ Minh Chi", "position": "Hiệu trưởng", "workplace": "Trường Tiểu học Đông Hải",
+                 "role": "member"}]
         visits = [{"name": r["school_name"], "visit_date": date(2026, 5, 4 + i % 20), "session": "Sáng" if i % 2 else "Chiều"}
                   for i, r in enumerate(sample_recognitions(n if hostile else 12, hostile))]
         return cx.qd_doan_danh_gia(bureau, campaign, team, visits, b_issue, period=(date(2026, 5, 4), date(2026, 5, 25)))

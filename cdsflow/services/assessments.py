@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, insert, update
 from sqlmodel import col, select
 
+from cdsflow.calendars.submission import return_refusal as calendar_return_refusal
 from cdsflow.calendars.submission import submission_refusal as calendar_submission_refusal
 from cdsflow.calendars.timeutil import days_left, short_instant
 from cdsflow.kernel.errors import CdsError, InvalidInput, NotFound, StaleUpdate, TransitionRefused
@@ -16,6 +17,7 @@ from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.services import authorization, deadlines, sends
 from cdsflow.services.campaigns import family_ids
 from cdsflow.services.indexsets import index_set_for_assessment
+from cdsflow.services.returns import RETURN_TRIGGER
 from cdsflow.services.scoring import proposal_gaps as scoring_gaps
 from cdsflow.services.units import supervisor_name, unit_by_id
 from cdsflow.storage.collation import vi_order
@@ -149,6 +151,7 @@ def transition(
     override_reason: str = "",
     expected_version: int | None = None,
     now: datetime | None = None,
+    grant_extra_send: bool = False,
 ) -> Stage:
     """Move one assessment one step; refused with every reason (the rulebook's, through the
     machine's guard), or stored with its history line.
@@ -172,7 +175,12 @@ def transition(
         override = clean_text(override_reason, field="lý do công nhận", allow_newlines=True)
     except TextError as err:
         raise InvalidInput(str(err)) from None
-    ctx = _step_facts(uow, a, trigger, actor, now, reason=reason, notes=notes, override=override)
+    ctx = _step_facts(uow, a, trigger, actor, now, reason=reason, notes=notes, override=override,
+                      extra_send=grant_extra_send)
+    # The grant is recorded only where it was needed (the return would otherwise leave no send).
+    granted = trigger == RETURN_TRIGGER and grant_extra_send and ctx.return_refusal is not None
+    if granted:  # visible wherever the history is read, not only in its details
+        reason = f"{reason} (cán bộ cho phép gửi thêm một lần)"
     # An override counts only where it was needed (the review incomplete), so "which score counts"
     # reads the same from the history (results.py) as from the scores (overview.py).
     override_used = override if trigger == "recognise" and ctx.external_unscored != () else ""
@@ -187,7 +195,7 @@ def transition(
     event_id = session.execute(insert(AssessmentEvent).returning(col(AssessmentEvent.id)).values(
         assessment_id=a.id, at=now, actor=actor.name, actor_unit_id=actor.unit_id, trigger=trigger,
         from_state=source, to_state=dest.value, reason=reason or override_used,
-        details=_details(notes, override_used),
+        details=_details(notes, override_used, granted),
     )).scalar_one()
     events.publish(session, events.AssessmentMoved(
         assessment_id=a.id, campaign_id=a.campaign_id, school_id=a.school_id, trigger=trigger,
@@ -199,12 +207,15 @@ def transition(
 
 
 def _step_facts(uow: UnitOfWork, a: Assessment, trigger: str, actor: ActorRef, now: datetime, *,
-                reason: str = "", notes: dict[str, str] | None = None, override: str = "") -> TransitionContext:
+                reason: str = "", notes: dict[str, str] | None = None, override: str = "",
+                extra_send: bool = False) -> TransitionContext:
     """What the step's rules look at: the same facts for the step itself and for its preview."""
     ctx = authorization.school_facts(uow.session, a, actor, now=now, with_committee=True)
     ctx.supply(reason=reason, criteria_notes=notes or {})
     if trigger == "submit_proposal":
         ctx.supply(proposal_gaps=proposal_gaps(uow, a), submission_refusal=submission_refusal(uow, a, now))
+    elif trigger == RETURN_TRIGGER:
+        ctx.supply(return_refusal=return_refusal(uow, a, now), extra_send=extra_send)
     elif trigger == "recognise":
         ctx.supply(external_unscored=authorization.external_unscored(uow.session, a), override_reason=override)
     elif trigger == "publish":
@@ -223,8 +234,10 @@ def step_refusals(uow: UnitOfWork, assessment_id: int, trigger: str, actor: Acto
     return rulebook.refusals(trigger, ctx)
 
 
-def _details(notes: dict[str, str], override: str) -> dict[str, Any] | None:
+def _details(notes: dict[str, str], override: str, extra_send: bool = False) -> dict[str, Any] | None:
     details: dict[str, Any] = {}
+    if extra_send:
+        details["extra_send"] = True
     if notes:
         details["criteria"] = notes
     if override:
@@ -245,11 +258,31 @@ def proposal_gaps(uow: UnitOfWork, a: Assessment) -> list[str]:
     return scoring_gaps(uow.session, a.id)
 
 
-def submission_refusal(uow: UnitOfWork, a: Assessment, now: datetime) -> str | None:
-    """The calendar's submission window and cap for the proposal, if it sets one (Bắc Giang: 3 sends),
-    with the returned file's own window (FORMAT.md "Resubmission after a return")."""
+def return_refusal(uow: UnitOfWork, a: Assessment, now: datetime) -> str | None:
+    """Why the school could not send again if its file were returned at `now` (None: it could)."""
     policy = deadlines.proposal_policy(uow.session, a.campaign_id)
     if policy is None:
+        return None
+    return calendar_return_refusal(policy, now, sends.sends_against_cap(uow.session, a))
+
+
+def extra_send_granted(uow: UnitOfWork, a: Assessment) -> bool:
+    """The file is back with the school after a return that came with one more send granted by the
+    officer, and it has not sent since (the last change of stage is that return)."""
+    if a.state != Stage.SELF_ASSESSMENT.value:
+        return False
+    event = uow.session.execute(select(AssessmentEvent).where(
+        AssessmentEvent.assessment_id == a.id, AssessmentEvent.from_state != AssessmentEvent.to_state)
+        .order_by(AssessmentEvent.id.desc())).scalars().first()
+    return bool(event is not None and event.trigger == RETURN_TRIGGER and (event.details or {}).get("extra_send"))
+
+
+def submission_refusal(uow: UnitOfWork, a: Assessment, now: datetime) -> str | None:
+    """The calendar's submission window and cap for the proposal, if it sets one (Bắc Giang: 3 sends),
+    with the returned file's own window (FORMAT.md "Resubmission after a return"), and the one send
+    an officer granted with a return that would otherwise have left none."""
+    policy = deadlines.proposal_policy(uow.session, a.campaign_id)
+    if policy is None or extra_send_granted(uow, a):
         return None
     return calendar_submission_refusal(policy, now, sends.sends_against_cap(uow.session, a),
                                        returned_at=deadlines.pending_return(uow.session, a))

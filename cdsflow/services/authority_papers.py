@@ -87,7 +87,7 @@ def _ref(doc: GeneratedDocument, kind: str, issuer_name: str) -> str:
 
 def _groups(res: SchoolResults) -> list[dict[str, Any]]:
     return [{"group_code": g.code, "group_name": g.name, "max_points": g.max_points, "points": g.points,
-             "level": g.level} for g in res.groups]
+             "level": g.level_or_state} for g in res.groups]
 
 
 def _return_notes(session: Session, assessment_id: int) -> dict[str, list[str]]:

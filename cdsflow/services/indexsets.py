@@ -50,7 +50,8 @@ def resolve_index_set(session: Session, code: str, version: str | None = None) -
     if version is not None:
         row = session.exec(stmt.where(IndexSetVersion.version == version)).first()
     else:
-        row = session.exec(stmt.order_by(col(IndexSetVersion.imported_at).desc(), col(IndexSetVersion.id).desc())).first()
+        row = session.exec(stmt.where(col(IndexSetVersion.pinned).is_(False))
+                           .order_by(col(IndexSetVersion.imported_at).desc(), col(IndexSetVersion.id).desc())).first()
     if row is not None:
         return _from_row(row)
     shipped = shipped_index_sets().get(code)
@@ -75,8 +76,10 @@ def index_set_by_hash(session: Session, content_hash: str) -> IndexSet:
     raise NotFound(f"Không tìm thấy bộ chỉ số có mã băm {content_hash[:12]}…")
 
 
-def _store(session: Session, s: IndexSet, *, source: str, actor: str) -> IndexSetVersion:
-    clash = session.exec(
+def _store(session: Session, s: IndexSet, *, source: str, actor: str, pin: bool = False) -> IndexSetVersion:
+    # A version is its label plus its content digest: a shipped set pinned at launch may keep its
+    # label across releases (the changelog says what changed); an import must name a new label.
+    clash = None if pin else session.exec(
         select(IndexSetVersion).where(IndexSetVersion.code == s.code, IndexSetVersion.version == s.version)
     ).first()
     if clash is not None:
@@ -86,7 +89,7 @@ def _store(session: Session, s: IndexSet, *, source: str, actor: str) -> IndexSe
         )
     row = IndexSetVersion(
         code=s.code, version=s.version, content_hash=s.content_hash, provisional=s.provisional, title=s.title,
-        content=canonical_json(s.content), source=source, imported_by=actor, imported_at=datetime.now(UTC),
+        content=canonical_json(s.content), source=source, imported_by=actor, imported_at=datetime.now(UTC), pinned=pin,
     )
     session.add(row)
     session.flush()
@@ -112,7 +115,7 @@ def pin_index_set(session: Session, s: IndexSet, *, actor: str = "") -> None:
     """
     exists = session.exec(select(IndexSetVersion.id).where(IndexSetVersion.content_hash == s.content_hash)).first()
     if exists is None:
-        _store(session, s, source=s.source, actor=actor)
+        _store(session, s, source=s.source, actor=actor, pin=True)
 
 
 def require_final(s: IndexSet) -> None:

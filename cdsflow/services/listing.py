@@ -137,6 +137,7 @@ class SchoolLine:
     days_late: int | None  # days past the deadline of the school's next milestone; None: not late
     late_milestone: str = ""
     review_counts: bool = False  # the review scored every item: its levels are the ones that count
+    unconfirmed: bool = False  # points stand on a tier marked unconfirmed ("bậc điểm chưa xác nhận")
 
 
 @dataclass
@@ -245,18 +246,19 @@ def _columns(own: Any, ext: Any, sup: Any) -> tuple[Any, ...]:
     return (Assessment.id, Unit.code, Unit.name, sup.name, Unit.education_level, Assessment.state,
             Assessment.version, R.self1, R.self1_level, R.self2, R.self2_level,
             R.ext1, R.ext1_level, R.ext2, R.ext2_level, R.level1, R.level2,
-            Assessment.proposal_count, Assessment.proposed_at, R.review_counts, Assessment.campaign_id)
+            Assessment.proposal_count, Assessment.proposed_at, R.review_counts, R.unconfirmed, Assessment.campaign_id)
 
 
 def _line(row: Any, late: dict[int, dict[str, MilestoneView]], now: datetime) -> SchoolLine:
     *values, campaign_id = row
     (aid, code, name, bureau, level, state, version, s1, s1l, s2, s2l, e1, e1l, e2, e2l, l1, l2, sends, at,
-     review_counts) = values
+     review_counts, unconfirmed) = values
     passed = late.get(campaign_id, {}).get(state)
-    return SchoolLine(aid, code, name, bureau or "", LEVEL_LABELS.get(level, level or ""), Stage(state), version, s1, s1l, s2, s2l, e1, e1l,
+    return SchoolLine(aid, code, name, bureau or "", LEVEL_LABELS.get(level, level or ""), Stage(state), version,
+                      s1, s1l, s2, s2l, e1, e1l,
                       e2, e2l, l1, l2, sends or 0, at,
                       max(1, -days_left(cast(datetime, passed.due_at), now)) if passed else None, passed.title if passed else "",
-                      bool(review_counts))
+                      bool(review_counts), bool(unconfirmed))
 
 
 def _where(query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], own: Any, ext: Any, *,

@@ -40,6 +40,7 @@ from cdsflow.services.results import (
     NoResults,
     SchoolResults,
     override_reason,
+    proposed_levels,
     recognised_results,
     recognition_decision,
     recognition_event,
@@ -274,7 +275,7 @@ def paper_facts(session: Session, ld: Loaded, needs: Sequence[str] = ()) -> Pape
 
 def _group_dicts(res: SchoolResults) -> list[dict[str, Any]]:
     return [{"group_code": g.code, "group_name": g.name, "max_points": g.max_points, "points": g.points,
-             "level": g.level} for g in res.groups]
+             "level": g.level_or_state} for g in res.groups]
 
 
 def _criteria_dicts(res: SchoolResults) -> list[dict[str, Any]]:
@@ -358,6 +359,35 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
     return _build_context(session, code, ld, issue, data, replacing=replacing)
 
 
+def _result_paper_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
+    """The school's papers that print its self-assessment results (from the send that counts)."""
+    c, school = ld.campaign, ld.school
+    res = school_results(session, ld.assessment.id, "self")
+    groups = _group_dicts(res)
+    if code == "bien_ban":
+        return cx.bien_ban(school, c, ld.members, groups, issue, meeting=_meeting_dict(session, ld.assessment.id),
+                           mandatory=_mandatory_dicts(res), discussion=data.get("discussion", []))
+    if code == "qd_phe_duyet":
+        head = settings_for(session, school).head_title or "Hiệu trưởng"
+        return cx.qd_phe_duyet(
+            school, c, groups, issue, supervisor_name=ld.supervisor.name,
+            committee_decision_ref=_ref(_latest(session, "qd_hoi_dong", c.id, school.id), "Quyết định",
+                                        f"{head.capitalize()} {school.name}"),
+            minutes_ref=_ref(_latest(session, "bien_ban", c.id, school.id), "Biên bản", school.name),
+            report_due=_date(data.get("report_due")), overall_level=res.overall_level)
+    if code == "to_trinh":
+        # One level per group, only a level the group reaches (the results service's rule).
+        proposals = [{"group_code": p.group.code, "group_name": p.group.name, "level": p.level}
+                     for p in proposed_levels(res, data.get("requested_level"))]
+        attachments = data.get("attachments", [document_types()[d].name for d in cx.DEFAULT_DOSSIER[2:]])
+        return cx.to_trinh(school, c, groups, issue, supervisor_name=ld.supervisor.name, proposals=proposals,
+                           attachments=attachments)
+    return cx.bao_cao(school, c, _criteria_dicts(res), groups, issue,
+                      addressees=[ld.supervisor.name], profile=data.get("profile"),
+                      strengths=data.get("strengths", []), weaknesses=data.get("weaknesses", []),
+                      improvements=data.get("improvements", []), proposals=data.get("proposals", []))
+
+
 def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any], *,
                    replacing: GeneratedDocument | None = None) -> dict[str, Any]:
     c, school = ld.campaign, ld.school
@@ -376,33 +406,7 @@ def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: 
     if code == "qd_hoi_dong":
         return cx.qd_hoi_dong(school, c, ld.members, issue)
     if code in RESULT_TYPES:
-        assert ld.assessment is not None  # a school paper
-        res = school_results(session, ld.assessment.id, "self")
-        groups = _group_dicts(res)
-    if code == "bien_ban":
-        assert ld.assessment is not None  # load() set the school's rows
-        return cx.bien_ban(school, c, ld.members, groups, issue, meeting=_meeting_dict(session, ld.assessment.id),
-                           mandatory=_mandatory_dicts(res), discussion=data.get("discussion", []))
-    if code == "qd_phe_duyet":
-        assert school is not None and ld.supervisor is not None  # load() set the school's rows
-        head = settings_for(session, school).head_title or "Hiệu trưởng"
-        return cx.qd_phe_duyet(
-            school, c, groups, issue, supervisor_name=ld.supervisor.name,
-            committee_decision_ref=_ref(_latest(session, "qd_hoi_dong", c.id, school.id), "Quyết định",
-                                        f"{head.capitalize()} {school.name}"),
-            minutes_ref=_ref(_latest(session, "bien_ban", c.id, school.id), "Biên bản", school.name),
-            report_due=_date(data.get("report_due")), overall_level=res.overall_level)
-    if code == "to_trinh":
-        assert ld.supervisor is not None  # load() set the school's rows
-        return cx.to_trinh(school, c, groups, issue, supervisor_name=ld.supervisor.name,
-                           requested_level=data.get("requested_level"),
-                           attachments=data.get("attachments", [document_types()[d].name for d in cx.DEFAULT_DOSSIER[2:]]))
-    if code == "bao_cao":
-        assert ld.supervisor is not None  # load() set the school's rows
-        return cx.bao_cao(school, c, _criteria_dicts(res), groups, issue,
-                          addressees=[ld.supervisor.name], profile=data.get("profile"),
-                          strengths=data.get("strengths", []), weaknesses=data.get("weaknesses", []),
-                          improvements=data.get("improvements", []), proposals=data.get("proposals", []))
+        return _result_paper_context(session, code, ld, issue, data)
     if code == "bia_ho_so":
         return cx.bia_ho_so(school, c, day=issue.issued_on or issue.planned, contents=data.get("dossier", cx.DEFAULT_DOSSIER))
     if code == "giay_chung_nhan":
@@ -663,7 +667,7 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
         with UnitOfWork(engine) as uow:
             loaded = load_many(uow.session, campaign_id, codes[start:start + chunk])
         with UnitOfWork(engine) as uow:
-            for sc, ld in zip(codes[start:start + chunk], loaded):
+            for sc, ld in zip(codes[start:start + chunk], loaded, strict=True):
                 try:
                     with uow.session.begin_nested():  # a refusal rolls back only this school
                         rec = issue_document(uow.session, code, ld, draft=draft, issued_on=issued_on, data=data,
@@ -687,7 +691,7 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
             if progress:
                 progress(len(hashes), len(jobs))
     with UnitOfWork(engine) as uow:
-        for doc_id, h in zip(ids, hashes):
+        for doc_id, h in zip(ids, hashes, strict=True):
             doc = uow.session.get(GeneratedDocument, doc_id)
             assert doc is not None  # numbered above
             doc.content_sha256 = h

@@ -30,7 +30,8 @@ def _select(ids: list[int] | None) -> Select[*tuple[Any, ...]]:
     stmt = (select(col(Assessment.id), col(Assessment.campaign_id), func.coalesce(col(Campaign.parent_id), col(Campaign.id)),  # type: ignore[call-overload, misc]
                    own.group1_total, own.group1_level, own.group2_total, own.group2_level,
                    ext.group1_total, ext.group1_level, ext.group2_total, ext.group2_level, counts,
-                   counted("group1_level"), counted("group2_level"))
+                   counted("group1_level"), counted("group2_level"),
+                   func.coalesce(own.unconfirmed, literal(False)) | func.coalesce(ext.unconfirmed, literal(False)))
             .select_from(Assessment).join(Campaign, Campaign.id == Assessment.campaign_id)
             .outerjoin(own, and_(col(own.assessment_id) == Assessment.id, col(own.phase) == "self"))
             .outerjoin(ext, and_(col(ext.assessment_id) == Assessment.id, col(ext.phase) == "external"))
@@ -39,7 +40,7 @@ def _select(ids: list[int] | None) -> Select[*tuple[Any, ...]]:
 
 
 _COLUMNS = ["assessment_id", "campaign_id", "root_id", "self1", "self1_level", "self2", "self2_level", "ext1",
-            "ext1_level", "ext2", "ext2_level", "review_counts", "level1", "level2"]
+            "ext1_level", "ext2", "ext2_level", "review_counts", "level1", "level2", "unconfirmed"]
 
 
 def refresh(session: Session, assessment_ids: Iterable[int]) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import Any
 
 from sqlmodel import Session, col, select
 
@@ -32,7 +33,13 @@ class GroupResult:
     points: Decimal
     max_points: Decimal
     level: int | None
-    level_label: str  # the band's name in the index set, e.g. "Mức đáp ứng cơ bản"
+    level_label: str  # the band's name in the index set, e.g. "Mức đáp ứng cơ bản"; "Chưa đạt (…)"
+    failed_mandatory: tuple[str, ...] = ()  # mandatory criteria not met: the group reaches no level
+
+    @property
+    def level_or_state(self) -> int | str | None:
+        """What a paper's level column prints: the level, else why there is none ("Chưa đạt (…)")."""
+        return self.level if self.level is not None else (self.level_label or None)
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,9 @@ class SchoolResults:
         """The level a paper states: the merged level, else each group's (the index set's rule)."""
         if self.overall_level is not None:
             return f"Mức {self.overall_level}"
-        return "; ".join(f"Mức {g.level} (nhóm tiêu chí {g.code})" for g in self.groups if g.level is not None)
+        return "; ".join(f"Mức {g.level} (nhóm tiêu chí {g.code})" if g.level is not None
+                         else f"{g.level_label} (nhóm tiêu chí {g.code})" for g in self.groups
+                         if g.level is not None or g.level_label)
 
 
     @property
@@ -139,10 +148,70 @@ def school_results(session: Session, assessment_id: int, phase: str = "self") ->
             rows.append(CriterionRow(c.code, g.code, c.label, c.max_points, points(by_phase["self"], c.code),
                                      points(by_phase["external"], c.code), tuple(evidence.get(c.code, ())),
                                      c.mandatory))
-    groups = tuple(GroupResult(g.code, g.name, g.total, g.max_points, g.level, g.level_name) for g in result.groups)
+    groups = tuple(GroupResult(g.code, g.name, g.total, g.max_points, g.level, g.level_name, g.failed_mandatory)
+                   for g in result.groups)
     mandatory = tuple(MandatoryCondition(code, index_set.criteria[code].label, met)
                       for code, met in result.mandatory.items())
     return SchoolResults(a.id, phase, groups, tuple(rows), mandatory, tuple(result.unscored), result.overall_level)
+
+
+@dataclass(frozen=True)
+class ProposedLevel:
+    group: GroupResult
+    level: int
+
+
+def _requested(requested: Any, groups: tuple[GroupResult, ...]) -> dict[str, int] | None:
+    """A paper's `requested_level`: one level per group ({"1": 2, "2": 3}) or one for every group."""
+    if requested in (None, "", {}):
+        return None
+    if isinstance(requested, dict):
+        pairs = {str(k): v for k, v in requested.items()}
+    else:
+        pairs = {g.code: requested for g in groups}
+    out = {}
+    for code, level in pairs.items():
+        text = str(level).strip().lower().removeprefix("mức").strip()
+        if not text.isdigit():
+            raise InvalidInput(f"Mức đề nghị công nhận cho nhóm tiêu chí {code} không hợp lệ: «{level}» (ghi 1, 2 hoặc 3)")
+        out[code] = int(text)
+    unknown = sorted(set(out) - {g.code for g in groups})
+    if unknown:
+        raise InvalidInput(f"Bộ chỉ số không có nhóm tiêu chí {', '.join(unknown)} để đề nghị công nhận mức")
+    return out
+
+
+def proposed_levels(res: SchoolResults, requested: Any = None) -> list[ProposedLevel]:
+    """The levels a Tờ trình may propose, one per group as the index set defines them: the level each
+    group reaches, or a lower one the school asks for. A group whose mandatory criterion is not met
+    reaches none; asking for it, or for more than reached, is refused naming why. Nothing to propose
+    at all is refused too."""
+    asked = _requested(requested, res.groups)
+    out = []
+    for g in res.groups:
+        want = asked.get(g.code) if asked is not None else g.level
+        if asked is not None and g.code not in asked:
+            continue
+        if g.level is None:
+            if asked is None:
+                continue
+            why = (f"điều kiện bắt buộc {', '.join(g.failed_mandatory)} chưa đạt" if g.failed_mandatory
+                   else "tổng điểm chưa đạt mức nào")
+            raise InvalidInput(f"Không đề nghị công nhận mức {want} cho nhóm tiêu chí {g.code} được: nhóm chưa đạt "
+                               f"mức nào ({why})")
+        if want is None or want > g.level:
+            raise InvalidInput(f"Không đề nghị công nhận mức {want} cho nhóm tiêu chí {g.code} được: nhóm chỉ đạt "
+                               f"mức {g.level} ({_n(g.points)}/{_n(g.max_points)} điểm)")
+        out.append(ProposedLevel(g, want))
+    if not out:
+        failed = [c for g in res.groups for c in g.failed_mandatory]
+        why = f"điều kiện bắt buộc {', '.join(failed)} chưa đạt" if failed else "chưa nhóm tiêu chí nào đạt mức"
+        raise InvalidInput(f"Tờ trình không có mức nào để đề nghị công nhận: {why}")
+    return out
+
+
+def _n(d: Decimal) -> str:
+    return format(d.normalize(), "f").replace(".", ",")
 
 
 def recognition_event(session: Session, assessment_id: int) -> AssessmentEvent | None:

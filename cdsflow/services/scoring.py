@@ -35,7 +35,7 @@ from cdsflow.kernel.errors import (
 )
 from cdsflow.kernel.stages import CampaignStatus, Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
-from cdsflow.services import authorization, result_lines
+from cdsflow.services import authorization, result_lines, sends
 from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.lookups import PHASES as PHASES  # also this module's interface
 from cdsflow.services.lookups import load_answers as load_answers
@@ -121,6 +121,7 @@ def _score_row(a_id: int, phase: str, r: ScoreResult, actor: str, at: datetime) 
         group1_total=float(g1.total) if g1 else None, group1_level=g1.level if g1 else None,
         group2_total=float(g2.total) if g2 else None, group2_level=g2.level if g2 else None,
         total=float(r.total), overall_level=r.overall_level, complete=r.complete, mandatory_met=met,
+        unconfirmed=any(s.answered and s.unconfirmed for s in r.items.values()),
         item_points=r.item_points(), summary=r.summary(), scored_by=actor, scored_at=at,
     )
 
@@ -140,6 +141,25 @@ def _store_score(session: Session, a_id: int, phase: str, r: ScoreResult, actor:
             setattr(row, k, v)
         session.add(row)
     result_lines.refresh(session, [a_id])
+
+
+def clear_answers(session: Session, assessment_id: int, phase: str, codes: Iterable[str], actor: str) -> None:
+    """Set stored answers aside (an item whose meaning changed under a new index-set version): the
+    row stays, empty, with who cleared it, as a cleared answer does on the scoring page."""
+    codes = list(codes)
+    if not codes:
+        return
+    rows = session.exec(select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment_id,
+                                                       AssessmentAnswer.phase == _phase(phase),
+                                                       AssessmentAnswer.item_code.in_(codes))).all()
+    for row in rows:
+        row.value, row.answered_by, row.answered_at = None, actor, _now()
+        session.add(row)
+
+
+def store_rescored(session: Session, assessment_id: int, phase: str, result: ScoreResult, actor: str) -> None:
+    """Store a phase's result again under another index-set version (the rescoring use-case's write)."""
+    _store_score(session, assessment_id, _phase(phase), result, actor)
 
 
 STALE_SCORES = ("Phiếu điểm đã được người khác lưu sau khi bạn mở (bạn sửa từ lần lưu thứ {base}, hiện là lần "
@@ -239,9 +259,13 @@ def score_assessment(session: Session, assessment_id: int, phase: str = "self", 
 
 def compare_assessment(session: Session, assessment_id: int) -> tuple[IndexSet, Comparison]:
     """Self-assessment and external review side by side, with the difference per item."""
-    _assessment(session, assessment_id)
+    a = _assessment(session, assessment_id)
     s = index_set_for_assessment(session, assessment_id)
     self_answers = load_answers(session, assessment_id, "self")
+    # Once sent, the self scores are the send that counts (`counts: first | last`), as on the web
+    # and in the papers; the live answers only while the school still works on its file.
+    if (sent := sends.sent_self_answers(session, a)) is not None:
+        self_answers = sent[0]
     ext_answers = load_answers(session, assessment_id, "external")
     return s, compare(s, score(s, self_answers) if self_answers else None,
                       score(s, ext_answers) if ext_answers else None)
@@ -405,7 +429,8 @@ def add_evidence(
         raise InvalidInput(f"Đường link minh chứng phải bắt đầu bằng http:// hoặc https://: '{link}'")
     _member(session, assessment_id, responsible_member_id)
     if valid_until is not None and document_date is not None and valid_until < document_date:
-        raise InvalidInput(f"Minh chứng '{title}': hạn hiệu lực ({valid_until:%d/%m/%Y}) trước ngày văn bản ({document_date:%d/%m/%Y})")
+        raise InvalidInput(f"Minh chứng '{title}': hạn hiệu lực ({valid_until:%d/%m/%Y}) trước ngày văn bản "
+                           f"({document_date:%d/%m/%Y})")
     entry = EvidenceEntry(
         assessment_id=assessment_id, criterion_code=code, title=title,
         document_number=_text(document_number, "số văn bản", max_len=100), document_date=document_date,

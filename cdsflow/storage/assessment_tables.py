@@ -18,7 +18,7 @@ class IndexSetVersion(SQLModel, table=True):
     """An imported (or pinned) index set. `content` is the canonical JSON its hash is computed from."""
 
     __tablename__ = "index_set_version"
-    __table_args__ = (UniqueConstraint("code", "version"),)
+    # One row per content (hash); a label may name several contents: a version is label + digest.
     id: int = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, index=True)
     version: str = Field(max_length=64)
@@ -28,6 +28,9 @@ class IndexSetVersion(SQLModel, table=True):
     content: str = Field(sa_column=Column(Text, nullable=False))
     source: str = Field(default="", max_length=500)  # file name it was imported from
     imported_by: str = Field(default="", max_length=200)
+    # Stored by a campaign launch to keep a shipped set's content resolvable (not an import): a
+    # newer shipped file, not this pin, is what "the latest 4725" means for the next campaign.
+    pinned: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     imported_at: datetime = _ts(nullable=False)
 
 
@@ -66,6 +69,8 @@ class AssessmentScore(SQLModel, table=True):
     overall_level: int | None = None
     complete: bool = False
     mandatory_met: bool | None = None  # None while a mandatory condition is unanswered
+    # Points stand on a tier the index set marks unconfirmed: lists mark "bậc điểm chưa xác nhận".
+    unconfirmed: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
     item_points: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     summary: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     scored_by: str = Field(default="", max_length=200)

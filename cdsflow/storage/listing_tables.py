@@ -51,6 +51,7 @@ class AssessmentResult(SQLModel, table=True):
     ext2: float | None = None
     ext2_level: int | None = None
     review_counts: bool = False  # the review scored every item: its levels are the ones that count
+    unconfirmed: bool = False  # either phase's points stand on a tier marked unconfirmed
     level1: int | None = None
     level2: int | None = None
 

@@ -50,6 +50,10 @@ class TransitionContext:
     # Filled by the service layer from the index set and the calendar:
     proposal_gaps: list[str] = field(default_factory=list)
     submission_refusal: str | None = None
+    # Return for supplement: why the school could not send again after it (None: it can), and
+    # whether the officer grants one more send explicitly (recorded in the history).
+    return_refusal: str | None = None
+    extra_send: bool = False
     # External review: items of the index set the review has not scored (None: no review scores at all).
     external_unscored: tuple[str, ...] | None = None
     # The supervisor's written reason to recognise without a complete external review.

@@ -35,7 +35,7 @@ from cdsflow.workflow.context import MissingFacts, TransitionContext, strict_fac
 from cdsflow.workflow.roles import Role
 from cdsflow.workflow.states import STATE_MODULES
 from cdsflow.workflow.states import campaign as campaign_rules
-from cdsflow.workflow.states._rules import not_the_proposer, reason_given
+from cdsflow.workflow.states._rules import not_the_proposer, reason_given, resend_possible
 from cdsflow.workflow.states.committee_formed import committee_problems
 from cdsflow.workflow.states.proposal import proposal_problems
 from cdsflow.workflow.states.published import recognition_decision_issued
@@ -103,7 +103,7 @@ RULES: dict[str, Rule] = {r.action: r for r in (
     _rule("start_review", "tiếp nhận hồ sơ, bắt đầu đánh giá ngoài", REVIEWERS,
           {S.PROPOSAL}, ACTIVE, [not_the_proposer]),
     _rule("return_for_supplement", "trả hồ sơ, yêu cầu bổ sung", REVIEWERS,
-          {S.EXTERNAL_REVIEW}, ACTIVE, [reason_given]),
+          {S.EXTERNAL_REVIEW}, ACTIVE, [reason_given, resend_possible]),
     _rule("recognise", "công nhận mức độ chuyển đổi số", [(R.OFFICER, L.SUPERVISOR)],
           {S.EXTERNAL_REVIEW}, ACTIVE, [not_the_proposer, review_complete_or_override]),
     _rule("publish", "công bố kết quả", [(R.OFFICER, L.SUPERVISOR)],

@@ -98,7 +98,9 @@ def test_xlsx_form_round_trip(cli, tmp_path):
     wb.save(form)
     r = cli("score", "show", "4725", form)
     assert r.exit_code == 0, r.output
+    # 45 falls in the unconfirmed [40, ) tier: it advises 10, the item's maximum (10) caps
     assert "Nhóm 1: 8/100" in r.output and "Nhóm 2: 10/100" in r.output and "cho 8/10" in r.output
+    assert "bậc điểm chưa xác nhận" in r.output
 
 
 def test_bad_answer_is_named_in_vietnamese(cli, tmp_path):
@@ -136,7 +138,8 @@ def test_template_check_import(cli, tmp_path):
 def test_enter_answers_evidence_and_gaps(cli, tmp_path, assessment_id):
     form = tmp_path / "a.yaml"
     answers = {c: (True if i.kind.value == "yes_no" else 0) for c, i in S.items.items()}
-    answers.update({"1.4": 25, "2.5": "khong"})
+    # 1.6.1 changed meaning (points → rate): a file naming no version writes the rate with its sign
+    answers.update({"1.4": 25, "2.5": "khong", "1.6.1": "0%"})
     form.write_text(yaml.safe_dump({"index_set": "4725", "answers": answers}, allow_unicode=True), encoding="utf-8")
     r = cli("score", "enter", form, "--assessment", assessment_id, "--by", "Nguyễn Thị Lan")
     assert r.exit_code == 0, r.output

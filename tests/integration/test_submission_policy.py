@@ -1,6 +1,7 @@
 """Bắc Giang's online form, enforced by the workflow: closes 24h00 03/6/2024, at most 3 sends."""
 import pytest
 from freezegun import freeze_time
+from sqlalchemy import select
 
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.kernel.errors import TransitionRefused
@@ -8,6 +9,7 @@ from cdsflow.services.assessments import MemberInput, find_assessment, set_commi
 from cdsflow.services.campaigns import launch_campaign
 from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
+from cdsflow.storage.tables import AssessmentEvent
 from cdsflow.workflow.context import ActorRef
 from tests.factories import complete_self_assessment, load_units
 
@@ -42,16 +44,41 @@ def send_back(engine, aid, officer):
         transition(uow, aid, "return_for_supplement", officer, reason="Gửi lại bản cập nhật")
 
 
-def test_fourth_send_is_refused_and_three_were_accepted(bac_giang):
+def test_three_sends_then_no_return_that_would_leave_no_send(bac_giang):
     engine, aid, school, officer = bac_giang
     with freeze_time("2024-06-01 09:00:00+07:00"):
-        for _ in range(3):
+        for _ in range(2):
             send(engine, aid, school)
             send_back(engine, aid, officer)
-        with pytest.raises(TransitionRefused, match="Đã gửi đủ 03 lần"):
-            send(engine, aid, school)
+        send(engine, aid, school)
+        # The third send used the last one: a return would ask for a send the school cannot make.
+        with pytest.raises(TransitionRefused, match="không gửi lại được: trường đã gửi đủ 03 lần"):
+            send_back(engine, aid, officer)
     with UnitOfWork(engine) as uow:
-        assert show_assessment(uow, aid).proposal_count == 3
+        a = show_assessment(uow, aid)
+        assert a.proposal_count == 3 and a.stage.value == "external_review"
+
+
+def test_the_officer_may_grant_one_more_send_with_the_return_recorded(bac_giang):
+    engine, aid, school, officer = bac_giang
+    with freeze_time("2024-06-01 09:00:00+07:00"):
+        for _ in range(2):
+            send(engine, aid, school)
+            send_back(engine, aid, officer)
+        send(engine, aid, school)
+        with UnitOfWork(engine) as uow:
+            transition(uow, aid, "start_review", officer)
+        with UnitOfWork(engine) as uow:
+            transition(uow, aid, "return_for_supplement", officer, reason="Bổ sung biên bản", grant_extra_send=True)
+        assert send(engine, aid, school).value == "proposal"  # the granted fourth send
+        with UnitOfWork(engine) as uow:
+            transition(uow, aid, "start_review", officer)
+        with UnitOfWork(engine) as uow, pytest.raises(TransitionRefused, match="không gửi lại được"):
+            transition(uow, aid, "return_for_supplement", officer, reason="Lần nữa")  # the grant was one send
+    with UnitOfWork(engine) as uow:
+        events = uow.session.execute(select(AssessmentEvent).where(
+            AssessmentEvent.assessment_id == aid, AssessmentEvent.trigger == "return_for_supplement")).scalars().all()
+    assert [bool((e.details or {}).get("extra_send")) for e in events] == [False, False, True]
 
 
 @pytest.mark.parametrize("instant, accepted", [

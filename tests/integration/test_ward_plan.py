@@ -14,9 +14,12 @@ from datetime import datetime
 from email import message_from_bytes, policy
 
 import pytest
+import typer
 from docx import Document
 from freezegun import freeze_time
+from typer.testing import CliRunner
 
+from cdsflow.app import cli_indexset
 from cdsflow.calendars.timeutil import TZ
 from cdsflow.documents import vietnamese as vn
 from cdsflow.notifications.sender import drain_outbox_sync
@@ -24,6 +27,7 @@ from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
 from cdsflow.scheduler.ticker import run_due_reminders
 from cdsflow.services.accounts import create_account
+from cdsflow.services.scoring import load_answers
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
 from tests.integration.test_mail_delivery import free_port
@@ -172,3 +176,22 @@ def test_own_deadline_across_30_4_drives_reminders_late_and_refusal(ward):
     late = {x["school_code"]: x for x in board["late"]}
     assert late["P1S2"]["milestone"].startswith("Bổ sung hồ sơ và gửi lại")
     assert datetime.fromisoformat(late["P1S2"]["due_at"]).astimezone(TZ).date().isoformat() == "2026-05-07"
+
+
+def test_score_compare_reads_the_send_that_counts_as_the_web_and_the_papers_do(ward, monkeypatch):
+    # After the return and the second send (strength 0.4), `counts: first` keeps the first send.
+    monkeypatch.setenv("DATABASE_URL", str(ward.world.engine.url))
+    monkeypatch.setenv("COLUMNS", "200")
+    app = typer.Typer()
+    cli_indexset.register(app)
+    with freeze_time("2026-02-27 10:00:00+07:00"):
+        r = CliRunner().invoke(app, ["score", "compare", "--assessment", str(ward.s1)])
+        live = ward.client("head").get(f"/api/assessments/{ward.s1}/scores?phase=self").json()
+    assert r.exit_code == 0, r.output
+    rows = {line.split("│")[2].strip(): line.split("│")[3].strip() for line in r.output.splitlines()
+            if line.count("│") >= 5 and "Nhóm" in line}
+    for g in ward.first_groups:
+        assert rows[f"Nhóm {g['code']}"] == vn.decimal(g["total"]), (rows, g)
+    with UnitOfWork(ward.world.engine) as uow:
+        own = load_answers(uow.session, ward.s1, "self")  # the school's live answers: the second send
+    assert own != ward.first_answers and live["answers"] == ward.first_answers

@@ -45,7 +45,7 @@ def test_shipped_sets_are_4725_in_full_and_two_provisional_frames():
     assert len(s.items) == 30
     assert s.items["2.5"].kind is AnswerKind.CHOICE
     assert s.items["1.5.1"].kind is AnswerKind.POINTS and s.items["1.5.1"].uncertain
-    assert "chưa tìm thấy" in s.items["1.5.1"].note.lower()
+    assert "chưa tìm thấy" in s.items["1.5.1"].source.lower()  # where the figure came from: for maintainers
     for code in ("3276", "3806"):
         frame = sets[code]
         assert frame.provisional and not frame.scorable and frame.items == {}
@@ -147,7 +147,8 @@ def test_missing_file_and_wrong_extension(tmp_path):
 def test_numeric_code_must_be_quoted():
     with pytest.raises(IndexSetError) as err:
         load_yaml_text("code: '1'\nversion: '1'\ntitle: t\nlevels: {bands: [{level: 1, name: a, range: '[0, 10]'}]}\n"
-                       "groups: [{code: 1.5, name: n, max_points: 10, criteria: [{code: a, label: b, answer: points, max_points: 10}]}]\n",
+                       "groups: [{code: 1.5, name: n, max_points: 10, "
+                       "criteria: [{code: a, label: b, answer: points, max_points: 10}]}]\n",
                        "so.yaml")
     assert any("dấu nháy" in d for d in err.value.details)
 

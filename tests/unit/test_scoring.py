@@ -44,7 +44,7 @@ def test_count_tiers_of_1_4(count, points):
 
 
 @pytest.mark.parametrize("code,pct,points", [
-    ("1.6.2", 0, 0), ("1.6.2", 0.5, 2), ("1.6.2", 29.9, 2), ("1.6.2", 30, 4), ("1.6.2", 60, 4),
+    ("1.6.2", 0, 0), ("1.6.2", "0,5%", 2), ("1.6.2", 29.9, 2), ("1.6.2", 30, 4), ("1.6.2", 60, 4),
     ("1.6.2", 60.1, 7), ("1.6.2", "100%", 7),
     ("1.7.1", 19.99, 2), ("1.7.1", 20, 5), ("1.7.1", 60, 5), ("1.7.1", 61, 8),
 ])
@@ -134,13 +134,20 @@ def test_all_bad_answers_are_listed():
     assert len(err.value.details) == 3
 
 
-def test_mandatory_condition_failed_is_flagged_by_default():
+def test_a_failed_mandatory_condition_leaves_its_group_without_a_level_in_4725():
     answers = {**full_marks(), "1.1": False}
     r = score(S, answers)
     assert r.mandatory["1.1"] is False and r.groups[0].failed_mandatory == ("1.1",)
-    assert r.groups[0].level == 3  # default policy: flag only
+    assert r.groups[0].level is None and r.groups[0].level_name.startswith("Chưa đạt")
+    assert "1.1" in r.groups[0].level_name and r.groups[1].level == 3
     assert any("1.1" in f and "chưa đạt" in f for f in r.flags)
     assert score(S, {**answers, "1.1": None}).mandatory["1.1"] is None
+
+
+def test_the_flag_policy_only_reports_a_failed_condition():
+    flag = replace(S, policy=Policy(FailedMandatory.FLAG, OverallLevel.NONE))
+    r = score(flag, {**full_marks(), "1.1": False})
+    assert r.groups[0].level == 3 and r.groups[0].failed_mandatory == ("1.1",)
 
 
 def test_policy_lowest_level_and_overall_min():
@@ -183,8 +190,8 @@ def _value(item):
         return st.booleans()
     if k is AnswerKind.COUNT:
         return st.integers(0, 10_000)
-    if k is AnswerKind.PERCENTAGE:
-        return st.decimals(0, 100, places=2)
+    if k is AnswerKind.PERCENTAGE:  # a bare number under 1 is refused (0,7 % or 70 %?)
+        return st.decimals(0, 100, places=2).filter(lambda d: d == 0 or d >= 1)
     if k is AnswerKind.CHOICE:
         return st.sampled_from([c.code for c in item.choices])
     return st.decimals(0, item.max_points, places=1)
@@ -210,7 +217,7 @@ def _better(item, value, data):
     if k is AnswerKind.COUNT:
         return value + data.draw(st.integers(0, 100))
     if k is AnswerKind.PERCENTAGE:
-        return data.draw(st.decimals(value, 100, places=2))
+        return data.draw(st.decimals(value, 100, places=2).filter(lambda d: d == 0 or d >= 1))
     if k is AnswerKind.CHOICE:
         pts = {c.code: c.points for c in item.choices}
         return data.draw(st.sampled_from([c for c in pts if pts[c] >= pts[value]]))
@@ -226,7 +233,7 @@ def test_improving_an_answer_never_lowers_a_total(answers, data):
     code = data.draw(st.sampled_from(answered))
     improved = {**answers, code: _better(S.items[code], answers[code], data)}
     before, after = score(S, answers), score(S, improved)
-    for b, a in zip(before.groups, after.groups):
+    for b, a in zip(before.groups, after.groups, strict=True):
         assert a.total >= b.total
         assert (a.level or 0) >= (b.level or 0)
 

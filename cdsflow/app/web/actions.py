@@ -164,10 +164,11 @@ def school_page(uow: UnitOfWork, p: Principal, assessment_id: int, *, now: datet
 
 def transition(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, *, version: int | None,
                reason: str = "", criteria_notes: dict[str, str] | None = None, override_reason: str = "",
-               now: datetime | None = None) -> Stage:
+               now: datetime | None = None, grant_extra_send: bool = False) -> Stage:
     a = assessment_for(uow, p, assessment_id)  # "advance" and unknown steps: the use-case's, as for the CLI
     return assessment_svc.transition(uow, a.id, trigger, actor(p), reason=reason, criteria_notes=criteria_notes,
-                                     override_reason=override_reason, expected_version=version, now=now)
+                                     override_reason=override_reason, expected_version=version, now=now,
+                                     grant_extra_send=grant_extra_send)
 
 
 def set_committee(uow: UnitOfWork, p: Principal, assessment_id: int, members: list[assessment_svc.MemberInput],

@@ -312,13 +312,16 @@ class TransitionIn(BaseModel):
     reason: str = ""
     criteria_notes: dict[str, str] = {}
     override_reason: str = Field("", description="Chỉ khi recognise: lý do công nhận không qua đánh giá ngoài đầy đủ")
+    grant_extra_send: bool = Field(False, description="Chỉ khi return_for_supplement: cho trường gửi thêm một lần "
+                                                      "khi đã hết lượt gửi (ghi vào lịch sử)")
 
 
 @router.post("/assessments/{assessment_id}/transitions", summary="Chuyển giai đoạn hồ sơ")
 def transition(assessment_id: int, body: TransitionIn, p: Principal = Depends(checked_principal),
                uow: UnitOfWork = Depends(get_uow)):
     stage = actions.transition(uow, p, assessment_id, body.trigger, version=body.version, reason=body.reason,
-                               criteria_notes=body.criteria_notes, override_reason=body.override_reason)
+                               criteria_notes=body.criteria_notes, override_reason=body.override_reason,
+                               grant_extra_send=body.grant_extra_send)
     return {"stage": stage.value, "label": stage.label}
 
 

@@ -48,8 +48,9 @@ async def score_save(request: Request, assessment_id: int, phase: str = Form("se
         uow.rollback()
         # What was typed stays on the page, so a refused save loses nothing.
         typed = {k.removeprefix("item:"): str(v) for k, v in form.items() if k.startswith("item:")}
+        typed_pts = {k.removeprefix("pts:"): str(v) for k, v in form.items() if k.startswith("pts:")}
         return _sheet_page(request, p, uow, assessment_id, phase, status_of(err), error=err.message,
-                           details=err.details, typed=typed, stale=isinstance(err, StaleUpdate))
+                           details=err.details, typed=typed, typed_pts=typed_pts, stale=isinstance(err, StaleUpdate))
     return RedirectResponse(f"/assessments/{assessment_id}/scores?phase={phase}&done=scores", status_code=303)
 
 
@@ -130,7 +131,8 @@ def evidence_delete(request: Request, evidence_id: int, confirm: str = Form(""),
 
 class AnswersIn(BaseModel):
     phase: str = "self"
-    answers: dict[str, str | int | float | bool | None]
+    # An answer, or {value, points} when the assessor gives points other than the tier's.
+    answers: dict[str, str | int | float | bool | dict[str, str | int | float | None] | None]
     # The revision the answers were read at (`revision` of GET …/scores): a save that changes an item
     # somebody saved since is refused (409) naming who and when; omitted, the save wins.
     base_revision: int | None = None

@@ -74,6 +74,13 @@ class ScoreSheet:
     def kind_labels(self) -> dict:
         return {k.value: v for k, v in ANSWER_KIND_LABELS.items()}
 
+    def given_points(self, code: str) -> str:
+        """The points an assessor gave below (or, on an unconfirmed tier, above) the tier's, as typed."""
+        raw = self.answers.get(code)
+        if isinstance(raw, dict) and raw.get("points") is not None:
+            return str(raw["points"])
+        return ""
+
     def evidence_of(self, criterion: str) -> list[EvidenceEntry]:
         """Entries filed under the criterion or one of its sub-items."""
         crit = self.index_set.criteria[criterion]
@@ -173,18 +180,24 @@ def save_sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str, pa
     return save(uow, p, assessment_id, phase, answers, base_revision)
 
 
+def _field(form, name: str) -> str | None:
+    return str(form.get(name, "")).strip() if name in form else None
+
+
 def form_answers(index_set: IndexSet, form) -> dict:
-    """The `item:<code>` fields the person changed on a posted form (each carries its loaded value in
-    `orig:<code>`): what they did not touch is not sent, so it cannot undo a colleague's save.
-    Unknown fields are ignored; an emptied field clears the item."""
+    """The `item:<code>` fields (and `pts:<code>`, the points given for a tier) the person changed on
+    a posted form (each carries its loaded value in `orig:<code>` / `origpts:<code>`): what they did
+    not touch is not sent, so it cannot undo a colleague's save. Unknown fields are ignored; an
+    emptied field clears the item."""
     out = {}
     for code in index_set.items:
-        if f"item:{code}" not in form:
+        value, points = _field(form, f"item:{code}"), _field(form, f"pts:{code}")
+        if value is None:
             continue
-        value = str(form.get(f"item:{code}", "")).strip()
-        if f"orig:{code}" in form and str(form.get(f"orig:{code}", "")).strip() == value:
+        unchanged = value == _field(form, f"orig:{code}") and (points or "") == (_field(form, f"origpts:{code}") or "")
+        if unchanged:
             continue
-        out[code] = value
+        out[code] = {"value": value, "points": points} if points and value else value
     return out
 
 
@@ -235,8 +248,8 @@ def result_json(result: ScoreResult) -> dict:
     """The figures a form shows live: per item, per criterion, per group, total, levels."""
     num = lambda d: float(d)  # noqa: E731
     return {
-        "items": {c: {"points": num(s.points), "max": num(s.max_points), "answered": s.answered, "tier": s.tier}
-                  for c, s in result.items.items()},
+        "items": {c: {"points": num(s.points), "max": num(s.max_points), "answered": s.answered, "tier": s.tier,
+                      "unconfirmed": s.unconfirmed} for c, s in result.items.items()},
         "criteria": {c: num(v) for c, v in result.criteria.items()},
         "groups": [{"code": g.code, "name": g.name, "total": num(g.total), "max": num(g.max_points),
                     "level": g.level, "level_name": g.level_name, "failed_mandatory": list(g.failed_mandatory)}

@@ -13,7 +13,13 @@
   function text(sel, value) { var el = document.querySelector(sel); if (el) el.textContent = value; }
   function refresh() {
     var answers = {};
-    controls().forEach(function (el) { answers[el.name.slice(5)] = el.value; });
+    // The answer and, when given, the points for its tier: the server's one scoring function
+    // computes what is shown, so the live total is the figure that will be stored.
+    controls().forEach(function (el) {
+      var code = el.name.slice(5), pts = form.querySelector("[name='pts:" + code + "']")
+        || document.querySelector("[name='pts:" + code + "'][form='score-form']");
+      answers[code] = pts && pts.value.trim() && el.value.trim() ? {value: el.value, points: pts.value} : el.value;
+    });
     fetch(form.dataset.preview, {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "X-CSRF-Token": form.dataset.csrf},
@@ -31,6 +37,8 @@
       var out = res.body;
       Object.keys(out.items).forEach(function (c) {
         text("[data-item='" + c + "']", fmt(out.items[c].points));
+        var mark = document.querySelector("[data-unconfirmed='" + c + "']");
+        if (mark) mark.hidden = !(out.items[c].answered && out.items[c].unconfirmed);
         document.querySelectorAll("[data-tier='" + c + "']").forEach(function (li) {
           li.classList.toggle("on", out.items[c].answered && li.textContent.indexOf(out.items[c].tier) === 0);
         });
@@ -39,7 +47,7 @@
       out.groups.forEach(function (g) {
         text("[data-group-total='" + g.code + "']", fmt(g.total));
         text("[data-group-level='" + g.code + "']",
-             g.level ? "Mức " + g.level + (g.level_name ? " (" + g.level_name + ")" : "") : "chưa đạt mức");
+             g.level ? "Mức " + g.level + (g.level_name ? " (" + g.level_name + ")" : "") : (g.level_name || "chưa đạt mức"));
       });
       text("#unscored", out.unscored.length);
       var answered = document.getElementById("answered");

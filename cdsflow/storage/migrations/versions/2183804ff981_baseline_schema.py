@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 51a0bf1239f5
+Revision ID: 2183804ff981
 Revises: 
-Create Date: 2026-12-06 22:10:04.431171
+Create Date: 2026-12-06 22:13:49.431007
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '51a0bf1239f5'
+revision = '2183804ff981'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -28,9 +28,9 @@ def upgrade() -> None:
     sa.Column('content', sa.Text(), nullable=False),
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('imported_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('pinned', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('imported_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('code', 'version')
+    sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('index_set_version', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_index_set_version_code'), ['code'], unique=False)
@@ -489,6 +489,7 @@ def upgrade() -> None:
     sa.Column('ext2', sa.Float(), nullable=True),
     sa.Column('ext2_level', sa.Integer(), nullable=True),
     sa.Column('review_counts', sa.Boolean(), nullable=False),
+    sa.Column('unconfirmed', sa.Boolean(), nullable=False),
     sa.Column('level1', sa.Integer(), nullable=True),
     sa.Column('level2', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['assessment_id'], ['assessment.id'], ),
@@ -517,6 +518,7 @@ def upgrade() -> None:
     sa.Column('overall_level', sa.Integer(), nullable=True),
     sa.Column('complete', sa.Boolean(), nullable=False),
     sa.Column('mandatory_met', sa.Boolean(), nullable=True),
+    sa.Column('unconfirmed', sa.Boolean(), server_default='0', nullable=False),
     sa.Column('item_points', sa.JSON(), nullable=False),
     sa.Column('summary', sa.JSON(), nullable=False),
     sa.Column('scored_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
