@@ -77,7 +77,7 @@ def naive_launch(engine):
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        e1, e2 = fresh_db(tmp, "project.db"), fresh_db(tmp, "naive.db")
+        e1, _e2 = fresh_db(tmp, "project.db"), fresh_db(tmp, "naive.db")
         result, t_proj, m_proj = measure("project", tmp / "project.db")
         _, t_naive, m_naive = measure("naive", tmp / "naive.db")
         now = datetime(2025, 4, 2, tzinfo=UTC)

@@ -83,7 +83,8 @@ def main(n: int = 200) -> None:
     print(f"Văn bản: {CODE} ({len(rendered):,} B, mẫu {template_path(CODE).stat().st_size:,} B), N={n}")
     print(f"  docxtpl dựng mới mỗi lần     {plain * 1000:8.2f} ms/văn bản   (1,0×)")
     print(f"  đường của dự án (1 lõi)      {fast * 1000:8.2f} ms/văn bản   ({plain / fast:4.1f}× nhanh hơn docxtpl)")
-    print(f"  đường của dự án (2 tiến trình) {two * 1000:6.2f} ms/văn bản   ({plain / two:4.1f}×; {fast / two:3.1f}× so với 1 lõi)")
+    print(f"  đường của dự án (2 tiến trình) {two * 1000:6.2f} ms/văn bản   "
+          f"({plain / two:4.1f}×; {fast / two:3.1f}× so với 1 lõi)")
     print(f"  sàn: chỉ ghi tệp zip .docx   {zip_floor * 1000:8.2f} ms/văn bản   (đường dự án = {fast / zip_floor:4.1f}× sàn)")
 
     bureau, _, campaign = sample_units()

@@ -132,7 +132,7 @@ def main() -> None:
           f"{n_answers:,} answer rows and the results)")
 
     engine_b, ids_b = setup(url_b, args.naive)
-    sample = [(a_id, answers) for a_id, (_, answers) in zip(ids_b, rows)]
+    sample = [(a_id, answers) for a_id, (_, answers) in zip(ids_b, rows, strict=False)]
     t_naive = naive_path(engine_b, sample)
     engine_b.dispose()
     naive_rate = args.naive / t_naive

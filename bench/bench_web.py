@@ -53,7 +53,8 @@ def build(db: Path) -> tuple[int, int]:
             conn.execute(text("UPDATE assessment SET state = :s WHERE id % 7 = :i"), {"s": stage.value, "i": i})
     set_password_hasher(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     with UnitOfWork(engine) as uow:
-        create_account(uow, username="chuyenvien.so", full_name="Chuyên viên Sở", role="officer", password=PASSWORD, unit_code="SGD")
+        create_account(uow, username="chuyenvien.so", full_name="Chuyên viên Sở", role="officer", password=PASSWORD,
+                       unit_code="SGD")
         create_account(uow, username="truong", full_name="Hiệu trưởng", role="school_head", password=PASSWORD,
                        unit_code=f"S{N // 2}")
         school_aid = uow.session.execute(

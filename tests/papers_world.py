@@ -50,7 +50,8 @@ def launch(engine, *, schools: int = 6, calendar_file=None) -> Walked:
     with UnitOfWork(engine) as uow:
         import_units(uow, unit_rows(n_schools_per_bureau=schools))
     with UnitOfWork(engine) as uow:
-        result = launch_campaign(uow, issuer_code="P1", school_year="2024-2025", calendar=load_calendar(calendar_file) if calendar_file else calendar(),
+        result = launch_campaign(uow, issuer_code="P1", school_year="2024-2025",
+                                 calendar=load_calendar(calendar_file) if calendar_file else calendar(),
                                  now=datetime(2024, 10, 1, tzinfo=VN))
         ids = {code: svc.find_assessment(uow, code, result.campaign_id).id
                for code in HEADS if code in {f"P1S{i}" for i in range(1, schools + 1)}}

@@ -176,7 +176,8 @@ def _reminders(r: _Reader, value: Any, where: str) -> tuple[bool, ReminderPolicy
     if isinstance(value, Text):
         if value.null or value.lower() in {"none", "false", "no", "không"}:
             return True, None
-        r.err(value.line, "bad_reminders", f"{where}: 'reminders' phải là một bảng (before, on_the_day, overdue_every, escalate_to) hoặc none")
+        r.err(value.line, "bad_reminders",
+              f"{where}: 'reminders' phải là một bảng (before, on_the_day, overdue_every, escalate_to) hoặc none")
         return True, None
     if not isinstance(value, Map):
         r.err(getattr(value, "line", None), "bad_reminders", f"{where}: 'reminders' phải là một bảng")
@@ -264,7 +265,8 @@ def _after(r: _Reader, value: Any, where: str) -> RelativeRule | None:
 def _after_return(r: _Reader, value: Any, where: str) -> tuple[RelativeRule | None, bool]:
     where += " › after_return"
     if not isinstance(value, Map):
-        r.err(getattr(value, "line", None), "bad_relative", f"{where}: phải là một bảng (working_days hoặc days, not_later_than, beyond_cap)")
+        r.err(getattr(value, "line", None), "bad_relative",
+              f"{where}: phải là một bảng (working_days hoặc days, not_later_than, beyond_cap)")
         return None, True
     r.unknown_keys(value, _AFTER_RETURN_KEYS, where)
     count = _count(r, value, where)
@@ -286,22 +288,26 @@ def _window(r: _Reader, value: Any, where: str) -> tuple[datetime | None, dateti
         end = r.guarded(Text(last.strip(), value.line), timeutil.parse_end, where + " › window")
         if start and end and end < start:
             r.err(value.line, "window_reversed",
-                  f"{where}: khoảng thời gian kết thúc ({timeutil.format_instant_vi(end)}) trước khi bắt đầu ({timeutil.format_instant_vi(start)})")
+                  f"{where}: khoảng thời gian kết thúc ({timeutil.format_instant_vi(end)}) "
+                  f"trước khi bắt đầu ({timeutil.format_instant_vi(start)})")
             return None, None
         return start, end
     if isinstance(value, Text):
         if not timeutil.is_month(value):
-            r.err(value.line, "bad_window", f"{where}: 'window' phải là một tháng (YYYY-MM), một khoảng ngày (2025-05-05..2025-05-16) hoặc bảng from/to")
+            r.err(value.line, "bad_window", f"{where}: 'window' phải là một tháng (YYYY-MM), một khoảng ngày "
+                  "(2025-05-05..2025-05-16) hoặc bảng from/to")
             return None, None
         bounds = r.guarded(value, lambda v: timeutil.month_bounds(*timeutil.parse_month(v)), where)
         return bounds if bounds else (None, None)
     if isinstance(value, Map):
         r.unknown_keys(value, _WINDOW_KEYS, where + " › window")
-        start = r.guarded(r.text(value, "from", where + " › window", required=True), timeutil.parse_start, where + " › window › from")
+        start = r.guarded(r.text(value, "from", where + " › window", required=True), timeutil.parse_start,
+                          where + " › window › from")
         end = r.guarded(r.text(value, "to", where + " › window", required=True), timeutil.parse_end, where + " › window › to")
         if start and end and end < start:
             r.err(value.key_lines["to"], "window_reversed",
-                  f"{where}: khoảng thời gian kết thúc ({timeutil.format_instant_vi(end)}) trước khi bắt đầu ({timeutil.format_instant_vi(start)})")
+                  f"{where}: khoảng thời gian kết thúc ({timeutil.format_instant_vi(end)}) "
+                  f"trước khi bắt đầu ({timeutil.format_instant_vi(start)})")
             return None, None
         return start, end
     r.err(getattr(value, "line", None), "bad_window", f"{where}: 'window' phải là một tháng (YYYY-MM) hoặc bảng from/to")
@@ -311,7 +317,8 @@ def _window(r: _Reader, value: Any, where: str) -> tuple[datetime | None, dateti
 def _submission(r: _Reader, value: Any, where: str, opens_at: datetime | None,
                 due_at: datetime | None) -> SubmissionPolicy | None:
     if not isinstance(value, Map):
-        r.err(getattr(value, "line", None), "bad_submission", f"{where}: 'submission' phải là một bảng (opens, closes, max_sends, counts)")
+        r.err(getattr(value, "line", None), "bad_submission",
+              f"{where}: 'submission' phải là một bảng (opens, closes, max_sends, counts)")
         return None
     where += " › submission"
     r.unknown_keys(value, _SUBMISSION_KEYS, where)
@@ -347,6 +354,44 @@ def _document_codes(r: _Reader, node: Any, key: str, where: str) -> list[str]:
     return codes
 
 
+def _deadline(r: _Reader, m: Map, where: str) -> tuple[datetime | None, datetime | None, RelativeRule | None, str | None]:
+    """(opens, due, relative rule, marker): exactly one of due, window, after or marker."""
+    opens_at = due_at = None
+    relative: RelativeRule | None = None
+    marker: str | None = None
+    given = [k for k in ("due", "window", "after", "marker") if k in m]
+    if len(given) > 1:
+        r.err(m.key_lines[given[1]], "due_and_window",
+              f"{where}: chỉ ghi một trong 'due', 'window', 'after' hoặc 'marker' (đang có: {', '.join(given)})")
+    elif "due" in m:
+        due_at = r.guarded(r.text(m, "due", where, required=True), timeutil.parse_deadline, where + " › due")
+        opens_at = r.guarded(r.text(m, "opens", where), timeutil.parse_start, where + " › opens")
+        if opens_at and due_at and due_at < opens_at:
+            r.err(m.key_lines["due"], "window_reversed", f"{where}: hạn ({timeutil.format_instant_vi(due_at)}) "
+                  f"trước ngày bắt đầu ({timeutil.format_instant_vi(opens_at)})")
+    elif "window" in m:
+        if "opens" in m:
+            r.err(m.key_lines["opens"], "unknown_key",
+                  f"{where}: 'opens' chỉ dùng cùng 'due'; với 'window' hãy ghi from/to")
+        opens_at, due_at = _window(r, m["window"], where)
+    elif "after" in m:
+        if "opens" in m:
+            r.err(m.key_lines["opens"], "unknown_key",
+                  f"{where}: 'opens' không dùng với 'after' (mốc mở khi sự kiện xảy ra)")
+        relative = _after(r, m["after"], where)
+    elif "marker" in m:
+        t = r.text(m, "marker", where, required=True)
+        if t is not None and t not in _MARKERS:
+            r.err(t.line, "bad_marker", f"{where}: 'marker' chỉ nhận giá trị start (mốc bắt đầu, không có hạn)")
+        elif t is not None:
+            marker = str(t)
+        if "opens" in m:
+            r.err(m.key_lines["opens"], "unknown_key", f"{where}: mốc bắt đầu (marker: start) không có ngày")
+    else:
+        r.err(m.line, "missing_key", f"{where}: thiếu thời hạn ('due', 'window', 'after' hoặc 'marker: start')")
+    return opens_at, due_at, relative, marker
+
+
 def _milestone(r: _Reader, m: Any, index: int, default_reminders: ReminderPolicy | None,
                seen: dict[str, int]) -> Milestone | None:
     if not isinstance(m, Map):
@@ -365,41 +410,13 @@ def _milestone(r: _Reader, m: Any, index: int, default_reminders: ReminderPolicy
     actor = r.enum(r.text(m, "actor", where, required=True), Actor, "actor", where)
     stage = r.enum(r.text(m, "stage", where), Stage, "stage", where)
 
-    opens_at = due_at = None
-    relative = marker = None
-    given = [k for k in ("due", "window", "after", "marker") if k in m]
-    if len(given) > 1:
-        r.err(m.key_lines[given[1]], "due_and_window",
-              f"{where}: chỉ ghi một trong 'due', 'window', 'after' hoặc 'marker' (đang có: {', '.join(given)})")
-    elif "due" in m:
-        due_at = r.guarded(r.text(m, "due", where, required=True), timeutil.parse_deadline, where + " › due")
-        opens_at = r.guarded(r.text(m, "opens", where), timeutil.parse_start, where + " › opens")
-        if opens_at and due_at and due_at < opens_at:
-            r.err(m.key_lines["due"], "window_reversed",
-                  f"{where}: hạn ({timeutil.format_instant_vi(due_at)}) trước ngày bắt đầu ({timeutil.format_instant_vi(opens_at)})")
-    elif "window" in m:
-        if "opens" in m:
-            r.err(m.key_lines["opens"], "unknown_key", f"{where}: 'opens' chỉ dùng cùng 'due'; với 'window' hãy ghi from/to")
-        opens_at, due_at = _window(r, m["window"], where)
-    elif "after" in m:
-        if "opens" in m:
-            r.err(m.key_lines["opens"], "unknown_key", f"{where}: 'opens' không dùng với 'after' (mốc mở khi sự kiện xảy ra)")
-        relative = _after(r, m["after"], where)
-    elif "marker" in m:
-        t = r.text(m, "marker", where, required=True)
-        if t is not None and t not in _MARKERS:
-            r.err(t.line, "bad_marker", f"{where}: 'marker' chỉ nhận giá trị start (mốc bắt đầu, không có hạn)")
-        elif t is not None:
-            marker = str(t)
-        if "opens" in m:
-            r.err(m.key_lines["opens"], "unknown_key", f"{where}: mốc bắt đầu (marker: start) không có ngày")
-    else:
-        r.err(m.line, "missing_key", f"{where}: thiếu thời hạn ('due', 'window', 'after' hoặc 'marker: start')")
+    opens_at, due_at, relative, marker = _deadline(r, m, where)
 
     docs = _document_codes(r, m, "documents", where)
     channel = r.text(m, "channel", where)
     if channel is not None and channel not in CHANNELS:
-        r.err(channel.line, "unknown_channel", f"{where}: kênh không tồn tại: '{channel}' (dùng: {', '.join(CHANNELS)})")
+        r.err(channel.line, "unknown_channel",
+              f"{where}: kênh không tồn tại: '{channel}' (dùng: {', '.join(CHANNELS)})")
 
     reminders = default_reminders
     if "reminders" in m:
@@ -412,8 +429,10 @@ def _milestone(r: _Reader, m: Any, index: int, default_reminders: ReminderPolicy
     if marker is not None:
         reminders = None  # a start marker has no deadline to remind of
         if "submission" in m:
-            r.err(m.key_lines["submission"], "bad_marker", f"{where}: mốc bắt đầu không có biểu mẫu gửi ('submission')")
-    if relative is not None and submission is not None and (submission.opens_at is None or submission.closes_at is None):
+            r.err(m.key_lines["submission"], "bad_marker",
+                  f"{where}: mốc bắt đầu không có biểu mẫu gửi ('submission')")
+    if relative is not None and submission is not None and (
+            submission.opens_at is None or submission.closes_at is None):
         r.err(m.key_lines["submission"], "bad_relative",
               f"{where}: với hạn tương đối, 'submission' phải ghi rõ opens và closes")
     if len(r.problems) > before or key is None or title is None or actor is None or (
@@ -435,6 +454,47 @@ def _school_year(r: _Reader, value: Text | None) -> str | None:
         return str(value)
     r.err(value.line, "bad_school_year", f"năm học '{value}' không hợp lệ (dạng 2024-2025, hai năm liền nhau)")
     return None
+
+
+def _parent(r: _Reader, tree: Map, out: Parsed, references: list[str]) -> str | None:
+    """The parent calendar's id, its description first among the references."""
+    parent_id = None
+    if "parent" in tree:
+        p = tree["parent"]
+        if not isinstance(p, Map):
+            r.err(tree.key_lines["parent"], "bad_parent",
+                  "lịch › parent: phải là một bảng (calendar, issuer, number, date)")
+        else:
+            r.unknown_keys(p, _PARENT_KEYS, "lịch › parent")
+            cal = r.text(p, "calendar", "lịch › parent")
+            pnum, pissuer = r.text(p, "number", "lịch › parent"), r.text(p, "issuer", "lịch › parent")
+            pdate = r.guarded(r.text(p, "date", "lịch › parent"), timeutil.parse_date, "lịch › parent › date")
+            desc = "Văn bản cấp trên" + (f" số {pnum}" if pnum else "") + (
+                f" ngày {timeutil.format_date_vi(pdate)}" if pdate else "") + (f" của {pissuer}" if pissuer else "")
+            parent_id = str(cal) if cal else None
+            out.parent = ParentRef(parent_id, p.line, desc)
+            references.insert(0, desc)
+    return parent_id
+
+
+def _milestones(r: _Reader, tree: Map, default_reminders: ReminderPolicy | None) -> list[Milestone]:
+    milestones: list[Milestone] = []
+    raw = tree.get("milestones")
+    if not isinstance(raw, Seq) or not raw:
+        r.err(tree.key_lines.get("milestones", tree.line), "no_milestones",
+              "lịch không có mốc nào ('milestones' phải là một danh sách)")
+    else:
+        seen: dict[str, int] = {}
+        for i, m in enumerate(raw, start=1):
+            ms = _milestone(r, m, i, default_reminders, seen)
+            if ms is not None:
+                milestones.append(ms)
+        # Here rather than in rules.py, so the file's other errors do not hide it.
+        for ms in milestones:
+            if ms.relative is not None and ms.relative.milestone is not None and ms.relative.milestone not in seen:
+                r.err(ms.line, "unknown_event",
+                      f"mốc '{ms.key}': hạn tương đối tính theo mốc không tồn tại '{ms.relative.milestone}'")
+    return milestones
 
 
 def parse_calendar(text: str) -> Parsed:
@@ -462,22 +522,7 @@ def parse_calendar(text: str) -> Parsed:
             issued_on = r.guarded(t, timeutil.parse_date, "lịch › issued")
 
     references = [str(x) for x in r.text_list(tree, "references", "lịch")]
-    parent_id = None
-    if "parent" in tree:
-        p = tree["parent"]
-        if not isinstance(p, Map):
-            r.err(tree.key_lines["parent"], "bad_parent", "lịch › parent: phải là một bảng (calendar, issuer, number, date)")
-        else:
-            r.unknown_keys(p, _PARENT_KEYS, "lịch › parent")
-            cal = r.text(p, "calendar", "lịch › parent")
-            pnum, pissuer = r.text(p, "number", "lịch › parent"), r.text(p, "issuer", "lịch › parent")
-            pdate = r.guarded(r.text(p, "date", "lịch › parent"), timeutil.parse_date, "lịch › parent › date")
-            desc = "Văn bản cấp trên" + (f" số {pnum}" if pnum else "") + (
-                f" ngày {timeutil.format_date_vi(pdate)}" if pdate else "") + (f" của {pissuer}" if pissuer else "")
-            parent_id = str(cal) if cal else None
-            out.parent = ParentRef(parent_id, p.line, desc)
-            references.insert(0, desc)
-
+    parent_id = _parent(r, tree, out, references)
     index_sets = tuple(str(x) for x in r.text_list(tree, "index_sets", "lịch"))
     dossier = tuple(_document_codes(r, tree, "dossier", "lịch › dossier"))
     for item in r.text_list(tree, "known_issues", "lịch"):
@@ -487,21 +532,7 @@ def parse_calendar(text: str) -> Parsed:
     if "reminders" in tree:
         _, default_reminders = _reminders(r, tree["reminders"], "lịch")
 
-    milestones: list[Milestone] = []
-    raw = tree.get("milestones")
-    if not isinstance(raw, Seq) or not raw:
-        r.err(tree.key_lines.get("milestones", tree.line), "no_milestones", "lịch không có mốc nào ('milestones' phải là một danh sách)")
-    else:
-        seen: dict[str, int] = {}
-        for i, m in enumerate(raw, start=1):
-            ms = _milestone(r, m, i, default_reminders, seen)
-            if ms is not None:
-                milestones.append(ms)
-        # Here rather than in rules.py, so the file's other errors do not hide it.
-        for ms in milestones:
-            if ms.relative is not None and ms.relative.milestone is not None and ms.relative.milestone not in seen:
-                r.err(ms.line, "unknown_event",
-                      f"mốc '{ms.key}': hạn tương đối tính theo mốc không tồn tại '{ms.relative.milestone}'")
+    milestones = _milestones(r, tree, default_reminders)
 
     if any(p.severity == "error" for p in r.problems) or issuer is None or year is None:
         return out
@@ -509,7 +540,7 @@ def parse_calendar(text: str) -> Parsed:
     if number:
         extra["number"] = str(number)
     if out.issued_month:
-        extra["issued_month"] = "%04d-%02d" % out.issued_month
+        extra["issued_month"] = "{:04d}-{:02d}".format(*out.issued_month)
     if out.known_issues:
         extra["known_issues"] = [t for _, t in out.known_issues]
     out.calendar = Calendar(

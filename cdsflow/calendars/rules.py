@@ -103,7 +103,8 @@ def _relative_problems(cal: Calendar) -> list[Problem]:
                              f"mốc '{m.key}': hạn tương đối tính theo mốc không tồn tại '{rule.milestone}'"))
         elif target.marker is not None:
             out.append(error(m.line, "unknown_event",
-                             f"mốc '{m.key}': mốc '{rule.milestone}' (dòng {target.line}) là mốc bắt đầu, không có hạn để tính theo"))
+                             f"mốc '{m.key}': mốc '{rule.milestone}' (dòng {target.line}) là mốc bắt đầu, "
+                             "không có hạn để tính theo"))
     reported: set[str] = set()
     for m in cal.milestones:
         path, cur = [m.key], m

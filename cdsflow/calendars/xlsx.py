@@ -73,7 +73,7 @@ def write_calendar_workbook(draft: Draft, path: str | Path) -> Path:
             cell.font, cell.fill = bold, fill
         sheet.freeze_panes = "A2"
         _style_body(sheet)
-    for letter, width in zip("ABCD", (28, 14, 60, 40)):
+    for letter, width in zip("ABCD", (28, 14, 60, 40), strict=False):
         info.column_dimensions[letter].width = width
     for i, col in enumerate(HEADER, start=2):
         if col.kind == CHOICE:
@@ -165,12 +165,12 @@ def read_calendar_workbook(path: str | Path) -> Draft:
         rows = wb[MILESTONE_SHEET].iter_rows(values_only=True)
         first = next(rows, ())
         columns = [labels.get(fold(_text(h))) if _text(h) else None for h in first]
-        unknown = [_text(h) for h, k in zip(first, columns) if k is None and _text(h)]
+        unknown = [_text(h) for h, k in zip(first, columns, strict=False) if k is None and _text(h)]
         if unknown:
             problems.append(f"Trang «{MILESTONE_SHEET}», dòng 1: không hiểu cột "
                             f"{', '.join('«' + u + '»' for u in unknown)} (các cột: {', '.join(c.label for c in COLUMNS)})")
         for row in rows:
-            draft.rows.append({k: _text(v) for k, v in zip(columns, row) if k and _text(v)})
+            draft.rows.append({k: _text(v) for k, v in zip(columns, row, strict=False) if k and _text(v)})
     finally:
         wb.close()
     if problems:

@@ -111,7 +111,7 @@ def _layout_problems(doc, code: str) -> list[str]:
 
     # Two tables with nothing between them merge into one when the file is opened.
     body = list(doc.element.body)
-    for a, b in zip(body, body[1:]):
+    for a, b in zip(body, body[1:], strict=False):
         if a.tag == b.tag == qn("w:tbl"):
             problems.append("hai bảng liền nhau không có đoạn văn xen giữa (sẽ bị gộp làm một)")
             break

@@ -63,7 +63,7 @@ def _convert_all(docx_files: Sequence[Path], out_dir: Path, workers: int, timeou
     out_dir.mkdir(parents=True, exist_ok=True)
     outs = [out_dir / (Path(f).stem + ".pdf") for f in docx_files]
     misses: list[tuple[Path, Path, str]] = []
-    for src, out in zip(docx_files, outs):
+    for src, out in zip(docx_files, outs, strict=False):
         key = content_key(_read(src))
         cached = cache_path(key)
         if cached.is_file():
@@ -84,7 +84,7 @@ def _convert_all(docx_files: Sequence[Path], out_dir: Path, workers: int, timeou
         run(parts[0], converters[0])
     else:
         with ThreadPoolExecutor(max_workers=len(converters)) as ex:
-            for f in [ex.submit(run, part, c) for part, c in zip(parts, converters)]:
+            for f in [ex.submit(run, part, c) for part, c in zip(parts, converters, strict=False)]:
                 f.result()
     return outs
 

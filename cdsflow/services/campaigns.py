@@ -405,7 +405,8 @@ def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime,
     return total, late
 
 
-def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None = None, late_limit: int = 20) -> CampaignStatusView:
+def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None = None,
+                    late_limit: int = 20) -> CampaignStatusView:
     """Counts per stage, the late schools and per-child progress: a few GROUP BY queries."""
     session = uow.session
     now = _now(now)

@@ -266,7 +266,7 @@ def mailbox_status(session: Session, now: datetime, *, failed_limit: int = 100) 
                      alive=b.stopped_at is None and now - b.last_beat_at <= timedelta(seconds=3 * max(b.beat_seconds, 1.0)))
         for b in beats
     ]
-    failing = [b.relay_failing_since for b, w in zip(beats, workers) if w.alive and b.relay_failing_since]
+    failing = [b.relay_failing_since for b, w in zip(beats, workers, strict=False) if w.alive and b.relay_failing_since]
     since = min(failing) if failing else None
     alert = since is not None and now - since >= timedelta(minutes=settings.relay_alert_minutes)
     return MailboxStatus(workers, status_counts(session), failed_messages(session, failed_limit), since, alert)

@@ -183,7 +183,8 @@ def set_team(
     c = _campaign(uow, campaign_id)
     _check_actor(uow, c, actor)
     problems: list[str] = []
-    team_name = _clean(name, "tên đoàn", problems, "Tên đoàn") or f"Đoàn đánh giá ngoài mức độ chuyển đổi số năm học {c.school_year}"
+    team_name = (_clean(name, "tên đoàn", problems, "Tên đoàn")
+                 or f"Đoàn đánh giá ngoài mức độ chuyển đổi số năm học {c.school_year}")
     default_start, default_end = review_period(uow, c.id)
     start, end = period_start or default_start, period_end or default_end
     if start is None or end is None:
@@ -269,7 +270,7 @@ def schedule_visits(uow: UnitOfWork, campaign_id: int, visits: Sequence[VisitInp
             found[str(a.id)] = found[u.code] = (a, u)
     problems: list[str] = []
     chosen: dict[int, tuple[date | None, str]] = {}
-    for v, ref in zip(visits, refs):
+    for v, ref in zip(visits, refs, strict=False):
         if ref not in found:
             problems.append(f"Không có cơ sở «{ref}» trong kế hoạch số {c.id}")
             continue

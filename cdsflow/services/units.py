@@ -48,9 +48,10 @@ def import_units_file(uow: UnitOfWork, path: str | Path) -> ImportReport:
     return import_units(uow, read_table(path, UNIT_COLUMNS), source=Path(path).name)
 
 
-def import_units(uow: UnitOfWork, rows: Sequence[Row], *, source: str = "danh sách") -> ImportReport:
-    """Validate every row first; store all of them or none. Re-importing updates by code."""
-    session = uow.session
+def _checked_rows(rows: Sequence[Row], existing: dict[str, tuple[int, UnitKind]],
+                  ) -> tuple[dict[str, tuple[int, UnitSpec]], list[str]]:
+    """Every row's spec by code, and every problem by row: a row's own, a duplicate code, an unknown
+    supervisor or one of a kind the unit cannot belong to."""
     problems: list[str] = []
     specs: dict[str, tuple[int, UnitSpec]] = {}
     for number, raw in rows:
@@ -63,7 +64,6 @@ def import_units(uow: UnitOfWork, rows: Sequence[Row], *, source: str = "danh s�
             continue
         specs[spec.code] = (number, spec)
 
-    existing = {code: (uid, UnitKind(kind)) for code, uid, kind in session.execute(select(Unit.code, Unit.id, Unit.kind))}
     for number, spec in specs.values():
         sup = spec.supervisor_code
         if not sup:
@@ -73,6 +73,14 @@ def import_units(uow: UnitOfWork, rows: Sequence[Row], *, source: str = "danh s�
             problems.append(f"Dòng {number}: không tìm thấy đơn vị quản lý «{sup}» (trong tệp hay trong dữ liệu)")
         elif sup_kind not in ALLOWED_SUPERVISORS[spec.kind]:
             problems.append(f"Dòng {number}: {spec.kind.label} không thể trực thuộc {sup_kind.label} «{sup}»")
+    return specs, problems
+
+
+def import_units(uow: UnitOfWork, rows: Sequence[Row], *, source: str = "danh sách") -> ImportReport:
+    """Validate every row first; store all of them or none. Re-importing updates by code."""
+    session = uow.session
+    existing = {code: (uid, UnitKind(kind)) for code, uid, kind in session.execute(select(Unit.code, Unit.id, Unit.kind))}
+    specs, problems = _checked_rows(rows, existing)
     if problems:
         raise InvalidInput(
             f"Tệp {source} có {len(problems)} lỗi; chưa nhập đơn vị nào. Hãy sửa rồi nhập lại:",

@@ -10,10 +10,11 @@ import re
 
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
+from cdsflow.kernel.errors import StorageBadValue, StorageConflict, StorageError, StorageUnavailable
+
 # What an entry point catches when the database refuses, named here so that app/ need not import
 # SQLAlchemy itself.
 DatabaseError = DBAPIError
-from cdsflow.kernel.errors import StorageBadValue, StorageConflict, StorageError, StorageUnavailable
 
 # Named constraints a person can meet, in words (the rest are named by table and column).
 CONSTRAINTS = {
@@ -47,28 +48,7 @@ def describe(err: DBAPIError) -> str:
     constraint = getattr(diag, "constraint_name", None) if diag is not None else None
     rule = CONSTRAINTS.get(constraint or "")
     if isinstance(err, IntegrityError):
-        if m := _PG_KEY.search(getattr(diag, "message_detail", None) or text):
-            cols, vals = _cols(m.group("cols")), m.group("vals")
-            if m.group("what") == "is not present":
-                return f"Dữ liệu tham chiếu tới {cols} = «{vals}» không tồn tại."
-            return f"Dữ liệu trùng: {cols} = «{vals}» đã có" + (f" ({rule})." if rule else ".")
-        if m := _SQLITE.search(text):
-            kind, cols = m.group("kind"), _cols(m.group("cols") or "")
-            if kind == "UNIQUE":
-                named = frozenset(c.strip() for c in (m.group("cols") or "").split(","))
-                rule = rule or RULES_BY_COLUMNS.get(named)
-                return f"Dữ liệu trùng ({cols or 'khóa duy nhất'})" + (f": {rule}." if rule else ".")
-            if kind == "NOT NULL":
-                return f"Thiếu giá trị bắt buộc: {cols}."
-            if kind == "FOREIGN KEY":
-                return "Dữ liệu tham chiếu tới một bản ghi không tồn tại (hoặc đang được dùng ở nơi khác)."
-            return f"Giá trị không thỏa điều kiện của cơ sở dữ liệu ({cols})."
-        if rule:
-            return f"Dữ liệu vi phạm quy tắc: {rule}."
-        column = getattr(diag, "column_name", None) if diag is not None else None
-        if column:
-            return f"Thiếu giá trị bắt buộc: {COLUMNS.get(column, column)}."
-        return f"Dữ liệu vi phạm ràng buộc {constraint or ''} của cơ sở dữ liệu.".replace("  ", " ")
+        return _integrity(text, diag, constraint, rule)
     if isinstance(err, DataError):
         if m := _LENGTH.search(text):
             return f"Giá trị quá dài (tối đa {m.group(1)} ký tự)."
@@ -83,6 +63,32 @@ def describe(err: DBAPIError) -> str:
     if "locked" in lowered:
         return "Cơ sở dữ liệu đang bận (đang có thao tác khác ghi dữ liệu): hãy thử lại sau giây lát."
     return f"Lỗi cơ sở dữ liệu ({type(orig).__name__}); đặt CDSFLOW_DEBUG=1 để xem chi tiết."
+
+
+def _integrity(text: str, diag: object, constraint: str | None, rule: str | None) -> str:
+    """A broken key, uniqueness or NOT NULL rule, from PostgreSQL's detail or SQLite's message."""
+    if m := _PG_KEY.search(getattr(diag, "message_detail", None) or text):
+        cols, vals = _cols(m.group("cols")), m.group("vals")
+        if m.group("what") == "is not present":
+            return f"Dữ liệu tham chiếu tới {cols} = «{vals}» không tồn tại."
+        return f"Dữ liệu trùng: {cols} = «{vals}» đã có" + (f" ({rule})." if rule else ".")
+    if m := _SQLITE.search(text):
+        kind, cols = m.group("kind"), _cols(m.group("cols") or "")
+        if kind == "UNIQUE":
+            named = frozenset(c.strip() for c in (m.group("cols") or "").split(","))
+            rule = rule or RULES_BY_COLUMNS.get(named)
+            return f"Dữ liệu trùng ({cols or 'khóa duy nhất'})" + (f": {rule}." if rule else ".")
+        if kind == "NOT NULL":
+            return f"Thiếu giá trị bắt buộc: {cols}."
+        if kind == "FOREIGN KEY":
+            return "Dữ liệu tham chiếu tới một bản ghi không tồn tại (hoặc đang được dùng ở nơi khác)."
+        return f"Giá trị không thỏa điều kiện của cơ sở dữ liệu ({cols})."
+    if rule:
+        return f"Dữ liệu vi phạm quy tắc: {rule}."
+    column = getattr(diag, "column_name", None) if diag is not None else None
+    if column:
+        return f"Thiếu giá trị bắt buộc: {COLUMNS.get(column, column)}."
+    return f"Dữ liệu vi phạm ràng buộc {constraint or ''} của cơ sở dữ liệu.".replace("  ", " ")
 
 
 def status(err: DBAPIError) -> int:

@@ -31,7 +31,7 @@ def read_table(path: str | Path, aliases: dict[str, list[str]]) -> list[Row]:
         raise InvalidInput(f"Tệp {path.name} trống")
     lookup = {fold(a): field for field, names in aliases.items() for a in [field, *names]}
     header = [lookup.get(fold(h or "")) for h in grid[0]]
-    unknown = [h for h, f in zip(grid[0], header) if f is None and (h or "").strip()]
+    unknown = [h for h, f in zip(grid[0], header, strict=False) if f is None and (h or "").strip()]
     if unknown:
         raise InvalidInput(
             f"Tệp {path.name}: không hiểu cột {', '.join('«' + str(u) + '»' for u in unknown)}",
@@ -41,7 +41,7 @@ def read_table(path: str | Path, aliases: dict[str, list[str]]) -> list[Row]:
     for number, cells in enumerate(grid[1:], start=2):
         if not any((c or "").strip() for c in cells):
             continue
-        rows.append((number, {f: (c or "").strip() for f, c in zip(header, cells) if f}))
+        rows.append((number, {f: (c or "").strip() for f, c in zip(header, cells, strict=False) if f}))
     return rows
 
 

@@ -5,8 +5,9 @@ Every entry point (web pages, JSON API, CLI, scheduler, a Python caller of the s
 this table through `services/authorization.py`, for writes and reads alike (the `view_*`, `list_*`,
 `export_*` and `download_*` lines), and the state machine's guard (`machine.py`) asks it for every
 step. tests/integration/test_rule_table_use_cases.py pins every line through the use-cases
-(`scripts/rulebook_mutants.py` loosens each line once and expects that file to fail). Legality is written nowhere else: a page hides a button because `refusals()` says
-no, never because it knows a rule of its own.
+(`scripts/rulebook_mutants.py` loosens each line once and expects that file to fail). Legality is
+written nowhere else: a page hides a button because `refusals()` says no, never because it knows a
+rule of its own.
 
 - `who`: pairs (role, relation to the school or campaign). A login carries its role; a person at the
   command line (`--unit`) has none and acts in the unit's natural role: a school as its head, a

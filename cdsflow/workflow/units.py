@@ -132,6 +132,37 @@ def parse_emails(value: str) -> tuple[tuple[str, ...], list[str]]:
     return tuple(emails), bad
 
 
+def _code_and_name_problems(code: str, name: str) -> list[str]:
+    problems = []
+    if not code:
+        problems.append("thiếu mã đơn vị")
+    elif not _CODE.match(code):
+        problems.append(f"mã đơn vị không hợp lệ: «{code}» (chỉ dùng chữ không dấu, số, '.', '-', '_')")
+    if not name:
+        problems.append("thiếu tên đơn vị")
+    elif len(name) > 300:
+        problems.append("tên đơn vị dài quá 300 ký tự")
+    return problems
+
+
+def _kind_and_level(kind_text: str, level_text: str) -> tuple[UnitKind | None, EducationLevel | None, list[str]]:
+    """The unit's kind and education level as typed, with what is wrong with them."""
+    problems = []
+    kind = parse_kind(kind_text) if kind_text else None
+    if not kind_text:
+        problems.append("thiếu loại đơn vị (Sở, Phòng, Trường)")
+    elif kind is None:
+        problems.append(f"loại đơn vị không rõ: «{kind_text}» (dùng: Sở, Phòng, Trường)")
+    level = None
+    if level_text:
+        level = parse_level(level_text)
+        if level is None:
+            problems.append(f"cấp học không rõ: «{level_text}» (dùng: {', '.join(LEVEL_LABELS.values())})")
+    elif kind == UnitKind.SCHOOL:
+        problems.append("cơ sở giáo dục phải có cấp học")
+    return kind, level, problems
+
+
 def validate_unit_row(raw: dict[str, str]) -> tuple[UnitSpec | None, list[str]]:
     """Check one row of a unit list. Returns the spec, or the Vietnamese problems found."""
     problems: list[str] = []
@@ -144,29 +175,9 @@ def validate_unit_row(raw: dict[str, str]) -> tuple[UnitSpec | None, list[str]]:
             problems.append(str(err))
             values[key] = ""
     code = values["code"]
-    if not code:
-        problems.append("thiếu mã đơn vị")
-    elif not _CODE.match(code):
-        problems.append(f"mã đơn vị không hợp lệ: «{code}» (chỉ dùng chữ không dấu, số, '.', '-', '_')")
-    if not values["name"]:
-        problems.append("thiếu tên đơn vị")
-    elif len(values["name"]) > 300:
-        problems.append("tên đơn vị dài quá 300 ký tự")
-    kind = parse_kind(values["kind"]) if values["kind"] else None
-    if not values["kind"]:
-        problems.append("thiếu loại đơn vị (Sở, Phòng, Trường)")
-    elif kind is None:
-        problems.append(f"loại đơn vị không rõ: «{values['kind']}» (dùng: Sở, Phòng, Trường)")
-    level = None
-    if values["education_level"]:
-        level = parse_level(values["education_level"])
-        if level is None:
-            problems.append(
-                f"cấp học không rõ: «{values['education_level']}» "
-                f"(dùng: {', '.join(LEVEL_LABELS.values())})"
-            )
-    elif kind == UnitKind.SCHOOL:
-        problems.append("cơ sở giáo dục phải có cấp học")
+    problems += _code_and_name_problems(code, values["name"])
+    kind, level, more = _kind_and_level(values["kind"], values["education_level"])
+    problems += more
     emails, bad = parse_emails(values["emails"])
     for b in bad:
         problems.append(f"email không hợp lệ: «{b}»")

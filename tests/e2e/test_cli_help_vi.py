@@ -41,7 +41,7 @@ def test_every_command_help_is_vietnamese(tmp_path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     sections = re.split(r"^=== (.*)$", done.stdout, flags=re.M)[1:]
-    helps = dict(zip(sections[::2], sections[1::2]))
+    helps = dict(zip(sections[::2], sections[1::2], strict=False))
     assert len(helps) > 40, sorted(helps)  # every area registered
     for command in ["cdsflow", "cdsflow serve", "cdsflow backup", "cdsflow restore", "cdsflow docs generate"]:
         assert command in helps

@@ -158,7 +158,8 @@ def test_steering_decision_prints_the_stored_group(world):
     head = client(world, "hieutruong1")  # a school's head may not set the Phòng's group
     assert head.post("/steering", data={"csrf_token": head.headers["X-CSRF-Token"], "unit": "P1", **rows}).status_code == 404
     own = generate(world, "qd_ban_chi_dao", "--campaign", world["cid"], "--date", "2024-11-05")
-    assert "TRƯỞNG PHÒNG GIÁO DỤC VÀ ĐÀO TẠO SỐ 1" in docx_text(own) and "- Sở Giáo dục và Đào tạo Hà Nội (để b/c);" in docx_text(own)
+    assert "TRƯỞNG PHÒNG GIÁO DỤC VÀ ĐÀO TẠO SỐ 1" in docx_text(own)
+    assert "- Sở Giáo dục và Đào tạo Hà Nội (để b/c);" in docx_text(own)
     assert [r[1] for r in table(own, "TT", "Họ và tên")] == ["Lê Thị Thu", "Trần Văn Bình"]
     # The Phòng's compiled list for the Sở: its own group first, then each school's; who has none is named.
     ds = generate(world, "danh_sach_ban_chi_dao", "--campaign", world["cid"], "--date", "2024-11-06")
@@ -202,7 +203,7 @@ def test_external_minutes_put_both_scores_side_by_side_with_the_notes(world):
     assert any(r[3] != r[4] for r in rows)  # the two scores really differ
     groups = table(bb, "Nhóm", "Tên nhóm tiêu chí")
     assert [(r[3], r[5], r[6]) for r in groups] == [
-        (vn.decimal(o.points), vn.decimal(e.points), f"Mức {e.level}") for o, e in zip(own.groups, ext.groups)]
+        (vn.decimal(o.points), vn.decimal(e.points), f"Mức {e.level}") for o, e in zip(own.groups, ext.groups, strict=False)]
     assert f"đạt: {ext.level_text}." in t
 
 
@@ -306,7 +307,8 @@ def test_cli_writes_the_defaults_then_issues_the_edited_text_and_reproduces_it(w
     cli("docs", "text", "qd_cong_nhan", "--campaign", cid, "--out", str(tmp / "qd.yaml"))
     qd = safeyaml.load_file(tmp / "qd.yaml")
     assert list(qd) == ["can_cu", "article1", "article2", "article3"]
-    assert qd["article1"] == "Công nhận mức độ chuyển đổi số năm học 2024-2025 đối với 2 cơ sở giáo dục có tên trong danh sách kèm theo."
+    assert qd["article1"] == ("Công nhận mức độ chuyển đổi số năm học 2024-2025 đối với 2 cơ sở giáo dục "
+                              "có tên trong danh sách kèm theo.")
     qd["can_cu"] += "\nXét đề nghị của Trưởng đoàn đánh giá ngoài."
     qd["article2"] = "Các cơ sở giáo dục có tên tại Điều 1 công khai kết quả.\nCập nhật cơ sở dữ liệu ngành trước ngày 30/6/2025."
     (tmp / "qd.yaml").write_text(_yaml(qd), encoding="utf-8")

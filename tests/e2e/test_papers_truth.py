@@ -212,7 +212,7 @@ def test_certificates_carry_the_settled_level_and_the_decision(world):
     files = sorted(out.glob("*.docx"))
     assert [f.name.split("-")[0] for f in files] == ["P1S2", "P1S3", "P1S4"]
     with UnitOfWork(world["engine"]) as uow:
-        for f, n in zip(files, (1, 2, 3)):
+        for f, n in zip(files, (1, 2, 3), strict=False):
             t = text(f.read_bytes())
             res = recognised_results(uow.session, world["w"].ids[f.name.split("-")[0]])
             for g in res.groups:
@@ -291,7 +291,7 @@ def test_every_paper_renders_to_pdf_with_the_signature_on_the_last_page(world):
     assert {d.name.split("-")[1] for d in docs} >= {"qd_hoi_dong", "bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao",
                                                     "qd_doan_danh_gia", "qd_cong_nhan", "giay_chung_nhan"}
     pdfs = to_pdf(docs, world["tmp"] / "pdf", timeout=300)
-    for docx, pdf in zip(docs, pdfs):
+    for docx, pdf in zip(docs, pdfs, strict=False):
         reader = PdfReader(pdf)
         code = docx.name.split("-")[1]
         signer = "CHỦ TỌA" if code == "bien_ban" else ("Lê Thị Thu" if code in ("qd_doan_danh_gia", "qd_cong_nhan",

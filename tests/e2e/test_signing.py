@@ -67,8 +67,9 @@ def runner(world, monkeypatch) -> CliRunner:
 
 def _signed_file(world: World, doc_type: str) -> Path:
     with UnitOfWork(make_engine(world.url)) as uow:
-        copy = uow.session.execute(select(SignedCopy).join(GeneratedDocument, GeneratedDocument.id == SignedCopy.document_id)
-                                   .where(GeneratedDocument.doc_type == doc_type).order_by(SignedCopy.id.desc())).scalars().first()
+        copy = uow.session.execute(
+            select(SignedCopy).join(GeneratedDocument, GeneratedDocument.id == SignedCopy.document_id)
+            .where(GeneratedDocument.doc_type == doc_type).order_by(SignedCopy.id.desc())).scalars().first()
     assert copy is not None, f"no signed copy of {doc_type}"
     return world.home / "uploads" / "signed" / copy.file_path
 

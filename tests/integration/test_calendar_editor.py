@@ -204,7 +204,8 @@ def test_launch_preview_and_launch_leave_out_the_same_schools(world):
     w, tmp, _ = world
     officer = w.client("officer")
     with UnitOfWork(w.engine) as uow:
-        saved = svc.save_calendar(uow, get_unit(uow, "P1").id, svc.shift(draft_from_yaml(WARD), "2025-2026")[0], actor="Trần Minh Tuấn")
+        saved = svc.save_calendar(uow, get_unit(uow, "P1").id, svc.shift(draft_from_yaml(WARD), "2025-2026")[0],
+                                  actor="Trần Minh Tuấn")
     # P1's schools P1S1..P1S3 are in the Sở's 2024-2025 campaign; 2025-2026 is free, MN1 is a preschool.
     page = officer.get("/campaigns/preview", params={"school_year": "2025-2026", "index_set": "4725",
                                                      "calendar": f"saved:{saved.id}"})

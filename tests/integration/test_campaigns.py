@@ -47,7 +47,8 @@ def test_department_campaign_spawns_one_child_per_bureau(engine):
             select(Assessment.campaign_id, func.count()).group_by(Assessment.campaign_id)).all())
         assert per_campaign == {result.child_ids[0]: 3, result.child_ids[1]: 3, result.campaign_id: 1}
         child = uow.session.get(Campaign, result.child_ids[0])
-        assert child.parent_id == result.campaign_id and child.index_set_hash == resolve_index_set(uow.session, "4725").content_hash
+        assert child.parent_id == result.campaign_id
+        assert child.index_set_hash == resolve_index_set(uow.session, "4725").content_hash
         status = campaign_status(uow, result.campaign_id, now=datetime(2024, 11, 1, tzinfo=VN))
         assert status.total == 7 and [c[2] for c in status.children] == [3, 3]
 

@@ -28,7 +28,8 @@ def test_duplicate_unit_code_names_the_column(engine):
 
 def test_second_open_campaign_names_the_rule(engine):
     with engine.begin() as conn:
-        unit = conn.execute(insert(Unit).values(code="PGD", name="Phòng", kind="bureau", short_code="P").returning(Unit.id)).scalar()
+        unit = conn.execute(insert(Unit).values(code="PGD", name="Phòng", kind="bureau", short_code="P")
+                            .returning(Unit.id)).scalar()
         row = dict(issuer_id=unit, school_year="2024-2025", title="KH", status="launched", index_set_code="4725",
                    dossier=[])
         conn.execute(insert(Campaign).values(**row))

@@ -106,7 +106,7 @@ def test_xlsx_template_filled_from_a_frame_imports_as_a_final_version(engine, tm
             row[1].value = "2025-chinh-thuc"
         if row[0].value.startswith("Bản tạm thời"):
             row[1].value = "không"
-    for row, rng in zip(wb["Mức độ"].iter_rows(min_row=2), ["[0, 50)", "[50, 75]", "(75, 100]"]):
+    for row, rng in zip(wb["Mức độ"].iter_rows(min_row=2), ["[0, 50)", "[50, 75]", "(75, 100]"], strict=False):
         row[2].value = rng
     ws = wb["Tiêu chí"]
     for row in ws.iter_rows(min_row=2):

@@ -56,7 +56,7 @@ def seed_campaign(
         s.add(CampaignMilestone(campaign_id=campaign.id, position=1, key="to_trinh", actor=actor,
                                 title="Gửi tờ trình đề nghị đánh giá ngoài", stage=milestone_stage, due_at=due_at))
         s.execute(insert(Assessment), [
-            {"campaign_id": campaign.id, "school_id": sid, "state": st} for sid, st in zip(school_ids, states)
+            {"campaign_id": campaign.id, "school_id": sid, "state": st} for sid, st in zip(school_ids, states, strict=False)
         ])
         assessment_ids = list(s.scalars(Assessment.__table__.select().with_only_columns(Assessment.id)
                                         .order_by(Assessment.school_id)))

@@ -81,7 +81,8 @@ def test_replacing_the_team_keeps_visits_and_the_department_may_do_it(world):
     ([TEAM[0], TEAM[2]], "Đoàn cần ít nhất một Thư ký"),
     ([*TEAM, svc.TeamMemberInput("Ngô Văn Tư", "khách mời")], "Thành viên 4 (Ngô Văn Tư): nhiệm vụ trong đoàn không rõ"),
     ([*TEAM, svc.TeamMemberInput("Ngô\x07Văn", "member")], "Thành viên 4"),
-    ([*TEAM, svc.TeamMemberInput("Ngô Văn Tư", "member", username="khong-co")], "Thành viên 4 (Ngô Văn Tư): không có tài khoản «khong-co»"),
+    ([*TEAM, svc.TeamMemberInput("Ngô Văn Tư", "member", username="khong-co")],
+     "Thành viên 4 (Ngô Văn Tư): không có tài khoản «khong-co»"),
 ])
 def test_bad_team_is_refused_whole(world, members, expected):
     engine, cid, units = world
@@ -133,7 +134,7 @@ def test_visits_only_for_proposed_schools_inside_the_period(world):
     details = err.value.details
     assert any(d.startswith("Trường Tiểu học Số 1.3 chưa gửi tờ trình") for d in details)
     assert any("01/06/2025 nằm ngoài thời gian làm việc của đoàn (01/04/2025 – 20/05/2025)" in d for d in details)
-    assert "Không có cơ sở «P2S1» trong kế hoạch số %d" % cid in details
+    assert f"Không có cơ sở «P2S1» trong kế hoạch số {cid}" in details
     assert any("buổi không rõ «tối»" in d for d in details)
     assert stored(engine)[2] == 0
 

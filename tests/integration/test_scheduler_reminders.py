@@ -115,7 +115,8 @@ def test_a_changed_deadline_and_a_closed_campaign(engine):
         s.commit()
     with Session(engine) as s:
         points = {p.offset_key: p.at for p in campaign_reminders(s, seeded.campaign_id)}
-    assert points["before-1"] == datetime(2025, 9, 29, 7, 0, tzinfo=VN) and points["due"] == datetime(2025, 9, 30, 7, 0, tzinfo=VN)
+    assert points["before-1"] == datetime(2025, 9, 29, 7, 0, tzinfo=VN)
+    assert points["due"] == datetime(2025, 9, 30, 7, 0, tzinfo=VN)
     with Session(engine) as s:
         s.execute(update(Campaign).values(status="closed"))
         s.commit()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from cdsflow.app import wiring
-from cdsflow.kernel.errors import InvalidInput
+from cdsflow.kernel.errors import InvalidInput, TransitionRefused
 from cdsflow.notifications.sender import drain_outbox_sync
 from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
@@ -107,7 +107,7 @@ def test_a_refused_move_mails_nobody(engine, wired):
         launch_campaign(uow, issuer_code="P1", school_year="2024-2025", index_set="4725", calendar=calendar())
     with UnitOfWork(engine) as uow:
         a = find_assessment(uow, "P1S1")
-        with pytest.raises(Exception):
+        with pytest.raises(TransitionRefused):
             transition(uow, a.id, "return_for_supplement", ActorRef("Anh Tuấn", get_unit(uow, "P1").id), reason="x")
     with UnitOfWork(engine) as uow:
         assert uow.session.execute(select(OutboxMessage)).first() is None

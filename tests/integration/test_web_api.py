@@ -127,7 +127,8 @@ def test_a_school_sees_only_itself_and_a_bureau_only_its_schools(world):
     officer2 = world.client("officer2")
     assert officer2.get(f"/api/assessments/{world.p1s1}").status_code == 404
     assert officer2.get(f"/api/campaigns/{world.campaign_id}").status_code == 404
-    assert world.client("officer").get(f"/api/campaigns/{world.campaign_id}").json()["total"] == 3  # the preschool is not assessed by 4725
+    # The preschool is not assessed by 4725.
+    assert world.client("officer").get(f"/api/campaigns/{world.campaign_id}").json()["total"] == 3
     codes = {r["school_code"] for r in world.client("officer").get(f"/api/campaigns/{world.campaign_id}/schools").json()}
     assert codes == {"P1S1", "P1S2", "P1S3"}
     mine = {c["id"] for c in officer2.get("/api/campaigns").json()}

@@ -40,6 +40,7 @@ def test_forbidden_combinations_are_refused_in_vietnamese(spec, why):
 
 
 def test_signer_name_has_no_title_unless_set():
-    assert signature_context(SignatureSpec("head", head_title="Hiệu trưởng", signer_name="Nguyễn Văn An"))["name"] == "Nguyễn Văn An"
+    spec = SignatureSpec("head", head_title="Hiệu trưởng", signer_name="Nguyễn Văn An")
+    assert signature_context(spec)["name"] == "Nguyễn Văn An"
     assert signature_context(SignatureSpec("head", head_title="Hiệu trưởng", signer_name="Nguyễn Văn An",
                                            honorific="ThS."))["name"] == "ThS. Nguyễn Văn An"

@@ -62,7 +62,8 @@ def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, lim
     """Register lines the principal may see (issued by, or concerning, a unit in scope), newest
     first; drafts are not in the register (`drafts=True` lists only them)."""
     out: list[DocRow] = []
-    for r in paper_register.register_rows(uow, lambda unit_id: unit_in_scope(uow, p, unit_id, "download_paper"), school_id=school_id,
+    for r in paper_register.register_rows(uow, lambda unit_id: unit_in_scope(uow, p, unit_id, "download_paper"),
+                                          school_id=school_id,
                                           limit=limit, drafts=drafts):
         d = r.document
         line = None if drafts else register_line(d, r.unit_name, r.replaced_number_line.removeprefix("Số: "))

@@ -78,7 +78,8 @@ def _page(request: Request, p: Principal, uow: UnitOfWork, campaign_id: int, sta
     return render(request, "team.html", p, status, t=team, members=rows, blank_rows=max(2, 6 - len(rows)),
                   V=visits, visit_rows=[svc.VisitView(aid, code, name, Stage(state), day, part or "")
                                         for aid, code, name, state, day, part in visits.rows],
-                  list_path=f"/campaigns/{campaign_id}/team", stage_choices=[(s.value, s.label) for s in sorted(svc.VISITABLE, key=lambda s: s.order)],
+                  list_path=f"/campaigns/{campaign_id}/team",
+                  stage_choices=[(s.value, s.label) for s in sorted(svc.VISITABLE, key=lambda s: s.order)],
                   roles=svc.TEAM_ROLES, sessions=svc.SESSIONS, can_edit=allowed(p, "form_team"),
                   default_start=team.period_start or start, default_end=team.period_end or end, **extra)
 
