@@ -13,11 +13,14 @@ font has to be embedded in the PDF (pyHanko's standard fonts have no Vietnamese 
 """
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
 import unicodedata
 import warnings
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -203,6 +206,17 @@ def attachment_box(pdf: bytes, size: tuple[int, int]) -> Box:
 
 # --- signing and verifying ------------------------------------------------------------------------
 
+def _run(make: Callable[[], Awaitable[Any]]) -> Any:
+    """pyHanko's API is async: run it to the end here, on a thread of its own when the caller is
+    already inside an event loop (an async web route), where asyncio.run may not be called."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())  # type: ignore[arg-type]
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make())).result()  # type: ignore[arg-type]
+
+
 def _signer(p12: bytes, passphrase: str) -> signers.SimpleSigner:
     from pyhanko.sign import signers
 
@@ -238,8 +252,9 @@ def sign_pdf(pdf: bytes, p12: bytes, passphrase: str, *, page: int, box: Box, ap
                                         subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256")
     image = PdfImage(Image.open(io.BytesIO(appearance_png)))
     style = StaticStampStyle(background=image, border_width=0, background_opacity=1.0)
-    out = signers.PdfSigner(meta, signer=signer, stamp_style=style).sign_pdf(writer)
-    return out.getvalue()
+    pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=style)
+    out = _run(lambda: pdf_signer.async_sign_pdf(writer))
+    return bytes(out.getvalue())
 
 
 def _trust(trust_roots_pem: list[bytes]) -> Any:
@@ -258,7 +273,7 @@ def verify_pdf(data: bytes, trust_roots_pem: list[bytes]) -> Verification:
     """Check the last signature of a PDF: the bytes it covers are unchanged, it covers the whole
     file (nothing added after signing), and its certificate chains to one of the unit's roots."""
     from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation import async_validate_pdf_signature
 
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
@@ -269,7 +284,8 @@ def verify_pdf(data: bytes, trust_roots_pem: list[bytes]) -> Verification:
         return Verification(signed=False)
     sig = sigs[-1]
     try:
-        status = validate_pdf_signature(sig, _trust(trust_roots_pem))
+        context = _trust(trust_roots_pem)
+        status = _run(lambda: async_validate_pdf_signature(sig, context))
     except Exception as exc:  # noqa: BLE001 - a mangled signature is a broken signature
         return Verification(signed=True, problem=f"chữ ký hỏng: {type(exc).__name__}")
     cert = status.signing_cert

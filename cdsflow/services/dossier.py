@@ -23,6 +23,7 @@ from cdsflow.documents.pdf import merge_pdfs, to_pdf
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import Actor
 from cdsflow.services import papers as service
+from cdsflow.services import signatures
 from cdsflow.services import signed_copies as signed
 from cdsflow.services.scoring import list_evidence
 from cdsflow.storage.db import UnitOfWork
@@ -113,11 +114,14 @@ def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: 
             school = service._unit_by_code(uow.session, school_code)
             record = None if code in service.UNNUMBERED else service._latest(uow.session, code, campaign_id, school.id)
             copy = signed.latest(uow.session, record.id) if record is not None else None
+            check = signatures.checks_for(uow.session, signatures.SIGNED_COPY, [copy.id]).get(copy.id) if copy else None
         name = types[code].name
         if copy is not None:
             path = signed.file_of(copy, uploads)
             readable = _opens_as_pdf(path, f"Bản đã ký của {name} {record.number_line}", missing)
-            items.append(Item(name, record.number_line, "bản đã ký", f"{i:02d}-{code}-ban-ky.pdf",
+            # A digital signature is named as the register names it: whose, when, and whether it holds.
+            how = "bản đã ký" + (f" ({check.label})" if check is not None and check.signed else "")
+            items.append(Item(name, record.number_line, how, f"{i:02d}-{code}-ban-ky.pdf",
                               path.read_bytes(), is_pdf=readable))
         elif record is not None:
             items.append(Item(name, record.number_line, "từ sổ", f"{i:02d}-{code}.docx",

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, update
@@ -35,7 +36,7 @@ from cdsflow.kernel.errors import (
 )
 from cdsflow.kernel.stages import CampaignStatus, Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
-from cdsflow.services import authorization, result_lines, sends
+from cdsflow.services import authorization, result_lines, sends, signatures
 from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.lookups import PHASES as PHASES  # also this module's interface
 from cdsflow.services.lookups import load_answers as load_answers
@@ -414,8 +415,10 @@ def add_evidence(
     responsible_member_id: int | None = None,
     valid_until: date | None = None,
     actor: Actor = "",
+    stored_file: Path | None = None,
 ) -> EvidenceEntry:
-    """Attach a minh chứng (a link or a stored file) to a criterion or sub-item."""
+    """Attach a minh chứng (a link or a stored file) to a criterion or sub-item. `stored_file`, the
+    file as stored: a PDF's digital signature is checked and kept with the entry."""
     a = _assessment(session, assessment_id, for_update=True)
     actor = _authorize(session, a, "evidence", actor)
     s = index_set_for_assessment(session, assessment_id)
@@ -438,6 +441,9 @@ def add_evidence(
         created_by=_text(actor, "người nhập", max_len=200), created_at=_now(),
     )
     session.add(entry)
+    if stored_file is not None:
+        session.flush()
+        signatures.check_file(session, signatures.EVIDENCE, entry.id, stored_file, a.school_id)
     session.commit()
     return entry
 

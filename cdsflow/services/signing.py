@@ -31,7 +31,7 @@ from cdsflow.documents.pdf import to_pdf
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.services import authorization, papers, signed_copies
-from cdsflow.services.signatures import SIGNED_COPY, checks_for
+from cdsflow.services.signatures import EVIDENCE, SIGNED_COPY, checks_for
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import VOIDED, GeneratedDocument, SignedCopy
 from cdsflow.storage.secrets import seal, unseal
@@ -335,6 +335,11 @@ def electronic_papers(session: Session, assessment_id: int) -> ElectronicPapers:
     lines = dict(docs)
     proposed = "ky_so" if signed else ("pdf" if copies else "khong")
     return ElectronicPapers(len(ids), len(copies), len(signed), proposed, sorted(lines[d] for d in signed))
+
+
+def evidence_signatures(session: Session, evidence_ids: list[int]) -> dict[int, tuple[str, bool]]:
+    """entry → («đã ký số: …», valid) for the evidence files that carry a digital signature."""
+    return {i: (c.label, c.valid) for i, c in checks_for(session, EVIDENCE, evidence_ids).items() if c.signed}
 
 
 def signature_labels(session: Session, copy_ids: list[int]) -> dict[int, SignatureCheck]:

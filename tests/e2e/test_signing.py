@@ -126,7 +126,7 @@ def test_officer_signs_on_the_web_and_the_register_says_so(world, monkeypatch):
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
 
 
-def test_a_school_signs_its_report_and_criterion_2_5_counts_it(world, runner, tmp_path, monkeypatch):
+def test_a_school_signs_its_minutes_and_criterion_2_5_counts_it(world, runner, tmp_path, monkeypatch):
     engine = make_engine(world.url)
     with UnitOfWork(engine) as uow:
         code, aid, school_id = uow.session.execute(
@@ -134,7 +134,8 @@ def test_a_school_signs_its_report_and_criterion_2_5_counts_it(world, runner, tm
             .where(Assessment.state == "published").order_by(Unit.code)).first()
         name = uow.session.execute(select(CommitteeMember.full_name).where(
             CommitteeMember.assessment_id == aid, CommitteeMember.role == "chair")).scalar_one()
-    record = papers.generate(engine, "bao_cao", school_code=code, actor="Văn thư")[0]
+    # The council's minutes: a paper of the school's own, bound in its dossier (the calendar's order).
+    record = papers.generate(engine, "bien_ban", school_code=code, actor="Văn thư")[0]
     # Before the school has a certificate, signing is refused with the reason; nothing is stored.
     refused = _cli(world.home, "signing", "sign", str(record.id), "--by", name)
     assert refused.returncode != 0 and "chưa có chứng thư số" in refused.stdout + refused.stderr
@@ -163,3 +164,44 @@ def test_a_school_signs_its_report_and_criterion_2_5_counts_it(world, runner, tm
     assert page.status_code == 200
     assert "1 văn bản có chữ ký số hợp lệ" in page.text
     assert "mục này phù hợp với: «Văn bản, hồ sơ điện tử có chữ ký số»" in page.text
+
+
+def test_signed_evidence_and_the_dossier_say_whose_signature_holds(world, monkeypatch):
+    """A school attaches the ward's signed decision as evidence: the scoring page says whose signature
+    it carries and that it holds (the ward above it trusts that root); the dossier of a school with a
+    digitally signed paper names the signature in its contents."""
+    import io
+    import zipfile
+
+    from docx import Document
+
+    monkeypatch.setenv("CDSFLOW_HOME", str(world.home))
+    engine = make_engine(world.url)
+    web = create_app(engine, uploads_dir=world.home / "uploads")
+    head = _login(web, "hieutruong")
+    aid = head.get("/api/me").json().get("assessment_id") or _own_assessment(engine, head)
+    signed = _signed_file(world, "qd_cong_nhan").read_bytes()
+    r = head.post(f"/assessments/{aid}/evidence", data={"criterion": "2.5", "title": "Quyết định đã ký số"},
+                  files={"file": ("qd-ky-so.pdf", signed, "application/pdf")}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = head.get(f"/assessments/{aid}/scores")
+    assert "đã ký số: Lê Thị Thu Hà" in page.text and "hợp lệ" in page.text
+    # The dossier of the school whose report was signed in the previous test.
+    officer = _login(web, "chuyenvien")
+    with UnitOfWork(engine) as uow:
+        school_aid = uow.session.execute(
+            select(Assessment.id).join(GeneratedDocument, GeneratedDocument.school_id == Assessment.school_id)
+            .join(SignedCopy, SignedCopy.document_id == GeneratedDocument.id)
+            .where(GeneratedDocument.doc_type == "bien_ban")).scalars().first()
+    assert school_aid is not None
+    z = zipfile.ZipFile(io.BytesIO(officer.get(f"/assessments/{school_aid}/dossier.zip").content))
+    contents = Document(io.BytesIO(z.read("00-muc-luc.docx")))
+    cells = [c.text for t in contents.tables for row in t.rows for c in row.cells]
+    assert any("bản đã ký (đã ký số:" in c and "hợp lệ" in c for c in cells), " | ".join(cells)
+
+
+def _own_assessment(engine, client) -> int:
+    me = client.get("/api/me").json()
+    with UnitOfWork(engine) as uow:
+        return uow.session.execute(select(Assessment.id).join(Unit, Unit.id == Assessment.school_id)
+                                   .where(Unit.name == me["unit_name"])).scalar_one()

@@ -64,7 +64,7 @@ async def evidence_add(request: Request, assessment_id: int, criterion: str = Fo
         if file is not None and file.filename:
             stored = await save_upload(request, file, "evidence", scores.EVIDENCE_TYPES, scores.EVIDENCE_MAX)
         scores.add_evidence(uow, p, assessment_id, criterion=criterion, title=title, link=link.strip(),
-                            file_path=stored.name if stored else "", document_number=document_number)
+                            stored=stored, document_number=document_number)
     except CdsError as err:
         uow.rollback()
         if stored is not None:

@@ -69,6 +69,7 @@ class ScoreSheet:
     revision: int = 0  # what the form sends back: a save based on an older one may clash
     returned: ReturnNote | None = None  # the reviewers' return, while the school supplements
     facts: dict[str, str] = field(default_factory=dict)  # item → what stored papers say (2.5: signed papers)
+    signed_evidence: dict[int, tuple[str, bool]] = field(default_factory=dict)  # entry → (label, valid)
 
     @property
     def kind_labels(self) -> dict:
@@ -123,15 +124,17 @@ def sheet(uow: UnitOfWork, p: Principal, assessment_id: int, phase: str = "self"
             answers = sent[0]
         else:
             other_answers = sent[0]
+    evidence = scoring_svc.list_evidence(s, a.id)
     return ScoreSheet(
         assessment_id=a.id, phase=phase, index_set=index_set, answers=answers, result=score(index_set, answers),
         other=score(index_set, other_answers) if other_answers else None,
-        evidence=scoring_svc.list_evidence(s, a.id),
+        evidence=evidence,
         can_edit=authorization.may_school(s, actor(p), scoring_svc.PHASE_ACTIONS[phase], a),
         can_add_evidence=authorization.may_school(s, actor(p), "evidence", a),
         revision=scoring_svc.revision_of(s, a.id, phase),
         returned=open_return(s, a.id),
         facts=signing.item_facts(s, a.id, index_set.code, _choice_labels(index_set)),
+        signed_evidence=signing.evidence_signatures(s, [e.id for e in evidence]),
     )
 
 
@@ -207,10 +210,11 @@ def form_revision(form) -> int | None:
 
 
 def add_evidence(uow: UnitOfWork, p: Principal, assessment_id: int, *, criterion: str, title: str,
-                 link: str = "", file_path: str = "", document_number: str = "") -> EvidenceEntry:
+                 link: str = "", stored: Path | None = None, document_number: str = "") -> EvidenceEntry:
     a = assessment_for(uow, p, assessment_id)
-    entry = scoring_svc.add_evidence(uow.session, a.id, criterion, title, link=link, file_path=file_path,
-                                     document_number=document_number, actor=actor(p))
+    entry = scoring_svc.add_evidence(uow.session, a.id, criterion, title, link=link,
+                                     file_path=stored.name if stored else "", document_number=document_number,
+                                     actor=actor(p), stored_file=stored)
     uow.commit()
     return entry
 
