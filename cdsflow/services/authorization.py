@@ -156,7 +156,7 @@ def readable_campaign(session: Session, actor: ActorRef, campaign_id: int, actio
 def readable_campaign_ids(session: Session, actor: ActorRef, *, now: datetime | None = None) -> list[int]:
     """Ids of the campaigns the person may list, newest first (`list_campaigns`)."""
     check_role(actor, "list_campaigns")
-    rows = session.execute(select(Campaign.id, Campaign.issuer_id).order_by(Campaign.id.desc())).all()
+    rows = session.execute(select(Campaign.id, Campaign.issuer_id).order_by(col(Campaign.id).desc())).all()
     seen: dict[int, bool] = {}
     for _, issuer in rows:
         if issuer not in seen:

@@ -217,8 +217,8 @@ def _unleveled(column: str) -> Any:
     own_done = select(AssessmentScore.id).where(
         col(AssessmentScore.assessment_id) == R.assessment_id, AssessmentScore.phase == "self",
         col(AssessmentScore.complete).is_(True)).exists()
-    return and_(R.assessment_id.is_not(None), _counted(None, None, column).is_(None),
-                or_(R.review_counts.is_(True), own_done))
+    return and_(col(R.assessment_id).is_not(None), _counted(None, None, column).is_(None),
+                or_(col(R.review_counts).is_(True), own_done))
 
 
 def _filtered(query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], own: Any, ext: Any,
