@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, insert, update
 from sqlmodel import col, select
@@ -459,7 +459,8 @@ class SchoolPage:
 def school_page(uow: UnitOfWork, actor: ActorRef, a: Assessment, *, now: datetime | None = None) -> SchoolPage:
     """The file, its next deadline, the steps the rule table offers this person, and its history."""
     view = show_assessment(uow, a.id)
-    left = days_left(view.next_milestone[1], _now(now)) if view.next_milestone else None
+    # next_own_deadline only picks deadlines that have a date
+    left = days_left(cast(datetime, view.next_milestone[1]), _now(now)) if view.next_milestone else None
     offered = authorization.allowed_steps(uow.session, actor, a, [s.trigger for s in STEPS])
     triggers = [(s.trigger, s.label) for s in STEPS if s.trigger in offered]
     criteria: list[tuple[str, str]] = []

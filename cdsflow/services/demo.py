@@ -272,7 +272,7 @@ def demo_answers(index_set: IndexSet, strength: float) -> dict[str, Any]:
     """Plausible answers for every item: strength 0 is a school just starting, 1 a leading one."""
     from decimal import ROUND_HALF_UP, Decimal
 
-    answers: dict = {}
+    answers: dict[str, Any] = {}
     for item in index_set.items.values():
         if item.kind == AnswerKind.YES_NO:
             answers[item.code] = item.mandatory or strength >= 0.35

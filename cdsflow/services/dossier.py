@@ -115,6 +115,7 @@ def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: 
             copy = signed.latest(uow.session, record.id) if record is not None else None
         name = types[code].name
         if copy is not None:
+            assert record is not None  # a signed copy is only looked up for a register record
             path = signed.file_of(copy, uploads)
             readable = _opens_as_pdf(path, f"Bản đã ký của {name} {record.number_line}", missing)
             items.append(Item(name, record.number_line, "bản đã ký", f"{i:02d}-{code}-ban-ky.pdf",
