@@ -13,7 +13,7 @@ import re
 from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -326,7 +326,7 @@ def _parse_leaf(raw: dict[str, Any], group: str, criterion: str, p: _Problems, w
     )
 
 
-def _parse_evidence(raw: dict, p: _Problems, where: str) -> tuple[tuple[str, ...], bool]:
+def _parse_evidence(raw: dict[str, Any], p: _Problems, where: str) -> tuple[tuple[str, ...], bool]:
     evidence_raw = raw.get("evidence") or []
     if not isinstance(evidence_raw, list):
         p.add(where, "evidence phải là danh sách")
@@ -370,7 +370,7 @@ def _parse_criterion(raw: Any, group: str, seen: set[str], p: _Problems, fname: 
     return _parse_parent(raw, group, code, common, seen, p, fname)
 
 
-def _parse_parent(raw: dict, group: str, code: str, common: dict, seen: set[str], p: _Problems,
+def _parse_parent(raw: dict[str, Any], group: str, code: str, common: dict[str, Any], seen: set[str], p: _Problems,
                   fname: str) -> Criterion | None:
     """A criterion scored through its sub-items (1.3 → 1.3.1 … 1.3.5)."""
     where = f"{fname}: tiêu chí {code}"
@@ -524,7 +524,8 @@ def _check_level_cover(scope: LevelScope, levels: tuple[LevelBand, ...], groups:
         maxima = sorted({g.max_points for g in groups if g.max_points is not None})
     else:
         known = [g.max_points for g in groups]
-        maxima = [sum(known, _ZERO)] if known and all(m is not None for m in known) else []  # type: ignore[arg-type]
+        # all() checked that every maximum is known
+        maxima = [sum(cast("list[Decimal]", known), _ZERO)] if known and all(m is not None for m in known) else []
     for m in maxima:
         for problem in check_cover([b.range for b in levels], _ZERO, m):  # type: ignore[misc]
             p.add(f"{fname}: mức độ (levels)", f"với tổng điểm tối đa {_n(m)}: {problem}")
@@ -756,6 +757,6 @@ def load_yaml_text(text: str, source: str) -> IndexSet:
         raise IndexSetError(err.message, details=[with_line(d) for d in err.details]) from None
 
 
-def index_set_from_content(content: dict, source: str = "") -> IndexSet:
+def index_set_from_content(content: dict[str, Any], source: str = "") -> IndexSet:
     """Rebuild an index set from its stored canonical JSON (same validation, same hash)."""
     return parse_index_set(content, source)

@@ -5,6 +5,7 @@ so one validator (loader.parse_index_set) judges both.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -191,7 +192,7 @@ def write_index_set_workbook(path: str | Path, index_set: IndexSet | None = None
     return _save(wb, ws, path)
 
 
-def _write_changelog(wb, s: IndexSet | None) -> None:
+def _write_changelog(wb: Workbook, s: IndexSet | None) -> None:
     sheet = wb.create_sheet(CHANGELOG_SHEET)
     _header(sheet, CHANGELOG_COLUMNS, [12, 30, 40, 9, 40, 40, 40])
     for change in (s.changelog if s else ()):
@@ -358,7 +359,7 @@ def cell_of_problem(detail: str, rows: dict[str, Any]) -> str:
     return detail
 
 
-def _open_index_set_workbook(path: Path):
+def _open_index_set_workbook(path: Path) -> Workbook:
     _check_zip(path)
     try:
         wb = load_workbook(path, data_only=True, read_only=True)
@@ -371,7 +372,7 @@ def _open_index_set_workbook(path: Path):
     return wb
 
 
-def _read_info(ws, rows: dict, problems: list[str]) -> dict[str, Any]:
+def _read_info(ws: Worksheet, rows: dict[str, dict[str, int]], problems: list[str]) -> dict[str, Any]:
     labels = {label: key for label, key in INFO_ROWS}
     info: dict[str, Any] = {}
     for n, row in enumerate(ws.iter_rows(min_row=2, values_only=True), 2):
@@ -386,7 +387,7 @@ def _read_info(ws, rows: dict, problems: list[str]) -> dict[str, Any]:
     return info
 
 
-def _read_bands(ws) -> list[dict]:
+def _read_bands(ws: Worksheet) -> list[dict[str, Any]]:
     bands = []
     for row in ws.iter_rows(min_row=2, values_only=True):
         row = tuple(_cell(v) for v in (tuple(row) + (None,) * 3)[:3])
@@ -395,30 +396,30 @@ def _read_bands(ws) -> list[dict]:
     return bands
 
 
-def _set_answer(node: dict, v: Any, r: dict) -> None:
+def _set_answer(node: dict[str, Any], v: Any, r: dict[str, Any]) -> None:
     node["answer"] = str(v).strip()
 
 
-def _set_tiers(node: dict, v: Any, r: dict) -> None:
+def _set_tiers(node: dict[str, Any], v: Any, r: dict[str, Any]) -> None:
     is_choice = node.get("answer") == AnswerKind.CHOICE.value
     node["choices" if is_choice else "tiers"] = _parse_pairs(v, f"{r['where']} (ô H{r['n']}, mã {node['code']})",
                                                              r["problems"], choices=is_choice)
 
 
-def _set_flag(key: str):
-    def setter(node: dict, v: Any, r: dict) -> None:
+def _set_flag(key: str) -> Callable[[dict[str, Any], Any, dict[str, Any]], None]:
+    def setter(node: dict[str, Any], v: Any, r: dict[str, Any]) -> None:
         if _flag(v):
             node[key] = True
     return setter
 
 
-def _set_plain(key: str):
-    def setter(node: dict, v: Any, r: dict) -> None:
+def _set_plain(key: str) -> Callable[[dict[str, Any], Any, dict[str, Any]], None]:
+    def setter(node: dict[str, Any], v: Any, r: dict[str, Any]) -> None:
         node[key] = v
     return setter
 
 
-def _set_evidence(node: dict, v: Any, r: dict) -> None:
+def _set_evidence(node: dict[str, Any], v: Any, r: dict[str, Any]) -> None:
     node["evidence"] = _lines(v)
 
 
@@ -434,13 +435,13 @@ _CRITERION_COLUMNS = (("evidence", _set_evidence), ("evidence_required", _set_fl
 class _CriteriaReader:
     """Rows of 'Tiêu chí' → groups → criteria → items, each problem named by its cell."""
 
-    def __init__(self, rows: dict, problems: list[str]) -> None:
+    def __init__(self, rows: dict[str, dict[str, int]], problems: list[str]) -> None:
         self.rows, self.problems = rows, problems
-        self.groups: list[dict] = []
-        self.group: dict | None = None
-        self.criterion: dict | None = None
+        self.groups: list[dict[str, Any]] = []
+        self.group: dict[str, Any] | None = None
+        self.criterion: dict[str, Any] | None = None
 
-    def read(self, ws) -> list[dict]:
+    def read(self, ws: Worksheet) -> list[dict[str, Any]]:
         width = len(_CRITERIA_FIELDS)
         for n, raw in enumerate(ws.iter_rows(min_row=2, values_only=True), 2):
             values = tuple(_cell(v) for v in (tuple(raw) + (None,) * width)[:width])
@@ -448,7 +449,7 @@ class _CriteriaReader:
                 self.row(n, dict(zip(_CRITERIA_FIELDS, values, strict=True)))
         return self.groups
 
-    def row(self, n: int, r: dict) -> None:
+    def row(self, n: int, r: dict[str, Any]) -> None:
         where = f"trang '{CRITERIA_SHEET}', dòng {n}"
         code = _code(r["code"])
         if code is not None:
@@ -463,7 +464,7 @@ class _CriteriaReader:
         else:
             self.leaf(kind, code, {**r, "where": where, "n": n, "problems": self.problems})
 
-    def new_group(self, code: str | None, r: dict) -> None:
+    def new_group(self, code: str | None, r: dict[str, Any]) -> None:
         self.group = {"code": code, "name": r["label"], "max_points": r["max_points"], "criteria": []}
         if _flag(r["uncertain"]):
             self.group["uncertain"] = True
@@ -473,7 +474,7 @@ class _CriteriaReader:
         self.groups.append(self.group)
         self.criterion = None
 
-    def leaf(self, kind: str, code: str | None, r: dict) -> None:
+    def leaf(self, kind: str, code: str | None, r: dict[str, Any]) -> None:
         group, where, n = self.group, r["where"], r["n"]
         assert group is not None
         if r["group"] is not None and _code(r["group"]) != group["code"]:
@@ -498,10 +499,10 @@ class _CriteriaReader:
             self.criterion.setdefault("items", []).append(node)
 
 
-def _read_changelog(wb) -> list[dict]:
+def _read_changelog(wb: Workbook) -> list[dict[str, Any]]:
     if CHANGELOG_SHEET not in wb.sheetnames:
         return []
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     for row in wb[CHANGELOG_SHEET].iter_rows(min_row=2, values_only=True):
         date, replaces, summary, code, before, after, write = (tuple(_cell(v) for v in row) + (None,) * 7)[:7]
         if date is None and replaces is None and code is None:
@@ -515,7 +516,7 @@ def _read_changelog(wb) -> list[dict]:
     return out
 
 
-def _read_index_set_workbook(path: str | Path) -> tuple[dict, dict]:
+def _read_index_set_workbook(path: str | Path) -> tuple[dict[str, Any], dict[str, dict[str, int]]]:
     path = Path(path)
     wb = _open_index_set_workbook(path)
     problems: list[str] = []
@@ -531,8 +532,9 @@ def _read_index_set_workbook(path: str | Path) -> tuple[dict, dict]:
     return _index_set_mapping(info, bands, groups, changelog), rows
 
 
-def _index_set_mapping(info: dict, bands: list[dict], groups: list[dict], changelog: list[dict]) -> dict:
-    decision_date = info.get("decision_date")
+def _index_set_mapping(info: dict[str, Any], bands: list[dict[str, Any]], groups: list[dict[str, Any]],
+                       changelog: list[dict[str, Any]]) -> dict[str, Any]:
+    decision_date: Any = info.get("decision_date")
     if hasattr(decision_date, "date"):
         decision_date = decision_date.date().isoformat()
     provisional = info.get("provisional")
@@ -686,7 +688,7 @@ def read_answer_workbook(path: str | Path, index_set: IndexSet | None = None) ->
     return code, answers
 
 
-def _check_cells(index_set: IndexSet, answers: dict, where: dict, name: str) -> None:
+def _check_cells(index_set: IndexSet, answers: dict[str, Any], where: dict[str, Any], name: str) -> None:
     problems = []
     for code, raw in answers.items():
         item = index_set.items.get(code)

@@ -20,7 +20,7 @@ _YAML_LINE = re.compile(r"ở dòng (\d+)")
 # The table's user never sees the YAML keys: "mốc 'x' › due: …" in a named cell is just "…", and a
 # quoted key ('due', 'window') is the column's name as the table shows it.
 _YAML_PATH = re.compile(r"^mốc '[^']*' › [\w ›]+: ")
-_KEY_LABELS = {}
+_KEY_LABELS: dict[str, str] = {}
 for _c in COLUMNS:
     _KEY_LABELS.setdefault(_c.path[0], _c.group or _c.label)
 _QUOTED_KEY = re.compile(r"'(" + "|".join(map(re.escape, _KEY_LABELS)) + r")'")

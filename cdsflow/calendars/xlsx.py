@@ -95,7 +95,7 @@ _ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})(?: (\d{2}):(\d{2}))?$")
 _ISO_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 
-def _cell(col: Column, text: str):
+def _cell(col: Column, text: str) -> datetime | str | None:
     """What a cell holds: a day of a dated column is a real date cell shown dd/mm/yyyy (Excel sorts and
     filters it), a month is written 05/2025; anything else (a range, a note) stays text as typed."""
     text = (text or "").strip()
@@ -115,7 +115,7 @@ def _cell(col: Column, text: str):
     return text
 
 
-def _style_body(sheet) -> None:
+def _style_body(sheet: Worksheet) -> None:
     for row in sheet.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")

@@ -98,7 +98,7 @@ def _word_key(word: str) -> tuple[tuple[int, ...], int]:
     return tuple(_RANK.get(ch, ord(ch) - 1000 if ord(ch) < 128 else ord(ch) + 100) for ch in letters), tone
 
 
-def sort_key(text: str | None) -> tuple:
+def sort_key(text: str | None) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
     """THE Vietnamese sort key for labels (school names, titles) in reading order: base letters in the
     Vietnamese alphabet (a < ă < â … d < đ …), case ignored; tones only break ties
     (không < huyền < hỏi < ngã < sắc < nặng)."""
@@ -106,7 +106,7 @@ def sort_key(text: str | None) -> tuple:
     return tuple(k[0] for k in keys), tuple(k[1] for k in keys)
 
 
-def name_sort_key(full_name: str | None) -> tuple:
+def name_sort_key(full_name: str | None) -> tuple[tuple[tuple[int, ...], ...], tuple[int, ...]]:
     """The sort key for a Vietnamese personal name: given name, then middle, then family name."""
     words = unicodedata.normalize("NFC", full_name or "").split()
     if not words:

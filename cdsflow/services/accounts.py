@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from math import ceil
-from typing import Any
+from typing import Any, cast
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -254,10 +254,10 @@ def set_password(uow: UnitOfWork, account: Account, password: str, *, confirm: s
     if keep_session:
         ended = ended.where(col(WebSession.id) != _token_id(keep_session))
     uow.session.execute(ended)
-    uow.session.execute(delete(PasswordToken).where(PasswordToken.account_id == account.id,
+    uow.session.execute(delete(PasswordToken).where(col(PasswordToken.account_id) == account.id,
                                                     col(PasswordToken.used_at).is_(None)))
     # Browsers known under the old password start over: one that used a stolen password keeps no privilege.
-    uow.session.execute(delete(KnownDevice).where(KnownDevice.account_id == account.id))
+    uow.session.execute(delete(KnownDevice).where(col(KnownDevice.account_id) == account.id))
     _clear_throttle(uow, account.username)
 
 
@@ -303,7 +303,7 @@ def locked_usernames(uow: UnitOfWork, *, now: datetime | None = None) -> set[str
     now = _now(now)
     rows = uow.session.execute(select(LoginThrottle.key, LoginThrottle.tries, LoginThrottle.next_at).where(
         col(LoginThrottle.window_start) >= now - WINDOW,
-        or_(LoginThrottle.key.startswith("user:"), col(LoginThrottle.key).startswith("pair:")),
+        or_(col(LoginThrottle.key).startswith("user:"), col(LoginThrottle.key).startswith("pair:")),
     ))
     out = set()
     for key, tries, next_at in rows:
@@ -331,8 +331,8 @@ def login_attempts(uow: UnitOfWork, username: str, *, now: datetime | None = Non
     user = uow.session.execute(select(LoginThrottle).where(
         LoginThrottle.key == f"user:{username}", LoginThrottle.window_start >= since)).scalar_one_or_none()
     pairs = uow.session.execute(select(LoginThrottle.key, LoginThrottle.tries).where(
-        LoginThrottle.key.startswith(f"pair:{username}|", autoescape=True), LoginThrottle.window_start >= since,
-        LoginThrottle.tries > 0).order_by(LoginThrottle.tries.desc())).all()
+        col(LoginThrottle.key).startswith(f"pair:{username}|", autoescape=True), LoginThrottle.window_start >= since,
+        LoginThrottle.tries > 0).order_by(col(LoginThrottle.tries).desc())).all()
     spaced = user.next_at if user is not None and user.next_at is not None and user.next_at > now else None
     return LoginAttempts(user.tries if user else 0, [(k.rpartition("|")[2], t) for k, t in pairs], spaced,
                          user.last_client if user else "")
@@ -414,12 +414,12 @@ def remember_device(uow: UnitOfWork, account: Account, device: str | None, *, no
     """After a correct password: the browser's device token (kept, or a new one) for its cookie."""
     now = _now(now)
     if (dev_id := known_device(uow, device, account, now=now)) is not None:
-        uow.session.execute(update(KnownDevice).where(KnownDevice.id == dev_id).values(last_used_at=now))
+        uow.session.execute(update(KnownDevice).where(col(KnownDevice.id) == dev_id).values(last_used_at=now))
         uow.commit()
         return device or ""
     token = secrets.token_urlsafe(32)
     uow.session.add(KnownDevice(id=_token_id(token), account_id=account.id, created_at=now, last_used_at=now))
-    uow.session.execute(delete(KnownDevice).where(KnownDevice.last_used_at < now - DEVICE_LIFETIME))
+    uow.session.execute(delete(KnownDevice).where(col(KnownDevice.last_used_at) < now - DEVICE_LIFETIME))
     uow.commit()
     return token
 
@@ -431,8 +431,8 @@ def _claim_check(uow: UnitOfWork, user_key: str, now: datetime) -> datetime | No
                               .where(LoginThrottle.key == user_key)).first()
     if row is None or row.window_start < now - WINDOW or row.tries < SLOW_AFTER_PER_USER:
         return None
-    taken = uow.session.execute(update(LoginThrottle).where(
-        LoginThrottle.key == user_key, or_(LoginThrottle.next_at.is_(None), LoginThrottle.next_at <= now),
+    taken: CursorResult[Any] = uow.session.execute(update(LoginThrottle).where(  # type: ignore[assignment]  # an UPDATE
+        col(LoginThrottle.key) == user_key, or_(col(LoginThrottle.next_at).is_(None), col(LoginThrottle.next_at) <= now),
     ).values(next_at=now + CLAIM))
     if taken.rowcount == 1:
         return None
@@ -442,7 +442,7 @@ def _claim_check(uow: UnitOfWork, user_key: str, now: datetime) -> datetime | No
 def _fail_elsewhere(uow: UnitOfWork, user_key: str, client: str, now: datetime) -> None:
     """Count a failure from an unknown browser and space the account's next check accordingly."""
     failures = _bump(uow, user_key, now)
-    uow.session.execute(update(LoginThrottle).where(LoginThrottle.key == user_key).values(
+    uow.session.execute(update(LoginThrottle).where(col(LoginThrottle.key) == user_key).values(
         next_at=now + spacing(failures), last_client=client))
 
 
@@ -450,8 +450,9 @@ def _verify(account: Account | None, password: str) -> bool:
     try:
         # Unknown name or no password yet: the same slow check against the dummy, then a refusal.
         usable = account is not None and account.password_hash != NO_PASSWORD
-        _hasher.verify(account.password_hash if usable else _dummy_hash(), password or "")
-        return usable and account.active
+        # `usable` implies an account: mypy does not narrow through the flag.
+        _hasher.verify(cast(Account, account).password_hash if usable else _dummy_hash(), password or "")
+        return usable and cast(Account, account).active
     except (VerificationError, InvalidHashError):
         return False
 
@@ -476,10 +477,11 @@ def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str, 
     username = normalise_username(username)[:64]
     client = (client or "?")[:64]
     pair_key, addr_key, user_key = throttle_keys(username, client)
-    uow.session.execute(delete(LoginThrottle).where(LoginThrottle.window_start < now - 4 * WINDOW))
+    uow.session.execute(delete(LoginThrottle).where(col(LoginThrottle.window_start) < now - 4 * WINDOW))
     account = uow.session.execute(select(Account).where(Account.username == username)).scalar_one_or_none()
     dev_id = known_device(uow, device, account, now=now)
     if dev_id is not None:
+        assert account is not None  # known_device finds nothing without an account
         return _authenticate_known(uow, account, password, f"dev:{dev_id}", now)
     pair, addr = (_bump(uow, k, now) for k in (pair_key, addr_key))
     if pair > MAX_FAILURES_PER_USER:
@@ -500,10 +502,11 @@ def authenticate(uow: UnitOfWork, username: str, password: str, *, client: str, 
             time.sleep(address_slowdown(addr))
             raise TooManyAttempts(ADDRESS_SLOWED)
         raise LoginFailed("Tên đăng nhập hoặc mật khẩu không đúng.")
-    uow.session.execute(delete(LoginThrottle).where(LoginThrottle.key == pair_key))
+    uow.session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == pair_key))
     _bump(uow, addr_key, now, step=-1)
     # The slot claimed for this check opens again for the next unknown browser.
-    uow.session.execute(update(LoginThrottle).where(LoginThrottle.key == user_key).values(next_at=now))
+    uow.session.execute(update(LoginThrottle).where(col(LoginThrottle.key) == user_key).values(next_at=now))
+    assert account is not None  # _verify refuses an unknown name
     return _logged_in(uow, account, password)
 
 
@@ -515,7 +518,7 @@ def _authenticate_known(uow: UnitOfWork, account: Account, password: str, dev_ke
     if not _verify(account, password):
         log.warning("Đăng nhập sai: tài khoản «%s» từ máy đã từng đăng nhập", account.username)
         raise LoginFailed("Tên đăng nhập hoặc mật khẩu không đúng.")
-    uow.session.execute(delete(LoginThrottle).where(LoginThrottle.key == dev_key))
+    uow.session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == dev_key))
     return _logged_in(uow, account, password)
 
 

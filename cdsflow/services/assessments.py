@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import CursorResult, delete, insert, update
 from sqlmodel import col, select
@@ -273,7 +273,7 @@ def extra_send_granted(uow: UnitOfWork, a: Assessment) -> bool:
         return False
     event = uow.session.execute(select(AssessmentEvent).where(
         AssessmentEvent.assessment_id == a.id, AssessmentEvent.from_state != AssessmentEvent.to_state)
-        .order_by(AssessmentEvent.id.desc())).scalars().first()
+        .order_by(col(AssessmentEvent.id).desc())).scalars().first()
     return bool(event is not None and event.trigger == RETURN_TRIGGER and (event.details or {}).get("extra_send"))
 
 
@@ -371,16 +371,16 @@ def bulk_candidates(uow: UnitOfWork, campaign_id: int, trigger: str, selected: l
                     limit: int) -> list[tuple[int, str]]:
     """(assessment id, school name) a bulk step considers: every school of the campaign standing
     where the step starts, or, when the officer ticked schools in the list, exactly those."""
-    where = [Assessment.campaign_id.in_(family_ids(uow.session, campaign_id))]
+    where = [col(Assessment.campaign_id).in_(family_ids(uow.session, campaign_id))]
     if selected is None:
-        where.append(Assessment.state.in_(legal_sources(trigger)))
+        where.append(col(Assessment.state).in_(legal_sources(trigger)))
     else:
         if len(selected) > limit:
             raise InvalidInput(f"Chọn tối đa {limit} cơ sở cho một lần thao tác hàng loạt")
-        where.append(Assessment.id.in_(selected))
+        where.append(col(Assessment.id).in_(selected))
     rows = uow.session.execute(
-        select(Assessment.id, Unit.name).join(Unit, Unit.id == Assessment.school_id)
-        .where(*where).order_by(vi_order(Unit.name), Assessment.id).limit(limit)
+        select(Assessment.id, Unit.name).join(Unit, col(Unit.id) == Assessment.school_id)
+        .where(*where).order_by(vi_order(Unit.name), col(Assessment.id)).limit(limit)
     ).all()
     return [(aid, name) for aid, name in rows]
 
@@ -421,7 +421,7 @@ def proposal_cap(uow: UnitOfWork, a: Assessment) -> tuple[int | None, str]:
     m = uow.session.execute(
         select(CampaignMilestone).where(CampaignMilestone.campaign_id == a.campaign_id,
                                         CampaignMilestone.stage == Stage.PROPOSAL.value)
-        .order_by(CampaignMilestone.max_submissions.is_(None), CampaignMilestone.due_at)
+        .order_by(col(CampaignMilestone.max_submissions).is_(None), col(CampaignMilestone.due_at))
     ).scalars().first()
     return (m.max_submissions, m.counts) if m is not None else (None, "last")
 
@@ -429,7 +429,7 @@ def proposal_cap(uow: UnitOfWork, a: Assessment) -> tuple[int | None, str]:
 def step_done_message(uow: UnitOfWork, a: Assessment) -> str | None:
     """What the last step on this file did, said plainly: "Đã gửi tờ trình lần 1/3 lúc 10:42 …"."""
     ev = uow.session.execute(select(AssessmentEvent).where(AssessmentEvent.assessment_id == a.id)
-                             .order_by(AssessmentEvent.id.desc()).limit(1)).scalars().first()
+                             .order_by(col(AssessmentEvent.id).desc()).limit(1)).scalars().first()
     if ev is None or ev.trigger not in STEP_BY_TRIGGER:
         return None
     at = short_instant(ev.at)
@@ -459,7 +459,8 @@ class SchoolPage:
 def school_page(uow: UnitOfWork, actor: ActorRef, a: Assessment, *, now: datetime | None = None) -> SchoolPage:
     """The file, its next deadline, the steps the rule table offers this person, and its history."""
     view = show_assessment(uow, a.id)
-    left = days_left(view.next_milestone[1], _now(now)) if view.next_milestone else None
+    # next_own_deadline only picks deadlines that have a date
+    left = days_left(cast(datetime, view.next_milestone[1]), _now(now)) if view.next_milestone else None
     offered = authorization.allowed_steps(uow.session, actor, a, [s.trigger for s in STEPS])
     triggers = [(s.trigger, s.label) for s in STEPS if s.trigger in offered]
     criteria: list[tuple[str, str]] = []

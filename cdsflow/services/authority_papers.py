@@ -211,7 +211,7 @@ def _bien_ban(session: Session, ld: Loaded, issue: Issue) -> dict[str, Any]:
         levels=ext.level_text, index_set=c.index_set_code)
 
 
-def _report(session: Session, ld, issue: Issue, data: dict) -> dict:
+def _report(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
     c, authority = ld.campaign, ld.authority
     superior = session.get(Unit, authority.supervisor_id) if authority.supervisor_id else None
     if superior is None:

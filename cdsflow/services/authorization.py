@@ -22,7 +22,7 @@ from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.long_lists import unit_scope
 from cdsflow.services.lookups import family_ids, load_answers
 from cdsflow.services.lookups import recognition_decision as decision
-from cdsflow.services.units import chain_of
+from cdsflow.services.units import chain_of as chain_of  # re-exported: campaigns reads it here
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember
 from cdsflow.storage.tables import Assessment, Campaign, CommitteeMember
 from cdsflow.workflow import rulebook
@@ -156,7 +156,7 @@ def readable_campaign(session: Session, actor: ActorRef, campaign_id: int, actio
 def readable_campaign_ids(session: Session, actor: ActorRef, *, now: datetime | None = None) -> list[int]:
     """Ids of the campaigns the person may list, newest first (`list_campaigns`)."""
     check_role(actor, "list_campaigns")
-    rows = session.execute(select(Campaign.id, Campaign.issuer_id).order_by(Campaign.id.desc())).all()
+    rows = session.execute(select(Campaign.id, Campaign.issuer_id).order_by(col(Campaign.id).desc())).all()
     seen: dict[int, bool] = {}
     for _, issuer in rows:
         if issuer not in seen:
@@ -164,7 +164,7 @@ def readable_campaign_ids(session: Session, actor: ActorRef, *, now: datetime | 
     return [cid for cid, issuer in rows if seen[issuer]]
 
 
-def readable_units(actor: ActorRef, action: str = "download_paper") -> Select | None:
+def readable_units(actor: ActorRef, action: str = "download_paper") -> Select[tuple[int]] | None:
     """The units whose records the person may read, as a SELECT of ids (None: every unit), from the
     reach of the table's line (`rulebook.reach`, its `who` part: reading lines name no stage or
     status): for registers and lists paged in SQL."""

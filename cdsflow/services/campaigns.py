@@ -181,7 +181,7 @@ def launch_campaign(
     )
     uow.commit()
     names = dict(session.execute(select(Unit.id, Unit.name).where(
-        Unit.id.in_([lo.unit_id for lo in scope.left_out]))).all()) if scope.left_out else {}
+        col(Unit.id).in_([lo.unit_id for lo in scope.left_out]))).all()) if scope.left_out else {}
     left = tuple((names.get(lo.unit_id, str(lo.unit_id)), lo.reason) for lo in scope.left_out)
     warning = past_year_warning(school_year, now)
     return LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner), left_out=left,
@@ -240,7 +240,7 @@ def find_campaign(uow: UnitOfWork, campaign_id: int) -> Campaign | None:
 
 def campaign_issuers(uow: UnitOfWork) -> list[tuple[int, int]]:
     """(campaign id, issuer unit id) of every campaign, newest first: what a scope filter walks."""
-    rows = uow.session.execute(select(Campaign.id, Campaign.issuer_id).order_by(Campaign.id.desc())).all()
+    rows = uow.session.execute(select(Campaign.id, Campaign.issuer_id).order_by(col(Campaign.id).desc())).all()
     return [(cid, issuer) for cid, issuer in rows]
 
 
@@ -248,7 +248,7 @@ def issued_campaigns(uow: UnitOfWork, unit_id: int, *, limit: int = 20) -> list[
     """(id, title) of the campaigns the unit launched (drafts left out), newest first."""
     rows = uow.session.execute(select(Campaign.id, Campaign.title).where(Campaign.issuer_id == unit_id,
                                                                          Campaign.status != "draft")
-                               .order_by(Campaign.id.desc()).limit(limit)).all()
+                               .order_by(col(Campaign.id).desc()).limit(limit)).all()
     return [(cid, title) for cid, title in rows]
 
 

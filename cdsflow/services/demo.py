@@ -170,7 +170,7 @@ def _sign_decisions(uow: UnitOfWork, campaign_id: int, progress: Callable[[str],
     signing.add_trust_anchor(uow, BUREAU, ident.root_pem, admin)
     docs = uow.session.execute(select(GeneratedDocument.id).where(
         GeneratedDocument.campaign_id == campaign_id, GeneratedDocument.doc_type == "qd_cong_nhan",
-        GeneratedDocument.number.is_not(None))).scalars().all()
+        col(GeneratedDocument.number).is_not(None))).scalars().all()
     officer = ActorRef(signer, get_unit(uow, BUREAU).id)
     try:
         for doc_id in docs:
@@ -272,7 +272,7 @@ def demo_answers(index_set: IndexSet, strength: float) -> dict[str, Any]:
     """Plausible answers for every item: strength 0 is a school just starting, 1 a leading one."""
     from decimal import ROUND_HALF_UP, Decimal
 
-    answers: dict = {}
+    answers: dict[str, Any] = {}
     for item in index_set.items.values():
         if item.kind == AnswerKind.YES_NO:
             answers[item.code] = item.mandatory or strength >= 0.35

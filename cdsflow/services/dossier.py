@@ -117,6 +117,7 @@ def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: 
             check = signatures.checks_for(uow.session, signatures.SIGNED_COPY, [copy.id]).get(copy.id) if copy else None
         name = types[code].name
         if copy is not None:
+            assert record is not None  # a signed copy is only looked up for a register record
             path = signed.file_of(copy, uploads)
             readable = _opens_as_pdf(path, f"Bản đã ký của {name} {record.number_line}", missing)
             # A digital signature is named as the register names it: whose, when, and whether it holds.

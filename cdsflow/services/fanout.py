@@ -378,7 +378,7 @@ def fan_out_reminder_chunked(
     return written
 
 
-def _write_chunk(engine: Engine, part: list) -> int:
+def _write_chunk(engine: Engine, part: list[dict[str, Any]]) -> int:
     with Session(engine) as session:
         n = insert_ignoring_duplicates(session, part)
         session.commit()

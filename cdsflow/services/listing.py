@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, aliased
-from sqlmodel import col, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from cdsflow.calendars.timeutil import days_left
@@ -217,8 +217,8 @@ def _unleveled(column: str) -> Any:
     own_done = select(AssessmentScore.id).where(
         col(AssessmentScore.assessment_id) == R.assessment_id, AssessmentScore.phase == "self",
         col(AssessmentScore.complete).is_(True)).exists()
-    return and_(R.assessment_id.is_not(None), _counted(None, None, column).is_(None),
-                or_(R.review_counts.is_(True), own_done))
+    return and_(col(R.assessment_id).is_not(None), _counted(None, None, column).is_(None),
+                or_(col(R.review_counts).is_(True), own_done))
 
 
 def _filtered(query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], own: Any, ext: Any,
@@ -231,7 +231,7 @@ def _filtered(query: ListQuery, ids: list[int], late: dict[int, dict[str, Milest
 
 def _order(query: ListQuery, own: Any, ext: Any, sup: Any) -> list[Any]:
     stage_rank = case({s.value: s.order for s in STAGE_ORDER}, value=Assessment.state)
-    column = {
+    column: Any = {  # Any: model attributes type as their values
         "code": Unit.code, "name": vi_order(Unit.name), "bureau": vi_order(sup.name), "stage": stage_rank,
         "self1": R.self1, "self2": R.self2, "ext1": R.ext1, "ext2": R.ext2,
         "sends": Assessment.proposal_count, "submitted": Assessment.proposed_at,
@@ -363,7 +363,7 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late: dict[int
         inner = inner.where(Assessment.school_id == Unit.id, *_where(query, ids, late, own, ext, hinted=True))
         # Names in Vietnamese order (COLLATE vi): no index of the database holds that order, so the
         # database sorts the matching units; codes still walk their index.
-        column: Any = col(Unit.code) if query.sort == "code" else vi_order(Unit.name)
+        column = col(Unit.code) if query.sort == "code" else vi_order(Unit.name)
         by_unit: list[Any] = [column.desc(), col(Unit.id).desc()] if query.desc else [column.asc(), col(Unit.id).asc()]
         units = list(session.execute(select(Unit.id).where(inner.exists(), *_unit_where(query))
                                      .order_by(*by_unit).offset(offset).limit(query.per_page)).scalars())
@@ -574,7 +574,7 @@ def _store_figures(session: Session, campaign_id: int, kind: str, key: str, payl
     processes storing the same figures at once is harmless, so a clash is let go."""
     from sqlalchemy.exc import IntegrityError, OperationalError
 
-    table = CampaignFigures.__table__
+    table = CampaignFigures.__table__  # type: ignore[attr-defined]  # SQLModel sets it
     try:
         with cast(Engine, session.get_bind()).begin() as conn:  # the session is bound to the engine
             conn.execute(table.delete().where(table.c.campaign_id == campaign_id, table.c.kind == kind))
@@ -609,7 +609,7 @@ def _status_payload(v: CampaignStatusView, charts: list[LevelChart]) -> dict[str
     }
 
 
-def _status_back(d: dict):
+def _status_back(d: dict[str, Any]) -> tuple[CampaignStatusView, list[LevelChart]]:
     cid, title, issuer, year, status, index_set, total, submitted, late_total = d["head"]
     view = CampaignStatusView(
         cid, title, issuer, year, CampaignStatus(status), index_set, total, submitted,

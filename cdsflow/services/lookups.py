@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.storage.assessment_tables import AssessmentAnswer
@@ -28,7 +28,7 @@ def family_ids(session: Session, campaign_id: int) -> list[int]:
     """The campaign and its child campaigns (a Sở campaign spawns one per Phòng): the one home of
     this lookup, used by lists, counts, results and papers."""
     return [campaign_id, *session.execute(
-        select(Campaign.id).where(Campaign.parent_id == campaign_id).order_by(Campaign.id)).scalars()]
+        select(Campaign.id).where(Campaign.parent_id == campaign_id).order_by(col(Campaign.id))).scalars()]
 
 
 def load_answers(session: Session, assessment_id: int, phase: str = "self") -> dict[str, Any]:
@@ -47,9 +47,9 @@ def recognition_decision(session: Session, a: Assessment) -> GeneratedDocument |
     school = session.get(Unit, a.school_id)
     ids = [a.campaign_id] + ([campaign.parent_id] if campaign is not None and campaign.parent_id else [])
     for doc in session.exec(select(GeneratedDocument).where(
-            GeneratedDocument.doc_type == "qd_cong_nhan", GeneratedDocument.campaign_id.in_(ids),
-            GeneratedDocument.number.is_not(None), GeneratedDocument.status == ISSUED)
-            .order_by(GeneratedDocument.id.desc())).all():
+            GeneratedDocument.doc_type == "qd_cong_nhan", col(GeneratedDocument.campaign_id).in_(ids),
+            col(GeneratedDocument.number).is_not(None), GeneratedDocument.status == ISSUED)
+            .order_by(col(GeneratedDocument.id).desc())).all():
         if school is not None and school.code in (doc.context.get("school_codes") or []):
             return doc
     return None
@@ -58,4 +58,4 @@ def recognition_decision(session: Session, a: Assessment) -> GeneratedDocument |
 def campaign_milestones(session: Session, campaign_id: int) -> list[CampaignMilestone]:
     """A campaign's milestones in calendar order (papers print them; the plan's own papers too)."""
     return list(session.exec(select(CampaignMilestone).where(CampaignMilestone.campaign_id == campaign_id)
-                             .order_by(CampaignMilestone.position)).all())
+                             .order_by(col(CampaignMilestone.position))).all())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
@@ -272,11 +273,11 @@ def mailbox_status(session: Session, now: datetime, *, failed_limit: int = 100) 
     return MailboxStatus(workers, status_counts(session), failed_messages(session, failed_limit), since, alert)
 
 
-def record_worker_beat(engine: Engine, worker_id: str, values: dict) -> None:
+def record_worker_beat(engine: Engine, worker_id: str, values: dict[str, Any]) -> None:
     """Insert or update a worker's heartbeat row (the Mailbox page reads it)."""
     with Session(engine) as session:
         insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(WorkerBeat.__table__).values(worker_id=worker_id, **values)
+        stmt = insert(WorkerBeat.__table__).values(worker_id=worker_id, **values)  # type: ignore[attr-defined]  # SQLModel sets it
         session.execute(stmt.on_conflict_do_update(index_elements=["worker_id"], set_=values))
         session.commit()
 

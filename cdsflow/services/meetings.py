@@ -125,7 +125,7 @@ class MeetingPage:
 
 def meeting_page(uow: UnitOfWork, actor: ActorRef, a: Assessment) -> MeetingPage:
     members = list(uow.session.exec(select(CommitteeMember).where(CommitteeMember.assessment_id == a.id)
-                                    .order_by(CommitteeMember.position_order)).all())
+                                    .order_by(col(CommitteeMember.position_order))).all())
     return MeetingPage(school=unit_by_id(uow, a.school_id), meeting=latest_meeting(uow.session, a.id),
                        members=members, can_record=authorization.may_school(uow.session, actor, "record_meeting", a))
 

@@ -92,7 +92,7 @@ def level_charts(session: Session, campaign_id: int) -> list[LevelChart]:
         .join(Assessment, col(Assessment.id) == AssessmentScore.assessment_id)
         # Finished scores only: one still being filled in has no level yet, and is not "Chưa đạt mức".
         .where(col(Assessment.campaign_id).in_(family_ids(session, campaign_id)), col(AssessmentScore.complete).is_(True))
-        .group_by(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level)
+        .group_by(col(AssessmentScore.phase), col(AssessmentScore.group1_level), col(AssessmentScore.group2_level))
     ).all()
     if not rows:
         return []

@@ -4,12 +4,13 @@ and one SQL statement counted, sorted and cut into a page. A list declares what 
 `ListSpec`; nothing is loaded into Python to be filtered, sorted or counted."""
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import Select, func, or_
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import select
 
 from cdsflow.kernel.errors import InvalidInput
@@ -25,7 +26,7 @@ def like_pattern(q: str) -> str:
     return f"%{q.replace('%', '').replace('_', '')}%"
 
 
-def search(columns, q: str):
+def search(columns: Iterable[Any], q: str) -> ColumnElement[bool]:
     """THE search of every list: any of `columns` contains what was typed, marks and case ignored
     ("dong hai" and "đông hải" find "Đông Hải")."""
     pattern = like_pattern(search_fold(q))

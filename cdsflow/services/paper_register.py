@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlmodel import col, select
 
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
@@ -31,7 +31,7 @@ def number_lines(uow: UnitOfWork, document_ids: Iterable[int]) -> dict[int, str]
     if not ids:
         return {}
     rows = uow.session.execute(select(GeneratedDocument.id, GeneratedDocument.number_line)
-                               .where(GeneratedDocument.id.in_(ids))).all()
+                               .where(col(GeneratedDocument.id).in_(ids))).all()
     return {i: line for i, line in rows}
 
 
@@ -39,12 +39,12 @@ def register_rows(uow: UnitOfWork, in_scope: Callable[[int], bool], *, school_id
                   limit: int = 500, drafts: bool = False) -> list[RegisterRow]:
     """Papers whose school (or, without one, issuing unit) passes `in_scope`, newest first, at most
     `limit`; numbered papers only, or with `drafts=True` drafts only."""
-    numbered = GeneratedDocument.number.is_(None) if drafts else GeneratedDocument.number.is_not(None)
-    q = (select(GeneratedDocument, Unit.code, Unit.name).join(Unit, Unit.id == GeneratedDocument.unit_id)
-         .where(numbered).order_by(GeneratedDocument.id.desc()).limit(limit * 4))
+    numbered = col(GeneratedDocument.number).is_(None) if drafts else col(GeneratedDocument.number).is_not(None)
+    q = (select(GeneratedDocument, Unit.code, Unit.name).join(Unit, col(Unit.id) == GeneratedDocument.unit_id)
+         .where(numbered).order_by(col(GeneratedDocument.id).desc()).limit(limit * 4))
     if school_id is not None:
         q = q.where(GeneratedDocument.school_id == school_id)
-    codes = dict(uow.session.execute(select(Unit.id, Unit.code)).all()) if school_id is None else {}
+    codes: dict[int | None, str] = dict(uow.session.execute(select(Unit.id, Unit.code)).all()) if school_id is None else {}
     scope: dict[int, bool] = {}
     picked: list[tuple[GeneratedDocument, str, str]] = []
     for d, unit_code, unit_name in uow.session.execute(q):

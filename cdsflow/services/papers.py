@@ -24,7 +24,7 @@ from cdsflow.documents import paper_sections
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.checks import district_names
 from cdsflow.documents.contexts import VN_TZ, Issue
-from cdsflow.documents.register import kind_word, next_number, register_lines, series_for
+from cdsflow.documents.register import RegisterLine, kind_word, next_number, register_lines, series_for
 from cdsflow.documents.render import compiled, render
 from cdsflow.documents.signature import DEFAULT_HEAD_TITLE, SignatureSpec
 from cdsflow.kernel.errors import InvalidInput, NotFound
@@ -149,9 +149,10 @@ def load_many(session: Session, campaign_id: int, school_codes: Sequence[str]) -
     """`load` for a chunk of schools in four queries instead of four per school (bulk generation)."""
     campaign = _campaign(session, campaign_id)
     authority = session.get(Unit, campaign.issuer_id)
+    assert authority is not None  # issuer_id is a foreign key
     milestones = campaign_milestones(session, campaign.id)
-    rows = session.execute(select(Unit, Assessment).join(Assessment, Assessment.school_id == Unit.id)
-                           .where(Assessment.campaign_id == campaign.id, Unit.code.in_(list(school_codes)))).all()
+    rows = session.execute(select(Unit, Assessment).join(Assessment, col(Assessment.school_id) == Unit.id)
+                           .where(Assessment.campaign_id == campaign.id, col(Unit.code).in_(list(school_codes)))).all()
     by_code = {u.code: (u, a) for u, a in rows}
     missing = [c for c in school_codes if c not in by_code]
     if missing:
@@ -362,6 +363,8 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
 def _result_paper_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
     """The school's papers that print its self-assessment results (from the send that counts)."""
     c, school = ld.campaign, ld.school
+    # A result paper is a school's: loading found its school, assessment and supervisor.
+    assert school is not None and ld.assessment is not None and ld.supervisor is not None
     res = school_results(session, ld.assessment.id, "self")
     groups = _group_dicts(res)
     if code == "bien_ban":
@@ -719,7 +722,7 @@ def dossier_order(extra: dict[str, Any] | None) -> list[str]:
     return order
 
 
-def register_listing(engine: Engine, unit_code: str | None = None) -> list:
+def register_listing(engine: Engine, unit_code: str | None = None) -> list[RegisterLine]:
     """The register lines (sổ đăng ký văn bản đi) of one unit, or of every unit."""
     with UnitOfWork(engine) as uow:
         unit_id = _unit_by_code(uow.session, unit_code).id if unit_code else None

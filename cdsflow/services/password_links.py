@@ -51,7 +51,7 @@ def link_rows(account: Account, purpose: str, *, now: datetime, unit_name: str =
     thousands of them in a few statements and raises one event for them all."""
     token = secrets.token_urlsafe(32)
     expires = now + LIFETIME[purpose]
-    token_row = {"id": _token_id(token), "account_id": account.id, "purpose": purpose, "created_at": now,
+    token_row: dict[str, Any] = {"id": _token_id(token), "account_id": account.id, "purpose": purpose, "created_at": now,
                  "expires_at": expires, "used_at": None}
     link = PasswordLink(account_id=account.id, username=account.username, full_name=account.full_name,
                         role=account.role, email=account.email, unit_id=account.unit_id, purpose=purpose,

@@ -70,8 +70,8 @@ def _typed_reference(ref: str) -> str:
 
 
 def _levels(session: Session, campaign_id: int) -> set[str]:
-    rows = session.execute(select(Unit.education_level).join(Assessment, Assessment.school_id == Unit.id)
-                           .where(Assessment.campaign_id.in_(family_ids(session, campaign_id))).distinct())
+    rows = session.execute(select(Unit.education_level).join(Assessment, col(Assessment.school_id) == Unit.id)
+                           .where(col(Assessment.campaign_id).in_(family_ids(session, campaign_id))).distinct())
     return {fold(x or "") for x in rows.scalars()}
 
 
@@ -156,8 +156,8 @@ def inputs(session: Session, code: str, campaign: Campaign, issuer: Unit,
 
 
 def _addressees(session: Session, campaign: Campaign, issuer: Unit, area: str) -> list[str]:
-    schools = list(session.execute(select(Unit).join(Assessment, Assessment.school_id == Unit.id)
-                                   .where(Assessment.campaign_id.in_(family_ids(session, campaign.id)))).scalars())
+    schools = list(session.execute(select(Unit).join(Assessment, col(Assessment.school_id) == Unit.id)
+                                   .where(col(Assessment.campaign_id).in_(family_ids(session, campaign.id)))).scalars())
     sup_ids = {s.supervisor_id for s in schools if s.supervisor_id and s.supervisor_id != issuer.id}
     bureaus = list(session.execute(select(Unit).where(col(Unit.id).in_(sup_ids))).scalars()) if sup_ids else []
     direct = [s for s in schools if s.supervisor_id in (None, issuer.id)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from cdsflow.assessment.model import IndexSet
 from cdsflow.assessment.scoring import ScoreResult, score
@@ -82,8 +82,8 @@ def _plan(session: Session, campaign_id: int, target: IndexSet) -> list[tuple[Re
                            f"không phải {target.code}")
     current = (index_set_by_hash(session, c.index_set_hash) if c.index_set_hash
                else resolve_index_set(session, c.index_set_code, c.index_set_version or None))
-    rows = session.exec(select(Assessment, Unit).join(Unit, Unit.id == Assessment.school_id)
-                        .where(Assessment.campaign_id == campaign_id).order_by(Assessment.id)).all()
+    rows = session.exec(select(Assessment, Unit).join(Unit, col(Unit.id) == Assessment.school_id)
+                        .where(Assessment.campaign_id == campaign_id).order_by(col(Assessment.id))).all()
     out = []
     for a, unit in rows:
         for phase in scoring_svc.PHASES:

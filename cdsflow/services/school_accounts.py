@@ -145,11 +145,11 @@ def ward_schools(uow: UnitOfWork, actor: ActorRef) -> list[WardSchool]:
         raise InvalidInput("Tài khoản của bạn không gắn với đơn vị nào: không có trường để quản lý tài khoản")
     tree = select(Unit.id).where(Unit.id == actor.unit_id).cte("ward", recursive=True)
     tree = tree.union_all(select(Unit.id).where(Unit.supervisor_id == tree.c.id))
-    schools = list(uow.session.execute(select(Unit).where(Unit.id.in_(select(tree.c.id)),
+    schools = list(uow.session.execute(select(Unit).where(col(Unit.id).in_(select(tree.c.id)),
                                                           Unit.kind == UnitKind.SCHOOL.value)).scalars())
     schools.sort(key=lambda u: sort_key(u.name))
     accounts: dict[int, list[Account]] = {}
-    for a in uow.session.execute(select(Account).where(Account.unit_id.in_([s.id for s in schools]))
+    for a in uow.session.execute(select(Account).where(col(Account.unit_id).in_([s.id for s in schools]))
                                  .order_by(Account.username)).scalars():
         accounts.setdefault(a.unit_id, []).append(a)
     return [WardSchool(s, accounts.get(s.id, [])) for s in schools]
@@ -160,7 +160,7 @@ def create_for_schools(uow: UnitOfWork, actor: ActorRef, school_ids: list[int], 
     """The ward's accounts for the schools it chose (or dry_run: what would be made, and the mail)."""
     if not school_ids:
         raise InvalidInput("Chưa chọn trường nào: đánh dấu các trường cần tạo tài khoản")
-    schools = list(uow.session.execute(select(Unit).where(Unit.id.in_(school_ids))).scalars())
+    schools = list(uow.session.execute(select(Unit).where(col(Unit.id).in_(school_ids))).scalars())
     if len(schools) != len(set(school_ids)):
         raise NotFound("Không tìm thấy một số trường đã chọn")
     for school in schools:
@@ -201,7 +201,9 @@ def send_school_link(uow: UnitOfWork, actor: ActorRef, account_id: int, *, base_
                      now: datetime | None = None) -> Account:
     """A new set-password link to the school account's address (its older unused links void)."""
     account = school_account(uow, actor, account_id)
-    send_link(uow, account, SETUP, base_url=base_url, now=now, unit_name=uow.session.get(Unit, account.unit_id).name)
+    unit = uow.session.get(Unit, account.unit_id)
+    assert unit is not None  # school_account found a school account: its unit_id is a foreign key
+    send_link(uow, account, SETUP, base_url=base_url, now=now, unit_name=unit.name)
     uow.commit()
     return account
 

@@ -152,7 +152,7 @@ def clear_answers(session: Session, assessment_id: int, phase: str, codes: Itera
         return
     rows = session.exec(select(AssessmentAnswer).where(AssessmentAnswer.assessment_id == assessment_id,
                                                        AssessmentAnswer.phase == _phase(phase),
-                                                       AssessmentAnswer.item_code.in_(codes))).all()
+                                                       col(AssessmentAnswer.item_code).in_(codes))).all()
     for row in rows:
         row.value, row.answered_by, row.answered_at = None, actor, _now()
         session.add(row)

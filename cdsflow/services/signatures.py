@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlmodel import col, select
 
 from cdsflow.documents.pades import Verification, verify_pdf
 from cdsflow.services.units import chain_of
@@ -20,7 +20,7 @@ def trust_roots(session: Session, unit_id: int) -> list[bytes]:
     """The roots trusted by the unit and by every unit above it (a Sở's CA list serves its wards)."""
     units = (unit_id, *chain_of(session, unit_id))
     return [row.encode("ascii") for row in session.execute(
-        select(TrustAnchor.pem).where(TrustAnchor.unit_id.in_(units))).scalars()]
+        select(TrustAnchor.pem).where(col(TrustAnchor.unit_id).in_(units))).scalars()]
 
 
 def verify_bytes(session: Session, data: bytes, unit_id: int) -> Verification:
@@ -51,4 +51,4 @@ def checks_for(session: Session, kind: str, subject_ids: list[int]) -> dict[int,
         return {}
     return {row.subject_id: row for row in session.execute(
         select(SignatureCheck).where(SignatureCheck.subject_kind == kind,
-                                     SignatureCheck.subject_id.in_(subject_ids))).scalars()}
+                                     col(SignatureCheck.subject_id).in_(subject_ids))).scalars()}

@@ -22,9 +22,9 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from PIL import Image
-from sqlalchemy import func, select
+from sqlalchemy import func
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
+from sqlmodel import Session, col, select
 
 from cdsflow.documents import pades
 from cdsflow.documents.pdf import to_pdf
@@ -50,7 +50,7 @@ def _now(now: datetime | None) -> datetime:
 
 
 def _unit(session: Session, code: str) -> Unit:
-    unit = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
+    unit: Unit | None = session.execute(select(Unit).where(Unit.code == code)).scalar_one_or_none()
     if unit is None:
         raise NotFound(f"Không tìm thấy đơn vị có mã «{code}»")
     return unit
@@ -326,10 +326,11 @@ def electronic_papers(session: Session, assessment_id: int) -> ElectronicPapers:
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá số {assessment_id}")
     docs = session.execute(select(GeneratedDocument.id, GeneratedDocument.number_line).where(
         GeneratedDocument.campaign_id == a.campaign_id, GeneratedDocument.unit_id == a.school_id,
-        GeneratedDocument.number.is_not(None), GeneratedDocument.status != VOIDED)).all()
+        col(GeneratedDocument.number).is_not(None), GeneratedDocument.status != VOIDED)).all()
     ids = [d for d, _ in docs]
-    copies = dict(session.execute(select(SignedCopy.document_id, func.max(SignedCopy.id))
-                                  .where(SignedCopy.document_id.in_(ids)).group_by(SignedCopy.document_id)).all()) if ids else {}
+    copies: dict[int, int] = dict(session.execute(select(SignedCopy.document_id, func.max(SignedCopy.id))
+                                  .where(col(SignedCopy.document_id).in_(ids))
+                                  .group_by(col(SignedCopy.document_id))).all()) if ids else {}
     checks = checks_for(session, SIGNED_COPY, list(copies.values()))
     signed = [doc_id for doc_id, copy_id in copies.items() if (c := checks.get(copy_id)) is not None and c.valid]
     lines = dict(docs)

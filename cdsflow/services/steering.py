@@ -95,7 +95,7 @@ def set_steering(uow: UnitOfWork, unit_code: str, members: Sequence[SteeringInpu
 def steering_members(session: Session, unit_id: int) -> list[SteeringMember]:
     """The unit's stored list in its order ([] when none was stored)."""
     return list(session.execute(select(SteeringMember).where(SteeringMember.unit_id == unit_id)
-                                .order_by(SteeringMember.position_order)).scalars())
+                                .order_by(col(SteeringMember.position_order))).scalars())
 
 
 def unit_steering(uow: UnitOfWork, unit_code: str) -> list[SteeringMember]:

@@ -11,9 +11,11 @@ paged (nothing is loaded into Python to be sorted).
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from sqlalchemy import DDL, event, func
 from sqlalchemy.engine import Engine
+from sqlalchemy.sql.elements import ColumnElement
 
 from cdsflow.kernel.text import FOLD_FROM, FOLD_TO, search_fold, sort_key
 
@@ -35,12 +37,12 @@ POSTGRES_INDEXES = (
 )
 
 
-def vi_order(column):
+def vi_order(column: Any) -> ColumnElement[str]:  # Any: a model attribute types as its value
     """`column` sorted in Vietnamese order (ORDER BY … COLLATE vi)."""
     return column.collate(COLLATION)
 
 
-def vi_fold(column):
+def vi_fold(column: Any) -> ColumnElement[str]:
     """`column` folded for a search without marks or case; compare with `search_fold(typed)`."""
     return func.vi_fold(column)
 

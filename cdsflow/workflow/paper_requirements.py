@@ -138,7 +138,7 @@ def _some_steering(c: CampaignFacts) -> str:
 
 @dataclass(frozen=True)
 class Requirement:
-    check: Callable
+    check: Callable[..., str]
     scope: str  # school | campaign
     final_only: bool = False  # a draft may go without it (the draft shows blanks)
 
@@ -161,5 +161,5 @@ REQUIREMENTS: dict[str, Requirement] = {
     "some_steering": Requirement(_some_steering, "campaign"),
 }
 # `recognised` of a campaign-wide paper: every school it lists has recognised results.
-CAMPAIGN_VARIANTS: dict[str, Callable] = {"recognised": _recognised_all}
+CAMPAIGN_VARIANTS: dict[str, Callable[..., str]] = {"recognised": _recognised_all}
 CAMPAIGN_VARIANTS["steering_formed"] = _steering  # an authority's own steering group
