@@ -17,6 +17,7 @@ import typer
 from rich.table import Table
 
 from cdsflow.app import wiring
+from cdsflow.app.cli_reader import READER_HELP, reader_in
 from cdsflow.app.console import console, fail
 from cdsflow.assessment.answer_forms import read_answers, write_answer_form
 from cdsflow.assessment.files import load_index_set_file
@@ -25,7 +26,7 @@ from cdsflow.assessment.scoring import UNCONFIRMED, ScoreResult, score
 from cdsflow.assessment.versions import changes_since, diff_index_sets
 from cdsflow.assessment.xlsx import write_index_set_workbook
 from cdsflow.kernel.errors import CdsError, InvalidInput
-from cdsflow.services import rescoring
+from cdsflow.services import authorization, rescoring
 from cdsflow.services.indexsets import (
     import_index_set,
     index_set_by_hash,
@@ -294,9 +295,11 @@ def enter_cmd(
 
 @score_app.command("gaps")
 @_guard
-def gaps_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
+def gaps_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
+             unit: str | None = typer.Option(None, "--unit", help=READER_HELP)) -> None:
     """Những gì còn thiếu trước khi gửi tờ trình (mục chưa chấm, minh chứng còn thiếu)."""
     with _session() as session:
+        authorization.readable_assessment(session, reader_in(session, unit), assessment)
         gaps = proposal_gaps(session, assessment)
     if not gaps:
         console.print(f"Hồ sơ số {assessment} đã đủ điểm và minh chứng để gửi tờ trình.", highlight=False)
@@ -309,9 +312,11 @@ def gaps_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ
 
 @score_app.command("compare")
 @_guard
-def compare_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
+def compare_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
+                unit: str | None = typer.Option(None, "--unit", help=READER_HELP)) -> None:
     """Điểm tự đánh giá và đánh giá ngoài, cạnh nhau, chênh lệch từng mục."""
     with _session() as session:
+        authorization.readable_assessment(session, reader_in(session, unit), assessment)
         s, cmp = compare_assessment(session, assessment)
     table = Table(title=f"Tự đánh giá và đánh giá ngoài — hồ sơ số {assessment}")
     for col, just in (("Mã", "left"), ("Nội dung", "left"), ("Tự đánh giá", "right"), ("Đánh giá ngoài", "right"),
@@ -352,9 +357,11 @@ def evidence_add_cmd(
 
 @evidence_app.command("list")
 @_guard
-def evidence_list_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
+def evidence_list_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
+                      unit: str | None = typer.Option(None, "--unit", help=READER_HELP)) -> None:
     """Liệt kê minh chứng của một hồ sơ đánh giá."""
     with _session() as session:
+        authorization.readable_assessment(session, reader_in(session, unit), assessment)
         rows = list_evidence(session, assessment)
     table = Table(title=f"Minh chứng — hồ sơ số {assessment}")
     for col in ("Số", "Tiêu chí", "Tên", "Văn bản", "Link / tệp", "Hiệu lực đến"):
@@ -401,9 +408,11 @@ def rollover_cmd(
 
 @evidence_app.command("progress")
 @_guard
-def progress_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá")) -> None:
+def progress_cmd(assessment: int = typer.Option(..., "--assessment", help="Số hồ sơ đánh giá"),
+                 unit: str | None = typer.Option(None, "--unit", help=READER_HELP)) -> None:
     """Tiến độ theo từng thành viên hội đồng."""
     with _session() as session:
+        authorization.readable_assessment(session, reader_in(session, unit), assessment)
         rows = member_progress(session, assessment)
     table = Table(title=f"Tiến độ theo thành viên — hồ sơ số {assessment}")
     for col in ("Thành viên", "Tiêu chí được giao", "Chủ trì", "Đã chấm", "Có minh chứng", "Báo hoàn thành",

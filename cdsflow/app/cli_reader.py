@@ -1,7 +1,9 @@
 """Who reads at the command line, for the rule table's reading lines (`services/authorization.py`)."""
 from __future__ import annotations
 
-from cdsflow.services.units import get_unit
+from typing import Any
+
+from cdsflow.services.units import get_unit, unit_id_by_code
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.roles import Role
@@ -14,4 +16,11 @@ def reader(uow: UnitOfWork, unit: str | None) -> ActorRef:
     is the installation's operator, whom the rule table treats as the system administrator."""
     if unit:
         return ActorRef("người dùng dòng lệnh", get_unit(uow, unit).id)
+    return ActorRef("quản trị hệ thống (dòng lệnh)", None, Role.ADMIN)
+
+
+def reader_in(session: Any, unit: str | None) -> ActorRef:
+    """`reader` for the commands that work on one session."""
+    if unit:
+        return ActorRef("người dùng dòng lệnh", unit_id_by_code(session, unit))
     return ActorRef("quản trị hệ thống (dòng lệnh)", None, Role.ADMIN)
