@@ -198,7 +198,7 @@ def test_the_authority_recognises_exactly_the_recognised_schools_with_the_settle
                  "qd_cong_nhan")
     again = world["cli"]("docs", "generate", "qd_cong_nhan", "--campaign", cid, "--new", "--out",
                          str(world["tmp"] / "no2"), ok=False)
-    assert again.returncode == 2 and "không có trường nào" in again.stderr  # all three are already recognised
+    assert again.returncode == 2 and "đã có Quyết định số 02/QĐ-PGDĐT" in again.stderr  # all three already decided
 
 
 def test_certificates_carry_the_settled_level_and_the_decision(world):

@@ -54,7 +54,7 @@ def test_the_same_paper_again_asks_replace_or_new(engine, world):
     first, _ = service.generate(engine, "qd_hoi_dong", school_code="P1S1", issued_on=date(2024, 11, 5))
     with pytest.raises(service.AlreadyIssued) as err:
         service.generate(engine, "qd_hoi_dong", school_code="P1S1", issued_on=date(2024, 11, 6))
-    assert "Số: 01/QĐ-P1S1" in str(err.value) and "--replace" in str(err.value)
+    assert "Quyết định số 01/QĐ-P1S1" in str(err.value) and "--replace" in str(err.value)
     assert _count(engine, GeneratedDocument) == 1
     with pytest.raises(InvalidInput):  # a replacement says why
         service.generate(engine, "qd_hoi_dong", school_code="P1S1", on_existing="replace")

@@ -10,7 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from cdsflow.app.web.access import allowed, assessment_for, campaign_for, require, unit_in_scope
-from cdsflow.documents.register import RegisterLine, register_line
+from cdsflow.documents.register import RegisterLine, register_line, register_number
 from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
 from cdsflow.services import papers as doc_svc
 from cdsflow.services.accounts import Principal
@@ -61,7 +61,8 @@ def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, lim
             continue
         school = codes.get(d.school_id, "") if school_id is None else ""
         replaced = uow.session.get(GeneratedDocument, d.replaces_id) if d.replaces_id else None
-        line = None if drafts else register_line(d, unit_name, replaced.number_line.removeprefix("Số: ") if replaced else "")
+        line = None if drafts else register_line(d, unit_name, register_number(replaced) if replaced else "",
+                                                 doc_svc.needs_action(uow.session, [d]).get(d.id, ""))
         out.append(DocRow(d.id, unit_code, school, d.doc_type, _type_name(d.doc_type), d.number_line, d.issued_on,
                           line, d.status))
         if len(out) >= limit:
@@ -89,10 +90,12 @@ def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | Non
     types = {code: t.name for code, t in document_types().items()}
     page = long_lists.register_page(uow.session, params, types, scope, school_id=school_id)
     replaced_ids = [d.replaces_id for d, *_ in page.rows if d.replaces_id]
-    replaced = dict(uow.session.execute(select(GeneratedDocument.id, GeneratedDocument.number_line)
-                                        .where(GeneratedDocument.id.in_(replaced_ids))).all()) if replaced_ids else {}
+    replaced = {d.id: register_number(d) for d in uow.session.execute(
+        select(GeneratedDocument).where(GeneratedDocument.id.in_(replaced_ids))).scalars()} if replaced_ids else {}
+    todo = doc_svc.needs_action(uow.session, [d for d, *_ in page.rows])
     out = [DocRow(d.id, unit_code, school_code or "", d.doc_type, _type_name(d.doc_type), d.number_line, d.issued_on,
-                  register_line(d, unit_name, replaced.get(d.replaces_id, "").removeprefix("Số: ")), d.status)
+                  register_line(d, unit_name, replaced.get(d.replaces_id, ""), todo.get(d.id, "")),
+                  d.status)
            for d, unit_code, unit_name, school_code in page.rows]
     have = latest_by_document(uow.session, [r.id for r in out])
     return page, [replace(r, signed=True) if r.id in have else r for r in out]
@@ -110,7 +113,7 @@ def download(uow: UnitOfWork, p: Principal, document_id: int, *, pdf: bool = Fal
     d = _document(uow, p, document_id)
     school = uow.session.get(Unit, d.school_id).code if d.school_id else None
     name = doc_svc.file_name(d, school)
-    content = doc_svc.reproduce(uow.engine, d.id)
+    content = doc_svc.valid_copy(uow.engine, d.id)  # refused while a paper it cites is voided or replaced
     if not pdf:
         return content, name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
     from cdsflow.documents.pdf import to_pdf

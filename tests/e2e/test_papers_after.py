@@ -1,0 +1,157 @@
+"""Issue 22: what the register and the papers say stays true after the fact. Entered through the real
+`cdsflow` command and the web as a văn thư would; every paper read back with python-docx.
+
+- every door to a QĐ công nhận asks the same question (recognised, not already decided), and a
+  second decision is refused naming the first; "N cơ sở" is the length of the printed list;
+- one register book per unit and year: every công văn of the Phòng runs in one series;
+- voiding a decision stops its certificate (register, download, certificate run) until reissued.
+"""
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from docx import Document
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from cdsflow.app.web.app import create_app
+from cdsflow.kernel.stages import Stage
+from cdsflow.services.accounts import create_account
+from cdsflow.storage.db import UnitOfWork, make_engine
+from tests.e2e.cli import Cli
+from tests.e2e.test_authority_plan import CALENDAR, CONTACT, LINK
+from tests.papers_world import launch, walk
+from tests.web_support import PASSWORD
+
+
+def alltext(data: bytes) -> str:
+    doc = Document(io.BytesIO(data))
+    return "\n".join([p.text for p in doc.paragraphs] + [p.text for t in doc.tables for r in t.rows for c in r.cells
+                                                          for p in c.paragraphs])
+
+
+def annex_names(data: bytes) -> list[str]:
+    for t in Document(io.BytesIO(data)).tables:
+        cells = [[c.text for c in r.cells] for r in t.rows]
+        if cells and cells[0][0] == "TT":
+            return [r[1] for r in cells[1:] if r[0] != r[1]]
+    raise AssertionError("không có danh sách kèm theo")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("after")
+    cli = Cli(tmp)
+    cli("init")
+    engine = make_engine(cli.env["DATABASE_URL"])
+    (tmp / "p1.yaml").write_text(CALENDAR, encoding="utf-8")
+    w = launch(engine, schools=3, calendar_file=tmp / "p1.yaml")
+    walk(engine, w, "P1S1", Stage.PROPOSAL)
+    walk(engine, w, "P1S2", Stage.RECOGNITION, external=0.6)
+    walk(engine, w, "P1S3", Stage.RECOGNITION, external=0.9)
+    with UnitOfWork(engine) as uow:
+        create_account(uow, username="vanthu", full_name="Đỗ Thanh Mai", role="clerk", password=PASSWORD,
+                       unit_code="P1")
+    cli("docs", "settings", "P1", "--signer-name", "Lê Thị Thu", *CONTACT, "--submission-link", LINK)
+    yield {"cli": cli, "engine": engine, "w": w, "tmp": tmp, "cid": str(w.campaign_id)}
+    engine.dispose()
+
+
+def generate(world, *args: str) -> tuple[str, bytes, int]:
+    """(stdout, the new .docx, its register id) of `cdsflow docs generate …`."""
+    out = world["tmp"] / "out"
+    before = set(out.glob("*.docx")) if out.exists() else set()
+    done = world["cli"]("docs", "generate", *args, "--out", str(out))
+    new = sorted(set(out.glob("*.docx")) - before)
+    assert len(new) == 1, done.stdout
+    return done.stdout, new[0].read_bytes(), int(new[0].stem.rsplit("-", 1)[1])
+
+
+def register_notes(world) -> dict[str, str]:
+    """The «Ghi chú» column of the Phòng's register exported as the clerk exports it: id-less, by Số/Ký hiệu."""
+    path = world["tmp"] / "so.xlsx"
+    world["cli"]("docs", "register", "--unit", "P1", "--xlsx", str(path))
+    rows = list(load_workbook(path).active.iter_rows(min_row=3, values_only=True))
+    return {f"{r[0]}/{r[1]}": r[7] or "" for r in rows}
+
+
+def refused(world, *args: str) -> str:
+    done = world["cli"]("docs", "generate", *args, "--out", str(world["tmp"] / "no"), ok=False)
+    assert done.returncode != 0, done.stdout
+    assert not list((world["tmp"] / "no").glob("*.docx"))
+    return " ".join((done.stderr + done.stdout).split())
+
+
+def test_every_door_to_a_decision_asks_the_same_question(world):
+    cid = world["cid"]
+    _, qd, qd_id = generate(world, "qd_cong_nhan", "--campaign", cid, "--date", "2025-05-25")
+    world["qd"] = qd_id
+    t = alltext(qd)
+    assert "Số: 01/QĐ-PGDĐT" in t
+    assert sorted(annex_names(qd)) == ["Trường Tiểu học Số 1.2", "Trường Tiểu học Số 1.3"]
+    assert "đối với 2 cơ sở giáo dục" in t  # the count is the list it prints
+    # the side door (one school) asks the same question and names the decision in force
+    said = refused(world, "qd_cong_nhan", "--school", "P1S2")
+    assert "Đã có Quyết định số 01/QĐ-PGDĐT ngày 25/05/2025" in said
+    said = refused(world, "qd_cong_nhan", "--school", "P1S2", "--new")
+    assert "đã có Quyết định số 01/QĐ-PGDĐT ngày 25/05/2025 công nhận trường này" in said
+    said = refused(world, "qd_cong_nhan", "--campaign", cid, "--new")
+    assert "đã có Quyết định số 01/QĐ-PGDĐT ngày 25/05/2025 công nhận mọi trường đã được công nhận" in said
+    assert "không có trường nào" not in said
+    said = refused(world, "qd_cong_nhan", "--school", "P1S2", "--replace", "--reason", "Sửa tên")
+    assert "công nhận 2 cơ sở giáo dục: thay thế quyết định đó cho cả đợt" in said
+    said = refused(world, "qd_cong_nhan", "--school", "P1S1")
+    assert "trường chưa ở giai đoạn công nhận" in said
+    # an edited Điều 1 that keeps an old count is refused with both numbers
+    (world["tmp"] / "qd.yaml").write_text(
+        "article1: Công nhận mức độ chuyển đổi số năm học 2024-2025 đối với 5 cơ sở giáo dục có tên trong "
+        "danh sách kèm theo.\n", encoding="utf-8")
+    said = refused(world, "qd_cong_nhan", "--campaign", cid, "--replace", "--reason", "Sửa Điều 1",
+                   "--text", str(world["tmp"] / "qd.yaml"))
+    assert "ghi «5 cơ sở giáo dục» nhưng danh sách kèm theo có 2 cơ sở" in said
+    register = world["cli"]("docs", "register", "--unit", "P1").stdout
+    assert register.count("QĐ-PGDĐT") == 1  # nothing numbered by the refusals
+
+
+def test_voiding_the_decision_stops_its_certificate_until_reissued(world):
+    cli = world["cli"]
+    out, gcn, gcn_id = generate(world, "giay_chung_nhan", "--school", "P1S2", "--date", "2025-05-26")
+    assert "Số vào sổ: 01" in out and "Dự thảo" not in out  # what the register says, not «Dự thảo»
+    assert "(Theo Quyết định số 01/QĐ-PGDĐT ngày 25 tháng 5 năm 2025" in alltext(gcn)
+    done = cli("docs", "void", str(world["qd"]), "--reason", "Ghi sai điểm nhóm 2")
+    said = " ".join(done.stdout.split())
+    assert "Cần xử lý 1 văn bản" in said and "Giấy chứng nhận mức độ chuyển đổi số Số vào sổ: 01" in said
+    notes = register_notes(world)
+    assert notes["01/GCN-PGDĐT"].startswith("Cần xử lý: căn cứ Quyết định số 01/QĐ-PGDĐT ngày 25/05/2025 đã bị hủy")
+    assert notes["01/QĐ-PGDĐT"].startswith("Đã hủy; lý do: Ghi sai điểm nhóm 2")
+    # the web: the clerk sees it on the register, and the download is refused as valid
+    app = create_app(world["engine"], uploads_dir=world["tmp"] / "uploads")
+    clerk = TestClient(app, raise_server_exceptions=False, follow_redirects=False)
+    r = clerk.post("/api/login", json={"username": "vanthu", "password": PASSWORD})
+    clerk.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    page = " ".join(clerk.get("/documents").text.split())
+    assert "Cần xử lý: căn cứ Quyết định số 01/QĐ-PGDĐT" in page
+    r = clerk.get(f"/documents/{gcn_id}/download")
+    assert r.status_code == 422 and "đã bị hủy" in r.text
+    # reissued: a new decision (the school's door now open), then the certificate replaced on it
+    _, qd2, _ = generate(world, "qd_cong_nhan", "--school", "P1S2", "--date", "2025-05-27")
+    assert "Số: 02/QĐ-PGDĐT" in alltext(qd2) and annex_names(qd2) == ["Trường Tiểu học Số 1.2"]
+    assert "đối với 1 cơ sở giáo dục" in alltext(qd2)
+    _, gcn2, gcn2_id = generate(world, "giay_chung_nhan", "--school", "P1S2", "--date", "2025-05-28", "--replace",
+                                "--reason", "Cấp lại theo Quyết định số 02")
+    assert "(Theo Quyết định số 02/QĐ-PGDĐT ngày 27 tháng 5 năm 2025" in alltext(gcn2)
+    assert clerk.get(f"/documents/{gcn2_id}/download").status_code == 200
+    notes = register_notes(world)  # the chain: voided decision, replaced certificate, its replacement
+    assert not [n for n in notes.values() if "Cần xử lý" in n]
+    assert notes["01/GCN-PGDĐT"].startswith("Đã bị thay thế")
+    assert notes["02/GCN-PGDĐT"].startswith("thay thế 01/GCN-PGDĐT")
+
+
+def test_every_cong_van_of_a_unit_runs_in_one_series(world):
+    cid = world["cid"]
+    _, first, _ = generate(world, "cong_van_trien_khai", "--campaign", cid, "--date", "2024-10-11")
+    _, second, _ = generate(world, "cong_van_nhac", "--campaign", cid, "--date", "2024-10-12")
+    numbers = [re.search(r"Số: (\d+)/", alltext(d)).group(1) for d in (first, second)]
+    assert numbers == ["01", "02"]
