@@ -684,8 +684,11 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
     if bad := first_xml_invalid(context):  # refused before anything is stored: the number rolls back
         raise InvalidInput(f"Không lập được văn bản: «{bad[0]}» chứa ký tự U+{ord(bad[1]):04X} không được phép "
                            "trong tệp Word; hãy sửa dữ liệu rồi lập lại")
+    stale_names = district_names(context, day)
+    if stale_names and numbered:  # an error blocks numbering; a draft shows it as a warning
+        refuse(code, _who(ld), stale_names)
     notes = [n for n in (_backdating(session, issuer.id, year, series, number, day) if number and day else "",
-                         *district_names(context, day)) if n]
+                         *stale_names) if n]
     record = GeneratedDocument(
         unit_id=issuer.id, school_id=ld.school.id if ld.school else None, campaign_id=ld.campaign.id,
         doc_type=code, series=series, year=year if number else None, number=number,
