@@ -16,7 +16,7 @@ from docx.oxml.ns import qn
 from docx.shared import Mm
 
 from cdsflow.documents.build_templates import FONT, MOTTO, NATIONAL_TITLE
-from cdsflow.documents.grounds import NO_DISTRICTS_FROM, names_a_district
+from cdsflow.documents.grounds import DISTRICT, NO_DISTRICTS_FROM, names_a_district
 
 NUMBER_RE = re.compile(r"^Số: (\d{2,}|\s+)/[A-Za-zĐđ][A-Za-zĐđ0-9.&]*(-[A-Za-zĐđ][A-Za-zĐđ0-9.&]*)+$")
 DATE_RE = re.compile(r"^.+, ngày (0[1-9]|[12]\d|3[01]|\s+) tháng (0[12]|[3-9]|1[0-2]|\s+) năm (\d{4}|\s+)$")
@@ -257,8 +257,16 @@ def district_names(context: dict, day: date | None) -> list[str]:
     district level any more (Nghị quyết 202/2025/QH15); a draft with no date is held to today's rule."""
     if day is not None and day < NO_DISTRICTS_FROM:
         return []
-    found = sorted({t.strip() for t in _strings(context) if names_a_district(t)})
-    return [f"Văn bản ngày từ 01/7/2025 (không còn cấp huyện) còn ghi tên quận/huyện: «{t[:120]}»" for t in found]
+    found = sorted({_around(t) for t in _strings(context) if names_a_district(t)})
+    return [f"Văn bản ngày từ 01/7/2025 (không còn cấp huyện) còn ghi tên quận/huyện: «{t}»" for t in found]
+
+
+def _around(text: str, width: int = 50) -> str:
+    """The words around the first quận/huyện of `text`, so the message points at it."""
+    text = unicodedata.normalize("NFC", text).strip()
+    m = DISTRICT.search(text)
+    start, end = max(0, m.start() - width), min(len(text), m.end() + width)
+    return ("…" if start else "") + text[start:end].strip() + ("…" if end < len(text) else "")
 
 
 # --- content checks -------------------------------------------------------------------------------

@@ -155,3 +155,24 @@ def test_every_cong_van_of_a_unit_runs_in_one_series(world):
     _, second, _ = generate(world, "cong_van_nhac", "--campaign", cid, "--date", "2024-10-12")
     numbers = [re.search(r"Số: (\d+)/", alltext(d)).group(1) for d in (first, second)]
     assert numbers == ["01", "02"]
+
+
+def test_grounds_and_names_follow_the_papers_date(world):
+    cli, cid = world["cli"], world["cid"]
+    _, before, _ = generate(world, "ke_hoach", "--campaign", cid, "--draft", "--date", "2025-03-01")
+    bases = [line for line in alltext(before).splitlines() if line.startswith("Căn cứ")]
+    assert any("1044/ĐA-UBND" in b for b in bases)  # the quận still existed
+    _, after, _ = generate(world, "ke_hoach", "--campaign", cid, "--draft", "--date", "2025-08-01")
+    bases = [line for line in alltext(after).splitlines() if line.startswith("Căn cứ")]
+    assert not any("1044" in b or "quận" in b for b in bases)
+    assert any("330/KH-SGDĐT" in b for b in bases) and not any("3276" in b for b in bases)
+    # a quận anywhere in the paper (here in the body's contact line) blocks its number, with the reason
+    cli("docs", "settings", "P1", "--contact-title", "Chuyên viên Phòng GDĐT quận Ba Đình")
+    said = refused(world, "ke_hoach", "--campaign", cid, "--date", "2025-08-01", "--new")
+    assert "còn ghi tên quận/huyện" in said and "Phòng GDĐT quận Ba Đình" in said
+    cli("docs", "settings", "P1", "--contact-title", "Chuyên viên")
+    # docs check reads the body too: the draft of March cites the quận's Đề án in its căn cứ
+    path = world["tmp"] / "march.docx"
+    path.write_bytes(before)
+    done = cli("docs", "check", str(path), "ke_hoach", ok=False)
+    assert done.returncode != 0 and "UBND quận Ba Đình" in done.stderr + done.stdout
