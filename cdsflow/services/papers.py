@@ -279,8 +279,10 @@ def _group_dicts(res: SchoolResults) -> list[dict]:
 
 def _criteria_dicts(res: SchoolResults) -> list[dict]:
     points = (lambda r: r.self_points) if res.phase == "self" else (lambda r: r.external_points)
+    met = {m.code: m.met for m in res.mandatory}
     return [{"code": r.code, "group_code": r.group_code, "name": r.name, "max_points": r.max_points,
-             "points": points(r), "evidence": list(r.evidence), "note": ""} for r in res.criteria]
+             "points": points(r), "evidence": list(r.evidence), "note": "", "mandatory": r.mandatory,
+             "met": met.get(r.code)} for r in res.criteria]
 
 
 def _mandatory_dicts(res: SchoolResults) -> list[dict]:

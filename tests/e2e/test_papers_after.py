@@ -12,6 +12,7 @@ import io
 import re
 
 import pytest
+import yaml
 from docx import Document
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -176,3 +177,26 @@ def test_grounds_and_names_follow_the_papers_date(world):
     path.write_bytes(before)
     done = cli("docs", "check", str(path), "ke_hoach", ok=False)
     assert done.returncode != 0 and "UBND quận Ba Đình" in done.stderr + done.stdout
+
+
+def test_the_school_report_is_complete_and_its_findings_are_editable(world):
+    cli, cid, tmp = world["cli"], world["cid"], world["tmp"]
+    cli("docs", "text", "bao_cao", "--campaign", cid, "--school", "P1S1", "--out", str(tmp / "bc.yaml"))
+    sections = yaml.safe_load((tmp / "bc.yaml").read_text(encoding="utf-8"))
+    assert list(sections) == ["strengths", "weaknesses", "improvements", "proposals"]
+    assert all(v.strip() for v in sections.values())  # IV-VI filled from the stored scores
+    sections["proposals"] = "Đề nghị Phòng Giáo dục và Đào tạo số 1 hỗ trợ thiết bị phòng học STEM."
+    (tmp / "bc.yaml").write_text(yaml.safe_dump(sections, allow_unicode=True), encoding="utf-8")
+    _, bc, _ = generate(world, "bao_cao", "--school", "P1S1", "--date", "2024-11-20", "--text", str(tmp / "bc.yaml"))
+    paras = [p.text for p in Document(io.BytesIO(bc)).paragraphs]
+    for heading in ("IV. ĐÁNH GIÁ CHUNG", "V. KẾ HOẠCH CẢI TIẾN", "VI. ĐỀ XUẤT, KIẾN NGHỊ"):
+        i = paras.index(heading)
+        assert paras[i + 1].strip() and not paras[i + 1].startswith(("V.", "VI.")), heading
+    assert "- Đề nghị Phòng Giáo dục và Đào tạo số 1 hỗ trợ thiết bị phòng học STEM." in paras
+    rows = next([[c.text for c in r.cells] for r in t.rows] for t in Document(io.BytesIO(bc)).tables
+                if t.rows[0].cells[0].text == "Mã")
+    mandatory = [r for r in rows if r[2] == "Bắt buộc"]
+    assert mandatory and all(r[3] in ("Đạt", "Không đạt") for r in mandatory)
+    assert not [r for r in rows if r[2] == "0" and r[3] == "0"]
+    text = alltext(bc)
+    assert "Mức độ chuyển đổi số chung" not in text  # 4725 states a level per group only
