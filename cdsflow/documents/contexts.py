@@ -590,14 +590,16 @@ def giay_chung_nhan(authority, campaign, school, issue: Issue, *, level: Any, de
 # --- 13.10 Bìa hồ sơ ------------------------------------------------------------------------------------
 
 
-def bia_ho_so(school, campaign, *, day: date | None, contents: Sequence[str] = DEFAULT_DOSSIER) -> dict:
+def bia_ho_so(school, campaign, *, day: date | None, contents: Sequence[str] = DEFAULT_DOSSIER,
+              missing: Sequence[str] = ()) -> dict:
+    """`contents`: the papers the bundle holds, in its order; those in `missing` are named as missing."""
     return {
         "doc_type": "bia_ho_so",
         "parent_org": vn.upper(school.parent_org),
         "issuer": vn.upper(school.name),
         "title": _t("bia_ho_so", "title"),
         "school_year_line": f"NĂM HỌC {vn.nfc(campaign.school_year)}",
-        "contents": [f"{i}. {document_types()[c].name}"
+        "contents": [f"{i}. {document_types()[c].name}" + (" (còn thiếu)" if c in missing else "")
                      for i, c in enumerate([c for c in contents if c != "bia_ho_so"], 1)],
         "month_year_line": vn.month_year_line(school.place_name, day),
     }

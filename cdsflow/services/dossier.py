@@ -83,7 +83,6 @@ def build(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *,
           pdf: bool = False, timeout: float = 120, uploads: Path | None = None) -> Dossier:
     from cdsflow.documents.build_templates import FIXED_ZIP_TIME
     from cdsflow.services import papers as service
-    from cdsflow.services.scoring import list_evidence
 
     if order:
         required = set(order)
@@ -94,26 +93,51 @@ def build(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *,
         required = set(order)
     order = service.dossier_order({"dossier": list(order)})  # unknown codes refused here
     types = document_types()
-    items: list[Item] = []
+    entries: list[tuple[str, Item | None]] = []  # binding order; None: the cover, made last
     missing: list[str] = []
-    for i, code in enumerate(order, 1):
-        with UnitOfWork(engine) as uow:
-            school = service._unit_by_code(uow.session, school_code)
-            record = None if code in service.UNNUMBERED else service._latest(uow.session, code, campaign_id, school.id)
-            copy = signed.latest(uow.session, record.id) if record is not None else None
-        name = types[code].name
-        if copy is not None:
-            items.append(Item(name, record.number_line, "bản đã ký", f"{i:02d}-{code}-ban-ky.pdf",
-                              signed.file_of(copy, uploads).read_bytes(), is_pdf=True))
-        elif record is not None:
-            items.append(Item(name, record.number_line, "từ sổ", f"{i:02d}-{code}.docx",
-                              service.reproduce(engine, record.id)))
-        elif code in service.UNNUMBERED:
-            _, content = service.generate(engine, code, school_code=school_code, campaign_id=campaign_id,
-                                          data={"dossier": list(order)})
-            items.append(Item(name, "", "tạo mới", f"{i:02d}-{code}.docx", content))
+    missing_codes: list[str] = []
+    for code in order:
+        if code in service.UNNUMBERED:
+            entries.append((code, None))
+            continue
+        item = _paper_item(engine, school_code, campaign_id, code, uploads)
+        if item is not None:
+            entries.append((code, item))
         elif code in required:
-            missing.append(name)
+            missing.append(types[code].name)
+            missing_codes.append(code)
+    # The cover lists exactly what the bundle holds, in its order, and names what is missing as missing.
+    listed = [c for c in order if c in missing_codes or any(c == e and it is not None for e, it in entries)]
+    items: list[Item] = []
+    for n, (code, item) in enumerate(entries, 1):
+        if item is None:
+            _, content = service.generate(engine, code, school_code=school_code, campaign_id=campaign_id,
+                                          data={"dossier": listed, "dossier_missing": missing_codes})
+            item = Item(types[code].name, "", "tạo mới", f"{code}.docx", content)
+        item.name = f"{n:02d}-{item.name}"
+        items.append(item)
+    school_name = _evidence(engine, school_code, campaign_id, uploads, items, missing)
+    toc = contents_docx(school_name, items, missing)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo(TOC_NAME, FIXED_ZIP_TIME), toc)
+        for it in items:
+            if it.content is not None:
+                zf.writestr(zipfile.ZipInfo(it.name, FIXED_ZIP_TIME), it.content)
+        if pdf:
+            _add_pdfs(zf, school_code, toc, items, timeout)
+    papers = [it for it in items if it.section == "papers"]
+    return Dossier(path=out_path, files=[(it.name, it.how if it.how != "từ sổ" else it.reference or "từ sổ")
+                                         for it in papers], missing=missing, items=items)
+
+
+def _evidence(engine: Engine, school_code: str, campaign_id: int, uploads: Path | None, items: list[Item],
+              missing: list[str]) -> str:
+    """The school's evidence appended to `items` (files in the zip, links in the contents), the
+    files gone from the disk to `missing`; returns the school's name."""
+    from cdsflow.services import papers as service
+    from cdsflow.services.scoring import list_evidence
+
     with UnitOfWork(engine) as uow:
         school = service._unit_by_code(uow.session, school_code)
         a = uow.session.execute(select(Assessment).where(Assessment.campaign_id == campaign_id,
@@ -135,18 +159,25 @@ def build(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *,
                               path.read_bytes(), is_pdf=path.suffix.lower() == ".pdf", section="evidence"))
         if e.link:
             items.append(Item(title, ref, e.link, section="evidence"))
-    toc = contents_docx(school_name, items, missing)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(zipfile.ZipInfo(TOC_NAME, FIXED_ZIP_TIME), toc)
-        for it in items:
-            if it.content is not None:
-                zf.writestr(zipfile.ZipInfo(it.name, FIXED_ZIP_TIME), it.content)
-        if pdf:
-            _add_pdfs(zf, school_code, toc, items, timeout)
-    papers = [it for it in items if it.section == "papers"]
-    return Dossier(path=out_path, files=[(it.name, it.how if it.how != "từ sổ" else it.reference or "từ sổ")
-                                         for it in papers], missing=missing, items=items)
+    return school_name
+
+
+def _paper_item(engine: Engine, school_code: str, campaign_id: int, code: str, uploads: Path | None) -> Item | None:
+    """The paper of `code` in force for the school: its signed copy when uploaded, else re-produced
+    from the register; None when it was never issued."""
+    from cdsflow.services import papers as service
+
+    with UnitOfWork(engine) as uow:
+        school = service._unit_by_code(uow.session, school_code)
+        record = service._latest(uow.session, code, campaign_id, school.id)
+        copy = signed.latest(uow.session, record.id) if record is not None else None
+    name = document_types()[code].name
+    if copy is not None:
+        return Item(name, record.number_line, "bản đã ký", f"{code}-ban-ky.pdf",
+                    signed.file_of(copy, uploads).read_bytes(), is_pdf=True)
+    if record is not None:
+        return Item(name, record.number_line, "từ sổ", f"{code}.docx", service.reproduce(engine, record.id))
+    return None
 
 
 def _add_pdfs(zf: zipfile.ZipFile, school_code: str, toc: bytes, items: list[Item], timeout: float) -> None:
@@ -159,7 +190,8 @@ def _add_pdfs(zf: zipfile.ZipFile, school_code: str, toc: bytes, items: list[Ite
         docx = [(TOC_NAME, toc)] + [(it.name, it.content) for it in items if it.section == "papers" and not it.is_pdf]
         for name, content in docx:
             (work / name).write_bytes(content)
-        converted = dict(zip([n for n, _ in docx], to_pdf([work / n for n, _ in docx], work / "pdf", timeout=timeout)))
+        pdfs = to_pdf([work / n for n, _ in docx], work / "pdf", timeout=timeout)
+        converted = dict(zip([n for n, _ in docx], pdfs, strict=True))
         parts: list[tuple[Path, str]] = [(converted[TOC_NAME], "Mục lục")]
         for it in items:
             if it.content is None:
@@ -200,11 +232,11 @@ def contents_docx(school_name: str, items: list[Item], missing: list[str]) -> by
     def table(header: Sequence[str], rows: list[Sequence[str]]) -> None:
         t = doc.add_table(rows=1, cols=len(header))
         t.style = "Table Grid"
-        for cell, text in zip(t.rows[0].cells, header):
+        for cell, text in zip(t.rows[0].cells, header, strict=True):
             cell.text = ""
             cell.paragraphs[0].add_run(text).bold = True
         for row in rows:
-            for cell, text in zip(t.add_row().cells, row):
+            for cell, text in zip(t.add_row().cells, row, strict=True):
                 cell.text = text
 
     heading("MỤC LỤC HỒ SƠ")

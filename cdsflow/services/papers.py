@@ -499,7 +499,7 @@ def _bao_cao(session: Session, ld: Loaded, issue: Issue, data: dict, res: School
 
 def _bia_ho_so(session: Session, ld: Loaded, issue: Issue, data: dict, _r: GeneratedDocument | None) -> dict:
     return cx.bia_ho_so(ld.school, ld.campaign, day=issue.issued_on or issue.planned,
-                        contents=data.get("dossier", cx.DEFAULT_DOSSIER))
+                        contents=data.get("dossier", cx.DEFAULT_DOSSIER), missing=data.get("dossier_missing", ()))
 
 
 def _giay_chung_nhan(session: Session, ld: Loaded, issue: Issue, data: dict, _r: GeneratedDocument | None) -> dict:

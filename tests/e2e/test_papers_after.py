@@ -200,3 +200,26 @@ def test_the_school_report_is_complete_and_its_findings_are_editable(world):
     assert not [r for r in rows if r[2] == "0" and r[3] == "0"]
     text = alltext(bc)
     assert "Mức độ chuyển đổi số chung" not in text  # 4725 states a level per group only
+
+
+def test_the_dossier_cover_lists_exactly_the_bundle(world):
+    import zipfile
+
+    from cdsflow.workflow.document_types import document_types
+
+    generate(world, "qd_hoi_dong", "--school", "P1S1", "--date", "2024-11-05")
+    out = world["tmp"] / "ho-so.zip"
+    done = world["cli"]("docs", "dossier", "--school", "P1S1", "--campaign", world["cid"], "--out", str(out))
+    said_missing = [line.split("Chưa có:", 1)[1].strip() for line in done.stdout.splitlines() if "Chưa có:" in line]
+    with zipfile.ZipFile(out) as zf:
+        names = [n for n in zf.namelist() if n[:2].isdigit() and n != "00-muc-luc.docx"]
+        cover = next(n for n in names if "bia_ho_so" in n)
+        lines = [p.text for p in Document(io.BytesIO(zf.read(cover))).paragraphs if re.match(r"^\d+\. ", p.text)]
+    assert names == sorted(names)  # files numbered in binding order, no gaps
+    assert [int(n[:2]) for n in names] == list(range(1, len(names) + 1))
+    types = {t.code: t.name for t in document_types().values()}
+    bundled = [types[re.sub(r"^\d+-|(-ban-ky)?\.(docx|pdf)$", "", n)] for n in names if n != cover]
+    listed = [re.sub(r"^\d+\. ", "", x) for x in lines]
+    assert [x for x in listed if not x.endswith(" (còn thiếu)")] == bundled
+    assert [x.removesuffix(" (còn thiếu)") for x in listed if x.endswith(" (còn thiếu)")] == said_missing
+    assert bundled and said_missing  # the committee's decision is there; the minutes and the rest are missing
