@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
+from cdsflow.calendars.timeutil import TZ as VN_TZ
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.storage.assessment_tables import CommitteeMeeting
-from cdsflow.storage.tables import Assessment, CommitteeMember
+from cdsflow.storage.tables import Assessment, AssessmentEvent, CommitteeMember
 from cdsflow.workflow.context import ActorRef
 
 
@@ -69,9 +70,31 @@ def meeting_problems(m: MeetingInput, members: list[str]) -> list[str]:
     return problems
 
 
-def record_meeting(session: Session, assessment_id: int, m: MeetingInput, actor: ActorRef) -> CommitteeMeeting:
+def meeting_date_problems(started_at: datetime, now: datetime, committee_since: datetime | None) -> list[str]:
+    """A meeting is recorded after it took place, and the council met only once it existed."""
+    day = started_at.astimezone(VN_TZ).date() if started_at.tzinfo else started_at.date()
+    today = now.astimezone(VN_TZ).date()
+    problems = []
+    if started_at.tzinfo and started_at > now:
+        problems.append(f"ngày họp {day:%d/%m/%Y} chưa đến (hôm nay là {today:%d/%m/%Y}): chỉ ghi cuộc họp đã diễn ra")
+    if committee_since is not None and day < committee_since.astimezone(VN_TZ).date():
+        problems.append(f"ngày họp {day:%d/%m/%Y} trước ngày thành lập Hội đồng tự đánh giá "
+                        f"({committee_since.astimezone(VN_TZ):%d/%m/%Y})")
+    return problems
+
+
+def _committee_since(session: Session, assessment_id: int) -> datetime | None:
+    """When the council was formed (the `form_committee` step of the file's history)."""
+    at = session.exec(select(AssessmentEvent.at).where(AssessmentEvent.assessment_id == assessment_id,
+                                                       AssessmentEvent.trigger == "form_committee")
+                      .order_by(AssessmentEvent.at)).first()
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+def record_meeting(session: Session, assessment_id: int, m: MeetingInput, actor: ActorRef, *,
+                   now: datetime | None = None) -> CommitteeMeeting:
     """Store the meeting facts; the rulebook's `record_meeting` (the school's own staff, while its
-    file is open, in an active campaign)."""
+    file is open, in an active campaign). Refused when dated in the future or before the council."""
     from cdsflow.services import authorization
 
     a = session.get(Assessment, assessment_id)
@@ -89,6 +112,8 @@ def record_meeting(session: Session, assessment_id: int, m: MeetingInput, actor:
     clean = MeetingInput(m.started_at, m.ended_at, place, chaired_by, secretary, m.attendees_present,
                          m.attendees_total, m.vote_for, m.vote_against, m.vote_abstain, conclusions, absent)
     problems = meeting_problems(clean, members)
+    if not problems:  # dates are compared only once they are well-formed
+        problems += meeting_date_problems(clean.started_at, now or datetime.now(UTC), _committee_since(session, a.id))
     problems += [f"người vắng «{x['full_name']}» không có trong danh sách Hội đồng"
                  for x in absent if members and x["full_name"] not in members]
     if problems:

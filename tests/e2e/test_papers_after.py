@@ -48,8 +48,9 @@ def world(tmp_path_factory):
     cli("init")
     engine = make_engine(cli.env["DATABASE_URL"])
     (tmp / "p1.yaml").write_text(CALENDAR, encoding="utf-8")
-    w = launch(engine, schools=3, calendar_file=tmp / "p1.yaml")
+    w = launch(engine, schools=4, calendar_file=tmp / "p1.yaml")
     walk(engine, w, "P1S1", Stage.PROPOSAL)
+    walk(engine, w, "P1S4", Stage.SELF_ASSESSMENT, meeting=False)
     walk(engine, w, "P1S2", Stage.RECOGNITION, external=0.6)
     walk(engine, w, "P1S3", Stage.RECOGNITION, external=0.9)
     with UnitOfWork(engine) as uow:
@@ -223,3 +224,29 @@ def test_the_dossier_cover_lists_exactly_the_bundle(world):
     assert [x for x in listed if not x.endswith(" (còn thiếu)")] == bundled
     assert [x.removesuffix(" (còn thiếu)") for x in listed if x.endswith(" (còn thiếu)")] == said_missing
     assert bundled and said_missing  # the committee's decision is there; the minutes and the rest are missing
+
+
+def test_dates_that_contradict_each_other_are_refused_with_the_date_and_why(world):
+    cli, cid, tmp = world["cli"], world["cid"], world["tmp"]
+    future = cli("committee", "meeting", "P1S4", "--by", "Lê Thị Mai", "--at", "2099-03-10 08:00", "--end", "10:00",
+                 "--place", "Phòng họp", "--chair", "Đặng Quang Sơn", "--secretary", "Lê Thị Mai", "--present", "5",
+                 "--total", "5", "--for", "5", "--conclusions", "Thông qua.", ok=False)
+    said = " ".join((future.stderr + future.stdout).split())
+    assert future.returncode != 0 and "ngày họp 10/03/2099 chưa đến" in said
+    early = cli("committee", "meeting", "P1S4", "--by", "Lê Thị Mai", "--at", "2024-10-02 08:00", "--end", "10:00",
+                "--place", "Phòng họp", "--chair", "Đặng Quang Sơn", "--secretary", "Lê Thị Mai", "--present", "5",
+                "--total", "5", "--for", "5", "--conclusions", "Thông qua.", ok=False)
+    said = " ".join((early.stderr + early.stdout).split())
+    assert early.returncode != 0 and "ngày họp 02/10/2024 trước ngày thành lập Hội đồng tự đánh giá (03/11/2024)" in said
+    team = tmp / "doan.csv"
+    team.write_text("Họ và tên,Chức vụ,Đơn vị công tác,Nhiệm vụ trong đoàn\n"
+                    "Lê Thị Thu,Trưởng phòng,Phòng GDĐT số 1,Trưởng đoàn\n"
+                    "Trần Văn Bình,Chuyên viên,Phòng GDĐT số 1,Thư ký\n", encoding="utf-8")
+    cli("team", "set", cid, str(team), "--by", "Trần Minh Tuấn", "--from", "2025-04-01", "--to", "2025-05-15")
+    for school, day, why in (("P1S1", "2025-04-12", "ngày 12/04/2025 là thứ Bảy"),
+                             ("P1S1", "2025-04-30", "ngày 30/04/2025 là ngày nghỉ lễ"),
+                             ("P1S1", "2025-06-02", "ngày 02/06/2025 nằm ngoài thời gian làm việc của đoàn"),
+                             ("P1S2", "2025-04-14", "đã qua đánh giá ngoài")):
+        done = cli("team", "visit", cid, school, "--date", day, ok=False)
+        assert done.returncode != 0 and why in " ".join((done.stderr + done.stdout).split()), (day, done.stderr)
+    cli("team", "visit", cid, "P1S1", "--date", "2025-04-14")  # a Monday inside the period: kept
