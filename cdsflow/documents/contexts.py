@@ -413,6 +413,11 @@ def _codes(rows: Sequence[dict]) -> str:
     return ", ".join(vn.nfc(r.get("code")) for r in rows)
 
 
+def _list_end(lines: list[str]) -> list[str]:
+    """A list of lines each ending «;» closes with «.» (NĐ 30 enumerations)."""
+    return [*lines[:-1], lines[-1].removesuffix(";") + "."] if lines else lines
+
+
 def report_findings(criteria_rows: Sequence[dict], school_year: str, supervisor: str) -> dict[str, list[str]]:
     """Sections IV-VI of the school's report from its scores: strengths (criteria at full points,
     mandatory criteria met), weaknesses (under half the points, mandatory not met), the plan to
@@ -462,8 +467,8 @@ def bao_cao(school, campaign, criteria_rows: Sequence[dict], group_results: Sequ
         "organisation": _t("bao_cao", "organisation"),
         "criteria_groups": [{"label": vn.nfc(f"{code} {names.get(code) or ''}".strip()), "rows": rows}
                             for code, rows in groups.items()],
-        "group_lines": [f"Nhóm {g['group_code']} {g['group_name']}: {g['points']}/{g['max_points']} điểm, {g['level']};"
-                        for g in group_rows(group_results)],
+        "group_lines": _list_end([f"Nhóm {g['group_code']} {g['group_name']}: {g['points']}/{g['max_points']} điểm, "
+                                  f"{g['level']};" for g in group_rows(group_results)]),
         **{k: [vn.nfc(x) for x in given[k]] or found[k] for k in given},
     })
     return ctx
@@ -598,6 +603,7 @@ def bia_ho_so(school, campaign, *, day: date | None, contents: Sequence[str] = D
         "parent_org": vn.upper(school.parent_org),
         "issuer": vn.upper(school.name),
         "title": _t("bia_ho_so", "title"),
+        "title2": _t("bia_ho_so", "title2"),
         "school_year_line": f"NĂM HỌC {vn.nfc(campaign.school_year)}",
         "contents": [f"{i}. {document_types()[c].name}" + (" (còn thiếu)" if c in missing else "")
                      for i, c in enumerate([c for c in contents if c != "bia_ho_so"], 1)],

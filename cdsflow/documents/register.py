@@ -74,9 +74,13 @@ KIND_WORDS = {"QĐ": "Quyết định", "BB": "Biên bản", "TTr": "Tờ trình
               "TB": "Thông báo"}
 
 
+# Papers without a type code, named short in a citation («Giấy chứng nhận số 01/GCN-…», not «… chuyển đổi số số 01»).
+CODE_WORDS = {"giay_chung_nhan": "Giấy chứng nhận", "cong_van_nhac": "Công văn", "cong_van_trien_khai": "Công văn"}
+
+
 def kind_word(doc_type: str) -> str:
     dtype = document_types()[doc_type]
-    return KIND_WORDS.get(dtype.type_code or "", dtype.name)
+    return CODE_WORDS.get(doc_type) or KIND_WORDS.get(dtype.type_code or "", dtype.name)
 
 
 STATUS_LABELS = {ISSUED: "", VOIDED: "Đã hủy", REPLACED: "Đã bị thay thế"}

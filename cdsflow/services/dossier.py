@@ -13,11 +13,13 @@ import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
+from cdsflow.documents.register import register_number
 from cdsflow.kernel.errors import NotFound
 from cdsflow.kernel.stages import Actor
 from cdsflow.services import signed_copies as signed
@@ -40,6 +42,7 @@ class Item:
     content: bytes | None = None
     is_pdf: bool = False
     section: str = "papers"  # papers | evidence
+    day: date | None = None  # a paper's date of issue (the cover is dated by the latest)
 
 
 @dataclass
@@ -109,9 +112,11 @@ def build(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *,
     # The cover lists exactly what the bundle holds, in its order, and names what is missing as missing.
     listed = [c for c in order if c in missing_codes or any(c == e and it is not None for e, it in entries)]
     items: list[Item] = []
+    days = [it.day for _, it in entries if it is not None and it.day is not None]
     for n, (code, item) in enumerate(entries, 1):
-        if item is None:
+        if item is None:  # dated by the latest paper it binds, not by the day the zip is made
             _, content = service.generate(engine, code, school_code=school_code, campaign_id=campaign_id,
+                                          issued_on=max(days) if days else None,
                                           data={"dossier": listed, "dossier_missing": missing_codes})
             item = Item(types[code].name, "", "tạo mới", f"{code}.docx", content)
         item.name = f"{n:02d}-{item.name}"
@@ -172,12 +177,13 @@ def _paper_item(engine: Engine, school_code: str, campaign_id: int, code: str, u
         record = service._latest(uow.session, code, campaign_id, school.id)
         copy = signed.latest(uow.session, record.id) if record is not None else None
     name = document_types()[code].name
+    if record is None:
+        return None
+    number, day = register_number(record), date.fromisoformat(record.issued_on) if record.issued_on else None
     if copy is not None:
-        return Item(name, record.number_line, "bản đã ký", f"{code}-ban-ky.pdf",
-                    signed.file_of(copy, uploads).read_bytes(), is_pdf=True)
-    if record is not None:
-        return Item(name, record.number_line, "từ sổ", f"{code}.docx", service.reproduce(engine, record.id))
-    return None
+        return Item(name, number, "bản đã ký", f"{code}-ban-ky.pdf", signed.file_of(copy, uploads).read_bytes(),
+                    is_pdf=True, day=day)
+    return Item(name, number, "từ sổ", f"{code}.docx", service.reproduce(engine, record.id), day=day)
 
 
 def _add_pdfs(zf: zipfile.ZipFile, school_code: str, toc: bytes, items: list[Item], timeout: float) -> None:
@@ -229,15 +235,21 @@ def contents_docx(school_name: str, items: list[Item], missing: list[str]) -> by
         run = p.add_run(text)
         run.bold, run.font.size = True, Pt(size)
 
-    def table(header: Sequence[str], rows: list[Sequence[str]]) -> None:
+    def table(header: Sequence[str], rows: list[Sequence[str]], widths: Sequence[float]) -> None:
         t = doc.add_table(rows=1, cols=len(header))
         t.style = "Table Grid"
+        t.autofit = False
         for cell, text in zip(t.rows[0].cells, header, strict=True):
             cell.text = ""
             cell.paragraphs[0].add_run(text).bold = True
         for row in rows:
             for cell, text in zip(t.add_row().cells, row, strict=True):
                 cell.text = text
+        for col, width in zip(t.columns, widths, strict=True):  # TT narrow, names wide (16 cm of text)
+            col.width = Cm(width)  # the grid LibreOffice reads; the cells' widths are Word's
+            for cell in col.cells:
+                cell.width = Cm(width)
+        doc.add_paragraph()  # a heading never sticks to the table above it
 
     heading("MỤC LỤC HỒ SƠ")
     heading(school_name, 13)
@@ -245,11 +257,12 @@ def contents_docx(school_name: str, items: list[Item], missing: list[str]) -> by
     evidence = [it for it in items if it.section == "evidence"]
     doc.add_paragraph().add_run("I. VĂN BẢN").bold = True
     table(("TT", "Tên văn bản", "Số, ký hiệu", "Bản trong hồ sơ", "Tệp"),
-          [(str(n), it.title, it.reference, it.how, it.name) for n, it in enumerate(papers, 1)])
+          [(str(n), it.title, it.reference, it.how, it.name) for n, it in enumerate(papers, 1)], (1.2, 6, 3.3, 2.5, 3))
     doc.add_paragraph().add_run("II. MINH CHỨNG").bold = True
     if evidence:
         table(("TT", "Minh chứng", "Số, ký hiệu, ngày", "Tệp hoặc đường link"),
-              [(str(n), it.title, it.reference, it.name or it.how) for n, it in enumerate(evidence, 1)])
+              [(str(n), it.title, it.reference, it.name or it.how) for n, it in enumerate(evidence, 1)],
+              (1.2, 7.3, 3.5, 4))
     else:
         doc.add_paragraph("Trường chưa đính kèm minh chứng.")
     if missing:
