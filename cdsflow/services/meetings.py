@@ -165,8 +165,9 @@ def _int(value: object, what: str, default: int | None = None) -> int:
 
 def _absent(value: object) -> list[dict]:
     """A list of {full_name, reason}, or lines / ';'-separated `Họ tên = lý do`."""
-    if isinstance(value, list):
-        return [x if isinstance(x, dict) else {"full_name": str(x), "reason": ""} for x in value]
+    if isinstance(value, list):  # the CLI's repeated --absent «Họ tên=lý do», or a YAML list
+        return [x for x in value if isinstance(x, dict)] + _absent(";".join(str(x) for x in value
+                                                                            if not isinstance(x, dict)))
     out = []
     for part in str(value or "").replace("\n", ";").split(";"):
         if part.strip():

@@ -157,6 +157,15 @@ def test_every_cong_van_of_a_unit_runs_in_one_series(world):
     _, second, _ = generate(world, "cong_van_nhac", "--campaign", cid, "--date", "2024-10-12")
     numbers = [re.search(r"Số: (\d+)/", alltext(d)).group(1) for d in (first, second)]
     assert numbers == ["01", "02"]
+    path = world["tmp"] / "so-cv.xlsx"
+    world["cli"]("docs", "register", "--unit", "P1", "--xlsx", str(path))
+    titles = [r[3] for r in load_workbook(path).active.iter_rows(min_row=3, values_only=True) if "CV" in (r[1] or "")
+              or (r[1] or "").endswith("-VP")]
+    assert len(titles) == 2
+    for title in titles:  # the trích yếu says each word once
+        words = title.lower().split()
+        assert not any(words[i:i + 2] == words[i + 2:i + 4] for i in range(len(words) - 3)), title
+        assert not title.lower().startswith("công văn đôn đốc đôn đốc")
 
 
 def test_grounds_and_names_follow_the_papers_date(world):
@@ -238,6 +247,10 @@ def test_dates_that_contradict_each_other_are_refused_with_the_date_and_why(worl
                 "--total", "5", "--for", "5", "--conclusions", "Thông qua.", ok=False)
     said = " ".join((early.stderr + early.stdout).split())
     assert early.returncode != 0 and "ngày họp 02/10/2024 trước ngày thành lập Hội đồng tự đánh giá (03/11/2024)" in said
+    kept = cli("committee", "meeting", "P1S4", "--by", "Lê Thị Mai", "--at", "2024-11-10 08:00", "--end", "10:00",
+               "--place", "Phòng họp", "--chair", "Đặng Quang Sơn", "--secretary", "Lê Thị Mai", "--present", "4",
+               "--total", "5", "--for", "4", "--absent", "Ngô Thu Hà=nghỉ ốm", "--conclusions", "Thông qua.")
+    assert kept.returncode == 0  # the --absent form the help documents
     team = tmp / "doan.csv"
     team.write_text("Họ và tên,Chức vụ,Đơn vị công tác,Nhiệm vụ trong đoàn\n"
                     "Lê Thị Thu,Trưởng phòng,Phòng GDĐT số 1,Trưởng đoàn\n"
