@@ -72,6 +72,8 @@ def _layout_problems(doc, code: str) -> list[str]:
     problems = [*_page_problems(doc, code), *_font_problems(doc), *_hygiene_problems(doc), *_adjacent_tables(doc)]
     if code == "bia_ho_so":
         return problems
+    if not doc.tables:  # a paper typed over by hand: a finding, not a traceback
+        return [*problems, "thiếu bảng tiêu đề (tên cơ quan, quốc hiệu, số, ngày)"]
     header = doc.tables[0]
     if len(header.rows) != 2 or len(header.columns) != 2:
         return [*problems, "bảng tiêu đề không phải 2 cột × 2 hàng"]
