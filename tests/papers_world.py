@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.kernel.stages import Stage
@@ -19,7 +19,7 @@ from cdsflow.services.meetings import MeetingInput, record_meeting
 from cdsflow.services.scoring import save_answers
 from cdsflow.services.units import import_units
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Unit
+from cdsflow.storage.tables import AssessmentEvent, Unit
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.machine import STEP_BY_TRIGGER
 from tests.factories import calendar, unit_rows
@@ -50,7 +50,8 @@ def launch(engine, *, schools: int = 6, calendar_file=None) -> Walked:
     with UnitOfWork(engine) as uow:
         import_units(uow, unit_rows(n_schools_per_bureau=schools))
     with UnitOfWork(engine) as uow:
-        result = launch_campaign(uow, issuer_code="P1", school_year="2024-2025", calendar=load_calendar(calendar_file) if calendar_file else calendar(),
+        result = launch_campaign(uow, issuer_code="P1", school_year="2024-2025",
+                                 calendar=load_calendar(calendar_file) if calendar_file else calendar(),
                                  now=datetime(2024, 10, 1, tzinfo=VN))
         ids = {code: svc.find_assessment(uow, code, result.campaign_id).id
                for code in HEADS if code in {f"P1S{i}" for i in range(1, schools + 1)}}
@@ -71,6 +72,10 @@ def walk(engine, w: Walked, code: str, target: Stage, *, strength: float = 0.8, 
     head = ActorRef(HEADS[code], school.id)
     officer = ActorRef(OFFICER, bureau_id)
     at = datetime(2024, 11, 1, 9, 0, tzinfo=VN)
+    with UnitOfWork(engine) as uow:  # walked again (after a return): carry on after its history
+        last = uow.session.execute(select(func.max(AssessmentEvent.at)).where(AssessmentEvent.assessment_id == aid)).scalar()
+    if last is not None:
+        at = max(at, (last if last.tzinfo else last.replace(tzinfo=ZoneInfo("UTC"))).astimezone(VN) + timedelta(days=1))
     with UnitOfWork(engine) as uow:
         if svc.find_assessment(uow, aid).state == Stage.PLAN_ISSUED.value:
             svc.set_committee(uow, aid, committee(HEADS[code]), head, now=at)

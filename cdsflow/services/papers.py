@@ -407,7 +407,7 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
     return _build_context(session, code, ld, issue, data, replacing=replacing)
 
 
-_COUNT = re.compile(r"(\d[\d.]*)\s+(?:cơ sở giáo dục|cơ sở|trường|đơn vị)\b")
+_COUNT = re.compile(r"(?<![\d/])(\d{1,3}(?:\.\d{3})*)\s+(?:cơ sở giáo dục|cơ sở(?!\s+dữ liệu)|trường|đơn vị)\b")
 
 
 def listed_count(code: str, ctx: dict) -> int | None:

@@ -18,7 +18,7 @@ from cdsflow.kernel.stages import Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVisit
-from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
 from cdsflow.storage.web_tables import Account
 from cdsflow.workflow.bodies import team_role_problems
 from cdsflow.workflow.context import ActorRef
@@ -253,19 +253,35 @@ def set_team(
 SCHEDULABLE = frozenset({Stage.PROPOSAL, Stage.EXTERNAL_REVIEW})
 
 
-def visit_problems(school: str, stage: Stage, day: date, team: ReviewTeam) -> list[str]:
-    """Why the team may not visit `school` on `day` (each reason names the date)."""
+def visit_problems(school: str, stage: Stage, day: date, team: ReviewTeam, decided: date | None = None) -> list[str]:
+    """Why the team may not visit `school` on `day` (each reason names the date); `decided`: the day a
+    recognised school was recognised (a visit on or before it is the record of a past visit)."""
     problems = []
-    if stage not in SCHEDULABLE:
-        why = ("chưa gửi tờ trình đề nghị đánh giá ngoài" if stage.order < Stage.PROPOSAL.order
-               else "đã qua đánh giá ngoài")
-        problems.append(f"{school} {why} (đang ở giai đoạn «{stage.label}»): không xếp lịch ngày {day:%d/%m/%Y}")
+    if stage.order < Stage.PROPOSAL.order:
+        problems.append(f"{school} chưa gửi tờ trình đề nghị đánh giá ngoài (đang ở giai đoạn «{stage.label}»): "
+                        f"không xếp lịch ngày {day:%d/%m/%Y}")
+    elif stage not in SCHEDULABLE and (decided is None or day > decided):  # a past visit stays recordable
+        problems.append(f"{school} đã qua đánh giá ngoài (đang ở giai đoạn «{stage.label}»"
+                        + (f", công nhận ngày {decided:%d/%m/%Y}" if decided else "")
+                        + f"): không xếp lịch ngày {day:%d/%m/%Y}")
     if not team.period_start <= day <= team.period_end:
         problems.append(f"{school}: ngày {day:%d/%m/%Y} nằm ngoài thời gian làm việc của đoàn "
                         f"({team.period_start:%d/%m/%Y} – {team.period_end:%d/%m/%Y})")
     if off := day_off_reason(day):
         problems.append(f"{school}: ngày {day:%d/%m/%Y} là {off}, không phải ngày làm việc")
     return problems
+
+
+def _recognised_on(session: Session, a: Assessment) -> date | None:
+    """The day the school was last recognised (None: never)."""
+    if Stage(a.state) in SCHEDULABLE:
+        return None
+    at = session.execute(select(AssessmentEvent.at).where(AssessmentEvent.assessment_id == a.id,
+                                                          AssessmentEvent.trigger == "recognise")
+                         .order_by(AssessmentEvent.at.desc())).scalars().first()
+    if at is None:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(TZ).date()
 
 
 def _clashes(session: Session, team: ReviewTeam, chosen: dict[int, tuple[date | None, str]],
@@ -317,7 +333,7 @@ def schedule_visits(uow: UnitOfWork, campaign_id: int, visits: Sequence[VisitInp
         a, school = found[ref]
         session_name = parse_session(v.session)
         if v.visit_date is not None:
-            problems += visit_problems(school.name, Stage(a.state), v.visit_date, team)
+            problems += visit_problems(school.name, Stage(a.state), v.visit_date, team, _recognised_on(session, a))
             if session_name is None:
                 problems.append(f"{school.name}: buổi không rõ «{v.session}» (dùng: sáng hoặc chiều)")
         chosen[a.id], names[a.id] = (v.visit_date, session_name or ""), school.name
