@@ -187,7 +187,7 @@ def test_bulk_generation_in_two_processes_lists_the_skipped_schools(engine, worl
     with UnitOfWork(engine) as uow:
         records = list(uow.session.execute(select(GeneratedDocument).order_by(GeneratedDocument.id)).scalars())
     assert len(records) == 2
-    for rec, path in zip(records, result.paths):
+    for rec, path in zip(records, result.paths, strict=True):
         assert hashlib.sha256(path.read_bytes()).hexdigest() == rec.content_sha256
         assert service.reproduce(engine, rec.id) == path.read_bytes()
         assert rec.number == 1  # each school numbers its own papers
