@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.kernel.stages import Stage
@@ -19,13 +19,14 @@ from cdsflow.services.meetings import MeetingInput, record_meeting
 from cdsflow.services.scoring import save_answers
 from cdsflow.services.units import import_units
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Unit
+from cdsflow.storage.tables import AssessmentEvent, Unit
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.machine import STEP_BY_TRIGGER
 from tests.factories import calendar, unit_rows
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 OFFICER = "Trần Minh Tuấn"
+STORY_END = datetime(2025, 7, 1, tzinfo=VN)  # the walks' own dates (school year 2024-2025) end here
 HEADS = {"P1S1": "Nguyễn Thị Hoa", "P1S2": "Lê Văn Hùng", "P1S3": "Phạm Thu Hương", "P1S4": "Đặng Quang Sơn",
          "P1S5": "Vũ Thanh Mai", "P1S6": "Bùi Minh Khánh"}
 
@@ -72,6 +73,11 @@ def walk(engine, w: Walked, code: str, target: Stage, *, strength: float = 0.8, 
     head = ActorRef(HEADS[code], school.id)
     officer = ActorRef(OFFICER, bureau_id)
     at = datetime(2024, 11, 1, 9, 0, tzinfo=VN)
+    with UnitOfWork(engine) as uow:  # walked again (after a return): carry on after its history
+        last = uow.session.execute(select(func.max(AssessmentEvent.at)).where(AssessmentEvent.assessment_id == aid)).scalar()
+    last = (last if last is None or last.tzinfo else last.replace(tzinfo=ZoneInfo("UTC")))
+    if last is not None and last < STORY_END:  # a world made of today's rows keeps the 2024 storyline
+        at = max(at, last.astimezone(VN) + timedelta(days=1))
     with UnitOfWork(engine) as uow:
         if svc.find_assessment(uow, aid).state == Stage.PLAN_ISSUED.value:
             svc.set_committee(uow, aid, committee(HEADS[code]), head, now=at)

@@ -89,7 +89,7 @@ def generate_cmd(
         out.mkdir(parents=True, exist_ok=True)
         paths = [out / service.file_name(record, school)]
         paths[0].write_bytes(content)
-        console.print(f"{record.number_line or 'Dự thảo'} (mã lưu {record.id})", highlight=False)
+        console.print(f"{service.paper_label(record)} (mã lưu {record.id})", highlight=False)
         if record.note:
             console.print(f"[yellow]Cảnh báo:[/] {record.note}", highlight=False)
     else:
@@ -190,8 +190,13 @@ def void_cmd(document_id: int = typer.Argument(..., help="Mã lưu trong sổ"),
              reason: str = typer.Option(..., "--reason", help="Lý do hủy"),
              by: str = typer.Option("cli", "--by")) -> None:
     """Hủy một văn bản đã cấp số (số không dùng lại; văn bản vẫn ở trong sổ, ghi đã hủy)."""
-    doc = service.void_document(wiring.engine(), document_id, reason, by)
-    console.print(f"Đã hủy {doc.number_line} (mã lưu {doc.id}): {doc.reason}", highlight=False)
+    done = service.void_paper(wiring.engine(), document_id, reason, by)
+    console.print(f"Đã hủy {service.paper_label(done.doc)} (mã lưu {done.doc.id}): {done.doc.reason}", highlight=False)
+    if done.needing_action:
+        console.print(f"[yellow]Cần xử lý {len(done.needing_action)} văn bản căn cứ vào văn bản vừa hủy[/] "
+                      "(hủy hoặc cấp lại):", highlight=False)
+        for name, _why in done.needing_action:
+            console.print(f"  {name}", highlight=False)
 
 
 @docs_app.command("reproduce")

@@ -773,7 +773,8 @@ def build_bia_ho_so() -> bytes:
     b.rule(ISSUER_RULE)
     for _ in range(8):
         b.centre("")
-    b.centre("{{ title }}", size=20, bold=True)
+    b.centre("{{ title }}", size=20, bold=True)  # two balanced lines: a lone «SỐ» never wraps alone
+    b.centre("{{ title2 }}", size=20, bold=True)
     b.centre("{{ school_year_line }}", size=16, bold=True, before=12)
     b.tag("{%p if contents %}")
     b.centre("", before=24)

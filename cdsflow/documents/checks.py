@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import re
 import unicodedata
+from collections.abc import Iterator
 from datetime import date
 
 from docx import Document
@@ -17,6 +18,7 @@ from docx.shared import Mm
 from cdsflow.assessment.files import shipped_index_sets
 from cdsflow.assessment.scoring import level_for
 from cdsflow.documents.build_templates import FONT, MOTTO, NATIONAL_TITLE
+from cdsflow.documents.grounds import DISTRICT, NO_DISTRICTS_FROM, names_a_district
 
 NUMBER_RE = re.compile(r"^Số: (\d{2,}|\s+)/[A-Za-zĐđ][A-Za-zĐđ0-9.&]*(-[A-Za-zĐđ][A-Za-zĐđ0-9.&]*)+$")
 DATE_RE = re.compile(r"^.+, ngày (0[1-9]|[12]\d|3[01]|\s+) tháng (0[12]|[3-9]|1[0-2]|\s+) năm (\d{4}|\s+)$")
@@ -68,9 +70,28 @@ def check_docx(data: bytes, code: str, *, index_set: str = "4725") -> list[str]:
 
 
 def _layout_problems(doc, code: str) -> list[str]:
-    problems: list[str] = []
+    """§14 in the order a văn thư reads a paper: page, fonts, text, header, foot."""
+    problems = [*_page_problems(doc, code), *_font_problems(doc), *_hygiene_problems(doc), *_adjacent_tables(doc)]
+    if code == "bia_ho_so":
+        return problems
+    if not doc.tables:  # a paper typed over by hand: a finding, not a traceback
+        return [*problems, "thiếu bảng tiêu đề (tên cơ quan, quốc hiệu, số, ngày)"]
+    header = doc.tables[0]
+    if len(header.rows) != 2 or len(header.columns) != 2:
+        return [*problems, "bảng tiêu đề không phải 2 cột × 2 hàng"]
+    problems += _title_problems(header) + _issuer_problems(header) + _number_date_problems(header, code)
+    problems += _type_name_problems(doc, code)
+    if code == "giay_chung_nhan":  # no Nơi nhận: "Số vào sổ" on the left of the signature
+        foot = doc.tables[-1]
+        if not any(p.text.startswith("Số vào sổ:") for p in foot.cell(0, 0).paragraphs):
+            problems.append("giấy chứng nhận thiếu «Số vào sổ»")
+        return problems + _signature_problems(foot)
+    return problems + _foot_problems(doc, code)
 
-    # Page: A4, margins inside the ranges, different first page, PAGE field in the header.
+
+def _page_problems(doc, code: str) -> list[str]:
+    """A4, margins inside the ranges, different first page, PAGE field in the header."""
+    problems: list[str] = []
     for i, s in enumerate(doc.sections, 1):
         size = sorted((_mm(s.page_width), _mm(s.page_height)))
         if size != [210.0, 297.0]:
@@ -80,16 +101,20 @@ def _layout_problems(doc, code: str) -> list[str]:
             problems.append(f"mục {i}: lề ngoài khoảng cho phép")
         if not s.different_first_page_header_footer:
             problems.append(f"mục {i}: chưa đặt trang đầu khác (không đánh số trang 1)")
-    if code not in NO_PAGES:
-        header_xml = doc.sections[0].header._element.xml
-        if "PAGE" not in header_xml:
-            problems.append("đầu trang không có trường số trang (PAGE)")
-        for s in doc.sections[1:]:
-            pg = s._sectPr.find(qn("w:pgNumType"))
-            if pg is None or pg.get(qn("w:start")) != "1":
-                problems.append("phụ lục không đánh lại số trang từ 1")
+    if code in NO_PAGES:
+        return problems
+    if "PAGE" not in doc.sections[0].header._element.xml:
+        problems.append("đầu trang không có trường số trang (PAGE)")
+    for s in doc.sections[1:]:
+        pg = s._sectPr.find(qn("w:pgNumType"))
+        if pg is None or pg.get(qn("w:start")) != "1":
+            problems.append("phụ lục không đánh lại số trang từ 1")
+    return problems
 
-    # Fonts: Times New Roman on every run, in the Latin and the east-Asian/complex slots.
+
+def _font_problems(doc) -> list[str]:
+    """Times New Roman on every run, in the Latin and the east-Asian/complex slots."""
+    problems: list[str] = []
     for p in _all_paragraphs(doc):
         for r in p.iter(_R):
             rpr = r.find(_RPR)
@@ -98,8 +123,12 @@ def _layout_problems(doc, code: str) -> list[str]:
             if r.find(_T) is not None and slots != {FONT}:
                 problems.append(f"đoạn «{_ptext(p)[:30]}»: phông chữ không phải {FONT}")
                 break
+    return problems
 
-    # Text hygiene: NFC, no Ð, no leftover template tags.
+
+def _hygiene_problems(doc) -> list[str]:
+    """NFC, no Ð, no leftover template tags, no bidirectional control characters."""
+    problems: list[str] = []
     for p in _all_paragraphs(doc):
         text = _ptext(p)
         if unicodedata.normalize("NFC", text) != text:
@@ -108,76 +137,87 @@ def _layout_problems(doc, code: str) -> list[str]:
             problems.append(f"đoạn «{text[:30]}» có chữ Ð (U+00D0) thay cho Đ")
         if "{{" in text or "{%" in text or "{#" in text:
             problems.append(f"còn sót thẻ mẫu trong «{text[:40]}»")
+        if bidi := [c for c in text if unicodedata.category(c) == "Cf" and c not in "\u00ad\u200b"]:
+            problems.append(f"đoạn «{text[:30]}» có ký tự điều khiển ẩn U+{ord(bidi[0]):04X}")
+    return problems
 
-    # Two tables with nothing between them merge into one when the file is opened.
+
+def _adjacent_tables(doc) -> list[str]:
+    """Two tables with nothing between them merge into one when the file is opened."""
     body = list(doc.element.body)
-    for a, b in zip(body, body[1:], strict=False):
-        if a.tag == b.tag == qn("w:tbl"):
-            problems.append("hai bảng liền nhau không có đoạn văn xen giữa (sẽ bị gộp làm một)")
-            break
+    if any(a.tag == b.tag == qn("w:tbl") for a, b in zip(body, body[1:], strict=False)):
+        return ["hai bảng liền nhau không có đoạn văn xen giữa (sẽ bị gộp làm một)"]
+    return []
 
-    if code == "bia_ho_so":
-        return problems
 
-    # Header table: 2×2, fixed strings, number and date line.
-    header = doc.tables[0]
-    if len(header.rows) != 2 or len(header.columns) != 2:
-        problems.append("bảng tiêu đề không phải 2 cột × 2 hàng")
-        return problems
+def _title_problems(header) -> list[str]:
     right = _texts(header.cell(0, 1))
     if right != [NATIONAL_TITLE, MOTTO]:
-        problems.append(f"quốc hiệu, tiêu ngữ sai: {right}")
-    else:
-        title_run, motto_run = (next(p for p in header.cell(0, 1).paragraphs if p.text == t).runs[0]
-                                for t in (NATIONAL_TITLE, MOTTO))
-        if not (title_run.bold and _pt(title_run) in (12, 13)):
-            problems.append("quốc hiệu phải in hoa, đậm, cỡ 12-13")
-        if not (motto_run.bold and _pt(motto_run) in (13, 14) and _pt(motto_run) > _pt(title_run) - 0.1):
-            problems.append("tiêu ngữ phải đậm, cỡ 13-14, lớn hơn quốc hiệu một cỡ")
+        return [f"quốc hiệu, tiêu ngữ sai: {right}"]
+    title_run, motto_run = (next(p for p in header.cell(0, 1).paragraphs if p.text == t).runs[0]
+                            for t in (NATIONAL_TITLE, MOTTO))
+    problems = []
+    if not (title_run.bold and _pt(title_run) in (12, 13)):
+        problems.append("quốc hiệu phải in hoa, đậm, cỡ 12-13")
+    if not (motto_run.bold and _pt(motto_run) in (13, 14) and _pt(motto_run) > _pt(title_run) - 0.1):
+        problems.append("tiêu ngữ phải đậm, cỡ 13-14, lớn hơn quốc hiệu một cỡ")
+    return problems
+
+
+def _issuer_problems(header) -> list[str]:
     issuer = [p for p in header.cell(0, 0).paragraphs if p.text.strip()]
     if not issuer or not all(r.bold for r in issuer[-1].runs) or issuer[-1].text != issuer[-1].text.upper():
-        problems.append("tên cơ quan ban hành phải in hoa, đậm")
+        return ["tên cơ quan ban hành phải in hoa, đậm"]
+    return []
+
+
+def _number_date_problems(header, code: str) -> list[str]:
+    problems = []
     if code not in NO_NUMBER:
         number = _texts(header.cell(1, 0))
         if not number or not NUMBER_RE.match(unicodedata.normalize("NFC", number[0])):
             problems.append(f"dòng số, ký hiệu sai mẫu: {number[:1]}")
     dates = _texts(header.cell(1, 1))
     if code in MINUTES:
-        if dates:
-            problems.append("biên bản không ghi ngày tháng ở phần tiêu đề")
-    elif not dates or not DATE_RE.match(dates[0]):
-        problems.append(f"dòng địa danh, ngày tháng sai mẫu: {dates[:1]}")
-    else:
-        run = next(p for p in header.cell(1, 1).paragraphs if p.text.strip()).runs[0]
-        if not (run.italic and _pt(run) in (13, 14)):
-            problems.append("dòng địa danh, ngày tháng phải in nghiêng, cỡ 13-14")
-    if code not in NO_NUMBER and code not in {"cong_van_nhac", "cong_van_trien_khai"}:  # a công văn has no type name
-        # §4: type name UPPER bold 13-14 right under the header, then the subject in bold
-        body = [p for p in doc.paragraphs if p.text.strip()]
-        if body and not (body[0].text == body[0].text.upper() and all(r.bold for r in body[0].runs)
-                         and all(_pt(r) in (13, 14) for r in body[0].runs)):
-            problems.append(f"tên loại văn bản phải in hoa, đậm, cỡ 13-14: «{body[0].text[:30]}»")
+        return problems + (["biên bản không ghi ngày tháng ở phần tiêu đề"] if dates else [])
+    if not dates or not DATE_RE.match(dates[0]):
+        return [*problems, f"dòng địa danh, ngày tháng sai mẫu: {dates[:1]}"]
+    run = next(p for p in header.cell(1, 1).paragraphs if p.text.strip()).runs[0]
+    if not (run.italic and _pt(run) in (13, 14)):
+        problems.append("dòng địa danh, ngày tháng phải in nghiêng, cỡ 13-14")
+    return problems
 
-    if code == "giay_chung_nhan":  # no Nơi nhận: "Số vào sổ" on the left of the signature
-        foot = doc.tables[-1]
-        if not any(p.text.startswith("Số vào sổ:") for p in foot.cell(0, 0).paragraphs):
-            problems.append("giấy chứng nhận thiếu «Số vào sổ»")
-        problems.extend(_signature_problems(foot))
-        return problems
 
-    # Foot: Nơi nhận and signature.
+def _type_name_problems(doc, code: str) -> list[str]:
+    """§4: type name UPPER bold 13-14 right under the header (a công văn has no type name)."""
+    if code in NO_NUMBER or code in {"cong_van_nhac", "cong_van_trien_khai"}:
+        return []
+    body = [p for p in doc.paragraphs if p.text.strip()]
+    if body and not (body[0].text == body[0].text.upper() and all(r.bold for r in body[0].runs)
+                     and all(_pt(r) in (13, 14) for r in body[0].runs)):
+        return [f"tên loại văn bản phải in hoa, đậm, cỡ 13-14: «{body[0].text[:30]}»"]
+    return []
+
+
+def _foot_problems(doc, code: str) -> list[str]:
+    """Nơi nhận and signature."""
     small = [t for t in doc.tables if len(t._tbl.tr_lst) <= 2]  # skip the big annex tables (slow cell grid)
-    foot = next((t for t in small if any(p.text == "Nơi nhận:" for p in t.cell(len(t.rows) - 1, 0).paragraphs)
-                 or any(p.text == "Nơi nhận:" for p in t.cell(0, 0).paragraphs)), None)
+    foot, cell = next(((t, c) for t in small for c in (t.cell(0, 0), t.cell(len(t.rows) - 1, 0))
+                       if any(p.text == "Nơi nhận:" for p in c.paragraphs)), (None, None))
     if foot is None:
-        problems.append("thiếu khối Nơi nhận")
-        return problems
-    cell = next(c for c in (foot.cell(0, 0), foot.cell(len(foot.rows) - 1, 0))
-                if any(p.text == "Nơi nhận:" for p in c.paragraphs))
+        return ["thiếu khối Nơi nhận"]
+    problems = _recipient_problems(cell)
+    if code not in MINUTES:
+        problems.extend(_signature_problems(foot))
+    return problems
+
+
+def _recipient_problems(cell) -> list[str]:
     paras = [p for p in cell.paragraphs if p.text.strip()]
     label, items = paras[0], paras[1:]
-    r = label.runs[0]
-    if not (r.bold and r.italic and r.font.size and r.font.size.pt == 12):
+    problems = []
+    r = label.runs[0] if label.runs else None
+    if r is None or not (r.bold and r.italic and r.font.size and r.font.size.pt == 12):
         problems.append("nhãn «Nơi nhận:» phải in đậm nghiêng cỡ 12")
     if not items or any(not it.runs or it.runs[0].font.size is None or it.runs[0].font.size.pt != 11 for it in items):
         problems.append("các dòng nơi nhận phải cỡ 11")
@@ -187,8 +227,6 @@ def _layout_problems(doc, code: str) -> list[str]:
     for it in items:
         if it.text.startswith("- ") and not it.text.startswith("- Lưu:") and not it.text.endswith(";"):
             problems.append(f"dòng nơi nhận phải kết thúc bằng «;»: {it.text}")
-    if code not in MINUTES:
-        problems.extend(_signature_problems(foot))
     return problems
 
 
@@ -206,22 +244,33 @@ def _signature_problems(foot) -> list[str]:
             if line != line.upper() or not SIGNATURE_RE.match(line)]
 
 
-# Since 1/7/2025 Vietnam has no district level (Nghị quyết 202/2025/QH15): a paper dated on or after
-# that day, headed or addressed with a quận/huyện name, names a unit that no longer exists.
-NO_DISTRICTS_FROM = date(2025, 7, 1)
-_DISTRICT = re.compile(r"(?<!\w)(quận|huyện)(?!\w)", re.IGNORECASE)
+def _strings(value) -> Iterator[str]:
+    """Every text of a paper's context, at any depth (body, tables, annexes, Nơi nhận)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _strings(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _strings(v)
 
 
 def district_names(context: dict, day: date | None) -> list[str]:
-    """Warnings for quận/huyện names in the header, addressees or Nơi nhận of a paper dated from
-    1/7/2025 (a draft with no date is checked against today's rule too)."""
+    """Errors for quận/huyện names anywhere in a paper dated from 1/7/2025, when Vietnam has no
+    district level any more (Nghị quyết 202/2025/QH15); a draft with no date is held to today's rule."""
     if day is not None and day < NO_DISTRICTS_FROM:
         return []
-    header = context.get("header") or {}
-    texts = [header.get("parent_org", ""), header.get("issuer", ""), *context.get("addressees", []),
-             *context.get("recipients", []), context.get("parent_org", ""), context.get("issuer", "")]
-    found = sorted({t for t in texts if isinstance(t, str) and _DISTRICT.search(unicodedata.normalize("NFC", t))})
+    found = sorted({_around(t) for t in _strings(context) if names_a_district(t)})
     return [f"Văn bản ngày từ 01/7/2025 (không còn cấp huyện) còn ghi tên quận/huyện: «{t}»" for t in found]
+
+
+def _around(text: str, width: int = 50) -> str:
+    """The words around the first quận/huyện of `text`, so the message points at it."""
+    text = unicodedata.normalize("NFC", text).strip()
+    m = DISTRICT.search(text)
+    start, end = max(0, m.start() - width), min(len(text), m.end() + width)
+    return ("…" if start else "") + text[start:end].strip() + ("…" if end < len(text) else "")
 
 
 # --- content checks -------------------------------------------------------------------------------
@@ -290,11 +339,8 @@ def _band_problems(header: list[str], data: list[list[str]], index_set: str) -> 
 
 
 def _header_context(doc) -> dict:
-    """The header's issuer lines and the Kính gửi / Nơi nhận lines, as district_names reads them."""
-    tables = list(doc.element.body.iter(qn("w:tbl")))
-    issuer = _rows(tables[0])[0][0] if tables else ""
-    lines = [_ptext(p) for p in _all_paragraphs(doc)]
-    return {"header": {"issuer": issuer}, "recipients": [x for x in lines if x.startswith("- ")][:40]}
+    """Every line of the paper (header, body, tables, annexes, headers of pages), as district_names reads them."""
+    return {"lines": [_ptext(p) for p in _all_paragraphs(doc)]}
 
 
 _DATE_WORDS = re.compile(r"ngày (\d{1,2}) tháng (\d{1,2}) năm (\d{4})")

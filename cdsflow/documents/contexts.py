@@ -398,22 +398,68 @@ def to_trinh(school, campaign, group_results: Sequence[dict], issue: Issue, *, s
 # --- 13.6 Báo cáo ----------------------------------------------------------------------------------
 
 
+MANDATORY_MET = {True: "Đạt", False: "Không đạt", None: ""}
+
+
+def _criterion_cells(r: dict) -> dict:
+    """A criterion's row: a mandatory criterion is met or not (no points), the others print points."""
+    mandatory = bool(r.get("mandatory"))
+    return {"code": vn.nfc(r.get("code")), "name": vn.nfc(r.get("name")),
+            "max_points": "Bắt buộc" if mandatory else _points(r.get("max_points")),
+            "points": MANDATORY_MET[r.get("met")] if mandatory else _points(r.get("points")),
+            "evidence": "; ".join(vn.nfc(e) for e in r.get("evidence") or []), "note": vn.nfc(r.get("note"))}
+
+
+def _codes(rows: Sequence[dict]) -> str:
+    return ", ".join(vn.nfc(r.get("code")) for r in rows)
+
+
+def _list_end(lines: list[str]) -> list[str]:
+    """A list of lines each ending «;» closes with «.» (NĐ 30 enumerations)."""
+    return [*lines[:-1], lines[-1].removesuffix(";") + "."] if lines else lines
+
+
+def report_findings(criteria_rows: Sequence[dict], school_year: str, supervisor: str) -> dict[str, list[str]]:
+    """Sections IV-VI of the school's report from its scores: strengths (criteria at full points,
+    mandatory criteria met), weaknesses (under half the points, mandatory not met), the plan to
+    improve those, and the proposal; the standard wording when the scores name nothing."""
+    scored = [r for r in criteria_rows if not r.get("mandatory") and r.get("points") is not None and r.get("max_points")]
+    full = [r for r in scored if r["points"] >= r["max_points"]]
+    weak = [r for r in scored if r["points"] * 2 < r["max_points"]]
+    met = [r for r in criteria_rows if r.get("mandatory") and r.get("met") is True]
+    unmet = [r for r in criteria_rows if r.get("mandatory") and r.get("met") is False]
+    fill = {"school_year": school_year, "supervisor": supervisor}
+    strengths = ([f"Đạt điểm tối đa ở {len(full)} tiêu chí: {_codes(full)}."] if full else []) + (
+        [f"Đáp ứng các tiêu chí bắt buộc: {_codes(met)}."] if met else [])
+    weaknesses = ([f"Chưa đạt một nửa số điểm tối đa ở {len(weak)} tiêu chí: " + "; ".join(
+        f"{vn.nfc(r['code'])} ({_points(r['points'])}/{_points(r['max_points'])} điểm)" for r in weak)
+        + "; nguyên nhân: hạ tầng, học liệu số và minh chứng chưa đầy đủ."] if weak else []) + (
+        [f"Chưa đáp ứng tiêu chí bắt buộc: {_codes(unmet)}."] if unmet else [])
+    improvements = [f"Cải tiến tiêu chí {vn.nfc(r['code'])} {vn.nfc(r.get('name'))}: bổ sung điều kiện và minh chứng "
+                    f"trong năm học {school_year}." for r in [*unmet, *weak]]
+    return {"strengths": strengths or _t("bao_cao", "strengths", **fill),
+            "weaknesses": weaknesses or _t("bao_cao", "weaknesses", **fill),
+            "improvements": improvements or _t("bao_cao", "improvements", **fill),
+            "proposals": _t("bao_cao", "proposals", **fill)}
+
+
 def bao_cao(school, campaign, criteria_rows: Sequence[dict], group_results: Sequence[dict], issue: Issue, *,
             addressees: Sequence[str] = (), profile: dict | None = None, strengths: Sequence[str] = (),
             weaknesses: Sequence[str] = (), improvements: Sequence[str] = (), proposals: Sequence[str] = ()) -> dict:
+    """Sections IV-VI: what the data file gives, else `report_findings` from the scores. The level
+    is stated per group, as 4725 does; no overall level the index set does not define."""
     year = campaign.school_year
     ctx = common("bao_cao", school, campaign, issue, _t("bao_cao", "subject", school_year=year),
                  recipients_first=["Như trên"] if addressees else [])
     names = {g.get("group_code"): g.get("group_name") for g in group_results}
     groups: dict[str, list[dict]] = {}
     for r in criteria_rows:
-        groups.setdefault(r.get("group_code") or "", []).append({
-            "code": vn.nfc(r.get("code")), "name": vn.nfc(r.get("name")),
-            "max_points": _points(r.get("max_points")), "points": _points(r.get("points")),
-            "evidence": "; ".join(vn.nfc(e) for e in r.get("evidence") or []), "note": vn.nfc(r.get("note"))})
+        groups.setdefault(r.get("group_code") or "", []).append(_criterion_cells(r))
     labels = {"province": "Tỉnh/thành phố", "commune": "Xã/phường", "phone": "Điện thoại", "email": "Thư điện tử",
               "website": "Trang thông tin điện tử", "it_infrastructure": "Hạ tầng công nghệ thông tin"}
     profile = profile or {}
+    found = report_findings(criteria_rows, year, vn.nfc(addressees[0]) if addressees else "cấp trên")
+    given = {"strengths": strengths, "weaknesses": weaknesses, "improvements": improvements, "proposals": proposals}
     ctx.update({
         "addressees": [vn.nfc(a) for a in addressees],
         "addressees_lines": _addressee_lines(addressees),
@@ -422,12 +468,9 @@ def bao_cao(school, campaign, criteria_rows: Sequence[dict], group_results: Sequ
         "organisation": _t("bao_cao", "organisation"),
         "criteria_groups": [{"label": vn.nfc(f"{code} {names.get(code) or ''}".strip()), "rows": rows}
                             for code, rows in groups.items()],
-        "group_lines": [f"Nhóm {g['group_code']} {g['group_name']}: {g['points']}/{g['max_points']} điểm, {g['level']};"
-                        for g in group_rows(group_results)],
-        "strengths": [vn.nfc(s) for s in strengths],
-        "weaknesses": [vn.nfc(s) for s in weaknesses],
-        "improvements": [vn.nfc(s) for s in improvements],
-        "proposals": [vn.nfc(s) for s in proposals],
+        "group_lines": _list_end([f"Nhóm {g['group_code']} {g['group_name']}: {g['points']}/{g['max_points']} điểm, "
+                                  f"{g['level']};" for g in group_rows(group_results)]),
+        **{k: [vn.nfc(x) for x in given[k]] or found[k] for k in given},
     })
     return ctx
 
@@ -553,14 +596,17 @@ def giay_chung_nhan(authority, campaign, school, issue: Issue, *, level: Any, de
 # --- 13.10 Bìa hồ sơ ------------------------------------------------------------------------------------
 
 
-def bia_ho_so(school, campaign, *, day: date | None, contents: Sequence[str] = DEFAULT_DOSSIER) -> dict:
+def bia_ho_so(school, campaign, *, day: date | None, contents: Sequence[str] = DEFAULT_DOSSIER,
+              missing: Sequence[str] = ()) -> dict:
+    """`contents`: the papers the bundle holds, in its order; those in `missing` are named as missing."""
     return {
         "doc_type": "bia_ho_so",
         "parent_org": vn.upper(school.parent_org),
         "issuer": vn.upper(school.name),
         "title": _t("bia_ho_so", "title"),
+        "title2": _t("bia_ho_so", "title2"),
         "school_year_line": f"NĂM HỌC {vn.nfc(campaign.school_year)}",
-        "contents": [f"{i}. {document_types()[c].name}"
+        "contents": [f"{i}. {document_types()[c].name}" + (" (còn thiếu)" if c in missing else "")
                      for i, c in enumerate([c for c in contents if c != "bia_ho_so"], 1)],
         "month_year_line": vn.month_year_line(school.place_name, day),
     }

@@ -26,7 +26,8 @@ class Paper:
 
 
 BASES = "legal_bases"  # căn cứ and xét đề nghị: filled from stored data, edited like the prose
-LIST_FIELDS = {BASES, "paragraphs"}
+REPORT_FIELDS = ("strengths", "weaknesses", "improvements", "proposals")  # the school report's IV-VI
+LIST_FIELDS = {BASES, "paragraphs", *REPORT_FIELDS}
 
 
 def _p(fields: dict[str, str], *names: str) -> Paper:
@@ -48,10 +49,11 @@ PAPERS: dict[str, Paper] = {
                                    "closing": "closing_line"}, "school_year", "session", "day", "team_name", "issuer",
                                   "school", "index_set", "authority", "levels"),
     "danh_sach_de_nghi": _p({"intro": "intro"}, "school_year", "team_name"),
+    "bao_cao": _p({k: k for k in REPORT_FIELDS}, "school_year", "supervisor"),
     "cong_van_nhac": _p({"body": "paragraphs", "closing": "closing"}, "school_year", "count", "milestone", "due",
                         "issuer"),
 }
-PER_SCHOOL = {"bien_ban_danh_gia_ngoai"}  # one per school: edited from the CLI (--school), not the campaign's page
+PER_SCHOOL = {"bien_ban_danh_gia_ngoai", "bao_cao"}  # one per school: edited from the CLI (--school), not the campaign's page
 TEXTS_DIR = sx.TEXTS_DIR
 
 
@@ -68,58 +70,74 @@ def _names(text: str) -> set[str]:
     return {f for _, f, _, _ in string.Formatter().parse(text) if f}
 
 
-def read(code: str, path: Path | None = None) -> PaperTexts:
-    """The paper's texts file, checked: its sections are exactly those of `PAPERS`, with known
-    placeholders; a text field is one paragraph."""
-    paper = PAPERS[code]
-    path = path or TEXTS_DIR / f"{code}.yaml"
+_ROW_KEYS = {"key", "label", "text", "variants"}
+
+
+def _row(paper: Paper, i: int, row: object, problems: list[str]) -> tuple[str, str, str, dict[str, str]] | None:
+    """(key, label, default text, variants) of one section of a texts file; its problems appended."""
+    if not isinstance(row, dict) or not {"key", "label"} <= set(row):
+        problems.append(f"mục {i}: cần key, label")
+        return None
+    key = str(row["key"])
+    if set(row) - _ROW_KEYS:
+        problems.append(f"{key}: khóa không rõ: {', '.join(sorted(set(row) - _ROW_KEYS))}")
+    field = paper.fields.get(key)
+    if field is None:
+        problems.append(f"{key}: không phải mục của văn bản này (các mục: {', '.join(paper.fields)})")
+        return None
+    text = str(row.get("text") or "").strip()
+    if (field == BASES) != (not text):
+        problems.append(f"{key}: " + ("căn cứ lấy từ dữ liệu, không ghi «text»" if field == BASES else "cần «text»"))
+    if "\n" in text and field not in LIST_FIELDS:
+        problems.append(f"{key}: mặc định là một đoạn văn")
+    more = row.get("variants") or {}
+    if not isinstance(more, dict):
+        problems.append(f"{key}: «variants» phải là một bảng")
+        more = {}
+    for t in [text, *map(str, more.values())]:
+        if _names(t) - paper.placeholders:
+            problems.append(f"{key}: chỗ điền không rõ: {', '.join(sorted(_names(t) - paper.placeholders))}")
+    return key, str(row["label"]), text, {str(k): str(v).strip() for k, v in more.items()}
+
+
+def _load(path: Path) -> dict:
     if not path.is_file():
-        raise InvalidInput(f"Không có tệp nội dung mặc định «{code}» (documents/texts/{code}.yaml)")
+        raise InvalidInput(f"Không có tệp nội dung mặc định «{path.stem}» (documents/texts/{path.name})")
     try:
         data = safeyaml.load_file(path)
     except safeyaml.YamlInputError as err:
         raise InvalidInput(f"{path.name}: không đọc được", details=[str(err)]) from None
     if not isinstance(data, dict):
         raise InvalidInput(f"{path.name}: phải là một bảng (subject, wording, sections)")
+    return data
+
+
+def read(code: str, path: Path | None = None) -> PaperTexts:
+    """The paper's texts file, checked: its sections are exactly those of `PAPERS`, with known
+    placeholders; a text field is one paragraph."""
+    paper = PAPERS[code]
+    path = path or TEXTS_DIR / f"{code}.yaml"
+    data = _load(path)
     problems = [f"khóa không rõ: {k}" for k in sorted(set(data) - {"subject", "wording", "sections"})]
     subject, wording, rows = data.get("subject"), data.get("wording") or {}, data.get("sections")
     if not isinstance(subject, str) or not subject.strip():
         problems.append("cần «subject» (trích yếu)")
+    elif _names(subject) - paper.placeholders:
+        problems.append("subject: chỗ điền không rõ")
     if not isinstance(wording, dict):
         problems.append("«wording» phải là một bảng")
         wording = {}
     labels, texts, variants = {}, {}, {}
-    for i, row in enumerate(rows if isinstance(rows, list) else [], 1):
-        if not isinstance(row, dict) or not {"key", "label"} <= set(row):
-            problems.append(f"mục {i}: cần key, label")
+    for i, raw in enumerate(rows if isinstance(rows, list) else [], 1):
+        if (row := _row(paper, i, raw, problems)) is None:
             continue
-        key = str(row["key"])
-        if set(row) - {"key", "label", "text", "variants"}:
-            problems.append(f"{key}: khóa không rõ: {', '.join(sorted(set(row) - {'key', 'label', 'text', 'variants'}))}")
-        field = paper.fields.get(key)
-        if field is None:
-            problems.append(f"{key}: không phải mục của văn bản này (các mục: {', '.join(paper.fields)})")
-            continue
-        text = str(row.get("text") or "").strip()
-        if (field == BASES) != (not text):
-            problems.append(f"{key}: " + ("căn cứ lấy từ dữ liệu, không ghi «text»" if field == BASES else "cần «text»"))
-        if "\n" in text and field not in LIST_FIELDS:
-            problems.append(f"{key}: mặc định là một đoạn văn")
-        more = row.get("variants") or {}
-        if not isinstance(more, dict):
-            problems.append(f"{key}: «variants» phải là một bảng")
-            more = {}
-        for t in [text, *map(str, more.values())]:
-            if _names(t) - paper.placeholders:
-                problems.append(f"{key}: chỗ điền không rõ: {', '.join(sorted(_names(t) - paper.placeholders))}")
+        key, label, text, more = row
         if key in labels:
             problems.append(f"{key}: trùng mục")
-        labels[key], texts[key] = str(row["label"]), text
-        variants.update({str(k): str(v).strip() for k, v in more.items()})
+        labels[key], texts[key] = label, text
+        variants.update(more)
     if missing := [k for k in paper.fields if k not in labels]:
         problems.append("thiếu mục: " + ", ".join(missing))
-    if isinstance(subject, str) and _names(subject) - paper.placeholders:
-        problems.append("subject: chỗ điền không rõ")
     if problems:
         raise InvalidInput(f"{path.name}: nội dung mặc định không hợp lệ", details=problems)
     return PaperTexts(subject.strip(), wording, labels, texts, variants)

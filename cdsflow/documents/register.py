@@ -8,6 +8,7 @@ transaction that stores the generated document: a rollback gives the number back
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -28,14 +29,15 @@ COUNCIL_PREFIX = "HĐ:"  # a council issuing in its own name keeps its own serie
 
 
 def series_for(doc_type: str, *, keying: str = "unit_year_type", council: bool = False) -> str:
-    """The register series of a paper: its NĐ 30 type code, or '*' when a unit numbers all types
-    in one run; a council's papers run apart from the school's."""
+    """The register series of a paper: one per kind of its unit's book and year (its NĐ 30 type
+    code; every công văn in one series), or '*' when a unit numbers all types in one run; a council
+    issuing in its own name keeps its own book."""
     if keying not in KEYINGS:
         raise InvalidInput(f"Cách đánh số không hợp lệ: «{keying}»", details=[f"chọn: {', '.join(KEYINGS)}"])
     dtype = document_types().get(doc_type)
     if dtype is None:
         raise InvalidInput(f"Loại văn bản không có trong danh mục: «{doc_type}»")
-    base = ALL_TYPES if keying == "unit_year" else (dtype.type_code or doc_type)
+    base = ALL_TYPES if keying == "unit_year" else dtype.register_series
     return f"{COUNCIL_PREFIX}{base}" if council else base
 
 
@@ -74,9 +76,13 @@ KIND_WORDS = {"QĐ": "Quyết định", "BB": "Biên bản", "TTr": "Tờ trình
               "TB": "Thông báo"}
 
 
+# Papers without a type code, named short in a citation («Giấy chứng nhận số 01/GCN-…», not «… chuyển đổi số số 01»).
+CODE_WORDS = {"giay_chung_nhan": "Giấy chứng nhận", "cong_van_nhac": "Công văn", "cong_van_trien_khai": "Công văn"}
+
+
 def kind_word(doc_type: str) -> str:
     dtype = document_types()[doc_type]
-    return KIND_WORDS.get(dtype.type_code or "", dtype.name)
+    return CODE_WORDS.get(doc_type) or KIND_WORDS.get(dtype.type_code or "", dtype.name)
 
 
 STATUS_LABELS = {ISSUED: "", VOIDED: "Đã hủy", REPLACED: "Đã bị thay thế"}
@@ -102,6 +108,14 @@ class RegisterLine:
         return [self.number, self.code, self.day, self.title, self.signer, self.recipients, self.unit, self.note]
 
 
+def register_number(doc: GeneratedDocument) -> str:
+    """`01/GCN-PGDĐT`: the number and code a paper has in the register (a certificate has no «Số:» line)."""
+    if doc.number is None:
+        return ""
+    code = (doc.context or {}).get("document_code", "")
+    return doc.number_line.removeprefix("Số: ") or (f"{doc.number:02d}/{code}" if code else f"{doc.number:02d}")
+
+
 def _vn_date(iso: str) -> str:
     if not iso:
         return ""
@@ -109,14 +123,15 @@ def _vn_date(iso: str) -> str:
     return f"{d.day:02d}/{d.month:02d}/{d.year}"
 
 
-def register_line(doc: GeneratedDocument, unit_name: str, replaced_number: str = "") -> RegisterLine:
+def register_line(doc: GeneratedDocument, unit_name: str, replaced_number: str = "", action: str = "") -> RegisterLine:
+    """`action`: why the paper needs the clerk (a paper it cites fell), first in its notes."""
     ctx = doc.context or {}
     subject = ctx.get("subject") or ""
     kind = kind_word(doc.doc_type) if doc.doc_type in document_types() else doc.doc_type
     title = kind if not subject or subject.lower() == kind.lower() else f"{kind} {subject[:1].lower() + subject[1:]}"
     recipients = [r.lstrip("- ").rstrip(";.") for r in ctx.get("recipients") or []]
     archive = (ctx.get("archive_line") or "").lstrip("- ").rstrip(".")
-    notes = [x for x in (STATUS_LABELS.get(doc.status, ""),
+    notes = [x for x in (action, STATUS_LABELS.get(doc.status, ""),
                          f"thay thế {replaced_number}" if replaced_number else "",
                          f"lý do: {doc.reason}" if doc.reason else "", doc.note) if x]
     number = f"{doc.number:02d}" if doc.number else ""
@@ -126,9 +141,12 @@ def register_line(doc: GeneratedDocument, unit_name: str, replaced_number: str =
                         unit_name, "; ".join(notes))
 
 
-def register_lines(session: Session, unit_id: int | None = None) -> list[RegisterLine]:
-    """The register as a clerk reads it, drafts left out (they have no number)."""
+def register_lines(session: Session, unit_id: int | None = None,
+                   actions: Callable[[list[GeneratedDocument]], Mapping[int, str]] | None = None) -> list[RegisterLine]:
+    """The register as a clerk reads it, drafts left out (they have no number); `actions` says which
+    papers need the clerk (services/papers.needs_action)."""
     docs = register_rows(session, unit_id)
+    todo = actions(docs) if actions else {}
     names = dict(session.execute(select(Unit.id, Unit.name)).all())
     by_id = {d.id: d for d in docs}
     out = []
@@ -136,7 +154,8 @@ def register_lines(session: Session, unit_id: int | None = None) -> list[Registe
         replaced = by_id.get(d.replaces_id) if d.replaces_id else None
         if d.replaces_id and replaced is None:
             replaced = session.get(GeneratedDocument, d.replaces_id)
-        out.append(register_line(d, names.get(d.unit_id, ""), replaced.number_line.removeprefix("Số: ") if replaced else ""))
+        out.append(register_line(d, names.get(d.unit_id, ""), register_number(replaced) if replaced else "",
+                                 todo.get(d.id, "")))
     return out
 
 

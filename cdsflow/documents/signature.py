@@ -24,50 +24,84 @@ class SignatureSpec:
     honorific: str = ""  # "ThS." etc., printed only when the authority requires it
 
 
-def signature_lines(spec: SignatureSpec) -> list[str]:
-    """The authority lines of §10; refuses combinations the decree does not allow."""
-    mode = spec.mode
-    head, body, signer = upper(spec.head_title), upper(spec.body), upper(spec.signer_title)
-    unit_head, post = upper(spec.unit_head_title), upper(spec.post)
-    if mode not in MODES:
-        raise InvalidInput(f"Kiểu ký không hợp lệ: «{mode}»", details=[f"chọn một trong: {', '.join(MODES)}"])
+@dataclass(frozen=True)
+class _Lines:
+    """The spec's titles in capitals, and `need`: a title a mode cannot print without."""
 
-    def need(value: str, what: str) -> str:
+    mode: str
+    head: str
+    body: str
+    signer: str
+    unit_head: str
+    post: str
+
+    def need(self, value: str, what: str) -> str:
         if not value:
-            raise InvalidInput(f"Kiểu ký {mode} cần {what}")
+            raise InvalidInput(f"Kiểu ký {self.mode} cần {what}")
         return value
 
-    if mode == "head":
-        return [need(head, "chức danh người đứng đầu")]
-    if mode == "Q":
-        if signer and signer != head:
-            raise InvalidInput("Kiểu ký Q. (quyền) chỉ có một dòng: không ghi thêm chức vụ người ký")
-        return [f"Q. {need(head, 'chức danh người đứng đầu')}"]
-    if mode == "KT":
-        need(head, "chức danh người đứng đầu")
-        need(signer, "chức vụ của cấp phó ký thay")
-        if signer == head:
-            raise InvalidInput("Ký thay (KT.) phải do cấp phó ký: chức vụ người ký trùng chức danh người đứng đầu")
-        return [f"KT. {head}", signer]
-    if mode == "TM":
-        return [f"TM. {need(body, 'tên tập thể (ví dụ ỦY BAN NHÂN DÂN)')}", need(signer, "chức vụ người ký")]
-    if mode == "TM_KT":
-        need(signer, "chức vụ của cấp phó ký thay")
-        if signer == head:
-            raise InvalidInput("TM. … KT. phải do cấp phó ký: chức vụ người ký trùng chức danh người đứng đầu")
-        return [f"TM. {need(body, 'tên tập thể')}", f"KT. {need(head, 'chức danh người đứng đầu')}", signer]
-    if mode == "TL":
-        return [f"TL. {need(head, 'chức danh người đứng đầu')}", need(signer, "chức vụ người ký thừa lệnh")]
-    if mode == "TL_KT":
-        need(signer, "chức vụ người ký")
-        if signer == unit_head:
-            raise InvalidInput("TL. … KT. phải do cấp phó của đơn vị ký")
-        return [f"TL. {need(head, 'chức danh người đứng đầu')}",
-                f"KT. {need(unit_head, 'chức danh trưởng đơn vị ký thừa lệnh')}", signer]
-    if mode == "TUQ":
-        return [f"TUQ. {need(head, 'chức danh người đứng đầu')}", need(signer, "chức vụ người được ủy quyền")]
-    # council: the advisory body signs in its own name with the school's seal
-    return ["TM. HỘI ĐỒNG", "CHỦ TỊCH", *([post] if post else [])]
+    def deputy(self, other: str, message: str) -> str:
+        """The deputy's own title, which is not the title of the one he signs for."""
+        self.need(self.signer, "chức vụ của cấp phó ký thay" if self.mode != "TL_KT" else "chức vụ người ký")
+        if self.signer == other:
+            raise InvalidInput(message)
+        return self.signer
+
+
+def _head(x: _Lines) -> list[str]:
+    return [x.need(x.head, "chức danh người đứng đầu")]
+
+
+def _acting(x: _Lines) -> list[str]:
+    if x.signer and x.signer != x.head:
+        raise InvalidInput("Kiểu ký Q. (quyền) chỉ có một dòng: không ghi thêm chức vụ người ký")
+    return [f"Q. {x.need(x.head, 'chức danh người đứng đầu')}"]
+
+
+def _for_head(x: _Lines) -> list[str]:
+    x.need(x.head, "chức danh người đứng đầu")
+    signer = x.deputy(x.head, "Ký thay (KT.) phải do cấp phó ký: chức vụ người ký trùng chức danh người đứng đầu")
+    return [f"KT. {x.head}", signer]
+
+
+def _for_body(x: _Lines) -> list[str]:
+    return [f"TM. {x.need(x.body, 'tên tập thể (ví dụ ỦY BAN NHÂN DÂN)')}", x.need(x.signer, "chức vụ người ký")]
+
+
+def _for_body_deputy(x: _Lines) -> list[str]:
+    signer = x.deputy(x.head, "TM. … KT. phải do cấp phó ký: chức vụ người ký trùng chức danh người đứng đầu")
+    return [f"TM. {x.need(x.body, 'tên tập thể')}", f"KT. {x.need(x.head, 'chức danh người đứng đầu')}", signer]
+
+
+def _by_order(x: _Lines) -> list[str]:
+    return [f"TL. {x.need(x.head, 'chức danh người đứng đầu')}", x.need(x.signer, "chức vụ người ký thừa lệnh")]
+
+
+def _by_order_deputy(x: _Lines) -> list[str]:
+    signer = x.deputy(x.unit_head, "TL. … KT. phải do cấp phó của đơn vị ký")
+    return [f"TL. {x.need(x.head, 'chức danh người đứng đầu')}",
+            f"KT. {x.need(x.unit_head, 'chức danh trưởng đơn vị ký thừa lệnh')}", signer]
+
+
+def _delegated(x: _Lines) -> list[str]:
+    return [f"TUQ. {x.need(x.head, 'chức danh người đứng đầu')}", x.need(x.signer, "chức vụ người được ủy quyền")]
+
+
+def _council(x: _Lines) -> list[str]:
+    """The advisory body signs in its own name with the school's seal."""
+    return ["TM. HỘI ĐỒNG", "CHỦ TỊCH", *([x.post] if x.post else [])]
+
+
+_BY_MODE = {"head": _head, "Q": _acting, "KT": _for_head, "TM": _for_body, "TM_KT": _for_body_deputy,
+            "TL": _by_order, "TL_KT": _by_order_deputy, "TUQ": _delegated, "council": _council}
+
+
+def signature_lines(spec: SignatureSpec) -> list[str]:
+    """The authority lines of §10; refuses combinations the decree does not allow."""
+    if spec.mode not in MODES:
+        raise InvalidInput(f"Kiểu ký không hợp lệ: «{spec.mode}»", details=[f"chọn một trong: {', '.join(MODES)}"])
+    return _BY_MODE[spec.mode](_Lines(spec.mode, upper(spec.head_title), upper(spec.body), upper(spec.signer_title),
+                                      upper(spec.unit_head_title), upper(spec.post)))
 
 
 def signature_context(spec: SignatureSpec) -> dict:

@@ -7,7 +7,9 @@ import unicodedata
 # What never goes into stored text: C0 controls except tab and newline (CR is folded into
 # newline first), DEL and C1 controls, lone surrogates, and U+FFFE/U+FFFF. The last two are
 # outside XML 1.0's Char production, so one of them in a name made a .docx Word refuses.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# C0/C1 controls and the bidirectional overrides/isolates (U+202A-U+202E, U+2066-U+2069), which
+# reverse what a title shows (a U+202E "right-to-left override" kept in a paper's title).
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
 
 

@@ -50,16 +50,21 @@ def print_certificates(engine: Engine, campaign_id: int, out_dir: Path, *, pdf: 
     out_dir.mkdir(parents=True, exist_ok=True)
     run = CertificateRun()
     existing = _in_force(engine, campaign_id)
-    done_codes = {u.code for _, u in existing}
+    with UnitOfWork(engine) as uow:  # a certificate whose decision fell is not handed out as valid
+        todo = service.needs_action(uow.session, [d for d, _ in existing])
+    run.skipped += [(u.code, todo[d.id]) for d, u in existing if d.id in todo]
+    existing = [(d, u) for d, u in existing if d.id not in todo]
+    done_codes = {u.code for _, u in existing} | {c for c, _ in run.skipped}
     for doc, unit in existing:
         (out_dir / service.file_name(doc, unit.code)).write_bytes(service.reproduce(engine, doc.id))
     run.reproduced = len(existing)
     result = service.generate_for_campaign(
         engine, CODE, campaign_id, out_dir, issued_on=issued_on, actor=actor, workers=workers,
         progress=(lambda d, t: progress("Lập giấy chứng nhận", d, t)) if progress else None)
-    run.skipped = [(c, why) for c, why in result.skipped if c not in done_codes]
+    run.skipped += [(c, why) for c, why in result.skipped if c not in done_codes]
     run.issued = len(result.paths)
-    names = {out_dir / service.file_name(doc, unit.code): unit.name for doc, unit in _in_force(engine, campaign_id)}
+    names = {out_dir / service.file_name(doc, unit.code): unit.name for doc, unit in _in_force(engine, campaign_id)
+             if doc.id not in todo}
     run.docx = sorted((p for p in names if p.exists()), key=lambda p: vn.text_sort_key(names[p]))
     if not run.docx:
         raise NotFound("Không có trường nào đủ điều kiện cấp Giấy chứng nhận trong kế hoạch này",

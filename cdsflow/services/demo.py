@@ -56,6 +56,15 @@ def current_school_year(now: datetime) -> int:
 
 
 _D = TypeVar("_D", bound=date)
+REFORM_YEAR = 2025  # from 1/7/2025 no quận/huyện: the ward's Phòng Văn hóa - Xã hội runs the plan
+_REFORM_WORDS = (("Phòng GDĐT quận", "Phòng Văn hóa - Xã hội phường"), ("địa bàn quận", "địa bàn phường"))
+
+
+def _after_reform(title: str) -> str:
+    """A 2024-2025 milestone title as the ward says it after the district level was abolished."""
+    for old, new in _REFORM_WORDS:
+        title = title.replace(old, new)
+    return title
 
 
 def shift_calendar(cal: Calendar, years: int) -> Calendar:
@@ -75,7 +84,8 @@ def shift_calendar(cal: Calendar, years: int) -> Calendar:
     first = int(cal.school_year[:4]) + years
     milestones = tuple(
         dataclasses.replace(
-            m, due_at=move(m.due_at), opens_at=move(m.opens_at),
+            m, title=_after_reform(m.title) if first >= REFORM_YEAR else m.title,
+            due_at=move(m.due_at), opens_at=move(m.opens_at),
             submission=dataclasses.replace(m.submission, opens_at=move(m.submission.opens_at),
                                            closes_at=move(m.submission.closes_at),
                                            after_return=move_rule(m.submission.after_return)) if m.submission else None,

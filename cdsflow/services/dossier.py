@@ -13,6 +13,7 @@ import tempfile
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -20,6 +21,7 @@ from sqlmodel import col, select
 
 from cdsflow.documents.build_templates import FIXED_ZIP_TIME
 from cdsflow.documents.pdf import merge_pdfs, to_pdf
+from cdsflow.documents.register import register_number
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import Actor
 from cdsflow.services import papers as service
@@ -46,6 +48,7 @@ class Item:
     content: bytes | None = None
     is_pdf: bool = False
     section: str = "papers"  # papers | evidence
+    day: date | None = None  # a paper's date of issue (the cover is dated by the latest)
 
 
 @dataclass
@@ -96,8 +99,9 @@ def calendar_order(engine: Engine, campaign_id: int) -> tuple[list[str], set[str
     return (["bia_ho_so"] if "bia_ho_so" not in order else []) + order, required | {"bia_ho_so"}
 
 
-def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *, order: Sequence[str] | None = None,
-          pdf: bool = False, timeout: float = 120, uploads: Path | None = None) -> Dossier:
+def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: Path, *,
+                  order: Sequence[str] | None = None, pdf: bool = False, timeout: float = 120,
+                  uploads: Path | None = None) -> Dossier:
     if order:
         required = set(order)
     else:
@@ -107,32 +111,52 @@ def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: 
         required = set(order)
     order = service.dossier_order({"dossier": list(order)})  # unknown codes refused here
     types = document_types()
-    items: list[Item] = []
+    entries: list[tuple[str, Item | None]] = []  # binding order; None: the cover, made last
     missing: list[str] = []
-    for i, code in enumerate(order, 1):
-        with UnitOfWork(engine) as uow:
-            school = service._unit_by_code(uow.session, school_code)
-            record = None if code in service.UNNUMBERED else service._latest(uow.session, code, campaign_id, school.id)
-            copy = signed.latest(uow.session, record.id) if record is not None else None
-            check = signatures.checks_for(uow.session, signatures.SIGNED_COPY, [copy.id]).get(copy.id) if copy else None
-        name = types[code].name
-        if copy is not None:
-            assert record is not None  # a signed copy is only looked up for a register record
-            path = signed.file_of(copy, uploads)
-            readable = _opens_as_pdf(path, f"Bản đã ký của {name} {record.number_line}", missing)
-            # A digital signature is named as the register names it: whose, when, and whether it holds.
-            how = "bản đã ký" + (f" ({check.label})" if check is not None and check.signed else "")
-            items.append(Item(name, record.number_line, how, f"{i:02d}-{code}-ban-ky.pdf",
-                              path.read_bytes(), is_pdf=readable))
-        elif record is not None:
-            items.append(Item(name, record.number_line, "từ sổ", f"{i:02d}-{code}.docx",
-                              service.reproduce(engine, record.id)))
-        elif code in service.UNNUMBERED:
-            _, content = service.generate(engine, code, school_code=school_code, campaign_id=campaign_id,
-                                          data={"dossier": list(order)})
-            items.append(Item(name, "", "tạo mới", f"{i:02d}-{code}.docx", content))
+    missing_codes: list[str] = []
+    for code in order:
+        if code in service.UNNUMBERED:
+            entries.append((code, None))
+            continue
+        item = _paper_item(engine, school_code, campaign_id, code, uploads, missing)
+        if item is not None:
+            entries.append((code, item))
         elif code in required:
-            missing.append(name)
+            missing.append(types[code].name)
+            missing_codes.append(code)
+    # The cover lists exactly what the bundle holds, in its order, and names what is missing as missing.
+    listed = [c for c in order if c in missing_codes or any(c == e and it is not None for e, it in entries)]
+    items: list[Item] = []
+    days = [it.day for _, it in entries if it is not None and it.day is not None]
+    for n, (code, item) in enumerate(entries, 1):
+        if item is None:  # dated by the latest paper it binds, not by the day the zip is made
+            _, content = service.generate(engine, code, school_code=school_code, campaign_id=campaign_id,
+                                          issued_on=max(days) if days else None,
+                                          data={"dossier": listed, "dossier_missing": missing_codes})
+            item = Item(types[code].name, "", "tạo mới", f"{code}.docx", content)
+        item.name = f"{n:02d}-{item.name}"
+        items.append(item)
+    school_name = _evidence(engine, school_code, campaign_id, uploads, items, missing)
+    toc = contents_docx(school_name, items, missing)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(zipfile.ZipInfo(TOC_NAME, FIXED_ZIP_TIME), toc)
+        for it in items:
+            if it.content is not None:
+                zf.writestr(zipfile.ZipInfo(it.name, FIXED_ZIP_TIME), it.content)
+        if pdf:
+            _add_pdfs(zf, school_code, toc, items, timeout)
+    papers = [it for it in items if it.section == "papers"]
+    return Dossier(path=out_path, files=[(it.name, it.how if it.how != "từ sổ" else it.reference or "từ sổ")
+                                         for it in papers], missing=missing, items=items)
+
+
+def _evidence(engine: Engine, school_code: str, campaign_id: int, uploads: Path | None, items: list[Item],
+              missing: list[str]) -> str:
+    """The school's evidence appended to `items` (files in the zip, links in the contents), the
+    files gone from the disk to `missing`; returns the school's name."""
+    from cdsflow.services import papers as service
+
     with UnitOfWork(engine) as uow:
         school = service._unit_by_code(uow.session, school_code)
         a = uow.session.execute(select(Assessment).where(Assessment.campaign_id == campaign_id,
@@ -156,18 +180,30 @@ def build_dossier(engine: Engine, school_code: str, campaign_id: int, out_path: 
                               path.read_bytes(), is_pdf=is_pdf, section="evidence"))
         if e.link:
             items.append(Item(title, ref, e.link, section="evidence"))
-    toc = contents_docx(school_name, items, missing)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out_path, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(zipfile.ZipInfo(TOC_NAME, FIXED_ZIP_TIME), toc)
-        for it in items:
-            if it.content is not None:
-                zf.writestr(zipfile.ZipInfo(it.name, FIXED_ZIP_TIME), it.content)
-        if pdf:
-            _add_pdfs(zf, school_code, toc, items, timeout)
-    papers = [it for it in items if it.section == "papers"]
-    return Dossier(path=out_path, files=[(it.name, it.how if it.how != "từ sổ" else it.reference or "từ sổ")
-                                         for it in papers], missing=missing, items=items)
+    return school_name
+
+
+def _paper_item(engine: Engine, school_code: str, campaign_id: int, code: str, uploads: Path | None,
+                missing: list[str]) -> Item | None:
+    """The paper of `code` in force for the school: its signed copy when uploaded, else re-produced
+    from the register; None when it was never issued. A signed copy that does not open as a PDF is
+    named in `missing` and kept out of the merged PDF instead of failing the dossier."""
+    with UnitOfWork(engine) as uow:
+        school = service._unit_by_code(uow.session, school_code)
+        record = service._latest(uow.session, code, campaign_id, school.id)
+        copy = signed.latest(uow.session, record.id) if record is not None else None
+        check = signatures.checks_for(uow.session, signatures.SIGNED_COPY, [copy.id]).get(copy.id) if copy else None
+    name = document_types()[code].name
+    if record is None:
+        return None
+    number, day = register_number(record), date.fromisoformat(record.issued_on) if record.issued_on else None
+    if copy is not None:
+        path = signed.file_of(copy, uploads)
+        readable = _opens_as_pdf(path, f"Bản đã ký của {name} {number}", missing)
+        # A digital signature is named as the register names it: whose, when, and whether it holds.
+        how = "bản đã ký" + (f" ({check.label})" if check is not None and check.signed else "")
+        return Item(name, number, how, f"{code}-ban-ky.pdf", path.read_bytes(), is_pdf=readable, day=day)
+    return Item(name, number, "từ sổ", f"{code}.docx", service.reproduce(engine, record.id), day=day)
 
 
 def _add_pdfs(zf: zipfile.ZipFile, school_code: str, toc: bytes, items: list[Item], timeout: float) -> None:
@@ -219,15 +255,21 @@ def contents_docx(school_name: str, items: list[Item], missing: list[str]) -> by
         run = p.add_run(text)
         run.bold, run.font.size = True, Pt(size)
 
-    def table(header: Sequence[str], rows: list[Sequence[str]]) -> None:
+    def table(header: Sequence[str], rows: list[Sequence[str]], widths: Sequence[float]) -> None:
         t = doc.add_table(rows=1, cols=len(header))
         t.style = "Table Grid"
-        for cell, text in zip(t.rows[0].cells, header, strict=False):
+        t.autofit = False
+        for cell, text in zip(t.rows[0].cells, header, strict=True):
             cell.text = ""
             cell.paragraphs[0].add_run(text).bold = True
         for row in rows:
-            for cell, text in zip(t.add_row().cells, row, strict=False):
+            for cell, text in zip(t.add_row().cells, row, strict=True):
                 cell.text = text
+        for column, width in zip(t.columns, widths, strict=True):  # TT narrow, names wide (16 cm of text)
+            column.width = Cm(width)  # the grid LibreOffice reads; the cells' widths are Word's
+            for cell in column.cells:
+                cell.width = Cm(width)
+        doc.add_paragraph()  # a heading never sticks to the table above it
 
     heading("MỤC LỤC HỒ SƠ")
     heading(school_name, 13)
@@ -235,11 +277,12 @@ def contents_docx(school_name: str, items: list[Item], missing: list[str]) -> by
     evidence = [it for it in items if it.section == "evidence"]
     doc.add_paragraph().add_run("I. VĂN BẢN").bold = True
     table(("TT", "Tên văn bản", "Số, ký hiệu", "Bản trong hồ sơ", "Tệp"),
-          [(str(n), it.title, it.reference, it.how, it.name) for n, it in enumerate(papers, 1)])
+          [(str(n), it.title, it.reference, it.how, it.name) for n, it in enumerate(papers, 1)], (1.2, 6, 3.3, 2.5, 3))
     doc.add_paragraph().add_run("II. MINH CHỨNG").bold = True
     if evidence:
         table(("TT", "Minh chứng", "Số, ký hiệu, ngày", "Tệp hoặc đường link"),
-              [(str(n), it.title, it.reference, it.name or it.how) for n, it in enumerate(evidence, 1)])
+              [(str(n), it.title, it.reference, it.name or it.how) for n, it in enumerate(evidence, 1)],
+              (1.2, 7.3, 3.5, 4))
     else:
         doc.add_paragraph("Trường chưa đính kèm minh chứng.")
     if missing:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from cdsflow.calendars.timeutil import TZ as VN_TZ
 from cdsflow.calendars.timeutil import iso_dates
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text
@@ -18,7 +19,7 @@ from cdsflow.services import authorization
 from cdsflow.services.units import unit_by_id
 from cdsflow.storage.assessment_tables import CommitteeMeeting
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Assessment, CommitteeMember, Unit
+from cdsflow.storage.tables import Assessment, AssessmentEvent, CommitteeMember, Unit
 from cdsflow.workflow.context import ActorRef
 
 
@@ -74,9 +75,31 @@ def meeting_problems(m: MeetingInput, members: list[str]) -> list[str]:
     return problems
 
 
-def record_meeting(session: Session, assessment_id: int, m: MeetingInput, actor: ActorRef) -> CommitteeMeeting:
+def meeting_date_problems(started_at: datetime, now: datetime, committee_since: datetime | None) -> list[str]:
+    """A meeting is recorded after it took place, and the council met only once it existed."""
+    day = started_at.astimezone(VN_TZ).date() if started_at.tzinfo else started_at.date()
+    today = now.astimezone(VN_TZ).date()
+    problems = []
+    if started_at.tzinfo and started_at > now:
+        problems.append(f"ngày họp {day:%d/%m/%Y} chưa đến (hôm nay là {today:%d/%m/%Y}): chỉ ghi cuộc họp đã diễn ra")
+    if committee_since is not None and day < committee_since.astimezone(VN_TZ).date():
+        problems.append(f"ngày họp {day:%d/%m/%Y} trước ngày thành lập Hội đồng tự đánh giá "
+                        f"({committee_since.astimezone(VN_TZ):%d/%m/%Y})")
+    return problems
+
+
+def _committee_since(session: Session, assessment_id: int) -> datetime | None:
+    """When the council was formed (the `form_committee` step of the file's history)."""
+    at = session.exec(select(AssessmentEvent.at).where(AssessmentEvent.assessment_id == assessment_id,
+                                                       AssessmentEvent.trigger == "form_committee")
+                      .order_by(col(AssessmentEvent.at))).first()
+    return at.replace(tzinfo=UTC) if at is not None and at.tzinfo is None else at
+
+
+def record_meeting(session: Session, assessment_id: int, m: MeetingInput, actor: ActorRef, *,
+                   now: datetime | None = None) -> CommitteeMeeting:
     """Store the meeting facts; the rulebook's `record_meeting` (the school's own staff, while its
-    file is open, in an active campaign)."""
+    file is open, in an active campaign). Refused when dated in the future or before the council."""
     a = session.get(Assessment, assessment_id)
     if a is None:
         raise NotFound(f"Không tìm thấy hồ sơ đánh giá số {assessment_id}")
@@ -92,6 +115,8 @@ def record_meeting(session: Session, assessment_id: int, m: MeetingInput, actor:
     clean = MeetingInput(m.started_at, m.ended_at, place, chaired_by, secretary, m.attendees_present,
                          m.attendees_total, m.vote_for, m.vote_against, m.vote_abstain, conclusions, absent)
     problems = meeting_problems(clean, members)
+    if not problems:  # dates are compared only once they are well-formed
+        problems += meeting_date_problems(clean.started_at, now or datetime.now(UTC), _committee_since(session, a.id))
     problems += [f"người vắng «{x['full_name']}» không có trong danh sách Hội đồng"
                  for x in absent if members and x["full_name"] not in members]
     if problems:
@@ -160,8 +185,9 @@ def _int(value: object, what: str, default: int | None = None) -> int:
 
 def _absent(value: object) -> list[dict[str, Any]]:
     """A list of {full_name, reason}, or lines / ';'-separated `Họ tên = lý do`."""
-    if isinstance(value, list):
-        return [x if isinstance(x, dict) else {"full_name": str(x), "reason": ""} for x in value]
+    if isinstance(value, list):  # the CLI's repeated --absent «Họ tên=lý do», or a YAML list
+        return [x for x in value if isinstance(x, dict)] + _absent(";".join(str(x) for x in value
+                                                                            if not isinstance(x, dict)))
     out = []
     for part in str(value or "").replace("\n", ";").split(";"):
         if part.strip():

@@ -90,6 +90,10 @@ class AlreadyIssued(InvalidInput):
     """The same paper was already issued: the clerk chooses replace (with a reason) or new."""
 
 
+class NeedsAction(InvalidInput):
+    """A paper cites one that was voided or replaced: it is not valid until voided or reissued."""
+
+
 @dataclass
 class Loaded:
     campaign: Campaign
@@ -282,8 +286,10 @@ def _group_dicts(res: SchoolResults) -> list[dict[str, Any]]:
 def _criteria_dicts(res: SchoolResults) -> list[dict[str, Any]]:
     points: Callable[[CriterionRow], Decimal | None] = (
         (lambda r: r.self_points) if res.phase == "self" else (lambda r: r.external_points))
+    met = {m.code: m.met for m in res.mandatory}
     return [{"code": r.code, "group_code": r.group_code, "name": r.name, "max_points": r.max_points,
-             "points": points(r), "evidence": list(r.evidence), "note": ""} for r in res.criteria]
+             "points": points(r), "evidence": list(r.evidence), "note": "", "mandatory": r.mandatory,
+             "met": met.get(r.code)} for r in res.criteria]
 
 
 def _mandatory_dicts(res: SchoolResults) -> list[dict[str, Any]]:
@@ -326,25 +332,69 @@ def _date(value: Any) -> date | None:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _recognitions(session: Session, c: Campaign, replacing: GeneratedDocument | None) -> tuple[list[dict[str, Any]], list[str]]:
-    """The annex rows of a QĐ công nhận: recognised schools not already listed by another decision
-    in force, each with the results the recognition settled; and the schools whose results are missing."""
-    listed = {code for d in _issued(session, "qd_cong_nhan", c.id, None) if replacing is None or d.id != replacing.id
-              for code in d.context.get("school_codes") or []}
-    rows, missing = [], []
+def _decisions_in_force(session: Session, c: Campaign, replacing: GeneratedDocument | None
+                        ) -> dict[str, GeneratedDocument]:
+    """School code → the numbered QĐ công nhận in force that lists it, whichever door issued it
+    (campaign-wide or for one school); the decision being replaced does not count."""
+    out: dict[str, GeneratedDocument] = {}
+    for d in session.execute(select(GeneratedDocument).where(
+            col(GeneratedDocument.doc_type) == "qd_cong_nhan", col(GeneratedDocument.campaign_id) == c.id,
+            col(GeneratedDocument.number).is_not(None), col(GeneratedDocument.status) == ISSUED)
+            .order_by(col(GeneratedDocument.id))).scalars():
+        if replacing is None or d.id != replacing.id:
+            for code in d.context.get("school_codes") or []:
+                out.setdefault(code, d)
+    return out
+
+
+@dataclass
+class Recognitions:
+    """What a QĐ công nhận would list: `rows` (its annex), the recognised schools whose results are
+    missing, and the decisions in force that already list the others."""
+
+    rows: list[dict[str, Any]]
+    missing: list[str]
+    decided: list[GeneratedDocument]
+
+
+def _recognitions(session: Session, c: Campaign, replacing: GeneratedDocument | None,
+                  only: str | None = None) -> Recognitions:
+    """The annex rows of a QĐ công nhận (of one school when `only` names it): recognised schools not
+    already listed by another decision in force, each with the results the recognition settled."""
+    listed = _decisions_in_force(session, c, replacing)
+    out = Recognitions([], [], [])
     for a, u in _campaign_schools(session, c.id, "qd_cong_nhan"):
+        if only is not None and u.code != only:
+            continue
         if u.code in listed:
+            if listed[u.code] not in out.decided:
+                out.decided.append(listed[u.code])
             continue
         try:
             res = recognised_results(session, a.id)
         except NoResults:
-            missing.append(u.code)
+            out.missing.append(u.code)
             continue
         note = f"Công nhận theo kết quả tự đánh giá: {res.override_reason}" if res.override_reason else ""
-        rows.append({"school_name": u.name, "school_code": u.code, "education_level": u.education_level,
-                     "commune": u.place_name, "group_results": _group_dicts(res), "level": res.overall_level,
-                     "note": note})
-    return rows, missing
+        out.rows.append({"school_name": u.name, "school_code": u.code, "education_level": u.education_level,
+                         "commune": u.place_name, "group_results": _group_dicts(res), "level": res.overall_level,
+                         "note": note})
+    return out
+
+
+def cite(doc: GeneratedDocument) -> str:
+    """`Quyết định số 02/QĐ-PGDĐT ngày 25/5/2025`: a numbered paper as a message names it."""
+    number = doc.number_line.removeprefix("Số:").strip() or (
+        f"{doc.number:02d}/{doc.context.get('document_code', '')}".rstrip("/") if doc.number else f"mã lưu {doc.id}")
+    day = f" ngày {vn.short_date(date.fromisoformat(doc.issued_on))}" if doc.issued_on else ""
+    return f"{_kind(doc.doc_type)} số {number}{day}"
+
+
+def paper_label(doc: GeneratedDocument) -> str:
+    """How a door reports a stored paper: its number as the register lists it, else «Dự thảo»."""
+    if doc.number is None:
+        return "Dự thảo"
+    return doc.number_line or f"Số vào sổ: {doc.number:02d}/{doc.context.get('document_code', '')}".rstrip("/")
 
 
 def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any], *,
@@ -355,45 +405,41 @@ def build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: d
     if school is None and code in plan_service.TEXTS:  # the authority's own Kế hoạch / Công văn triển khai
         return plan_service.build(session, code, c, ld.authority, ld.milestones, issue, data)
     if code in paper_sections.PAPERS:  # the officer's sections replace the built wording
-        return paper_sections.apply(code, _build_context(session, code, ld, issue, data, replacing=replacing),
-                                    data.get("sections"))
+        ctx = paper_sections.apply(code, _build_context(session, code, ld, issue, data, replacing=replacing),
+                                   data.get("sections"))
+        _counts_agree(ctx, listed_count(code, ctx))
+        return ctx
     return _build_context(session, code, ld, issue, data, replacing=replacing)
 
 
-def _result_paper_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
-    """The school's papers that print its self-assessment results (from the send that counts)."""
-    c, school = ld.campaign, ld.school
-    # A result paper is a school's: loading found its school, assessment and supervisor.
-    assert school is not None and ld.assessment is not None and ld.supervisor is not None
-    res = school_results(session, ld.assessment.id, "self")
-    groups = _group_dicts(res)
-    if code == "bien_ban":
-        return cx.bien_ban(school, c, ld.members, groups, issue, meeting=_meeting_dict(session, ld.assessment.id),
-                           mandatory=_mandatory_dicts(res), discussion=data.get("discussion", []))
-    if code == "qd_phe_duyet":
-        head = settings_for(session, school).head_title or "Hiệu trưởng"
-        return cx.qd_phe_duyet(
-            school, c, groups, issue, supervisor_name=ld.supervisor.name,
-            committee_decision_ref=_ref(_latest(session, "qd_hoi_dong", c.id, school.id), "Quyết định",
-                                        f"{head.capitalize()} {school.name}"),
-            minutes_ref=_ref(_latest(session, "bien_ban", c.id, school.id), "Biên bản", school.name),
-            report_due=_date(data.get("report_due")), overall_level=res.overall_level)
-    if code == "to_trinh":
-        # One level per group, only a level the group reaches (the results service's rule).
-        proposals = [{"group_code": p.group.code, "group_name": p.group.name, "level": p.level}
-                     for p in proposed_levels(res, data.get("requested_level"))]
-        attachments = data.get("attachments", [document_types()[d].name for d in cx.DEFAULT_DOSSIER[2:]])
-        return cx.to_trinh(school, c, groups, issue, supervisor_name=ld.supervisor.name, proposals=proposals,
-                           attachments=attachments)
-    return cx.bao_cao(school, c, _criteria_dicts(res), groups, issue,
-                      addressees=[ld.supervisor.name], profile=data.get("profile"),
-                      strengths=data.get("strengths", []), weaknesses=data.get("weaknesses", []),
-                      improvements=data.get("improvements", []), proposals=data.get("proposals", []))
+_COUNT = re.compile(r"(?<![\d/])(\d{1,3}(?:\.\d{3})*)\s+(?:cơ sở giáo dục|cơ sở(?!\s+dữ liệu)|trường|đơn vị)\b")
+
+
+def listed_count(code: str, ctx: dict[str, Any]) -> int | None:
+    """How many schools the paper's own list prints (None: the paper prints no such list)."""
+    if code == "qd_cong_nhan":
+        return sum(len(g.get("rows") or []) for g in ctx.get("recognition_groups") or [])
+    if code == "qd_doan_danh_gia":
+        return len(ctx.get("schools") or [])
+    return None
+
+
+def _counts_agree(ctx: dict[str, Any], listed: int | None) -> None:
+    """A count the articles state ("5 cơ sở giáo dục") is the length of the list the paper prints:
+    an edited article that kept an old count is refused with both numbers."""
+    if listed is None:
+        return
+    for article in ctx.get("articles") or []:
+        for line in [article.get("text", ""), *article.get("more", [])]:
+            for m in _COUNT.finditer(line):
+                stated = int(m.group(1).replace(".", ""))
+                if stated != listed:
+                    raise InvalidInput(f"Nội dung ghi «{m.group(0)}» nhưng danh sách kèm theo có {listed} cơ sở: "
+                                       "sửa số lượng cho khớp danh sách rồi lập lại")
 
 
 def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any], *,
                    replacing: GeneratedDocument | None = None) -> dict[str, Any]:
-    c, school = ld.campaign, ld.school
     if data.get("sections") and code not in paper_sections.PAPERS:  # typed text is never dropped without a word
         raise InvalidInput("Văn bản này chưa soạn nội dung theo mục", cli="--text", details=[
             "văn bản soạn theo mục: " + ", ".join([*plan_service.TEXTS, *paper_sections.PAPERS])])
@@ -402,53 +448,135 @@ def _build_context(session: Session, code: str, ld: Loaded, issue: Issue, data: 
                            cli="dùng --campaign, không dùng --school")
     if code in ap.CODES:
         return ap.build(session, code, ld, issue, data)
-    if code == "ke_hoach":
-        issuer = school or ld.authority
-        return cx.ke_hoach(issuer, c, ld.milestones, issue, index_sets=data.get("index_sets", [c.index_set_code]),
-                           tasks=data.get("tasks", []), contact=data.get("contact", ""), scope=data.get("scope", ""))
-    if code == "qd_hoi_dong":
-        return cx.qd_hoi_dong(school, c, ld.members, issue)
     if code in RESULT_TYPES:
-        return _result_paper_context(session, code, ld, issue, data)
-    if code == "bia_ho_so":
-        return cx.bia_ho_so(school, c, day=issue.issued_on or issue.planned, contents=data.get("dossier", cx.DEFAULT_DOSSIER))
-    if code == "giay_chung_nhan":
-        assert ld.assessment is not None  # load() set the school's rows
-        setting = settings_for(session, ld.authority)
-        res = recognised_results(session, ld.assessment.id)
-        decision = _recognition_decision(session, ld.assessment)
-        return cx.giay_chung_nhan(ld.authority, c, school, issue, level=res.overall_level,
-                                  group_results=_group_dicts(res),
-                                  decision_ref=_ref(decision, "Quyết định", ld.authority.name),
-                                  register_no=issue.number, certificate_code=setting.certificate_code)
-    schools = _campaign_schools(session, c.id, code)
-    if code == "qd_cong_nhan":
-        recognitions, _ = _recognitions(session, c, replacing)
-        return cx.qd_cong_nhan(ld.authority, c, recognitions, issue)
-    if code == "qd_doan_danh_gia":
-        data = {**(decision_data(session, c.id) or {}), **{k: v for k, v in data.items() if v}}
-        visits = [dict(v) for v in data.get("visits") or []] or [
-            {"name": u.name, "visit_date": None, "session": ""} for _, u in schools]
-        for v in visits:
-            v["visit_date"] = _date(v.get("visit_date"))
-        period = data.get("period") or [None, None]
-        review = next((m for m in ld.milestones if m.stage == Stage.EXTERNAL_REVIEW.value and m.due_at), None)
-        if review is not None and not period[1]:
-            assert review.due_at is not None  # chosen for its deadline
-            period = [review.opens_at.astimezone(VN_TZ).date() if review.opens_at else None,
-                      review.due_at.astimezone(VN_TZ).date()]
-        return cx.qd_doan_danh_gia(ld.authority, c, data.get("team") or [], visits, issue,
-                                   period=(_date(period[0]), _date(period[1])), team_name=data.get("team_name") or "")
-    if code == "cong_van_nhac":
-        key = data.get("milestone")
-        pending = [m for m in ld.milestones if m.actor == "school" and m.due_at is not None]
-        milestone = next((m for m in pending if m.key == key), None) if key else (pending[0] if pending else None)
-        if milestone is None:
-            raise InvalidInput("Không xác định được mốc cần đôn đốc (mục «milestone» trong tệp dữ liệu)")
-        need = Stage(milestone.stage).order if milestone.stage else Stage.PROPOSAL.order
-        overdue = [u for a, u in schools if _stage_order(a.state) < need]
-        return cx.cong_van_nhac(ld.authority, c, milestone, overdue, issue, unit_code=data.get("unit_code", "VP"))
-    raise InvalidInput(f"Chưa hỗ trợ tạo loại văn bản «{code}»", details=[f"hỗ trợ: {', '.join(sorted(SUPPORTED))}"])
+        assert ld.assessment is not None  # a school's paper: load() found its file
+        return _RESULT_BUILDERS[code](session, ld, issue, data, school_results(session, ld.assessment.id, "self"))
+    builder = _BUILDERS.get(code)
+    if builder is None:
+        raise InvalidInput(f"Chưa hỗ trợ tạo loại văn bản «{code}»", details=[f"hỗ trợ: {', '.join(sorted(SUPPORTED))}"])
+    return builder(session, ld, issue, data, replacing)
+
+
+# --- one builder per paper: the rows it reads, then the pure builder of documents/contexts.py ---
+
+
+def _ke_hoach(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
+              _r: GeneratedDocument | None) -> dict[str, Any]:
+    c = ld.campaign
+    return cx.ke_hoach(ld.school or ld.authority, c, ld.milestones, issue,
+                       index_sets=data.get("index_sets", [c.index_set_code]), tasks=data.get("tasks", []),
+                       contact=data.get("contact", ""), scope=data.get("scope", ""))
+
+
+def _qd_hoi_dong(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
+                 _r: GeneratedDocument | None) -> dict[str, Any]:
+    return cx.qd_hoi_dong(ld.school, ld.campaign, ld.members, issue)
+
+
+def _bien_ban(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
+              res: SchoolResults) -> dict[str, Any]:
+    assert ld.assessment is not None  # a school's paper: load() found its file
+    return cx.bien_ban(ld.school, ld.campaign, ld.members, _group_dicts(res), issue,
+                       meeting=_meeting_dict(session, ld.assessment.id), mandatory=_mandatory_dicts(res),
+                       discussion=data.get("discussion", []))
+
+
+def _qd_phe_duyet(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
+                  res: SchoolResults) -> dict[str, Any]:
+    c, school = ld.campaign, ld.school
+    assert school is not None and ld.supervisor is not None  # a school's paper: load() found its rows
+    head = settings_for(session, school).head_title or "Hiệu trưởng"
+    committee = _latest(session, "qd_hoi_dong", c.id, school.id)
+    minutes = _latest(session, "bien_ban", c.id, school.id)
+    ctx = cx.qd_phe_duyet(
+        school, c, _group_dicts(res), issue, supervisor_name=ld.supervisor.name,
+        committee_decision_ref=_ref(committee, "Quyết định",
+                                    f"{head.capitalize()} {school.name}"),
+        minutes_ref=_ref(minutes, "Biên bản", school.name),
+        report_due=_date(data.get("report_due")), overall_level=res.overall_level)
+    return {**ctx, "cites": [d.id for d in (committee, minutes) if d is not None]}
+
+
+def _to_trinh(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
+              res: SchoolResults) -> dict[str, Any]:
+    # One level per group, only a level the group reaches (the results service's rule).
+    proposals = [{"group_code": p.group.code, "group_name": p.group.name, "level": p.level}
+                 for p in proposed_levels(res, data.get("requested_level"))]
+    attachments = data.get("attachments", [document_types()[d].name for d in cx.DEFAULT_DOSSIER[2:]])
+    assert ld.supervisor is not None  # a school's paper: load() found its supervisor
+    return cx.to_trinh(ld.school, ld.campaign, _group_dicts(res), issue, supervisor_name=ld.supervisor.name,
+                       proposals=proposals, attachments=attachments)
+
+
+def _bao_cao(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
+             res: SchoolResults) -> dict[str, Any]:
+    assert ld.supervisor is not None  # a school's paper: load() found its supervisor
+    return cx.bao_cao(ld.school, ld.campaign, _criteria_dicts(res), _group_dicts(res), issue,
+                      addressees=[ld.supervisor.name], profile=data.get("profile"),
+                      strengths=data.get("strengths", []), weaknesses=data.get("weaknesses", []),
+                      improvements=data.get("improvements", []), proposals=data.get("proposals", []))
+
+
+def _bia_ho_so(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
+               _r: GeneratedDocument | None) -> dict[str, Any]:
+    return cx.bia_ho_so(ld.school, ld.campaign, day=issue.issued_on or issue.planned,
+                        contents=data.get("dossier", cx.DEFAULT_DOSSIER), missing=data.get("dossier_missing", ()))
+
+
+def _giay_chung_nhan(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
+                     _r: GeneratedDocument | None) -> dict[str, Any]:
+    assert ld.assessment is not None  # a school's certificate: load() found its file
+    setting = settings_for(session, ld.authority)
+    res = recognised_results(session, ld.assessment.id)
+    decision = _recognition_decision(session, ld.assessment)
+    ctx = cx.giay_chung_nhan(ld.authority, ld.campaign, ld.school, issue, level=res.overall_level,
+                             group_results=_group_dicts(res),
+                             decision_ref=_ref(decision, "Quyết định", ld.authority.name),
+                             register_no=issue.number, certificate_code=setting.certificate_code)
+    return {**ctx, "cites": [decision.id] if decision is not None else []}
+
+
+def _qd_cong_nhan(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
+                  replacing: GeneratedDocument | None) -> dict[str, Any]:
+    found = _recognitions(session, ld.campaign, replacing, ld.school.code if ld.school else None)
+    return cx.qd_cong_nhan(ld.authority, ld.campaign, found.rows, issue)
+
+
+def _qd_doan_danh_gia(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
+                      _r: GeneratedDocument | None) -> dict[str, Any]:
+    c = ld.campaign
+    data = {**(decision_data(session, c.id) or {}), **{k: v for k, v in data.items() if v}}
+    visits = [dict(v) for v in data.get("visits") or []] or [
+        {"name": u.name, "visit_date": None, "session": ""} for _, u in _campaign_schools(session, c.id, "qd_doan_danh_gia")]
+    for v in visits:
+        v["visit_date"] = _date(v.get("visit_date"))
+    period = data.get("period") or [None, None]
+    review = next((m for m in ld.milestones if m.stage == Stage.EXTERNAL_REVIEW.value and m.due_at), None)
+    if review is not None and not period[1]:
+        assert review.due_at is not None  # chosen for its deadline
+        period = [review.opens_at.astimezone(VN_TZ).date() if review.opens_at else None,
+                  review.due_at.astimezone(VN_TZ).date()]
+    return cx.qd_doan_danh_gia(ld.authority, c, data.get("team") or [], visits, issue,
+                               period=(_date(period[0]), _date(period[1])), team_name=data.get("team_name") or "")
+
+
+def _cong_van_nhac(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
+                   _r: GeneratedDocument | None) -> dict[str, Any]:
+    key = data.get("milestone")
+    pending = [m for m in ld.milestones if m.actor == "school" and m.due_at is not None]
+    milestone = next((m for m in pending if m.key == key), None) if key else (pending[0] if pending else None)
+    if milestone is None:
+        raise InvalidInput("Không xác định được mốc cần đôn đốc (mục «milestone» trong tệp dữ liệu)")
+    need = Stage(milestone.stage).order if milestone.stage else Stage.PROPOSAL.order
+    overdue = [u for a, u in _campaign_schools(session, ld.campaign.id, "cong_van_nhac") if _stage_order(a.state) < need]
+    return cx.cong_van_nhac(ld.authority, ld.campaign, milestone, overdue, issue, unit_code=data.get("unit_code", "VP"))
+
+
+_RESULT_BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "bien_ban": _bien_ban, "qd_phe_duyet": _qd_phe_duyet, "to_trinh": _to_trinh, "bao_cao": _bao_cao}
+_BUILDERS: dict[str, Callable[..., dict[str, Any]]] = {
+    "ke_hoach": _ke_hoach, "qd_hoi_dong": _qd_hoi_dong, "bia_ho_so": _bia_ho_so, "giay_chung_nhan": _giay_chung_nhan,
+    "qd_cong_nhan": _qd_cong_nhan, "qd_doan_danh_gia": _qd_doan_danh_gia, "cong_van_nhac": _cong_van_nhac}
 
 
 def _check_code(code: str) -> None:
@@ -468,11 +596,31 @@ def gate(session: Session, code: str, ld: Loaded, *, draft: bool = False,
                               team_formed=bool((decision_data(session, ld.campaign.id) or {}).get("team")
                                                or (data or {}).get("team")))
         if code == "qd_cong_nhan":
-            rows, missing = _recognitions(session, ld.campaign, replacing)
-            facts = CampaignFacts(schools=len(rows) + len(missing), team_formed=facts.team_formed,
-                                  recognised_without_results=tuple(missing))
+            found = _recognitions(session, ld.campaign, replacing, ld.school.code if ld.school else None)
+            facts = CampaignFacts(schools=len(found.rows) + len(found.missing), team_formed=facts.team_formed,
+                                  recognised_without_results=tuple(found.missing),
+                                  already_decided=tuple(cite(d) for d in found.decided),
+                                  one_school=ld.school is not None)
         return campaign_refusals(code, facts)
     return refusals(code, paper_facts(session, ld, document_types()[code].requires), draft=draft)
+
+
+def _previous(session: Session, code: str, ld: Loaded) -> GeneratedDocument | None:
+    """The paper in force that a new one of `code` would repeat: for one school's QĐ công nhận, the
+    decision that lists the school (whichever door issued it); otherwise the latest of its type."""
+    if code == "qd_cong_nhan" and ld.school is not None:
+        return _decisions_in_force(session, ld.campaign, None).get(ld.school.code)
+    return _latest(session, code, ld.campaign.id, ld.school.id if ld.school else None)
+
+
+def _replace_one_school(replacing: GeneratedDocument, school: Unit) -> None:
+    """A decision that lists other schools too is replaced for the campaign, never for one school
+    (the others would lose their recognition)."""
+    others = [c for c in replacing.context.get("school_codes") or [] if c != school.code]
+    if others:
+        raise InvalidInput(f"{cite(replacing)} công nhận {len(others) + 1} cơ sở giáo dục: thay thế quyết định đó "
+                           "cho cả đợt (--campaign), không thay thế riêng cho một trường",
+                           details=[f"các trường khác trong quyết định: {', '.join(others[:10])}"])
 
 
 def _who(ld: Loaded) -> str:
@@ -520,15 +668,16 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
     setting = settings_for(session, issuer)
     council = code in COUNCIL_TYPES
     numbered = not (draft or code in UNNUMBERED)
-    previous = _latest(session, code, ld.campaign.id, ld.school.id if ld.school else None) if numbered else None
+    previous = _previous(session, code, ld) if numbered else None
     if previous is not None and on_existing is None:
         raise AlreadyIssued(
-            f"Đã có {document_types()[code].name} {previous.number_line} ngày "
-            f"{vn.short_date(date.fromisoformat(previous.issued_on))} cho {_who(ld)}: chọn thay thế văn bản đó "
+            f"Đã có {cite(previous)} ({document_types()[code].name}) cho {_who(ld)}: chọn thay thế văn bản đó "
             "(kèm lý do) hoặc ban hành văn bản mới", cli="--replace kèm --reason, hoặc --new")
     replacing = previous if on_existing == "replace" else None
     if draft and draft_replaces:  # the draft of the paper that would replace the one issued (its defaults)
-        replacing = _latest(session, code, ld.campaign.id, ld.school.id if ld.school else None)
+        replacing = _previous(session, code, ld)
+    if replacing is not None and code == "qd_cong_nhan" and ld.school is not None:
+        _replace_one_school(replacing, ld.school)
     if replacing is not None and not reason.strip() and not draft:
         raise InvalidInput("Thay thế văn bản cần nêu lý do", cli="--reason")
     refuse(code, _who(ld), gate(session, code, ld, draft=draft, replacing=replacing, data=data))
@@ -565,8 +714,11 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
     if bad := first_xml_invalid(context):  # refused before anything is stored: the number rolls back
         raise InvalidInput(f"Không lập được văn bản: «{bad[0]}» chứa ký tự U+{ord(bad[1]):04X} không được phép "
                            "trong tệp Word; hãy sửa dữ liệu rồi lập lại")
+    stale_names = district_names(context, day)
+    if stale_names and numbered:  # an error blocks numbering; a draft shows it as a warning
+        refuse(code, _who(ld), stale_names)
     notes = [n for n in (_backdating(session, issuer.id, year, series, number, day) if number and day else "",
-                         *district_names(context, day)) if n]
+                         *stale_names) if n]
     record = GeneratedDocument(
         unit_id=issuer.id, school_id=ld.school.id if ld.school else None, campaign_id=ld.campaign.id,
         doc_type=code, series=series, year=year if number else None, number=number,
@@ -712,6 +864,51 @@ def reproduce(engine: Engine, document_id: int) -> bytes:
     return render(code, context, expected_hash=template_hash)
 
 
+# --- what a paper cites, and what becomes of it when the cited paper falls ---------------------
+
+
+def cites_of(doc: GeneratedDocument) -> list[int]:
+    """The register ids of the papers this one cites (its căn cứ), as stored when it was numbered."""
+    return [int(i) for i in (doc.context or {}).get("cites") or []]
+
+
+def needs_action(session: Session, docs: Sequence[GeneratedDocument]) -> dict[int, str]:
+    """Paper id → why it needs the clerk (a paper it cites was voided or replaced), for papers in force."""
+    wanted = {i for d in docs if d.status == ISSUED for i in cites_of(d)}
+    if not wanted:
+        return {}
+    cited = {d.id: d for d in session.execute(select(GeneratedDocument).where(
+        col(GeneratedDocument.id).in_(wanted))).scalars()}
+    out: dict[int, str] = {}
+    for d in docs:
+        fallen = [cited[i] for i in cites_of(d) if d.status == ISSUED and i in cited and cited[i].status != ISSUED]
+        if fallen:
+            out[d.id] = "Cần xử lý: " + "; ".join(
+                f"căn cứ {cite(c)} đã {'bị hủy' if c.status == VOIDED else 'bị thay thế'}" for c in fallen) + (
+                " (hủy văn bản này hoặc cấp lại theo quyết định mới)")
+    return out
+
+
+def dependents(session: Session, doc: GeneratedDocument) -> list[GeneratedDocument]:
+    """The papers in force that cite `doc` (a certificate citing its decision, …), oldest first."""
+    rows = session.execute(select(GeneratedDocument).where(
+        col(GeneratedDocument.status) == ISSUED, col(GeneratedDocument.number).is_not(None),
+        col(GeneratedDocument.id) != doc.id).order_by(col(GeneratedDocument.id))).scalars()
+    return [d for d in rows if doc.id in cites_of(d)]
+
+
+def valid_copy(engine: Engine, document_id: int) -> bytes:
+    """The paper's bytes to hand out as valid: refused while a paper it cites is voided or replaced."""
+    with UnitOfWork(engine) as uow:
+        record = uow.session.get(GeneratedDocument, document_id)
+        if record is None:
+            raise NotFound(f"Không tìm thấy văn bản số {document_id} trong sổ")
+        if why := needs_action(uow.session, [record]).get(record.id):
+            raise NeedsAction(f"Không cấp bản có giá trị của {paper_label(record)} ({document_types()[record.doc_type].name}): "
+                              f"{why.removeprefix('Cần xử lý: ')}")
+    return reproduce(engine, document_id)
+
+
 def dossier_order(extra: dict[str, Any] | None) -> list[str]:
     """The binding order a calendar asks for (`dossier: [...]` in its extra data), else the default
     of the Hải Phòng seed: bìa, tờ trình, biên bản, báo cáo, quyết định phê duyệt."""
@@ -726,10 +923,20 @@ def register_listing(engine: Engine, unit_code: str | None = None) -> list[Regis
     """The register lines (sổ đăng ký văn bản đi) of one unit, or of every unit."""
     with UnitOfWork(engine) as uow:
         unit_id = _unit_by_code(uow.session, unit_code).id if unit_code else None
-        return register_lines(uow.session, unit_id)
+        return register_lines(uow.session, unit_id, actions=lambda docs: needs_action(uow.session, docs))
+
+
+@dataclass
+class Voided:
+    doc: GeneratedDocument
+    needing_action: list[tuple[str, str]]  # (the dependent paper as the register names it, why)
 
 
 def void_document(engine: Engine, document_id: int, reason: str, actor: str = "") -> GeneratedDocument:
+    return void_paper(engine, document_id, reason, actor).doc
+
+
+def void_paper(engine: Engine, document_id: int, reason: str, actor: str = "") -> Voided:
     """Void an issued paper with a reason: its number stays taken (never reused), the paper stays
     in the register marked voided, and later papers no longer cite it."""
     try:
@@ -747,6 +954,10 @@ def void_document(engine: Engine, document_id: int, reason: str, actor: str = ""
         doc.status, doc.reason = VOIDED, reason[:1000]
         doc.note = "; ".join(x for x in (doc.note, f"hủy bởi {actor}" if actor else "") if x)
         uow.session.add(doc)
+        uow.session.flush()
+        hit = dependents(uow.session, doc)
+        why = needs_action(uow.session, hit)
         uow.commit()
         uow.session.refresh(doc)
-        return doc
+        return Voided(doc, [(f"{document_types()[d.doc_type].name} {paper_label(d)} (mã lưu {d.id})", why.get(d.id, ""))
+                            for d in hit])

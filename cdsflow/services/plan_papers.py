@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -15,6 +16,7 @@ from sqlmodel import Session, col, select
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.documents import contexts as cx
 from cdsflow.documents import contexts_plan as cp
+from cdsflow.documents import grounds
 from cdsflow.documents import sections as sx
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.contexts import Issue
@@ -85,16 +87,20 @@ def index_sets_covered(campaign: Campaign, levels: set[str], listed: list[str]) 
     return [s for i, s in enumerate(order) if s in wanted and s not in order[:i]]
 
 
-def legal_bases(references: list[str], sets: list[str]) -> list[str]:
+def legal_bases(references: list[str], sets: list[str], *, day: date | None = None, school_year: str = "") -> list[str]:
     """Căn cứ as the seeds order them: the Bộ's index-set decisions in full (those of the levels taking
-    part, and any other the calendar cites), the parent plan, then the calendar's other references."""
+    part), the parent plan, then the calendar's other references; only what may be cited on the
+    paper's date `day` (documents/grounds.py: no district's ground after 1/7/2025, no plan of an
+    earlier school year, no index set the campaign does not use)."""
     known = sorted(cx.texts().get("_legal_bases") or {})
-    cited = [*sets, *[k for k in known if k not in sets and any(f"{k}/QĐ-BGDĐT" in r for r in references)]]
-    bases = [b for s in cited for b in cx.index_set_basis(s)]
-    full = [f"{s}/QĐ-BGDĐT" for s in cited if cx.index_set_basis(s)]
+    bases = [b for s in sets for b in cx.index_set_basis(s)]
+    full = [f"{s}/QĐ-BGDĐT" for s in sets if cx.index_set_basis(s)]
     parent = [_typed_reference(r) for r in references if _PARENT.match(r)]
     others = [r for r in references if not _PARENT.match(r) and not any(c in r for c in full)]
-    return [*bases, *parent, *others]
+    if day is None:
+        return [*bases, *parent, *others]
+    return grounds.grounds_in_force([*bases, *parent, *others], day=day, school_year=school_year or "",
+                                    index_sets=sets, known_sets=known)
 
 
 def _set_names(sets: list[str]) -> tuple[str, str]:
@@ -119,8 +125,8 @@ def _contact(setting: DocumentSetting | None, unit: Unit) -> tuple[cp.Contact | 
     return cp.Contact(s.contact_name, s.contact_title, s.contact_email, s.contact_phone), ""
 
 
-def inputs(session: Session, code: str, campaign: Campaign, issuer: Unit,
-           milestones: list[CampaignMilestone]) -> PlanInputs:
+def inputs(session: Session, code: str, campaign: Campaign, issuer: Unit, milestones: list[CampaignMilestone],
+           day: date | None = None) -> PlanInputs:
     """Everything the paper's defaults and căn cứ need; refused with every missing piece at once."""
     reasons = []
     references, listed, why = _calendar(campaign, issuer.name, required=code == "ke_hoach")
@@ -149,7 +155,8 @@ def inputs(session: Session, code: str, campaign: Campaign, issuer: Unit,
     appended = {"authority": cp.deadline_lines(milestones, issuer.kind),
                 "school": cp.deadline_lines(milestones, "school"),
                 "process": cp.process_lines(milestones, issuer)}
-    out = PlanInputs(values, appended, legal_bases(references, sets), area=area)
+    out = PlanInputs(values, appended, legal_bases(references, sets, day=day or datetime.now(cx.VN_TZ).date(),
+                                                    school_year=campaign.school_year), area=area)
     if code == "cong_van_trien_khai":
         out.addressees = _addressees(session, campaign, issuer, area)
     return out
@@ -173,7 +180,7 @@ def defaults(session: Session, code: str, campaign: Campaign, issuer: Unit) -> d
 def build(session: Session, code: str, campaign: Campaign, issuer: Unit, milestones: list[CampaignMilestone], issue: Issue,
           data: dict[str, Any]) -> dict[str, Any]:
     """The paper's context: defaults, replaced section by section by the officer's text (`data["sections"]`)."""
-    got = inputs(session, code, campaign, issuer, milestones)
+    got = inputs(session, code, campaign, issuer, milestones, issue.issued_on or issue.planned)
     name = TEXTS[code]
     final = sx.final_sections(name, sx.default_texts(name, got.values, got.appended), data.get("sections"))
     subject = sx.subject_of(name).format_map(got.values)

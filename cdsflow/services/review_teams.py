@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import delete, insert, update
 from sqlmodel import Session, col, select
 
-from cdsflow.calendars.timeutil import TZ
+from cdsflow.calendars.timeutil import TZ, day_off_reason
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
@@ -21,7 +21,7 @@ from cdsflow.services import authorization
 from cdsflow.services.campaigns import family_ids
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVisit
-from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
+from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
 from cdsflow.storage.web_tables import Account
 from cdsflow.workflow.bodies import team_role_problems
 from cdsflow.workflow.context import ActorRef
@@ -247,6 +247,62 @@ def set_team(
     return show_team(uow, c.id)
 
 
+# A visit is scheduled for a school that sent its proposal and is not yet decided; a recognised or
+# published school is past its review.
+SCHEDULABLE = frozenset({Stage.PROPOSAL, Stage.EXTERNAL_REVIEW})
+
+
+def visit_problems(school: str, stage: Stage, day: date, team: ReviewTeam, decided: date | None = None) -> list[str]:
+    """Why the team may not visit `school` on `day` (each reason names the date); `decided`: the day a
+    recognised school was recognised (a visit on or before it is the record of a past visit)."""
+    problems = []
+    if stage.order < Stage.PROPOSAL.order:
+        problems.append(f"{school} chưa gửi tờ trình đề nghị đánh giá ngoài (đang ở giai đoạn «{stage.label}»): "
+                        f"không xếp lịch ngày {day:%d/%m/%Y}")
+    elif stage not in SCHEDULABLE and (decided is None or day > decided):  # a past visit stays recordable
+        problems.append(f"{school} đã qua đánh giá ngoài (đang ở giai đoạn «{stage.label}»"
+                        + (f", công nhận ngày {decided:%d/%m/%Y}" if decided else "")
+                        + f"): không xếp lịch ngày {day:%d/%m/%Y}")
+    if not team.period_start <= day <= team.period_end:
+        problems.append(f"{school}: ngày {day:%d/%m/%Y} nằm ngoài thời gian làm việc của đoàn "
+                        f"({team.period_start:%d/%m/%Y} – {team.period_end:%d/%m/%Y})")
+    if off := day_off_reason(day):
+        problems.append(f"{school}: ngày {day:%d/%m/%Y} là {off}, không phải ngày làm việc")
+    return problems
+
+
+def _recognised_on(session: Session, a: Assessment) -> date | None:
+    """The day the school was last recognised (None: never)."""
+    if Stage(a.state) in SCHEDULABLE:
+        return None
+    at = session.execute(select(AssessmentEvent.at).where(AssessmentEvent.assessment_id == a.id,
+                                                          AssessmentEvent.trigger == "recognise")
+                         .order_by(col(AssessmentEvent.at).desc())).scalars().first()
+    if at is None:
+        return None
+    day: date = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(TZ).date()
+    return day
+
+
+def _clashes(session: Session, team: ReviewTeam, chosen: dict[int, tuple[date | None, str]],
+             names: dict[int, str]) -> list[str]:
+    """The team's members go together: one school per day and session (the visits kept included)."""
+    slots: dict[tuple[date, str], list[str]] = {}
+    kept = session.execute(select(col(ReviewVisit.assessment_id), col(ReviewVisit.visit_date), col(ReviewVisit.session),
+                                  col(Unit.name))
+                           .join(Assessment, col(Assessment.id) == ReviewVisit.assessment_id)
+                           .join(Unit, col(Unit.id) == Assessment.school_id)
+                           .where(ReviewVisit.team_id == team.id)).all()
+    for aid, day, part, name in kept:
+        if aid not in chosen:
+            slots.setdefault((day, part), []).append(name)
+    for aid, (day, part) in chosen.items():
+        if day is not None:
+            slots.setdefault((day, part), []).append(names[aid])
+    return [f"ngày {day:%d/%m/%Y} buổi {part}: đoàn đã xếp làm việc tại {', '.join(who)}; mỗi thành viên chỉ ở "
+            "một nơi một lúc" for (day, part), who in sorted(slots.items()) if len(who) > 1]
+
+
 def schedule_visits(uow: UnitOfWork, campaign_id: int, visits: Sequence[VisitInput], actor: ActorRef) -> TeamView:
     """Set (or, with no date, remove) the visit of each given school; the others keep theirs."""
     session = uow.session
@@ -270,22 +326,19 @@ def schedule_visits(uow: UnitOfWork, campaign_id: int, visits: Sequence[VisitInp
             found[str(a.id)] = found[u.code] = (a, u)
     problems: list[str] = []
     chosen: dict[int, tuple[date | None, str]] = {}
-    for v, ref in zip(visits, refs, strict=False):
+    names: dict[int, str] = {}
+    for v, ref in zip(visits, refs, strict=True):
         if ref not in found:
             problems.append(f"Không có cơ sở «{ref}» trong kế hoạch số {c.id}")
             continue
         a, school = found[ref]
-        if v.visit_date is not None:
-            if Stage(a.state) not in VISITABLE:
-                problems.append(f"{school.name} chưa gửi tờ trình đề nghị đánh giá ngoài (đang ở giai đoạn "
-                                f"«{Stage(a.state).label}»): chưa xếp lịch được")
-            if not team.period_start <= v.visit_date <= team.period_end:
-                problems.append(f"{school.name}: ngày {v.visit_date:%d/%m/%Y} nằm ngoài thời gian làm việc của đoàn "
-                                f"({team.period_start:%d/%m/%Y} – {team.period_end:%d/%m/%Y})")
         session_name = parse_session(v.session)
-        if v.visit_date is not None and session_name is None:
-            problems.append(f"{school.name}: buổi không rõ «{v.session}» (dùng: sáng hoặc chiều)")
-        chosen[a.id] = (v.visit_date, session_name or "")
+        if v.visit_date is not None:
+            problems += visit_problems(school.name, Stage(a.state), v.visit_date, team, _recognised_on(session, a))
+            if session_name is None:
+                problems.append(f"{school.name}: buổi không rõ «{v.session}» (dùng: sáng hoặc chiều)")
+        chosen[a.id], names[a.id] = (v.visit_date, session_name or ""), school.name
+    problems += _clashes(session, team, chosen, names)
     if problems:
         raise InvalidInput("Lịch làm việc của đoàn có lỗi; chưa lưu gì:", details=problems)
     aids = list(chosen)

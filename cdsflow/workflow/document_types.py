@@ -22,6 +22,12 @@ class DocumentType:
     issued_by: str  # school | supervisor | any
     stages: tuple[Stage, ...] = ()  # empty: every stage
     requires: tuple[str, ...] = ()  # names in paper_requirements.REQUIREMENTS
+    series: str = ""  # the register series of its kind ('' = its type code, else its own code)
+
+    @property
+    def register_series(self) -> str:
+        """One series per kind NĐ 30 names (QĐ, KH, TTr, BC, TB, BB, DS, all công văn together)."""
+        return self.series or self.type_code or self.code
 
 
 @cache
@@ -31,7 +37,7 @@ def document_types() -> dict[str, DocumentType]:
     problems: list[str] = []
     for row in rows:
         code = row.get("code")
-        unknown = sorted(set(row) - {"code", "name", "type_code", "issued_by", "stages", "requires"})
+        unknown = sorted(set(row) - {"code", "name", "type_code", "issued_by", "stages", "requires", "series"})
         if unknown:
             problems.append(f"{code}: khóa không rõ: {', '.join(unknown)}")
             continue
@@ -44,7 +50,8 @@ def document_types() -> dict[str, DocumentType]:
         bad = [r for r in row.get("requires") or [] if r not in REQUIREMENTS]
         problems += [f"{code}: điều kiện không có: {r}" for r in bad]
         dt = DocumentType(code=code, name=row["name"], type_code=row.get("type_code"), issued_by=row["issued_by"],
-                          stages=tuple(stages), requires=tuple(row.get("requires") or ()))
+                          stages=tuple(stages), requires=tuple(row.get("requires") or ()),
+                          series=row.get("series") or "")
         if dt.code in out:
             problems.append(f"mã loại văn bản trùng: {dt.code}")
         if dt.issued_by not in {"school", "supervisor", "any"}:

@@ -50,6 +50,9 @@ class CampaignFacts:
     has_superior: bool = False  # the issuer has a unit above it to report to
     steering_formed: bool = False  # the issuing unit stored its steering group
     steering_units: int = 0  # units of the campaign (the issuer included) with a stored steering group
+    # the decisions in force that already list every school the paper would list ("Quyết định số …")
+    already_decided: tuple[str, ...] = ()
+    one_school: bool = False  # the paper is asked for one named school (`--school`), not the campaign
 
 
 def _committee(f: PaperFacts) -> str:
@@ -89,7 +92,18 @@ def _decision(f: PaperFacts) -> str:
 
 
 def _some_school(c: CampaignFacts) -> str:
-    return "" if c.schools else "không có trường nào ở giai đoạn văn bản này nói tới"
+    if c.schools or c.already_decided:  # already decided: `_not_decided` names the decision
+        return ""
+    return "trường chưa ở giai đoạn công nhận" if c.one_school else "không có trường nào ở giai đoạn văn bản này nói tới"
+
+
+def _not_decided(c: CampaignFacts) -> str:
+    """A school is recognised by one decision in force: a second one waits until it is voided or replaced."""
+    if c.schools or not c.already_decided:
+        return ""
+    whom = "trường này" if c.one_school else "mọi trường đã được công nhận"
+    return (f"đã có {'; '.join(c.already_decided)} công nhận {whom}: hủy hoặc thay thế quyết định đó "
+            "(--replace kèm --reason) trước khi ban hành quyết định khác")
 
 
 def _team(c: CampaignFacts) -> str:
@@ -151,6 +165,7 @@ REQUIREMENTS: dict[str, Requirement] = {
     "recognised": Requirement(_recognised, "school"),
     "recognition_decision": Requirement(_decision, "school", final_only=True),
     "some_school": Requirement(_some_school, "campaign"),
+    "not_decided": Requirement(_not_decided, "campaign"),
     "team_formed": Requirement(_team, "campaign"),
     "external_scored": Requirement(_external_scored, "school"),
     "visit_scheduled": Requirement(_visit, "school", final_only=True),

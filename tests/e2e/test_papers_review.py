@@ -65,7 +65,7 @@ def world(tmp_path_factory):
     engine = make_engine(cli.env["DATABASE_URL"])
     w = launch(engine, schools=6)
     walk(engine, w, "P1S1", Stage.PROPOSAL)
-    walk(engine, w, "P1S2", Stage.RECOGNITION, strength=0.8, external=0.45)
+    walk(engine, w, "P1S2", Stage.EXTERNAL_REVIEW, strength=0.8, external=0.45)  # recognised after its visit
     walk(engine, w, "P1S3", Stage.EXTERNAL_REVIEW, strength=0.6)
     with UnitOfWork(engine) as uow:  # the reviewers return the file once, with a note on 1.3
         bureau = uow.session.get(Unit, uow.session.get(Unit, uow.session.get(Assessment, w.ids["P1S3"]).school_id).supervisor_id)
@@ -87,6 +87,7 @@ def world(tmp_path_factory):
     with UnitOfWork(engine) as uow:
         schedule_visits(uow, w.campaign_id, [VisitInput("P1S2", date(2025, 5, 6), "sáng"),
                                              VisitInput("P1S3", date(2025, 5, 7), "chiều")], officer)
+    walk(engine, w, "P1S2", Stage.RECOGNITION, strength=0.8, external=0.45)
     with UnitOfWork(engine) as uow:
         create_account(uow, username="canbo", full_name=OFFICER, role="officer", password=PASSWORD, unit_code="P1")
         create_account(uow, username="hieutruong1", full_name="Nguyễn Thị Hoa", role="school_head", password=PASSWORD,
@@ -203,7 +204,7 @@ def test_external_minutes_put_both_scores_side_by_side_with_the_notes(world):
     assert any(r[3] != r[4] for r in rows)  # the two scores really differ
     groups = table(bb, "Nhóm", "Tên nhóm tiêu chí")
     assert [(r[3], r[5], r[6]) for r in groups] == [
-        (vn.decimal(o.points), vn.decimal(e.points), f"Mức {e.level}") for o, e in zip(own.groups, ext.groups, strict=False)]
+        (vn.decimal(o.points), vn.decimal(e.points), f"Mức {e.level}") for o, e in zip(own.groups, ext.groups, strict=True)]
     assert f"đạt: {ext.level_text}." in t
 
 
@@ -307,8 +308,8 @@ def test_cli_writes_the_defaults_then_issues_the_edited_text_and_reproduces_it(w
     cli("docs", "text", "qd_cong_nhan", "--campaign", cid, "--out", str(tmp / "qd.yaml"))
     qd = safeyaml.load_file(tmp / "qd.yaml")
     assert list(qd) == ["can_cu", "article1", "article2", "article3"]
-    assert qd["article1"] == ("Công nhận mức độ chuyển đổi số năm học 2024-2025 đối với 2 cơ sở giáo dục "
-                              "có tên trong danh sách kèm theo.")
+    assert qd["article1"] == ("Công nhận mức độ chuyển đổi số năm học 2024-2025 đối với 2 cơ sở giáo dục có tên trong "
+                              "danh sách kèm theo.")
     qd["can_cu"] += "\nXét đề nghị của Trưởng đoàn đánh giá ngoài."
     qd["article2"] = "Các cơ sở giáo dục có tên tại Điều 1 công khai kết quả.\nCập nhật cơ sở dữ liệu ngành trước ngày 30/6/2025."
     (tmp / "qd.yaml").write_text(_yaml(qd), encoding="utf-8")

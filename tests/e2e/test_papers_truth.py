@@ -126,7 +126,11 @@ def test_school_papers_print_the_stored_results_and_the_real_signer(world):
         n_criteria = len(index_set_for_assessment(uow.session, world["w"].ids["P1S1"]).criteria)
     assert len(criteria) == n_criteria
     by_code = {c.code: c for c in res.criteria}
+    met = {m.code: m.met for m in res.mandatory}
     for r in criteria:
+        if by_code[r[0]].mandatory:  # a mandatory criterion is met or not: no points (issue 22)
+            assert (r[2], r[3]) == ("Bắt buộc", {True: "Đạt", False: "Không đạt", None: ""}[met.get(r[0])])
+            continue
         assert r[3] == (pts(by_code[r[0]].self_points) if by_code[r[0]].self_points is not None else "")
         assert r[4] and r[4].startswith(by_code[r[0]].evidence[0][:20])  # the evidence stored for it
     assert "- Như trên;" in text(bc) and "Kính gửi" in text(bc)
@@ -198,7 +202,7 @@ def test_the_authority_recognises_exactly_the_recognised_schools_with_the_settle
                  "qd_cong_nhan")
     again = world["cli"]("docs", "generate", "qd_cong_nhan", "--campaign", cid, "--new", "--out",
                          str(world["tmp"] / "no2"), ok=False)
-    assert again.returncode == 2 and "không có trường nào" in again.stderr  # all three are already recognised
+    assert again.returncode == 2 and "đã có Quyết định số 02/QĐ-PGDĐT" in again.stderr  # all three already decided
 
 
 def test_certificates_carry_the_settled_level_and_the_decision(world):
@@ -212,7 +216,7 @@ def test_certificates_carry_the_settled_level_and_the_decision(world):
     files = sorted(out.glob("*.docx"))
     assert [f.name.split("-")[0] for f in files] == ["P1S2", "P1S3", "P1S4"]
     with UnitOfWork(world["engine"]) as uow:
-        for f, n in zip(files, (1, 2, 3), strict=False):
+        for f, n in zip(files, (1, 2, 3), strict=True):
             t = text(f.read_bytes())
             res = recognised_results(uow.session, world["w"].ids[f.name.split("-")[0]])
             for g in res.groups:
@@ -291,7 +295,7 @@ def test_every_paper_renders_to_pdf_with_the_signature_on_the_last_page(world):
     assert {d.name.split("-")[1] for d in docs} >= {"qd_hoi_dong", "bien_ban", "qd_phe_duyet", "to_trinh", "bao_cao",
                                                     "qd_doan_danh_gia", "qd_cong_nhan", "giay_chung_nhan"}
     pdfs = to_pdf(docs, world["tmp"] / "pdf", timeout=300)
-    for docx, pdf in zip(docs, pdfs, strict=False):
+    for docx, pdf in zip(docs, pdfs, strict=True):
         reader = PdfReader(pdf)
         code = docx.name.split("-")[1]
         signer = "CHỦ TỌA" if code == "bien_ban" else ("Lê Thị Thu" if code in ("qd_doan_danh_gia", "qd_cong_nhan",

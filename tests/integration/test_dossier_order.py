@@ -37,5 +37,5 @@ def test_dossier_follows_the_milestones_documents(sqlite_engine, tmp_path):
                          issued_on=date(2025, 3, 20))
     dossier = dossier_svc.build_dossier(sqlite_engine, "P1S1", result.campaign_id, tmp_path / "hs.zip")
     papers = [n for n in zipfile.ZipFile(dossier.path).namelist() if not n.startswith("minh-chung/")]
-    assert papers == ["00-muc-luc.docx", "01-bia_ho_so.docx", "04-qd_phe_duyet.docx", "05-to_trinh.docx"]
+    assert papers == ["00-muc-luc.docx", "01-bia_ho_so.docx", "02-qd_phe_duyet.docx", "03-to_trinh.docx"]  # no gaps
     assert dossier.missing == ["Quyết định thành lập Hội đồng tự đánh giá", "Biên bản họp Hội đồng tự đánh giá"]

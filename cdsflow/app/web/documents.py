@@ -66,7 +66,8 @@ def register(uow: UnitOfWork, p: Principal, *, school_id: int | None = None, lim
                                           school_id=school_id,
                                           limit=limit, drafts=drafts):
         d = r.document
-        line = None if drafts else register_line(d, r.unit_name, r.replaced_number_line.removeprefix("Số: "))
+        line = None if drafts else register_line(d, r.unit_name, r.replaced_number_line.removeprefix("Số: "),
+                                                 doc_svc.needs_action(uow.session, [d]).get(d.id, ""))
         out.append(DocRow(d.id, r.unit_code, r.school_code, d.doc_type, _type_name(d.doc_type), d.number_line,
                           d.issued_on, line, d.status))
     if not drafts:
@@ -82,8 +83,10 @@ def register_list(uow: UnitOfWork, p: Principal, params, *, school_id: int | Non
     page = long_lists.register_page(uow.session, params, types, scope, school_id=school_id)
     replaced_ids = [d.replaces_id for d, *_ in page.rows if d.replaces_id]
     replaced = paper_register.number_lines(uow, replaced_ids)
+    todo = doc_svc.needs_action(uow.session, [d for d, *_ in page.rows])
     out = [DocRow(d.id, unit_code, school_code or "", d.doc_type, _type_name(d.doc_type), d.number_line, d.issued_on,
-                  register_line(d, unit_name, replaced.get(d.replaces_id, "").removeprefix("Số: ")), d.status)
+                  register_line(d, unit_name, replaced.get(d.replaces_id, ""), todo.get(d.id, "")),
+                  d.status)
            for d, unit_code, unit_name, school_code in page.rows]
     return page, _with_signatures(uow, out)
 
@@ -117,7 +120,7 @@ def download(uow: UnitOfWork, p: Principal, document_id: int, *, pdf: bool = Fal
     d = _document(uow, p, document_id)
     school = unit_by_id(uow, d.school_id).code if d.school_id else None
     name = doc_svc.file_name(d, school)
-    content = doc_svc.reproduce(uow.engine, d.id)
+    content = doc_svc.valid_copy(uow.engine, d.id)  # refused while a paper it cites is voided or replaced
     if not pdf:
         return content, name, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 

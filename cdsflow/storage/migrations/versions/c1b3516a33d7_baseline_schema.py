@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 2183804ff981
+Revision ID: c1b3516a33d7
 Revises: 
-Create Date: 2026-12-06 22:13:49.431007
+Create Date: 2026-12-06 22:29:50.730442
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '2183804ff981'
+revision = 'c1b3516a33d7'
 down_revision = None
 branch_labels = None
 depends_on = None
