@@ -78,7 +78,8 @@ def test_scoring_page_guides_the_school_and_loses_nothing(served, request):
             expect(head.locator("#tra-lai")).to_contain_text("Bổ sung minh chứng")
             expect(head.locator("#tc-1\\.6 .note-pin")).to_contain_text(NOTE)  # pinned beside the criterion
             tiers = head.get_by_label("Bậc điểm của mục 1.6.1")
-            expect(tiers).to_contain_text("Trên 60%: (60, 100] → tối đa 7 điểm")
+            # 1.6.1's tiers are unconfirmed (4725 marks them): they advise, the cap is the item's maximum.
+            expect(tiers).to_contain_text("Trên 60%: (60, 100] → gợi ý 7 điểm (bậc điểm chưa xác nhận)")
             expect(head.locator("#muc-1\\.6\\.1 .cap")).to_contain_text("Tỉ lệ (%); tối đa 7 điểm")
             expect(head.locator("#progress")).to_contain_text("30/30 mục")
             ARTIFACTS.mkdir(exist_ok=True)
