@@ -38,7 +38,8 @@ def sample_units(hostile: bool = False) -> tuple[Unit, Unit, Campaign]:
                   place_name=_nfd("Hùng Thắng") if hostile else "Hùng Thắng",
                   parent_org="Ủy ban nhân dân xã Hùng Thắng", supervisor_id=1)
     campaign = Campaign(id=1, issuer_id=1, school_year="2025-2026",
-                        title="Đánh giá mức độ chuyển đổi số năm học 2025-2026", index_set_code="4725")
+                        title="Đánh giá mức độ chuyển đổi số năm học 2025-2026", index_set_code="4725",
+                        status="launched")  # papers are issued in a launched campaign (rule table)
     return bureau, school, campaign
 
 

@@ -18,6 +18,7 @@ from cdsflow.services import papers as service
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import ISSUED, GeneratedDocument
 from cdsflow.storage.tables import Unit
+from cdsflow.workflow.context import ActorRef
 
 CODE = "giay_chung_nhan"
 PDF_CHUNK = 16  # files per LibreOffice call between two progress reports
@@ -42,7 +43,7 @@ def _in_force(engine: Engine, campaign_id: int) -> list[tuple[GeneratedDocument,
 
 
 def print_certificates(engine: Engine, campaign_id: int, out_dir: Path, *, pdf: bool = True,
-                       issued_on: date | None = None, actor: str = "", workers: int = 2,
+                       issued_on: date | None = None, actor: str | ActorRef = "", workers: int = 2,
                        progress: Callable[[str, int, int], None] | None = None) -> CertificateRun:
     """Issue the certificates not yet issued (the gate skips schools not recognised or not named by a
     numbered decision, with the reason), re-produce those already issued, then merge one PDF.

@@ -31,6 +31,7 @@ from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import Stage
 from cdsflow.kernel.text import TextError, clean_text, first_xml_invalid, fold
 from cdsflow.services import authority_papers as ap
+from cdsflow.services import authorization
 from cdsflow.services import plan_papers as plan_service
 from cdsflow.services.campaigns import family_ids
 from cdsflow.services.lookups import campaign_milestones
@@ -51,6 +52,7 @@ from cdsflow.services.scoring import load_answers
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentSetting, GeneratedDocument
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, CommitteeMember, Unit
+from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.document_types import document_types
 from cdsflow.workflow.paper_gates import (
     CampaignFacts,
@@ -655,8 +657,20 @@ def _backdating(session: Session, issuer_id: int, year: int, series: str, number
             f"({prev.number_line}, ngày {vn.short_date(date.fromisoformat(prev.issued_on))}): văn bản ghi lùi ngày")
 
 
+def _check_may_issue(session: Session, code: str, ld: Loaded, issuer: Unit, actor: str | ActorRef) -> str:
+    """The rule table's `issue_school_paper` / `issue_authority_paper`, asked with the facts of the
+    paper's school or campaign, whichever door asks (web, API, CLI, bulk, demo). A bare name is a
+    person at the command line acting for the issuing unit. Returns the name the register records."""
+    who = actor if isinstance(actor, ActorRef) else ActorRef(actor or "người dùng dòng lệnh", issuer.id)
+    if issuer.id == (ld.school.id if ld.school else None) and ld.assessment is not None:
+        authorization.check_school(session, who, "issue_school_paper", ld.assessment)
+    else:
+        authorization.check_campaign(session, who, "issue_authority_paper", ld.campaign.id)
+    return who.name
+
+
 def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = False, issued_on: date | None = None,
-                   data: dict[str, Any] | None = None, actor: str = "", on_existing: str | None = None,
+                   data: dict[str, Any] | None = None, actor: str | ActorRef = "", on_existing: str | None = None,
                    reason: str = "", draft_replaces: bool = False) -> GeneratedDocument:
     """Ask the gate, take a number (unless draft), build the context and store the record; the
     caller commits. Refused (`PaperRefused`) when what the paper would say is not true yet; a
@@ -665,6 +679,7 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
     if on_existing not in (None, "replace", "new"):
         raise InvalidInput(f"Chọn «replace» (thay thế) hoặc «new» (văn bản mới), không phải «{on_existing}»")
     issuer = ld.authority if (code in CAMPAIGN_TYPES or code in PER_SCHOOL_AUTHORITY_TYPES or ld.school is None) else ld.school
+    actor = _check_may_issue(session, code, ld, issuer, actor)
     setting = settings_for(session, issuer)
     council = code in COUNCIL_TYPES
     numbered = not (draft or code in UNNUMBERED)
@@ -738,8 +753,9 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
 
 
 def generate(engine: Engine, code: str, *, school_code: str | None = None, campaign_id: int | None = None,
-             draft: bool = False, issued_on: date | None = None, data: dict[str, Any] | None = None, actor: str = "",
-             on_existing: str | None = None, reason: str = "") -> tuple[GeneratedDocument, bytes]:
+             draft: bool = False, issued_on: date | None = None, data: dict[str, Any] | None = None,
+             actor: str | ActorRef = "", on_existing: str | None = None, reason: str = "",
+             ) -> tuple[GeneratedDocument, bytes]:
     """One paper (for a school, or a campaign-wide paper of the authority): gated, stored, then rendered."""
     _check_code(code)
     if code not in CAMPAIGN_TYPES and code != "ke_hoach" and code not in ap.OWN_UNIT_CODES and not school_code:
@@ -796,7 +812,8 @@ class BulkResult:
 
 
 def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: Path, *, draft: bool = False,
-                          issued_on: date | None = None, data: dict[str, Any] | None = None, actor: str = "",
+                          issued_on: date | None = None, data: dict[str, Any] | None = None,
+                          actor: str | ActorRef = "",
                           workers: int = 2, progress: Callable[[int, int], None] | None = None,
                           chunk: int = 500, on_existing: str | None = None, reason: str = "") -> BulkResult:
     """One paper per school that qualifies (or the campaign-wide one), rendered in `workers`

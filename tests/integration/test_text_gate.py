@@ -94,3 +94,30 @@ def test_campaign_title_goes_through_the_gate(sqlite_engine):
     assert "tên kế hoạch" in err.value.message and "U+FFFF" in err.value.message
     with sqlite_engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(Campaign)).scalar_one() == 0
+
+
+def test_the_paper_use_case_asks_the_rule_table_whoever_calls_it(tmp_path):
+    """Issuing is the rule table's `issue_school_paper`, asked by the use-case itself (not only by the
+    web): another school's head is refused and no number is taken."""
+    from sqlalchemy import select
+
+    from cdsflow.kernel.errors import Forbidden
+    from cdsflow.storage.db import UnitOfWork
+    from cdsflow.storage.tables import Unit
+    from cdsflow.workflow.context import ActorRef
+    from cdsflow.workflow.roles import Role
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'p.db'}")
+    metadata.create_all(engine)
+    seed_database(engine, 2)
+    with UnitOfWork(engine) as uow:
+        schools = [u for u in uow.session.execute(select(Unit).where(Unit.kind == "school")).scalars()]
+    other = next(u for u in schools if u.code != "THHT")
+    with pytest.raises(Forbidden):
+        service.generate(engine, "qd_hoi_dong", school_code="THHT",
+                         actor=ActorRef("Hiệu trưởng trường khác", other.id, Role.SCHOOL_HEAD))
+    assert _counts(engine) == (0, 0)
+    own = next(u for u in schools if u.code == "THHT")
+    record, _ = service.generate(engine, "qd_hoi_dong", school_code="THHT",
+                                 actor=ActorRef("Hiệu trưởng", own.id, Role.SCHOOL_HEAD))
+    assert record.number == 1 and record.created_by == "Hiệu trưởng"

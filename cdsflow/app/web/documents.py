@@ -166,7 +166,7 @@ def generate_for_school(uow: UnitOfWork, p: Principal, assessment_id: int, code:
         raise Forbidden("Văn bản này do cấp trên ban hành.")
     school = unit_by_id(uow, a.school_id)
     record, _ = doc_svc.generate(uow.engine, code, school_code=school.code, campaign_id=a.campaign_id,
-                                 actor=p.actor_name, draft=draft, on_existing=on_existing or None, reason=reason)
+                                 actor=actor(p), draft=draft, on_existing=on_existing or None, reason=reason)
     return record
 
 
@@ -179,7 +179,7 @@ def generate_for_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, code:
     if code not in doc_svc.SUPPORTED:
         raise InvalidInput(f"Loại văn bản không có: «{code}»")
     with tempfile.TemporaryDirectory(dir=_mkdir(out_root)) as tmp:
-        return doc_svc.generate_for_campaign(uow.engine, code, campaign_id, Path(tmp), actor=p.actor_name, workers=1,
+        return doc_svc.generate_for_campaign(uow.engine, code, campaign_id, Path(tmp), actor=actor(p), workers=1,
                                              on_existing=on_existing or None, reason=reason)
 
 
@@ -222,7 +222,7 @@ def certificates(uow: UnitOfWork, p: Principal, campaign_id: int, out_dir: Path)
 
     require(p, "issue_authority_paper")
     campaign_for(uow, p, campaign_id)
-    run = print_certificates(uow.engine, campaign_id, out_dir / "files", pdf=pdf_available(), actor=p.actor_name,
+    run = print_certificates(uow.engine, campaign_id, out_dir / "files", pdf=pdf_available(), actor=actor(p),
                              workers=1)
     out = out_dir / f"giay-chung-nhan-{campaign_id}.zip"
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -71,7 +71,7 @@ def issue(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, typed: dic
     if not draft and not any(typed.values()):
         raise InvalidInput("Nội dung văn bản trống")
     record, _ = doc_svc.generate(uow.engine, code, campaign_id=campaign_id, draft=draft,
-                                 data={"sections": typed}, actor=p.actor_name, on_existing=on_existing, reason=reason)
+                                 data={"sections": typed}, actor=actor(p), on_existing=on_existing, reason=reason)
     return record
 
 
