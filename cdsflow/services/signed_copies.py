@@ -40,19 +40,24 @@ def action_for(doc: GeneratedDocument) -> str:
     return SCHOOL_ACTION if doc.school_id is not None and doc.unit_id == doc.school_id else AUTHORITY_ACTION
 
 
-def check_may_upload(session: Session, actor: ActorRef, doc: GeneratedDocument) -> None:
-    """Ask the rulebook with the facts of the paper's school (a school's paper) or campaign."""
+def check_paper_act(session: Session, actor: ActorRef, doc: GeneratedDocument, *, school_action: str,
+                    authority_action: str, now: datetime | None = None) -> None:
+    """Ask the rulebook about an act on a numbered paper (uploading its signed copy, signing it):
+    the school's line with the facts of its file for a school's own paper, else the campaign's."""
     if doc.campaign_id is None:
-        raise InvalidInput(f"Văn bản {doc.number_line} không thuộc kế hoạch nào: không gắn được bản đã ký")
-    action = action_for(doc)
-    if action == SCHOOL_ACTION:
+        raise InvalidInput(f"Văn bản {doc.number_line} không thuộc kế hoạch nào")
+    if action_for(doc) == SCHOOL_ACTION:
         a = session.execute(select(Assessment).where(Assessment.campaign_id == doc.campaign_id,
                                                      Assessment.school_id == doc.school_id)).scalar_one_or_none()
         if a is None:
             raise NotFound(f"Không tìm thấy hồ sơ đánh giá của trường cho văn bản {doc.number_line}")
-        authorization.check_school(session, actor, action, a)
+        authorization.check_school(session, actor, school_action, a, now=now)
     else:
-        authorization.check_campaign(session, actor, action, doc.campaign_id)
+        authorization.check_campaign(session, actor, authority_action, doc.campaign_id, now=now)
+
+
+def check_may_upload(session: Session, actor: ActorRef, doc: GeneratedDocument) -> None:
+    check_paper_act(session, actor, doc, school_action=SCHOOL_ACTION, authority_action=AUTHORITY_ACTION)
 
 
 def _numbered(session: Session, document_id: int) -> GeneratedDocument:

@@ -41,8 +41,6 @@ from cdsflow.workflow.context import ActorRef
 
 KINDS = {"signature": "chữ ký", "seal": "con dấu"}
 MAX_P12_BYTES = 100_000
-SIGN_ACTIONS = {signed_copies.SCHOOL_ACTION: "sign_school_paper",
-                signed_copies.AUTHORITY_ACTION: "sign_authority_paper"}
 
 
 def _now(now: datetime | None) -> datetime:
@@ -185,17 +183,8 @@ def _numbered(session: Session, document_id: int) -> GeneratedDocument:
 
 def _check_may_sign(session: Session, actor: ActorRef, doc: GeneratedDocument, now: datetime | None) -> None:
     """The signing line of the rulebook, with the facts of the paper's school or campaign."""
-    if doc.campaign_id is None:
-        raise InvalidInput(f"Văn bản {doc.number_line} không thuộc kế hoạch nào")
-    action = SIGN_ACTIONS[signed_copies.action_for(doc)]
-    if action == "sign_school_paper":
-        a = session.execute(select(Assessment).where(Assessment.campaign_id == doc.campaign_id,
-                                                     Assessment.school_id == doc.school_id)).scalar_one_or_none()
-        if a is None:
-            raise NotFound(f"Không tìm thấy hồ sơ đánh giá của trường cho văn bản {doc.number_line}")
-        authorization.check_school(session, actor, action, a, now=now)
-    else:
-        authorization.check_campaign(session, actor, action, doc.campaign_id, now=now)
+    signed_copies.check_paper_act(session, actor, doc, school_action="sign_school_paper",
+                                  authority_action="sign_authority_paper", now=now)
 
 
 def _identity(session: Session, unit_id: int, now: datetime) -> tuple[bytes, str]:
