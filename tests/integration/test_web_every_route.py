@@ -13,10 +13,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from cdsflow.services.accounts import create_account
+from cdsflow.services.units import import_units
 from cdsflow.storage.assessment_tables import EvidenceEntry
 from cdsflow.storage.db import UnitOfWork
 from tests.factories import tiny_pdf
-from tests.web_support import build_world
+from tests.web_support import PASSWORD, build_world
 
 # What each route names, so the probe knows which object to ask for and who must not get it:
 #   open     no login needed (login pages, health)
@@ -86,7 +88,9 @@ OVERRIDES = {
     "POST /campaigns/{campaign_id}/bulk": {"data": {"trigger": "start_review", "confirm": "1"}},
     "POST /documents/{document_id}/signed": {"data": {}, "files": {"file": ("ban-ky.pdf", tiny_pdf(), "application/pdf")}},
 }
-OUTSIDERS = ("officer2", "head2")  # another bureau's officer, another bureau's school head
+# Another bureau's officer, its school head, a reviewer of another bureau (on no team of P1's), and an
+# officer of another province's Sở.
+OUTSIDERS = ("officer2", "head2", "reviewer2", "dept2")
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -114,6 +118,13 @@ def world(tmp_path_factory):
     engine = make_engine(f"sqlite:///{tmp / 'web.db'}")
     metadata.create_all(engine)
     w = build_world(engine, tmp)
+    with UnitOfWork(engine) as uow:
+        import_units(uow, [(2, {"code": "SGD2", "name": "Sở Giáo dục và Đào tạo tỉnh Khác", "short_code": "SGDĐT",
+                                "kind": "Sở", "place_name": "Tỉnh Khác"})], source="tỉnh khác")
+        create_account(uow, username="reviewer2", full_name="Đinh Văn Khải", role="reviewer", password=PASSWORD,
+                       unit_code="P2")
+        create_account(uow, username="dept2", full_name="Trịnh Thị Lan", role="officer", password=PASSWORD,
+                       unit_code="SGD2")
     w.document_id = _any_document(engine, w)
     (tmp / "uploads" / "evidence").mkdir(parents=True, exist_ok=True)
     (tmp / "uploads" / "evidence" / "bien-ban.pdf").write_bytes(b"%PDF-1.4 test")
