@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from cdsflow.assessment.files import load_index_set_file, shipped_index_sets
 from cdsflow.assessment.loader import canonical_json, index_set_from_content
-from cdsflow.assessment.model import IndexSet
+from cdsflow.assessment.model import Change, IndexSet
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.storage.assessment_tables import IndexSetVersion
 from cdsflow.storage.tables import Assessment, Campaign
@@ -31,6 +31,7 @@ class IndexSetInfo:
     origin: str  # "kèm phần mềm" | "đã nhập"
     imported_at: datetime | None = None
     source: str = ""
+    changelog: tuple[Change, ...] = ()  # what changed since the versions before (shown on the page)
 
 
 def _from_row(row: IndexSetVersion) -> IndexSet:
@@ -176,7 +177,8 @@ def publish_index_set(session: Session, path: str | Path, *, actor: str, source:
 def list_index_sets(session: Session) -> list[IndexSetInfo]:
     """Every version known: shipped files and imported versions, by code then import time."""
     out = [
-        IndexSetInfo(s.code, s.version, s.title, s.provisional, s.content_hash, "kèm phần mềm", None, s.source)
+        IndexSetInfo(s.code, s.version, s.title, s.provisional, s.content_hash, "kèm phần mềm", None, s.source,
+                     s.changelog)
         for s in shipped_index_sets().values()
     ]
     rows = session.exec(select(IndexSetVersion).order_by(IndexSetVersion.code, col(IndexSetVersion.imported_at))).all()
@@ -184,7 +186,8 @@ def list_index_sets(session: Session) -> list[IndexSetInfo]:
     for r in rows:
         if r.content_hash in shipped_hashes:
             continue
-        out.append(IndexSetInfo(r.code, r.version, r.title, r.provisional, r.content_hash, "đã nhập", r.imported_at, r.source))
+        out.append(IndexSetInfo(r.code, r.version, r.title, r.provisional, r.content_hash, "đã nhập", r.imported_at,
+                                r.source, _from_row(r).changelog))
     return sorted(out, key=lambda i: (i.code, i.imported_at is not None, i.imported_at or datetime.min.replace(tzinfo=UTC)))
 
 

@@ -89,3 +89,11 @@ def test_administrator_publishes_the_official_preschool_table(world, tmp_path):
     wb["Tiêu chí"][f"D{rows['1.4']}"] = "Số học liệu số (đã sửa)"
     r = _upload(admin, wb)
     assert r.status_code == 200 and "đã có với nội dung khác" in r.text and 'action="/indexsets/publish"' not in r.text
+
+
+def test_the_index_set_page_shows_what_changed_between_versions(world):
+    """An officer choosing a set reads its changelog: 4725's 1.6.1, what it meant and how to write it."""
+    page = html.unescape(world.client("admin").get("/indexsets").text)
+    assert "Thay đổi của bộ chỉ số 4725" in page
+    assert "Mục 1.6.1: trước đây điểm do người đánh giá cho, từ 0 đến 7" in page
+    assert "Cách ghi: ghi tỉ lệ kèm dấu %" in page
