@@ -167,3 +167,22 @@ def test_bulk_on_ticked_schools_names_who_is_skipped_and_why_before_acting(world
     empty = officer.post(f"/campaigns/{world.campaign_id}/bulk", data={"csrf_token": token, "trigger": "start_review",
                                                                       "selection": "1"})
     assert empty.status_code == 422 and "Chưa chọn cơ sở nào" in empty.text
+
+
+def test_a_failed_mandatory_criterion_reads_chua_dat_in_the_officers_list(sqlite_engine, tmp_path):
+    """Issue 23: a group whose mandatory criterion is not met is «Chưa đạt» on the officer's list too,
+    whatever its points: the school answered everything well but 1.2 (a mandatory condition) «Không»."""
+    from tests.web_support import _json_answers, build_world
+
+    world = build_world(sqlite_engine, tmp_path)
+    head = world.client("head")
+    _, answers = _json_answers(sqlite_engine, world.p1s1, 0.95)
+    answers["1.2"] = False
+    r = head.put(f"/api/assessments/{world.p1s1}/scores", json={"phase": "self", "answers": answers})
+    assert r.status_code == 200, r.text
+    rows = world.client("officer").get(f"/api/campaigns/{world.campaign_id}/schools?q=P1S1").json()
+    (row,) = [x for x in rows if x["school_code"] == "P1S1"]
+    assert row["self_group1_level"] is None and row["self_group1"] >= 75  # high points, no level
+    assert row["self_group2_level"] == 3
+    page = world.client("officer").get(f"/campaigns/{world.campaign_id}/schools?q=P1S1").text
+    assert "chưa đạt" in page
