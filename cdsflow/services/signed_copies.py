@@ -60,14 +60,15 @@ def check_may_upload(session: Session, actor: ActorRef, doc: GeneratedDocument) 
     check_paper_act(session, actor, doc, school_action=SCHOOL_ACTION, authority_action=AUTHORITY_ACTION)
 
 
-def _numbered(session: Session, document_id: int) -> GeneratedDocument:
+def numbered_paper(session: Session, document_id: int, act: str = "gắn bản đã ký") -> GeneratedDocument:
+    """A numbered paper in force, for an act on it (`act`, as the refusal names it)."""
     doc = session.get(GeneratedDocument, document_id)
     if doc is None:
         raise NotFound(f"Không tìm thấy văn bản có mã lưu {document_id} trong sổ")
     if doc.number is None:
-        raise InvalidInput("Dự thảo chưa cấp số: chỉ văn bản đã cấp số mới có bản đã ký")
+        raise InvalidInput(f"Dự thảo chưa cấp số: chỉ {act} cho văn bản đã cấp số")
     if doc.status == VOIDED:
-        raise InvalidInput(f"Văn bản {doc.number_line} đã hủy: không gắn bản đã ký")
+        raise InvalidInput(f"Văn bản {doc.number_line} đã hủy: không {act}")
     return doc
 
 
@@ -87,7 +88,7 @@ def upload_as(engine: Engine, document_id: int, source: Path, by: str, unit_code
 def number_line(engine: Engine, document_id: int) -> str | None:
     """The number line of a paper in the register (None while it has no number)."""
     with UnitOfWork(engine) as uow:
-        return _numbered(uow.session, document_id).number_line
+        return numbered_paper(uow.session, document_id).number_line
 
 
 def upload(engine: Engine, document_id: int, source: Path, actor: ActorRef, *, original_name: str = "",
@@ -102,7 +103,7 @@ def upload(engine: Engine, document_id: int, source: Path, actor: ActorRef, *, o
     folder = _uploads(uploads) / FOLDER
     target = folder / f"{uuid.uuid4().hex}.pdf"
     with UnitOfWork(engine) as uow:
-        doc = _numbered(uow.session, document_id)
+        doc = numbered_paper(uow.session, document_id)
         check_may_upload(uow.session, actor, doc)
         folder.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)

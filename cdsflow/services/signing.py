@@ -170,17 +170,6 @@ class SignedPaper:
     label: str  # «đã ký số: …, hợp lệ»
 
 
-def _numbered(session: Session, document_id: int) -> GeneratedDocument:
-    doc = session.get(GeneratedDocument, document_id)
-    if doc is None:
-        raise NotFound(f"Không tìm thấy văn bản có mã lưu {document_id} trong sổ")
-    if doc.number is None:
-        raise InvalidInput("Dự thảo chưa cấp số: chỉ ký số văn bản đã cấp số")
-    if doc.status == VOIDED:
-        raise InvalidInput(f"Văn bản {doc.number_line} đã hủy: không ký số")
-    return doc
-
-
 def _check_may_sign(session: Session, actor: ActorRef, doc: GeneratedDocument, now: datetime | None) -> None:
     """The signing line of the rulebook, with the facts of the paper's school or campaign."""
     signed_copies.check_paper_act(session, actor, doc, school_action="sign_school_paper",
@@ -229,7 +218,7 @@ def sign_paper(engine: Engine, document_id: int, actor: ActorRef | str, *, uploa
     when = _now(now)
     with UnitOfWork(engine) as uow:
         session = uow.session
-        doc = _numbered(session, document_id)
+        doc = signed_copies.numbered_paper(session, document_id, "ký số")
         unit = session.get(Unit, doc.unit_id)
         assert unit is not None
         who = _actor(actor, unit)
@@ -259,7 +248,7 @@ def sign_attachment(engine: Engine, document_id: int, attachment: bytes, actor: 
     when = _now(now)
     with UnitOfWork(engine) as uow:
         session = uow.session
-        doc = _numbered(session, document_id)
+        doc = signed_copies.numbered_paper(session, document_id, "ký số")
         unit = session.get(Unit, doc.unit_id)
         assert unit is not None
         _check_may_sign(session, _actor(actor, unit), doc, now)
