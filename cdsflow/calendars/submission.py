@@ -16,6 +16,12 @@ def in_return_window(policy: SubmissionPolicy, now: datetime, returned_at: datet
     return opens <= now <= closes
 
 
+def closed_to_new_sends(policy: SubmissionPolicy, now: datetime) -> bool:
+    """The form has closed: a school without its own window after a return (or a send the officer
+    granted) can no longer send, so nothing may ask it to."""
+    return policy.closes_at is not None and timeutil.local(now) > policy.closes_at
+
+
 def submission_refusal(policy: SubmissionPolicy, now: datetime, sends_so_far: int, *,
                        returned_at: datetime | None = None) -> str | None:
     """Why a new send at `now` is refused (Vietnamese), or None when it is accepted.
@@ -38,7 +44,8 @@ def submission_refusal(policy: SubmissionPolicy, now: datetime, sends_so_far: in
                 f"({policy.after_return.describe()}); biểu mẫu đã đóng sau {timeutil.format_instant_vi(policy.closes_at)}.")
     if policy.opens_at is not None and now < policy.opens_at:
         return f"Chưa đến thời gian gửi: biểu mẫu mở từ {timeutil.format_instant_vi(policy.opens_at).replace('00h00 ', '')}."
-    if policy.closes_at is not None and now > policy.closes_at:
+    if closed_to_new_sends(policy, now):
+        assert policy.closes_at is not None  # for the type checker: closed means it has a closing time
         return f"Đã hết thời hạn gửi: biểu mẫu đã đóng sau {timeutil.format_instant_vi(policy.closes_at)}."
     if policy.max_submissions is not None and sends_so_far >= policy.max_submissions:
         return (f"Đã gửi đủ {policy.max_submissions:02d} lần cho phép: không được gửi thêm "

@@ -17,7 +17,7 @@ from cdsflow.kernel.text import TextError, clean_text, fold
 from cdsflow.services import authorization, deadlines, sends
 from cdsflow.services.campaigns import family_ids
 from cdsflow.services.indexsets import index_set_for_assessment
-from cdsflow.services.returns import RETURN_TRIGGER
+from cdsflow.services.returns import RETURN_TRIGGER, extra_send_ids
 from cdsflow.services.scoring import proposal_gaps as scoring_gaps
 from cdsflow.services.units import supervisor_name, unit_by_id
 from cdsflow.storage.collation import vi_order
@@ -269,12 +269,7 @@ def return_refusal(uow: UnitOfWork, a: Assessment, now: datetime) -> str | None:
 def extra_send_granted(uow: UnitOfWork, a: Assessment) -> bool:
     """The file is back with the school after a return that came with one more send granted by the
     officer, and it has not sent since (the last change of stage is that return)."""
-    if a.state != Stage.SELF_ASSESSMENT.value:
-        return False
-    event = uow.session.execute(select(AssessmentEvent).where(
-        AssessmentEvent.assessment_id == a.id, AssessmentEvent.from_state != AssessmentEvent.to_state)
-        .order_by(col(AssessmentEvent.id).desc())).scalars().first()
-    return bool(event is not None and event.trigger == RETURN_TRIGGER and (event.details or {}).get("extra_send"))
+    return a.state == Stage.SELF_ASSESSMENT.value and a.id in extra_send_ids(uow.session, [a.id])
 
 
 def submission_refusal(uow: UnitOfWork, a: Assessment, now: datetime) -> str | None:

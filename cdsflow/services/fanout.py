@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from cdsflow.calendars.reminders import ACTOR, DIGEST, ReminderPoint, offset_audiences, reminder_points
+from cdsflow.calendars.submission import closed_to_new_sends
 from cdsflow.calendars.timeutil import days_left_text, local, next_sending_instant, vn_datetime
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import Actor, CampaignStatus, Stage
@@ -30,6 +31,7 @@ from cdsflow.notifications.settings import MailSettings, load_settings
 from cdsflow.services import deadlines
 from cdsflow.services.deadlines import superseded
 from cdsflow.services.planner import as_milestone, sweep_day
+from cdsflow.services.returns import extra_send_ids
 from cdsflow.storage.collation import vi_order
 from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
@@ -150,6 +152,9 @@ def plan_reminder(
     if skip:
         late = [r for r in late if r.id not in skip]
     plan.late_schools = len(late)
+    # The school hears only while it can still do what the mail asks (issue 23: reminders never ask
+    # for a send that cannot be made); its supervisor's digest still lists it.
+    to_remind = _can_still_send(session, campaign_id, target, late, now)
     common = {
         "campaign_title": campaign.title,
         "milestone_title": ms.title,
@@ -172,7 +177,7 @@ def plan_reminder(
             "useful_until": useful_until(ms.due_at, now, settings)}
     if ms.actor == Actor.SCHOOL.value and ACTOR in audiences:
         next_step = templates.next_steps[target.value]
-        for row in late:
+        for row in to_remind:
             recipients = split_emails(row.emails)
             if not recipients:
                 plan.schools_without_email.append(row.name)
@@ -207,6 +212,19 @@ def plan_reminder(
     if late and wants_digest:
         _add_digests(session, plan, late, common, keys, settings, templates, f"{milestone_key}:{offset_key}")
     return plan
+
+
+def _can_still_send(session: Session, campaign_id: int, target: Stage, late: Sequence[Any],
+                    now: datetime) -> Sequence[Any]:
+    """The late schools a reminder of the proposal may still ask to send: all of them while the
+    form is open; once it has closed, only those an officer granted one more send with a return."""
+    if target != Stage.PROPOSAL or not late:
+        return late
+    policy = deadlines.proposal_policy(session, campaign_id)
+    if policy is None or not closed_to_new_sends(policy, now):
+        return late
+    granted = extra_send_ids(session, [r.id for r in late])
+    return [r for r in late if r.id in granted]
 
 
 def _add_digests(session: Session, plan: FanOutPlan, late: Sequence[Any], common: dict[str, Any], keys: dict[str, Any],

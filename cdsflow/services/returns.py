@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from cdsflow.kernel.stages import Stage
@@ -39,3 +40,24 @@ def open_return(session: Session, assessment_id: int) -> ReturnNote | None:
 def returned_ids(session: Session, assessment_ids: list[int]) -> set[int]:
     """Which of these files wait for the school's supplement (for a home page listing several)."""
     return {aid for aid in assessment_ids if open_return(session, aid) is not None}
+
+
+def extra_send_ids(session: Session, assessment_ids: list[int]) -> set[int]:
+    """Which of these files are back with the school after a return that came with one more send
+    granted by the officer, and have not gone out since (their last change of stage is that return).
+
+    One query for any number of files: the scheduler asks it for a whole campaign's late schools.
+    """
+    if not assessment_ids:
+        return set()
+    last_change = (select(AssessmentEvent.assessment_id, func.max(AssessmentEvent.id).label("last_id"))
+                   .where(col(AssessmentEvent.assessment_id).in_(assessment_ids),
+                          AssessmentEvent.from_state != AssessmentEvent.to_state)
+                   .group_by(col(AssessmentEvent.assessment_id)).subquery())
+    rows = session.execute(
+        select(AssessmentEvent.assessment_id, AssessmentEvent.details)
+        .join(last_change, last_change.c.last_id == AssessmentEvent.id)
+        .join(Assessment, col(Assessment.id) == AssessmentEvent.assessment_id)
+        .where(AssessmentEvent.trigger == RETURN_TRIGGER, Assessment.state == Stage.SELF_ASSESSMENT.value)
+    ).all()
+    return {aid for aid, details in rows if (details or {}).get("extra_send")}

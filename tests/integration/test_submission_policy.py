@@ -1,15 +1,20 @@
 """Bắc Giang's online form, enforced by the workflow: closes 24h00 03/6/2024, at most 3 sends."""
+from datetime import datetime
+
 import pytest
 from freezegun import freeze_time
 from sqlalchemy import select
 
 from cdsflow.calendars.loader import load_calendar
+from cdsflow.calendars.timeutil import TZ
 from cdsflow.kernel.errors import TransitionRefused
+from cdsflow.scheduler.ticker import run_due_reminders
 from cdsflow.services.assessments import MemberInput, find_assessment, set_committee, show_assessment, transition
 from cdsflow.services.campaigns import launch_campaign
 from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import AssessmentEvent
+from cdsflow.storage.notifications_tables import OutboxMessage
+from cdsflow.storage.tables import Assessment, AssessmentEvent
 from cdsflow.workflow.context import ActorRef
 from tests.factories import complete_self_assessment, load_units
 
@@ -96,3 +101,31 @@ def test_the_form_window_edges(bac_giang, instant, accepted):
         else:
             with pytest.raises(TransitionRefused, match="thời (gian|hạn) gửi"):
                 send(engine, aid, school)
+
+
+def test_after_the_form_closed_only_a_school_granted_one_more_send_is_reminded(bac_giang):
+    """Issue 23: reminders never ask for a send that cannot be made. After 24h00 03/6 the schools
+    that never sent cannot send, so the scheduler's overdue reminders of the form skip them; the one
+    an officer returned with one more send granted is still asked to send it."""
+    engine, aid, school, officer = bac_giang
+    with freeze_time("2024-06-01 09:00:00+07:00"):
+        for _ in range(2):
+            send(engine, aid, school)
+            send_back(engine, aid, officer)
+        send(engine, aid, school)
+    with freeze_time("2024-06-05 09:00:00+07:00"):
+        with UnitOfWork(engine) as uow:
+            transition(uow, aid, "start_review", officer)
+        with UnitOfWork(engine) as uow:
+            transition(uow, aid, "return_for_supplement", officer, reason="Bổ sung biên bản", grant_extra_send=True)
+    for day in range(5, 11):
+        run_due_reminders(engine, datetime(2024, 6, day, 7, 0, tzinfo=TZ))
+    with UnitOfWork(engine) as uow:
+        reminded = set(uow.session.execute(
+            select(OutboxMessage.assessment_id).where(OutboxMessage.milestone_key == "truong-bieu-mau",
+                                                      OutboxMessage.kind == "reminder",
+                                                      OutboxMessage.created_at > datetime(2024, 6, 4, tzinfo=TZ))
+        ).scalars())
+        late = set(uow.session.execute(select(Assessment.id).where(Assessment.state != "proposal")).scalars())
+    assert reminded == {aid}
+    assert len(late) > 1  # others were late too, and heard nothing
