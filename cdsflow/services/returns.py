@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, col, select
 
 from cdsflow.kernel.stages import Stage
@@ -42,7 +43,7 @@ def returned_ids(session: Session, assessment_ids: list[int]) -> set[int]:
     return {aid for aid in assessment_ids if open_return(session, aid) is not None}
 
 
-def extra_send_ids(session: Session, assessment_ids: list[int]) -> set[int]:
+def extra_send_ids(session: OrmSession, assessment_ids: list[int]) -> set[int]:
     """Which of these files are back with the school after a return that came with one more send
     granted by the officer, and have not gone out since (their last change of stage is that return).
 
