@@ -11,6 +11,17 @@ export CDSFLOW_HOME="${CDSFLOW_HOME:-$PWD/var}"
 [ -x .venv/bin/python ] || python3 -m venv .venv
 # Exact versions from the lock file (scripts/lock.sh refreshes it).
 .venv/bin/pip install -q --disable-pip-version-check -c requirements.lock -e '.[postgres,pdf]'
+# The mails' links must point where `serve` listens: read --host/--port from the extra arguments.
+if [ -z "${CDSFLOW_BASE_URL:-}" ]; then
+  host=127.0.0.1; port=8000; prev=""
+  for arg in "$@"; do
+    case "$prev" in --port) port="$arg" ;; --host) host="$arg" ;; esac
+    case "$arg" in --port=*) port="${arg#--port=}" ;; --host=*) host="${arg#--host=}" ;; esac
+    prev="$arg"
+  done
+  if [ "$host" = "0.0.0.0" ]; then host=127.0.0.1; fi
+  if [ "$port" != 0 ]; then export CDSFLOW_BASE_URL="http://$host:$port"; fi
+fi
 .venv/bin/cdsflow init
 .venv/bin/cdsflow demo
 .venv/bin/cdsflow account demo   # one login per role, with its demo password
