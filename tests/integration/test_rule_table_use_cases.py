@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,7 @@ from cdsflow.services.steering import STEERING_ROLES, SteeringInput, set_steerin
 from cdsflow.services.units import get_unit, import_units
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.schema import metadata
-from cdsflow.storage.tables import Assessment, Campaign
+from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.roles import Role
 from tests.factories import calendar, unit_rows
@@ -200,6 +201,11 @@ def launch(uow: UnitOfWork, w: World, actor: ActorRef) -> None:
     launch_campaign(uow, issuer_code="P1", school_year="2025-2026", calendar=calendar(2025), actor=actor)
 
 
+def on_unit(action: str) -> Callable[[UnitOfWork, World, ActorRef], None]:
+    """A unit's own data (its signing identity, its schools' accounts), asked of the school P1S1."""
+    return lambda uow, w, actor: authorization.check_unit(uow.session, actor, action, w.school)
+
+
 def system(action: str) -> Callable[[UnitOfWork, World, ActorRef], None]:
     return lambda uow, w, actor: authorization.check_role(actor, action)
 
@@ -238,6 +244,12 @@ LINES: dict[str, tuple[Callable, list, list | None, list | None]] = {
                                    [(R.SCHOOL_HEAD, "school"), (R.CLERK, "school")], None, NOT_DRAFT),
     "upload_signed_authority_paper": (on_campaign("upload_signed_authority_paper"),
                                       [(R.OFFICER, "issuer"), (R.CLERK, "issuer")], None, NOT_DRAFT),
+    "sign_school_paper": (on_school("sign_school_paper"), [(R.SCHOOL_HEAD, "school")], None, NOT_DRAFT),
+    "sign_authority_paper": (on_campaign("sign_authority_paper"), ISSUER, None, NOT_DRAFT),
+    "manage_signing": (on_unit("manage_signing"), [(R.SCHOOL_HEAD, "school"), (R.OFFICER, "school"),
+                                                   (R.ADMIN, "scope")], None, None),
+    "manage_school_accounts": (on_unit("manage_school_accounts"), [(R.OFFICER, "supervisor"), (R.ADMIN, "any")],
+                               None, None),
     "set_steering": (steering, [(R.SCHOOL_HEAD, "school"), (R.OFFICER, "scope")], None, None),
     "launch_campaign": (launch, ISSUER, None, None),
     "campaign_start_review": (campaign_step("start_review"), ISSUER, None, [C.LAUNCHED]),
@@ -258,7 +270,8 @@ LINES: dict[str, tuple[Callable, list, list | None, list | None]] = {
     "publish_index_set": (system("publish_index_set"), ADMIN, None, None),
 }
 # Acts on the campaign itself (its issuer and the units above it), not on one school.
-CAMPAIGN_SUBJECT = {"issue_authority_paper", "upload_signed_authority_paper", "launch_campaign", "campaign_start_review",
+CAMPAIGN_SUBJECT = {"issue_authority_paper", "upload_signed_authority_paper", "sign_authority_paper",
+                    "launch_campaign", "campaign_start_review",
                     "campaign_recognise", "campaign_publish", "campaign_close", "bulk", "remind", "form_team",
                     "view_team", "view_campaigns", "list_campaigns", "export_lists"}
 # The campaign's steps move only from their own status (the machine's order, not a line of the table:
@@ -338,6 +351,9 @@ REQUIREMENTS = [
     ("recognise", R.OFFICER, S.EXTERNAL_REVIEW, {}, "chưa nhập điểm mục nào"),
     ("return_for_supplement", R.OFFICER, S.EXTERNAL_REVIEW, {"reason": "  "}, "phải ghi rõ lý do"),
     ("publish", R.OFFICER, S.RECOGNITION, {}, "chưa có Quyết định công nhận"),
+    # The form closed long ago and the calendar gives no window after a return: no send is left.
+    ("return_for_supplement", R.OFFICER, S.EXTERNAL_REVIEW, {"reason": "Bổ sung", "form_closed": True},
+     "trả hồ sơ thì trường không gửi lại được"),
 ]
 
 
@@ -346,7 +362,12 @@ REQUIREMENTS = [
 def test_each_step_names_what_it_requires(world, action, role, stage, broken, reason):
     actor = person(world, role, "school" if role == R.SCHOOL_HEAD else "supervisor")
     broken = dict(broken)
+    form_closed = broken.pop("form_closed", False)
     with scratch(world, stage, C.LAUNCHED, **broken.pop("values", {})) as uow:
+        if form_closed:
+            uow.session.execute(update(CampaignMilestone).where(
+                CampaignMilestone.campaign_id.in_(family_ids(uow.session, world.campaign_id)),
+                CampaignMilestone.stage == S.PROPOSAL.value).values(closes_at=datetime(2000, 1, 1, tzinfo=UTC)))
         problems = " ".join(step_refusals(uow, world.aid, action, actor, **broken))
     assert reason.format(code=world.code) in problems
 
