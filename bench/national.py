@@ -565,7 +565,7 @@ def measure_pages(ctx: Context) -> list[Row]:
     engine = big.engine()
     rows = []
     floors = {}
-    for label, path in page_paths(big.main):
+    for _, path in page_paths(big.main):
         try:
             floors[path] = raw_ms(engine, page_queries(engine, path), ctx.repeat)
         except Exception as err:  # the page's own row says so; the others go on
@@ -731,18 +731,19 @@ def measure_accounts(ctx: Context) -> list[Row]:
     product = time.perf_counter() - t
     # The floor: the same rows (accounts, set-password tokens, mails) deleted, then inserted back plainly.
     with engine.connect() as conn:
-        rows = [[dict(r._mapping) for r in conn.execute(select(tb).where(tb.c.id > b))] for tb, b in zip(tables, before)]
+        rows = [[dict(r._mapping) for r in conn.execute(select(tb).where(tb.c.id > b))]
+                for tb, b in zip(tables, before, strict=True)]
     with engine.begin() as conn:
-        for tb, b in reversed(list(zip(tables, before))):
+        for tb, b in reversed(list(zip(tables, before, strict=True))):
             conn.execute(delete(tb).where(tb.c.id > b))
     t = time.perf_counter()
     with engine.begin() as conn:
-        for tb, part in zip(tables, rows):
+        for tb, part in zip(tables, rows, strict=True):
             for start in range(0, len(part), 10_000):
                 conn.execute(insert(tb), part[start:start + 10_000])
     floor = time.perf_counter() - t
     engine.dispose()
-    what = " + ".join(f"{len(r):,} {n}" for r, n in zip(rows, ("tài khoản", "mã đặt mật khẩu", "thư")))
+    what = " + ".join(f"{len(r):,} {n}" for r, n in zip(rows, ("tài khoản", "mã đặt mật khẩu", "thư"), strict=True))
     return [Row(f"Tài khoản hàng loạt ({created:,} tài khoản): chờ lâu nhất của một lượt ghi khác", probe.worst,
                 None, "s", target=1, target_text="≤ 1 s"),
             Row(f"Tài khoản hàng loạt: tổng thời gian so với chèn thẳng {what}", product, floor, "s")]
