@@ -434,6 +434,28 @@ def measure_view(ctx: Context, name: str) -> list[Row]:
                 target=2, target_text="≤ 2×")]
 
 
+def _cli_status(ctx: Context, w: World) -> tuple[float, int]:
+    """(median wall ms, lines printed) of `cdsflow campaign status` on the first Sở's campaign, as typed."""
+    env = {**os.environ, "DATABASE_URL": w.url, "PYTHONPATH": str(ROOT), "COLUMNS": "200", "NO_COLOR": "1"}
+    cmd = [sys.executable, "-m", "cdsflow", "campaign", "status", str(w.main), "--at", f"{NOW:%Y-%m-%dT%H:%M:%S}"]
+    times, lines = [], 0
+    for _ in range(3):  # each run starts Python: a few seconds on a loaded 2-core machine
+        t = time.perf_counter()
+        done = subprocess.run(cmd, env=env, cwd=ctx.store.workdir, capture_output=True, text=True, timeout=600)
+        times.append((time.perf_counter() - t) * 1000)
+        if done.returncode != 0:
+            raise RuntimeError(f"cdsflow campaign status trả về {done.returncode}: {done.stderr.strip()[-200:]}")
+        lines = len(done.stdout.splitlines())
+    return statistics.median(times), lines
+
+
+def measure_cli(ctx: Context) -> list[Row]:
+    big, small = ctx.world("big"), ctx.world("small")
+    (t_big, n_big), (t_small, n_small) = _cli_status(ctx, big), _cli_status(ctx, small)
+    return [Row(f"Lệnh cdsflow campaign status (cả khởi động Python): {big.wards:,} so với {small.wards:,} phường/xã",
+                t_big, t_small, target=2, target_text="≤ 2×", note=f"in {n_big:,} so với {n_small:,} dòng")]
+
+
 # --- pages: p95 with 4 clients against `cdsflow serve --workers 2`, vs the DB time of their queries --
 
 
@@ -531,6 +553,7 @@ def load(base: str, path: str, requests: int, concurrency: int) -> dict[str, Any
 
     latencies: list[float] = []
     statuses: dict[int, int] = {}
+    sizes: list[int] = []
     lock = threading.Lock()
     left = [requests]
 
@@ -548,6 +571,7 @@ def load(base: str, path: str, requests: int, concurrency: int) -> dict[str, Any
                 dt = (time.perf_counter() - t) * 1000
                 with lock:
                     latencies.append(dt)
+                    sizes.append(len(r.content))
                     statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
 
     threads = [threading.Thread(target=worker) for _ in range(concurrency)]
@@ -557,7 +581,7 @@ def load(base: str, path: str, requests: int, concurrency: int) -> dict[str, Any
         th.join()
     latencies.sort()
     return {"p95": latencies[int(0.95 * (len(latencies) - 1))], "p50": statistics.median(latencies),
-            "statuses": statuses}
+            "statuses": statuses, "bytes": max(sizes, default=0)}
 
 
 def measure_pages(ctx: Context) -> list[Row]:
@@ -582,6 +606,7 @@ def measure_pages(ctx: Context) -> list[Row]:
                 if isinstance(floors[path], Exception):
                     raise floors[path]
                 row.product, row.floor = r["p95"], floors[path]
+                row.note = f"trang {r['bytes'] / 1024:,.0f} KB"
             except Exception as err:
                 row.error = _describe(err)
             rows.append(row)
@@ -879,6 +904,7 @@ MEASURES: dict[str, Callable[[Context], list[Row]]] = {
     "late": lambda c: measure_view(c, "late"),
     "province": lambda c: measure_view(c, "province"),
     "search": lambda c: measure_view(c, "search"),
+    "cli": measure_cli,
     "pages": measure_pages,
     "fanout": measure_fanout,
     "tick": measure_tick,
@@ -886,7 +912,8 @@ MEASURES: dict[str, Callable[[Context], list[Row]]] = {
     "relative": measure_relative,
     "rss": measure_rss,
 }
-LABELS = {**VIEW_LABELS, "pages": "Các trang qua HTTP", "fanout": "Nhắc hạn trong ngày", "tick": "Lượt quét",
+LABELS = {**VIEW_LABELS, "cli": "Lệnh cdsflow campaign status",
+          "pages": "Các trang qua HTTP", "fanout": "Nhắc hạn trong ngày", "tick": "Lượt quét",
           "accounts": "Tài khoản hàng loạt", "relative": "Hạn tương đối", "rss": "Bộ nhớ"}
 
 
