@@ -292,13 +292,19 @@ class Store:
 # --- the table ---------------------------------------------------------------------------------
 
 
+def vn(value: float, digits: int = 0) -> str:
+    """A number as Vietnamese writes it: 13.284 and 1,5."""
+    return f"{value:,.{digits}f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+
+
 @dataclass
 class Row:
     measure: str
     product: float | None = None
     floor: float | None = None
     unit: str = "ms"
-    target: float | None = None  # the largest ratio allowed; None: reported only
+    target: float | None = None  # the largest ratio product/floor allowed
+    bound: float | None = None  # or the largest product allowed, in `unit`; neither: reported only
     target_text: str = ""
     error: str = ""
     note: str = ""
@@ -309,23 +315,22 @@ class Row:
             return None
         return self.product / self.floor
 
+    def met(self) -> str:
+        if self.target is not None:
+            return "—" if self.ratio is None else "có" if self.ratio <= self.target else "không"
+        if self.bound is not None:
+            return "—" if self.product is None else "có" if self.product <= self.bound else "không"
+        return "—"
+
     def cells(self) -> list[str]:
         def fig(v: float | None) -> str:
-            if v is None:
-                return "—"
-            return f"{v:,.0f} {self.unit}" if v >= 100 else f"{v:,.2f} {self.unit}"
+            return "—" if v is None else f"{vn(v, 0 if v >= 100 else 2)} {self.unit}"
 
         if self.error:
             return [self.measure, f"lỗi: {self.error}", "—", "—", self.target_text or "—", "—"]
         ratio = self.ratio
-        if self.target is None:
-            met = "—"
-        elif self.target_text.startswith("≤ ") and self.target_text.endswith(self.unit):  # an absolute bound
-            met = "có" if self.product is not None and self.product <= self.target else "không"
-        else:
-            met = "có" if ratio is not None and ratio <= self.target else "không"
         return [self.measure + (f" ({self.note})" if self.note else ""), fig(self.product), fig(self.floor),
-                "—" if ratio is None else f"{ratio:.1f}×", self.target_text or "báo cáo", met]
+                "—" if ratio is None else f"{vn(ratio, 1)}×", self.target_text or "báo cáo", self.met()]
 
 
 HEADER = ["Phép đo", "Sản phẩm", "Mức sàn (cùng lần chạy)", "Tỉ lệ", "Mục tiêu", "Đạt"]
@@ -373,8 +378,8 @@ class Context:
             except Exception as err:
                 self.failed[which] = f"{type(err).__name__}: {err}"
                 raise
-            print(f"(dữ liệu «{which}»: {a.schools:,} trường, {wards:,} phường/xã, {a.provinces} tỉnh, "
-                  f"{len(w.campaigns) + wards:,} kế hoạch; dựng trong {w.build_s:.1f} s)", file=sys.stderr, flush=True)
+            print(f"(dữ liệu «{which}»: {vn(a.schools)} trường, {vn(wards)} phường/xã, {a.provinces} tỉnh, "
+                  f"{vn(len(w.campaigns) + wards)} kế hoạch; dựng trong {vn(w.build_s, 1)} s)", file=sys.stderr, flush=True)
             self.worlds[which] = w
         return self.worlds[which]
 
@@ -430,7 +435,7 @@ def measure_view(ctx: Context, name: str) -> list[Row]:
         fn()  # warm-up: connections, caches of the process
         figures.append(median_ms(fn, ctx.repeat, before))
         engine.dispose()
-    return [Row(f"{VIEW_LABELS[name]}: {big.wards:,} so với {small.wards:,} phường/xã", figures[0], figures[1],
+    return [Row(f"{VIEW_LABELS[name]}: {vn(big.wards)} so với {vn(small.wards)} phường/xã", figures[0], figures[1],
                 target=2, target_text="≤ 2×")]
 
 
@@ -452,8 +457,8 @@ def _cli_status(ctx: Context, w: World) -> tuple[float, int]:
 def measure_cli(ctx: Context) -> list[Row]:
     big, small = ctx.world("big"), ctx.world("small")
     (t_big, n_big), (t_small, n_small) = _cli_status(ctx, big), _cli_status(ctx, small)
-    return [Row(f"Lệnh cdsflow campaign status (cả khởi động Python): {big.wards:,} so với {small.wards:,} phường/xã",
-                t_big, t_small, target=2, target_text="≤ 2×", note=f"in {n_big:,} so với {n_small:,} dòng")]
+    return [Row(f"Lệnh cdsflow campaign status (cả khởi động Python): {vn(big.wards)} so với {vn(small.wards)} phường/xã",
+                t_big, t_small, target=2, target_text="≤ 2×", note=f"in {vn(n_big)} so với {vn(n_small)} dòng")]
 
 
 # --- pages: p95 with 4 clients against `cdsflow serve --workers 2`, vs the DB time of their queries --
@@ -597,7 +602,7 @@ def measure_pages(ctx: Context) -> list[Row]:
     engine.dispose()
     with ProcessPoolExecutor(max_workers=1) as pool, served(big.url, 2, ctx.store.workdir) as (_, base):
         for label, path in page_paths(big.main):
-            row = Row(f"{label}: p95, 4 luồng, serve --workers 2, {big.wards:,} phường/xã", target=3,
+            row = Row(f"{label}: p95, 4 luồng, serve --workers 2, {vn(big.wards)} phường/xã", target=3,
                       target_text="≤ 3× thời gian CSDL")
             try:
                 r = pool.submit(load, base, path, ctx.args.requests, 4).result()
@@ -606,7 +611,7 @@ def measure_pages(ctx: Context) -> list[Row]:
                 if isinstance(floors[path], Exception):
                     raise floors[path]
                 row.product, row.floor = r["p95"], floors[path]
-                row.note = f"trang {r['bytes'] / 1024:,.0f} KB"
+                row.note = f"trang {vn(r['bytes'] / 1024)} KB"
             except Exception as err:
                 row.error = _describe(err)
             rows.append(row)
@@ -656,7 +661,7 @@ def measure_fanout(ctx: Context) -> list[Row]:
         raise RuntimeError(f"không có thư nhắc nào đến hạn ngày {FANOUT_DAY:%d/%m/%Y}")
     floor = plain_insert_ms(engine, OutboxMessage.__table__, rows)  # type: ignore[attr-defined]
     engine.dispose()
-    return [Row(f"Nhắc hạn trong ngày: {result.written:,} thư, {len(result.ran)} lượt, {w.wards:,} phường/xã",
+    return [Row(f"Nhắc hạn trong ngày: {vn(result.written)} thư, {len(result.ran)} lượt, {vn(w.wards)} phường/xã",
                 product, floor, target=3, target_text="≤ 3× chèn thẳng")]
 
 
@@ -689,7 +694,7 @@ def measure_tick(ctx: Context) -> list[Row]:
     (cold, warm, due), (cold_s, warm_s, _) = figures
     big, small = ctx.worlds["big"], ctx.worlds["small"]
     n_big, n_small = len(big.campaigns) + big.wards, len(small.campaigns) + small.wards
-    label = f"{n_big:,} so với {n_small:,} kế hoạch"
+    label = f"{vn(n_big)} so với {vn(n_small)} kế hoạch"
     rows = [Row(f"Lượt quét không có gì đến hạn, lần đầu: {label}", cold, cold_s, target=2, target_text="≤ 2×"),
             Row(f"Lượt quét không có gì đến hạn, các lần sau: {label}", warm, warm_s, target=2, target_text="≤ 2×")]
     if due:
@@ -768,9 +773,9 @@ def measure_accounts(ctx: Context) -> list[Row]:
                 conn.execute(insert(tb), part[start:start + 10_000])
     floor = time.perf_counter() - t
     engine.dispose()
-    what = " + ".join(f"{len(r):,} {n}" for r, n in zip(rows, ("tài khoản", "mã đặt mật khẩu", "thư"), strict=True))
-    return [Row(f"Tài khoản hàng loạt ({created:,} tài khoản): chờ lâu nhất của một lượt ghi khác", probe.worst,
-                None, "s", target=1, target_text="≤ 1 s"),
+    what = " + ".join(f"{vn(len(r))} {n}" for r, n in zip(rows, ("tài khoản", "mã đặt mật khẩu", "thư"), strict=True))
+    return [Row(f"Tài khoản hàng loạt ({vn(created)} tài khoản): chờ lâu nhất của một lượt ghi khác", probe.worst,
+                None, "s", bound=1, target_text="≤ 1 s"),
             Row(f"Tài khoản hàng loạt: tổng thời gian so với chèn thẳng {what}", product, floor, "s")]
 
 
@@ -813,7 +818,7 @@ def measure_relative(ctx: Context) -> list[Row]:
     status()
     relative = median_ms(status, ctx.repeat)
     engine.dispose()
-    return [Row(f"Hạn tương đối so với hạn cố định ({len(ids):,} trường, {len(returned):,} bị trả)", relative, fixed,
+    return [Row(f"Hạn tương đối so với hạn cố định ({vn(len(ids))} trường, {vn(len(returned))} bị trả)", relative, fixed,
                 target=3, target_text="≤ 3×")]
 
 
@@ -884,7 +889,7 @@ def measure_rss(ctx: Context) -> list[Row]:
     rows = []
     for label, fn in (("cdsflow serve --workers 2 (tổng các tiến trình, sau khi mở các trang)", _serve_rss),
                       ("cdsflow worker --once", None)):
-        row = Row(f"Bộ nhớ (RSS đỉnh) {label}: {big.wards:,} so với {small.wards:,} phường/xã", unit="MB")
+        row = Row(f"Bộ nhớ (RSS đỉnh) {label}: {vn(big.wards)} so với {vn(small.wards)} phường/xã", unit="MB")
         try:
             if fn is not None:
                 row.product, row.floor = fn(ctx, big), fn(ctx, small)
@@ -962,8 +967,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cdsflow-national-") as tmp:
         ctx = Context(args, Store(args.db, Path(tmp), pg_url))
-        print(f"Quy mô: {args.schools:,} trường, {args.wards:,} phường/xã (so với {min(args.small_wards, args.wards):,}), "
-              f"{args.provinces} tỉnh; CSDL {args.db}; {os.cpu_count()} lõi, tải 1 phút {os.getloadavg()[0]:.1f}; "
+        print(f"Quy mô: {vn(args.schools)} trường, {vn(args.wards)} phường/xã (so với {vn(min(args.small_wards, args.wards))}), "
+              f"{args.provinces} tỉnh; CSDL {args.db}; {os.cpu_count()} lõi, tải 1 phút {vn(os.getloadavg()[0], 1)}; "
               f"{date.today():%d/%m/%Y}", flush=True)
         print_header()
         for name in names:
@@ -976,7 +981,7 @@ def main(argv: list[str] | None = None) -> None:
                 print_row(row)
         if args.db == "sqlite":
             shutil.rmtree(tmp, ignore_errors=True)
-    print(f"Thời gian chạy: {time.perf_counter() - started:.0f} s; tải 1 phút lúc kết thúc {os.getloadavg()[0]:.1f}",
+    print(f"Thời gian chạy: {vn(time.perf_counter() - started)} s; tải 1 phút lúc kết thúc {vn(os.getloadavg()[0], 1)}",
           flush=True)
 
 
