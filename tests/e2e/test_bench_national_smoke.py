@@ -25,7 +25,7 @@ def test_quick_run_prints_the_table_with_one_row_per_measure(tmp_path):
     status, relative = rows
     assert status.startswith("| Tình trạng kế hoạch (campaign status): 40 so với 8 phường/xã | ")
     assert status.endswith("| ≤ 2× | có |") or status.endswith("| ≤ 2× | không |")
-    assert relative.startswith("| Hạn tương đối so với hạn cố định (")
+    assert relative.startswith("| Hạn tương đối so với hạn cố định: tình trạng 4 kế hoạch của Sở (600 trường")
     assert "lỗi" not in done.stdout
     assert lines[-1].startswith("Thời gian chạy: ")
 
