@@ -50,7 +50,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, delete, event, func, insert, select, text  # noqa: E402
+from sqlalchemy import create_engine, delete, event, insert, select, text  # noqa: E402
 from sqlalchemy.engine import Engine  # noqa: E402
 from sqlmodel import Session  # noqa: E402
 
@@ -735,9 +735,10 @@ class WriterProbe:
         self.engine.dispose()
 
 
-def _max_ids(engine: Engine, tables: list[Any]) -> list[int]:
+def _ids(engine: Engine, tables: list[Any]) -> list[set[Any]]:
+    # Sets, not a largest id: a set-password token's key is its hash (text).
     with engine.connect() as conn:
-        return [conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one() for t in tables]
+        return [set(conn.scalars(select(t.c.id))) for t in tables]
 
 
 def measure_accounts(ctx: Context) -> list[Row]:
@@ -751,7 +752,7 @@ def measure_accounts(ctx: Context) -> list[Row]:
     w = ctx.store.copy(ctx.world("big"), "national_accounts")
     engine = w.engine()
     tables = [m.__table__ for m in (Account, PasswordToken, OutboxMessage)]  # in foreign-key order
-    before = _max_ids(engine, tables)
+    before = _ids(engine, tables)
     created = 0
     t = time.perf_counter()
     with WriterProbe(w.url) as probe:
@@ -761,11 +762,13 @@ def measure_accounts(ctx: Context) -> list[Row]:
     product = time.perf_counter() - t
     # The floor: the same rows (accounts, set-password tokens, mails) deleted, then inserted back plainly.
     with engine.connect() as conn:
-        rows = [[dict(r._mapping) for r in conn.execute(select(tb).where(tb.c.id > b))]
+        rows = [[dict(r._mapping) for r in conn.execute(select(tb)) if r.id not in b]
                 for tb, b in zip(tables, before, strict=True)]
     with engine.begin() as conn:
-        for tb, b in reversed(list(zip(tables, before, strict=True))):
-            conn.execute(delete(tb).where(tb.c.id > b))
+        for tb, part in reversed(list(zip(tables, rows, strict=True))):
+            ids = [r["id"] for r in part]
+            for start in range(0, len(ids), 10_000):
+                conn.execute(delete(tb).where(tb.c.id.in_(ids[start:start + 10_000])))
     t = time.perf_counter()
     with engine.begin() as conn:
         for tb, part in zip(tables, rows, strict=True):
