@@ -551,9 +551,12 @@ def raw_ms(engine: Engine, queries: list[tuple[str, Any]], repeat: int) -> float
         raw.close()
 
 
+LOAD_LIMIT = 120.0  # seconds per page, whatever the count: a slow page still gets its row
+
+
 def load(base: str, path: str, requests: int, concurrency: int) -> dict[str, Any]:
     """In a second process: `concurrency` threads, each logged in as the officer, share `requests`
-    requests (after one warm-up each); latencies in ms."""
+    requests (after one warm-up each) within LOAD_LIMIT seconds; latencies in ms."""
     import httpx
 
     latencies: list[float] = []
@@ -561,12 +564,13 @@ def load(base: str, path: str, requests: int, concurrency: int) -> dict[str, Any
     sizes: list[int] = []
     lock = threading.Lock()
     left = [requests]
+    deadline = time.perf_counter() + LOAD_LIMIT
 
     def worker() -> None:
         with httpx.Client(base_url=base, timeout=120) as c:
             c.post("/api/login", json={"username": OFFICER, "password": PASSWORD}).raise_for_status()
             c.get(path)  # warm-up, not counted
-            while True:
+            while time.perf_counter() < deadline:
                 with lock:
                     if left[0] <= 0:
                         return
@@ -584,6 +588,8 @@ def load(base: str, path: str, requests: int, concurrency: int) -> dict[str, Any
         th.start()
     for th in threads:
         th.join()
+    if not latencies:
+        raise RuntimeError(f"không yêu cầu nào xong trong {LOAD_LIMIT:.0f} s")
     latencies.sort()
     return {"p95": latencies[int(0.95 * (len(latencies) - 1))], "p50": statistics.median(latencies),
             "statuses": statuses, "bytes": max(sizes, default=0)}
