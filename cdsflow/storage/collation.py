@@ -52,6 +52,12 @@ def _key(text: str) -> tuple:
     return sort_key(text)
 
 
+def vi_key(text: str) -> tuple:
+    """`kernel.text.sort_key`, remembered: a province's 3,321 ward names are keyed once per process,
+    not on every page that sorts them."""
+    return _key(text)
+
+
 def _compare(a: str, b: str) -> int:
     ka, kb = _key(a), _key(b)
     if ka == kb:  # letters and tones tie ("Đông" ~ "đông"): the bytes decide, so the order is total

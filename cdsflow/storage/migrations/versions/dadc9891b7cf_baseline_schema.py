@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: c1b3516a33d7
+Revision ID: dadc9891b7cf
 Revises: 
-Create Date: 2026-12-06 22:29:50.730442
+Create Date: 2026-12-07 00:11:50.326156
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'c1b3516a33d7'
+revision = 'dadc9891b7cf'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -189,12 +189,14 @@ def upgrade() -> None:
     sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('launched_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('data_version', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['issuer_id'], ['unit.id'], ),
     sa.ForeignKeyConstraint(['parent_id'], ['campaign.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaign_issuer_id'), ['issuer_id'], unique=False)
+        batch_op.create_index('ix_campaign_parent_data_version', ['parent_id', 'data_version'], unique=False)
         batch_op.create_index(batch_op.f('ix_campaign_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index('uq_campaign_issuer_year_set_open', ['issuer_id', 'school_year', 'index_set_code'], unique=True, sqlite_where=sa.text("status != 'closed'"), postgresql_where=sa.text("status != 'closed'"))
 
@@ -780,6 +782,7 @@ def downgrade() -> None:
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.drop_index('uq_campaign_issuer_year_set_open', sqlite_where=sa.text("status != 'closed'"), postgresql_where=sa.text("status != 'closed'"))
         batch_op.drop_index(batch_op.f('ix_campaign_parent_id'))
+        batch_op.drop_index('ix_campaign_parent_data_version')
         batch_op.drop_index(batch_op.f('ix_campaign_issuer_id'))
 
     op.drop_table('campaign')
