@@ -24,7 +24,7 @@ from cdsflow.services.launch_scope import launch_scope
 from cdsflow.services.lookups import family_ids as family_ids  # also this module's interface
 from cdsflow.services.lookups import family_select
 from cdsflow.services.units import get_unit
-from cdsflow.storage.collation import vi_order
+from cdsflow.storage.collation import sorts_natively, vi_order, vi_sorting_key
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow import rulebook
@@ -469,22 +469,27 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
     campaign = get_campaign(uow, campaign_id)
     family = family_select(campaign_id)
     submitted_states = [s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order]
-    per_child = (select(col(Assessment.campaign_id).label("cid"), func.count().label("n"),
-                        func.sum(case((col(Assessment.state).in_(submitted_states), 1), else_=0)).label("sub"))
-                 .where(col(Assessment.campaign_id).in_(select(Campaign.id).where(Campaign.parent_id == campaign_id)))
-                 .group_by(col(Assessment.campaign_id)).subquery())
+    # One GROUP BY over the children, each read from the (campaign, state) index.
+    children = (select(col(Campaign.id), col(Unit.name), func.count(col(Assessment.id)),
+                       func.coalesce(func.sum(case((col(Assessment.state).in_(submitted_states), 1), else_=0)), 0))
+                .join(Unit, col(Unit.id) == Campaign.issuer_id)
+                .outerjoin(Assessment, col(Assessment.campaign_id) == Campaign.id)
+                .where(Campaign.parent_id == campaign_id).group_by(col(Campaign.id), col(Unit.name)))
+    native = sorts_natively(session)  # ICU on PostgreSQL; on SQLite the same order sorted here
     child_lines = [(cid, name, int(n), int(sub)) for cid, name, n, sub in session.execute(
-        select(col(Campaign.id), col(Unit.name), func.coalesce(per_child.c.n, 0), func.coalesce(per_child.c.sub, 0))
-        .join(Unit, col(Unit.id) == Campaign.issuer_id).outerjoin(per_child, per_child.c.cid == Campaign.id)
-        .where(Campaign.parent_id == campaign_id).order_by(vi_order(Unit.name), col(Campaign.id)))]
+        children.order_by(vi_order(Unit.name), col(Campaign.id)) if native else children)]
+    if not native:
+        child_lines.sort(key=lambda line: (vi_sorting_key(line[1]), line[0]))
     counts = dict(session.execute(select(Assessment.state, func.count())
                                   .where(col(Assessment.campaign_id).in_(family)).group_by(col(Assessment.state))).all())
     totals = {s: counts.get(s.value, 0) for s in STAGE_ORDER}
     # The campaign's own calendar heads the stage lines (a child's when it has none, as before).
-    head = session.execute(select(func.min(CampaignMilestone.campaign_id)).where(
-        col(CampaignMilestone.campaign_id).in_(family))).scalar()
-    shown = _milestone_views(session, [campaign_id] if head is None else sorted({campaign_id, head}))
-    own_next = next_milestones(shown.get(campaign_id) or shown.get(head or campaign_id) or [])
+    shown = _milestone_views(session, [campaign_id])
+    if not shown:
+        head = session.execute(select(func.min(CampaignMilestone.campaign_id)).where(
+            col(CampaignMilestone.campaign_id).in_(family))).scalar()
+        shown = _milestone_views(session, [head]) if head is not None else {}
+    own_next = next_milestones(next(iter(shown.values()), []))
     stages = [StageLine(s, totals[s], own_next[s], _passed(own_next[s], now)) for s in STAGE_ORDER]
     # Late on dated milestones: the campaigns whose calendar has relative deadlines are read school by
     # school below (each school has its own), the others by SQL through `passed_ranks`.

@@ -569,7 +569,12 @@ def province_view(session: Session, campaign_id: int, *, now: datetime | None = 
     payload, computed_at = stored_figures(session, campaign, [campaign_id], "province", now,
                                           lambda: {"rows": _compute_province(session, campaign_id, now)})
     rows = payload["rows"]
-    names = dict(session.execute(select(Unit.id, Unit.name).where(col(Unit.id).in_([r[0] for r in rows if r[0]]))).all())
+    # The wards are the issuers of the family's campaigns: their names by the campaign tree, not by a
+    # list of 3,321 ids; a school under another unit (rare) is named by a second lookup.
+    names = dict(session.execute(select(Unit.id, Unit.name).join(Campaign, col(Campaign.issuer_id) == Unit.id)
+                                 .where(col(Campaign.id).in_(family_select(campaign_id)))).all())
+    if missing := [r[0] for r in rows if r[0] and r[0] not in names]:
+        names |= dict(session.execute(select(Unit.id, Unit.name).where(col(Unit.id).in_(missing))).all())
     lines = sorted((AreaLine(r[0], names.get(r[0], "Không có đơn vị quản lý"), r[1], r[2], r[3],
                              tuple(r[4:8]), tuple(r[8:12])) for r in rows), key=lambda a: vi_key(a.name))
     total = AreaLine(None, "Toàn bộ", sum(a.total for a in lines), sum(a.submitted for a in lines),

@@ -75,7 +75,14 @@ class CampaignMilestone(SQLModel, table=True):
     """A snapshot of the calendar taken at launch: later edits of the file do not move it."""
 
     __tablename__ = "campaign_milestone"
-    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "key"),
+        # A family's passed deadlines (`campaigns.passed_ranks`) read from the index alone.
+        Index("ix_campaign_milestone_due", "campaign_id", "due_at", "stage"),
+        # The few campaigns whose calendar has relative deadlines, found without reading the others' rows.
+        Index("ix_campaign_milestone_relative", "campaign_id", sqlite_where=text("relative IS NOT NULL"),
+              postgresql_where=text("relative IS NOT NULL")),
+    )
     id: int = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     position: int = 0

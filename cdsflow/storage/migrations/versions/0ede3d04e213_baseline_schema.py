@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: dadc9891b7cf
+Revision ID: 0ede3d04e213
 Revises: 
-Create Date: 2026-12-07 00:11:50.326156
+Create Date: 2026-12-07 00:19:05.402579
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'dadc9891b7cf'
+revision = '0ede3d04e213'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -361,6 +361,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('campaign_milestone', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaign_milestone_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index('ix_campaign_milestone_due', ['campaign_id', 'due_at', 'stage'], unique=False)
+        batch_op.create_index('ix_campaign_milestone_relative', ['campaign_id'], unique=False, sqlite_where=sa.text('relative IS NOT NULL'), postgresql_where=sa.text('relative IS NOT NULL'))
 
     op.create_table('generated_document',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -749,6 +751,8 @@ def downgrade() -> None:
 
     op.drop_table('generated_document')
     with op.batch_alter_table('campaign_milestone', schema=None) as batch_op:
+        batch_op.drop_index('ix_campaign_milestone_relative', sqlite_where=sa.text('relative IS NOT NULL'), postgresql_where=sa.text('relative IS NOT NULL'))
+        batch_op.drop_index('ix_campaign_milestone_due')
         batch_op.drop_index(batch_op.f('ix_campaign_milestone_campaign_id'))
 
     op.drop_table('campaign_milestone')
