@@ -7,7 +7,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import CTE, ColumnElement, CursorResult, and_, case, false, func, insert, or_, text, update
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    CursorResult,
+    and_,
+    case,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col, select
@@ -497,18 +511,20 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
     late_total = session.execute(select(func.count()).select_from(Assessment).join(
         passed, passed.c.campaign_id == Assessment.campaign_id).where(
         stage_rank(col(Assessment.state)) < passed.c.rank)).scalar_one()
+    # Stage by stage, earliest first; within a stage in launch order: one statement whose branch per
+    # stage walks the primary key and stops after `late_limit` rows, instead of sorting every late school.
     found: list[tuple[int, int, str, str, Stage]] = []
-    # Stage by stage, earliest first; within a stage in launch order, so the primary key gives the
-    # order and LIMIT stops early instead of sorting every late school.
-    for stage in STAGE_ORDER:
-        remaining = late_limit - len(found)
-        if remaining <= 0:
-            break
-        found += [(aid, cid, code, name, stage) for aid, cid, code, name in session.execute(
-            select(Assessment.id, Assessment.campaign_id, Unit.code, Unit.name)
-            .join(Unit, col(Unit.id) == Assessment.school_id)
-            .where(col(Assessment.state) == stage.value, late_in(passed, stage))
-            .order_by(col(Assessment.id)).limit(remaining))]
+    if late_limit > 0:
+        branches = [select(literal(stage.order).label("rank"), col(Assessment.id).label("aid"),
+                           col(Assessment.campaign_id).label("cid"), col(Unit.code).label("code"),
+                           col(Unit.name).label("name"))
+                    .join(Unit, col(Unit.id) == Assessment.school_id)
+                    .where(col(Assessment.state) == stage.value, late_in(passed, stage))
+                    .order_by(col(Assessment.id)).limit(late_limit).subquery() for stage in STAGE_ORDER]
+        firsts = union_all(*[select(*b.c) for b in branches]).subquery()
+        by_order = {s.order: s for s in STAGE_ORDER}
+        found = [(aid, cid, code, name, by_order[rank]) for rank, aid, cid, code, name in session.execute(
+            select(*firsts.c).order_by(firsts.c.rank, firsts.c.aid).limit(late_limit))]
     late: list[LateSchool] = []
     if found:  # the passed milestone of each listed school: its campaign's calendar (at most late_limit)
         views = _milestone_views(session, sorted({cid for _, cid, *_ in found} | {campaign_id}))
