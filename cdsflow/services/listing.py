@@ -381,8 +381,9 @@ def _page_ids(session: Session, query: ListQuery, ids: Family, late: Late, own: 
                                      .order_by(*by_unit).offset(offset).limit(query.per_page)).scalars())
         if not units:
             return []
+        # `campaign_id + 0`: the page's 50 schools reached by their own index, not the family's campaigns.
         by_school = dict(session.execute(select(Assessment.school_id, Assessment.id).where(
-            col(Assessment.school_id).in_(units), col(Assessment.campaign_id).in_(ids))).all())
+            col(Assessment.school_id).in_(units), (col(Assessment.campaign_id) + 0).in_(ids))).all())
         return [by_school[u] for u in units if u in by_school]
     if scope is not None and query.sort in ASSESSMENT_SORTS and not isinstance(ids, list) and not levels:
         return _walk_assessment_index(session, query, ids, late, offset)
