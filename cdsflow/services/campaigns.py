@@ -439,7 +439,7 @@ def passed_ranks(campaign_id: int, now: datetime, *, without_relative: bool = Fa
     m = aliased(CampaignMilestone, name="passed_m")
     has_own = select(CampaignMilestone.id).where(col(CampaignMilestone.campaign_id) == col(c.id)).exists()
     owner = case((has_own, col(c.id)), else_=campaign_id)
-    stmt = (select(col(c.id).label("campaign_id"), func.max(stage_rank(col(m.stage))).label("rank"))
+    stmt: Any = (select(col(c.id).label("campaign_id"), func.max(stage_rank(col(m.stage))).label("rank"))
             .select_from(c).join(m, col(m.campaign_id) == owner)
             .where(or_(col(c.id) == campaign_id, col(c.parent_id) == campaign_id),
                    col(m.due_at) < now, col(m.stage).is_not(None))
@@ -447,7 +447,7 @@ def passed_ranks(campaign_id: int, now: datetime, *, without_relative: bool = Fa
     if without_relative:
         stmt = stmt.where(~select(CampaignMilestone.id).where(col(CampaignMilestone.campaign_id) == col(c.id),
                                                               col(CampaignMilestone.relative).is_not(None)).exists())
-    return stmt.cte("passed")
+    return cast(CTE, stmt.cte("passed"))
 
 
 def late_in(passed: CTE, stage: Stage, campaign: Any = None) -> ColumnElement[bool]:
@@ -464,8 +464,8 @@ def late_where(passed: CTE, campaign: Any = None) -> ColumnElement[bool]:
 def _milestone_views(session: Session, cids: list[int]) -> dict[int, list[MilestoneView]]:
     out: dict[int, list[MilestoneView]] = defaultdict(list)
     m = CampaignMilestone
-    for cid, key, title, stage, due in session.execute(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
-            select(m.campaign_id, m.key, m.title, m.stage, m.due_at)
+    for cid, key, title, stage, due in session.execute(
+            select(m.campaign_id, m.key, m.title, m.stage, m.due_at)  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
             .where(col(m.campaign_id).in_(cids)).order_by(col(m.campaign_id), col(m.position))):
         out[cid].append(MilestoneView(key, title, STAGE_OF.get(stage), due))
     return out
@@ -515,7 +515,7 @@ def campaign_status(uow: UnitOfWork, campaign_id: int, *, now: datetime | None =
     # stage walks the primary key and stops after `late_limit` rows, instead of sorting every late school.
     found: list[tuple[int, int, str, str, Stage]] = []
     if late_limit > 0:
-        branches = [select(literal(stage.order).label("rank"), col(Assessment.id).label("aid"),
+        branches = [select(literal(stage.order).label("rank"), col(Assessment.id).label("aid"),  # type: ignore[call-overload]  # five columns
                            col(Assessment.campaign_id).label("cid"), col(Unit.code).label("code"),
                            col(Unit.name).label("name"))
                     .join(Unit, col(Unit.id) == Assessment.school_id)

@@ -28,7 +28,7 @@ def touch_assessments(session: Session, assessment_ids: Iterable[int]) -> None:
     if not ids:
         return
     session.execute(update(Campaign).where(col(Campaign.id).in_(
-        select(Assessment.campaign_id).where(col(Assessment.id).in_(ids)).distinct()))
+        select(col(Assessment.campaign_id)).where(col(Assessment.id).in_(ids)).distinct()))
         .values(data_version=col(Campaign.data_version) + 1).execution_options(synchronize_session=False))
 
 

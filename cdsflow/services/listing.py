@@ -52,7 +52,7 @@ if TYPE_CHECKING:  # imported where used, as before (overview imports this modul
 R = AssessmentResult
 # The campaign's family: its ids, or (a Sở campaign with its wards) a SELECT of them, so that a query
 # over 3,321 ward campaigns is written and bound like one over 3.
-Family = list[int] | Select[tuple[int]]
+Family = list[int] | SelectOfScalar[int]
 # Which schools are late: per campaign (`late_stages`), or as SQL (`campaigns.passed_ranks`).
 Late = dict[int, dict[str, MilestoneView]] | CTE
 _S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
