@@ -561,8 +561,8 @@ def province_view(session: Session, campaign_id: int, *, now: datetime | None = 
     """Per supervising unit (Phòng or ward): submitted x/y, late, schools per level and group.
 
     One GROUP BY over the campaign's schools, kept in `campaign_figures` with the key of the data it
-    came from: every process reads the stored figures until a step, a score or a passing deadline
-    changes the key, then one recomputes and stores them again."""
+    came from: every process reads the stored figures until a step or a score of one of the family's
+    schools, or a passing deadline, changes the key, then one recomputes and stores them again."""
     now = _now(now)
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
@@ -655,7 +655,7 @@ def dashboard_figures(uow: UnitOfWork, campaign_id: int, *, now: datetime | None
                       late_limit: int = 20) -> tuple[CampaignStatusView, list[LevelChart]]:
     """(campaign_svc.CampaignStatusView, overview level charts) of the dashboard, kept in
     `campaign_figures` under the same key as the province view: every process reads the stored
-    figures until a step, a score or a passing deadline changes them."""
+    figures until a step or a score of one of the family's schools, or a passing deadline, changes them."""
     now = _now(now)
     session = uow.session
     campaign = session.get(Campaign, campaign_id)
