@@ -197,7 +197,7 @@ def test_the_sos_pages_ask_as_many_questions_for_30_wards_as_for_3(tmp_path, vie
         client.headers["X-CSRF-Token"] = r.json()["csrf_token"]
         path = WEB_VIEWS[view].format(cid=cid)
 
-        def visit(client=client, path=path, engine=engine):
+        def visit(client=client, path=path, engine=engine, cid=cid):
             with engine.begin() as conn:  # a step somewhere in the family: the stored figures are stale
                 conn.execute(text("UPDATE campaign SET data_version = data_version + 1 WHERE id = :c"), {"c": cid})
             r = client.get(path)
