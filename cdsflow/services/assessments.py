@@ -14,7 +14,7 @@ from cdsflow.calendars.timeutil import days_left, short_instant
 from cdsflow.kernel.errors import CdsError, InvalidInput, NotFound, StaleUpdate, TransitionRefused
 from cdsflow.kernel.stages import Stage
 from cdsflow.kernel.text import TextError, clean_text, fold
-from cdsflow.services import authorization, deadlines, sends
+from cdsflow.services import authorization, deadlines, figures_stamp, sends
 from cdsflow.services.campaigns import family_ids
 from cdsflow.services.indexsets import index_set_for_assessment
 from cdsflow.services.returns import RETURN_TRIGGER, extra_send_ids
@@ -135,6 +135,7 @@ def _bump(uow: UnitOfWork, a: Assessment, now: datetime, **values: Any) -> None:
     if done.rowcount != 1:
         uow.rollback()
         raise StaleUpdate(STALE_MESSAGE.format(current="mới hơn", expected=a.version))
+    figures_stamp.touch_campaign(uow.session, a.campaign_id)  # its family's stored figures are stale now
     # Keep the loaded object in step with the row (the session outlives the commit).
     for key, value in {"version": a.version + 1, "updated_at": now, **values}.items():
         setattr(a, key, value)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Select, and_, case, false, func, or_
+from sqlalchemy import CTE, ColumnElement, Select, and_, case, false, func, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -23,7 +23,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from cdsflow.calendars.timeutil import days_left
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
-from cdsflow.kernel.text import sort_key
+from cdsflow.services import figures_stamp
 from cdsflow.services.campaigns import (
     CampaignStatusView,
     LateSchool,
@@ -31,15 +31,18 @@ from cdsflow.services.campaigns import (
     StageLine,
     campaign_status,
     family_ids,
+    late_where,
     next_milestones,
+    passed_ranks,
 )
+from cdsflow.services.lookups import family_select
 from cdsflow.services.overview import LevelChart, level_charts
 from cdsflow.services.paging import PER_PAGE, page_numbers, search
 from cdsflow.storage.assessment_tables import AssessmentScore
-from cdsflow.storage.collation import vi_order
+from cdsflow.storage.collation import vi_key, vi_order
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.listing_tables import AssessmentResult, CampaignFigures
-from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
+from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 from cdsflow.workflow.units import LEVEL_LABELS, EducationLevel
 
 if TYPE_CHECKING:  # imported where used, as before (overview imports this module)
@@ -47,6 +50,11 @@ if TYPE_CHECKING:  # imported where used, as before (overview imports this modul
     from cdsflow.services.overview import LevelChart
 
 R = AssessmentResult
+# The campaign's family: its ids, or (a Sở campaign with its wards) a SELECT of them, so that a query
+# over 3,321 ward campaigns is written and bound like one over 3.
+Family = list[int] | SelectOfScalar[int]
+# Which schools are late: per campaign (`late_stages`), or as SQL (`campaigns.passed_ranks`).
+Late = dict[int, dict[str, MilestoneView]] | CTE
 _S = TypeVar("_S", bound=Select[*tuple[Any, ...]])
 SUBMITTED = tuple(s.value for s in STAGE_ORDER if s.order >= Stage.PROPOSAL.order)
 LEVEL_CHOICES = (("0", "Chưa đạt mức"), ("1", "Mức 1"), ("2", "Mức 2"), ("3", "Mức 3"))
@@ -179,9 +187,12 @@ def late_stages(session: Session, ids: list[int], now: datetime, *,
     return out
 
 
-def late_condition(late: dict[int, dict[str, MilestoneView]], campaign: Any = None) -> ColumnElement[bool]:
-    """SQL truth of "this assessment is late": campaigns grouped by their set of late stages, so the
-    expression has one term per distinct calendar, not one per campaign."""
+def late_condition(late: Late, campaign: Any = None) -> ColumnElement[bool]:
+    """SQL truth of "this assessment is late": from `campaigns.passed_ranks` (seven terms, whatever
+    the family's size), or from `late_stages` with campaigns grouped by their set of late stages, so
+    the expression has one term per distinct calendar, not one per campaign."""
+    if isinstance(late, CTE):
+        return late_where(late, campaign)
     groups: dict[tuple[str, ...], list[int]] = defaultdict(list)
     for cid, stages in late.items():
         if stages:
@@ -195,10 +206,11 @@ def late_condition(late: dict[int, dict[str, MilestoneView]], campaign: Any = No
 # --- the schools list ----------------------------------------------------------------------------
 
 
-def _campaign_ids(session: Session, campaign_id: int) -> list[int]:
+def _campaign_ids(session: Session, campaign_id: int, *, listed: bool = True) -> list[int]:
+    """The family's ids (`listed=False`: only check that the campaign exists)."""
     if session.get(Campaign, campaign_id) is None:
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
-    return family_ids(session, campaign_id)
+    return family_ids(session, campaign_id) if listed else [campaign_id]
 
 
 def _scores() -> tuple[type[AssessmentResult], type[AssessmentResult]]:
@@ -221,7 +233,7 @@ def _unleveled(column: str) -> Any:
                 or_(col(R.review_counts).is_(True), own_done))
 
 
-def _filtered(query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], own: Any, ext: Any,
+def _filtered(query: ListQuery, ids: Family, late: Late, own: Any, ext: Any,
               sup: Any) -> Select[*tuple[Any, ...]]:
     """Every matching row with its scores and supervising unit (the exports' query)."""
     stmt: Select[*tuple[Any, ...]] = _with_scores(select().select_from(Assessment).join(Unit, Unit.id == Assessment.school_id)  # type: ignore[call-overload]  # columns: add_columns by the caller
@@ -261,7 +273,7 @@ def _line(row: Any, late: dict[int, dict[str, MilestoneView]], now: datetime) ->
                       bool(review_counts), bool(unconfirmed))
 
 
-def _where(query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], own: Any, ext: Any, *,
+def _where(query: ListQuery, ids: Family, late: Late, own: Any, ext: Any, *,
            hinted: bool = False, scope: Any = None) -> list[Any]:
     """Conditions on the assessment and its scores. `hinted`: compare `campaign_id + 0`, so the
     database reaches the assessment through its school (one index probe) rather than through the
@@ -310,7 +322,7 @@ def _scope(session: Session, campaign_id: int) -> ColumnElement[bool]:
     return col(R.root_id) == campaign_id if parent is None else col(R.campaign_id) == campaign_id
 
 
-def _from_results(query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], scope: Any, *extra: Any,
+def _from_results(query: ListQuery, ids: Family, late: Late, scope: Any, *extra: Any,
                   counting: bool = False) -> SelectOfScalar[int]:
     """Assessment ids driven from the result lines (scored schools only), every filter applied;
     `counting`: only the joins the filters need (a count reads the level index alone)."""
@@ -323,7 +335,7 @@ def _from_results(query: ListQuery, ids: list[int], late: dict[int, dict[str, Mi
     return stmt.where(*_where(query, ids, late, R, R, scope=scope), *unit_where, *extra)
 
 
-def _page_ids(session: Session, query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]], own: Any, ext: Any,
+def _page_ids(session: Session, query: ListQuery, ids: Family, late: Late, own: Any, ext: Any,
               offset: int, scope: Any = None) -> list[int]:
     """The assessment ids of one page, in order, from the narrowest query that answers it."""
     levels = bool(query.level1 or query.level2)
@@ -369,10 +381,11 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late: dict[int
                                      .order_by(*by_unit).offset(offset).limit(query.per_page)).scalars())
         if not units:
             return []
+        # `campaign_id + 0`: the page's 50 schools reached by their own index, not the family's campaigns.
         by_school = dict(session.execute(select(Assessment.school_id, Assessment.id).where(
-            col(Assessment.school_id).in_(units), col(Assessment.campaign_id).in_(ids))).all())
+            col(Assessment.school_id).in_(units), (col(Assessment.campaign_id) + 0).in_(ids))).all())
         return [by_school[u] for u in units if u in by_school]
-    if scope is not None and query.sort in ASSESSMENT_SORTS and len(ids) > 1 and not levels:
+    if scope is not None and query.sort in ASSESSMENT_SORTS and not isinstance(ids, list) and not levels:
         return _walk_assessment_index(session, query, ids, late, offset)
     sup = aliased(Unit, name="sup")
     stmt = select(Assessment.id).select_from(Assessment)
@@ -391,7 +404,7 @@ def _page_ids(session: Session, query: ListQuery, ids: list[int], late: dict[int
 ASSESSMENT_SORTS: dict[str, Any] = {"submitted": Assessment.proposed_at}  # sends: a handful of values, sorted fast enough
 
 
-def _walk_assessment_index(session: Session, query: ListQuery, ids: list[int], late: dict[int, dict[str, MilestoneView]],
+def _walk_assessment_index(session: Session, query: ListQuery, ids: Family, late: Late,
                            offset: int) -> list[int]:
     """A province sorted by send date: the rows with a value walked along the column's index
     (the family compared as `campaign_id + 0`, so the database does not start from the campaigns),
@@ -423,9 +436,11 @@ def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: da
     """One page of the campaign's schools as `query` asks, with the total that matched: a count,
     the page's ids by the narrowest query, then the page's 50 rows with every column."""
     now = _now(now)
-    ids = _campaign_ids(session, campaign_id)
-    # Lateness of every campaign only when filtering by it; else only the page's campaigns, below.
-    late = late_stages(session, ids, now) if query.late else {}
+    _campaign_ids(session, campaign_id, listed=False)
+    several = session.execute(select(Campaign.id).where(Campaign.parent_id == campaign_id).limit(1)).first()
+    ids: Family = family_select(campaign_id) if several else [campaign_id]
+    # Lateness as SQL when filtering by it; the page's campaigns' deadlines for its lines, below.
+    late: Late = passed_ranks(campaign_id, now) if query.late else {}
     own, ext = _scores()
     scope = _scope(session, campaign_id)
     unit_where = _unit_where(query)
@@ -447,9 +462,8 @@ def school_list(session: Session, campaign_id: int, query: ListQuery, *, now: da
                         .join(Unit, col(Unit.id) == Assessment.school_id).outerjoin(sup, col(sup.id) == Unit.supervisor_id),
                         own, ext).where(col(Assessment.id).in_(page_ids))
     found = {r[0]: r for r in session.execute(stmt)}
-    if not query.late and found:
-        late = late_stages(session, sorted({r[-1] for r in found.values()}), now, root=campaign_id)
-    rows = [_line(found[aid], late, now) for aid in page_ids if aid in found]
+    lines = late_stages(session, sorted({r[-1] for r in found.values()}), now, root=campaign_id) if found else {}
+    rows = [_line(found[aid], lines, now) for aid in page_ids if aid in found]
     result = SchoolListPage(campaign_id, replace(query, page=page), rows, total, pages)
     if with_options:
         result.bureaus, result.school_levels = bureau_choices(session, ids), school_levels()
@@ -470,11 +484,11 @@ def iter_school_lines(session: Session, campaign_id: int, query: ListQuery, *,
         yield _line(row, late, now)
 
 
-def bureau_choices(session: Session, ids: list[int]) -> list[tuple[int, str]]:
+def bureau_choices(session: Session, ids: Family) -> list[tuple[int, str]]:
     """The units that supervise the campaign's schools: its issuer and the issuers of its children."""
     return sorted([(uid, name) for uid, name in session.execute(
         select(Unit.id, col(Unit.name)).join(Campaign, col(Campaign.issuer_id) == Unit.id)
-        .where(col(Campaign.id).in_(ids)).distinct()).all()], key=lambda r: sort_key(r[1]))
+        .where(col(Campaign.id).in_(ids)).distinct()).all()], key=lambda r: vi_key(r[1]))
 
 
 def school_levels() -> list[tuple[str, str]]:
@@ -504,20 +518,31 @@ class ProvinceView:
     computed_at: datetime | None = None  # when the stored figures were computed
 
 
-def _province_key(session: Session, campaign: Campaign, ids: list[int], now: datetime) -> str:
-    """What the province figures depend on, read through indexes only: the newest history line (every
-    stage change and launch writes one), the newest score (id and instant), the milestones already
-    passed (lateness) and the campaign's own version."""
-    event = session.execute(select(func.max(AssessmentEvent.id))).scalar()
-    # One aggregate per query: a lone max() is read from the end of its index.
-    score_id = session.execute(select(func.max(AssessmentScore.id))).scalar()
-    scored_at = session.execute(select(func.max(AssessmentScore.scored_at))).scalar()
-    passed = session.execute(select(func.count()).select_from(CampaignMilestone).where(
-        col(CampaignMilestone.campaign_id).in_(ids), col(CampaignMilestone.due_at) < now)).scalar_one()
-    return f"{campaign.version}:{event}:{score_id}:{scored_at.isoformat() if scored_at else ''}:{passed}:{len(ids)}"
+def _province_key(session: Session, campaign: Campaign, ids: list[int] | None = None, now: datetime | None = None) -> str:
+    """What the stored figures depend on, per family: the campaign's own version and its family's
+    counters (`figures_stamp`: every step and score of one of its schools bumps one), read from one
+    index. A step in another campaign leaves them standing. Deadlines passing are checked apart
+    (`_deadline_window`)."""
+    return f"{campaign.version}:{figures_stamp.family_stamp(session, campaign.id)}"
 
 
-def _compute_province(session: Session, ids: list[int], now: datetime) -> list[list[Any]]:
+def _deadline_window(session: Session, campaign_id: int, now: datetime) -> str:
+    """"last passed|next to pass" among the family's dated milestones at `now`: figures computed at
+    `now` stay right while no deadline lies between `now` and the moment they are read."""
+    m = CampaignMilestone
+    family = col(m.campaign_id).in_(family_select(campaign_id))
+    last = session.execute(select(func.max(m.due_at)).where(family, col(m.due_at) < now)).scalar()
+    upcoming = session.execute(select(func.min(m.due_at)).where(family, col(m.due_at) >= now)).scalar()
+    return f"{last.isoformat() if last else ''}|{upcoming.isoformat() if upcoming else ''}"
+
+
+def _in_window(window: str, now: datetime) -> bool:
+    last, _, upcoming = window.partition("|")
+    return ((not last or datetime.fromisoformat(last) < now)
+            and (not upcoming or now <= datetime.fromisoformat(upcoming)))
+
+
+def _compute_province(session: Session, campaign_id: int, now: datetime) -> list[list[Any]]:
     own, ext = _scores()
     one: Callable[[Any], Any] = lambda cond: func.sum(case((cond, 1), else_=0))  # noqa: E731
     levels: list[Any] = []
@@ -525,9 +550,10 @@ def _compute_province(session: Session, ids: list[int], now: datetime) -> list[l
         counted = _counted(own, ext, column)
         levels += [one(_unleveled(column))] + [one(counted == lv) for lv in (1, 2, 3)]
     stmt = _with_scores(select(col(Unit.supervisor_id), func.count(), one(col(Assessment.state).in_(SUBMITTED)),
-                               one(late_condition(late_stages(session, ids, now))), *levels)
+                               one(late_where(passed_ranks(campaign_id, now))), *levels)
                         .select_from(Assessment).join(Unit, col(Unit.id) == Assessment.school_id), own, ext)
-    rows = session.execute(stmt.where(col(Assessment.campaign_id).in_(ids)).group_by(col(Unit.supervisor_id))).all()
+    rows = session.execute(stmt.where(col(Assessment.campaign_id).in_(family_select(campaign_id)))
+                           .group_by(col(Unit.supervisor_id))).all()
     return [[r[0], *(int(x or 0) for x in r[1:])] for r in rows]
 
 
@@ -535,22 +561,25 @@ def province_view(session: Session, campaign_id: int, *, now: datetime | None = 
     """Per supervising unit (Phòng or ward): submitted x/y, late, schools per level and group.
 
     One GROUP BY over the campaign's schools, kept in `campaign_figures` with the key of the data it
-    came from: every process reads the stored figures until a step, a score or a passing deadline
-    changes the key, then one recomputes and stores them again."""
+    came from: every process reads the stored figures until a step or a score of one of the family's
+    schools, or a passing deadline, changes the key, then one recomputes and stores them again."""
     now = _now(now)
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
-    ids = family_ids(session, campaign_id)
-    payload, computed_at = stored_figures(session, campaign, ids, "province", now,
-                                          lambda: {"rows": _compute_province(session, ids, now)})
+    payload, computed_at = stored_figures(session, campaign, [campaign_id], "province", now,
+                                          lambda: {"rows": _compute_province(session, campaign_id, now)})
     rows = payload["rows"]
-    names = dict(session.execute(select(Unit.id, Unit.name).where(col(Unit.id).in_([r[0] for r in rows if r[0]]))).all())
+    # The wards are the issuers of the family's campaigns: their names by the campaign tree, not by a
+    # list of 3,321 ids; a school under another unit (rare) is named by a second lookup.
+    names = dict(session.execute(select(Unit.id, Unit.name).join(Campaign, col(Campaign.issuer_id) == Unit.id)
+                                 .where(col(Campaign.id).in_(family_select(campaign_id)))).all())
+    if missing := [r[0] for r in rows if r[0] and r[0] not in names]:
+        names |= dict(session.execute(select(Unit.id, Unit.name).where(col(Unit.id).in_(missing))).all())
     lines = sorted((AreaLine(r[0], names.get(r[0], "Không có đơn vị quản lý"), r[1], r[2], r[3],
-                             tuple(r[4:8]), tuple(r[8:12])) for r in rows), key=lambda a: sort_key(a.name))
-    total = AreaLine(None, "Toàn bộ", sum(a.total for a in lines), sum(a.submitted for a in lines),
-                     sum(a.late for a in lines), tuple(sum(a.levels1[i] for a in lines) for i in range(4)),
-                     tuple(sum(a.levels2[i] for a in lines) for i in range(4)))
+                             tuple(r[4:8]), tuple(r[8:12])) for r in rows), key=lambda a: vi_key(a.name))
+    sums = [sum(column) for column in zip(*(r[1:12] for r in rows), strict=True)] or [0] * 11  # one pass per column, in C
+    total = AreaLine(None, "Toàn bộ", sums[0], sums[1], sums[2], tuple(sums[3:7]), tuple(sums[7:11]))
     return ProvinceView(campaign.id, campaign.title, lines, total, computed_at)
 
 
@@ -558,14 +587,16 @@ def stored_figures(session: Session, campaign: Campaign, ids: list[int], kind: s
                    compute: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], datetime]:
     """(payload, computed at) of `kind` for the campaign: the stored row while its key still matches
     the data, else `compute()` stored under the new key."""
-    key = _province_key(session, campaign, ids, now)
+    key = _province_key(session, campaign)
     f = CampaignFigures
     stored = session.execute(select(f.data_key, f.payload, f.computed_at)
                              .where(f.campaign_id == campaign.id, f.kind == kind)).first()
-    if stored is not None and stored[0] == key:
-        return stored[1], stored[2]
+    if stored is not None:
+        stored_key, _, window = stored[0].partition("|")
+        if stored_key == key and _in_window(window, now):
+            return stored[1], stored[2]
     payload = compute()
-    _store_figures(session, campaign.id, kind, key, payload, now)
+    _store_figures(session, campaign.id, kind, f"{key}|{_deadline_window(session, campaign.id, now)}", payload, now)
     return payload, now
 
 
@@ -624,13 +655,12 @@ def dashboard_figures(uow: UnitOfWork, campaign_id: int, *, now: datetime | None
                       late_limit: int = 20) -> tuple[CampaignStatusView, list[LevelChart]]:
     """(campaign_svc.CampaignStatusView, overview level charts) of the dashboard, kept in
     `campaign_figures` under the same key as the province view: every process reads the stored
-    figures until a step, a score or a passing deadline changes them."""
+    figures until a step or a score of one of the family's schools, or a passing deadline, changes them."""
     now = _now(now)
     session = uow.session
     campaign = session.get(Campaign, campaign_id)
     if campaign is None:
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
-    ids = family_ids(session, campaign_id)
-    payload, _ = stored_figures(session, campaign, ids, f"dashboard{late_limit}", now, lambda: _status_payload(
+    payload, _ = stored_figures(session, campaign, [campaign_id], f"dashboard{late_limit}", now, lambda: _status_payload(
         campaign_status(uow, campaign_id, now=now, late_limit=late_limit), level_charts(session, campaign_id)))
     return _status_back(payload)

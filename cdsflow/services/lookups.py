@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import or_
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.storage.assessment_tables import AssessmentAnswer
@@ -29,6 +31,12 @@ def family_ids(session: Session, campaign_id: int) -> list[int]:
     this lookup, used by lists, counts, results and papers."""
     return [campaign_id, *session.execute(
         select(Campaign.id).where(Campaign.parent_id == campaign_id).order_by(col(Campaign.id))).scalars()]
+
+
+def family_select(campaign_id: int) -> SelectOfScalar[int]:
+    """The same family as a SELECT of ids, for `IN (…)`: the database reads the campaign tree from
+    its indexes, so a query costs no more to write for 3,321 children than for 3."""
+    return select(col(Campaign.id)).where(or_(col(Campaign.id) == campaign_id, col(Campaign.parent_id) == campaign_id))
 
 
 def load_answers(session: Session, assessment_id: int, phase: str = "self") -> dict[str, Any]:

@@ -18,6 +18,7 @@ from cdsflow.kernel.errors import CdsError, NotFound
 from cdsflow.kernel.stages import Stage
 from cdsflow.services.campaigns import family_ids
 from cdsflow.services.indexsets import index_set_by_hash
+from cdsflow.services.lookups import family_select
 from cdsflow.storage.assessment_tables import AssessmentScore
 from cdsflow.storage.collation import vi_order
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
@@ -91,7 +92,7 @@ def level_charts(session: Session, campaign_id: int) -> list[LevelChart]:
         select(AssessmentScore.phase, AssessmentScore.group1_level, AssessmentScore.group2_level, func.count())
         .join(Assessment, col(Assessment.id) == AssessmentScore.assessment_id)
         # Finished scores only: one still being filled in has no level yet, and is not "Chưa đạt mức".
-        .where(col(Assessment.campaign_id).in_(family_ids(session, campaign_id)), col(AssessmentScore.complete).is_(True))
+        .where(col(Assessment.campaign_id).in_(family_select(campaign_id)), col(AssessmentScore.complete).is_(True))
         .group_by(col(AssessmentScore.phase), col(AssessmentScore.group1_level), col(AssessmentScore.group2_level))
     ).all()
     if not rows:

@@ -11,6 +11,7 @@ from sqlalchemy import Case, Select, and_, case, delete, func, insert, literal
 from sqlalchemy.orm import Session, aliased
 from sqlmodel import col, select
 
+from cdsflow.services import figures_stamp
 from cdsflow.storage.assessment_tables import AssessmentScore
 from cdsflow.storage.listing_tables import AssessmentResult
 from cdsflow.storage.tables import Assessment, Campaign
@@ -53,6 +54,7 @@ def refresh(session: Session, assessment_ids: Iterable[int]) -> None:
         chunk = ids[i:i + CHUNK]
         session.execute(delete(table).where(table.c.assessment_id.in_(chunk)))
         session.execute(insert(table).from_select(_COLUMNS, _select(chunk)))
+        figures_stamp.touch_assessments(session, chunk)  # the levels and scores the figures count
 
 
 def rebuild(session: Session) -> int:
@@ -60,6 +62,7 @@ def rebuild(session: Session) -> int:
     table = AssessmentResult.__table__  # type: ignore[attr-defined]  # SQLModel sets it
     session.execute(delete(table))
     session.execute(insert(table).from_select(_COLUMNS, _select(None)))
+    figures_stamp.touch_all(session)
     return session.execute(select(func.count()).select_from(table)).scalar_one()
 
 

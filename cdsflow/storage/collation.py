@@ -52,6 +52,25 @@ def _key(text: str) -> tuple:
     return sort_key(text)
 
 
+def vi_key(text: str) -> tuple:
+    """`kernel.text.sort_key`, remembered: a province's 3,321 ward names are keyed once per process,
+    not on every page that sorts them."""
+    return _key(text)
+
+
+def sorts_natively(session: Any) -> bool:
+    """Whether ORDER BY … COLLATE vi runs in the database's own code (PostgreSQL's ICU). On SQLite
+    it calls `_compare` per comparison (18,000 Python calls for 3,321 ward names): there a list of
+    that size is sorted faster in Python by `vi_sorting_key`, in exactly the same order."""
+    return session.get_bind().dialect.name != "sqlite"
+
+
+def vi_sorting_key(text: str) -> tuple:
+    """The order of `_compare` (the SQLite collation) as a Python sort key: letters and tones first,
+    then the characters themselves."""
+    return (_key(text), text)
+
+
 def _compare(a: str, b: str) -> int:
     ka, kb = _key(a), _key(b)
     if ka == kb:  # letters and tones tie ("Đông" ~ "đông"): the bytes decide, so the order is total

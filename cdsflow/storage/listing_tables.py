@@ -1,6 +1,7 @@
 """Figures the officers' screens read at national scale, kept in the database so that every web
 process (and every worker) shares them; `workflow/services/listing.py` recomputes a row when the data
-it was computed from has changed (its `data_key`)."""
+it was computed from has changed (its `data_key`: the campaign family's counters, `figures_stamp`, and the
+deadlines around the moment of computing)."""
 from __future__ import annotations
 
 from datetime import datetime

@@ -46,6 +46,8 @@ class Campaign(SQLModel, table=True):
     __table_args__ = (
         Index("uq_campaign_issuer_year_set_open", "issuer_id", "school_year", "index_set_code", unique=True,
               sqlite_where=text(_OPEN), postgresql_where=text(_OPEN)),
+        # A family's figures key (count and sum of the counters) read from this index alone.
+        Index("ix_campaign_parent_data_version", "parent_id", "data_version"),
     )
     id: int = Field(default=None, primary_key=True)
     issuer_id: int = Field(foreign_key="unit.id", index=True)
@@ -63,13 +65,24 @@ class Campaign(SQLModel, table=True):
     created_at: datetime | None = _ts()
     launched_at: datetime | None = _ts()
     version: int = Field(default=1)
+    # Bumped in the same transaction as every change of one of its schools' files (a step, a score):
+    # the stored figures of a campaign family are keyed by their campaigns' counters, so a step in
+    # one ward leaves every other family's figures standing (services/figures_stamp.py).
+    data_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class CampaignMilestone(SQLModel, table=True):
     """A snapshot of the calendar taken at launch: later edits of the file do not move it."""
 
     __tablename__ = "campaign_milestone"
-    __table_args__ = (UniqueConstraint("campaign_id", "key"),)
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "key"),
+        # A family's passed deadlines (`campaigns.passed_ranks`) read from the index alone.
+        Index("ix_campaign_milestone_due", "campaign_id", "due_at", "stage"),
+        # The few campaigns whose calendar has relative deadlines, found without reading the others' rows.
+        Index("ix_campaign_milestone_relative", "campaign_id", sqlite_where=text("relative IS NOT NULL"),
+              postgresql_where=text("relative IS NOT NULL")),
+    )
     id: int = Field(default=None, primary_key=True)
     campaign_id: int = Field(foreign_key="campaign.id", index=True)
     position: int = 0

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: c1b3516a33d7
+Revision ID: 0ede3d04e213
 Revises: 
-Create Date: 2026-12-06 22:29:50.730442
+Create Date: 2026-12-07 00:19:05.402579
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'c1b3516a33d7'
+revision = '0ede3d04e213'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -189,12 +189,14 @@ def upgrade() -> None:
     sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('launched_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('data_version', sa.Integer(), server_default='0', nullable=False),
     sa.ForeignKeyConstraint(['issuer_id'], ['unit.id'], ),
     sa.ForeignKeyConstraint(['parent_id'], ['campaign.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaign_issuer_id'), ['issuer_id'], unique=False)
+        batch_op.create_index('ix_campaign_parent_data_version', ['parent_id', 'data_version'], unique=False)
         batch_op.create_index(batch_op.f('ix_campaign_parent_id'), ['parent_id'], unique=False)
         batch_op.create_index('uq_campaign_issuer_year_set_open', ['issuer_id', 'school_year', 'index_set_code'], unique=True, sqlite_where=sa.text("status != 'closed'"), postgresql_where=sa.text("status != 'closed'"))
 
@@ -359,6 +361,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('campaign_milestone', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaign_milestone_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index('ix_campaign_milestone_due', ['campaign_id', 'due_at', 'stage'], unique=False)
+        batch_op.create_index('ix_campaign_milestone_relative', ['campaign_id'], unique=False, sqlite_where=sa.text('relative IS NOT NULL'), postgresql_where=sa.text('relative IS NOT NULL'))
 
     op.create_table('generated_document',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -747,6 +751,8 @@ def downgrade() -> None:
 
     op.drop_table('generated_document')
     with op.batch_alter_table('campaign_milestone', schema=None) as batch_op:
+        batch_op.drop_index('ix_campaign_milestone_relative', sqlite_where=sa.text('relative IS NOT NULL'), postgresql_where=sa.text('relative IS NOT NULL'))
+        batch_op.drop_index('ix_campaign_milestone_due')
         batch_op.drop_index(batch_op.f('ix_campaign_milestone_campaign_id'))
 
     op.drop_table('campaign_milestone')
@@ -780,6 +786,7 @@ def downgrade() -> None:
     with op.batch_alter_table('campaign', schema=None) as batch_op:
         batch_op.drop_index('uq_campaign_issuer_year_set_open', sqlite_where=sa.text("status != 'closed'"), postgresql_where=sa.text("status != 'closed'"))
         batch_op.drop_index(batch_op.f('ix_campaign_parent_id'))
+        batch_op.drop_index('ix_campaign_parent_data_version')
         batch_op.drop_index(batch_op.f('ix_campaign_issuer_id'))
 
     op.drop_table('campaign')
