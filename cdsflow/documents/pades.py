@@ -376,15 +376,25 @@ def _timestamper(options: SigningOptions) -> Any:
     return HTTPTimeStamper(options.tsa_url, timeout=30)
 
 
-def _signing_failure(exc: Exception, options: SigningOptions) -> str:
-    """The reason, in the user's words, for the failures a configured server can cause."""
-    text = f"{type(exc).__name__}: {exc}"
-    if "TimestampRequestError" in text or "timestamp" in text.lower():
-        return f"máy chủ dấu thời gian {options.tsa_url} không trả lời hoặc trả lời sai ({type(exc).__name__})"
-    if options.revocation and ("Revocation" in text or "PathBuilding" in text or "Validation" in text
-                               or "revoked" in text.lower()):
-        return ("không lấy được thông tin thu hồi (CRL/OCSP) của chứng thư số, hoặc chứng thư số không "
-                f"thuộc danh sách tin cậy của đơn vị ({type(exc).__name__})")
+def _signing_failure(exc: BaseException, options: SigningOptions) -> str:
+    """The reason, in the user's words, for the failures a configured server or the CA can cause
+    (pyHanko wraps the validator's error in a SigningError: its cause says what happened)."""
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(chain) < 5:
+        chain.append(cur)
+        cur = cur.__cause__
+    names = {type(e).__name__ for e in chain}
+    if "RevokedError" in names:
+        return "chứng thư số đã bị thu hồi (theo danh sách thu hồi của tổ chức cấp)"
+    if "PathBuildingError" in names or "PathValidationError" in names:
+        return ("chứng thư số không thuộc danh sách tin cậy của đơn vị: thêm chứng thư số gốc của tổ chức cấp "
+                "(cdsflow signing trust) trước khi ký kèm thông tin thu hồi")
+    if "InsufficientRevinfoError" in names:
+        return "không lấy được thông tin thu hồi (CRL/OCSP) của chứng thư số từ tổ chức cấp"
+    if options.tsa_url and any("Timestamp" in n or "timestamp" in str(e).lower() for e, n in
+                               ((e, type(e).__name__) for e in chain)):
+        return f"máy chủ dấu thời gian {options.tsa_url} không trả lời hoặc trả lời sai"
     return type(exc).__name__
 
 
