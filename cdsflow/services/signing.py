@@ -385,6 +385,16 @@ def evidence_signatures(session: Session, evidence_ids: list[int]) -> dict[int, 
     return {i: (c.label, c.valid) for i, c in checks_for(session, EVIDENCE, evidence_ids).items() if c.signed}
 
 
+def paper_signatures(engine: Engine, document_ids: list[int]) -> dict[int, str]:
+    """paper → «đã ký số: …[, có dấu thời gian …], hợp lệ | không hợp lệ (…)» for the papers whose
+    latest signed copy is a signed PDF: what the register prints beside them."""
+    with UnitOfWork(engine) as uow:
+        copies = signed_copies.latest_by_document(uow.session, document_ids)
+        checks = checks_for(uow.session, SIGNED_COPY, [c.id for c in copies.values() if c.id is not None])
+        return {doc_id: check.label for doc_id, copy in copies.items()
+                if (check := checks.get(copy.id or 0)) is not None and check.signed}
+
+
 def signature_labels(session: Session, copy_ids: list[int]) -> dict[int, SignatureCheck]:
     """What the register and the dossier print next to each signed copy."""
     return checks_for(session, SIGNED_COPY, copy_ids)

@@ -218,7 +218,9 @@ def test_a_ward_signs_with_a_timestamp_and_the_cas_crl_and_the_register_says_so(
     (tmp_path / "sua.pdf").write_bytes(bytes(broken))
     assert "không hợp lệ" in _cli(world.home, "signing", "verify", str(tmp_path / "sua.pdf"), "--unit", WARD).stdout
 
-    # The register, as the ward's officer reads it.
+    # The register, as a clerk prints it and as the ward's officer reads it on the web.
+    register = _cli(world.home, "docs", "register", "--unit", WARD)
+    assert f"Mã lưu {record.id}: {check.label}" in register.stdout, register.stdout + register.stderr
     monkeypatch.setenv("CDSFLOW_HOME", str(world.home))
     page = _login(create_app(engine, uploads_dir=world.home / "uploads"), "chuyenvien").get("/documents")
     assert check.label in page.text
