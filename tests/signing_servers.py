@@ -1,6 +1,6 @@
 """The servers a signature with a timestamp and revocation data talks to, run on 127.0.0.1 for a
 test: an RFC 3161 timestamp server (pyHanko's DummyTimeStamper signing with a TSA certificate of
-the demo CA) and the CA's CRL, published where its certificates say."""
+the demo CA), the CA's CRL, published where its certificates say, and its OCSP responder."""
 from __future__ import annotations
 
 import threading
@@ -13,7 +13,7 @@ from asn1crypto import keys, pem, tsp
 from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
-from cdsflow.documents.demo_ca import TestTsa
+from cdsflow.documents.demo_ca import TestIdentity, TestTsa, answer_ocsp
 
 
 @dataclass
@@ -23,6 +23,8 @@ class CaServer:
     base: str = ""
     crl: bytes = b""
     tsa: TestTsa | None = None
+    ca: TestIdentity | None = None  # answers OCSP for its signer's certificate
+    revoked_serials: frozenset[int] = frozenset()
     requests: list[str] = field(default_factory=list)
 
     @property
@@ -32,6 +34,10 @@ class CaServer:
     @property
     def crl_url(self) -> str:
         return f"{self.base}/ca.crl"
+
+    @property
+    def ocsp_url(self) -> str:
+        return f"{self.base}/ocsp"
 
 
 def _der(data: bytes) -> bytes:
@@ -63,6 +69,10 @@ def ca_server() -> Iterator[CaServer]:
         def do_POST(self) -> None:  # noqa: N802
             state.requests.append(f"POST {self.path}")
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.path == "/ocsp" and state.ca is not None:
+                self._send(200, answer_ocsp(state.ca, body, revoked_serials=state.revoked_serials),
+                           "application/ocsp-response")
+                return
             if self.path != "/tsa" or state.tsa is None:
                 self._send(404, b"", "text/plain")
                 return

@@ -11,7 +11,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 
 TEST_CA_NAME = "cdsflow TEST CA - không dùng thật"
 
@@ -43,10 +44,11 @@ def _name(common: str, org: str) -> x509.Name:
 
 
 def make_test_identity(signer_name: str, unit_name: str, *, passphrase: str = "demo-ky-so",
-                       now: datetime | None = None, days: int = 3650, crl_url: str = "") -> TestIdentity:
+                       now: datetime | None = None, days: int = 3650, crl_url: str = "",
+                       ocsp_url: str = "") -> TestIdentity:
     """A root (CA) and a signer certificate for `signer_name` of `unit_name`, the signer's key and
-    chain in a PKCS#12 file protected by `passphrase`. `crl_url`: where the certificate says its
-    CA publishes revocations (signing with revocation data fetches it)."""
+    chain in a PKCS#12 file protected by `passphrase`. `crl_url`, `ocsp_url`: where the certificate
+    says its CA publishes revocations and answers OCSP (signing with revocation data asks them)."""
     now = now or datetime.now(UTC)
     root_key, signer_key = _key(), _key()
     root_name = _name(TEST_CA_NAME, "cdsflow")
@@ -64,6 +66,9 @@ def make_test_identity(signer_name: str, unit_name: str, *, passphrase: str = "d
         builder = builder.add_extension(x509.CRLDistributionPoints([x509.DistributionPoint(
             full_name=[x509.UniformResourceIdentifier(crl_url)], relative_name=None, reasons=None,
             crl_issuer=None)]), critical=False)
+    if ocsp_url:
+        builder = builder.add_extension(x509.AuthorityInformationAccess([x509.AccessDescription(
+            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url))]), critical=False)
     signer = (builder.subject_name(_name(signer_name, unit_name)).issuer_name(root_name)
               .public_key(signer_key.public_key()).serial_number(x509.random_serial_number())
               .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=days - 1))
@@ -186,3 +191,26 @@ def demo_seal_png(unit_name: str, size: int = 300) -> bytes:
     out = io.BytesIO()
     img.save(out, "PNG")
     return out.getvalue()
+
+
+def answer_ocsp(identity: TestIdentity, request_der: bytes, *, revoked_serials: frozenset[int] = frozenset(),
+                now: datetime | None = None) -> bytes:
+    """The test root's OCSP answer (DER) to a request for one of its certificates: good, or revoked
+    when its serial is in `revoked_serials`. The root signs its answers itself, as RFC 6960 allows."""
+    now = now or datetime.now(UTC)
+    root, root_key = _root(identity)
+    request = ocsp.load_der_ocsp_request(request_der)
+    signer = x509.load_pem_x509_certificate(identity.signer_cert_pem)
+    if request.serial_number != signer.serial_number:
+        return ocsp.OCSPResponseBuilder.build_unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED).public_bytes(
+            serialization.Encoding.DER)
+    revoked = signer.serial_number in revoked_serials
+    builder = ocsp.OCSPResponseBuilder().add_response(
+        cert=signer, issuer=root, algorithm=hashes.SHA1(),
+        cert_status=ocsp.OCSPCertStatus.REVOKED if revoked else ocsp.OCSPCertStatus.GOOD,
+        this_update=now - timedelta(minutes=1), next_update=now + timedelta(days=1),
+        revocation_time=now - timedelta(minutes=5) if revoked else None, revocation_reason=None,
+    ).responder_id(ocsp.OCSPResponderEncoding.HASH, root)
+    for ext in request.extensions:  # the nonce comes back, so the answer is to this request
+        builder = builder.add_extension(ext.value, ext.critical)
+    return builder.sign(root_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)

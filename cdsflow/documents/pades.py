@@ -386,7 +386,7 @@ def _signing_failure(exc: BaseException, options: SigningOptions) -> str:
         cur = cur.__cause__
     names = {type(e).__name__ for e in chain}
     if "RevokedError" in names:
-        return "chứng thư số đã bị thu hồi (theo danh sách thu hồi của tổ chức cấp)"
+        return "chứng thư số đã bị thu hồi (theo CRL/OCSP của tổ chức cấp)"
     if "PathBuildingError" in names or "PathValidationError" in names:
         return ("chứng thư số không thuộc danh sách tin cậy của đơn vị: thêm chứng thư số gốc của tổ chức cấp "
                 "(cdsflow signing trust) trước khi ký kèm thông tin thu hồi")
@@ -410,7 +410,8 @@ def _trust(trust_roots_pem: list[bytes], *, fetch: bool = False) -> Any:
         der = pem.unarmor(data)[2] if pem.detect(data) else data
         roots.append(asn1_x509.Certificate.load(der))
     if fetch:
-        return ValidationContext(trust_roots=roots, allow_fetching=True, revocation_mode="require")
+        # hard-fail: where a certificate names its CRL or OCSP, they must answer (and not say revoked).
+        return ValidationContext(trust_roots=roots, allow_fetching=True, revocation_mode="hard-fail")
     return ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
 
 
