@@ -48,6 +48,8 @@ def identity(
                                                        "bỏ trống: dùng CDSFLOW_TSA_URL nếu có"),
     revocation: bool = typer.Option(False, "--revocation/--no-revocation",
                                     help="Kèm thông tin thu hồi (CRL/OCSP) của chứng thư số vào chữ ký (PAdES B-LT)"),
+    lta: bool = typer.Option(False, "--lta/--no-lta",
+                             help="Thêm dấu thời gian tài liệu sau thông tin thu hồi (PAdES B-LTA; cần --revocation)"),
 ) -> None:
     """Lưu (hoặc thay) chứng thư số của đơn vị: một tệp PKCS#12, hoặc một thiết bị ký số PKCS#11.
     Mật khẩu của tệp lấy từ biến môi trường CDSFLOW_P12_PASSWORD, mã PIN của thiết bị từ
@@ -58,13 +60,14 @@ def identity(
                 raise InvalidInput("Chọn một: tệp PKCS#12 hoặc thiết bị ký số (--pkcs11-module), không cả hai")
             pin = os.environ.get(PIN_ENV) or getpass.getpass("Mã PIN của thiết bị ký số: ")
             row = signing.set_token_identity(uow, unit, pkcs11_module, token_label, key_label, pin, by,
-                                             tsa_url=tsa_url, embed_revocation=revocation)
+                                             tsa_url=tsa_url, embed_revocation=revocation, lta=lta)
         else:
             if p12 is None:
                 raise InvalidInput("Cần tệp chứng thư số PKCS#12, hoặc --pkcs11-module cho thiết bị ký số")
             data = _read(p12, "tệp chứng thư số")
             password = os.environ.get(PASSWORD_ENV) or getpass.getpass("Mật khẩu của tệp chứng thư số: ")
-            row = signing.set_identity(uow, unit, data, password, by, tsa_url=tsa_url, embed_revocation=revocation)
+            row = signing.set_identity(uow, unit, data, password, by, tsa_url=tsa_url, embed_revocation=revocation,
+                                       lta=lta)
     where = f" trên thiết bị ký số «{row.token_label}»" if row.pkcs11_module else ""
     console.print(f"Đã lưu chứng thư số của «{row.subject}»{where} cho đơn vị {unit} "
                   f"(hiệu lực đến {row.not_after:%d/%m/%Y}).")
@@ -106,7 +109,8 @@ def show(unit: str = typer.Argument(..., help="Mã đơn vị")) -> None:
     if s.subject:
         console.print(f"{s.unit}: chứng thư số của «{s.subject}» ({s.key_place}), hiệu lực đến {s.not_after:%d/%m/%Y}.")
         console.print("Dấu thời gian: " + (s.tsa_url or "không") + " · thông tin thu hồi: "
-                      + ("kèm theo chữ ký" if s.embed_revocation else "không"))
+                      + ("kèm theo chữ ký" if s.embed_revocation else "không")
+                      + (" · dấu thời gian tài liệu (B-LTA)" if s.lta else ""))
     else:
         console.print(f"{s.unit}: chưa có chứng thư số (văn bản vẫn ban hành và tải lên bản đã ký như thường).")
     console.print("Ảnh chữ ký: " + (", ".join(s.signers) or "chưa có") + f" · con dấu: {'có' if s.has_seal else 'chưa có'}")

@@ -110,7 +110,7 @@ class KeySource:
 class SigningOptions:
     """What the signature carries beyond the baseline: a timestamp from `tsa_url` (B-T); the CA's
     revocation data fetched and embedded (B-LT, which needs the roots the chain ends in), and a
-    document timestamp over it (B-LTA, needs a timestamp server too)."""
+    document timestamp over it (B-LTA, needs both: the use-case refuses it without them)."""
 
     tsa_url: str = ""
     revocation: bool = False
@@ -350,7 +350,7 @@ def sign_pdf(pdf: bytes, key: KeySource | bytes, passphrase: str = "", *, page: 
             field_name=field_name, reason=reason, location=location or None,
             subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
             embed_validation_info=options.revocation, validation_context=context,
-            use_pades_lta=options.lta and options.revocation and bool(options.tsa_url))
+            use_pades_lta=options.lta)
         pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=style, timestamper=_timestamper(options))
         try:
             return await pdf_signer.async_sign_pdf(writer)

@@ -73,18 +73,19 @@ def _name(value: str, what: str) -> str:
 # --- the unit's identity -------------------------------------------------------------------------
 
 def set_identity(uow: UnitOfWork, unit_code: str, p12: bytes, passphrase: str, actor: ActorRef | str, *,
-                 tsa_url: str = "", embed_revocation: bool = False, now: datetime | None = None) -> SigningIdentity:
+                 tsa_url: str = "", embed_revocation: bool = False, lta: bool = False,
+                 now: datetime | None = None) -> SigningIdentity:
     """Store (or replace) the unit's certificate as a PKCS#12 file. Refused, storing nothing, when
     the file does not open with the passphrase or the certificate has expired."""
     if len(p12) > MAX_P12_BYTES:
         raise InvalidInput("Tệp chứng thư số quá lớn (tối đa 100 KB): cần một tệp PKCS#12 (.p12/.pfx)")
     return _store_identity(uow, unit_code, pades.KeySource(p12=p12, passphrase=passphrase), actor,
-                           tsa_url=tsa_url, embed_revocation=embed_revocation, now=now)
+                           tsa_url=tsa_url, embed_revocation=embed_revocation, lta=lta, now=now)
 
 
 def set_token_identity(uow: UnitOfWork, unit_code: str, module: str, token_label: str, key_label: str, pin: str,
                        actor: ActorRef | str, *, tsa_url: str = "", embed_revocation: bool = False,
-                       now: datetime | None = None) -> SigningIdentity:
+                       lta: bool = False, now: datetime | None = None) -> SigningIdentity:
     """Point the unit's signing identity at a PKCS#11 token (a USB token on the server, or an HSM):
     the module's path, the token's label, the label of the key and its certificate, and the PIN.
 
@@ -101,7 +102,8 @@ def set_token_identity(uow: UnitOfWork, unit_code: str, module: str, token_label
     if not key_label:
         raise InvalidInput("Cần nhãn của khóa ký trên thiết bị (--key-label)")
     key = pades.KeySource(module=module, token_label=token_label, key_label=key_label, pin=pin)
-    return _store_identity(uow, unit_code, key, actor, tsa_url=tsa_url, embed_revocation=embed_revocation, now=now)
+    return _store_identity(uow, unit_code, key, actor, tsa_url=tsa_url, embed_revocation=embed_revocation,
+                           lta=lta, now=now)
 
 
 def _tsa(url: str) -> str:
@@ -112,12 +114,15 @@ def _tsa(url: str) -> str:
 
 
 def _store_identity(uow: UnitOfWork, unit_code: str, key: pades.KeySource, actor: ActorRef | str, *,
-                    tsa_url: str, embed_revocation: bool, now: datetime | None) -> SigningIdentity:
+                    tsa_url: str, embed_revocation: bool, lta: bool, now: datetime | None) -> SigningIdentity:
     session = uow.session
     unit = _unit(session, unit_code)
     who = _actor(actor, unit)
     authorization.check_unit(session, who, "manage_signing", unit.id, now=now)
     tsa = _tsa(tsa_url)
+    if lta and not (embed_revocation and (tsa or os.environ.get(TSA_ENV, "").strip())):
+        raise InvalidInput("Dấu thời gian tài liệu (PAdES B-LTA) cần cả thông tin thu hồi (--revocation) và "
+                           f"máy chủ dấu thời gian (--tsa-url hoặc {TSA_ENV})")
     subject, not_after = pades.certificate_subject(key)
     if not_after <= _now(now):
         raise InvalidInput(f"Chứng thư số của «{subject}» đã hết hạn ngày {not_after:%d/%m/%Y}")
@@ -125,7 +130,7 @@ def _store_identity(uow: UnitOfWork, unit_code: str, key: pades.KeySource, actor
     row = row or SigningIdentity(unit_id=unit.id, p12=b"", passphrase_sealed="")
     row.p12, row.passphrase_sealed = key.p12, seal(key.pin if key.on_token else key.passphrase)
     row.pkcs11_module, row.token_label, row.key_label = key.module[:500], key.token_label, key.key_label[:200]
-    row.tsa_url, row.embed_revocation = tsa, embed_revocation
+    row.tsa_url, row.embed_revocation, row.pades_lta = tsa, embed_revocation, lta
     row.subject, row.not_after = subject[:300], not_after
     row.uploaded_by, row.uploaded_at = who.name[:200], _now(now)
     session.add(row)
@@ -194,6 +199,7 @@ class SigningSummary:
     key_place: str = ""  # «tệp PKCS#12» or «thiết bị ký số «nhãn» (thư viện)»
     tsa_url: str = ""  # the timestamp server the unit's signatures use ('' = none)
     embed_revocation: bool = False
+    lta: bool = False
 
 
 def summary(session: Session, unit_code: str) -> SigningSummary:
@@ -208,7 +214,8 @@ def summary(session: Session, unit_code: str) -> SigningSummary:
                  if ident.pkcs11_module else "tệp PKCS#12")
     return SigningSummary(unit.name, ident.subject if ident else "", ident.not_after if ident else None,
                           sorted(n for k, n in images if k == "signature"), any(k == "seal" for k, _ in images),
-                          list(roots), place, _tsa_of(ident), bool(ident and ident.embed_revocation))
+                          list(roots), place, _tsa_of(ident), bool(ident and ident.embed_revocation),
+                          bool(ident and ident.pades_lta))
 
 
 # --- signing a paper -----------------------------------------------------------------------------
@@ -247,7 +254,11 @@ def _identity(session: Session, unit_id: int, now: datetime) -> tuple[pades.KeyS
     else:
         key = pades.KeySource(p12=ident.p12, passphrase=secret)
     options = pades.SigningOptions(tsa_url=_tsa_of(ident), revocation=ident.embed_revocation,
-                                   trust_roots_pem=trust_roots(session, unit_id) if ident.embed_revocation else [])
+                                   trust_roots_pem=trust_roots(session, unit_id) if ident.embed_revocation else [],
+                                   lta=ident.pades_lta)
+    if options.lta and not options.tsa_url:
+        raise InvalidInput(f"Chữ ký của {unit.name if unit else 'đơn vị'} cần dấu thời gian tài liệu (PAdES B-LTA) "
+                           f"nhưng chưa có máy chủ dấu thời gian ({TSA_ENV} hoặc --tsa-url)")
     return key, options
 
 

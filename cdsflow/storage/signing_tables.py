@@ -32,6 +32,7 @@ class SigningIdentity(SQLModel, table=True):
     key_label: str = Field(default="", max_length=200)  # the key's (and its certificate's) label on the token
     tsa_url: str = Field(default="", max_length=500)  # '' = CDSFLOW_TSA_URL, if set
     embed_revocation: bool = False
+    pades_lta: bool = False  # a document timestamp over the signature and its revocation data (B-LTA)
     subject: str = Field(default="", max_length=300)  # the certificate's common name: who signs
     not_after: datetime | None = _ts()
     uploaded_by: str = Field(default="", max_length=200)

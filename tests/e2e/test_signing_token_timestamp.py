@@ -183,12 +183,14 @@ def test_a_ward_signs_with_a_timestamp_and_the_cas_crl_and_the_register_says_so(
         with UnitOfWork(engine) as uow:
             demo_labels = uow.session.execute(select(SignatureCheck.label)).scalars().all()
         assert demo_labels and all("dấu thời gian" not in label for label in demo_labels)
-        for args in (["identity", WARD, str(tmp_path / "ks.p12"), "--revocation"],
+        for args in (["identity", WARD, str(tmp_path / "ks.p12"), "--revocation", "--lta"],
                      ["trust", WARD, str(tmp_path / "root.pem")]):
-            done = _cli(world.home, "signing", *args, "--by", "Quản trị", CDSFLOW_P12_PASSWORD=ident.passphrase)
+            done = _cli(world.home, "signing", *args, "--by", "Quản trị", CDSFLOW_P12_PASSWORD=ident.passphrase,
+                        CDSFLOW_TSA_URL=ca.tsa_url)
             assert done.returncode == 0, done.stdout + done.stderr
         shown = _cli(world.home, "signing", "show", WARD, CDSFLOW_TSA_URL=ca.tsa_url)
         assert f"Dấu thời gian: {ca.tsa_url}" in shown.stdout and "thông tin thu hồi: kèm theo chữ ký" in shown.stdout
+        assert "dấu thời gian tài liệu (B-LTA)" in shown.stdout
 
         # A timestamp server that does not answer: refused with the reason, no signed copy kept.
         dead = _cli(world.home, "signing", "sign", str(record.id), "--by", WARD_SIGNER,
@@ -209,6 +211,7 @@ def test_a_ward_signs_with_a_timestamp_and_the_cas_crl_and_the_register_says_so(
     reader = PdfFileReader(path.open("rb"))
     assert "/CRLs" in reader.root["/DSS"]  # B-LT: the CA's CRL is in the file
     assert reader.embedded_signatures[0].sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
+    assert [s.sig_object_type for s in reader.embedded_signatures] == ["/Sig", "/DocTimeStamp"]  # B-LTA
     verified = _cli(world.home, "signing", "verify", str(path), "--unit", WARD)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert f"đã ký số: {WARD_SIGNER}" in verified.stdout and "có dấu thời gian" in verified.stdout
@@ -232,6 +235,10 @@ def test_a_revoked_certificate_does_not_sign_when_revocation_data_is_asked(world
         ca.tsa, ca.crl = make_test_tsa(ident), make_test_crl(ident, revoked_pem=(ident.signer_cert_pem,))
         (tmp_path / "ks.p12").write_bytes(ident.p12)
         (tmp_path / "root.pem").write_bytes(ident.root_pem)
+        # B-LTA without revocation data is refused: it would timestamp nothing worth keeping.
+        lta = _cli(world.home, "signing", "identity", WARD, str(tmp_path / "ks.p12"), "--lta", "--tsa-url",
+                   ca.tsa_url, "--by", "Quản trị", CDSFLOW_P12_PASSWORD=ident.passphrase)
+        assert lta.returncode != 0 and "PAdES B-LTA) cần cả thông tin thu hồi" in lta.stderr
         for args in (["identity", WARD, str(tmp_path / "ks.p12"), "--revocation", "--tsa-url", ca.tsa_url],
                      ["trust", WARD, str(tmp_path / "root.pem")]):
             done = _cli(world.home, "signing", *args, "--by", "Quản trị", CDSFLOW_P12_PASSWORD=ident.passphrase)

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 4f8d0f3e73a0
+Revision ID: b740412805f4
 Revises: 
-Create Date: 2026-12-07 00:09:43.062960
+Create Date: 2026-12-07 00:30:53.182702
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '4f8d0f3e73a0'
+revision = 'b740412805f4'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -253,6 +253,7 @@ def upgrade() -> None:
     sa.Column('key_label', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('tsa_url', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('embed_revocation', sa.Boolean(), nullable=False),
+    sa.Column('pades_lta', sa.Boolean(), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('not_after', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('uploaded_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
