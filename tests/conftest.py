@@ -56,7 +56,17 @@ NEEDS = {
     "postgres": ("PostgreSQL (TEST_DATABASE_URL, chạy qua ./test.sh)", lambda: bool(os.environ.get("TEST_DATABASE_URL"))),
     "browser": ("Chromium và gói playwright",
                 lambda: Path("/usr/bin/chromium").exists() and importlib.util.find_spec("playwright") is not None),
+    "softhsm": ("SoftHSM2 (libsofthsm2.so, softhsm2-util) và gói python-pkcs11",
+                lambda: softhsm_module() is not None and bool(shutil.which("softhsm2-util"))
+                and importlib.util.find_spec("pkcs11") is not None),
 }
+SOFTHSM_MODULES = ("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+                   "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so", "/usr/local/lib/softhsm/libsofthsm2.so")
+
+
+def softhsm_module() -> str | None:
+    """SoftHSM2's PKCS#11 module, where Debian (or a source build) puts it."""
+    return next((p for p in SOFTHSM_MODULES if Path(p).is_file()), None)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

@@ -21,7 +21,7 @@ from cdsflow.documents.samples import sample_context
 from cdsflow.kernel import safeyaml
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.text import TextError, clean_tree
-from cdsflow.services import dossier, steering
+from cdsflow.services import dossier, signing, steering
 from cdsflow.services import papers as service
 from cdsflow.services import plan_papers as plan_service
 from cdsflow.services import signed_copies as signed
@@ -183,6 +183,10 @@ def register_cmd(unit: str | None = typer.Option(None, "--unit", help="Mã đơn
         table.add_row(*line.cells(), str(line.id))
     console.print(table)
     console.print(f"{len(lines)} văn bản đã cấp số", highlight=False)
+    signatures = signing.paper_signatures(wiring.engine(), [line.id for line in lines])
+    for line in lines:
+        if line.id in signatures:
+            console.print(f"Mã lưu {line.id}: {signatures[line.id]}", highlight=False)
 
 
 @docs_app.command("void")

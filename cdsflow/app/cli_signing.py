@@ -18,6 +18,7 @@ from cdsflow.workflow.context import ActorRef
 signing_app = typer.Typer(help="Chữ ký số: chứng thư số của đơn vị, ký số văn bản, kiểm tra tệp PDF đã ký.",
                           no_args_is_help=True)
 PASSWORD_ENV = "CDSFLOW_P12_PASSWORD"
+PIN_ENV = "CDSFLOW_PKCS11_PIN"
 
 
 def register(app: typer.Typer) -> None:
@@ -38,16 +39,37 @@ def _actor(uow: UnitOfWork, by: str, unit: str | None) -> ActorRef | str:
 @signing_app.command("identity")
 def identity(
     unit: str = typer.Argument(..., help="Mã đơn vị"),
-    p12: Path = typer.Argument(..., help="Tệp chứng thư số PKCS#12 (.p12 hoặc .pfx)"),
+    p12: Path = typer.Argument(None, help="Tệp chứng thư số PKCS#12 (.p12 hoặc .pfx); bỏ trống khi dùng thiết bị ký số"),
     by: str = typer.Option(..., "--by", help="Người thực hiện"),
+    pkcs11_module: str = typer.Option("", "--pkcs11-module", help="Thiết bị ký số (token/HSM): đường dẫn thư viện PKCS#11"),
+    token_label: str = typer.Option("", "--token-label", help="Nhãn của thiết bị ký số"),
+    key_label: str = typer.Option("", "--key-label", help="Nhãn của khóa ký (và chứng thư số) trên thiết bị"),
+    tsa_url: str = typer.Option("", "--tsa-url", help="Máy chủ dấu thời gian (RFC 3161) cho chữ ký của đơn vị; "
+                                                       "bỏ trống: dùng CDSFLOW_TSA_URL nếu có"),
+    revocation: bool = typer.Option(False, "--revocation/--no-revocation",
+                                    help="Kèm thông tin thu hồi (CRL/OCSP) của chứng thư số vào chữ ký (PAdES B-LT)"),
+    lta: bool = typer.Option(False, "--lta/--no-lta",
+                             help="Thêm dấu thời gian tài liệu sau thông tin thu hồi (PAdES B-LTA; cần --revocation)"),
 ) -> None:
-    """Lưu (hoặc thay) chứng thư số của đơn vị. Mật khẩu của tệp lấy từ biến môi trường
-    CDSFLOW_P12_PASSWORD, hoặc được hỏi (không hiện khi gõ)."""
-    data = _read(p12, "tệp chứng thư số")
-    password = os.environ.get(PASSWORD_ENV) or getpass.getpass("Mật khẩu của tệp chứng thư số: ")
+    """Lưu (hoặc thay) chứng thư số của đơn vị: một tệp PKCS#12, hoặc một thiết bị ký số PKCS#11.
+    Mật khẩu của tệp lấy từ biến môi trường CDSFLOW_P12_PASSWORD, mã PIN của thiết bị từ
+    CDSFLOW_PKCS11_PIN, hoặc được hỏi (không hiện khi gõ)."""
     with UnitOfWork(make_engine()) as uow:
-        row = signing.set_identity(uow, unit, data, password, by)
-    console.print(f"Đã lưu chứng thư số của «{row.subject}» cho đơn vị {unit} "
+        if pkcs11_module:
+            if p12 is not None:
+                raise InvalidInput("Chọn một: tệp PKCS#12 hoặc thiết bị ký số (--pkcs11-module), không cả hai")
+            pin = os.environ.get(PIN_ENV) or getpass.getpass("Mã PIN của thiết bị ký số: ")
+            row = signing.set_token_identity(uow, unit, pkcs11_module, token_label, key_label, pin, by,
+                                             tsa_url=tsa_url, embed_revocation=revocation, lta=lta)
+        else:
+            if p12 is None:
+                raise InvalidInput("Cần tệp chứng thư số PKCS#12, hoặc --pkcs11-module cho thiết bị ký số")
+            data = _read(p12, "tệp chứng thư số")
+            password = os.environ.get(PASSWORD_ENV) or getpass.getpass("Mật khẩu của tệp chứng thư số: ")
+            row = signing.set_identity(uow, unit, data, password, by, tsa_url=tsa_url, embed_revocation=revocation,
+                                       lta=lta)
+    where = f" trên thiết bị ký số «{row.token_label}»" if row.pkcs11_module else ""
+    console.print(f"Đã lưu chứng thư số của «{row.subject}»{where} cho đơn vị {unit} "
                   f"(hiệu lực đến {row.not_after:%d/%m/%Y}).")
 
 
@@ -85,7 +107,10 @@ def show(unit: str = typer.Argument(..., help="Mã đơn vị")) -> None:
     with UnitOfWork(make_engine()) as uow:
         s = signing.summary(uow.session, unit)
     if s.subject:
-        console.print(f"{s.unit}: chứng thư số của «{s.subject}», hiệu lực đến {s.not_after:%d/%m/%Y}.")
+        console.print(f"{s.unit}: chứng thư số của «{s.subject}» ({s.key_place}), hiệu lực đến {s.not_after:%d/%m/%Y}.")
+        console.print("Dấu thời gian: " + (s.tsa_url or "không") + " · thông tin thu hồi: "
+                      + ("kèm theo chữ ký" if s.embed_revocation else "không")
+                      + (" · dấu thời gian tài liệu (B-LTA)" if s.lta else ""))
     else:
         console.print(f"{s.unit}: chưa có chứng thư số (văn bản vẫn ban hành và tải lên bản đã ký như thường).")
     console.print("Ảnh chữ ký: " + (", ".join(s.signers) or "chưa có") + f" · con dấu: {'có' if s.has_seal else 'chưa có'}")
@@ -125,5 +150,7 @@ def verify(
     with UnitOfWork(make_engine()) as uow:
         found = signatures.verify_bytes(uow.session, data, get_unit(uow, unit).id)
     console.print(f"{file.name}: {found.label()}")
+    if found.revocation_info:
+        console.print("Tệp mang thông tin thu hồi (CRL/OCSP) của chứng thư số: kiểm tra được lâu dài (PAdES B-LT).")
     if not found.valid:
         raise typer.Exit(1)

@@ -10,6 +10,11 @@ pyHanko, the visible signature placed as Nghị định 30/2020 (Phụ lục I, 
 
 The images are composed with Pillow into one PNG and drawn as the signature's appearance, so no
 font has to be embedded in the PDF (pyHanko's standard fonts have no Vietnamese letters).
+
+The key is a PKCS#12 file or a PKCS#11 token (`KeySource`). With a timestamp server the signature
+carries an RFC 3161 timestamp (PAdES B-T); with revocation data asked for, the CA's CRLs/OCSP
+answers are fetched while signing and kept in the PDF's DSS (B-LT), and optionally a document
+timestamp over it all (B-LTA).
 """
 from __future__ import annotations
 
@@ -19,9 +24,10 @@ import logging
 import re
 import unicodedata
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,18 +67,55 @@ class Verification:
     signer: str = ""
     signed_at: datetime | None = None
     problem: str = ""
+    timestamped_at: datetime | None = None  # the time a timestamp server vouches for (B-T), if any
+    revocation_info: bool = False  # the PDF keeps CRLs/OCSP answers for its certificates (B-LT)
 
     @property
     def valid(self) -> bool:
         return self.signed and self.intact and self.trusted and self.whole_file and not self.problem
 
     def label(self) -> str:
-        """«đã ký số: <người ký>, <thời gian>, hợp lệ | không hợp lệ (lý do)», or «chưa ký số»."""
+        """«đã ký số: <người ký>, <thời gian>[, có dấu thời gian <thời gian>], hợp lệ | không hợp lệ
+        (lý do)», or «chưa ký số»."""
         if not self.signed:
             return "chưa ký số"
         when = self.signed_at.astimezone(VN_TZ).strftime("%H:%M %d/%m/%Y") if self.signed_at else "không rõ thời gian"
+        stamped = ""
+        if self.timestamped_at is not None:
+            stamped = f", có dấu thời gian {self.timestamped_at.astimezone(VN_TZ):%H:%M:%S %d/%m/%Y}"
         verdict = "hợp lệ" if self.valid else f"không hợp lệ ({self.problem})"
-        return f"đã ký số: {self.signer}, {when}, {verdict}"
+        return f"đã ký số: {self.signer}, {when}{stamped}, {verdict}"
+
+
+@dataclass(frozen=True)
+class KeySource:
+    """Where the signing key is: a PKCS#12 file and its passphrase, or a PKCS#11 token (a USB token
+    or an HSM: the module's path, the token's label, the key's label and the user PIN). The key of
+    a token never leaves it; pyHanko asks the token to sign the digest."""
+
+    p12: bytes = b""
+    passphrase: str = ""
+    module: str = ""
+    token_label: str = ""
+    key_label: str = ""
+    cert_label: str = ""  # the certificate's label on the token, when it differs from the key's
+    pin: str = ""
+
+    @property
+    def on_token(self) -> bool:
+        return bool(self.module)
+
+
+@dataclass(frozen=True)
+class SigningOptions:
+    """What the signature carries beyond the baseline: a timestamp from `tsa_url` (B-T); the CA's
+    revocation data fetched and embedded (B-LT, which needs the roots the chain ends in), and a
+    document timestamp over it (B-LTA, needs both: the use-case refuses it without them)."""
+
+    tsa_url: str = ""
+    revocation: bool = False
+    trust_roots_pem: list[bytes] = field(default_factory=list)
+    lta: bool = False
 
 
 # --- images --------------------------------------------------------------------------------------
@@ -217,7 +260,7 @@ def _run(make: Callable[[], Awaitable[Any]]) -> Any:
         return pool.submit(lambda: asyncio.run(make())).result()  # type: ignore[arg-type]
 
 
-def _signer(p12: bytes, passphrase: str) -> signers.SimpleSigner:
+def _p12_signer(p12: bytes, passphrase: str) -> signers.SimpleSigner:
     from pyhanko.sign import signers
 
     try:
@@ -229,35 +272,135 @@ def _signer(p12: bytes, passphrase: str) -> signers.SimpleSigner:
     return signer
 
 
-def certificate_subject(p12: bytes, passphrase: str) -> tuple[str, datetime]:
+@contextmanager
+def open_signer(key: KeySource) -> Iterator[signers.Signer]:
+    """A pyHanko signer for the key, with the token's session open for as long as it is used."""
+    if not key.on_token:
+        yield _p12_signer(key.p12, key.passphrase)
+        return
+    try:
+        from pyhanko.config.pkcs11 import TokenCriteria
+        from pyhanko.sign import pkcs11
+    except ImportError:
+        raise InvalidInput("Máy chủ chưa cài gói python-pkcs11 (pip install 'cdsflow[pkcs11]'): "
+                           "chưa ký được bằng thiết bị ký số (token)") from None
+    if not Path(key.module).is_file():
+        raise InvalidInput(f"Không tìm thấy thư viện PKCS#11 «{key.module}» trên máy chủ")
+    try:
+        session = pkcs11.open_pkcs11_session(key.module, token_criteria=TokenCriteria(label=key.token_label),
+                                             user_pin=key.pin or None)
+    except Exception as exc:  # noqa: BLE001 - the token's own errors (wrong PIN, absent) as one message
+        raise InvalidInput(f"Không mở được thiết bị ký số «{key.token_label}»: {_token_reason(exc)}") from None
+    try:
+        signer = pkcs11.PKCS11Signer(session, cert_label=key.cert_label or key.key_label, key_label=key.key_label)
+        try:
+            signer.signing_cert  # noqa: B018 - load the key and certificate now, to name what is missing
+        except Exception:  # noqa: BLE001
+            raise InvalidInput(f"Thiết bị ký số «{key.token_label}» không có khóa và chứng thư số "
+                               f"mang nhãn «{key.key_label}»") from None
+        yield signer
+    finally:
+        session.close()
+
+
+def _token_reason(exc: Exception) -> str:
+    name = type(exc).__name__
+    if "PinIncorrect" in name or "PinInvalid" in name or "PinLen" in name:
+        return "sai mã PIN"
+    if "PinLocked" in name:
+        return "mã PIN đã bị khóa"
+    if "No token" in str(exc) or "NoSuchToken" in name:
+        return "không có thiết bị mang nhãn này"
+    return name
+
+
+def certificate_subject(key: KeySource | bytes, passphrase: str = "") -> tuple[str, datetime]:
     """The signer's common name and the certificate's end of validity."""
-    signer = _signer(p12, passphrase)
-    cert = signer.signing_cert
-    not_after = cert["tbs_certificate"]["validity"]["not_after"].native
-    return cert.subject.native.get("common_name", cert.subject.human_friendly), not_after
+    if isinstance(key, bytes):
+        key = KeySource(p12=key, passphrase=passphrase)
+    with open_signer(key) as signer:
+        cert = signer.signing_cert
+        assert cert is not None
+        not_after = cert["tbs_certificate"]["validity"]["not_after"].native
+        return cert.subject.native.get("common_name", cert.subject.human_friendly), not_after
 
 
-def sign_pdf(pdf: bytes, p12: bytes, passphrase: str, *, page: int, box: Box, appearance_png: bytes,
-             reason: str, location: str = "", field_name: str = "ChuKySo") -> bytes:
-    """A PAdES baseline signature (B-B) over the whole file, drawn as `appearance_png` in `box`."""
+def sign_pdf(pdf: bytes, key: KeySource | bytes, passphrase: str = "", *, page: int, box: Box,
+             appearance_png: bytes, reason: str, location: str = "", field_name: str = "ChuKySo",
+             options: SigningOptions | None = None) -> bytes:
+    """A PAdES signature over the whole file, drawn as `appearance_png` in `box`: baseline (B-B),
+    with a timestamp (B-T) and revocation data (B-LT/LTA) as `options` ask."""
     from pyhanko.pdf_utils.images import PdfImage
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
     from pyhanko.stamp import StaticStampStyle
 
-    signer = _signer(p12, passphrase)
+    if isinstance(key, bytes):
+        key = KeySource(p12=key, passphrase=passphrase)
+    options = options or SigningOptions()
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     fields.append_signature_field(writer, fields.SigFieldSpec(field_name, on_page=page, box=box))
-    meta = signers.PdfSignatureMetadata(field_name=field_name, reason=reason, location=location or None,
-                                        subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256")
     image = PdfImage(Image.open(io.BytesIO(appearance_png)))
     style = StaticStampStyle(background=image, border_width=0, background_opacity=1.0)
-    pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=style)
-    out = _run(lambda: pdf_signer.async_sign_pdf(writer))
+
+    async def sign(signer: signers.Signer) -> Any:
+        # The validation context fetches the CA's CRL/OCSP over HTTP: made and closed in the loop that uses it.
+        context = _trust(options.trust_roots_pem, fetch=True) if options.revocation else None
+        meta = signers.PdfSignatureMetadata(
+            field_name=field_name, reason=reason, location=location or None,
+            subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256",
+            embed_validation_info=options.revocation, validation_context=context,
+            use_pades_lta=options.lta)
+        pdf_signer = signers.PdfSigner(meta, signer=signer, stamp_style=style, timestamper=_timestamper(options))
+        try:
+            return await pdf_signer.async_sign_pdf(writer)
+        finally:
+            if context is not None:
+                await context.aclose()
+
+    with open_signer(key) as signer:
+        try:
+            out = _run(lambda: sign(signer))
+        except InvalidInput:
+            raise
+        except Exception as exc:  # noqa: BLE001 - what failed (the TSA, the CA) named for the user
+            raise InvalidInput(f"Không ký được văn bản: {_signing_failure(exc, options)}") from None
     return bytes(out.getvalue())
 
 
-def _trust(trust_roots_pem: list[bytes]) -> Any:
+def _timestamper(options: SigningOptions) -> Any:
+    if not options.tsa_url:
+        return None
+    from pyhanko.sign.timestamps.aiohttp_client import HTTPTimeStamper
+
+    return HTTPTimeStamper(options.tsa_url, timeout=30)
+
+
+def _signing_failure(exc: BaseException, options: SigningOptions) -> str:
+    """The reason, in the user's words, for the failures a configured server or the CA can cause
+    (pyHanko wraps the validator's error in a SigningError: its cause says what happened)."""
+    chain: list[BaseException] = []
+    cur: BaseException | None = exc
+    while cur is not None and len(chain) < 5:
+        chain.append(cur)
+        cur = cur.__cause__
+    names = {type(e).__name__ for e in chain}
+    if "RevokedError" in names:
+        return "chứng thư số đã bị thu hồi (theo CRL/OCSP của tổ chức cấp)"
+    if "PathBuildingError" in names or "PathValidationError" in names:
+        return ("chứng thư số không thuộc danh sách tin cậy của đơn vị: thêm chứng thư số gốc của tổ chức cấp "
+                "(cdsflow signing trust) trước khi ký kèm thông tin thu hồi")
+    if "InsufficientRevinfoError" in names:
+        return "không lấy được thông tin thu hồi (CRL/OCSP) của chứng thư số từ tổ chức cấp"
+    if options.tsa_url and any("Timestamp" in n or "timestamp" in str(e).lower() for e, n in
+                               ((e, type(e).__name__) for e in chain)):
+        return f"máy chủ dấu thời gian {options.tsa_url} không trả lời hoặc trả lời sai"
+    return type(exc).__name__
+
+
+def _trust(trust_roots_pem: list[bytes], *, fetch: bool = False) -> Any:
+    """The unit's roots as pyHanko's validation context. `fetch`: while signing with revocation
+    data, the CA's CRL and OCSP are fetched (from the certificates' own addresses) and must answer."""
     from asn1crypto import pem
     from asn1crypto import x509 as asn1_x509
     from pyhanko_certvalidator import ValidationContext
@@ -266,6 +409,9 @@ def _trust(trust_roots_pem: list[bytes]) -> Any:
     for data in trust_roots_pem:
         der = pem.unarmor(data)[2] if pem.detect(data) else data
         roots.append(asn1_x509.Certificate.load(der))
+    if fetch:
+        # hard-fail: where a certificate names its CRL or OCSP, they must answer (and not say revoked).
+        return ValidationContext(trust_roots=roots, allow_fetching=True, revocation_mode="hard-fail")
     return ValidationContext(trust_roots=roots, allow_fetching=False, revocation_mode="soft-fail")
 
 
@@ -280,6 +426,8 @@ def verify_pdf(data: bytes, trust_roots_pem: list[bytes]) -> Verification:
         sigs = reader.embedded_signatures
     except Exception:  # noqa: BLE001 - an unreadable PDF is reported, not raised
         return Verification(signed=False, problem="tệp PDF không đọc được")
+    # A document timestamp (B-LTA) is not a person's signature: the last signature is.
+    sigs = [s for s in sigs if s.sig_object_type == "/Sig"]
     if not sigs:
         return Verification(signed=False)
     sig = sigs[-1]
@@ -291,12 +439,33 @@ def verify_pdf(data: bytes, trust_roots_pem: list[bytes]) -> Verification:
     cert = status.signing_cert
     signer = cert.subject.native.get("common_name", cert.subject.human_friendly) if cert is not None else "không rõ"
     whole = sig.coverage is not None and sig.coverage.name == "ENTIRE_FILE"
+    stamp = status.timestamp_validity
     problem = ""
     if not status.intact or not status.valid:
         problem = "nội dung đã bị thay đổi sau khi ký"
-    elif not whole:
+    elif not whole and not _only_validation_data_after(status):
         problem = "tệp có thêm nội dung sau khi ký"
     elif not status.trusted:
         problem = "chứng thư số không thuộc danh sách tin cậy của đơn vị"
+    elif stamp is not None and not (stamp.intact and stamp.valid and stamp.trusted):
+        problem = "dấu thời gian không hợp lệ hoặc máy chủ dấu thời gian không thuộc danh sách tin cậy"
     return Verification(signed=True, intact=bool(status.intact and status.valid), trusted=bool(status.trusted),
-                        whole_file=whole, signer=str(signer), signed_at=status.signer_reported_dt, problem=problem)
+                        whole_file=whole or _only_validation_data_after(status), signer=str(signer),
+                        signed_at=status.signer_reported_dt, problem=problem,
+                        timestamped_at=stamp.timestamp if stamp is not None else None,
+                        revocation_info=_has_dss(reader))
+
+
+def _only_validation_data_after(status: Any) -> bool:
+    """B-LT and B-LTA add the revocation data (DSS) and a document timestamp after the signature:
+    pyHanko's difference analysis tells those harmless additions from changed content."""
+    level = getattr(status, "modification_level", None)
+    return level is not None and level.name == "LTA_UPDATES"
+
+
+def _has_dss(reader: Any) -> bool:
+    try:
+        dss = reader.root.get("/DSS")
+        return dss is not None and any(k in dss.get_object() for k in ("/CRLs", "/OCSPs"))
+    except Exception:  # noqa: BLE001 - a DSS that does not read is no revocation data
+        return False

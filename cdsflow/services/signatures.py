@@ -34,6 +34,7 @@ def record(session: Session, kind: str, subject_id: int, found: Verification) ->
     row = row or SignatureCheck(subject_kind=kind, subject_id=subject_id)
     row.signed, row.valid, row.signer = found.signed, found.valid, found.signer[:300]
     row.signed_at, row.problem, row.label = found.signed_at, found.problem[:500], found.label()[:700]
+    row.timestamped_at = found.timestamped_at
     row.checked_at = datetime.now(UTC)
     session.add(row)
     return row

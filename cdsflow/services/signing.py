@@ -1,7 +1,8 @@
 """Digital signatures on the unit's papers (chữ ký số, Nghị định 30/2020 Phụ lục I §II.7–8):
 
-- the unit's signing identity (a PKCS#12 certificate, its passphrase sealed at rest), its signers'
-  signature images and its seal, and the roots it trusts — the rulebook's `manage_signing`;
+- the unit's signing identity (a PKCS#12 certificate or a PKCS#11 token, the passphrase or PIN
+  sealed at rest; a timestamp server and revocation data if the unit asks), its signers' signature
+  images and its seal, and the roots it trusts — the rulebook's `manage_signing`;
 - signing a numbered paper as it is issued: the stored paper rendered to PDF with its number and
   date, signed in PAdES with the signature and seal where the decree puts them, and kept as the
   paper's signed copy in the register (`sign_school_paper` / `sign_authority_paper`);
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +33,7 @@ from cdsflow.documents.pdf import to_pdf
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.services import authorization, papers, signed_copies
-from cdsflow.services.signatures import EVIDENCE, SIGNED_COPY, checks_for
+from cdsflow.services.signatures import EVIDENCE, SIGNED_COPY, checks_for, trust_roots
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import VOIDED, GeneratedDocument, SignedCopy
 from cdsflow.storage.secrets import seal, unseal
@@ -41,6 +43,8 @@ from cdsflow.workflow.context import ActorRef
 
 KINDS = {"signature": "chữ ký", "seal": "con dấu"}
 MAX_P12_BYTES = 100_000
+# The timestamp server every unit's signatures use unless its identity names its own.
+TSA_ENV = "CDSFLOW_TSA_URL"
 
 
 def _now(now: datetime | None) -> datetime:
@@ -69,21 +73,65 @@ def _name(value: str, what: str) -> str:
 # --- the unit's identity -------------------------------------------------------------------------
 
 def set_identity(uow: UnitOfWork, unit_code: str, p12: bytes, passphrase: str, actor: ActorRef | str, *,
+                 tsa_url: str = "", embed_revocation: bool = False, lta: bool = False,
                  now: datetime | None = None) -> SigningIdentity:
-    """Store (or replace) the unit's certificate. Refused, storing nothing, when the file does not
-    open with the passphrase or the certificate has expired."""
+    """Store (or replace) the unit's certificate as a PKCS#12 file. Refused, storing nothing, when
+    the file does not open with the passphrase or the certificate has expired."""
+    if len(p12) > MAX_P12_BYTES:
+        raise InvalidInput("Tệp chứng thư số quá lớn (tối đa 100 KB): cần một tệp PKCS#12 (.p12/.pfx)")
+    return _store_identity(uow, unit_code, pades.KeySource(p12=p12, passphrase=passphrase), actor,
+                           tsa_url=tsa_url, embed_revocation=embed_revocation, lta=lta, now=now)
+
+
+def set_token_identity(uow: UnitOfWork, unit_code: str, module: str, token_label: str, key_label: str, pin: str,
+                       actor: ActorRef | str, *, tsa_url: str = "", embed_revocation: bool = False,
+                       lta: bool = False, now: datetime | None = None) -> SigningIdentity:
+    """Point the unit's signing identity at a PKCS#11 token (a USB token on the server, or an HSM):
+    the module's path, the token's label, the label of the key and its certificate, and the PIN.
+
+    The PIN is kept sealed like a PKCS#12 passphrase rather than asked at each signature: a paper
+    is signed from the web (the officer's «Ký số» button), by `cdsflow demo` and by bulk runs,
+    where no terminal can ask, and the person pressing the button is checked by the rule table,
+    not by the PIN. The token keeps what a file cannot: its key never leaves it, so a copy of the
+    data home signs nothing without the token plugged in. Refused, storing nothing, when the token
+    does not open with the PIN, has no key and certificate under that label, or the certificate
+    has expired."""
+    module, token_label, key_label = module.strip(), _name(token_label, "nhãn thiết bị ký số"), key_label.strip()
+    if not module:
+        raise InvalidInput("Cần đường dẫn thư viện PKCS#11 của thiết bị ký số (--pkcs11-module)")
+    if not key_label:
+        raise InvalidInput("Cần nhãn của khóa ký trên thiết bị (--key-label)")
+    key = pades.KeySource(module=module, token_label=token_label, key_label=key_label, pin=pin)
+    return _store_identity(uow, unit_code, key, actor, tsa_url=tsa_url, embed_revocation=embed_revocation,
+                           lta=lta, now=now)
+
+
+def _tsa(url: str) -> str:
+    url = url.strip()
+    if url and not url.startswith(("http://", "https://")):
+        raise InvalidInput(f"Địa chỉ máy chủ dấu thời gian phải bắt đầu bằng http:// hoặc https://: «{url}»")
+    return url[:500]
+
+
+def _store_identity(uow: UnitOfWork, unit_code: str, key: pades.KeySource, actor: ActorRef | str, *,
+                    tsa_url: str, embed_revocation: bool, lta: bool, now: datetime | None) -> SigningIdentity:
     session = uow.session
     unit = _unit(session, unit_code)
     who = _actor(actor, unit)
     authorization.check_unit(session, who, "manage_signing", unit.id, now=now)
-    if len(p12) > MAX_P12_BYTES:
-        raise InvalidInput("Tệp chứng thư số quá lớn (tối đa 100 KB): cần một tệp PKCS#12 (.p12/.pfx)")
-    subject, not_after = pades.certificate_subject(p12, passphrase)
+    tsa = _tsa(tsa_url)
+    if lta and not (embed_revocation and (tsa or os.environ.get(TSA_ENV, "").strip())):
+        raise InvalidInput("Dấu thời gian tài liệu (PAdES B-LTA) cần cả thông tin thu hồi (--revocation) và "
+                           f"máy chủ dấu thời gian (--tsa-url hoặc {TSA_ENV})")
+    subject, not_after = pades.certificate_subject(key)
     if not_after <= _now(now):
         raise InvalidInput(f"Chứng thư số của «{subject}» đã hết hạn ngày {not_after:%d/%m/%Y}")
     row = session.execute(select(SigningIdentity).where(SigningIdentity.unit_id == unit.id)).scalar_one_or_none()
     row = row or SigningIdentity(unit_id=unit.id, p12=b"", passphrase_sealed="")
-    row.p12, row.passphrase_sealed, row.subject, row.not_after = p12, seal(passphrase), subject[:300], not_after
+    row.p12, row.passphrase_sealed = key.p12, seal(key.pin if key.on_token else key.passphrase)
+    row.pkcs11_module, row.token_label, row.key_label = key.module[:500], key.token_label, key.key_label[:200]
+    row.tsa_url, row.embed_revocation, row.pades_lta = tsa, embed_revocation, lta
+    row.subject, row.not_after = subject[:300], not_after
     row.uploaded_by, row.uploaded_at = who.name[:200], _now(now)
     session.add(row)
     uow.commit()
@@ -148,6 +196,10 @@ class SigningSummary:
     signers: list[str]  # names that have a signature image
     has_seal: bool
     trusted_roots: list[str]
+    key_place: str = ""  # «tệp PKCS#12» or «thiết bị ký số «nhãn» (thư viện)»
+    tsa_url: str = ""  # the timestamp server the unit's signatures use ('' = none)
+    embed_revocation: bool = False
+    lta: bool = False
 
 
 def summary(session: Session, unit_code: str) -> SigningSummary:
@@ -156,9 +208,14 @@ def summary(session: Session, unit_code: str) -> SigningSummary:
     images = session.execute(select(SignatureImage.kind, SignatureImage.signer_name)
                              .where(SignatureImage.unit_id == unit.id)).all()
     roots = session.execute(select(TrustAnchor.subject).where(TrustAnchor.unit_id == unit.id)).scalars().all()
+    place = ""
+    if ident is not None:
+        place = (f"thiết bị ký số «{ident.token_label}», khóa «{ident.key_label}» ({ident.pkcs11_module})"
+                 if ident.pkcs11_module else "tệp PKCS#12")
     return SigningSummary(unit.name, ident.subject if ident else "", ident.not_after if ident else None,
                           sorted(n for k, n in images if k == "signature"), any(k == "seal" for k, _ in images),
-                          list(roots))
+                          list(roots), place, _tsa_of(ident), bool(ident and ident.embed_revocation),
+                          bool(ident and ident.pades_lta))
 
 
 # --- signing a paper -----------------------------------------------------------------------------
@@ -176,15 +233,33 @@ def _check_may_sign(session: Session, actor: ActorRef, doc: GeneratedDocument, n
                                   authority_action="sign_authority_paper", now=now)
 
 
-def _identity(session: Session, unit_id: int, now: datetime) -> tuple[bytes, str]:
+def _tsa_of(ident: SigningIdentity | None) -> str:
+    return (ident.tsa_url if ident is not None and ident.tsa_url else "") or os.environ.get(TSA_ENV, "").strip()
+
+
+def _identity(session: Session, unit_id: int, now: datetime) -> tuple[pades.KeySource, pades.SigningOptions]:
+    """The unit's key and what its signatures carry (timestamp, revocation data)."""
     ident = session.execute(select(SigningIdentity).where(SigningIdentity.unit_id == unit_id)).scalar_one_or_none()
     unit = session.get(Unit, unit_id)
     if ident is None:
         raise InvalidInput(f"{unit.name if unit else 'Đơn vị'} chưa có chứng thư số để ký",
-                           details=["quản trị viên của đơn vị tải tệp chứng thư số (PKCS#12) lên trước khi ký"])
+                           details=["quản trị viên của đơn vị tải tệp chứng thư số (PKCS#12) lên, hoặc khai báo "
+                                    "thiết bị ký số (PKCS#11), trước khi ký"])
     if ident.not_after is not None and ident.not_after <= now:
         raise InvalidInput(f"Chứng thư số của «{ident.subject}» đã hết hạn ngày {ident.not_after:%d/%m/%Y}")
-    return ident.p12, unseal(ident.passphrase_sealed)
+    secret = unseal(ident.passphrase_sealed)
+    if ident.pkcs11_module:
+        key = pades.KeySource(module=ident.pkcs11_module, token_label=ident.token_label,
+                              key_label=ident.key_label, pin=secret)
+    else:
+        key = pades.KeySource(p12=ident.p12, passphrase=secret)
+    options = pades.SigningOptions(tsa_url=_tsa_of(ident), revocation=ident.embed_revocation,
+                                   trust_roots_pem=trust_roots(session, unit_id) if ident.embed_revocation else [],
+                                   lta=ident.pades_lta)
+    if options.lta and not options.tsa_url:
+        raise InvalidInput(f"Chữ ký của {unit.name if unit else 'đơn vị'} cần dấu thời gian tài liệu (PAdES B-LTA) "
+                           f"nhưng chưa có máy chủ dấu thời gian ({TSA_ENV} hoặc --tsa-url)")
+    return key, options
 
 
 def _image(session: Session, unit_id: int, kind: str, signer: str = "") -> bytes | None:
@@ -223,13 +298,13 @@ def sign_paper(engine: Engine, document_id: int, actor: ActorRef | str, *, uploa
         assert unit is not None
         who = _actor(actor, unit)
         _check_may_sign(session, who, doc, now)
-        p12, passphrase = _identity(session, doc.unit_id, when)
+        key, options = _identity(session, doc.unit_id, when)
         signer = ((doc.context or {}).get("signature") or {}).get("name", "")
         appearance = _appearance(session, doc, signer, when)
         number_line = doc.number_line.removeprefix("Số: ")
     pdf = paper_pdf(engine, document_id, timeout=timeout)
     page, box = pades.signing_box(pdf, signer)
-    signed = pades.sign_pdf(pdf, p12, passphrase, page=page, box=box, appearance_png=appearance,
+    signed = pades.sign_pdf(pdf, key, page=page, box=box, appearance_png=appearance, options=options,
                             reason=f"Ban hành văn bản số {number_line}", location=unit.name)
     with tempfile.TemporaryDirectory(prefix="cdsflow-sign-") as tmp:
         path = Path(tmp) / "signed.pdf"
@@ -252,13 +327,13 @@ def sign_attachment(engine: Engine, document_id: int, attachment: bytes, actor: 
         unit = session.get(Unit, doc.unit_id)
         assert unit is not None
         _check_may_sign(session, _actor(actor, unit), doc, now)
-        p12, passphrase = _identity(session, doc.unit_id, when)
+        key, options = _identity(session, doc.unit_id, when)
     if not attachment.startswith(b"%PDF"):
         raise InvalidInput("Văn bản kèm theo phải là tệp PDF")
     stamp = pades.attachment_stamp(unit.name, doc.number_line, when)
     size = Image.open(io.BytesIO(stamp)).size
-    return pades.sign_pdf(attachment, p12, passphrase, page=0, box=pades.attachment_box(attachment, size),
-                          appearance_png=stamp, reason=f"Văn bản kèm theo văn bản số {doc.number_line}",
+    return pades.sign_pdf(attachment, key, page=0, box=pades.attachment_box(attachment, size),
+                          appearance_png=stamp, options=options, reason=f"Văn bản kèm theo văn bản số {doc.number_line}",
                           location=unit.name, field_name="ChuKySoDonVi")
 
 
@@ -319,6 +394,16 @@ def electronic_papers(session: Session, assessment_id: int) -> ElectronicPapers:
 def evidence_signatures(session: Session, evidence_ids: list[int]) -> dict[int, tuple[str, bool]]:
     """entry → («đã ký số: …», valid) for the evidence files that carry a digital signature."""
     return {i: (c.label, c.valid) for i, c in checks_for(session, EVIDENCE, evidence_ids).items() if c.signed}
+
+
+def paper_signatures(engine: Engine, document_ids: list[int]) -> dict[int, str]:
+    """paper → «đã ký số: …[, có dấu thời gian …], hợp lệ | không hợp lệ (…)» for the papers whose
+    latest signed copy is a signed PDF: what the register prints beside them."""
+    with UnitOfWork(engine) as uow:
+        copies = signed_copies.latest_by_document(uow.session, document_ids)
+        checks = checks_for(uow.session, SIGNED_COPY, [c.id for c in copies.values() if c.id is not None])
+        return {doc_id: check.label for doc_id, copy in copies.items()
+                if (check := checks.get(copy.id or 0)) is not None and check.signed}
 
 
 def signature_labels(session: Session, copy_ids: list[int]) -> dict[int, SignatureCheck]:

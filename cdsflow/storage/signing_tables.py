@@ -16,15 +16,23 @@ def _ts(nullable: bool = True) -> Any:
 
 
 class SigningIdentity(SQLModel, table=True):
-    """The unit's certificate and key as a PKCS#12 file. The file is encrypted by its own passphrase;
-    the passphrase is sealed with the data home's secret key (storage/secrets.py), so a copy of the
-    database alone cannot sign."""
+    """The unit's certificate and key: a PKCS#12 file, or a PKCS#11 token (`pkcs11_module` set, `p12`
+    empty). The file is encrypted by its own passphrase; the passphrase, or the token's PIN, is
+    sealed with the data home's secret key (storage/secrets.py), so a copy of the database alone
+    cannot sign. `tsa_url` and `embed_revocation` ask for a timestamp and revocation data (PAdES
+    B-T, B-LT) in the unit's signatures."""
 
     __tablename__ = "signing_identity"
     id: int | None = Field(default=None, primary_key=True)
     unit_id: int = Field(foreign_key="unit.id", unique=True)
     p12: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    passphrase_sealed: str = Field(sa_column=Column(Text, nullable=False))
+    passphrase_sealed: str = Field(sa_column=Column(Text, nullable=False))  # the passphrase or the token's PIN
+    pkcs11_module: str = Field(default="", max_length=500)  # the token's PKCS#11 library on the server
+    token_label: str = Field(default="", max_length=200)
+    key_label: str = Field(default="", max_length=200)  # the key's (and its certificate's) label on the token
+    tsa_url: str = Field(default="", max_length=500)  # '' = CDSFLOW_TSA_URL, if set
+    embed_revocation: bool = False
+    pades_lta: bool = False  # a document timestamp over the signature and its revocation data (B-LTA)
     subject: str = Field(default="", max_length=300)  # the certificate's common name: who signs
     not_after: datetime | None = _ts()
     uploaded_by: str = Field(default="", max_length=200)
@@ -71,6 +79,7 @@ class SignatureCheck(SQLModel, table=True):
     valid: bool = False
     signer: str = Field(default="", max_length=300)
     signed_at: datetime | None = _ts()
+    timestamped_at: datetime | None = _ts()  # the timestamp server's time, when the signature has one
     problem: str = Field(default="", max_length=500)
     label: str = Field(default="", max_length=700)  # «đã ký số: …, hợp lệ», as shown to people
     checked_at: datetime | None = _ts()

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 0ede3d04e213
+Revision ID: dde2bc1a467e
 Revises: 
-Create Date: 2026-12-07 00:19:05.402579
+Create Date: 2026-12-07 00:39:09.053927
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '0ede3d04e213'
+revision = 'dde2bc1a467e'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -104,6 +104,7 @@ def upgrade() -> None:
     sa.Column('valid', sa.Boolean(), nullable=False),
     sa.Column('signer', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('signed_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('timestamped_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('problem', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('label', sqlmodel.sql.sqltypes.AutoString(length=700), nullable=False),
     sa.Column('checked_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
@@ -249,6 +250,12 @@ def upgrade() -> None:
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('p12', sa.LargeBinary(), nullable=False),
     sa.Column('passphrase_sealed', sa.Text(), nullable=False),
+    sa.Column('pkcs11_module', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('token_label', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('key_label', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('tsa_url', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
+    sa.Column('embed_revocation', sa.Boolean(), nullable=False),
+    sa.Column('pades_lta', sa.Boolean(), nullable=False),
     sa.Column('subject', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
     sa.Column('not_after', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('uploaded_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
