@@ -41,12 +41,8 @@ def _rows() -> list[tuple[int, dict]]:
     return list(enumerate(rows, start=2))
 
 
-@pytest.fixture(scope="module")
-def world(tmp_path_factory):
-    from cdsflow.app.web.app import create_app
-
-    tmp = tmp_path_factory.mktemp("wards")
-    engine = make_engine(f"sqlite:///{tmp / 'cds.db'}")
+def build_wards(engine) -> int:
+    """The 60 wards, their schools, the Sở's campaign (one child per ward) and the Sở's officer «dept»."""
     metadata.create_all(engine)
     with UnitOfWork(engine) as uow:
         import_units(uow, _rows())
@@ -55,6 +51,16 @@ def world(tmp_path_factory):
                               spawn_children=True).campaign_id
     with UnitOfWork(engine) as uow:
         create_account(uow, username="dept", full_name="Lê Thu Hà", role="officer", password=PASSWORD, unit_code="SGD")
+    return cid
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    from cdsflow.app.web.app import create_app
+
+    tmp = tmp_path_factory.mktemp("wards")
+    engine = make_engine(f"sqlite:///{tmp / 'cds.db'}")
+    cid = build_wards(engine)
     w = World(engine, create_app(engine, uploads_dir=tmp / "uploads"), cid, 0, 0, 0)
     w.tmp = tmp
     yield w

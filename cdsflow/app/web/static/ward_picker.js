@@ -42,6 +42,7 @@
 
   input.addEventListener("input", function () {
     hidden.value = ""; // what is typed is a search until a ward is chosen: empty means every ward
+    asked++; // answers to what was typed before are stale now
     clearTimeout(timer); timer = setTimeout(ask, 200);
   });
   input.addEventListener("focus", function () { if (!input.value) ask(); });
