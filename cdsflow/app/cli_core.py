@@ -13,6 +13,7 @@ from cdsflow.app.console import console, local
 from cdsflow.calendars.catalog import find_calendar
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.calendars.timeutil import TZ
+from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.stages import Stage
 from cdsflow.services import assessments as assessment_svc
 from cdsflow.services import authorization, result_lines, ward_picker
@@ -155,6 +156,9 @@ def campaign_status(
     with wiring.uow() as u:
         authorization.readable_campaign(u.session, reader(u, unit), campaign_id)
         s = campaign_svc.campaign_status(u, campaign_id, now=now, late_limit=late)
+        if not s.children and (ward or page != 1):
+            raise InvalidInput(f"Kế hoạch số {campaign_id} không có kế hoạch con theo Phòng/xã, phường: "
+                               "không dùng --page hay --ward")
         lines = ward_picker.ward_lines(u.session, campaign_id, now=now) if s.children else []
         wards = ward_picker.search_lines(lines, campaign_id, q=ward, page=page) if s.children else None
     console.print(f"[bold]{s.title}[/]\n{s.issuer_name} · năm học {s.school_year} · bộ chỉ số {s.index_set} · "

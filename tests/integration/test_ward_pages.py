@@ -11,7 +11,7 @@ import typer
 from typer.testing import CliRunner
 
 from cdsflow.app import cli_core
-from cdsflow.kernel.errors import NotFound
+from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.services import ward_picker
 from cdsflow.services.accounts import create_account
 from cdsflow.services.campaigns import launch_campaign
@@ -179,6 +179,14 @@ def test_campaign_status_finds_a_ward_and_names_a_search_that_finds_none(world, 
     missing = _status(world, monkeypatch, "--ward", "không có")
     assert isinstance(missing.exception, NotFound)
     assert "Không có Phòng/xã, phường nào khớp «không có»" in str(missing.exception)
+    # A ward's own plan has no wards to page: the options are refused, not ignored.
+    monkeypatch.setenv("DATABASE_URL", str(world.engine.url))
+    app = typer.Typer()
+    cli_core.register(app)
+    own = CliRunner().invoke(app, ["campaign", "status", str(world.campaign_id + 1), "--page", "2"])
+    assert isinstance(own.exception, InvalidInput) and "không dùng --page hay --ward" in str(own.exception)
+    plain = CliRunner().invoke(app, ["campaign", "status", str(world.campaign_id + 1)])
+    assert plain.exit_code == 0 and "Theo Phòng/xã, phường" not in plain.output
 
 
 def test_the_real_command_stays_short(world):
@@ -189,3 +197,22 @@ def test_the_real_command_stays_short(world):
     missing = Cli(world.tmp, str(world.engine.url))("campaign", "status", str(world.campaign_id), "--ward", "zzz",
                                                     ok=False)
     assert missing.returncode != 0 and "Không có Phòng/xã, phường nào khớp «zzz»" in missing.stderr + missing.stdout
+
+
+@pytest.mark.postgres
+def test_the_picker_searches_and_sorts_the_same_on_postgresql():
+    from tests.conftest import fresh_postgres_database
+
+    engine = make_engine(fresh_postgres_database("wards"))
+    try:
+        cid = build_wards(engine)
+        with UnitOfWork(engine) as uow:
+            found = ward_picker.find_wards(uow.session, cid, q="ba dinh")
+            dong = ward_picker.find_wards(uow.session, cid, q="ĐÔNG")
+            pages = [ward_picker.find_wards(uow.session, cid, page=n, per_page=25) for n in (1, 2, 3)]
+        assert [n for _, n in found.rows] == ["Phường Ba Đình"]
+        assert [n for _, n in dong.rows] == ["Phường Đống Đa", "Xã Đông Anh"]
+        names = [n for p in pages for _, n in p.rows]
+        assert len(names) == len(set(names)) == WARDS + 1 and names[:2] == ["Phường Ba Đình", "Phường Cầu Giấy"]
+    finally:
+        engine.dispose()
