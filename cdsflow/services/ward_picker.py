@@ -97,7 +97,9 @@ def find_wards(session: Session, campaign_id: int, *, q: str = "", page: int = 1
     and one page read, however many wards there are."""
     _require_campaign(session, campaign_id)
     stmt = _wards_of(campaign_id)
-    count = lambda s: session.execute(select(func.count()).select_from(s.subquery())).scalar_one()  # noqa: E731
+    def count(s: Any) -> int:
+        return int(session.execute(select(func.count()).select_from(s.subquery())).scalar_one())
+
     everyone = count(stmt)
     if q.strip():
         stmt = stmt.where(search((Unit.name,), q))

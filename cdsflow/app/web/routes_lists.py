@@ -4,6 +4,7 @@ step), its Excel exports and the Sở's province view. Translation only: the que
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
@@ -83,7 +84,7 @@ def ward_picker_page(request: Request, campaign_id: int, p: Principal = Depends(
 
 @api.get("/campaigns/{campaign_id}/wards", summary="Tìm Phòng/xã, phường của kế hoạch (từng trang)")
 def wards_api(request: Request, campaign_id: int, p: Principal = Depends(current_principal),
-              uow: UnitOfWork = Depends(get_uow)):
+              uow: UnitOfWork = Depends(get_uow)) -> dict[str, Any]:
     """A page of the units supervising the campaign's schools whose name contains `q` (marks and case
     ignored: "ba dinh" finds "Phường Ba Đình"), in Vietnamese order; `page`, `per_page` (≤ 200)."""
     campaign_for(uow, p, campaign_id)
@@ -137,7 +138,7 @@ def province(request: Request, campaign_id: int, p: Principal = Depends(current_
 
 @api.get("/campaigns/{campaign_id}/province", summary="Toàn tỉnh theo Phòng/xã, phường")
 def province_api(request: Request, campaign_id: int, p: Principal = Depends(current_principal),
-                 uow: UnitOfWork = Depends(get_uow)):
+                 uow: UnitOfWork = Depends(get_uow)) -> dict[str, Any]:
     """Per supervising unit: schools, submitted, late, and schools with no level / level 1 / 2 / 3 per group.
     With `q`, `page` or `per_page`: one page of the units matching `q` (marks and case ignored)."""
     v = actions.province(uow, p, campaign_id)
