@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
@@ -142,8 +142,23 @@ def ward_lines(session: Session, campaign_id: int, *, now: datetime | None = Non
             for a in view.lines]
 
 
-def most_late(lines: Sequence[WardLine], n: int = CLI_MOST_LATE) -> list[WardLine]:
-    """The `n` wards with the most late schools (ties: most not yet submitted, then by name)."""
+class _Figures(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def total(self) -> int: ...
+    @property
+    def submitted(self) -> int: ...
+    @property
+    def late(self) -> int: ...
+
+
+F = TypeVar("F", bound=_Figures)
+
+
+def most_late(lines: Sequence[F], n: int = CLI_MOST_LATE) -> list[F]:
+    """The `n` wards with the most late schools (ties: most not yet submitted, then by name); a
+    ward's line of the status command or of the province view."""
     late = [w for w in lines if w.late]
     return sorted(late, key=lambda w: (-w.late, -(w.total - w.submitted), sort_key(w.name)))[:n]
 

@@ -131,6 +131,7 @@ def test_the_province_view_shows_a_summary_and_a_page_of_wards(world):
     dept, cid = world.client("dept"), world.campaign_id
     page = dept.get(f"/campaigns/{cid}/province").text
     assert f"Đã nộp 0/{WARDS * 2 + 2}" in page and f"{WARDS} đơn vị" in page
+    assert re.search(r'id="most-late">Chậm hạn nhiều nhất: <a href="[^"]+late=1">Phường Ba Đình</a> \(4\)', page)
     lines = re.findall(r'<td data-label="Đơn vị"><a href="[^"]+">([^<]+)</a>', page)
     assert len(lines) == ward_picker.WARD_PER_PAGE and "Trang 1/3" in page
     last = dept.get(f"/campaigns/{cid}/province", params={"page": 3}).text

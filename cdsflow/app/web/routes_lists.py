@@ -133,7 +133,8 @@ def province(request: Request, campaign_id: int, p: Principal = Depends(current_
     wards = ward_picker.page_of(view.lines, lambda a: a.name, q=q, page=page, per_page=per_page)
     path = f"/campaigns/{campaign_id}/province"
     return render(request, "province.html", p, v=view, campaign_id=campaign_id, wards=wards, path=path,
-                  ward_url=page_url(path, q), late_units=sum(1 for a in view.lines if a.late))
+                  ward_url=page_url(path, q), late_units=sum(1 for a in view.lines if a.late),
+                  worst=ward_picker.most_late(view.lines, 5) if len(view.lines) > wards.per_page else [])
 
 
 @api.get("/campaigns/{campaign_id}/province", summary="Toàn tỉnh theo Phòng/xã, phường")
