@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy import func, or_
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from cdsflow.kernel.errors import InvalidInput, NotFound
@@ -23,7 +24,7 @@ from cdsflow.kernel.text import search_fold, sort_key
 from cdsflow.services import listing
 from cdsflow.services.paging import MAX_PER_PAGE, search
 from cdsflow.storage.collation import vi_order
-from cdsflow.storage.tables import Campaign, Unit
+from cdsflow.storage.tables import Assessment, Campaign, Unit
 
 WARD_PER_PAGE = 25  # wards on one page of the dashboard, the province view and the picker
 SELECT_MAX = 30  # up to this many wards a list filter stays a plain <select>; beyond, the picker
@@ -111,9 +112,17 @@ def find_wards(session: Session, campaign_id: int, *, q: str = "", page: int = 1
 
 
 def ward_name(session: Session, campaign_id: int, unit_id: int) -> str:
-    """The name of one of the campaign's wards (the one a list is filtered by)."""
+    """The name of the unit a list is filtered by: one of the campaign's wards, or a unit that
+    supervises some of its schools (a Sở campaign without children: the province view's lines)."""
     _require_campaign(session, campaign_id)
     name = session.execute(_wards_of(campaign_id).where(col(Unit.id) == unit_id)).first()
+    if name is None:
+        school = aliased(Unit)
+        family = select(col(Campaign.id)).where(or_(col(Campaign.id) == campaign_id,
+                                                    col(Campaign.parent_id) == campaign_id))
+        supervises = (select(col(Assessment.id)).join(school, col(school.id) == col(Assessment.school_id))
+                      .where(col(school.supervisor_id) == unit_id, col(Assessment.campaign_id).in_(family)).exists())
+        name = session.execute(select(col(Unit.id), col(Unit.name)).where(col(Unit.id) == unit_id, supervises)).first()
     if name is None:
         raise NotFound(f"Đơn vị số {unit_id} không phải Phòng/xã, phường nào của kế hoạch số {campaign_id}")
     return str(name[1])

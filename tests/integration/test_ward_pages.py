@@ -8,6 +8,7 @@ import re
 
 import pytest
 import typer
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from cdsflow.app import cli_core
@@ -217,3 +218,20 @@ def test_the_picker_searches_and_sorts_the_same_on_postgresql():
         assert len(names) == len(set(names)) == WARDS + 1 and names[:2] == ["Phường Ba Đình", "Phường Cầu Giấy"]
     finally:
         engine.dispose()
+
+
+def test_a_list_filter_names_its_unit_or_refuses_it(world, sqlite_engine):
+    dept, child = world.client("dept"), world.campaign_id + 1  # Phường Ba Đình's own plan
+    assert dept.get(f"/campaigns/{child}/schools", params={"bureau": ward_id(world, "Phường Ba Đình")}).status_code == 200
+    other = dept.get(f"/campaigns/{child}/schools", params={"bureau": ward_id(world, "Phường Hoàn Kiếm")})
+    assert other.status_code == 404 and "không phải Phòng/xã, phường nào của kế hoạch" in other.text
+    # A Sở plan without children: its schools' Phòng are what the province view links to.
+    from tests.factories import load_units
+
+    load_units(sqlite_engine)
+    with UnitOfWork(sqlite_engine) as uow:
+        cid = launch_campaign(uow, issuer_code="SGD", school_year="2024-2025", calendar=calendar()).campaign_id
+        p1 = uow.session.execute(text("SELECT id FROM unit WHERE code = 'P1'")).scalar_one()
+        assert ward_picker.ward_name(uow.session, cid, p1) == "Phòng Giáo dục và Đào tạo số 1"
+        with pytest.raises(NotFound):
+            ward_picker.ward_name(uow.session, cid, 99999)

@@ -54,7 +54,8 @@ def schools(request: Request, campaign_id: int, p: Principal = Depends(current_p
     picker = wards.all > ward_picker.SELECT_MAX
     if not picker:
         listing.bureaus = wards.rows
-    chosen = ward_picker.ward_name(uow.session, campaign_id, query.bureau) if picker and query.bureau else ""
+    # A unit that is none of the plan's is named in the refusal, not shown as an empty list.
+    chosen = ward_picker.ward_name(uow.session, campaign_id, query.bureau) if query.bureau else ""
     bulk = [(t, STEP_BY_TRIGGER[t].label) for t in actions.BULK_TRIGGERS if allowed(p, t)] if allowed(p, "bulk") else []
     return render(request, "schools.html", p, L=listing, campaign_id=campaign_id, stages=actions.stage_labels(),
                   levels=LEVEL_CHOICES, sort_url=sort_url, sort_labels=SORT_LABELS, path=path,
