@@ -13,9 +13,10 @@ from cdsflow.app.console import console, local
 from cdsflow.calendars.catalog import find_calendar
 from cdsflow.calendars.loader import load_calendar
 from cdsflow.calendars.timeutil import TZ
+from cdsflow.kernel.errors import InvalidInput
 from cdsflow.kernel.stages import Stage
 from cdsflow.services import assessments as assessment_svc
-from cdsflow.services import authorization, result_lines
+from cdsflow.services import authorization, result_lines, ward_picker
 from cdsflow.services import campaigns as campaign_svc
 from cdsflow.services import units as unit_svc
 from cdsflow.services.demo import build_demo
@@ -147,12 +148,19 @@ def campaign_status(
     late: int = typer.Option(20, "--late", help="Số trường chậm hạn hiển thị tối đa"),
     at: datetime = typer.Option(None, "--at", help="Xem tại thời điểm (mặc định: bây giờ)"),
     unit: str = typer.Option(None, "--unit", help=READER_HELP),
+    page: int = typer.Option(1, "--page", help="Trang của danh sách theo Phòng/xã, phường"),
+    ward: str = typer.Option("", "--ward", help="Tìm Phòng/xã, phường theo tên (không cần dấu)"),
 ) -> None:
-    """Số trường theo từng giai đoạn và các trường chậm hạn."""
+    """Số trường theo từng giai đoạn, các Phòng/xã, phường chậm nhất và các trường chậm hạn."""
     now = at.replace(tzinfo=TZ) if at and at.tzinfo is None else at
     with wiring.uow() as u:
         authorization.readable_campaign(u.session, reader(u, unit), campaign_id)
         s = campaign_svc.campaign_status(u, campaign_id, now=now, late_limit=late)
+        if not s.children and (ward or page != 1):
+            raise InvalidInput(f"Kế hoạch số {campaign_id} không có kế hoạch con theo Phòng/xã, phường: "
+                               "không dùng --page hay --ward")
+        lines = ward_picker.ward_lines(u.session, campaign_id, now=now) if s.children else []
+        wards = ward_picker.search_lines(lines, campaign_id, q=ward, page=page) if s.children else None
     console.print(f"[bold]{s.title}[/]\n{s.issuer_name} · năm học {s.school_year} · bộ chỉ số {s.index_set} · "
                   f"{s.status.label}\nĐã nộp tờ trình: [bold]{s.submitted}/{s.total}[/] · chậm hạn: "
                   f"[bold red]{s.late_total}[/]")
@@ -162,11 +170,8 @@ def campaign_status(
         table.add_row(line.stage.label, str(line.count), m.title if m else "", local(m.due_at) if m else "",
                       "[red]quá hạn[/]" if line.late and line.count else "")
     console.print(table)
-    if s.children:
-        kids = Table("Kế hoạch con", "Đơn vị", "Đã nộp")
-        for cid, name, total, submitted in s.children:
-            kids.add_row(str(cid), name, f"{submitted}/{total}")
-        console.print(kids)
+    if wards is not None:
+        _print_wards(lines, wards)
     if s.late:
         late_table = Table("Hồ sơ", "Mã", "Cơ sở giáo dục", "Giai đoạn", "Chậm mốc", "Hạn",
                            title=f"Chậm hạn ({len(s.late)}/{s.late_total})")
@@ -174,6 +179,32 @@ def campaign_status(
             late_table.add_row(str(x.assessment_id), x.school_code, x.school_name, x.stage.label, x.milestone.title,
                                local(x.milestone.due_at))
         console.print(late_table)
+    if wards is not None and (wards.pages > 1 or wards.q):
+        # The last line says how to see more: the output stays short whatever the number of wards.
+        more = f"cdsflow campaign status {campaign_id}" + (f' --ward "{wards.q}"' if wards.q else "")
+        hint = f"xem trang sau: {more} --page {wards.page + 1}; " if wards.page < wards.pages else ""
+        console.print(f"Phòng/xã, phường: trang {wards.page}/{wards.pages} · {hint}"
+                      f"tìm một đơn vị: cdsflow campaign status {campaign_id} --ward \"tên\"", highlight=False)
+
+
+def _print_wards(lines: list[ward_picker.WardLine], wards: ward_picker.WardPage[ward_picker.WardLine]) -> None:
+    """The summary of the wards (how many, the most late) and one page of them."""
+    late = ward_picker.most_late(lines)
+    console.print(f"Phòng/xã, phường: [bold]{len(lines)}[/] đơn vị · có cơ sở chậm hạn: "
+                  f"[bold red]{sum(1 for w in lines if w.late)}[/]")
+    if late:
+        worst = Table("Kế hoạch", "Đơn vị", "Đã nộp", "Chậm hạn",
+                      title=f"Chậm hạn nhiều nhất ({len(late)} đơn vị)")
+        for w in late:
+            worst.add_row(str(w.campaign_id or ""), w.name, f"{w.submitted}/{w.total}", str(w.late))
+        console.print(worst)
+    if wards.q:
+        console.print(f"Tìm «{wards.q}»: {wards.total}/{wards.all} đơn vị khớp", highlight=False)
+    kids = Table("Kế hoạch", "Đơn vị", "Đã nộp", "Chậm hạn",
+                 title=f"Theo Phòng/xã, phường (trang {wards.page}/{wards.pages})")
+    for w in wards.rows:
+        kids.add_row(str(w.campaign_id or ""), w.name, f"{w.submitted}/{w.total}", str(w.late))
+    console.print(kids)
 
 
 @campaign_app.command("advance")

@@ -24,10 +24,11 @@ from cdsflow.app.web.deps import (
     set_device_cookie,
 )
 from cdsflow.app.web.errors import BadCsrf, status_of
+from cdsflow.app.web.ward_links import page_url
 from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.kernel.stages import CampaignStatus
 from cdsflow.services import accounts as account_svc
-from cdsflow.services import long_lists, password_links
+from cdsflow.services import long_lists, password_links, ward_picker
 from cdsflow.services.accounts import Principal, Role
 from cdsflow.services.assessments import ROLE_LABELS as MEMBER_ROLES
 from cdsflow.services.assessments import MemberInput
@@ -224,6 +225,9 @@ async def launch_campaign(
 
 def _dashboard(request, p, uow, campaign_id, status=200, **extra) -> Response:
     view = actions.dashboard(uow, p, campaign_id)
+    # The wards: a searchable page of them, not all 3,321 (their figures stay the dashboard's).
+    q, page, per_page = ward_picker.read_request(request.query_params)
+    wards = ward_picker.page_of(view.children, lambda c: c[1], q=q, page=page, per_page=per_page)
     peak = max([line.count for line in view.stages] + [1])
     steps = [(t, label) for t, (_, _, label) in CAMPAIGN_STEPS.items() if t != "launch"]
     bulk = [(t, STEP_BY_TRIGGER[t].label) for t in actions.BULK_TRIGGERS if allowed(p, t)]
@@ -234,7 +238,8 @@ def _dashboard(request, p, uow, campaign_id, status=200, **extra) -> Response:
                   milestones=actions.milestones(uow, campaign_id) if allowed(p, "remind") else [],
                   **_remind_panel(uow, p, campaign_id),
                   can_advance=allowed(p, "campaign_close"), bulk_triggers=bulk if allowed(p, "bulk") else [],
-                  status_label=CampaignStatus(view.status).label, **extra)
+                  status_label=CampaignStatus(view.status).label, wards=wards,
+                  ward_url=page_url(f"/campaigns/{campaign_id}", q, anchor="#wards"), **extra)
 
 
 @router.get("/campaigns/{campaign_id}")
