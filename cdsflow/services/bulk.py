@@ -1,0 +1,239 @@
+"""Long steps in short chunks: no bulk step stops the world.
+
+A bulk step (a campaign's school accounts for a province or the country, …) used to be one
+transaction: on SQLite it held the write lock for the whole run and every web write behind it
+waited past busy_timeout (503). Here it is a `BulkRun`: the items are done in chunks sized to
+about CHUNK_SECONDS of work, each chunk commits its work together with one `BulkItem` line per
+item and the run's progress, then (on SQLite) pauses PAUSE_SECONDS so a waiting writer gets the
+lock. So:
+
+- another writer waits at most about one chunk (well under a second);
+- a crash loses at most the chunk in flight; the next run of the same step resumes the run,
+  skipping the items it already holds (each chunk is one transaction: an item is done wholly or
+  not at all, so nothing is done twice or lost);
+- the run's row is the progress the CLI's bar and the web's page show, and its items are the
+  details (one line per item, a workbook) behind a short summary.
+"""
+from __future__ import annotations
+
+import io
+import json
+import os
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
+
+from openpyxl import Workbook
+from sqlalchemy import insert, update
+from sqlmodel import col, select
+
+from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.storage.bulk_tables import BulkItem, BulkRun
+from cdsflow.storage.db import UnitOfWork
+
+T = TypeVar("T")
+
+# Work per chunk, write lock held: short enough that a web write behind it waits well under 1 s.
+CHUNK_SECONDS = 0.25
+# Between chunks on SQLite. SQLite's busy handler retries a waiting writer at most 100 ms apart,
+# so a gap longer than that always holds one of its tries: back-to-back chunks would starve it.
+PAUSE_SECONDS = 0.12
+FIRST_CHUNK = 20  # items in the first chunk, before the cost of one item is known
+MAX_CHUNK = 5000
+# A running run whose last chunk is older than this, or whose process on this machine is gone,
+# has stopped and may be resumed by anyone.
+STALE_AFTER = timedelta(minutes=2)
+
+RUNNING, DONE, FAILED = "running", "done", "failed"
+STATUS_LABELS = {RUNNING: "đang chạy", DONE: "đã xong", FAILED: "dừng vì lỗi"}
+
+# Tests set this to fail a run after chunk k (a crash mid-run): called with the chunk's number
+# (1, 2, …) after it committed.
+after_chunk: Callable[[int], None] | None = None
+
+Progress = Callable[[int, int], None]  # (items done, items in all)
+
+_active: set[int] = set()  # runs being worked on in this process (the web runs them in a thread)
+
+
+@dataclass
+class ItemResult:
+    """One item's line in the details: its key (unique in the run), name, outcome, detail,
+    and what it adds to the run's figures."""
+
+    key: str
+    name: str
+    outcome: str
+    detail: str = ""
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class Chunked(Generic[T]):
+    """The items still to do (in order) of a started or resumed run."""
+
+    run: BulkRun
+    todo: list[T]
+    resumed: int  # items a previous attempt of the run already committed
+
+
+def _owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _gone(owner: str) -> bool:
+    """True when the owner is a process of this machine that no longer exists."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def unfinished_run(uow: UnitOfWork, kind: str, subject: str) -> BulkRun | None:
+    return uow.session.execute(
+        select(BulkRun).where(BulkRun.kind == kind, BulkRun.subject == subject,
+                              col(BulkRun.status).in_([RUNNING, FAILED])).order_by(col(BulkRun.id).desc())
+    ).scalars().first()
+
+
+def start(uow: UnitOfWork, kind: str, subject: str, title: str, items: Sequence[T], key: Callable[[T], str], *,
+          by: str = "", now: datetime | None = None) -> Chunked[T]:
+    """Start a run over `items`, or resume the unfinished run of the same step (`kind` over
+    `subject`): the items it already committed are left out. Refused while that run is alive
+    in another process. Commits the run's row (so progress is visible at once)."""
+    now = now or datetime.now(UTC)
+    run = unfinished_run(uow, kind, subject)
+    done: set[str] = set()
+    if run is not None:
+        if run.id in _active or (run.status == RUNNING and run.owner != _owner() and not _stale(run, now)):
+            raise InvalidInput(
+                f"«{run.title}» đang được chạy (lần chạy số {run.id}, đã xong {run.done}/{run.total}): "
+                "chờ lần chạy đó xong rồi xem kết quả",
+                details=[f"Nếu tiến trình đó đã dừng, chạy lại sau {int(STALE_AFTER.total_seconds() // 60)} phút "
+                         "để tiếp tục từ chỗ đã dừng."])
+        done = set(uow.session.execute(select(BulkItem.key).where(BulkItem.run_id == run.id)).scalars())
+        run.status, run.beat_at, run.error, run.total = RUNNING, now, "", len(done) + sum(
+            1 for i in items if key(i) not in done)
+        run.owner = _owner()
+    else:
+        run = BulkRun(kind=kind, subject=subject, title=title[:300], total=len(items), started_by=by[:64],
+                      started_at=now, beat_at=now, owner=_owner())
+    uow.session.add(run)
+    uow.commit()
+    return Chunked(run, [i for i in items if key(i) not in done], len(done))
+
+
+def _stale(run: BulkRun, now: datetime) -> bool:
+    return run.id not in _active and (now - run.beat_at > STALE_AFTER or _gone(run.owner))
+
+
+def run_chunks(uow: UnitOfWork, job: Chunked[T], work: Callable[[UnitOfWork, list[T]], list[ItemResult]], *,
+               progress: Progress | None = None) -> BulkRun:
+    """Do `work` over the job's items chunk by chunk, one commit each with the items' lines and
+    the run's progress; pause between chunks on SQLite. `work` writes in the caller's
+    transaction and commits nothing. On an error the chunk is rolled back, the run marked
+    failed with the reason, and the error raised: running the step again resumes it."""
+    run, items = job.run, job.todo
+    sqlite = uow.engine.dialect.name == "sqlite"
+    size, start_at, number = FIRST_CHUNK, 0, 0
+    counts = Counter(json.loads(run.counts or "{}"))
+    if progress:
+        progress(run.done, run.total)
+    _active.add(run.id)
+    try:
+        while start_at < len(items):
+            part = items[start_at:start_at + size]
+            began = time.perf_counter()
+            results = work(uow, part)
+            seq = run.done
+            uow.session.execute(insert(BulkItem), [
+                {"run_id": run.id, "seq": seq + n, "key": r.key[:120], "name": r.name[:300], "outcome": r.outcome,
+                 "detail": r.detail[:2000]} for n, r in enumerate(results)])
+            for r in results:
+                counts.update(r.counts)
+            run.done += len(part)
+            run.counts = json.dumps(dict(counts), sort_keys=True)
+            run.beat_at = datetime.now(UTC)
+            uow.session.execute(update(BulkRun).where(col(BulkRun.id) == run.id)
+                                .values(done=run.done, counts=run.counts, beat_at=run.beat_at))
+            uow.commit()
+            elapsed = time.perf_counter() - began
+            number += 1
+            start_at += len(part)
+            if after_chunk is not None:
+                after_chunk(number)
+            if progress:
+                progress(run.done, run.total)
+            # The next chunk sized to CHUNK_SECONDS at the pace just measured (at most doubled: one
+            # fast chunk does not make a huge one).
+            per_item = elapsed / max(len(part), 1)
+            size = max(1, min(MAX_CHUNK, 2 * len(part), int(CHUNK_SECONDS / per_item) if per_item else MAX_CHUNK))
+            if sqlite and start_at < len(items):
+                time.sleep(PAUSE_SECONDS)
+    except BaseException as err:
+        uow.rollback()
+        reason = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
+        uow.session.execute(update(BulkRun).where(col(BulkRun.id) == run.id)
+                            .values(status=FAILED, error=str(reason)[:2000], beat_at=datetime.now(UTC)))
+        uow.commit()
+        raise
+    finally:
+        _active.discard(run.id)
+    run.status, run.finished_at = DONE, datetime.now(UTC)
+    uow.session.execute(update(BulkRun).where(col(BulkRun.id) == run.id)
+                        .values(status=DONE, finished_at=run.finished_at))
+    uow.commit()
+    return run
+
+
+# --- reading a run: the progress page, the summary, the details -----------------------------------------
+
+
+def get_run(uow: UnitOfWork, run_id: int, kind: str | None = None) -> BulkRun:
+    run = uow.session.get(BulkRun, run_id)
+    if run is None or (kind is not None and run.kind != kind):
+        raise NotFound(f"Không tìm thấy lần chạy hàng loạt số {run_id}")
+    return run
+
+
+def counts_of(run: BulkRun) -> dict[str, int]:
+    return dict(json.loads(run.counts or "{}"))
+
+
+def stopped(run: BulkRun, now: datetime | None = None) -> bool:
+    """A run marked running whose process is gone: it waits for someone to run the step again."""
+    return run.status == RUNNING and _stale(run, now or datetime.now(UTC))
+
+
+def first_items(uow: UnitOfWork, run_id: int, outcome: str, limit: int) -> list[BulkItem]:
+    """The first `limit` items of one outcome, in the run's order (a summary names a few)."""
+    return list(uow.session.execute(select(BulkItem).where(BulkItem.run_id == run_id, BulkItem.outcome == outcome)
+                                    .order_by(col(BulkItem.seq)).limit(limit)).scalars())
+
+
+def details_workbook(uow: UnitOfWork, run_id: int, labels: dict[str, str], headers: tuple[str, str] = ("Mã", "Tên"),
+                     ) -> bytes:
+    """The run's details as an .xlsx: one row per item, in the run's order, outcome in words."""
+    run = get_run(uow, run_id)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Chi tiết")
+    sheet.append([f"{run.title} — lần chạy số {run.id}, {STATUS_LABELS.get(run.status, run.status)}, "
+                  f"{run.done}/{run.total}"])
+    sheet.append(["STT", *headers, "Kết quả", "Chi tiết"])
+    rows = uow.session.execute(select(BulkItem.key, BulkItem.name, BulkItem.outcome, BulkItem.detail)
+                               .where(BulkItem.run_id == run_id).order_by(col(BulkItem.seq)))
+    for n, (key, name, outcome, detail) in enumerate(rows, start=1):
+        sheet.append([n, key, name, labels.get(outcome, outcome), detail])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
