@@ -16,18 +16,16 @@ lock. So:
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
-from openpyxl import Workbook
 from sqlalchemy import insert, update
 from sqlmodel import col, select
 
@@ -221,19 +219,14 @@ def first_items(uow: UnitOfWork, run_id: int, outcome: str, limit: int) -> list[
                                     .order_by(col(BulkItem.seq)).limit(limit)).scalars())
 
 
-def details_workbook(uow: UnitOfWork, run_id: int, labels: dict[str, str], headers: tuple[str, str] = ("Mã", "Tên"),
-                     ) -> bytes:
-    """The run's details as an .xlsx: one row per item, in the run's order, outcome in words."""
-    run = get_run(uow, run_id)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("Chi tiết")
-    sheet.append([f"{run.title} — lần chạy số {run.id}, {STATUS_LABELS.get(run.status, run.status)}, "
-                  f"{run.done}/{run.total}"])
-    sheet.append(["STT", *headers, "Kết quả", "Chi tiết"])
+def heading(run: BulkRun) -> str:
+    return (f"{run.title} — lần chạy số {run.id}, {STATUS_LABELS.get(run.status, run.status)}, "
+            f"đã xong {run.done}/{run.total}")
+
+
+def details_rows(uow: UnitOfWork, run_id: int, labels: dict[str, str]) -> Iterator[tuple[int, str, str, str, str]]:
+    """The run's details: (n, key, name, outcome in words, detail), one per item in the run's order."""
     rows = uow.session.execute(select(BulkItem.key, BulkItem.name, BulkItem.outcome, BulkItem.detail)
                                .where(BulkItem.run_id == run_id).order_by(col(BulkItem.seq)))
     for n, (key, name, outcome, detail) in enumerate(rows, start=1):
-        sheet.append([n, key, name, labels.get(outcome, outcome), detail])
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+        yield n, key, name, labels.get(outcome, outcome), detail

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import func, insert
 from sqlmodel import col, select
 
 from cdsflow.kernel.errors import Forbidden, InvalidInput, NotFound
@@ -20,6 +20,7 @@ from cdsflow.services.campaigns import family_ids, get_campaign
 from cdsflow.services.fanout import split_emails
 from cdsflow.services.notices import render_link
 from cdsflow.services.password_links import SETUP, link_rows, send_link
+from cdsflow.storage.bulk_tables import BulkRun
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Unit
 from cdsflow.storage.web_tables import Account, PasswordToken
@@ -107,13 +108,66 @@ def create_school_accounts(uow: UnitOfWork, campaign_id: int, *, base_url: str |
     half-done state that matters; the run's record says it is unfinished until its last chunk.
     Every value is right by construction: school units from the campaign, usernames from their
     codes, addresses checked here."""
+    if dry_run:
+        title, schools = _campaign_schools(uow, campaign_id)
+        return _create(uow, title, "", schools, base_url=base_url, now=now, dry_run=True)
+    job = start_school_accounts(uow, campaign_id, base_url=base_url, now=now, by=by)
+    return run_school_accounts(uow, job, progress=progress)
+
+
+def _campaign_schools(uow: UnitOfWork, campaign_id: int) -> tuple[str, list[Unit]]:
     campaign = get_campaign(uow, campaign_id)
     schools = uow.session.execute(
         select(Unit).join(Assessment, col(Assessment.school_id) == Unit.id)
         .where(col(Assessment.campaign_id).in_(family_ids(uow.session, campaign_id))).order_by(col(Unit.code))
     ).scalars().all()
-    return _create(uow, campaign.title, f"campaign:{campaign_id}", list(schools), base_url=base_url, now=now,
-                   dry_run=dry_run, by=by, progress=progress)
+    return campaign.title, list(schools)
+
+
+def school_count(uow: UnitOfWork, campaign_id: int) -> int:
+    """How many schools the campaign's accounts step runs over (a door picks how to run it)."""
+    get_campaign(uow, campaign_id)
+    return uow.session.scalar(select(func.count(func.distinct(Assessment.school_id)))
+                              .where(col(Assessment.campaign_id).in_(family_ids(uow.session, campaign_id)))) or 0
+
+
+@dataclass
+class SchoolAccountsJob:
+    """A started (or resumed) run, its record committed: `run_school_accounts` does its chunks,
+    here or in another thread (the web runs a big one behind its progress page)."""
+
+    job: bulk.Chunked[_Plan]
+    report: SchoolAccountsReport
+    now: datetime
+    base_url: str
+
+
+def start_school_accounts(uow: UnitOfWork, campaign_id: int, *, base_url: str | None = None,
+                          now: datetime | None = None, by: str = "") -> SchoolAccountsJob:
+    """The run's record for the campaign's school accounts, or the stopped run it resumes.
+    Refused (nothing written) while a run of the same campaign is alive elsewhere."""
+    title, schools = _campaign_schools(uow, campaign_id)
+    return _start(uow, title, f"campaign:{campaign_id}", schools, base_url=base_url, now=now, by=by)
+
+
+def run_school_accounts(uow: UnitOfWork, job: SchoolAccountsJob, *,
+                        progress: bulk.Progress | None = None) -> SchoolAccountsReport:
+    """Do a started run's chunks; the report holds the whole run's figures."""
+    report = job.report
+    run = bulk.run_chunks(uow, job.job, lambda u, part: _work(u, part, report, now=job.now, base_url=job.base_url),
+                          progress=progress)
+    report.counts = bulk.counts_of(run)
+    return report
+
+
+def _start(uow: UnitOfWork, title: str, subject: str, schools: list[Unit], *, base_url: str | None,
+           now: datetime | None, by: str) -> SchoolAccountsJob:
+    now = now or datetime.now(UTC)
+    report = SchoolAccountsReport(title, schools=len(schools))
+    job = bulk.start(uow, BULK_KIND, subject, title, [_plan(s) for s in schools], lambda p: p.school.code,
+                     by=by, now=now)
+    report.run_id, report.resumed = job.run.id, job.resumed
+    return SchoolAccountsJob(job, report, now, base_url or load_settings().base_url)
 
 
 @dataclass
@@ -135,20 +189,14 @@ def _plan(school: Unit) -> _Plan:
 def _create(uow: UnitOfWork, title: str, subject: str, schools: list[Unit], *, base_url: str | None,
             now: datetime | None, dry_run: bool, by: str = "",
             progress: bulk.Progress | None = None) -> SchoolAccountsReport:
-    now = now or datetime.now(UTC)
-    base_url = base_url or load_settings().base_url
-    report = SchoolAccountsReport(title)
-    report.schools = len(schools)
-    plans = [_plan(s) for s in schools]
     if dry_run:
-        _work(uow, plans, report, now=now, base_url=base_url, write=False)
+        now = now or datetime.now(UTC)
+        report = SchoolAccountsReport(title, schools=len(schools))
+        _work(uow, [_plan(s) for s in schools], report, now=now, base_url=base_url or load_settings().base_url,
+              write=False)
         return report
-    job = bulk.start(uow, BULK_KIND, subject, title, plans, lambda p: p.school.code, by=by, now=now)
-    report.run_id, report.resumed = job.run.id, job.resumed
-    run = bulk.run_chunks(uow, job, lambda u, part: _work(u, part, report, now=now, base_url=base_url),
-                          progress=progress)
-    report.counts = bulk.counts_of(run)
-    return report
+    job = _start(uow, title, subject, schools, base_url=base_url, now=now, by=by)
+    return run_school_accounts(uow, job, progress=progress)
 
 
 def _work(uow: UnitOfWork, plans: list[_Plan], report: SchoolAccountsReport, *, now: datetime, base_url: str,
@@ -204,6 +252,34 @@ def _work(uow: UnitOfWork, plans: list[_Plan], report: SchoolAccountsReport, *, 
     if results and new:
         results[0].counts[LINKS] = len(new)
     return results
+
+
+def latest_run(uow: UnitOfWork, campaign_id: int) -> BulkRun:
+    """The campaign's last school-accounts run (its progress, then its summary)."""
+    run = uow.session.execute(select(BulkRun).where(BulkRun.kind == BULK_KIND,
+                                                    BulkRun.subject == f"campaign:{campaign_id}")
+                              .order_by(col(BulkRun.id).desc())).scalars().first()
+    if run is None:
+        raise NotFound(f"Chưa có lần tạo tài khoản các trường nào cho kế hoạch số {campaign_id}")
+    return run
+
+
+def run_report(uow: UnitOfWork, run_id: int, *, names: int = 20) -> SchoolAccountsReport:
+    """A run's summary as a report: its figures, and the first `names` schools without an address
+    (the rest are in the details)."""
+    run = bulk.get_run(uow, run_id, BULK_KIND)
+    report = SchoolAccountsReport(run.title, schools=run.total, run_id=run.id, counts=bulk.counts_of(run))
+    report.without_email = [i.name for i in bulk.first_items(uow, run.id, "no_email", names)]
+    return report
+
+
+DETAIL_COLUMNS = ("STT", "Mã trường", "Tên trường", "Kết quả", "Tài khoản (→ địa chỉ nhận liên kết)")
+
+
+def details(uow: UnitOfWork, run_id: int) -> tuple[str, Iterator[tuple[int, str, str, str, str]]]:
+    """(heading, rows) of the run's details: one row per school, in the run's order."""
+    run = bulk.get_run(uow, run_id, BULK_KIND)
+    return bulk.heading(run), bulk.details_rows(uow, run.id, OUTCOME_LABELS)
 
 
 def _without_link(text: str, base_url: str) -> str:

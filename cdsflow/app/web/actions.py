@@ -284,6 +284,9 @@ class Confirmation:
     note: str = ""  # what the person should know before confirming (the send's number, the cap)
     noun: str = "cơ sở giáo dục"  # what is counted: "Xác nhận 2 cơ sở giáo dục", "Xác nhận 1 minh chứng"
     mail: tuple[str, str, str] | None = None  # (to, subject, text) of the mail the step sends, shown first
+    # Beyond the lines shown: a national step names its first lines and counts the rest (a bounded page).
+    more: int = 0
+    more_skipped: int = 0
 
 
 def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int, *,
