@@ -71,6 +71,7 @@ ROUTES = {
     "GET /accounts/{account_id}": "admin", "POST /accounts/{account_id}/edit": "admin",
     "POST /accounts/{account_id}/unlock": "admin", "POST /accounts/{account_id}/link": "admin",
     "POST /accounts/schools": "admin",
+    "GET /accounts/schools/{campaign_id}/run": "admin", "GET /accounts/schools/runs/{run_id}.xlsx": "admin",
     "POST /documents/{document_id}/sign": "d",
     # The ward's own schools' accounts: the list is filtered to the ward; each act asks the rulebook's
     # manage_school_accounts for the school (tests/integration/test_ward_accounts.py tries another ward's).
@@ -158,7 +159,7 @@ def _any_document(engine, w) -> int:
 def _url(path: str, w, assessment: int | None = None) -> str:
     ids = {"assessment_id": assessment or w.p1s1, "campaign_id": w.campaign_id, "document_id": w.document_id,
            "evidence_id": w.evidence_id, "account_id": w.account_id, "message_id": 1, "code": "ke_hoach",
-           "kind": "schools"}
+           "kind": "schools", "run_id": 1}
     return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
 
 
