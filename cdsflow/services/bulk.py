@@ -113,37 +113,46 @@ def start(uow: UnitOfWork, kind: str, subject: str, title: str, items: Sequence[
     run = unfinished_run(uow, kind, subject)
     done: set[str] = set()
     if run is not None:
-        if run.id in _active or (run.status == RUNNING and run.owner != _owner() and not _stale(run, now)):
+        if alive(run, now):
             raise InvalidInput(
                 f"«{run.title}» đang được chạy (lần chạy số {run.id}, đã xong {run.done}/{run.total}): "
                 "chờ lần chạy đó xong rồi xem kết quả",
                 details=[f"Nếu tiến trình đó đã dừng, chạy lại sau {int(STALE_AFTER.total_seconds() // 60)} phút "
                          "để tiếp tục từ chỗ đã dừng."])
         done = set(uow.session.execute(select(BulkItem.key).where(BulkItem.run_id == run.id)).scalars())
-        run.status, run.beat_at, run.error, run.total = RUNNING, now, "", len(done) + sum(
-            1 for i in items if key(i) not in done)
-        run.owner = _owner()
+        run.status, run.beat_at, run.error, run.owner = RUNNING, now, "", _owner()
+        # Items a step's own state says are done (the launch's opened files) are left out by the caller.
+        run.total = run.done + sum(1 for i in items if key(i) not in done)
     else:
         run = BulkRun(kind=kind, subject=subject, title=title[:300], total=len(items), started_by=by[:64],
                       started_at=now, beat_at=now, owner=_owner())
     uow.session.add(run)
     uow.commit()
-    return Chunked(run, [i for i in items if key(i) not in done], len(done))
+    return Chunked(run, [i for i in items if key(i) not in done], run.done)
 
 
 def _stale(run: BulkRun, now: datetime) -> bool:
     return run.id not in _active and (now - run.beat_at > STALE_AFTER or _gone(run.owner))
 
 
+def alive(run: BulkRun, now: datetime | None = None) -> bool:
+    """A run being worked on now, here or by a live process elsewhere."""
+    return run.id in _active or (run.status == RUNNING and run.owner != _owner()
+                                 and not _stale(run, now or datetime.now(UTC)))
+
+
 def run_chunks(uow: UnitOfWork, job: Chunked[T], work: Callable[[UnitOfWork, list[T]], list[ItemResult]], *,
-               progress: Progress | None = None) -> BulkRun:
+               progress: Progress | None = None, first_chunk: int | None = None,
+               finish: Callable[[UnitOfWork], None] | None = None) -> BulkRun:
     """Do `work` over the job's items chunk by chunk, one commit each with the items' lines and
     the run's progress; pause between chunks on SQLite. `work` writes in the caller's
     transaction and commits nothing. On an error the chunk is rolled back, the run marked
-    failed with the reason, and the error raised: running the step again resumes it."""
+    failed with the reason, and the error raised: running the step again resumes it. `work` may
+    return no lines (a step whose own tables say what is done). `finish` writes in the last
+    transaction, the one that marks the run done (the launch makes its campaigns visible there)."""
     run, items = job.run, job.todo
     sqlite = uow.engine.dialect.name == "sqlite"
-    size, start_at, number = FIRST_CHUNK, 0, 0
+    size, start_at, number = first_chunk or FIRST_CHUNK, 0, 0
     counts = Counter(json.loads(run.counts or "{}"))
     if progress:
         progress(run.done, run.total)
@@ -154,9 +163,10 @@ def run_chunks(uow: UnitOfWork, job: Chunked[T], work: Callable[[UnitOfWork, lis
             began = time.perf_counter()
             results = work(uow, part)
             seq = run.done
-            uow.session.execute(insert(BulkItem), [
-                {"run_id": run.id, "seq": seq + n, "key": r.key[:120], "name": r.name[:300], "outcome": r.outcome,
-                 "detail": r.detail[:2000]} for n, r in enumerate(results)])
+            if results:
+                uow.session.execute(insert(BulkItem), [
+                    {"run_id": run.id, "seq": seq + n, "key": r.key[:120], "name": r.name[:300],
+                     "outcome": r.outcome, "detail": r.detail[:2000]} for n, r in enumerate(results)])
             for r in results:
                 counts.update(r.counts)
             run.done += len(part)
@@ -178,6 +188,12 @@ def run_chunks(uow: UnitOfWork, job: Chunked[T], work: Callable[[UnitOfWork, lis
             size = max(1, min(MAX_CHUNK, 2 * len(part), int(CHUNK_SECONDS / per_item) if per_item else MAX_CHUNK))
             if sqlite and start_at < len(items):
                 time.sleep(PAUSE_SECONDS)
+        if finish is not None:
+            finish(uow)
+        run.status, run.finished_at = DONE, datetime.now(UTC)
+        uow.session.execute(update(BulkRun).where(col(BulkRun.id) == run.id)
+                            .values(status=DONE, finished_at=run.finished_at))
+        uow.commit()
     except BaseException as err:
         uow.rollback()
         reason = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
@@ -187,10 +203,6 @@ def run_chunks(uow: UnitOfWork, job: Chunked[T], work: Callable[[UnitOfWork, lis
         raise
     finally:
         _active.discard(run.id)
-    run.status, run.finished_at = DONE, datetime.now(UTC)
-    uow.session.execute(update(BulkRun).where(col(BulkRun.id) == run.id)
-                        .values(status=DONE, finished_at=run.finished_at))
-    uow.commit()
     return run
 
 

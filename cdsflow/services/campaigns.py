@@ -18,7 +18,7 @@ from cdsflow.calendars.timeutil import local
 from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
 from cdsflow.kernel.text import TextError, clean_text
-from cdsflow.services import authorization, deadlines
+from cdsflow.services import authorization, bulk, deadlines
 from cdsflow.services.indexsets import pin_index_set, require_final, resolve_index_set
 from cdsflow.services.launch_scope import launch_scope
 from cdsflow.services.lookups import family_ids as family_ids  # also this module's interface
@@ -109,12 +109,21 @@ def launch_campaign(
                 f"{issuer.name} đã có kế hoạch số {clash[0]} năm học {school_year} theo bộ chỉ số {index_set.code}"
             )
 
-    clash_check()
+    stopped = _stopped_launch(uow, issuer, school_year, index_set.code)
+    if stopped is None:
+        clash_check()
+    family: list[int] = family_ids(session, stopped.id) if stopped else []
+    opened: set[int] = set(session.execute(select(Assessment.school_id).where(
+        col(Assessment.campaign_id).in_(family))).scalars()) if stopped else set()
+    if stopped and school_codes:  # the codes still to open: the others are in the stopped launch already
+        done_codes = set(session.execute(select(Unit.code).where(col(Unit.id).in_(opened))).scalars())
+        school_codes = [c for c in school_codes if c not in done_codes] or None
 
     # Who is in and who is left out (and why): the same rule the launch page previews.
     scope = launch_scope(uow, issuer, index_set, school_year, school_codes)
     subjects = scope.included
-    if not subjects:
+    scope.left_out = [lo for lo in scope.left_out if lo.unit_id not in opened]  # resumed: those are in, not out
+    if not subjects and not opened:
         clash_check()  # a launch committed meanwhile took every school: say that, not "no school"
         raise InvalidInput(f"{issuer.name} không có cơ sở giáo dục nào thuộc phạm vi bộ chỉ số {index_set.code}",
                            details=[r.reason for r in scope.left_out][:10])
@@ -124,9 +133,87 @@ def launch_campaign(
     except TextError as err:
         raise InvalidInput(str(err)) from None
     title = title or f"Kế hoạch đánh giá mức độ chuyển đổi số năm học {school_year}"
-    status = fire_campaign(CampaignStatus.DRAFT.value, "launch").value
+    if stopped is not None:  # its campaigns are there: open the files it had not opened yet
+        parent, title = stopped.id, stopped.title
+        child_ids = [c for c in family if c != parent]
+        by_issuer = dict(session.execute(select(Campaign.issuer_id, Campaign.id)
+                                         .where(col(Campaign.id).in_(child_ids))).all())
+        owner = {sid: by_issuer.get(branch, parent) if branch is not None else parent
+                 for sid, branch in subjects.items()}
+    else:
+        parent, child_ids, owner = _launch_campaigns(uow, issuer, index_set, school_year, title, subjects, calendar,
+                                                     spawn_children, actor, now)
+    campaign_ids = [parent, *child_ids]
+    # The files are opened in chunks (services/bulk.py) while the campaigns are still drafts, which
+    # nobody may act on and no reminder goes to; the last chunk's transaction makes them launched.
+    # So users see the launch whole or not at all, other writers get the database between chunks,
+    # and a launch stopped half way (a crash) is finished by launching again with the same choices.
+    job = bulk.start(uow, LAUNCH_KIND, f"campaign:{parent}", title, list(owner.items()), lambda it: str(it[0]),
+                     by=actor, now=now)
+    reason = f"Phát động: {title}"
+
+    def open_files(u: UnitOfWork, part: list[tuple[int, int]]) -> list[bulk.ItemResult]:
+        # Core executemany: one statement per chunk, no ORM objects.
+        u.session.connection().execute(
+            Assessment.__table__.insert(),  # type: ignore[attr-defined]  # SQLModel sets it
+            [{"campaign_id": cid, "school_id": sid, "state": Stage.PLAN_ISSUED.value, "version": 1, "locked": False,
+              "proposal_count": 0} for sid, cid in part],
+        )
+        # The launch is every school's first history line; one INSERT … SELECT, not one object per school.
+        u.session.execute(
+            text(
+                "INSERT INTO assessment_event (assessment_id, at, actor, trigger, from_state, to_state, reason) "
+                "SELECT id, :at, :actor, 'launch', NULL, :state, :reason FROM assessment WHERE campaign_id IN "
+                + "(" + ",".join(str(int(c)) for c in campaign_ids) + ") AND school_id IN "
+                + "(" + ",".join(str(int(sid)) for sid, _ in part) + ")"
+            ),
+            {"at": _bind_instant(u, now), "actor": actor, "state": Stage.PLAN_ISSUED.value, "reason": reason},
+        )
+        return []
+
+    def make_visible(u: UnitOfWork) -> None:
+        u.session.execute(update(Campaign).where(col(Campaign.id).in_(campaign_ids),
+                                                 Campaign.status == CampaignStatus.DRAFT.value)
+                          .values(status=fire_campaign(CampaignStatus.DRAFT.value, "launch").value))
+
+    bulk.run_chunks(uow, job, open_files, first_chunk=LAUNCH_FIRST_CHUNK, finish=make_visible)
+    names = dict(session.execute(select(Unit.id, Unit.name).where(
+        col(Unit.id).in_([lo.unit_id for lo in scope.left_out]))).all()) if scope.left_out else {}
+    left = tuple((names.get(lo.unit_id, str(lo.unit_id)), lo.reason) for lo in scope.left_out)
+    warning = past_year_warning(school_year, now)
+    return LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner) + len(opened),
+                        left_out=left, warnings=(warning,) if warning else ())
+
+
+LAUNCH_KIND = "launch"
+LAUNCH_FIRST_CHUNK = 2000  # schools: opening a file costs little, so a small launch is one chunk
+
+
+def _stopped_launch(uow: UnitOfWork, issuer: Unit, school_year: str, code: str) -> Campaign | None:
+    """The issuer's launch of this year and set that stopped half way (its campaign still a draft,
+    its run unfinished), to be finished; refused while that launch is running elsewhere."""
+    draft = uow.session.execute(select(Campaign).where(
+        Campaign.issuer_id == issuer.id, Campaign.school_year == school_year, Campaign.index_set_code == code,
+        Campaign.status == CampaignStatus.DRAFT.value, col(Campaign.parent_id).is_(None))).scalars().first()
+    if draft is None:
+        return None
+    run = bulk.unfinished_run(uow, LAUNCH_KIND, f"campaign:{draft.id}")
+    if run is None:
+        return None
+    if bulk.alive(run):
+        raise InvalidInput(f"{issuer.name} đã có kế hoạch số {draft.id} năm học {school_year} theo bộ chỉ số {code} "
+                           f"đang được phát động (đã mở {run.done}/{run.total} hồ sơ): chờ xong rồi xem kế hoạch")
+    return draft
+
+
+def _launch_campaigns(uow: UnitOfWork, issuer: Unit, index_set: Any, school_year: str, title: str,
+                      subjects: dict[int, int | None], calendar: Calendar | None, spawn_children: bool, actor: str,
+                      now: datetime) -> tuple[int, list[int], dict[int, int]]:
+    """The campaign and its children, as drafts, with their milestones: (parent, children, school → campaign).
+    Written, not committed (the launch's run record commits with them)."""
+    session = uow.session
     base = {
-        "school_year": school_year, "status": status, "index_set_code": index_set.code,
+        "school_year": school_year, "status": CampaignStatus.DRAFT.value, "index_set_code": index_set.code,
         "index_set_version": index_set.version, "index_set_hash": index_set.content_hash,
         "calendar_source": str(calendar.source) if calendar and calendar.source else "",
         "calendar_hash": (calendar.content_hash or "") if calendar else "", "created_at": now, "launched_at": now,
@@ -156,36 +243,13 @@ def launch_campaign(
     except IntegrityError:
         uow.rollback()
         raise _launch_clash(uow, issuer.id, school_year, index_set.code, spawn_children) from None
-    campaign_ids = [parent, *child_ids]
     # The campaign keeps the exact version it launched with, whatever ships or is imported later.
     pin_index_set(session, index_set, actor=actor)
     if calendar is not None:
         session.execute(insert(CampaignMilestone), [
-            _milestone_values(cid, i, m) for cid in campaign_ids for i, m in enumerate(calendar.milestones)
+            _milestone_values(cid, i, m) for cid in [parent, *child_ids] for i, m in enumerate(calendar.milestones)
         ])
-    # Core executemany: one statement for every school, no ORM objects.
-    session.connection().execute(
-        Assessment.__table__.insert(),  # type: ignore[attr-defined]  # SQLModel sets it
-        [{"campaign_id": cid, "school_id": sid, "state": Stage.PLAN_ISSUED.value, "version": 1, "locked": False,
-          "proposal_count": 0} for sid, cid in owner.items()],
-    )
-    # The launch is every school's first history line; one INSERT … SELECT, not 54,000 objects.
-    session.execute(
-        text(
-            "INSERT INTO assessment_event (assessment_id, at, actor, trigger, from_state, to_state, reason) "
-            "SELECT id, :at, :actor, 'launch', NULL, :state, :reason FROM assessment WHERE campaign_id IN "
-            + "(" + ",".join(str(int(c)) for c in campaign_ids) + ")"
-        ),
-        {"at": _bind_instant(uow, now), "actor": actor, "state": Stage.PLAN_ISSUED.value,
-         "reason": f"Phát động: {title}"},
-    )
-    uow.commit()
-    names = dict(session.execute(select(Unit.id, Unit.name).where(
-        col(Unit.id).in_([lo.unit_id for lo in scope.left_out]))).all()) if scope.left_out else {}
-    left = tuple((names.get(lo.unit_id, str(lo.unit_id)), lo.reason) for lo in scope.left_out)
-    warning = past_year_warning(school_year, now)
-    return LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner), left_out=left,
-                        warnings=(warning,) if warning else ())
+    return parent, child_ids, owner
 
 
 def _launch_clash(uow: UnitOfWork, issuer_id: int, school_year: str, code: str, children: bool) -> InvalidInput:
