@@ -70,8 +70,15 @@ def launch_campaign(
     spawn_children: bool = False,
     actor: str | ActorRef = "hệ thống",
     now: datetime | None = None,
+    progress: bulk.Progress | None = None,
 ) -> LaunchResult:
     """Create a campaign (and one child per bureau if asked) and open one assessment per school.
+
+    In chunks (services/bulk.py): the campaigns are drafts until the last chunk's transaction
+    launches them all, so no one sees or acts on a half-opened launch; if it stops half way, the
+    same launch again (same issuer, year and index set) finishes it with the choices it started
+    with (title, calendar, children), opening only the files still missing. `progress(done, total)`
+    after each chunk.
 
     A person given as an `ActorRef` must be an officer of the issuing unit or of a unit above it
     (the rulebook's `launch_campaign`); a name alone is the command line acting for the issuer."""
@@ -176,7 +183,7 @@ def launch_campaign(
                                                  Campaign.status == CampaignStatus.DRAFT.value)
                           .values(status=fire_campaign(CampaignStatus.DRAFT.value, "launch").value))
 
-    bulk.run_chunks(uow, job, open_files, first_chunk=LAUNCH_FIRST_CHUNK, finish=make_visible)
+    bulk.run_chunks(uow, job, open_files, first_chunk=LAUNCH_FIRST_CHUNK, finish=make_visible, progress=progress)
     names = dict(session.execute(select(Unit.id, Unit.name).where(
         col(Unit.id).in_([lo.unit_id for lo in scope.left_out]))).all()) if scope.left_out else {}
     left = tuple((names.get(lo.unit_id, str(lo.unit_id)), lo.reason) for lo in scope.left_out)
