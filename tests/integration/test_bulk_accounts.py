@@ -67,7 +67,7 @@ def _exactly_once(engine, schools: int) -> None:
         per_account = s.execute(select(PasswordToken.account_id, func.count()).group_by(PasswordToken.account_id)
                                 .having(func.count() > 1)).all()
         assert per_account == []
-        run = s.execute(select(BulkRun).order_by(BulkRun.id.desc())).scalars().first()
+        run = s.execute(select(BulkRun).where(BulkRun.kind == "school_accounts").order_by(BulkRun.id.desc())).scalars().first()
         assert run.status == bulk.DONE and run.done == run.total == schools
         assert bulk.counts_of(run)[CREATED] == accounts
         keys = s.scalars(select(BulkItem.key).where(BulkItem.run_id == run.id)).all()
@@ -95,7 +95,7 @@ def test_a_failure_after_chunk_3_then_the_same_step_again_makes_every_account_on
     with pytest.raises(RuntimeError), UnitOfWork(engine) as uow:
         create_school_accounts(uow, campaign_id, base_url="https://cds.example.vn")
     with UnitOfWork(engine) as uow:
-        run = uow.session.scalars(select(BulkRun)).one()
+        run = uow.session.scalars(select(BulkRun).where(BulkRun.kind == "school_accounts")).one()
         assert (run.status, run.done, run.total) == (bulk.FAILED, 21, schools) and "mất điện" in run.error
         # Three chunks committed, whole: their schools' accounts are there with their links.
         assert uow.session.scalar(select(func.count()).select_from(BulkItem)) == 21
@@ -132,7 +132,7 @@ def test_a_killed_run_is_resumed_by_the_cli_with_a_bounded_summary_and_one_row_p
     assert killed.returncode == 9, killed.stderr
     engine = make_engine(url)
     with UnitOfWork(engine) as uow:
-        run = uow.session.scalars(select(BulkRun)).one()
+        run = uow.session.scalars(select(BulkRun).where(BulkRun.kind == "school_accounts")).one()
         assert (run.status, run.done) == (bulk.RUNNING, 10)  # left running by a process that is gone
     out = cli("accounts", "schools", str(campaign_id)).stdout
     assert f"Tiếp tục lần chạy số {run.id} đã dừng giữa chừng: 10 trường đã xong từ trước." in out
@@ -176,7 +176,7 @@ def test_the_web_runs_a_big_campaign_behind_its_progress_page(tmp_path, monkeypa
     assert "Chạy tiếp" not in page.text and 'http-equiv="refresh"' not in page.text
     with UnitOfWork(engine) as uow:
         made = uow.session.scalar(select(func.count()).select_from(Account).where(Account.username.like("%.thuky")))
-        run_id = uow.session.scalar(select(func.max(BulkRun.id)))
+        run_id = uow.session.scalar(select(func.max(BulkRun.id)).where(BulkRun.kind == "school_accounts"))
     assert f"Đã tạo {made * 2} tài khoản" in page.text
     sheet = admin.get(f"/accounts/schools/runs/{run_id}.xlsx")
     assert sheet.status_code == 200
@@ -219,7 +219,8 @@ def test_another_writer_never_waits_past_a_one_second_busy_timeout_while_the_acc
                     uow.session.execute(text("INSERT INTO web_login_throttle (key, tries, window_start, last_client) "
                                              "VALUES (:k, 1, :w, '')"),
                                         {"k": f"addr:{n}", "w": datetime.now(UTC).replace(tzinfo=None)})
-                    seen.append(uow.session.scalar(select(func.coalesce(func.max(BulkRun.done), -1))))
+                    seen.append(uow.session.scalar(select(func.coalesce(func.max(BulkRun.done), -1))
+                                                   .where(BulkRun.kind == "school_accounts")))
                     uow.commit()
             except Exception as err:  # noqa: BLE001 - the test is that there is none
                 errors.append(err)
