@@ -35,11 +35,13 @@ from cdsflow.storage.db import UnitOfWork
 
 T = TypeVar("T")
 
-# Work per chunk, write lock held: short enough that a web write behind it waits well under 1 s.
-CHUNK_SECONDS = 0.25
+# Work per chunk, write lock held: short enough that a web write behind it waits well under 1 s
+# (a chunk, plus at most one of its busy handler's sleeps), long enough that the pauses cost
+# about a third of the work.
+CHUNK_SECONDS = 0.3
 # Between chunks on SQLite. SQLite's busy handler retries a waiting writer at most 100 ms apart,
 # so a gap longer than that always holds one of its tries: back-to-back chunks would starve it.
-PAUSE_SECONDS = 0.12
+PAUSE_SECONDS = 0.11
 FIRST_CHUNK = 20  # items in the first chunk, before the cost of one item is known
 MAX_CHUNK = 5000
 # A running run whose last chunk is older than this, or whose process on this machine is gone,
@@ -182,10 +184,10 @@ def run_chunks(uow: UnitOfWork, job: Chunked[T], work: Callable[[UnitOfWork, lis
                 after_chunk(number)
             if progress:
                 progress(run.done, run.total)
-            # The next chunk sized to CHUNK_SECONDS at the pace just measured (at most doubled: one
-            # fast chunk does not make a huge one).
+            # The next chunk sized to CHUNK_SECONDS at the pace just measured (at most four times
+            # this one: one fast chunk does not make a huge one).
             per_item = elapsed / max(len(part), 1)
-            size = max(1, min(MAX_CHUNK, 2 * len(part), int(CHUNK_SECONDS / per_item) if per_item else MAX_CHUNK))
+            size = max(1, min(MAX_CHUNK, 4 * len(part), int(CHUNK_SECONDS / per_item) if per_item else MAX_CHUNK))
             if sqlite and start_at < len(items):
                 time.sleep(PAUSE_SECONDS)
         if finish is not None:
