@@ -865,7 +865,7 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
         return lines
 
     with UnitOfWork(engine) as uow:
-        bulk.run_chunks(uow, job, number)
+        bulk.run_chunks(uow, job, number, progress=progress)  # numbering, then the rendering below
         skipped = [(i.key, i.detail) for i in uow.session.execute(
             select(BulkItem).where(BulkItem.run_id == job.run.id, BulkItem.outcome == SKIPPED)
             .order_by(col(BulkItem.seq))).scalars()]
