@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -51,7 +51,7 @@ from cdsflow.services.results import (
 )
 from cdsflow.services.review_teams import decision_data
 from cdsflow.services.scoring import load_answers
-from cdsflow.storage.bulk_tables import BulkItem
+from cdsflow.storage.bulk_tables import BulkItem, BulkRun
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentSetting, GeneratedDocument
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, CommitteeMember, Unit
@@ -856,12 +856,12 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
                     rec = issue_document(u.session, code, ld, draft=draft, issued_on=issued_on, data=data,
                                          actor=actor, on_existing=on_existing, reason=reason)
             except (PaperRefused, AlreadyIssued) as err:
-                lines.append(bulk.ItemResult(sc, "", SKIPPED,
+                lines.append(bulk.ItemResult(sc, ld.school.name if ld.school else "", SKIPPED,
                                              "; ".join(getattr(err, "reasons", None) or err.details) or err.message))
                 continue
             jobs.append((code, rec.context, rec.template_hash, str(out_dir / file_name(rec, sc))))
             ids.append(rec.id)
-            lines.append(bulk.ItemResult(sc, "", NUMBERED, str(rec.id)))
+            lines.append(bulk.ItemResult(sc, ld.school.name if ld.school else "", NUMBERED, str(rec.id)))
         return lines
 
     with UnitOfWork(engine) as uow:
@@ -894,6 +894,40 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
 
 PAPERS_KIND = "papers"
 NUMBERED, SKIPPED = "numbered", "skipped"
+OUTCOME_LABELS = {NUMBERED: "Đã lấy số, lập văn bản", SKIPPED: "Bỏ qua: chưa đủ điều kiện"}
+
+
+@dataclass
+class PaperRunSummary:
+    run: Any  # BulkRun: its progress
+    numbered: int
+    skipped: int
+    first_skipped: list[tuple[str, str]]  # (school code, why): the first few, the rest in the details
+
+
+def campaign_school_count(engine: Engine, campaign_id: int) -> int:
+    """The schools a bulk paper run of the campaign goes over (a door picks how to run it)."""
+    with UnitOfWork(engine) as uow:
+        return len(_campaign_schools(uow.session, campaign_id))
+
+
+def paper_run(uow: UnitOfWork, campaign_id: int, code: str, *, names: int = 20) -> PaperRunSummary:
+    """The last bulk run of paper `code` over the campaign: its progress and what it did so far."""
+    run = uow.session.execute(select(BulkRun).where(BulkRun.kind == PAPERS_KIND,
+                                                    BulkRun.subject == f"campaign:{campaign_id}:{code}")
+                              .order_by(col(BulkRun.id).desc())).scalars().first()
+    if run is None:
+        raise NotFound(f"Chưa có lần lập văn bản «{code}» hàng loạt nào cho kế hoạch số {campaign_id}")
+    counts = dict(uow.session.execute(select(BulkItem.outcome, func.count()).where(BulkItem.run_id == run.id)
+                                      .group_by(BulkItem.outcome)).all())
+    first = [(i.key, i.detail) for i in bulk.first_items(uow, run.id, SKIPPED, names)]
+    return PaperRunSummary(run, counts.get(NUMBERED, 0), counts.get(SKIPPED, 0), first)
+
+
+def paper_run_details(uow: UnitOfWork, run_id: int) -> tuple[str, Iterator[tuple[int, str, str, str, str]]]:
+    """(heading, rows) of a bulk paper run: one row per school (the detail: the paper's register id or why not)."""
+    run = bulk.get_run(uow, run_id, PAPERS_KIND)
+    return bulk.heading(run), bulk.details_rows(uow, run.id, OUTCOME_LABELS)
 
 
 def _run_papers(session: Session, run_id: int) -> list[tuple[str, GeneratedDocument]]:

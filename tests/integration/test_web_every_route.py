@@ -55,6 +55,7 @@ ROUTES = {
     "POST /evidence/{evidence_id}/delete": "e", "GET /documents": "mine", "GET /documents/register.xlsx": "mine",
     "POST /documents/{document_id}/void": "d", "GET /assessments/{assessment_id}/documents": "a",
     "POST /assessments/{assessment_id}/documents": "a", "POST /campaigns/{campaign_id}/documents": "c",
+    "GET /campaigns/{campaign_id}/documents/{code}/run": "c", "GET /campaigns/{campaign_id}/documents/{code}/run.xlsx": "c",
     "GET /steering": "mine", "POST /steering": "mine", "POST /campaigns/{campaign_id}/certificates": "c",
     "GET /documents/{document_id}/download": "d", "POST /documents/{document_id}/signed": "d",
     "GET /documents/{document_id}/signed.pdf": "d", "GET /assessments/{assessment_id}/dossier.zip": "a",
