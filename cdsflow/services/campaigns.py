@@ -180,7 +180,7 @@ def launch_campaign(
 
     def make_visible(u: UnitOfWork) -> None:
         u.session.execute(update(Campaign).where(col(Campaign.id).in_(campaign_ids),
-                                                 Campaign.status == CampaignStatus.DRAFT.value)
+                                                 col(Campaign.status) == CampaignStatus.DRAFT.value)
                           .values(status=fire_campaign(CampaignStatus.DRAFT.value, "launch").value))
 
     bulk.run_chunks(uow, job, open_files, first_chunk=LAUNCH_FIRST_CHUNK, finish=make_visible, progress=progress)
@@ -199,7 +199,7 @@ LAUNCH_FIRST_CHUNK = 2000  # schools: opening a file costs little, so a small la
 def _stopped_launch(uow: UnitOfWork, issuer: Unit, school_year: str, code: str) -> Campaign | None:
     """The issuer's launch of this year and set that stopped half way (its campaign still a draft,
     its run unfinished), to be finished; refused while that launch is running elsewhere."""
-    draft = uow.session.execute(select(Campaign).where(
+    draft: Campaign | None = uow.session.execute(select(Campaign).where(
         Campaign.issuer_id == issuer.id, Campaign.school_year == school_year, Campaign.index_set_code == code,
         Campaign.status == CampaignStatus.DRAFT.value, col(Campaign.parent_id).is_(None))).scalars().first()
     if draft is None:

@@ -934,7 +934,7 @@ def _run_papers(session: Session, run_id: int) -> list[tuple[str, GeneratedDocum
     """(school code, paper) numbered by an earlier attempt of a resumed run and still in force: rendered again.
     (The paper's id is the line's detail; compared as text, which every line's detail is.)"""
     rows = session.execute(select(BulkItem.key, GeneratedDocument)
-                           .join(GeneratedDocument, func.cast(GeneratedDocument.id, String) == BulkItem.detail)
+                           .join(GeneratedDocument, func.cast(col(GeneratedDocument.id), String) == BulkItem.detail)
                            .where(BulkItem.run_id == run_id, BulkItem.outcome == NUMBERED,
                                   GeneratedDocument.status == ISSUED).order_by(col(BulkItem.seq))).all()
     return [(sc, rec) for sc, rec in rows]

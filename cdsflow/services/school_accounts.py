@@ -256,7 +256,7 @@ def _work(uow: UnitOfWork, plans: list[_Plan], report: SchoolAccountsReport, *, 
 
 def latest_run(uow: UnitOfWork, campaign_id: int) -> BulkRun:
     """The campaign's last school-accounts run (its progress, then its summary)."""
-    run = uow.session.execute(select(BulkRun).where(BulkRun.kind == BULK_KIND,
+    run: BulkRun | None = uow.session.execute(select(BulkRun).where(BulkRun.kind == BULK_KIND,
                                                     BulkRun.subject == f"campaign:{campaign_id}")
                               .order_by(col(BulkRun.id).desc())).scalars().first()
     if run is None:
