@@ -256,9 +256,9 @@ def _work(uow: UnitOfWork, plans: list[_Plan], report: SchoolAccountsReport, *, 
 
 def latest_run(uow: UnitOfWork, campaign_id: int) -> BulkRun:
     """The campaign's last school-accounts run (its progress, then its summary)."""
-    run: BulkRun | None = uow.session.execute(select(BulkRun).where(BulkRun.kind == BULK_KIND,
-                                                    BulkRun.subject == f"campaign:{campaign_id}")
-                              .order_by(col(BulkRun.id).desc())).scalars().first()
+    run: BulkRun | None = uow.session.execute(
+        select(BulkRun).where(BulkRun.kind == BULK_KIND, BulkRun.subject == f"campaign:{campaign_id}")
+        .order_by(col(BulkRun.id).desc())).scalars().first()
     if run is None:
         raise NotFound(f"Chưa có lần tạo tài khoản các trường nào cho kế hoạch số {campaign_id}")
     return run
