@@ -153,12 +153,13 @@ def run_chunks(uow: UnitOfWork, job: Chunked[T], work: Callable[[UnitOfWork, lis
     return no lines (a step whose own tables say what is done). `finish` writes in the last
     transaction, the one that marks the run done (the launch makes its campaigns visible there)."""
     run, items = job.run, job.todo
+    run_id = run.id
     sqlite = uow.engine.dialect.name == "sqlite"
     size, start_at, number = first_chunk or FIRST_CHUNK, 0, 0
     counts = Counter(json.loads(run.counts or "{}"))
     if progress:
         progress(run.done, run.total)
-    _active.add(run.id)
+    _active.add(run_id)
     try:
         while start_at < len(items):
             part = items[start_at:start_at + size]
@@ -197,14 +198,17 @@ def run_chunks(uow: UnitOfWork, job: Chunked[T], work: Callable[[UnitOfWork, lis
                             .values(status=DONE, finished_at=run.finished_at))
         uow.commit()
     except BaseException as err:
-        uow.rollback()
         reason = getattr(err, "message", None) or f"{type(err).__name__}: {err}"
-        uow.session.execute(update(BulkRun).where(col(BulkRun.id) == run.id)
-                            .values(status=FAILED, error=str(reason)[:2000], beat_at=datetime.now(UTC)))
-        uow.commit()
+        try:
+            uow.rollback()
+            uow.session.execute(update(BulkRun).where(col(BulkRun.id) == run_id)
+                                .values(status=FAILED, error=str(reason)[:2000], beat_at=datetime.now(UTC)))
+            uow.commit()
+        except Exception:  # the database itself failed: the first error is the one to tell; the run
+            pass  # stays "running" and is resumed once its process is gone
         raise
     finally:
-        _active.discard(run.id)
+        _active.discard(run_id)
     return run
 
 
