@@ -159,20 +159,22 @@ def launch_campaign(
                      by=actor, now=now)
     reason = f"Phát động: {title}"
 
+    table = Assessment.__table__  # type: ignore[attr-defined]  # SQLModel sets it
+
     def open_files(u: UnitOfWork, part: list[tuple[int, int]]) -> list[bulk.ItemResult]:
-        # Core executemany: one statement per chunk, no ORM objects.
-        u.session.connection().execute(
-            Assessment.__table__.insert(),  # type: ignore[attr-defined]  # SQLModel sets it
+        # Core executemany: one statement per chunk, no ORM objects; the new ids come back.
+        ids = u.session.connection().execute(
+            table.insert().returning(table.c.id),
             [{"campaign_id": cid, "school_id": sid, "state": Stage.PLAN_ISSUED.value, "version": 1, "locked": False,
               "proposal_count": 0} for sid, cid in part],
-        )
-        # The launch is every school's first history line; one INSERT … SELECT, not one object per school.
+        ).scalars().all()
+        # The launch is every school's first history line; one INSERT … SELECT by primary key, not
+        # one object per school (nor a scan of the files already opened).
         u.session.execute(
             text(
                 "INSERT INTO assessment_event (assessment_id, at, actor, trigger, from_state, to_state, reason) "
-                "SELECT id, :at, :actor, 'launch', NULL, :state, :reason FROM assessment WHERE campaign_id IN "
-                + "(" + ",".join(str(int(c)) for c in campaign_ids) + ") AND school_id IN "
-                + "(" + ",".join(str(int(sid)) for sid, _ in part) + ")"
+                "SELECT id, :at, :actor, 'launch', NULL, :state, :reason FROM assessment WHERE id IN "
+                + "(" + ",".join(str(int(i)) for i in ids) + ")"
             ),
             {"at": _bind_instant(u, now), "actor": actor, "state": Stage.PLAN_ISSUED.value, "reason": reason},
         )
