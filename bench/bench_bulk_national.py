@@ -10,6 +10,13 @@ the same run: a plain insert of the very same rows in one transaction with sqlit
 executemany, nobody else writing.
 
 Run: .venv/bin/python bench/bench_bulk_national.py [SCHOOLS]   (the full shape: 54000)
+
+Last figures, 54,000 schools / 3,375 wards, this 2-core machine shared with other work (floors
+vary with the load: compare the waits, and each ratio only within its own run):
+  before (one transaction per step): launch 3.49 s, writer's longest wait 2.85 s; accounts 104.1 s
+    (floor 26.0 s), longest wait 6.39 s, 8 writes failed "database is locked" after busy_timeout.
+  after (chunks of 0.3 s, 0.11 s pauses): launch 3.26 s (floor 0.74 s), longest wait 0.85 s;
+    accounts 83.5 s (floor 7.7 s, 10.9×), longest wait 0.95 s; no write over 1 s, none failed.
 """
 from __future__ import annotations
 
