@@ -7,6 +7,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from cdsflow.app.web import actions, documents
 from cdsflow.app.web.access import allowed
@@ -210,9 +211,11 @@ async def launch_campaign(
     try:
         if calendar_file is not None and calendar_file.filename:
             path = await save_upload(request, calendar_file, "calendars", (".yaml", ".yml"), CALENDAR_MAX)
-        result = actions.launch(uow, p, school_year=school_year, index_set_code=index_set.strip(),
-                                calendar=calendar or None,
-                                calendar_file=path, title=title.strip(), spawn_children=spawn_children)
+        # In a worker thread: a province's launch works in chunks with pauses for several seconds,
+        # which must not hold this process's event loop (every other page it serves) meanwhile.
+        result = await run_in_threadpool(
+            actions.launch, uow, p, school_year=school_year, index_set_code=index_set.strip(),
+            calendar=calendar or None, calendar_file=path, title=title.strip(), spawn_children=spawn_children)
     except CdsError as err:
         uow.rollback()
         err = named_as_uploaded(err, path, calendar_file)
