@@ -39,13 +39,13 @@ SUMMARY_NAMES = 20  # schools named in the summary; the rest are in the details 
 
 def accounts_schools_cmd(
     campaign: int = typer.Argument(..., help="ID kế hoạch (xem `cdsflow campaign list`)"),
-    details: Path = typer.Option(None, "--details",
+    details: Path | None = typer.Option(None, "--details",
                                  help="Tệp .xlsx ghi kết quả từng trường (mặc định: tai-khoan-truong-ke-hoach-ID.xlsx)"),
 ) -> None:
     """Tạo tài khoản Hiệu trưởng và Thư ký Hội đồng cho mọi trường của kế hoạch, gửi liên kết đặt mật khẩu.
 
-    Chạy từng đợt ngắn (người khác vẫn ghi được dữ liệu trong lúc chạy); nếu bị dừng giữa chừng,
-    chạy lại lệnh để tiếp tục từ chỗ đã dừng."""
+    Chạy từng đợt ngắn, người khác vẫn ghi được dữ liệu trong lúc chạy; bị dừng giữa chừng thì chạy lại lệnh để tiếp tục.
+    """
     with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:
         task = bar.add_task("Tạo tài khoản các trường", total=None)
