@@ -23,6 +23,7 @@ from cdsflow.services.indexsets import pin_index_set, require_final, resolve_ind
 from cdsflow.services.launch_scope import launch_scope
 from cdsflow.services.lookups import family_ids as family_ids  # also this module's interface
 from cdsflow.services.units import get_unit
+from cdsflow.storage.bulk_tables import BulkRun
 from cdsflow.storage.collation import vi_order
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
@@ -82,6 +83,49 @@ def launch_campaign(
 
     A person given as an `ActorRef` must be an officer of the issuing unit or of a unit above it
     (the rulebook's `launch_campaign`); a name alone is the command line acting for the issuer."""
+    job = start_launch(uow, issuer_code=issuer_code, school_year=school_year, index_set=index_set,
+                       index_set_version=index_set_version, calendar=calendar, title=title,
+                       school_codes=school_codes, spawn_children=spawn_children, actor=actor, now=now)
+    return run_launch(uow, job, progress=progress)
+
+
+@dataclass
+class LaunchJob:
+    """A launch started (its draft campaigns and run record committed) or resumed: `run_launch`
+    opens the files, here or in another thread (the web runs a big one behind a progress page)."""
+
+    job: bulk.Chunked[tuple[int, int]]  # (school id, campaign id) still to open
+    campaign_ids: list[int]
+    result: LaunchResult  # what `run_launch` returns once the last chunk is in
+    actor: str
+    now: datetime
+    reason: str
+
+    @property
+    def run_id(self) -> int:
+        return self.job.run.id
+
+    @property
+    def to_open(self) -> int:
+        return len(self.job.todo)
+
+
+def start_launch(
+    uow: UnitOfWork,
+    *,
+    issuer_code: str,
+    school_year: str,
+    index_set: str = "4725",
+    index_set_version: str | None = None,
+    calendar: Calendar | None = None,
+    title: str | None = None,
+    school_codes: list[str] | None = None,
+    spawn_children: bool = False,
+    actor: str | ActorRef = "hệ thống",
+    now: datetime | None = None,
+) -> LaunchJob:
+    """Every check of `launch_campaign`, then its draft campaigns and run record (committed), or the
+    stopped launch it finishes. Refused, nothing written, as `launch_campaign` refuses."""
     session = uow.session
     now = _now(now)
     if isinstance(actor, ActorRef):
@@ -155,11 +199,21 @@ def launch_campaign(
     # nobody may act on and no reminder goes to; the last chunk's transaction makes them launched.
     # So users see the launch whole or not at all, other writers get the database between chunks,
     # and a launch stopped half way (a crash) is finished by launching again with the same choices.
+    names = dict(session.execute(select(Unit.id, Unit.name).where(
+        col(Unit.id).in_([lo.unit_id for lo in scope.left_out]))).all()) if scope.left_out else {}
+    left = tuple((names.get(lo.unit_id, str(lo.unit_id)), lo.reason) for lo in scope.left_out)
+    warning = past_year_warning(school_year, now)
+    result = LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner) + len(opened),
+                          left_out=left, warnings=(warning,) if warning else ())
     job = bulk.start(uow, LAUNCH_KIND, f"campaign:{parent}", title, list(owner.items()), lambda it: str(it[0]),
                      by=actor, now=now)
-    reason = f"Phát động: {title}"
+    return LaunchJob(job, campaign_ids, result, actor, now, f"Phát động: {title}")
 
+
+def run_launch(uow: UnitOfWork, launch: LaunchJob, *, progress: bulk.Progress | None = None) -> LaunchResult:
+    """Open a started launch's files in chunks; its last chunk makes its campaigns launched."""
     table = Assessment.__table__  # type: ignore[attr-defined]  # SQLModel sets it
+    actor, now, reason, campaign_ids = launch.actor, launch.now, launch.reason, launch.campaign_ids
 
     def open_files(u: UnitOfWork, part: list[tuple[int, int]]) -> list[bulk.ItemResult]:
         # Core executemany: one statement per chunk, no ORM objects; the new ids come back.
@@ -185,13 +239,19 @@ def launch_campaign(
                                                  col(Campaign.status) == CampaignStatus.DRAFT.value)
                           .values(status=fire_campaign(CampaignStatus.DRAFT.value, "launch").value))
 
-    bulk.run_chunks(uow, job, open_files, first_chunk=LAUNCH_FIRST_CHUNK, finish=make_visible, progress=progress)
-    names = dict(session.execute(select(Unit.id, Unit.name).where(
-        col(Unit.id).in_([lo.unit_id for lo in scope.left_out]))).all()) if scope.left_out else {}
-    left = tuple((names.get(lo.unit_id, str(lo.unit_id)), lo.reason) for lo in scope.left_out)
-    warning = past_year_warning(school_year, now)
-    return LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner) + len(opened),
-                        left_out=left, warnings=(warning,) if warning else ())
+    bulk.run_chunks(uow, launch.job, open_files, first_chunk=LAUNCH_FIRST_CHUNK, finish=make_visible,
+                    progress=progress)
+    return launch.result
+
+
+def launch_run(uow: UnitOfWork, campaign_id: int) -> BulkRun:
+    """The campaign's launch run: its progress while its files are opened."""
+    run = bulk.unfinished_run(uow, LAUNCH_KIND, f"campaign:{campaign_id}") or uow.session.execute(
+        select(BulkRun).where(BulkRun.kind == LAUNCH_KIND, BulkRun.subject == f"campaign:{campaign_id}")
+        .order_by(col(BulkRun.id).desc())).scalars().first()
+    if run is None:
+        raise NotFound(f"Không có lần phát động nào của kế hoạch số {campaign_id}")
+    return run
 
 
 LAUNCH_KIND = "launch"
