@@ -245,9 +245,11 @@ def run_launch(uow: UnitOfWork, launch: LaunchJob, *, progress: bulk.Progress | 
 
 
 def launch_run(uow: UnitOfWork, campaign_id: int) -> BulkRun:
-    """The campaign's launch run: its progress while its files are opened."""
-    run = bulk.unfinished_run(uow, LAUNCH_KIND, f"campaign:{campaign_id}") or uow.session.execute(
-        select(BulkRun).where(BulkRun.kind == LAUNCH_KIND, BulkRun.subject == f"campaign:{campaign_id}")
+    """The campaign's launch run (a child's is its parent's): its progress while its files are opened."""
+    campaign = get_campaign(uow, campaign_id)
+    subject = f"campaign:{campaign.parent_id or campaign.id}"
+    run: BulkRun | None = uow.session.execute(
+        select(BulkRun).where(BulkRun.kind == LAUNCH_KIND, BulkRun.subject == subject)
         .order_by(col(BulkRun.id).desc())).scalars().first()
     if run is None:
         raise NotFound(f"Không có lần phát động nào của kế hoạch số {campaign_id}")

@@ -1,7 +1,8 @@
 """A Sở's launch in chunks (issue 24, item 5): whole or not at all as users see it. Stopped half way
 (a failure after a chunk, or a killed process), its campaigns stay drafts that nobody may act on;
 launching again, here from the real `cdsflow` command, finishes it: every school opened exactly
-once with one history line, the children as they were, and the campaigns launched."""
+once with one history line, the children as they were, and the campaigns launched. On the web a
+province's launch runs behind a progress page."""
 from __future__ import annotations
 
 import subprocess
@@ -11,6 +12,7 @@ import textwrap
 import pytest
 from sqlalchemy import func, select
 
+from cdsflow.app.web import pages
 from cdsflow.kernel.errors import InvalidInput
 from cdsflow.services import bulk
 from cdsflow.services import campaigns as campaign_svc
@@ -21,6 +23,7 @@ from cdsflow.storage.schema import metadata
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign
 from tests.e2e.cli import ROOT, Cli
 from tests.factories import calendar, unit_rows
+from tests.web_support import build_world
 
 
 def _units(tmp_path) -> tuple[str, int]:
@@ -111,4 +114,42 @@ def test_a_killed_launch_is_finished_by_the_same_cdsflow_campaign_launch(tmp_pat
         opened = uow.session.scalar(select(func.count()).select_from(Assessment))
     assert f"Đã phát động kế hoạch số {parent.id}: {opened} cơ sở giáo dục, 3 kế hoạch con." in out
     _whole(engine, campaign_svc.LaunchResult(parent.id, children, opened))
+    engine.dispose()
+
+
+def test_the_web_opens_a_provinces_files_behind_a_progress_page_and_finishes_a_stopped_launch(tmp_path,
+                                                                                             monkeypatch):
+    engine = make_engine(f"sqlite:///{tmp_path / 'web.db'}")
+    metadata.create_all(engine)
+    world = build_world(engine, tmp_path)
+    monkeypatch.setattr(pages, "INLINE_LAUNCH", 0)  # this small province as a big one runs
+    monkeypatch.setattr(campaign_svc, "LAUNCH_FIRST_CHUNK", 2)
+    monkeypatch.setattr(bulk, "MAX_CHUNK", 2)
+    monkeypatch.setattr(bulk, "PAUSE_SECONDS", 0.0)
+    monkeypatch.setattr(bulk, "after_chunk", lambda n: (_ for _ in ()).throw(RuntimeError("máy chủ khởi động lại"))
+                        if n == 2 else None)
+    dept = world.client("dept")
+    form = {"csrf_token": dept.headers.pop("X-CSRF-Token"), "school_year": "2025-2026", "index_set": "4725",
+            "spawn_children": "true"}
+    started = dept.post("/campaigns", data=form)
+    assert started.status_code == 303 and started.headers["location"].endswith("/launch"), started.text
+    cid = int(started.headers["location"].split("/")[2])
+    page = dept.get(started.headers["location"]).text
+    total = page.split("đã mở hồ sơ cho 4/")[1].split(" ")[0]
+    assert "dừng vì lỗi" in page and "máy chủ khởi động lại" in page and "Phát động tiếp" in page
+    with UnitOfWork(engine) as uow:
+        assert uow.session.get(Campaign, cid).status == "draft"  # nobody acts on a half launch
+    monkeypatch.setattr(bulk, "after_chunk", None)
+    again = dept.post("/campaigns", data={k: v for k, v in form.items() if k != "spawn_children"})
+    assert again.headers["location"] == f"/campaigns/{cid}/launch"  # the same launch, finished
+    page = dept.get(again.headers["location"]).text
+    assert f"đã mở hồ sơ cho {total}/{total}" in page and f"Đã phát động kế hoạch số {cid}" in page
+    assert "Phát động tiếp" not in page and 'http-equiv="refresh"' not in page
+    with UnitOfWork(engine) as uow:
+        assert {c.status for c in uow.session.scalars(select(Campaign).where(
+            (Campaign.id == cid) | (Campaign.parent_id == cid)))} == {"launched"}
+        files = uow.session.execute(select(Assessment.school_id, func.count()).join(Campaign).where(
+            Campaign.school_year == "2025-2026").group_by(Assessment.school_id)).all()
+    assert len(files) == int(total) and all(n == 1 for _, n in files)
+    assert world.client("officer2").get(f"/campaigns/{cid}/launch").status_code == 404  # another ward's officer
     engine.dispose()
