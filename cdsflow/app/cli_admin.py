@@ -6,13 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from cdsflow.app import wiring
 from cdsflow.app.cli_web import account_app
 from cdsflow.app.console import console
+from cdsflow.app.web.exports import Column, workbook
 from cdsflow.kernel import home
 from cdsflow.services import accounts as account_svc
-from cdsflow.services import password_links
+from cdsflow.services import password_links, school_accounts
 from cdsflow.services.school_accounts import create_school_accounts
 from cdsflow.services.units import get_unit_code
 from cdsflow.storage.backup import backup, restore
@@ -31,22 +33,46 @@ def register(app: typer.Typer) -> None:
     app.add_typer(account_app, name="accounts")
 
 
+DETAIL_COLUMNS = [Column(t, w) for t, w in zip(school_accounts.DETAIL_COLUMNS, (6, 16, 40, 30, 70), strict=True)]
+SUMMARY_NAMES = 20  # schools named in the summary; the rest are in the details file
+
+
 def accounts_schools_cmd(
     campaign: int = typer.Argument(..., help="ID kế hoạch (xem `cdsflow campaign list`)"),
+    details: Path | None = typer.Option(None, "--details",
+                                 help="Tệp .xlsx ghi kết quả từng trường (mặc định: tai-khoan-truong-ke-hoach-ID.xlsx)"),
 ) -> None:
-    """Tạo tài khoản Hiệu trưởng và Thư ký Hội đồng cho mọi trường của kế hoạch, gửi liên kết đặt mật khẩu."""
+    """Tạo tài khoản Hiệu trưởng và Thư ký Hội đồng cho mọi trường của kế hoạch, gửi liên kết đặt mật khẩu.
+
+    Chạy từng đợt ngắn, người khác vẫn ghi được dữ liệu trong lúc chạy; bị dừng giữa chừng thì chạy lại lệnh để tiếp tục.
+    """
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=False) as bar:
+        task = bar.add_task("Tạo tài khoản các trường", total=None)
+        with wiring.uow() as u:
+            r = create_school_accounts(u, campaign, by="cli",
+                                       progress=lambda done, total: bar.update(task, completed=done, total=total))
+    assert r.run_id is not None  # a run that writes always has its record
+    path = details or Path(f"tai-khoan-truong-ke-hoach-{campaign}.xlsx")
     with wiring.uow() as u:
-        r = create_school_accounts(u, campaign)
-    console.print(f"{r.campaign_title}: {r.schools} trường. Đã tạo {len(r.created)} tài khoản, xếp {r.links} thư "
-                  f"có liên kết đặt mật khẩu vào hàng đợi (tiến trình nền `cdsflow worker` gửi đi).", highlight=False)
-    for username, school, email in r.created:
-        console.print(f"  {username}  {school}  → {email}", highlight=False)
-    if r.existing:
-        console.print(f"{len(r.existing)} tài khoản đã có từ trước, giữ nguyên.", highlight=False)
-    if r.without_email:
-        console.print(f"{len(r.without_email)} trường chưa có địa chỉ thư nên chưa tạo tài khoản: "
-                      f"{', '.join(r.without_email)}. Bổ sung địa chỉ (cdsflow units import) rồi chạy lại.",
+        heading, rows = school_accounts.details(u, r.run_id)
+        path.write_bytes(workbook("Tài khoản các trường", heading, DETAIL_COLUMNS, rows))
+        summary = school_accounts.run_report(u, r.run_id, names=SUMMARY_NAMES)
+    if r.resumed:
+        console.print(f"Tiếp tục lần chạy số {r.run_id} đã dừng giữa chừng: {r.resumed} trường đã xong từ trước.",
                       highlight=False)
+    console.print(f"{r.campaign_title}: {summary.schools} trường. Đã tạo {summary.accounts_created} tài khoản, "
+                  f"xếp {summary.links_queued} thư có liên kết đặt mật khẩu vào hàng đợi "
+                  f"(tiến trình nền `cdsflow worker` gửi đi).", highlight=False)
+    if summary.accounts_existing:
+        console.print(f"{summary.accounts_existing} tài khoản đã có từ trước, giữ nguyên.", highlight=False)
+    missing = summary.schools_without_email
+    if missing:
+        more = f", … và {missing - len(summary.without_email)} trường khác" if missing > len(summary.without_email) else ""
+        console.print(f"{missing} trường chưa có địa chỉ thư nên chưa tạo tài khoản: "
+                      f"{', '.join(summary.without_email)}{more}. Bổ sung địa chỉ (cdsflow units import) rồi chạy lại.",
+                      highlight=False)
+    console.print(f"Kết quả từng trường: {path}", highlight=False)
 
 
 def accounts_edit_cmd(

@@ -5,6 +5,7 @@ from datetime import datetime
 from pathlib import Path
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cdsflow.app import wiring
@@ -110,11 +111,14 @@ def campaign_launch(
 ) -> None:
     """Phát động kế hoạch đánh giá cho các cơ sở giáo dục trực thuộc."""
     cal = load_calendar(find_calendar(calendar)) if calendar else None
-    with wiring.uow() as u:
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True) as bar, wiring.uow() as u:
+        task = bar.add_task("Mở hồ sơ các trường", total=None)
         result = campaign_svc.launch_campaign(
             u, issuer_code=issuer, school_year=school_year, index_set=index_set, calendar=cal, title=title,
             school_codes=[c.strip() for c in schools.split(",") if c.strip()] if schools else None,
             spawn_children=children, actor=by,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     extra = f", {len(result.child_ids)} kế hoạch con" if result.child_ids else ""
     console.print(f"Đã phát động kế hoạch số {result.campaign_id}: {result.assessments} cơ sở giáo dục{extra}.")

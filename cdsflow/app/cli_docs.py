@@ -10,6 +10,7 @@ from rich.table import Table
 
 from cdsflow.app import wiring
 from cdsflow.app.console import console
+from cdsflow.app.web.exports import Column, workbook
 from cdsflow.documents import paper_sections
 from cdsflow.documents import settings as doc_settings
 from cdsflow.documents.checks import check_docx
@@ -104,10 +105,7 @@ def generate_cmd(
     if pdf:
         to_pdf_parallel(paths, out, workers=workers)
     console.print(f"Đã tạo {len(paths)} văn bản trong {out}", highlight=False)
-    if skipped:
-        console.print(f"Bỏ qua {len(skipped)} trường chưa đủ điều kiện:", highlight=False)
-        for code, why in skipped:
-            console.print(f"  {code}: {why}", highlight=False)
+    _print_skipped(skipped, out)
 
 
 @docs_app.command("text")
@@ -312,10 +310,26 @@ def certificates_cmd(
                   f"trong {out}", highlight=False)
     if run.pdf:
         console.print(f"Tệp PDF để in: {run.pdf}", highlight=False)
-    if run.skipped:
-        console.print(f"Bỏ qua {len(run.skipped)} trường chưa đủ điều kiện:", highlight=False)
-        for code, why in run.skipped:
-            console.print(f"  {code}: {why}", highlight=False)
+    _print_skipped(run.skipped, out)
+
+
+SKIPPED_SHOWN = 50  # schools named on screen; a province's whole list goes to a workbook
+SKIPPED_FILE = "truong-bo-qua.xlsx"
+
+
+def _print_skipped(skipped: list[tuple[str, str]], out: Path) -> None:
+    """The skipped schools with why: the first SKIPPED_SHOWN on screen, all of them in a workbook."""
+    if not skipped:
+        return
+    console.print(f"Bỏ qua {len(skipped)} trường chưa đủ điều kiện:", highlight=False)
+    for code, why in skipped[:SKIPPED_SHOWN]:
+        console.print(f"  {code}: {why}", highlight=False)
+    if len(skipped) > SKIPPED_SHOWN:
+        path = out / SKIPPED_FILE
+        path.write_bytes(workbook("Trường bỏ qua", f"Bỏ qua {len(skipped)} trường chưa đủ điều kiện",
+                                  [Column("Mã trường", 16), Column("Lý do", 90)], skipped))
+        console.print(f"  … và {len(skipped) - SKIPPED_SHOWN} trường khác: danh sách đầy đủ trong {path}",
+                      highlight=False)
 
 
 def register(app: typer.Typer) -> None:

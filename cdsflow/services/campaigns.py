@@ -32,12 +32,13 @@ from cdsflow.calendars.timeutil import local
 from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
 from cdsflow.kernel.text import TextError, clean_text
-from cdsflow.services import authorization, deadlines
+from cdsflow.services import authorization, bulk, deadlines
 from cdsflow.services.indexsets import pin_index_set, require_final, resolve_index_set
 from cdsflow.services.launch_scope import launch_scope
 from cdsflow.services.lookups import family_ids as family_ids  # also this module's interface
 from cdsflow.services.lookups import family_select
 from cdsflow.services.units import get_unit
+from cdsflow.storage.bulk_tables import BulkRun
 from cdsflow.storage.collation import sorts_natively, vi_order, vi_sorting_key
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
@@ -85,11 +86,61 @@ def launch_campaign(
     spawn_children: bool = False,
     actor: str | ActorRef = "hệ thống",
     now: datetime | None = None,
+    progress: bulk.Progress | None = None,
 ) -> LaunchResult:
     """Create a campaign (and one child per bureau if asked) and open one assessment per school.
 
+    In chunks (services/bulk.py): the campaigns are drafts until the last chunk's transaction
+    launches them all, so no one sees or acts on a half-opened launch; if it stops half way, the
+    same launch again (same issuer, year and index set) finishes it with the choices it started
+    with (title, calendar, children), opening only the files still missing. `progress(done, total)`
+    after each chunk.
+
     A person given as an `ActorRef` must be an officer of the issuing unit or of a unit above it
     (the rulebook's `launch_campaign`); a name alone is the command line acting for the issuer."""
+    job = start_launch(uow, issuer_code=issuer_code, school_year=school_year, index_set=index_set,
+                       index_set_version=index_set_version, calendar=calendar, title=title,
+                       school_codes=school_codes, spawn_children=spawn_children, actor=actor, now=now)
+    return run_launch(uow, job, progress=progress)
+
+
+@dataclass
+class LaunchJob:
+    """A launch started (its draft campaigns and run record committed) or resumed: `run_launch`
+    opens the files, here or in another thread (the web runs a big one behind a progress page)."""
+
+    job: bulk.Chunked[tuple[int, int]]  # (school id, campaign id) still to open
+    campaign_ids: list[int]
+    result: LaunchResult  # what `run_launch` returns once the last chunk is in
+    actor: str
+    now: datetime
+    reason: str
+
+    @property
+    def run_id(self) -> int:
+        return self.job.run.id
+
+    @property
+    def to_open(self) -> int:
+        return len(self.job.todo)
+
+
+def start_launch(
+    uow: UnitOfWork,
+    *,
+    issuer_code: str,
+    school_year: str,
+    index_set: str = "4725",
+    index_set_version: str | None = None,
+    calendar: Calendar | None = None,
+    title: str | None = None,
+    school_codes: list[str] | None = None,
+    spawn_children: bool = False,
+    actor: str | ActorRef = "hệ thống",
+    now: datetime | None = None,
+) -> LaunchJob:
+    """Every check of `launch_campaign`, then its draft campaigns and run record (committed), or the
+    stopped launch it finishes. Refused, nothing written, as `launch_campaign` refuses."""
     session = uow.session
     now = _now(now)
     if isinstance(actor, ActorRef):
@@ -124,12 +175,21 @@ def launch_campaign(
                 f"{issuer.name} đã có kế hoạch số {clash[0]} năm học {school_year} theo bộ chỉ số {index_set.code}"
             )
 
-    clash_check()
+    stopped = _stopped_launch(uow, issuer, school_year, index_set.code)
+    if stopped is None:
+        clash_check()
+    family: list[int] = family_ids(session, stopped.id) if stopped else []
+    opened: set[int] = set(session.execute(select(Assessment.school_id).where(
+        col(Assessment.campaign_id).in_(family))).scalars()) if stopped else set()
+    if stopped and school_codes:  # the codes still to open: the others are in the stopped launch already
+        done_codes = set(session.execute(select(Unit.code).where(col(Unit.id).in_(opened))).scalars())
+        school_codes = [c for c in school_codes if c not in done_codes] or None
 
     # Who is in and who is left out (and why): the same rule the launch page previews.
     scope = launch_scope(uow, issuer, index_set, school_year, school_codes)
     subjects = scope.included
-    if not subjects:
+    scope.left_out = [lo for lo in scope.left_out if lo.unit_id not in opened]  # resumed: those are in, not out
+    if not subjects and not opened:
         clash_check()  # a launch committed meanwhile took every school: say that, not "no school"
         raise InvalidInput(f"{issuer.name} không có cơ sở giáo dục nào thuộc phạm vi bộ chỉ số {index_set.code}",
                            details=[r.reason for r in scope.left_out][:10])
@@ -139,9 +199,107 @@ def launch_campaign(
     except TextError as err:
         raise InvalidInput(str(err)) from None
     title = title or f"Kế hoạch đánh giá mức độ chuyển đổi số năm học {school_year}"
-    status = fire_campaign(CampaignStatus.DRAFT.value, "launch").value
+    if stopped is not None:  # its campaigns are there: open the files it had not opened yet
+        parent, title = stopped.id, stopped.title
+        child_ids = [c for c in family if c != parent]
+        by_issuer = dict(session.execute(select(Campaign.issuer_id, Campaign.id)
+                                         .where(col(Campaign.id).in_(child_ids))).all())
+        owner = {sid: by_issuer.get(branch, parent) if branch is not None else parent
+                 for sid, branch in subjects.items()}
+    else:
+        parent, child_ids, owner = _launch_campaigns(uow, issuer, index_set, school_year, title, subjects, calendar,
+                                                     spawn_children, actor, now)
+    campaign_ids = [parent, *child_ids]
+    # The files are opened in chunks (services/bulk.py) while the campaigns are still drafts, which
+    # nobody may act on and no reminder goes to; the last chunk's transaction makes them launched.
+    # So users see the launch whole or not at all, other writers get the database between chunks,
+    # and a launch stopped half way (a crash) is finished by launching again with the same choices.
+    names = dict(session.execute(select(Unit.id, Unit.name).where(
+        col(Unit.id).in_([lo.unit_id for lo in scope.left_out]))).all()) if scope.left_out else {}
+    left = tuple((names.get(lo.unit_id, str(lo.unit_id)), lo.reason) for lo in scope.left_out)
+    warning = past_year_warning(school_year, now)
+    result = LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner) + len(opened),
+                          left_out=left, warnings=(warning,) if warning else ())
+    job = bulk.start(uow, LAUNCH_KIND, f"campaign:{parent}", title, list(owner.items()), lambda it: str(it[0]),
+                     by=actor, now=now)
+    return LaunchJob(job, campaign_ids, result, actor, now, f"Phát động: {title}")
+
+
+def run_launch(uow: UnitOfWork, launch: LaunchJob, *, progress: bulk.Progress | None = None) -> LaunchResult:
+    """Open a started launch's files in chunks; its last chunk makes its campaigns launched."""
+    table = Assessment.__table__  # type: ignore[attr-defined]  # SQLModel sets it
+    actor, now, reason, campaign_ids = launch.actor, launch.now, launch.reason, launch.campaign_ids
+
+    def open_files(u: UnitOfWork, part: list[tuple[int, int]]) -> list[bulk.ItemResult]:
+        # Core executemany: one statement per chunk, no ORM objects; the new ids come back.
+        ids = u.session.connection().execute(
+            table.insert().returning(table.c.id),
+            [{"campaign_id": cid, "school_id": sid, "state": Stage.PLAN_ISSUED.value, "version": 1, "locked": False,
+              "proposal_count": 0} for sid, cid in part],
+        ).scalars().all()
+        # The launch is every school's first history line; one INSERT … SELECT by primary key, not
+        # one object per school (nor a scan of the files already opened).
+        u.session.execute(
+            text(
+                "INSERT INTO assessment_event (assessment_id, at, actor, trigger, from_state, to_state, reason) "
+                "SELECT id, :at, :actor, 'launch', NULL, :state, :reason FROM assessment WHERE id IN "
+                + "(" + ",".join(str(int(i)) for i in ids) + ")"
+            ),
+            {"at": _bind_instant(u, now), "actor": actor, "state": Stage.PLAN_ISSUED.value, "reason": reason},
+        )
+        return []
+
+    def make_visible(u: UnitOfWork) -> None:
+        u.session.execute(update(Campaign).where(col(Campaign.id).in_(campaign_ids),
+                                                 col(Campaign.status) == CampaignStatus.DRAFT.value)
+                          .values(status=fire_campaign(CampaignStatus.DRAFT.value, "launch").value))
+
+    bulk.run_chunks(uow, launch.job, open_files, first_chunk=LAUNCH_FIRST_CHUNK, finish=make_visible,
+                    progress=progress)
+    return launch.result
+
+
+def launch_run(uow: UnitOfWork, campaign_id: int) -> BulkRun:
+    """The campaign's launch run (a child's is its parent's): its progress while its files are opened."""
+    campaign = get_campaign(uow, campaign_id)
+    subject = f"campaign:{campaign.parent_id or campaign.id}"
+    run: BulkRun | None = uow.session.execute(
+        select(BulkRun).where(BulkRun.kind == LAUNCH_KIND, BulkRun.subject == subject)
+        .order_by(col(BulkRun.id).desc())).scalars().first()
+    if run is None:
+        raise NotFound(f"Không có lần phát động nào của kế hoạch số {campaign_id}")
+    return run
+
+
+LAUNCH_KIND = "launch"
+LAUNCH_FIRST_CHUNK = 2000  # schools: opening a file costs little, so a small launch is one chunk
+
+
+def _stopped_launch(uow: UnitOfWork, issuer: Unit, school_year: str, code: str) -> Campaign | None:
+    """The issuer's launch of this year and set that stopped half way (its campaign still a draft,
+    its run unfinished), to be finished; refused while that launch is running elsewhere."""
+    draft: Campaign | None = uow.session.execute(select(Campaign).where(
+        Campaign.issuer_id == issuer.id, Campaign.school_year == school_year, Campaign.index_set_code == code,
+        Campaign.status == CampaignStatus.DRAFT.value, col(Campaign.parent_id).is_(None))).scalars().first()
+    if draft is None:
+        return None
+    run = bulk.unfinished_run(uow, LAUNCH_KIND, f"campaign:{draft.id}")
+    if run is None:
+        return None
+    if bulk.alive(run):
+        raise InvalidInput(f"{issuer.name} đã có kế hoạch số {draft.id} năm học {school_year} theo bộ chỉ số {code} "
+                           f"đang được phát động (đã mở {run.done}/{run.total} hồ sơ): chờ xong rồi xem kế hoạch")
+    return draft
+
+
+def _launch_campaigns(uow: UnitOfWork, issuer: Unit, index_set: Any, school_year: str, title: str,
+                      subjects: dict[int, int | None], calendar: Calendar | None, spawn_children: bool, actor: str,
+                      now: datetime) -> tuple[int, list[int], dict[int, int]]:
+    """The campaign and its children, as drafts, with their milestones: (parent, children, school → campaign).
+    Written, not committed (the launch's run record commits with them)."""
+    session = uow.session
     base = {
-        "school_year": school_year, "status": status, "index_set_code": index_set.code,
+        "school_year": school_year, "status": CampaignStatus.DRAFT.value, "index_set_code": index_set.code,
         "index_set_version": index_set.version, "index_set_hash": index_set.content_hash,
         "calendar_source": str(calendar.source) if calendar and calendar.source else "",
         "calendar_hash": (calendar.content_hash or "") if calendar else "", "created_at": now, "launched_at": now,
@@ -171,36 +329,13 @@ def launch_campaign(
     except IntegrityError:
         uow.rollback()
         raise _launch_clash(uow, issuer.id, school_year, index_set.code, spawn_children) from None
-    campaign_ids = [parent, *child_ids]
     # The campaign keeps the exact version it launched with, whatever ships or is imported later.
     pin_index_set(session, index_set, actor=actor)
     if calendar is not None:
         session.execute(insert(CampaignMilestone), [
-            _milestone_values(cid, i, m) for cid in campaign_ids for i, m in enumerate(calendar.milestones)
+            _milestone_values(cid, i, m) for cid in [parent, *child_ids] for i, m in enumerate(calendar.milestones)
         ])
-    # Core executemany: one statement for every school, no ORM objects.
-    session.connection().execute(
-        Assessment.__table__.insert(),  # type: ignore[attr-defined]  # SQLModel sets it
-        [{"campaign_id": cid, "school_id": sid, "state": Stage.PLAN_ISSUED.value, "version": 1, "locked": False,
-          "proposal_count": 0} for sid, cid in owner.items()],
-    )
-    # The launch is every school's first history line; one INSERT … SELECT, not 54,000 objects.
-    session.execute(
-        text(
-            "INSERT INTO assessment_event (assessment_id, at, actor, trigger, from_state, to_state, reason) "
-            "SELECT id, :at, :actor, 'launch', NULL, :state, :reason FROM assessment WHERE campaign_id IN "
-            + "(" + ",".join(str(int(c)) for c in campaign_ids) + ")"
-        ),
-        {"at": _bind_instant(uow, now), "actor": actor, "state": Stage.PLAN_ISSUED.value,
-         "reason": f"Phát động: {title}"},
-    )
-    uow.commit()
-    names = dict(session.execute(select(Unit.id, Unit.name).where(
-        col(Unit.id).in_([lo.unit_id for lo in scope.left_out]))).all()) if scope.left_out else {}
-    left = tuple((names.get(lo.unit_id, str(lo.unit_id)), lo.reason) for lo in scope.left_out)
-    warning = past_year_warning(school_year, now)
-    return LaunchResult(campaign_id=parent, child_ids=tuple(child_ids), assessments=len(owner), left_out=left,
-                        warnings=(warning,) if warning else ())
+    return parent, child_ids, owner
 
 
 def _launch_clash(uow: UnitOfWork, issuer_id: int, school_year: str, code: str, children: bool) -> InvalidInput:

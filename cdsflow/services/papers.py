@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,6 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import String, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -31,7 +33,7 @@ from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import Stage
 from cdsflow.kernel.text import TextError, clean_text, first_xml_invalid, fold
 from cdsflow.services import authority_papers as ap
-from cdsflow.services import authorization
+from cdsflow.services import authorization, bulk
 from cdsflow.services import plan_papers as plan_service
 from cdsflow.services.campaigns import family_ids
 from cdsflow.services.lookups import campaign_milestones
@@ -49,6 +51,7 @@ from cdsflow.services.results import (
 )
 from cdsflow.services.review_teams import decision_data
 from cdsflow.services.scoring import load_answers
+from cdsflow.storage.bulk_tables import BulkItem, BulkRun
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentSetting, GeneratedDocument
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, CommitteeMember, Unit
@@ -818,7 +821,9 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
                           chunk: int = 500, on_existing: str | None = None, reason: str = "") -> BulkResult:
     """One paper per school that qualifies (or the campaign-wide one), rendered in `workers`
     processes; the schools the gate refuses are skipped and listed with the reason. Numbers and
-    contexts are stored first, in chunks of `chunk` schools per transaction."""
+    contexts are stored first, in chunks of bounded time (services/bulk.py; `chunk` is kept for
+    callers and no longer used). A run stopped half way is resumed by the same call: the schools
+    it numbered are not numbered again, and their papers are rendered again into `out_dir`."""
     _check_code(code)
     out_dir.mkdir(parents=True, exist_ok=True)
     if code in CAMPAIGN_TYPES or code in AUTHORITY_PLAN_TYPES or code in ap.OWN_UNIT_CODES:  # the authority's own paper
@@ -829,27 +834,41 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
         if progress:
             progress(1, 1)
         return BulkResult([path], [])
+    name = actor.name if isinstance(actor, ActorRef) else actor
     with UnitOfWork(engine) as uow:
-        _campaign(uow.session, campaign_id)
+        campaign = _campaign(uow.session, campaign_id)
         codes = [u.code for _, u in _campaign_schools(uow.session, campaign_id)]
-    jobs: list[tuple[str, dict[str, Any], str, str]] = []
-    ids: list[int] = []
-    skipped: list[tuple[str, str]] = []
-    for start in range(0, len(codes), chunk):
-        with UnitOfWork(engine) as uow:
-            loaded = load_many(uow.session, campaign_id, codes[start:start + chunk])
-        with UnitOfWork(engine) as uow:
-            for sc, ld in zip(codes[start:start + chunk], loaded, strict=True):
-                try:
-                    with uow.session.begin_nested():  # a refusal rolls back only this school
-                        rec = issue_document(uow.session, code, ld, draft=draft, issued_on=issued_on, data=data,
-                                             actor=actor, on_existing=on_existing, reason=reason)
-                except (PaperRefused, AlreadyIssued) as err:
-                    skipped.append((sc, "; ".join(getattr(err, "reasons", None) or err.details) or err.message))
-                    continue
-                jobs.append((code, rec.context, rec.template_hash, str(out_dir / file_name(rec, sc))))
-                ids.append(rec.id)
-            uow.commit()
+        # Numbering runs in chunks (services/bulk.py), each its own commit with one line per
+        # school: other writers get the database between them, and a run stopped half way is
+        # resumed by the same step again (its schools already numbered are not numbered twice).
+        job = bulk.start(uow, PAPERS_KIND, f"campaign:{campaign_id}:{code}", f"{code} — {campaign.title}", codes,
+                         lambda c: c, by=name, now=datetime.now(UTC))
+        earlier = _run_papers(uow.session, job.run.id) if job.resumed else []
+    jobs = [(code, rec.context, rec.template_hash, str(out_dir / file_name(rec, sc))) for sc, rec in earlier]
+    ids = [rec.id for _, rec in earlier]
+
+    def number(u: UnitOfWork, part: list[str]) -> list[bulk.ItemResult]:
+        loaded = load_many(u.session, campaign_id, part)
+        lines = []
+        for sc, ld in zip(part, loaded, strict=True):
+            try:
+                with u.session.begin_nested():  # a refusal rolls back only this school
+                    rec = issue_document(u.session, code, ld, draft=draft, issued_on=issued_on, data=data,
+                                         actor=actor, on_existing=on_existing, reason=reason)
+            except (PaperRefused, AlreadyIssued) as err:
+                lines.append(bulk.ItemResult(sc, ld.school.name if ld.school else "", SKIPPED,
+                                             "; ".join(getattr(err, "reasons", None) or err.details) or err.message))
+                continue
+            jobs.append((code, rec.context, rec.template_hash, str(out_dir / file_name(rec, sc))))
+            ids.append(rec.id)
+            lines.append(bulk.ItemResult(sc, ld.school.name if ld.school else "", NUMBERED, str(rec.id)))
+        return lines
+
+    with UnitOfWork(engine) as uow:
+        bulk.run_chunks(uow, job, number, progress=progress)  # numbering, then the rendering below
+        skipped = [(i.key, i.detail) for i in uow.session.execute(
+            select(BulkItem).where(BulkItem.run_id == job.run.id, BulkItem.outcome == SKIPPED)
+            .order_by(col(BulkItem.seq))).scalars()]
     hashes: list[str] = []
     if workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -858,17 +877,67 @@ def generate_for_campaign(engine: Engine, code: str, campaign_id: int, out_dir: 
                 if progress:
                     progress(len(hashes), len(jobs))
     else:
-        for job in jobs:
-            hashes.append(_render_job(job))
+        for one in jobs:
+            hashes.append(_render_job(one))
             if progress:
                 progress(len(hashes), len(jobs))
+    # The files' hashes, a thousand per statement and commit, pausing between on SQLite (as the chunks do).
+    pairs = [{"id": doc_id, "content_sha256": h} for doc_id, h in zip(ids, hashes, strict=True)]
     with UnitOfWork(engine) as uow:
-        for doc_id, h in zip(ids, hashes, strict=True):
-            doc = uow.session.get(GeneratedDocument, doc_id)
-            assert doc is not None  # numbered above
-            doc.content_sha256 = h
-        uow.commit()
+        for start in range(0, len(pairs), 1000):
+            uow.session.execute(update(GeneratedDocument), pairs[start:start + 1000])
+            uow.commit()
+            if uow.engine.dialect.name == "sqlite" and start + 1000 < len(pairs):
+                time.sleep(bulk.PAUSE_SECONDS)
     return BulkResult([Path(j[3]) for j in jobs], skipped)
+
+
+PAPERS_KIND = "papers"
+NUMBERED, SKIPPED = "numbered", "skipped"
+OUTCOME_LABELS = {NUMBERED: "Đã lấy số, lập văn bản", SKIPPED: "Bỏ qua: chưa đủ điều kiện"}
+
+
+@dataclass
+class PaperRunSummary:
+    run: Any  # BulkRun: its progress
+    numbered: int
+    skipped: int
+    first_skipped: list[tuple[str, str]]  # (school code, why): the first few, the rest in the details
+
+
+def campaign_school_count(engine: Engine, campaign_id: int) -> int:
+    """The schools a bulk paper run of the campaign goes over (a door picks how to run it)."""
+    with UnitOfWork(engine) as uow:
+        return len(_campaign_schools(uow.session, campaign_id))
+
+
+def paper_run(uow: UnitOfWork, campaign_id: int, code: str, *, names: int = 20) -> PaperRunSummary:
+    """The last bulk run of paper `code` over the campaign: its progress and what it did so far."""
+    run = uow.session.execute(select(BulkRun).where(BulkRun.kind == PAPERS_KIND,
+                                                    BulkRun.subject == f"campaign:{campaign_id}:{code}")
+                              .order_by(col(BulkRun.id).desc())).scalars().first()
+    if run is None:
+        raise NotFound(f"Chưa có lần lập văn bản «{code}» hàng loạt nào cho kế hoạch số {campaign_id}")
+    counts = dict(uow.session.execute(select(BulkItem.outcome, func.count()).where(BulkItem.run_id == run.id)
+                                      .group_by(BulkItem.outcome)).all())
+    first = [(i.key, i.detail) for i in bulk.first_items(uow, run.id, SKIPPED, names)]
+    return PaperRunSummary(run, counts.get(NUMBERED, 0), counts.get(SKIPPED, 0), first)
+
+
+def paper_run_details(uow: UnitOfWork, run_id: int) -> tuple[str, Iterator[tuple[int, str, str, str, str]]]:
+    """(heading, rows) of a bulk paper run: one row per school (the detail: the paper's register id or why not)."""
+    run = bulk.get_run(uow, run_id, PAPERS_KIND)
+    return bulk.heading(run), bulk.details_rows(uow, run.id, OUTCOME_LABELS)
+
+
+def _run_papers(session: Session, run_id: int) -> list[tuple[str, GeneratedDocument]]:
+    """(school code, paper) numbered by an earlier attempt of a resumed run and still in force: rendered again.
+    (The paper's id is the line's detail; compared as text, which every line's detail is.)"""
+    rows = session.execute(select(BulkItem.key, GeneratedDocument)
+                           .join(GeneratedDocument, func.cast(col(GeneratedDocument.id), String) == BulkItem.detail)
+                           .where(BulkItem.run_id == run_id, BulkItem.outcome == NUMBERED,
+                                  GeneratedDocument.status == ISSUED).order_by(col(BulkItem.seq))).all()
+    return [(sc, rec) for sc, rec in rows]
 
 
 def reproduce(engine: Engine, document_id: int) -> bytes:

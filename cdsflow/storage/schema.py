@@ -5,6 +5,7 @@ from sqlmodel import SQLModel
 
 from cdsflow.storage import (
     assessment_tables,  # noqa: F401
+    bulk_tables,  # noqa: F401
     calendar_tables,  # noqa: F401
     collation,
     documents_tables,  # noqa: F401

@@ -6,6 +6,8 @@ import socket
 from dataclasses import replace
 from email import message_from_bytes
 
+from openpyxl import load_workbook
+
 from cdsflow.notifications.sender import drain_outbox_sync
 from cdsflow.notifications.settings import load_settings
 from cdsflow.notifications.sink import MemorySinkStore, start_sink
@@ -45,9 +47,14 @@ def test_accounts_from_the_command_line(tmp_path):
     cli.env["CDSFLOW_BASE_URL"] = "https://cds.badinh.edu.vn"
 
     out = cli("accounts", "schools", str(world.campaign_id)).stdout
-    assert "Đã tạo" in out and "p1s1.hieutruong" in out and "p1s1@hanoi.edu.vn" in out
+    # A short summary; each school's accounts and addresses are in the details workbook.
+    assert "Đã tạo" in out and f"tai-khoan-truong-ke-hoach-{world.campaign_id}.xlsx" in out
+    rows = list(load_workbook(tmp_path / f"tai-khoan-truong-ke-hoach-{world.campaign_id}.xlsx").active
+                .iter_rows(min_row=3, values_only=True))
+    detail = " ".join(str(r[4]) for r in rows)
+    assert "p1s1.hieutruong → p1s1@hanoi.edu.vn" in detail
     mails = _received(engine)
-    assert ("p1s1@hanoi.edu.vn" in {r for r, _ in mails}) and len(mails) == out.count("→ ")
+    assert ("p1s1@hanoi.edu.vn" in {r for r, _ in mails}) and len(mails) == detail.count("→ ")
     assert all("https://cds.badinh.edu.vn/login/reset?token=" in body for _, body in mails)
 
     out = cli("accounts", "edit", "clerk", "--email", "mai.do@hanoi.edu.vn", "--role", "officer", "--unit", "P2").stdout

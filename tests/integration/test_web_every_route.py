@@ -55,6 +55,8 @@ ROUTES = {
     "POST /evidence/{evidence_id}/delete": "e", "GET /documents": "mine", "GET /documents/register.xlsx": "mine",
     "POST /documents/{document_id}/void": "d", "GET /assessments/{assessment_id}/documents": "a",
     "POST /assessments/{assessment_id}/documents": "a", "POST /campaigns/{campaign_id}/documents": "c",
+    "GET /campaigns/{campaign_id}/documents/{code}/run": "c", "GET /campaigns/{campaign_id}/launch": "c",
+    "GET /campaigns/{campaign_id}/documents/{code}/run.xlsx": "c",
     "GET /steering": "mine", "POST /steering": "mine", "POST /campaigns/{campaign_id}/certificates": "c",
     "GET /documents/{document_id}/download": "d", "POST /documents/{document_id}/signed": "d",
     "GET /documents/{document_id}/signed.pdf": "d", "GET /assessments/{assessment_id}/dossier.zip": "a",
@@ -72,6 +74,7 @@ ROUTES = {
     "GET /accounts/{account_id}": "admin", "POST /accounts/{account_id}/edit": "admin",
     "POST /accounts/{account_id}/unlock": "admin", "POST /accounts/{account_id}/link": "admin",
     "POST /accounts/schools": "admin",
+    "GET /accounts/schools/{campaign_id}/run": "admin", "GET /accounts/schools/runs/{run_id}.xlsx": "admin",
     "POST /documents/{document_id}/sign": "d",
     # The ward's own schools' accounts: the list is filtered to the ward; each act asks the rulebook's
     # manage_school_accounts for the school (tests/integration/test_ward_accounts.py tries another ward's).
@@ -159,7 +162,7 @@ def _any_document(engine, w) -> int:
 def _url(path: str, w, assessment: int | None = None) -> str:
     ids = {"assessment_id": assessment or w.p1s1, "campaign_id": w.campaign_id, "document_id": w.document_id,
            "evidence_id": w.evidence_id, "account_id": w.account_id, "message_id": 1, "code": "ke_hoach",
-           "kind": "schools"}
+           "kind": "schools", "run_id": 1}
     return re.sub(r"\{(\w+)\}", lambda m: str(ids[m.group(1)]), path)
 
 

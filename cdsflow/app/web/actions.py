@@ -81,12 +81,30 @@ def launch(
     spawn_children: bool = False,
     now: datetime | None = None,
 ) -> campaign_svc.LaunchResult:
+    return campaign_svc.run_launch(uow, start_launch(
+        uow, p, school_year=school_year, index_set_code=index_set_code, calendar=calendar,
+        calendar_file=calendar_file, title=title, spawn_children=spawn_children, now=now))
+
+
+def start_launch(
+    uow: UnitOfWork,
+    p: Principal,
+    *,
+    school_year: str,
+    index_set_code: str,
+    calendar: str | None = None,
+    calendar_file: Path | None = None,
+    title: str | None = None,
+    spawn_children: bool = False,
+    now: datetime | None = None,
+) -> campaign_svc.LaunchJob:
+    """The launch form's launch, started: its files are opened by `campaign_svc.run_launch`."""
     require(p, "launch_campaign")
     if p.unit_id is None:
         raise Forbidden("Tài khoản không gắn với Sở/Phòng nào nên không phát động được kế hoạch.")
     cal = load_calendar(calendar_file) if calendar_file is not None else chosen_calendar(uow, p, calendar)
     issuer = unit_by_id(uow, p.unit_id)
-    return campaign_svc.launch_campaign(
+    return campaign_svc.start_launch(
         uow, issuer_code=issuer.code, school_year=school_year.strip(), index_set=index_set_code, calendar=cal,
         title=title or None, spawn_children=spawn_children, actor=actor(p), now=now,
     )
@@ -284,6 +302,9 @@ class Confirmation:
     note: str = ""  # what the person should know before confirming (the send's number, the cap)
     noun: str = "cơ sở giáo dục"  # what is counted: "Xác nhận 2 cơ sở giáo dục", "Xác nhận 1 minh chứng"
     mail: tuple[str, str, str] | None = None  # (to, subject, text) of the mail the step sends, shown first
+    # Beyond the lines shown: a national step names its first lines and counts the rest (a bounded page).
+    more: int = 0
+    more_skipped: int = 0
 
 
 def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int, *,

@@ -178,9 +178,46 @@ def generate_for_campaign(uow: UnitOfWork, p: Principal, campaign_id: int, code:
     campaign_for(uow, p, campaign_id)
     if code not in doc_svc.SUPPORTED:
         raise InvalidInput(f"Loại văn bản không có: «{code}»")
+    return _generate_all(uow.engine, p, campaign_id, code, out_root, on_existing=on_existing, reason=reason)
+
+
+def _generate_all(engine, p: Principal, campaign_id: int, code: str, out_root: Path, *,
+                  on_existing: str | None = None, reason: str = "") -> doc_svc.BulkResult:
     with tempfile.TemporaryDirectory(dir=_mkdir(out_root)) as tmp:
-        return doc_svc.generate_for_campaign(uow.engine, code, campaign_id, Path(tmp), actor=actor(p), workers=1,
+        return doc_svc.generate_for_campaign(engine, code, campaign_id, Path(tmp), actor=actor(p), workers=1,
                                              on_existing=on_existing or None, reason=reason)
+
+
+# A campaign this small gets its papers within the request; a bigger one behind a progress page.
+INLINE_SCHOOLS = 200
+
+
+def generate_in_background(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, out_root: Path, *,
+                           on_existing: str | None = None, reason: str = ""):
+    """None when the campaign is small (the caller runs it in the request); else the checks done
+    here and the run to start after the response (its progress page follows)."""
+    require(p, "issue_authority_paper")
+    campaign_for(uow, p, campaign_id)
+    if code not in doc_svc.SUPPORTED:
+        raise InvalidInput(f"Loại văn bản không có: «{code}»")
+    if code in doc_svc.CAMPAIGN_TYPES or doc_svc.campaign_school_count(uow.engine, campaign_id) <= INLINE_SCHOOLS:
+        return None
+    engine = uow.engine
+
+    def run() -> None:  # a failure is kept in the run's record and shown on its page
+        _generate_all(engine, p, campaign_id, code, out_root, on_existing=on_existing, reason=reason)
+    return run
+
+
+def paper_run(uow: UnitOfWork, p: Principal, campaign_id: int, code: str) -> doc_svc.PaperRunSummary:
+    require(p, "issue_authority_paper")
+    campaign_for(uow, p, campaign_id)
+    return doc_svc.paper_run(uow, campaign_id, code)
+
+
+def paper_run_details(uow: UnitOfWork, p: Principal, campaign_id: int, code: str) -> tuple[str, object]:
+    summary = paper_run(uow, p, campaign_id, code)
+    return doc_svc.paper_run_details(uow, summary.run.id)
 
 
 STEERING_FIELDS = ("full_name", "position", "role", "duties", "email", "phone")

@@ -5,11 +5,12 @@ import secrets
 import uuid
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from cdsflow.app.web import actions, documents
-from cdsflow.app.web.access import allowed
+from cdsflow.app.web.access import allowed, campaign_for
 from cdsflow.app.web.deps import (
     DEVICE_COOKIE,
     LOGIN_COOKIE,
@@ -28,6 +29,8 @@ from cdsflow.app.web.ward_links import page_url
 from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.kernel.stages import CampaignStatus
 from cdsflow.services import accounts as account_svc
+from cdsflow.services import bulk as bulk_svc
+from cdsflow.services import campaigns as campaign_svc
 from cdsflow.services import long_lists, password_links, ward_picker
 from cdsflow.services.accounts import Principal, Role
 from cdsflow.services.assessments import ROLE_LABELS as MEMBER_ROLES
@@ -198,6 +201,7 @@ def named_as_uploaded(err: CdsError, stored: Path | None, upload: UploadFile | N
 @router.post("/campaigns")
 async def launch_campaign(
     request: Request,
+    background: BackgroundTasks,
     school_year: str = Form(...),
     index_set: str = Form("4725"),
     calendar: str = Form(""),
@@ -211,9 +215,15 @@ async def launch_campaign(
     try:
         if calendar_file is not None and calendar_file.filename:
             path = await save_upload(request, calendar_file, "calendars", (".yaml", ".yml"), CALENDAR_MAX)
-        result = actions.launch(uow, p, school_year=school_year, index_set_code=index_set.strip(),
-                                calendar=calendar or None,
-                                calendar_file=path, title=title.strip(), spawn_children=spawn_children)
+        # In a worker thread: a province's launch works in chunks with pauses for several seconds,
+        # which must not hold this process's event loop (every other page it serves) meanwhile.
+        job = await run_in_threadpool(
+            actions.start_launch, uow, p, school_year=school_year, index_set_code=index_set.strip(),
+            calendar=calendar or None, calendar_file=path, title=title.strip(), spawn_children=spawn_children)
+        if job.to_open > INLINE_LAUNCH:  # a province: its files are opened after the response, behind its progress
+            background.add_task(_run_launch, request.app.state.uow_factory, job)
+            return RedirectResponse(f"/campaigns/{job.result.campaign_id}/launch", status_code=303)
+        result = await run_in_threadpool(campaign_svc.run_launch, uow, job)
     except CdsError as err:
         uow.rollback()
         err = named_as_uploaded(err, path, calendar_file)
@@ -221,6 +231,23 @@ async def launch_campaign(
             path.unlink(missing_ok=True)
         return _campaigns_page(request, p, uow, status_of(err), err.message, err.details)
     return RedirectResponse(f"/campaigns/{result.campaign_id}?done=launched", status_code=303)
+
+
+INLINE_LAUNCH = 5000  # files a launch opens within the request (about a second); more open behind a progress page
+
+
+def _run_launch(uow_factory, job: campaign_svc.LaunchJob) -> None:
+    with uow_factory() as uow:
+        campaign_svc.run_launch(uow, job)  # a failure is kept in the run's record, shown on its page
+
+
+@router.get("/campaigns/{campaign_id}/launch")
+def launch_progress(request: Request, campaign_id: int, p: Principal = Depends(current_principal),
+                    uow: UnitOfWork = Depends(get_uow)) -> Response:
+    campaign = campaign_for(uow, p, campaign_id)
+    run = campaign_svc.launch_run(uow, campaign_id)
+    return render(request, "launch_run.html", p, run=run, campaign=campaign, stopped=bulk_svc.stopped(run),
+                  status_label=bulk_svc.STATUS_LABELS[run.status])
 
 
 def _dashboard(request, p, uow, campaign_id, status=200, **extra) -> Response:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import secrets
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from cdsflow.app.web import actions
@@ -23,10 +23,11 @@ from cdsflow.app.web.deps import (
     set_device_cookie,
 )
 from cdsflow.app.web.errors import BadCsrf, status_of
+from cdsflow.app.web.exports import XLSX, Column, workbook
 from cdsflow.app.web.pages import NOTICES, _accounts, render
 from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.services import accounts as account_svc
-from cdsflow.services import password_links
+from cdsflow.services import bulk, password_links
 from cdsflow.services import school_accounts as ward_svc
 from cdsflow.services.accounts import Principal, Role
 from cdsflow.services.units import get_unit_code
@@ -192,9 +193,15 @@ def send_link(request: Request, account_id: int, p: Principal = Depends(checked_
     return RedirectResponse(f"/accounts/{account_id}?done=link", status_code=303)
 
 
+# A campaign this small is done within the request; a bigger one runs in chunks behind a progress page.
+INLINE_SCHOOLS = 200
+CONFIRM_LINES = 200  # accounts named on the confirmation page; the others are counted
+
+
 @pages.post("/accounts/schools")
-def school_accounts(request: Request, campaign_id: int = Form(...), confirm: str = Form(""),
-                    p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+def school_accounts(request: Request, background: BackgroundTasks, campaign_id: int = Form(...),
+                    confirm: str = Form(""), p: Principal = Depends(checked_principal),
+                    uow: UnitOfWork = Depends(get_uow)) -> Response:
     actions.require_accounts(p)
     try:
         if confirm != "1":  # the accounts and the mail they receive are shown before anything is written
@@ -202,15 +209,46 @@ def school_accounts(request: Request, campaign_id: int = Form(...), confirm: str
             c = Confirmation(f"Xác nhận: tạo tài khoản các trường — {plan.campaign_title}", "/accounts/schools",
                              {"campaign_id": str(campaign_id)}, back_url="/accounts", noun="tài khoản",
                              mail=plan.sample_mail)
-            c.ready = [f"{u} — {school} — {email}" for u, school, email in plan.created]
-            c.skipped = [(u, "đã có, giữ nguyên") for u in plan.existing] + \
-                        [(s, "danh sách đơn vị chưa có địa chỉ thư của trường") for s in plan.without_email]
+            c.ready = [f"{u} — {school} — {email}" for u, school, email in plan.created[:CONFIRM_LINES]]
+            c.more = max(0, len(plan.created) - CONFIRM_LINES)
+            skipped = [(u, "đã có, giữ nguyên") for u in plan.existing] + \
+                      [(s, "danh sách đơn vị chưa có địa chỉ thư của trường") for s in plan.without_email]
+            c.skipped, c.more_skipped = skipped[:CONFIRM_LINES], max(0, len(skipped) - CONFIRM_LINES)
             return render(request, "confirm.html", p, c=c)
-        report = ward_svc.create_school_accounts(uow, campaign_id, base_url=link_base(request))
+        if ward_svc.school_count(uow, campaign_id) <= INLINE_SCHOOLS:
+            report = ward_svc.create_school_accounts(uow, campaign_id, base_url=link_base(request), by=p.username)
+            return _accounts(request, p, uow, bulk=report)
+        job = ward_svc.start_school_accounts(uow, campaign_id, base_url=link_base(request), by=p.username)
     except CdsError as err:
         uow.rollback()
         return _accounts(request, p, uow, status_of(err), error=err.message, details=err.details)
-    return _accounts(request, p, uow, bulk=report)
+    # After the response: the page that follows shows its progress (the run's record) until it is done.
+    background.add_task(_run_accounts, request.app.state.uow_factory, job)
+    return RedirectResponse(f"/accounts/schools/{campaign_id}/run", status_code=303)
+
+
+def _run_accounts(uow_factory, job: ward_svc.SchoolAccountsJob) -> None:
+    with uow_factory() as uow:
+        ward_svc.run_school_accounts(uow, job)  # a failure is kept in the run's record, shown on its page
+
+
+@pages.get("/accounts/schools/{campaign_id}/run")
+def school_accounts_run(request: Request, campaign_id: int, p: Principal = Depends(current_principal),
+                        uow: UnitOfWork = Depends(get_uow)) -> Response:
+    actions.require_accounts(p)
+    run = ward_svc.latest_run(uow, campaign_id)
+    return render(request, "bulk_run.html", p, run=run, report=ward_svc.run_report(uow, run.id),
+                  stopped=bulk.stopped(run), campaign_id=campaign_id, status_label=bulk.STATUS_LABELS[run.status])
+
+
+@pages.get("/accounts/schools/runs/{run_id}.xlsx")
+def school_accounts_details(run_id: int, p: Principal = Depends(current_principal),
+                            uow: UnitOfWork = Depends(get_uow)) -> Response:
+    actions.require_accounts(p)
+    heading, rows = ward_svc.details(uow, run_id)
+    columns = [Column(t, w) for t, w in zip(ward_svc.DETAIL_COLUMNS, (6, 16, 40, 30, 70), strict=True)]
+    return Response(workbook("Tài khoản các trường", heading, columns, rows), media_type=XLSX,
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''tai-khoan-truong-{run_id}.xlsx"})
 
 
 # --- the ward runs its own schools' accounts (rulebook: manage_school_accounts) -----------------------

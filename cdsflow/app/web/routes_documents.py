@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Form, Request, UploadFile
+from fastapi import APIRouter, BackgroundTasks, Depends, Form, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
@@ -14,9 +14,11 @@ from cdsflow.app.web import documents, paper_text
 from cdsflow.app.web.access import allowed, assessment_for
 from cdsflow.app.web.deps import checked_principal, current_principal, get_uow
 from cdsflow.app.web.errors import status_of
+from cdsflow.app.web.exports import XLSX, Column, workbook
 from cdsflow.app.web.pages import render, save_upload
 from cdsflow.app.web.paper_text import campaign_links
 from cdsflow.kernel.errors import CdsError, Forbidden, InvalidInput, NotFound
+from cdsflow.services import bulk
 from cdsflow.services.accounts import Principal
 from cdsflow.services.long_lists import DOC_STATUSES
 from cdsflow.storage.db import UnitOfWork
@@ -80,13 +82,36 @@ def school_generate(assessment_id: int, doc_type: str = Form(...), existing: str
 
 
 @pages.post("/campaigns/{campaign_id}/documents")
-def campaign_generate(request: Request, campaign_id: int, doc_type: str = Form(...), existing: str = Form(""),
-                      reason: str = Form(""), p: Principal = Depends(checked_principal),
+def campaign_generate(request: Request, background: BackgroundTasks, campaign_id: int, doc_type: str = Form(...),
+                      existing: str = Form(""), reason: str = Form(""), p: Principal = Depends(checked_principal),
                       uow: UnitOfWork = Depends(get_uow)) -> Response:
+    later = documents.generate_in_background(uow, p, campaign_id, doc_type, request.app.state.uploads_dir / "tmp",
+                                             on_existing=existing or None, reason=reason)
+    if later is not None:  # a big campaign: numbered in chunks after the response, its progress page follows
+        background.add_task(later)
+        return RedirectResponse(f"/campaigns/{campaign_id}/documents/{quote(doc_type)}/run", status_code=303)
     result = documents.generate_for_campaign(uow, p, campaign_id, doc_type, request.app.state.uploads_dir / "tmp",
                                              on_existing=existing or None, reason=reason)
     return render(request, "documents.html", p, rows=documents.register(uow, p), pdf=documents.pdf_available(),
                   generated=len(result.paths), skipped=result.skipped)
+
+
+@pages.get("/campaigns/{campaign_id}/documents/{code}/run")
+def campaign_generate_run(request: Request, campaign_id: int, code: str, p: Principal = Depends(current_principal),
+                          uow: UnitOfWork = Depends(get_uow)) -> Response:
+    summary = documents.paper_run(uow, p, campaign_id, code)
+    return render(request, "paper_run.html", p, s=summary, run=summary.run, code=code, campaign_id=campaign_id,
+                  stopped=bulk.stopped(summary.run), status_label=bulk.STATUS_LABELS[summary.run.status])
+
+
+@pages.get("/campaigns/{campaign_id}/documents/{code}/run.xlsx")
+def campaign_generate_run_xlsx(campaign_id: int, code: str, p: Principal = Depends(current_principal),
+                               uow: UnitOfWork = Depends(get_uow)) -> Response:
+    heading, rows = documents.paper_run_details(uow, p, campaign_id, code)
+    columns = [Column("STT", 6), Column("Mã trường", 16), Column("Tên trường", 40), Column("Kết quả", 30),
+               Column("Mã lưu văn bản hoặc lý do bỏ qua", 80)]
+    return Response(workbook("Văn bản hàng loạt", heading, columns, rows), media_type=XLSX,
+                    headers=_attachment(f"van-ban-{code}-ke-hoach-{campaign_id}.xlsx"))
 
 
 @pages.get("/steering")
