@@ -27,8 +27,16 @@ def insert_ignoring_duplicates(session: Session, rows: Sequence[dict[str, Any]])
 
     Runs in the caller's transaction: nothing is committed here.
     """
+    return len(insert_new(session, rows, ("id",)))
+
+
+def insert_new(session: Session, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[Any]:
+    """INSERT … ON CONFLICT (dedup_key) DO NOTHING for many rows; `columns` of the new ones.
+
+    Runs in the caller's transaction: nothing is committed here.
+    """
     if not rows:
-        return 0
+        return []
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         stmt = postgresql.insert(_T)
@@ -36,9 +44,9 @@ def insert_ignoring_duplicates(session: Session, rows: Sequence[dict[str, Any]])
         stmt = sqlite.insert(_T)
     else:  # pragma: no cover - the project supports these two
         raise RuntimeError(f"unsupported database: {dialect}")
-    stmt = stmt.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_T.c.id)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(*(_T.c[c] for c in columns))
     # executemany + RETURNING: SQLAlchemy batches it ("insertmanyvalues"); only new rows return.
-    return len(session.execute(stmt, list(rows)).all())
+    return list(session.execute(stmt, list(rows)).all())
 
 
 def outbox_row(

@@ -1,6 +1,8 @@
 """Jinja2 templates for every kind of mail, loaded and checked once (subject, text, html per kind)."""
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -8,6 +10,8 @@ from typing import Any
 
 import jinja2
 import yaml
+from jinja2 import nodes
+from markupsafe import escape
 
 from cdsflow.kernel.errors import CdsError, InvalidInput
 from cdsflow.kernel.stages import Stage
@@ -91,12 +95,74 @@ class TemplateSet:
             html = self.templates[(kind, "html")].render(context)
         except jinja2.UndefinedError as err:
             raise InvalidInput(f"Thiếu dữ liệu cho mẫu thư {kind}: {err.message}") from None
+        return _finish(subject, text, html)
+
+    def splicer(self, kind: str, context: dict[str, Any], per_row: Sequence[str]) -> Splicer | None:
+        """A renderer of many mails that differ only in the `per_row` values, or None when the
+        kind's templates do anything with them but print them (then render each mail).
+
+        Jinja costs ~0.25 ms per mail; 54,000 reminders differ only in a few printed values, so the
+        templates are rendered once with markers and the values are put in their place (escaped
+        where the part autoescapes, exactly as Jinja would)."""
+        if not self._bare_only(kind, tuple(per_row)):
+            return None
+        marked = {**context, **{name: f"{_MARK}{i}{_END}" for i, name in enumerate(per_row)}}
         try:
-            # A subject is one header line: no newline may survive (header injection).
-            subject = clean_text(subject, field="Tiêu đề thư")
-        except TextError as err:
-            raise InvalidInput(str(err)) from None
-        return Rendered(subject=subject, text=text.strip() + "\n", html=html)
+            parts = [(self.templates[(kind, part)].render(marked), self._escapes(kind, part)) for part in PARTS]
+        except jinja2.UndefinedError as err:
+            raise InvalidInput(f"Thiếu dữ liệu cho mẫu thư {kind}: {err.message}") from None
+        return Splicer(tuple(per_row), tuple((_MARKS.split(out), esc) for out, esc in parts))
+
+    def _escapes(self, kind: str, part: str) -> bool:
+        auto = self.env.autoescape
+        return bool(auto(f"{kind}.{part}.j2") if callable(auto) else auto)
+
+    @cache  # noqa: B019 - a TemplateSet lives as long as the process (default_templates)
+    def _bare_only(self, kind: str, names: tuple[str, ...]) -> bool:
+        """True when every use of `names` in the kind's templates is a bare `{{ name }}` (no filter,
+        test, condition or assignment) and no template pulls in another."""
+        for part in PARTS:
+            source = self.env.loader.get_source(self.env, f"{kind}.{part}.j2")[0]  # type: ignore[union-attr]
+            tree = self.env.parse(source)
+            if any(True for _ in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
+                return False
+            uses = sum(1 for n in tree.find_all(nodes.Name) if n.name in names)
+            bare = sum(1 for out in tree.find_all(nodes.Output) for n in out.nodes
+                       if isinstance(n, nodes.Name) and n.name in names)
+            if uses != bare:
+                return False
+        return True
+
+
+# Markers from Unicode's private use area: no template text or escaping produces them.
+_MARK, _END = "\ue000", "\ue001"
+_MARKS = re.compile(f"{_MARK}(\\d+){_END}")
+
+
+@dataclass(frozen=True)
+class Splicer:
+    """A kind's three parts rendered once with markers, split around them (see `TemplateSet.splicer`)."""
+
+    names: tuple[str, ...]
+    parts: tuple[tuple[list[str], bool], ...]  # (text pieces, marker indices at odd places; escaped?)
+
+    def render(self, values: Mapping[str, str]) -> Rendered:
+        ordered = [str(values[name]) for name in self.names]
+        escaped = [str(escape(v)) for v in ordered]
+        out = []
+        for pieces, esc in self.parts:
+            vals = escaped if esc else ordered
+            out.append("".join(p if i % 2 == 0 else vals[int(p)] for i, p in enumerate(pieces)))
+        return _finish(*out)
+
+
+def _finish(subject: str, text: str, html: str) -> Rendered:
+    try:
+        # A subject is one header line: no newline may survive (header injection).
+        subject = clean_text(subject, field="Tiêu đề thư")
+    except TextError as err:
+        raise InvalidInput(str(err)) from None
+    return Rendered(subject=subject, text=text.strip() + "\n", html=html)
 
 
 @cache
