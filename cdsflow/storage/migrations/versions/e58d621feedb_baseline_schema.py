@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: c1b3516a33d7
+Revision ID: e58d621feedb
 Revises: 
-Create Date: 2026-12-06 22:29:50.730442
+Create Date: 2026-12-07 00:16:15.258197
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'c1b3516a33d7'
+revision = 'e58d621feedb'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -353,12 +353,14 @@ def upgrade() -> None:
     sa.Column('after_return', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('documents', sa.JSON(), nullable=False),
     sa.Column('reminders', sa.JSON(), nullable=True),
+    sa.Column('next_reminder_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('campaign_id', 'key')
     )
     with op.batch_alter_table('campaign_milestone', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaign_milestone_campaign_id'), ['campaign_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_campaign_milestone_next_reminder_at'), ['next_reminder_at'], unique=False)
 
     op.create_table('generated_document',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -747,6 +749,7 @@ def downgrade() -> None:
 
     op.drop_table('generated_document')
     with op.batch_alter_table('campaign_milestone', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_campaign_milestone_next_reminder_at'))
         batch_op.drop_index(batch_op.f('ix_campaign_milestone_campaign_id'))
 
     op.drop_table('campaign_milestone')
