@@ -109,6 +109,8 @@ def _due_points(campaign_id: int, row: Any, done: set[tuple[str, str]], now: dat
     due = [replace(p, job_id=job_id(campaign_id, p.milestone_key, p.offset_key), campaign_id=campaign_id)
            for p in points[:upto] if (p.milestone_key, p.offset_key) not in done]
     following = ats[upto] if upto < len(ats) else None
+    if not row.relative:
+        return due, following  # dated milestones only: no sweeps
     due += [p for p in sweeps_for(campaign_id, [row], today) if p.at <= now]
     for ahead in range(_SWEEP_HORIZON):
         sweep = [p.at for p in sweeps_for(campaign_id, [row], today + timedelta(days=ahead)) if p.at > now]
@@ -151,15 +153,15 @@ def _load_due(engine: Engine, now: datetime) -> list[tuple[int, list[Any], set[t
     with Session(engine) as session:
         m = CampaignMilestone.__table__.c
         c = Campaign.__table__.c
-        # Plain rows, not ORM objects.
+        # Plain rows, not ORM objects. Sorted here, not by ORDER BY: SQLite would rather walk the
+        # campaign_id index in order (every milestone) than sort the few rows of the range.
         rows = session.execute(
-            select(m.id, m.campaign_id, m.key, m.title, m.actor, m.stage, m.due_at, m.opens_at, m.reminders,
-                   m.relative)
+            select(m.id, m.campaign_id, m.position, m.key, m.title, m.actor, m.stage, m.due_at, m.opens_at,
+                   m.reminders, m.relative)
             .join(Campaign.__table__, c.id == m.campaign_id)
-            .where(m.next_reminder_at <= now, c.status.in_(ACTIVE))
-            .order_by(m.campaign_id, m.position)).all()
+            .where(m.next_reminder_at <= now, c.status.in_(ACTIVE))).all()
         milestones: dict[int, list[Any]] = defaultdict(list)
-        for row in rows:
+        for row in sorted(rows, key=lambda r: (r.campaign_id, r.position)):
             milestones[row.campaign_id].append(row)
         cids = sorted(milestones)
         done: dict[int, set[tuple[str, str]]] = defaultdict(set)

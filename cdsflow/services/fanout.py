@@ -86,17 +86,22 @@ def useful_until(due_at: datetime, written_at: datetime, settings: MailSettings)
 Request = tuple[int, str, str]  # (campaign_id, milestone_key, offset_key)
 
 
-def _load_many(session: Session, requests: Sequence[Request]) -> dict[Request, tuple[Campaign, CampaignMilestone]]:
-    """Each request's campaign and milestone, two queries for all; the first missing one is named."""
+def _load_many(session: Session, requests: Sequence[Request]) -> dict[Request, tuple[Any, Any]]:
+    """Each request's campaign and milestone (plain rows with the columns a plan reads), two
+    queries for all; the first missing one is named."""
     cids = sorted({r[0] for r in requests})
-    campaigns: dict[int, Campaign] = {}
-    found: dict[tuple[int, str], CampaignMilestone] = {}
+    campaigns: dict[int, Any] = {}
+    found: dict[tuple[int, str], Any] = {}
     keys = sorted({r[1] for r in requests})
+    c = Campaign.__table__.c  # type: ignore[attr-defined]  # SQLModel sets it
+    m = CampaignMilestone.__table__.c  # type: ignore[attr-defined]
     for start in range(0, len(cids), _IN_CHUNK):
         part = cids[start:start + _IN_CHUNK]
-        campaigns.update((c.id, c) for c in session.scalars(select(Campaign).where(col(Campaign.id).in_(part))))
-        for ms in session.scalars(select(CampaignMilestone).where(
-                col(CampaignMilestone.campaign_id).in_(part), col(CampaignMilestone.key).in_(keys))):
+        campaigns.update((row.id, row) for row in session.execute(
+            select(c.id, c.title, c.status, c.issuer_id, c.launched_at).where(c.id.in_(part))))
+        for ms in session.execute(select(m.campaign_id, m.key, m.title, m.actor, m.stage, m.due_at, m.opens_at,
+                                         m.reminders, m.relative)
+                                  .where(m.campaign_id.in_(part), m.key.in_(keys))):
             found[(ms.campaign_id, ms.key)] = ms
     out = {}
     for req in requests:
@@ -113,7 +118,7 @@ def _load_many(session: Session, requests: Sequence[Request]) -> dict[Request, t
 _IN_CHUNK = 5000
 
 
-def _reply_headers(session: Session, campaigns: Sequence[Campaign]) -> dict[int, dict[str, str]]:
+def _reply_headers(session: Session, campaigns: Sequence[Any]) -> dict[int, dict[str, str]]:
     """Replies go to the officers who issued the plan, not to a no-reply robot."""
     issuer_ids = sorted({c.issuer_id for c in campaigns})
     emails = dict(session.execute(select(col(Unit.id), col(Unit.emails)).where(col(Unit.id).in_(issuer_ids))).all())  # type: ignore[arg-type]
@@ -254,7 +259,7 @@ class _Renders:
         return splicer.render(context) if splicer is not None else self.templates.render("reminder", context)
 
 
-def _plan_fixed(plan: FanOutPlan, campaign: Campaign, ms: CampaignMilestone, target: Stage, late: list[Any],
+def _plan_fixed(plan: FanOutPlan, campaign: Any, ms: Any, target: Stage, late: list[Any],
                 now: datetime, settings: MailSettings, renders: _Renders, skip_keys: set[str] | frozenset[str],
                 headers: dict[str, str], supervisors: dict[int, Unit]) -> None:
     """A dated milestone's point: each late school's recipients, then (overdue, or a supervisor's
@@ -361,7 +366,7 @@ def _add_digests(session: Session | None, plan: FanOutPlan, late: Sequence[Any],
             )
 
 
-def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, ms: CampaignMilestone,
+def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Any, ms: Any,
                         target: Stage, now: datetime, settings: MailSettings, templates: TemplateSet,
                         skip_keys: set[str] | frozenset[str], headers: dict[str, str]) -> FanOutPlan:
     """A relative milestone's daily sweep: each school not at the stage yet is reminded when one of
