@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--wards", type=int, default=332)
     parser.add_argument("--few-wards", type=int, default=136, help="the tick's floor: the same schools in fewer wards")
     parser.add_argument("--full", action="store_true", help="54,000 schools in 3,321 wards")
+    parser.add_argument("--parts", default="fanout,tick,relative", help="which measures (comma-separated)")
     args = parser.parse_args()
     if args.full:
         args.schools, args.wards = 54_000, 3_321
@@ -128,6 +129,7 @@ def main() -> None:
     print(f"{'measure':<40} {'product':>10} {'floor':>10} {'':<3} {'ratio':>7}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp_path = Path(tmp)
+        parts = set(args.parts.split(","))
         # 1. the day's fan-out, from the tick the worker runs
         engine, _ = world(tmp_path / "many.db", args.schools, args.wards)
         ticker._POINTS.clear()
@@ -136,19 +138,23 @@ def main() -> None:
         written = result.written  # type: ignore[attr-defined]
         floor, floor_cpu, rows = plain_insert(tmp_path / "many.db")
         assert rows == written, (rows, written)
-        line("fan-out: first tick, wall", wall, floor, note=f"{written:,} outbox rows")
-        # The machine is shared: CPU time is the steadier figure when others load it.
-        line("fan-out: first tick, CPU", cpu, floor_cpu)
+        if "fanout" in parts:
+            line("fan-out: first tick, wall", wall, floor, note=f"{written:,} outbox rows")
+            # The machine is shared: CPU time is the steadier figure when others load it.
+            line("fan-out: first tick, CPU", cpu, floor_cpu)
         # 2. a tick with nothing due (the worker's steady state), many wards against few
         later = FIRE + timedelta(minutes=1)
-        few, _ = world(tmp_path / "few.db", args.schools, args.few_wards)
-        ticker.run_due_reminders(few, FIRE)
-        # Milliseconds on a shared machine: CPU time (a wall clock counts the other users' turns).
-        t_many = median(lambda: ticker.run_due_reminders(engine, later), 21, cpu=True)
-        t_few = median(lambda: ticker.run_due_reminders(few, later), 21, cpu=True)
-        line(f"tick, nothing due, CPU ({args.wards} vs {args.few_wards})", t_many, t_few, "ms", "median of 21")
+        if "tick" in parts:
+            few, _ = world(tmp_path / "few.db", args.schools, args.few_wards)
+            ticker.run_due_reminders(few, FIRE)
+            # Milliseconds on a shared machine: CPU time (a wall clock counts the other users' turns).
+            t_many = median(lambda: ticker.run_due_reminders(engine, later), 21, cpu=True)
+            t_few = median(lambda: ticker.run_due_reminders(few, later), 21, cpu=True)
+            line(f"tick, nothing due, CPU ({args.wards} vs {args.few_wards})", t_many, t_few, "ms", "median of 21")
+            few.dispose()
         engine.dispose()
-        few.dispose()
+        if "relative" not in parts:
+            return
         # 3. every school's own deadlines: relative against fixed, the same schools
         fixed, _ = world(tmp_path / "fixed.db", args.schools, args.wards)
         rel, _ = world(tmp_path / "relative.db", args.schools, args.wards, relative=True)

@@ -5,6 +5,7 @@ The same code runs on SQLite (one sender) and PostgreSQL (several senders, SKIP 
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -47,6 +48,58 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]], columns: Sequen
     stmt = stmt.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(*(_T.c[c] for c in columns))
     # executemany + RETURNING: SQLAlchemy batches it ("insertmanyvalues"); only new rows return.
     return list(session.execute(stmt, list(rows)).all())
+
+
+def insert_counting(session: Session, rows: Sequence[dict[str, Any]], by: Sequence[str]) -> Counter[tuple]:
+    """`insert_new` counting the new rows per value of the `by` columns (rows come grouped by them).
+
+    On SQLite one plain executemany per group, its row count saying how many were new: the
+    statement is what `insert_new` runs, without SQLAlchemy building each row's parameters
+    (half the fan-out's time at 54,000 rows). Each column's value is converted once per
+    distinct value: a plan's rows share their instants, headers and subject."""
+    counts: Counter[tuple] = Counter()
+    if not rows:
+        return counts
+    if session.get_bind().dialect.name != "sqlite":
+        counts.update(tuple(r) for r in insert_new(session, rows, by))
+        return counts
+    conn = session.connection()
+    columns = [c for c in _T.columns if c.name != "id"]
+    sql = (f"INSERT INTO {_T.name} ({', '.join(c.name for c in columns)}) VALUES ({', '.join('?' * len(columns))}) "
+           "ON CONFLICT (dedup_key) DO NOTHING")
+    # Per column: its name, and its conversion memoised by value (by identity for dicts and lists,
+    # which the rows keep alive meanwhile), or None when the driver takes the value as it is.
+    plan: list[tuple[str, Any]] = []
+    for c in columns:
+        convert = c.type.bind_processor(conn.dialect)
+        plan.append((c.name, None if convert is None else _Memo(convert)))
+    group: list[tuple] = []
+    point: tuple | None = None
+    for row in rows:
+        here = tuple(row[c] for c in by)
+        if group and here != point:
+            counts[point] += conn.exec_driver_sql(sql, group).rowcount  # type: ignore[index]
+            group = []
+        point = here
+        group.append(tuple(row[name] if memo is None else memo(row[name]) for name, memo in plan))
+    if group:
+        counts[point] += conn.exec_driver_sql(sql, group).rowcount  # type: ignore[index]
+    return counts
+
+
+class _Memo:
+    def __init__(self, convert: Any) -> None:
+        self.convert, self.seen = convert, {}
+
+    def __call__(self, value: Any) -> Any:
+        if value is None:
+            return None
+        key = id(value) if isinstance(value, (dict, list)) else value
+        try:
+            return self.seen[key]
+        except KeyError:
+            out = self.seen[key] = self.convert(value)
+            return out
 
 
 def outbox_row(

@@ -139,20 +139,35 @@ _MARK, _END = "\ue000", "\ue001"
 _MARKS = re.compile(f"{_MARK}(\\d+){_END}")
 
 
-@dataclass(frozen=True)
 class Splicer:
     """A kind's three parts rendered once with markers, split around them (see `TemplateSet.splicer`)."""
 
-    names: tuple[str, ...]
-    parts: tuple[tuple[list[str], bool], ...]  # (text pieces, marker indices at odd places; escaped?)
+    def __init__(self, names: tuple[str, ...], parts: tuple[tuple[list[str], bool], ...]) -> None:
+        self.names = names
+        # Per part: its pieces with the markers' places as value indices, and whether it escapes.
+        self.parts = [([p if i % 2 == 0 else int(p) for i, p in enumerate(pieces)], esc) for pieces, esc in parts]
+        self._escaped: dict[str, str] = {}  # the same school stage or plan title recurs in every mail
+        subject = parts[0][0]
+        # A subject without per-row values (the default one) is checked once, not once per mail.
+        self._subject = _finish(subject[0], "", "").subject if len(subject) == 1 else None
+
+    def _escape(self, value: str) -> str:
+        out = self._escaped.get(value)
+        if out is None:
+            if len(self._escaped) > 4096:
+                self._escaped.clear()
+            out = self._escaped[value] = str(escape(value))
+        return out
 
     def render(self, values: Mapping[str, str]) -> Rendered:
         ordered = [str(values[name]) for name in self.names]
-        escaped = [str(escape(v)) for v in ordered]
+        escaped = [self._escape(v) for v in ordered]
         out = []
         for pieces, esc in self.parts:
             vals = escaped if esc else ordered
-            out.append("".join(p if i % 2 == 0 else vals[int(p)] for i, p in enumerate(pieces)))
+            out.append("".join(p if isinstance(p, str) else vals[p] for p in pieces))
+        if self._subject is not None:
+            return Rendered(subject=self._subject, text=out[1].strip() + "\n", html=out[2])
         return _finish(*out)
 
 

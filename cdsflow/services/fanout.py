@@ -24,7 +24,7 @@ from cdsflow.calendars.timeutil import days_left_text, local, next_sending_insta
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import Actor, CampaignStatus, Stage
 from cdsflow.notifications import dbretry
-from cdsflow.notifications.outbox import insert_ignoring_duplicates, insert_new, outbox_row
+from cdsflow.notifications.outbox import insert_counting, insert_ignoring_duplicates, outbox_row
 from cdsflow.notifications.rendering import Rendered, TemplateSet, default_templates
 from cdsflow.notifications.settings import MailSettings, load_settings
 from cdsflow.services import deadlines
@@ -228,12 +228,14 @@ def _late_schools(session: Session, campaign_ids: list[int], target: Stage) -> d
     return out
 
 
-def _units(session: Session, ids: set[int]) -> dict[int, Unit]:
-    out: dict[int, Unit] = {}
+def _units(session: Session, ids: set[int]) -> dict[int, Any]:
+    """The supervisors' names and addresses (plain rows: a Sở has 3,321 of them)."""
+    out: dict[int, Any] = {}
     ordered = sorted(ids)
+    u = Unit.__table__.c  # type: ignore[attr-defined]  # SQLModel sets it
     for start in range(0, len(ordered), _IN_CHUNK):
-        out.update((u.id, u) for u in session.scalars(
-            select(Unit).where(col(Unit.id).in_(ordered[start:start + _IN_CHUNK]))))
+        out.update((row.id, row) for row in session.execute(
+            select(u.id, u.name, u.emails).where(u.id.in_(ordered[start:start + _IN_CHUNK]))))
     return out
 
 
@@ -249,7 +251,8 @@ class _Renders:
         self.splicers: dict[tuple[Any, ...], Any] = {}
 
     def reminder(self, context: dict[str, Any]) -> Rendered:
-        key = tuple(sorted((k, repr(v)) for k, v in context.items() if k not in self.PER_SCHOOL))
+        # The shared values (str, bool) are the key; each call site builds its context in one order.
+        key = tuple([(k, v) for k, v in context.items() if k not in self.PER_SCHOOL])
         splicer = self.splicers.get(key, False)
         if splicer is False:
             splicer = self.templates.splicer("reminder", context, self.PER_SCHOOL)
@@ -261,7 +264,7 @@ class _Renders:
 
 def _plan_fixed(plan: FanOutPlan, campaign: Any, ms: Any, target: Stage, late: list[Any],
                 now: datetime, settings: MailSettings, renders: _Renders, skip_keys: set[str] | frozenset[str],
-                headers: dict[str, str], supervisors: dict[int, Unit]) -> None:
+                headers: dict[str, str], supervisors: dict[int, Any]) -> None:
     """A dated milestone's point: each late school's recipients, then (overdue, or a supervisor's
     own milestone) one digest per supervisor."""
     templates = renders.templates
@@ -328,7 +331,7 @@ def _plan_fixed(plan: FanOutPlan, campaign: Any, ms: Any, target: Stage, late: l
 
 def _add_digests(session: Session | None, plan: FanOutPlan, late: Sequence[Any], common: dict[str, Any],
                  keys: dict[str, Any], settings: MailSettings, templates: TemplateSet, dedup_part: str,
-                 supervisors: dict[int, Unit] | None = None) -> None:
+                 supervisors: dict[int, Any] | None = None) -> None:
     """One digest per supervisor listing its late schools, never one mail per school.
 
     `supervisors`, when given, holds every supervisor's unit (else they are read here)."""
@@ -523,6 +526,6 @@ def _existing_keys(session: Session, requests: Sequence[Request]) -> set[str]:
 def _write_chunk(engine: Engine, part: list[dict[str, Any]]) -> Counter[Request]:
     """One short transaction; the new rows counted per (campaign, milestone, offset)."""
     with Session(engine) as session:
-        new = insert_new(session, part, ("campaign_id", "milestone_key", "offset_key"))
+        new = insert_counting(session, part, ("campaign_id", "milestone_key", "offset_key"))
         session.commit()
-        return Counter((r[0], r[1], r[2]) for r in new)
+        return new  # type: ignore[return-value]  # keyed by (campaign, milestone, offset)
