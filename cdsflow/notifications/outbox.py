@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal, or_, select, update
@@ -67,24 +68,32 @@ def insert_counting(session: Session, rows: Sequence[dict[str, Any]], by: Sequen
     columns = [c for c in _T.columns if c.name != "id"]
     sql = (f"INSERT INTO {_T.name} ({', '.join(c.name for c in columns)}) VALUES ({', '.join('?' * len(columns))}) "
            "ON CONFLICT (dedup_key) DO NOTHING")
-    # Per column: its name, and its conversion memoised by value (by identity for dicts and lists,
-    # which the rows keep alive meanwhile), or None when the driver takes the value as it is.
-    plan: list[tuple[str, Any]] = []
-    for c in columns:
-        convert = c.type.bind_processor(conn.dialect)
-        plan.append((c.name, None if convert is None else _Memo(convert)))
+    # Each row's values in column order in one C call; the few columns the driver cannot take as
+    # they are (instants, JSON) converted after, memoised by value (by identity for dicts and
+    # lists, which the rows keep alive meanwhile).
+    values = itemgetter(*(c.name for c in columns))
+    converted = [(i, _Memo(convert)) for i, c in enumerate(columns)
+                 if (convert := c.type.bind_processor(conn.dialect)) is not None]
+    point_of = itemgetter(*by)
     group: list[tuple] = []
-    point: tuple | None = None
+    point: Any = None
     for row in rows:
-        here = tuple(row[c] for c in by)
+        here = point_of(row)
         if group and here != point:
-            counts[point] += conn.exec_driver_sql(sql, group).rowcount  # type: ignore[index]
+            counts[_as_tuple(point, by)] += conn.exec_driver_sql(sql, group).rowcount  # type: ignore[arg-type]
             group = []
         point = here
-        group.append(tuple(row[name] if memo is None else memo(row[name]) for name, memo in plan))
+        vals = list(values(row))
+        for i, memo in converted:
+            vals[i] = memo(vals[i])
+        group.append(tuple(vals))
     if group:
-        counts[point] += conn.exec_driver_sql(sql, group).rowcount  # type: ignore[index]
+        counts[_as_tuple(point, by)] += conn.exec_driver_sql(sql, group).rowcount  # type: ignore[arg-type]
     return counts
+
+
+def _as_tuple(point: Any, by: Sequence[str]) -> tuple:
+    return point if len(by) > 1 else (point,)
 
 
 class _Memo:

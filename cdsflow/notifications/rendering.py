@@ -144,8 +144,10 @@ class Splicer:
 
     def __init__(self, names: tuple[str, ...], parts: tuple[tuple[list[str], bool], ...]) -> None:
         self.names = names
-        # Per part: its pieces with the markers' places as value indices, and whether it escapes.
-        self.parts = [([p if i % 2 == 0 else int(p) for i, p in enumerate(pieces)], esc) for pieces, esc in parts]
+        # Per part: a str.format pattern (the text's own braces doubled, each marker a numbered
+        # field), and whether the part escapes the values.
+        self.parts = [("".join(p.replace("{", "{{").replace("}", "}}") if i % 2 == 0 else "{" + p + "}"
+                               for i, p in enumerate(pieces)), esc) for pieces, esc in parts]
         self._escaped: dict[str, str] = {}  # the same school stage or plan title recurs in every mail
         subject = parts[0][0]
         # A subject without per-row values (the default one) is checked once, not once per mail.
@@ -162,10 +164,7 @@ class Splicer:
     def render(self, values: Mapping[str, str]) -> Rendered:
         ordered = [str(values[name]) for name in self.names]
         escaped = [self._escape(v) for v in ordered]
-        out = []
-        for pieces, esc in self.parts:
-            vals = escaped if esc else ordered
-            out.append("".join(p if isinstance(p, str) else vals[p] for p in pieces))
+        out = [pattern.format(*(escaped if esc else ordered)) for pattern, esc in self.parts]
         if self._subject is not None:
             return Rendered(subject=self._subject, text=out[1].strip() + "\n", html=out[2])
         return _finish(*out)

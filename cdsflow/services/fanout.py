@@ -9,7 +9,7 @@ short transactions for the scheduler), so a re-run after a crash adds only what 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
@@ -240,7 +240,7 @@ def _units(session: Session, ids: set[int]) -> dict[int, Any]:
 
 
 class _Renders:
-    """Reminders rendered once per template context and spliced per school (`TemplateSet.splicer`);
+    """Reminders rendered once per shared context and spliced per school (`TemplateSet.splicer`);
     each splicer is checked once against a plain render, and a template that prints the values in
     any other way is rendered mail by mail."""
 
@@ -250,16 +250,31 @@ class _Renders:
         self.templates = templates
         self.splicers: dict[tuple[Any, ...], Any] = {}
 
-    def reminder(self, context: dict[str, Any]) -> Rendered:
-        # The shared values (str, bool) are the key; each call site builds its context in one order.
-        key = tuple([(k, v) for k, v in context.items() if k not in self.PER_SCHOOL])
-        splicer = self.splicers.get(key, False)
-        if splicer is False:
-            splicer = self.templates.splicer("reminder", context, self.PER_SCHOOL)
-            if splicer is not None and splicer.render(context) != self.templates.render("reminder", context):
-                splicer = None  # never expected; a plain render is always right
-            self.splicers[key] = splicer
-        return splicer.render(context) if splicer is not None else self.templates.render("reminder", context)
+    def reminder(self, shared: dict[str, Any]) -> Callable[[dict[str, str]], Rendered]:
+        """The renderer of the reminders sharing `shared` (every value but the school's own:
+        school_name, current_stage_label, link); a plan's ward title is spliced too, so a Sở's
+        ward plans share one splicer."""
+        # The shared values (str, bool) are the key; each call site builds them in one order.
+        key = tuple([(k, v) for k, v in shared.items() if k not in self.PER_SCHOOL])
+        title = shared["campaign_title"]
+
+        def render(school: dict[str, str]) -> Rendered:
+            splicer = self.splicers.get(key, False)
+            if splicer is False:
+                context = {**shared, **school}
+                splicer = self.templates.splicer("reminder", context, self.PER_SCHOOL)
+                if splicer is not None and splicer.render(context) != self.templates.render("reminder", context):
+                    splicer = None  # never expected; a plain render is always right
+                self.splicers[key] = splicer
+            if splicer is None:
+                return self.templates.render("reminder", {**shared, **school})
+            school["campaign_title"] = title
+            return splicer.render(school)
+
+        return render
+
+
+_STAGE_LABELS = {s.value: s.label for s in Stage}
 
 
 def _plan_fixed(plan: FanOutPlan, campaign: Any, ms: Any, target: Stage, late: list[Any],
@@ -292,7 +307,7 @@ def _plan_fixed(plan: FanOutPlan, campaign: Any, ms: Any, target: Stage, late: l
             "now": now, "not_before": not_before, "headers": headers,
             "useful_until": useful_until(ms.due_at, now, settings)}
     if ms.actor == Actor.SCHOOL.value and ACTOR in audiences:
-        next_step = templates.next_steps[target.value]
+        render = renders.reminder({**common, "next_step": templates.next_steps[target.value]})
         for row in late:
             recipients = split_emails(row.emails)
             if not recipients:
@@ -302,15 +317,8 @@ def _plan_fixed(plan: FanOutPlan, campaign: Any, ms: Any, target: Stage, late: l
             keyed = [(k, a) for k, a in keyed if k not in skip_keys]
             if not keyed:
                 continue
-            rendered = renders.reminder(
-                {
-                    **common,
-                    "school_name": row.name,
-                    "current_stage_label": Stage(row.state).label,
-                    "next_step": next_step,
-                    "link": school_link(settings, row.id),
-                },
-            )
+            rendered = render({"school_name": row.name, "current_stage_label": _STAGE_LABELS[row.state],
+                               "link": school_link(settings, row.id)})
             for key, addr in keyed:
                 plan.rows.append(
                     outbox_row(
@@ -425,8 +433,8 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Any, ms: A
         rendered = renders.reminder({
             "campaign_title": campaign.title, "milestone_title": ms.title, "stage_label": target.label,
             "deadline": vn_datetime(due), "days_left_text": days_left_text(due, now), "overdue": overdue,
-            "sender_name": settings.from_name, "now_text": vn_datetime(now), "school_name": row.name,
-            "current_stage_label": Stage(row.state).label, "next_step": next_step,
+            "sender_name": settings.from_name, "now_text": vn_datetime(now), "next_step": next_step,
+        })({"school_name": row.name, "current_stage_label": Stage(row.state).label,
             "link": school_link(settings, row.id)})
         for key, addr in keyed:
             plan.rows.append(outbox_row(
