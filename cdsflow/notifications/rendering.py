@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -113,6 +113,83 @@ class TemplateSet:
             raise InvalidInput(f"Thiếu dữ liệu cho mẫu thư {kind}: {err.message}") from None
         return Splicer(tuple(per_row), tuple((_MARKS.split(out), esc) for out, esc in parts))
 
+    def list_splicer(self, kind: str, context: dict[str, Any], per_row: Sequence[str], list_name: str,
+                     fields: Sequence[str]) -> ListSplicer | None:
+        """`splicer` for a kind that also prints a list (a digest's schools): each loop over
+        `list_name` whose body only prints its item's `fields` and `loop.index` becomes a marker,
+        filled per mail from the body's pattern. None when a template does anything else."""
+        if not self._bare_only(kind, tuple(per_row)):
+            return None
+        marked = {**context, **{name: f"{_MARK}{i}{_END}" for i, name in enumerate(per_row)}, list_name: []}
+        parts = []
+        for part in PARTS:
+            shape = self._list_shape(kind, part, list_name, tuple(fields))
+            if shape is None:
+                return None
+            template, bodies = shape
+            try:
+                out = template.render(marked)
+            except jinja2.UndefinedError as err:
+                raise InvalidInput(f"Thiếu dữ liệu cho mẫu thư {kind}: {err.message}") from None
+            # Split around both kinds of marker: text, the marker's kind, its index, text, …
+            pieces: list[Any] = []
+            split = _ANY_MARK.split(out)
+            for i in range(0, len(split), 3):
+                pieces.append(split[i])
+                if i + 2 < len(split):
+                    n = int(split[i + 2])
+                    pieces.append(n if split[i + 1] == _MARK else bodies[n])
+            parts.append((pieces, self._escapes(kind, part)))
+        return ListSplicer(tuple(per_row), tuple(fields), parts)
+
+    @cache  # noqa: B019 - a TemplateSet lives as long as the process (default_templates)
+    def _list_shape(self, kind: str, part: str, list_name: str,
+                    fields: tuple[str, ...]) -> tuple[jinja2.Template, list[list[Any]]] | None:
+        """The part compiled with each loop over `list_name` replaced by a marker, and each loop's
+        body as pieces (text, a field's index, or None for loop.index); None if not that simple."""
+        source = self.env.loader.get_source(self.env, f"{kind}.{part}.j2")[0]  # type: ignore[union-attr]
+        tree = self.env.parse(source)
+        if any(True for _ in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends,
+                                             nodes.Macro, nodes.CallBlock, nodes.Assign, nodes.AssignBlock))):
+            return None
+        loops = [f for f in tree.find_all(nodes.For) if isinstance(f.iter, nodes.Name) and f.iter.name == list_name]
+        if sum(1 for n in tree.find_all(nodes.Name) if n.name == list_name) != len(loops):
+            return None  # the list is used some other way (its length, a filter)
+        bodies: list[list[Any]] = []
+        inside = 0
+        for loop in loops:
+            if loop.else_ or loop.test is not None or loop.recursive or not isinstance(loop.target, nodes.Name):
+                return None
+            item = loop.target.name
+            body: list[Any] = []
+            for out in loop.body:
+                if not isinstance(out, nodes.Output):
+                    return None
+                for n in out.nodes:
+                    if isinstance(n, nodes.TemplateData):
+                        body.append(n.data)
+                    elif (isinstance(n, nodes.Getattr) and isinstance(n.node, nodes.Name) and n.node.name == item
+                          and n.attr in fields):
+                        body.append(fields.index(n.attr))
+                    elif (isinstance(n, nodes.Getattr) and isinstance(n.node, nodes.Name) and n.node.name == "loop"
+                          and n.attr == "index"):
+                        body.append(None)
+                    else:
+                        return None
+                    inside += isinstance(n, nodes.Getattr)
+            bodies.append(body)
+        names = {loop.target.name for loop in loops} | {"loop"}  # type: ignore[attr-defined]
+        if sum(1 for n in tree.find_all(nodes.Name) if n.name in names) != inside + len(loops):
+            return None  # the item or `loop` is used outside the loops' bodies
+        marker = {id(loop): nodes.Output([nodes.TemplateData(f"{_LIST}{k}{_END}")]) for k, loop in enumerate(loops)}
+        for node in [tree, *tree.find_all(nodes.Node)]:
+            for field in node.fields:
+                value = getattr(node, field, None)
+                if isinstance(value, list):
+                    setattr(node, field, [marker.get(id(v), v) for v in value])
+        code = self.env.compile(tree, name=f"{kind}.{part}.j2")
+        return self.env.template_class.from_code(self.env, code, self.env.make_globals(None)), bodies
+
     def _escapes(self, kind: str, part: str) -> bool:
         auto = self.env.autoescape
         return bool(auto(f"{kind}.{part}.j2") if callable(auto) else auto)
@@ -137,6 +214,9 @@ class TemplateSet:
 # Markers from Unicode's private use area: no template text or escaping produces them.
 _MARK, _END = "\ue000", "\ue001"
 _MARKS = re.compile(f"{_MARK}(\\d+){_END}")
+_LIST = "\ue002"
+# A value's marker or a list's: its kind, then its index.
+_ANY_MARK = re.compile(f"([{_MARK}{_LIST}])(\\d+){_END}")
 
 
 class Splicer:
@@ -167,6 +247,38 @@ class Splicer:
         out = [pattern.format(*(escaped if esc else ordered)) for pattern, esc in self.parts]
         if self._subject is not None:
             return Rendered(subject=self._subject, text=out[1].strip() + "\n", html=out[2])
+        return _finish(*out)
+
+
+class ListSplicer:
+    """A kind with a list, rendered once with markers (see `TemplateSet.list_splicer`)."""
+
+    def __init__(self, names: tuple[str, ...], fields: tuple[str, ...], parts: list[tuple[list[Any], bool]]) -> None:
+        self.names, self.fields = names, fields
+        n = len(fields)
+
+        def pattern(body: list[Any]) -> str:  # a loop body as str.format: fields by position, loop.index last
+            return "".join(b.replace("{", "{{").replace("}", "}}") if isinstance(b, str)
+                           else "{" + str(n if b is None else b) + "}" for b in body)
+
+        # Per part: (what, piece) with what "text", "value" (its index in names) or "loop" (a pattern).
+        self.parts = [([("loop", pattern(p)) if isinstance(p, list) else ("value", p) if isinstance(p, int)
+                        else ("text", p) for p in pieces], esc) for pieces, esc in parts]
+
+    def render(self, values: Mapping[str, Any], items: Sequence[Mapping[str, Any]]) -> Rendered:
+        out = []
+        for pieces, esc in self.parts:
+            show: Callable[[Any], str] = (lambda v: str(escape(v))) if esc else str
+            text = []
+            for what, p in pieces:
+                if what == "text":
+                    text.append(p)
+                elif what == "value":
+                    text.append(show(values[self.names[p]]))
+                else:  # a loop's body, once per item
+                    text.extend([p.format(*[show(item[f]) for f in self.fields], i)
+                                 for i, item in enumerate(items, start=1)])
+            out.append("".join(text))
         return _finish(*out)
 
 

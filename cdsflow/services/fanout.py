@@ -274,6 +274,30 @@ class _Renders:
         return render
 
 
+    PER_DIGEST = ("campaign_title", "supervisor_name", "count", "link")
+
+    def digest(self, shared: dict[str, Any]) -> Callable[[dict[str, Any]], Rendered]:
+        """The renderer of the digests sharing `shared` (all but PER_DIGEST and the schools),
+        spliced like the reminders when the templates only print the schools' fields in a loop."""
+        key = ("digest", *[(k, v) for k, v in shared.items() if k not in self.PER_DIGEST])
+
+        def render(own: dict[str, Any]) -> Rendered:
+            context = {**shared, **own}
+            splicer = self.splicers.get(key, False)
+            if splicer is False:
+                splicer = self.templates.list_splicer("overdue_digest", context, self.PER_DIGEST, "schools",
+                                                      ("name", "stage_label"))
+                if splicer is not None and (splicer.render(context, context["schools"])
+                                            != self.templates.render("overdue_digest", context)):
+                    splicer = None  # never expected; a plain render is always right
+                self.splicers[key] = splicer
+            if splicer is None:
+                return self.templates.render("overdue_digest", context)
+            return splicer.render(context, context["schools"])
+
+        return render
+
+
 _STAGE_LABELS = {s.value: s.label for s in Stage}
 
 
@@ -333,12 +357,12 @@ def _plan_fixed(plan: FanOutPlan, campaign: Any, ms: Any, target: Stage, late: l
     wants_digest = (plan.overdue and DIGEST in audiences) or (ms.actor != Actor.SCHOOL.value and (
         not plan.overdue or bool(audiences)))
     if late and wants_digest:
-        _add_digests(None, plan, late, common, keys, settings, templates, f"{milestone_key}:{offset_key}",
+        _add_digests(None, plan, late, common, keys, settings, renders, f"{milestone_key}:{offset_key}",
                      supervisors)
 
 
 def _add_digests(session: Session | None, plan: FanOutPlan, late: Sequence[Any], common: dict[str, Any],
-                 keys: dict[str, Any], settings: MailSettings, templates: TemplateSet, dedup_part: str,
+                 keys: dict[str, Any], settings: MailSettings, renders: _Renders, dedup_part: str,
                  supervisors: dict[int, Any] | None = None) -> None:
     """One digest per supervisor listing its late schools, never one mail per school.
 
@@ -351,21 +375,18 @@ def _add_digests(session: Session | None, plan: FanOutPlan, late: Sequence[Any],
     if supervisors is None:
         assert session is not None
         supervisors = _units(session, set(by_supervisor))
+    render = renders.digest(common)
     for sup_id, rows in by_supervisor.items():
         sup = supervisors[sup_id]
         recipients = split_emails(sup.emails)
         if not recipients:
             continue
-        rendered = templates.render(
-            "overdue_digest",
-            {
-                **common,
-                "supervisor_name": sup.name,
-                "count": len(rows),
-                "schools": [{"name": r.name, "stage_label": Stage(r.state).label} for r in rows],
-                "link": campaign_link(settings, campaign_id),
-            },
-        )
+        rendered = render({
+            "supervisor_name": sup.name,
+            "count": len(rows),
+            "schools": [{"name": r.name, "stage_label": _STAGE_LABELS[r.state]} for r in rows],
+            "link": campaign_link(settings, campaign_id),
+        })
         plan.digests += 1
         for addr in recipients:
             plan.rows.append(
@@ -450,7 +471,7 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Any, ms: A
         keys: dict[str, Any] = {"campaign_id": campaign.id, "milestone_key": ms.key, "offset_key": plan.offset_key, "now": now,
                 "not_before": not_before, "headers": headers,
                 "useful_until": now + timedelta(hours=settings.reminder_grace_hours)}
-        _add_digests(session, plan, late, common, keys, settings, templates, f"{ms.key}:{plan.offset_key}")
+        _add_digests(session, plan, late, common, keys, settings, renders, f"{ms.key}:{plan.offset_key}")
     return plan
 
 

@@ -20,6 +20,8 @@ SCHOOLS = [
      "current_stage_label": "Tự đánh giá", "link": "https://cds.example.vn/assessments/2?x=1&y=\"2\""},
     {"campaign_title": "Kế hoạch", "school_name": "Trường THCS Nguyễn Trãi 'cơ sở 2'", "current_stage_label": "Tờ trình",
      "link": "https://cds.example.vn/assessments/3"},
+    {"campaign_title": "Kế hoạch {0} {name}", "school_name": "Trường {school_name} }{", "current_stage_label": "x",
+     "link": "https://cds.example.vn/assessments/4#{}"},
 ]
 
 
@@ -46,3 +48,35 @@ def test_a_template_that_does_more_than_print_a_value_is_rendered_mail_by_mail(t
 def test_a_missing_value_is_named_in_vietnamese():
     with pytest.raises(InvalidInput, match="Thiếu dữ liệu cho mẫu thư reminder"):
         default_templates().splicer("reminder", {"school_name": "x"}, PER_SCHOOL)
+
+
+DIGEST = {**COMMON, "now_text": "07:00 ngày 04/02/2025", "campaign_title": "Kế hoạch <b>GD&ĐT</b> {năm}",
+          "supervisor_name": "Phòng Văn hóa – Xã hội phường Ba Đình & <Hoàn Kiếm>",
+          "link": "https://cds.example.vn/campaigns/2?a=1&b=2"}
+DIGEST_VALUES = ("campaign_title", "supervisor_name", "count", "link")
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 17])
+def test_spliced_digests_equal_jinja_for_any_number_of_schools(n):
+    templates = default_templates()
+    schools = [{"name": f"Trường Tiểu học {{Số}} {i} & <Hoa Sen> \"A\"", "stage_label": "Đã ban hành kế hoạch"}
+               for i in range(n)]
+    context = {**DIGEST, "count": n, "schools": schools}
+    splicer = templates.list_splicer("overdue_digest", {**DIGEST, "count": 0, "schools": []}, DIGEST_VALUES,
+                                     "schools", ("name", "stage_label"))
+    assert splicer is not None
+    assert splicer.render(context, schools) == templates.render("overdue_digest", context)
+
+
+@pytest.mark.parametrize("change", [("{% for s in schools -%}", "{% for s in schools|sort(attribute='name') -%}"),
+                                    ("{{ s.name }}", "{{ s.name|upper }}"),
+                                    ("{{ count }}", "{{ schools|length }}"),
+                                    ("{{ loop.index }}", "{{ loop.revindex }}")])
+def test_a_digest_template_that_does_more_than_print_its_list_is_rendered_by_jinja(tmp_path, change):
+    shutil.copytree(TEMPLATE_DIR, tmp_path / "t")
+    txt = tmp_path / "t" / "overdue_digest.txt.j2"
+    assert change[0] in txt.read_text(encoding="utf-8")
+    txt.write_text(txt.read_text(encoding="utf-8").replace(*change), encoding="utf-8")
+    templates = TemplateSet(tmp_path / "t")
+    assert templates.list_splicer("overdue_digest", {**DIGEST, "count": 0, "schools": []}, DIGEST_VALUES,
+                                  "schools", ("name", "stage_label")) is None
