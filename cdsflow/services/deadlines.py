@@ -192,7 +192,7 @@ def deadlines_of(session: Session, campaign_ids: list[int]) -> dict[int, dict[st
     rows_of: dict[int, list[Any]] = defaultdict(list)
     for start in range(0, len(campaign_ids), 5000):
         part = campaign_ids[start:start + 5000]
-        for row in session.execute(select(m.campaign_id, m.key, m.due_at, m.relative)  # type: ignore[call-overload]
+        for row in session.execute(select(m.campaign_id, m.key, m.due_at, m.relative)
                                    .where(m.campaign_id.in_(part)).order_by(m.campaign_id, m.position)):
             rows_of[row.campaign_id].append(row)
     launched: dict[int, datetime | None] = {}
@@ -200,7 +200,7 @@ def deadlines_of(session: Session, campaign_ids: list[int]) -> dict[int, dict[st
     for start in range(0, len(campaign_ids), 5000):
         part = campaign_ids[start:start + 5000]
         launched.update(session.execute(select(col(Campaign.id), col(Campaign.launched_at))
-                                        .where(col(Campaign.id).in_(part))).all())  # type: ignore[arg-type]
+                                        .where(col(Campaign.id).in_(part))).all())
         for aid, cid in session.execute(select(col(Assessment.id), col(Assessment.campaign_id))
                                         .where(col(Assessment.campaign_id).in_(part)).order_by(col(Assessment.id))):
             schools[cid].append(aid)

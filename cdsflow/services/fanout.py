@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from sqlalchemy import select as sa_select  # plain table columns, any number of them
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
@@ -98,9 +99,9 @@ def _load_many(session: Session, requests: Sequence[Request]) -> dict[Request, t
     for start in range(0, len(cids), _IN_CHUNK):
         part = cids[start:start + _IN_CHUNK]
         campaigns.update((row.id, row) for row in session.execute(
-            select(c.id, c.title, c.status, c.issuer_id, c.launched_at).where(c.id.in_(part))))
-        for ms in session.execute(select(m.campaign_id, m.key, m.title, m.actor, m.stage, m.due_at, m.opens_at,
-                                         m.reminders, m.relative)
+            sa_select(c.id, c.title, c.status, c.issuer_id, c.launched_at).where(c.id.in_(part))))
+        for ms in session.execute(sa_select(m.campaign_id, m.key, m.title, m.actor, m.stage, m.due_at, m.opens_at,
+                                            m.reminders, m.relative)
                                   .where(m.campaign_id.in_(part), m.key.in_(keys))):
             found[(ms.campaign_id, ms.key)] = ms
     out = {}
@@ -121,7 +122,7 @@ _IN_CHUNK = 5000
 def _reply_headers(session: Session, campaigns: Sequence[Any]) -> dict[int, dict[str, str]]:
     """Replies go to the officers who issued the plan, not to a no-reply robot."""
     issuer_ids = sorted({c.issuer_id for c in campaigns})
-    emails = dict(session.execute(select(col(Unit.id), col(Unit.emails)).where(col(Unit.id).in_(issuer_ids))).all())  # type: ignore[arg-type]
+    emails = dict(session.execute(select(col(Unit.id), col(Unit.emails)).where(col(Unit.id).in_(issuer_ids))).all())
     out = {}
     for c in campaigns:
         first = split_emails(emails.get(c.issuer_id) or "")
@@ -557,4 +558,4 @@ def _write_chunk(engine: Engine, part: list[dict[str, Any]]) -> Counter[Request]
     with Session(engine) as session:
         new = insert_counting(session, part, ("campaign_id", "milestone_key", "offset_key"))
         session.commit()
-        return new  # type: ignore[return-value]  # keyed by (campaign, milestone, offset)
+        return new  # keyed by (campaign, milestone, offset)
