@@ -39,7 +39,7 @@ from cdsflow.calendars import timeutil  # noqa: E402
 from cdsflow.calendars.model import Milestone, RelativeRule, ReminderPolicy  # noqa: E402
 from cdsflow.kernel.stages import Actor, Stage  # noqa: E402
 from cdsflow.scheduler import ticker  # noqa: E402
-from cdsflow.services import deadlines  # noqa: E402
+from cdsflow.services import deadlines, planner  # noqa: E402
 from cdsflow.services.campaigns import launch_campaign  # noqa: E402
 from cdsflow.storage.db import UnitOfWork  # noqa: E402
 from cdsflow.storage.notifications_tables import OutboxMessage  # noqa: E402
@@ -132,7 +132,7 @@ def main() -> None:
         parts = set(args.parts.split(","))
         # 1. the day's fan-out, from the tick the worker runs
         engine, _ = world(tmp_path / "many.db", args.schools, args.wards)
-        ticker._POINTS.clear()
+        planner._POINTS.clear()  # a cold cache, as a freshly started worker has
         timeutil.is_working_day(FIRE.date())  # the worker has loaded the holiday tables long before
         wall, cpu, result = timed(lambda: ticker.run_due_reminders(engine, FIRE))
         written = result.written  # type: ignore[attr-defined]

@@ -30,8 +30,9 @@ from sqlalchemy.orm import Session
 from cdsflow.calendars.timeutil import local
 from cdsflow.notifications import dbretry
 from cdsflow.notifications.settings import MailSettings, load_settings
+from cdsflow.services import planner
 from cdsflow.services.fanout import fan_out_many
-from cdsflow.services.planner import ACTIVE, PlannedReminder, job_id, reminders_for, sweeps_for
+from cdsflow.services.planner import ACTIVE, PlannedReminder, job_id, milestone_points, sweeps, sweeps_for
 from cdsflow.storage.notifications_tables import ReminderRun
 from cdsflow.storage.tables import Campaign, CampaignMilestone
 
@@ -75,42 +76,23 @@ def select_due(points: list[PlannedReminder], done: set[tuple[str, str]], now: d
     return run, folded, late
 
 
-# Reminder points per milestone, keyed by what they are computed from: working-day arithmetic over
-# holidays for every campaign would cost seconds at national scale, and a Sở's 3,321 ward plans
-# repeat one calendar. Each entry: the points' instants (sorted) and the points.
-_POINTS: dict[tuple, tuple[list[datetime], list[PlannedReminder]]] = {}
-_POINTS_MAX = 4096
+# The points cache lives with the planner (a launch uses it too); this name is kept for the benches.
+_POINTS = planner._POINTS
 # How far ahead a relative milestone's next sweep is looked for (holidays never last this long).
 _SWEEP_HORIZON = 31
-
-
-def _fingerprint(row: Any) -> tuple:
-    return (row.key, row.actor, row.stage, row.due_at, row.opens_at, repr(row.reminders), repr(row.relative))
-
-
-def _milestone_points(row: Any) -> tuple[list[datetime], list[PlannedReminder]]:
-    """The dated points of one milestone (campaign 0: the same for every campaign sharing it)."""
-    key = _fingerprint(row)
-    cached = _POINTS.get(key)
-    if cached is None:
-        if len(_POINTS) >= _POINTS_MAX:
-            _POINTS.clear()
-        points = reminders_for(0, [row])
-        cached = _POINTS[key] = ([p.at for p in points], points)
-    return cached
 
 
 def _due_points(campaign_id: int, row: Any, done: set[tuple[str, str]], now: datetime,
                 today: date) -> tuple[list[PlannedReminder], datetime | None]:
     """The milestone's points due by `now` and not yet run (with today's sweep of a relative one),
     and the instant it next has work, None when never."""
-    ats, points = _milestone_points(row)
+    ats, points = milestone_points(row)
     upto = bisect_right(ats, now)
     due = [replace(p, job_id=job_id(campaign_id, p.milestone_key, p.offset_key), campaign_id=campaign_id)
            for p in points[:upto] if (p.milestone_key, p.offset_key) not in done]
     following = ats[upto] if upto < len(ats) else None
-    if not row.relative:
-        return due, following  # dated milestones only: no sweeps
+    if not sweeps(row):
+        return due, following  # dated points only
     due += [p for p in sweeps_for(campaign_id, [row], today) if p.at <= now]
     for ahead in range(_SWEEP_HORIZON):
         sweep = [p.at for p in sweeps_for(campaign_id, [row], today + timedelta(days=ahead)) if p.at > now]
