@@ -31,7 +31,7 @@ from cdsflow.notifications.settings import MailSettings, load_settings
 from cdsflow.services import deadlines
 from cdsflow.services.deadlines import superseded
 from cdsflow.services.planner import as_milestone, sweep_day
-from cdsflow.storage.collation import sqlite_key, vi_order
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.notifications_tables import OutboxMessage
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
 
@@ -205,23 +205,17 @@ def _late_schools(session: Session, campaign_ids: list[int], target: Stage) -> d
     """Per campaign, its schools not yet at `target`, in the reminder order (by supervisor, then
     name), without those whose own deadline for the stage replaces the campaign's fixed one."""
     out: dict[int, list[Any]] = defaultdict(list)
-    # On SQLite the vi collation is Python's: sorting the loaded rows by its key (once per name) costs
-    # a fraction of SQLite calling it for every comparison. PostgreSQL sorts with ICU.
-    on_sqlite = session.get_bind().dialect.name == "sqlite"
     for start in range(0, len(campaign_ids), _IN_CHUNK):
         part = campaign_ids[start:start + _IN_CHUNK]
-        query: Any = (
-            sa_select(col(Assessment.id), col(Assessment.state), col(Unit.id).label("school_id"), col(Unit.name),
-                      col(Unit.emails), col(Unit.supervisor_id), col(Assessment.campaign_id))
-            .join(Unit, col(Unit.id) == col(Assessment.school_id))
+        for row in session.execute(
+            select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
+                col(Assessment.id), col(Assessment.state), col(Unit.id).label("school_id"), col(Unit.name),
+                col(Unit.emails), Unit.supervisor_id, col(Assessment.campaign_id),
+            )
+            .join(Unit, Unit.id == Assessment.school_id)
             .where(col(Assessment.campaign_id).in_(part), col(Assessment.state).in_(earlier_stages(target)))
-        )
-        rows = list(session.execute(query if on_sqlite else query.order_by(
-            col(Assessment.campaign_id), col(Unit.supervisor_id), vi_order(Unit.name), col(Unit.id))).all())
-        if on_sqlite:  # the same order: campaign, supervisor (none first), name in Vietnamese, school
-            rows.sort(key=lambda r: (r.campaign_id, r.supervisor_id is not None, r.supervisor_id or 0,
-                                     sqlite_key(r.name), r.school_id))
-        for row in rows:
+            .order_by(col(Assessment.campaign_id), Unit.supervisor_id, vi_order(Unit.name), Unit.id)
+        ):
             out[row.campaign_id].append(row)
         # Schools whose own deadline for this stage replaces this fixed one are reminded by it instead:
         # only the campaigns with such a deadline are asked.

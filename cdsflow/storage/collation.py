@@ -52,14 +52,10 @@ def _key(text: str) -> tuple:
     return sort_key(text)
 
 
-def sqlite_key(text: str) -> tuple[Any, ...]:
-    """`vi_order`'s order on SQLite as a Python sort key, for rows already loaded: letters and
-    tones, then (when they tie, "Đông" ~ "đông") the text itself, so the order is total."""
-    return (_key(text), text)
-
-
 def _compare(a: str, b: str) -> int:
-    ka, kb = sqlite_key(a), sqlite_key(b)
+    ka, kb = _key(a), _key(b)
+    if ka == kb:  # letters and tones tie ("Đông" ~ "đông"): the bytes decide, so the order is total
+        return (a > b) - (a < b)
     return (ka > kb) - (ka < kb)
 
 
