@@ -19,12 +19,15 @@ from cdsflow.kernel.stages import Actor, Stage
 from cdsflow.scheduler.ticker import run_due_reminders
 from cdsflow.services import deadlines, fanout
 from cdsflow.services.campaigns import launch_campaign
+from cdsflow.services.fanout import plan_reminder
+from cdsflow.storage.collation import vi_order
 from cdsflow.storage.db import UnitOfWork, make_engine
 from cdsflow.storage.notifications_tables import OutboxMessage, ReminderRun, SinkMessage
 from cdsflow.storage.schema import metadata
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, Unit
 from tests.factories import calendar, load_units
 from tests.integration.test_mail_delivery import free_port
+from tests.integration.test_mail_support import seed_campaign
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 LAUNCHED = datetime(2025, 1, 6, 8, 0, tzinfo=VN)
@@ -175,3 +178,21 @@ def test_relative_deadlines_in_bulk_equal_the_school_by_school_ones(tmp_path):
         in_ward = list(s.scalars(select(Assessment.id).where(Assessment.campaign_id == ward)))
         assert deadlines.superseded(s, ward, Stage.PROPOSAL, in_ward) == set(in_ward) & set(returned)
     engine.dispose()
+
+
+NAMES = ["Trường Tiểu học Đông Hải", "trường tiểu học đông hải", "Trường Tiểu học Dương Kinh", "Trường Tiểu học Số 10",
+         "Trường Tiểu học Số 2", "Trường Mầm non Ánh Dương", "Trường Mầm non Anh Đào", "Trường THCS Ỷ Lan",
+         "Trường THCS Y Lan", "Trường Tiểu học Đông Hải"]
+
+
+def test_reminders_keep_the_vietnamese_order_of_the_database(engine):
+    """SQLite's rows are sorted in Python by the vi collation's own key: the same order as ORDER BY … COLLATE vi."""
+    seeded = seed_campaign(engine, ["self_assessment"] * len(NAMES))
+    with Session(engine) as s:
+        for sid, name in zip(seeded.school_ids, NAMES, strict=True):
+            s.execute(update(Unit).where(Unit.id == sid).values(name=name))
+        s.commit()
+        expected = list(s.scalars(select(Unit.id).where(Unit.id.in_(seeded.school_ids))
+                                  .order_by(Unit.supervisor_id, vi_order(Unit.name), Unit.id)))
+        plan = plan_reminder(s, seeded.campaign_id, "to_trinh", "before-3", datetime(2025, 3, 26, 7, 0, tzinfo=VN))
+    assert [r["unit_id"] for r in plan.rows if r["kind"] == "reminder"] == expected
