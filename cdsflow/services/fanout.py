@@ -333,26 +333,27 @@ def _plan_fixed(plan: FanOutPlan, campaign: Any, ms: Any, target: Stage, late: l
             "useful_until": useful_until(ms.due_at, now, settings)}
     if ms.actor == Actor.SCHOOL.value and ACTOR in audiences:
         render = renders.reminder({**common, "next_step": templates.next_steps[target.value]})
+        # Every reminder row of the plan is this one with its own key, school and body (one dict
+        # copy per row: 54,000 rows at national scale).
+        base = outbox_row(dedup_key="", kind="reminder", recipient="", subject="", body_text="", body_html="",
+                          **keys)
+        prefix, suffix = f"r:{campaign_id}:", f":{milestone_key}:{offset_key}:"
+        append = plan.rows.append
         for row in late:
             recipients = split_emails(row.emails)
             if not recipients:
                 plan.schools_without_email.append(row.name)
                 continue
-            keyed = [(f"r:{campaign_id}:{row.school_id}:{milestone_key}:{offset_key}:{a.lower()}", a) for a in recipients]
-            keyed = [(k, a) for k, a in keyed if k not in skip_keys]
+            school = f"{prefix}{row.school_id}{suffix}"
+            keyed = [(k, a) for a in recipients if (k := school + a.lower()) not in skip_keys]
             if not keyed:
                 continue
             rendered = render({"school_name": row.name, "current_stage_label": _STAGE_LABELS[row.state],
                                "link": school_link(settings, row.id)})
             for key, addr in keyed:
-                plan.rows.append(
-                    outbox_row(
-                        dedup_key=key,
-                        kind="reminder", recipient=addr, subject=rendered.subject,
-                        body_text=rendered.text, body_html=rendered.html,
-                        unit_id=row.school_id, assessment_id=row.id, **keys,
-                    )
-                )
+                append({**base, "dedup_key": key, "recipient": addr, "subject": rendered.subject,
+                        "body_text": rendered.text, "body_html": rendered.html, "unit_id": row.school_id,
+                        "assessment_id": row.id})
     # Escalation: after the deadline (or for a supervisor's own milestone) one digest per
     # supervisor listing its late schools, never one mail per school.
     wants_digest = (plan.overdue and DIGEST in audiences) or (ms.actor != Actor.SCHOOL.value and (
