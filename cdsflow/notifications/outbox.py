@@ -56,8 +56,7 @@ def insert_counting(session: Session, rows: Sequence[dict[str, Any]], by: Sequen
 
     On SQLite one plain executemany per group, its row count saying how many were new: the
     statement is what `insert_new` runs, without SQLAlchemy building each row's parameters
-    (half the fan-out's time at 54,000 rows). Each column's value is converted once per
-    distinct value: a plan's rows share their instants, headers and subject."""
+    (half the fan-out's time at 54,000 rows)."""
     counts: Counter[tuple] = Counter()
     if not rows:
         return counts
@@ -69,10 +68,10 @@ def insert_counting(session: Session, rows: Sequence[dict[str, Any]], by: Sequen
     sql = (f"INSERT INTO {_T.name} ({', '.join(c.name for c in columns)}) VALUES ({', '.join('?' * len(columns))}) "
            "ON CONFLICT (dedup_key) DO NOTHING")
     # Each row's values in column order in one C call; the few columns the driver cannot take as
-    # they are (instants, JSON) converted after, memoised by value (by identity for dicts and
-    # lists, which the rows keep alive meanwhile).
+    # they are (instants, JSON) converted after, once per object: a plan's rows share their
+    # instants, headers and attachments (the rows keep them alive, so an id is not reused meanwhile).
     values = itemgetter(*(c.name for c in columns))
-    converted = [(i, _Memo(convert)) for i, c in enumerate(columns)
+    converted = [(i, convert, {}) for i, c in enumerate(columns)
                  if (convert := c.type.bind_processor(conn.dialect)) is not None]
     point_of = itemgetter(*by)
     group: list[tuple] = []
@@ -84,8 +83,13 @@ def insert_counting(session: Session, rows: Sequence[dict[str, Any]], by: Sequen
             group = []
         point = here
         vals = list(values(row))
-        for i, memo in converted:
-            vals[i] = memo(vals[i])
+        for i, convert, seen in converted:
+            v = vals[i]
+            if v is not None:
+                out = seen.get(id(v))
+                if out is None:
+                    out = seen[id(v)] = convert(v)
+                vals[i] = out
         group.append(tuple(vals))
     if group:
         counts[_as_tuple(point, by)] += conn.exec_driver_sql(sql, group).rowcount  # type: ignore[arg-type]
@@ -94,21 +98,6 @@ def insert_counting(session: Session, rows: Sequence[dict[str, Any]], by: Sequen
 
 def _as_tuple(point: Any, by: Sequence[str]) -> tuple:
     return point if len(by) > 1 else (point,)
-
-
-class _Memo:
-    def __init__(self, convert: Any) -> None:
-        self.convert, self.seen = convert, {}
-
-    def __call__(self, value: Any) -> Any:
-        if value is None:
-            return None
-        key = id(value) if isinstance(value, (dict, list)) else value
-        try:
-            return self.seen[key]
-        except KeyError:
-            out = self.seen[key] = self.convert(value)
-            return out
 
 
 def outbox_row(
