@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jinja2
 import yaml
@@ -24,8 +23,7 @@ PARTS = ("subject", "txt", "html")
 TRANSACTIONAL_KINDS = ("returned", "proposal_received", "recognised")
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(NamedTuple):  # a tuple: 54,000 of them are made per national fan-out
     subject: str
     text: str
     html: str

@@ -339,21 +339,20 @@ def _plan_fixed(plan: FanOutPlan, campaign: Any, ms: Any, target: Stage, late: l
                           **keys)
         prefix, suffix = f"r:{campaign_id}:", f":{milestone_key}:{offset_key}:"
         append = plan.rows.append
-        for row in late:
-            recipients = split_emails(row.emails)
+        for aid, state, school_id, name, emails, _, _ in late:  # the columns of _late_schools
+            recipients = split_emails(emails)
             if not recipients:
-                plan.schools_without_email.append(row.name)
+                plan.schools_without_email.append(name)
                 continue
-            school = f"{prefix}{row.school_id}{suffix}"
+            school = f"{prefix}{school_id}{suffix}"
             keyed = [(k, a) for a in recipients if (k := school + a.lower()) not in skip_keys]
             if not keyed:
                 continue
-            rendered = render({"school_name": row.name, "current_stage_label": _STAGE_LABELS[row.state],
-                               "link": school_link(settings, row.id)})
+            subject, text, html = render({"school_name": name, "current_stage_label": _STAGE_LABELS[state],
+                                          "link": school_link(settings, aid)})
             for key, addr in keyed:
-                append({**base, "dedup_key": key, "recipient": addr, "subject": rendered.subject,
-                        "body_text": rendered.text, "body_html": rendered.html, "unit_id": row.school_id,
-                        "assessment_id": row.id})
+                append({**base, "dedup_key": key, "recipient": addr, "subject": subject, "body_text": text,
+                        "body_html": html, "unit_id": school_id, "assessment_id": aid})
     # Escalation: after the deadline (or for a supervisor's own milestone) one digest per
     # supervisor listing its late schools, never one mail per school.
     wants_digest = (plan.overdue and DIGEST in audiences) or (ms.actor != Actor.SCHOOL.value and (
