@@ -13,7 +13,6 @@ from sqlmodel import Field, SQLModel
 
 from cdsflow.storage.types import UTCDateTime
 
-
 # A milestone the scheduler has not planned yet (`CampaignMilestone.next_reminder_at`): due at once.
 NOT_PLANNED = datetime(1970, 1, 1, tzinfo=UTC)
 
