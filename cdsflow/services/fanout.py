@@ -426,6 +426,7 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Any, ms: A
     late, digest_due = [], False
     next_step = templates.next_steps[target.value]
     renders = _Renders(templates)
+    todays_of: dict[datetime, list[ReminderPoint]] = {}
     for row in schools:
         due = dues[row.id].get(ms.key)
         if due is None:
@@ -434,7 +435,11 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Any, ms: A
         if manual:
             todays = [ReminderPoint(plan.offset_key, now, overdue, frozenset({ACTOR, DIGEST}))]
         else:
-            todays = [p for p in reminder_points(milestone, due_at=due) if local(p.at).date() == day]
+            # Once per deadline, not per school: schools returned on the same day share it.
+            todays = todays_of.get(due)
+            if todays is None:
+                todays = todays_of[due] = [p for p in reminder_points(milestone, due_at=due)
+                                           if local(p.at).date() == day]
         if overdue:
             late.append(row)
             plan.late_schools += 1
