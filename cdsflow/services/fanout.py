@@ -274,7 +274,6 @@ class _Renders:
 
         return render
 
-
     PER_DIGEST = ("campaign_title", "supervisor_name", "count", "link")
 
     def digest(self, shared: dict[str, Any]) -> Callable[[dict[str, Any]], Rendered]:
