@@ -5,8 +5,10 @@ The same code runs on SQLite (one sender) and PostgreSQL (several senders, SKIP 
 """
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, func, literal, or_, select, update
@@ -27,8 +29,16 @@ def insert_ignoring_duplicates(session: Session, rows: Sequence[dict[str, Any]])
 
     Runs in the caller's transaction: nothing is committed here.
     """
+    return len(insert_new(session, rows, ("id",)))
+
+
+def insert_new(session: Session, rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> list[Any]:
+    """INSERT … ON CONFLICT (dedup_key) DO NOTHING for many rows; `columns` of the new ones.
+
+    Runs in the caller's transaction: nothing is committed here.
+    """
     if not rows:
-        return 0
+        return []
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         stmt = postgresql.insert(_T)
@@ -36,9 +46,58 @@ def insert_ignoring_duplicates(session: Session, rows: Sequence[dict[str, Any]])
         stmt = sqlite.insert(_T)
     else:  # pragma: no cover - the project supports these two
         raise RuntimeError(f"unsupported database: {dialect}")
-    stmt = stmt.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(_T.c.id)
+    stmt = stmt.on_conflict_do_nothing(index_elements=["dedup_key"]).returning(*(_T.c[c] for c in columns))
     # executemany + RETURNING: SQLAlchemy batches it ("insertmanyvalues"); only new rows return.
-    return len(session.execute(stmt, list(rows)).all())
+    return list(session.execute(stmt, list(rows)).all())
+
+
+def insert_counting(session: Session, rows: Sequence[dict[str, Any]], by: Sequence[str]) -> Counter[tuple]:
+    """`insert_new` counting the new rows per value of the `by` columns (rows come grouped by them).
+
+    On SQLite one plain executemany per group, its row count saying how many were new: the
+    statement is what `insert_new` runs, without SQLAlchemy building each row's parameters
+    (half the fan-out's time at 54,000 rows)."""
+    counts: Counter[tuple] = Counter()
+    if not rows:
+        return counts
+    if session.get_bind().dialect.name != "sqlite":
+        counts.update(tuple(r) for r in insert_new(session, rows, by))
+        return counts
+    conn = session.connection()
+    columns = [c for c in _T.columns if c.name != "id"]
+    sql = (f"INSERT INTO {_T.name} ({', '.join(c.name for c in columns)}) VALUES ({', '.join('?' * len(columns))}) "
+           "ON CONFLICT (dedup_key) DO NOTHING")
+    # Each row's values in column order in one C call; the few columns the driver cannot take as
+    # they are (instants, JSON) converted after, once per object: a plan's rows share their
+    # instants, headers and attachments (the rows keep them alive, so an id is not reused meanwhile).
+    values = itemgetter(*(c.name for c in columns))
+    converted = [(i, convert, {}) for i, c in enumerate(columns)
+                 if (convert := c.type.bind_processor(conn.dialect)) is not None]
+    point_of = itemgetter(*by)
+    group: list[tuple] = []
+    point: Any = None
+    for row in rows:
+        here = point_of(row)
+        if group and here != point:
+            counts[_as_tuple(point, by)] += conn.exec_driver_sql(sql, group).rowcount  # type: ignore[arg-type]
+            group = []
+        point = here
+        vals = list(values(row))
+        for i, convert, seen in converted:
+            v = vals[i]
+            if v is not None:
+                out = seen.get(id(v))
+                if out is None:
+                    out = seen[id(v)] = convert(v)
+                vals[i] = out
+        group.append(tuple(vals))
+    if group:
+        counts[_as_tuple(point, by)] += conn.exec_driver_sql(sql, group).rowcount  # type: ignore[arg-type]
+    return counts
+
+
+def _as_tuple(point: Any, by: Sequence[str]) -> tuple:
+    return point if len(by) > 1 else (point,)
 
 
 def outbox_row(

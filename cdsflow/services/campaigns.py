@@ -5,6 +5,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -32,7 +33,7 @@ from cdsflow.calendars.timeutil import local
 from cdsflow.kernel.errors import InvalidInput, NotFound, StaleUpdate
 from cdsflow.kernel.stages import STAGE_ORDER, CampaignStatus, Stage
 from cdsflow.kernel.text import TextError, clean_text
-from cdsflow.services import authorization, bulk, deadlines
+from cdsflow.services import authorization, bulk, deadlines, planner
 from cdsflow.services.indexsets import pin_index_set, require_final, resolve_index_set
 from cdsflow.services.launch_scope import launch_scope
 from cdsflow.services.lookups import family_ids as family_ids  # also this module's interface
@@ -360,7 +361,7 @@ def _bind_instant(uow: UnitOfWork, at: datetime) -> datetime:
 
 
 def _milestone_values(campaign_id: int, position: int, m: Milestone) -> dict[str, Any]:
-    return {
+    values = {
         "campaign_id": campaign_id, "position": position, "key": m.key, "title": m.title, "actor": m.actor.value,
         "stage": m.stage.value if m.stage else None,
         "opens_at": m.opens_at or (m.submission.opens_at if m.submission else None),
@@ -375,6 +376,9 @@ def _milestone_values(campaign_id: int, position: int, m: Milestone) -> dict[str
         "after_return": ({**m.submission.after_return.to_dict(), "beyond_cap": m.submission.beyond_cap}
                          if m.submission and m.submission.after_return else None),
     }
+    # The scheduler reads only what is due: a launch tells it when each milestone first is.
+    values["next_reminder_at"] = planner.first_reminder_at(SimpleNamespace(**values))
+    return values
 
 
 def get_campaign(uow: UnitOfWork, campaign_id: int) -> Campaign:

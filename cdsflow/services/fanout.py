@@ -8,13 +8,14 @@ short transactions for the scheduler), so a re-run after a crash adds only what 
 """
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from sqlalchemy import select as sa_select  # plain table columns, any number of them
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 from sqlmodel import col, select
@@ -25,8 +26,8 @@ from cdsflow.calendars.timeutil import days_left_text, local, next_sending_insta
 from cdsflow.kernel.errors import InvalidInput, NotFound
 from cdsflow.kernel.stages import Actor, CampaignStatus, Stage
 from cdsflow.notifications import dbretry
-from cdsflow.notifications.outbox import insert_ignoring_duplicates, outbox_row
-from cdsflow.notifications.rendering import TemplateSet, default_templates
+from cdsflow.notifications.outbox import insert_counting, insert_ignoring_duplicates, outbox_row
+from cdsflow.notifications.rendering import Rendered, TemplateSet, default_templates
 from cdsflow.notifications.settings import MailSettings, load_settings
 from cdsflow.services import deadlines
 from cdsflow.services.deadlines import superseded
@@ -85,18 +86,50 @@ def useful_until(due_at: datetime, written_at: datetime, settings: MailSettings)
     return written_at + timedelta(hours=settings.reminder_grace_hours)
 
 
-def _load(session: Session, campaign_id: int, milestone_key: str) -> tuple[Campaign, CampaignMilestone]:
-    campaign = session.get(Campaign, campaign_id)
-    if campaign is None:
-        raise NotFound(f"Không tìm thấy kế hoạch (chiến dịch) số {campaign_id}")
-    milestone = session.execute(
-        select(CampaignMilestone).where(
-            CampaignMilestone.campaign_id == campaign_id, CampaignMilestone.key == milestone_key
-        )
-    ).scalar_one_or_none()
-    if milestone is None:
-        raise NotFound(f"Kế hoạch số {campaign_id} không có mốc thời gian {milestone_key!r}")
-    return campaign, milestone
+Request = tuple[int, str, str]  # (campaign_id, milestone_key, offset_key)
+
+
+def _load_many(session: Session, requests: Sequence[Request]) -> dict[Request, tuple[Any, Any]]:
+    """Each request's campaign and milestone (plain rows with the columns a plan reads), two
+    queries for all; the first missing one is named."""
+    cids = sorted({r[0] for r in requests})
+    campaigns: dict[int, Any] = {}
+    found: dict[tuple[int, str], Any] = {}
+    keys = sorted({r[1] for r in requests})
+    c = Campaign.__table__.c  # type: ignore[attr-defined]  # SQLModel sets it
+    m = CampaignMilestone.__table__.c  # type: ignore[attr-defined]
+    for start in range(0, len(cids), _IN_CHUNK):
+        part = cids[start:start + _IN_CHUNK]
+        campaigns.update((row.id, row) for row in session.execute(
+            sa_select(c.id, c.title, c.status, c.issuer_id, c.launched_at).where(c.id.in_(part))))
+        for ms in session.execute(sa_select(m.campaign_id, m.key, m.title, m.actor, m.stage, m.due_at, m.opens_at,
+                                            m.reminders, m.relative)
+                                  .where(m.campaign_id.in_(part), m.key.in_(keys))):
+            found[(ms.campaign_id, ms.key)] = ms
+    out = {}
+    for req in requests:
+        campaign_id, milestone_key, _ = req
+        if campaign_id not in campaigns:
+            raise NotFound(f"Không tìm thấy kế hoạch (chiến dịch) số {campaign_id}")
+        if (campaign_id, milestone_key) not in found:
+            raise NotFound(f"Kế hoạch số {campaign_id} không có mốc thời gian {milestone_key!r}")
+        out[req] = (campaigns[campaign_id], found[(campaign_id, milestone_key)])
+    return out
+
+
+# Ids per IN (…) list: well under SQLite's bound variables, few round trips at national scale.
+_IN_CHUNK = 5000
+
+
+def _reply_headers(session: Session, campaigns: Sequence[Any]) -> dict[int, dict[str, str]]:
+    """Replies go to the officers who issued the plan, not to a no-reply robot."""
+    issuer_ids = sorted({c.issuer_id for c in campaigns})
+    emails = dict(session.execute(select(col(Unit.id), col(Unit.emails)).where(col(Unit.id).in_(issuer_ids))).all())
+    out = {}
+    for c in campaigns:
+        first = split_emails(emails.get(c.issuer_id) or "")
+        out[c.id] = {"Reply-To": first[0]} if first else {}
+    return out
 
 
 def plan_reminder(
@@ -116,45 +149,195 @@ def plan_reminder(
     Rows whose key is in `skip_keys` (already in the outbox) are neither rendered nor returned.
     `base_url` (a web request's own address) replaces the configured one in the links.
     """
+    return plan_reminders(session, [(campaign_id, milestone_key, offset_key)], now, settings=settings,
+                          templates=templates, skip_keys=skip_keys, base_url=base_url)[0]
+
+
+def plan_reminders(
+    session: Session,
+    requests: Sequence[Request],
+    now: datetime,
+    *,
+    settings: MailSettings | None = None,
+    templates: TemplateSet | None = None,
+    skip_keys: set[str] | frozenset[str] = frozenset(),
+    base_url: str | None = None,
+) -> list[FanOutPlan]:
+    """`plan_reminder` for many (campaign, milestone, offset) at once, one plan per request in order.
+
+    The late schools of every campaign reminded of one stage come from one query (a Sở's 3,321
+    ward plans fire the same point on the same day), and the mails of one template and
+    context are rendered once (`TemplateSet.splicer`)."""
     if now.tzinfo is None:
         raise InvalidInput("Thời điểm gửi phải có múi giờ")
     settings = settings or load_settings()
     if base_url:
         settings = replace(settings, base_url=base_url.rstrip("/"))
     templates = templates or default_templates()
-    campaign, ms = _load(session, campaign_id, milestone_key)
-    plan = FanOutPlan(campaign_id, milestone_key, offset_key)
-    if campaign.status in _SILENT:
-        plan.skipped_reason = f"kế hoạch đang ở trạng thái {CampaignStatus(campaign.status).label}"
-        return plan
-    if not ms.stage:
-        plan.skipped_reason = "mốc này không gắn với giai đoạn nào của trường"
-        return plan
-    target = Stage(ms.stage)
+    loaded = _load_many(session, requests)
+    headers = _reply_headers(session, list({c.id: c for c, _ in loaded.values()}.values()))
+    plans: dict[Request, FanOutPlan] = {}
+    by_stage: dict[str, list[Request]] = defaultdict(list)
+    for req in dict.fromkeys(requests):
+        campaign, ms = loaded[req]
+        plan = plans[req] = FanOutPlan(*req)
+        if campaign.status in _SILENT:
+            plan.skipped_reason = f"kế hoạch đang ở trạng thái {CampaignStatus(campaign.status).label}"
+        elif not ms.stage:
+            plan.skipped_reason = "mốc này không gắn với giai đoạn nào của trường"
+        elif ms.relative:
+            _plan_own_deadlines(session, plan, campaign, ms, Stage(ms.stage), now, settings, templates, skip_keys,
+                                headers[campaign.id])
+        else:
+            by_stage[ms.stage].append(req)
+    renders = _Renders(templates)
+    for stage, reqs in by_stage.items():
+        target = Stage(stage)
+        late_of = _late_schools(session, sorted({r[0] for r in reqs}), target)
+        # The school hears only while it can still do what the mail asks (issue 23: reminders never
+        # ask for a send that cannot be made); its supervisor's digest still lists it.
+        may_send = _can_still_send(session, target, late_of, now)
+        supervisors = _units(session, {row.supervisor_id for rows in late_of.values() for row in rows
+                                       if row.supervisor_id is not None})
+        for req in reqs:
+            campaign, ms = loaded[req]
+            _plan_fixed(plans[req], campaign, ms, target, late_of.get(campaign.id, []),
+                        may_send.get(campaign.id, []), now, settings, renders,
+                        skip_keys, headers[campaign.id], supervisors)
+    return [plans[r] for r in requests]
+
+
+def _late_schools(session: Session, campaign_ids: list[int], target: Stage) -> dict[int, list[Any]]:
+    """Per campaign, its schools not yet at `target`, in the reminder order (by supervisor, then
+    name), without those whose own deadline for the stage replaces the campaign's fixed one."""
+    out: dict[int, list[Any]] = defaultdict(list)
+    for start in range(0, len(campaign_ids), _IN_CHUNK):
+        part = campaign_ids[start:start + _IN_CHUNK]
+        for row in session.execute(
+            select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
+                col(Assessment.id), col(Assessment.state), col(Unit.id).label("school_id"), col(Unit.name),
+                col(Unit.emails), Unit.supervisor_id, col(Assessment.campaign_id),
+            )
+            .join(Unit, Unit.id == Assessment.school_id)
+            .where(col(Assessment.campaign_id).in_(part), col(Assessment.state).in_(earlier_stages(target)))
+            .order_by(col(Assessment.campaign_id), Unit.supervisor_id, vi_order(Unit.name), Unit.id)
+        ):
+            out[row.campaign_id].append(row)
+        # Schools whose own deadline for this stage replaces this fixed one are reminded by it instead:
+        # only the campaigns with such a deadline are asked.
+        m = CampaignMilestone.__table__.c  # type: ignore[attr-defined]  # SQLModel sets it
+        with_own = session.scalars(select(m.campaign_id).distinct().where(
+            m.campaign_id.in_(part), m.relative.is_not(None), m.stage == target.value)).all()
+        for cid in with_own:
+            if out.get(cid):
+                skip = superseded(session, cid, target, [r.id for r in out[cid]])
+                out[cid] = [r for r in out[cid] if r.id not in skip]
+    return out
+
+
+def _can_still_send(session: Session, target: Stage, late_of: dict[int, list[Any]],
+                    now: datetime) -> dict[int, list[Any]]:
+    """Per campaign, the late schools a reminder may still ask to act: all of them, except for the
+    proposal once the campaign's form has closed, when only those an officer returned with one
+    more send granted can still send (`calendars.submission.closed_to_new_sends`)."""
+    if target != Stage.PROPOSAL:
+        return late_of
+    policies = deadlines.proposal_policies(session, sorted(cid for cid, rows in late_of.items() if rows))
+    closed = {cid for cid, policy in policies.items() if closed_to_new_sends(policy, now)}
+    if not closed:
+        return late_of
+    ids = [row.id for cid in closed for row in late_of[cid]]
+    granted: set[int] = set()
+    for start in range(0, len(ids), _IN_CHUNK):
+        granted |= extra_send_ids(session, ids[start:start + _IN_CHUNK])
+    return {cid: [r for r in rows if r.id in granted] if cid in closed else rows for cid, rows in late_of.items()}
+
+
+def _units(session: Session, ids: set[int]) -> dict[int, Any]:
+    """The supervisors' names and addresses (plain rows: a Sở has 3,321 of them)."""
+    out: dict[int, Any] = {}
+    ordered = sorted(ids)
+    u = Unit.__table__.c  # type: ignore[attr-defined]  # SQLModel sets it
+    for start in range(0, len(ordered), _IN_CHUNK):
+        out.update((row.id, row) for row in session.execute(
+            select(u.id, u.name, u.emails).where(u.id.in_(ordered[start:start + _IN_CHUNK]))))
+    return out
+
+
+class _Renders:
+    """Reminders rendered once per shared context and spliced per school (`TemplateSet.splicer`);
+    each splicer is checked once against a plain render, and a template that prints the values in
+    any other way is rendered mail by mail."""
+
+    PER_SCHOOL = ("campaign_title", "school_name", "current_stage_label", "link")
+
+    def __init__(self, templates: TemplateSet) -> None:
+        self.templates = templates
+        self.splicers: dict[tuple[Any, ...], Any] = {}
+
+    def reminder(self, shared: dict[str, Any]) -> Callable[[dict[str, str]], Rendered]:
+        """The renderer of the reminders sharing `shared` (every value but the school's own:
+        school_name, current_stage_label, link); a plan's ward title is spliced too, so a Sở's
+        ward plans share one splicer."""
+        # The shared values (str, bool) are the key; each call site builds them in one order.
+        key = tuple([(k, v) for k, v in shared.items() if k not in self.PER_SCHOOL])
+        title = shared["campaign_title"]
+
+        def render(school: dict[str, str]) -> Rendered:
+            splicer = self.splicers.get(key, False)
+            if splicer is False:
+                context = {**shared, **school}
+                splicer = self.templates.splicer("reminder", context, self.PER_SCHOOL)
+                if splicer is not None and splicer.render(context) != self.templates.render("reminder", context):
+                    splicer = None  # never expected; a plain render is always right
+                self.splicers[key] = splicer
+            if splicer is None:
+                return self.templates.render("reminder", {**shared, **school})
+            school["campaign_title"] = title
+            return splicer.render(school)
+
+        return render
+
+    PER_DIGEST = ("campaign_title", "supervisor_name", "count", "link")
+
+    def digest(self, shared: dict[str, Any]) -> Callable[[dict[str, Any]], Rendered]:
+        """The renderer of the digests sharing `shared` (all but PER_DIGEST and the schools),
+        spliced like the reminders when the templates only print the schools' fields in a loop."""
+        key = ("digest", *[(k, v) for k, v in shared.items() if k not in self.PER_DIGEST])
+
+        def render(own: dict[str, Any]) -> Rendered:
+            context = {**shared, **own}
+            splicer = self.splicers.get(key, False)
+            if splicer is False:
+                splicer = self.templates.list_splicer("overdue_digest", context, self.PER_DIGEST, "schools",
+                                                      ("name", "stage_label"))
+                if splicer is not None and (splicer.render(context, context["schools"])
+                                            != self.templates.render("overdue_digest", context)):
+                    splicer = None  # never expected; a plain render is always right
+                self.splicers[key] = splicer
+            if splicer is None:
+                return self.templates.render("overdue_digest", context)
+            return splicer.render(context, context["schools"])
+
+        return render
+
+
+_STAGE_LABELS = {s.value: s.label for s in Stage}
+
+
+def _plan_fixed(plan: FanOutPlan, campaign: Any, ms: Any, target: Stage, late: list[Any], to_remind: list[Any],
+                now: datetime, settings: MailSettings, renders: _Renders, skip_keys: set[str] | frozenset[str],
+                headers: dict[str, str], supervisors: dict[int, Any]) -> None:
+    """A dated milestone's point: each late school's recipients, then (overdue, or a supervisor's
+    own milestone) one digest per supervisor."""
+    templates = renders.templates
+    campaign_id, milestone_key, offset_key = plan.campaign_id, plan.milestone_key, plan.offset_key
     policy = as_milestone(ms).reminders
-    if ms.relative:
-        return _plan_own_deadlines(session, plan, campaign, ms, target, now, settings, templates, skip_keys)
     assert ms.due_at is not None  # a milestone that is not relative has its date
     plan.overdue = now > ms.due_at
     # Who this point is for (FORMAT.md "Reminders"): the school's cadence and the digest's differ.
     audiences = offset_audiences(policy, offset_key) if policy is not None else frozenset({ACTOR, DIGEST})
-    late = session.execute(
-        select(  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
-            col(Assessment.id), col(Assessment.state), col(Unit.id).label("school_id"), col(Unit.name), col(Unit.emails),
-            Unit.supervisor_id,
-        )
-        .join(Unit, Unit.id == Assessment.school_id)
-        .where(Assessment.campaign_id == campaign_id, col(Assessment.state).in_(earlier_stages(target)))
-        .order_by(Unit.supervisor_id, vi_order(Unit.name), Unit.id)
-    ).all()
-    # Schools whose own deadline for this stage replaces this fixed one are reminded by it instead.
-    skip = superseded(session, campaign_id, target, [r.id for r in late]) if late else set()
-    if skip:
-        late = [r for r in late if r.id not in skip]
     plan.late_schools = len(late)
-    # The school hears only while it can still do what the mail asks (issue 23: reminders never ask
-    # for a send that cannot be made); its supervisor's digest still lists it.
-    to_remind = _can_still_send(session, campaign_id, target, late, now)
     common = {
         "campaign_title": campaign.title,
         "milestone_title": ms.title,
@@ -168,92 +351,66 @@ def plan_reminder(
     # Never at night, on a weekend or a holiday: a job that fires late (restart, manual nudge
     # in the evening) queues its mail for the next sending hour instead of sending it now.
     not_before = next_sending_instant(now)
-    # Replies go to the officers who issued the plan, not to a no-reply robot.
-    issuer = session.get(Unit, campaign.issuer_id)
-    issuer_emails = split_emails(issuer.emails) if issuer else []
-    headers = {"Reply-To": issuer_emails[0]} if issuer_emails else {}
     keys: dict[str, Any] = {"campaign_id": campaign_id, "milestone_key": milestone_key, "offset_key": offset_key,
             "now": now, "not_before": not_before, "headers": headers,
             "useful_until": useful_until(ms.due_at, now, settings)}
     if ms.actor == Actor.SCHOOL.value and ACTOR in audiences:
-        next_step = templates.next_steps[target.value]
-        for row in to_remind:
-            recipients = split_emails(row.emails)
+        render = renders.reminder({**common, "next_step": templates.next_steps[target.value]})
+        # Every reminder row of the plan is this one with its own key, school and body (one dict
+        # copy per row: 54,000 rows at national scale).
+        base = outbox_row(dedup_key="", kind="reminder", recipient="", subject="", body_text="", body_html="",
+                          **keys)
+        prefix, suffix = f"r:{campaign_id}:", f":{milestone_key}:{offset_key}:"
+        append = plan.rows.append
+        for aid, state, school_id, name, emails, _, _ in to_remind:  # the columns of _late_schools
+            recipients = split_emails(emails)
             if not recipients:
-                plan.schools_without_email.append(row.name)
+                plan.schools_without_email.append(name)
                 continue
-            keyed = [(f"r:{campaign_id}:{row.school_id}:{milestone_key}:{offset_key}:{a.lower()}", a) for a in recipients]
-            keyed = [(k, a) for k, a in keyed if k not in skip_keys]
+            school = f"{prefix}{school_id}{suffix}"
+            keyed = [(k, a) for a in recipients if (k := school + a.lower()) not in skip_keys]
             if not keyed:
                 continue
-            rendered = templates.render(
-                "reminder",
-                {
-                    **common,
-                    "school_name": row.name,
-                    "current_stage_label": Stage(row.state).label,
-                    "next_step": next_step,
-                    "link": school_link(settings, row.id),
-                },
-            )
+            subject, text, html = render({"school_name": name, "current_stage_label": _STAGE_LABELS[state],
+                                          "link": school_link(settings, aid)})
             for key, addr in keyed:
-                plan.rows.append(
-                    outbox_row(
-                        dedup_key=key,
-                        kind="reminder", recipient=addr, subject=rendered.subject,
-                        body_text=rendered.text, body_html=rendered.html,
-                        unit_id=row.school_id, assessment_id=row.id, **keys,
-                    )
-                )
+                append({**base, "dedup_key": key, "recipient": addr, "subject": subject, "body_text": text,
+                        "body_html": html, "unit_id": school_id, "assessment_id": aid})
     # Escalation: after the deadline (or for a supervisor's own milestone) one digest per
     # supervisor listing its late schools, never one mail per school.
     wants_digest = (plan.overdue and DIGEST in audiences) or (ms.actor != Actor.SCHOOL.value and (
         not plan.overdue or bool(audiences)))
     if late and wants_digest:
-        _add_digests(session, plan, late, common, keys, settings, templates, f"{milestone_key}:{offset_key}")
-    return plan
+        _add_digests(None, plan, late, common, keys, settings, renders, f"{milestone_key}:{offset_key}",
+                     supervisors)
 
 
-def _can_still_send(session: Session, campaign_id: int, target: Stage, late: Sequence[Any],
-                    now: datetime) -> Sequence[Any]:
-    """The late schools a reminder of the proposal may still ask to send: all of them while the
-    form is open; once it has closed, only those an officer granted one more send with a return."""
-    if target != Stage.PROPOSAL or not late:
-        return late
-    policy = deadlines.proposal_policy(session, campaign_id)
-    if policy is None or not closed_to_new_sends(policy, now):
-        return late
-    granted = extra_send_ids(session, [r.id for r in late])
-    return [r for r in late if r.id in granted]
+def _add_digests(session: Session | None, plan: FanOutPlan, late: Sequence[Any], common: dict[str, Any],
+                 keys: dict[str, Any], settings: MailSettings, renders: _Renders, dedup_part: str,
+                 supervisors: dict[int, Any] | None = None) -> None:
+    """One digest per supervisor listing its late schools, never one mail per school.
 
-
-def _add_digests(session: Session, plan: FanOutPlan, late: Sequence[Any], common: dict[str, Any], keys: dict[str, Any],
-                 settings: MailSettings, templates: TemplateSet, dedup_part: str) -> None:
-    """One digest per supervisor listing its late schools, never one mail per school."""
+    `supervisors`, when given, holds every supervisor's unit (else they are read here)."""
     campaign_id = plan.campaign_id
     by_supervisor: dict[int, list[Any]] = defaultdict(list)
     for row in late:
         if row.supervisor_id is not None:
             by_supervisor[row.supervisor_id].append(row)
-    supervisors = {
-        u.id: u
-        for u in session.execute(select(Unit).where(col(Unit.id).in_(list(by_supervisor)))).scalars()
-    } if by_supervisor else {}
+    if supervisors is None:
+        assert session is not None
+        supervisors = _units(session, set(by_supervisor))
+    render = renders.digest(common)
     for sup_id, rows in by_supervisor.items():
         sup = supervisors[sup_id]
         recipients = split_emails(sup.emails)
         if not recipients:
             continue
-        rendered = templates.render(
-            "overdue_digest",
-            {
-                **common,
-                "supervisor_name": sup.name,
-                "count": len(rows),
-                "schools": [{"name": r.name, "stage_label": Stage(r.state).label} for r in rows],
-                "link": campaign_link(settings, campaign_id),
-            },
-        )
+        rendered = render({
+            "supervisor_name": sup.name,
+            "count": len(rows),
+            "schools": [{"name": r.name, "stage_label": _STAGE_LABELS[r.state]} for r in rows],
+            "link": campaign_link(settings, campaign_id),
+        })
         plan.digests += 1
         for addr in recipients:
             plan.rows.append(
@@ -265,9 +422,9 @@ def _add_digests(session: Session, plan: FanOutPlan, late: Sequence[Any], common
             )
 
 
-def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, ms: CampaignMilestone,
+def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Any, ms: Any,
                         target: Stage, now: datetime, settings: MailSettings, templates: TemplateSet,
-                        skip_keys: set[str] | frozenset[str]) -> FanOutPlan:
+                        skip_keys: set[str] | frozenset[str], headers: dict[str, str]) -> FanOutPlan:
     """A relative milestone's daily sweep: each school not at the stage yet is reminded when one of
     its own points (from its own deadline, FORMAT.md "Relative deadlines") falls on the sweep's day;
     its supervisor gets a digest of the late ones on a digest point of any of them."""
@@ -286,21 +443,26 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, 
         .order_by(Unit.supervisor_id, vi_order(Unit.name), Unit.id)
     ).all()
     events = deadlines.event_times(session, [r.id for r in schools])
+    # Once per anchor day, not per school (a returned file's window counts from the return's day).
+    dues = deadlines.resolve_many(rows, events, [r.id for r in schools], campaign.launched_at)
     not_before = next_sending_instant(now)
-    issuer = session.get(Unit, campaign.issuer_id)
-    issuer_emails = split_emails(issuer.emails) if issuer else []
-    headers = {"Reply-To": issuer_emails[0]} if issuer_emails else {}
     late, digest_due = [], False
     next_step = templates.next_steps[target.value]
+    renders = _Renders(templates)
+    todays_of: dict[datetime, list[ReminderPoint]] = {}
     for row in schools:
-        due = deadlines.resolve_for(rows, events.get(row.id, {}), campaign.launched_at).get(ms.key)
+        due = dues[row.id].get(ms.key)
         if due is None:
             continue  # its event has not happened: no deadline for this school yet
         overdue = now > due
         if manual:
             todays = [ReminderPoint(plan.offset_key, now, overdue, frozenset({ACTOR, DIGEST}))]
         else:
-            todays = [p for p in reminder_points(milestone, due_at=due) if local(p.at).date() == day]
+            # Once per deadline, not per school: schools returned on the same day share it.
+            todays = todays_of.get(due)
+            if todays is None:
+                todays = todays_of[due] = [p for p in reminder_points(milestone, due_at=due)
+                                           if local(p.at).date() == day]
         if overdue:
             late.append(row)
             plan.late_schools += 1
@@ -318,11 +480,11 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, 
         keyed = [(k, a) for k, a in keyed if k not in skip_keys]
         if not keyed:
             continue
-        rendered = templates.render("reminder", {
+        rendered = renders.reminder({
             "campaign_title": campaign.title, "milestone_title": ms.title, "stage_label": target.label,
             "deadline": vn_datetime(due), "days_left_text": days_left_text(due, now), "overdue": overdue,
-            "sender_name": settings.from_name, "now_text": vn_datetime(now), "school_name": row.name,
-            "current_stage_label": Stage(row.state).label, "next_step": next_step,
+            "sender_name": settings.from_name, "now_text": vn_datetime(now), "next_step": next_step,
+        })({"school_name": row.name, "current_stage_label": Stage(row.state).label,
             "link": school_link(settings, row.id)})
         for key, addr in keyed:
             plan.rows.append(outbox_row(
@@ -338,7 +500,7 @@ def _plan_own_deadlines(session: Session, plan: FanOutPlan, campaign: Campaign, 
         keys: dict[str, Any] = {"campaign_id": campaign.id, "milestone_key": ms.key, "offset_key": plan.offset_key, "now": now,
                 "not_before": not_before, "headers": headers,
                 "useful_until": now + timedelta(hours=settings.reminder_grace_hours)}
-        _add_digests(session, plan, late, common, keys, settings, templates, f"{ms.key}:{plan.offset_key}")
+        _add_digests(session, plan, late, common, keys, settings, renders, f"{ms.key}:{plan.offset_key}")
     return plan
 
 
@@ -366,38 +528,62 @@ def fan_out_reminder_chunked(
     engine: Engine, campaign_id: int, milestone_key: str, offset_key: str, now: datetime,
     *, chunk: int | None = None,
 ) -> int:
-    """Like `fan_out_reminder`, committing every `chunk` rows in its own short transaction.
+    """Like `fan_out_reminder`, committing every `chunk` rows in its own short transaction."""
+    return fan_out_many(engine, [(campaign_id, milestone_key, offset_key)], now, chunk=chunk)[
+        (campaign_id, milestone_key, offset_key)]
 
-    At national scale one transaction of 54,000 rows holds SQLite's write lock for seconds;
-    chunks keep every other writer (web requests, the sender's marks) moving. A crash between
-    chunks leaves some rows written: the re-run skips them by their unique key, so each mail
-    is still written exactly once.
+
+# Campaigns planned together: one plan's rows are held in memory until written (about 16 per
+# school at most with a Sở's ward plans, so a few thousand rows), and one query serves them all.
+PLAN_BATCH = 250
+
+
+def fan_out_many(
+    engine: Engine, requests: Sequence[Request], now: datetime, *, chunk: int | None = None,
+) -> dict[Request, int]:
+    """Write the outbox rows of many (campaign, milestone, offset) points; how many each added.
+
+    Planned a batch of campaigns at a time (`plan_reminders`: one query per stage for the batch),
+    written `chunk` rows per short transaction. At national scale one transaction of 54,000 rows
+    holds SQLite's write lock for seconds; chunks keep every other writer (web requests, the
+    sender's marks) moving. A crash between chunks leaves some rows written: the re-run skips
+    them (read first, then the unique key decides), so each mail is still written exactly once.
     """
     settings = load_settings()
     size = chunk or settings.fanout_chunk
+    written: Counter[Request] = Counter()
+    requests = list(dict.fromkeys(requests))
+    for start in range(0, len(requests), PLAN_BATCH):
+        batch = requests[start:start + PLAN_BATCH]
 
-    def plan() -> FanOutPlan:
-        with Session(engine) as session:
-            existing = set(session.scalars(
-                select(OutboxMessage.dedup_key).where(
-                    OutboxMessage.campaign_id == campaign_id, OutboxMessage.milestone_key == milestone_key,
-                    OutboxMessage.offset_key == offset_key,
-                )
-            ))
-            return plan_reminder(session, campaign_id, milestone_key, offset_key, now,
-                                 settings=settings, skip_keys=existing)
+        def plan(batch: list[Request] = batch) -> list[FanOutPlan]:
+            with Session(engine) as session:
+                # A re-run (restart, catch-up) should not re-render 50k mails only to discard them.
+                return plan_reminders(session, batch, now, settings=settings,
+                                      skip_keys=_existing_keys(session, batch))
 
-    rows = dbretry.run_sync(plan, what="lập danh sách thư nhắc hạn").rows
-    written = 0
-    for start in range(0, len(rows), size):
-        # partial, not a closure over the loop variable: a retried write keeps its own chunk.
-        written += dbretry.run_sync(partial(_write_chunk, engine, rows[start:start + size]),
-                                    what="ghi thư nhắc hạn vào hàng đợi")
-    return written
+        rows = [row for p in dbretry.run_sync(plan, what="lập danh sách thư nhắc hạn") for row in p.rows]
+        for at in range(0, len(rows), size):
+            # partial, not a closure over the loop variable: a retried write keeps its own chunk.
+            written.update(dbretry.run_sync(partial(_write_chunk, engine, rows[at:at + size]),
+                                            what="ghi thư nhắc hạn vào hàng đợi"))
+    return {req: written[req] for req in requests}
 
 
-def _write_chunk(engine: Engine, part: list[dict[str, Any]]) -> int:
+def _existing_keys(session: Session, requests: Sequence[Request]) -> set[str]:
+    by_point: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for cid, mk, ok in requests:
+        by_point[(mk, ok)].append(cid)
+    out: set[str] = set()
+    for (mk, ok), cids in by_point.items():
+        out.update(session.scalars(select(OutboxMessage.dedup_key).where(
+            col(OutboxMessage.campaign_id).in_(cids), OutboxMessage.milestone_key == mk, OutboxMessage.offset_key == ok)))
+    return out
+
+
+def _write_chunk(engine: Engine, part: list[dict[str, Any]]) -> Counter[Request]:
+    """One short transaction; the new rows counted per (campaign, milestone, offset)."""
     with Session(engine) as session:
-        n = insert_ignoring_duplicates(session, part)
+        new = insert_counting(session, part, ("campaign_id", "milestone_key", "offset_key"))
         session.commit()
-        return n
+        return new  # keyed by (campaign, milestone, offset)

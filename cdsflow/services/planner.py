@@ -17,7 +17,7 @@ from cdsflow.calendars import timeutil
 from cdsflow.calendars.model import Milestone, ReminderPolicy
 from cdsflow.calendars.reminders import reminder_points
 from cdsflow.kernel.stages import Actor, CampaignStatus, Stage
-from cdsflow.storage.tables import CampaignMilestone
+from cdsflow.storage.tables import NOT_PLANNED, CampaignMilestone
 from cdsflow.workflow.rulebook import rule
 
 # Campaigns whose schools still have deadlines to be reminded of.
@@ -75,7 +75,7 @@ def sweeps_for(campaign_id: int, rows: list[Any], day: date) -> list[PlannedRemi
     at = timeutil.sending_morning(day)
     return [PlannedReminder(job_id(campaign_id, row.key, sweep_key(day)), campaign_id, row.key, sweep_key(day),
                             at, True, None)
-            for row in rows if getattr(row, "relative", None) and row.stage and row.reminders != {}]
+            for row in rows if sweeps(row)]
 
 
 def reminders_for(campaign_id: int, rows: list[CampaignMilestone], *, after: datetime | None = None) -> list[PlannedReminder]:
@@ -90,6 +90,45 @@ def reminders_for(campaign_id: int, rows: list[CampaignMilestone], *, after: dat
                 out.append(PlannedReminder(job_id(campaign_id, row.key, p.offset_key), campaign_id,
                                            row.key, p.offset_key, p.at, p.overdue, row.due_at))
     return sorted(out, key=lambda r: (r.at, r.job_id))
+
+
+# Reminder points per milestone, keyed by what they are computed from: working-day arithmetic over
+# holidays for every campaign would cost seconds at national scale, and a Sở's 3,321 ward plans
+# repeat one calendar. Each entry: the points' instants (sorted) and the points (campaign 0).
+_POINTS: dict[tuple[Any, ...], tuple[list[datetime], list[PlannedReminder]]] = {}
+_POINTS_MAX = 4096
+
+
+def _fingerprint(row: Any) -> tuple[Any, ...]:
+    return (row.key, row.actor, row.stage, row.due_at, row.opens_at, repr(row.reminders), repr(row.relative))
+
+
+def milestone_points(row: Any) -> tuple[list[datetime], list[PlannedReminder]]:
+    """The dated points of one milestone row (any object with its columns), for campaign 0: the
+    same for every campaign sharing the milestone. Cached."""
+    key = _fingerprint(row)
+    cached = _POINTS.get(key)
+    if cached is None:
+        if len(_POINTS) >= _POINTS_MAX:
+            _POINTS.clear()
+        points = reminders_for(0, [row])
+        cached = _POINTS[key] = ([p.at for p in points], points)
+    return cached
+
+
+def sweeps(row: Any) -> bool:
+    """Whether a milestone row is reminded by daily sweeps (a relative one that asks for reminders)."""
+    return bool(getattr(row, "relative", None) and row.stage and row.reminders != {})
+
+
+def first_reminder_at(row: Any) -> datetime | None:
+    """When a just-launched milestone first has work for the scheduler (its `next_reminder_at`):
+    its earliest point (one already past is caught up by the next tick), NOT_PLANNED for daily
+    sweeps (the next tick plans them), None when nothing is ever reminded."""
+    if sweeps(row):
+        return NOT_PLANNED
+    ats, _ = milestone_points(row)
+    return ats[0] if ats else None
 
 
 def campaign_reminders(session: Session, campaign_id: int, *, after: datetime | None = None,

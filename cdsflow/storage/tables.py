@@ -5,13 +5,16 @@ them so that metadata and Alembic see one schema.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cdsflow.storage.types import UTCDateTime
+
+# A milestone the scheduler has not planned yet (`CampaignMilestone.next_reminder_at`): due at once.
+NOT_PLANNED = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _ts(nullable: bool = True, **kw: Any) -> Any:
@@ -106,6 +109,12 @@ class CampaignMilestone(SQLModel, table=True):
     documents: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     # The calendar's reminder policy ({} = the calendar asks for none; NULL = cdsflow's default).
     reminders: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # When the scheduler next has work for this milestone (its next reminder point or sweep), so a
+    # tick reads only what is due (one indexed range) instead of every campaign's calendar.
+    # NOT_PLANNED (the epoch) until the first tick plans it; NULL: nothing more to remind.
+    # Whoever changes a milestone's dates or reminders sets it back to NOT_PLANNED.
+    next_reminder_at: datetime | None = Field(
+        default=NOT_PLANNED, sa_column=Column(UTCDateTime(), nullable=True, default=NOT_PLANNED, index=True))
 
 
 class Assessment(SQLModel, table=True):

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: c7c94e01633d
+Revision ID: 2ec523566163
 Revises: 
-Create Date: 2026-12-07 00:55:35.218942
+Create Date: 2026-12-07 00:55:52.217922
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'c7c94e01633d'
+revision = '2ec523566163'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -398,6 +398,7 @@ def upgrade() -> None:
     sa.Column('after_return', sa.JSON(none_as_null=True), nullable=True),
     sa.Column('documents', sa.JSON(), nullable=False),
     sa.Column('reminders', sa.JSON(), nullable=True),
+    sa.Column('next_reminder_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('campaign_id', 'key')
@@ -405,6 +406,7 @@ def upgrade() -> None:
     with op.batch_alter_table('campaign_milestone', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_campaign_milestone_campaign_id'), ['campaign_id'], unique=False)
         batch_op.create_index('ix_campaign_milestone_due', ['campaign_id', 'due_at', 'stage'], unique=False)
+        batch_op.create_index(batch_op.f('ix_campaign_milestone_next_reminder_at'), ['next_reminder_at'], unique=False)
         batch_op.create_index('ix_campaign_milestone_relative', ['campaign_id'], unique=False, sqlite_where=sa.text('relative IS NOT NULL'), postgresql_where=sa.text('relative IS NOT NULL'))
 
     op.create_table('generated_document',
@@ -795,6 +797,7 @@ def downgrade() -> None:
     op.drop_table('generated_document')
     with op.batch_alter_table('campaign_milestone', schema=None) as batch_op:
         batch_op.drop_index('ix_campaign_milestone_relative', sqlite_where=sa.text('relative IS NOT NULL'), postgresql_where=sa.text('relative IS NOT NULL'))
+        batch_op.drop_index(batch_op.f('ix_campaign_milestone_next_reminder_at'))
         batch_op.drop_index('ix_campaign_milestone_due')
         batch_op.drop_index(batch_op.f('ix_campaign_milestone_campaign_id'))
 
