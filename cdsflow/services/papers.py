@@ -24,7 +24,14 @@ from cdsflow.documents import paper_sections
 from cdsflow.documents import vietnamese as vn
 from cdsflow.documents.checks import district_names
 from cdsflow.documents.contexts import VN_TZ, Issue
-from cdsflow.documents.register import RegisterLine, kind_word, next_number, register_lines, series_for
+from cdsflow.documents.register import (
+    RegisterLine,
+    kind_word,
+    next_number,
+    register_lines,
+    register_number,
+    series_for,
+)
 from cdsflow.documents.render import compiled, render
 from cdsflow.documents.signature import DEFAULT_HEAD_TITLE, SignatureSpec
 from cdsflow.kernel.errors import InvalidInput, NotFound
@@ -505,9 +512,12 @@ def _to_trinh(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
     proposals = [{"group_code": p.group.code, "group_name": p.group.name, "level": p.level}
                  for p in proposed_levels(res, data.get("requested_level"))]
     attachments = data.get("attachments", [document_types()[d].name for d in cx.DEFAULT_DOSSIER[2:]])
-    assert ld.supervisor is not None  # a school's paper: load() found its supervisor
-    return cx.to_trinh(ld.school, ld.campaign, _group_dicts(res), issue, supervisor_name=ld.supervisor.name,
-                       proposals=proposals, attachments=attachments)
+    assert ld.supervisor is not None and ld.school is not None  # a school's paper: load() found its rows
+    ctx = cx.to_trinh(ld.school, ld.campaign, _group_dicts(res), issue, supervisor_name=ld.supervisor.name,
+                      proposals=proposals, attachments=attachments)
+    # the papers it sends up with it: a voided approval or minutes leaves the Tờ trình «Cần xử lý»
+    sent = [_latest(session, k, ld.campaign.id, ld.school.id) for k in ("bien_ban", "bao_cao", "qd_phe_duyet")]
+    return {**ctx, "cites": [d.id for d in sent if d is not None]}
 
 
 def _bao_cao(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
@@ -743,6 +753,7 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
         replaces_id=replacing.id if replacing else None, reason=vn.nfc(reason) if replacing else "")
     if replacing is not None:
         replacing.status = REPLACED
+        _note_chain(session, replacing)
         session.add(replacing)
     session.add(record)
     session.flush()
@@ -914,6 +925,45 @@ def dependents(session: Session, doc: GeneratedDocument) -> list[GeneratedDocume
     return [d for d in rows if doc.id in cites_of(d)]
 
 
+def dependent_label(d: GeneratedDocument) -> str:
+    """`Giấy chứng nhận mức độ chuyển đổi số Số vào sổ: 01 (mã lưu 7)`: a dependent as the clerk finds it."""
+    return f"{document_types()[d.doc_type].name} {paper_label(d)} (mã lưu {d.id})"
+
+
+def _note_chain(session: Session, fallen: GeneratedDocument) -> list[GeneratedDocument]:
+    """The register's history of a voided or replaced paper names the papers that cited it (they are
+    now «Cần xử lý»), so the chain stays readable after they are reissued."""
+    hit = dependents(session, fallen)
+    if hit:
+        chain = "căn cứ của: " + ", ".join(f"{_kind(d.doc_type)} {register_number(d)}" for d in hit)
+        fallen.note = "; ".join(x for x in (fallen.note, chain) if x)
+    return hit
+
+
+@dataclass
+class FallPreview:
+    """What voiding or replacing a paper would do, shown before the clerk confirms."""
+
+    paper: str  # the paper that falls, as a message names it
+    marked: list[str]  # the papers in force citing it, which become «Cần xử lý»
+
+
+def void_preview(session: Session, doc: GeneratedDocument) -> FallPreview:
+    """Before voiding `doc`: the papers that cite it and will need the clerk."""
+    return FallPreview(cite(doc) if doc.number else paper_label(doc), [dependent_label(d) for d in dependents(session, doc)])
+
+
+def replace_preview(engine: Engine, code: str, *, school_code: str | None = None,
+                    campaign_id: int | None = None) -> FallPreview | None:
+    """Before replacing: the paper in force a new `code` would replace and the papers citing it
+    (None: nothing to replace)."""
+    _check_code(code)
+    with UnitOfWork(engine) as uow:
+        ld = load(uow.session, campaign_id, school_code)
+        previous = _previous(uow.session, code, ld)
+        return void_preview(uow.session, previous) if previous is not None else None
+
+
 def valid_copy(engine: Engine, document_id: int) -> bytes:
     """The paper's bytes to hand out as valid: refused while a paper it cites is voided or replaced."""
     with UnitOfWork(engine) as uow:
@@ -970,11 +1020,10 @@ def void_paper(engine: Engine, document_id: int, reason: str, actor: str = "") -
             raise InvalidInput(f"Văn bản {doc.number_line} đã {'hủy' if doc.status == VOIDED else 'bị thay thế'}")
         doc.status, doc.reason = VOIDED, reason[:1000]
         doc.note = "; ".join(x for x in (doc.note, f"hủy bởi {actor}" if actor else "") if x)
-        uow.session.add(doc)
         uow.session.flush()
-        hit = dependents(uow.session, doc)
+        hit = _note_chain(uow.session, doc)
+        uow.session.add(doc)
         why = needs_action(uow.session, hit)
         uow.commit()
         uow.session.refresh(doc)
-        return Voided(doc, [(f"{document_types()[d.doc_type].name} {paper_label(d)} (mã lưu {d.id})", why.get(d.id, ""))
-                            for d in hit])
+        return Voided(doc, [(dependent_label(d), why.get(d.id, "")) for d in hit])

@@ -284,6 +284,7 @@ class Confirmation:
     note: str = ""  # what the person should know before confirming (the send's number, the cap)
     noun: str = "cơ sở giáo dục"  # what is counted: "Xác nhận 2 cơ sở giáo dục", "Xác nhận 1 minh chứng"
     mail: tuple[str, str, str] | None = None  # (to, subject, text) of the mail the step sends, shown first
+    marks: list[str] = field(default_factory=list)  # papers citing the one voided/replaced: «Cần xử lý» after
 
 
 def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int, *,

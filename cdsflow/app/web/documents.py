@@ -258,6 +258,25 @@ def confirm_void(uow: UnitOfWork, p: Principal, document_id: int, reason: str):
                      note=f"Lý do: {reason.strip()}. Văn bản bị hủy vẫn ở trong sổ với ghi chú «Đã hủy»; "
                           "số của nó không được cấp lại.")
     c.ready.append(f"{d.number_line}{f' — {subject}' if subject else ''}")
+    c.marks = doc_svc.void_preview(uow.session, d).marked
+    return c
+
+
+def confirm_replace(uow: UnitOfWork, p: Principal, assessment_id: int, code: str, *, reason: str,
+                    draft: bool = False) -> Confirmation | None:
+    """The page before replacing a school's paper that other papers cite: which paper falls and which
+    become «Cần xử lý». None: nothing cites it (the replacement goes ahead at once, as before)."""
+    a = assessment_for(uow, p, assessment_id)
+    school = unit_by_id(uow, a.school_id)
+    preview = doc_svc.replace_preview(uow.engine, code, school_code=school.code, campaign_id=a.campaign_id)
+    if preview is None or not preview.marked or draft:
+        return None
+    c = Confirmation("Xác nhận: thay thế văn bản", f"/assessments/{a.id}/documents",
+                     {"doc_type": code, "existing": "replace", "reason": reason},
+                     back_url=f"/assessments/{a.id}/documents", noun="văn bản",
+                     note=f"Lý do: {reason.strip()}. Văn bản cũ vẫn ở trong sổ với ghi chú «Đã bị thay thế».")
+    c.ready.append(preview.paper)
+    c.marks = preview.marked
     return c
 
 

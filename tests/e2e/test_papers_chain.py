@@ -1,0 +1,170 @@
+"""Issue 22, what was left: lists, the summary report, the review papers and the Tờ trình record the
+papers they rest on, so voiding or replacing one marks them «Cần xử lý»; the web names them before the
+clerk confirms, and the register's history keeps the chain. Entered through the real `cdsflow`
+command and the web; every paper read back with python-docx.
+"""
+from __future__ import annotations
+
+import io
+from datetime import date, datetime
+
+import pytest
+from docx import Document
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from cdsflow.app.web.app import create_app
+from cdsflow.documents.settings import update_settings
+from cdsflow.kernel.stages import Stage
+from cdsflow.services.accounts import create_account
+from cdsflow.services.review_teams import TeamMemberInput, VisitInput, schedule_visits, set_team
+from cdsflow.storage.db import UnitOfWork, make_engine
+from cdsflow.storage.tables import Unit
+from cdsflow.workflow.context import ActorRef
+from tests.e2e.cli import Cli
+from tests.papers_world import OFFICER, VN, launch, walk
+from tests.web_support import PASSWORD
+
+
+def alltext(data: bytes) -> str:
+    doc = Document(io.BytesIO(data))
+    return "\n".join([p.text for p in doc.paragraphs] + [p.text for t in doc.tables for r in t.rows for c in r.cells
+                                                          for p in c.paragraphs])
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("chain")
+    cli = Cli(tmp)
+    cli("init")
+    engine = make_engine(cli.env["DATABASE_URL"])
+    w = launch(engine, schools=3)
+    walk(engine, w, "P1S2", Stage.EXTERNAL_REVIEW)
+    with UnitOfWork(engine) as uow:
+        bureau = uow.session.execute(select(Unit).where(Unit.code == "P1")).scalar_one()
+        officer = ActorRef(OFFICER, bureau.id)
+    with UnitOfWork(engine) as uow:  # formed while its period is still ahead (2025-04-01)
+        set_team(uow, w.campaign_id, [TeamMemberInput("Lê Thị Thu", "head", "Trưởng phòng", "Phòng GDĐT số 1"),
+                                      TeamMemberInput("Trần Văn Bình", "secretary", "Chuyên viên", "Phòng GDĐT số 1")],
+                 officer, period_start=date(2025, 5, 5), period_end=date(2025, 5, 16),
+                 now=datetime(2025, 4, 1, 9, tzinfo=VN))
+    with UnitOfWork(engine) as uow:
+        schedule_visits(uow, w.campaign_id, [VisitInput("P1S2", date(2025, 5, 6), "sáng")], officer)
+    walk(engine, w, "P1S2", Stage.RECOGNITION, external=0.6)
+    update_settings(engine, "P1", {"signer_name": "Lê Thị Thu"})
+    with UnitOfWork(engine) as uow:
+        create_account(uow, username="vanthu", full_name="Đỗ Thanh Mai", role="clerk", password=PASSWORD,
+                       unit_code="P1")
+        create_account(uow, username="hieutruong2", full_name="Lê Văn Hùng", role="school_head", password=PASSWORD,
+                       unit_code="P1S2")
+    yield {"cli": cli, "engine": engine, "w": w, "tmp": tmp, "cid": str(w.campaign_id), "ids": {}}
+    engine.dispose()
+
+
+def generate(world, key: str, *args: str) -> bytes:
+    """`cdsflow docs generate …`: the new .docx; its register id kept under `key`."""
+    out = world["tmp"] / "out"
+    before = set(out.glob("*.docx")) if out.exists() else set()
+    done = world["cli"]("docs", "generate", *args, "--out", str(out))
+    new = sorted(set(out.glob("*.docx")) - before)
+    assert len(new) == 1, done.stdout
+    world["ids"][key] = int(new[0].stem.rsplit("-", 1)[1])
+    return new[0].read_bytes()
+
+
+def register_rows(world, unit: str) -> list[list[str]]:
+    """The unit's register as the clerk exports it (the day as dd/mm/yyyy)."""
+    path = world["tmp"] / f"so-{unit}.xlsx"
+    world["cli"]("docs", "register", "--unit", unit, "--xlsx", str(path))
+    return [[c.strftime("%d/%m/%Y") if isinstance(c, datetime) else (c or "") for c in r]
+            for r in load_workbook(path).active.iter_rows(min_row=3, values_only=True)]
+
+
+def register_notes(world, unit: str) -> dict[str, str]:
+    return {f"{r[0]}/{r[1]}": r[7] for r in register_rows(world, unit)}
+
+
+def client(world, username: str) -> TestClient:
+    if "app" not in world:
+        world["app"] = create_app(world["engine"], uploads_dir=world["tmp"] / "uploads")
+    web = TestClient(world["app"], raise_server_exceptions=False, follow_redirects=False)
+    r = web.post("/api/login", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    web.headers["X-CSRF-Token"] = r.json()["csrf_token"]
+    return web
+
+
+def words(html: str) -> str:
+    return " ".join(html.split())
+
+
+def test_voiding_the_team_decision_marks_every_paper_resting_on_it(world):
+    cid = world["cid"]
+    qd = generate(world, "qd_doan", "qd_doan_danh_gia", "--campaign", cid, "--date", "2025-04-02")
+    assert "Số: 01/QĐ-PGDĐT" in alltext(qd)
+    tb = generate(world, "tb", "thong_bao", "--campaign", cid, "--date", "2025-04-03")
+    assert "Quyết định số 01/QĐ-PGDĐT" in alltext(tb)  # what the notice cites is what it records
+    generate(world, "bb", "bien_ban_danh_gia_ngoai", "--school", "P1S2", "--date", "2025-05-06")
+    ds = generate(world, "ds", "danh_sach_de_nghi", "--campaign", cid, "--date", "2025-05-08")
+    assert "Trường Tiểu học Số 1.2" in alltext(ds)
+    generate(world, "qd_cn", "qd_cong_nhan", "--campaign", cid, "--date", "2025-05-20")
+    bc = generate(world, "bc", "bao_cao_tong_hop", "--campaign", cid, "--date", "2025-05-25")
+    assert "Quyết định số 02/QĐ-PGDĐT" in alltext(bc)
+    notes = register_notes(world, "P1")
+    assert not [n for n in notes.values() if "Cần xử lý" in n]
+
+    clerk = client(world, "vanthu")
+    ids = world["ids"]
+    # the page before voiding names every paper that will need the clerk, and nothing is changed yet
+    page = words(clerk.post(f"/documents/{ids['qd_doan']}/void", data={"reason": "Sai thành phần đoàn"}).text)
+    assert "4 văn bản căn cứ vào văn bản này sẽ chuyển sang «Cần xử lý»" in page
+    for name in ("Thông báo phân công nhiệm vụ", "Biên bản kiểm tra, đánh giá ngoài",
+                 "Danh sách đơn vị đề nghị công nhận", "Báo cáo tổng hợp kết quả"):
+        assert name in page, name
+    assert not [n for n in register_notes(world, "P1").values() if "Cần xử lý" in n]
+    r = clerk.post(f"/documents/{ids['qd_doan']}/void", data={"reason": "Sai thành phần đoàn", "confirm": "1"})
+    assert r.status_code == 303, r.text
+
+    notes = register_notes(world, "P1")
+    marked = {k for k, n in notes.items() if n.startswith("Cần xử lý: căn cứ Quyết định số 01/QĐ-PGDĐT")}
+    assert marked == {"01/TB-PGDĐT", "01/BB-PGDĐT", "01/DS-PGDĐT", "01/BC-PGDĐT"}
+    # the chain in the voided decision's history, read in the register as the clerk exports it
+    assert "căn cứ của: Thông báo 01/TB-PGDĐT, Biên bản 01/BB-PGDĐT, Danh sách 01/DS-PGDĐT" in notes["01/QĐ-PGDĐT"]
+    assert "Báo cáo 01/BC-PGDĐT" in notes["01/QĐ-PGDĐT"]
+    assert "Cần xử lý" not in notes["02/QĐ-PGDĐT"]  # the recognition decision does not rest on the team's
+    for key in ("tb", "ds", "bc"):  # none handed out as valid
+        r = clerk.get(f"/documents/{ids[key]}/download")
+        assert r.status_code == 422 and "đã bị hủy" in r.text, key
+    page = words(clerk.get("/documents").text)
+    assert "Cần xử lý: căn cứ Quyết định số 01/QĐ-PGDĐT" in page
+
+
+def test_replacing_a_school_approval_on_the_web_names_the_tờ_trình_first(world):
+    cli = world["cli"]
+    aid = world["w"].ids["P1S2"]
+    cli("docs", "generate", "qd_phe_duyet", "--school", "P1S2", "--date", "2024-11-15",
+        "--out", str(world["tmp"] / "school"))
+    tt = world["tmp"] / "school"
+    before = set(tt.glob("*.docx"))
+    cli("docs", "generate", "to_trinh", "--school", "P1S2", "--date", "2024-11-16", "--out", str(tt))
+    (tt_file,) = set(tt.glob("*.docx")) - before
+    tt_id = int(tt_file.stem.rsplit("-", 1)[1])
+    head = client(world, "hieutruong2")
+    form = {"doc_type": "qd_phe_duyet", "existing": "replace", "reason": "Sửa điểm nhóm 1"}
+    page = words(head.post(f"/assessments/{aid}/documents", data=form).text)
+    assert "Xác nhận: thay thế văn bản" in page, page[page.find("<main"):][:1500]
+    assert "Quyết định số 01/QĐ-" in page, page[page.find("<main"):][:1500]
+    assert "1 văn bản căn cứ vào văn bản này sẽ chuyển sang «Cần xử lý»" in page
+    assert "Tờ trình đề nghị đánh giá ngoài và công nhận" in page
+    notes = register_notes(world, "P1S2")
+    assert not [n for n in notes.values() if "Cần xử lý" in n]  # nothing done before the confirmation
+    r = head.post(f"/assessments/{aid}/documents", data={**form, "confirm": "1"})
+    assert r.status_code == 303, r.text
+    notes = register_notes(world, "P1S2")
+    tt_note = next(n for k, n in notes.items() if "TTr" in k)
+    assert tt_note.startswith("Cần xử lý: căn cứ Quyết định số 01/QĐ-") and "đã bị thay thế" in tt_note
+    rows = register_rows(world, "P1S2")  # the old approval (2024) and its replacement (today) are both 01
+    old = next(r for r in rows if r[2] == "15/11/2024" and r[1].startswith("QĐ-"))
+    assert old[7].startswith("Đã bị thay thế") and "căn cứ của: Tờ trình 01/TTr-P1S2" in old[7], rows
+    assert head.get(f"/documents/{tt_id}/download").status_code == 422
