@@ -23,7 +23,7 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVisit
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
 from cdsflow.storage.web_tables import Account
-from cdsflow.workflow.bodies import team_role_problems
+from cdsflow.workflow.bodies import team_period_problems, team_role_problems
 from cdsflow.workflow.context import ActorRef
 
 VN = TZ
@@ -192,6 +192,10 @@ def set_team(
                         "mốc đánh giá ngoài để lấy mặc định")
     elif start > end:
         problems.append(f"Thời gian làm việc không hợp lệ: từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}")
+    team = _team(session, c.id)
+    if start and end and (team is None or (team.period_start, team.period_end) != (start, end)):
+        # formed, or its period changed: never for work already over (members may still be corrected)
+        problems += team_period_problems(start, end, now.astimezone(TZ).date())
 
     rows: list[dict[str, Any]] = []
     usernames: dict[str, int] = {}
@@ -221,7 +225,6 @@ def set_team(
                      "role": role, "account_id": account_id})
     problems += team_role_problems([r["role"] for r in rows])
 
-    team = _team(session, c.id)
     if team is not None and start and end:
         outside = session.execute(
             select(Unit.name, col(ReviewVisit.visit_date)).join(Assessment, col(Assessment.id) == ReviewVisit.assessment_id)

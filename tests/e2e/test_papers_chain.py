@@ -95,6 +95,15 @@ def client(world, username: str) -> TestClient:
     return web
 
 
+def annex_rows(data: bytes) -> list[dict[str, str]]:
+    """The rows of the annex list (TT, Tên cơ sở giáo dục, …) by column name, group label rows left out."""
+    for t in Document(io.BytesIO(data)).tables:
+        cells = [[c.text for c in r.cells] for r in t.rows]
+        if cells and cells[0][:2] == ["TT", "Tên cơ sở giáo dục"]:
+            return [dict(zip(cells[0], r, strict=True)) for r in cells[1:] if r[0] != r[1]]
+    raise AssertionError("không có danh sách kèm theo")
+
+
 def words(html: str) -> str:
     return " ".join(html.split())
 
@@ -108,9 +117,15 @@ def test_voiding_the_team_decision_marks_every_paper_resting_on_it(world):
     generate(world, "bb", "bien_ban_danh_gia_ngoai", "--school", "P1S2", "--date", "2025-05-06")
     ds = generate(world, "ds", "danh_sach_de_nghi", "--campaign", cid, "--date", "2025-05-08")
     assert "Trường Tiểu học Số 1.2" in alltext(ds)
-    generate(world, "qd_cn", "qd_cong_nhan", "--campaign", cid, "--date", "2025-05-20")
+    qd_cn = generate(world, "qd_cn", "qd_cong_nhan", "--campaign", cid, "--date", "2025-05-20")
     bc = generate(world, "bc", "bao_cao_tong_hop", "--campaign", cid, "--date", "2025-05-25")
     assert "Quyết định số 02/QĐ-PGDĐT" in alltext(bc)
+    # 4725 defines a level per group: the annexes' «Mức độ» says each group's, as its own columns do
+    for paper in (qd_cn, bc):
+        (row,) = annex_rows(paper)
+        assert row["Tên cơ sở giáo dục"] == "Trường Tiểu học Số 1.2"
+        assert row["Mức nhóm 1"].startswith("Mức ") and row["Mức nhóm 2"].startswith("Mức ")
+        assert row["Mức độ"] == f"Nhóm 1: {row['Mức nhóm 1']}; Nhóm 2: {row['Mức nhóm 2']}"
     notes = register_notes(world, "P1")
     assert not [n for n in notes.values() if "Cần xử lý" in n]
 

@@ -17,6 +17,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,8 @@ def build_world(home: Path) -> World:
     with UnitOfWork(engine) as uow:
         set_team(uow, ids.campaign_id, [TeamMemberInput("Phạm Quang Hùng", "head", username="doan"),
                                      TeamMemberInput("Lê Thị Thu", "secretary")],
-                 ActorRef("Trần Minh Tuấn", ids.bureau, R.OFFICER, 1))
+                 ActorRef("Trần Minh Tuấn", ids.bureau, R.OFFICER, 1),
+                 now=datetime(2025, 3, 17, 9, tzinfo=UTC))  # formed before its 2025 period ends
     return ids
 
 
