@@ -10,7 +10,7 @@ import hashlib
 import re
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from cdsflow.documents import contexts as cx
 from cdsflow.documents import paper_sections
 from cdsflow.documents import vietnamese as vn
-from cdsflow.documents.checks import district_names
+from cdsflow.documents.checks import district_names, stale_grounds
 from cdsflow.documents.contexts import VN_TZ, Issue
 from cdsflow.documents.register import (
     RegisterLine,
@@ -56,6 +56,7 @@ from cdsflow.services.results import (
 )
 from cdsflow.services.review_teams import decision_data
 from cdsflow.services.scoring import load_answers
+from cdsflow.services.units import unit_on
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentSetting, GeneratedDocument
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, CommitteeMember, Unit
@@ -645,11 +646,20 @@ def _archive_units(setting: DocumentSetting, issuer: Unit) -> list[str]:
     return ["HĐTĐG"] if issuer.kind == "school" else []  # a school's papers are drafted by its council
 
 
-def _recipients(session: Session, code: str, ld: Loaded, issuer: Unit, data: dict[str, Any]) -> list[tuple[str, str]]:
+def _named_on(session: Session, ld: Loaded, day: date) -> Loaded:
+    """The loaded rows with each unit's name, level and place as they were on `day` (services/units)."""
+    return replace(ld, authority=unit_on(session, ld.authority, day),
+                   school=unit_on(session, ld.school, day) if ld.school is not None else None,
+                   supervisor=unit_on(session, ld.supervisor, day) if ld.supervisor is not None else None)
+
+
+def _recipients(session: Session, code: str, ld: Loaded, issuer: Unit, data: dict[str, Any],
+                day: date) -> list[tuple[str, str]]:
     """Nơi nhận: the superior "(để b/c)" (unless the paper is addressed to it: "Như trên"), then
     the addressees the data file names."""
     out: list[tuple[str, str]] = []
     superior = session.get(Unit, issuer.supervisor_id) if issuer.supervisor_id else None
+    superior = unit_on(session, superior, day) if superior is not None else None
     if superior is not None and code in REPORT_UP:
         out.append((superior.name, "để b/c"))
     out += [tuple(r) for r in data.get("recipients", [])]
@@ -715,6 +725,8 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
                            cli=f"cdsflow docs settings {issuer.code} --signer-name \"…\"")
     today = datetime.now(VN_TZ).date()
     day = None if draft else (issued_on or today)
+    ld = _named_on(session, ld, day or issued_on or today)  # names and levels in force on the paper's date
+    issuer = ld.authority if issuer.id == ld.authority.id else (ld.school or issuer)
     series = series_for(code, keying=setting.register_keying, council=council)
     year = (day or issued_on or today).year
     number = next_number(session, issuer.id, year, series) if numbered else None
@@ -728,7 +740,7 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
                     _ref(replacing, _kind(code), issuer.name).removesuffix(f" của {issuer.name}") +
                     f" (lý do: {vn.nfc(reason).rstrip('.')}).")
     issue = Issue(number=number, issued_on=day, planned=issued_on or today, signature=spec,
-                  recipients=_recipients(session, code, ld, issuer, data),
+                  recipients=_recipients(session, code, ld, issuer, data, day or issued_on or today),
                   archive_units=_archive_units(setting, issuer), drafter_mark=setting.drafter_mark,
                   legal_bases=data.get("legal_bases") or cx.index_set_basis(ld.campaign.index_set_code),
                   consider=data.get("consider", ""), code_groups=code_groups, replaces=replaces)
@@ -740,6 +752,10 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
         raise InvalidInput(f"Không lập được văn bản: «{bad[0]}» chứa ký tự U+{ord(bad[1]):04X} không được phép "
                            "trong tệp Word; hãy sửa dữ liệu rồi lập lại")
     stale_names = district_names(context, day)
+    if "legal_bases" in compiled(context.get("template") or code).variables:  # only a paper that prints căn cứ
+        stale_names += stale_grounds(context, day or issued_on or today, school_year=ld.campaign.school_year,
+                                     index_sets=plan_service.campaign_index_sets(session, ld.campaign),
+                                     known_sets=sorted(cx.texts().get("_legal_bases") or {}))
     if stale_names and numbered:  # an error blocks numbering; a draft shows it as a warning
         refuse(code, _who(ld), stale_names)
     notes = [n for n in (_backdating(session, issuer.id, year, series, number, day) if number and day else "",

@@ -9,6 +9,7 @@ import io
 from datetime import date, datetime
 
 import pytest
+import yaml
 from docx import Document
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
@@ -183,3 +184,45 @@ def test_replacing_a_school_approval_on_the_web_names_the_tờ_trình_first(worl
     old = next(r for r in rows if r[2] == "15/11/2024" and r[1].startswith("QĐ-"))
     assert old[7].startswith("Đã bị thay thế") and "căn cứ của: Tờ trình 01/TTr-P1S2" in old[7], rows
     assert head.get(f"/documents/{tt_id}/download").status_code == 422
+
+
+def test_a_paper_is_headed_with_the_name_in_force_on_its_date(world):
+    cli, cid = world["cli"], world["cid"]
+    cli("units", "rename", "P1", "--name", "Phòng Văn hóa - Xã hội phường Ba Đình", "--from", "2025-07-01",
+        "--parent-org", "UBND phường Ba Đình")
+    names = " ".join(cli("units", "names", "P1").stdout.split())
+    assert "30/06/2025" in names and "Phòng Giáo dục và Đào tạo số 1" in names
+    before = Document(io.BytesIO(generate(world, "x", "qd_doan_danh_gia", "--campaign", cid, "--draft",
+                                          "--date", "2025-06-30")))
+    after = Document(io.BytesIO(generate(world, "y", "qd_doan_danh_gia", "--campaign", cid, "--draft",
+                                         "--date", "2025-07-01")))
+    head_before = [c.text for c in before.tables[0].rows[0].cells][0]
+    head_after = [c.text for c in after.tables[0].rows[0].cells][0]
+    assert "PHÒNG GIÁO DỤC VÀ ĐÀO TẠO SỐ 1" in head_before and "PHƯỜNG" not in head_before
+    assert "UBND PHƯỜNG BA ĐÌNH" in head_after and "PHÒNG VĂN HÓA - XÃ HỘI PHƯỜNG BA ĐÌNH" in head_after
+    text_after = alltext(generate(world, "z", "qd_doan_danh_gia", "--campaign", cid, "--draft", "--date", "2025-07-01"))
+    assert "Phòng Giáo dục và Đào tạo số 1" not in text_after  # the signature and articles too
+    # the day after the last change only
+    done = cli("units", "rename", "P1", "--name", "Phòng X", "--from", "2025-06-01", ok=False)
+    assert done.returncode != 0 and "phải sau ngày đổi tên trước (01/07/2025)" in " ".join(done.stderr.split())
+
+
+def test_a_ground_not_in_force_on_the_papers_date_blocks_its_number(world):
+    """Every paper that prints căn cứ asks the same rule (documents/grounds.py), whatever typed them."""
+    cli, tmp = world["cli"], world["tmp"]
+    data = tmp / "can-cu.yaml"
+    data.write_text(yaml.safe_dump({"legal_bases": [
+        "Quyết định số 4725/QĐ-BGDĐT ngày 30/12/2022 của Bộ Giáo dục và Đào tạo ban hành Bộ chỉ số đánh giá",
+        "Quyết định số 3276/QĐ-BGDĐT ngày 30/10/2024 của Bộ Giáo dục và Đào tạo ban hành Bộ chỉ số mầm non",
+        "Kế hoạch số 330/KH-SGDĐT ngày 05/02/2024 của Sở GDĐT"]}, allow_unicode=True), encoding="utf-8")
+    done = cli("docs", "generate", "to_trinh", "--school", "P1S2", "--date", "2025-05-10", "--data", str(data),
+               "--new", "--out", str(tmp / "no"), ok=False)
+    said = " ".join((done.stderr + done.stdout).split())
+    assert done.returncode != 0 and not list((tmp / "no").glob("*.docx"))
+    assert "«Quyết định số 3276/QĐ-BGDĐT" in said and "bộ chỉ số 3276 không dùng trong đợt đánh giá này" in said
+    assert "kế hoạch của năm học trước (ngày 05/02/2024)" in said
+    assert "4725/QĐ-BGDĐT ngày 30/12/2022 của Bộ Giáo dục và Đào tạo ban hành Bộ chỉ số đánh giá»" not in said
+    # the draft is made, the clerk sees the same reasons as warnings before numbering
+    draft = generate(world, "draft", "to_trinh", "--school", "P1S2", "--draft", "--date", "2025-05-10",
+                     "--data", str(data))
+    assert "3276/QĐ-BGDĐT" in alltext(draft)
