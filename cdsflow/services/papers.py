@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from cdsflow.documents import contexts as cx
 from cdsflow.documents import paper_sections
 from cdsflow.documents import vietnamese as vn
-from cdsflow.documents.checks import district_names, stale_grounds
+from cdsflow.documents.checks import check_docx, district_names, stale_grounds
 from cdsflow.documents.contexts import VN_TZ, Issue
 from cdsflow.documents.register import (
     RegisterLine,
@@ -796,6 +796,28 @@ def generate(engine: Engine, code: str, *, school_code: str | None = None, campa
         record.content_sha256 = hashlib.sha256(content).hexdigest()
         uow.commit()
     return record, content
+
+
+def findings_before_numbering(engine: Engine, code: str, *, school_code: str | None = None,
+                              campaign_id: int | None = None, data: dict[str, Any] | None = None,
+                              actor: str | ActorRef = "", on_existing: str | None = None, reason: str = "",
+                              issued_on: date | None = None) -> list[str]:
+    """What the clerk should read before a number is taken: the paper exactly as it would be numbered
+    (built, numbered and rendered in a transaction rolled back), with its register warnings (a date
+    before the previous number's) and the findings of `docs check`. An error refuses here as it
+    would on numbering (PaperRefused / AlreadyIssued / InvalidInput)."""
+    _check_code(code)
+    with UnitOfWork(engine) as uow:
+        ld = load(uow.session, campaign_id, school_code)
+    with UnitOfWork(engine) as uow:  # never committed: the number goes back unused
+        try:
+            record = issue_document(uow.session, code, ld, issued_on=issued_on, data=data, actor=actor,
+                                    on_existing=on_existing, reason=reason)
+            content = render(code, record.context, expected_hash=record.template_hash)
+            notes = [n for n in record.note.split("; ") if n]
+        finally:
+            uow.rollback()
+    return notes + check_docx(content, code, index_set=ld.campaign.index_set_code)
 
 
 def section_defaults(engine: Engine, code: str, campaign_id: int, school_code: str | None = None,

@@ -226,3 +226,28 @@ def test_a_ground_not_in_force_on_the_papers_date_blocks_its_number(world):
     draft = generate(world, "draft", "to_trinh", "--school", "P1S2", "--draft", "--date", "2025-05-10",
                      "--data", str(data))
     assert "3276/QĐ-BGDĐT" in alltext(draft)
+
+
+def test_the_web_shows_the_warnings_before_numbering_and_refuses_what_the_cli_refuses(world):
+    cli = world["cli"]
+    aid = world["w"].ids["P1S2"]
+    cli("docs", "generate", "qd_hoi_dong", "--school", "P1S2", "--date", "2026-12-30",
+        "--out", str(world["tmp"] / "school"))  # a number of the QĐ series dated after today
+    before = len(register_rows(world, "P1S2"))
+    head = client(world, "hieutruong2")
+    form = {"doc_type": "qd_hoi_dong", "existing": "new"}
+    page = words(head.post(f"/assessments/{aid}/documents", data=form).text)
+    assert "Xác nhận: lập và cấp số văn bản" in page and "Cần xem trước khi cấp số: 1 cảnh báo" in page
+    assert "trước ngày của số liền trước" in page and "30/12/2026" in page and "văn bản ghi lùi ngày" in page
+    assert len(register_rows(world, "P1S2")) == before  # nothing numbered before the clerk confirms
+    r = head.post(f"/assessments/{aid}/documents", data={**form, "confirm": "1"})
+    assert r.status_code == 303, r.text
+    assert len(register_rows(world, "P1S2")) == before + 1
+    # an error blocks the number on the web as on the CLI: a quận in the school's name after 1/7/2025
+    cli("units", "rename", "P1S2", "--name", "Trường Tiểu học Số 1.2 quận Ba Đình", "--from", "2026-01-01")
+    r = head.post(f"/assessments/{aid}/documents", data=form)
+    assert r.status_code == 422 and "còn ghi tên quận/huyện" in words(r.text)
+    r = head.post(f"/assessments/{aid}/documents", data={**form, "confirm": "1"})
+    assert r.status_code == 422 and "còn ghi tên quận/huyện" in words(r.text)
+    assert len(register_rows(world, "P1S2")) == before + 1
+    cli("units", "rename", "P1S2", "--name", "Trường Tiểu học Số 1.2", "--from", "2026-02-01")

@@ -285,6 +285,7 @@ class Confirmation:
     noun: str = "cơ sở giáo dục"  # what is counted: "Xác nhận 2 cơ sở giáo dục", "Xác nhận 1 minh chứng"
     mail: tuple[str, str, str] | None = None  # (to, subject, text) of the mail the step sends, shown first
     marks: list[str] = field(default_factory=list)  # papers citing the one voided/replaced: «Cần xử lý» after
+    warnings: list[str] = field(default_factory=list)  # what `docs check` and the register say before numbering
 
 
 def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int, *,

@@ -74,8 +74,8 @@ def school_documents(request: Request, assessment_id: int, p: Principal = Depend
 def school_generate(request: Request, assessment_id: int, doc_type: str = Form(...), existing: str = Form(""),
                     reason: str = Form(""), draft: str = Form(""), confirm: str = Form(""),
                     p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
-    if existing == "replace" and confirm != "1" and reason.strip():  # papers citing the old one are named first
-        c = documents.confirm_replace(uow, p, assessment_id, doc_type, reason=reason, draft=bool(draft))
+    if confirm != "1" and not draft:  # warnings, and the papers a replacement leaves «Cần xử lý», are read first
+        c = documents.confirm_generate(uow, p, assessment_id, doc_type, on_existing=existing or None, reason=reason)
         if c is not None:
             return render(request, "confirm.html", p, c=c)
     documents.generate_for_school(uow, p, assessment_id, doc_type, draft=bool(draft), on_existing=existing or None,
