@@ -251,3 +251,32 @@ def test_the_web_shows_the_warnings_before_numbering_and_refuses_what_the_cli_re
     assert r.status_code == 422 and "còn ghi tên quận/huyện" in words(r.text)
     assert len(register_rows(world, "P1S2")) == before + 1
     cli("units", "rename", "P1S2", "--name", "Trường Tiểu học Số 1.2", "--from", "2026-02-01")
+
+
+def test_the_school_writes_its_reports_findings_on_the_web_as_on_the_cli(world):
+    cli, tmp = world["cli"], world["tmp"]
+    aid = world["w"].ids["P1S2"]
+    cli("docs", "text", "bao_cao", "--campaign", world["cid"], "--school", "P1S2", "--out", str(tmp / "bc2.yaml"))
+    on_cli = yaml.safe_load((tmp / "bc2.yaml").read_text(encoding="utf-8"))
+    head = client(world, "hieutruong2")
+    assert f"/assessments/{aid}/papers/bao_cao" in head.get(f"/assessments/{aid}/documents").text
+    page = head.get(f"/assessments/{aid}/papers/bao_cao")
+    assert page.status_code == 200, page.text
+    doc = page.text
+    for key, text in on_cli.items():  # the same sections, filled as the CLI's `docs text` fills them
+        assert f'name="section_{key}"' in doc and text.strip().splitlines()[0] in doc.replace("&#34;", '"'), key
+    typed = {f"section_{k}": v for k, v in on_cli.items()}
+    typed["section_proposals"] = "Đề nghị Phòng hỗ trợ 20 máy tính cho phòng tin học."
+    r = head.post(f"/assessments/{aid}/papers/bao_cao", data={**typed, "action": "issue"})
+    assert r.status_code == 303, r.text
+    rows = head.get("/api/documents").json()
+    bc = max((x for x in rows if x["doc_type"] == "bao_cao"), key=lambda x: x["id"])
+    paras = [p.text for p in Document(io.BytesIO(head.get(bc["download"]).content)).paragraphs]
+    i = paras.index("VI. ĐỀ XUẤT, KIẾN NGHỊ")
+    assert paras[i + 1] == "- Đề nghị Phòng hỗ trợ 20 máy tính cho phòng tin học."
+    for heading in ("IV. ĐÁNH GIÁ CHUNG", "V. KẾ HOẠCH CẢI TIẾN"):
+        assert paras[paras.index(heading) + 1].strip(), heading
+    # an empty text is refused and what was typed stays in the form
+    r = head.post(f"/assessments/{aid}/papers/bao_cao",
+                  data={**dict.fromkeys(typed, ""), "action": "issue", "existing": "new"})
+    assert r.status_code == 422 and "Nội dung văn bản trống" in r.text

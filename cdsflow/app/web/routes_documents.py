@@ -214,10 +214,49 @@ def api_generate_all(request: Request, campaign_id: int, body: dict, p: Principa
 
 
 def _paper_page(request: Request, p: Principal, campaign_id: int, code: str, fields: list, *, status: int = 200,
-                error: str = "", details: list[str] | None = None, existing: str = "", reason: str = "") -> Response:
+                error: str = "", details: list[str] | None = None, existing: str = "", reason: str = "",
+                assessment_id: int | None = None) -> Response:
+    action = (f"/assessments/{assessment_id}/papers/{code}" if assessment_id is not None
+              else f"/campaigns/{campaign_id}/papers/{code}")
+    back = (f"/assessments/{assessment_id}/documents", "← Về văn bản của trường") if assessment_id is not None \
+        else (f"/campaigns/{campaign_id}", "← Về kế hoạch")
     return render(request, "paper_text.html", p, status=status, title=paper_text.title(code), code=code,
                   campaign_id=campaign_id, fields=fields, error=error, details=details or [], existing=existing,
-                  reason=reason)
+                  reason=reason, action_url=action, back=back)
+
+
+@pages.get("/assessments/{assessment_id}/papers/{code}")
+def school_paper_text_page(request: Request, assessment_id: int, code: str, p: Principal = Depends(current_principal),
+                           uow: UnitOfWork = Depends(get_uow)) -> Response:
+    """A school's paper written section by section (the Báo cáo tự đánh giá's IV–VI), as `docs text`."""
+    try:
+        fields = paper_text.school_fields(uow, p, assessment_id, code)
+    except PaperRefused as err:
+        return _paper_page(request, p, 0, code, [], status=422, error=err.message, details=err.details,
+                           assessment_id=assessment_id)
+    return _paper_page(request, p, 0, code, fields, assessment_id=assessment_id)
+
+
+@pages.post("/assessments/{assessment_id}/papers/{code}")
+async def school_paper_text_issue(request: Request, assessment_id: int, code: str,
+                                  p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    form = await request.form()
+    typed = paper_text.typed_sections(code, form) if code in paper_text.paper_sections.PER_SCHOOL else {}
+    existing, reason = str(form.get("existing", "")), str(form.get("reason", ""))
+    draft = form.get("action") == "draft"
+    try:
+        record = paper_text.school_issue(uow, p, assessment_id, code, typed, draft=draft,
+                                         on_existing=existing or None, reason=reason)
+    except (Forbidden, NotFound):
+        raise
+    except InvalidInput as err:  # what was typed stays in the form, with the reason above it
+        uow.rollback()
+        fields = paper_text.school_fields(uow, p, assessment_id, code, typed)
+        return _paper_page(request, p, 0, code, fields, status=422, error=err.message, details=err.details,
+                           existing=existing, reason=reason, assessment_id=assessment_id)
+    if draft:
+        return RedirectResponse(f"/documents/{record.id}/download", status_code=303)
+    return RedirectResponse(f"/assessments/{assessment_id}/documents?done=document", status_code=303)
 
 
 @pages.get("/campaigns/{campaign_id}/papers/{code}")
