@@ -75,6 +75,8 @@ class Campaign(SQLModel, table=True):
     calendar_hash: str = Field(default="", max_length=64)
     # The calendar's binding order of a school's dossier (document type codes); empty = the default.
     dossier: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The calendar's own days off ([iso day, reason]) besides weekends and national holidays.
+    days_off: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime | None = _ts()
     launched_at: datetime | None = _ts()
     version: int = Field(default=1)

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: a83900119011
+Revision ID: 9cd9fa9ddd82
 Revises: 
-Create Date: 2026-12-07 00:24:29.334183
+Create Date: 2026-12-07 00:44:20.323843
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = 'a83900119011'
+revision = '9cd9fa9ddd82'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -186,6 +186,7 @@ def upgrade() -> None:
     sa.Column('calendar_source', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('calendar_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('dossier', sa.JSON(), nullable=False),
+    sa.Column('days_off', sa.JSON(), nullable=False),
     sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('launched_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
