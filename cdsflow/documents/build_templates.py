@@ -661,7 +661,9 @@ def build_qd_phe_duyet() -> bytes:
     b.table([("Nhóm", 15), ("Tên nhóm tiêu chí", 80), ("Điểm tối đa", 22), ("Điểm đạt", 22), ("Mức", 18)],
             ["{{ r.group_code }}", "{{ r.group_name }}", "{{ r.max_points }}", "{{ r.points }}", "{{ r.level }}"],
             loop="r in group_results", size=12)
-    b.loop("closing_articles", "{{ x.label }} {{ x.text }}", var="x")
+    b.tag("{%p for x in closing_articles %}")  # Điều 2, Điều 3 after the table: labels bold as Điều 1's
+    b.para(("{{ x.label }}", {"bold": True}), " {{ x.text }}")
+    b.tag("{%p endfor %}")
     b.foot()
     return b.save()
 
@@ -808,7 +810,7 @@ def build_ke_hoach_authority() -> bytes:
     b.page_numbers()
     b.header()
     b.title("KẾ HOẠCH")
-    b.loop("legal_bases", "{{ x }}")
+    b.legal_bases()  # căn cứ in italics, as on the school's Kế hoạch and every decision
     b.loop("sections.intro", "{{ x }}")
     b.heading("I. MỤC ĐÍCH, YÊU CẦU")
     b.subheading("1. Mục đích")
