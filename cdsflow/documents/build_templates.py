@@ -737,8 +737,9 @@ def build_qd_cong_nhan() -> bytes:
     _decision(b)
     b.foot()
     b.annex("{{ annex_title }}", landscape=True)
-    b.table([("TT", 9), ("Tên cơ sở giáo dục", 60), ("Cấp học", 18), ("Xã/phường", 30), ("Điểm nhóm 1", 16),
-             ("Mức nhóm 1", 14), ("Điểm nhóm 2", 16), ("Mức nhóm 2", 14), ("Mức độ", 14), ("Ghi chú", 20)],
+    # «Mức độ» holds each group's level under 4725 («Nhóm 1: Mức 2; Nhóm 2: Mức 3»): wide enough for one per line
+    b.table([("TT", 9), ("Tên cơ sở giáo dục", 50), ("Cấp học", 18), ("Xã/phường", 24), ("Điểm nhóm 1", 16),
+             ("Mức nhóm 1", 14), ("Điểm nhóm 2", 16), ("Mức nhóm 2", 14), ("Mức độ", 28), ("Ghi chú", 20)],
             ["{{ r.num }}", "{{ r.school_name }}", "{{ r.education_level }}", "{{ r.commune }}", "{{ r.p1 }}",
              "{{ r.l1 }}", "{{ r.p2 }}", "{{ r.l2 }}", "{{ r.level }}", "{{ r.note }}"],
             loop="r in g.rows", size=12, group="g in recognition_groups")
@@ -1015,8 +1016,9 @@ def build_bao_cao_tong_hop() -> bytes:
     b.loop("sections.closing", "{{ x }}")
     b.foot()
     b.annex("{{ annex_title }}", landscape=True)
-    b.table([("TT", 9), ("Tên cơ sở giáo dục", 60), ("Cấp học", 18), ("Xã/phường", 30), ("Điểm nhóm 1", 16),
-             ("Mức nhóm 1", 14), ("Điểm nhóm 2", 16), ("Mức nhóm 2", 14), ("Mức độ", 14), ("Ghi chú", 20)],
+    # «Mức độ» holds each group's level under 4725 («Nhóm 1: Mức 2; Nhóm 2: Mức 3»): wide enough for one per line
+    b.table([("TT", 9), ("Tên cơ sở giáo dục", 50), ("Cấp học", 18), ("Xã/phường", 24), ("Điểm nhóm 1", 16),
+             ("Mức nhóm 1", 14), ("Điểm nhóm 2", 16), ("Mức nhóm 2", 14), ("Mức độ", 28), ("Ghi chú", 20)],
             ["{{ r.num }}", "{{ r.school_name }}", "{{ r.education_level }}", "{{ r.commune }}", "{{ r.p1 }}",
              "{{ r.l1 }}", "{{ r.p2 }}", "{{ r.l2 }}", "{{ r.level }}", "{{ r.note }}"],
             loop="r in g.rows", size=12, group="g in recognition_groups")
