@@ -280,3 +280,26 @@ def test_the_school_writes_its_reports_findings_on_the_web_as_on_the_cli(world):
     r = head.post(f"/assessments/{aid}/papers/bao_cao",
                   data={**dict.fromkeys(typed, ""), "action": "issue", "existing": "new"})
     assert r.status_code == 422 and "Nội dung văn bản trống" in r.text
+
+
+def test_an_officers_paper_shows_its_warnings_before_its_number(world):
+    import html
+    import re
+
+    cid = world["cid"]
+    world["cli"]("docs", "generate", "thong_bao", "--campaign", cid, "--new", "--date", "2026-12-30",
+                 "--out", str(world["tmp"] / "tb"))  # a Thông báo numbered with a later date than today
+    before = len(register_rows(world, "P1"))
+    officer = client(world, "vanthu")
+    page = officer.get(f"/campaigns/{cid}/papers/thong_bao")
+    assert page.status_code == 200, page.text
+    typed = {f"section_{k}": html.unescape(v) for k, v in
+             re.findall(r'name="section_(\w+)"[^>]*>(.*?)</textarea>', page.text, re.S)}
+    form = {**typed, "action": "issue", "existing": "new"}
+    shown = words(officer.post(f"/campaigns/{cid}/papers/thong_bao", data=form).text)
+    assert "Cần xem trước khi cấp số: 1 cảnh báo" in shown and "văn bản ghi lùi ngày" in shown
+    assert 'name="confirm" value="1"' in shown
+    assert len(register_rows(world, "P1")) == before  # nothing numbered yet
+    r = officer.post(f"/campaigns/{cid}/papers/thong_bao", data={**form, "confirm": "1"})
+    assert r.status_code == 303, r.text
+    assert len(register_rows(world, "P1")) == before + 1

@@ -76,6 +76,14 @@ def issue(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, typed: dic
     return record
 
 
+def warnings_before_numbering(uow: UnitOfWork, p: Principal, campaign_id: int, code: str, typed: dict[str, str], *,
+                              on_existing: str | None, reason: str) -> list[str]:
+    """What `docs check` and the register say about the paper as it would be numbered (nothing stored)."""
+    _check(uow, p, campaign_id, code)
+    return doc_svc.findings_before_numbering(uow.engine, code, campaign_id=campaign_id, data={"sections": typed},
+                                             actor=actor(p), on_existing=on_existing, reason=reason)
+
+
 def campaign_links(uow: UnitOfWork, p: Principal) -> list[tuple[int, str]]:
     """The campaigns whose own papers this person may write (their unit issued them), newest first."""
     if p.unit_id is None or not allowed(p, "issue_authority_paper"):
