@@ -56,7 +56,7 @@ from cdsflow.services.results import (
 )
 from cdsflow.services.review_teams import decision_data
 from cdsflow.services.scoring import load_answers
-from cdsflow.services.units import unit_on
+from cdsflow.services.units import chain_of, unit_on
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentSetting, GeneratedDocument
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, CommitteeMember, Unit
@@ -646,6 +646,26 @@ def _archive_units(setting: DocumentSetting, issuer: Unit) -> list[str]:
     return ["HĐTĐG"] if issuer.kind == "school" else []  # a school's papers are drafted by its council
 
 
+def _foreign_grounds(session: Session, context: dict[str, Any], issuer: Unit) -> list[str]:
+    """Errors for căn cứ issued by another Sở or Phòng (neither the issuer nor a unit above it): a
+    paper rests on its own unit's and its superiors' papers, not a neighbour's."""
+    lines = [vn.nfc(str(x)) for x in context.get("legal_bases") or []]
+    if not lines:
+        return []
+    own = {issuer.id, *chain_of(session, issuer.id)}
+    others = [(uid, name) for uid, name in session.execute(
+        select(Unit.id, Unit.name).where(col(Unit.kind).in_(("department", "bureau")))).all() if uid not in own]
+    out = []
+    for line in lines:
+        low = line.lower()
+        hit = next((name for _, name in others
+                    if re.search(rf"(?<!\w){re.escape(vn.nfc(name).lower())}(?!\w)", low)), None)
+        if hit:
+            out.append(f"Căn cứ là văn bản của đơn vị khác ({hit}), không phải của {issuer.name} hay cấp trên: "
+                       f"«{line.removeprefix('Căn cứ ').rstrip(';.')[:90]}»")
+    return out
+
+
 def _named_on(session: Session, ld: Loaded, day: date) -> Loaded:
     """The loaded rows with each unit's name, level and place as they were on `day` (services/units)."""
     return replace(ld, authority=unit_on(session, ld.authority, day),
@@ -756,6 +776,8 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
         stale_names += stale_grounds(context, day or issued_on or today, school_year=ld.campaign.school_year,
                                      index_sets=plan_service.campaign_index_sets(session, ld.campaign),
                                      known_sets=sorted(cx.texts().get("_legal_bases") or {}))
+        if ld.school is None or data.get("legal_bases") or data.get("sections"):  # typed, or the campaign's
+            stale_names += _foreign_grounds(session, context, issuer)  # (a school's defaults are its index set)
     if stale_names and numbered:  # an error blocks numbering; a draft shows it as a warning
         refuse(code, _who(ld), stale_names)
     notes = [n for n in (_backdating(session, issuer.id, year, series, number, day) if number and day else "",

@@ -214,13 +214,18 @@ def test_a_ground_not_in_force_on_the_papers_date_blocks_its_number(world):
     data.write_text(yaml.safe_dump({"legal_bases": [
         "Quyết định số 4725/QĐ-BGDĐT ngày 30/12/2022 của Bộ Giáo dục và Đào tạo ban hành Bộ chỉ số đánh giá",
         "Quyết định số 3276/QĐ-BGDĐT ngày 30/10/2024 của Bộ Giáo dục và Đào tạo ban hành Bộ chỉ số mầm non",
-        "Kế hoạch số 330/KH-SGDĐT ngày 05/02/2024 của Sở GDĐT"]}, allow_unicode=True), encoding="utf-8")
+        "Kế hoạch số 330/KH-SGDĐT ngày 05/02/2024 của Sở GDĐT",
+        "Kế hoạch số 12/KH-PGDĐT ngày 10/02/2025 của Phòng Giáo dục và Đào tạo số 2",
+        "Kế hoạch số 40/KH-SGDĐT ngày 10/10/2024 của Sở Giáo dục và Đào tạo Hà Nội"]}, allow_unicode=True),
+        encoding="utf-8")
     done = cli("docs", "generate", "to_trinh", "--school", "P1S2", "--date", "2025-05-10", "--data", str(data),
                "--new", "--out", str(tmp / "no"), ok=False)
     said = " ".join((done.stderr + done.stdout).split())
     assert done.returncode != 0 and not list((tmp / "no").glob("*.docx"))
     assert "«Quyết định số 3276/QĐ-BGDĐT" in said and "bộ chỉ số 3276 không dùng trong đợt đánh giá này" in said
     assert "kế hoạch của năm học trước (ngày 05/02/2024)" in said
+    assert "văn bản của đơn vị khác (Phòng Giáo dục và Đào tạo số 2)" in said  # a neighbour's plan
+    assert "40/KH-SGDĐT" not in said  # the Sở above the school's Phòng may be cited
     assert "4725/QĐ-BGDĐT ngày 30/12/2022 của Bộ Giáo dục và Đào tạo ban hành Bộ chỉ số đánh giá»" not in said
     # the draft is made, the clerk sees the same reasons as warnings before numbering
     draft = generate(world, "draft", "to_trinh", "--school", "P1S2", "--draft", "--date", "2025-05-10",
