@@ -308,3 +308,26 @@ def test_an_officers_paper_shows_its_warnings_before_its_number(world):
     r = officer.post(f"/campaigns/{cid}/papers/thong_bao", data={**form, "confirm": "1"})
     assert r.status_code == 303, r.text
     assert len(register_rows(world, "P1")) == before + 1
+
+
+def test_replacing_the_recognition_decision_on_the_web_names_its_certificate_first(world):
+    import html
+    import re
+
+    cid = world["cid"]
+    generate(world, "gcn", "giay_chung_nhan", "--school", "P1S2", "--date", "2025-05-21")
+    officer = client(world, "vanthu")
+    page = officer.get(f"/campaigns/{cid}/papers/qd_cong_nhan")
+    assert page.status_code == 200, page.text
+    typed = {f"section_{k}": html.unescape(v) for k, v in
+             re.findall(r'name="section_(\w+)"[^>]*>(.*?)</textarea>', page.text, re.S)}
+    form = {**typed, "action": "issue", "existing": "replace", "reason": "Sửa tên trường trong phụ lục"}
+    shown = words(officer.post(f"/campaigns/{cid}/papers/qd_cong_nhan", data=form).text)
+    assert "văn bản căn cứ vào văn bản bị thay thế sẽ chuyển sang «Cần xử lý»" in shown
+    assert "Giấy chứng nhận mức độ chuyển đổi số Số vào sổ: 01" in shown and "Báo cáo tổng hợp" in shown
+    assert not [n for k, n in register_notes(world, "P1").items() if k.endswith("GCN-PGDĐT") and "Cần xử lý" in n]
+    r = officer.post(f"/campaigns/{cid}/papers/qd_cong_nhan", data={**form, "confirm": "1"})
+    assert r.status_code == 303, r.text
+    notes = register_notes(world, "P1")
+    assert notes["01/GCN-PGDĐT"].startswith("Cần xử lý: căn cứ Quyết định số 02/QĐ-PGDĐT ngày 20/05/2025 đã bị thay thế")
+    assert "căn cứ của: Báo cáo 01/BC-PGDĐT, Giấy chứng nhận 01/GCN-PGDĐT" in notes["02/QĐ-PGDĐT"]

@@ -84,6 +84,13 @@ def warnings_before_numbering(uow: UnitOfWork, p: Principal, campaign_id: int, c
                                              actor=actor(p), on_existing=on_existing, reason=reason)
 
 
+def replace_marks(uow: UnitOfWork, p: Principal, campaign_id: int, code: str) -> list[str]:
+    """The papers citing the one a replacement would replace (they become «Cần xử lý»)."""
+    _check(uow, p, campaign_id, code)
+    preview = doc_svc.replace_preview(uow.engine, code, campaign_id=campaign_id)
+    return preview.marked if preview is not None else []
+
+
 def campaign_links(uow: UnitOfWork, p: Principal) -> list[tuple[int, str]]:
     """The campaigns whose own papers this person may write (their unit issued them), newest first."""
     if p.unit_id is None or not allowed(p, "issue_authority_paper"):

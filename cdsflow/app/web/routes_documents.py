@@ -215,14 +215,15 @@ def api_generate_all(request: Request, campaign_id: int, body: dict, p: Principa
 
 def _paper_page(request: Request, p: Principal, campaign_id: int, code: str, fields: list, *, status: int = 200,
                 error: str = "", details: list[str] | None = None, existing: str = "", reason: str = "",
-                assessment_id: int | None = None, warnings: list[str] | None = None) -> Response:
+                assessment_id: int | None = None, warnings: list[str] | None = None,
+                marks: list[str] | None = None) -> Response:
     action = (f"/assessments/{assessment_id}/papers/{code}" if assessment_id is not None
               else f"/campaigns/{campaign_id}/papers/{code}")
     back = (f"/assessments/{assessment_id}/documents", "← Về văn bản của trường") if assessment_id is not None \
         else (f"/campaigns/{campaign_id}", "← Về kế hoạch")
     return render(request, "paper_text.html", p, status=status, title=paper_text.title(code), code=code,
                   campaign_id=campaign_id, fields=fields, error=error, details=details or [], existing=existing,
-                  reason=reason, action_url=action, back=back, warnings=warnings or [])
+                  reason=reason, action_url=action, back=back, warnings=warnings or [], marks=marks or [])
 
 
 @pages.get("/assessments/{assessment_id}/papers/{code}")
@@ -280,10 +281,11 @@ async def paper_text_issue(request: Request, campaign_id: int, code: str, p: Pri
         if not draft and form.get("confirm") != "1":  # the warnings are read before a number is taken
             warnings = paper_text.warnings_before_numbering(uow, p, campaign_id, code, typed,
                                                             on_existing=existing or None, reason=reason)
-            if warnings:
+            marks = paper_text.replace_marks(uow, p, campaign_id, code) if existing == "replace" else []
+            if warnings or marks:
                 fields = paper_text.fields(uow, p, campaign_id, code, typed)
                 return _paper_page(request, p, campaign_id, code, fields, existing=existing, reason=reason,
-                                   warnings=warnings)
+                                   warnings=warnings, marks=marks)
         record = paper_text.issue(uow, p, campaign_id, code, typed, draft=draft, on_existing=existing or None,
                                   reason=reason)
     except (Forbidden, NotFound):
