@@ -127,3 +127,17 @@ def postgres_engine():
 def engine(request):
     """Integration tests that take `engine` run against both SQLite and PostgreSQL."""
     yield request.getfixturevalue(f"{request.param}_engine")
+
+
+# The test worlds' campaign is of 2024-2025: its review team works 1/4–20/5/2025 (the calendar's
+# window) and may not be formed once that period is over. Tests that form it run on a day before.
+BEFORE_THE_REVIEW = "2025-03-17 09:00:00+07:00"
+
+
+@pytest.fixture
+def before_the_review():
+    """Today is 17/3/2025 (ticking): the 2024-2025 review team may still be formed."""
+    from freezegun import freeze_time
+
+    with freeze_time(BEFORE_THE_REVIEW, tick=True):
+        yield

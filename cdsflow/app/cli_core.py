@@ -95,6 +95,40 @@ def units_list(
     console.print(table)
 
 
+@units_app.command("rename")
+def units_rename(
+    code: str = typer.Argument(..., help="Mã đơn vị"),
+    name: str = typer.Option(..., "--name", help="Tên mới, ví dụ «Phòng Văn hóa - Xã hội phường Ba Đình»"),
+    from_day: str = typer.Option(..., "--from", help="Ngày bắt đầu mang tên mới (YYYY-MM-DD), ví dụ 2025-07-01"),
+    parent_org: str = typer.Option(None, "--parent-org", help="Cơ quan chủ quản mới, ví dụ «UBND phường Ba Đình»"),
+    place: str = typer.Option(None, "--place", help="Địa danh ghi ở dòng ngày tháng"),
+    by: str = typer.Option("quản trị viên", "--by", help="Người ghi nhận"),
+) -> None:
+    """Đổi tên đơn vị từ một ngày: văn bản ghi ngày trước đó vẫn mang tên cũ."""
+    try:
+        day = datetime.strptime(from_day.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise typer.BadParameter(f"ngày không hợp lệ «{from_day}» (dạng YYYY-MM-DD, ví dụ 2025-07-01)") from None
+    with wiring.uow() as u:
+        unit = unit_svc.rename_unit(u, code, name=name, from_day=day, parent_org=parent_org, place_name=place,
+                                    actor=by)
+        console.print(f"Đã ghi: {unit.code} mang tên «{unit.name}» từ ngày {day:%d/%m/%Y}; "
+                      "văn bản ghi ngày trước đó giữ tên cũ.")
+
+
+@units_app.command("names")
+def units_names(code: str = typer.Argument(..., help="Mã đơn vị")) -> None:
+    """Các tên của đơn vị theo thời gian (tên in trên văn bản theo ngày của văn bản)."""
+    with wiring.uow() as u:
+        unit = unit_svc.get_unit(u, code)
+        history = unit_svc.former_names(u.session, unit.id)
+        table = Table("Đến hết ngày", "Tên đơn vị", "Cơ quan chủ quản", title=f"Tên của đơn vị {unit.code}")
+        for n in history:
+            table.add_row(f"{n.valid_until:%d/%m/%Y}", n.name, n.parent_org)
+        table.add_row("nay", unit.name, unit.parent_org)
+    console.print(table)
+
+
 # --- campaigns -------------------------------------------------------------------------------
 
 

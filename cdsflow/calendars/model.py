@@ -155,6 +155,9 @@ class Calendar:
     index_sets: tuple[str, ...] = ()
     references: tuple[str, ...] = ()
     dossier: tuple[str, ...] = ()  # document type codes in the order the authority binds them
+    # The unit's own days off besides weekends and national holidays (a nghỉ bù, a local holiday):
+    # (day, reason); a review visit is refused on them.
+    days_off: tuple[tuple[date, str], ...] = ()
     source: Path | None = None
     content_hash: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)

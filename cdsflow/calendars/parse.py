@@ -42,7 +42,7 @@ ACTOR_LABELS: dict[Actor, str] = {
 }
 
 _TOP_KEYS = {"issuer", "issuer_kind", "number", "issued", "school_year", "index_sets", "parent",
-             "references", "reminders", "known_issues", "milestones", "dossier"}
+             "references", "reminders", "known_issues", "milestones", "dossier", "days_off"}
 _MILESTONE_KEYS = {"key", "title", "actor", "stage", "due", "opens", "window", "documents", "channel",
                    "reminders", "submission", "parent_milestone", "known_issue", "note", "after", "marker"}
 _PARENT_KEYS = {"calendar", "issuer", "number", "date"}
@@ -343,6 +343,20 @@ def _submission(r: _Reader, value: Any, where: str, opens_at: datetime | None,
                             after_return=after_return, beyond_cap=beyond)
 
 
+def _days_off(r: _Reader, node: Any) -> list[tuple[date, str]]:
+    """`days_off: ["2025-05-02 nghỉ bù ngày 30/4", …]`: the unit's days off, each with its reason."""
+    out = []
+    for item in r.text_list(node, "days_off", "lịch"):
+        day_text, _, reason = str(item).strip().partition(" ")
+        day = r.guarded(Text(day_text, item.line), timeutil.parse_date, "lịch › days_off")
+        if day is not None and not reason.strip():
+            r.err(item.line, "day_off_reason", f"lịch › days_off: ngày nghỉ {day:%d/%m/%Y} cần ghi lý do "
+                  "(ví dụ «2025-05-02 nghỉ bù ngày 30/4»)")
+        elif day is not None:
+            out.append((day, reason.strip()))
+    return out
+
+
 def _document_codes(r: _Reader, node: Any, key: str, where: str) -> list[str]:
     """A list of document type codes (a milestone's papers, or the dossier's binding order)."""
     codes, known = [], document_types()
@@ -525,6 +539,7 @@ def parse_calendar(text: str) -> Parsed:
     parent_id = _parent(r, tree, out, references)
     index_sets = tuple(str(x) for x in r.text_list(tree, "index_sets", "lịch"))
     dossier = tuple(_document_codes(r, tree, "dossier", "lịch › dossier"))
+    days_off = tuple(_days_off(r, tree))
     for item in r.text_list(tree, "known_issues", "lịch"):
         out.known_issues.append((item.line, str(item)))
 
@@ -546,6 +561,6 @@ def parse_calendar(text: str) -> Parsed:
     out.calendar = Calendar(
         issuer=str(issuer), school_year=year, milestones=tuple(milestones), issuer_kind=kind,
         issued_on=issued_on, parent=parent_id, index_sets=index_sets, references=tuple(references),
-        dossier=dossier, extra=extra,
+        dossier=dossier, days_off=days_off, extra=extra,
     )
     return out

@@ -661,7 +661,9 @@ def build_qd_phe_duyet() -> bytes:
     b.table([("Nhóm", 15), ("Tên nhóm tiêu chí", 80), ("Điểm tối đa", 22), ("Điểm đạt", 22), ("Mức", 18)],
             ["{{ r.group_code }}", "{{ r.group_name }}", "{{ r.max_points }}", "{{ r.points }}", "{{ r.level }}"],
             loop="r in group_results", size=12)
-    b.loop("closing_articles", "{{ x.label }} {{ x.text }}", var="x")
+    b.tag("{%p for x in closing_articles %}")  # Điều 2, Điều 3 after the table: labels bold as Điều 1's
+    b.para(("{{ x.label }}", {"bold": True}), " {{ x.text }}")
+    b.tag("{%p endfor %}")
     b.foot()
     return b.save()
 
@@ -735,8 +737,9 @@ def build_qd_cong_nhan() -> bytes:
     _decision(b)
     b.foot()
     b.annex("{{ annex_title }}", landscape=True)
-    b.table([("TT", 9), ("Tên cơ sở giáo dục", 60), ("Cấp học", 18), ("Xã/phường", 30), ("Điểm nhóm 1", 16),
-             ("Mức nhóm 1", 14), ("Điểm nhóm 2", 16), ("Mức nhóm 2", 14), ("Mức độ", 14), ("Ghi chú", 20)],
+    # «Mức độ» holds each group's level under 4725 («Nhóm 1: Mức 2; Nhóm 2: Mức 3»): wide enough for one per line
+    b.table([("TT", 9), ("Tên cơ sở giáo dục", 50), ("Cấp học", 18), ("Xã/phường", 24), ("Điểm nhóm 1", 16),
+             ("Mức nhóm 1", 14), ("Điểm nhóm 2", 16), ("Mức nhóm 2", 14), ("Mức độ", 28), ("Ghi chú", 20)],
             ["{{ r.num }}", "{{ r.school_name }}", "{{ r.education_level }}", "{{ r.commune }}", "{{ r.p1 }}",
              "{{ r.l1 }}", "{{ r.p2 }}", "{{ r.l2 }}", "{{ r.level }}", "{{ r.note }}"],
             loop="r in g.rows", size=12, group="g in recognition_groups")
@@ -808,7 +811,7 @@ def build_ke_hoach_authority() -> bytes:
     b.page_numbers()
     b.header()
     b.title("KẾ HOẠCH")
-    b.loop("legal_bases", "{{ x }}")
+    b.legal_bases()  # căn cứ in italics, as on the school's Kế hoạch and every decision
     b.loop("sections.intro", "{{ x }}")
     b.heading("I. MỤC ĐÍCH, YÊU CẦU")
     b.subheading("1. Mục đích")
@@ -1013,8 +1016,9 @@ def build_bao_cao_tong_hop() -> bytes:
     b.loop("sections.closing", "{{ x }}")
     b.foot()
     b.annex("{{ annex_title }}", landscape=True)
-    b.table([("TT", 9), ("Tên cơ sở giáo dục", 60), ("Cấp học", 18), ("Xã/phường", 30), ("Điểm nhóm 1", 16),
-             ("Mức nhóm 1", 14), ("Điểm nhóm 2", 16), ("Mức nhóm 2", 14), ("Mức độ", 14), ("Ghi chú", 20)],
+    # «Mức độ» holds each group's level under 4725 («Nhóm 1: Mức 2; Nhóm 2: Mức 3»): wide enough for one per line
+    b.table([("TT", 9), ("Tên cơ sở giáo dục", 50), ("Cấp học", 18), ("Xã/phường", 24), ("Điểm nhóm 1", 16),
+             ("Mức nhóm 1", 14), ("Điểm nhóm 2", 16), ("Mức nhóm 2", 14), ("Mức độ", 28), ("Ghi chú", 20)],
             ["{{ r.num }}", "{{ r.school_name }}", "{{ r.education_level }}", "{{ r.commune }}", "{{ r.p1 }}",
              "{{ r.l1 }}", "{{ r.p2 }}", "{{ r.l2 }}", "{{ r.level }}", "{{ r.note }}"],
             loop="r in g.rows", size=12, group="g in recognition_groups")

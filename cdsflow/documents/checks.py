@@ -18,7 +18,7 @@ from docx.shared import Mm
 from cdsflow.assessment.files import shipped_index_sets
 from cdsflow.assessment.scoring import level_for
 from cdsflow.documents.build_templates import FONT, MOTTO, NATIONAL_TITLE
-from cdsflow.documents.grounds import DISTRICT, NO_DISTRICTS_FROM, names_a_district
+from cdsflow.documents.grounds import DISTRICT, NO_DISTRICTS_FROM, names_a_district, stale_reason
 
 NUMBER_RE = re.compile(r"^Số: (\d{2,}|\s+)/[A-Za-zĐđ][A-Za-zĐđ0-9.&]*(-[A-Za-zĐđ][A-Za-zĐđ0-9.&]*)+$")
 DATE_RE = re.compile(r"^.+, ngày (0[1-9]|[12]\d|3[01]|\s+) tháng (0[12]|[3-9]|1[0-2]|\s+) năm (\d{4}|\s+)$")
@@ -263,6 +263,19 @@ def district_names(context: dict, day: date | None) -> list[str]:
         return []
     found = sorted({_around(t) for t in _strings(context) if names_a_district(t)})
     return [f"Văn bản ngày từ 01/7/2025 (không còn cấp huyện) còn ghi tên quận/huyện: «{t}»" for t in found]
+
+
+def stale_grounds(context: dict, day: date, *, school_year: str, index_sets: list[str],
+                  known_sets: list[str]) -> list[str]:
+    """Errors for căn cứ a paper dated `day` may not cite (documents/grounds.py), whatever typed them:
+    the data file, an edited section, or the defaults; one line per ground with its reason."""
+    out = []
+    for line in context.get("legal_bases") or []:
+        ground = unicodedata.normalize("NFC", str(line)).removeprefix("Căn cứ ").rstrip(";.")
+        why = stale_reason(ground, day=day, school_year=school_year, index_sets=index_sets, known_sets=known_sets)
+        if why and not why.startswith("văn bản của cấp quận"):  # a quận/huyện: district_names says it
+            out.append(f"Căn cứ không còn dùng được vào ngày {day:%d/%m/%Y}: «{ground[:90]}» ({why})")
+    return out
 
 
 def _around(text: str, width: int = 50) -> str:

@@ -518,6 +518,19 @@ EDUCATION_LEVELS = {"mam_non": "Mầm non", "tieu_hoc": "Tiểu học", "thcs": 
                     "thpt": "Trung học phổ thông", "gdtx": "Giáo dục thường xuyên"}
 
 
+def recognised_level(row: dict) -> str:
+    """The «Mức độ» of an annex row: the merged level when the index set defines one, else each
+    group's level as 4725 states it («Nhóm 1: Mức 2; Nhóm 2: Mức 3»): never blank, never a merge
+    the decision does not define."""
+    if row.get("level") not in (None, ""):
+        return _level(row.get("level"))
+    parts = [f"Nhóm {vn.nfc(g.get('group_code'))}: {_level(g.get('level'))}"
+             for g in row.get("group_results") or [] if _level(g.get("level"))]
+    if not parts:
+        raise InvalidInput(f"{vn.nfc(row.get('school_name'))}: chưa có mức độ của nhóm tiêu chí nào để ghi vào danh sách")
+    return "; ".join(parts)
+
+
 def recognition_groups(recognitions: Sequence[dict]) -> list[dict]:
     """Annex rows grouped by cấp học, each group in the Vietnamese collation of school names."""
     by_level: dict[str, list[dict]] = {}
@@ -534,7 +547,7 @@ def recognition_groups(recognitions: Sequence[dict]) -> list[dict]:
             rows.append({"num": str(n), "school_name": vn.nfc(r["school_name"]), "education_level": label,
                          "commune": vn.nfc(r.get("commune")), "p1": _points(g1.get("points")),
                          "l1": _level(g1.get("level")), "p2": _points(g2.get("points")),
-                         "l2": _level(g2.get("level")), "level": _level(r.get("level")), "note": vn.nfc(r.get("note"))})
+                         "l2": _level(g2.get("level")), "level": recognised_level(r), "note": vn.nfc(r.get("note"))})
         out.append({"label": EDUCATION_LEVELS.get(lvl, vn.nfc(lvl) or "Khác"), "rows": rows})
     return out
 

@@ -73,7 +73,7 @@ def register_rows(session: Session, unit_id: int | None = None) -> list[Generate
 
 # How a paper of a type is named in a citation or in the register: Quyết định, Biên bản, …
 KIND_WORDS = {"QĐ": "Quyết định", "BB": "Biên bản", "TTr": "Tờ trình", "BC": "Báo cáo", "KH": "Kế hoạch",
-              "TB": "Thông báo"}
+              "TB": "Thông báo", "DS": "Danh sách"}
 
 
 # Papers without a type code, named short in a citation («Giấy chứng nhận số 01/GCN-…», not «… chuyển đổi số số 01»).

@@ -17,7 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from docxtpl import DocxTemplate
-from jinja2 import Environment, StrictUndefined
+from jinja2 import Environment, StrictUndefined, meta
 from lxml import etree
 
 from cdsflow.documents.build_templates import FIXED_ZIP_TIME, TEMPLATES_DIR, repack
@@ -64,6 +64,7 @@ class CompiledTemplate:
         env = jinja_env()
         self._members: list[tuple[str, bytes | None]] = []
         self._compiled = {}
+        self.variables: set[str] = set()  # the context keys the template prints (a paper without căn cứ: none)
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             for info in zf.infolist():
                 raw = zf.read(info.filename)
@@ -73,6 +74,7 @@ class CompiledTemplate:
                     # same trick as docxtpl.render_xml_part: a newline before each paragraph
                     xml = re.sub(r"<w:p([ >])", r"\n<w:p\1", xml)
                     self._compiled[info.filename] = env.from_string(xml)
+                    self.variables |= meta.find_undeclared_variables(env.parse(xml))
                     self._members.append((info.filename, None))
                 else:
                     self._members.append((info.filename, raw))

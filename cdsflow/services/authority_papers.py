@@ -143,7 +143,46 @@ def _steering_units(session: Session, ld: Loaded, family: list[tuple[Assessment,
 # --- contexts -----------------------------------------------------------------------------------
 
 
+def _school_paper_ids(session: Session, unit_id: int, code: str, campaign_id: int,
+                      school_ids: list[int]) -> list[int]:
+    """Register ids of the numbered papers in force of a type that `unit_id` issued about these schools."""
+    if not school_ids:
+        return []
+    return list(session.execute(select(GeneratedDocument.id).where(
+        GeneratedDocument.unit_id == unit_id, GeneratedDocument.doc_type == code,
+        col(GeneratedDocument.campaign_id) == campaign_id, col(GeneratedDocument.school_id).in_(school_ids),
+        col(GeneratedDocument.number).is_not(None), col(GeneratedDocument.status) == ISSUED)
+        .order_by(col(GeneratedDocument.id))).scalars())
+
+
+def _cites(session: Session, code: str, ld: Loaded, ctx: dict[str, Any]) -> list[int]:
+    """The register ids of the papers this one rests on, so voiding or replacing one of them marks
+    it «Cần xử lý» (services/papers.needs_action): a list or a report stops being true with them."""
+    c, authority = ld.campaign, ld.authority
+    team_decisions = [d.id for d in _own_paper(session, authority.id, "qd_doan_danh_gia", c.id)[-1:]]
+    if code in ("thong_bao", "bien_ban_danh_gia_ngoai"):  # the team the decision formed
+        return team_decisions
+    if code == "danh_sach_de_nghi":  # each listed school's review minutes, and the team's decision
+        ids = [u.id for _, u in _family(session, c.id) if u.code in set(ctx.get("school_codes") or [])]
+        return team_decisions + _school_paper_ids(session, authority.id, "bien_ban_danh_gia_ngoai", c.id, ids)
+    if code == "bao_cao_tong_hop":  # the papers its work lines and intro cite, the lists it sums up
+        return [d.id for k in ("ke_hoach", "qd_doan_danh_gia", "thong_bao", "qd_cong_nhan", "danh_sach_de_nghi")
+                for d in _own_paper(session, authority.id, k, c.id)]
+    if code == "danh_sach_ban_chi_dao":  # each unit's decision forming the group it lists
+        units = [authority.id, *(u.id for _, u in _family(session, c.id))]
+        return list(session.execute(select(GeneratedDocument.id).where(
+            GeneratedDocument.doc_type == "qd_ban_chi_dao", col(GeneratedDocument.unit_id).in_(units),
+            col(GeneratedDocument.number).is_not(None), col(GeneratedDocument.status) == ISSUED)
+            .order_by(col(GeneratedDocument.id))).scalars())
+    return []
+
+
 def build(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
+    ctx = _build(session, code, ld, issue, data)
+    return {**ctx, "cites": _cites(session, code, ld, ctx)}
+
+
+def _build(session: Session, code: str, ld: Loaded, issue: Issue, data: dict[str, Any]) -> dict[str, Any]:
     c, authority = ld.campaign, ld.authority
     if code == "qd_ban_chi_dao":
         issuer = ld.school or authority

@@ -305,6 +305,7 @@ def _launch_campaigns(uow: UnitOfWork, issuer: Unit, index_set: Any, school_year
         "calendar_source": str(calendar.source) if calendar and calendar.source else "",
         "calendar_hash": (calendar.content_hash or "") if calendar else "", "created_at": now, "launched_at": now,
         "dossier": list(calendar.dossier) if calendar else [],
+        "days_off": [[d.isoformat(), why] for d, why in calendar.days_off] if calendar else [],
         "version": 1,
     }
     # The unique index (issuer, year, index set, while open) decides between concurrent launches:

@@ -11,7 +11,7 @@ import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,9 +24,16 @@ from sqlmodel import Session, col, select
 from cdsflow.documents import contexts as cx
 from cdsflow.documents import paper_sections
 from cdsflow.documents import vietnamese as vn
-from cdsflow.documents.checks import district_names
+from cdsflow.documents.checks import check_docx, district_names, stale_grounds
 from cdsflow.documents.contexts import VN_TZ, Issue
-from cdsflow.documents.register import RegisterLine, kind_word, next_number, register_lines, series_for
+from cdsflow.documents.register import (
+    RegisterLine,
+    kind_word,
+    next_number,
+    register_lines,
+    register_number,
+    series_for,
+)
 from cdsflow.documents.render import compiled, render
 from cdsflow.documents.signature import DEFAULT_HEAD_TITLE, SignatureSpec
 from cdsflow.kernel.errors import InvalidInput, NotFound
@@ -51,6 +58,7 @@ from cdsflow.services.results import (
 )
 from cdsflow.services.review_teams import decision_data
 from cdsflow.services.scoring import load_answers
+from cdsflow.services.units import chain_of, unit_on
 from cdsflow.storage.bulk_tables import BulkItem, BulkRun
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import ISSUED, REPLACED, VOIDED, DocumentSetting, GeneratedDocument
@@ -508,9 +516,12 @@ def _to_trinh(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
     proposals = [{"group_code": p.group.code, "group_name": p.group.name, "level": p.level}
                  for p in proposed_levels(res, data.get("requested_level"))]
     attachments = data.get("attachments", [document_types()[d].name for d in cx.DEFAULT_DOSSIER[2:]])
-    assert ld.supervisor is not None  # a school's paper: load() found its supervisor
-    return cx.to_trinh(ld.school, ld.campaign, _group_dicts(res), issue, supervisor_name=ld.supervisor.name,
-                       proposals=proposals, attachments=attachments)
+    assert ld.supervisor is not None and ld.school is not None  # a school's paper: load() found its rows
+    ctx = cx.to_trinh(ld.school, ld.campaign, _group_dicts(res), issue, supervisor_name=ld.supervisor.name,
+                      proposals=proposals, attachments=attachments)
+    # the papers it sends up with it: a voided approval or minutes leaves the Tờ trình «Cần xử lý»
+    sent = [_latest(session, k, ld.campaign.id, ld.school.id) for k in ("bien_ban", "bao_cao", "qd_phe_duyet")]
+    return {**ctx, "cites": [d.id for d in sent if d is not None]}
 
 
 def _bao_cao(session: Session, ld: Loaded, issue: Issue, data: dict[str, Any],
@@ -638,11 +649,40 @@ def _archive_units(setting: DocumentSetting, issuer: Unit) -> list[str]:
     return ["HĐTĐG"] if issuer.kind == "school" else []  # a school's papers are drafted by its council
 
 
-def _recipients(session: Session, code: str, ld: Loaded, issuer: Unit, data: dict[str, Any]) -> list[tuple[str, str]]:
+def _foreign_grounds(session: Session, context: dict[str, Any], issuer: Unit) -> list[str]:
+    """Errors for căn cứ issued by another Sở or Phòng (neither the issuer nor a unit above it): a
+    paper rests on its own unit's and its superiors' papers, not a neighbour's."""
+    lines = [vn.nfc(str(x)) for x in context.get("legal_bases") or []]
+    if not lines:
+        return []
+    own = {issuer.id, *chain_of(session, issuer.id)}
+    others = [(uid, name) for uid, name in session.execute(
+        select(Unit.id, Unit.name).where(col(Unit.kind).in_(("department", "bureau")))).all() if uid not in own]
+    out = []
+    for line in lines:
+        low = line.lower()
+        hit = next((name for _, name in others
+                    if re.search(rf"(?<!\w){re.escape(vn.nfc(name).lower())}(?!\w)", low)), None)
+        if hit:
+            out.append(f"Căn cứ là văn bản của đơn vị khác ({hit}), không phải của {issuer.name} hay cấp trên: "
+                       f"«{line.removeprefix('Căn cứ ').rstrip(';.')[:90]}»")
+    return out
+
+
+def _named_on(session: Session, ld: Loaded, day: date) -> Loaded:
+    """The loaded rows with each unit's name, level and place as they were on `day` (services/units)."""
+    return replace(ld, authority=unit_on(session, ld.authority, day),
+                   school=unit_on(session, ld.school, day) if ld.school is not None else None,
+                   supervisor=unit_on(session, ld.supervisor, day) if ld.supervisor is not None else None)
+
+
+def _recipients(session: Session, code: str, ld: Loaded, issuer: Unit, data: dict[str, Any],
+                day: date) -> list[tuple[str, str]]:
     """Nơi nhận: the superior "(để b/c)" (unless the paper is addressed to it: "Như trên"), then
     the addressees the data file names."""
     out: list[tuple[str, str]] = []
     superior = session.get(Unit, issuer.supervisor_id) if issuer.supervisor_id else None
+    superior = unit_on(session, superior, day) if superior is not None else None
     if superior is not None and code in REPORT_UP:
         out.append((superior.name, "để b/c"))
     out += [tuple(r) for r in data.get("recipients", [])]
@@ -708,6 +748,8 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
                            cli=f"cdsflow docs settings {issuer.code} --signer-name \"…\"")
     today = datetime.now(VN_TZ).date()
     day = None if draft else (issued_on or today)
+    ld = _named_on(session, ld, day or issued_on or today)  # names and levels in force on the paper's date
+    issuer = ld.authority if issuer.id == ld.authority.id else (ld.school or issuer)
     series = series_for(code, keying=setting.register_keying, council=council)
     year = (day or issued_on or today).year
     number = next_number(session, issuer.id, year, series) if numbered else None
@@ -721,7 +763,7 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
                     _ref(replacing, _kind(code), issuer.name).removesuffix(f" của {issuer.name}") +
                     f" (lý do: {vn.nfc(reason).rstrip('.')}).")
     issue = Issue(number=number, issued_on=day, planned=issued_on or today, signature=spec,
-                  recipients=_recipients(session, code, ld, issuer, data),
+                  recipients=_recipients(session, code, ld, issuer, data, day or issued_on or today),
                   archive_units=_archive_units(setting, issuer), drafter_mark=setting.drafter_mark,
                   legal_bases=data.get("legal_bases") or cx.index_set_basis(ld.campaign.index_set_code),
                   consider=data.get("consider", ""), code_groups=code_groups, replaces=replaces)
@@ -733,6 +775,12 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
         raise InvalidInput(f"Không lập được văn bản: «{bad[0]}» chứa ký tự U+{ord(bad[1]):04X} không được phép "
                            "trong tệp Word; hãy sửa dữ liệu rồi lập lại")
     stale_names = district_names(context, day)
+    if "legal_bases" in compiled(context.get("template") or code).variables:  # only a paper that prints căn cứ
+        stale_names += stale_grounds(context, day or issued_on or today, school_year=ld.campaign.school_year,
+                                     index_sets=plan_service.campaign_index_sets(session, ld.campaign),
+                                     known_sets=sorted(cx.texts().get("_legal_bases") or {}))
+        if ld.school is None or data.get("legal_bases") or data.get("sections"):  # typed, or the campaign's
+            stale_names += _foreign_grounds(session, context, issuer)  # (a school's defaults are its index set)
     if stale_names and numbered:  # an error blocks numbering; a draft shows it as a warning
         refuse(code, _who(ld), stale_names)
     notes = [n for n in (_backdating(session, issuer.id, year, series, number, day) if number and day else "",
@@ -746,6 +794,7 @@ def issue_document(session: Session, code: str, ld: Loaded, *, draft: bool = Fal
         replaces_id=replacing.id if replacing else None, reason=vn.nfc(reason) if replacing else "")
     if replacing is not None:
         replacing.status = REPLACED
+        _note_chain(session, replacing)
         session.add(replacing)
     session.add(record)
     session.flush()
@@ -772,6 +821,28 @@ def generate(engine: Engine, code: str, *, school_code: str | None = None, campa
         record.content_sha256 = hashlib.sha256(content).hexdigest()
         uow.commit()
     return record, content
+
+
+def findings_before_numbering(engine: Engine, code: str, *, school_code: str | None = None,
+                              campaign_id: int | None = None, data: dict[str, Any] | None = None,
+                              actor: str | ActorRef = "", on_existing: str | None = None, reason: str = "",
+                              issued_on: date | None = None) -> list[str]:
+    """What the clerk should read before a number is taken: the paper exactly as it would be numbered
+    (built, numbered and rendered in a transaction rolled back), with its register warnings (a date
+    before the previous number's) and the findings of `docs check`. An error refuses here as it
+    would on numbering (PaperRefused / AlreadyIssued / InvalidInput)."""
+    _check_code(code)
+    with UnitOfWork(engine) as uow:
+        ld = load(uow.session, campaign_id, school_code)
+    with UnitOfWork(engine) as uow:  # never committed: the number goes back unused
+        try:
+            record = issue_document(uow.session, code, ld, issued_on=issued_on, data=data, actor=actor,
+                                    on_existing=on_existing, reason=reason)
+            content = render(code, record.context, expected_hash=record.template_hash)
+            notes = [n for n in record.note.split("; ") if n]
+        finally:
+            uow.rollback()
+    return notes + check_docx(content, code, index_set=ld.campaign.index_set_code)
 
 
 def section_defaults(engine: Engine, code: str, campaign_id: int, school_code: str | None = None,
@@ -983,6 +1054,45 @@ def dependents(session: Session, doc: GeneratedDocument) -> list[GeneratedDocume
     return [d for d in rows if doc.id in cites_of(d)]
 
 
+def dependent_label(d: GeneratedDocument) -> str:
+    """`Giấy chứng nhận mức độ chuyển đổi số Số vào sổ: 01 (mã lưu 7)`: a dependent as the clerk finds it."""
+    return f"{document_types()[d.doc_type].name} {paper_label(d)} (mã lưu {d.id})"
+
+
+def _note_chain(session: Session, fallen: GeneratedDocument) -> list[GeneratedDocument]:
+    """The register's history of a voided or replaced paper names the papers that cited it (they are
+    now «Cần xử lý»), so the chain stays readable after they are reissued."""
+    hit = dependents(session, fallen)
+    if hit:
+        chain = "căn cứ của: " + ", ".join(f"{_kind(d.doc_type)} {register_number(d)}" for d in hit)
+        fallen.note = "; ".join(x for x in (fallen.note, chain) if x)
+    return hit
+
+
+@dataclass
+class FallPreview:
+    """What voiding or replacing a paper would do, shown before the clerk confirms."""
+
+    paper: str  # the paper that falls, as a message names it
+    marked: list[str]  # the papers in force citing it, which become «Cần xử lý»
+
+
+def void_preview(session: Session, doc: GeneratedDocument) -> FallPreview:
+    """Before voiding `doc`: the papers that cite it and will need the clerk."""
+    return FallPreview(cite(doc) if doc.number else paper_label(doc), [dependent_label(d) for d in dependents(session, doc)])
+
+
+def replace_preview(engine: Engine, code: str, *, school_code: str | None = None,
+                    campaign_id: int | None = None) -> FallPreview | None:
+    """Before replacing: the paper in force a new `code` would replace and the papers citing it
+    (None: nothing to replace)."""
+    _check_code(code)
+    with UnitOfWork(engine) as uow:
+        ld = load(uow.session, campaign_id, school_code)
+        previous = _previous(uow.session, code, ld)
+        return void_preview(uow.session, previous) if previous is not None else None
+
+
 def valid_copy(engine: Engine, document_id: int) -> bytes:
     """The paper's bytes to hand out as valid: refused while a paper it cites is voided or replaced."""
     with UnitOfWork(engine) as uow:
@@ -1039,11 +1149,10 @@ def void_paper(engine: Engine, document_id: int, reason: str, actor: str = "") -
             raise InvalidInput(f"Văn bản {doc.number_line} đã {'hủy' if doc.status == VOIDED else 'bị thay thế'}")
         doc.status, doc.reason = VOIDED, reason[:1000]
         doc.note = "; ".join(x for x in (doc.note, f"hủy bởi {actor}" if actor else "") if x)
-        uow.session.add(doc)
         uow.session.flush()
-        hit = dependents(uow.session, doc)
+        hit = _note_chain(uow.session, doc)
+        uow.session.add(doc)
         why = needs_action(uow.session, hit)
         uow.commit()
         uow.session.refresh(doc)
-        return Voided(doc, [(f"{document_types()[d.doc_type].name} {paper_label(d)} (mã lưu {d.id})", why.get(d.id, ""))
-                            for d in hit])
+        return Voided(doc, [(dependent_label(d), why.get(d.id, "")) for d in hit])

@@ -77,6 +77,11 @@ def _levels(session: Session, campaign_id: int) -> set[str]:
     return {fold(x or "") for x in rows.scalars()}
 
 
+def campaign_index_sets(session: Session, campaign: Campaign) -> list[str]:
+    """The index sets the campaign's schools are assessed on (a căn cứ may cite only these)."""
+    return index_sets_covered(campaign, _levels(session, campaign.id), [])
+
+
 def index_sets_covered(campaign: Campaign, levels: set[str], listed: list[str]) -> list[str]:
     """The campaign's own set, 3276 when preschools take part, 4725 when other schools do; in the
     order the calendar lists them."""

@@ -23,7 +23,7 @@ from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVisit
 from cdsflow.storage.tables import Assessment, AssessmentEvent, Campaign, CampaignMilestone, Unit
 from cdsflow.storage.web_tables import Account
-from cdsflow.workflow.bodies import team_role_problems
+from cdsflow.workflow.bodies import team_period_problems, team_role_problems
 from cdsflow.workflow.context import ActorRef
 
 VN = TZ
@@ -192,6 +192,10 @@ def set_team(
                         "mốc đánh giá ngoài để lấy mặc định")
     elif start > end:
         problems.append(f"Thời gian làm việc không hợp lệ: từ {start:%d/%m/%Y} đến {end:%d/%m/%Y}")
+    team = _team(session, c.id)
+    if start and end and (team is None or (team.period_start, team.period_end) != (start, end)):
+        # formed, or its period changed: never for work already over (members may still be corrected)
+        problems += team_period_problems(start, end, now.astimezone(TZ).date())
 
     rows: list[dict[str, Any]] = []
     usernames: dict[str, int] = {}
@@ -221,7 +225,6 @@ def set_team(
                      "role": role, "account_id": account_id})
     problems += team_role_problems([r["role"] for r in rows])
 
-    team = _team(session, c.id)
     if team is not None and start and end:
         outside = session.execute(
             select(Unit.name, col(ReviewVisit.visit_date)).join(Assessment, col(Assessment.id) == ReviewVisit.assessment_id)
@@ -252,9 +255,11 @@ def set_team(
 SCHEDULABLE = frozenset({Stage.PROPOSAL, Stage.EXTERNAL_REVIEW})
 
 
-def visit_problems(school: str, stage: Stage, day: date, team: ReviewTeam, decided: date | None = None) -> list[str]:
+def visit_problems(school: str, stage: Stage, day: date, team: ReviewTeam, decided: date | None = None,
+                   days_off: dict[date, str] | None = None) -> list[str]:
     """Why the team may not visit `school` on `day` (each reason names the date); `decided`: the day a
-    recognised school was recognised (a visit on or before it is the record of a past visit)."""
+    recognised school was recognised (a visit on or before it is the record of a past visit);
+    `days_off`: the unit's own days off in its calendar (a nghỉ bù, a local holiday), with reasons."""
     problems = []
     if stage.order < Stage.PROPOSAL.order:
         problems.append(f"{school} chưa gửi tờ trình đề nghị đánh giá ngoài (đang ở giai đoạn «{stage.label}»): "
@@ -266,7 +271,8 @@ def visit_problems(school: str, stage: Stage, day: date, team: ReviewTeam, decid
     if not team.period_start <= day <= team.period_end:
         problems.append(f"{school}: ngày {day:%d/%m/%Y} nằm ngoài thời gian làm việc của đoàn "
                         f"({team.period_start:%d/%m/%Y} – {team.period_end:%d/%m/%Y})")
-    if off := day_off_reason(day):
+    if off := day_off_reason(day) or (f"ngày nghỉ theo lịch của đơn vị ({days_off[day]})"
+                                      if days_off and day in days_off else None):
         problems.append(f"{school}: ngày {day:%d/%m/%Y} là {off}, không phải ngày làm việc")
     return problems
 
@@ -303,6 +309,13 @@ def _clashes(session: Session, team: ReviewTeam, chosen: dict[int, tuple[date | 
             "một nơi một lúc" for (day, part), who in sorted(slots.items()) if len(who) > 1]
 
 
+def _days_off(session: Session, campaign_ids: list[int]) -> dict[int, dict[date, str]]:
+    """Campaign id → its calendar's own days off (kept at launch), with their reasons."""
+    return {cid: {date.fromisoformat(d): why for d, why in days or []}
+            for cid, days in session.execute(select(col(Campaign.id), col(Campaign.days_off))
+                                             .where(col(Campaign.id).in_(campaign_ids))).all()}
+
+
 def schedule_visits(uow: UnitOfWork, campaign_id: int, visits: Sequence[VisitInput], actor: ActorRef) -> TeamView:
     """Set (or, with no date, remove) the visit of each given school; the others keep theirs."""
     session = uow.session
@@ -327,6 +340,7 @@ def schedule_visits(uow: UnitOfWork, campaign_id: int, visits: Sequence[VisitInp
     problems: list[str] = []
     chosen: dict[int, tuple[date | None, str]] = {}
     names: dict[int, str] = {}
+    off = _days_off(session, ids)
     for v, ref in zip(visits, refs, strict=True):
         if ref not in found:
             problems.append(f"Không có cơ sở «{ref}» trong kế hoạch số {c.id}")
@@ -334,7 +348,8 @@ def schedule_visits(uow: UnitOfWork, campaign_id: int, visits: Sequence[VisitInp
         a, school = found[ref]
         session_name = parse_session(v.session)
         if v.visit_date is not None:
-            problems += visit_problems(school.name, Stage(a.state), v.visit_date, team, _recognised_on(session, a))
+            problems += visit_problems(school.name, Stage(a.state), v.visit_date, team, _recognised_on(session, a),
+                                       {**off.get(c.id, {}), **off.get(a.campaign_id, {})})
             if session_name is None:
                 problems.append(f"{school.name}: buổi không rõ «{v.session}» (dùng: sáng hoặc chiều)")
         chosen[a.id], names[a.id] = (v.visit_date, session_name or ""), school.name

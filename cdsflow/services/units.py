@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +12,10 @@ from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from cdsflow.kernel.errors import InvalidInput, NotFound
+from cdsflow.kernel.text import TextError, clean_text
 from cdsflow.storage.collation import vi_order
 from cdsflow.storage.db import UnitOfWork
-from cdsflow.storage.tables import Unit
+from cdsflow.storage.tables import Unit, UnitName
 from cdsflow.storage.tabular import Row, read_table
 from cdsflow.workflow.units import ALLOWED_SUPERVISORS, UnitKind, UnitSpec, validate_unit_row
 
@@ -237,3 +239,52 @@ def supervisor_name(uow: UnitOfWork, unit_id: int, default: str = "đơn vị qu
     unit = uow.session.get(Unit, unit_id)
     boss = uow.session.get(Unit, unit.supervisor_id) if unit is not None and unit.supervisor_id else None
     return boss.name if boss else default
+
+
+# --- names in force on a date ------------------------------------------------------------------
+
+
+def former_names(session: Session, unit_id: int) -> list[UnitName]:
+    """The names a unit had before its current one, oldest first."""
+    return list(session.execute(select(UnitName).where(UnitName.unit_id == unit_id)
+                                .order_by(col(UnitName.valid_until))).scalars())
+
+
+def unit_on(session: Session, unit: Unit, day: date) -> Unit:
+    """The unit as a paper dated `day` names it: its name, level (parent_org) and place in force
+    that day. A detached copy (never stored); the unit itself when its current name applies."""
+    former = session.execute(select(UnitName).where(UnitName.unit_id == unit.id, col(UnitName.valid_until) >= day)
+                             .order_by(col(UnitName.valid_until))).scalars().first()
+    if former is None:
+        return unit
+    return Unit(**{**unit.model_dump(), "name": former.name, "parent_org": former.parent_org,
+                   "place_name": former.place_name})
+
+
+def rename_unit(uow: UnitOfWork, code: str, *, name: str, from_day: date, parent_org: str | None = None,
+                place_name: str | None = None, actor: str = "") -> Unit:
+    """The unit bears `name` from `from_day`: its current name (and level, place) is kept as the name
+    in force until the day before, for the papers dated earlier. Refused when the day is not after
+    the last change, or nothing changes."""
+    unit = get_unit(uow, code)
+    try:
+        name = clean_text(name, field="tên đơn vị")
+        parent_org = clean_text(parent_org, field="cơ quan chủ quản") if parent_org is not None else unit.parent_org
+        place_name = clean_text(place_name, field="địa danh") if place_name is not None else unit.place_name
+    except TextError as exc:
+        raise InvalidInput(str(exc)) from None
+    if not name:
+        raise InvalidInput("Cần ghi tên mới của đơn vị", cli="--name")
+    if (name, parent_org, place_name) == (unit.name, unit.parent_org, unit.place_name):
+        raise InvalidInput(f"Đơn vị {code} đã mang tên «{name}»: không có gì thay đổi")
+    history = former_names(uow.session, unit.id)
+    if history and from_day <= history[-1].valid_until + timedelta(days=1):
+        last = history[-1].valid_until + timedelta(days=1)
+        raise InvalidInput(f"Ngày đổi tên {from_day:%d/%m/%Y} phải sau ngày đổi tên trước ({last:%d/%m/%Y}), "
+                           f"khi đơn vị bắt đầu mang tên «{unit.name}»")
+    uow.session.add(UnitName(unit_id=unit.id, valid_until=from_day - timedelta(days=1), name=unit.name,
+                             parent_org=unit.parent_org, place_name=unit.place_name, changed_by=actor[:200]))
+    unit.name, unit.parent_org, unit.place_name = name, parent_org, place_name
+    uow.session.add(unit)
+    uow.commit()
+    return unit

@@ -5,7 +5,7 @@ them so that metadata and Alembic see one schema.
 """
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
@@ -39,6 +39,21 @@ class Unit(SQLModel, table=True):
         return [e for e in self.emails.split(",") if e]
 
 
+class UnitName(SQLModel, table=True):
+    """A name the unit had until `valid_until` (its current name is on `unit`): papers are headed and
+    signed with the name and level in force on their date (the quận became a phường on 1/7/2025)."""
+
+    __tablename__ = "unit_name"
+    __table_args__ = (UniqueConstraint("unit_id", "valid_until", name="uq_unit_name_until"),)
+    id: int = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    valid_until: date  # the last day the unit bore this name
+    name: str = Field(max_length=300)
+    parent_org: str = Field(default="", max_length=300)
+    place_name: str = Field(default="", max_length=120)
+    changed_by: str = Field(default="", max_length=200)
+
+
 _OPEN = "status != 'closed'"
 
 
@@ -65,6 +80,8 @@ class Campaign(SQLModel, table=True):
     calendar_hash: str = Field(default="", max_length=64)
     # The calendar's binding order of a school's dossier (document type codes); empty = the default.
     dossier: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # The calendar's own days off ([iso day, reason]) besides weekends and national holidays.
+    days_off: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     created_at: datetime | None = _ts()
     launched_at: datetime | None = _ts()
     version: int = Field(default=1)

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -181,7 +182,10 @@ def test_one_school_from_plan_to_publication(server, browser_page, request):
         with api_as(base, "officer") as c:  # the officer forms the review team, the reviewer a member
             members = [{"full_name": ACCOUNTS["reviewer"][0], "role": "head", "username": "reviewer"},
                        {"full_name": ACCOUNTS["officer"][0], "role": "secretary", "username": "officer"}]
-            assert c.put(f"/api/campaigns/{world.campaign_id}/team", json={"members": members}).status_code == 200
+            today = date.today()  # the server's clock is today's: the team works from today, not in a period over
+            period = {"period_start": today.isoformat(), "period_end": (today + timedelta(days=30)).isoformat()}
+            assert c.put(f"/api/campaigns/{world.campaign_id}/team",
+                         json={"members": members, **period}).status_code == 200
         login(page, base, "reviewer")
         page.goto(f"{base}/campaigns/{world.campaign_id}")
         assert "Đã nộp 1/3" in page.locator("#progress").inner_text()

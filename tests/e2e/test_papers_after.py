@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import UTC, datetime
 
 import pytest
 import yaml
@@ -255,7 +256,11 @@ def test_dates_that_contradict_each_other_are_refused_with_the_date_and_why(worl
     team.write_text("Họ và tên,Chức vụ,Đơn vị công tác,Nhiệm vụ trong đoàn\n"
                     "Lê Thị Thu,Trưởng phòng,Phòng GDĐT số 1,Trưởng đoàn\n"
                     "Trần Văn Bình,Chuyên viên,Phòng GDĐT số 1,Thư ký\n", encoding="utf-8")
-    cli("team", "set", cid, str(team), "--by", "Trần Minh Tuấn", "--from", "2025-04-01", "--to", "2025-05-15")
+    late = cli("team", "set", cid, str(team), "--by", "Trần Minh Tuấn", "--from", "2025-04-01", "--to", "2025-05-15",
+               ok=False)  # today the period is over
+    assert late.returncode != 0 and "đã kết thúc ngày 15/05/2025" in " ".join(late.stderr.split())
+    cli.on(datetime(2025, 3, 17, 9, tzinfo=UTC))("team", "set", cid, str(team), "--by", "Trần Minh Tuấn",
+                                                 "--from", "2025-04-01", "--to", "2025-05-15")
     for school, day, why in (("P1S1", "2025-04-12", "ngày 12/04/2025 là thứ Bảy"),
                              ("P1S1", "2025-04-30", "ngày 30/04/2025 là ngày nghỉ lễ"),
                              ("P1S1", "2025-06-02", "ngày 02/06/2025 nằm ngoài thời gian làm việc của đoàn"),

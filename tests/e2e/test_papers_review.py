@@ -83,7 +83,7 @@ def world(tmp_path_factory):
         set_team(uow, w.campaign_id, [TeamMemberInput("Lê Thị Thu", "head", "Trưởng phòng", "Phòng GDĐT số 1"),
                                       TeamMemberInput("Trần Văn Bình", "secretary", "Chuyên viên", "Phòng GDĐT số 1"),
                                       TeamMemberInput("Phạm Minh Đức", "member", "Hiệu trưởng", "Trường Tiểu học Số 2.1")],
-                 officer)
+                 officer, now=datetime(2025, 3, 17, 9, tzinfo=VN))  # formed before its period (to 20/5/2025) ends
     with UnitOfWork(engine) as uow:
         schedule_visits(uow, w.campaign_id, [VisitInput("P1S2", date(2025, 5, 6), "sáng"),
                                              VisitInput("P1S3", date(2025, 5, 7), "chiều")], officer)

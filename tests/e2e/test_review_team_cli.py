@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 import pytest
 from docx import Document
@@ -52,7 +53,11 @@ def test_team_from_a_spreadsheet_to_the_decision(cli, tmp_path):
     ws.append(["Phạm Thu Hà", "Hiệu trưởng", "Trường Tiểu học Số 2.1", "Thành viên"])
     good = tmp_path / "doan.xlsx"
     wb.save(good)
-    out = cli("team", "set", "1", str(good), "--by", "Trần Minh Tuấn", "--to", "2025-05-15").stdout
+    late = cli("team", "set", "1", str(good), "--by", "Trần Minh Tuấn", "--to", "2025-05-15", ok=False)
+    assert late.returncode == 2 and "đã kết thúc ngày 15/05/2025" in " ".join(late.stderr.split())
+    assert "chưa có Đoàn đánh giá ngoài" in cli("team", "show", "1").stdout  # today is after its period
+    in_time = cli.on(datetime(2025, 3, 17, 9, tzinfo=UTC))  # formed before the period ends
+    out = in_time("team", "set", "1", str(good), "--by", "Trần Minh Tuấn", "--to", "2025-05-15").stdout
     assert "đã lưu Đoàn đánh giá ngoài mức độ chuyển đổi số năm học 2024-2025 (3 thành viên, " \
            "từ 01/04/2025 đến 15/05/2025)" in out
 

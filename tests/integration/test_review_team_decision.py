@@ -14,6 +14,8 @@ from cdsflow.services import review_teams as svc
 from cdsflow.storage.db import UnitOfWork
 from tests.integration.test_review_team_service import TEAM, officer, world  # noqa: F401 (fixture)
 
+pytestmark = pytest.mark.usefixtures("before_the_review")  # the 2025 team is formed before its period ends
+
 
 def _text(content: bytes) -> str:
     doc = Document(io.BytesIO(content))

@@ -1,7 +1,8 @@
 """The review team service on SQLite and PostgreSQL: forming, visits, refusals that store nothing."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select, update
@@ -16,6 +17,8 @@ from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVi
 from cdsflow.storage.tables import Assessment
 from cdsflow.workflow.context import ActorRef
 from tests.factories import calendar, load_units
+
+pytestmark = pytest.mark.usefixtures("before_the_review")  # the 2025 team is formed before its period ends
 
 TEAM = [
     svc.TeamMemberInput("Lê Thị Mai", "Trưởng đoàn", "Phó Trưởng phòng", "Phòng GDĐT số 1"),
@@ -162,6 +165,25 @@ def test_a_new_period_may_not_strand_a_visit(world):
     with UnitOfWork(engine) as uow, pytest.raises(InvalidInput) as err:
         svc.set_team(uow, cid, TEAM, officer(units), period_start=date(2025, 5, 1), period_end=date(2025, 4, 1))
     assert "Thời gian làm việc không hợp lệ" in err.value.details[0]
+
+
+def test_a_team_whose_period_is_over_is_refused_with_its_last_day(world):
+    engine, cid, units = world
+    june = datetime(2025, 6, 2, 9, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))
+    with UnitOfWork(engine) as uow, pytest.raises(InvalidInput) as err:
+        svc.set_team(uow, cid, TEAM, officer(units), now=june)  # the calendar's window ended on 20/5
+    assert err.value.details == [
+        "Thời gian làm việc của đoàn (01/04/2025 – 20/05/2025) đã kết thúc ngày 20/05/2025, trước hôm nay "
+        "(02/06/2025): không thành lập đoàn cho thời gian đã qua; chọn ngày kết thúc từ hôm nay trở đi"]
+    assert stored(engine) == (0, 0, 0)
+    with UnitOfWork(engine) as uow:  # formed in time, its members may still be corrected afterwards
+        svc.set_team(uow, cid, TEAM, officer(units), now=datetime(2025, 3, 20, 9, tzinfo=june.tzinfo))
+        view = svc.set_team(uow, cid, TEAM[:2], officer(units), now=june)
+    assert [m.full_name for m in view.members] == ["Lê Thị Mai", "Trần Văn Bình"]
+    with UnitOfWork(engine) as uow, pytest.raises(InvalidInput) as err:  # but not moved into the past
+        svc.set_team(uow, cid, TEAM, officer(units), period_start=date(2025, 4, 1), period_end=date(2025, 5, 30),
+                     now=june)
+    assert "đã kết thúc ngày 30/05/2025" in err.value.details[0]
 
 
 def test_decision_data_lists_every_proposed_school(world):

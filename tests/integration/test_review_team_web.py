@@ -13,6 +13,8 @@ from cdsflow.storage.review_tables import ReviewTeam, ReviewTeamMember, ReviewVi
 from cdsflow.storage.tables import Assessment
 from tests.web_support import build_world
 
+pytestmark = pytest.mark.usefixtures("before_the_review")  # the 2025 team is formed before its period ends
+
 TEAM = {
     "name": "Đoàn đánh giá ngoài Phòng GDĐT số 1",
     "period_start": "2025-04-01", "period_end": "2025-05-20",

@@ -61,6 +61,7 @@ ROUTES = {
     "GET /documents/{document_id}/download": "d", "POST /documents/{document_id}/signed": "d",
     "GET /documents/{document_id}/signed.pdf": "d", "GET /assessments/{assessment_id}/dossier.zip": "a",
     "GET /campaigns/{campaign_id}/papers/{code}": "c", "POST /campaigns/{campaign_id}/papers/{code}": "c",
+    "GET /assessments/{assessment_id}/papers/{code}": "a", "POST /assessments/{assessment_id}/papers/{code}": "a",
     "GET /mailbox": "admin", "POST /mailbox/retry": "admin", "GET /mailbox/{message_id}": "admin",
     "GET /campaigns/{campaign_id}/team": "c", "POST /campaigns/{campaign_id}/team": "c",
     "POST /campaigns/{campaign_id}/team/visits": "c", "GET /healthz": "open", "GET /readyz": "open",

@@ -305,6 +305,8 @@ class Confirmation:
     # Beyond the lines shown: a national step names its first lines and counts the rest (a bounded page).
     more: int = 0
     more_skipped: int = 0
+    marks: list[str] = field(default_factory=list)  # papers citing the one voided/replaced: «Cần xử lý» after
+    warnings: list[str] = field(default_factory=list)  # what `docs check` and the register say before numbering
 
 
 def confirm_step(uow: UnitOfWork, p: Principal, assessment_id: int, trigger: str, version: int, *,

@@ -31,7 +31,7 @@ from cdsflow.services.steering import (
 from cdsflow.services.units import find_unit, unit_by_id
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.documents_tables import GeneratedDocument
-from cdsflow.storage.tables import Campaign, Unit
+from cdsflow.storage.tables import Assessment, Campaign, Unit
 from cdsflow.workflow.context import ActorRef
 from cdsflow.workflow.document_types import document_types
 
@@ -153,8 +153,8 @@ def campaign_types() -> list[tuple[str, str]]:
     return [(c, _type_name(c)) for c in document_types() if c in doc_svc.SUPPORTED and c != "bia_ho_so"]
 
 
-def generate_for_school(uow: UnitOfWork, p: Principal, assessment_id: int, code: str, *, draft: bool = False,
-                        on_existing: str | None = None, reason: str = "") -> GeneratedDocument:
+def _school_paper_target(uow: UnitOfWork, p: Principal, assessment_id: int, code: str) -> tuple[Assessment, Unit]:
+    """(the school's file, the school) when the principal may make this paper for it."""
     a = assessment_for(uow, p, assessment_id)
     if not (allowed(p, "issue_school_paper") or allowed(p, "issue_authority_paper")):
         raise Forbidden("Tài khoản của bạn không lập được văn bản.")
@@ -164,7 +164,12 @@ def generate_for_school(uow: UnitOfWork, p: Principal, assessment_id: int, code:
     require(p, "issue_authority_paper" if authority else "issue_school_paper")
     if p.role.school_side and authority:
         raise Forbidden("Văn bản này do cấp trên ban hành.")
-    school = unit_by_id(uow, a.school_id)
+    return a, unit_by_id(uow, a.school_id)
+
+
+def generate_for_school(uow: UnitOfWork, p: Principal, assessment_id: int, code: str, *, draft: bool = False,
+                        on_existing: str | None = None, reason: str = "") -> GeneratedDocument:
+    a, school = _school_paper_target(uow, p, assessment_id, code)
     record, _ = doc_svc.generate(uow.engine, code, school_code=school.code, campaign_id=a.campaign_id,
                                  actor=actor(p), draft=draft, on_existing=on_existing or None, reason=reason)
     return record
@@ -295,6 +300,35 @@ def confirm_void(uow: UnitOfWork, p: Principal, document_id: int, reason: str):
                      note=f"Lý do: {reason.strip()}. Văn bản bị hủy vẫn ở trong sổ với ghi chú «Đã hủy»; "
                           "số của nó không được cấp lại.")
     c.ready.append(f"{d.number_line}{f' — {subject}' if subject else ''}")
+    c.marks = doc_svc.void_preview(uow.session, d).marked
+    return c
+
+
+def confirm_generate(uow: UnitOfWork, p: Principal, assessment_id: int, code: str, *,
+                     on_existing: str | None = None, reason: str = "") -> Confirmation | None:
+    """The page before a school's paper is numbered, when there is something to read first: the
+    warnings of `docs check` and of the register on the paper as it would be numbered, and (replacing)
+    the papers citing the old one that become «Cần xử lý». None: nothing to say, it is numbered at
+    once. An error refuses here exactly as numbering would."""
+    a, school = _school_paper_target(uow, p, assessment_id, code)
+    marks: list[str] = []
+    preview = None
+    if on_existing == "replace" and reason.strip():
+        preview = doc_svc.replace_preview(uow.engine, code, school_code=school.code, campaign_id=a.campaign_id)
+        marks = preview.marked if preview is not None else []
+    warnings = doc_svc.findings_before_numbering(uow.engine, code, school_code=school.code, campaign_id=a.campaign_id,
+                                                 actor=actor(p), on_existing=on_existing, reason=reason)
+    if not marks and not warnings:
+        return None
+    replacing = on_existing == "replace"
+    c = Confirmation("Xác nhận: thay thế văn bản" if replacing else "Xác nhận: lập và cấp số văn bản",
+                     f"/assessments/{a.id}/documents",
+                     {"doc_type": code, "existing": on_existing or "", "reason": reason},
+                     back_url=f"/assessments/{a.id}/documents", noun="văn bản",
+                     note=(f"Lý do: {reason.strip()}. Văn bản cũ vẫn ở trong sổ với ghi chú «Đã bị thay thế». "
+                           if replacing else "") + "Số được cấp khi xác nhận và không được cấp lại.")
+    c.ready.append(f"{_type_name(code)} — {school.name}" + (f", thay thế {preview.paper}" if preview else ""))
+    c.marks, c.warnings = marks, warnings
     return c
 
 

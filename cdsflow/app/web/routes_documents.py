@@ -73,9 +73,13 @@ def school_documents(request: Request, assessment_id: int, p: Principal = Depend
 
 
 @pages.post("/assessments/{assessment_id}/documents")
-def school_generate(assessment_id: int, doc_type: str = Form(...), existing: str = Form(""), reason: str = Form(""),
-                    draft: str = Form(""), p: Principal = Depends(checked_principal),
-                    uow: UnitOfWork = Depends(get_uow)) -> Response:
+def school_generate(request: Request, assessment_id: int, doc_type: str = Form(...), existing: str = Form(""),
+                    reason: str = Form(""), draft: str = Form(""), confirm: str = Form(""),
+                    p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    if confirm != "1" and not draft:  # warnings, and the papers a replacement leaves «Cần xử lý», are read first
+        c = documents.confirm_generate(uow, p, assessment_id, doc_type, on_existing=existing or None, reason=reason)
+        if c is not None:
+            return render(request, "confirm.html", p, c=c)
     documents.generate_for_school(uow, p, assessment_id, doc_type, draft=bool(draft), on_existing=existing or None,
                                   reason=reason)
     return RedirectResponse(f"/assessments/{assessment_id}/documents?done=document", status_code=303)
@@ -235,10 +239,50 @@ def api_generate_all(request: Request, campaign_id: int, body: dict, p: Principa
 
 
 def _paper_page(request: Request, p: Principal, campaign_id: int, code: str, fields: list, *, status: int = 200,
-                error: str = "", details: list[str] | None = None, existing: str = "", reason: str = "") -> Response:
+                error: str = "", details: list[str] | None = None, existing: str = "", reason: str = "",
+                assessment_id: int | None = None, warnings: list[str] | None = None,
+                marks: list[str] | None = None) -> Response:
+    action = (f"/assessments/{assessment_id}/papers/{code}" if assessment_id is not None
+              else f"/campaigns/{campaign_id}/papers/{code}")
+    back = (f"/assessments/{assessment_id}/documents", "← Về văn bản của trường") if assessment_id is not None \
+        else (f"/campaigns/{campaign_id}", "← Về kế hoạch")
     return render(request, "paper_text.html", p, status=status, title=paper_text.title(code), code=code,
                   campaign_id=campaign_id, fields=fields, error=error, details=details or [], existing=existing,
-                  reason=reason)
+                  reason=reason, action_url=action, back=back, warnings=warnings or [], marks=marks or [])
+
+
+@pages.get("/assessments/{assessment_id}/papers/{code}")
+def school_paper_text_page(request: Request, assessment_id: int, code: str, p: Principal = Depends(current_principal),
+                           uow: UnitOfWork = Depends(get_uow)) -> Response:
+    """A school's paper written section by section (the Báo cáo tự đánh giá's IV–VI), as `docs text`."""
+    try:
+        fields = paper_text.school_fields(uow, p, assessment_id, code)
+    except PaperRefused as err:
+        return _paper_page(request, p, 0, code, [], status=422, error=err.message, details=err.details,
+                           assessment_id=assessment_id)
+    return _paper_page(request, p, 0, code, fields, assessment_id=assessment_id)
+
+
+@pages.post("/assessments/{assessment_id}/papers/{code}")
+async def school_paper_text_issue(request: Request, assessment_id: int, code: str,
+                                  p: Principal = Depends(checked_principal), uow: UnitOfWork = Depends(get_uow)) -> Response:
+    form = await request.form()
+    typed = paper_text.typed_sections(code, form) if code in paper_text.paper_sections.PER_SCHOOL else {}
+    existing, reason = str(form.get("existing", "")), str(form.get("reason", ""))
+    draft = form.get("action") == "draft"
+    try:
+        record = paper_text.school_issue(uow, p, assessment_id, code, typed, draft=draft,
+                                         on_existing=existing or None, reason=reason)
+    except (Forbidden, NotFound):
+        raise
+    except InvalidInput as err:  # what was typed stays in the form, with the reason above it
+        uow.rollback()
+        fields = paper_text.school_fields(uow, p, assessment_id, code, typed)
+        return _paper_page(request, p, 0, code, fields, status=422, error=err.message, details=err.details,
+                           existing=existing, reason=reason, assessment_id=assessment_id)
+    if draft:
+        return RedirectResponse(f"/documents/{record.id}/download", status_code=303)
+    return RedirectResponse(f"/assessments/{assessment_id}/documents?done=document", status_code=303)
 
 
 @pages.get("/campaigns/{campaign_id}/papers/{code}")
@@ -259,6 +303,14 @@ async def paper_text_issue(request: Request, campaign_id: int, code: str, p: Pri
     existing, reason = str(form.get("existing", "")), str(form.get("reason", ""))
     draft = form.get("action") == "draft"
     try:
+        if not draft and form.get("confirm") != "1":  # the warnings are read before a number is taken
+            warnings = paper_text.warnings_before_numbering(uow, p, campaign_id, code, typed,
+                                                            on_existing=existing or None, reason=reason)
+            marks = paper_text.replace_marks(uow, p, campaign_id, code) if existing == "replace" else []
+            if warnings or marks:
+                fields = paper_text.fields(uow, p, campaign_id, code, typed)
+                return _paper_page(request, p, campaign_id, code, fields, existing=existing, reason=reason,
+                                   warnings=warnings, marks=marks)
         record = paper_text.issue(uow, p, campaign_id, code, typed, draft=draft, on_existing=existing or None,
                                   reason=reason)
     except (Forbidden, NotFound):

@@ -1,8 +1,8 @@
 """baseline schema
 
-Revision ID: 2ec523566163
+Revision ID: 3b26ac58df89
 Revises: 
-Create Date: 2026-12-07 00:55:52.217922
+Create Date: 2026-12-07 01:07:21.954683
 """
 from alembic import op
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ import sqlmodel
 import cdsflow.storage.types
 
 
-revision = '2ec523566163'
+revision = '3b26ac58df89'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -223,6 +223,7 @@ def upgrade() -> None:
     sa.Column('calendar_source', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
     sa.Column('calendar_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('dossier', sa.JSON(), nullable=False),
+    sa.Column('days_off', sa.JSON(), nullable=False),
     sa.Column('created_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('launched_at', cdsflow.storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
@@ -332,6 +333,21 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('trust_anchor', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_trust_anchor_unit_id'), ['unit_id'], unique=False)
+
+    op.create_table('unit_name',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('valid_until', sa.Date(), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('parent_org', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+    sa.Column('place_name', sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+    sa.Column('changed_by', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['unit_id'], ['unit.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('unit_id', 'valid_until', name='uq_unit_name_until')
+    )
+    with op.batch_alter_table('unit_name', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_unit_name_unit_id'), ['unit_id'], unique=False)
 
     op.create_table('web_account',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -814,6 +830,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_web_account_unit_id'))
 
     op.drop_table('web_account')
+    with op.batch_alter_table('unit_name', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_unit_name_unit_id'))
+
+    op.drop_table('unit_name')
     with op.batch_alter_table('trust_anchor', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_trust_anchor_unit_id'))
 
