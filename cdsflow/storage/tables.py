@@ -79,9 +79,9 @@ class Campaign(SQLModel, table=True):
     calendar_source: str = Field(default="", max_length=500)
     calendar_hash: str = Field(default="", max_length=64)
     # The calendar's binding order of a school's dossier (document type codes); empty = the default.
-    dossier: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    dossier: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     # The calendar's own days off ([iso day, reason]) besides weekends and national holidays.
-    days_off: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    days_off: list[list[str]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False, default=list))
     created_at: datetime | None = _ts()
     launched_at: datetime | None = _ts()
     version: int = Field(default=1)
