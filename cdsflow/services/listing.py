@@ -377,7 +377,15 @@ def _page_ids(session: Session, query: ListQuery, ids: Family, late: Late, own: 
         # database sorts the matching units; codes still walk their index.
         column = col(Unit.code) if query.sort == "code" else vi_order(Unit.name)
         by_unit: list[Any] = [column.desc(), col(Unit.id).desc()] if query.desc else [column.asc(), col(Unit.id).asc()]
-        units = list(session.execute(select(Unit.id).where(inner.exists(), *_unit_where(query))
+        # With a search, the family's schools drive (rowid IN …): the fold of a name runs on their
+        # names only, not on every unit of the country; without one, the unit index is walked.
+        family: Any = inner.exists()
+        if query.q:
+            members = select(Assessment.school_id).select_from(Assessment)
+            if levels:
+                members = _with_scores(members, own, ext)
+            family = col(Unit.id).in_(members.where(*_where(query, ids, late, own, ext)))
+        units = list(session.execute(select(Unit.id).where(family, *_unit_where(query))
                                      .order_by(*by_unit).offset(offset).limit(query.per_page)).scalars())
         if not units:
             return []
