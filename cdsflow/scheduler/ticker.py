@@ -162,13 +162,28 @@ def run_due_reminders(engine: Engine, now: datetime, *, settings: MailSettings |
     settings = settings or load_settings()
     result = TickResult()
     today = local(now).date()
+    due = dbretry.run_sync(partial(_load_due, engine, now), what="đọc lịch nhắc hạn")
+    # A round of campaigns at a time: a worker back after a long stop has every missed point of
+    # every campaign due (folded into one run each), and holding them all for 3,321 ward plans
+    # costs hundreds of MB; each round is fanned out and recorded before the next is planned.
+    for start in range(0, len(due), CAMPAIGNS_PER_ROUND):
+        _tick_round(engine, due[start:start + CAMPAIGNS_PER_ROUND], now, today, settings, result)
+    return result
+
+
+CAMPAIGNS_PER_ROUND = 250
+
+
+def _tick_round(engine: Engine, due: list[tuple[int, list[Any], set[tuple[str, str]]]], now: datetime,
+                today: date, settings: MailSettings, result: TickResult) -> None:
+    """Plan, fan out and record the due points of some campaigns (see `run_due_reminders`)."""
     selected: list[tuple[list[PlannedReminder], list[PlannedReminder], list[PlannedReminder]]] = []
     nexts: list[dict[str, Any]] = []
-    for cid, rows, done in dbretry.run_sync(partial(_load_due, engine, now), what="đọc lịch nhắc hạn"):
+    for cid, rows, done in due:
         points: list[PlannedReminder] = []
         for row in rows:
-            due, following = _due_points(cid, row, done, now, today)
-            points += due
+            points_due, following = _due_points(cid, row, done, now, today)
+            points += points_due
             nexts.append({"_id": row.id, "_next": following})
         selected.append(select_due(sorted(points, key=lambda r: (r.at, r.job_id)), done, now, settings))
     runs = [p for run, _, _ in selected for p in run]
@@ -190,4 +205,3 @@ def run_due_reminders(engine: Engine, now: datetime, *, settings: MailSettings |
         result.coalesced.extend(folded)
         result.too_late.extend(late)
     dbretry.run_sync(partial(_record, engine, records, nexts), what="ghi lượt nhắc hạn đã chạy")
-    return result
