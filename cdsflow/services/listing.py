@@ -39,7 +39,7 @@ from cdsflow.services.lookups import family_select
 from cdsflow.services.overview import LevelChart, level_charts
 from cdsflow.services.paging import PER_PAGE, page_numbers, search
 from cdsflow.storage.assessment_tables import AssessmentScore
-from cdsflow.storage.collation import vi_key, vi_order
+from cdsflow.storage.collation import sorts_natively, vi_key, vi_order
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.listing_tables import AssessmentResult, CampaignFigures
 from cdsflow.storage.tables import Assessment, Campaign, CampaignMilestone, Unit
@@ -367,32 +367,7 @@ def _page_ids(session: Session, query: ListQuery, ids: Family, late: Late, own: 
                                         .limit(query.per_page - len(out))).scalars())
         return out
     if query.sort in ("code", "name"):
-        # Walk the unit index in the asked order and stop after the page: page 1 of 54,000 schools
-        # reads 50 units, not 54,000 rows sorted.
-        inner = select(Assessment.id).select_from(Assessment)
-        if levels:
-            inner = _with_scores(inner, own, ext)
-        inner = inner.where(Assessment.school_id == Unit.id, *_where(query, ids, late, own, ext, hinted=True))
-        # Names in Vietnamese order (COLLATE vi): no index of the database holds that order, so the
-        # database sorts the matching units; codes still walk their index.
-        column = col(Unit.code) if query.sort == "code" else vi_order(Unit.name)
-        by_unit: list[Any] = [column.desc(), col(Unit.id).desc()] if query.desc else [column.asc(), col(Unit.id).asc()]
-        # With a search, the family's schools drive (rowid IN …): the fold of a name runs on their
-        # names only, not on every unit of the country; without one, the unit index is walked.
-        family: Any = inner.exists()
-        if query.q:
-            members = select(Assessment.school_id).select_from(Assessment)
-            if levels:
-                members = _with_scores(members, own, ext)
-            family = col(Unit.id).in_(members.where(*_where(query, ids, late, own, ext)))
-        units = list(session.execute(select(Unit.id).where(family, *_unit_where(query))
-                                     .order_by(*by_unit).offset(offset).limit(query.per_page)).scalars())
-        if not units:
-            return []
-        # `campaign_id + 0`: the page's 50 schools reached by their own index, not the family's campaigns.
-        by_school = dict(session.execute(select(Assessment.school_id, Assessment.id).where(
-            col(Assessment.school_id).in_(units), (col(Assessment.campaign_id) + 0).in_(ids))).all())
-        return [by_school[u] for u in units if u in by_school]
+        return _by_unit(session, query, ids, late, own, ext, offset, levels)
     if scope is not None and query.sort in ASSESSMENT_SORTS and not isinstance(ids, list) and not levels:
         return _walk_assessment_index(session, query, ids, late, offset)
     sup = aliased(Unit, name="sup")
@@ -407,6 +382,38 @@ def _page_ids(session: Session, query: ListQuery, ids: Family, late: Late, own: 
     stmt = stmt.where(*_where(query, ids, late, own, ext), *unit_where)
     return list(session.execute(stmt.order_by(*_order(query, own, ext, sup)).offset(offset)
                                 .limit(query.per_page)).scalars())
+
+
+def _by_unit(session: Session, query: ListQuery, ids: Family, late: Late, own: Any, ext: Any, offset: int,
+             levels: bool) -> list[int]:
+    """A page sorted by code or name: the units in that order, then their assessments."""
+    # Walk the unit index in the asked order and stop after the page: page 1 of 54,000 schools
+    # reads 50 units, not 54,000 rows sorted.
+    inner = select(Assessment.id).select_from(Assessment)
+    if levels:
+        inner = _with_scores(inner, own, ext)
+    inner = inner.where(Assessment.school_id == Unit.id, *_where(query, ids, late, own, ext, hinted=True))
+    # Names in Vietnamese order (COLLATE vi): no index of the database holds that order, so the
+    # database sorts the matching units; codes still walk their index.
+    column = col(Unit.code) if query.sort == "code" else vi_order(Unit.name)
+    by_unit: list[Any] = [column.desc(), col(Unit.id).desc()] if query.desc else [column.asc(), col(Unit.id).asc()]
+    # With a search on SQLite, the family's schools drive (rowid IN …): its fold is a Python
+    # function, run then on their names only, not on every unit of the country. PostgreSQL folds
+    # in SQL and walks its name index, as without a search.
+    family: Any = inner.exists()
+    if query.q and not sorts_natively(session):
+        members = select(Assessment.school_id).select_from(Assessment)
+        if levels:
+            members = _with_scores(members, own, ext)
+        family = col(Unit.id).in_(members.where(*_where(query, ids, late, own, ext)))
+    units = list(session.execute(select(Unit.id).where(family, *_unit_where(query))
+                                 .order_by(*by_unit).offset(offset).limit(query.per_page)).scalars())
+    if not units:
+        return []
+    # `campaign_id + 0`: the page's 50 schools reached by their own index, not the family's campaigns.
+    by_school = dict(session.execute(select(Assessment.school_id, Assessment.id).where(
+        col(Assessment.school_id).in_(units), (col(Assessment.campaign_id) + 0).in_(ids))).all())
+    return [by_school[u] for u in units if u in by_school]
 
 
 ASSESSMENT_SORTS: dict[str, Any] = {"submitted": Assessment.proposed_at}  # sends: a handful of values, sorted fast enough
