@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import bindparam, func, literal, or_, select, update
+from sqlalchemy import JSON, bindparam, func, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -54,46 +54,76 @@ def insert_new(session: Session, rows: Sequence[dict[str, Any]], columns: Sequen
 def insert_counting(session: Session, rows: Sequence[dict[str, Any]], by: Sequence[str]) -> Counter[tuple]:
     """`insert_new` counting the new rows per value of the `by` columns (rows come grouped by them).
 
-    On SQLite one plain executemany per group, its row count saying how many were new: the
-    statement is what `insert_new` runs, without SQLAlchemy building each row's parameters
-    (half the fan-out's time at 54,000 rows)."""
+    Both databases get the driver's own executemany, without SQLAlchemy building each row's
+    parameters (half the fan-out's time at 54,000 rows on SQLite): on SQLite one per group, its row
+    count saying how many were new; on PostgreSQL one for all, psycopg pipelining the rows and
+    returning the new ones' `by` columns (SQLAlchemy's batched multi-VALUES with RETURNING took
+    3.4 s for 8,229 reminders where this takes 0.4 s)."""
     counts: Counter[tuple] = Counter()
     if not rows:
         return counts
-    if session.get_bind().dialect.name != "sqlite":
+    conn = session.connection()
+    dialect = conn.dialect.name
+    columns = [c for c in _T.columns if c.name != "id"]
+    if dialect == "postgresql":
+        from psycopg.types.json import Json  # the PostgreSQL driver: an optional dependency
+
+        params = _driver_params(conn, columns, rows, json=Json)
+        sql = (f"INSERT INTO {_T.name} ({', '.join(c.name for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))}) "
+               f"ON CONFLICT (dedup_key) DO NOTHING RETURNING {', '.join(by)}")
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.executemany(sql, params, returning=True)
+            while True:
+                counts.update(tuple(r) for r in cursor.fetchall())
+                if not cursor.nextset():
+                    break
+        finally:
+            cursor.close()
+        return counts
+    if dialect != "sqlite":  # pragma: no cover - the project supports these two
         counts.update(tuple(r) for r in insert_new(session, rows, by))
         return counts
-    conn = session.connection()
-    columns = [c for c in _T.columns if c.name != "id"]
     sql = (f"INSERT INTO {_T.name} ({', '.join(c.name for c in columns)}) VALUES ({', '.join('?' * len(columns))}) "
            "ON CONFLICT (dedup_key) DO NOTHING")
-    # Each row's values in column order in one C call; the few columns the driver cannot take as
-    # they are (instants, JSON) converted after, once per object: a plan's rows share their
-    # instants, headers and attachments (the rows keep them alive, so an id is not reused meanwhile).
-    values = itemgetter(*(c.name for c in columns))
-    converted = [(i, convert, {}) for i, c in enumerate(columns)
-                 if (convert := c.type.bind_processor(conn.dialect)) is not None]
+    params = _driver_params(conn, columns, rows)
     point_of = itemgetter(*by)
     group: list[tuple] = []
     point: Any = None
-    for row in rows:
+    for row, values in zip(rows, params, strict=True):
         here = point_of(row)
         if group and here != point:
             counts[_as_tuple(point, by)] += conn.exec_driver_sql(sql, group).rowcount  # type: ignore[arg-type]
             group = []
         point = here
+        group.append(values)
+    if group:
+        counts[_as_tuple(point, by)] += conn.exec_driver_sql(sql, group).rowcount  # type: ignore[arg-type]
+    return counts
+
+
+def _driver_params(conn: Connection, columns: list[Any], rows: Sequence[dict[str, Any]],
+                   json: Any = None) -> list[tuple]:
+    """Each row's values in column order in one C call; the few columns the driver cannot take as
+    they are (instants, JSON) converted after, once per object: a plan's rows share their
+    instants, headers and attachments (the rows keep them alive, so an id is not reused meanwhile)."""
+    values = itemgetter(*(c.name for c in columns))
+    # `json`: the driver's wrapper for a JSON value (psycopg's Json), where the driver needs one.
+    converted = [(i, convert, {}) for i, c in enumerate(columns)
+                 if (convert := (json if json is not None and isinstance(c.type, JSON)
+                                 else c.type.bind_processor(conn.dialect))) is not None]
+    out: list[tuple] = []
+    for row in rows:
         vals = list(values(row))
         for i, convert, seen in converted:
             v = vals[i]
             if v is not None:
-                out = seen.get(id(v))
-                if out is None:
-                    out = seen[id(v)] = convert(v)
-                vals[i] = out
-        group.append(tuple(vals))
-    if group:
-        counts[_as_tuple(point, by)] += conn.exec_driver_sql(sql, group).rowcount  # type: ignore[arg-type]
-    return counts
+                done = seen.get(id(v))
+                if done is None:
+                    done = seen[id(v)] = convert(v)
+                vals[i] = done
+        out.append(tuple(vals))
+    return out
 
 
 def _as_tuple(point: Any, by: Sequence[str]) -> tuple:
