@@ -410,9 +410,12 @@ def _view_call(name: str, engine: Engine, campaign_id: int) -> tuple[Callable[[]
     calls: dict[str, tuple[Callable[[], Any], Callable[[], Any] | None]] = {
         "status": (with_uow(lambda u: campaign_status(u, campaign_id, now=NOW)), None),
         "dashboard": (with_uow(lambda u: dashboard_figures(u, campaign_id, now=NOW)), clear),
-        "late": (with_uow(lambda u: school_list(u.session, campaign_id, ListQuery(late=True), now=NOW)), None),
+        # with_options=False as every door asks it (the ward filter is the picker, never 3,321 options).
+        "late": (with_uow(lambda u: school_list(u.session, campaign_id, ListQuery(late=True), now=NOW,
+                                                with_options=False)), None),
         "province": (with_uow(lambda u: province_view(u.session, campaign_id, now=NOW)), clear),
-        "search": (with_uow(lambda u: school_list(u.session, campaign_id, ListQuery(q="Nguyễn Trãi"), now=NOW)), None),
+        "search": (with_uow(lambda u: school_list(u.session, campaign_id, ListQuery(q="Nguyễn Trãi"), now=NOW,
+                                                  with_options=False)), None),
     }
     return calls[name]
 
