@@ -157,8 +157,8 @@ def _load_due(engine: Engine, now: datetime) -> list[tuple[int, list[Any], set[t
 def run_due_reminders(engine: Engine, now: datetime, *, settings: MailSettings | None = None) -> TickResult:
     """One tick: run every due, not yet run, still useful point once (coalesced per milestone).
 
-    Only the milestones whose `next_reminder_at` has come are read; the points of every
-    campaign due are fanned out together (`fan_out_many`), then recorded."""
+    Only the milestones whose `next_reminder_at` has come are read; the due points are fanned
+    out (`fan_out_many`) and recorded a round of campaigns at a time."""
     settings = settings or load_settings()
     result = TickResult()
     today = local(now).date()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.orm import Session as OrmSession
@@ -40,7 +41,7 @@ def open_return(session: Session, assessment_id: int) -> ReturnNote | None:
 
 def returned_ids(session: Session, assessment_ids: list[int]) -> set[int]:
     """Which of these files wait for the school's supplement (for a home page listing several)."""
-    return {aid for aid in assessment_ids if open_return(session, aid) is not None}
+    return set(_open_returns(session, assessment_ids))
 
 
 def extra_send_ids(session: OrmSession, assessment_ids: list[int]) -> set[int]:
@@ -49,8 +50,14 @@ def extra_send_ids(session: OrmSession, assessment_ids: list[int]) -> set[int]:
 
     One query for any number of files: the scheduler asks it for a whole campaign's late schools.
     """
+    return {aid for aid, details in _open_returns(session, assessment_ids).items() if details.get("extra_send")}
+
+
+def _open_returns(session: OrmSession, assessment_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The files among these whose last change of stage is a return and which are still back in
+    self-assessment, with that return's details; one query (`open_return`'s rule, for many)."""
     if not assessment_ids:
-        return set()
+        return {}
     last_change = (select(AssessmentEvent.assessment_id, func.max(AssessmentEvent.id).label("last_id"))
                    .where(col(AssessmentEvent.assessment_id).in_(assessment_ids),
                           AssessmentEvent.from_state != AssessmentEvent.to_state)
@@ -61,4 +68,4 @@ def extra_send_ids(session: OrmSession, assessment_ids: list[int]) -> set[int]:
         .join(Assessment, col(Assessment.id) == AssessmentEvent.assessment_id)
         .where(AssessmentEvent.trigger == RETURN_TRIGGER, Assessment.state == Stage.SELF_ASSESSMENT.value)
     ).all()
-    return {aid for aid, details in rows if (details or {}).get("extra_send")}
+    return {aid: details or {} for aid, details in rows}

@@ -11,6 +11,7 @@ from cdsflow.kernel.errors import TransitionRefused
 from cdsflow.scheduler.ticker import run_due_reminders
 from cdsflow.services.assessments import MemberInput, find_assessment, set_committee, show_assessment, transition
 from cdsflow.services.campaigns import launch_campaign
+from cdsflow.services.returns import extra_send_ids, returned_ids
 from cdsflow.services.units import get_unit
 from cdsflow.storage.db import UnitOfWork
 from cdsflow.storage.notifications_tables import OutboxMessage
@@ -129,3 +130,25 @@ def test_after_the_form_closed_only_a_school_granted_one_more_send_is_reminded(b
         late = set(uow.session.execute(select(Assessment.id).where(Assessment.state != "proposal")).scalars())
     assert reminded == {aid}
     assert len(late) > 1  # others were late too, and heard nothing
+
+
+def test_a_returned_file_is_listed_until_it_goes_out_again_and_a_grant_is_told_apart(bac_giang):
+    """The school's home page marks a returned file (`returned_ids`); the scheduler asks which of
+    them carry a granted send (`extra_send_ids`): both read the same last change of stage."""
+    engine, aid, school, officer = bac_giang
+    with freeze_time("2024-06-01 09:00:00+07:00"):
+        send(engine, aid, school)
+        send_back(engine, aid, officer)
+        with UnitOfWork(engine) as uow:
+            assert returned_ids(uow.session, [aid]) == {aid} and extra_send_ids(uow.session, [aid]) == set()
+        send(engine, aid, school)
+        with UnitOfWork(engine) as uow:
+            assert returned_ids(uow.session, [aid]) == set()
+        send_back(engine, aid, officer)
+        send(engine, aid, school)  # the third and last send
+        with UnitOfWork(engine) as uow:
+            transition(uow, aid, "start_review", officer)
+        with UnitOfWork(engine) as uow:
+            transition(uow, aid, "return_for_supplement", officer, reason="Bổ sung", grant_extra_send=True)
+        with UnitOfWork(engine) as uow:
+            assert returned_ids(uow.session, [aid]) == {aid} and extra_send_ids(uow.session, [aid]) == {aid}
