@@ -1,6 +1,7 @@
 """Web commands: `cdsflow serve`, `cdsflow account create|list|demo|disable|enable` (more in cli_admin.py). Translation only."""
 from __future__ import annotations
 
+import gc
 import socket
 
 import typer
@@ -79,7 +80,12 @@ def web_app(secure_cookies: bool | None = None):
     wiring.install()
     if secure_cookies is None:
         secure_cookies = bool(os.environ.get(SECURE_COOKIES_ENV))
-    return create_app(wiring.engine(), secure_cookies=secure_cookies)
+    app = create_app(wiring.engine(), secure_cookies=secure_cookies)
+    # Everything loaded so far (modules, templates, the index sets, SQLAlchemy's mappers) lives as
+    # long as the process: out of the collector's sight, a full collection during a request walks
+    # only what requests made, not the whole app again (a request's tail, not its median).
+    gc.freeze()
+    return app
 
 
 @account_app.command("create")

@@ -92,16 +92,22 @@ def _require_campaign(session: Session, campaign_id: int) -> None:
         raise NotFound(f"Không tìm thấy kế hoạch số {campaign_id}")
 
 
-def find_wards(session: Session, campaign_id: int, *, q: str = "", page: int = 1,
-               per_page: int = WARD_PER_PAGE) -> WardPage[tuple[int, str]]:
-    """A page of the campaign's wards (unit id, name) matching `q`, in Vietnamese order: two counts
-    and one page read, however many wards there are."""
+def count_wards(session: Session, campaign_id: int) -> int:
+    """How many units supervise the campaign's schools (its issuer and its children's): whether a
+    list's ward filter is a plain <select> or the picker, without reading or sorting their names."""
     _require_campaign(session, campaign_id)
+    return int(session.execute(select(func.count()).select_from(_wards_of(campaign_id).subquery())).scalar_one())
+
+
+def find_wards(session: Session, campaign_id: int, *, q: str = "", page: int = 1,
+               per_page: int = WARD_PER_PAGE, counted: int | None = None) -> WardPage[tuple[int, str]]:
+    """A page of the campaign's wards (unit id, name) matching `q`, in Vietnamese order: two counts
+    and one page read, however many wards there are (`counted`: `count_wards`, already asked)."""
     stmt = _wards_of(campaign_id)
     def count(s: Any) -> int:
         return int(session.execute(select(func.count()).select_from(s.subquery())).scalar_one())
 
-    everyone = count(stmt)
+    everyone = count_wards(session, campaign_id) if counted is None else counted
     if q.strip():
         stmt = stmt.where(search((Unit.name,), q))
     total = count(stmt) if q.strip() else everyone

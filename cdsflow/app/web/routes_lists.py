@@ -50,10 +50,11 @@ def schools(request: Request, campaign_id: int, p: Principal = Depends(current_p
 
     # The ward filter: a plain <select> for a few wards, else the picker (a search, never 3,321 options).
     listing.school_levels = school_levels()
-    wards = ward_picker.find_wards(uow.session, campaign_id, per_page=ward_picker.SELECT_MAX)
-    picker = wards.all > ward_picker.SELECT_MAX
+    counted = ward_picker.count_wards(uow.session, campaign_id)
+    picker = counted > ward_picker.SELECT_MAX
     if not picker:
-        listing.bureaus = wards.rows
+        listing.bureaus = ward_picker.find_wards(uow.session, campaign_id, per_page=ward_picker.SELECT_MAX,
+                                                 counted=counted).rows
     # A unit that is none of the plan's is named in the refusal, not shown as an empty list.
     chosen = ward_picker.ward_name(uow.session, campaign_id, query.bureau) if query.bureau else ""
     bulk = [(t, STEP_BY_TRIGGER[t].label) for t in actions.BULK_TRIGGERS if allowed(p, t)] if allowed(p, "bulk") else []
