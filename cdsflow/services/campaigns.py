@@ -605,9 +605,12 @@ def late_in(passed: CTE, stage: Stage, campaign: Any = None) -> ColumnElement[bo
     return campaign.in_(select(passed.c.campaign_id).where(passed.c.rank > stage.order))
 
 
+_STATE_IS = {s: col(Assessment.state) == s.value for s in STAGE_ORDER}  # built once, as above
+
+
 def late_where(passed: CTE, campaign: Any = None) -> ColumnElement[bool]:
     """SQL truth of "this assessment is late": one term per stage (seven), whatever the family's size."""
-    return or_(*[and_(col(Assessment.state) == s.value, late_in(passed, s, campaign)) for s in STAGE_ORDER])
+    return or_(*[and_(_STATE_IS[s], late_in(passed, s, campaign)) for s in STAGE_ORDER])
 
 
 def _milestone_views(session: Session, cids: list[int]) -> dict[int, list[MilestoneView]]:
