@@ -12,8 +12,8 @@ then written with plain SQL, as bench_lists.py does. A second world holds the sa
 `--small-wards` wards (136 by default): the views must cost about the same in both.
 
 Each measure prints one row: the product's figure, its floor measured in the same run (the 136-ward
-world, the plain SQL of the same rows, the raw queries of the same page), the ratio, the target of
-issue 24 and whether it is met. A measure that fails prints «lỗi: …» in its row and the run goes on.
+world, the plain SQL of the same rows, the raw queries of the same page replayed by as many clients
+as the page is measured with), the ratio, the target of issue 24 and whether it is met. A measure that fails prints «lỗi: …» in its row and the run goes on.
 Views are measured on the first Sở's campaign (its wards and schools; with `--provinces 1` one Sở
 holds every ward, the shape the issue's first figures came from).
 
