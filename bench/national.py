@@ -674,8 +674,11 @@ def measure_pages(ctx: Context) -> list[Row]:
     engine.dispose()
     with ProcessPoolExecutor(max_workers=1) as pool, served(big.url, 2, ctx.store.workdir) as (_, base):
         for label, path in page_paths(big.main):
-            row = Row(f"{label}: p95, 4 luồng, serve --workers 2, {vn(big.wards)} phường/xã", target=3,
-                      target_text="≤ 3× thời gian CSDL cùng tải")
+            # Issue 24 sets the pages' target on PostgreSQL; on SQLite the same rows are reported.
+            on_pg = ctx.args.db == "postgresql"
+            row = Row(f"{label}: p95, 4 luồng, serve --workers 2, {vn(big.wards)} phường/xã",
+                      target=3 if on_pg else None,
+                      target_text="≤ 3× thời gian CSDL cùng tải" if on_pg else "báo cáo (mục tiêu ≤ 3× đặt cho PostgreSQL)")
             try:
                 r = pool.submit(load, base, path, ctx.args.requests, 4).result()
                 if set(r["statuses"]) != {200}:
