@@ -535,18 +535,20 @@ def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime,
         rows_of[row.campaign_id].append(row)
     shape = {cid: tuple((r.key, r.stage, r.due_at, repr(r.relative)) for r in rows) for cid, rows in rows_of.items()}
     launched = dict(session.execute(select(col(Campaign.id), col(Campaign.launched_at)).where(col(Campaign.id).in_(cids))).all())
+    # Names are read for the listed few only: a Sở's 54,000 schools are counted, not named.
     schools = session.execute(
-        select(col(Assessment.id), col(Assessment.campaign_id), col(Assessment.state), col(Unit.code), col(Unit.name))  # type: ignore[call-overload]  # sqlmodel types select() up to 4 columns
-        .join(Unit, Unit.id == Assessment.school_id)
+        select(col(Assessment.id), col(Assessment.campaign_id), col(Assessment.state))
         .where(col(Assessment.campaign_id).in_(cids), col(Assessment.state) != Stage.PUBLISHED.value)
-        .order_by(Assessment.id)).all()
+        .order_by(col(Assessment.id))).all()
     events = deadlines.event_times(session, [row.id for row in schools])
     memo: dict[tuple[Any, ...], deadlines.OwnDeadline | None] = {}
-    late: list[LateSchool] = []
+    listed: list[tuple[int, Stage, deadlines.OwnDeadline]] = []
     total = 0
-    for aid, cid, state, code, name in schools:
-        own_events = events.get(aid, {})
-        key = (shape.get(cid), launched.get(cid), state, tuple(sorted((e, local(at).date()) for e, at in own_events.items())))
+    no_events: dict[str, Any] = {}
+    for aid, cid, state in schools:
+        own_events = events.get(aid, no_events)
+        days = tuple(sorted((e, local(at).date()) for e, at in own_events.items())) if own_events else ()
+        key = (shape.get(cid), launched.get(cid), state, days)
         if key not in memo:
             rows = rows_of[cid]
             memo[key] = deadlines.next_own_deadline(
@@ -554,9 +556,13 @@ def _late_on_own_deadlines(session: Session, cids: list[int], now: datetime,
         nxt = memo[key]
         if nxt is not None and nxt.due_at is not None and nxt.due_at < now:  # always dated
             total += 1
-            if len(late) < limit:  # all are counted, only the first few are listed
-                late.append(LateSchool(aid, code, name, Stage(state),
-                                       MilestoneView(nxt.key, nxt.title, nxt.stage, nxt.due_at)))
+            if len(listed) < limit:  # all are counted, only the first few are listed
+                listed.append((aid, Stage(state), nxt))
+    names = {aid: (code, name) for aid, code, name in session.execute(
+        select(col(Assessment.id), col(Unit.code), col(Unit.name)).join(Unit, col(Unit.id) == col(Assessment.school_id))
+        .where(col(Assessment.id).in_([aid for aid, _, _ in listed])))} if listed else {}
+    late = [LateSchool(aid, *names[aid], stage, MilestoneView(nxt.key, nxt.title, nxt.stage, nxt.due_at))
+            for aid, stage, nxt in listed]
     return total, late
 
 
