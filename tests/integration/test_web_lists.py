@@ -185,4 +185,5 @@ def test_a_failed_mandatory_criterion_reads_chua_dat_in_the_officers_list(sqlite
     assert row["self_group1_level"] is None and row["self_group1"] >= 75  # high points, no level
     assert row["self_group2_level"] == 3
     page = world.client("officer").get(f"/campaigns/{world.campaign_id}/schools?q=P1S1").text
-    assert "chưa đạt" in page
+    assert '<span class="lvl">chưa đạt</span>' in page  # the score cells, written once as HTML
+    assert '<span class="lvl">mức 3</span>' in page
