@@ -155,9 +155,7 @@ def test_views_ask_as_many_questions_for_30_wards_as_for_3(tmp_path, view):
         ask(engine, cid)  # warm: the first call also reads the index set and the like
         counts.append(_statements(engine, lambda e=engine, c=cid: answers.append(ask(e, c))))
         engine.dispose()
-    # 30 wards may ask one question fewer: the list's ward filter is then the picker, a count, where
-    # 3 wards are also read for a plain <select>. Never more for more wards.
-    assert counts[1] in (counts[0], counts[0] - 1), counts
+    assert counts[0] == counts[1], counts
     small, large = answers
     if view in ("status", "dashboard"):  # same figures, scaled: each ward has the same four schools
         assert len(small.children) == 3 and len(large.children) == 30

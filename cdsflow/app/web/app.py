@@ -4,6 +4,7 @@ The engine comes from `app/wiring.py`; routes only ever see units of work (`app.
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -46,7 +47,7 @@ def _num(value) -> str:
     return text.replace(".", ",")
 
 
-def _score_cell(points, level) -> Markup:
+def _score_cell(points: float | Decimal | None, level: int | None) -> Markup:
     """A list's score cell: "7,5 <span class="lvl">mức 2</span>" (or "chưa đạt"), empty without points.
     A function, not a Jinja macro: a page of 50 schools has 200 of them, and macro calls were a
     tenth of the page's Python."""
