@@ -564,17 +564,51 @@ def raw_ms(engine: Engine, queries: list[tuple[str, Any]], repeat: int) -> float
         raw.close()
 
 
+def shared_load(requests: int, concurrency: int, session: Callable[[], Any],
+                limit: float | None = None) -> list[tuple[float, Any]]:
+    """`concurrency` threads share `requests` calls: each opens `session()` (a context manager giving
+    the call to time), warms up once, then takes calls until none is left or `limit` seconds have
+    passed. Returns (ms, what the call returned) per call."""
+    done: list[tuple[float, Any]] = []
+    lock = threading.Lock()
+    left = [requests]
+    deadline = time.perf_counter() + (limit if limit is not None else float("inf"))
+
+    def worker() -> None:
+        with session() as call:
+            call()  # warm-up, not counted
+            while time.perf_counter() < deadline:
+                with lock:
+                    if left[0] <= 0:
+                        return
+                    left[0] -= 1
+                t = time.perf_counter()
+                out = call()
+                dt = (time.perf_counter() - t) * 1000
+                with lock:
+                    done.append((dt, out))
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return done
+
+
+def _p95_p50(ms: list[float]) -> dict[str, float]:
+    ms = sorted(ms)
+    return {"p95": ms[int(0.95 * (len(ms) - 1))], "p50": statistics.median(ms)}
+
+
 def raw_load(engine: Engine, queries: list[tuple[str, Any]], requests: int, concurrency: int) -> dict[str, float]:
     """The same statements replayed through the raw driver by `concurrency` threads, each on its own
     connection, `requests` replays in all (after one warm-up each): p95 and median in ms. This is the
     page's database time under the load the page is measured with: four clients on two cores queue
     behind each other even when the page is nothing but its SQL, and that queueing is the floor's as
     much as the page's."""
-    latencies: list[float] = []
-    lock = threading.Lock()
-    left = [requests]
-
-    def worker() -> None:
+    @contextmanager
+    def session() -> Iterator[Callable[[], None]]:
         raw = engine.raw_connection()
         try:
             cur = raw.cursor()
@@ -583,79 +617,37 @@ def raw_load(engine: Engine, queries: list[tuple[str, Any]], requests: int, conc
                 for sql, params in queries:
                     cur.execute(sql, params)
                     cur.fetchall()
-            run()
-            while True:
-                with lock:
-                    if left[0] <= 0:
-                        return
-                    left[0] -= 1
-                t = time.perf_counter()
-                run()
-                dt = (time.perf_counter() - t) * 1000
-                with lock:
-                    latencies.append(dt)
+            yield run
         finally:
             raw.close()
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    latencies.sort()
-    return {"p95": latencies[int(0.95 * (len(latencies) - 1))], "p50": statistics.median(latencies)}
+    return _p95_p50([ms for ms, _ in shared_load(requests, concurrency, session)])
 
 
 LOAD_LIMIT = 120.0  # seconds per page, whatever the count: a slow page still gets its row
 
 
 def load(base: str, path: str, requests: int, concurrency: int) -> dict[str, Any]:
-    """In a second process: `concurrency` threads, each logged in as the officer, share `requests`
-    requests (after one warm-up each) within LOAD_LIMIT seconds; latencies in ms."""
+    """In a second process: one client alone first (15 requests: the page's own time), then
+    `concurrency` clients, each logged in as the officer, share `requests` requests (after one
+    warm-up each) within LOAD_LIMIT seconds; latencies in ms."""
     import httpx
 
-    latencies: list[float] = []
-    statuses: dict[int, int] = {}
-    sizes: list[int] = []
-    lock = threading.Lock()
-    left = [requests]
-    deadline = time.perf_counter() + LOAD_LIMIT
-
-    def worker() -> None:
+    @contextmanager
+    def session() -> Iterator[Callable[[], httpx.Response]]:
         with httpx.Client(base_url=base, timeout=120) as c:
             c.post("/api/login", json={"username": OFFICER, "password": PASSWORD}).raise_for_status()
-            c.get(path)  # warm-up, not counted
-            while time.perf_counter() < deadline:
-                with lock:
-                    if left[0] <= 0:
-                        return
-                    left[0] -= 1
-                t = time.perf_counter()
-                r = c.get(path)
-                dt = (time.perf_counter() - t) * 1000
-                with lock:
-                    latencies.append(dt)
-                    sizes.append(len(r.content))
-                    statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+            yield lambda: c.get(path)
 
-    with httpx.Client(base_url=base, timeout=120) as c:  # first one client alone: the page's own time
-        c.post("/api/login", json={"username": OFFICER, "password": PASSWORD}).raise_for_status()
-        c.get(path)
-        alone = []
-        for _ in range(15):
-            t = time.perf_counter()
-            c.get(path)
-            alone.append((time.perf_counter() - t) * 1000)
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    if not latencies:
+    alone = [ms for ms, _ in shared_load(15, 1, session)]
+    done = shared_load(requests, concurrency, session, LOAD_LIMIT)
+    if not done:
         raise RuntimeError(f"không yêu cầu nào xong trong {LOAD_LIMIT:.0f} s")
-    latencies.sort()
-    return {"p95": latencies[int(0.95 * (len(latencies) - 1))], "p50": statistics.median(latencies),
-            "statuses": statuses, "bytes": max(sizes, default=0), "alone": statistics.median(alone)}
+    statuses: dict[int, int] = {}
+    for _, r in done:
+        statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+    return {**_p95_p50([ms for ms, _ in done]), "statuses": statuses,
+            "bytes": max(len(r.content) for _, r in done), "alone": statistics.median(alone)}
 
 
 def measure_pages(ctx: Context) -> list[Row]:
